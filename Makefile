@@ -1,0 +1,178 @@
+# ctrace — top-level build. Plain GNU make, out of tree into $(BUILD), parallel-safe.
+#
+#   make            everything: build/bin/ctrace, build/lib/libctrace.so, build/lib/libtrace.a,
+#                   build/samples/*
+#   make test       every test: unit (gcc), ASan+UBSan unit, TSan ring/stack tests, fuzz
+#                   smoke runs, integration tests; ends with "N passed, N failed"
+#   make bench      benchmarks (tests/bench), "bench <name> <value> <unit>" lines
+#   make demo       record samples/cpu_hot and print the report
+#   make install PREFIX=/usr/local     make clean     make format
+#
+# Rooms add sources by dropping files in place: libtrace/*.c, agent/*.c, cli/*.c,
+# samples/*.c (one program each), tests/unit/test_*.c (one Check suite each),
+# tests/fuzz/fuzz_*.c, tests/integration/test_*.sh, tests/bench/*. Anything special goes
+# in a room's own fragment, <room>/*.mk, included below.
+
+BUILD    ?= build
+SAN      ?=
+PREFIX   ?= /usr/local
+CC       ?= cc
+CXX      ?= g++
+
+PKGS := libunwind libprotobuf-c zlib libdw check
+DEB_DEPS := libunwind-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libdw-dev check pkg-config
+DEB_TEST_DEPS := golang-go libxml2-utils clang libclang-rt-14-dev
+
+WARN     := -Wall -Wextra -Werror
+CSTD     := -std=c11 -D_GNU_SOURCE
+OPT      ?= -O2 -g
+SANFLAGS_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SANFLAGS_tsan := -fsanitize=thread
+SANFLAGS := $(SANFLAGS_$(SAN))
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -pthread $(SANFLAGS) -I$(BUILD)/gen -I. $(CFLAGS)
+LDFLAGS_ALL = -pthread $(SANFLAGS) $(LDFLAGS)
+
+LIBTRACE_LIBS := -lprotobuf-c -lz -ldw -lelf -ldl -lm
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
+
+.SECONDARY: $(PROTO_C) $(PROTO_H)
+.PHONY: all deps test unit-test san-test tsan-test fuzz-test integration-test bench demo \
+        install clean format
+.DEFAULT_GOAL := all
+
+# ---- dependencies -------------------------------------------------------------------
+# Installs missing Debian packages when run as root; otherwise names the command to run.
+$(BUILD)/.deps-ok:
+	@missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "ctrace: installing$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	  else echo "ctrace: missing packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/.test-deps-ok: $(BUILD)/.deps-ok
+	@missing=""; for p in $(DEB_TEST_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "ctrace: installing test tools$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	  else echo "ctrace: missing test packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+	@touch $@
+
+deps: $(BUILD)/.deps-ok
+
+# ---- generated protobuf code ----------------------------------------------------------
+PROTO_SRC := $(wildcard proto/*.proto)
+PROTO_C   := $(patsubst proto/%.proto,$(BUILD)/gen/proto/%.pb-c.c,$(PROTO_SRC))
+PROTO_H   := $(PROTO_C:.c=.h)
+
+$(BUILD)/gen/proto/%.pb-c.c $(BUILD)/gen/proto/%.pb-c.h: proto/%.proto $(BUILD)/.deps-ok
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen $<
+
+# ---- libtrace -------------------------------------------------------------------------
+LIBTRACE_SRC := $(wildcard libtrace/*.c)
+LIBTRACE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIBTRACE_SRC)) \
+                $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(PROTO_C))
+LIBTRACE_A   := $(BUILD)/lib/libtrace.a
+
+$(BUILD)/obj/%.o: %.c $(PROTO_H) $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(PROTO_H)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) -fPIC $(SANFLAGS) -I$(BUILD)/gen -c $< -o $@
+
+$(LIBTRACE_A): $(LIBTRACE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# ---- agent: libctrace.so -------------------------------------------------------------
+AGENT_SRC := $(wildcard agent/*.c)
+AGENT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_SRC))
+AGENT_SO  := $(BUILD)/lib/libctrace.so
+
+$(BUILD)/obj/agent/%.o: CFLAGS_ALL += -fvisibility=hidden -ftls-model=initial-exec
+
+# Only functions marked CT_EXPORT (the hooks) are visible: agent objects are compiled
+# with hidden visibility and libtrace's symbols are hidden by --exclude-libs.
+$(AGENT_SO): $(AGENT_OBJ) $(LIBTRACE_A)
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $(AGENT_OBJ) $(LIBTRACE_A) -Wl,--exclude-libs,ALL \
+	  -Wl,-z,nodelete -Wl,--no-undefined $(LDFLAGS_ALL) -lprotobuf-c -lz -ldl -lrt
+
+# ---- cli: ctrace ---------------------------------------------------------------------
+CLI_SRC := $(wildcard cli/*.c)
+CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+CTRACE  := $(BUILD)/bin/ctrace
+
+$(CTRACE): $(CLI_OBJ) $(LIBTRACE_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(CLI_OBJ) $(LIBTRACE_A) $(LDFLAGS_ALL) $(LIBTRACE_LIBS)
+
+# ---- samples -------------------------------------------------------------------------
+SAMPLE_SRC := $(wildcard samples/*.c)
+SAMPLES    := $(patsubst samples/%.c,$(BUILD)/samples/%,$(SAMPLE_SRC))
+SAMPLE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread
+
+$(BUILD)/samples/%: samples/%.c
+	@mkdir -p $(@D)
+	$(CC) $(SAMPLE_CFLAGS) -o $@ $< $(SAMPLE_LDLIBS_$*) -lm
+
+# ---- tests ---------------------------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBTRACE_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(LIBTRACE_A) $(LDFLAGS_ALL) $(LIBTRACE_LIBS) $(CHECK_LIBS)
+
+-include $(wildcard */*.mk tests/*/*.mk)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+all: $(LIBTRACE_A) $(AGENT_SO) $(CTRACE) $(SAMPLES) $(EXTRA_TARGETS)
+
+unit-bins: $(UNIT_BIN)
+
+# The full gate. Every step appends to $(BUILD)/test-results; the last line counts them.
+test: $(BUILD)/.test-deps-ok
+	@rm -f $(BUILD)/test-results
+	@$(MAKE) --no-print-directory all unit-bins
+	@tests/run-suite $(BUILD) unit     tests/run-unit $(BUILD)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=asan OPT='-O1 -g' unit-bins
+	@tests/run-suite $(BUILD) asan     tests/run-unit $(BUILD)/asan
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan SAN=tsan OPT='-O1 -g' \
+	  $(BUILD)/tsan/tests/unit/test_ring $(BUILD)/tsan/tests/unit/test_stacks
+	@tests/run-suite $(BUILD) tsan     tests/run-unit $(BUILD)/tsan test_ring test_stacks
+	@tests/run-suite $(BUILD) fuzz     tests/fuzz/run $(BUILD)
+	@tests/run-suite $(BUILD) clang    $(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang all
+	@tests/run-suite $(BUILD) integration tests/run-integration $(BUILD)
+	@tests/summarize $(BUILD)/test-results
+
+bench: all
+	@tests/bench/run $(BUILD)
+
+demo: all
+	@rm -rf $(BUILD)/demo
+	$(CTRACE) record -o $(BUILD)/demo -- $(BUILD)/samples/cpu_hot
+	$(CTRACE) report $(BUILD)/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/ctrace \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(CTRACE) $(DESTDIR)$(PREFIX)/bin/ctrace
+	install -m 755 $(AGENT_SO) $(DESTDIR)$(PREFIX)/lib/libctrace.so
+	install -m 644 $(LIBTRACE_A) $(DESTDIR)$(PREFIX)/lib/libtrace.a
+	install -m 644 libtrace/*.h $(DESTDIR)$(PREFIX)/include/ctrace/
+	install -m 644 docs/ctrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
+
+format:
+	clang-format -i $(wildcard libtrace/*.[ch] agent/*.[ch] cli/*.[ch] samples/*.c tests/*/*.c)
+
+clean:
+	rm -rf $(BUILD)

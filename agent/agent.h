@@ -1,0 +1,142 @@
+/*
+ * agent.h — what the modules of libctrace.so share.
+ *
+ * The agent is loaded into someone else's program. Its modules (samplers, heap hooks,
+ * lock/io hooks) all follow the same pattern: a hook does the least possible on the
+ * program's thread — check the guard, maybe capture and intern a stack, append one
+ * record with ct_emit() — and the collector thread later hands each record to the
+ * ct_source that owns its type, which aggregates it and, at exit, writes its profile with
+ * the ct_out_* helpers.
+ *
+ * A source registers itself with CT_SOURCE(); nothing else needs editing:
+ *
+ *     static void heap_on_record(const ct_rec *rec) { ... }
+ *     CT_SOURCE(heap_source) = { .name = "heap", .mode = CT_MODE_HEAP,
+ *         .type_min = CT_REC_HEAP_FIRST, .type_max = CT_REC_HEAP_LAST,
+ *         .start = heap_start, .on_record = heap_on_record, .finish = heap_finish };
+ */
+#ifndef CT_AGENT_H
+#define CT_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libtrace/profile.h"
+#include "libtrace/ring.h"
+
+/* Marks a function the agent exports (an interposed libc/libpthread function). Everything
+ * else in libctrace.so is hidden. */
+#define CT_EXPORT __attribute__((visibility("default")))
+
+/* ---- configuration (agent/config.c; from CTRACE_* variables, see docs/env.md) ---- */
+enum {
+	CT_MODE_CPU = 1,
+	CT_MODE_HEAP = 2,
+	CT_MODE_LOCK = 4,
+	CT_MODE_BLOCK = 8,
+	CT_MODE_SCHED = 16,
+};
+enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_TIMER };
+
+typedef struct {
+	char out_dir[4096]; /* CTRACE_OUT, default "ctrace.out" */
+	unsigned modes;     /* CTRACE_MODES "cpu,heap,lock,block,sched", default all */
+	int hz;             /* CTRACE_HZ, default 99 */
+	uint64_t heap_rate; /* CTRACE_HEAP_RATE bytes, default 512 KiB; 1 = every allocation */
+	int sampler;        /* CTRACE_SAMPLER perf|timer, default auto */
+	int verbose;        /* CTRACE_VERBOSE */
+} ct_config;
+
+extern ct_config ct_cfg;
+
+/* Record type ranges, one per source. */
+enum {
+	CT_REC_CPU_FIRST = 1,
+	CT_REC_CPU_LAST = 15,
+	CT_REC_HEAP_FIRST = 16,
+	CT_REC_HEAP_LAST = 31,
+	CT_REC_LOCK_FIRST = 32,
+	CT_REC_LOCK_LAST = 47,
+	CT_REC_SCHED_FIRST = 48,
+	CT_REC_SCHED_LAST = 63,
+};
+
+/* ---- the re-entrancy guard (initial-exec TLS: no allocation, safe in signal handlers) ----
+ * Set while the agent runs on a thread; hooks that find it set call straight through.
+ * The collector thread has it set for its whole life. */
+extern __thread int ct_tls_guard __attribute__((tls_model("initial-exec")));
+
+/* 1 once the constructor has set everything up and recording is on; 0 before and after. */
+extern volatile int ct_agent_active;
+
+/* Enters the agent on this thread: returns 1 if the caller may record (and must call
+ * ct_guard_exit), 0 if it must call straight through (already inside, or not active). */
+static inline int ct_guard_enter(void)
+{
+	if (ct_tls_guard || !ct_agent_active)
+		return 0;
+	ct_tls_guard = 1;
+	return 1;
+}
+static inline void ct_guard_exit(void) { ct_tls_guard = 0; }
+
+/* The next definition of name after the agent (dlsym(RTLD_NEXT)); NULL if none. */
+void *ct_real(const char *name);
+
+/* Cached kernel thread id of the calling thread. Async-signal-safe. */
+uint32_t ct_gettid(void);
+
+/* ---- stacks (agent/stack.c) ---- */
+#define CT_MAX_FRAMES 128
+/* Captures the calling thread's stack as return addresses, innermost first, skipping
+ * `skip` frames besides ct_capture_stack itself. Uses libunwind's unw_backtrace (loaded
+ * privately), never inside a signal handler. Returns the depth. */
+int ct_capture_stack(uintptr_t *pcs, int max, int skip);
+/* Interns pcs[0..n) into the global stack table; returns its id, 0 if the table is full
+ * (counted). Async-signal-safe. */
+uint32_t ct_stack_intern(const uintptr_t *pcs, int n);
+/* Looks up an interned stack; returns its depth and sets *pcs, or 0 if unknown. */
+int ct_stack_get(uint32_t id, const uintptr_t **pcs);
+
+/* ---- events (agent/collector.c) ---- */
+/* Appends one record of the given type with a copy of payload to the current CPU's ring,
+ * stamping tid and time. 0, or -ENOSPC when dropped (counted and reported).
+ * Async-signal-safe. */
+int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len);
+
+/* ---- sources ---- */
+typedef struct ct_source {
+	const char *name;
+	unsigned mode;               /* CT_MODE_* bit that enables this source */
+	uint16_t type_min, type_max; /* record types it consumes */
+	int (*start)(void);          /* in the constructor, after config; 0 or -errno */
+	void (*on_record)(const ct_rec *rec); /* collector thread */
+	void (*finish)(void);        /* at exit, after the last drain: write its files */
+} ct_source;
+
+#define CT_SOURCE(var)                                                                  \
+	static const ct_source var;                                                     \
+	static const ct_source *const var##_ptr                                         \
+		__attribute__((used, section("ct_sources"))) = &var;                     \
+	static const ct_source var
+
+/* ---- output (agent/out.c) ---- */
+/* A new profile with the process's mappings (executable segments with paths, offsets
+ * and build ids) already added, and the engine/loss comments every ctrace file carries. */
+ct_profile *ct_out_profile_new(void);
+/* Adds one sample whose stack is the interned stack id: locations are made from its
+ * addresses (callers as return address - 1), mapped to their modules. values holds
+ * p->nsample_types values. 0 or -errno. */
+int ct_out_add_stack(ct_profile *p, uint32_t stack_id, const int64_t *values,
+		     const ct_label *labels, uint32_t nlabels);
+/* Same for a raw PC array (pcs[0] is the exact leaf PC when leaf_exact, e.g. a sample). */
+int ct_out_add_pcs(ct_profile *p, const uintptr_t *pcs, int n, bool leaf_exact,
+		   const int64_t *values, const ct_label *labels, uint32_t nlabels);
+/* Writes p gzipped as DIR/name atomically and frees it. 0 or -errno (logged). */
+int ct_out_write(ct_profile *p, const char *name);
+
+/* Diagnostics to stderr when CTRACE_VERBOSE is set (never to stdout). */
+void ct_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * profile.h — the in-memory pprof profile.
+ *
+ * One model for every producer and consumer of profiles in ctrace: the agent's collector
+ * builds one and hands it to the pprof writer, the pprof reader returns one, the
+ * symbolizer fills in its functions and lines, and every report view renders from it.
+ * It mirrors pprof's profile.proto, with two deliberate differences: strings are plain
+ * C strings owned by the profile (no string table), and cross references are array
+ * indexes, not ids (ids are kept as well so that a round trip preserves them).
+ *
+ * Ownership: a ct_profile owns every string and array reachable from it; all are freed by
+ * ct_profile_free. Strings returned by ct_profile_str() are interned: equal strings give
+ * the same pointer for the life of the profile.
+ *
+ * Thread-safety: none. A profile is built and read by one thread at a time.
+ */
+#ifndef CT_PROFILE_H
+#define CT_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	const char *type; /* e.g. "cpu" */
+	const char *unit; /* e.g. "nanoseconds" */
+} ct_value_type;
+
+typedef struct {
+	const char *key;
+	const char *str;      /* string label value, or NULL for a numeric label */
+	int64_t num;          /* numeric label value (when str == NULL) */
+	const char *num_unit; /* numeric label unit, may be NULL */
+} ct_label;
+
+typedef struct {
+	uint64_t id; /* pprof id, nonzero */
+	uint64_t memory_start, memory_limit, file_offset;
+	const char *filename; /* "" when unknown, never NULL */
+	const char *build_id; /* hex string, "" when unknown, never NULL */
+	bool has_functions, has_filenames, has_line_numbers, has_inline_frames;
+} ct_mapping;
+
+typedef struct {
+	uint64_t id;          /* pprof id, nonzero */
+	const char *name;     /* demangled/human name, never NULL */
+	const char *system_name; /* mangled/system name, never NULL ("" if unknown) */
+	const char *filename; /* source file, never NULL ("" if unknown) */
+	int64_t start_line;
+} ct_function;
+
+typedef struct {
+	uint32_t function; /* index into ct_profile.functions */
+	int64_t line;      /* 0 when unknown */
+} ct_line;
+
+typedef struct {
+	uint64_t id;      /* pprof id, nonzero */
+	uint32_t mapping; /* index + 1 into ct_profile.mappings; 0 = no mapping */
+	uint64_t address; /* runtime address (already "return address - 1" for callers) */
+	ct_line *lines;   /* lines[0] is the innermost inlined frame, the last the outermost */
+	uint32_t nlines;
+	bool is_folded;
+} ct_location;
+
+typedef struct {
+	uint32_t *locs; /* indexes into ct_profile.locations, leaf first */
+	uint32_t nlocs;
+	int64_t *values; /* exactly ct_profile.nsample_types values */
+	ct_label *labels;
+	uint32_t nlabels;
+} ct_sample;
+
+struct ct_profile_store; /* private: arena, intern tables */
+
+typedef struct ct_profile {
+	ct_value_type *sample_types;
+	uint32_t nsample_types;
+	ct_sample *samples;
+	size_t nsamples;
+	ct_mapping *mappings;
+	uint32_t nmappings;
+	ct_location *locations;
+	uint32_t nlocations;
+	ct_function *functions;
+	uint32_t nfunctions;
+	const char *drop_frames; /* "" when unset, never NULL */
+	const char *keep_frames; /* "" when unset, never NULL */
+	int64_t time_nanos, duration_nanos;
+	ct_value_type period_type; /* type/unit "" when unset */
+	int64_t period;
+	const char **comments;
+	uint32_t ncomments;
+	const char *default_sample_type; /* "" when unset */
+	struct ct_profile_store *store;
+} ct_profile;
+
+/* A new empty profile (all strings ""), or NULL when out of memory. */
+ct_profile *ct_profile_new(void);
+void ct_profile_free(ct_profile *p);
+
+/* Interns s (NULL is treated as ""); the pointer lives as long as p. NULL on ENOMEM. */
+const char *ct_profile_str(ct_profile *p, const char *s);
+
+/* Appends a sample type. Must precede the first ct_profile_add_sample. 0 or -errno. */
+int ct_profile_add_sample_type(ct_profile *p, const char *type, const char *unit);
+
+/* Appends a copy of *m (strings interned; id assigned as index + 1 when m->id == 0).
+ * Returns the mapping's index + 1 (the value a ct_location.mapping holds), 0 on ENOMEM. */
+uint32_t ct_profile_add_mapping(ct_profile *p, const ct_mapping *m);
+
+/* Interns a function by (name, system_name, filename, start_line); returns its index,
+ * or UINT32_MAX on ENOMEM. */
+uint32_t ct_profile_add_function(ct_profile *p, const char *name, const char *system_name,
+				 const char *filename, int64_t start_line);
+
+/* Interns a location. With address != 0 it is keyed by (mapping, address) and lines given
+ * on a later call are ignored (use ct_profile_set_lines to symbolize); with address == 0
+ * it is keyed by its lines. Returns its index, or UINT32_MAX on ENOMEM. */
+uint32_t ct_profile_add_location(ct_profile *p, uint32_t mapping, uint64_t address,
+				 const ct_line *lines, uint32_t nlines);
+
+/* Replaces the lines of location loc with a copy of lines. 0 or -errno. */
+int ct_profile_set_lines(ct_profile *p, uint32_t loc, const ct_line *lines, uint32_t nlines);
+
+/* Appends a sample; copies locs, values (nsample_types of them) and labels (strings
+ * interned). Samples are not merged. 0 or -errno. */
+int ct_profile_add_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
+			  const int64_t *values, const ct_label *labels, uint32_t nlabels);
+
+/* Appends a comment (interned). 0 or -errno. */
+int ct_profile_add_comment(ct_profile *p, const char *comment);
+
+/* Index of the sample type named type, or -1. */
+int ct_profile_sample_index(const ct_profile *p, const char *type);
+
+#endif
