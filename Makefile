@@ -35,7 +35,7 @@ LDFLAGS_ALL = -pthread $(SANFLAGS) $(LDFLAGS)
 LIBTRACE_LIBS := -lprotobuf-c -lz -ldw -lelf -ldl -lm
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
-.SECONDARY: $(PROTO_C) $(PROTO_H)
+.SECONDARY:
 .PHONY: all deps test unit-test san-test tsan-test fuzz-test integration-test bench demo \
         install clean format
 .DEFAULT_GOAL := all
