@@ -1,0 +1,154 @@
+/*
+ * collector.c — the user rings, ct_emit, and the collector thread.
+ *
+ * Hooks and the timer's signal handler append records to the per-CPU rings; the collector
+ * thread drains them (and the perf rings) every few milliseconds and hands each record to
+ * the source that owns its type. It runs with every signal blocked and the agent guard
+ * set, so nothing it does is recorded or interrupted by the samplers.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/internal.h"
+#include "libtrace/clock.h"
+
+extern const ct_source *const __start_ct_sources[] __attribute__((weak));
+extern const ct_source *const __stop_ct_sources[] __attribute__((weak));
+
+#define RING_BYTES (4u << 20)
+#define DRAIN_PERIOD_NS 10000000L
+
+static ct_ringset *rings;
+static pthread_t thread;
+static _Atomic int stop_flag;
+static int running;
+static _Atomic uint64_t emit_drops; /* records refused before reaching a ring */
+
+static int source_enabled(const ct_source *s) { return (ct_cfg.modes & s->mode) != 0; }
+
+int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
+{
+	if (!rings) {
+		atomic_fetch_add_explicit(&emit_drops, 1, memory_order_relaxed);
+		return -ENOSPC;
+	}
+	ct_rec *rec = ct_ringset_reserve(rings, type, len);
+	if (!rec)
+		return -ENOSPC; /* counted by the ring */
+	rec->flags = flags;
+	rec->tid = ct_gettid();
+	rec->time = ct_now();
+	memcpy(ct_rec_payload(rec), payload, len);
+	ct_ringset_commit(rings, rec);
+	return 0;
+}
+
+/* The timer sampler writes straight into a reserved record to avoid a second copy. */
+ct_rec *ct_emit_reserve(uint16_t type, uint32_t len)
+{
+	if (!rings)
+		return NULL;
+	return ct_ringset_reserve(rings, type, len);
+}
+void ct_emit_commit(ct_rec *rec) { ct_ringset_commit(rings, rec); }
+
+static void dispatch(const ct_rec *rec, void *arg)
+{
+	(void)arg;
+	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
+		if (rec->type >= (*s)->type_min && rec->type <= (*s)->type_max) {
+			if ((*s)->on_record)
+				(*s)->on_record(rec);
+			return;
+		}
+}
+
+static void drain_all(void)
+{
+	ct_modules_read_lock();
+	if (ct_engine_name && strcmp(ct_engine_name, "perf") == 0)
+		ct_perf_drain();
+	while (rings && ct_ringset_consume(rings, dispatch, NULL, 4096) > 0)
+		;
+	ct_modules_read_unlock();
+}
+
+int ct_flush_requested(void);
+void ct_flush_begin(void);
+void ct_flush_end(void);
+
+static void *collector_main(void *arg)
+{
+	(void)arg;
+	ct_tls_guard = 1;
+	while (!atomic_load_explicit(&stop_flag, memory_order_acquire)) {
+		drain_all();
+		if (ct_flush_requested()) {
+			/* A terminating signal: stop, drain, write everything now. */
+			ct_flush_begin();
+			drain_all();
+			ct_flush_end();
+			return NULL;
+		}
+		struct timespec ts = {0, DRAIN_PERIOD_NS};
+		nanosleep(&ts, NULL);
+	}
+	drain_all();
+	return NULL;
+}
+
+int ct_collector_start(void)
+{
+	rings = ct_ringset_create(RING_BYTES);
+	if (!rings)
+		return -errno;
+	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
+		if (source_enabled(*s) && (*s)->start && (*s)->start() < 0)
+			ct_log("source %s failed to start", (*s)->name);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&thread, NULL, collector_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return -r;
+	running = 1;
+	return 0;
+}
+
+void ct_collector_stop(void)
+{
+	if (!running)
+		return;
+	atomic_store_explicit(&stop_flag, 1, memory_order_release);
+	pthread_join(thread, NULL);
+	running = 0;
+}
+
+void ct_sources_finish(void)
+{
+	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
+		if (source_enabled(*s) && (*s)->finish)
+			(*s)->finish();
+}
+
+uint64_t ct_collector_dropped(void)
+{
+	uint64_t n = atomic_load_explicit(&emit_drops, memory_order_relaxed);
+	if (rings) {
+		ct_ring_stats st;
+		ct_ringset_get_stats(rings, &st);
+		n += st.dropped;
+	}
+	return n;
+}
+
+void ct_collector_child_reset(void)
+{
+	/* After fork the collector thread does not exist in the child. */
+	running = 0;
+}

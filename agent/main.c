@@ -1,0 +1,357 @@
+/*
+ * main.c — the agent's life cycle: constructor, exit paths, threads, fork, signals.
+ *
+ * Start: read config, claim the output directory, load libunwind, start the collector,
+ * then the sampler (perf, else timer), in that order so the collector thread never
+ * inherits the perf events. Exit: exit()/return from main reach our atexit handler,
+ * _exit/_Exit are interposed, and a terminating signal whose disposition the program left
+ * at default (SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGABRT, ...) makes the collector flush
+ * before the signal is re-raised with the default action, so the program dies exactly as
+ * it would have. A forked child stops recording (its parent's files are the parent's);
+ * a program it execs starts a fresh agent that writes to DIR/<pid>/.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/internal.h"
+#include "libtrace/clock.h"
+
+__thread int ct_tls_guard __attribute__((tls_model("initial-exec")));
+__thread uintptr_t ct_tls_stack_top __attribute__((tls_model("initial-exec")));
+__thread uintptr_t ct_tls_stack_lo __attribute__((tls_model("initial-exec")));
+static __thread uint32_t tls_tid __attribute__((tls_model("initial-exec")));
+
+volatile int ct_agent_active;
+uintptr_t ct_main_stack_top;
+const char *ct_engine_name = "off";
+char ct_engine_reason[256] = "not started";
+ct_clock_snapshot ct_start_clock;
+uint64_t ct_stop_mono;
+
+uint64_t ct_cpu_samples(void);
+uint64_t ct_cpu_lost_count(void);
+size_t ct_cpu_threads(void);
+int ct_out_dir_create(void);
+void ct_timer_disarm_thread(void);
+
+static pthread_key_t thread_key;
+static _Atomic int finished;     /* finish_all ran (or is running) */
+static _Atomic int flush_request; /* a signal handler asks the collector to flush */
+static _Atomic int flush_done;
+static int is_fork_child;
+static const int flush_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGSEGV,
+				    SIGBUS,  SIGABRT, SIGFPE,  SIGILL,  SIGUSR1, SIGUSR2};
+
+void *ct_real(const char *name) { return dlsym(RTLD_NEXT, name); }
+
+uint32_t ct_gettid(void)
+{
+	if (!tls_tid)
+		tls_tid = (uint32_t)syscall(SYS_gettid);
+	return tls_tid;
+}
+
+static void stack_bounds(void)
+{
+	pthread_attr_t a;
+	if (pthread_getattr_np(pthread_self(), &a) != 0)
+		return;
+	void *lo;
+	size_t size;
+	if (pthread_attr_getstack(&a, &lo, &size) == 0) {
+		ct_tls_stack_lo = (uintptr_t)lo;
+		ct_tls_stack_top = (uintptr_t)lo + size;
+	}
+	pthread_attr_destroy(&a);
+}
+
+void ct_thread_started(void)
+{
+	ct_tls_guard = 1;
+	stack_bounds();
+	pthread_setspecific(thread_key, (void *)1);
+	ct_timer_arm_thread();
+	if (ct_cfg.modes & (CT_MODE_HEAP | CT_MODE_LOCK | CT_MODE_BLOCK))
+		ct_stack_warm();
+	ct_tls_guard = 0;
+}
+
+static void thread_gone(void *unused)
+{
+	(void)unused;
+	ct_timer_disarm_thread();
+}
+
+/* Writes DIR/summary.txt: what `ctrace record` prints. */
+static void write_summary(void)
+{
+	char path[4600], tmp[4620];
+	snprintf(path, sizeof(path), "%s/summary.txt", ct_cfg.out_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "pid=%d\nengine=%s\nreason=%s\nsamples=%llu\nlost=%llu\nthreads=%zu\n",
+		(int)getpid(), ct_engine_name, ct_engine_reason,
+		(unsigned long long)ct_cpu_samples(),
+		(unsigned long long)(ct_cpu_lost_count() + ct_collector_dropped()),
+		ct_cpu_threads());
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+/* Stops sampling, writes every source's files. Runs once, on whichever thread gets here
+ * first (the exit path, or the collector on a signal's request). */
+static void finish_all(void)
+{
+	int expected = 0;
+	if (!atomic_compare_exchange_strong(&finished, &expected, 1))
+		return;
+	ct_agent_active = 0;
+	ct_stop_mono = ct_now();
+	if (strcmp(ct_engine_name, "perf") == 0)
+		ct_perf_stop();
+	else if (strcmp(ct_engine_name, "timer") == 0)
+		ct_timer_stop();
+}
+
+static void write_all(void)
+{
+	ct_sources_finish();
+	write_summary();
+}
+
+void ct_shutdown(void)
+{
+	if (is_fork_child || atomic_load(&finished))
+		return;
+	int g = ct_tls_guard;
+	ct_tls_guard = 1;
+	finish_all();
+	ct_collector_stop(); /* final drain */
+	write_all();
+	ct_tls_guard = g;
+}
+
+/* Called by the collector between drains: a signal handler wants everything written. */
+int ct_flush_requested(void) { return atomic_load(&flush_request); }
+static int flush_owner;
+void ct_flush_begin(void)
+{
+	flush_owner = !atomic_load(&finished);
+	finish_all();
+}
+void ct_flush_end(void)
+{
+	if (flush_owner)
+		write_all();
+	atomic_store(&flush_done, 1);
+}
+
+static void on_terminating_signal(int sig)
+{
+	int saved = errno;
+	if (!is_fork_child && !atomic_load(&finished)) {
+		atomic_store(&flush_request, 1);
+		/* Wait (bounded) for the collector to write the files. */
+		for (int i = 0; i < 500 && !atomic_load(&flush_done); i++) {
+			struct timespec ts = {0, 10000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	signal(sig, SIG_DFL);
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, sig);
+	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+	errno = saved;
+	raise(sig);
+}
+
+static void install_flush_handlers(void)
+{
+	for (size_t i = 0; i < sizeof(flush_signals) / sizeof(flush_signals[0]); i++) {
+		struct sigaction old;
+		if (sigaction(flush_signals[i], NULL, &old) < 0)
+			continue;
+		if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+			continue; /* the program's (or ignored): leave it alone */
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_terminating_signal;
+		sa.sa_flags = SA_RESETHAND;
+		sigemptyset(&sa.sa_mask);
+		sigaction(flush_signals[i], &sa, NULL);
+	}
+}
+
+static void at_fork_child(void)
+{
+	is_fork_child = 1;
+	ct_agent_active = 0;
+	tls_tid = 0;
+	ct_collector_child_reset();
+}
+
+/* Picks the output directory: the first process of a run owns CTRACE_OUT; a program that
+ * a traced process execs later (other pid, owner still alive) writes to DIR/<pid>. */
+static void claim_out_dir(void)
+{
+	if (ct_out_dir_create() < 0)
+		return;
+	char owner[4700];
+	snprintf(owner, sizeof(owner), "%s/.owner", ct_cfg.out_dir);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = open(owner, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			char b[32];
+			int n = snprintf(b, sizeof(b), "%d\n", (int)getpid());
+			if (write(fd, b, (size_t)n) != n)
+				ct_log("cannot write %s", owner);
+			close(fd);
+			return;
+		}
+		char b[32] = "";
+		fd = open(owner, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, b, sizeof(b) - 1);
+			close(fd);
+			b[n > 0 ? n : 0] = 0;
+		}
+		int pid = atoi(b);
+		if (pid == getpid())
+			return; /* we exec'd ourselves: same process, same files */
+		if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
+			break; /* owned by a live process */
+		unlink(owner); /* stale */
+	}
+	size_t len = strlen(ct_cfg.out_dir);
+	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
+	ct_out_dir_create();
+}
+
+static void start_sampler(void)
+{
+	if (!(ct_cfg.modes & CT_MODE_CPU)) {
+		snprintf(ct_engine_reason, sizeof(ct_engine_reason), "cpu profiling not selected");
+		return;
+	}
+	char why[256] = "";
+	if (ct_cfg.sampler != CT_SAMPLER_TIMER) {
+		if (ct_perf_start(why, sizeof(why)) == 0) {
+			snprintf(ct_engine_reason, sizeof(ct_engine_reason), "%s", why);
+			ct_engine_name = "perf";
+			return;
+		}
+		ct_log("perf sampler unavailable: %s", why);
+	}
+	char why2[256] = "";
+	if (ct_timer_start(why2, sizeof(why2)) == 0) {
+		ct_engine_name = "timer";
+		if (ct_cfg.sampler == CT_SAMPLER_TIMER)
+			snprintf(ct_engine_reason, sizeof(ct_engine_reason), "%s (requested)",
+				 why2);
+		else
+			snprintf(ct_engine_reason, sizeof(ct_engine_reason),
+				 "%s (fallback: %.120s)", why2, why);
+		return;
+	}
+	snprintf(ct_engine_reason, sizeof(ct_engine_reason), "%.120s; %.120s", why, why2);
+}
+
+static void at_exit_flush(void) { ct_shutdown(); }
+
+__attribute__((constructor)) static void ct_agent_init(void)
+{
+	const char *off = getenv("CTRACE_DISABLE");
+	if (off && *off && strcmp(off, "0") != 0)
+		return;
+	ct_tls_guard = 1;
+	ct_config_load();
+	ct_clock_snapshot_take(&ct_start_clock);
+	stack_bounds();
+	ct_main_stack_top = ct_tls_stack_top;
+	claim_out_dir();
+	pthread_key_create(&thread_key, thread_gone);
+	if (ct_stack_init() < 0 || ct_collector_start() < 0) {
+		ct_log("cannot start; not recording");
+		ct_tls_guard = 0;
+		return;
+	}
+	ct_modules_refresh();
+	if (ct_unwind_init() < 0)
+		ct_log("remote unwinder unavailable: samples keep their leaf frame only");
+	ct_stack_warm();
+	ct_agent_active = 1;
+	start_sampler();
+	pthread_atfork(NULL, NULL, at_fork_child);
+	install_flush_handlers();
+	atexit(at_exit_flush);
+	ct_log("recording to %s (engine %s: %s)", ct_cfg.out_dir, ct_engine_name,
+	       ct_engine_reason);
+	ct_tls_guard = 0;
+}
+
+__attribute__((destructor)) static void ct_agent_fini(void) { ct_shutdown(); }
+
+/* ---- interposed: thread creation and the exits that skip atexit ---- */
+
+typedef struct {
+	void *(*fn)(void *);
+	void *arg;
+} tramp_arg;
+
+static void *trampoline(void *p)
+{
+	tramp_arg t = *(tramp_arg *)p;
+	ct_tls_guard = 1;
+	free(p);
+	ct_tls_guard = 0;
+	ct_thread_started();
+	return t.fn(t.arg);
+}
+
+CT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+			     void *arg)
+{
+	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	if (!real)
+		real = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+				void *))ct_real("pthread_create");
+	if (!ct_agent_active || ct_tls_guard)
+		return real(th, attr, fn, arg);
+	ct_tls_guard = 1;
+	tramp_arg *t = malloc(sizeof(*t));
+	ct_tls_guard = 0;
+	if (!t)
+		return real(th, attr, fn, arg);
+	t->fn = fn;
+	t->arg = arg;
+	int r = real(th, attr, trampoline, t);
+	if (r != 0) {
+		ct_tls_guard = 1;
+		free(t);
+		ct_tls_guard = 0;
+	}
+	return r;
+}
+
+CT_EXPORT void _exit(int status)
+{
+	ct_shutdown();
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+CT_EXPORT void _Exit(int status) { _exit(status); }

@@ -1,0 +1,192 @@
+/*
+ * modules.c — the table of modules (executable and shared objects) of the process.
+ *
+ * Built from dl_iterate_phdr at start and refreshed when the unwinder meets a pc it does
+ * not know or after dlopen/dlclose (ct_modules_dirty). Each entry is one executable
+ * PT_LOAD segment with its file offset, the module's .eh_frame_hdr and GNU build id: what
+ * the unwinder needs to find unwind tables without calling the loader per frame, and what
+ * pprof mappings carry. Modules that were dlclosed stay in the table (loaded = 0) so that
+ * samples taken in them are still written with a mapping and can be symbolized.
+ * Only the collector thread (and the exit path, after it stopped) touches the table.
+ */
+#include <elf.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/internal.h"
+
+#define MAX_MODULES 4096
+
+static ct_module mods[MAX_MODULES];
+static int nmods;
+/* Readable ranges (all PT_LOAD segments of loaded modules), rebuilt by refresh. */
+static struct range {
+	uintptr_t start, end;
+} ranges[MAX_MODULES * 2];
+static int nranges;
+static pthread_rwlock_t unmap_lock = PTHREAD_RWLOCK_INITIALIZER;
+volatile int ct_modules_dirty = 1;
+
+static void hex(char *out, size_t cap, const uint8_t *b, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+	size_t i;
+	for (i = 0; i < n && 2 * i + 2 < cap; i++) {
+		out[2 * i] = d[b[i] >> 4];
+		out[2 * i + 1] = d[b[i] & 15];
+	}
+	out[2 * i] = 0;
+}
+
+static void read_build_id(struct dl_phdr_info *info, char *out, size_t cap)
+{
+	out[0] = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+		const uint8_t *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+			const uint8_t *name = p + sizeof(*nh);
+			const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
+			if (desc + nh->n_descsz > end)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    memcmp(name, "GNU", 4) == 0) {
+				hex(out, cap, desc, nh->n_descsz);
+				return;
+			}
+			p = desc + ((nh->n_descsz + 3) & ~3u);
+		}
+	}
+}
+
+static int find_slot(const char *path, uintptr_t start)
+{
+	for (int i = 0; i < nmods; i++)
+		if (mods[i].start == start && strcmp(mods[i].path, path) == 0)
+			return i;
+	return -1;
+}
+
+static int on_phdr(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	char path[512];
+	const char *name = info->dlpi_name;
+	if (!name || !*name) {
+		/* The main program (or the vDSO, which has a name on glibc). */
+		ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+		path[n > 0 ? n : 0] = 0;
+	} else if (strncmp(name, "linux-vdso", 10) == 0 || strncmp(name, "linux-gate", 10) == 0) {
+		snprintf(path, sizeof(path), "[vdso]");
+	} else {
+		snprintf(path, sizeof(path), "%s", name);
+	}
+	uintptr_t ehdr = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_GNU_EH_FRAME)
+			ehdr = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && nranges < (int)(sizeof(ranges) / sizeof(ranges[0]))) {
+			ranges[nranges].start = info->dlpi_addr + ph->p_vaddr;
+			ranges[nranges].end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+			nranges++;
+		}
+	}
+	char bid[80];
+	read_build_id(info, bid, sizeof(bid));
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+		uintptr_t start = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
+		int slot = find_slot(path, start);
+		if (slot < 0) {
+			if (nmods == MAX_MODULES)
+				return 1;
+			slot = nmods++;
+		}
+		ct_module *m = &mods[slot];
+		m->start = start;
+		m->end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+		m->file_offset = ph->p_offset & ~(uint64_t)(page - 1);
+		m->eh_frame_hdr = ehdr;
+		m->base = info->dlpi_addr;
+		snprintf(m->path, sizeof(m->path), "%s", path);
+		snprintf(m->build_id, sizeof(m->build_id), "%s", bid);
+		m->loaded = 2; /* seen in this pass */
+	}
+	return 0;
+}
+
+int ct_modules_refresh(void)
+{
+	nranges = 0;
+	ct_modules_dirty = 0;
+	dl_iterate_phdr(on_phdr, NULL);
+	for (int i = 0; i < nmods; i++)
+		mods[i].loaded = mods[i].loaded == 2;
+	return nmods;
+}
+
+const ct_module *ct_modules_find(uintptr_t pc)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < nmods; i++)
+			if (mods[i].loaded && pc >= mods[i].start && pc < mods[i].end)
+				return &mods[i];
+		if (pass == 0)
+			ct_modules_refresh();
+	}
+	return NULL;
+}
+
+const ct_module *ct_modules_all(int *n)
+{
+	*n = nmods;
+	return mods;
+}
+
+int ct_modules_readable(uintptr_t addr, size_t len)
+{
+	for (int i = 0; i < nranges; i++)
+		if (addr >= ranges[i].start && addr + len <= ranges[i].end)
+			return 1;
+	return 0;
+}
+
+void ct_modules_read_lock(void) { pthread_rwlock_rdlock(&unmap_lock); }
+void ct_modules_read_unlock(void) { pthread_rwlock_unlock(&unmap_lock); }
+
+/* Hooks for dlopen/dlclose: a closed module must not be read while the collector unwinds
+ * a sample taken in it, so the real dlclose waits for the current unwinding batch. A
+ * nested dlclose (from a destructor run by dlclose) does not lock again. */
+static __thread int in_dlclose __attribute__((tls_model("initial-exec")));
+
+CT_EXPORT int dlclose(void *handle)
+{
+	static int (*real)(void *);
+	if (!real)
+		real = (int (*)(void *))ct_real("dlclose");
+	if (in_dlclose || ct_tls_guard)
+		return real(handle);
+	in_dlclose = 1;
+	ct_tls_guard = 1; /* our own lock is not the program's contention */
+	pthread_rwlock_wrlock(&unmap_lock);
+	ct_tls_guard = 0;
+	int r = real(handle);
+	ct_modules_dirty = 1;
+	ct_tls_guard = 1;
+	pthread_rwlock_unlock(&unmap_lock);
+	ct_tls_guard = 0;
+	in_dlclose = 0;
+	return r;
+}

@@ -1,0 +1,146 @@
+/*
+ * out.c — turning the agent's aggregates into pprof files in the output directory.
+ *
+ * Every profile gets one Mapping per executable segment the process ever had loaded
+ * (path, file offset, GNU build id — what a symbolizer needs), the engine/loss comments,
+ * and the recording's wall start time and duration. Locations carry runtime addresses
+ * only: symbolization happens outside the target (DESIGN.md).
+ *
+ * Stack convention: hook stacks hold return addresses only; a stack unwound from a CPU
+ * sample ends with a 0 sentinel (cpu.c) and its first pc is the exact interrupted pc.
+ * Return addresses are written as address - 1 so they point into the call instruction.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/internal.h"
+#include "libtrace/clock.h"
+#include "libtrace/pprof.h"
+
+extern ct_clock_snapshot ct_start_clock;
+extern uint64_t ct_stop_mono;
+
+ct_profile *ct_out_profile_new(void)
+{
+	ct_profile *p = ct_profile_new();
+	if (!p)
+		return NULL;
+	int n;
+	const ct_module *m = ct_modules_all(&n);
+	for (int i = 0; i < n; i++) {
+		ct_mapping mp = {
+			.memory_start = m[i].start,
+			.memory_limit = m[i].end,
+			.file_offset = m[i].file_offset,
+			.filename = m[i].path,
+			.build_id = m[i].build_id,
+		};
+		ct_profile_add_mapping(p, &mp);
+	}
+	char c[400];
+	snprintf(c, sizeof(c), "ctrace: engine %s: %s", ct_engine_name, ct_engine_reason);
+	ct_profile_add_comment(p, c);
+	p->time_nanos = (int64_t)ct_start_clock.wall_ns;
+	uint64_t end = ct_stop_mono ? ct_stop_mono : ct_now();
+	p->duration_nanos = (int64_t)(end - ct_start_clock.mono_ns);
+	return p;
+}
+
+/* Index + 1 of the mapping holding pc: loaded modules first, then closed ones. */
+static uint32_t mapping_for(uintptr_t pc)
+{
+	int n;
+	const ct_module *m = ct_modules_all(&n);
+	int found = -1;
+	for (int i = 0; i < n; i++)
+		if (pc >= m[i].start && pc < m[i].end) {
+			found = i;
+			if (m[i].loaded)
+				break;
+		}
+	return found < 0 ? 0 : (uint32_t)found + 1;
+}
+
+int ct_out_add_pcs(ct_profile *p, const uintptr_t *pcs, int n, bool leaf_exact,
+		   const int64_t *values, const ct_label *labels, uint32_t nlabels)
+{
+	uint32_t locs[CT_STACK_MAX_DEPTH];
+	uint32_t k = 0;
+	for (int i = 0; i < n && k < CT_STACK_MAX_DEPTH; i++) {
+		uintptr_t a = pcs[i];
+		if (!a)
+			continue;
+		if (i > 0 || !leaf_exact)
+			a -= 1;
+		uint32_t loc = ct_profile_add_location(p, mapping_for(a), a, NULL, 0);
+		if (loc == UINT32_MAX)
+			return -ENOMEM;
+		locs[k++] = loc;
+	}
+	return ct_profile_add_sample(p, locs, k, values, labels, nlabels);
+}
+
+int ct_out_add_stack(ct_profile *p, uint32_t stack_id, const int64_t *values,
+		     const ct_label *labels, uint32_t nlabels)
+{
+	const uintptr_t *pcs;
+	int n = ct_stack_get(stack_id, &pcs);
+	bool sample = n > 0 && pcs[n - 1] == 0;
+	return ct_out_add_pcs(p, pcs, sample ? n - 1 : n, sample, values, labels, nlabels);
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int ct_out_dir_create(void) { return mkdir_p(ct_cfg.out_dir); }
+
+int ct_out_write(ct_profile *p, const char *name)
+{
+	char path[4600];
+	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, name);
+	int r = mkdir_p(ct_cfg.out_dir);
+	if (r == 0)
+		r = ct_pprof_write_file(p, path);
+	if (r < 0)
+		ct_log("cannot write %s: %s", path, strerror(-r));
+	ct_profile_free(p);
+	return r;
+}
+
+void ct_log(const char *fmt, ...)
+{
+	if (!ct_cfg.verbose)
+		return;
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	char pre[32];
+	int m = snprintf(pre, sizeof(pre), "ctrace[%d]: ", (int)getpid());
+	if (write(2, pre, (size_t)m) < 0 || write(2, buf, (size_t)n) < 0)
+		return;
+}

@@ -1,0 +1,259 @@
+/*
+ * perf.c — the perf_event sampling engine.
+ *
+ * One cpu-clock software event per CPU for this process (pid 0, cpu N, inherit, and
+ * inherit_thread + remove_on_exec so forked children and exec'd programs are left
+ * alone), opened in the constructor so that every thread the program creates inherits
+ * it. Each event has its own mmap ring (the kernel's lock-free per-CPU buffer); samples
+ * carry the user registers and a copy of the user stack, which the collector unwinds off
+ * the program's threads (unwind.c). The period is in nanoseconds of CPU time, so every
+ * sample weighs exactly 1e9/hz ns. Locked memory for the rings is limited
+ * (perf_event_mlock_kb per CPU plus RLIMIT_MEMLOCK): ring size backs off until it fits.
+ */
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent/internal.h"
+
+#define MAX_CPUS 1024
+#define STACK_BYTES 16384
+
+/* PERF_REG_X86_* bits: AX BX CX DX SI DI BP SP IP (0-8) and R8-R15 (16-23). */
+#define REGS_MASK 0x00ff01ffull
+
+static struct perf_ring {
+	int fd;
+	struct perf_event_mmap_page *meta;
+	uint8_t *data;
+	size_t size; /* data area bytes, power of two */
+} cpus[MAX_CPUS];
+static int ncpus;
+static uint64_t period_ns;
+static uint8_t *scratch; /* one record copied out of the ring (records may wrap) */
+static size_t scratch_cap;
+
+static int perf_open(struct perf_event_attr *a, int cpu)
+{
+	return (int)syscall(SYS_perf_event_open, a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int ct_perf_start(char *why, size_t whylen)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	ncpus = n < 1 ? 1 : n > MAX_CPUS ? MAX_CPUS : (int)n;
+	period_ns = 1000000000ull / (uint64_t)ct_cfg.hz;
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_CPU_CLOCK;
+	a.sample_period = period_ns;
+	a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
+			PERF_SAMPLE_PERIOD | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+	a.sample_regs_user = REGS_MASK;
+	a.sample_stack_user = STACK_BYTES;
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	a.exclude_idle = 1;
+	a.inherit = 1;
+	a.inherit_thread = 1;
+	a.remove_on_exec = 1;
+	a.comm = 1;
+	a.use_clockid = 1;
+	a.clockid = CLOCK_MONOTONIC;
+	a.disabled = 1;
+	scratch_cap = STACK_BYTES + 4096;
+	scratch = mmap(NULL, scratch_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
+	if (scratch == MAP_FAILED) {
+		scratch = NULL;
+		snprintf(why, whylen, "mmap: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	size_t pages = 256; /* 1 MiB per CPU, halved while locked memory refuses */
+	for (int c = 0; c < ncpus; c++) {
+		cpus[c].fd = perf_open(&a, c);
+		if (cpus[c].fd < 0) {
+			int e = errno;
+			if (e == ENODEV || e == ENXIO || e == EINVAL) {
+				if (c > 0)
+					continue; /* offline CPU */
+			}
+			snprintf(why, whylen, "perf_event_open(cpu-clock, cpu %d): %s", c,
+				 strerror(e));
+			ct_perf_stop();
+			return -e;
+		}
+		void *m = MAP_FAILED;
+		while (pages >= 8) {
+			m = mmap(NULL, (pages + 1) * 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 cpus[c].fd, 0);
+			if (m != MAP_FAILED)
+				break;
+			pages /= 2;
+		}
+		if (m == MAP_FAILED) {
+			int e = errno;
+			snprintf(why, whylen, "mmap of perf ring (cpu %d): %s", c, strerror(e));
+			ct_perf_stop();
+			return -e;
+		}
+		cpus[c].meta = m;
+		cpus[c].data = (uint8_t *)m + 4096;
+		cpus[c].size = pages * 4096;
+	}
+	for (int c = 0; c < ncpus; c++)
+		if (cpus[c].fd > 0)
+			ioctl(cpus[c].fd, PERF_EVENT_IOC_ENABLE, 0);
+	snprintf(why, whylen, "perf_event cpu-clock, %d Hz, %zu KiB ring per CPU", ct_cfg.hz,
+		 pages * 4);
+	return 0;
+}
+
+void ct_perf_stop(void)
+{
+	for (int c = 0; c < ncpus; c++) {
+		if (cpus[c].fd > 0)
+			ioctl(cpus[c].fd, PERF_EVENT_IOC_DISABLE, 0);
+	}
+}
+
+/* Parses one PERF_RECORD_SAMPLE laid out per our sample_type. */
+static void on_sample(const uint8_t *p, const uint8_t *end)
+{
+	struct {
+		uint64_t ip;
+		uint32_t pid, tid;
+		uint64_t time;
+		uint32_t cpu, res;
+		uint64_t period;
+	} h;
+	if ((size_t)(end - p) < sizeof(h) + 8)
+		return;
+	memcpy(&h, p, sizeof(h));
+	p += sizeof(h);
+	uint64_t abi;
+	memcpy(&abi, p, 8);
+	p += 8;
+	uint64_t pregs[17] = {0};
+	if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
+		if ((size_t)(end - p) < sizeof(pregs))
+			return;
+		memcpy(pregs, p, sizeof(pregs));
+		p += sizeof(pregs);
+	}
+	uint64_t size = 0, dyn = 0;
+	const uint8_t *stack = NULL;
+	if ((size_t)(end - p) >= 8) {
+		memcpy(&size, p, 8);
+		p += 8;
+		if (size && (size_t)(end - p) >= size + 8) {
+			stack = p;
+			memcpy(&dyn, p + size, 8);
+			if (dyn > size)
+				dyn = size;
+		}
+	}
+	/* perf order (bit order of REGS_MASK): AX BX CX DX SI DI BP SP IP R8..R15
+	 * → libunwind order: RAX RDX RCX RBX RSI RDI RBP RSP R8..R15 RIP */
+	uint64_t regs[CT_NREGS];
+	if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
+		regs[0] = pregs[0];
+		regs[1] = pregs[3];
+		regs[2] = pregs[2];
+		regs[3] = pregs[1];
+		regs[4] = pregs[4];
+		regs[5] = pregs[5];
+		regs[6] = pregs[6];
+		regs[7] = pregs[7];
+		for (int i = 0; i < 8; i++)
+			regs[8 + i] = pregs[9 + i];
+		regs[16] = pregs[8];
+	} else {
+		memset(regs, 0, sizeof(regs));
+		regs[CT_REG_RIP] = h.ip;
+		dyn = 0;
+	}
+	ct_cpu_sample(h.tid, h.time, h.period ? h.period : period_ns, regs, stack, stack ? dyn : 0);
+}
+
+static void drain_one(struct perf_ring *r)
+{
+	uint64_t head = atomic_load_explicit((_Atomic uint64_t *)&r->meta->data_head,
+					     memory_order_acquire);
+	uint64_t tail = r->meta->data_tail;
+	while (tail < head) {
+		struct perf_event_header hdr;
+		size_t off = tail & (r->size - 1);
+		size_t first = r->size - off;
+		if (first >= sizeof(hdr)) {
+			memcpy(&hdr, r->data + off, sizeof(hdr));
+		} else {
+			memcpy(&hdr, r->data + off, first);
+			memcpy((uint8_t *)&hdr + first, r->data, sizeof(hdr) - first);
+		}
+		if (hdr.size < sizeof(hdr) || tail + hdr.size > head)
+			break;
+		const uint8_t *rec;
+		if (hdr.size <= first) {
+			rec = r->data + off;
+		} else if (hdr.size <= scratch_cap) {
+			memcpy(scratch, r->data + off, first);
+			memcpy(scratch + first, r->data, hdr.size - first);
+			rec = scratch;
+		} else {
+			tail += hdr.size;
+			continue;
+		}
+		const uint8_t *body = rec + sizeof(hdr), *end = rec + hdr.size;
+		switch (hdr.type) {
+		case PERF_RECORD_SAMPLE:
+			on_sample(body, end);
+			break;
+		case PERF_RECORD_LOST: {
+			uint64_t v[2];
+			if ((size_t)(end - body) >= sizeof(v)) {
+				memcpy(v, body, sizeof(v));
+				ct_cpu_lost(v[1]);
+			}
+			break;
+		}
+		case PERF_RECORD_COMM: {
+			uint32_t ids[2];
+			if ((size_t)(end - body) > sizeof(ids)) {
+				char name[32];
+				memcpy(ids, body, sizeof(ids));
+				size_t n = (size_t)(end - body) - sizeof(ids);
+				if (n > sizeof(name) - 1)
+					n = sizeof(name) - 1;
+				memcpy(name, body + sizeof(ids), n);
+				name[n] = 0;
+				ct_cpu_thread_name(ids[1], name);
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		tail += hdr.size;
+	}
+	atomic_store_explicit((_Atomic uint64_t *)&r->meta->data_tail, tail,
+			      memory_order_release);
+}
+
+void ct_perf_drain(void)
+{
+	for (int c = 0; c < ncpus; c++)
+		if (cpus[c].meta)
+			drain_one(&cpus[c]);
+}

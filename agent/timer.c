@@ -1,0 +1,170 @@
+/*
+ * timer.c — the timer-signal sampling engine (fallback where perf_event is refused).
+ *
+ * Each thread gets a timer_create(CLOCK_THREAD_CPUTIME_ID) timer that delivers a signal to
+ * that thread (SIGEV_THREAD_ID) every 1/hz seconds of its CPU time, first expiry
+ * randomized so threads do not tick in lockstep. Like the kernel does for perf samples,
+ * the handler does not unwind: it copies the interrupted registers from the ucontext and
+ * the live part of the stack (from the stack pointer up to the thread's stack top, at most
+ * STACK_BYTES) into a ring record; the collector unwinds it with the same code as perf
+ * samples. The handler is async-signal-safe: no malloc, no locks, no loader calls, errno
+ * preserved. A program that already owns SIGPROF keeps it: we then use a real-time signal
+ * nobody handles, or stay off and say why.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "agent/internal.h"
+#include "libtrace/clock.h"
+
+#define STACK_BYTES 16384
+
+ct_rec *ct_emit_reserve(uint16_t type, uint32_t len);
+void ct_emit_commit(ct_rec *rec);
+
+enum { REC_TIMER_SAMPLE = CT_REC_CPU_FIRST };
+
+static int signo;
+static volatile int enabled;
+static __thread timer_t tls_timer __attribute__((tls_model("initial-exec")));
+static __thread int tls_armed __attribute__((tls_model("initial-exec")));
+static uint64_t period_ns;
+
+static void handler(int sig, siginfo_t *si, void *uc_)
+{
+	(void)sig;
+	(void)si;
+	if (!enabled || ct_tls_guard)
+		return;
+	int saved = errno;
+	ucontext_t *uc = uc_;
+	const greg_t *g = uc->uc_mcontext.gregs;
+	uintptr_t sp = (uintptr_t)g[REG_RSP];
+	/* Copy only from a stack we know: a thread running on another stack (a coroutine,
+	 * sigaltstack) gives a leaf-only sample rather than a read of unknown memory. */
+	uintptr_t top = ct_tls_stack_top, lo = ct_tls_stack_lo;
+	size_t len = top && sp >= lo && sp < top ? top - sp : 0;
+	if (len > STACK_BYTES)
+		len = STACK_BYTES;
+	ct_rec *rec = ct_emit_reserve(REC_TIMER_SAMPLE, (uint32_t)(CT_NREGS * 8 + len));
+	if (rec) {
+		uint64_t *regs = ct_rec_payload(rec);
+		regs[0] = (uint64_t)g[REG_RAX];
+		regs[1] = (uint64_t)g[REG_RDX];
+		regs[2] = (uint64_t)g[REG_RCX];
+		regs[3] = (uint64_t)g[REG_RBX];
+		regs[4] = (uint64_t)g[REG_RSI];
+		regs[5] = (uint64_t)g[REG_RDI];
+		regs[6] = (uint64_t)g[REG_RBP];
+		regs[7] = (uint64_t)g[REG_RSP];
+		for (int i = 0; i < 8; i++)
+			regs[8 + i] = (uint64_t)g[REG_R8 + i];
+		regs[16] = (uint64_t)g[REG_RIP];
+		memcpy(regs + CT_NREGS, (const void *)sp, len);
+		rec->tid = ct_gettid();
+		rec->time = ct_now();
+		ct_emit_commit(rec);
+	}
+	errno = saved;
+}
+
+static int owned(int sig)
+{
+	struct sigaction old;
+	if (sigaction(sig, NULL, &old) < 0)
+		return 1;
+	return (old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != NULL
+					   : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+}
+
+int ct_timer_start(char *why, size_t whylen)
+{
+	period_ns = 1000000000ull / (uint64_t)ct_cfg.hz;
+	signo = SIGPROF;
+	const char *note = "";
+	if (owned(SIGPROF)) {
+		signo = 0;
+		for (int s = SIGRTMAX - 4; s > SIGRTMIN + 4; s--)
+			if (!owned(s)) {
+				signo = s;
+				break;
+			}
+		if (!signo) {
+			snprintf(why, whylen, "timer: SIGPROF and every spare real-time signal "
+					      "are owned by the program; CPU sampling off");
+			return -EBUSY;
+		}
+		note = " (SIGPROF is the program's: using a real-time signal)";
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	if (sigaction(signo, &sa, NULL) < 0) {
+		snprintf(why, whylen, "timer: sigaction: %s", strerror(errno));
+		return -errno;
+	}
+	enabled = 1;
+	int r = ct_timer_arm_thread();
+	if (r < 0) {
+		snprintf(why, whylen, "timer: timer_create: %s", strerror(-r));
+		enabled = 0;
+		return r;
+	}
+	snprintf(why, whylen, "timer signal %d, CLOCK_THREAD_CPUTIME_ID, %d Hz%s", signo,
+		 ct_cfg.hz, note);
+	return 0;
+}
+
+int ct_timer_arm_thread(void)
+{
+	if (!enabled || tls_armed)
+		return 0;
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = signo;
+	sev._sigev_un._tid = (int)ct_gettid();
+	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &tls_timer) < 0)
+		return -errno;
+	/* First expiry uniformly in (0, period]: a cheap LCG on tid and time is enough. */
+	uint64_t x = (ct_now() ^ ((uint64_t)ct_gettid() << 32)) * 6364136223846793005ull + 1;
+	uint64_t first = 1 + (x >> 33) % period_ns;
+	struct itimerspec its = {
+		.it_interval = {(time_t)(period_ns / 1000000000ull), (long)(period_ns % 1000000000ull)},
+		.it_value = {(time_t)(first / 1000000000ull), (long)(first % 1000000000ull)},
+	};
+	timer_settime(tls_timer, 0, &its, NULL);
+	tls_armed = 1;
+	return 0;
+}
+
+/* Called at thread exit (main.c's key destructor) so dead threads do not keep timers. */
+void ct_timer_disarm_thread(void)
+{
+	if (tls_armed) {
+		timer_delete(tls_timer);
+		tls_armed = 0;
+	}
+}
+
+void ct_timer_stop(void) { enabled = 0; }
+
+uint64_t ct_timer_period_ns(void) { return period_ns; }
+
+/* The cpu source receives our records through its on_record. */
+void ct_timer_on_record(const ct_rec *rec)
+{
+	uint32_t len = ct_rec_payload_len(rec);
+	if (len < CT_NREGS * 8)
+		return;
+	const uint64_t *regs = ct_rec_cpayload(rec);
+	ct_cpu_sample(rec->tid, rec->time, period_ns, regs, (const uint8_t *)(regs + CT_NREGS),
+		      len - CT_NREGS * 8);
+}

@@ -1,0 +1,239 @@
+/*
+ * unwind.c — unwinding a copied user stack off the thread it came from.
+ *
+ * Both samplers deliver the same thing: the registers at the sample point and a copy of
+ * the live stack above the stack pointer (the kernel copies it for perf samples, the
+ * timer's signal handler for its own). The collector unwinds them here with libunwind's
+ * remote interface over a custom address space:
+ * - access_mem serves the stack range from the copy and other addresses only when they
+ *   lie in a loaded module's segments (unwind tables and text); anything else is refused,
+ *   so a corrupt frame cannot make us read unmapped memory;
+ * - access_reg serves the saved registers;
+ * - find_proc_info looks the pc up in our module table and searches that module's
+ *   .eh_frame_hdr binary-search table with libunwind's own
+ *   _Ux86_64_dwarf_search_unwind_table — no loader call per frame.
+ * libunwind-x86_64.so.8 (the remote-capable build) is dlopen'ed RTLD_LOCAL for the same
+ * reason as in stack.c. Where DWARF unwinding stops early we continue with a bounded
+ * frame-pointer walk inside the copy.
+ * Collector thread only (the address space and its cache are not shared).
+ */
+#define UNW_REMOTE_ONLY
+#include <dlfcn.h>
+#include <errno.h>
+#include <libunwind.h>
+#include <string.h>
+
+#include "agent/internal.h"
+
+typedef struct {
+	const uint64_t *regs;
+	uint64_t regs_copy[CT_NREGS];
+	uintptr_t sp;
+	const uint8_t *stack;
+	size_t stack_len;
+} uctx;
+
+static struct {
+	unw_addr_space_t (*create_addr_space)(unw_accessors_t *, int);
+	int (*set_caching_policy)(unw_addr_space_t, unw_caching_policy_t);
+	void (*flush_cache)(unw_addr_space_t, unw_word_t, unw_word_t);
+	int (*init_remote)(unw_cursor_t *, unw_addr_space_t, void *);
+	int (*step)(unw_cursor_t *);
+	int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+	int (*search_table)(unw_addr_space_t, unw_word_t, unw_dyn_info_t *, unw_proc_info_t *,
+			    int, void *);
+} U;
+
+static unw_addr_space_t as;
+
+static int find_proc_info(unw_addr_space_t a, unw_word_t ip, unw_proc_info_t *pi, int need,
+			  void *arg)
+{
+	const ct_module *m = ct_modules_find(ip);
+	if (!m || !m->eh_frame_hdr || !ct_modules_readable(m->eh_frame_hdr, 12))
+		return -UNW_ENOINFO;
+	const uint8_t *h = (const uint8_t *)m->eh_frame_hdr;
+	/* version 1; eh_frame_ptr any; fde_count udata4 (0x03); table datarel|sdata4 (0x3b) */
+	if (h[0] != 1 || h[2] != 0x03 || h[3] != 0x3b)
+		return -UNW_ENOINFO;
+	uint32_t fde_count;
+	memcpy(&fde_count, h + 8, 4);
+	unw_dyn_info_t di;
+	memset(&di, 0, sizeof(di));
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.start_ip = m->start;
+	di.end_ip = m->end;
+	di.u.rti.segbase = m->eh_frame_hdr;
+	di.u.rti.table_data = m->eh_frame_hdr + 12;
+	di.u.rti.table_len = (unw_word_t)fde_count * 8 / sizeof(unw_word_t);
+	return U.search_table(a, ip, &di, pi, need, arg);
+}
+
+static void put_unwind_info(unw_addr_space_t a, unw_proc_info_t *pi, void *arg)
+{
+	/* libunwind frees the table-format info it allocated itself. */
+	(void)a;
+	(void)pi;
+	(void)arg;
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t a, unw_word_t *dilap, void *arg)
+{
+	(void)a;
+	(void)dilap;
+	(void)arg;
+	return -UNW_ENOINFO;
+}
+
+static int access_mem(unw_addr_space_t a, unw_word_t addr, unw_word_t *valp, int write,
+		      void *arg)
+{
+	(void)a;
+	uctx *c = arg;
+	if (write)
+		return -UNW_EINVAL;
+	if (addr >= c->sp && addr + sizeof(unw_word_t) <= c->sp + c->stack_len) {
+		memcpy(valp, c->stack + (addr - c->sp), sizeof(*valp));
+		return 0;
+	}
+	if (ct_modules_readable(addr, sizeof(unw_word_t))) {
+		memcpy(valp, (const void *)addr, sizeof(*valp));
+		return 0;
+	}
+	return -UNW_EINVAL;
+}
+
+static int access_reg(unw_addr_space_t a, unw_regnum_t reg, unw_word_t *valp, int write,
+		      void *arg)
+{
+	(void)a;
+	uctx *c = arg;
+	if (reg < 0 || reg >= CT_NREGS)
+		return -UNW_EBADREG;
+	if (write)
+		c->regs_copy[reg] = *valp;
+	else
+		*valp = c->regs_copy[reg];
+	return 0;
+}
+
+static int access_fpreg(unw_addr_space_t a, unw_regnum_t reg, unw_fpreg_t *val, int write,
+			void *arg)
+{
+	(void)a;
+	(void)reg;
+	(void)val;
+	(void)write;
+	(void)arg;
+	return -UNW_EBADREG;
+}
+
+static int resume(unw_addr_space_t a, unw_cursor_t *cur, void *arg)
+{
+	(void)a;
+	(void)cur;
+	(void)arg;
+	return -UNW_EINVAL;
+}
+
+static int get_proc_name(unw_addr_space_t a, unw_word_t addr, char *buf, size_t len,
+			 unw_word_t *off, void *arg)
+{
+	(void)a;
+	(void)addr;
+	(void)buf;
+	(void)len;
+	(void)off;
+	(void)arg;
+	return -UNW_ENOINFO;
+}
+
+static unw_accessors_t accessors = {
+	.find_proc_info = find_proc_info,
+	.put_unwind_info = put_unwind_info,
+	.get_dyn_info_list_addr = get_dyn_info_list_addr,
+	.access_mem = access_mem,
+	.access_reg = access_reg,
+	.access_fpreg = access_fpreg,
+	.resume = resume,
+	.get_proc_name = get_proc_name,
+};
+
+#define LOAD(field, sym)                                                                   \
+	do {                                                                               \
+		*(void **)&U.field = dlsym(h, sym);                                        \
+		if (!U.field)                                                              \
+			return -ENOENT;                                                    \
+	} while (0)
+
+int ct_unwind_init(void)
+{
+	void *h = dlopen("libunwind-x86_64.so.8", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		ct_log("cannot load libunwind-x86_64.so.8: %s", dlerror());
+		return -ENOENT;
+	}
+	LOAD(create_addr_space, "_Ux86_64_create_addr_space");
+	LOAD(set_caching_policy, "_Ux86_64_set_caching_policy");
+	LOAD(flush_cache, "_Ux86_64_flush_cache");
+	LOAD(init_remote, "_Ux86_64_init_remote");
+	LOAD(step, "_Ux86_64_step");
+	LOAD(get_reg, "_Ux86_64_get_reg");
+	LOAD(search_table, "_Ux86_64_dwarf_search_unwind_table");
+	as = U.create_addr_space(&accessors, 0);
+	if (!as)
+		return -ENOMEM;
+	U.set_caching_policy(as, UNW_CACHE_GLOBAL);
+	return 0;
+}
+
+/* Continues a stack with the frame-pointer chain, reading only inside the copy. */
+static int fp_continue(const uctx *c, uintptr_t fp, uintptr_t *pcs, int n, int max)
+{
+	while (n < max && fp >= c->sp && fp + 16 <= c->sp + c->stack_len && !(fp & 7)) {
+		uint64_t next, ret;
+		memcpy(&next, c->stack + (fp - c->sp), 8);
+		memcpy(&ret, c->stack + (fp - c->sp) + 8, 8);
+		if (!ret || next <= fp)
+			break;
+		pcs[n++] = ret;
+		fp = next;
+	}
+	return n;
+}
+
+int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_len,
+	      uintptr_t *pcs, int max)
+{
+	uctx c;
+	c.regs = regs;
+	memcpy(c.regs_copy, regs, sizeof(c.regs_copy));
+	c.sp = regs[CT_REG_RSP];
+	c.stack = stack;
+	c.stack_len = stack_len;
+	pcs[0] = regs[CT_REG_RIP];
+	int n = 1;
+	if (!as || max <= 1)
+		return n;
+	if (ct_modules_dirty) {
+		ct_modules_refresh();
+		U.flush_cache(as, 0, 0);
+	}
+	unw_cursor_t cur;
+	if (U.init_remote(&cur, as, &c) < 0)
+		return fp_continue(&c, regs[CT_REG_RBP], pcs, n, max);
+	int stepped = 0;
+	while (n < max) {
+		int r = U.step(&cur);
+		if (r <= 0)
+			break;
+		stepped = 1;
+		unw_word_t ip;
+		if (U.get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
+			break;
+		pcs[n++] = ip;
+	}
+	if (!stepped)
+		n = fp_continue(&c, regs[CT_REG_RBP], pcs, n, max);
+	return n;
+}
