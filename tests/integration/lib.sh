@@ -8,3 +8,32 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrace-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
+
+# Go's pprof, with its caches kept out of $HOME and no network.
+export GOCACHE="$TMP/gocache" GOPATH="$TMP/gopath" HOME="${HOME:-$TMP}" GOFLAGS=-mod=mod \
+	GO111MODULE=off GOPROXY=off GOTOOLCHAIN=local
+pprof() { go tool pprof "$@"; }
+
+# pprof_top FILE [pprof options] — `-top` rows as "flat% cum% function" (function may
+# contain spaces, e.g. "warm_inner (inline)"); fails if pprof printed any warning.
+pprof_top() {
+	f=$1; shift
+	go tool pprof -top -nodecount=1000 "$@" "$f" > "$TMP/top.out" 2> "$TMP/top.err" ||
+		{ cat "$TMP/top.err" >&2; fail "go tool pprof failed on $f"; }
+	if grep -qiE 'warn|error|fail' "$TMP/top.err"; then
+		cat "$TMP/top.err" >&2
+		fail "go tool pprof printed warnings for $f"
+	fi
+	awk '/flat%/ {on=1; next} on && NF >= 6 {
+		fn=$6; for (i = 7; i <= NF; i++) fn = fn " " $i;
+		gsub("%", "", $2); gsub("%", "", $5); print $2, $5, fn }' "$TMP/top.out"
+}
+
+# share TOPFILE FUNCTION flat|cum — the percentage of FUNCTION in pprof_top output.
+share() {
+	awk -v fn="$2" -v col="$3" '$3 == fn || ($3 " " $4) == fn {
+		print (col == "flat" ? $1 : $2); found=1; exit } END { if (!found) print 0 }' "$1"
+}
+
+# near VALUE TARGET TOLERANCE — true when |VALUE - TARGET| <= TOLERANCE.
+near() { awk -v v="$1" -v t="$2" -v tol="$3" 'BEGIN { d = v - t; if (d < 0) d = -d; exit !(d <= tol) }'; }

@@ -1,0 +1,44 @@
+# test_cpu — `ctrace record` on samples/cpu_hot, both engines: the profile parses in
+# go tool pprof without warnings, the designed work split shows within ±10 points, and
+# inlined and shared-library functions carry their own names and lines.
+. "$(dirname "$0")/lib.sh"
+
+check_split() { # DIR ENGINE
+	dir=$1
+	grep -q "engine $2" "$TMP/$2.err" || { cat "$TMP/$2.err"; fail "$2: summary does not name engine $2"; }
+	pprof_top "$dir/cpu.pb.gz" > "$TMP/$2.top"
+	cat "$TMP/$2.top" | head -12
+	for spec in "hot_loop 50" "lib_work 15" "cool_loop 10"; do
+		set -- $spec
+		v=$(share "$TMP/$2.top" "$1" flat)
+		near "$v" "$2" 10 || fail "$engine: $1 has $v% flat, designed $2%"
+	done
+	# warm_inner is inlined into warm_loop: pprof lists it as its own (inline) function.
+	v=$(share "$TMP/$2.top" "warm_inner (inline)" flat)
+	near "$v" 25 10 || fail "$2: warm_inner (inline) has $v% flat, designed 25%"
+	v=$(share "$TMP/$2.top" warm_loop cum)
+	near "$v" 25 10 || fail "$2: warm_loop has $v% cum, designed 25%"
+	# Lines: inlined frame and shared library function carry file:line.
+	go tool pprof -traces "$dir/cpu.pb.gz" > "$TMP/$2.traces" 2>/dev/null
+	grep -qE 'warm_inner .*cpu_hot\.c:[0-9]+' "$TMP/$2.traces" ||
+		go tool pprof -list 'warm_inner' "$dir/cpu.pb.gz" 2>/dev/null | grep -q 'cpu_hot.c' ||
+		fail "$2: no source line for warm_inner"
+	go tool pprof -top -lines "$dir/cpu.pb.gz" 2>/dev/null | grep -qE 'lib_work .*cpu_hot_lib\.c:[0-9]+' ||
+		fail "$2: lib_work has no cpu_hot_lib.c line"
+	# Thread labels work with -tagfocus.
+	go tool pprof -tags "$dir/cpu.pb.gz" 2>/dev/null | grep -q 'thread' || fail "$2: no thread label"
+	ok "$2 engine: split within ±10 points"
+}
+
+for engine in perf timer; do
+	"$CTRACE" record -o "$TMP/$engine" --sampler "$engine" -- "$SAMPLES/cpu_hot" \
+		> "$TMP/$engine.out" 2> "$TMP/$engine.err" || { cat "$TMP/$engine.err"; fail "record ($engine) failed"; }
+	grep -q "cpu_hot done" "$TMP/$engine.out" || fail "program output lost"
+	check_split "$TMP/$engine" "$engine"
+done
+
+# The text report agrees: hot_loop is on top.
+"$CTRACE" report "$TMP/perf/cpu.pb.gz" > "$TMP/report.txt" || fail "report failed"
+grep -m1 -E '^ *[0-9.]+[a-zµ]*s? +[0-9.]+%' "$TMP/report.txt" | grep -q hot_loop ||
+	{ cat "$TMP/report.txt"; fail "report: hot_loop is not the top row"; }
+ok "report lists hot_loop first"

@@ -1,0 +1,84 @@
+# test_cpu_edges — exit paths and failure modes of `ctrace record`: a program that exits
+# in under 10 ms, one that calls _exit, 64 threads, SIGINT through ctrace, a command that
+# does not exist, and the agent staying out of the C++ exception ABI.
+. "$(dirname "$0")/lib.sh"
+PROGS=$CT_BUILD/tests/progs
+
+# Exits at once: still a valid (empty) CPU profile and status 0.
+"$CTRACE" record -o "$TMP/quick" -- true 2> "$TMP/quick.err" || fail "record true: status $?"
+pprof -raw "$TMP/quick/cpu.pb.gz" > /dev/null 2>&1 || fail "profile of 'true' does not parse"
+ok "a program that exits at once"
+
+# _exit skips atexit: profile still written, status kept.
+set +e
+"$CTRACE" record -o "$TMP/qe" -- "$PROGS/quick_exit" 2> "$TMP/qe.err"
+st=$?
+set -e
+[ "$st" -eq 3 ] || fail "_exit(3) came back as status $st"
+pprof_top "$TMP/qe/cpu.pb.gz" > "$TMP/qe.top"
+v=$(share "$TMP/qe.top" busy_then_exit flat)
+near "$v" 100 15 || { cat "$TMP/qe.top"; fail "_exit: busy_then_exit has $v%"; }
+ok "_exit: status 3 and busy_then_exit on top"
+
+# 64 threads: every thread's samples land, with its tid label.
+"$CTRACE" record -o "$TMP/mt" -F 999 -- "$PROGS/many_threads" > /dev/null 2> "$TMP/mt.err" ||
+	fail "many_threads failed"
+pprof_top "$TMP/mt/cpu.pb.gz" > "$TMP/mt.top"
+v=$(share "$TMP/mt.top" thread_work flat)
+near "$v" 100 10 || fail "64 threads: thread_work has $v%"
+tids=$(go tool pprof -tags "$TMP/mt/cpu.pb.gz" 2>/dev/null | awk '/^ *tid:/ {on=1; next} on && /^ *[a-z]+:/ {on=0} on && NF' | wc -l)
+[ "$tids" -ge 48 ] || fail "64 threads: only $tids distinct tids sampled"
+ok "64 threads: $tids tids sampled"
+
+# SIGINT sent to ctrace reaches the program, which dies of it after the agent flushed.
+"$CTRACE" record -o "$TMP/int" -- "$PROGS/spin" 2> "$TMP/int.err" &
+pid=$!
+sleep 1
+kill -INT "$pid"
+set +e
+wait "$pid"
+st=$?
+set -e
+[ "$st" -eq 130 ] || { cat "$TMP/int.err"; fail "SIGINT: status $st, want 130"; }
+grep -q "signal 2" "$TMP/int.err" || fail "SIGINT: not reported"
+pprof_top "$TMP/int/cpu.pb.gz" > "$TMP/int.top"
+v=$(share "$TMP/int.top" spin_forever flat)
+near "$v" 100 10 || fail "SIGINT: spin_forever has $v%"
+ok "SIGINT: status 130, profile flushed"
+
+# A command that does not exist: one clear line, status 127.
+set +e
+"$CTRACE" record -o "$TMP/nf" -- /nonexistent/program 2> "$TMP/nf.err"
+st=$?
+set -e
+[ "$st" -eq 127 ] || fail "missing command: status $st, want 127"
+grep -q "cannot run '/nonexistent/program'" "$TMP/nf.err" || fail "missing command: no clear error"
+[ "$(wc -l < "$TMP/nf.err")" -eq 1 ] || fail "missing command: more than one line"
+ok "missing command: 127"
+
+# Footprint: libstdc++ of a library dlopened later still binds the exception ABI to
+# libgcc_s, not to the libunwind the agent loaded privately.
+LD_DEBUG=bindings LD_DEBUG_OUTPUT="$TMP/bind" "$CTRACE" record -o "$TMP/cxx" -- \
+	"$PROGS/dlopen_cxx" "$PROGS/libthrower.so" > "$TMP/cxx.out" 2>/dev/null ||
+	fail "dlopen_cxx failed under ctrace"
+grep -q "caught 100" "$TMP/cxx.out" || fail "C++ exceptions broken under ctrace"
+grep -h "binding file .*libstdc++.so.6.*_Unwind_RaiseException" "$TMP"/bind.* > "$TMP/bind.txt" ||
+	fail "no binding of _Unwind_RaiseException from libstdc++ seen"
+grep -q "to /.*libgcc_s.so.1" "$TMP/bind.txt" || { cat "$TMP/bind.txt"; fail "libstdc++ binds _Unwind_RaiseException elsewhere"; }
+if grep -h "_Unwind_" "$TMP"/bind.* | grep -v "binding file /.*libunwind" | grep -q "to /.*libunwind"; then
+	fail "some library binds _Unwind_* to libunwind"
+fi
+ok "C++ exception ABI untouched"
+
+# Only the hooks are exported by the agent.
+nm -D --defined-only "$CT_BUILD/lib/libctrace.so" | awk '{print $3}' | grep -E '^ct_' &&
+	fail "libctrace.so exports internal ct_ symbols"
+ok "agent exports only its hooks"
+
+# A library dlclosed before exit is still in the profile, with its function's name.
+"$CTRACE" record -o "$TMP/dlc" -- "$PROGS/dlclose_work" "$PROGS/libclosed.so" 2> "$TMP/dlc.err" ||
+	{ cat "$TMP/dlc.err"; fail "dlclose_work failed"; }
+pprof_top "$TMP/dlc/cpu.pb.gz" > "$TMP/dlc.top"
+v=$(share "$TMP/dlc.top" closed_work flat)
+near "$v" 80 12 || { cat "$TMP/dlc.top"; fail "dlclosed library: closed_work has $v%, want ~80%"; }
+ok "dlclosed library symbolized ($v%)"

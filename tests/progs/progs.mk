@@ -1,0 +1,18 @@
+# progs.mk — small programs the integration tests run under the agent (edge cases).
+PROG_SRC := $(wildcard tests/progs/*.c)
+PROGS    := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(PROG_SRC))
+EXTRA_TARGETS += $(PROGS) $(BUILD)/tests/progs/libthrower.so
+
+$(BUILD)/tests/progs/%: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(SAMPLE_CFLAGS) -o $@ $< -ldl
+
+# A C++ library that throws and catches, dlopened by tests/progs/dlopen_cxx.c.
+$(BUILD)/tests/progs/libthrower.so: tests/progs/thrower.cpp
+	@mkdir -p $(@D)
+	$(CXX) -O2 -g -fPIC -shared -o $@ $<
+
+EXTRA_TARGETS += $(BUILD)/tests/progs/libclosed.so
+$(BUILD)/tests/progs/libclosed.so: tests/progs/lib/closed.c
+	@mkdir -p $(@D)
+	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
