@@ -50,7 +50,8 @@ static int find_agent(char *out, size_t cap)
 	static const char *const rel[] = {"../lib/libctrace.so", "../lib/ctrace/libctrace.so",
 					  "libctrace.so"};
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		snprintf(out, cap, "%s/%s", exe, rel[i]);
+		if (snprintf(out, cap, "%s/%s", exe, rel[i]) >= (int)cap)
+			continue;
 		char real[PATH_MAX];
 		if (realpath(out, real) && access(real, R_OK) == 0) {
 			snprintf(out, cap, "%s", real);
@@ -93,8 +94,8 @@ static void clear_previous(const char *dir)
 			   strcmp(n, "trace.ctr") == 0;
 		if (ours) {
 			char p[PATH_MAX];
-			snprintf(p, sizeof(p), "%s/%s", dir, n);
-			unlink(p);
+			if (snprintf(p, sizeof(p), "%s/%s", dir, n) < (int)sizeof(p))
+				unlink(p);
 		}
 	}
 	closedir(d);

@@ -34,6 +34,13 @@ int ct_pprof_write_file(const ct_profile *p, const char *path);
  * On failure returns -EINVAL (or -ENOMEM) and fills err; *out is NULL. */
 int ct_pprof_decode(const uint8_t *buf, size_t len, ct_profile **out, ct_error *err);
 
+/* The bound ct_pprof_decode puts on a message's decompressed (or raw) size. */
+#define CT_PPROF_MAX_RAW ((size_t)1 << 30)
+
+/* ct_pprof_decode with another bound than CT_PPROF_MAX_RAW (tests, fuzzers). */
+int ct_pprof_decode_limit(const uint8_t *buf, size_t len, size_t max_raw, ct_profile **out,
+			  ct_error *err);
+
 /* Reads and decodes the file at path. Same contract as ct_pprof_decode; errors from the
  * file system fill err too. */
 int ct_pprof_read_file(const char *path, ct_profile **out, ct_error *err);

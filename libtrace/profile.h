@@ -105,7 +105,8 @@ const char *ct_profile_str(ct_profile *p, const char *s);
 /* Appends a sample type. Must precede the first ct_profile_add_sample. 0 or -errno. */
 int ct_profile_add_sample_type(ct_profile *p, const char *type, const char *unit);
 
-/* Appends a copy of *m (strings interned; id assigned as index + 1 when m->id == 0).
+/* Appends a copy of *m (strings interned; id assigned as index + 1 when m->id == 0 — or
+ * one past the largest id so far when that is larger, so ids stay unique).
  * Returns the mapping's index + 1 (the value a ct_location.mapping holds), 0 on ENOMEM. */
 uint32_t ct_profile_add_mapping(ct_profile *p, const ct_mapping *m);
 
@@ -116,7 +117,8 @@ uint32_t ct_profile_add_function(ct_profile *p, const char *name, const char *sy
 
 /* Interns a location. With address != 0 it is keyed by (mapping, address) and lines given
  * on a later call are ignored (use ct_profile_set_lines to symbolize); with address == 0
- * it is keyed by its lines. Returns its index, or UINT32_MAX on ENOMEM. */
+ * it is keyed by its lines. Returns its index, or UINT32_MAX on ENOMEM
+ * or when mapping or a line's function is out of range. */
 uint32_t ct_profile_add_location(ct_profile *p, uint32_t mapping, uint64_t address,
 				 const ct_line *lines, uint32_t nlines);
 
@@ -133,5 +135,16 @@ int ct_profile_add_comment(ct_profile *p, const char *comment);
 
 /* Index of the sample type named type, or -1. */
 int ct_profile_sample_index(const ct_profile *p, const char *type);
+
+/* Appends a copy of *f without merging it with an equal function (strings interned; id
+ * assigned like a mapping's when f->id == 0). Decoders use it to keep a file's functions
+ * exactly as they are; later ct_profile_add_function calls still find it. Returns its
+ * index, or UINT32_MAX on ENOMEM. */
+uint32_t ct_profile_append_function(ct_profile *p, const ct_function *f);
+
+/* Appends a copy of *loc (its lines copied, id assigned when loc->id == 0) without
+ * merging it with an equal location. Returns its index, or UINT32_MAX on ENOMEM or when
+ * loc->mapping or a line's function is out of range. */
+uint32_t ct_profile_append_location(ct_profile *p, const ct_location *loc);
 
 #endif

@@ -12,7 +12,7 @@
  *   makes nothing visible by itself — publication is the commit store.
  * - commit: release store of len|COMMITTED; the consumer's acquire load of len then sees
  *   the payload.
- * - consumer: after handing records out it zeroes their length words (relaxed) and
+ * - consumer: after handing records out it zeroes the space they took (plain stores) and
  *   publishes tail with release.
  */
 #include "libtrace/ring.h"
@@ -74,10 +74,14 @@ ct_rec *ct_ring_reserve(ct_ring *r, uint16_t type, uint32_t payload_len)
 		return NULL;
 	}
 	size_t need = ALIGN8(sizeof(ct_rec) + payload_len);
-	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint64_t head;
 	size_t off, pad;
 	for (;;) {
+		/* Tail first, then head: head never falls behind tail, so head - tail cannot
+		 * underflow. A head read before the tail (say, before a signal handler
+		 * produced and the consumer freed past it) would look like a full ring. */
 		uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+		head = atomic_load_explicit(&r->head, memory_order_relaxed);
 		off = head & r->mask;
 		pad = off + need > r->cap ? r->cap - off : 0;
 		if (head + pad + need - tail > r->cap) {
@@ -137,14 +141,15 @@ size_t ct_ring_consume(ct_ring *r, ct_ring_fn fn, void *arg, size_t max)
 		}
 		tail += step;
 	}
-	/* Zero the length words of everything consumed so reused space reads as
-	 * uncommitted, then hand the space back to producers. */
-	for (uint64_t p = start; p < tail;) {
-		ct_rec *rec = (ct_rec *)(r->buf + (p & r->mask));
-		uint32_t len = atomic_load_explicit(&rec->len, memory_order_relaxed) &
-			       ~CT_RING_COMMITTED;
-		p += rec->type == CT_REC_PAD ? len : ALIGN8(len);
-		atomic_store_explicit(&rec->len, 0, memory_order_relaxed);
+	/* Zero everything consumed, not only its length words: a later record may start
+	 * anywhere in this space, and a producer that has claimed it but not yet written
+	 * its length word must leave a word that reads as uncommitted (stale payload bytes
+	 * could carry the commit bit). Then hand the space back to producers. */
+	if (tail != start) {
+		size_t from = (size_t)(start & r->mask), len = (size_t)(tail - start);
+		size_t first = len < r->cap - from ? len : r->cap - from;
+		memset(r->buf + from, 0, first);
+		memset(r->buf, 0, len - first);
 	}
 	atomic_fetch_add_explicit(&r->consumed, n, memory_order_relaxed);
 	atomic_store_explicit(&r->tail, tail, memory_order_release);

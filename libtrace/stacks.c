@@ -80,7 +80,7 @@ static int slot_matches(const ct_stacks *t, uint64_t s, uint32_t tag, const uint
 			size_t n)
 {
 	return (s & 0xffffff) == tag && (size_t)slot_depth(s) == n &&
-	       memcmp(slot_pcs(t, s), pcs, n * sizeof(uintptr_t)) == 0;
+	       (n == 0 || memcmp(slot_pcs(t, s), pcs, n * sizeof(uintptr_t)) == 0);
 }
 
 uint32_t ct_stacks_intern(ct_stacks *t, const uintptr_t *pcs, size_t n)
@@ -96,13 +96,21 @@ uint32_t ct_stacks_intern(ct_stacks *t, const uintptr_t *pcs, size_t n)
 		uint64_t s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
 		if (s == 0) {
 			if (!mine) {
-				uint64_t off = atomic_fetch_add_explicit(&t->arena_used, n,
-									 memory_order_relaxed);
-				if (off + n > t->arena_cap) {
-					atomic_fetch_add_explicit(&t->full, 1, memory_order_relaxed);
-					return 0;
-				}
-				memcpy(t->arena + off, pcs, n * sizeof(uintptr_t));
+				/* CAS, not fetch_add: a stack that does not fit must not use up
+				 * the room smaller stacks could still have. */
+				uint64_t off =
+					atomic_load_explicit(&t->arena_used, memory_order_relaxed);
+				do {
+					if (off + n > t->arena_cap) {
+						atomic_fetch_add_explicit(&t->full, 1,
+									  memory_order_relaxed);
+						return 0;
+					}
+				} while (!atomic_compare_exchange_weak_explicit(
+					&t->arena_used, &off, off + n, memory_order_relaxed,
+					memory_order_relaxed));
+				if (n)
+					memcpy(t->arena + off, pcs, n * sizeof(uintptr_t));
 				mine = (off + 1) << 32 | (uint64_t)n << 24 | tag;
 			}
 			/* Release: our PCs are visible to whoever acquires the slot. On failure

@@ -4,15 +4,16 @@
 . "$(dirname "$0")/lib.sh"
 
 check_split() { # DIR ENGINE
-	dir=$1
-	grep -q "engine $2" "$TMP/$2.err" || { cat "$TMP/$2.err"; fail "$2: summary does not name engine $2"; }
-	pprof_top "$dir/cpu.pb.gz" > "$TMP/$2.top"
-	cat "$TMP/$2.top" | head -12
+	dir=$1 eng=$2
+	grep -q "engine $eng" "$TMP/$eng.err" || { cat "$TMP/$eng.err"; fail "$eng: summary does not name engine $eng"; }
+	pprof_top "$dir/cpu.pb.gz" > "$TMP/$eng.top"
+	head -12 "$TMP/$eng.top"
 	for spec in "hot_loop 50" "lib_work 15" "cool_loop 10"; do
 		set -- $spec
-		v=$(share "$TMP/$2.top" "$1" flat)
-		near "$v" "$2" 10 || fail "$engine: $1 has $v% flat, designed $2%"
+		v=$(share "$TMP/$eng.top" "$1" flat)
+		near "$v" "$2" 10 || fail "$eng: $1 has $v% flat, designed $2%"
 	done
+	set -- "$dir" "$eng"
 	# warm_inner is inlined into warm_loop: pprof lists it as its own (inline) function.
 	v=$(share "$TMP/$2.top" "warm_inner (inline)" flat)
 	near "$v" 25 10 || fail "$2: warm_inner (inline) has $v% flat, designed 25%"

@@ -31,7 +31,7 @@ tids=$(go tool pprof -tags "$TMP/mt/cpu.pb.gz" 2>/dev/null | awk '/^ *tid:/ {on=
 ok "64 threads: $tids tids sampled"
 
 # SIGINT sent to ctrace reaches the program, which dies of it after the agent flushed.
-"$CTRACE" record -o "$TMP/int" -- "$PROGS/spin" 2> "$TMP/int.err" &
+"$PROGS/sigdfl" "$CTRACE" record -o "$TMP/int" -- "$PROGS/spin" 2> "$TMP/int.err" &
 pid=$!
 sleep 1
 kill -INT "$pid"

@@ -1,0 +1,142 @@
+/* escape.c — XML and JSON escaping of untrusted names (see escape.h). */
+#include "libtrace/escape.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when s does not start one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+		return 0;
+	return n;
+}
+
+size_t ct_escape_utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; n++) {
+		size_t k = utf8_seq(p);
+		p += k ? k : 1;
+	}
+	return n;
+}
+
+void ct_escape_xml(FILE *out, const char *s, size_t max_chars)
+{
+	size_t keep = (size_t)-1;
+	bool cut = max_chars > 0 && ct_escape_utf8_chars(s) > max_chars;
+	if (cut)
+		keep = max_chars > 2 ? max_chars - 2 : 0;
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t n = 0; *p && n < keep; n++) {
+		size_t k = utf8_seq(p);
+		if (k == 0) {
+			putc('?', out);
+			p++;
+			continue;
+		}
+		if (k > 1) {
+			fwrite(p, 1, k, out);
+			p += k;
+			continue;
+		}
+		switch (*p) {
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		case '\'':
+			fputs("&apos;", out);
+			break;
+		case '\n':
+		case '\r':
+		case '\t':
+			putc(' ', out);
+			break;
+		default:
+			putc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
+		}
+		p++;
+	}
+	if (cut)
+		fputs("..", out);
+}
+
+void ct_escape_json(FILE *out, const char *s)
+{
+	putc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t k = utf8_seq(p);
+		if (k == 0) {
+			putc('?', out);
+			p++;
+			continue;
+		}
+		if (k > 1) {
+			fwrite(p, 1, k, out);
+			p += k;
+			continue;
+		}
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '<':
+			fputs("\\u003c", out);
+			break;
+		case '>':
+			fputs("\\u003e", out);
+			break;
+		case '&':
+			fputs("\\u0026", out);
+			break;
+		case '\n':
+		case '\r':
+		case '\t':
+			putc(' ', out);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				putc('?', out);
+			else
+				putc(*p, out);
+		}
+		p++;
+	}
+	putc('"', out);
+}

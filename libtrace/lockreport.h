@@ -1,0 +1,30 @@
+/*
+ * lockreport.h — the text report of lock contention and blocking.
+ *
+ * Joins a mutex profile (delay charged to the stacks that held the locks) and a block
+ * profile (time charged to the stacks that waited, labelled with a `reason`) into what
+ * mutrace prints: a table of the contended locks — address, kind, contentions, total and
+ * longest wait, the delay their holders caused — each followed by its top holder stacks
+ * and waiting sites, then the blocking time per reason (mutex, rwlock, spin, sem, cond,
+ * join, net, sleep) with its top waiting sites.
+ *
+ * It reads the labels ctrace's agent writes (`lock`, `reason`, `max_wait`); profiles
+ * without them (Go's, for instance) still report, with every sample under one lock "-"
+ * or reason "-". Works on symbolized and unsymbolized profiles (frames then print as
+ * addresses).
+ *
+ * Thread-safety: none needed; reads its arguments only.
+ */
+#ifndef CT_LOCKREPORT_H
+#define CT_LOCKREPORT_H
+
+#include <stdio.h>
+
+#include "libtrace/profile.h"
+
+/* Writes the report to out. Either profile may be NULL (its sections are skipped); top
+ * bounds every list (locks, stacks per lock, sites per reason; <= 0 means 10).
+ * 0, -EINVAL when both are NULL, -ENOMEM, or -EIO when writing failed. */
+int ct_lock_report(FILE *out, const ct_profile *mutex, const ct_profile *block, int top);
+
+#endif

@@ -1,0 +1,612 @@
+/*
+ * profile.c — the in-memory pprof profile and its builder (see profile.h).
+ *
+ * Memory: the top-level arrays (samples, locations, ...) are malloc'd and grown by
+ * doubling; everything smaller — interned strings, a sample's locations, values and
+ * labels, a location's lines — is carved from an arena of large chunks that
+ * ct_profile_free releases all at once. Nothing is freed individually, so
+ * ct_profile_set_lines leaves the old lines behind (a few bytes per symbolized location);
+ * in exchange a million samples cost a handful of mallocs.
+ *
+ * Interning: three open-addressing tables with linear probing, each kept at most half
+ * full — strings by content, functions by their (interned, hence pointer-comparable)
+ * strings and start line, locations by (mapping, address) or, for address 0, by their
+ * lines. The function and location tables hold an index + 1 (0 = empty slot) and the low
+ * 32 bits of the key's hash, so growing never recomputes a hash. A location keyed by its
+ * lines changes key when ct_profile_set_lines rewrites them; it is then removed with
+ * backward-shift deletion (no tombstones) and re-inserted.
+ */
+#include "profile.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	ARENA_CHUNK = 1 << 20, /* bytes per ordinary arena chunk */
+	ARENA_ALIGN = 16,      /* alignment of every chunk's payload */
+	ARENA_BIG = 1 << 16,   /* larger requests get a chunk of their own */
+	TABLE_MIN = 64,	       /* initial slots of an intern table */
+};
+
+struct chunk {
+	struct chunk *next;
+	size_t size;
+	unsigned char *data; /* payload, ARENA_ALIGN aligned, inside the same malloc */
+};
+
+struct str_slot {
+	const char *s; /* NULL = empty slot */
+	uint64_t hash;
+};
+
+struct idx_slot {
+	uint32_t hash; /* low bits of the key hash */
+	uint32_t idx1; /* entry index + 1; 0 = empty slot */
+};
+
+struct idx_table {
+	struct idx_slot *slots;
+	size_t cap, count; /* cap is a power of two */
+};
+
+struct ct_profile_store {
+	struct chunk *chunks; /* head is the chunk being filled */
+	size_t used;	      /* bytes used in the head chunk */
+	struct str_slot *strs;
+	size_t str_cap, str_count;
+	struct idx_table funcs, locs;
+	size_t cap_sample_types, cap_samples, cap_mappings, cap_locations, cap_functions,
+		cap_comments;
+	uint64_t max_mapping_id, max_location_id, max_function_id;
+	const char *empty; /* the interned "" */
+};
+
+/* ---- arena ---------------------------------------------------------------------------- */
+
+static struct chunk *chunk_new(size_t size)
+{
+	size_t head = (sizeof(struct chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	struct chunk *c = malloc(head + size);
+	if (!c)
+		return NULL;
+	c->size = size;
+	c->data = (unsigned char *)c + head;
+	c->next = NULL;
+	return c;
+}
+
+/* size bytes aligned to align (a power of two <= ARENA_ALIGN); NULL on ENOMEM. */
+static void *arena_alloc(struct ct_profile_store *st, size_t size, size_t align)
+{
+	assert(align && align <= ARENA_ALIGN && !(align & (align - 1)));
+	if (size > ARENA_BIG) {
+		/* A big block gets its own chunk, linked behind the head so the head's free
+		 * tail stays usable. */
+		struct chunk *c = chunk_new(size);
+		if (!c)
+			return NULL;
+		if (st->chunks) {
+			c->next = st->chunks->next;
+			st->chunks->next = c;
+		} else {
+			st->chunks = c;
+			st->used = size;
+		}
+		return c->data;
+	}
+	size_t off = (st->used + align - 1) & ~(align - 1);
+	if (!st->chunks || off + size > st->chunks->size) {
+		struct chunk *c = chunk_new(ARENA_CHUNK);
+		if (!c)
+			return NULL;
+		c->next = st->chunks;
+		st->chunks = c;
+		off = 0;
+	}
+	st->used = off + size;
+	return st->chunks->data + off;
+}
+
+/* A copy of n elements of size elem in the arena; NULL for n == 0 (with *ok left true)
+ * or on ENOMEM (*ok set false). */
+static void *arena_dup(struct ct_profile_store *st, const void *src, size_t n, size_t elem,
+		       size_t align, bool *ok)
+{
+	if (n == 0)
+		return NULL;
+	void *d = arena_alloc(st, n * elem, align);
+	if (!d) {
+		*ok = false;
+		return NULL;
+	}
+	memcpy(d, src, n * elem);
+	return d;
+}
+
+/* ---- hashing -------------------------------------------------------------------------- */
+
+/* splitmix64's finalizer: a cheap bijective mix whose low bits depend on every input bit. */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+/* FNV-1a over the string, then mixed; also returns its length. */
+static uint64_t hash_str(const char *s, size_t *len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *c = (const unsigned char *)s;
+	while (*c) {
+		h ^= *c++;
+		h *= 0x100000001b3ULL;
+	}
+	*len = (size_t)(c - (const unsigned char *)s);
+	return mix64(h);
+}
+
+static uint64_t hash_ptr(const void *ptr)
+{
+	return mix64((uint64_t)(uintptr_t)ptr);
+}
+
+/* ---- generic growth ------------------------------------------------------------------- */
+
+/* arr (holding n elements of capacity *cap) with room for one more, reallocated by
+ * doubling when full; NULL on ENOMEM, arr then untouched. */
+static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return arr;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *na = realloc(arr, ncap * elem);
+	if (na)
+		*cap = ncap;
+	return na;
+}
+
+/* ---- index tables (functions, locations) ---------------------------------------------- */
+
+static int itab_grow(struct idx_table *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : TABLE_MIN;
+	struct idx_slot *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->slots[i].idx1)
+			continue;
+		size_t j = t->slots[i].hash & (ncap - 1);
+		while (ns[j].idx1)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+/* Inserts idx under hash (duplicates allowed). 0 or -ENOMEM. */
+static int itab_insert(struct idx_table *t, uint32_t hash, uint32_t idx)
+{
+	if ((t->count + 1) * 2 > t->cap && itab_grow(t))
+		return -ENOMEM;
+	size_t i = hash & (t->cap - 1);
+	while (t->slots[i].idx1)
+		i = (i + 1) & (t->cap - 1);
+	t->slots[i].hash = hash;
+	t->slots[i].idx1 = idx + 1;
+	t->count++;
+	return 0;
+}
+
+/* Removes the entry for idx inserted under hash, by backward-shift deletion: each later
+ * entry of the probe run moves back into the hole unless its home slot lies cyclically
+ * after the hole (then moving it would put it before its home, where lookups never look). */
+static void itab_remove(struct idx_table *t, uint32_t hash, uint32_t idx)
+{
+	if (!t->cap)
+		return;
+	size_t mask = t->cap - 1, i = hash & mask;
+	while (t->slots[i].idx1 != idx + 1) {
+		if (!t->slots[i].idx1)
+			return;
+		i = (i + 1) & mask;
+	}
+	size_t j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!t->slots[j].idx1)
+			break;
+		size_t home = t->slots[j].hash & mask;
+		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!stays) {
+			t->slots[i] = t->slots[j];
+			i = j;
+		}
+	}
+	t->slots[i].idx1 = 0;
+	t->count--;
+}
+
+/* ---- profile -------------------------------------------------------------------------- */
+
+ct_profile *ct_profile_new(void)
+{
+	ct_profile *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->store = calloc(1, sizeof(*p->store));
+	if (!p->store) {
+		free(p);
+		return NULL;
+	}
+	const char *e = ct_profile_str(p, "");
+	if (!e) {
+		ct_profile_free(p);
+		return NULL;
+	}
+	p->store->empty = e;
+	p->drop_frames = p->keep_frames = p->default_sample_type = e;
+	p->period_type.type = p->period_type.unit = e;
+	return p;
+}
+
+void ct_profile_free(ct_profile *p)
+{
+	if (!p)
+		return;
+	struct ct_profile_store *st = p->store;
+	if (st) {
+		for (struct chunk *c = st->chunks, *n; c; c = n) {
+			n = c->next;
+			free(c);
+		}
+		free(st->strs);
+		free(st->funcs.slots);
+		free(st->locs.slots);
+		free(st);
+	}
+	free(p->sample_types);
+	free(p->samples);
+	free(p->mappings);
+	free(p->locations);
+	free(p->functions);
+	free(p->comments);
+	free(p);
+}
+
+static int str_grow(struct ct_profile_store *st)
+{
+	size_t ncap = st->str_cap ? st->str_cap * 2 : TABLE_MIN;
+	struct str_slot *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->str_cap; i++) {
+		if (!st->strs[i].s)
+			continue;
+		size_t j = st->strs[i].hash & (ncap - 1);
+		while (ns[j].s)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = st->strs[i];
+	}
+	free(st->strs);
+	st->strs = ns;
+	st->str_cap = ncap;
+	return 0;
+}
+
+const char *ct_profile_str(ct_profile *p, const char *s)
+{
+	struct ct_profile_store *st = p->store;
+	if (!s)
+		s = "";
+	if (!*s && st->empty)
+		return st->empty;
+	size_t len;
+	uint64_t h = hash_str(s, &len);
+	if ((st->str_count + 1) * 2 > st->str_cap && str_grow(st))
+		return NULL;
+	size_t mask = st->str_cap - 1, i = h & mask;
+	for (; st->strs[i].s; i = (i + 1) & mask) {
+		if (st->strs[i].hash == h && !strcmp(st->strs[i].s, s))
+			return st->strs[i].s;
+	}
+	char *copy = arena_alloc(st, len + 1, 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, s, len + 1);
+	st->strs[i].s = copy;
+	st->strs[i].hash = h;
+	st->str_count++;
+	return copy;
+}
+
+int ct_profile_add_sample_type(ct_profile *p, const char *type, const char *unit)
+{
+	if (p->nsamples)
+		return -EINVAL;
+	struct ct_profile_store *st = p->store;
+	const char *t = ct_profile_str(p, type), *u = ct_profile_str(p, unit);
+	ct_value_type *a =
+		grow(p->sample_types, &st->cap_sample_types, p->nsample_types, sizeof(*a));
+	if (!t || !u || !a)
+		return -ENOMEM;
+	p->sample_types = a;
+	p->sample_types[p->nsample_types++] = (ct_value_type){t, u};
+	return 0;
+}
+
+/* The id for a new entry: the one given, or one past the largest so far (which is
+ * index + 1 as long as every id was assigned here). Updates *max. */
+static uint64_t next_id(uint64_t given, uint64_t *max)
+{
+	uint64_t id = given ? given : *max + 1;
+	if (id > *max)
+		*max = id;
+	return id;
+}
+
+uint32_t ct_profile_add_mapping(ct_profile *p, const ct_mapping *m)
+{
+	struct ct_profile_store *st = p->store;
+	if (p->nmappings >= UINT32_MAX - 1)
+		return 0;
+	ct_mapping c = *m;
+	c.filename = ct_profile_str(p, m->filename);
+	c.build_id = ct_profile_str(p, m->build_id);
+	ct_mapping *a = grow(p->mappings, &st->cap_mappings, p->nmappings, sizeof(*a));
+	if (!c.filename || !c.build_id || !a)
+		return 0;
+	p->mappings = a;
+	c.id = next_id(m->id, &st->max_mapping_id);
+	p->mappings[p->nmappings++] = c;
+	return p->nmappings;
+}
+
+static uint32_t func_hash(const ct_function *f)
+{
+	uint64_t h = hash_ptr(f->name);
+	h = mix64(h ^ hash_ptr(f->system_name));
+	h = mix64(h ^ hash_ptr(f->filename));
+	return (uint32_t)mix64(h ^ (uint64_t)f->start_line);
+}
+
+/* Appends f (strings already interned) and registers it for interning. */
+static uint32_t func_push(ct_profile *p, const ct_function *f, uint32_t hash)
+{
+	struct ct_profile_store *st = p->store;
+	if (p->nfunctions >= UINT32_MAX - 1)
+		return UINT32_MAX;
+	ct_function *a = grow(p->functions, &st->cap_functions, p->nfunctions, sizeof(*a));
+	if (!a)
+		return UINT32_MAX;
+	p->functions = a;
+	if (itab_insert(&st->funcs, hash, p->nfunctions))
+		return UINT32_MAX;
+	ct_function *d = &p->functions[p->nfunctions];
+	*d = *f;
+	d->id = next_id(f->id, &st->max_function_id);
+	return p->nfunctions++;
+}
+
+static bool intern_function_strings(ct_profile *p, ct_function *f, const char *name,
+				    const char *system_name, const char *filename)
+{
+	f->name = ct_profile_str(p, name);
+	f->system_name = ct_profile_str(p, system_name);
+	f->filename = ct_profile_str(p, filename);
+	return f->name && f->system_name && f->filename;
+}
+
+uint32_t ct_profile_add_function(ct_profile *p, const char *name, const char *system_name,
+				 const char *filename, int64_t start_line)
+{
+	ct_function f = {.start_line = start_line};
+	if (!intern_function_strings(p, &f, name, system_name, filename))
+		return UINT32_MAX;
+	uint32_t h = func_hash(&f);
+	struct idx_table *t = &p->store->funcs;
+	if (t->cap) {
+		for (size_t i = h & (t->cap - 1); t->slots[i].idx1; i = (i + 1) & (t->cap - 1)) {
+			if (t->slots[i].hash != h)
+				continue;
+			const ct_function *o = &p->functions[t->slots[i].idx1 - 1];
+			if (o->name == f.name && o->system_name == f.system_name &&
+			    o->filename == f.filename && o->start_line == f.start_line)
+				return t->slots[i].idx1 - 1;
+		}
+	}
+	return func_push(p, &f, h);
+}
+
+uint32_t ct_profile_append_function(ct_profile *p, const ct_function *f)
+{
+	ct_function c = *f;
+	if (!intern_function_strings(p, &c, f->name, f->system_name, f->filename))
+		return UINT32_MAX;
+	return func_push(p, &c, func_hash(&c));
+}
+
+/* The intern key of a location: (mapping, address), or (mapping, lines) for address 0.
+ * The seeds keep the two kinds apart. */
+static uint32_t loc_hash(uint32_t mapping, uint64_t address, const ct_line *lines, uint32_t nlines)
+{
+	if (address)
+		return (uint32_t)mix64(mix64(address) ^ mapping);
+	uint64_t h = mix64(0x6c696e6573ULL ^ mapping);
+	for (uint32_t i = 0; i < nlines; i++)
+		h = mix64(h ^ lines[i].function ^ ((uint64_t)lines[i].line << 32));
+	return (uint32_t)mix64(h ^ nlines);
+}
+
+static bool loc_equal(const ct_location *l, uint32_t mapping, uint64_t address,
+		      const ct_line *lines, uint32_t nlines)
+{
+	if (l->mapping != mapping || l->address != address)
+		return false;
+	if (address)
+		return true;
+	if (l->nlines != nlines)
+		return false;
+	for (uint32_t i = 0; i < nlines; i++) {
+		if (l->lines[i].function != lines[i].function || l->lines[i].line != lines[i].line)
+			return false;
+	}
+	return true;
+}
+
+static bool lines_valid(const ct_profile *p, const ct_line *lines, uint32_t nlines)
+{
+	if (nlines && !lines)
+		return false;
+	for (uint32_t i = 0; i < nlines; i++) {
+		if (lines[i].function >= p->nfunctions)
+			return false;
+	}
+	return true;
+}
+
+/* Appends a copy of *l (lines copied into the arena) and registers it for interning. */
+static uint32_t loc_push(ct_profile *p, const ct_location *l)
+{
+	struct ct_profile_store *st = p->store;
+	if (l->mapping > p->nmappings || !lines_valid(p, l->lines, l->nlines) ||
+	    p->nlocations >= UINT32_MAX - 1)
+		return UINT32_MAX;
+	bool ok = true;
+	ct_line *lines =
+		arena_dup(st, l->lines, l->nlines, sizeof(ct_line), _Alignof(ct_line), &ok);
+	uint32_t h = loc_hash(l->mapping, l->address, l->lines, l->nlines);
+	if (!ok)
+		return UINT32_MAX;
+	ct_location *a = grow(p->locations, &st->cap_locations, p->nlocations, sizeof(*a));
+	if (!a)
+		return UINT32_MAX;
+	p->locations = a;
+	if (itab_insert(&st->locs, h, p->nlocations))
+		return UINT32_MAX;
+	ct_location *d = &p->locations[p->nlocations];
+	*d = *l;
+	d->lines = lines;
+	d->id = next_id(l->id, &st->max_location_id);
+	return p->nlocations++;
+}
+
+uint32_t ct_profile_add_location(ct_profile *p, uint32_t mapping, uint64_t address,
+				 const ct_line *lines, uint32_t nlines)
+{
+	uint32_t h = loc_hash(mapping, address, lines, nlines);
+	struct idx_table *t = &p->store->locs;
+	if (t->cap) {
+		for (size_t i = h & (t->cap - 1); t->slots[i].idx1; i = (i + 1) & (t->cap - 1)) {
+			if (t->slots[i].hash == h && loc_equal(&p->locations[t->slots[i].idx1 - 1],
+							       mapping, address, lines, nlines))
+				return t->slots[i].idx1 - 1;
+		}
+	}
+	ct_location l = {.mapping = mapping,
+			 .address = address,
+			 .lines = (ct_line *)lines,
+			 .nlines = nlines};
+	return loc_push(p, &l);
+}
+
+uint32_t ct_profile_append_location(ct_profile *p, const ct_location *loc)
+{
+	return loc_push(p, loc);
+}
+
+int ct_profile_set_lines(ct_profile *p, uint32_t loc, const ct_line *lines, uint32_t nlines)
+{
+	struct ct_profile_store *st = p->store;
+	if (loc >= p->nlocations || !lines_valid(p, lines, nlines))
+		return -EINVAL;
+	ct_location *l = &p->locations[loc];
+	bool ok = true;
+	ct_line *copy = arena_dup(st, lines, nlines, sizeof(ct_line), _Alignof(ct_line), &ok);
+	if (!ok)
+		return -ENOMEM;
+	if (l->address) {
+		l->lines = copy;
+		l->nlines = nlines;
+		return 0;
+	}
+	/* Keyed by its lines: re-key. The table only shrinks before the insert, so the
+	 * insert cannot need to grow and cannot fail. */
+	itab_remove(&st->locs, loc_hash(l->mapping, 0, l->lines, l->nlines), loc);
+	l->lines = copy;
+	l->nlines = nlines;
+	int rc = itab_insert(&st->locs, loc_hash(l->mapping, 0, copy, nlines), loc);
+	assert(rc == 0);
+	return rc;
+}
+
+int ct_profile_add_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
+			  const int64_t *values, const ct_label *labels, uint32_t nlabels)
+{
+	struct ct_profile_store *st = p->store;
+	if ((nlocs && !locs) || (p->nsample_types && !values) || (nlabels && !labels))
+		return -EINVAL;
+	for (uint32_t i = 0; i < nlocs; i++) {
+		if (locs[i] >= p->nlocations)
+			return -EINVAL;
+	}
+	ct_sample *a = grow(p->samples, &st->cap_samples, p->nsamples, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	p->samples = a;
+	bool ok = true;
+	ct_sample s = {.nlocs = nlocs, .nlabels = nlabels};
+	s.locs = arena_dup(st, locs, nlocs, sizeof(*locs), _Alignof(uint32_t), &ok);
+	s.values = arena_dup(st, values, p->nsample_types, sizeof(*values), _Alignof(int64_t), &ok);
+	s.labels = arena_dup(st, labels, nlabels, sizeof(*labels), _Alignof(ct_label), &ok);
+	if (!ok)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nlabels; i++) {
+		ct_label *l = &s.labels[i];
+		l->key = ct_profile_str(p, labels[i].key);
+		if (!l->key)
+			return -ENOMEM;
+		if (labels[i].str) {
+			l->str = ct_profile_str(p, labels[i].str);
+			l->num = 0;
+			l->num_unit = NULL;
+			if (!l->str)
+				return -ENOMEM;
+		} else if (labels[i].num_unit) {
+			l->num_unit = ct_profile_str(p, labels[i].num_unit);
+			if (!l->num_unit)
+				return -ENOMEM;
+		}
+	}
+	p->samples[p->nsamples++] = s;
+	return 0;
+}
+
+int ct_profile_add_comment(ct_profile *p, const char *comment)
+{
+	const char *c = ct_profile_str(p, comment);
+	const char **a = grow(p->comments, &p->store->cap_comments, p->ncomments, sizeof(*a));
+	if (!c || !a)
+		return -ENOMEM;
+	p->comments = a;
+	p->comments[p->ncomments++] = c;
+	return 0;
+}
+
+int ct_profile_sample_index(const ct_profile *p, const char *type)
+{
+	for (uint32_t i = 0; i < p->nsample_types; i++) {
+		if (!strcmp(p->sample_types[i].type, type))
+			return (int)i;
+	}
+	return -1;
+}

@@ -1,0 +1,75 @@
+/* units.c — human-readable sample values (see units.h). */
+#include "libtrace/units.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Prints x with two decimals, then drops trailing zeros and a trailing point. */
+static const char *fmt_scaled(double x, const char *suffix, char *buf, size_t len)
+{
+	char num[64];
+	snprintf(num, sizeof(num), "%.2f", x);
+	char *dot = strchr(num, '.');
+	if (dot) {
+		char *e = num + strlen(num);
+		while (e > dot + 1 && e[-1] == '0')
+			*--e = '\0';
+		if (e == dot + 1)
+			*dot = '\0';
+	}
+	snprintf(buf, len, "%s%s", num, suffix);
+	return buf;
+}
+
+const char *ct_units_format(int64_t v, const char *unit, char *buf, size_t len)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} times[] = {
+		{"nanoseconds", 1}, {"microseconds", 1e3}, {"milliseconds", 1e6}, {"seconds", 1e9}};
+	static const struct {
+		const char *suffix;
+		double ns;
+	} tsteps[] = {{"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"ns", 1}};
+	const char *sign = v < 0 ? "-" : "";
+	double a = v < 0 ? -(double)v : (double)v;
+	char tmp[64];
+	unit = unit ? unit : "";
+	if (v == 0) {
+		snprintf(buf, len, "0");
+		return buf;
+	}
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		if (strcmp(unit, times[i].unit) != 0)
+			continue;
+		double ns = a * times[i].ns;
+		size_t k = 0;
+		/* A value that would print as 1000 of a unit moves up to the next one. */
+		while (k + 1 < sizeof(tsteps) / sizeof(tsteps[0]) && ns < tsteps[k].ns * 0.999995)
+			k++;
+		if (ns >= 60e9 * 60) /* an hour or more reads better in hours */
+			fmt_scaled(ns / 3600e9, "h", tmp, sizeof(tmp));
+		else
+			fmt_scaled(ns / tsteps[k].ns, tsteps[k].suffix, tmp, sizeof(tmp));
+		snprintf(buf, len, "%s%s", sign, tmp);
+		return buf;
+	}
+	if (strcmp(unit, "bytes") == 0) {
+		static const char *const sfx[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+		size_t k = 0;
+		while (k + 1 < sizeof(sfx) / sizeof(sfx[0]) && a >= 1023.995) {
+			a /= 1024;
+			k++;
+		}
+		fmt_scaled(a, sfx[k], tmp, sizeof(tmp));
+		snprintf(buf, len, "%s%s", sign, tmp);
+		return buf;
+	}
+	if (*unit && strcmp(unit, "count") != 0)
+		snprintf(buf, len, "%" PRId64 " %s", v, unit);
+	else
+		snprintf(buf, len, "%" PRId64, v);
+	return buf;
+}

@@ -1,0 +1,20 @@
+/*
+ * units.h — human-readable sample values: nanoseconds as "812us", "2.51s"; bytes as
+ * "512B", "1.2MB" (powers of 1024); counts as plain integers. Used by every report view
+ * so that a value reads the same in the text table, the flame graph and its tooltips.
+ *
+ * Thread-safety: pure functions over their arguments.
+ */
+#ifndef CT_UNITS_H
+#define CT_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Formats v, measured in unit (a pprof unit name: "nanoseconds", "microseconds",
+ * "milliseconds", "seconds", "bytes", "count", ...), into buf; returns buf. Values keep
+ * at most two decimals, trailing zeros dropped; zero prints as "0" in any unit. Unknown units print
+ * as "N unit". */
+const char *ct_units_format(int64_t v, const char *unit, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * bench_flame.c — how long the flame graph writers take on a big profile.
+ *
+ * Builds a synthetic CPU profile of 1M samples over 100k distinct stacks (a binary tree
+ * of 17 levels under main, so every stack is distinct, each with a tail of 0-15 frames
+ * drawn from a pool of 3000 functions; stacks are picked with a skew towards the first
+ * ones, as real profiles have a few hot paths), aggregates it, then times writing the SVG
+ * and the HTML flame graphs to temporary files. Prints "bench <name> <value> <unit>"
+ * lines: flame_tree_seconds, flame_svg_seconds, flame_svg_bytes, flame_html_seconds,
+ * flame_html_bytes, flame_tree_nodes. With an argument DIR it also leaves the graphs in
+ * DIR/bench_flame.svg and DIR/bench_flame.html (for looking at them in a browser).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "libtrace/flame.h"
+#include "libtrace/report.h"
+
+enum { NSTACKS = 100000, NSAMPLES = 1000000, LEVELS = 17, POOL = 3000, MAXTAIL = 15 };
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13; /* xorshift64 */
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static int die(const char *what)
+{
+	fprintf(stderr, "bench_flame: %s failed\n", what);
+	return 1;
+}
+
+/* Times one writer into a temporary file; returns 0 and fills seconds and bytes. */
+static int time_writer(int (*write)(FILE *, const ct_tree *, const ct_flame_opts *),
+		       const ct_tree *t, const ct_flame_opts *o, double *seconds, long *bytes)
+{
+	FILE *f = tmpfile();
+	if (!f)
+		return -1;
+	double t0 = now();
+	int rc = write(f, t, o);
+	if (!rc && fflush(f) != 0)
+		rc = -1;
+	*seconds = now() - t0;
+	*bytes = ftell(f);
+	fclose(f);
+	return rc;
+}
+
+/* Writes the graph to path too, when dir is set. */
+static int keep(int (*write)(FILE *, const ct_tree *, const ct_flame_opts *), const ct_tree *t,
+		const ct_flame_opts *o, const char *dir, const char *name)
+{
+	if (!dir)
+		return 0;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	int rc = write(f, t, o);
+	return fclose(f) != 0 || rc ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : NULL;
+	ct_profile *p = ct_profile_new();
+	if (!p || ct_profile_add_sample_type(p, "samples", "count") ||
+	    ct_profile_add_sample_type(p, "cpu", "nanoseconds"))
+		return die("profile");
+	static uint32_t tree_loc[LEVELS][2], pool_loc[POOL];
+	char name[64];
+	uint32_t main_loc;
+	{
+		ct_line l = {.function = ct_profile_add_function(p, "main", "", "main.c", 1)};
+		main_loc = ct_profile_add_location(p, 0, 0, &l, 1);
+	}
+	for (int lv = 0; lv < LEVELS; lv++)
+		for (int b = 0; b < 2; b++) {
+			snprintf(name, sizeof(name), "app::level%02d_%s", lv, b ? "right" : "left");
+			ct_line l = {.function = ct_profile_add_function(p, name, "", "app.c", lv),
+				     .line = 100 + lv};
+			tree_loc[lv][b] = ct_profile_add_location(p, 0, 0, &l, 1);
+		}
+	for (int i = 0; i < POOL; i++) {
+		snprintf(name, sizeof(name), "lib::module%d::function_%d", i % 37, i);
+		ct_line l = {.function = ct_profile_add_function(p, name, "", "lib.c", i),
+			     .line = i};
+		pool_loc[i] = ct_profile_add_location(p, 0, 0, &l, 1);
+	}
+	/* Stack s, leaf first: tail, then the tree path of s's bits, then main. */
+	uint32_t *stacks = malloc((size_t)NSTACKS * (LEVELS + MAXTAIL + 1) * sizeof(*stacks));
+	uint8_t *depth = malloc(NSTACKS);
+	if (!stacks || !depth)
+		return die("malloc");
+	for (uint32_t s = 0; s < NSTACKS; s++) {
+		uint32_t *st = &stacks[(size_t)s * (LEVELS + MAXTAIL + 1)], d = 0;
+		uint32_t tail = (uint32_t)(next_rand() % (MAXTAIL + 1));
+		for (uint32_t k = 0; k < tail; k++)
+			st[d++] = pool_loc[(s * 31u + k * 977u) % POOL];
+		for (int lv = LEVELS - 1; lv >= 0; lv--)
+			st[d++] = tree_loc[lv][(s >> (LEVELS - 1 - lv)) & 1];
+		st[d++] = main_loc;
+		depth[s] = (uint8_t)d;
+	}
+	for (uint32_t i = 0; i < NSAMPLES; i++) {
+		double u = (double)(next_rand() >> 11) / 9007199254740992.0;
+		uint32_t s = (uint32_t)(u * u * NSTACKS);
+		int64_t v[2] = {1, 10000000};
+		if (ct_profile_add_sample(p, &stacks[(size_t)s * (LEVELS + MAXTAIL + 1)], depth[s],
+					  v, NULL, 0))
+			return die("add_sample");
+	}
+	free(stacks);
+	free(depth);
+
+	double t0 = now();
+	ct_tree *t;
+	if (ct_tree_from_profile(p, NULL, &t))
+		return die("tree");
+	double tree_s = now() - t0;
+	ct_flame_opts o;
+	ct_flame_opts_init(&o);
+	o.col = 1;
+	double svg_s, html_s;
+	long svg_b, html_b;
+	if (time_writer(ct_flame_write_svg, t, &o, &svg_s, &svg_b))
+		return die("svg");
+	if (time_writer(ct_flame_write_html, t, &o, &html_s, &html_b))
+		return die("html");
+	if (keep(ct_flame_write_svg, t, &o, dir, "bench_flame.svg") ||
+	    keep(ct_flame_write_html, t, &o, dir, "bench_flame.html"))
+		return die("writing into DIR");
+	printf("bench flame_tree_nodes %u nodes\n", t->nnodes);
+	printf("bench flame_tree_seconds %.3f s\n", tree_s);
+	printf("bench flame_svg_seconds %.3f s\n", svg_s);
+	printf("bench flame_svg_bytes %ld bytes\n", svg_b);
+	printf("bench flame_html_seconds %.3f s\n", html_s);
+	printf("bench flame_html_bytes %ld bytes\n", html_b);
+	ct_tree_free(t);
+	ct_profile_free(p);
+	return 0;
+}

@@ -1,0 +1,48 @@
+# test_lock_contention — samples/lock_contention under `ctrace record`: the mutex profile
+# blames the holder (slow_critical_section), the block profile the waiter (contended_lock),
+# both totals match the wait the program measured itself (±15%), the `lock` label
+# isolates the lock, and the program's output and exit status are unchanged.
+. "$CT_ROOT/tests/integration/lib.sh"
+. "$CT_ROOT/tests/integration/lockprof.sh"
+
+prog=$SAMPLES/lock_contention
+set +e
+"$prog" > "$TMP/bare.txt"; bare_rc=$?
+"$CTRACE" record -o "$TMP/out" -e lock,block -- "$prog" > "$TMP/traced.txt" 2> "$TMP/record.err"
+rc=$?
+set -e
+[ "$rc" -eq "$bare_rc" ] || fail "exit status $rc under ctrace, $bare_rc bare"
+grep -v measured_wait_ns "$TMP/bare.txt" > "$TMP/bare.cmp"
+grep -v measured_wait_ns "$TMP/traced.txt" > "$TMP/traced.cmp"
+cmp -s "$TMP/bare.cmp" "$TMP/traced.cmp" || fail "output differs under ctrace"
+ok "output and exit status unchanged"
+
+mutex=$TMP/out/mutex.pb.gz block=$TMP/out/block.pb.gz
+[ -s "$mutex" ] && [ -s "$block" ] || fail "mutex.pb.gz or block.pb.gz missing"
+[ ! -e "$TMP/out/cpu.pb.gz" ] || fail "cpu.pb.gz written although -e lock,block"
+
+top=$(delay_top "$mutex")
+[ "$top" = slow_critical_section ] || fail "mutex profile top is '$top', not slow_critical_section"
+ok "mutex profile blames the holder: $top"
+top=$(delay_top "$block" -tagfocus reason=mutex)
+[ "$top" = contended_lock ] || fail "block profile top is '$top', not contended_lock"
+ok "block profile blames the waiter: $top"
+
+measured=$(sed -n 's/^measured_wait_ns=//p' "$TMP/traced.txt")
+waited=$(pprof_total "$block" delay -tagfocus reason=mutex)
+held=$(pprof_total "$mutex" delay)
+near "$waited" "$measured" $((measured * 15 / 100)) || fail "block delay $waited ns vs measured $measured ns"
+near "$held" "$measured" $((measured * 15 / 100)) || fail "mutex delay $held ns vs measured $measured ns"
+ok "delay: measured $measured ns, block $waited ns, mutex $held ns"
+
+waits=$(pprof_total "$block" count -tagfocus reason=mutex)
+contentions=$(pprof_total "$mutex" count)
+[ "$waits" -gt 0 ] && [ "$contentions" -le "$waits" ] ||
+	fail "contentions: $contentions in the mutex profile, $waits waits in the block profile"
+ok "contentions: $contentions charged to holders of $waits contended acquisitions"
+
+lock=$(go tool pprof -raw "$mutex" 2>/dev/null | sed -n 's/.*lock:\[\(0x[0-9a-f]*\)\].*/\1/p' | head -n 1)
+[ -n "$lock" ] || fail "no lock label in the mutex profile"
+focused=$(pprof_total "$mutex" delay -tagfocus "lock=$lock")
+[ "$focused" = "$held" ] || fail "-tagfocus lock=$lock keeps $focused of $held ns"
+ok "lock label $lock isolates the global lock"
