@@ -43,3 +43,17 @@ done
 grep -m1 -E '^ *[0-9.]+[a-zµ]*s? +[0-9.]+%' "$TMP/report.txt" | grep -q hot_loop ||
 	{ cat "$TMP/report.txt"; fail "report: hot_loop is not the top row"; }
 ok "report lists hot_loop first"
+
+# perf_event_open refused (a seccomp filter, as in containers): the agent falls back to
+# the timer engine by itself, says why, and the profile is still right.
+"$CT_BUILD/tests/progs/noperf" "$CTRACE" record -o "$TMP/fallback" -- "$SAMPLES/cpu_hot" \
+	> /dev/null 2> "$TMP/fallback.err" || { cat "$TMP/fallback.err"; fail "record under seccomp failed"; }
+grep -q "engine timer" "$TMP/fallback.err" || { cat "$TMP/fallback.err"; fail "no fallback to timer"; }
+grep -q "fallback: perf_event_open.*Permission denied" "$TMP/fallback.err" ||
+	{ cat "$TMP/fallback.err"; fail "fallback reason not given"; }
+go tool pprof -comments "$TMP/fallback/cpu.pb.gz" 2>/dev/null | grep -q "engine timer" ||
+	fail "profile comments do not name the engine"
+pprof_top "$TMP/fallback/cpu.pb.gz" > "$TMP/fallback.top"
+v=$(share "$TMP/fallback.top" hot_loop flat)
+near "$v" 50 10 || fail "fallback: hot_loop has $v%"
+ok "automatic fallback to the timer engine"
