@@ -161,6 +161,8 @@ demo: all
 	@rm -rf $(BUILD)/demo
 	$(CTRACE) record -o $(BUILD)/demo -- $(BUILD)/samples/cpu_hot
 	$(CTRACE) report $(BUILD)/demo
+	$(CTRACE) report --flame $(BUILD)/demo/cpu.html $(BUILD)/demo/cpu.pb.gz
+	@echo "flame graph: $(BUILD)/demo/cpu.html (open it in a browser)"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/ctrace \

@@ -113,6 +113,10 @@ typedef struct ct_source {
 	int (*start)(void);          /* in the constructor, after config; 0 or -errno */
 	void (*on_record)(const ct_rec *rec); /* collector thread */
 	void (*finish)(void);        /* at exit, after the last drain: write its files */
+	/* In a forked child (single-threaded, inside the atfork handler): forget what the
+	 * parent recorded and be ready to record the child. A source without it is off in
+	 * the child (its finish is not called there). */
+	void (*fork_child)(void);
 } ct_source;
 
 #define CT_SOURCE(var)                                                                  \

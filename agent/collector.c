@@ -28,7 +28,12 @@ static _Atomic int stop_flag;
 static int running;
 static _Atomic uint64_t emit_drops; /* records refused before reaching a ring */
 
-static int source_enabled(const ct_source *s) { return (ct_cfg.modes & s->mode) != 0; }
+static int in_fork_child; /* sources without fork_child stay off in a forked child */
+
+static int source_enabled(const ct_source *s)
+{
+	return (ct_cfg.modes & s->mode) != 0 && (!in_fork_child || s->fork_child);
+}
 
 int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
 {
@@ -61,7 +66,7 @@ static void dispatch(const ct_rec *rec, void *arg)
 	(void)arg;
 	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
 		if (rec->type >= (*s)->type_min && rec->type <= (*s)->type_max) {
-			if ((*s)->on_record)
+			if ((*s)->on_record && source_enabled(*s))
 				(*s)->on_record(rec);
 			return;
 		}
@@ -101,14 +106,8 @@ static void *collector_main(void *arg)
 	return NULL;
 }
 
-int ct_collector_start(void)
+static int start_thread(void)
 {
-	rings = ct_ringset_create(RING_BYTES);
-	if (!rings)
-		return -errno;
-	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
-		if (source_enabled(*s) && (*s)->start && (*s)->start() < 0)
-			ct_log("source %s failed to start", (*s)->name);
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -118,6 +117,17 @@ int ct_collector_start(void)
 		return -r;
 	running = 1;
 	return 0;
+}
+
+int ct_collector_start(void)
+{
+	rings = ct_ringset_create(RING_BYTES);
+	if (!rings)
+		return -errno;
+	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
+		if (source_enabled(*s) && (*s)->start && (*s)->start() < 0)
+			ct_log("source %s failed to start", (*s)->name);
+	return start_thread();
 }
 
 void ct_collector_stop(void)
@@ -147,8 +157,21 @@ uint64_t ct_collector_dropped(void)
 	return n;
 }
 
-void ct_collector_child_reset(void)
+int ct_collector_fork_child(void)
 {
-	/* After fork the collector thread does not exist in the child. */
+	/* Only the forking thread exists now. The parent's rings may hold records other
+	 * threads reserved but never committed: start from fresh ones. */
 	running = 0;
+	atomic_store(&stop_flag, 0);
+	in_fork_child = 1;
+	ct_ringset *old = rings;
+	rings = NULL;
+	ct_ringset_destroy(old);
+	rings = ct_ringset_create(RING_BYTES);
+	if (!rings)
+		return -errno;
+	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
+		if (source_enabled(*s))
+			(*s)->fork_child();
+	return start_thread();
 }

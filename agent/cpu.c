@@ -149,6 +149,16 @@ size_t ct_cpu_threads(void) { return names_len; }
 
 static void cpu_on_record(const ct_rec *rec) { ct_timer_on_record(rec); }
 
+static void cpu_fork_child(void)
+{
+	free(agg);
+	agg = NULL;
+	agg_cap = agg_len = 0;
+	names_len = 0;
+	lost = nsamples = unwound_total_frames = truncated = 0;
+	first_time = last_time = 0;
+}
+
 static int cpu_start(void) { return 0; }
 
 static void cpu_finish(void)
@@ -200,4 +210,5 @@ CT_SOURCE(cpu_source) = {
 	.start = cpu_start,
 	.on_record = cpu_on_record,
 	.finish = cpu_finish,
+	.fork_child = cpu_fork_child,
 };

@@ -59,10 +59,12 @@ void ct_cpu_thread_name(uint32_t tid, const char *name);
 
 /* ---- samplers (perf.c, timer.c) ---- */
 int ct_perf_start(char *why, size_t whylen);  /* 0 or -errno with why filled */
+void ct_perf_forget(void);                     /* forked child: drop the parent's events */
 void ct_perf_drain(void);                      /* collector thread */
 void ct_perf_stop(void);
 int ct_timer_start(char *why, size_t whylen);
 int ct_timer_arm_thread(void);                 /* calling thread */
+void ct_timer_fork_child(void);                /* forked child: re-arm the only thread */
 void ct_timer_stop(void);
 extern const char *ct_engine_name;             /* "perf", "timer" or "off" */
 extern char ct_engine_reason[256];
@@ -72,7 +74,8 @@ int ct_collector_start(void);
 void ct_collector_stop(void);     /* final drain and join */
 void ct_sources_finish(void);
 uint64_t ct_collector_dropped(void);
-void ct_collector_child_reset(void);
+/* In a forked child: fresh rings, sources reset (or off), a new collector thread. */
+int ct_collector_fork_child(void);
 
 /* ---- main.c ---- */
 void ct_shutdown(void);           /* idempotent: stop, drain, write everything */

@@ -196,12 +196,42 @@ static void install_flush_handlers(void)
 	}
 }
 
+/* A forked child gets its own recording in DIR/<pid>/: fresh rings and aggregates, its
+ * own perf events or timer, a new collector thread. Sources that cannot start over are
+ * off in the child. If anything fails the child simply records nothing. */
 static void at_fork_child(void)
 {
-	is_fork_child = 1;
-	ct_agent_active = 0;
 	tls_tid = 0;
-	ct_collector_child_reset();
+	if (!ct_agent_active || atomic_load(&finished)) {
+		is_fork_child = 1;
+		return;
+	}
+	ct_agent_active = 0;
+	int g = ct_tls_guard;
+	ct_tls_guard = 1;
+	const char *engine = ct_engine_name;
+	ct_engine_name = "off";
+	size_t len = strlen(ct_cfg.out_dir);
+	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
+	ct_clock_snapshot_take(&ct_start_clock);
+	if (ct_out_dir_create() < 0 || ct_collector_fork_child() < 0) {
+		is_fork_child = 1;
+		ct_tls_guard = g;
+		return;
+	}
+	if (strcmp(engine, "perf") == 0) {
+		char why[256];
+		ct_perf_forget();
+		if (ct_perf_start(why, sizeof(why)) == 0)
+			ct_engine_name = "perf";
+		else
+			snprintf(ct_engine_reason, sizeof(ct_engine_reason), "child: %.200s", why);
+	} else if (strcmp(engine, "timer") == 0) {
+		ct_engine_name = "timer";
+		ct_timer_fork_child();
+	}
+	ct_agent_active = 1;
+	ct_tls_guard = g;
 }
 
 /* Picks the output directory: the first process of a run owns CTRACE_OUT; a program that

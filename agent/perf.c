@@ -128,6 +128,22 @@ void ct_perf_stop(void)
 	}
 }
 
+void ct_perf_forget(void)
+{
+	/* The child inherited the fds and the rings, which still belong to the parent's
+	 * events: close our view of them; the child opens its own. */
+	for (int c = 0; c < ncpus; c++) {
+		if (cpus[c].meta)
+			munmap(cpus[c].meta, cpus[c].size + 4096);
+		if (cpus[c].fd > 0)
+			close(cpus[c].fd);
+		memset(&cpus[c], 0, sizeof(cpus[c]));
+	}
+	if (scratch)
+		munmap(scratch, scratch_cap);
+	scratch = NULL;
+}
+
 /* Parses one PERF_RECORD_SAMPLE laid out per our sample_type. */
 static void on_sample(const uint8_t *p, const uint8_t *end)
 {

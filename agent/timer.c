@@ -156,6 +156,13 @@ void ct_timer_disarm_thread(void)
 
 void ct_timer_stop(void) { enabled = 0; }
 
+void ct_timer_fork_child(void)
+{
+	/* POSIX timers are not inherited; the TLS says armed because it was copied. */
+	tls_armed = 0;
+	ct_timer_arm_thread();
+}
+
 uint64_t ct_timer_period_ns(void) { return period_ns; }
 
 /* The cpu source receives our records through its on_record. */

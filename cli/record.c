@@ -89,6 +89,15 @@ static void clear_previous(const char *dir)
 	while ((e = readdir(d))) {
 		const char *n = e->d_name;
 		size_t len = strlen(n);
+		int child = n[0] >= '1' && n[0] <= '9' && strspn(n, "0123456789") == len;
+		if (child && e->d_type == DT_DIR) {
+			char p[PATH_MAX];
+			if (snprintf(p, sizeof(p), "%s/%s", dir, n) < (int)sizeof(p)) {
+				clear_previous(p);
+				rmdir(p);
+			}
+			continue;
+		}
 		int ours = (len > 6 && strcmp(n + len - 6, ".pb.gz") == 0) ||
 			   strcmp(n, "summary.txt") == 0 || strcmp(n, ".owner") == 0 ||
 			   strcmp(n, "trace.ctr") == 0;
@@ -130,11 +139,15 @@ static void print_summary(const char *dir)
 		fclose(f);
 	}
 	char files[1024] = "";
+	int children = 0;
 	DIR *d = opendir(dir);
 	if (d) {
 		struct dirent *e;
 		while ((e = readdir(d))) {
 			size_t len = strlen(e->d_name);
+			if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+			    strspn(e->d_name, "0123456789") == len)
+				children++;
 			if (len > 6 && strcmp(e->d_name + len - 6, ".pb.gz") == 0 &&
 			    strlen(files) + len + 2 < sizeof(files)) {
 				strcat(files, " ");
@@ -152,6 +165,9 @@ static void print_summary(const char *dir)
 	fprintf(stderr,
 		"ctrace: wrote %s:%s; %s CPU samples, %s threads, %s lost; engine %s (%s)\n",
 		dir, *files ? files : " (no profiles)", samples, threads, lost, engine, reason);
+	if (children)
+		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
+			children == 1 ? "" : "es", dir);
 }
 
 static void usage(FILE *f)

@@ -24,7 +24,7 @@ ok "_exit: status 3 and busy_then_exit on top"
 "$CTRACE" record -o "$TMP/mt" -F 999 -- "$PROGS/many_threads" > /dev/null 2> "$TMP/mt.err" ||
 	fail "many_threads failed"
 pprof_top "$TMP/mt/cpu.pb.gz" > "$TMP/mt.top"
-v=$(share "$TMP/mt.top" thread_work flat)
+v=$(share "$TMP/mt.top" thread_work cum)
 near "$v" 100 10 || fail "64 threads: thread_work has $v%"
 tids=$(go tool pprof -tags "$TMP/mt/cpu.pb.gz" 2>/dev/null | awk '/^ *tid:/ {on=1; next} on && /^ *[a-z]+:/ {on=0} on && NF' | wc -l)
 [ "$tids" -ge 48 ] || fail "64 threads: only $tids distinct tids sampled"
@@ -82,3 +82,20 @@ pprof_top "$TMP/dlc/cpu.pb.gz" > "$TMP/dlc.top"
 v=$(share "$TMP/dlc.top" closed_work flat)
 near "$v" 80 12 || { cat "$TMP/dlc.top"; fail "dlclosed library: closed_work has $v%, want ~80%"; }
 ok "dlclosed library symbolized ($v%)"
+
+# fork without exec: the child records into DIR/<pid>/, the parent's profile keeps only
+# the parent's work. Both engines.
+for engine in perf timer; do
+	"$CTRACE" record -o "$TMP/fork-$engine" --sampler $engine -- "$PROGS/fork_work" \
+		> "$TMP/fork.out" 2> "$TMP/fork.err" || { cat "$TMP/fork.err"; fail "fork_work failed"; }
+	child=$(cat "$TMP/fork.out")
+	[ -f "$TMP/fork-$engine/$child/cpu.pb.gz" ] || { ls -R "$TMP/fork-$engine"; fail "$engine: no profile for child $child"; }
+	pprof_top "$TMP/fork-$engine/cpu.pb.gz" > "$TMP/fp.top"
+	v=$(share "$TMP/fp.top" parent_work cum)
+	near "$v" 100 10 || { cat "$TMP/fp.top"; fail "$engine: parent profile has parent_work at $v%"; }
+	pprof_top "$TMP/fork-$engine/$child/cpu.pb.gz" > "$TMP/fc.top"
+	v=$(share "$TMP/fc.top" child_work cum)
+	near "$v" 100 10 || { cat "$TMP/fc.top"; fail "$engine: child profile has child_work at $v%"; }
+	grep -q "1 child process" "$TMP/fork.err" || { cat "$TMP/fork.err"; fail "summary does not mention the child"; }
+done
+ok "forked child recorded in DIR/<pid>/"
