@@ -7,11 +7,14 @@
  * set, so nothing it does is recorded or interrupted by the samplers.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/internal.h"
 #include "libtrace/clock.h"
@@ -20,12 +23,13 @@ extern const ct_source *const __start_ct_sources[] __attribute__((weak));
 extern const ct_source *const __stop_ct_sources[] __attribute__((weak));
 
 #define RING_BYTES (4u << 20)
-#define DRAIN_PERIOD_NS 10000000L
+#define DRAIN_PERIOD_MS 10
 
 static ct_ringset *rings;
 static pthread_t thread;
 static _Atomic int stop_flag;
 static int running;
+static int wake_fd = -1; /* eventfd: wakes the collector at once when it must stop */
 static _Atomic uint64_t emit_drops; /* records refused before reaching a ring */
 
 static int in_fork_child; /* sources without fork_child stay off in a forked child */
@@ -99,8 +103,11 @@ static void *collector_main(void *arg)
 			ct_flush_end();
 			return NULL;
 		}
-		struct timespec ts = {0, DRAIN_PERIOD_NS};
-		nanosleep(&ts, NULL);
+		struct pollfd pfd = {.fd = wake_fd, .events = POLLIN};
+		if (wake_fd < 0 || poll(&pfd, 1, DRAIN_PERIOD_MS) < 0) {
+			struct timespec ts = {0, DRAIN_PERIOD_MS * 1000000L};
+			nanosleep(&ts, NULL);
+		}
 	}
 	drain_all();
 	return NULL;
@@ -108,6 +115,9 @@ static void *collector_main(void *arg)
 
 static int start_thread(void)
 {
+	if (wake_fd >= 0)
+		close(wake_fd);
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -135,6 +145,11 @@ void ct_collector_stop(void)
 	if (!running)
 		return;
 	atomic_store_explicit(&stop_flag, 1, memory_order_release);
+	if (wake_fd >= 0) {
+		uint64_t one = 1;
+		if (write(wake_fd, &one, sizeof(one)) < 0)
+			ct_log("collector wake-up: %s", strerror(errno));
+	}
 	pthread_join(thread, NULL);
 	running = 0;
 }
