@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "libtrace/clock.h"
 
 #define MAX_MODULES 4096
 
@@ -139,12 +140,19 @@ int ct_modules_refresh(void)
 
 const ct_module *ct_modules_find(uintptr_t pc)
 {
+	/* A pc outside every module is either in a module loaded since the last refresh or
+	 * in code that is in none (JIT, a corrupt frame): refresh, but at most every 50 ms
+	 * so that a stream of such pcs does not turn into a stream of dl_iterate_phdr. */
+	static uint64_t last_refresh;
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < nmods; i++)
 			if (mods[i].loaded && pc >= mods[i].start && pc < mods[i].end)
 				return &mods[i];
-		if (pass == 0)
-			ct_modules_refresh();
+		uint64_t now = ct_now();
+		if (pass == 1 || now - last_refresh < 50000000u)
+			break;
+		last_refresh = now;
+		ct_modules_refresh();
 	}
 	return NULL;
 }
