@@ -23,7 +23,11 @@ extern const ct_source *const __start_ct_sources[] __attribute__((weak));
 extern const ct_source *const __stop_ct_sources[] __attribute__((weak));
 
 #define RING_BYTES (4u << 20)
-#define DRAIN_PERIOD_MS 10
+/* Drain every 10 ms while records flow, backing off to 40 ms while idle; the perf rings
+ * also wake us when a quarter full (wakeup watermark), and stop/flush requests at once. */
+#define DRAIN_BUSY_MS 10
+#define DRAIN_IDLE_MS 40
+#define MAX_POLL_FDS 1025
 
 static ct_ringset *rings;
 static pthread_t thread;
@@ -76,14 +80,16 @@ static void dispatch(const ct_rec *rec, void *arg)
 		}
 }
 
-static void drain_all(void)
+static size_t drain_all(void)
 {
+	size_t n = 0, got;
 	ct_modules_read_lock();
 	if (ct_engine_name && strcmp(ct_engine_name, "perf") == 0)
-		ct_perf_drain();
-	while (rings && ct_ringset_consume(rings, dispatch, NULL, 4096) > 0)
-		;
+		n += ct_perf_drain();
+	while (rings && (got = ct_ringset_consume(rings, dispatch, NULL, 4096)) > 0)
+		n += got;
 	ct_modules_read_unlock();
+	return n;
 }
 
 int ct_flush_requested(void);
@@ -94,8 +100,12 @@ static void *collector_main(void *arg)
 {
 	(void)arg;
 	ct_tls_guard = 1;
+	static struct pollfd pfds[MAX_POLL_FDS];
+	int period = DRAIN_BUSY_MS;
 	while (!atomic_load_explicit(&stop_flag, memory_order_acquire)) {
-		drain_all();
+		size_t n = drain_all();
+		int idle_max = ct_perf_small_rings ? DRAIN_BUSY_MS : DRAIN_IDLE_MS;
+		period = n ? DRAIN_BUSY_MS : period * 2 > idle_max ? idle_max : period * 2;
 		if (ct_flush_requested()) {
 			/* A terminating signal: stop, drain, write everything now. */
 			ct_flush_begin();
@@ -103,10 +113,19 @@ static void *collector_main(void *arg)
 			ct_flush_end();
 			return NULL;
 		}
-		struct pollfd pfd = {.fd = wake_fd, .events = POLLIN};
-		if (wake_fd < 0 || poll(&pfd, 1, DRAIN_PERIOD_MS) < 0) {
-			struct timespec ts = {0, DRAIN_PERIOD_MS * 1000000L};
+		int nfds = 0;
+		if (wake_fd >= 0)
+			pfds[nfds++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
+		if (strcmp(ct_engine_name, "perf") == 0)
+			nfds += ct_perf_pollfds(pfds + nfds, MAX_POLL_FDS - nfds);
+		if (nfds == 0 || poll(pfds, (nfds_t)nfds, period) < 0) {
+			struct timespec ts = {0, period * 1000000L};
 			nanosleep(&ts, NULL);
+		}
+		if (wake_fd >= 0 && nfds > 0 && (pfds[0].revents & POLLIN)) {
+			uint64_t v;
+			if (read(wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				ct_log("collector wake-up: %s", strerror(errno));
 		}
 	}
 	drain_all();
@@ -122,11 +141,22 @@ static int start_thread(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int r = pthread_create(&thread, NULL, collector_main, NULL);
+	if (r == 0)
+		pthread_setname_np(thread, "ctrace-collect");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
 		return -r;
 	running = 1;
 	return 0;
+}
+
+void ct_collector_wake(void)
+{
+	if (wake_fd >= 0) {
+		uint64_t one = 1;
+		if (write(wake_fd, &one, sizeof(one)) < 0)
+			return; /* the counter is saturated: a wake-up is pending anyway */
+	}
 }
 
 int ct_collector_start(void)
@@ -145,11 +175,7 @@ void ct_collector_stop(void)
 	if (!running)
 		return;
 	atomic_store_explicit(&stop_flag, 1, memory_order_release);
-	if (wake_fd >= 0) {
-		uint64_t one = 1;
-		if (write(wake_fd, &one, sizeof(one)) < 0)
-			ct_log("collector wake-up: %s", strerror(errno));
-	}
+	ct_collector_wake();
 	pthread_join(thread, NULL);
 	running = 0;
 }

@@ -5,6 +5,7 @@
 #ifndef CT_AGENT_INTERNAL_H
 #define CT_AGENT_INTERNAL_H
 
+#include <poll.h>
 #include <stdint.h>
 
 #include "agent/agent.h"
@@ -60,7 +61,10 @@ void ct_cpu_thread_name(uint32_t tid, const char *name);
 /* ---- samplers (perf.c, timer.c) ---- */
 int ct_perf_start(char *why, size_t whylen);  /* 0 or -errno with why filled */
 void ct_perf_forget(void);                     /* forked child: drop the parent's events */
-void ct_perf_drain(void);                      /* collector thread */
+size_t ct_perf_drain(void);                    /* collector thread; records read */
+/* Fills pfds with the perf ring fds (POLLIN when a ring is a quarter full). */
+int ct_perf_pollfds(struct pollfd *pfds, int max);
+extern int ct_perf_small_rings; /* locked memory forced small rings: no idle back-off */
 void ct_perf_stop(void);
 int ct_timer_start(char *why, size_t whylen);
 int ct_timer_arm_thread(void);                 /* calling thread */
@@ -71,6 +75,7 @@ extern char ct_engine_reason[256];
 
 /* ---- collector.c ---- */
 int ct_collector_start(void);
+void ct_collector_wake(void);     /* async-signal-safe: drain now */
 void ct_collector_stop(void);     /* final drain and join */
 void ct_sources_finish(void);
 uint64_t ct_collector_dropped(void);

@@ -164,6 +164,7 @@ static void on_terminating_signal(int sig)
 	int saved = errno;
 	if (!is_fork_child && !atomic_load(&finished)) {
 		atomic_store(&flush_request, 1);
+		ct_collector_wake();
 		/* Wait (bounded) for the collector to write the files. */
 		for (int i = 0; i < 500 && !atomic_load(&flush_done); i++) {
 			struct timespec ts = {0, 10000000};

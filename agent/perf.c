@@ -39,6 +39,7 @@ static struct perf_ring {
 } cpus[MAX_CPUS];
 static int ncpus;
 static uint64_t period_ns;
+int ct_perf_small_rings; /* rings smaller than the wakeup watermark assumes: drain often */
 static uint8_t *scratch; /* one record copied out of the ring (records may wrap) */
 static size_t scratch_cap;
 
@@ -72,6 +73,8 @@ int ct_perf_start(char *why, size_t whylen)
 	a.use_clockid = 1;
 	a.clockid = CLOCK_MONOTONIC;
 	a.disabled = 1;
+	a.watermark = 1;
+	a.wakeup_watermark = 256 * 1024; /* a quarter of the largest ring we ask for */
 	scratch_cap = STACK_BYTES + 4096;
 	scratch = mmap(NULL, scratch_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
 		       0);
@@ -108,6 +111,8 @@ int ct_perf_start(char *why, size_t whylen)
 			ct_perf_stop();
 			return -e;
 		}
+		if (pages < 256)
+			ct_perf_small_rings = 1;
 		cpus[c].meta = m;
 		cpus[c].data = (uint8_t *)m + 4096;
 		cpus[c].size = pages * 4096;
@@ -203,8 +208,9 @@ static void on_sample(const uint8_t *p, const uint8_t *end)
 	ct_cpu_sample(h.tid, h.time, h.period ? h.period : period_ns, regs, stack, stack ? dyn : 0);
 }
 
-static void drain_one(struct perf_ring *r)
+static size_t drain_one(struct perf_ring *r)
 {
+	size_t n = 0;
 	uint64_t head = atomic_load_explicit((_Atomic uint64_t *)&r->meta->data_head,
 					     memory_order_acquire);
 	uint64_t tail = r->meta->data_tail;
@@ -262,14 +268,27 @@ static void drain_one(struct perf_ring *r)
 			break;
 		}
 		tail += hdr.size;
+		n++;
 	}
 	atomic_store_explicit((_Atomic uint64_t *)&r->meta->data_tail, tail,
 			      memory_order_release);
+	return n;
 }
 
-void ct_perf_drain(void)
+size_t ct_perf_drain(void)
 {
+	size_t n = 0;
 	for (int c = 0; c < ncpus; c++)
 		if (cpus[c].meta)
-			drain_one(&cpus[c]);
+			n += drain_one(&cpus[c]);
+	return n;
+}
+
+int ct_perf_pollfds(struct pollfd *pfds, int max)
+{
+	int n = 0;
+	for (int c = 0; c < ncpus && n < max; c++)
+		if (cpus[c].meta)
+			pfds[n++] = (struct pollfd){.fd = cpus[c].fd, .events = POLLIN};
+	return n;
 }

@@ -8,6 +8,9 @@
 set -eu
 build=$(cd "${1:-build}" && pwd)
 RUNS=${RUNS:-5}
+# cpu_hot scaled to ~3 s of CPU, so that steady-state sampling cost dominates; the fixed
+# start/exit cost is measured separately on `true`.
+SCALE=${SCALE:-3}
 prog="$build/samples/cpu_hot"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -25,13 +28,13 @@ command -v perf > /dev/null && perf record -q -o "$tmp/probe.data" true > /dev/n
 
 run_variant() {
 	case $1 in
-	bare) wall "$prog" ;;
-	ctrace99) wall "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 99 -- "$prog" ;;
-	ctrace999) wall "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 999 -- "$prog" ;;
-	gperf99) wall env CPUPROFILE="$tmp/g.prof" CPUPROFILE_FREQUENCY=99 LD_PRELOAD="$profiler" "$prog" ;;
-	gperf999) wall env CPUPROFILE="$tmp/g.prof" CPUPROFILE_FREQUENCY=999 LD_PRELOAD="$profiler" "$prog" ;;
-	perf99) wall perf record -q -F 99 -g -o "$tmp/p.data" "$prog" ;;
-	perf999) wall perf record -q -F 999 -g -o "$tmp/p.data" "$prog" ;;
+	bare) wall "$prog" "$SCALE" ;;
+	ctrace99) wall "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 99 -- "$prog" "$SCALE" ;;
+	ctrace999) wall "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 999 -- "$prog" "$SCALE" ;;
+	gperf99) wall env CPUPROFILE="$tmp/g.prof" CPUPROFILE_FREQUENCY=99 LD_PRELOAD="$profiler" "$prog" "$SCALE" ;;
+	gperf999) wall env CPUPROFILE="$tmp/g.prof" CPUPROFILE_FREQUENCY=999 LD_PRELOAD="$profiler" "$prog" "$SCALE" ;;
+	perf99) wall perf record -q -F 99 -g -o "$tmp/p.data" "$prog" "$SCALE" ;;
+	perf999) wall perf record -q -F 999 -g -o "$tmp/p.data" "$prog" "$SCALE" ;;
 	esac
 }
 
@@ -53,6 +56,15 @@ for col in 1 2; do
 done
 echo "bench cpu_overhead_ctrace99_target 1 %"
 echo "bench cpu_overhead_ctrace999_target 3 %"
+# Fixed cost of a recording (agent start and exit, the CLI), on a program that does nothing.
+for i in 1 2 3 4 5; do
+	"$build/tests/progs/cputime" true 2>&1 >/dev/null | tail -1 >> "$tmp/true.bare"
+	"$build/tests/progs/cputime" "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/t" -- true \
+		2>&1 >/dev/null | tail -1 >> "$tmp/true.ctrace"
+done
+b=$(cut -d' ' -f2 "$tmp/true.bare" | median)
+c=$(cut -d' ' -f2 "$tmp/true.ctrace" | median)
+echo "bench cpu_fixed_cost_cputime $(awk -v b="$b" -v c="$c" 'BEGIN {printf "%.1f", (c - b) / 1e6}') ms"
 # Symbolization is a post-processing step (gperftools and perf defer it to pprof/report
 # too): timed separately on the last 999 Hz recording.
 t0=$(date +%s%N)
