@@ -21,7 +21,7 @@ CXX      ?= g++
 
 PKGS := libunwind libprotobuf-c zlib libdw check
 DEB_DEPS := libunwind-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libdw-dev check pkg-config
-DEB_TEST_DEPS := golang-go libxml2-utils clang libclang-rt-14-dev chromium google-perftools
+DEB_TEST_DEPS := golang-go libxml2-utils clang libclang-rt-14-dev chromium google-perftools valgrind g++ binutils
 
 WARN     := -Wall -Wextra -Werror
 CSTD     := -std=c11 -D_GNU_SOURCE

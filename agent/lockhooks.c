@@ -9,15 +9,16 @@
  *
  * The mutex profile charges the delay to the thread that HELD the lock, as Go does. A
  * waiter on a mutex or rwlock registers in a small table keyed by the lock's address
- * (number of waiters, sum of their start times); an unlock looks at its bucket's waiter
- * count — one relaxed load — and only when it is nonzero takes the bucket's spin lock,
- * charges the waiters' time since the previous charge (n * now - sum of starts) to its
- * own stack (captured before the release and kept in the entry) and restarts their
- * clocks at now. A waiter that starts during a hold is one contention of that hold. Waits
- * that outlast several holds are thus split among the holders; a waiter that acquires
- * charges its wake-up time (since the last release) to that release's stack. So every
- * acquired wait is charged in full, and the mutex profile's total matches the block
- * profile's, less the waits that timed out (no release ended them).
+ * (number of waiters, sum of their start times); an unlock looks at the table's waiter
+ * count — one relaxed load — and, only while some thread waits, at its bucket's; when that
+ * is nonzero too it takes the bucket's spin lock, charges the waiters' time since the
+ * previous charge (n * now - sum of starts) to its own stack (captured before the release
+ * and kept in the entry) and restarts their clocks at now. A waiter that starts during a
+ * hold is one contention of that hold. Waits that outlast several holds are thus split
+ * among the holders; a waiter that acquires charges its wake-up time (since the last
+ * release) to that release's stack. So every acquired wait is charged in full, and the
+ * mutex profile's total matches the block profile's, less the waits that timed out (no
+ * release ended them).
  *
  * Semantics are preserved exactly: trylock succeeds only when the real lock would have
  * acquired at once, return values and errno are those of the real call, timed variants
@@ -87,12 +88,20 @@ typedef struct {
 
 static lk_bucket lk_table[LK_BUCKETS];
 
+/* Waiters registered in the whole table: the gate of the unlock fast path, which looks at
+ * a bucket only while this is nonzero. Alone on its cache line, which only a waiter's
+ * registration and its end write. Relaxed, like the buckets' counts. */
+static struct {
+	_Atomic uint32_t n;
+} __attribute__((aligned(64))) lk_waiting;
+
 /* In a forked child only the forking thread exists: the other threads' registrations
  * (and a bucket lock one of them held) must go, or the child's unlocks would charge
  * waits that never end. */
 static void lk_child_reset(void)
 {
 	memset(lk_table, 0, sizeof(lk_table));
+	atomic_store_explicit(&lk_waiting.n, 0, memory_order_relaxed);
 }
 
 /* A waiter's registration; e == NULL when it is not tracked. */
@@ -145,6 +154,7 @@ static void lk_wait_begin(lk_waiter *w, const void *lock, uint64_t now)
 		e->nnew++;
 		e->sum_start += w->start;
 		atomic_fetch_add_explicit(&b->nwait, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&lk_waiting.n, 1, memory_order_relaxed);
 	}
 	lk_bucket_unlock(b);
 }
@@ -175,6 +185,7 @@ static uint64_t lk_wait_end(const lk_waiter *w, const void *lock, int acquired, 
 	if (--e->nwait == 0)
 		e->lock = 0;
 	atomic_fetch_sub_explicit(&b->nwait, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&lk_waiting.n, 1, memory_order_relaxed);
 	lk_bucket_unlock(b);
 	return tail;
 }
@@ -205,7 +216,13 @@ static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint3
 	return delay;
 }
 
-/* Whether the bucket of lock has waiters: the unlock fast path. */
+/* Whether some thread waits for a lock of the table: the unlock fast path's test. */
+static inline int lk_any_waiters(void)
+{
+	return atomic_load_explicit(&lk_waiting.n, memory_order_relaxed) != 0;
+}
+
+/* Whether the bucket of a lock has waiters: the unlock's test once the above holds. */
 static inline int lk_has_waiters(const lk_bucket *b)
 {
 	return atomic_load_explicit(&b->nwait, memory_order_relaxed) != 0;
@@ -251,6 +268,28 @@ static inline int lk_valid_clock(clockid_t c)
 	return c == CLOCK_REALTIME || c == CLOCK_MONOTONIC;
 }
 
+/* The uncontended lock and unlock call glibc through these pointers, with no test of
+ * their own. pthread_mutex_trylock, which the agent does not define, is the initial value
+ * of lk_mutex_trylock: the dynamic linker binds it when it loads the agent, before any
+ * code of it can run. The real unlock must be looked up (the agent defines its own), and a
+ * hook can run before the constructors: lk_mutex_unlock_fn starts at a function that
+ * resolves it and stores it, as the constructor does at load. Relaxed loads: every value
+ * either ever holds is a valid way to make the call. */
+static int (*lk_mutex_trylock)(pthread_mutex_t *) = pthread_mutex_trylock;
+static int lk_mutex_unlock_first(pthread_mutex_t *m);
+static int (*lk_mutex_unlock_fn)(pthread_mutex_t *) = lk_mutex_unlock_first;
+
+static void lk_resolve_mutex_unlock(void)
+{
+	__atomic_store_n(&lk_mutex_unlock_fn, real_pthread_mutex_unlock(), __ATOMIC_RELAXED);
+}
+
+static int lk_mutex_unlock_first(pthread_mutex_t *m)
+{
+	lk_resolve_mutex_unlock();
+	return real_pthread_mutex_unlock()(m);
+}
+
 /* Resolves every real function at load, so that hooks rarely resolve on first use (they
  * still can, when another library's constructor locks before this one runs), and
  * registers the fork handler of the pending-wait table. */
@@ -260,6 +299,7 @@ __attribute__((constructor)) static void lk_resolve_all(void)
 	resolve_pthread_mutex_timedlock();
 	resolve_pthread_mutex_clocklock();
 	resolve_pthread_mutex_unlock();
+	lk_resolve_mutex_unlock();
 	resolve_pthread_rwlock_rdlock();
 	resolve_pthread_rwlock_wrlock();
 	resolve_pthread_rwlock_timedrdlock();
@@ -297,7 +337,8 @@ static int lk_mutex_call(pthread_mutex_t *m, lk_how how, clockid_t clk, const st
 }
 
 /* The contended path: the trylock failed. */
-static int lk_mutex_wait(pthread_mutex_t *m, lk_how how, clockid_t clk, const struct timespec *abs)
+__attribute__((cold, noinline)) static int lk_mutex_wait(pthread_mutex_t *m, lk_how how,
+							 clockid_t clk, const struct timespec *abs)
 {
 	if (!ct_lk_recording(LK_MODES))
 		return lk_mutex_call(m, how, clk, abs);
@@ -312,10 +353,13 @@ static int lk_mutex_wait(pthread_mutex_t *m, lk_how how, clockid_t clk, const st
 	return rc;
 }
 
+/* Fast path: the real trylock through a pointer, one compare. */
 CT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	int rc = pthread_mutex_trylock(m);
-	return rc == EBUSY ? lk_mutex_wait(m, LK_PLAIN, 0, NULL) : rc;
+	int rc = __atomic_load_n(&lk_mutex_trylock, __ATOMIC_RELAXED)(m);
+	if (__builtin_expect(rc == EBUSY, 0))
+		return lk_mutex_wait(m, LK_PLAIN, 0, NULL);
+	return rc;
 }
 
 /* glibc acquires a free mutex without looking at the time stamp, so neither do these;
@@ -341,32 +385,21 @@ static int lk_mutex_release(void *m)
 	return real_pthread_mutex_unlock()(m);
 }
 
-/* An unlock whose bucket has waiters: charges them to the caller, then releases. */
-__attribute__((noinline)) static int lk_mutex_unlock_charged(pthread_mutex_t *m, lk_bucket *b)
-{
-	return lk_release(b, m, lk_mutex_release, m);
-}
-
-/* The unlock fast path jumps through this pointer without a test: it starts at a function
- * that resolves the real unlock (a hook can run before the constructors) and stores it
- * here. Relaxed: every value it ever holds is a valid way to unlock. */
-static int lk_mutex_unlock_first(pthread_mutex_t *m);
-static int (*lk_mutex_unlock_fn)(pthread_mutex_t *) = lk_mutex_unlock_first;
-
-static int lk_mutex_unlock_first(pthread_mutex_t *m)
-{
-	int (*f)(pthread_mutex_t *) = real_pthread_mutex_unlock();
-	__atomic_store_n(&lk_mutex_unlock_fn, f, __ATOMIC_RELAXED);
-	return f(m);
-}
-
-/* Fast path: one relaxed load of the bucket's waiter count, then the real unlock, with no
- * stack frame of its own. */
-CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+/* An unlock while some lock has waiters: charges them to the caller if they wait for m. */
+__attribute__((cold, noinline)) static int lk_mutex_unlock_slow(pthread_mutex_t *m)
 {
 	lk_bucket *b = lk_bucket_of(m);
-	if (__builtin_expect(lk_has_waiters(b), 0))
-		return lk_mutex_unlock_charged(m, b);
+	if (lk_has_waiters(b))
+		return lk_release(b, m, lk_mutex_release, m);
+	return real_pthread_mutex_unlock()(m);
+}
+
+/* Fast path: one relaxed load of the table's waiter count, then a jump to the real
+ * unlock, with no stack frame of its own. */
+CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	if (__builtin_expect(lk_any_waiters(), 0))
+		return lk_mutex_unlock_slow(m);
 	return __atomic_load_n(&lk_mutex_unlock_fn, __ATOMIC_RELAXED)(m);
 }
 
@@ -462,16 +495,18 @@ static int lk_rw_release(void *l)
 	return real_pthread_rwlock_unlock()(l);
 }
 
-__attribute__((noinline)) static int lk_rw_unlock_charged(pthread_rwlock_t *l, lk_bucket *b)
+__attribute__((cold, noinline)) static int lk_rw_unlock_slow(pthread_rwlock_t *l)
 {
-	return lk_release(b, l, lk_rw_release, l);
+	lk_bucket *b = lk_bucket_of(l);
+	if (lk_has_waiters(b))
+		return lk_release(b, l, lk_rw_release, l);
+	return real_pthread_rwlock_unlock()(l);
 }
 
 CT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
-	lk_bucket *b = lk_bucket_of(l);
-	if (__builtin_expect(lk_has_waiters(b), 0))
-		return lk_rw_unlock_charged(l, b);
+	if (__builtin_expect(lk_any_waiters(), 0))
+		return lk_rw_unlock_slow(l);
 	return real_pthread_rwlock_unlock()(l);
 }
 
@@ -564,7 +599,7 @@ static int lk_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clock
 		return lk_cond_call(c, m, how, clk, abs);
 	/* The wait releases m: its waiters are charged to this call's stack. */
 	lk_bucket *b = lk_bucket_of(m);
-	if (lk_has_waiters(b))
+	if (lk_any_waiters() && lk_has_waiters(b))
 		lk_release(b, m, NULL, NULL);
 	uint64_t t0 = ct_now();
 	int rc = lk_cond_call(c, m, how, clk, abs);
