@@ -165,12 +165,12 @@ demo: all
 	@echo "flame graph: $(BUILD)/demo/cpu.html (open it in a browser)"
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/ctrace \
-	  $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+	  $(DESTDIR)$(PREFIX)/include/ctrace/libtrace $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(CTRACE) $(DESTDIR)$(PREFIX)/bin/ctrace
 	install -m 755 $(AGENT_SO) $(DESTDIR)$(PREFIX)/lib/libctrace.so
 	install -m 644 $(LIBTRACE_A) $(DESTDIR)$(PREFIX)/lib/libtrace.a
-	install -m 644 libtrace/*.h $(DESTDIR)$(PREFIX)/include/ctrace/
+	install -m 644 libtrace/*.h $(DESTDIR)$(PREFIX)/include/ctrace/libtrace/
 	install -m 644 docs/ctrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
 
 format:

@@ -10,11 +10,13 @@
  * fonts are the browser's generic families.
  *
  * SVG: every frame wider than min_width pixels is an element, so the file grows with the
- * number of visible frames; good for sharing and embedding. HTML: carries the whole tree
- * of every column as compact JSON (node arrays: parent index, frame index, values) and
- * draws only what is wider than a pixel, merging runs of narrower siblings, so it stays
- * responsive on trees of a million nodes; adds a sortable flat/cum table and a switcher
- * between the tree's columns (sample types).
+ * number of visible frames; good for sharing and embedding. HTML: carries the tree of
+ * every column packed into a string (pre-order, parents implied by depth steps, frames by
+ * index, only nonzero self values; about 4 bytes a node, see flame_html.c), leaving out
+ * subtrees below a millionth of every column's total (their value goes to their caller,
+ * so totals stay exact), and draws only what is wider than a pixel, merging runs of
+ * narrower siblings, so it stays responsive on trees of a million nodes; adds a sortable
+ * flat/cum table and a switcher between the tree's columns (sample types).
  *
  * Diff mode (base_col >= 0, a tree from ct_tree_diff): widths come from column col (the
  * new profile), colours from the change of each frame's self share between the profiles
@@ -54,7 +56,8 @@ const char *ct_flame_subtitle(const ct_tree *t, const ct_flame_opts *o, char *bu
 /* Writes the SVG flame graph of t to out. 0 or -errno (-EIO when out fails). */
 int ct_flame_write_svg(FILE *out, const ct_tree *t, const ct_flame_opts *o);
 
-/* Writes the HTML flame graph of t to out. 0 or -errno (-EIO when out fails). */
+/* Writes the HTML flame graph of t to out. 0 or -errno (-EIO when out fails, -E2BIG for
+ * a tree of more than 16 columns). */
 int ct_flame_write_html(FILE *out, const ct_tree *t, const ct_flame_opts *o);
 
 #endif

@@ -9,12 +9,26 @@
  *   names    frame names, by frame index
  *   files, mods   per frame, an index into filetab / modtab (so repeats cost a number)
  *   lines    per frame, its first source line (0 unknown)
- *   parent   per node (pre-order), the parent's node index (-1 for the root)
- *   frame    per node, its frame index (-1 for the root)
- *   values   per column, per node, the cumulative value
- *   base     diff only: per node, the base profile's cumulative value
- * Numbers are written with a small integer formatter: for a million nodes the page holds
- * several million of them.
+ *   nodes, depth  how many nodes the tree string holds, and the deepest one's depth
+ *   ncols    value columns in the tree string: one per type, then (diff) the base column
+ *   scale    per value column, a factor every value of it is a multiple of
+ *   pruned, resolution   how many frames were merged into their callers, and below what
+ *            share of the total (see below)
+ *   tree     the nodes in pre-order, as one string of variable-length numbers
+ *
+ * The tree string is where the size goes (a million nodes for a big profile), so it is
+ * packed: numbers are written little end first in 5-bit groups, one base64 character per
+ * group, with 32 added to every group but the last. Node by node: a code, up * 2^ncols +
+ * mask, where up says how many levels the node climbs from the one before (its parent is
+ * then implied: the last node written one level above it) and mask which columns hold a
+ * nonzero self value; for every node but the root its frame index; then, per column set in
+ * mask, the self value divided by that column's scale, zigzag-coded (0, -1, 1, -2 … as
+ * 0, 1, 2, 3 …). Self values rather than cumulative ones, because most nodes have none; the
+ * page sums them up the tree.
+ *
+ * Resolution: a subtree whose every value, in every column, is below 1/CT_FLAME_HTML_RES
+ * of that column's total (or zero) is left out and its value added to its caller's self
+ * value, so totals stay exact; such frames would be a millionth of the graph's width.
  */
 #include "libtrace/flame.h"
 
@@ -30,6 +44,13 @@ static const char page[] =
 	;
 
 static const char marker[] = "@CT_DATA@";
+
+enum {
+	CT_FLAME_HTML_RES = 1000000, /* resolution: a millionth of the total */
+	MAX_COLS = 16,		     /* code = up * 2^ncols + mask stays below 2^53 */
+};
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static void put_i64(FILE *out, int64_t v)
 {
@@ -112,10 +133,152 @@ static void put_key(FILE *out, const char *key)
 	fprintf(out, ",\n\"%s\":", key);
 }
 
-static void write_data(FILE *out, const ct_tree *t, const ct_flame_opts *o, const str_table *files,
-		       const str_table *mods)
+/* ---- the packed tree -------------------------------------------------------------------- */
+
+/* The nodes and values to write: cols[k] is the tree column of value column k, keep[i]
+ * whether node i is written, self[i * ncols + k] its self value including what it took
+ * over from the subtrees left out under it. */
+typedef struct {
+	uint32_t cols[MAX_COLS + 1];
+	uint32_t ncols;
+	uint8_t *keep;
+	int64_t *self;
+	int64_t scale[MAX_COLS + 1];
+	uint32_t nodes, pruned, depth;
+} packed;
+
+static int64_t gcd64(int64_t a, int64_t b)
 {
-	uint32_t nc = t->ncols, n = t->nnodes;
+	uint64_t x = a < 0 ? (uint64_t)0 - (uint64_t)a : (uint64_t)a;
+	uint64_t y = b < 0 ? (uint64_t)0 - (uint64_t)b : (uint64_t)b;
+	while (y) {
+		uint64_t r = x % y;
+		x = y;
+		y = r;
+	}
+	return x > INT64_MAX ? 1 : (int64_t)x;
+}
+
+/* Whether value v of column k is below the resolution (zero counts as below). */
+static bool tiny(const ct_tree *t, const packed *pk, uint32_t i, uint32_t k)
+{
+	int64_t v = t->cum[(size_t)i * t->ncols + pk->cols[k]];
+	int64_t total = ct_tree_total(t, pk->cols[k]);
+	double a = v < 0 ? -(double)v : (double)v, b = total < 0 ? -(double)total : (double)total;
+	return v == 0 || a * CT_FLAME_HTML_RES < b;
+}
+
+static int prepare(const ct_tree *t, packed *pk)
+{
+	uint32_t n = t->nnodes, nc = pk->ncols;
+	pk->keep = malloc(n);
+	pk->self = malloc((size_t)n * nc * sizeof(*pk->self));
+	if (!pk->keep || !pk->self)
+		return -ENOMEM;
+	/* keep[i] = 0 when node i and its whole subtree are below the resolution: a node is
+	 * kept when it is not tiny, and so are its callers. */
+	for (uint32_t i = 0; i < n; i++) {
+		bool small = i > 0;
+		for (uint32_t k = 0; k < nc && small; k++)
+			small = tiny(t, pk, i, k);
+		pk->keep[i] = !small;
+	}
+	for (uint32_t i = n; i-- > 1;)
+		if (pk->keep[i])
+			pk->keep[t->nodes[i].parent] = 1;
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < nc; k++)
+			pk->self[(size_t)i * nc + k] = t->self[(size_t)i * t->ncols + pk->cols[k]];
+	pk->nodes = pk->pruned = pk->depth = 0;
+	for (uint32_t i = 0; i < n;) {
+		if (!pk->keep[i]) {
+			/* the top of a left-out subtree: its caller takes its value */
+			uint32_t up = t->nodes[i].parent;
+			for (uint32_t k = 0; k < nc; k++)
+				pk->self[(size_t)up * nc + k] +=
+					t->cum[(size_t)i * t->ncols + pk->cols[k]];
+			pk->pruned += t->nodes[i].end - i;
+			i = t->nodes[i].end;
+			continue;
+		}
+		pk->nodes++;
+		if (t->nodes[i].depth > pk->depth)
+			pk->depth = t->nodes[i].depth;
+		i++;
+	}
+	for (uint32_t k = 0; k < nc; k++) {
+		int64_t g = 0;
+		for (uint32_t i = 0; i < n; i = pk->keep[i] ? i + 1 : t->nodes[i].end)
+			if (pk->self[(size_t)i * nc + k])
+				g = gcd64(g, pk->self[(size_t)i * nc + k]);
+		pk->scale[k] = g ? g : 1;
+	}
+	return 0;
+}
+
+typedef struct {
+	FILE *out;
+	size_t n;
+	char buf[16384];
+} sink;
+
+static void flush(sink *s)
+{
+	fwrite(s->buf, 1, s->n, s->out);
+	s->n = 0;
+}
+
+static void put_var(sink *s, uint64_t v)
+{
+	if (s->n + 16 > sizeof(s->buf))
+		flush(s);
+	while (v >= 32) {
+		s->buf[s->n++] = b64[32 | (v & 31)];
+		v >>= 5;
+	}
+	s->buf[s->n++] = b64[v];
+}
+
+static void write_tree(FILE *out, const ct_tree *t, const packed *pk)
+{
+	uint32_t nc = pk->ncols, prev = 0;
+	sink s = {.out = out};
+	putc('"', out);
+	for (uint32_t i = 0; i < t->nnodes;) {
+		if (!pk->keep[i]) {
+			i = t->nodes[i].end;
+			continue;
+		}
+		const int64_t *v = &pk->self[(size_t)i * nc];
+		uint64_t mask = 0;
+		for (uint32_t k = 0; k < nc; k++)
+			if (v[k])
+				mask |= 1ull << k;
+		uint32_t d = t->nodes[i].depth;
+		if (i) {
+			put_var(&s, ((uint64_t)(prev + 1 - d) << nc) | mask);
+			put_var(&s, t->nodes[i].frame);
+		} else {
+			put_var(&s, mask);
+		}
+		for (uint32_t k = 0; k < nc; k++) {
+			if (!v[k])
+				continue;
+			int64_t q = v[k] / pk->scale[k];
+			put_var(&s,
+				q < 0 ? (((uint64_t)0 - (uint64_t)q) << 1) - 1 : (uint64_t)q << 1);
+		}
+		prev = d;
+		i++;
+	}
+	flush(&s);
+	putc('"', out);
+}
+
+static void write_data(FILE *out, const ct_tree *t, const ct_flame_opts *o, const str_table *files,
+		       const str_table *mods, const packed *pk)
+{
+	uint32_t nc = t->ncols;
 	bool diff = o->base_col >= 0;
 	char sub[512];
 	fputs("{\"title\":", out);
@@ -154,24 +317,14 @@ static void write_data(FILE *out, const ct_tree *t, const ct_flame_opts *o, cons
 	PUT_ARRAY(out, t->nframes, mods->idx[i_]);
 	put_key(out, "lines");
 	PUT_ARRAY(out, t->nframes, t->frames[i_].line);
-	put_key(out, "parent");
-	PUT_ARRAY(out, n, i_ ? (int64_t)t->nodes[i_].parent : -1);
-	put_key(out, "frame");
-	PUT_ARRAY(out, n, i_ ? (int64_t)t->nodes[i_].frame : -1);
-	put_key(out, "values");
-	putc('[', out);
-	for (uint32_t c = 0, k = 0; c < nc; c++) {
-		if (diff && c != o->col)
-			continue;
-		if (k++)
-			fputs(",\n", out);
-		PUT_ARRAY(out, n, t->cum[(size_t)i_ * nc + c]);
-	}
-	putc(']', out);
-	if (diff) {
-		put_key(out, "base");
-		PUT_ARRAY(out, n, t->cum[(size_t)i_ * nc + (uint32_t)o->base_col]);
-	}
+	fprintf(out,
+		",\n\"nodes\":%" PRIu32 ",\"depth\":%" PRIu32 ",\"ncols\":%" PRIu32
+		",\"pruned\":%" PRIu32 ",\"resolution\":%d",
+		pk->nodes, pk->depth, pk->ncols, pk->pruned, CT_FLAME_HTML_RES);
+	put_key(out, "scale");
+	PUT_ARRAY(out, pk->ncols, pk->scale[i_]);
+	put_key(out, "tree");
+	write_tree(out, t, pk);
 	fputs("}", out);
 }
 
@@ -187,16 +340,30 @@ int ct_flame_write_html(FILE *out, const ct_tree *t, const ct_flame_opts *o)
 	const char *at = strstr(page, marker);
 	if (!at)
 		return -EINVAL;
+	packed pk = {.ncols = 0};
+	if (o->base_col >= 0) {
+		pk.cols[pk.ncols++] = o->col;
+		pk.cols[pk.ncols++] = (uint32_t)o->base_col;
+	} else {
+		if (t->ncols > MAX_COLS)
+			return -E2BIG;
+		for (uint32_t c = 0; c < t->ncols; c++)
+			pk.cols[pk.ncols++] = c;
+	}
 	str_table files = {0}, mods = {0};
-	int rc = build_table(t, offsetof(ct_frame, file), &files);
+	int rc = prepare(t, &pk);
+	if (!rc)
+		rc = build_table(t, offsetof(ct_frame, file), &files);
 	if (!rc)
 		rc = build_table(t, offsetof(ct_frame, module), &mods);
 	if (!rc) {
 		fwrite(page, 1, (size_t)(at - page), out);
-		write_data(out, t, o, &files, &mods);
+		write_data(out, t, o, &files, &mods, &pk);
 		fputs(at + strlen(marker), out);
 		rc = ferror(out) ? -EIO : 0;
 	}
+	free(pk.keep);
+	free(pk.self);
 	free(files.tab);
 	free(files.idx);
 	free(mods.tab);

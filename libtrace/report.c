@@ -2,15 +2,22 @@
  * report.c — aggregation for the report views (see report.h): sample-type selection,
  * sample filters, the call tree and per-function flat/cum totals.
  *
- * Building a tree costs one hash lookup per frame per sample: each location's frames are
- * resolved once into an array of frame ids (inlined frames expanded), and a sample walks
- * them root first through an open-addressing table keyed by (parent node, frame). Values
- * are added at the leaf only ("self"); ct_tree_finish sums them upwards in one backward
- * pass (a child is always created after its parent), then renumbers nodes in pre-order
- * with children sorted by name.
+ * Building a tree takes two steps, laid out so that no loop chases pointers per frame per
+ * sample (a big profile has a million samples and a million tree nodes, far more than the
+ * caches hold). ct_tree_add_profile resolves each location once into frame ids (inlined
+ * frames expanded), then groups the samples by stack with a radix sort of their stacks'
+ * hashes (profiles repeat stacks a lot: one sample per event), records each distinct
+ * stack's frames root first and sums its values. ct_tree_finish ranks the frames by name,
+ * sorts the distinct stacks by those ranks, root first, and reads the tree off the sorted
+ * list: a stack adds nodes only after the prefix it shares with the stack before it, so
+ * nodes come out numbered in pre-order with children sorted by name, and no node table is
+ * ever looked up. Values then go up in one backward pass. The price is memory for the
+ * distinct stacks' frames until the tree is finished (at most what the profile's own
+ * location arrays take, times its inlining).
  */
 #include "libtrace/report.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <regex.h>
@@ -246,12 +253,7 @@ bool ct_filter_keep(const ct_filter *f, const ct_sample *s)
 	return true;
 }
 
-/* ---- the tree's private store: strings, frame and node hash tables -------------------- */
-
-typedef struct {
-	uint32_t parent, frame;
-	uint32_t node; /* index + 1; 0 marks an empty slot */
-} node_entry;
+/* ---- the tree's private store: strings, frames, distinct stacks ------------------------- */
 
 struct ct_tree_store {
 	char **blocks; /* string arena blocks */
@@ -262,10 +264,15 @@ struct ct_tree_store {
 	uint32_t strs_cap, nstrs;
 	uint32_t *fslots; /* frame index + 1, keyed by (name, file) */
 	uint32_t fcap;
-	node_entry *nslots; /* keyed by (parent, frame); keys kept in the slot so a lookup
-			     * touches one cache line, not the node array too */
-	uint32_t ncap;
-	uint32_t frames_cap, nodes_cap;
+	uint32_t frames_cap;
+	/* The distinct stacks added so far, as frame ids root first, back to back: stack k
+	 * is seq[soff[k] .. soff[k + 1]), and sval[k * ncols + c] sums its samples' values.
+	 * ct_tree_finish turns them into nodes. */
+	uint32_t *seq;
+	size_t nseq, seq_cap;
+	size_t *soff;
+	int64_t *sval;
+	uint32_t nstacks, stacks_cap;
 	bool finished;
 };
 
@@ -410,66 +417,6 @@ static uint32_t frame_id(ct_tree *t, const char *name, const char *file, int64_t
 	return t->nframes - 1;
 }
 
-static uint32_t node_slot(uint32_t parent, uint32_t frame, uint32_t cap)
-{
-	return (uint32_t)hash2(parent, frame) & (cap - 1);
-}
-
-static int grow_nodes(ct_tree *t)
-{
-	struct ct_tree_store *s = t->store;
-	if (t->nnodes == s->nodes_cap) {
-		uint32_t cap = s->nodes_cap * 2;
-		ct_tree_node *n = realloc(t->nodes, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		t->nodes = n;
-		int64_t *v = realloc(t->self, (size_t)cap * t->ncols * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		t->self = v;
-		s->nodes_cap = cap;
-	}
-	if ((t->nnodes + 1) * 2 > s->ncap) {
-		uint32_t cap = s->ncap * 2;
-		node_entry *n = calloc(cap, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		for (uint32_t k = 0; k < s->ncap; k++) {
-			if (!s->nslots[k].node)
-				continue;
-			uint32_t j = node_slot(s->nslots[k].parent, s->nslots[k].frame, cap);
-			while (n[j].node)
-				j = (j + 1) & (cap - 1);
-			n[j] = s->nslots[k];
-		}
-		free(s->nslots);
-		s->nslots = n;
-		s->ncap = cap;
-	}
-	return 0;
-}
-
-/* The child of parent for frame, created when new; CT_TREE_NONE on ENOMEM. */
-static uint32_t child(ct_tree *t, uint32_t parent, uint32_t frame)
-{
-	struct ct_tree_store *s = t->store;
-	uint32_t j = node_slot(parent, frame, s->ncap);
-	for (; s->nslots[j].node; j = (j + 1) & (s->ncap - 1))
-		if (s->nslots[j].parent == parent && s->nslots[j].frame == frame)
-			return s->nslots[j].node - 1;
-	if (grow_nodes(t))
-		return CT_TREE_NONE;
-	j = node_slot(parent, frame, s->ncap);
-	while (s->nslots[j].node)
-		j = (j + 1) & (s->ncap - 1);
-	uint32_t i = t->nnodes++;
-	t->nodes[i] = (ct_tree_node){.parent = parent, .frame = frame};
-	memset(&t->self[(size_t)i * t->ncols], 0, t->ncols * sizeof(int64_t));
-	s->nslots[j] = (node_entry){.parent = parent, .frame = frame, .node = i + 1};
-	return i;
-}
-
 ct_tree *ct_tree_new(uint32_t ncols, const char *const *types, const char *const *units)
 {
 	ct_tree *t = calloc(1, sizeof(*t));
@@ -478,13 +425,10 @@ ct_tree *ct_tree_new(uint32_t ncols, const char *const *types, const char *const
 	t->ncols = ncols ? ncols : 1;
 	t->store = calloc(1, sizeof(*t->store));
 	t->cols = calloc(t->ncols, sizeof(*t->cols));
-	t->nodes = malloc(1024 * sizeof(*t->nodes));
-	t->self = calloc((size_t)1024 * t->ncols, sizeof(*t->self));
-	if (!t->store || !t->cols || !t->nodes || !t->self)
+	t->nodes = malloc(sizeof(*t->nodes));
+	if (!t->store || !t->cols || !t->nodes)
 		goto err;
-	t->store->nodes_cap = 1024;
-	t->store->ncap = 2048;
-	if (!(t->store->nslots = calloc(t->store->ncap, sizeof(node_entry))))
+	if (!(t->store->soff = calloc(1, sizeof(*t->store->soff))))
 		goto err;
 	for (uint32_t c = 0; c < ncols; c++) {
 		t->cols[c].type = intern(t, types && types[c] ? types[c] : "");
@@ -502,6 +446,17 @@ err:
 	return NULL;
 }
 
+/* Drops the distinct stacks, once ct_tree_finish has made nodes of them. */
+static void free_stacks(struct ct_tree_store *s)
+{
+	free(s->seq);
+	free(s->soff);
+	free(s->sval);
+	s->seq = NULL;
+	s->soff = NULL;
+	s->sval = NULL;
+}
+
 void ct_tree_free(ct_tree *t)
 {
 	if (!t)
@@ -512,7 +467,7 @@ void ct_tree_free(ct_tree *t)
 		free(t->store->blocks);
 		free(t->store->strs);
 		free(t->store->fslots);
-		free(t->store->nslots);
+		free_stacks(t->store);
 		free(t->store);
 	}
 	free(t->nodes);
@@ -570,217 +525,384 @@ err:
 	return -ENOMEM;
 }
 
-/* The leaf node of sample s, created with its path when new; CT_TREE_NONE on ENOMEM,
- * with *bad set when the sample names a location that does not exist. */
-static uint32_t walk(ct_tree *t, const ct_profile *p, const uint32_t *first, const uint32_t *ids,
-		     const ct_sample *s, uint32_t *unknown, bool *bad)
+/* ---- adding samples: distinct stacks --------------------------------------------------- */
+
+/* Finding each sample's distinct stack is the hot loop of building a tree: a million
+ * samples for a big profile. A hash table of stacks costs a cache miss or two per sample
+ * once the stacks outgrow the caches, so there is none: each sample gets a key (the high
+ * half of its location array's hash, then its index), the keys are radix-sorted, and the
+ * samples of one stack come out next to each other, each one checked against the one
+ * before it. The loops are sequential but for that check, whose reads are prefetched a
+ * few samples ahead. Two different stacks with the same hash half may alternate in a run
+ * and so be recorded more than once; ct_tree_finish merges such twins (rare: a 32-bit
+ * collision) like any stacks with equal frames. */
+static uint64_t hash_locs(const uint32_t *locs, uint32_t n)
 {
-	uint32_t node = 0;
-	if (s->nlocs == 0) {
+	uint64_t h = n;
+	for (uint32_t i = 0; i < n; i++)
+		h = ((h << 5 | h >> 59) ^ locs[i]) * 0x9e3779b97f4a7c15ull;
+	return hash2(h, n);
+}
+
+enum { RADIX_BITS = 11, PREFETCH = 8 };
+
+/* Sorts n keys by their high 32 bits, stably (least significant digit first, RADIX_BITS a
+ * pass); tmp has room for n keys. Returns the array holding the result (keys or tmp). */
+static uint64_t *sort_keys(uint64_t *keys, uint64_t *tmp, size_t n)
+{
+	for (unsigned shift = 32; shift < 64; shift += RADIX_BITS) {
+		size_t count[1u << RADIX_BITS] = {0}, sum = 0;
+		uint64_t mask = (1u << RADIX_BITS) - 1;
+		for (size_t i = 0; i < n; i++)
+			count[keys[i] >> shift & mask]++;
+		for (size_t d = 0; d <= mask; d++) {
+			size_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[keys[i] >> shift & mask]++] = keys[i];
+		uint64_t *swap = keys;
+		keys = tmp;
+		tmp = swap;
+	}
+	return keys;
+}
+
+static int grow_stacks(ct_tree *t, size_t nframes)
+{
+	struct ct_tree_store *s = t->store;
+	if (s->nstacks == s->stacks_cap) {
+		if (s->stacks_cap >= 1u << 30)
+			return -ENOMEM;
+		uint32_t cap = s->stacks_cap ? s->stacks_cap * 2 : 1024;
+		size_t *o = realloc(s->soff, ((size_t)cap + 1) * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		s->soff = o;
+		int64_t *v = realloc(s->sval, (size_t)cap * t->ncols * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->sval = v;
+		s->stacks_cap = cap;
+	}
+	if (s->nseq + nframes > s->seq_cap) {
+		size_t cap = s->seq_cap ? s->seq_cap : 16384;
+		while (cap < s->nseq + nframes)
+			cap *= 2;
+		uint32_t *q = realloc(s->seq, cap * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		s->seq = q;
+		s->seq_cap = cap;
+	}
+	return 0;
+}
+
+/* Records the stack of sample smp (its frames, root first) as a new distinct stack with
+ * zero values, into *out. 0, -ENOMEM, or -EINVAL when smp names a location p lacks. */
+static int new_stack(ct_tree *t, const ct_profile *p, const uint32_t *first, const uint32_t *ids,
+		     const ct_sample *smp, uint32_t *unknown, uint32_t *out)
+{
+	struct ct_tree_store *s = t->store;
+	size_t n = 0;
+	for (uint32_t k = 0; k < smp->nlocs; k++) {
+		if (smp->locs[k] >= p->nlocations)
+			return -EINVAL;
+		n += first[smp->locs[k] + 1] - first[smp->locs[k]];
+	}
+	if (smp->nlocs == 0) {
 		if (*unknown == CT_TREE_NONE)
 			*unknown = frame_id(t, "[unknown]", "", 0, "");
-		return *unknown == CT_TREE_NONE ? CT_TREE_NONE : child(t, 0, *unknown);
+		if (*unknown == CT_TREE_NONE)
+			return -ENOMEM;
+		n = 1;
 	}
-	for (uint32_t k = s->nlocs; k-- > 0 && node != CT_TREE_NONE;) {
-		uint32_t loc = s->locs[k];
-		if (loc >= p->nlocations) {
-			*bad = true;
-			return CT_TREE_NONE;
-		}
-		for (uint32_t j = first[loc]; j < first[loc + 1] && node != CT_TREE_NONE; j++)
-			node = child(t, node, ids[j]);
+	if (grow_stacks(t, n))
+		return -ENOMEM;
+	uint32_t *q = s->seq + s->nseq;
+	if (smp->nlocs == 0)
+		*q = *unknown;
+	for (uint32_t k = smp->nlocs; k-- > 0;) {
+		uint32_t loc = smp->locs[k];
+		for (uint32_t j = first[loc]; j < first[loc + 1]; j++)
+			*q++ = ids[j];
 	}
-	return node;
+	s->nseq += n;
+	uint32_t k = s->nstacks++;
+	s->soff[k + 1] = s->nseq;
+	memset(&s->sval[(size_t)k * t->ncols], 0, t->ncols * sizeof(*s->sval));
+	*out = k;
+	return 0;
 }
 
-/* Remembers the leaf node of each distinct stack, so that the many samples of a hot stack
- * cost one hash of their location array instead of a walk from the root (profiles that
- * keep one sample per event repeat stacks a lot). Bounded: past MEMO_MAX_SLOTS / 2
- * distinct stacks new ones are walked without being remembered. */
-enum { MEMO_MAX_SLOTS = 1u << 22 };
-
-typedef struct {
-	uint32_t *slots; /* sample index + 1 of the stack's first sample; 0 empty */
-	uint32_t *leaf;
-	uint32_t cap, n;
-} stack_memo;
-
-static uint32_t hash_stack(const ct_sample *s)
+/* Whether sample s counts: a used value is nonzero and the filter keeps it. */
+static bool sample_kept(const ct_sample *s, const int *value_index, uint32_t nc, const ct_filter *f)
 {
-	uint64_t h = s->nlocs;
-	for (uint32_t i = 0; i < s->nlocs; i++) {
-		h = (h + s->locs[i]) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 32;
-	}
-	return (uint32_t)hash2(h, s->nlocs);
+	bool any = false;
+	for (uint32_t c = 0; c < nc; c++)
+		any |= value_index[c] >= 0 && s->values[value_index[c]] != 0;
+	return any && ct_filter_keep(f, s);
 }
 
-static bool same_stack(const ct_sample *a, const ct_sample *b)
+static bool same_locs(const ct_sample *a, const ct_sample *b)
 {
-	return a->nlocs == b->nlocs && memcmp(a->locs, b->locs, a->nlocs * sizeof(*a->locs)) == 0;
+	return a->nlocs == b->nlocs &&
+	       (a->nlocs == 0 || memcmp(a->locs, b->locs, a->nlocs * sizeof(*a->locs)) == 0);
 }
 
 int ct_tree_add_profile(ct_tree *t, const ct_profile *p, const ct_filter *f, const int *value_index)
 {
-	if (t->store->finished)
+	struct ct_tree_store *st = t->store;
+	uint32_t nc = t->ncols;
+	size_t n = p->nsamples, m = 0;
+	if (st->finished)
 		return -EINVAL;
-	for (uint32_t c = 0; c < t->ncols; c++)
+	for (uint32_t c = 0; c < nc; c++)
 		if (value_index[c] >= (int)p->nsample_types)
 			return -EINVAL;
-	uint32_t *first, *ids;
-	if (resolve_locations(t, p, &first, &ids))
-		return -ENOMEM;
-	stack_memo memo = {0};
-	for (memo.cap = 16; memo.cap < MEMO_MAX_SLOTS && memo.cap < 2 * p->nsamples;)
-		memo.cap *= 2;
-	memo.slots = calloc(memo.cap, sizeof(*memo.slots));
-	memo.leaf = malloc(memo.cap * sizeof(*memo.leaf));
-	uint32_t unknown = CT_TREE_NONE;
-	int rc = memo.slots && memo.leaf ? 0 : -ENOMEM;
-	for (size_t i = 0; i < p->nsamples && !rc; i++) {
+	if (n > UINT32_MAX) /* the index must fit in a key's low half */
+		return -EOVERFLOW;
+	uint32_t *first = NULL, *ids = NULL;
+	uint64_t *keys = malloc((n ? n : 1) * sizeof(*keys));
+	uint64_t *tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	int rc = -ENOMEM;
+	if (!keys || !tmp || resolve_locations(t, p, &first, &ids))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
 		const ct_sample *s = &p->samples[i];
-		bool any = false, bad = false;
-		for (uint32_t c = 0; c < t->ncols; c++)
-			any |= value_index[c] >= 0 && s->values[value_index[c]] != 0;
-		if (!any || !ct_filter_keep(f, s))
-			continue;
-		uint32_t j = hash_stack(s) & (memo.cap - 1), node = CT_TREE_NONE;
-		for (; memo.slots[j]; j = (j + 1) & (memo.cap - 1)) {
-			if (same_stack(&p->samples[memo.slots[j] - 1], s)) {
-				node = memo.leaf[j];
-				break;
-			}
+		if (sample_kept(s, value_index, nc, f))
+			keys[m++] = (hash_locs(s->locs, s->nlocs) & ~(uint64_t)UINT32_MAX) | i;
+	}
+	const uint64_t *sorted = sort_keys(keys, tmp, m);
+	uint32_t k = 0, unknown = CT_TREE_NONE;
+	rc = 0;
+	for (size_t j = 0; j < m; j++) {
+		if (j + 2 * PREFETCH < m)
+			__builtin_prefetch(&p->samples[(uint32_t)sorted[j + 2 * PREFETCH]]);
+		if (j + PREFETCH < m) {
+			const ct_sample *ahead = &p->samples[(uint32_t)sorted[j + PREFETCH]];
+			__builtin_prefetch(ahead->locs);
+			__builtin_prefetch(ahead->values);
 		}
-		if (node == CT_TREE_NONE) {
-			node = walk(t, p, first, ids, s, &unknown, &bad);
-			if (node == CT_TREE_NONE) {
-				rc = bad ? -EINVAL : -ENOMEM;
+		const ct_sample *s = &p->samples[(uint32_t)sorted[j]];
+		if (j == 0 || (sorted[j] ^ sorted[j - 1]) >> 32 ||
+		    !same_locs(s, &p->samples[(uint32_t)sorted[j - 1]])) {
+			if ((rc = new_stack(t, p, first, ids, s, &unknown, &k)))
 				break;
-			}
-			if ((memo.n + 1) * 2 <= memo.cap && i < UINT32_MAX) {
-				memo.slots[j] = (uint32_t)i + 1;
-				memo.leaf[j] = node;
-				memo.n++;
-			}
 		}
-		int64_t *self = &t->self[(size_t)node * t->ncols];
-		for (uint32_t c = 0; c < t->ncols; c++)
+		int64_t *v = &st->sval[(size_t)k * nc];
+		for (uint32_t c = 0; c < nc; c++)
 			if (value_index[c] >= 0)
-				self[c] += s->values[value_index[c]];
+				v[c] += s->values[value_index[c]];
 		t->nsamples++;
 	}
-	free(memo.slots);
-	free(memo.leaf);
+out:
+	free(keys);
+	free(tmp);
 	free(first);
 	free(ids);
 	return rc;
 }
 
-/* ---- finishing: cum values, sorted children, pre-order numbering ----------------------- */
+/* ---- finishing: the distinct stacks, sorted, become a pre-order tree -------------------- */
 
-static int cmp_children(const void *a, const void *b, void *arg)
+static int cmp_frames(const void *a, const void *b, void *arg)
 {
 	const ct_tree *t = arg;
-	const ct_tree_node *na = &t->nodes[*(const uint32_t *)a];
-	const ct_tree_node *nb = &t->nodes[*(const uint32_t *)b];
-	const ct_frame *fa = &t->frames[na->frame], *fb = &t->frames[nb->frame];
+	const ct_frame *fa = &t->frames[*(const uint32_t *)a],
+		       *fb = &t->frames[*(const uint32_t *)b];
 	int c = strcmp(fa->name, fb->name);
-	if (!c)
-		c = strcmp(fa->file, fb->file);
-	return c;
+	return c ? c : strcmp(fa->file, fb->file);
 }
 
-int ct_tree_finish(ct_tree *t)
+static int cmp_u32(const void *a, const void *b)
 {
-	if (t->store->finished)
-		return 0;
-	uint32_t n = t->nnodes, nc = t->ncols;
-	int64_t *cum = malloc((size_t)n * nc * sizeof(*cum));
-	uint32_t *start = calloc(n + 1, sizeof(*start)); /* CSR child lists */
-	uint32_t *kids = malloc(n * sizeof(*kids));
-	uint32_t *order = malloc(n * sizeof(*order)); /* new index → old */
-	uint32_t *renum = malloc(n * sizeof(*renum)); /* old index → new */
-	uint32_t *stack = malloc(n * sizeof(*stack));
-	ct_tree_node *nodes = malloc(n * sizeof(*nodes));
-	int64_t *self = malloc((size_t)n * nc * sizeof(*self));
-	int64_t *cum2 = malloc((size_t)n * nc * sizeof(*cum2));
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Puts the ns stacks (their frames already turned into ranks) into order: root-first
+ * lexicographic, a stack before the stacks it is a prefix of; lcp[i] is how many frames
+ * order[i] shares with order[i - 1]. A radix sort, most significant frame first but one
+ * level at a time for all groups: the stacks that share their first d frames form a group
+ * at positions [lo, lo + size) of the result; at level d each group is split by frame d
+ * (the digit: rank + 1, or 0 for a stack that ends there, which sorts first) with a
+ * counting sort over the digits that occur in it, and a subgroup that ended or holds one
+ * stack is placed for good. Each level reads one frame per stack still in a group, so the
+ * work is the stacks' distinguishing prefixes, where a comparison sort would re-read
+ * shared prefixes at every comparison. */
+typedef struct {
+	const uint32_t *r; /* the stack's ranks */
+	uint32_t len, k;   /* its length and index */
+	uint32_t lo;	   /* where its group starts in the result */
+	uint32_t digit;
+} sort_item;
+
+static int sort_stacks(const struct ct_tree_store *s, uint32_t nf, uint32_t *order, uint32_t *lcp)
+{
+	uint32_t ns = s->nstacks, n = ns;
+	sort_item *it = malloc((ns ? ns : 1) * sizeof(*it)),
+		  *tmp = malloc((ns ? ns : 1) * sizeof(*tmp));
+	uint32_t *cnt = calloc((size_t)nf + 1, sizeof(*cnt));
+	uint32_t *seen = malloc(((size_t)nf + 1) * sizeof(*seen));
 	int rc = -ENOMEM;
-	if (!cum || !start || !kids || !order || !renum || !stack || !nodes || !self || !cum2)
+	if (!it || !tmp || !cnt || !seen)
 		goto out;
-	memcpy(cum, t->self, (size_t)n * nc * sizeof(*cum));
-	for (uint32_t i = n; i-- > 1;)
-		for (uint32_t c = 0; c < nc; c++)
-			cum[(size_t)t->nodes[i].parent * nc + c] += cum[(size_t)i * nc + c];
-	for (uint32_t i = 1; i < n; i++)
-		start[t->nodes[i].parent + 1]++;
-	for (uint32_t i = 0; i < n; i++)
-		start[i + 1] += start[i];
-	uint32_t *fill = renum; /* borrowed as insertion cursors until numbering */
-	memcpy(fill, start, n * sizeof(*fill));
-	for (uint32_t i = 1; i < n; i++)
-		kids[fill[t->nodes[i].parent]++] = i;
-	for (uint32_t i = 0; i < n; i++)
-		if (start[i + 1] - start[i] > 1)
-			qsort_r(kids + start[i], start[i + 1] - start[i], sizeof(*kids),
-				cmp_children, t);
-	/* Pre-order: pop a node, emit it, push its children in reverse order. */
-	uint32_t sp = 0, k = 0;
-	stack[sp++] = 0;
-	while (sp) {
-		uint32_t i = stack[--sp];
-		order[k++] = i;
-		for (uint32_t j = start[i + 1]; j-- > start[i];)
-			stack[sp++] = kids[j];
-	}
-	for (uint32_t i = 0; i < n; i++)
-		renum[order[i]] = i;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t old = order[i];
-		const ct_tree_node *o = &t->nodes[old];
-		ct_tree_node *d = &nodes[i];
-		d->parent = o->parent == CT_TREE_NONE ? CT_TREE_NONE : renum[o->parent];
-		d->frame = o->frame;
-		d->depth = i ? nodes[d->parent].depth + 1 : 0;
-		d->first_child =
-			start[old + 1] > start[old] ? renum[kids[start[old]]] : CT_TREE_NONE;
-		d->next_sibling = CT_TREE_NONE;
-		memcpy(&self[(size_t)i * nc], &t->self[(size_t)old * nc], nc * sizeof(*self));
-		memcpy(&cum2[(size_t)i * nc], &cum[(size_t)old * nc], nc * sizeof(*cum2));
-	}
-	/* end: a subtree ends where the next node at the same or a shallower depth starts. */
-	sp = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		while (sp && nodes[stack[sp - 1]].depth >= nodes[i].depth) {
-			uint32_t j = stack[--sp];
-			nodes[j].end = i;
-			if (nodes[j].depth == nodes[i].depth)
-				nodes[j].next_sibling = i;
+	if (ns)
+		lcp[0] = 0;
+	for (uint32_t i = 0; i < ns; i++)
+		it[i] = (sort_item){.r = s->seq + s->soff[i],
+				    .len = (uint32_t)(s->soff[i + 1] - s->soff[i]),
+				    .k = i};
+	for (uint32_t d = 0; n; d++) {
+		for (uint32_t i = 0; i < n; i++)
+			it[i].digit = d < it[i].len ? it[i].r[d] + 1 : 0;
+		uint32_t next = 0; /* the stacks still grouped, rewritten in place */
+		for (uint32_t a = 0, b; a < n; a = b) {
+			uint32_t nseen = 0;
+			for (b = a; b < n && it[b].lo == it[a].lo; b++)
+				if (cnt[it[b].digit]++ == 0)
+					seen[nseen++] = it[b].digit;
+			qsort(seen, nseen, sizeof(*seen), cmp_u32);
+			for (uint32_t j = 0, sum = a; j < nseen; j++) {
+				uint32_t c = cnt[seen[j]];
+				cnt[seen[j]] = sum;
+				sum += c;
+			}
+			for (uint32_t i = a; i < b; i++)
+				tmp[cnt[it[i].digit]++] = it[i];
+			for (uint32_t j = 0; j < nseen; j++)
+				cnt[seen[j]] = 0;
+			/* Runs of one digit are the subgroups; tmp[i] goes to position lo + i - a.
+			 * A run shares d frames with the one before it; the first run, what its
+			 * group shared with the stack before the group. */
+			uint32_t base = it[a].lo;
+			for (uint32_t r = a, e; r < b; r = e) {
+				for (e = r + 1; e < b && tmp[e].digit == tmp[r].digit;)
+					e++;
+				if (r > a)
+					lcp[base + r - a] = d;
+				for (uint32_t i = r; i < e; i++) {
+					if (i > r && tmp[r].digit == 0)
+						lcp[base + i - a] = d; /* the same stack again */
+					if (tmp[r].digit == 0 || e - r == 1) {
+						order[base + i - a] = tmp[i].k;
+					} else {
+						it[next] = tmp[i];
+						it[next++].lo = base + r - a;
+					}
+				}
+			}
 		}
-		stack[sp++] = i;
+		n = next;
 	}
-	while (sp)
-		nodes[stack[--sp]].end = n;
-	free(t->nodes);
-	free(t->self);
-	t->nodes = nodes;
-	t->self = self;
-	t->cum = cum2;
-	nodes = NULL;
-	self = cum2 = NULL;
-	free(t->store->nslots);
-	t->store->nslots = NULL;
-	t->store->finished = true;
 	rc = 0;
 out:
-	free(cum);
-	free(start);
-	free(kids);
+	free(it);
+	free(tmp);
+	free(cnt);
+	free(seen);
+	return rc;
+}
+
+/* Sorted that way, the stacks list the tree's paths in pre-order with children ordered by
+ * frame rank: each stack adds the nodes after the prefix it shares with the one before. */
+int ct_tree_finish(ct_tree *t)
+{
+	struct ct_tree_store *s = t->store;
+	if (s->finished)
+		return 0;
+	uint32_t nf = t->nframes, ns = s->nstacks, nc = t->ncols;
+	uint32_t *byrank = malloc((nf ? nf : 1) * sizeof(*byrank)); /* rank → frame */
+	uint32_t *rank = malloc((nf ? nf : 1) * sizeof(*rank));	    /* frame → rank */
+	uint32_t *order = malloc((ns ? ns : 1) * sizeof(*order));
+	uint32_t *lcp = malloc((ns ? ns : 1) * sizeof(*lcp));
+	uint32_t *path = NULL;
+	ct_tree_node *nodes = NULL;
+	int64_t *self = NULL, *cum = NULL;
+	int rc = -ENOMEM;
+	if (!byrank || !rank || !order || !lcp)
+		goto out;
+	for (uint32_t f = 0; f < nf; f++)
+		byrank[f] = f;
+	qsort_r(byrank, nf, sizeof(*byrank), cmp_frames, t);
+	for (uint32_t r = 0; r < nf; r++)
+		rank[byrank[r]] = r;
+	for (size_t k = 0; k < s->nseq; k++)
+		s->seq[k] = rank[s->seq[k]];
+	if (sort_stacks(s, nf, order, lcp))
+		goto out;
+	size_t nn = 1, maxlen = 0;
+	for (uint32_t i = 0; i < ns; i++) {
+		size_t len = s->soff[order[i] + 1] - s->soff[order[i]];
+		nn += len - lcp[i];
+		maxlen = len > maxlen ? len : maxlen;
+	}
+	if (nn >= CT_TREE_NONE) {
+		rc = -EOVERFLOW;
+		goto out;
+	}
+	nodes = malloc(nn * sizeof(*nodes));
+	self = calloc(nn * nc, sizeof(*self));
+	cum = malloc(nn * nc * sizeof(*cum));
+	path = malloc((maxlen + 1) * sizeof(*path));
+	if (!nodes || !self || !cum || !path)
+		goto out;
+	nodes[0] = (ct_tree_node){.parent = CT_TREE_NONE, .frame = CT_TREE_NONE};
+	path[0] = 0;
+	uint32_t n = 1;
+	for (uint32_t i = 0; i < ns; i++) {
+		uint32_t k = order[i];
+		const uint32_t *r = s->seq + s->soff[k];
+		size_t len = s->soff[k + 1] - s->soff[k];
+		for (size_t d = lcp[i]; d < len; d++) {
+			nodes[n] = (ct_tree_node){
+				.parent = path[d], .frame = byrank[r[d]], .depth = (uint32_t)d + 1};
+			path[d + 1] = n++;
+		}
+		int64_t *dst = &self[(size_t)path[len] * nc];
+		const int64_t *src = &s->sval[(size_t)k * nc];
+		for (uint32_t c = 0; c < nc; c++)
+			dst[c] += src[c];
+	}
+	assert(n == nn);
+	/* Values and subtree ends go up in one backward pass: children follow their parent. */
+	memcpy(cum, self, nn * nc * sizeof(*cum));
+	for (uint32_t i = 0; i < n; i++)
+		nodes[i].end = i + 1;
+	for (uint32_t i = n; i-- > 1;) {
+		uint32_t up = nodes[i].parent;
+		for (uint32_t c = 0; c < nc; c++)
+			cum[(size_t)up * nc + c] += cum[(size_t)i * nc + c];
+		if (nodes[i].end > nodes[up].end)
+			nodes[up].end = nodes[i].end;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t e = nodes[i].end;
+		nodes[i].first_child = i + 1 < n && nodes[i + 1].parent == i ? i + 1 : CT_TREE_NONE;
+		nodes[i].next_sibling =
+			i && e < n && nodes[e].parent == nodes[i].parent ? e : CT_TREE_NONE;
+	}
+	free(t->nodes);
+	t->nodes = nodes;
+	t->nnodes = n;
+	t->self = self;
+	t->cum = cum;
+	nodes = NULL;
+	self = cum = NULL;
+	free_stacks(s);
+	s->finished = true;
+	rc = 0;
+out:
+	free(byrank);
+	free(rank);
 	free(order);
-	free(renum);
-	free(stack);
+	free(lcp);
+	free(path);
 	free(nodes);
 	free(self);
-	free(cum2);
+	free(cum);
 	return rc;
 }
 

@@ -99,9 +99,10 @@ void ct_tree_free(ct_tree *t);
 int ct_tree_add_profile(ct_tree *t, const ct_profile *p, const ct_filter *f,
 			const int *value_index);
 
-/* Sums values up the tree, orders children by name and renumbers nodes in pre-order
- * (filling end/depth/first_child/next_sibling). Call once, after the last add. 0 or
- * -ENOMEM. */
+/* Makes the nodes of the samples added: numbered in pre-order, children ordered by name,
+ * values summed up the tree (filling end/depth/first_child/next_sibling). Until then the
+ * tree holds only its root. Call once, after the last add. 0 or -ENOMEM (-EOVERFLOW past
+ * 2^32 - 1 nodes). */
 int ct_tree_finish(ct_tree *t);
 
 /* Builds and finishes a tree of p (kept by f) with one column per sample type. */

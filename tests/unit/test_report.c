@@ -2,8 +2,9 @@
  * test_report.c — the report views on profiles built in memory: call tree invariants
  * (every parent at least the sum of its children, root equal to the total, pre-order
  * numbering), flat/cum totals and their ordering, filters, sample-type selection, folded
- * stacks that round-trip the total, escaping of hostile names in SVG/HTML, diffs, and
- * value formatting.
+ * stacks that round-trip the total, escaping of hostile names in SVG/HTML, the HTML page's
+ * packed tree (decoded back and compared node by node) and its resolution pruning (totals
+ * stay exact), diffs, and value formatting.
  */
 #include <check.h>
 #include <errno.h>
@@ -153,6 +154,76 @@ START_TEST(tree_sums)
 	ck_assert_str_eq(t->frames[t->nodes[k].frame].file, "/src/sort.c");
 	ck_assert_int_eq(t->frames[t->nodes[k].frame].line, 13);
 	ck_assert_uint_eq(t->nsamples, 5);
+	ct_tree_free(t);
+}
+END_TEST
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+START_TEST(tree_random_stacks)
+{
+	/* Many random stacks over few functions (so prefixes are shared, stacks repeat and
+	 * some are prefixes of others, and several locations name one function): the tree
+	 * has one node per distinct prefix, every stack's value at its leaf, children in
+	 * name order. */
+	enum { NSAMP = 400, MAXD = 7 };
+	uint32_t locs2[NFN];
+	for (int i = 0; i < NFN; i++) {
+		ct_line l = {.function = fn[i], .line = 99};
+		locs2[i] = ct_profile_add_location(p, 0, 0, &l, 1); /* a twin of loc_of(i) */
+	}
+	static char prefixes[NSAMP * MAXD + 8][MAXD * 8];
+	uint32_t np = 0, seed = 12345;
+	static int stacks[NSAMP][MAXD], depths[NSAMP];
+	for (int i = 0; i < NSAMP; i++) {
+		uint32_t locs[MAXD];
+		int d = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % MAXD;
+		char path[MAXD * 8] = "";
+		for (int k = 0; k < d; k++) {
+			int f = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 3 + (k ? 1 : 0);
+			stacks[i][k] = f;
+			locs[d - 1 - k] = (seed >> 20) & 1 ? locs2[f] : loc_of((uint32_t)f);
+			strcat(path, names[f]);
+			strcat(path, ";");
+			strcpy(prefixes[np++], path);
+		}
+		depths[i] = d;
+		int64_t v[2] = {i % 5, 1};
+		ck_assert_int_eq(ct_profile_add_sample(p, locs, (uint32_t)d, v, NULL, 0), 0);
+	}
+	static const char *const fixture[] = {"main;",
+					      "main;run;",
+					      "main;run;hash;",
+					      "main;run;sort;",
+					      "main;run;sort;leaf;",
+					      "main;run;run;",
+					      "main;run;run;hash;"};
+	for (size_t i = 0; i < sizeof(fixture) / sizeof(*fixture); i++)
+		strcpy(prefixes[np++], fixture[i]);
+	qsort(prefixes, np, sizeof(prefixes[0]), cmp_str);
+	uint32_t distinct = 0;
+	for (uint32_t i = 0; i < np; i++)
+		distinct += i == 0 || strcmp(prefixes[i], prefixes[i - 1]) != 0;
+	ct_tree *t;
+	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
+	check_invariants(t);
+	ck_assert_uint_eq(t->nnodes, distinct + 1); /* and the root */
+	ck_assert_int_eq(ct_tree_total(t, 1), total(1));
+	for (uint32_t i = 0; i < t->nnodes; i++)
+		for (uint32_t a = t->nodes[i].first_child, b;
+		     a != CT_TREE_NONE && (b = t->nodes[a].next_sibling) != CT_TREE_NONE; a = b)
+			ck_assert_int_lt(strcmp(t->frames[t->nodes[a].frame].name,
+						t->frames[t->nodes[b].frame].name),
+					 0);
+	for (int i = 0; i < NSAMP; i++) {
+		const char *path[MAXD];
+		for (int k = 0; k < depths[i]; k++)
+			path[k] = names[stacks[i][k]];
+		ck_assert_uint_ne(node_at(t, path, depths[i]), CT_TREE_NONE);
+	}
 	ct_tree_free(t);
 }
 END_TEST
@@ -386,6 +457,153 @@ START_TEST(escaping)
 }
 END_TEST
 
+/* ---- the HTML page's packed tree (format in libtrace/flame_html.c), decoded here ---- */
+
+static int64_t json_int(const char *html, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	const char *at = strstr(html, k);
+	ck_assert_ptr_nonnull(at);
+	return strtoll(at + strlen(k), NULL, 10);
+}
+
+static uint64_t next_num(const char **s)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint64_t v = 0;
+	int shift = 0, c;
+	do {
+		const char *at = strchr(b64, **s);
+		ck_assert(at && **s);
+		c = (int)(at - b64);
+		(*s)++;
+		v |= (uint64_t)(c & 31) << shift;
+		shift += 5;
+	} while (c & 32);
+	return v;
+}
+
+typedef struct {
+	uint32_t n, ncols, pruned;
+	uint32_t parent[64], frame[64], depth[64];
+	int64_t self[64][2];
+} decoded;
+
+static void decode_html(const char *html, decoded *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->n = (uint32_t)json_int(html, "nodes");
+	d->ncols = (uint32_t)json_int(html, "ncols");
+	d->pruned = (uint32_t)json_int(html, "pruned");
+	ck_assert_uint_le(d->n, 64);
+	ck_assert_uint_le(d->ncols, 2);
+	int64_t scale[2] = {1, 1};
+	const char *s = strstr(html, "\"scale\":[");
+	ck_assert_ptr_nonnull(s);
+	s += 9;
+	for (uint32_t k = 0; k < d->ncols; k++) {
+		char *e;
+		scale[k] = strtoll(s, &e, 10);
+		s = e + 1;
+	}
+	s = strstr(html, "\"tree\":\"");
+	ck_assert_ptr_nonnull(s);
+	s += 8;
+	uint32_t path[64];
+	for (uint32_t i = 0; i < d->n; i++) {
+		uint64_t code = next_num(&s), mask = code & ((1u << d->ncols) - 1);
+		if (i) {
+			d->depth[i] = d->depth[i - 1] + 1 - (uint32_t)(code >> d->ncols);
+			ck_assert_uint_ge(d->depth[i], 1);
+			d->parent[i] = path[d->depth[i] - 1];
+			d->frame[i] = (uint32_t)next_num(&s);
+		} else {
+			d->parent[i] = d->frame[i] = CT_TREE_NONE;
+		}
+		path[d->depth[i]] = i;
+		for (uint32_t k = 0; k < d->ncols; k++) {
+			if (!(mask >> k & 1))
+				continue;
+			uint64_t z = next_num(&s);
+			int64_t q = z & 1 ? -(int64_t)((z + 1) / 2) : (int64_t)(z / 2);
+			d->self[i][k] = q * scale[k];
+		}
+	}
+	ck_assert_int_eq(*s, '"'); /* nothing left over */
+}
+
+START_TEST(html_packed_tree)
+{
+	add((int[]){MAIN, SORT}, 2, -3, "main", 1); /* a negative value survives too */
+	ct_tree *t;
+	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
+	ct_flame_opts o;
+	ct_flame_opts_init(&o);
+	o.col = 1;
+	char *html = render(t, &o, true);
+	decoded d;
+	decode_html(html, &d);
+	ck_assert_uint_eq(d.n, t->nnodes);
+	ck_assert_uint_eq(d.ncols, 2);
+	ck_assert_uint_eq(d.pruned, 0);
+	ck_assert_int_eq(json_int(html, "depth"), 4);
+	ck_assert_ptr_nonnull(strstr(html, "\"scale\":[1,10000000]"));
+	for (uint32_t i = 0; i < t->nnodes; i++) {
+		ck_assert_uint_eq(d.parent[i], t->nodes[i].parent);
+		ck_assert_uint_eq(d.frame[i], t->nodes[i].frame);
+		ck_assert_uint_eq(d.depth[i], t->nodes[i].depth);
+		for (uint32_t k = 0; k < 2; k++)
+			ck_assert_int_eq(d.self[i][k], t->self[(size_t)i * 2 + k]);
+	}
+	free(html);
+	ct_tree_free(t);
+}
+END_TEST
+
+START_TEST(html_resolution)
+{
+	/* One stack of ten million, and four of one each under main;sort: those are below a
+	 * millionth of the total in both columns, so they are merged into main's self value
+	 * (sort, and leaf under it, are left out). */
+	ct_profile *q = ct_profile_new();
+	ck_assert_int_eq(ct_profile_add_sample_type(q, "samples", "count"), 0);
+	ck_assert_int_eq(ct_profile_add_sample_type(q, "cpu", "nanoseconds"), 0);
+	uint32_t loc[NFN];
+	for (int i = 0; i < NFN; i++) {
+		ct_line l = {.function = ct_profile_add_function(q, names[i], "", "", 0)};
+		loc[i] = ct_profile_add_location(q, 0, 0, &l, 1);
+	}
+	int64_t big[2] = {10000000, 100000000000000}, one[2] = {1, 10000000};
+	uint32_t hot[2] = {loc[HASH], loc[MAIN]}, cold[3] = {loc[LEAF], loc[SORT], loc[MAIN]};
+	ck_assert_int_eq(ct_profile_add_sample(q, hot, 2, big, NULL, 0), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ct_profile_add_sample(q, cold, 3, one, NULL, 0), 0);
+	ck_assert_int_eq(ct_profile_add_sample(q, cold + 1, 2, one, NULL, 0), 0);
+	ct_tree *t;
+	ck_assert_int_eq(ct_tree_from_profile(q, NULL, &t), 0);
+	ck_assert_uint_eq(t->nnodes, 5);
+	char *html = render(t, NULL, true);
+	decoded d;
+	decode_html(html, &d);
+	ck_assert_uint_eq(d.n, 3); /* all, main, hash */
+	ck_assert_uint_eq(d.pruned, 2);
+	ck_assert_int_eq(d.self[1][0], 4);
+	ck_assert_int_eq(d.self[1][1], 40000000);
+	for (uint32_t k = 0; k < 2; k++) {
+		int64_t sum = 0;
+		for (uint32_t i = 0; i < d.n; i++)
+			sum += d.self[i][k];
+		ck_assert_int_eq(sum, ct_tree_total(t, k));
+	}
+	ck_assert_ptr_nonnull(strstr(html, "\"resolution\":1000000"));
+	free(html);
+	ct_tree_free(t);
+	ct_profile_free(q);
+}
+END_TEST
+
 START_TEST(svg_min_width)
 {
 	/* 1000 one-sample stacks under main plus one big one: with min_width the narrow
@@ -508,7 +726,7 @@ START_TEST(diff)
 	free(svg);
 	char *html = render(t, &o, true);
 	ck_assert_ptr_nonnull(strstr(html, "\"diff\":true"));
-	ck_assert_ptr_nonnull(strstr(html, "\"base\":["));
+	ck_assert_ptr_nonnull(strstr(html, "\"ncols\":2,"));
 	free(html);
 	ct_tree_free(t);
 	ct_profile_free(base);
@@ -542,6 +760,7 @@ Suite *report_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tree_sums);
+	tcase_add_test(tc, tree_random_stacks);
 	tcase_add_test(tc, top_flat_cum);
 	tcase_add_test(tc, filters);
 	tcase_add_test(tc, sample_index);
@@ -549,6 +768,8 @@ Suite *report_suite(void)
 	tcase_add_test(tc, folded_sanitizes);
 	tcase_add_test(tc, inlined_and_unsymbolized);
 	tcase_add_test(tc, escaping);
+	tcase_add_test(tc, html_packed_tree);
+	tcase_add_test(tc, html_resolution);
 	tcase_add_test(tc, svg_min_width);
 	tcase_add_test(tc, empty_profile);
 	tcase_add_test(tc, text_table);
