@@ -50,6 +50,9 @@ static _Atomic int finished;     /* finish_all ran (or is running) */
 static _Atomic int flush_request; /* a signal handler asks the collector to flush */
 static _Atomic int flush_done;
 static int is_fork_child;
+/* The process this agent records. A vfork child shares our memory but runs no atfork
+ * handlers: when getpid() differs, ct_shutdown must not touch the parent's state. */
+static pid_t agent_pid;
 static const int flush_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGSEGV,
 				    SIGBUS,  SIGABRT, SIGFPE,  SIGILL,  SIGUSR1, SIGUSR2};
 
@@ -134,7 +137,7 @@ static void write_all(void)
 
 void ct_shutdown(void)
 {
-	if (is_fork_child || atomic_load(&finished))
+	if (is_fork_child || atomic_load(&finished) || getpid() != agent_pid)
 		return;
 	int g = ct_tls_guard;
 	ct_tls_guard = 1;
@@ -203,6 +206,7 @@ static void install_flush_handlers(void)
 static void at_fork_child(void)
 {
 	tls_tid = 0;
+	agent_pid = getpid();
 	if (!ct_agent_active || atomic_load(&finished)) {
 		is_fork_child = 1;
 		return;
@@ -309,6 +313,7 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	if (off && *off && strcmp(off, "0") != 0)
 		return;
 	ct_tls_guard = 1;
+	agent_pid = getpid();
 	ct_config_load();
 	ct_clock_snapshot_take(&ct_start_clock);
 	stack_bounds();

@@ -99,3 +99,14 @@ for engine in perf timer; do
 	grep -q "1 child process" "$TMP/fork.err" || { cat "$TMP/fork.err"; fail "summary does not mention the child"; }
 done
 ok "forked child recorded in DIR/<pid>/"
+
+# vfork + failed exec + _exit(127) in the child: the parent keeps recording.
+"$CTRACE" record -o "$TMP/vf" -- "$PROGS/vfork_exit" > "$TMP/vf.out" 2> "$TMP/vf.err" ||
+	{ cat "$TMP/vf.err"; fail "vfork_exit failed"; }
+grep -q "child status 127" "$TMP/vf.out" || fail "vfork child status changed"
+pprof_top "$TMP/vf/cpu.pb.gz" > "$TMP/vf.top"
+for f in before_vfork after_vfork; do
+	v=$(share "$TMP/vf.top" $f cum)
+	near "$v" 50 15 || { cat "$TMP/vf.top"; fail "vfork: $f has $v%, want ~50%"; }
+done
+ok "vfork child's _exit leaves the parent's recording alone"
