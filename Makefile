@@ -144,8 +144,10 @@ test: $(BUILD)/.test-deps-ok
 	@rm -f $(BUILD)/test-results
 	@$(MAKE) --no-print-directory all unit-bins
 	@tests/run-suite $(BUILD) unit     tests/run-unit $(BUILD)
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=asan OPT='-O1 -g' unit-bins
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=asan OPT='-O1 -g' unit-bins \
+	  $(BUILD)/asan/bin/ctrace
 	@tests/run-suite $(BUILD) asan     tests/run-unit $(BUILD)/asan
+	@tests/run-suite $(BUILD) asan     tests/asan-cli $(BUILD) $(BUILD)/asan
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan SAN=tsan OPT='-O1 -g' \
 	  $(BUILD)/tsan/tests/unit/test_ring $(BUILD)/tsan/tests/unit/test_stacks
 	@tests/run-suite $(BUILD) tsan     tests/run-unit $(BUILD)/tsan test_ring test_stacks
