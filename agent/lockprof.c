@@ -300,10 +300,23 @@ static int lk_start(void)
 	return lk_grow();
 }
 
+/* A forked child keeps nothing of the parent's aggregates (the pending-wait table is reset
+ * by lockhooks.c's own atfork handler). */
+static void lk_fork_child(void)
+{
+	free(lk_tab);
+	lk_tab = NULL;
+	lk_cap = lk_len = 0;
+	lk_dropped = 0;
+	if (lk_grow() < 0)
+		lk_dropped++;
+}
+
 CT_SOURCE(lock_source) = {.name = "lock",
 			  .mode = CT_MODE_LOCK | CT_MODE_BLOCK,
 			  .type_min = CT_REC_LOCK_FIRST,
 			  .type_max = CT_REC_LOCK_LAST,
 			  .start = lk_start,
 			  .on_record = lk_on_record,
-			  .finish = lk_finish};
+			  .finish = lk_finish,
+			  .fork_child = lk_fork_child};

@@ -110,3 +110,15 @@ for f in before_vfork after_vfork; do
 	near "$v" 50 15 || { cat "$TMP/vf.top"; fail "vfork: $f has $v%, want ~50%"; }
 done
 ok "vfork child's _exit leaves the parent's recording alone"
+
+# Lock profiling follows a forked child too: its contention lands in DIR/<pid>/.
+"$CTRACE" record -o "$TMP/fl" -e lock,block -- "$PROGS/fork_locks" > "$TMP/fl.out" 2> "$TMP/fl.err" ||
+	{ cat "$TMP/fl.err"; fail "fork_locks failed"; }
+child=$(cat "$TMP/fl.out")
+# The holder is charged at its unlock, in worker(), after child_critical() returned.
+pprof_top "$TMP/fl/$child/mutex.pb.gz" -sample_index=delay > "$TMP/flc.top"
+v=$(share "$TMP/flc.top" worker flat)
+near "$v" 100 1 || { cat "$TMP/flc.top"; fail "child's mutex profile: worker has $v%"; }
+pprof_top "$TMP/fl/mutex.pb.gz" -sample_index=delay > "$TMP/flp.top"
+[ ! -s "$TMP/flp.top" ] || { cat "$TMP/flp.top"; fail "the parent's mutex profile has the child's contention"; }
+ok "lock profiles of a forked child in DIR/<pid>/"
