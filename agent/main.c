@@ -43,6 +43,7 @@ uint64_t ct_cpu_samples(void);
 uint64_t ct_cpu_lost_count(void);
 size_t ct_cpu_threads(void);
 int ct_out_dir_create(void);
+const char *ct_out_errors(void);
 void ct_timer_disarm_thread(void);
 
 static pthread_key_t thread_key;
@@ -110,8 +111,11 @@ static void write_summary(void)
 		(unsigned long long)ct_cpu_samples(),
 		(unsigned long long)(ct_cpu_lost_count() + ct_collector_dropped()),
 		ct_cpu_threads());
+	fputs(ct_out_errors(), f);
 	if (fclose(f) == 0)
 		rename(tmp, path);
+	else
+		unlink(tmp);
 }
 
 /* Stops sampling, writes every source's files. Runs once, on whichever thread gets here

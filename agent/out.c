@@ -112,6 +112,12 @@ static int mkdir_p(const char *dir)
 
 int ct_out_dir_create(void) { return mkdir_p(ct_cfg.out_dir); }
 
+/* Write failures (disk full, file size limit, permissions), reported in summary.txt so
+ * that `ctrace record` can say which files are missing and why. */
+static char write_errors[1024];
+
+const char *ct_out_errors(void) { return write_errors; }
+
 int ct_out_write(ct_profile *p, const char *name)
 {
 	char path[4600];
@@ -119,8 +125,12 @@ int ct_out_write(ct_profile *p, const char *name)
 	int r = mkdir_p(ct_cfg.out_dir);
 	if (r == 0)
 		r = ct_pprof_write_file(p, path);
-	if (r < 0)
+	if (r < 0) {
 		ct_log("cannot write %s: %s", path, strerror(-r));
+		size_t used = strlen(write_errors);
+		snprintf(write_errors + used, sizeof(write_errors) - used,
+			 "error=cannot write %s: %s\n", name, strerror(-r));
+	}
 	ct_profile_free(p);
 	return r;
 }

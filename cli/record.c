@@ -116,7 +116,7 @@ static void print_summary(const char *dir)
 	snprintf(path, sizeof(path), "%s/summary.txt", dir);
 	FILE *f = fopen(path, "r");
 	char engine[64] = "?", reason[256] = "", samples[32] = "0", lost[32] = "0",
-	     threads[32] = "0";
+	     threads[32] = "0", errors[1024] = "";
 	if (f) {
 		char line[512];
 		while (fgets(line, sizeof(line), f)) {
@@ -135,6 +135,12 @@ static void print_summary(const char *dir)
 				snprintf(lost, sizeof(lost), "%s", eq);
 			else if (!strcmp(line, "threads"))
 				snprintf(threads, sizeof(threads), "%s", eq);
+			else if (!strcmp(line, "error") &&
+				 strlen(errors) + strlen(eq) + 20 < sizeof(errors)) {
+				strcat(errors, "ctrace: agent: ");
+				strcat(errors, eq);
+				strcat(errors, "\n");
+			}
 		}
 		fclose(f);
 	}
@@ -157,11 +163,12 @@ static void print_summary(const char *dir)
 		closedir(d);
 	}
 	if (!f) {
-		fprintf(stderr, "ctrace: the agent wrote no summary to %s (was the program "
-				"statically linked, or did it exec away?)\n",
+		fprintf(stderr, "ctrace: the agent wrote no summary to %s (is the disk full, was "
+				"the program statically linked, or did it exec away?)\n",
 			dir);
 		return;
 	}
+	fputs(errors, stderr);
 	fprintf(stderr,
 		"ctrace: wrote %s:%s; %s CPU samples, %s threads, %s lost; engine %s (%s)\n",
 		dir, *files ? files : " (no profiles)", samples, threads, lost, engine, reason);

@@ -122,3 +122,14 @@ near "$v" 100 1 || { cat "$TMP/flc.top"; fail "child's mutex profile: worker has
 pprof_top "$TMP/fl/mutex.pb.gz" -sample_index=delay > "$TMP/flp.top"
 [ ! -s "$TMP/flp.top" ] || { cat "$TMP/flp.top"; fail "the parent's mutex profile has the child's contention"; }
 ok "lock profiles of a forked child in DIR/<pid>/"
+
+# The disk refuses our files (a 1 KiB file size limit stands in for a full disk): the
+# program is unaffected and ctrace says which file is missing and why.
+(trap '' XFSZ; ulimit -f 1; "$CTRACE" record -o "$TMP/full" -e cpu -- "$SAMPLES/cpu_hot" 0.3 \
+	> "$TMP/full.out" 2> "$TMP/full.err") || fail "record with a full disk: status $?"
+grep -q "cpu_hot done" "$TMP/full.out" || fail "program output lost when the disk is full"
+grep -q "ctrace: agent: cannot write cpu.pb.gz: File too large" "$TMP/full.err" ||
+	{ cat "$TMP/full.err"; fail "full disk not reported"; }
+[ ! -e "$TMP/full/cpu.pb.gz" ] || fail "a partial cpu.pb.gz was left behind"
+ls "$TMP/full" | grep -q tmp && fail "temporary files left behind"
+ok "full disk: reported, no partial files"
