@@ -33,7 +33,7 @@ static ct_ringset *rings;
 static pthread_t thread;
 static _Atomic int stop_flag;
 static int running;
-static int wake_fd = -1; /* eventfd: wakes the collector at once when it must stop */
+static int wake_fd = -1;	    /* eventfd: wakes the collector at once when it must stop */
 static _Atomic uint64_t emit_drops; /* records refused before reaching a ring */
 
 static int in_fork_child; /* sources without fork_child stay off in a forked child */
@@ -67,7 +67,14 @@ ct_rec *ct_emit_reserve(uint16_t type, uint32_t len)
 		return NULL;
 	return ct_ringset_reserve(rings, type, len);
 }
-void ct_emit_commit(ct_rec *rec) { ct_ringset_commit(rings, rec); }
+void ct_emit_commit(ct_rec *rec)
+{
+	ct_ringset_commit(rings, rec);
+}
+int ct_emit_has_room(uint32_t len)
+{
+	return rings && ct_ringset_has_room(rings, len);
+}
 
 static void dispatch(const ct_rec *rec, void *arg)
 {

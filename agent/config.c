@@ -12,7 +12,7 @@ static unsigned parse_modes(const char *s)
 	static const struct {
 		const char *name;
 		unsigned bit;
-	} names[] = {{"cpu", CT_MODE_CPU},   {"heap", CT_MODE_HEAP},   {"lock", CT_MODE_LOCK},
+	} names[] = {{"cpu", CT_MODE_CPU},     {"heap", CT_MODE_HEAP},	 {"lock", CT_MODE_LOCK},
 		     {"block", CT_MODE_BLOCK}, {"sched", CT_MODE_SCHED}, {"mutex", CT_MODE_LOCK}};
 	unsigned m = 0;
 	while (*s) {

@@ -102,8 +102,8 @@ static int agg_grow(void)
 	return 0;
 }
 
-void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns,
-		   const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_len)
+void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns, const uint64_t regs[CT_NREGS],
+		   const uint8_t *stack, size_t stack_len)
 {
 	uintptr_t pcs[CT_MAX_FRAMES];
 	int n = ct_unwind(regs, stack, stack_len, pcs, CT_MAX_FRAMES);
@@ -141,13 +141,28 @@ void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns,
 	agg[h].ns += weight_ns;
 }
 
-void ct_cpu_lost(uint64_t n) { lost += n; }
+void ct_cpu_lost(uint64_t n)
+{
+	lost += n;
+}
 
-uint64_t ct_cpu_samples(void) { return nsamples; }
-uint64_t ct_cpu_lost_count(void) { return lost; }
-size_t ct_cpu_threads(void) { return names_len; }
+uint64_t ct_cpu_samples(void)
+{
+	return nsamples;
+}
+uint64_t ct_cpu_lost_count(void)
+{
+	return lost;
+}
+size_t ct_cpu_threads(void)
+{
+	return names_len;
+}
 
-static void cpu_on_record(const ct_rec *rec) { ct_timer_on_record(rec); }
+static void cpu_on_record(const ct_rec *rec)
+{
+	ct_timer_on_record(rec);
+}
 
 static void cpu_fork_child(void)
 {
@@ -159,7 +174,10 @@ static void cpu_fork_child(void)
 	first_time = last_time = 0;
 }
 
-static int cpu_start(void) { return 0; }
+static int cpu_start(void)
+{
+	return 0;
+}
 
 static void cpu_finish(void)
 {
@@ -193,7 +211,8 @@ static void cpu_finish(void)
 		ct_profile_add_sample(p, &loc, 1, v, NULL, 0);
 	}
 	char c[160];
-	snprintf(c, sizeof(c), "ctrace: %llu samples, %llu lost, %zu threads, %llu stacks truncated",
+	snprintf(c, sizeof(c),
+		 "ctrace: %llu samples, %llu lost, %zu threads, %llu stacks truncated",
 		 (unsigned long long)nsamples, (unsigned long long)dropped, names_len,
 		 (unsigned long long)truncated);
 	ct_profile_add_comment(p, c);

@@ -47,17 +47,20 @@ const char *ct_out_errors(void);
 void ct_timer_disarm_thread(void);
 
 static pthread_key_t thread_key;
-static _Atomic int finished;     /* finish_all ran (or is running) */
+static _Atomic int finished;	  /* finish_all ran (or is running) */
 static _Atomic int flush_request; /* a signal handler asks the collector to flush */
 static _Atomic int flush_done;
 static int is_fork_child;
 /* The process this agent records. A vfork child shares our memory but runs no atfork
  * handlers: when getpid() differs, ct_shutdown must not touch the parent's state. */
 static pid_t agent_pid;
-static const int flush_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGSEGV,
-				    SIGBUS,  SIGABRT, SIGFPE,  SIGILL,  SIGUSR1, SIGUSR2};
+static const int flush_signals[] = {SIGINT,  SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS,
+				    SIGABRT, SIGFPE,  SIGILL, SIGUSR1, SIGUSR2};
 
-void *ct_real(const char *name) { return dlsym(RTLD_NEXT, name); }
+void *ct_real(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
 
 uint32_t ct_gettid(void)
 {
@@ -152,7 +155,10 @@ void ct_shutdown(void)
 }
 
 /* Called by the collector between drains: a signal handler wants everything written. */
-int ct_flush_requested(void) { return atomic_load(&flush_request); }
+int ct_flush_requested(void)
+{
+	return atomic_load(&flush_request);
+}
 static int flush_owner;
 void ct_flush_begin(void)
 {
@@ -309,7 +315,10 @@ static void start_sampler(void)
 	snprintf(ct_engine_reason, sizeof(ct_engine_reason), "%.120s; %.120s", why, why2);
 }
 
-static void at_exit_flush(void) { ct_shutdown(); }
+static void at_exit_flush(void)
+{
+	ct_shutdown();
+}
 
 __attribute__((constructor)) static void ct_agent_init(void)
 {
@@ -338,12 +347,14 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	pthread_atfork(NULL, NULL, at_fork_child);
 	install_flush_handlers();
 	atexit(at_exit_flush);
-	ct_log("recording to %s (engine %s: %s)", ct_cfg.out_dir, ct_engine_name,
-	       ct_engine_reason);
+	ct_log("recording to %s (engine %s: %s)", ct_cfg.out_dir, ct_engine_name, ct_engine_reason);
 	ct_tls_guard = 0;
 }
 
-__attribute__((destructor)) static void ct_agent_fini(void) { ct_shutdown(); }
+__attribute__((destructor)) static void ct_agent_fini(void)
+{
+	ct_shutdown();
+}
 
 /* ---- interposed: thread creation and the exits that skip atexit ---- */
 
@@ -394,4 +405,7 @@ CT_EXPORT void _exit(int status)
 	__builtin_unreachable();
 }
 
-CT_EXPORT void _Exit(int status) { _exit(status); }
+CT_EXPORT void _Exit(int status)
+{
+	_exit(status);
+}

@@ -171,8 +171,14 @@ int ct_modules_readable(uintptr_t addr, size_t len)
 	return 0;
 }
 
-void ct_modules_read_lock(void) { pthread_rwlock_rdlock(&unmap_lock); }
-void ct_modules_read_unlock(void) { pthread_rwlock_unlock(&unmap_lock); }
+void ct_modules_read_lock(void)
+{
+	pthread_rwlock_rdlock(&unmap_lock);
+}
+void ct_modules_read_unlock(void)
+{
+	pthread_rwlock_unlock(&unmap_lock);
+}
 
 /* Hooks for dlopen/dlclose: a closed module must not be read while the collector unwinds
  * a sample taken in it, so the real dlclose waits for the current unwinding batch. A

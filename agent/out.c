@@ -110,13 +110,19 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-int ct_out_dir_create(void) { return mkdir_p(ct_cfg.out_dir); }
+int ct_out_dir_create(void)
+{
+	return mkdir_p(ct_cfg.out_dir);
+}
 
 /* Write failures (disk full, file size limit, permissions), reported in summary.txt so
  * that `ctrace record` can say which files are missing and why. */
 static char write_errors[1024];
 
-const char *ct_out_errors(void) { return write_errors; }
+const char *ct_out_errors(void)
+{
+	return write_errors;
+}
 
 int ct_out_write(ct_profile *p, const char *name)
 {

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/internal.h"
@@ -76,8 +76,8 @@ int ct_perf_start(char *why, size_t whylen)
 	a.watermark = 1;
 	a.wakeup_watermark = 256 * 1024; /* a quarter of the largest ring we ask for */
 	scratch_cap = STACK_BYTES + 4096;
-	scratch = mmap(NULL, scratch_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		       0);
+	scratch =
+		mmap(NULL, scratch_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (scratch == MAP_FAILED) {
 		scratch = NULL;
 		snprintf(why, whylen, "mmap: %s", strerror(errno));
@@ -211,8 +211,8 @@ static void on_sample(const uint8_t *p, const uint8_t *end)
 static size_t drain_one(struct perf_ring *r)
 {
 	size_t n = 0;
-	uint64_t head = atomic_load_explicit((_Atomic uint64_t *)&r->meta->data_head,
-					     memory_order_acquire);
+	uint64_t head =
+		atomic_load_explicit((_Atomic uint64_t *)&r->meta->data_head, memory_order_acquire);
 	uint64_t tail = r->meta->data_tail;
 	while (tail < head) {
 		struct perf_event_header hdr;
@@ -270,8 +270,7 @@ static size_t drain_one(struct perf_ring *r)
 		tail += hdr.size;
 		n++;
 	}
-	atomic_store_explicit((_Atomic uint64_t *)&r->meta->data_tail, tail,
-			      memory_order_release);
+	atomic_store_explicit((_Atomic uint64_t *)&r->meta->data_tail, tail, memory_order_release);
 	return n;
 }
 

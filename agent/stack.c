@@ -29,7 +29,10 @@ int ct_stack_init(void)
 	return table ? 0 : -errno;
 }
 
-ct_stacks *ct_stack_table(void) { return table; }
+ct_stacks *ct_stack_table(void)
+{
+	return table;
+}
 
 void ct_stack_warm(void)
 {

@@ -78,8 +78,9 @@ static int owned(int sig)
 	struct sigaction old;
 	if (sigaction(sig, NULL, &old) < 0)
 		return 1;
-	return (old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != NULL
-					   : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+	return (old.sa_flags & SA_SIGINFO)
+		       ? old.sa_sigaction != NULL
+		       : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
 }
 
 int ct_timer_start(char *why, size_t whylen)
@@ -95,8 +96,9 @@ int ct_timer_start(char *why, size_t whylen)
 				break;
 			}
 		if (!signo) {
-			snprintf(why, whylen, "timer: SIGPROF and every spare real-time signal "
-					      "are owned by the program; CPU sampling off");
+			snprintf(why, whylen,
+				 "timer: SIGPROF and every spare real-time signal "
+				 "are owned by the program; CPU sampling off");
 			return -EBUSY;
 		}
 		note = " (SIGPROF is the program's: using a real-time signal)";
@@ -117,8 +119,8 @@ int ct_timer_start(char *why, size_t whylen)
 		enabled = 0;
 		return r;
 	}
-	snprintf(why, whylen, "timer signal %d, CLOCK_THREAD_CPUTIME_ID, %d Hz%s", signo,
-		 ct_cfg.hz, note);
+	snprintf(why, whylen, "timer signal %d, CLOCK_THREAD_CPUTIME_ID, %d Hz%s", signo, ct_cfg.hz,
+		 note);
 	return 0;
 }
 
@@ -137,7 +139,8 @@ int ct_timer_arm_thread(void)
 	uint64_t x = (ct_now() ^ ((uint64_t)ct_gettid() << 32)) * 6364136223846793005ull + 1;
 	uint64_t first = 1 + (x >> 33) % period_ns;
 	struct itimerspec its = {
-		.it_interval = {(time_t)(period_ns / 1000000000ull), (long)(period_ns % 1000000000ull)},
+		.it_interval = {(time_t)(period_ns / 1000000000ull),
+				(long)(period_ns % 1000000000ull)},
 		.it_value = {(time_t)(first / 1000000000ull), (long)(first % 1000000000ull)},
 	};
 	timer_settime(tls_timer, 0, &its, NULL);
@@ -154,7 +157,10 @@ void ct_timer_disarm_thread(void)
 	}
 }
 
-void ct_timer_stop(void) { enabled = 0; }
+void ct_timer_stop(void)
+{
+	enabled = 0;
+}
 
 void ct_timer_fork_child(void)
 {
@@ -163,7 +169,10 @@ void ct_timer_fork_child(void)
 	ct_timer_arm_thread();
 }
 
-uint64_t ct_timer_period_ns(void) { return period_ns; }
+uint64_t ct_timer_period_ns(void)
+{
+	return period_ns;
+}
 
 /* The cpu source receives our records through its on_record. */
 void ct_timer_on_record(const ct_rec *rec)

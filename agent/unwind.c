@@ -40,8 +40,8 @@ static struct {
 	int (*init_remote)(unw_cursor_t *, unw_addr_space_t, void *);
 	int (*step)(unw_cursor_t *);
 	int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
-	int (*search_table)(unw_addr_space_t, unw_word_t, unw_dyn_info_t *, unw_proc_info_t *,
-			    int, void *);
+	int (*search_table)(unw_addr_space_t, unw_word_t, unw_dyn_info_t *, unw_proc_info_t *, int,
+			    void *);
 } U;
 
 static unw_addr_space_t as;
@@ -85,8 +85,7 @@ static int get_dyn_info_list_addr(unw_addr_space_t a, unw_word_t *dilap, void *a
 	return -UNW_ENOINFO;
 }
 
-static int access_mem(unw_addr_space_t a, unw_word_t addr, unw_word_t *valp, int write,
-		      void *arg)
+static int access_mem(unw_addr_space_t a, unw_word_t addr, unw_word_t *valp, int write, void *arg)
 {
 	(void)a;
 	uctx *c = arg;
@@ -103,8 +102,7 @@ static int access_mem(unw_addr_space_t a, unw_word_t addr, unw_word_t *valp, int
 	return -UNW_EINVAL;
 }
 
-static int access_reg(unw_addr_space_t a, unw_regnum_t reg, unw_word_t *valp, int write,
-		      void *arg)
+static int access_reg(unw_addr_space_t a, unw_regnum_t reg, unw_word_t *valp, int write, void *arg)
 {
 	(void)a;
 	uctx *c = arg;
@@ -159,11 +157,11 @@ static unw_accessors_t accessors = {
 	.get_proc_name = get_proc_name,
 };
 
-#define LOAD(field, sym)                                                                   \
-	do {                                                                               \
-		*(void **)&U.field = dlsym(h, sym);                                        \
-		if (!U.field)                                                              \
-			return -ENOENT;                                                    \
+#define LOAD(field, sym)                                                                           \
+	do {                                                                                       \
+		*(void **)&U.field = dlsym(h, sym);                                                \
+		if (!U.field)                                                                      \
+			return -ENOENT;                                                            \
 	} while (0)
 
 int ct_unwind_init(void)
@@ -202,8 +200,8 @@ static int fp_continue(const uctx *c, uintptr_t fp, uintptr_t *pcs, int n, int m
 	return n;
 }
 
-int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_len,
-	      uintptr_t *pcs, int max)
+int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_len, uintptr_t *pcs,
+	      int max)
 {
 	uctx c;
 	c.regs = regs;

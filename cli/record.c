@@ -163,15 +163,16 @@ static void print_summary(const char *dir)
 		closedir(d);
 	}
 	if (!f) {
-		fprintf(stderr, "ctrace: the agent wrote no summary to %s (is the disk full, was "
-				"the program statically linked, or did it exec away?)\n",
+		fprintf(stderr,
+			"ctrace: the agent wrote no summary to %s (is the disk full, was "
+			"the program statically linked, or did it exec away?)\n",
 			dir);
 		return;
 	}
 	fputs(errors, stderr);
 	fprintf(stderr,
-		"ctrace: wrote %s:%s; %s CPU samples, %s threads, %s lost; engine %s (%s)\n",
-		dir, *files ? files : " (no profiles)", samples, threads, lost, engine, reason);
+		"ctrace: wrote %s:%s; %s CPU samples, %s threads, %s lost; engine %s (%s)\n", dir,
+		*files ? files : " (no profiles)", samples, threads, lost, engine, reason);
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);
@@ -216,8 +217,9 @@ int ct_cmd_record(int argc, char **argv)
 		case 'F':
 			hz = optarg;
 			if (atoi(hz) <= 0 || atoi(hz) > 100000) {
-				fprintf(stderr, "ctrace: -F wants a frequency in Hz (1..100000), "
-						"not '%s'\n",
+				fprintf(stderr,
+					"ctrace: -F wants a frequency in Hz (1..100000), "
+					"not '%s'\n",
 					hz);
 				return 2;
 			}
@@ -225,8 +227,9 @@ int ct_cmd_record(int argc, char **argv)
 		case 'e':
 			modes = optarg;
 			if (!valid_modes(modes)) {
-				fprintf(stderr, "ctrace: -e takes a list of cpu,heap,lock,block,"
-						"sched; got '%s'\n",
+				fprintf(stderr,
+					"ctrace: -e takes a list of cpu,heap,lock,block,"
+					"sched; got '%s'\n",
 					modes);
 				return 2;
 			}

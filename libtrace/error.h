@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 typedef struct {
-	char msg[256]; /* e.g. "truncated varint in field 2 (sample) at byte 4096" */
+	char msg[256];	  /* e.g. "truncated varint in field 2 (sample) at byte 4096" */
 	long long offset; /* byte offset in the input, -1 when not applicable */
 } ct_error;
 

@@ -29,7 +29,7 @@ typedef struct {
 typedef struct {
 	const char *key;
 	const char *str;      /* string label value, or NULL for a numeric label */
-	int64_t num;          /* numeric label value (when str == NULL) */
+	int64_t num;	      /* numeric label value (when str == NULL) */
 	const char *num_unit; /* numeric label unit, may be NULL */
 } ct_label;
 
@@ -42,23 +42,23 @@ typedef struct {
 } ct_mapping;
 
 typedef struct {
-	uint64_t id;          /* pprof id, nonzero */
-	const char *name;     /* demangled/human name, never NULL */
+	uint64_t id;		 /* pprof id, nonzero */
+	const char *name;	 /* demangled/human name, never NULL */
 	const char *system_name; /* mangled/system name, never NULL ("" if unknown) */
-	const char *filename; /* source file, never NULL ("" if unknown) */
+	const char *filename;	 /* source file, never NULL ("" if unknown) */
 	int64_t start_line;
 } ct_function;
 
 typedef struct {
 	uint32_t function; /* index into ct_profile.functions */
-	int64_t line;      /* 0 when unknown */
+	int64_t line;	   /* 0 when unknown */
 } ct_line;
 
 typedef struct {
-	uint64_t id;      /* pprof id, nonzero */
+	uint64_t id;	  /* pprof id, nonzero */
 	uint32_t mapping; /* index + 1 into ct_profile.mappings; 0 = no mapping */
 	uint64_t address; /* runtime address (already "return address - 1" for callers) */
-	ct_line *lines;   /* lines[0] is the innermost inlined frame, the last the outermost */
+	ct_line *lines;	  /* lines[0] is the innermost inlined frame, the last the outermost */
 	uint32_t nlines;
 	bool is_folded;
 } ct_location;

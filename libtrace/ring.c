@@ -29,7 +29,7 @@ struct ct_ring {
 	_Atomic uint64_t written;
 	_Atomic uint64_t dropped;
 	_Alignas(64) _Atomic uint64_t tail; /* first unconsumed byte (consumer-owned) */
-	_Atomic uint64_t consumed;          /* written by the consumer only; read by stats */
+	_Atomic uint64_t consumed;	    /* written by the consumer only; read by stats */
 	size_t cap;
 	size_t mask;
 	uint8_t *buf;
@@ -204,8 +204,14 @@ void ct_ringset_destroy(ct_ringset *s)
 	munmap(s, sizeof(ct_ringset) + (size_t)s->n * sizeof(ct_ring *));
 }
 
-int ct_ringset_count(const ct_ringset *s) { return s->n; }
-ct_ring *ct_ringset_ring(ct_ringset *s, int i) { return s->rings[i]; }
+int ct_ringset_count(const ct_ringset *s)
+{
+	return s->n;
+}
+ct_ring *ct_ringset_ring(ct_ringset *s, int i)
+{
+	return s->rings[i];
+}
 
 ct_rec *ct_ringset_reserve(ct_ringset *s, uint16_t type, uint32_t payload_len)
 {
@@ -220,7 +226,20 @@ ct_rec *ct_ringset_reserve(ct_ringset *s, uint16_t type, uint32_t payload_len)
 	return rec;
 }
 
-void ct_ringset_commit(ct_ringset *s, ct_rec *rec) { ct_ring_commit(s->rings[rec->cpu], rec); }
+int ct_ringset_has_room(ct_ringset *s, uint32_t payload_len)
+{
+	int cpu = sched_getcpu();
+	ct_ring *r = s->rings[cpu < 0 || cpu >= s->n ? 0 : cpu];
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	/* Room for the record and for the padding a wrap may need before it. */
+	return head - tail + 2 * ALIGN8(sizeof(ct_rec) + payload_len) <= r->cap;
+}
+
+void ct_ringset_commit(ct_ringset *s, ct_rec *rec)
+{
+	ct_ring_commit(s->rings[rec->cpu], rec);
+}
 
 size_t ct_ringset_consume(ct_ringset *s, ct_ring_fn fn, void *arg, size_t max)
 {

@@ -29,11 +29,11 @@
 /* Header at the start of every record; payload follows, the whole rounded up to 8. */
 typedef struct {
 	_Atomic uint32_t len; /* total record bytes | CT_RING_COMMITTED once published */
-	uint16_t type;        /* producer-defined; CT_REC_PAD is reserved */
-	uint16_t flags;       /* producer-defined */
-	uint32_t tid;         /* thread that produced it */
-	uint32_t cpu;         /* ring (CPU) it was written to */
-	uint64_t time;        /* ct_now() at production */
+	uint16_t type;	      /* producer-defined; CT_REC_PAD is reserved */
+	uint16_t flags;	      /* producer-defined */
+	uint32_t tid;	      /* thread that produced it */
+	uint32_t cpu;	      /* ring (CPU) it was written to */
+	uint64_t time;	      /* ct_now() at production */
 } ct_rec;
 
 #define CT_RING_COMMITTED 0x80000000u
@@ -54,12 +54,19 @@ ct_rec *ct_ring_reserve(ct_ring *r, uint16_t type, uint32_t payload_len);
 /* Publishes a reserved record (release order: its payload is visible before it is). */
 void ct_ring_commit(ct_ring *r, ct_rec *rec);
 
-static inline void *ct_rec_payload(ct_rec *rec) { return rec + 1; }
-static inline const void *ct_rec_cpayload(const ct_rec *rec) { return rec + 1; }
+static inline void *ct_rec_payload(ct_rec *rec)
+{
+	return rec + 1;
+}
+static inline const void *ct_rec_cpayload(const ct_rec *rec)
+{
+	return rec + 1;
+}
 static inline uint32_t ct_rec_payload_len(const ct_rec *rec)
 {
 	return (atomic_load_explicit(&((ct_rec *)rec)->len, memory_order_relaxed) &
-		~CT_RING_COMMITTED) - (uint32_t)sizeof(ct_rec);
+		~CT_RING_COMMITTED) -
+	       (uint32_t)sizeof(ct_rec);
 }
 
 /* Consumer: calls fn for each committed record in order, at most max records, then
@@ -83,6 +90,10 @@ int ct_ringset_count(const ct_ringset *s);
 ct_ring *ct_ringset_ring(ct_ringset *s, int i);
 /* Reserves in the current CPU's ring (rec->cpu says which). Async-signal-safe. */
 ct_rec *ct_ringset_reserve(ct_ringset *s, uint16_t type, uint32_t payload_len);
+/* Whether the current CPU's ring has room for a record with payload_len bytes of payload
+ * now: a hint (other producers may take it first) that, unlike a failed reserve, counts
+ * nothing. For producers that would rather wait than drop. Async-signal-safe. */
+int ct_ringset_has_room(ct_ringset *s, uint32_t payload_len);
 /* Commits a record obtained from ct_ringset_reserve. */
 void ct_ringset_commit(ct_ringset *s, ct_rec *rec);
 /* Drains every ring (up to max records each); returns records consumed. */

@@ -51,8 +51,8 @@ ct_stacks *ct_stacks_create(size_t slots, size_t arena_pcs)
 	}
 	size_t hdr = (sizeof(struct ct_stacks) + 63) & ~(size_t)63;
 	size_t total = hdr + n * sizeof(uint64_t) + arena_pcs * sizeof(uintptr_t);
-	void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *m = mmap(NULL, total, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	struct ct_stacks *t = m;
@@ -70,7 +70,10 @@ void ct_stacks_destroy(ct_stacks *t)
 		munmap(t, t->map_size);
 }
 
-static int slot_depth(uint64_t s) { return (int)((s >> 24) & 0xff); }
+static int slot_depth(uint64_t s)
+{
+	return (int)((s >> 24) & 0xff);
+}
 static const uintptr_t *slot_pcs(const ct_stacks *t, uint64_t s)
 {
 	return t->arena + ((s >> 32) - 1);
@@ -136,8 +139,8 @@ int ct_stacks_get(const ct_stacks *t, uint32_t id, const uintptr_t **pcs)
 {
 	if (id == 0 || id > t->nslots)
 		return -1;
-	uint64_t s = atomic_load_explicit(&((struct ct_stacks *)t)->slots[id - 1],
-					  memory_order_acquire);
+	uint64_t s =
+		atomic_load_explicit(&((struct ct_stacks *)t)->slots[id - 1], memory_order_acquire);
 	if (s == 0)
 		return -1;
 	*pcs = slot_pcs(t, s);

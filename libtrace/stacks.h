@@ -36,7 +36,7 @@ int ct_stacks_get(const ct_stacks *t, uint32_t id, const uintptr_t **pcs);
 
 typedef struct {
 	uint64_t stacks;     /* distinct stacks interned */
-	uint64_t full;       /* interns refused: table or arena full */
+	uint64_t full;	     /* interns refused: table or arena full */
 	uint64_t lost_races; /* arena bytes wasted by lost insert races, in PCs */
 	size_t slots;
 } ct_stacks_stats;
