@@ -22,6 +22,8 @@ CXX      ?= g++
 PKGS := libunwind libprotobuf-c zlib libdw check
 DEB_DEPS := libunwind-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libdw-dev check pkg-config
 DEB_TEST_DEPS := golang-go libxml2-utils clang libclang-rt-14-dev chromium google-perftools valgrind g++ binutils
+# Benchmarks only: the tools ctrace is compared against.
+DEB_BENCH_DEPS := heaptrack linux-perf
 
 WARN     := -Wall -Wextra -Werror
 CSTD     := -std=c11 -D_GNU_SOURCE
@@ -59,6 +61,16 @@ $(BUILD)/.test-deps-ok: $(BUILD)/.deps-ok
 	    echo "ctrace: installing test tools$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
 	  else echo "ctrace: missing test packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+	@touch $@
+
+$(BUILD)/.bench-deps-ok: $(BUILD)/.test-deps-ok
+	@missing=""; for p in $(DEB_BENCH_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "ctrace: installing benchmark tools$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	  else echo "ctrace: missing benchmark packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
 	fi
 	@touch $@
 
@@ -156,7 +168,7 @@ test: $(BUILD)/.test-deps-ok
 	@tests/run-suite $(BUILD) integration tests/run-integration $(BUILD)
 	@tests/summarize $(BUILD)/test-results
 
-bench: all
+bench: all $(BUILD)/.bench-deps-ok
 	@tests/bench/run $(BUILD)
 
 demo: all
