@@ -104,6 +104,16 @@ int ct_stack_get(uint32_t id, const uintptr_t **pcs);
  * stamping tid and time. 0, or -ENOSPC when dropped (counted and reported).
  * Async-signal-safe. */
 int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len);
+/* The same in two steps, for a producer that fills the record in place (and stamps tid
+ * and time itself, e.g. with a coarser clock): reserve returns a record with payload room
+ * for len bytes, or NULL when dropped (counted); commit publishes it. Async-signal-safe. */
+ct_rec *ct_emit_reserve(uint16_t type, uint32_t len);
+void ct_emit_commit(ct_rec *rec);
+/* Whether the current CPU's ring has room for a len-byte payload now (a hint that counts
+ * nothing), and a request that the collector drain now: for a producer that waits rather
+ * than drops. Both async-signal-safe. */
+int ct_emit_has_room(uint32_t len);
+void ct_collector_wake(void);
 
 /* ---- sources ---- */
 typedef struct ct_source {

@@ -5,13 +5,17 @@
  * is the real call plus, for allocations, one subtraction from a per-thread byte countdown
  * (initial-exec TLS) and, for frees, one byte load from the sampled-block table's filter.
  * When an allocation takes the countdown below zero it is sampled (alloc_slow): the stack
- * is captured and interned, the block is remembered in a lock-free table (address → stack
- * id and size) and a record goes to the ring; the countdown is redrawn from an exponential
- * distribution with mean CTRACE_HEAP_RATE (heapsample.h). The free of a remembered block
- * removes it from the table and sends a free record carrying the allocation's stack id and
- * size, so the collector needs no address map. Every record carries a number from one
+ * is captured and interned (through the per-thread stack cache, stackcache.h, which
+ * spares the unwind when a call chain repeats), the block is remembered in a lock-free
+ * table (address → stack id and size) and a record goes to the ring; the countdown is
+ * redrawn from an exponential distribution with mean CTRACE_HEAP_RATE (heapsample.h). The
+ * free of a remembered block removes it from the table and sends a free record carrying
+ * the allocation's stack id and size, so the collector needs no address map. At rate 1
+ * (every allocation sampled) the hooks skip the table: records carry addresses and the
+ * collector matches frees (heap_direct below). Every record carries a number from one
  * global counter so that the collector can apply allocations and frees in their real
- * order even though they sit in different CPUs' rings (heapagg.h).
+ * order even though they sit in different CPUs' rings (heapagg.h). Records are stamped
+ * with the coarse monotonic clock (coarse_now).
  *
  * Real functions are found once, on the first call of any hook, with dlsym(RTLD_NEXT), so
  * a program that brings its own allocator keeps it; glibc's __libc_* entry points are the
@@ -37,8 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "agent/agent.h"
+#include "agent/stackcache.h"
 #include "libtrace/clock.h"
 #include "libtrace/heapagg.h"
 #include "libtrace/heapsample.h"
@@ -49,11 +55,15 @@ enum {
 	REC_ALLOC = CT_REC_HEAP_FIRST, /* a sampled allocation, remembered in the table */
 	REC_FREE,		       /* the free of a remembered block */
 	REC_UNTRACKED,		       /* a sampled allocation the table had no room for */
+	REC_ALLOC_AT,		       /* rate 1: an allocation, matched by the collector */
+	REC_FREE_AT,		       /* rate 1: the free of an address */
+	REC_NONE,		       /* rate 1: a sequence number a failed realloc used */
 };
 
 typedef struct {
 	uint64_t seq;  /* from heap_seq: the order of all heap events */
 	uint64_t size; /* requested bytes */
+	uint64_t addr; /* the block, in the *_AT records */
 	uint32_t stack;
 	uint32_t pad;
 } heap_rec;
@@ -304,19 +314,45 @@ static size_t boot_malloc_usable_size(void *p)
 enum { HEAP_IDLE, HEAP_RECORDING, HEAP_DONE };
 static _Atomic int heap_state;
 static uint64_t heap_rate;
-static _Atomic uint64_t heap_seq;
+/* Every event takes a number from heap_seq, on every thread: it gets a cache line of its
+ * own, or the read-mostly state beside it (heap_state, read on every sampled allocation)
+ * would miss in cache each time another thread counts. */
+static struct {
+	_Alignas(64) _Atomic uint64_t next;
+	char pad[64 - sizeof(uint64_t)];
+} heap_seq;
 static _Atomic uint64_t heap_emit_failed;
 
 /* The free fast path reads tbl; until start() publishes the real table it points at an
  * empty one, whose filter answers "no" for every address. */
 static _Alignas(16) unsigned char empty_mem[16 * sizeof(ct_heap_slot) + 16];
 static ct_heap_table empty_table = {
-	.slots = (ct_heap_slot *)empty_mem,
-	.filter = (_Atomic uint8_t *)(empty_mem + 16 * sizeof(ct_heap_slot)),
-	.bits = 4,
+	.level = {{
+		.slots = (ct_heap_slot *)empty_mem,
+		.filter = (_Atomic uint8_t *)(empty_mem + 16 * sizeof(ct_heap_slot)),
+		.bits = 4,
+		.probes = 16,
+	}},
+	.nlevels = 1,
 };
 static ct_heap_table live_table;
 static ct_heap_table *_Atomic tbl = &empty_table;
+
+/* At rate 1 every block is sampled, so the hooks keep no table: allocations and frees go
+ * to the collector with their addresses and the aggregator matches them (heapagg.h) —
+ * off the program's threads, and with no cache-missing table probe on them. tbl then
+ * points at direct_table, whose saturated filter sends every free to free_slow. */
+static int heap_direct;
+static _Alignas(16) unsigned char direct_mem[16 * sizeof(ct_heap_slot) + 16];
+static ct_heap_table direct_table = {
+	.level = {{
+		.slots = (ct_heap_slot *)direct_mem,
+		.filter = (_Atomic uint8_t *)(direct_mem + 16 * sizeof(ct_heap_slot)),
+		.bits = 4,
+		.probes = 16,
+	}},
+	.nlevels = 1,
+};
 
 /* Bytes this thread may still allocate before the next sample. Negative (-1) while the
  * agent is not recording, so every allocation re-checks (and from the start, so that a
@@ -332,15 +368,28 @@ static inline int64_t sub_size(int64_t countdown, size_t size)
 	return (int64_t)((uint64_t)countdown - (uint64_t)size);
 }
 
-static __attribute__((noinline)) void alloc_slow(void *p, size_t size);
+static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t ra,
+						 uintptr_t ra_slot);
 
 /* The allocation fast path: one TLS subtraction; hot, allocation-free. Always inlined
- * into the exported hook so that alloc_slow's caller is the hook (its stack skip). */
+ * into the exported hook, so that the return address and CFA it passes on are the hook's:
+ * where the program's stack starts (stackcache.h). */
 static inline __attribute__((always_inline)) void note_alloc(void *p, size_t size)
 {
 	tls_countdown = sub_size(tls_countdown, size);
 	if (__builtin_expect(tls_countdown < 0, 0))
-		alloc_slow(p, size);
+		alloc_slow(p, size, (uintptr_t)__builtin_return_address(0),
+			   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
+}
+
+/* The time a heap record carries: CLOCK_MONOTONIC_COARSE, the same clock as ct_now() at
+ * the kernel tick's resolution (a few ms). It only dates the peak, and at ~7 ns against
+ * ~30 ns for the exact clock it is a large part of what a rate-1 event may cost. */
+static inline uint64_t coarse_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* One heap record for the block described by val (ct_heap_pack). The sequence number is
@@ -348,20 +397,66 @@ static inline __attribute__((always_inline)) void note_alloc(void *p, size_t siz
  * that a block's allocation always gets a smaller number than its free. Relaxed: the
  * number only has to be unique and ordered per block, which the program's own ordering
  * of malloc before free gives. 0, or -ENOSPC when the ring refused it (counted). */
-static int emit(uint16_t type, uint64_t val)
+static uint64_t next_seq(void)
 {
-	heap_rec r = {
-		.seq = atomic_fetch_add_explicit(&heap_seq, 1, memory_order_relaxed),
-		.size = ct_heap_unpack_size(val),
-		.stack = ct_heap_unpack_stack(val),
-	};
-	int rc = ct_emit(type, 0, &r, sizeof r);
-	if (rc < 0)
-		atomic_fetch_add_explicit(&heap_emit_failed, 1, memory_order_relaxed);
-	return rc;
+	return atomic_fetch_add_explicit(&heap_seq.next, 1, memory_order_relaxed);
 }
 
-static __attribute__((noinline)) void alloc_slow(void *p, size_t size)
+static bool recording(void)
+{
+	return atomic_load_explicit(&heap_state, memory_order_acquire) == HEAP_RECORDING &&
+	       ct_agent_active;
+}
+
+/* At rate 1 a full ring makes the program wait for the collector rather than lose the
+ * event (a profile that is meant to be exact would silently not be): wake it, yield, then
+ * nap, for at most ~20 ms. Only where the caller says it may (may_wait): an allocation
+ * on a program thread, or a free outside the agent — never on the collector thread or in
+ * agent code (whose guard is set), where the wait could be for ourselves. */
+static ct_rec *reserve_waiting(uint16_t type, bool may_wait)
+{
+	if (heap_direct && may_wait && !ct_emit_has_room(sizeof(heap_rec))) {
+		ct_collector_wake();
+		for (int i = 0; i < 2100 && recording() && !ct_emit_has_room(sizeof(heap_rec));
+		     i++) {
+			if (i < 100) {
+				sched_yield();
+			} else {
+				struct timespec nap = {0, 10000};
+				nanosleep(&nap, NULL);
+			}
+		}
+	}
+	return ct_emit_reserve(type, sizeof(heap_rec));
+}
+
+/* emit with the block's address and a sequence number taken by the caller. */
+static int emit_at(uint16_t type, uint64_t seq, const void *addr, uint64_t val, bool may_wait)
+{
+	ct_rec *rec = reserve_waiting(type, may_wait);
+	if (!rec) {
+		atomic_fetch_add_explicit(&heap_emit_failed, 1, memory_order_relaxed);
+		return -ENOSPC;
+	}
+	rec->tid = ct_gettid();
+	rec->time = coarse_now();
+	heap_rec *r = ct_rec_payload(rec);
+	r->seq = seq == UINT64_MAX ? next_seq() : seq;
+	r->size = ct_heap_unpack_size(val);
+	r->addr = (uintptr_t)addr;
+	r->stack = ct_heap_unpack_stack(val);
+	r->pad = 0;
+	ct_emit_commit(rec);
+	return 0;
+}
+
+static int emit(uint16_t type, uint64_t val)
+{
+	return emit_at(type, UINT64_MAX, NULL, val, false);
+}
+
+static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t ra,
+						 uintptr_t ra_slot)
 {
 	int st = atomic_load_explicit(&heap_state, memory_order_acquire);
 	if (st != HEAP_RECORDING || !ct_agent_active) {
@@ -389,15 +484,15 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size)
 	if (!p || !ct_guard_enter())
 		return;
 	int saved_errno = errno; /* the program must not see the unwinder's or ring's errno */
-	uintptr_t pcs[CT_MAX_FRAMES];
-	/* Skip this function and the hook: the first frame is the hook's caller. */
-	int n = ct_capture_stack(pcs, CT_MAX_FRAMES, 2);
-	uint32_t id = ct_stack_intern(pcs, n);
+	uint32_t id = ct_stackcache_capture(ra, ra_slot);
 	if (id >> (64 - CT_HEAP_SIZE_BITS))
 		id = 0; /* beyond what a table value holds: "no stack" rather than a wrong one */
 	uint64_t val = ct_heap_pack(id, size);
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
-	if (ct_heap_table_insert(t, (uintptr_t)p, val) == 0) {
+	if (heap_direct) {
+		/* The number is taken after the real call: before any free of p can take its. */
+		emit_at(REC_ALLOC_AT, UINT64_MAX, p, val, true);
+	} else if (ct_heap_table_insert(t, (uintptr_t)p, val) == 0) {
 		uint64_t v;
 		if (emit(REC_ALLOC, val) < 0) /* lost: forget the block, or its free is unmatched */
 			ct_heap_table_remove(t, (uintptr_t)p, &v);
@@ -411,20 +506,29 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size)
 /* A block that may be sampled is being freed: forget it and report the free. The guard is
  * not needed (nothing here allocates or recurses) and not checked, so that a signal
  * handler freeing a sampled block inside our own slow path is still counted. */
+/* At rate 1 (heap_direct) there is nothing to forget: *val receives the sequence number
+ * of the coming free, taken while p is still allocated, so that it is smaller than that
+ * of any later allocation of the same address; report_free then sends it. */
 static __attribute__((noinline)) bool forget(void *p, uint64_t *val)
 {
+	if (heap_direct) {
+		if (!recording())
+			return false;
+		*val = next_seq();
+		return true;
+	}
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
 	return ct_heap_table_remove(t, (uintptr_t)p, val);
 }
 
-static void report_free(uint64_t val)
+static void report_free(const void *p, uint64_t val)
 {
-	if (atomic_load_explicit(&heap_state, memory_order_acquire) == HEAP_RECORDING &&
-	    ct_agent_active) {
-		int saved_errno = errno;
+	int saved_errno = errno;
+	if (heap_direct)
+		emit_at(REC_FREE_AT, val, p, 0, !ct_tls_guard);
+	else if (recording())
 		emit(REC_FREE, val);
-		errno = saved_errno;
-	}
+	errno = saved_errno;
 }
 
 /* The free fast path: one load of the table pointer and one filter byte. Hot. */
@@ -452,7 +556,7 @@ static __attribute__((noinline)) void free_slow(void *p)
 	/* Forget before the real free: once freed, the address may be handed out and sampled
 	 * again by another thread. */
 	if (p && forget(p, &val))
-		report_free(val);
+		report_free(p, val);
 	real.free(p);
 }
 
@@ -483,12 +587,18 @@ static inline __attribute__((always_inline)) bool realloc_forget(void *p, uint64
 static void realloc_settle(void *p, void *q, size_t size, uint64_t val)
 {
 	if (!q && size != 0) { /* failed: p is untouched */
+		if (heap_direct) {
+			int saved_errno = errno; /* ENOMEM from the real call */
+			emit_at(REC_NONE, val, NULL, 0, !ct_tls_guard);
+			errno = saved_errno;
+			return;
+		}
 		ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
 		if (ct_heap_table_insert(t, (uintptr_t)p, val) < 0)
-			report_free(val);
+			report_free(p, val);
 		return;
 	}
-	report_free(val);
+	report_free(p, val);
 }
 
 static void *arena_realloc(void *p, size_t size)
@@ -585,7 +695,8 @@ static ct_heap_agg *agg;
 static uint64_t heap_start_ns;
 static uint64_t agg_errors;
 
-/* Table size: room for the sampled blocks of a 4 GiB live heap, twice over. */
+/* Size of the table's largest level: room for the sampled blocks of a 4 GiB live heap,
+ * twice over. The table starts small (heapsample.h) and grows as blocks pile up. */
 static unsigned table_bits(uint64_t rate)
 {
 	unsigned bits = 16;
@@ -604,23 +715,36 @@ static void heap_atfork_child(void)
 static int heap_start(void)
 {
 	heap_rate = ct_cfg.heap_rate ? ct_cfg.heap_rate : 512 * 1024;
+	ct_stackcache_init();
+	/* The reorder window must span what the rings can hold (2 x 4 MiB of 64-byte records
+	 * on this kind of machine) while one thread sits on a sequence number; at rate 1,
+	 * where a late event can mismatch an address, make it 2^18 events. */
+	agg = ct_heap_agg_new(heap_rate, heap_rate <= 1 ? 18 : 16);
+	if (!agg)
+		return -ENOMEM;
+	heap_start_ns = ct_now();
+	pthread_atfork(NULL, NULL, heap_atfork_child);
+	if (heap_rate <= 1) {
+		heap_direct = 1;
+		memset(direct_mem + 16 * sizeof(ct_heap_slot), 255, 16);
+		atomic_store_explicit(&tbl, &direct_table, memory_order_release);
+		atomic_store_explicit(&heap_state, HEAP_RECORDING, memory_order_release);
+		return 0;
+	}
 	unsigned bits = table_bits(heap_rate);
 	size_t bytes = ct_heap_table_bytes(bits);
 	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (mem == MAP_FAILED)
-		return -errno;
-	/* Probes land anywhere in the table: huge pages spare most of the TLB misses. */
-	madvise(mem, bytes, MADV_HUGEPAGE);
-	agg = ct_heap_agg_new(heap_rate, 16);
-	if (!agg || ct_heap_table_init(&live_table, mem, bits) < 0) {
-		munmap(mem, bytes);
+	if (mem == MAP_FAILED || ct_heap_table_init(&live_table, mem, bits) < 0) {
+		int e = mem == MAP_FAILED ? -errno : -EINVAL;
+		if (mem != MAP_FAILED)
+			munmap(mem, bytes);
 		ct_heap_agg_free(agg);
 		agg = NULL;
-		return -ENOMEM;
+		return e;
 	}
-	heap_start_ns = ct_now();
-	pthread_atfork(NULL, NULL, heap_atfork_child);
+	/* Probes land anywhere in the table: huge pages spare most of the TLB misses. */
+	madvise(mem, bytes, MADV_HUGEPAGE);
 	atomic_store_explicit(&tbl, &live_table, memory_order_release);
 	atomic_store_explicit(&heap_state, HEAP_RECORDING, memory_order_release);
 	return 0;
@@ -632,10 +756,30 @@ static void heap_on_record(const ct_rec *rec)
 	if (!agg || ct_rec_payload_len(rec) < sizeof r)
 		return;
 	memcpy(&r, ct_rec_cpayload(rec), sizeof r);
-	int kind = rec->type == REC_FREE    ? CT_HEAP_EV_FREE
-		   : rec->type == REC_ALLOC ? CT_HEAP_EV_ALLOC
-					    : CT_HEAP_EV_UNTRACKED;
-	if (ct_heap_agg_add(agg, r.seq, kind, r.stack, r.size, rec->time) < 0)
+	int kind;
+	switch (rec->type) {
+	case REC_ALLOC:
+		kind = CT_HEAP_EV_ALLOC;
+		break;
+	case REC_FREE:
+		kind = CT_HEAP_EV_FREE;
+		break;
+	case REC_UNTRACKED:
+		kind = CT_HEAP_EV_UNTRACKED;
+		break;
+	case REC_ALLOC_AT:
+		kind = CT_HEAP_EV_ALLOC_AT;
+		break;
+	case REC_FREE_AT:
+		kind = CT_HEAP_EV_FREE_AT;
+		break;
+	case REC_NONE:
+		kind = CT_HEAP_EV_NONE;
+		break;
+	default:
+		return;
+	}
+	if (ct_heap_agg_add_at(agg, r.seq, kind, (uintptr_t)r.addr, r.stack, r.size, rec->time) < 0)
 		agg_errors++;
 }
 
@@ -661,12 +805,29 @@ static void write_profile(const char *name, const ct_heap_site *sites, size_t n,
 	ct_heap_agg_stats st;
 	ct_heap_agg_get_stats(agg, &st);
 	char c[320];
+	char how[96];
+	if (heap_direct)
+		snprintf(how, sizeof how, "frees matched by the collector, %llu of unknown blocks",
+			 (unsigned long long)st.unknown_frees);
+	else
+		snprintf(how, sizeof how,
+			 "%llu blocks untracked (table full, grown to level %u of %u)",
+			 (unsigned long long)atomic_load(&live_table.full),
+			 ct_heap_table_top(&live_table) + 1, live_table.nlevels);
 	snprintf(c, sizeof c,
 		 "ctrace heap: rate %llu bytes; %llu sampled events; %llu lost (ring full), "
-		 "%llu applied out of order, %llu blocks untracked (table full)",
+		 "%llu applied out of order, %s",
 		 (unsigned long long)heap_rate, (unsigned long long)st.events,
 		 (unsigned long long)(atomic_load(&heap_emit_failed) + agg_errors),
-		 (unsigned long long)st.late, (unsigned long long)atomic_load(&live_table.full));
+		 (unsigned long long)st.late, how);
+	ct_profile_add_comment(p, c);
+	ct_stackcache_stats_t sc;
+	ct_stackcache_stats(&sc);
+	snprintf(c, sizeof c,
+		 "ctrace heap stacks: %llu from the stack cache, %llu cursor walks, %llu cache "
+		 "mismatches (counted under CTRACE_STACK_VERIFY=1)",
+		 (unsigned long long)sc.hits, (unsigned long long)sc.walks,
+		 (unsigned long long)sc.mismatches);
 	ct_profile_add_comment(p, c);
 	if (peak) {
 		double at = st.peak_time > heap_start_ns ? (st.peak_time - heap_start_ns) / 1e9 : 0;

@@ -20,10 +20,24 @@ typedef struct {
 	uint64_t seq;
 	uint64_t size;
 	uint64_t time;
+	uintptr_t addr;
 	uint32_t stack;
 	uint8_t kind;
 	bool used;
 } pending;
+
+/* The address map for CT_HEAP_EV_*_AT: open addressing, linear probing, deletion by
+ * backward shift (single-threaded, so no tombstones), at most half full. Blocks allocated
+ * one after the other sit next to each other, and so do their entries: the hash keeps
+ * the address's position inside each 1 KiB of address space and scatters only the 1 KiB
+ * chunks, so a program walking its heap walks the map too (one cache miss per chunk
+ * rather than per block). */
+typedef struct {
+	uintptr_t addr; /* 0 = empty */
+	uint64_t val;	/* ct_heap_pack(stack, size) */
+} block;
+
+#define CHUNK_BITS 6 /* 16-byte granules per chunk, as a power of two: 1 KiB */
 
 struct ct_heap_agg {
 	uint64_t rate;
@@ -37,6 +51,8 @@ struct ct_heap_agg {
 	uint64_t next;	/* next sequence number to apply */
 	uint64_t epoch; /* bumped at every new peak */
 	ct_heap_site *out;
+	block *blocks;
+	unsigned blocks_bits; /* log2 of the map's slots; 0 until the first ALLOC_AT */
 	ct_heap_agg_stats st;
 };
 
@@ -67,7 +83,82 @@ void ct_heap_agg_free(ct_heap_agg *a)
 	free(a->index);
 	free(a->win);
 	free(a->out);
+	free(a->blocks);
 	free(a);
+}
+
+static size_t block_home(uintptr_t addr, unsigned bits)
+{
+	uint64_t g = (uint64_t)addr >> 4;
+	uint64_t chunk = ((g >> CHUNK_BITS) * 0x9E3779B97F4A7C15ULL) >> (64 - bits);
+	return (size_t)((chunk << CHUNK_BITS) + (g & ((1u << CHUNK_BITS) - 1))) &
+	       (((size_t)1 << bits) - 1);
+}
+
+/* The slot holding addr, or the empty slot where it would go. */
+static size_t block_find(const ct_heap_agg *a, uintptr_t addr)
+{
+	size_t mask = ((size_t)1 << a->blocks_bits) - 1;
+	size_t i = block_home(addr, a->blocks_bits);
+	while (a->blocks[i].addr && a->blocks[i].addr != addr)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int blocks_grow(ct_heap_agg *a)
+{
+	unsigned bits = a->blocks_bits ? a->blocks_bits + 1 : 12;
+	block *old = a->blocks;
+	size_t oldn = a->blocks_bits ? (size_t)1 << a->blocks_bits : 0;
+	block *nb = calloc((size_t)1 << bits, sizeof *nb);
+	if (!nb)
+		return -ENOMEM;
+	a->blocks = nb;
+	a->blocks_bits = bits;
+	for (size_t i = 0; i < oldn; i++)
+		if (old[i].addr)
+			a->blocks[block_find(a, old[i].addr)] = old[i];
+	free(old);
+	return 0;
+}
+
+/* Remembers a block; an address already there (its free was lost) is overwritten. */
+static int block_put(ct_heap_agg *a, uintptr_t addr, uint32_t stack, uint64_t size)
+{
+	if (!a->blocks_bits || (a->st.live_addrs + 1) * 2 > ((uint64_t)1 << a->blocks_bits)) {
+		if (blocks_grow(a) < 0)
+			return -ENOMEM;
+	}
+	size_t i = block_find(a, addr);
+	if (!a->blocks[i].addr)
+		a->st.live_addrs++;
+	a->blocks[i] = (block){.addr = addr, .val = ct_heap_pack(stack, size)};
+	return 0;
+}
+
+/* Takes addr out of the map into *b; false when it is not there. */
+static bool block_take(ct_heap_agg *a, uintptr_t addr, block *b)
+{
+	if (!a->blocks_bits || !addr)
+		return false;
+	size_t mask = ((size_t)1 << a->blocks_bits) - 1;
+	size_t i = block_find(a, addr);
+	if (!a->blocks[i].addr)
+		return false;
+	*b = a->blocks[i];
+	/* Backward shift: pull later entries of the run into the hole unless their home
+	 * lies cyclically in (hole, their slot]. */
+	for (size_t j = (i + 1) & mask; a->blocks[j].addr; j = (j + 1) & mask) {
+		size_t k = block_home(a->blocks[j].addr, a->blocks_bits);
+		bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+		if (stays)
+			continue;
+		a->blocks[i] = a->blocks[j];
+		i = j;
+	}
+	a->blocks[i].addr = 0;
+	a->st.live_addrs--;
+	return true;
 }
 
 static size_t hash_key(uint32_t stack, uint64_t size, size_t mask)
@@ -127,8 +218,25 @@ static site *find_site(ct_heap_agg *a, uint32_t stack, uint64_t size)
 	return s;
 }
 
-static int apply(ct_heap_agg *a, int kind, uint32_t stack, uint64_t size, uint64_t time)
+static int apply(ct_heap_agg *a, int kind, uintptr_t addr, uint32_t stack, uint64_t size,
+		 uint64_t time)
 {
+	if (kind == CT_HEAP_EV_NONE)
+		return 0;
+	if (kind == CT_HEAP_EV_ALLOC_AT) {
+		if (block_put(a, addr, stack, size) < 0)
+			return -ENOMEM;
+		kind = CT_HEAP_EV_ALLOC;
+	} else if (kind == CT_HEAP_EV_FREE_AT) {
+		block b;
+		if (!block_take(a, addr, &b)) {
+			a->st.unknown_frees++;
+			return 0;
+		}
+		kind = CT_HEAP_EV_FREE;
+		stack = ct_heap_unpack_stack(b.val);
+		size = ct_heap_unpack_size(b.val);
+	}
 	site *s = find_site(a, stack, a->rate <= 1 ? 0 : size);
 	if (!s)
 		return -ENOMEM;
@@ -171,7 +279,7 @@ static int step(ct_heap_agg *a)
 	pending *p = &a->win[a->next & a->win_mask];
 	int rc = 0;
 	if (p->used && p->seq == a->next) {
-		rc = apply(a, p->kind, p->stack, p->size, p->time);
+		rc = apply(a, p->kind, p->addr, p->stack, p->size, p->time);
 		p->used = false;
 		a->npending--;
 	} else {
@@ -196,9 +304,15 @@ static int drain_ready(ct_heap_agg *a)
 int ct_heap_agg_add(ct_heap_agg *a, uint64_t seq, int kind, uint32_t stack, uint64_t size,
 		    uint64_t time)
 {
+	return ct_heap_agg_add_at(a, seq, kind, 0, stack, size, time);
+}
+
+int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, uint32_t stack,
+		       uint64_t size, uint64_t time)
+{
 	if (seq < a->next) {
 		a->st.late++;
-		return apply(a, kind, stack, size, time);
+		return apply(a, kind, addr, stack, size, time);
 	}
 	while (seq - a->next > a->win_mask) {
 		if (a->npending == 0) { /* nothing waits: jump straight to seq */
@@ -215,13 +329,14 @@ int ct_heap_agg_add(ct_heap_agg *a, uint64_t seq, int kind, uint32_t stack, uint
 		a->st.late++;
 		p->used = false;
 		a->npending--;
-		int rc = apply(a, p->kind, p->stack, p->size, p->time);
+		int rc = apply(a, p->kind, p->addr, p->stack, p->size, p->time);
 		if (rc < 0)
 			return rc;
 	}
 	*p = (pending){.seq = seq,
 		       .size = size,
 		       .time = time,
+		       .addr = addr,
 		       .stack = stack,
 		       .kind = (uint8_t)kind,
 		       .used = true};

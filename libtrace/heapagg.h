@@ -10,6 +10,12 @@
  * the estimated in-use heap (each sampled block weighted by ct_heap_weight) was highest,
  * with every stack's in-use values at that moment.
  *
+ * At CTRACE_HEAP_RATE=1 the hooks do not match frees themselves: an allocation event
+ * carries the block's address (CT_HEAP_EV_ALLOC_AT) and a free event only the address
+ * (CT_HEAP_EV_FREE_AT); the aggregator keeps the address map and, applying events in
+ * order, turns them into the events above. A free of an address it does not know (a block
+ * from before recording, or the agent's own) is ignored and counted.
+ *
  * Ordering: events sit in per-CPU rings, so an allocation and its free may arrive in
  * either order. Every event carries a sequence number taken from one global counter at
  * the hook; events are applied in that order through a reorder window of 2^window_bits
@@ -31,6 +37,9 @@ enum {
 	CT_HEAP_EV_FREE = 1,	  /* the free of a sampled block */
 	CT_HEAP_EV_UNTRACKED = 2, /* a sampled allocation the hook could not remember: it
 				   * counts as allocated, never as in use */
+	CT_HEAP_EV_ALLOC_AT = 3,  /* an allocation at an address (ct_heap_agg_add_at) */
+	CT_HEAP_EV_FREE_AT = 4,	  /* the free of an address; stack and size unknown */
+	CT_HEAP_EV_NONE = 5,	  /* nothing happened: fills a sequence number */
 };
 
 typedef struct {
@@ -42,12 +51,14 @@ typedef struct {
 } ct_heap_site;
 
 typedef struct {
-	uint64_t events;    /* events applied */
-	uint64_t late;	    /* events that arrived after their turn had been skipped */
-	uint64_t gaps;	    /* sequence numbers skipped because they never arrived */
-	int64_t inuse_est;  /* estimated in-use bytes now */
-	int64_t peak_est;   /* estimated in-use bytes at the peak */
-	uint64_t peak_time; /* time of the event that made the peak (caller's clock) */
+	uint64_t events;	/* events applied */
+	uint64_t late;		/* events that arrived after their turn had been skipped */
+	uint64_t gaps;		/* sequence numbers skipped because they never arrived */
+	int64_t inuse_est;	/* estimated in-use bytes now */
+	int64_t peak_est;	/* estimated in-use bytes at the peak */
+	uint64_t peak_time;	/* time of the event that made the peak (caller's clock) */
+	uint64_t unknown_frees; /* CT_HEAP_EV_FREE_AT of an address not in the map */
+	uint64_t live_addrs;	/* addresses in the map now */
 } ct_heap_agg_stats;
 
 typedef struct ct_heap_agg ct_heap_agg;
@@ -61,6 +72,11 @@ void ct_heap_agg_free(ct_heap_agg *a);
 /* Feeds one event (kind CT_HEAP_EV_*). 0 or -ENOMEM. */
 int ct_heap_agg_add(ct_heap_agg *a, uint64_t seq, int kind, uint32_t stack, uint64_t size,
 		    uint64_t time);
+
+/* Feeds one event with the block's address (any kind; the address matters for
+ * CT_HEAP_EV_ALLOC_AT and CT_HEAP_EV_FREE_AT). 0 or -ENOMEM. */
+int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, uint32_t stack,
+		       uint64_t size, uint64_t time);
 
 /* Applies everything still waiting in the reorder window, in order, skipping gaps.
  * 0 or -ENOMEM. */

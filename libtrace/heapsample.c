@@ -138,21 +138,57 @@ double ct_heap_weight(uint64_t size, uint64_t rate)
 
 enum { SLOT_EMPTY = 0, SLOT_TOMB = 1 };
 
-size_t ct_heap_table_bytes(unsigned bits)
+/* The levels of a table whose largest has 2^bits slots: sizes 2^bits, 2^(bits-2), ...,
+ * at most CT_HEAP_LEVELS of them and none below 2^CT_HEAP_MIN_LEVEL_BITS (a table smaller
+ * than that has one level). Fills lbits smallest first and returns how many there are. */
+static unsigned level_bits(unsigned bits, unsigned lbits[CT_HEAP_LEVELS])
+{
+	unsigned n = 0;
+	for (unsigned b = bits; n < CT_HEAP_LEVELS && (n == 0 || b >= CT_HEAP_MIN_LEVEL_BITS);
+	     b -= 2)
+		n++;
+	for (unsigned i = 0; i < n; i++)
+		lbits[i] = bits - 2 * (n - 1 - i);
+	return n;
+}
+
+static size_t level_bytes(unsigned bits)
 {
 	size_t n = (size_t)1 << bits;
 	return n * sizeof(ct_heap_slot) + n;
+}
+
+size_t ct_heap_table_bytes(unsigned bits)
+{
+	unsigned lbits[CT_HEAP_LEVELS];
+	unsigned n = level_bits(bits, lbits);
+	size_t total = 0;
+	for (unsigned i = 0; i < n; i++)
+		total += level_bytes(lbits[i]);
+	return total;
 }
 
 int ct_heap_table_init(ct_heap_table *t, void *mem, unsigned bits)
 {
 	if (bits < 4 || bits > 32 || ((uintptr_t)mem & 15))
 		return -EINVAL;
-	size_t n = (size_t)1 << bits;
-	t->slots = mem;
-	t->filter = (_Atomic uint8_t *)((char *)mem + n * sizeof(ct_heap_slot));
-	t->bits = bits;
-	atomic_init(&t->live, 0);
+	memset(t, 0, sizeof *t);
+	unsigned lbits[CT_HEAP_LEVELS];
+	t->nlevels = level_bits(bits, lbits);
+	char *p = mem;
+	for (unsigned i = 0; i < t->nlevels; i++) {
+		/* Slots then filter; both sizes are multiples of 16, so alignment carries on. */
+		size_t n = (size_t)1 << lbits[i];
+		ct_heap_level *l = &t->level[i];
+		l->slots = (ct_heap_slot *)p;
+		l->filter = (_Atomic uint8_t *)(p + n * sizeof(ct_heap_slot));
+		l->bits = lbits[i];
+		l->probes = i + 1 == t->nlevels ? CT_HEAP_PROBES : CT_HEAP_GROW_PROBES;
+		if (l->probes > n)
+			l->probes = (unsigned)n;
+		p += level_bytes(lbits[i]);
+	}
+	atomic_init(&t->top, 0);
 	atomic_init(&t->full, 0);
 	return 0;
 }
@@ -161,30 +197,30 @@ int ct_heap_table_init(ct_heap_table *t, void *mem, unsigned bits)
  * which costs lookups but never misses a block. Relaxed order: the counter only needs to
  * be visible to the thread that later frees the block, which the program already orders
  * after the insert. */
-static void filter_inc(ct_heap_table *t, size_t i)
+static void filter_inc(ct_heap_level *l, size_t i)
 {
-	uint8_t c = atomic_load_explicit(&t->filter[i], memory_order_relaxed);
+	uint8_t c = atomic_load_explicit(&l->filter[i], memory_order_relaxed);
 	while (c != 255 &&
-	       !atomic_compare_exchange_weak_explicit(&t->filter[i], &c, (uint8_t)(c + 1),
+	       !atomic_compare_exchange_weak_explicit(&l->filter[i], &c, (uint8_t)(c + 1),
 						      memory_order_relaxed, memory_order_relaxed))
 		;
 }
 
-static void filter_dec(ct_heap_table *t, size_t i)
+static void filter_dec(ct_heap_level *l, size_t i)
 {
-	uint8_t c = atomic_load_explicit(&t->filter[i], memory_order_relaxed);
+	uint8_t c = atomic_load_explicit(&l->filter[i], memory_order_relaxed);
 	while (c != 255 && c != 0 &&
-	       !atomic_compare_exchange_weak_explicit(&t->filter[i], &c, (uint8_t)(c - 1),
+	       !atomic_compare_exchange_weak_explicit(&l->filter[i], &c, (uint8_t)(c - 1),
 						      memory_order_relaxed, memory_order_relaxed))
 		;
 }
 
-int ct_heap_table_insert(ct_heap_table *t, uintptr_t addr, uint64_t val)
+static int level_insert(ct_heap_level *l, uint64_t h, uintptr_t addr, uint64_t val)
 {
-	size_t mask = ((size_t)1 << t->bits) - 1;
-	size_t home = (size_t)(ct_heap_table_hash(addr) >> (64 - t->bits));
-	for (size_t i = 0; i < CT_HEAP_PROBES; i++) {
-		ct_heap_slot *s = &t->slots[(home + i) & mask];
+	size_t mask = ((size_t)1 << l->bits) - 1;
+	size_t home = (size_t)(h >> (64 - l->bits));
+	for (size_t i = 0; i < l->probes; i++) {
+		ct_heap_slot *s = &l->slots[(home + i) & mask];
 		uintptr_t k = atomic_load_explicit(&s->key, memory_order_relaxed);
 		if (k > SLOT_TOMB)
 			continue;
@@ -194,20 +230,38 @@ int ct_heap_table_insert(ct_heap_table *t, uintptr_t addr, uint64_t val)
 			    &s->key, &k, addr, memory_order_acq_rel, memory_order_relaxed))
 			continue;
 		atomic_store_explicit(&s->val, val, memory_order_release);
-		filter_inc(t, home);
-		atomic_fetch_add_explicit(&t->live, 1, memory_order_relaxed);
+		filter_inc(l, home);
 		return 0;
+	}
+	return -ENOSPC;
+}
+
+int ct_heap_table_insert(ct_heap_table *t, uintptr_t addr, uint64_t val)
+{
+	uint64_t h = ct_heap_table_hash(addr);
+	unsigned lv = atomic_load_explicit(&t->top, memory_order_relaxed);
+	for (; lv < t->nlevels; lv++) {
+		if (level_insert(&t->level[lv], h, addr, val) == 0)
+			return 0;
+		/* Crowded: from now on inserts go one level up. A failed CAS means another
+		 * thread moved the top already, to here or beyond. */
+		unsigned cur = lv;
+		if (lv + 1 < t->nlevels)
+			atomic_compare_exchange_strong_explicit(
+				&t->top, &cur, lv + 1, memory_order_relaxed, memory_order_relaxed);
 	}
 	atomic_fetch_add_explicit(&t->full, 1, memory_order_relaxed);
 	return -ENOSPC;
 }
 
-bool ct_heap_table_remove(ct_heap_table *t, uintptr_t addr, uint64_t *val)
+static bool level_remove(ct_heap_level *l, uint64_t h, uintptr_t addr, uint64_t *val)
 {
-	size_t mask = ((size_t)1 << t->bits) - 1;
-	size_t home = (size_t)(ct_heap_table_hash(addr) >> (64 - t->bits));
-	for (size_t i = 0; i < CT_HEAP_PROBES; i++) {
-		ct_heap_slot *s = &t->slots[(home + i) & mask];
+	size_t mask = ((size_t)1 << l->bits) - 1;
+	size_t home = (size_t)(h >> (64 - l->bits));
+	if (!atomic_load_explicit(&l->filter[home], memory_order_relaxed))
+		return false;
+	for (size_t i = 0; i < l->probes; i++) {
+		ct_heap_slot *s = &l->slots[(home + i) & mask];
 		uintptr_t k = atomic_load_explicit(&s->key, memory_order_acquire);
 		if (k == SLOT_EMPTY)
 			return false;
@@ -216,9 +270,21 @@ bool ct_heap_table_remove(ct_heap_table *t, uintptr_t addr, uint64_t *val)
 		*val = atomic_load_explicit(&s->val, memory_order_acquire);
 		/* Release: our reads of the slot happen before another inserter reuses it. */
 		atomic_store_explicit(&s->key, (uintptr_t)SLOT_TOMB, memory_order_release);
-		filter_dec(t, home);
-		atomic_fetch_sub_explicit(&t->live, 1, memory_order_relaxed);
+		filter_dec(l, home);
 		return true;
 	}
 	return false;
+}
+
+bool ct_heap_table_remove(ct_heap_table *t, uintptr_t addr, uint64_t *val)
+{
+	uint64_t h = ct_heap_table_hash(addr);
+	/* Top first: that is where most blocks are. */
+	unsigned lv = atomic_load_explicit(&t->top, memory_order_relaxed);
+	for (;; lv--) {
+		if (level_remove(&t->level[lv], h, addr, val))
+			return true;
+		if (lv == 0)
+			return false;
+	}
 }

@@ -14,6 +14,16 @@
 #   bench heap_mixed_heaptrack_added     N ns  added by heaptrack (records everything)
 #   bench heap_mixed_{default,rate1,heaptrack}_wall_ratio  N x  process wall time over
 #                                              the bare run's, writing the output included
+#   bench heap_mixed_rate1_vs_heaptrack      N x  heaptrack's added time over rate 1's
+#                                              (target >= 2)
+#   bench heap_parse_bare                    N ms  one round of a small JSON-like parser
+#                                              (real work between allocations), CPU time
+#                                              of the fastest round
+#   bench heap_parse_default_overhead        N %   added at the default rate (target <= 5)
+#   bench heap_parse_rate1_overhead          N %   added at rate 1
+#   bench heap_churn_default_overhead        N %   samples/alloc_churn (64 KiB buffers
+#                                              filled and summed), wall time, at the
+#                                              default rate (target <= 5)
 set -eu
 build=$(cd "${1:-build}" && pwd)
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,25 +50,10 @@ run() {
 	default) out=$(CTRACE_OUT=$tmp/out CTRACE_MODES=heap LD_PRELOAD=$agent "$bin" "$@") ;;
 	rate1) out=$(CTRACE_OUT=$tmp/out CTRACE_MODES=heap CTRACE_HEAP_RATE=1 \
 		LD_PRELOAD=$agent "$bin" "$@") ;;
-	heaptrack) out=$(heaptrack -o "$tmp/ht" "$bin" "$@" 2>/dev/null | grep -E '^(tight|mixed) ') ;;
+	heaptrack) out=$(heaptrack -o "$tmp/ht" "$bin" "$@" 2>/dev/null | grep -E '^(tight|mixed|parse) ') ;;
 	esac
 	t1=$(now)
 	echo "$out" | awk -v w=$((t1 - t0)) '{print $2, w}'
-}
-
-# best MODE RUNS ARGS... — best ns/pair and best wall over RUNS runs: sets ns and wall.
-best() {
-	mode=$1 runs=$2; shift 2
-	nss="" walls=""
-	i=0
-	while [ $i -lt "$runs" ]; do
-		r=$(run "$mode" "$@")
-		nss="$nss ${r% *}"
-		walls="$walls ${r#* }"
-		i=$((i + 1))
-	done
-	ns=$(min $nss)
-	wall=$(min $walls)
 }
 
 # Tight loop: alternate bare and traced, best of 7 each.
@@ -81,13 +76,23 @@ done
 bare_ns=$(min $bn) bare_wall=$(min $bw)
 echo "bench heap_mixed_bare $bare_ns ns"
 echo "bench heap_mixed_default_added $(sub "$(min $dn)" "$bare_ns") ns"
-best rate1 2 "$@"
-echo "bench heap_mixed_rate1_added $(sub "$ns" "$bare_ns") ns"
-rate1_wall=$wall
-if command -v heaptrack >/dev/null 2>&1; then
-	best heaptrack 2 "$@"
-	echo "bench heap_mixed_heaptrack_added $(sub "$ns" "$bare_ns") ns"
-	ht_wall=$wall
+# Rate 1 and heaptrack alternate too (best of 3 each), so that both see the same load.
+have_ht=
+command -v heaptrack >/dev/null 2>&1 && have_ht=1
+rn="" rw="" hn="" hw=""
+for _ in 1 2 3; do
+	r=$(run rate1 "$@"); rn="$rn ${r% *}"; rw="$rw ${r#* }"
+	if [ -n "$have_ht" ]; then
+		r=$(run heaptrack "$@"); hn="$hn ${r% *}"; hw="$hw ${r#* }"
+	fi
+done
+rate1_added=$(sub "$(min $rn)" "$bare_ns")
+echo "bench heap_mixed_rate1_added $rate1_added ns"
+rate1_wall=$(min $rw)
+if [ -n "$have_ht" ]; then
+	ht_added=$(sub "$(min $hn)" "$bare_ns")
+	echo "bench heap_mixed_heaptrack_added $ht_added ns"
+	ht_wall=$(min $hw)
 else
 	echo "bench_heap: heaptrack not installed; its figures are skipped" >&2
 	ht_wall=
@@ -95,3 +100,32 @@ fi
 echo "bench heap_mixed_default_wall_ratio $(ratio "$(min $dw)" "$bare_wall") x"
 echo "bench heap_mixed_rate1_wall_ratio $(ratio "$rate1_wall" "$bare_wall") x"
 [ -z "$ht_wall" ] || echo "bench heap_mixed_heaptrack_wall_ratio $(ratio "$ht_wall" "$bare_wall") x"
+[ -z "$ht_wall" ] || echo "bench heap_mixed_rate1_vs_heaptrack $(ratio "$ht_added" "$rate1_added") x"
+
+# A program doing real work between allocations: alternate bare, default and rate 1.
+pb="" pd="" pr=""
+for _ in 1 2 3 4 5; do
+	pb="$pb $(run bare parse 100 | cut -d' ' -f1)"
+	pd="$pd $(run default parse 100 | cut -d' ' -f1)"
+	pr="$pr $(run rate1 parse 100 | cut -d' ' -f1)"
+done
+pb=$(min $pb)
+pct() { awk "BEGIN{printf \"%.2f\", ($1 - $2) * 100 / $2}"; }
+echo "bench heap_parse_bare $(awk "BEGIN{printf \"%.3f\", $pb / 1e6}") ms"
+echo "bench heap_parse_default_overhead $(pct "$(min $pd)" "$pb") %"
+echo "bench heap_parse_rate1_overhead $(pct "$(min $pr)" "$pb") %"
+
+churn=$build/samples/alloc_churn
+if [ -x "$churn" ]; then
+	cb="" cd=""
+	for _ in 1 2 3 4 5; do
+		t0=$(now); "$churn" 300000 > /dev/null; t1=$(now)
+		cb="$cb $((t1 - t0))"
+		rm -rf "$tmp/out"
+		t0=$(now)
+		CTRACE_OUT=$tmp/out CTRACE_MODES=heap LD_PRELOAD=$agent "$churn" 300000 > /dev/null
+		t1=$(now)
+		cd="$cd $((t1 - t0))"
+	done
+	echo "bench heap_churn_default_overhead $(pct "$(min $cd)" "$(min $cb)") %"
+fi

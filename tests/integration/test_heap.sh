@@ -49,6 +49,49 @@ if [ -x "$SAMPLES/heap_known_cxx" ]; then
 	ok "heap_known_cxx: new[] and new reach the profile with exact sizes"
 fi
 
+# The stack cache (agent/stackcache.c) serves repeated call chains without unwinding;
+# CTRACE_STACK_VERIFY=1 unwinds on every hit as well and counts disagreements. Across
+# heap_known, the threads and signal handlers of heap_hazards and a deep recursion there
+# must be none, with the cache in use.
+verify() { # NAME CMD...
+	name=$1; shift
+	set +e
+	CTRACE_STACK_VERIFY=1 "$CTRACE" record -o "$TMP/$name" -e heap -- "$@" > /dev/null 2>&1
+	set -e
+	go tool pprof -comments "$TMP/$name/heap.pb.gz" > "$TMP/$name.comments" 2>/dev/null ||
+		fail "$name: no heap profile under CTRACE_STACK_VERIFY"
+	line=$(grep 'ctrace heap stacks:' "$TMP/$name.comments") || fail "$name: no stack cache comment"
+	hits=$(echo "$line" | sed -n 's/.*stacks: \([0-9]*\) from the stack cache.*/\1/p')
+	bad=$(echo "$line" | sed -n 's/.* \([0-9]*\) cache mismatches.*/\1/p')
+	expect_eq "$name: stack cache mismatches" "$bad" 0
+	echo "$hits"
+}
+verify vknown "$SAMPLES/heap_known" > /dev/null
+bin=$TMP/heap_hazards
+${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -pthread -o "$bin" \
+	"$CT_ROOT/tests/integration/heap_hazards.c" -ldl || fail "cannot build heap_hazards"
+hits=$(verify vhazards "$bin")
+[ "$hits" -gt 0 ] || fail "heap_hazards: the stack cache served nothing"
+cat > "$TMP/deep.c" <<'C'
+#include <stdlib.h>
+/* Allocations at many depths of two recursions whose frames look alike. */
+__attribute__((noinline)) static void *down_a(int d) { return d ? (void)0, down_a(d - 1) : malloc(24); }
+__attribute__((noinline)) static void *down_b(int d) { return d ? (void)0, down_b(d - 1) : malloc(24); }
+int main(void)
+{
+	for (int i = 0; i < 20000; i++) {
+		free(i % 3 ? down_a(i % 50) : down_b(i % 50));
+		free(i % 2 ? down_b(i % 7) : down_a(i % 7));
+	}
+	return 0;
+}
+C
+${CC:-cc} -O1 -o "$TMP/deep" "$TMP/deep.c" || fail "cannot build deep"
+hits=$(verify vdeep "$TMP/deep")
+[ "$hits" -gt 30000 ] || fail "deep: only $hits stacks from the cache"
+expect_eq "deep alloc_objects" "$(hval "$TMP/vdeep/heap.pb.gz" alloc_objects main)" 40000
+ok "stack cache: no disagreement with a full unwind (CTRACE_STACK_VERIFY), and in use"
+
 # Heap mode off: no heap files, same output.
 "$CTRACE" record -o "$TMP/off" -e cpu -- "$SAMPLES/heap_known" > "$TMP/off.out" 2>/dev/null
 cmp -s "$TMP/off.out" "$TMP/known.bare" || fail "stdout differs with heap mode off"

@@ -4,6 +4,7 @@
  * late events, and the peak snapshot checked against a brute-force replay.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,88 @@ START_TEST(test_totals_in_order)
 	ck_assert_int_eq(st.inuse_est, 600);
 	ck_assert_uint_eq(st.peak_time, 10);
 	ck_assert_uint_eq(st.gaps, 0);
+	ct_heap_agg_free(a);
+}
+END_TEST
+
+/* Frees matched by address in the aggregator (rate 1): events arrive shuffled within the
+ * window, addresses are reused, some frees are of unknown blocks, and the map grows and
+ * shrinks past its first size; per-stack totals must equal a plain replay's. */
+START_TEST(test_address_matching)
+{
+	enum { N = 20000, LIVE = 6000 };
+	ct_heap_agg *a = ct_heap_agg_new(1, 12);
+	ck_assert_ptr_nonnull(a);
+	typedef struct {
+		int kind;
+		uintptr_t addr;
+		uint32_t stack;
+		uint64_t size;
+	} ev;
+	static ev evs[3 * N];
+	static uintptr_t live[LIVE];
+	static uint32_t live_stack[LIVE];
+	int64_t want_alloc[8] = {0}, want_inuse[8] = {0};
+	uint64_t x = 7, nev = 0, unknown = 0;
+	int nlive = 0;
+	for (int i = 0; i < N; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		if (nlive == LIVE || (nlive > 0 && (x >> 33) % 3 == 0)) {
+			int k = (int)((x >> 40) % (uint64_t)nlive);
+			evs[nev++] = (ev){CT_HEAP_EV_FREE_AT, live[k], 0, 0};
+			want_inuse[live_stack[k]] -= 1;
+			live[k] = live[nlive - 1];
+			live_stack[k] = live_stack[nlive - 1];
+			nlive--;
+		}
+		/* Addresses from a small range, so that freed ones come back. */
+		uintptr_t addr = 0x10000 + ((x >> 20) % (2 * LIVE)) * 16;
+		bool taken = false;
+		for (int k = 0; k < nlive && !taken; k++)
+			taken = live[k] == addr;
+		if (taken) {
+			evs[nev++] = (ev){CT_HEAP_EV_FREE_AT, 0x900000 + (uintptr_t)i * 16, 0, 0};
+			unknown++;
+			continue;
+		}
+		uint32_t stack = 1 + (uint32_t)((x >> 50) % 7);
+		evs[nev++] = (ev){CT_HEAP_EV_ALLOC_AT, addr, stack, 10};
+		want_alloc[stack]++;
+		want_inuse[stack]++;
+		live[nlive] = addr;
+		live_stack[nlive++] = stack;
+	}
+	/* Shuffle within blocks of 64 events: the reorder window puts them back. */
+	for (uint64_t base = 0; base < nev; base += 64) {
+		uint64_t n = nev - base < 64 ? nev - base : 64;
+		uint64_t order[64];
+		for (uint64_t j = 0; j < n; j++)
+			order[j] = base + j;
+		for (uint64_t j = n; j > 1; j--) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			uint64_t r = (x >> 33) % j, t = order[j - 1];
+			order[j - 1] = order[r];
+			order[r] = t;
+		}
+		for (uint64_t j = 0; j < n; j++) {
+			const ev *e = &evs[order[j]];
+			ck_assert_int_eq(ct_heap_agg_add_at(a, order[j], e->kind, e->addr, e->stack,
+							    e->size, order[j]),
+					 0);
+		}
+	}
+	ck_assert_int_eq(ct_heap_agg_flush(a), 0);
+	for (uint32_t st = 1; st < 8; st++) {
+		ct_heap_site s = site_of(a, st);
+		ck_assert_int_eq(s.alloc_objects, want_alloc[st]);
+		ck_assert_int_eq(s.inuse_objects, want_inuse[st]);
+		ck_assert_int_eq(s.inuse_bytes, want_inuse[st] * 10);
+	}
+	ct_heap_agg_stats stt;
+	ct_heap_agg_get_stats(a, &stt);
+	ck_assert_uint_eq(stt.unknown_frees, unknown);
+	ck_assert_uint_eq(stt.live_addrs, (uint64_t)nlive);
+	ck_assert_uint_eq(stt.late, 0);
 	ct_heap_agg_free(a);
 }
 END_TEST
@@ -228,6 +311,7 @@ static Suite *heapagg_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_totals_in_order);
 	tcase_add_test(tc, test_free_before_alloc);
+	tcase_add_test(tc, test_address_matching);
 	tcase_add_test(tc, test_gaps_and_late);
 	tcase_add_test(tc, test_peak_matches_replay);
 	tcase_add_test(tc, test_many_stacks);

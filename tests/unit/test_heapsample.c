@@ -132,12 +132,11 @@ START_TEST(test_table_basic)
 	ck_assert_int_eq(ct_heap_table_init(&t, m, 10), 0);
 	uint64_t v;
 	for (uintptr_t a = 0x1000; a < 0x1000 + 16 * 300; a += 16) {
-		ck_assert(!ct_heap_table_maybe(&t, a));
 		ck_assert(!ct_heap_table_remove(&t, a, &v));
 		ck_assert_int_eq(ct_heap_table_insert(&t, a, ct_heap_pack((uint32_t)a, a * 3)), 0);
 		ck_assert(ct_heap_table_maybe(&t, a));
 	}
-	ck_assert_uint_eq(atomic_load(&t.live), 300);
+	ck_assert_uint_eq(t.nlevels, 1); /* 1024 slots: below two levels' worth */
 	for (uintptr_t a = 0x1000; a < 0x1000 + 16 * 300; a += 32) {
 		ck_assert(ct_heap_table_remove(&t, a, &v));
 		ck_assert_uint_eq(ct_heap_unpack_stack(v), (uint32_t)a & 0xffffff);
@@ -146,7 +145,6 @@ START_TEST(test_table_basic)
 	}
 	for (uintptr_t a = 0x1010; a < 0x1000 + 16 * 300; a += 32)
 		ck_assert(ct_heap_table_remove(&t, a, &v));
-	ck_assert_uint_eq(atomic_load(&t.live), 0);
 	/* All counters back to zero: every filter answers "no" again. */
 	for (uintptr_t a = 0x1000; a < 0x1000 + 16 * 300; a += 16)
 		ck_assert(!ct_heap_table_maybe(&t, a));
@@ -181,7 +179,7 @@ START_TEST(test_table_full)
 			refused++;
 		}
 	}
-	ck_assert_int_eq(ok, 64);
+	ck_assert_int_eq(ok, 64); /* its one level, filled to the last slot */
 	ck_assert_uint_eq(atomic_load(&t.full), (uint64_t)refused);
 	/* A lookup of an absent address in a full table is bounded and says no. */
 	uint64_t v;
@@ -196,7 +194,7 @@ START_TEST(test_filter_saturates)
 	ct_heap_table t;
 	void *m = table_mem(4);
 	ck_assert_int_eq(ct_heap_table_init(&t, m, 4), 0);
-	atomic_store(&t.filter[3], 254);
+	atomic_store(&t.level[0].filter[3], 254);
 	uintptr_t a = 0;
 	for (uintptr_t x = 16;; x += 16)
 		if ((ct_heap_table_hash(x) >> 60) == 3) {
@@ -204,10 +202,56 @@ START_TEST(test_filter_saturates)
 			break;
 		}
 	ck_assert_int_eq(ct_heap_table_insert(&t, a, 1), 0);
-	ck_assert_uint_eq(atomic_load(&t.filter[3]), 255);
+	ck_assert_uint_eq(atomic_load(&t.level[0].filter[3]), 255);
 	uint64_t v;
 	ck_assert(ct_heap_table_remove(&t, a, &v));
-	ck_assert_uint_eq(atomic_load(&t.filter[3]), 255);
+	ck_assert_uint_eq(atomic_load(&t.level[0].filter[3]), 255);
+	free(m);
+}
+END_TEST
+
+/* Growth: blocks stay findable in the level they went to while the top moves up, and
+ * the table holds far more than its first level. */
+START_TEST(test_table_grows)
+{
+	ct_heap_table t;
+	void *m = table_mem(16);
+	ck_assert_int_eq(ct_heap_table_init(&t, m, 16), 0);
+	ck_assert_uint_eq(t.nlevels, 3);
+	ck_assert_uint_eq(t.level[0].bits, 12);
+	ck_assert_uint_eq(t.level[2].bits, 16);
+	ck_assert_uint_eq(ct_heap_table_bytes(16),
+			  (size_t)17 * ((1u << 12) + (1u << 14) + (1u << 16)));
+	ct_heap_table big;
+	void *mbig = table_mem(22);
+	ck_assert_int_eq(ct_heap_table_init(&big, mbig, 22), 0);
+	ck_assert_uint_eq(big.nlevels, 6);
+	ck_assert_uint_eq(big.level[0].bits, 12);
+	free(mbig);
+	/* A few hundred blocks live and die in the first level: it never grows. */
+	uint64_t v;
+	for (int round = 0; round < 200; round++) {
+		for (uintptr_t a = 0; a < 300; a++)
+			ck_assert_int_eq(ct_heap_table_insert(&t, 0x10000 + a * 64 + round * 16, a),
+					 0);
+		for (uintptr_t a = 0; a < 300; a++)
+			ck_assert(ct_heap_table_remove(&t, 0x10000 + a * 64 + round * 16, &v));
+	}
+	ck_assert_uint_eq(ct_heap_table_top(&t), 0);
+	/* 30000 live blocks climb to the last level; each is found once, with its value. */
+	enum { N = 30000 };
+	for (uintptr_t a = 1; a <= N; a++)
+		ck_assert_int_eq(ct_heap_table_insert(&t, a * 4096 + 32, a * 7), 0);
+	ck_assert_uint_eq(ct_heap_table_top(&t), 2);
+	for (uintptr_t a = 1; a <= N; a++) {
+		ck_assert(ct_heap_table_maybe(&t, a * 4096 + 32));
+		ck_assert(ct_heap_table_remove(&t, a * 4096 + 32, &v));
+		ck_assert_uint_eq(v, a * 7);
+		ck_assert(!ct_heap_table_remove(&t, a * 4096 + 32, &v));
+	}
+	for (uintptr_t a = 1; a <= N; a++)
+		ck_assert(!ct_heap_table_maybe(&t, a * 4096 + 32));
+	ck_assert_uint_eq(atomic_load(&t.full), 0);
 	free(m);
 }
 END_TEST
@@ -265,7 +309,7 @@ START_TEST(test_table_concurrent)
 		pthread_join(th[i], NULL);
 		ck_assert_int_eq(w[i].errors, 0);
 	}
-	ck_assert_uint_eq(atomic_load(&t.live), 0);
+	ck_assert_uint_eq(atomic_load(&t.full), 0);
 	free(m);
 }
 END_TEST
@@ -285,6 +329,7 @@ static Suite *heapsample_suite(void)
 	tcase_add_test(tt, test_table_basic);
 	tcase_add_test(tt, test_table_full);
 	tcase_add_test(tt, test_filter_saturates);
+	tcase_add_test(tt, test_table_grows);
 	tcase_add_test(tt, test_table_concurrent);
 	suite_add_tcase(s, tt);
 	return s;

@@ -1,0 +1,229 @@
+/*
+ * stackcache.c — the per-thread cache of hook stacks (model and proof in stackcache.h).
+ *
+ * An entry is a candidate (n == 0: the key and a stack id it gave) until the key gives
+ * that stack again; then one cursor walk learns the slot of every frame and the entry is
+ * valid (n frames, gaps between consecutive slots in words). The cache is 4-way set
+ * associative, and entries of one set may share a key: the same function at the same
+ * depth reached from different callers is one key with several stacks, and a hit is the
+ * entry whose slots still hold its chain. The cursor functions come from the same privately
+ * loaded libunwind.so.8 as unw_backtrace (stack.c), through pointers, for the reasons
+ * given there.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "agent/internal.h"
+#include "agent/stackcache.h"
+
+#define SET_BITS 6
+#define SETS (1 << SET_BITS) /* sets per thread */
+#define WAYS 4		     /* entries per set */
+#define DEPTH 64	     /* deepest stack an entry holds */
+#define HITS_FLUSH 1024	     /* hits counted per thread before they reach the global count */
+
+typedef struct {
+	uintptr_t ra, slot;	 /* the key */
+	uint32_t id;		 /* the stack it gave (candidate) or gives (valid) */
+	uint16_t n;		 /* frames, 0 while a candidate */
+	uint16_t gap[DEPTH - 1]; /* slot[i + 1] - slot[i], in words */
+} entry;
+
+typedef struct {
+	entry e[SETS][WAYS];
+	uint8_t victim[SETS]; /* the way the next new entry of a set replaces */
+	uint64_t hits, walks, unflushed;
+} cache;
+
+static int (*getcontext_fn)(unw_context_t *);
+static int (*init_local_fn)(unw_cursor_t *, unw_context_t *);
+static int (*step_fn)(unw_cursor_t *);
+static int (*get_reg_fn)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+static int verify;
+static pthread_key_t cache_key;
+static int enabled;
+
+static _Atomic uint64_t total_hits, total_walks, total_mismatches;
+
+static __thread cache *tls_cache;
+static __thread int tls_cache_failed;
+
+/* Thread exit (a key destructor). Allocations in later destructors just unwind: the
+ * thread does not get a new cache. */
+static void cache_gone(void *p)
+{
+	cache *c = p;
+	atomic_fetch_add_explicit(&total_hits, c->unflushed, memory_order_relaxed);
+	if (tls_cache == c)
+		tls_cache = NULL;
+	tls_cache_failed = 1;
+	munmap(c, sizeof *c);
+}
+
+void ct_stackcache_init(void)
+{
+	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return;
+	*(void **)&getcontext_fn = dlsym(h, "_Ux86_64_getcontext");
+	*(void **)&init_local_fn = dlsym(h, "_ULx86_64_init_local");
+	*(void **)&step_fn = dlsym(h, "_ULx86_64_step");
+	*(void **)&get_reg_fn = dlsym(h, "_ULx86_64_get_reg");
+	const char *v = getenv("CTRACE_STACK_VERIFY");
+	verify = v && *v && strcmp(v, "0") != 0;
+	enabled = getcontext_fn && init_local_fn && step_fn && get_reg_fn &&
+		  pthread_key_create(&cache_key, cache_gone) == 0;
+}
+
+void ct_stackcache_stats(ct_stackcache_stats_t *st)
+{
+	st->hits = atomic_load_explicit(&total_hits, memory_order_relaxed);
+	st->walks = atomic_load_explicit(&total_walks, memory_order_relaxed);
+	st->mismatches = atomic_load_explicit(&total_mismatches, memory_order_relaxed);
+}
+
+static cache *get_cache(void)
+{
+	if (tls_cache || tls_cache_failed || !enabled)
+		return tls_cache;
+	void *m = mmap(NULL, sizeof(cache), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
+	if (m == MAP_FAILED || pthread_setspecific(cache_key, m) != 0) {
+		if (m != MAP_FAILED)
+			munmap(m, sizeof(cache));
+		tls_cache_failed = 1;
+		return NULL;
+	}
+	tls_cache = m;
+	return tls_cache;
+}
+
+/* The full unwind: the stack from ra outward, interned. */
+static uint32_t unwind(uintptr_t ra)
+{
+	uintptr_t pcs[CT_MAX_FRAMES + 4];
+	int n = ct_capture_stack(pcs, CT_MAX_FRAMES + 4, 0);
+	int k = 0;
+	while (k < n && pcs[k] != ra)
+		k++;
+	if (k == n) /* the hook's frame was not found: keep what the unwinder saw */
+		k = 0;
+	n -= k;
+	return ct_stack_intern(pcs + k, n > CT_MAX_FRAMES ? CT_MAX_FRAMES : n);
+}
+
+/* Whether the stack still holds e's chain: every cached return address in its slot.
+ * Every slot lies between e->slot and the thread's stack top (checked when learned). */
+static bool still_there(const entry *e)
+{
+	const uintptr_t *pcs;
+	if (ct_stack_get(e->id, &pcs) != e->n)
+		return false;
+	uintptr_t s = e->slot;
+	for (int i = 1; i < e->n; i++) {
+		s += (uintptr_t)e->gap[i - 1] * sizeof(uintptr_t);
+		if (*(const uintptr_t *)s != pcs[i])
+			return false;
+	}
+	return true;
+}
+
+/* Learns e's slots with a cursor walk from here: the frame whose pc is ra and whose stack
+ * pointer is slot + 8 is the hook's caller; from there every frame must be the cached
+ * stack's, with its return address stored just below its stack pointer, inside this
+ * thread's stack. 0, or -1 when the chain cannot be cached. */
+static __attribute__((noinline)) int learn(entry *e, uintptr_t ra, uintptr_t slot)
+{
+	const uintptr_t *pcs;
+	int n = ct_stack_get(e->id, &pcs);
+	/* Only chains on the thread's own stack: an alternate signal stack may go away. */
+	uintptr_t top = ct_tls_stack_top, lo = ct_tls_stack_lo;
+	if (n < 1 || n > DEPTH || pcs[0] != ra || !top || slot < lo || slot >= top)
+		return -1;
+	unw_context_t uc;
+	unw_cursor_t cur;
+	if (getcontext_fn(&uc) < 0 || init_local_fn(&cur, &uc) < 0)
+		return -1;
+	int i = -1;
+	uintptr_t prev = 0;
+	for (int steps = 0; steps < CT_MAX_FRAMES + 16 && i + 1 < n; steps++) {
+		unw_word_t ip, sp;
+		if (step_fn(&cur) <= 0 || get_reg_fn(&cur, UNW_REG_IP, &ip) < 0 ||
+		    get_reg_fn(&cur, UNW_REG_SP, &sp) < 0)
+			return -1;
+		uintptr_t s = (uintptr_t)sp - sizeof(uintptr_t);
+		if (i < 0) {
+			if (ip != ra || s != slot)
+				continue;
+			i = 0;
+			prev = s;
+			continue;
+		}
+		i++;
+		if (ip != pcs[i] || s <= prev || s >= top || (s - prev) % sizeof(uintptr_t) ||
+		    (s - prev) / sizeof(uintptr_t) > UINT16_MAX || *(const uintptr_t *)s != ip)
+			return -1;
+		e->gap[i - 1] = (uint16_t)((s - prev) / sizeof(uintptr_t));
+		prev = s;
+	}
+	if (i + 1 != n)
+		return -1;
+	e->n = (uint16_t)n;
+	return 0;
+}
+
+uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
+{
+	cache *c = get_cache();
+	if (!c)
+		return unwind(ra);
+	uint64_t h = ((uint64_t)ra ^ ((uint64_t)slot << 17)) * 0x9E3779B97F4A7C15ULL;
+	size_t set = (size_t)(h >> (64 - SET_BITS));
+	entry *ways = c->e[set];
+	for (int w = 0; w < WAYS; w++) {
+		entry *e = &ways[w];
+		if (e->ra != ra || e->slot != slot || !e->n || !still_there(e))
+			continue;
+		if (++c->unflushed == HITS_FLUSH) {
+			atomic_fetch_add_explicit(&total_hits, HITS_FLUSH, memory_order_relaxed);
+			c->unflushed = 0;
+		}
+		c->hits++;
+		if (verify && unwind(ra) != e->id)
+			atomic_fetch_add_explicit(&total_mismatches, 1, memory_order_relaxed);
+		return e->id;
+	}
+	uint32_t id = unwind(ra);
+	if (!id)
+		return 0;
+	for (int w = 0; w < WAYS; w++) {
+		entry *e = &ways[w];
+		if (e->ra != ra || e->slot != slot || e->id != id)
+			continue;
+		/* Seen before with this stack: learn its slots, within the walk budget. A valid
+		 * entry here whose chain was not found above is stale: learn it again. */
+		if (c->walks < 64 + c->hits / 64) {
+			c->walks++;
+			atomic_fetch_add_explicit(&total_walks, 1, memory_order_relaxed);
+			e->n = 0;
+			if (learn(e, ra, slot) < 0)
+				e->n = 0;
+		}
+		return id;
+	}
+	/* New (key, stack): a candidate, in the set's next way. */
+	entry *e = &ways[c->victim[set]];
+	c->victim[set] = (uint8_t)((c->victim[set] + 1) % WAYS);
+	e->ra = ra;
+	e->slot = slot;
+	e->id = id;
+	e->n = 0;
+	return id;
+}
