@@ -75,7 +75,6 @@ extern char ct_engine_reason[256];
 
 /* ---- collector.c ---- */
 int ct_collector_start(void);
-void ct_collector_wake(void); /* async-signal-safe: drain now */
 void ct_collector_stop(void); /* final drain and join */
 void ct_sources_finish(void);
 uint64_t ct_collector_dropped(void);

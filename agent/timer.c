@@ -24,9 +24,6 @@
 
 #define STACK_BYTES 16384
 
-ct_rec *ct_emit_reserve(uint16_t type, uint32_t len);
-void ct_emit_commit(ct_rec *rec);
-
 enum { REC_TIMER_SAMPLE = CT_REC_CPU_FIRST };
 
 static int signo;
