@@ -181,7 +181,9 @@ int ct_unwind_init(void)
 	as = U.create_addr_space(&accessors, 0);
 	if (!as)
 		return -ENOMEM;
-	U.set_caching_policy(as, UNW_CACHE_GLOBAL);
+	/* Per-thread caching: only the collector unwinds, and the global cache would block
+	 * and unblock signals (two syscalls) around every lookup. */
+	U.set_caching_policy(as, UNW_CACHE_PER_THREAD);
 	return 0;
 }
 

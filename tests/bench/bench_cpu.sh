@@ -21,7 +21,7 @@ wall() { # command... → "wall_ns cpu_ns"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-variants="bare ctrace99 ctrace999"
+variants="bare ctrace99 ctrace999 ctrace_timer99 ctrace_timer999"
 [ -n "$profiler" ] && variants="$variants gperf99 gperf999"
 command -v perf > /dev/null && perf record -q -o "$tmp/probe.data" true > /dev/null 2>&1 &&
 	variants="$variants perf99 perf999"
@@ -31,6 +31,8 @@ run_variant() {
 	bare) wall "$prog" "$SCALE" ;;
 	ctrace99) wall "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 99 -- "$prog" "$SCALE" ;;
 	ctrace999) wall "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 999 -- "$prog" "$SCALE" ;;
+	ctrace_timer99) wall "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 99 --sampler timer -- "$prog" "$SCALE" ;;
+	ctrace_timer999) wall "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 999 --sampler timer -- "$prog" "$SCALE" ;;
 	gperf99) wall env CPUPROFILE="$tmp/g.prof" CPUPROFILE_FREQUENCY=99 LD_PRELOAD="$profiler" "$prog" "$SCALE" ;;
 	gperf999) wall env CPUPROFILE="$tmp/g.prof" CPUPROFILE_FREQUENCY=999 LD_PRELOAD="$profiler" "$prog" "$SCALE" ;;
 	perf99) wall perf record -q -F 99 -g -o "$tmp/p.data" "$prog" "$SCALE" ;;
