@@ -46,6 +46,7 @@ typedef struct {
 	uint64_t heap_rate; /* CTRACE_HEAP_RATE bytes, default 512 KiB; 1 = every allocation */
 	int sampler;        /* CTRACE_SAMPLER perf|timer, default auto */
 	int verbose;        /* CTRACE_VERBOSE */
+	uint32_t stack_bytes; /* CTRACE_STACK_BYTES: user stack copied per CPU sample */
 } ct_config;
 
 extern ct_config ct_cfg;

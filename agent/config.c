@@ -48,5 +48,13 @@ void ct_config_load(void)
 		else if (strcmp(v, "timer") == 0)
 			ct_cfg.sampler = CT_SAMPLER_TIMER;
 	}
+	/* Bytes of user stack copied per CPU sample (perf's --call-graph dwarf default is
+	 * 8192): deeper stacks are cut there. 16 KiB covers ~100 typical frames. */
+	ct_cfg.stack_bytes = 16384;
+	if ((v = getenv("CTRACE_STACK_BYTES")) && atoi(v) > 0) {
+		long b = atol(v);
+		b = b < 1024 ? 1024 : b > 65528 ? 65528 : b;
+		ct_cfg.stack_bytes = (uint32_t)(b & ~7L);
+	}
 	ct_cfg.verbose = (v = getenv("CTRACE_VERBOSE")) && *v && strcmp(v, "0") != 0;
 }

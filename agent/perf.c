@@ -5,8 +5,8 @@
  * inherit_thread + remove_on_exec so forked children and exec'd programs are left
  * alone), opened in the constructor so that every thread the program creates inherits
  * it. Each event has its own mmap ring (the kernel's lock-free per-CPU buffer); samples
- * carry the user registers and a copy of the user stack, which the collector unwinds off
- * the program's threads (unwind.c). The period is in nanoseconds of CPU time, so every
+ * carry the user registers and a copy of the user stack (CTRACE_STACK_BYTES), which the collector
+ * unwinds off the program's threads (unwind.c). The period is in nanoseconds of CPU time, so every
  * sample weighs exactly 1e9/hz ns. Locked memory for the rings is limited
  * (perf_event_mlock_kb per CPU plus RLIMIT_MEMLOCK): ring size backs off until it fits.
  */
@@ -26,7 +26,6 @@
 #include "agent/internal.h"
 
 #define MAX_CPUS 1024
-#define STACK_BYTES 16384
 
 /* PERF_REG_X86_* bits: AX BX CX DX SI DI BP SP IP (0-8) and R8-R15 (16-23). */
 #define REGS_MASK 0x00ff01ffull
@@ -62,7 +61,7 @@ int ct_perf_start(char *why, size_t whylen)
 	a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
 			PERF_SAMPLE_PERIOD | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 	a.sample_regs_user = REGS_MASK;
-	a.sample_stack_user = STACK_BYTES;
+	a.sample_stack_user = ct_cfg.stack_bytes;
 	a.exclude_kernel = 1;
 	a.exclude_hv = 1;
 	a.exclude_idle = 1;
@@ -75,7 +74,7 @@ int ct_perf_start(char *why, size_t whylen)
 	a.disabled = 1;
 	a.watermark = 1;
 	a.wakeup_watermark = 256 * 1024; /* a quarter of the largest ring we ask for */
-	scratch_cap = STACK_BYTES + 4096;
+	scratch_cap = ct_cfg.stack_bytes + 4096;
 	scratch =
 		mmap(NULL, scratch_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (scratch == MAP_FAILED) {

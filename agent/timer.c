@@ -6,7 +6,7 @@
  * randomized so threads do not tick in lockstep. Like the kernel does for perf samples,
  * the handler does not unwind: it copies the interrupted registers from the ucontext and
  * the live part of the stack (from the stack pointer up to the thread's stack top, at most
- * STACK_BYTES) into a ring record; the collector unwinds it with the same code as perf
+ * CTRACE_STACK_BYTES) into a ring record; the collector unwinds it with the same code as perf
  * samples. The handler is async-signal-safe: no malloc, no locks, no loader calls, errno
  * preserved. A program that already owns SIGPROF keeps it: we then use a real-time signal
  * nobody handles, or stay off and say why.
@@ -21,8 +21,6 @@
 
 #include "agent/internal.h"
 #include "libtrace/clock.h"
-
-#define STACK_BYTES 16384
 
 enum { REC_TIMER_SAMPLE = CT_REC_CPU_FIRST };
 
@@ -46,8 +44,8 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 	 * sigaltstack) gives a leaf-only sample rather than a read of unknown memory. */
 	uintptr_t top = ct_tls_stack_top, lo = ct_tls_stack_lo;
 	size_t len = top && sp >= lo && sp < top ? top - sp : 0;
-	if (len > STACK_BYTES)
-		len = STACK_BYTES;
+	if (len > ct_cfg.stack_bytes)
+		len = ct_cfg.stack_bytes;
 	ct_rec *rec = ct_emit_reserve(REC_TIMER_SAMPLE, (uint32_t)(CT_NREGS * 8 + len));
 	if (rec) {
 		uint64_t *regs = ct_rec_payload(rec);
