@@ -9,18 +9,25 @@
  * Reading trusts nothing and goes in passes, each relying only on what the previous one
  * proved:
  *   1. gzip, when the input starts with its magic bytes, is inflated with a hard bound on
- *      the output size; errors there name the offset in the compressed input.
+ *      the output size (into a buffer sized from the gzip trailer when that is plausible);
+ *      errors there name the offset in the compressed input.
  *   2. A walk of the wire format against the schema checks the framing — every varint
  *      complete, every length inside its parent, every known field with a wire type its
  *      type allows (repeated scalars may be packed or not: Go's runtime writes both) — and
  *      names the first defect's field and byte offset in the (decompressed) message. It
  *      also remembers where each sample, mapping, location, function and sample type
  *      starts, so that later errors can point at them.
- *   3. protobuf-c unpacks the message, with an allocator that tells running out of memory
- *      apart from anything else.
- *   4. pprof's rules are checked — string table starting with "", every string index in
- *      range, ids nonzero and unique, every referenced id present, one value per sample
- *      type — and only then is a ct_profile built. A failure anywhere frees everything.
+ *   3. Its framing proven, the message is decoded by hand (as protobuf-c would: the last
+ *      occurrence of a scalar or of period_type wins, repeated fields accumulate, unknown
+ *      fields are skipped) straight into the model, one kind of element at a time, checking pprof's
+ *      rules as it goes — string table starting with "", every string index in range, ids
+ *      nonzero and unique, every referenced id present, one value per sample type — in
+ *      the same order as the elements' kinds: strings, sample types, mappings, functions,
+ *      locations, samples, then Profile's scalars. Ids map to indexes through one hash
+ *      table per kind (a subtraction when ids are 1, 2, 3, ... as ctrace and Go write
+ *      them); functions and locations are appended, not interned. A failure anywhere
+ *      frees everything.
+ * protobuf-c serves the writer only.
  */
 #include "pprof.h"
 
@@ -31,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -48,12 +56,15 @@ typedef Perftools__Profiles__Function pb_function;
 
 /* ---- id maps ---------------------------------------------------------------------------
  * Open addressing from a nonzero 64-bit id to an array index, at most half full. Used by
- * the writer to prove ids unique and by the reader to resolve references. */
+ * the writer to prove ids unique and by the reader to resolve references. While every id
+ * added is its index + 1 (as ctrace and Go write them) a lookup is a subtraction. */
 
 struct id_map {
 	uint64_t *ids; /* 0 = empty slot */
 	uint32_t *idx;
 	size_t mask;
+	size_t n;   /* ids added */
+	bool dense; /* every id added so far was its index + 1, added in index order */
 };
 
 static uint64_t id_hash(uint64_t x)
@@ -72,6 +83,8 @@ static int id_map_init(struct id_map *m, size_t n)
 	m->ids = calloc(cap, sizeof(*m->ids));
 	m->idx = malloc(cap * sizeof(*m->idx));
 	m->mask = cap - 1;
+	m->n = 0;
+	m->dense = true;
 	return m->ids && m->idx ? 0 : -ENOMEM;
 }
 
@@ -91,12 +104,16 @@ static bool id_map_add(struct id_map *m, uint64_t id, uint32_t idx)
 	}
 	m->ids[i] = id;
 	m->idx[i] = idx;
+	m->dense = m->dense && idx == m->n && id == (uint64_t)idx + 1;
+	m->n++;
 	return true;
 }
 
 /* The index stored for id, or UINT32_MAX. */
-static uint32_t id_map_get(const struct id_map *m, uint64_t id)
+static inline uint32_t id_map_get(const struct id_map *m, uint64_t id)
 {
+	if (m->dense)
+		return id - 1 < m->n ? (uint32_t)(id - 1) : UINT32_MAX;
 	if (!id)
 		return UINT32_MAX;
 	for (size_t i = id_hash(id) & m->mask; m->ids[i]; i = (i + 1) & m->mask) {
@@ -566,6 +583,18 @@ static bool is_gzip(const uint8_t *buf, size_t len)
 	return len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
 }
 
+/* Asks for huge pages under the big buffer p of n bytes: fewer page faults as it fills. */
+static void advise_huge(void *p, size_t n)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	if (!p || n < 2 * huge)
+		return;
+	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(huge - 1);
+	if (e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE); /* only a hint: failure is harmless */
+}
+
 /* Inflates the gzip member(s) in buf into a malloc'd *out of at most max bytes. */
 static int gunzip(const uint8_t *buf, size_t len, size_t max, uint8_t **out, size_t *outlen,
 		  ct_error *err)
@@ -574,10 +603,22 @@ static int gunzip(const uint8_t *buf, size_t len, size_t max, uint8_t **out, siz
 	memset(&zs, 0, sizeof(zs));
 	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
 		return ct_error_set(err, ENOMEM, -1, "out of memory starting gzip decoder");
+	/* The last member's trailer ends with its size mod 2^32 (ISIZE): usually the whole
+	 * output, which then needs no reallocation. It is only a hint, bounded by what
+	 * deflate can reach (1032:1) and by max; a wrong one costs a realloc or some
+	 * unused room. */
 	size_t cap = len < max / 4 ? len * 4 : max;
+	if (len >= 18) {
+		const uint8_t *t = buf + len - 4;
+		size_t isize =
+			(size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
+		if (isize && isize <= max && isize / 1032 <= len)
+			cap = isize;
+	}
 	if (cap < 4096)
 		cap = 4096;
 	uint8_t *obuf = malloc(cap);
+	advise_huge(obuf, cap);
 	size_t pos = 0, have = 0; /* input consumed, output produced */
 	int rc = obuf ? 0 : ct_error_set(err, ENOMEM, -1, "out of memory inflating gzip");
 	while (!rc) {
@@ -714,8 +755,17 @@ static void offsets_free(struct offsets *o)
 }
 
 /* Reads a varint at *pos (< end). 0, 1 when truncated, 2 when longer than 64 bits. */
-static int read_varint(const uint8_t *buf, size_t end, size_t *pos, uint64_t *v)
+static inline int read_varint(const uint8_t *buf, size_t end, size_t *pos, uint64_t *v)
 {
+	if (*pos < end && buf[*pos] < 0x80) {
+		*v = buf[(*pos)++];
+		return 0;
+	}
+	if (end - *pos >= 2 && buf[*pos + 1] < 0x80) { /* the other common case */
+		*v = (uint64_t)(buf[*pos] & 0x7f) | (uint64_t)buf[*pos + 1] << 7;
+		*pos += 2;
+		return 0;
+	}
 	uint64_t x = 0;
 	for (unsigned shift = 0; shift < 70; shift += 7) {
 		if (*pos >= end)
@@ -790,6 +840,37 @@ static int note_offset(struct offsets *off, uint64_t num, size_t at)
 	return 0;
 }
 
+/* Whether buf[start, end) is a run of varints of at most 9 bytes each (so each fits in
+ * 64 bits), the last one complete: a quick test that lets the common case skip decoding. */
+static bool packed_ok(const uint8_t *buf, size_t start, size_t end)
+{
+	size_t run = 0, p = start; /* continuation bytes in a row */
+	/* Eight bytes at a time: a run inside one word is shorter than 9, so only the runs
+	 * that cross words need counting. */
+	for (; end - p >= 8; p += 8) {
+		uint64_t w;
+		memcpy(&w, buf + p, sizeof(w));
+		uint64_t last = ~w & 0x8080808080808080ULL; /* the bytes ending a varint */
+		if (!last) {
+			run += 8;
+		} else {
+			run += (size_t)__builtin_ctzll(last) / 8;
+			if (run >= 9)
+				return false;
+			run = (size_t)__builtin_clzll(last) / 8;
+		}
+		if (run >= 9)
+			return false;
+	}
+	for (; p < end; p++) {
+		if (!(buf[p] & 0x80))
+			run = 0;
+		else if (++run == 9)
+			return false;
+	}
+	return run == 0;
+}
+
 /* Walks the message in buf[start, end) against m, reached through path (NULL at the top). */
 static int walk(const uint8_t *buf, size_t start, size_t end, const struct msg_schema *m,
 		const struct path *path, struct offsets *off, ct_error *err)
@@ -852,7 +933,7 @@ static int walk(const uint8_t *buf, size_t start, size_t end, const struct msg_s
 				int rc = walk(buf, pos, sub_end, f->sub, &sub, off, err);
 				if (rc)
 					return rc;
-			} else if (f && f->kind == K_REPEATED) {
+			} else if (f && f->kind == K_REPEATED && !packed_ok(buf, pos, sub_end)) {
 				for (size_t p = pos; p < sub_end;) {
 					size_t vat = p;
 					vr = read_varint(buf, sub_end, &p, &v);
@@ -871,36 +952,124 @@ static int walk(const uint8_t *buf, size_t start, size_t end, const struct msg_s
 	return 0;
 }
 
-/* ---- reader: unpack ------------------------------------------------------------------- */
+/* ---- reader: decoding ------------------------------------------------------------------
+ * Pass 2 proved the framing, so these helpers read fields without reporting errors; they
+ * still never step past the end they are given. */
 
-struct pb_alloc_state {
-	bool failed;
-};
-
-static void *pb_alloc(void *data, size_t size)
+/* The varint at *pos, or 0 (pos then at end) if it were cut. */
+static inline uint64_t get_varint(const uint8_t *buf, size_t end, size_t *pos)
 {
-	void *p = malloc(size);
-	if (!p)
-		((struct pb_alloc_state *)data)->failed = true;
-	return p;
+	uint64_t v = 0;
+	if (read_varint(buf, end, pos, &v))
+		*pos = end;
+	return v;
 }
 
-static void pb_free(void *data, void *ptr)
+/* One field of a message: its number and wire type, and its varint value (wire type 0)
+ * or its payload [sub, sub_end) (wire type 2). */
+struct field {
+	uint64_t num, v;
+	unsigned wt;
+	size_t sub, sub_end;
+};
+
+/* Reads the field at *pos (< end) and moves past it. */
+static inline void next_field(const uint8_t *buf, size_t end, size_t *pos, struct field *f)
 {
-	(void)data;
-	free(ptr);
+	uint64_t tag = get_varint(buf, end, pos);
+	f->num = tag >> 3;
+	f->wt = tag & 7;
+	if (f->wt == 0) {
+		f->v = get_varint(buf, end, pos);
+	} else if (f->wt == 2) {
+		uint64_t n = get_varint(buf, end, pos);
+		f->sub = *pos;
+		f->sub_end = n < end - *pos ? *pos + (size_t)n : end;
+		*pos = f->sub_end;
+	} else {
+		size_t n = f->wt == 1 ? 8 : 4;
+		*pos = n < end - *pos ? *pos + n : end;
+	}
+}
+
+/* The payload [*start, *end) of the length-delimited field whose tag is at byte at. */
+static void elem_bounds(const uint8_t *buf, size_t len, size_t at, size_t *start, size_t *end)
+{
+	struct field f = {0};
+	size_t pos = at;
+	next_field(buf, len, &pos, &f);
+	*start = f.wt == 2 ? f.sub : pos;
+	*end = f.wt == 2 ? f.sub_end : pos;
+}
+
+/* Makes room for need elements of size elem in *a (capacity *cap). 0 or -ENOMEM. */
+static int reserve(void **a, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : 16;
+	while (nc < need)
+		nc *= 2;
+	void *na = realloc(*a, nc * elem);
+	if (!na)
+		return -ENOMEM;
+	*a = na;
+	*cap = nc;
+	return 0;
 }
 
 /* ---- reader: semantic checks and the model ---------------------------------------------- */
 
+/* A string of the table: where it is in the message. */
+struct str_ref {
+	size_t at, len;
+};
+
+struct raw_label {
+	int64_t key, str, num, num_unit;
+};
+
+struct raw_line {
+	uint64_t function_id;
+	int64_t line;
+};
+
 struct reader {
-	const pb_profile *m;
+	const uint8_t *buf; /* the message */
+	size_t len;
 	const struct offsets *off;
 	ct_profile *p;
+	/* Profile's own fields, as protobuf-c decodes them: the last occurrence of a scalar
+	 * or of period_type wins, repeated ones accumulate. */
+	struct str_ref *str_refs;
+	size_t nstrs, cap_strs;
+	int64_t drop_frames, keep_frames, time_nanos, duration_nanos, period;
+	int64_t default_sample_type, period_type_type, period_type_unit;
+	bool has_period_type;
+	int64_t *comments;
+	size_t ncomments, cap_comments;
 	const char **strs; /* string table, interned in p */
 	struct id_map maps, locs, funcs;
+	/* Scratch space for one element, reused. */
+	uint32_t *loc_idx;
+	size_t cap_loc_idx;
+	int64_t *values;
+	size_t cap_values;
+	struct raw_label *raw_labels;
+	size_t cap_raw_labels;
+	ct_label *labels;
+	size_t cap_labels;
+	struct raw_line *raw_lines;
+	size_t cap_raw_lines;
+	ct_line *lines;
+	size_t cap_lines;
 	ct_error *err;
 };
+
+static int oom(struct reader *r)
+{
+	return ct_error_set(r->err, ENOMEM, -1, "out of memory");
+}
 
 /* Offset of element i of repeated top-level field f (1..5), or -1. */
 static long long elem_off(const struct reader *r, int f, size_t i)
@@ -913,7 +1082,7 @@ static long long elem_off(const struct reader *r, int f, size_t i)
 static const char *str_at(struct reader *r, int64_t idx, long long at, const char *kind,
 			  long long elem, const char *field)
 {
-	if (idx >= 0 && (uint64_t)idx < r->m->n_string_table)
+	if (idx >= 0 && (uint64_t)idx < r->nstrs)
 		return r->strs[idx];
 	char what[64];
 	if (elem >= 0)
@@ -923,279 +1092,486 @@ static const char *str_at(struct reader *r, int64_t idx, long long at, const cha
 	ct_error_set(r->err, EINVAL, at,
 		     "%s: string index %lld out of range (string table has %zu entries) at byte "
 		     "%lld",
-		     what, (long long)idx, r->m->n_string_table, at);
+		     what, (long long)idx, r->nstrs, at);
 	return NULL;
 }
 
-static int read_strings(struct reader *r)
+/* Appends the varint (wire type 0) or packed varints (wire type 2) of f to *a. */
+static inline int append_varints(const uint8_t *buf, const struct field *f, int64_t **a, size_t *n,
+				 size_t *cap)
 {
-	const pb_profile *m = r->m;
-	if (!m->n_string_table || m->string_table[0][0])
-		return ct_error_set(
-			r->err, EINVAL, (long long)r->off->field[6],
-			"string_table[0] must be the empty string (field 6 at byte %zu)",
-			r->off->field[6]);
-	r->strs = malloc(m->n_string_table * sizeof(*r->strs));
-	if (!r->strs)
-		return ct_error_set(r->err, ENOMEM, -1, "out of memory");
-	for (size_t i = 0; i < m->n_string_table; i++) {
-		r->strs[i] = ct_profile_str(r->p, m->string_table[i]);
-		if (!r->strs[i])
-			return ct_error_set(r->err, ENOMEM, -1, "out of memory");
+	if (f->wt == 0) {
+		if (reserve((void **)a, cap, *n + 1, sizeof(**a)))
+			return -ENOMEM;
+		(*a)[(*n)++] = (int64_t)f->v;
+		return 0;
+	}
+	for (size_t p = f->sub; p < f->sub_end;) {
+		if (*n == *cap && reserve((void **)a, cap, *n + 1, sizeof(**a)))
+			return -ENOMEM;
+		(*a)[(*n)++] = (int64_t)get_varint(buf, f->sub_end, &p);
 	}
 	return 0;
 }
 
+/* Reads a ValueType's fields in [pos, end) into *type and *unit. */
+static void scan_value_type(const uint8_t *buf, size_t pos, size_t end, int64_t *type,
+			    int64_t *unit)
+{
+	struct field f = {0};
+	while (pos < end) {
+		next_field(buf, end, &pos, &f);
+		if (f.wt == 0 && f.num == 1)
+			*type = (int64_t)f.v;
+		else if (f.wt == 0 && f.num == 2)
+			*unit = (int64_t)f.v;
+	}
+}
+
+/* Collects Profile's own fields other than the repeated messages 1..5. */
+static int scan_top(struct reader *r)
+{
+	const uint8_t *buf = r->buf;
+	struct field f = {0};
+	for (size_t pos = 0; pos < r->len;) {
+		next_field(buf, r->len, &pos, &f);
+		if (f.wt == 2 && f.num == 6) {
+			if (reserve((void **)&r->str_refs, &r->cap_strs, r->nstrs + 1,
+				    sizeof(*r->str_refs)))
+				return oom(r);
+			r->str_refs[r->nstrs++] = (struct str_ref){f.sub, f.sub_end - f.sub};
+		} else if (f.wt == 2 && f.num == 11) {
+			/* As protobuf-c does, a later period_type replaces an earlier one. */
+			r->has_period_type = true;
+			r->period_type_type = r->period_type_unit = 0;
+			scan_value_type(buf, f.sub, f.sub_end, &r->period_type_type,
+					&r->period_type_unit);
+		} else if (f.num == 13 && (f.wt == 0 || f.wt == 2)) {
+			if (append_varints(buf, &f, &r->comments, &r->ncomments, &r->cap_comments))
+				return oom(r);
+		} else if (f.wt == 0) {
+			int64_t v = (int64_t)f.v;
+			switch (f.num) {
+			case 7:
+				r->drop_frames = v;
+				break;
+			case 8:
+				r->keep_frames = v;
+				break;
+			case 9:
+				r->time_nanos = v;
+				break;
+			case 10:
+				r->duration_nanos = v;
+				break;
+			case 12:
+				r->period = v;
+				break;
+			case 14:
+				r->default_sample_type = v;
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int read_strings(struct reader *r)
+{
+	if (!r->nstrs || (r->str_refs[0].len && r->buf[r->str_refs[0].at]))
+		return ct_error_set(
+			r->err, EINVAL, (long long)r->off->field[6],
+			"string_table[0] must be the empty string (field 6 at byte %zu)",
+			r->off->field[6]);
+	size_t maxlen = 0;
+	for (size_t i = 0; i < r->nstrs; i++) {
+		if (r->str_refs[i].len > maxlen)
+			maxlen = r->str_refs[i].len;
+	}
+	r->strs = malloc(r->nstrs * sizeof(*r->strs));
+	char *s = malloc(maxlen + 1);
+	int rc = r->strs && s ? 0 : oom(r);
+	/* Copied out to be terminated; like any C string, one ends at its first NUL. */
+	for (size_t i = 0; !rc && i < r->nstrs; i++) {
+		memcpy(s, r->buf + r->str_refs[i].at, r->str_refs[i].len);
+		s[r->str_refs[i].len] = '\0';
+		r->strs[i] = ct_profile_str(r->p, s);
+		if (!r->strs[i])
+			rc = oom(r);
+	}
+	free(s);
+	return rc;
+}
+
 static int read_sample_types(struct reader *r)
 {
-	for (size_t i = 0; i < r->m->n_sample_type; i++) {
-		const pb_value_type *v = r->m->sample_type[i];
+	for (size_t i = 0; i < r->off->n[1]; i++) {
+		size_t start, end;
+		elem_bounds(r->buf, r->len, r->off->elem[1][i], &start, &end);
+		int64_t type = 0, unit = 0;
+		scan_value_type(r->buf, start, end, &type, &unit);
 		long long at = elem_off(r, 1, i);
-		const char *t = str_at(r, v->type, at, "sample_type", (long long)i, "type");
-		const char *u =
-			t ? str_at(r, v->unit, at, "sample_type", (long long)i, "unit") : NULL;
+		const char *t = str_at(r, type, at, "sample_type", (long long)i, "type");
+		const char *u = t ? str_at(r, unit, at, "sample_type", (long long)i, "unit") : NULL;
 		if (!t || !u)
 			return -EINVAL;
 		if (ct_profile_add_sample_type(r->p, t, u))
-			return ct_error_set(r->err, ENOMEM, -1, "out of memory");
+			return oom(r);
 	}
 	return 0;
 }
 
 static int read_mappings(struct reader *r)
 {
-	if (id_map_init(&r->maps, r->m->n_mapping))
-		return ct_error_set(r->err, ENOMEM, -1, "out of memory");
-	for (size_t i = 0; i < r->m->n_mapping; i++) {
-		const pb_mapping *m = r->m->mapping[i];
+	size_t n = r->off->n[3];
+	if (id_map_init(&r->maps, n))
+		return oom(r);
+	for (size_t i = 0; i < n; i++) {
+		size_t pos, end;
+		elem_bounds(r->buf, r->len, r->off->elem[3][i], &pos, &end);
+		uint64_t v[11] = {0}; /* by field number */
+		struct field f = {0};
+		while (pos < end) {
+			next_field(r->buf, end, &pos, &f);
+			if (f.wt == 0 && f.num >= 1 && f.num <= 10)
+				v[f.num] = f.v;
+		}
 		long long at = elem_off(r, 3, i);
-		if (!m->id || !id_map_add(&r->maps, m->id, (uint32_t)i))
+		if (!v[1] || !id_map_add(&r->maps, v[1], (uint32_t)i))
 			return ct_error_set(
 				r->err, EINVAL, at, "mapping %zu: %s id %llu at byte %lld", i,
-				m->id ? "duplicate" : "zero", (unsigned long long)m->id, at);
+				v[1] ? "duplicate" : "zero", (unsigned long long)v[1], at);
 		ct_mapping c = {
-			.id = m->id,
-			.memory_start = m->memory_start,
-			.memory_limit = m->memory_limit,
-			.file_offset = m->file_offset,
-			.filename = str_at(r, m->filename, at, "mapping", (long long)i, "filename"),
-			.build_id = str_at(r, m->build_id, at, "mapping", (long long)i, "build_id"),
-			.has_functions = m->has_functions,
-			.has_filenames = m->has_filenames,
-			.has_line_numbers = m->has_line_numbers,
-			.has_inline_frames = m->has_inline_frames,
+			.id = v[1],
+			.memory_start = v[2],
+			.memory_limit = v[3],
+			.file_offset = v[4],
+			.filename =
+				str_at(r, (int64_t)v[5], at, "mapping", (long long)i, "filename"),
+			.build_id =
+				str_at(r, (int64_t)v[6], at, "mapping", (long long)i, "build_id"),
+			.has_functions = v[7] != 0,
+			.has_filenames = v[8] != 0,
+			.has_line_numbers = v[9] != 0,
+			.has_inline_frames = v[10] != 0,
 		};
 		if (!c.filename || !c.build_id)
 			return -EINVAL;
 		if (!ct_profile_add_mapping(r->p, &c))
-			return ct_error_set(r->err, ENOMEM, -1, "out of memory");
+			return oom(r);
 	}
 	return 0;
 }
 
 static int read_functions(struct reader *r)
 {
-	if (id_map_init(&r->funcs, r->m->n_function))
-		return ct_error_set(r->err, ENOMEM, -1, "out of memory");
-	for (size_t i = 0; i < r->m->n_function; i++) {
-		const pb_function *f = r->m->function[i];
+	size_t n = r->off->n[5];
+	if (id_map_init(&r->funcs, n))
+		return oom(r);
+	for (size_t i = 0; i < n; i++) {
+		size_t pos, end;
+		elem_bounds(r->buf, r->len, r->off->elem[5][i], &pos, &end);
+		uint64_t v[6] = {0}; /* by field number */
+		struct field f = {0};
+		while (pos < end) {
+			next_field(r->buf, end, &pos, &f);
+			if (f.wt == 0 && f.num >= 1 && f.num <= 5)
+				v[f.num] = f.v;
+		}
 		long long at = elem_off(r, 5, i);
-		if (!f->id || !id_map_add(&r->funcs, f->id, (uint32_t)i))
+		if (!v[1] || !id_map_add(&r->funcs, v[1], (uint32_t)i))
 			return ct_error_set(
 				r->err, EINVAL, at, "function %zu: %s id %llu at byte %lld", i,
-				f->id ? "duplicate" : "zero", (unsigned long long)f->id, at);
+				v[1] ? "duplicate" : "zero", (unsigned long long)v[1], at);
 		ct_function c = {
-			.id = f->id,
-			.name = str_at(r, f->name, at, "function", (long long)i, "name"),
-			.system_name = str_at(r, f->system_name, at, "function", (long long)i,
+			.id = v[1],
+			.name = str_at(r, (int64_t)v[2], at, "function", (long long)i, "name"),
+			.system_name = str_at(r, (int64_t)v[3], at, "function", (long long)i,
 					      "system_name"),
 			.filename =
-				str_at(r, f->filename, at, "function", (long long)i, "filename"),
-			.start_line = f->start_line,
+				str_at(r, (int64_t)v[4], at, "function", (long long)i, "filename"),
+			.start_line = (int64_t)v[5],
 		};
 		if (!c.name || !c.system_name || !c.filename)
 			return -EINVAL;
 		if (ct_profile_append_function(r->p, &c) == UINT32_MAX)
-			return ct_error_set(r->err, ENOMEM, -1, "out of memory");
+			return oom(r);
 	}
 	return 0;
 }
 
 static int read_locations(struct reader *r)
 {
-	size_t maxlines = 0;
-	for (size_t i = 0; i < r->m->n_location; i++) {
-		if (r->m->location[i]->n_line > maxlines)
-			maxlines = r->m->location[i]->n_line;
-	}
-	ct_line *lines = malloc((maxlines ? maxlines : 1) * sizeof(*lines));
-	if (!lines || id_map_init(&r->locs, r->m->n_location)) {
-		free(lines);
-		return ct_error_set(r->err, ENOMEM, -1, "out of memory");
-	}
-	int rc = 0;
-	for (size_t i = 0; !rc && i < r->m->n_location; i++) {
-		const pb_location *l = r->m->location[i];
-		long long at = elem_off(r, 4, i);
-		if (!l->id || !id_map_add(&r->locs, l->id, (uint32_t)i)) {
-			rc = ct_error_set(
-				r->err, EINVAL, at, "location %zu: %s id %llu at byte %lld", i,
-				l->id ? "duplicate" : "zero", (unsigned long long)l->id, at);
-			break;
-		}
-		uint32_t mapping = 0;
-		if (l->mapping_id) {
-			uint32_t mi = id_map_get(&r->maps, l->mapping_id);
-			if (mi == UINT32_MAX) {
-				rc = ct_error_set(
-					r->err, EINVAL, at,
-					"location %zu (id %llu): mapping id %llu not found "
-					"at byte %lld",
-					i, (unsigned long long)l->id,
-					(unsigned long long)l->mapping_id, at);
-				break;
+	size_t n = r->off->n[4];
+	if (id_map_init(&r->locs, n))
+		return oom(r);
+	for (size_t i = 0; i < n; i++) {
+		size_t pos, end, nlines = 0;
+		elem_bounds(r->buf, r->len, r->off->elem[4][i], &pos, &end);
+		uint64_t id = 0, mapping_id = 0, address = 0, folded = 0;
+		struct field f = {0};
+		while (pos < end) {
+			next_field(r->buf, end, &pos, &f);
+			if (f.wt == 2 && f.num == 4) {
+				if (reserve((void **)&r->raw_lines, &r->cap_raw_lines, nlines + 1,
+					    sizeof(*r->raw_lines)))
+					return oom(r);
+				struct raw_line *ln = &r->raw_lines[nlines++];
+				*ln = (struct raw_line){0, 0};
+				struct field g = {0};
+				for (size_t q = f.sub; q < f.sub_end;) {
+					next_field(r->buf, f.sub_end, &q, &g);
+					if (g.wt == 0 && g.num == 1)
+						ln->function_id = g.v;
+					else if (g.wt == 0 && g.num == 2)
+						ln->line = (int64_t)g.v;
+				}
+			} else if (f.wt == 0) {
+				switch (f.num) {
+				case 1:
+					id = f.v;
+					break;
+				case 2:
+					mapping_id = f.v;
+					break;
+				case 3:
+					address = f.v;
+					break;
+				case 5:
+					folded = f.v;
+					break;
+				default:
+					break;
+				}
 			}
+		}
+		long long at = elem_off(r, 4, i);
+		if (!id || !id_map_add(&r->locs, id, (uint32_t)i))
+			return ct_error_set(r->err, EINVAL, at,
+					    "location %zu: %s id %llu at byte %lld", i,
+					    id ? "duplicate" : "zero", (unsigned long long)id, at);
+		uint32_t mapping = 0;
+		if (mapping_id) {
+			uint32_t mi = id_map_get(&r->maps, mapping_id);
+			if (mi == UINT32_MAX)
+				return ct_error_set(r->err, EINVAL, at,
+						    "location %zu (id %llu): mapping id %llu not "
+						    "found at byte %lld",
+						    i, (unsigned long long)id,
+						    (unsigned long long)mapping_id, at);
 			mapping = mi + 1;
 		}
-		for (size_t k = 0; k < l->n_line; k++) {
-			uint32_t fi = id_map_get(&r->funcs, l->line[k]->function_id);
-			if (fi == UINT32_MAX) {
-				rc = ct_error_set(
-					r->err, EINVAL, at,
-					"location %zu (id %llu): line %zu has %s function "
-					"id %llu at byte %lld",
-					i, (unsigned long long)l->id, k,
-					l->line[k]->function_id ? "unknown" : "zero",
-					(unsigned long long)l->line[k]->function_id, at);
-				break;
-			}
-			lines[k] = (ct_line){fi, l->line[k]->line};
+		if (reserve((void **)&r->lines, &r->cap_lines, nlines, sizeof(*r->lines)))
+			return oom(r);
+		for (size_t k = 0; k < nlines; k++) {
+			uint64_t fid = r->raw_lines[k].function_id;
+			uint32_t fi = id_map_get(&r->funcs, fid);
+			if (fi == UINT32_MAX)
+				return ct_error_set(r->err, EINVAL, at,
+						    "location %zu (id %llu): line %zu has %s "
+						    "function id %llu at byte %lld",
+						    i, (unsigned long long)id, k,
+						    fid ? "unknown" : "zero",
+						    (unsigned long long)fid, at);
+			r->lines[k] = (ct_line){fi, r->raw_lines[k].line};
 		}
-		if (rc)
-			break;
-		ct_location c = {.id = l->id,
+		ct_location c = {.id = id,
 				 .mapping = mapping,
-				 .address = l->address,
-				 .lines = lines,
-				 .nlines = (uint32_t)l->n_line,
-				 .is_folded = l->is_folded};
+				 .address = address,
+				 .lines = r->lines,
+				 .nlines = (uint32_t)nlines,
+				 .is_folded = folded != 0};
 		if (ct_profile_append_location(r->p, &c) == UINT32_MAX)
-			rc = ct_error_set(r->err, ENOMEM, -1, "out of memory");
-	}
-	free(lines);
-	return rc;
-}
-
-static int read_samples(struct reader *r)
-{
-	size_t maxlocs = 0, maxlabels = 0;
-	for (size_t i = 0; i < r->m->n_sample; i++) {
-		const pb_sample *s = r->m->sample[i];
-		if (s->n_location_id > maxlocs)
-			maxlocs = s->n_location_id;
-		if (s->n_label > maxlabels)
-			maxlabels = s->n_label;
-	}
-	uint32_t *locs = malloc((maxlocs ? maxlocs : 1) * sizeof(*locs));
-	ct_label *labels = malloc((maxlabels ? maxlabels : 1) * sizeof(*labels));
-	int rc = locs && labels ? 0 : ct_error_set(r->err, ENOMEM, -1, "out of memory");
-	for (size_t i = 0; !rc && i < r->m->n_sample; i++) {
-		const pb_sample *s = r->m->sample[i];
-		long long at = elem_off(r, 2, i);
-		if (s->n_value != r->m->n_sample_type) {
-			rc = ct_error_set(
-				r->err, EINVAL, at,
-				"sample %zu: %zu values for %zu sample types at byte %lld", i,
-				s->n_value, r->m->n_sample_type, at);
-			break;
-		}
-		if (s->n_location_id > UINT32_MAX || s->n_label > UINT32_MAX) {
-			rc = ct_error_set(r->err, EINVAL, at, "sample %zu too large at byte %lld",
-					  i, at);
-			break;
-		}
-		for (size_t k = 0; k < s->n_location_id; k++) {
-			locs[k] = id_map_get(&r->locs, s->location_id[k]);
-			if (locs[k] == UINT32_MAX) {
-				rc = ct_error_set(
-					r->err, EINVAL, at,
-					"sample %zu: location id %llu not found at byte %lld", i,
-					(unsigned long long)s->location_id[k], at);
-				break;
-			}
-		}
-		for (size_t k = 0; !rc && k < s->n_label; k++) {
-			const pb_label *l = s->label[k];
-			ct_label *c = &labels[k];
-			/* As in pprof: a string label when str is set, else a numeric one. */
-			c->key = str_at(r, l->key, at, "sample", (long long)i, "label key");
-			c->str = c->key && l->str ? str_at(r, l->str, at, "sample", (long long)i,
-							   "label str")
-						  : NULL;
-			c->num = l->num;
-			c->num_unit = c->key && l->num_unit ? str_at(r, l->num_unit, at, "sample",
-								     (long long)i, "label num_unit")
-							    : NULL;
-			if (!c->key || (l->str && !c->str) || (l->num_unit && !c->num_unit))
-				rc = -EINVAL;
-		}
-		if (!rc && ct_profile_add_sample(r->p, locs, (uint32_t)s->n_location_id, s->value,
-						 labels, (uint32_t)s->n_label))
-			rc = ct_error_set(r->err, ENOMEM, -1, "out of memory");
-	}
-	free(locs);
-	free(labels);
-	return rc;
-}
-
-static int read_scalars(struct reader *r)
-{
-	const pb_profile *m = r->m;
-	ct_profile *p = r->p;
-	const struct offsets *o = r->off;
-	p->drop_frames = str_at(r, m->drop_frames, (long long)o->field[7], "", -1, "drop_frames");
-	if (!p->drop_frames)
-		return -EINVAL;
-	p->keep_frames = str_at(r, m->keep_frames, (long long)o->field[8], "", -1, "keep_frames");
-	if (!p->keep_frames)
-		return -EINVAL;
-	p->default_sample_type = str_at(r, m->default_sample_type, (long long)o->field[14], "", -1,
-					"default_sample_type");
-	if (!p->default_sample_type)
-		return -EINVAL;
-	p->time_nanos = m->time_nanos;
-	p->duration_nanos = m->duration_nanos;
-	p->period = m->period;
-	if (m->period_type) {
-		long long at = (long long)o->field[11];
-		p->period_type.type =
-			str_at(r, m->period_type->type, at, "", -1, "period_type.type");
-		if (!p->period_type.type)
-			return -EINVAL;
-		p->period_type.unit =
-			str_at(r, m->period_type->unit, at, "", -1, "period_type.unit");
-		if (!p->period_type.unit)
-			return -EINVAL;
-	}
-	for (size_t i = 0; i < m->n_comment; i++) {
-		const char *c = str_at(r, m->comment[i], (long long)o->field[13], "comment",
-				       (long long)i, "");
-		if (!c)
-			return -EINVAL;
-		if (ct_profile_add_comment(p, c))
-			return ct_error_set(r->err, ENOMEM, -1, "out of memory");
+			return oom(r);
 	}
 	return 0;
 }
 
-static int build_profile(const pb_profile *m, const struct offsets *off, ct_profile **out,
-			 ct_error *err)
+/* Reads a Label's fields in [pos, end). */
+static void scan_label(const uint8_t *buf, size_t pos, size_t end, struct raw_label *l)
 {
-	struct reader r = {.m = m, .off = off, .err = err};
+	*l = (struct raw_label){0, 0, 0, 0};
+	struct field f = {0};
+	while (pos < end) {
+		next_field(buf, end, &pos, &f);
+		if (f.wt != 0)
+			continue;
+		switch (f.num) {
+		case 1:
+			l->key = (int64_t)f.v;
+			break;
+		case 2:
+			l->str = (int64_t)f.v;
+			break;
+		case 3:
+			l->num = (int64_t)f.v;
+			break;
+		case 4:
+			l->num_unit = (int64_t)f.v;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Resolves a location id of sample's field 1 into r->loc_idx[*n]; remembers the first
+ * unknown one in *bad (when *nbad is still 0). 0 or -ENOMEM. */
+static inline int add_loc(struct reader *r, uint64_t id, size_t *n, uint64_t *bad, size_t *nbad)
+{
+	if (*n == r->cap_loc_idx &&
+	    reserve((void **)&r->loc_idx, &r->cap_loc_idx, *n + 1, sizeof(*r->loc_idx)))
+		return -ENOMEM;
+	uint32_t li = id_map_get(&r->locs, id);
+	if (li == UINT32_MAX && !*nbad) {
+		*bad = id;
+		*nbad = 1;
+	}
+	r->loc_idx[(*n)++] = li;
+	return 0;
+}
+
+/* Checks and adds sample i, whose payload is [pos, end). */
+static int read_sample(struct reader *r, size_t i, size_t pos, size_t end)
+{
+	const uint8_t *buf = r->buf;
+	size_t nlocs = 0, nvalues = 0, nlabels = 0, nbad = 0;
+	uint64_t bad = 0;
+	struct field f = {0};
+	while (pos < end) {
+		next_field(buf, end, &pos, &f);
+		if (f.num == 1 && f.wt == 0) {
+			if (add_loc(r, f.v, &nlocs, &bad, &nbad))
+				return oom(r);
+		} else if (f.num == 1 && f.wt == 2) {
+			/* At most one id per byte: room for all of them at once. */
+			if (reserve((void **)&r->loc_idx, &r->cap_loc_idx,
+				    nlocs + (f.sub_end - f.sub), sizeof(*r->loc_idx)))
+				return oom(r);
+			for (size_t q = f.sub; q < f.sub_end;) {
+				uint64_t id = get_varint(buf, f.sub_end, &q);
+				uint32_t li = id_map_get(&r->locs, id);
+				if (li == UINT32_MAX && !nbad) {
+					bad = id;
+					nbad = 1;
+				}
+				r->loc_idx[nlocs++] = li;
+			}
+		} else if (f.num == 2 && (f.wt == 0 || f.wt == 2)) {
+			if (append_varints(buf, &f, &r->values, &nvalues, &r->cap_values))
+				return oom(r);
+		} else if (f.num == 3 && f.wt == 2) {
+			if (reserve((void **)&r->raw_labels, &r->cap_raw_labels, nlabels + 1,
+				    sizeof(*r->raw_labels)))
+				return oom(r);
+			scan_label(buf, f.sub, f.sub_end, &r->raw_labels[nlabels++]);
+		}
+	}
+	long long at = elem_off(r, 2, i);
+	size_t ntypes = r->off->n[1];
+	if (nvalues != ntypes)
+		return ct_error_set(r->err, EINVAL, at,
+				    "sample %zu: %zu values for %zu sample types at byte %lld", i,
+				    nvalues, ntypes, at);
+	if (nlocs > UINT32_MAX || nlabels > UINT32_MAX)
+		return ct_error_set(r->err, EINVAL, at, "sample %zu too large at byte %lld", i, at);
+	if (nbad)
+		return ct_error_set(r->err, EINVAL, at,
+				    "sample %zu: location id %llu not found at byte %lld", i,
+				    (unsigned long long)bad, at);
+	if (reserve((void **)&r->labels, &r->cap_labels, nlabels, sizeof(*r->labels)))
+		return oom(r);
+	for (size_t k = 0; k < nlabels; k++) {
+		const struct raw_label *l = &r->raw_labels[k];
+		ct_label *c = &r->labels[k];
+		/* As in pprof: a string label when str is set, else a numeric one. */
+		c->key = str_at(r, l->key, at, "sample", (long long)i, "label key");
+		c->str = c->key && l->str
+				 ? str_at(r, l->str, at, "sample", (long long)i, "label str")
+				 : NULL;
+		c->num = l->num;
+		c->num_unit = c->key && l->num_unit ? str_at(r, l->num_unit, at, "sample",
+							     (long long)i, "label num_unit")
+						    : NULL;
+		if (!c->key || (l->str && !c->str) || (l->num_unit && !c->num_unit))
+			return -EINVAL;
+	}
+	if (ct_profile_add_sample(r->p, r->loc_idx, (uint32_t)nlocs, r->values, r->labels,
+				  (uint32_t)nlabels))
+		return oom(r);
+	return 0;
+}
+
+static int read_samples(struct reader *r)
+{
+	for (size_t i = 0; i < r->off->n[2]; i++) {
+		size_t start, end;
+		elem_bounds(r->buf, r->len, r->off->elem[2][i], &start, &end);
+		int rc = read_sample(r, i, start, end);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_scalars(struct reader *r)
+{
+	ct_profile *p = r->p;
+	const struct offsets *o = r->off;
+	p->drop_frames = str_at(r, r->drop_frames, (long long)o->field[7], "", -1, "drop_frames");
+	if (!p->drop_frames)
+		return -EINVAL;
+	p->keep_frames = str_at(r, r->keep_frames, (long long)o->field[8], "", -1, "keep_frames");
+	if (!p->keep_frames)
+		return -EINVAL;
+	p->default_sample_type = str_at(r, r->default_sample_type, (long long)o->field[14], "", -1,
+					"default_sample_type");
+	if (!p->default_sample_type)
+		return -EINVAL;
+	p->time_nanos = r->time_nanos;
+	p->duration_nanos = r->duration_nanos;
+	p->period = r->period;
+	if (r->has_period_type) {
+		long long at = (long long)o->field[11];
+		p->period_type.type =
+			str_at(r, r->period_type_type, at, "", -1, "period_type.type");
+		if (!p->period_type.type)
+			return -EINVAL;
+		p->period_type.unit =
+			str_at(r, r->period_type_unit, at, "", -1, "period_type.unit");
+		if (!p->period_type.unit)
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < r->ncomments; i++) {
+		const char *c = str_at(r, r->comments[i], (long long)o->field[13], "comment",
+				       (long long)i, "");
+		if (!c)
+			return -EINVAL;
+		if (ct_profile_add_comment(p, c))
+			return oom(r);
+	}
+	return 0;
+}
+
+/* Checks the message buf[0, len), whose framing pass 2 proved and whose offsets it
+ * noted, and builds the profile. */
+static int build_profile(const uint8_t *buf, size_t len, const struct offsets *off,
+			 ct_profile **out, ct_error *err)
+{
+	struct reader r;
+	memset(&r, 0, sizeof(r));
+	r.buf = buf;
+	r.len = len;
+	r.off = off;
+	r.err = err;
 	r.p = ct_profile_new();
 	if (!r.p)
 		return ct_error_set(err, ENOMEM, -1, "out of memory");
-	int rc = read_strings(&r);
+	int rc = scan_top(&r);
+	if (!rc)
+		rc = read_strings(&r);
 	if (!rc)
 		rc = read_sample_types(&r);
 	if (!rc)
@@ -1208,7 +1584,15 @@ static int build_profile(const pb_profile *m, const struct offsets *off, ct_prof
 		rc = read_samples(&r);
 	if (!rc)
 		rc = read_scalars(&r);
+	free(r.str_refs);
+	free(r.comments);
 	free(r.strs);
+	free(r.loc_idx);
+	free(r.values);
+	free(r.raw_labels);
+	free(r.labels);
+	free(r.raw_lines);
+	free(r.lines);
 	id_map_free(&r.maps);
 	id_map_free(&r.funcs);
 	id_map_free(&r.locs);
@@ -1250,21 +1634,9 @@ int ct_pprof_decode_limit(const uint8_t *buf, size_t len, size_t max_raw, ct_pro
 	struct offsets off;
 	memset(&off, 0, sizeof(off));
 	int rc = walk(msg, 0, msglen, &s_profile, NULL, &off, err);
-	pb_profile *m = NULL;
-	struct pb_alloc_state st = {false};
-	ProtobufCAllocator a = {pb_alloc, pb_free, &st};
-	if (!rc) {
-		m = perftools__profiles__profile__unpack(&a, msglen, msg);
-		if (!m)
-			rc = st.failed ? ct_error_set(err, ENOMEM, -1,
-						      "out of memory unpacking profile")
-				       : ct_error_set(err, EINVAL, -1, "malformed profile message");
-	}
-	free(raw);
 	if (!rc)
-		rc = build_profile(m, &off, out, err);
-	if (m)
-		perftools__profiles__profile__free_unpacked(m, &a);
+		rc = build_profile(msg, msglen, &off, out, err);
+	free(raw);
 	offsets_free(&off);
 	if (rc && *where && err && err->offset >= 0) {
 		/* Say which stream the offset counts in. */

@@ -633,6 +633,48 @@ START_TEST(test_unpacked_and_packed)
 }
 END_TEST
 
+/* Ids need not be 1, 2, 3, ...: references resolve through the ids whatever they are.
+ * As protobuf-c decodes: the last scalar or period_type wins; unknown fields of any wire
+ * type are skipped inside submessages too. */
+START_TEST(test_sparse_ids_and_repeats)
+{
+	uint8_t msg[] = {
+		0x0a, 0x04, 0x08, 0x01, 0x10, 0x02,		/* sample_type {s, c} */
+		0x1a, 0x02, 0x08, 0x09,				/* mapping {id 9} */
+		0x2a, 0x04, 0x08, 0x32, 0x10, 0x03,		/* function {id 50, main} */
+		0x22, 0x0a, 0x08, 0x07, 0x10, 0x09,		/* location {id 7, mapping 9, */
+		0x22, 0x04, 0x08, 0x32, 0x10, 0x04,		/*   line {function 50, 4}} */
+		0x22, 0x06, 0x08, 0x03, 0x22, 0x02, 0x08, 0x32, /* location {id 3, line {50}} */
+		0x12, 0x0c, 0x0a, 0x03, 0x03, 0x07, 0x03,	/* sample: location_id [3, 7, 3] */
+		0x10, 0x05, 0x4d, 0x01, 0x02, 0x03, 0x04,	/*   value 5; unknown fixed32 */
+		0x32, 0x00, 0x32, 0x01, 's',  0x32, 0x01, 'c',	/* string_table "", s, c, */
+		0x32, 0x04, 'm',  'a',	'i',  'n',		/*   main */
+		0x5a, 0x02, 0x08, 0x01, 0x5a, 0x02, 0x10, 0x02, /* period_type {s}, {unit c} */
+		0x48, 0x05, 0x48, 0x06,				/* time_nanos 5, then 6 */
+	};
+	ct_profile *p = decode_ok(msg, sizeof(msg));
+	ck_assert_uint_eq(p->nlocations, 2);
+	ck_assert_uint_eq(p->nsamples, 1);
+	ck_assert_uint_eq(p->samples[0].nlocs, 3);
+	ck_assert_uint_eq(p->samples[0].locs[0], 1);
+	ck_assert_uint_eq(p->samples[0].locs[1], 0);
+	ck_assert_uint_eq(p->samples[0].locs[2], 1);
+	ck_assert_int_eq(p->samples[0].values[0], 5);
+	ck_assert_uint_eq(p->locations[0].id, 7);
+	ck_assert_uint_eq(p->locations[0].mapping, 1);
+	ck_assert_uint_eq(p->locations[0].lines[0].function, 0);
+	ck_assert_int_eq(p->locations[0].lines[0].line, 4);
+	ck_assert_str_eq(p->functions[0].name, "main");
+	ck_assert_str_eq(p->period_type.type, "");
+	ck_assert_str_eq(p->period_type.unit, "c");
+	ck_assert_int_eq(p->time_nanos, 6);
+	ct_profile_free(p);
+	msg[41] = 0x08; /* location_id 7 -> 8 */
+	ck_assert_str_eq(decode_fails(msg, sizeof(msg)),
+			 "sample 0: location id 8 not found at byte 36");
+}
+END_TEST
+
 /* gzip (one member) of n bytes of buf, or of zeros when buf is NULL. */
 static uint8_t *gzip_bytes(const uint8_t *buf, size_t n, size_t *len)
 {
@@ -1013,6 +1055,7 @@ static Suite *pprof_suite(void)
 	tcase_add_test(tc, test_wire_errors);
 	tcase_add_test(tc, test_semantic_errors);
 	tcase_add_test(tc, test_unpacked_and_packed);
+	tcase_add_test(tc, test_sparse_ids_and_repeats);
 	tcase_add_test(tc, test_gzip_bomb);
 	tcase_add_test(tc, test_gzip_errors);
 	tcase_add_test(tc, test_files);
