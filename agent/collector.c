@@ -23,16 +23,18 @@ extern const ct_source *const __start_ct_sources[] __attribute__((weak));
 extern const ct_source *const __stop_ct_sources[] __attribute__((weak));
 
 #define RING_BYTES (4u << 20)
-/* Drain every 10 ms while records flow, backing off to 40 ms while idle; the perf rings
- * also wake us when a quarter full (wakeup watermark), and stop/flush requests at once. */
-#define DRAIN_BUSY_MS 10
-#define DRAIN_IDLE_MS 40
+/* Drain every 25 ms while records flow, backing off to 50 ms while idle; the perf rings
+ * also wake us when half full (wakeup watermark), and stop/flush requests at once. */
+#define DRAIN_BUSY_MS 25
+#define DRAIN_IDLE_MS 50
+#define DRAIN_SMALL_RINGS_MS 5 /* perf rings cut by locked-memory limits: no watermark */
 #define MAX_POLL_FDS 1025
 
 static ct_ringset *rings;
 static pthread_t thread;
 static _Atomic int stop_flag;
 static int running;
+static uint64_t collector_cpu_ns;   /* the collector's own CPU time, updated every drain */
 static int wake_fd = -1;	    /* eventfd: wakes the collector at once when it must stop */
 static _Atomic uint64_t emit_drops; /* records refused before reaching a ring */
 
@@ -111,8 +113,15 @@ static void *collector_main(void *arg)
 	int period = DRAIN_BUSY_MS;
 	while (!atomic_load_explicit(&stop_flag, memory_order_acquire)) {
 		size_t n = drain_all();
-		int idle_max = ct_perf_small_rings ? DRAIN_BUSY_MS : DRAIN_IDLE_MS;
-		period = n ? DRAIN_BUSY_MS : period * 2 > idle_max ? idle_max : period * 2;
+		struct timespec cpu;
+		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+			collector_cpu_ns =
+				(uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
+		period = n			      ? DRAIN_BUSY_MS
+			 : period * 2 > DRAIN_IDLE_MS ? DRAIN_IDLE_MS
+						      : period * 2;
+		if (ct_perf_small_rings)
+			period = DRAIN_SMALL_RINGS_MS;
 		if (ct_flush_requested()) {
 			/* A terminating signal: stop, drain, write everything now. */
 			ct_flush_begin();
@@ -175,6 +184,11 @@ int ct_collector_start(void)
 		if (source_enabled(*s) && (*s)->start && (*s)->start() < 0)
 			ct_log("source %s failed to start", (*s)->name);
 	return start_thread();
+}
+
+uint64_t ct_collector_cpu_ns(void)
+{
+	return collector_cpu_ns;
 }
 
 void ct_collector_stop(void)

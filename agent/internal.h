@@ -64,7 +64,7 @@ void ct_perf_forget(void);		     /* forked child: drop the parent's events */
 size_t ct_perf_drain(void);		     /* collector thread; records read */
 /* Fills pfds with the perf ring fds (POLLIN when a ring is a quarter full). */
 int ct_perf_pollfds(struct pollfd *pfds, int max);
-extern int ct_perf_small_rings; /* locked memory forced small rings: no idle back-off */
+extern int ct_perf_small_rings; /* a later CPU's ring came out small: drain every 5 ms */
 void ct_perf_stop(void);
 int ct_timer_start(char *why, size_t whylen);
 int ct_timer_arm_thread(void);	/* calling thread */
@@ -78,6 +78,7 @@ int ct_collector_start(void);
 void ct_collector_stop(void); /* final drain and join */
 void ct_sources_finish(void);
 uint64_t ct_collector_dropped(void);
+uint64_t ct_collector_cpu_ns(void); /* CPU time the collector thread used so far */
 /* In a forked child: fresh rings, sources reset (or off), a new collector thread. */
 int ct_collector_fork_child(void);
 

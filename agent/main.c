@@ -114,6 +114,7 @@ static void write_summary(void)
 		(unsigned long long)ct_cpu_samples(),
 		(unsigned long long)(ct_cpu_lost_count() + ct_collector_dropped()),
 		ct_cpu_threads());
+	fprintf(f, "collector_cpu_ms=%.1f\n", (double)ct_collector_cpu_ns() / 1e6);
 	fputs(ct_out_errors(), f);
 	if (fclose(f) == 0)
 		rename(tmp, path);

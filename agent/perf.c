@@ -73,7 +73,6 @@ int ct_perf_start(char *why, size_t whylen)
 	a.clockid = CLOCK_MONOTONIC;
 	a.disabled = 1;
 	a.watermark = 1;
-	a.wakeup_watermark = 256 * 1024; /* a quarter of the largest ring we ask for */
 	scratch_cap = ct_cfg.stack_bytes + 4096;
 	scratch =
 		mmap(NULL, scratch_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -82,8 +81,13 @@ int ct_perf_start(char *why, size_t whylen)
 		snprintf(why, whylen, "mmap: %s", strerror(errno));
 		return -ENOMEM;
 	}
-	size_t pages = 256; /* 1 MiB per CPU, halved while locked memory refuses */
+	/* 1 MiB per CPU, halved while locked memory refuses. The wakeup watermark (half the
+	 * ring) is fixed at open, so when CPU 0's ring comes out smaller than planned its
+	 * event is reopened with a matching watermark; a later CPU that gets less still
+	 * works, with the collector draining every 5 ms (ct_perf_small_rings). */
+	size_t pages = 256;
 	for (int c = 0; c < ncpus; c++) {
+		a.wakeup_watermark = (uint32_t)(pages * 4096 / 2);
 		cpus[c].fd = perf_open(&a, c);
 		if (cpus[c].fd < 0) {
 			int e = errno;
@@ -96,6 +100,7 @@ int ct_perf_start(char *why, size_t whylen)
 			ct_perf_stop();
 			return -e;
 		}
+		size_t want = pages;
 		void *m = MAP_FAILED;
 		while (pages >= 8) {
 			m = mmap(NULL, (pages + 1) * 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -110,7 +115,13 @@ int ct_perf_start(char *why, size_t whylen)
 			ct_perf_stop();
 			return -e;
 		}
-		if (pages < 256)
+		if (pages != want && c == 0) {
+			munmap(m, (pages + 1) * 4096);
+			close(cpus[c].fd);
+			c--; /* again, with the size that fits and its watermark */
+			continue;
+		}
+		if (pages != want)
 			ct_perf_small_rings = 1;
 		cpus[c].meta = m;
 		cpus[c].data = (uint8_t *)m + 4096;
