@@ -33,7 +33,6 @@ static uint64_t period_ns;
 static void handler(int sig, siginfo_t *si, void *uc_)
 {
 	(void)sig;
-	(void)si;
 	if (!enabled || ct_tls_guard)
 		return;
 	int saved = errno;
@@ -61,6 +60,10 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 			regs[8 + i] = (uint64_t)g[REG_R8 + i];
 		regs[16] = (uint64_t)g[REG_RIP];
 		memcpy(regs + CT_NREGS, (const void *)sp, len);
+		/* POSIX CPU timers expire on scheduler ticks: at a frequency above the tick
+		 * rate one signal stands for several periods, which the overrun counts. */
+		int over = si && si->si_code == SI_TIMER ? si->si_overrun : 0;
+		rec->flags = (uint16_t)(over < 0 ? 0 : over > 65535 ? 65535 : over);
 		rec->tid = ct_gettid();
 		rec->time = ct_now();
 		ct_emit_commit(rec);
@@ -176,6 +179,6 @@ void ct_timer_on_record(const ct_rec *rec)
 	if (len < CT_NREGS * 8)
 		return;
 	const uint64_t *regs = ct_rec_cpayload(rec);
-	ct_cpu_sample(rec->tid, rec->time, period_ns, regs, (const uint8_t *)(regs + CT_NREGS),
-		      len - CT_NREGS * 8);
+	ct_cpu_sample(rec->tid, rec->time, period_ns * (1u + rec->flags), regs,
+		      (const uint8_t *)(regs + CT_NREGS), len - CT_NREGS * 8);
 }

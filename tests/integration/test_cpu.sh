@@ -57,3 +57,15 @@ pprof_top "$TMP/fallback/cpu.pb.gz" > "$TMP/fallback.top"
 v=$(share "$TMP/fallback.top" hot_loop flat)
 near "$v" 50 10 || fail "fallback: hot_loop has $v%"
 ok "automatic fallback to the timer engine"
+
+# Above the scheduler tick rate one timer signal stands for several periods: the timer
+# engine must weigh samples by the overrun, so both engines account the same CPU time.
+total_ms() { go tool pprof -top -unit=ms "$1" 2>/dev/null | sed -n 's/.*Total samples = \([0-9.]*\)ms.*/\1/p'; }
+for engine in perf timer; do
+	"$CTRACE" record -q -o "$TMP/hz-$engine" -F 999 -e cpu --sampler $engine -- "$SAMPLES/cpu_hot" \
+		> /dev/null 2>&1 || fail "record -F 999 --sampler $engine failed"
+done
+p=$(total_ms "$TMP/hz-perf/cpu.pb.gz"); t=$(total_ms "$TMP/hz-timer/cpu.pb.gz")
+awk -v p="$p" -v t="$t" 'BEGIN { exit !(p > 0 && t > 0.8 * p && t < 1.2 * p) }' ||
+	fail "999 Hz: timer engine accounts ${t}ms of CPU, perf ${p}ms"
+ok "999 Hz: timer ${t}ms vs perf ${p}ms of CPU"
