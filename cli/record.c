@@ -226,6 +226,10 @@ int ct_cmd_record(int argc, char **argv)
 			break;
 		case 'e':
 			modes = optarg;
+			if (strstr(modes, "sched"))
+				fprintf(stderr,
+					"ctrace: -e sched: the scheduler trace (trace.ctr) is "
+					"not implemented yet; ignored\n");
 			if (!valid_modes(modes)) {
 				fprintf(stderr,
 					"ctrace: -e takes a list of cpu,heap,lock,block,"
