@@ -19,6 +19,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
 	"runtime/pprof"
 )
 
@@ -41,6 +42,7 @@ func coldLoop(n int) uint64 { return hotLoop(n / 4) }
 func allocate() { keep = append(keep, make([]byte, 1<<20)) }
 
 func main() {
+	runtime.MemProfileRate = 1 // every allocation: the heap checks below are exact
 	f, err := os.Create(os.Args[1])
 	if err != nil {
 		panic(err)
@@ -62,6 +64,7 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
+	runtime.GC() // the heap profile shows the state as of the last completed GC
 	pprof.WriteHeapProfile(h)
 	h.Close()
 }
