@@ -32,7 +32,8 @@ check_split() { # DIR ENGINE
 }
 
 for engine in perf timer; do
-	"$CTRACE" record -o "$TMP/$engine" --sampler "$engine" -- "$SAMPLES/cpu_hot" \
+	# 499 Hz: ~500 samples, so that sampling noise (±2 points) stays far inside ±10.
+	"$CTRACE" record -o "$TMP/$engine" -F 499 --sampler "$engine" -- "$SAMPLES/cpu_hot" \
 		> "$TMP/$engine.out" 2> "$TMP/$engine.err" || { cat "$TMP/$engine.err"; fail "record ($engine) failed"; }
 	grep -q "cpu_hot done" "$TMP/$engine.out" || fail "program output lost"
 	check_split "$TMP/$engine" "$engine"
@@ -46,7 +47,7 @@ ok "report lists hot_loop first"
 
 # perf_event_open refused (a seccomp filter, as in containers): the agent falls back to
 # the timer engine by itself, says why, and the profile is still right.
-"$CT_BUILD/tests/progs/noperf" "$CTRACE" record -o "$TMP/fallback" -- "$SAMPLES/cpu_hot" \
+"$CT_BUILD/tests/progs/noperf" "$CTRACE" record -o "$TMP/fallback" -F 499 -- "$SAMPLES/cpu_hot" \
 	> /dev/null 2> "$TMP/fallback.err" || { cat "$TMP/fallback.err"; fail "record under seccomp failed"; }
 grep -q "engine timer" "$TMP/fallback.err" || { cat "$TMP/fallback.err"; fail "no fallback to timer"; }
 grep -q "fallback: perf_event_open.*Permission denied" "$TMP/fallback.err" ||

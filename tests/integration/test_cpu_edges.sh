@@ -76,7 +76,7 @@ nm -D --defined-only "$CT_BUILD/lib/libctrace.so" | awk '{print $3}' | grep -E '
 ok "agent exports only its hooks"
 
 # A library dlclosed before exit is still in the profile, with its function's name.
-"$CTRACE" record -o "$TMP/dlc" -- "$PROGS/dlclose_work" "$PROGS/libclosed.so" 2> "$TMP/dlc.err" ||
+"$CTRACE" record -o "$TMP/dlc" -F 999 -- "$PROGS/dlclose_work" "$PROGS/libclosed.so" 2> "$TMP/dlc.err" ||
 	{ cat "$TMP/dlc.err"; fail "dlclose_work failed"; }
 pprof_top "$TMP/dlc/cpu.pb.gz" > "$TMP/dlc.top"
 v=$(share "$TMP/dlc.top" closed_work flat)
@@ -101,7 +101,7 @@ done
 ok "forked child recorded in DIR/<pid>/"
 
 # vfork + failed exec + _exit(127) in the child: the parent keeps recording.
-"$CTRACE" record -o "$TMP/vf" -- "$PROGS/vfork_exit" > "$TMP/vf.out" 2> "$TMP/vf.err" ||
+"$CTRACE" record -o "$TMP/vf" -F 999 -- "$PROGS/vfork_exit" > "$TMP/vf.out" 2> "$TMP/vf.err" ||
 	{ cat "$TMP/vf.err"; fail "vfork_exit failed"; }
 grep -q "child status 127" "$TMP/vf.out" || fail "vfork child status changed"
 pprof_top "$TMP/vf/cpu.pb.gz" > "$TMP/vf.top"
