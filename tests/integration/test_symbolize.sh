@@ -10,7 +10,7 @@ mkdir -p "$TMP/bin"
 cp "$SAMPLES/cpu_hot" "$SAMPLES/libcpu_hot_lib.so" "$TMP/bin/"
 
 run_agent() { # DIR
-	LD_PRELOAD=$AGENT CTRACE_OUT=$1 CTRACE_MODES=cpu "$TMP/bin/cpu_hot" > "$TMP/run.out" 2> "$TMP/run.err" ||
+	LD_PRELOAD=$AGENT CTRACE_OUT=$1 CTRACE_MODES=cpu CTRACE_HZ=499 "$TMP/bin/cpu_hot" > "$TMP/run.out" 2> "$TMP/run.err" ||
 		{ cat "$TMP/run.err"; fail "cpu_hot under the agent failed"; }
 	[ -f "$1/cpu.pb.gz" ] || fail "agent wrote no $1/cpu.pb.gz"
 }
