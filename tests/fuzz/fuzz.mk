@@ -34,3 +34,27 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBTRACE_LIBS) \
 	  $(FUZZ_LDLIBS_$*)
+
+# Seed corpora are generated, never committed: tests/fuzz/seeds/ holds their sources.
+# $(FUZZ_DIR)/seeds/<name>/ is what tests/fuzz/run copies into a target's scratch corpus.
+FUZZ_SEEDS := $(FUZZ_DIR)/seeds
+
+$(FUZZ_DIR)/gen_pprof: tests/fuzz/seeds/gen_pprof.c $(LIBTRACE_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBTRACE_A) $(LDFLAGS_ALL) $(LIBTRACE_LIBS)
+
+$(FUZZ_SEEDS)/pprof/.done: $(FUZZ_DIR)/gen_pprof
+	@rm -rf $(@D) && mkdir -p $(@D)
+	$< $(@D)
+	@touch $@
+
+# Small shared objects: plain, with DWARF (and an inlined function), stripped, built by
+# clang (DWARF 5, no .debug_aranges), and C++.
+$(FUZZ_SEEDS)/elf/.done: tests/fuzz/seeds/elf_seed.c tests/fuzz/seeds/elf_seed.cpp
+	@rm -rf $(@D) && mkdir -p $(@D)
+	$(CC) -O2 -fPIC -shared -o $(@D)/plain.so tests/fuzz/seeds/elf_seed.c
+	$(CC) -g -O2 -fPIC -shared -o $(@D)/dwarf.so tests/fuzz/seeds/elf_seed.c
+	strip -o $(@D)/stripped.so $(@D)/dwarf.so
+	clang -g -O1 -fPIC -shared -o $(@D)/clang.so tests/fuzz/seeds/elf_seed.c
+	$(CXX) -g -O2 -fPIC -shared -o $(@D)/cxx.so tests/fuzz/seeds/elf_seed.cpp
+	@touch $@
