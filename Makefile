@@ -111,11 +111,13 @@ AGENT_SO  := $(BUILD)/lib/libctrace.so
 $(BUILD)/obj/agent/%.o: CFLAGS_ALL += -fvisibility=hidden -ftls-model=initial-exec
 
 # Only functions marked CT_EXPORT (the hooks) are visible: agent objects are compiled
-# with hidden visibility and libtrace's symbols are hidden by --exclude-libs.
-$(AGENT_SO): $(AGENT_OBJ) $(LIBTRACE_A)
+# with hidden visibility, libtrace's symbols are hidden by --exclude-libs, and the
+# section bounds the source registry uses by agent/agent.map.
+$(AGENT_SO): $(AGENT_OBJ) $(LIBTRACE_A) agent/agent.map
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(AGENT_OBJ) $(LIBTRACE_A) -Wl,--exclude-libs,ALL \
-	  -Wl,-z,nodelete -Wl,--no-undefined $(LDFLAGS_ALL) -lprotobuf-c -lz -ldl -lrt
+	  -Wl,--version-script=agent/agent.map -Wl,-z,nodelete -Wl,--no-undefined $(LDFLAGS_ALL) \
+	  -lprotobuf-c -lz -ldl -lrt
 
 # ---- cli: ctrace ---------------------------------------------------------------------
 CLI_SRC := $(wildcard cli/*.c)

@@ -19,8 +19,8 @@
 #include "agent/internal.h"
 #include "libtrace/clock.h"
 
-extern const ct_source *const __start_ct_sources[] __attribute__((weak));
-extern const ct_source *const __stop_ct_sources[] __attribute__((weak));
+extern const ct_source *const __start_ct_sources[] __attribute__((visibility("hidden")));
+extern const ct_source *const __stop_ct_sources[] __attribute__((visibility("hidden")));
 
 #define RING_BYTES (4u << 20)
 /* Drain every 25 ms while records flow, backing off to 50 ms while idle; the perf rings

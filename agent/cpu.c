@@ -33,7 +33,7 @@ static agg_entry *agg;
 static size_t agg_cap, agg_len;
 static thread_name *names;
 static size_t names_len, names_cap;
-static uint64_t lost, nsamples, unwound_total_frames, truncated;
+static uint64_t lost, nsamples, truncated;
 static uint64_t first_time, last_time;
 
 static thread_name *find_thread(uint32_t tid)
@@ -109,7 +109,6 @@ void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns, const uint64
 	int n = ct_unwind(regs, stack, stack_len, pcs, CT_MAX_FRAMES);
 	if (n == CT_MAX_FRAMES)
 		truncated++;
-	unwound_total_frames += (uint64_t)n;
 	/* Mark sample stacks so that out.c keeps the leaf pc exact: a sample's stack is
 	 * stored with a trailing 0 sentinel, which hook stacks never have. */
 	if (n < CT_MAX_FRAMES)
@@ -170,7 +169,7 @@ static void cpu_fork_child(void)
 	agg = NULL;
 	agg_cap = agg_len = 0;
 	names_len = 0;
-	lost = nsamples = unwound_total_frames = truncated = 0;
+	lost = nsamples = truncated = 0;
 	first_time = last_time = 0;
 }
 

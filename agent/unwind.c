@@ -26,7 +26,6 @@
 #include "agent/internal.h"
 
 typedef struct {
-	const uint64_t *regs;
 	uint64_t regs_copy[CT_NREGS];
 	uintptr_t sp;
 	const uint8_t *stack;
@@ -206,7 +205,6 @@ int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_
 	      int max)
 {
 	uctx c;
-	c.regs = regs;
 	memcpy(c.regs_copy, regs, sizeof(c.regs_copy));
 	c.sp = regs[CT_REG_RSP];
 	c.stack = stack;

@@ -70,10 +70,17 @@ if grep -h "_Unwind_" "$TMP"/bind.* | grep -v "binding file /.*libunwind" | grep
 fi
 ok "C++ exception ABI untouched"
 
-# Only the hooks are exported by the agent.
-nm -D --defined-only "$CT_BUILD/lib/libctrace.so" | awk '{print $3}' | grep -E '^ct_' &&
-	fail "libctrace.so exports internal ct_ symbols"
-ok "agent exports only its hooks"
+# Only the hooks are exported by the agent: every symbol it defines for others is one
+# that libc also defines (an interposition), nothing of its own.
+libc=$(ldd "$PROGS/spin" | awk '/libc\.so/ {print $3}')
+nm -D --defined-only "$libc" | awk '{sub(/@.*/, "", $3); print $3}' | sort -u > "$TMP/libc.syms"
+nm -D --defined-only "$CT_BUILD/lib/libctrace.so" | awk '{print $3}' | sort -u > "$TMP/agent.syms"
+[ -s "$TMP/agent.syms" ] || fail "libctrace.so exports nothing (the hooks are missing)"
+extra=$(comm -23 "$TMP/agent.syms" "$TMP/libc.syms")
+[ -z "$extra" ] || fail "libctrace.so exports symbols that are not interpositions: $extra"
+grep -qx malloc "$TMP/agent.syms" && grep -qx pthread_mutex_lock "$TMP/agent.syms" ||
+	fail "libctrace.so does not export its hooks"
+ok "agent exports only its hooks ($(wc -l < "$TMP/agent.syms") interposed functions)"
 
 # A library dlclosed before exit is still in the profile, with its function's name.
 "$CTRACE" record -o "$TMP/dlc" -F 999 -- "$PROGS/dlclose_work" "$PROGS/libclosed.so" 2> "$TMP/dlc.err" ||

@@ -3,21 +3,9 @@
  * agent must ignore the vfork child's _exit and keep recording the parent. */
 #include <stdio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-static volatile unsigned long sink;
-
-static inline __attribute__((always_inline)) void burn(double seconds)
-{
-	struct timespec t0, t;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-	do {
-		for (int i = 0; i < 100000; i++)
-			sink = sink * 31 + (unsigned long)i;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	} while ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
-}
+#include "burn.h"
 
 __attribute__((noinline)) static void before_vfork(void) { burn(0.2); }
 __attribute__((noinline)) static void after_vfork(void) { burn(0.21); }
