@@ -40,8 +40,8 @@ struct ct_tw {
 	size_t nbatches, batches_cap;
 	ct_u64map threads;	  /* tid → batch index */
 	char **strs;		  /* chunk string table (owned copies) */
-	uint32_t nstrs, strs_cap; /* (looked up linearly through strmap's hash) */
-	ct_u64map strmap;	  /* string hash → first index with that hash */
+	uint32_t nstrs, strs_cap;
+	ct_u64map strmap; /* string hash (+ k on collisions) → string index */
 	ct_tw_module *mods;	  /* sorted by start; strings owned */
 	uint32_t nmods;
 	uint32_t *mod_local;  /* module → chunk index + 1, 0 when not yet in the chunk */
@@ -55,7 +55,8 @@ struct ct_tw {
 	ct_bytes out, body;
 	uint64_t *offsets; /* chunk offsets, for the footer */
 	size_t noffsets, offsets_cap;
-	uint64_t offset; /* bytes written so far */
+	uint64_t offset;   /* bytes written so far */
+	uint64_t last_end; /* end time of the last chunk */
 	ct_tw_stats st;
 };
 
@@ -539,6 +540,7 @@ static int encode_chunk(ct_tw *w, uint64_t now)
 	ct_bytes_uvarint(b, w->noffsets);
 	ct_bytes_uvarint(b, t0);
 	ct_bytes_uvarint(b, t1 - t0);
+	w->last_end = t1;
 	if ((rc = put_tables(w, b)) || ct_bytes_need(b, 10))
 		return rc ? rc : -ENOMEM;
 	ct_bytes_uvarint(b, w->nbatches);
@@ -634,7 +636,7 @@ int ct_tw_close(ct_tw *w, uint64_t end_time)
 		for (size_t i = 0; i < w->noffsets; i++)
 			ct_bytes_le(b, w->offsets[i], 8);
 		ct_bytes_le(b, at, 8);
-		ct_bytes_le(b, end_time, 8);
+		ct_bytes_le(b, end_time > w->last_end ? end_time : w->last_end, 8);
 		memcpy(b->p + b->len, CT_TRACE_END_MAGIC, 8);
 		b->len += 8;
 		rc = write_all(w, b->p, b->len);
