@@ -52,7 +52,7 @@ static int entry_cmp(const void *a, const void *b)
 
 const char *ct_thread_state_name(ct_thread_state s)
 {
-	static const char *const names[] = {"running", "runnable", "waiting", "oncpu"};
+	static const char *const names[] = {"running", "runnable", "waiting", "running-or-runnable"};
 	return (unsigned)s < CT_TS_NSTATES ? names[s] : "unknown";
 }
 

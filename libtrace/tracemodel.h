@@ -77,7 +77,7 @@ typedef struct {
 int ct_trace_model_build(const ct_trace *t, ct_trace_model **out);
 void ct_trace_model_free(ct_trace_model *m);
 
-/* "running", "runnable", "waiting", "oncpu" (the merged state). */
+/* "running", "runnable", "waiting", "running-or-runnable" (the merged state). */
 const char *ct_thread_state_name(ct_thread_state s);
 
 /* The thread's display name: its name, or "thread TID" when it has none, into buf. */

@@ -1,0 +1,28 @@
+/*
+ * tracechrome.h — `ctrace report --chrome OUT.json`: a trace as Chrome Trace Event Format
+ * (the JSON object form), which Perfetto UI and chrome://tracing open.
+ *
+ * One `M` thread_name event per thread (and a process_name); one `X` event per state
+ * interval, `cat` "state", `name` running, runnable, waiting (or running-or-runnable when
+ * the trace has no switch records), with `ts`/`dur` in microseconds from the start of the
+ * trace, and `args` cpu (running), reason, object and stack (waiting; function names,
+ * innermost first); each unblock edge that ended a wait as a flow (`s` on the waker at the
+ * edge's time, `f` with "bp":"e" on the waiter where it runs again); CPU samples as
+ * thread-scoped instant events with their stack. `otherData` carries the pid, engine,
+ * whether states are merged, truncation and lost events, and the clock anchor. Every
+ * string is escaped (libtrace/escape.h), so any thread name gives valid JSON.
+ *
+ * Names come from the trace's locations (symbolize m->trace->prof first).
+ * Thread-safety: none needed; writes only to out.
+ */
+#ifndef CT_TRACECHROME_H
+#define CT_TRACECHROME_H
+
+#include <stdio.h>
+
+#include "libtrace/tracemodel.h"
+
+/* Writes the JSON document. 0 or -EIO. */
+int ct_trace_export_chrome(FILE *out, const ct_trace_model *m);
+
+#endif

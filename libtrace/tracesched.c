@@ -1,0 +1,381 @@
+/*
+ * tracesched.c — the `--sched` text report (see tracesched.h): per-thread state totals
+ * summed from the model's intervals, a sweep over all intervals for the load line, and
+ * the longest waits and the threads alive at the end listed with their stacks.
+ */
+#include "tracesched.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libtrace/tracebuf.h"
+#include "libtrace/tracefmt.h"
+#include "libtrace/units.h"
+
+#define FRAMES 6 /* frames printed per stack */
+
+typedef struct {
+	const ct_thread *th;
+	uint64_t state[CT_TS_NSTATES];
+	uint64_t reason[CT_WAIT_NREASONS];
+	uint64_t runnable_n, runnable_max, runnable_max_at;
+} row;
+
+static const char *dur(uint64_t ns, char *buf, size_t len)
+{
+	return ct_units_format((int64_t)ns, "nanoseconds", buf, len);
+}
+
+/* A name for text output, control characters as '?'; cut and padded to width when > 0. */
+static void put_name(FILE *out, const char *s, int width)
+{
+	int n = 0;
+	for (; *s && (width <= 0 || n < width); s++, n++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+	for (; n < width; n++)
+		fputc(' ', out);
+}
+
+static void put_stack(FILE *out, const ct_trace *t, uint32_t stack, const char *indent)
+{
+	if (!stack) {
+		fprintf(out, "%s(no stack)\n", indent);
+		return;
+	}
+	const ct_trace_stack *s = &t->stacks[stack - 1];
+	char buf[128];
+	for (uint32_t i = 0; i < s->nlocs && i < FRAMES; i++) {
+		fputs(indent, out);
+		put_name(out, ct_trace_loc_name(t, s->locs[i], buf, sizeof(buf)), 0);
+		fputc('\n', out);
+	}
+	if (s->nlocs > FRAMES)
+		fprintf(out, "%s... %u more\n", indent, s->nlocs - FRAMES);
+}
+
+static void tally(row *r, const ct_thread *th)
+{
+	*r = (row){.th = th};
+	for (size_t k = 0; k < th->niv; k++) {
+		const ct_interval *iv = &th->iv[k];
+		uint64_t d = iv->end - iv->start;
+		r->state[iv->state] += d;
+		if (iv->state == CT_TS_WAITING)
+			r->reason[iv->reason] += d;
+		if (iv->state == CT_TS_RUNNABLE) {
+			r->runnable_n++;
+			if (d > r->runnable_max) {
+				r->runnable_max = d;
+				r->runnable_max_at = iv->start;
+			}
+		}
+	}
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const row *x = a, *y = b;
+	uint64_t rx = x->state[CT_TS_RUNNING] + x->state[CT_TS_ONCPU];
+	uint64_t ry = y->state[CT_TS_RUNNING] + y->state[CT_TS_ONCPU];
+	if (rx != ry)
+		return rx > ry ? -1 : 1;
+	return x->th->tid < y->th->tid ? -1 : x->th->tid > y->th->tid;
+}
+
+/* "mutex 12ms, sleep 3s": the reasons with time, largest first. */
+static void put_reasons(FILE *out, const uint64_t *reason)
+{
+	bool done[CT_WAIT_NREASONS] = {0};
+	char b[32];
+	for (int n = 0;; n++) {
+		int best = -1;
+		for (int i = 0; i < CT_WAIT_NREASONS; i++)
+			if (!done[i] && reason[i] && (best < 0 || reason[i] > reason[best]))
+				best = i;
+		if (best < 0)
+			break;
+		done[best] = true;
+		fprintf(out, "%s%s %s", n ? ", " : "", ct_wait_reason_name((ct_wait_reason)best),
+			dur(reason[best], b, sizeof(b)));
+	}
+}
+
+static void put_header(FILE *out, const ct_trace_model *m)
+{
+	const ct_trace *t = m->trace;
+	char b[32];
+	fprintf(out, "trace: pid %d,", t->pid);
+	for (uint32_t i = 0; i < t->argc && i < 8; i++) {
+		fputc(' ', out);
+		put_name(out, t->argv[i], 0);
+	}
+	fprintf(out, "%s; engine %s; %s; %u threads; %u chunks\n", t->argc > 8 ? " ..." : "",
+		t->engine, dur(m->end - m->start, b, sizeof(b)), m->nthreads, t->nchunks);
+	if (t->truncated)
+		fprintf(out,
+			"note: the trace was cut (no footer): %llu bytes of a last chunk "
+			"dropped\n",
+			(unsigned long long)t->dropped_bytes);
+	if (t->lost)
+		fprintf(out, "note: %llu events were lost (full buffers)\n",
+			(unsigned long long)t->lost);
+	if (m->merged)
+		fprintf(out,
+			"note: no context-switch records (%s engine): running and runnable "
+			"are merged into \"on CPU or runnable\"\n",
+			t->engine);
+}
+
+static void put_row(FILE *out, const ct_trace_model *m, const row *r)
+{
+	char b[6][32];
+	const ct_thread *th = r->th;
+	fprintf(out, "%8u  ", th->tid);
+	put_name(out, th->name[0] ? th->name : "-", 16);
+	fprintf(out, " %9s %9s", dur(th->end - th->begin, b[0], 32),
+		dur(r->state[m->merged ? CT_TS_ONCPU : CT_TS_RUNNING], b[1], 32));
+	if (m->merged)
+		fprintf(out, " %9s %6s %9s %9s", "-", "-", "-", "-");
+	else
+		fprintf(out, " %9s %6llu %9s %9s", dur(r->state[CT_TS_RUNNABLE], b[2], 32),
+			(unsigned long long)r->runnable_n, dur(r->runnable_max, b[3], 32),
+			r->runnable_max ? dur(r->runnable_max_at - m->start, b[4], 32) : "-");
+	fprintf(out, " %9s %8llu %8llu  ", dur(r->state[CT_TS_WAITING], b[5], 32),
+		(unsigned long long)th->switches, (unsigned long long)th->preemptions);
+	put_reasons(out, r->reason);
+	fputs(th->alive ? "  (alive at end)\n" : "\n", out);
+}
+
+/* Per-thread rows by running time, then the totals. */
+static int put_threads(FILE *out, const ct_trace_model *m)
+{
+	row *rows = calloc(m->nthreads + 1, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	row total = {0};
+	for (uint32_t i = 0; i < m->nthreads; i++) {
+		tally(&rows[i], &m->threads[i]);
+		for (int s = 0; s < CT_TS_NSTATES; s++)
+			total.state[s] += rows[i].state[s];
+		for (int w = 0; w < CT_WAIT_NREASONS; w++)
+			total.reason[w] += rows[i].reason[w];
+	}
+	qsort(rows, m->nthreads, sizeof(*rows), row_cmp);
+	fprintf(out, "\nthreads (by %s time; times from the start of the trace)\n",
+		m->merged ? "on-CPU-or-runnable" : "running");
+	fprintf(out, "%8s  %-16s %9s %9s %9s %6s %9s %9s %9s %8s %8s  %s\n", "TID", "NAME",
+		"LIFETIME", m->merged ? "ONCPU|RUN" : "RUNNING", "RUNNABLE", "COUNT", "MAX",
+		"MAX AT", "WAITING", "SWITCHES", "PREEMPT", "WAITING BY REASON");
+	for (uint32_t i = 0; i < m->nthreads; i++)
+		put_row(out, m, &rows[i]);
+	char b[3][32];
+	if (m->merged)
+		fprintf(out, "total: on CPU or runnable %s, waiting %s",
+			dur(total.state[CT_TS_ONCPU], b[0], 32),
+			dur(total.state[CT_TS_WAITING], b[1], 32));
+	else
+		fprintf(out, "total: running %s, runnable %s, waiting %s",
+			dur(total.state[CT_TS_RUNNING], b[0], 32),
+			dur(total.state[CT_TS_RUNNABLE], b[1], 32),
+			dur(total.state[CT_TS_WAITING], b[2], 32));
+	fputs(total.state[CT_TS_WAITING] ? " (" : "", out);
+	put_reasons(out, total.reason);
+	fputs(total.state[CT_TS_WAITING] ? ")\n" : "\n", out);
+	free(rows);
+	return 0;
+}
+
+/* ---- load -------------------------------------------------------------------------------- */
+
+typedef struct {
+	uint64_t t;
+	int running, runnable;
+} step;
+
+static int step_cmp(const void *a, const void *b)
+{
+	const step *x = a, *y = b;
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+/* Per-CPU busy share, and the time with a runnable thread while a CPU sat idle. */
+static int put_load(FILE *out, const ct_trace_model *m)
+{
+	if (m->merged || !m->ncpus)
+		return 0;
+	uint64_t *busy = calloc(m->ncpus, sizeof(*busy));
+	step *st = NULL;
+	size_t n = 0, cap = 0;
+	for (uint32_t i = 0; busy && i < m->nthreads; i++)
+		for (size_t k = 0; k < m->threads[i].niv; k++) {
+			const ct_interval *iv = &m->threads[i].iv[k];
+			if (iv->state == CT_TS_WAITING)
+				continue;
+			if (ct_grow((void **)&st, &cap, n + 2, sizeof(*st))) {
+				free(busy);
+				busy = NULL;
+				break;
+			}
+			int run = iv->state == CT_TS_RUNNING;
+			st[n++] = (step){iv->start, run, !run};
+			st[n++] = (step){iv->end, -run, -!run};
+			if (run && iv->cpu < m->ncpus)
+				busy[iv->cpu] += iv->end - iv->start;
+		}
+	if (!busy) {
+		free(st);
+		return -ENOMEM;
+	}
+	qsort(st, n, sizeof(*st), step_cmp);
+	uint64_t starved = 0;
+	int running = 0, runnable = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && runnable > 0 && running < (int)m->ncpus)
+			starved += st[i].t - st[i - 1].t;
+		running += st[i].running;
+		runnable += st[i].runnable;
+	}
+	double span = m->end > m->start ? (double)(m->end - m->start) : 1;
+	fprintf(out, "\nload: %u CPUs used; busy", m->ncpus);
+	for (uint32_t c = 0; c < m->ncpus; c++)
+		fprintf(out, " cpu%u %.1f%%", c, 100.0 * (double)busy[c] / span);
+	char b[32];
+	fprintf(out, "; runnable while a CPU sat idle: %s\n", dur(starved, b, sizeof(b)));
+	free(busy);
+	free(st);
+	return 0;
+}
+
+/* ---- longest waits, threads alive at the end --------------------------------------------- */
+
+typedef struct {
+	const ct_thread *th;
+	const ct_interval *iv;
+} wait_ref;
+
+static int wait_cmp(const void *a, const void *b)
+{
+	const wait_ref *x = a, *y = b;
+	uint64_t dx = x->iv->end - x->iv->start, dy = y->iv->end - y->iv->start;
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	return x->iv->start < y->iv->start ? -1 : x->iv->start > y->iv->start;
+}
+
+/* "name (tid)", or "thread tid" for a thread without a name. */
+static void put_thread(FILE *out, const ct_thread *th)
+{
+	if (!th->name[0]) {
+		fprintf(out, "thread %u", th->tid);
+		return;
+	}
+	put_name(out, th->name, 0);
+	fprintf(out, " (%u)", th->tid);
+}
+
+/* The same for a tid (a waker), looked up among the threads. */
+static void put_who(FILE *out, const ct_trace_model *m, uint32_t tid)
+{
+	for (uint32_t i = 0; i < m->nthreads; i++)
+		if (m->threads[i].tid == tid && m->threads[i].name[0]) {
+			put_thread(out, &m->threads[i]);
+			return;
+		}
+	fprintf(out, "thread %u", tid);
+}
+
+static void put_wait(FILE *out, const ct_trace_model *m, const wait_ref *w)
+{
+	const ct_trace *t = m->trace;
+	char b[2][32];
+	put_thread(out, w->th);
+	fprintf(out, ": %s %s at +%s", ct_wait_reason_name((ct_wait_reason)w->iv->reason),
+		dur(w->iv->end - w->iv->start, b[0], 32), dur(w->iv->start - m->start, b[1], 32));
+	if (w->iv->object)
+		fprintf(out, ", object 0x%llx", (unsigned long long)w->iv->object);
+	fputc('\n', out);
+	put_stack(out, t, w->iv->stack, "        ");
+	if (w->iv->unblock == CT_NO_EVENT)
+		return;
+	const ct_trace_event *u = &t->events[w->iv->unblock];
+	fputs("      unblocked by ", out);
+	put_who(out, m, u->tid);
+	fprintf(out, " at +%s\n", dur(u->time - m->start, b[0], 32));
+	if (u->stack)
+		put_stack(out, t, u->stack, "        ");
+}
+
+static int put_longest(FILE *out, const ct_trace_model *m, int top)
+{
+	wait_ref *w = NULL;
+	size_t n = 0, cap = 0;
+	for (uint32_t i = 0; i < m->nthreads; i++)
+		for (size_t k = 0; k < m->threads[i].niv; k++) {
+			const ct_interval *iv = &m->threads[i].iv[k];
+			if (iv->state != CT_TS_WAITING)
+				continue;
+			if (ct_grow((void **)&w, &cap, n + 1, sizeof(*w))) {
+				free(w);
+				return -ENOMEM;
+			}
+			w[n++] = (wait_ref){&m->threads[i], iv};
+		}
+	qsort(w, n, sizeof(*w), wait_cmp);
+	fprintf(out, "\nlongest waits\n");
+	if (!n)
+		fprintf(out, "  (none)\n");
+	for (size_t i = 0; i < n && i < (size_t)top; i++) {
+		fprintf(out, "  %zu. ", i + 1);
+		put_wait(out, m, &w[i]);
+	}
+	free(w);
+	return 0;
+}
+
+static void put_alive(FILE *out, const ct_trace_model *m)
+{
+	char b[2][32];
+	fprintf(out, "\nleaked or stuck threads (alive when the trace ended)\n");
+	int n = 0;
+	for (uint32_t i = 0; i < m->nthreads; i++) {
+		const ct_thread *th = &m->threads[i];
+		if (!th->alive || !th->niv)
+			continue;
+		const ct_interval *iv = &th->iv[th->niv - 1];
+		fputs("  ", out);
+		put_thread(out, th);
+		if (th->tid == (uint32_t)m->trace->pid)
+			fputs(" [main]", out);
+		fprintf(out, ": %s", ct_thread_state_name((ct_thread_state)iv->state));
+		if (iv->state == CT_TS_WAITING) {
+			fprintf(out, " (%s) for %s since +%s",
+				ct_wait_reason_name((ct_wait_reason)iv->reason),
+				dur(iv->end - iv->start, b[0], 32),
+				dur(iv->start - m->start, b[1], 32));
+			if (iv->object)
+				fprintf(out, ", object 0x%llx", (unsigned long long)iv->object);
+		}
+		fputc('\n', out);
+		if (iv->state == CT_TS_WAITING)
+			put_stack(out, m->trace, iv->stack, "        ");
+		n++;
+	}
+	if (!n)
+		fprintf(out, "  (none)\n");
+}
+
+int ct_trace_report_sched(FILE *out, const ct_trace_model *m, int top)
+{
+	put_header(out, m);
+	int rc = put_threads(out, m);
+	if (!rc)
+		rc = put_load(out, m);
+	if (!rc)
+		rc = put_longest(out, m, top > 0 ? top : 10);
+	if (!rc)
+		put_alive(out, m);
+	if (!rc && ferror(out))
+		rc = -EIO;
+	return rc;
+}

@@ -1,0 +1,27 @@
+/*
+ * tracesched.h — `ctrace report --sched`: the scheduler view of a trace as text.
+ *
+ * In the spirit of Go's goroutine analysis and `perf sched latency`: one row per thread
+ * (name, tid, lifetime, running, runnable — scheduler latency: total, count, max and when —
+ * waiting, switches and preemptions, and where the waiting went by reason), totals per
+ * state and per wait reason, a load line (per-CPU busy share and the time some thread was
+ * runnable while a CPU used by the process sat idle), the longest waits with the stack
+ * they began at and who unblocked them, and the "leaked or stuck threads": threads still
+ * alive when the trace ended, with their state and, when waiting, for how long and where.
+ *
+ * Function names come from the trace's locations: run the symbolizer on m->trace->prof
+ * first (libtrace/symbolize.h), otherwise frames print as module+0xOFFSET.
+ *
+ * Thread-safety: none needed; writes only to out.
+ */
+#ifndef CT_TRACESCHED_H
+#define CT_TRACESCHED_H
+
+#include <stdio.h>
+
+#include "libtrace/tracemodel.h"
+
+/* Writes the report; top bounds the longest-waits list (0: 10). 0, -ENOMEM or -EIO. */
+int ct_trace_report_sched(FILE *out, const ct_trace_model *m, int top);
+
+#endif
