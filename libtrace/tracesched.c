@@ -27,12 +27,32 @@ static const char *dur(uint64_t ns, char *buf, size_t len)
 	return ct_units_format((int64_t)ns, "nanoseconds", buf, len);
 }
 
-/* A name for text output, control characters as '?'; cut and padded to width when > 0. */
-static void put_name(FILE *out, const char *s, int width)
+/* The length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static int utf8_len(const unsigned char *s)
 {
+	int n = s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return s[0] < 0x80 ? 1 : n;
+}
+
+/* A name for text output, control characters and invalid UTF-8 as '?'; cut and padded to
+ * width characters when width > 0. */
+static void put_name(FILE *out, const char *name, int width)
+{
+	const unsigned char *s = (const unsigned char *)name;
 	int n = 0;
-	for (; *s && (width <= 0 || n < width); s++, n++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+	for (; *s && (width <= 0 || n < width); n++) {
+		int k = utf8_len(s);
+		if (k <= 1 || k > 4) {
+			fputc(k == 1 && *s >= 0x20 && *s != 0x7f ? *s : '?', out);
+			s++;
+		} else {
+			fwrite(s, 1, (size_t)k, out);
+			s += k;
+		}
+	}
 	for (; n < width; n++)
 		fputc(' ', out);
 }
