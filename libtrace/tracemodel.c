@@ -329,7 +329,8 @@ static int link_by_object(ct_trace_model *m, const ct_trace *t)
 			}
 			refs[n++] = (waiting_ref){iv->object, iv->start, i, (uint32_t)k};
 		}
-	qsort(refs, n, sizeof(*refs), ref_cmp);
+	if (n)
+		qsort(refs, n, sizeof(*refs), ref_cmp);
 	for (size_t u = 0; u < t->nevents; u++) {
 		const ct_trace_event *e = &t->events[u];
 		if (e->kind != CT_EV_UNBLOCK || e->other || !e->arg)
@@ -434,7 +435,8 @@ int ct_trace_model_build(const ct_trace *t, ct_trace_model **out)
 		ct_trace_model_free(m);
 		return -ENOMEM;
 	}
-	qsort(m->threads, m->nthreads, sizeof(*m->threads), thread_cmp);
+	if (m->nthreads)
+		qsort(m->threads, m->nthreads, sizeof(*m->threads), thread_cmp);
 	*out = m;
 	return 0;
 }

@@ -287,7 +287,7 @@ static int stack_ref(rd *r, uint32_t *stack)
 {
 	uint64_t v;
 	int rc = uv_max(r, "stack index", r->nstk, &v);
-	*stack = v ? r->stk[v - 1] : 0;
+	*stack = !rc && v ? r->stk[v - 1] : 0;
 	return rc;
 }
 

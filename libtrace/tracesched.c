@@ -247,7 +247,8 @@ static int put_load(FILE *out, const ct_trace_model *m)
 		free(st);
 		return -ENOMEM;
 	}
-	qsort(st, n, sizeof(*st), step_cmp);
+	if (n)
+		qsort(st, n, sizeof(*st), step_cmp);
 	uint64_t starved = 0;
 	int running = 0, runnable = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -341,7 +342,8 @@ static int put_longest(FILE *out, const ct_trace_model *m, int top)
 			}
 			w[n++] = (wait_ref){&m->threads[i], iv};
 		}
-	qsort(w, n, sizeof(*w), wait_cmp);
+	if (n)
+		qsort(w, n, sizeof(*w), wait_cmp);
 	fprintf(out, "\nlongest waits\n");
 	if (!n)
 		fprintf(out, "  (none)\n");

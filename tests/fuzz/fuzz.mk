@@ -48,6 +48,15 @@ $(FUZZ_SEEDS)/pprof/.done: $(FUZZ_DIR)/gen_pprof
 	$< $(@D)
 	@touch $@
 
+$(FUZZ_DIR)/gen_trace: tests/fuzz/seeds/gen_trace.c $(LIBTRACE_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBTRACE_A) $(LDFLAGS_ALL) $(LIBTRACE_LIBS)
+
+$(FUZZ_SEEDS)/trace/.done: $(FUZZ_DIR)/gen_trace
+	@rm -rf $(@D) && mkdir -p $(@D)
+	$< $(@D)
+	@touch $@
+
 # Small shared objects: plain, with DWARF (and an inlined function), stripped, built by
 # clang (DWARF 5, no .debug_aranges), and C++.
 $(FUZZ_SEEDS)/elf/.done: tests/fuzz/seeds/elf_seed.c tests/fuzz/seeds/elf_seed.cpp

@@ -1,0 +1,73 @@
+/*
+ * fuzz_trace.c — libFuzzer target: the trace.ctr reader, the state model and every trace
+ * view on arbitrary bytes.
+ *
+ * Chunk checksums are not verified (ct_trace_read_opts.skip_crc), so that mutations reach
+ * the parser behind them. Decoding must never crash, hang, leak or trip a sanitizer; it
+ * fails with a message, an offset and no trace, or succeeds with a trace whose model keeps
+ * its invariants (each thread's intervals contiguous, non-empty, inside [begin, end)) and
+ * whose views (--sched text, Chrome JSON, sched-latency pprof) render without error.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "libtrace/pprof.h"
+#include "libtrace/tracechrome.h"
+#include "libtrace/traceprof.h"
+#include "libtrace/tracesched.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void require(int cond, const char *what)
+{
+	if (!cond) {
+		fprintf(stderr, "fuzz_trace: broken invariant: %s\n", what);
+		abort();
+	}
+}
+
+static void check_model(const ct_trace_model *m)
+{
+	for (uint32_t i = 0; i < m->nthreads; i++) {
+		const ct_thread *th = &m->threads[i];
+		uint64_t at = th->begin;
+		require(th->begin <= th->end, "thread begin <= end");
+		for (size_t k = 0; k < th->niv; k++) {
+			require(th->iv[k].start == at, "intervals contiguous");
+			require(th->iv[k].end > th->iv[k].start, "intervals non-empty");
+			at = th->iv[k].end;
+		}
+		require(!th->niv || at == th->end, "intervals end at the thread's end");
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	ct_trace *t = NULL;
+	ct_error err = {.offset = -1};
+	ct_trace_read_opts o = {.skip_crc = true};
+	if (ct_trace_decode_opts(data, size, &o, &t, &err)) {
+		require(t == NULL && err.msg[0] != '\0' && err.offset >= -1, "failure contract");
+		return 0;
+	}
+	require(t != NULL, "success contract");
+	ct_trace_model *m = NULL;
+	require(ct_trace_model_build(t, &m) == 0, "model");
+	check_model(m);
+	FILE *null = fopen("/dev/null", "w");
+	require(null != NULL, "/dev/null");
+	require(ct_trace_report_sched(null, m, 5) == 0, "sched report");
+	require(ct_trace_export_chrome(null, m) == 0, "chrome export");
+	fclose(null);
+	ct_profile *p = NULL;
+	require(ct_trace_pprof_sched_latency(m, &p) == 0, "sched latency");
+	uint8_t *buf;
+	size_t len;
+	require(ct_pprof_encode(p, false, &buf, &len) == 0, "sched latency encodes");
+	free(buf);
+	ct_profile_free(p);
+	ct_trace_model_free(m);
+	ct_trace_free(t);
+	return 0;
+}
