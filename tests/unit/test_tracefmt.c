@@ -235,7 +235,8 @@ static uint8_t *raw_file(const uint8_t *tables, size_t ntables, const uint8_t *b
 	ct_bytes_uvarint(&b, 1000);
 	memcpy(b.p + b.len, tables, ntables);
 	b.len += ntables;
-	memcpy(b.p + b.len, batch, nbatch);
+	if (nbatch)
+		memcpy(b.p + b.len, batch, nbatch);
 	b.len += nbatch;
 	size_t payload = b.len - hlen - CT_TRACE_CHUNK_HEAD, end = b.len;
 	uint32_t crc = (uint32_t)crc32(0, b.p + hlen + CT_TRACE_CHUNK_HEAD, (uInt)payload);
