@@ -52,7 +52,8 @@ static int entry_cmp(const void *a, const void *b)
 
 const char *ct_thread_state_name(ct_thread_state s)
 {
-	static const char *const names[] = {"running", "runnable", "waiting", "running-or-runnable"};
+	static const char *const names[] = {"running", "runnable", "waiting",
+					    "running-or-runnable"};
 	return (unsigned)s < CT_TS_NSTATES ? names[s] : "unknown";
 }
 
@@ -199,7 +200,15 @@ static int event(builder *b, const entry *en)
 		if (rc)
 			return rc;
 	}
-	if (en->born && b->th) { /* tid reused without a recorded exit */
+	if (en->born && b->th && !b->th->created) {
+		/* The creator's record came after the new thread's first events (it is taken
+		 * when pthread_create returns): it names this life's creator. */
+		b->th->created = true;
+		b->th->creator = e->tid;
+		b->th->create_stack = e->stack;
+		return 0;
+	}
+	if (en->born && b->th) { /* a second creation: the tid was reused, its exit unseen */
 		int rc = end_life(b, en->time, true);
 		if (rc)
 			return rc;

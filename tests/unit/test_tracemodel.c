@@ -193,6 +193,29 @@ START_TEST(tid_reuse)
 }
 END_TEST
 
+/* A creation recorded after the new thread already ran names its creator, and does not
+ * split the thread. */
+START_TEST(late_create_record)
+{
+	tfix f;
+	tfix_open(&f, true);
+	ct_tw_switch_in(f.w, 12, 100, 0);
+	ct_tw_name(f.w, 12, 110, "early");
+	ct_tw_create(f.w, 1, 150, 12, 0);
+	ct_tw_switch_out(f.w, 12, 200, 0, true);
+	built b = build(&f, 300);
+	ck_assert_uint_eq(b.m->nthreads, 2);
+	const ct_thread *th = thread(b.m, 12);
+	ck_assert(th->created && th->creator == 1 && th->alive);
+	ck_assert_str_eq(th->name, "early");
+	ck_assert_uint_eq(th->begin, 100);
+	ck_assert_uint_eq(th->niv, 2);
+	iv_is(&th->iv[0], 100, 200, CT_TS_RUNNING);
+	iv_is(&th->iv[1], 200, 300, CT_TS_RUNNABLE);
+	release(&b);
+}
+END_TEST
+
 /* Random streams (switches in any order, waits, exits, creations) in both modes: every
  * thread's intervals are non-empty, contiguous, in order, and cover [begin, end). */
 START_TEST(never_overlap)
@@ -261,6 +284,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, every_reason);
 	tcase_add_test(tc, timer_engine_merges);
 	tcase_add_test(tc, tid_reuse);
+	tcase_add_test(tc, late_create_record);
 	tcase_add_loop_test(tc, never_overlap, 0, 8);
 	suite_add_tcase(s, tc);
 	return s;
