@@ -16,9 +16,6 @@
 
 #include "agent/internal.h"
 
-void ct_timer_on_record(const ct_rec *rec);
-uint64_t ct_timer_period_ns(void);
-
 typedef struct {
 	uint32_t stack, tid; /* stack 0 = empty slot */
 	uint64_t count, ns;
@@ -44,7 +41,7 @@ static thread_name *find_thread(uint32_t tid)
 	return NULL;
 }
 
-void ct_cpu_thread_name(uint32_t tid, const char *name)
+static void set_thread_name(uint32_t tid, const char *name)
 {
 	thread_name *t = find_thread(tid);
 	if (!t) {
@@ -79,7 +76,7 @@ static void learn_thread(uint32_t tid)
 	}
 	if (!*name)
 		snprintf(name, sizeof(name), "tid %u", tid);
-	ct_cpu_thread_name(tid, name);
+	set_thread_name(tid, name);
 }
 
 static int agg_grow(void)
@@ -102,11 +99,17 @@ static int agg_grow(void)
 	return 0;
 }
 
-void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns, const uint64_t regs[CT_NREGS],
-		   const uint8_t *stack, size_t stack_len)
+/* CT_EV_SAMPLE from either engine: unwind, intern, count. */
+static void cpu_on_sample(const ct_event *ev)
 {
+	ct_ev_sample s;
+	if (ev->len < sizeof(s))
+		return;
+	memcpy(&s, ev->data, sizeof(s));
+	uint32_t tid = ev->tid;
+	uint64_t time = ev->time, weight_ns = s.weight_ns;
 	uintptr_t pcs[CT_MAX_FRAMES];
-	int n = ct_unwind(regs, stack, stack_len, pcs, CT_MAX_FRAMES);
+	int n = ct_unwind(s.regs, s.stack, s.stack_len, pcs, CT_MAX_FRAMES);
 	if (n == CT_MAX_FRAMES)
 		truncated++;
 	/* Mark sample stacks so that out.c keeps the leaf pc exact: a sample's stack is
@@ -140,9 +143,25 @@ void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns, const uint64
 	agg[h].ns += weight_ns;
 }
 
-void ct_cpu_lost(uint64_t n)
+/* CT_EV_LOST: samples the kernel dropped count as lost. */
+static void cpu_on_lost(const ct_event *ev)
 {
-	lost += n;
+	ct_ev_lost l;
+	if (ev->len < sizeof(l))
+		return;
+	memcpy(&l, ev->data, sizeof(l));
+	lost += l.count;
+}
+
+/* CT_EV_COMM: a thread's (new) name labels its later samples. */
+static void cpu_on_comm(const ct_event *ev)
+{
+	ct_ev_comm c;
+	if (ev->len < sizeof(c))
+		return;
+	memcpy(&c, ev->data, sizeof(c));
+	c.name[sizeof(c.name) - 1] = 0;
+	set_thread_name(ev->tid, c.name);
 }
 
 uint64_t ct_cpu_samples(void)
@@ -156,11 +175,6 @@ uint64_t ct_cpu_lost_count(void)
 size_t ct_cpu_threads(void)
 {
 	return names_len;
-}
-
-static void cpu_on_record(const ct_rec *rec)
-{
-	ct_timer_on_record(rec);
 }
 
 static void cpu_fork_child(void)
@@ -180,7 +194,7 @@ static int cpu_start(void)
 
 static void cpu_finish(void)
 {
-	if (strcmp(ct_engine_name, "off") == 0)
+	if (ct_engine_get() == CT_ENGINE_OFF)
 		return;
 	ct_profile *p = ct_out_profile_new();
 	if (!p)
@@ -220,13 +234,18 @@ static void cpu_finish(void)
 	ct_out_write(p, "cpu.pb.gz");
 }
 
+static const ct_subscription cpu_subs[] = {
+	{CT_EV_SAMPLE, cpu_on_sample},
+	{CT_EV_LOST, cpu_on_lost},
+	{CT_EV_COMM, cpu_on_comm},
+	{0, NULL},
+};
+
 CT_SOURCE(cpu_source) = {
 	.name = "cpu",
 	.mode = CT_MODE_CPU,
-	.type_min = CT_REC_CPU_FIRST,
-	.type_max = CT_REC_CPU_LAST,
+	.subs = cpu_subs,
 	.start = cpu_start,
-	.on_record = cpu_on_record,
 	.finish = cpu_finish,
 	.fork_child = cpu_fork_child,
 };

@@ -51,23 +51,6 @@
 
 #define IE __attribute__((tls_model("initial-exec")))
 
-enum {
-	REC_ALLOC = CT_REC_HEAP_FIRST, /* a sampled allocation, remembered in the table */
-	REC_FREE,		       /* the free of a remembered block */
-	REC_UNTRACKED,		       /* a sampled allocation the table had no room for */
-	REC_ALLOC_AT,		       /* rate 1: an allocation, matched by the collector */
-	REC_FREE_AT,		       /* rate 1: the free of an address */
-	REC_NONE,		       /* rate 1: a sequence number a failed realloc used */
-};
-
-typedef struct {
-	uint64_t seq;  /* from heap_seq: the order of all heap events */
-	uint64_t size; /* requested bytes */
-	uint64_t addr; /* the block, in the *_AT records */
-	uint32_t stack;
-	uint32_t pad;
-} heap_rec;
-
 /* ---- real functions and the bootstrap arena ---- */
 
 typedef struct {
@@ -405,7 +388,7 @@ static uint64_t next_seq(void)
 static bool recording(void)
 {
 	return atomic_load_explicit(&heap_state, memory_order_acquire) == HEAP_RECORDING &&
-	       ct_agent_active;
+	       ct_active();
 }
 
 /* At rate 1 a full ring makes the program wait for the collector rather than lose the
@@ -415,9 +398,9 @@ static bool recording(void)
  * agent code (whose guard is set), where the wait could be for ourselves. */
 static ct_rec *reserve_waiting(uint16_t type, bool may_wait)
 {
-	if (heap_direct && may_wait && !ct_emit_has_room(sizeof(heap_rec))) {
+	if (heap_direct && may_wait && !ct_emit_has_room(sizeof(ct_ev_heap))) {
 		ct_collector_wake();
-		for (int i = 0; i < 2100 && recording() && !ct_emit_has_room(sizeof(heap_rec));
+		for (int i = 0; i < 2100 && recording() && !ct_emit_has_room(sizeof(ct_ev_heap));
 		     i++) {
 			if (i < 100) {
 				sched_yield();
@@ -427,7 +410,7 @@ static ct_rec *reserve_waiting(uint16_t type, bool may_wait)
 			}
 		}
 	}
-	return ct_emit_reserve(type, sizeof(heap_rec));
+	return ct_emit_reserve(type, sizeof(ct_ev_heap));
 }
 
 /* emit with the block's address and a sequence number taken by the caller. */
@@ -440,7 +423,7 @@ static int emit_at(uint16_t type, uint64_t seq, const void *addr, uint64_t val, 
 	}
 	rec->tid = ct_gettid();
 	rec->time = coarse_now();
-	heap_rec *r = ct_rec_payload(rec);
+	ct_ev_heap *r = ct_rec_payload(rec);
 	r->seq = seq == UINT64_MAX ? next_seq() : seq;
 	r->size = ct_heap_unpack_size(val);
 	r->addr = (uintptr_t)addr;
@@ -459,11 +442,11 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 						 uintptr_t ra_slot)
 {
 	int st = atomic_load_explicit(&heap_state, memory_order_acquire);
-	if (st != HEAP_RECORDING || !ct_agent_active) {
+	if (st != HEAP_RECORDING || !ct_active()) {
 		/* Not recording: before start (keep checking), heap mode off, finished or in a
 		 * fork child (stop checking); in the constructor's window, between start and
 		 * activation (keep checking). */
-		if (st == HEAP_DONE || (st == HEAP_IDLE && ct_agent_active))
+		if (st == HEAP_DONE || (st == HEAP_IDLE && ct_active()))
 			tls_countdown = COUNTDOWN_NEVER;
 		else
 			tls_countdown = -1;
@@ -491,13 +474,14 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
 	if (heap_direct) {
 		/* The number is taken after the real call: before any free of p can take its. */
-		emit_at(REC_ALLOC_AT, UINT64_MAX, p, val, true);
+		emit_at(CT_EV_HEAP_ALLOC_AT, UINT64_MAX, p, val, true);
 	} else if (ct_heap_table_insert(t, (uintptr_t)p, val) == 0) {
 		uint64_t v;
-		if (emit(REC_ALLOC, val) < 0) /* lost: forget the block, or its free is unmatched */
+		if (emit(CT_EV_HEAP_ALLOC, val) <
+		    0) /* lost: forget the block, or its free is unmatched */
 			ct_heap_table_remove(t, (uintptr_t)p, &v);
 	} else {
-		emit(REC_UNTRACKED, val);
+		emit(CT_EV_HEAP_UNTRACKED, val);
 	}
 	errno = saved_errno;
 	ct_guard_exit();
@@ -525,9 +509,9 @@ static void report_free(const void *p, uint64_t val)
 {
 	int saved_errno = errno;
 	if (heap_direct)
-		emit_at(REC_FREE_AT, val, p, 0, !ct_tls_guard);
+		emit_at(CT_EV_HEAP_FREE_AT, val, p, 0, !ct_tls_guard);
 	else if (recording())
-		emit(REC_FREE, val);
+		emit(CT_EV_HEAP_FREE, val);
 	errno = saved_errno;
 }
 
@@ -589,7 +573,7 @@ static void realloc_settle(void *p, void *q, size_t size, uint64_t val)
 	if (!q && size != 0) { /* failed: p is untouched */
 		if (heap_direct) {
 			int saved_errno = errno; /* ENOMEM from the real call */
-			emit_at(REC_NONE, val, NULL, 0, !ct_tls_guard);
+			emit_at(CT_EV_HEAP_NONE, val, NULL, 0, !ct_tls_guard);
 			errno = saved_errno;
 			return;
 		}
@@ -750,36 +734,36 @@ static int heap_start(void)
 	return 0;
 }
 
-static void heap_on_record(const ct_rec *rec)
+static void heap_on_event(const ct_event *ev)
 {
-	heap_rec r;
-	if (!agg || ct_rec_payload_len(rec) < sizeof r)
+	ct_ev_heap r;
+	if (!agg || ev->len < sizeof r)
 		return;
-	memcpy(&r, ct_rec_cpayload(rec), sizeof r);
+	memcpy(&r, ev->data, sizeof r);
 	int kind;
-	switch (rec->type) {
-	case REC_ALLOC:
+	switch (ev->type) {
+	case CT_EV_HEAP_ALLOC:
 		kind = CT_HEAP_EV_ALLOC;
 		break;
-	case REC_FREE:
+	case CT_EV_HEAP_FREE:
 		kind = CT_HEAP_EV_FREE;
 		break;
-	case REC_UNTRACKED:
+	case CT_EV_HEAP_UNTRACKED:
 		kind = CT_HEAP_EV_UNTRACKED;
 		break;
-	case REC_ALLOC_AT:
+	case CT_EV_HEAP_ALLOC_AT:
 		kind = CT_HEAP_EV_ALLOC_AT;
 		break;
-	case REC_FREE_AT:
+	case CT_EV_HEAP_FREE_AT:
 		kind = CT_HEAP_EV_FREE_AT;
 		break;
-	case REC_NONE:
+	case CT_EV_HEAP_NONE:
 		kind = CT_HEAP_EV_NONE;
 		break;
 	default:
 		return;
 	}
-	if (ct_heap_agg_add_at(agg, r.seq, kind, (uintptr_t)r.addr, r.stack, r.size, rec->time) < 0)
+	if (ct_heap_agg_add_at(agg, r.seq, kind, (uintptr_t)r.addr, r.stack, r.size, ev->time) < 0)
 		agg_errors++;
 }
 
@@ -878,12 +862,20 @@ static void heap_finish(void)
 	agg = NULL;
 }
 
+static const ct_subscription heap_subs[] = {
+	{CT_EV_HEAP_ALLOC, heap_on_event},
+	{CT_EV_HEAP_FREE, heap_on_event},
+	{CT_EV_HEAP_UNTRACKED, heap_on_event},
+	{CT_EV_HEAP_ALLOC_AT, heap_on_event},
+	{CT_EV_HEAP_FREE_AT, heap_on_event},
+	{CT_EV_HEAP_NONE, heap_on_event},
+	{0, NULL},
+};
+
 CT_SOURCE(heap_source) = {
 	.name = "heap",
 	.mode = CT_MODE_HEAP,
-	.type_min = CT_REC_HEAP_FIRST,
-	.type_max = CT_REC_HEAP_LAST,
+	.subs = heap_subs,
 	.start = heap_start,
-	.on_record = heap_on_record,
 	.finish = heap_finish,
 };

@@ -27,17 +27,6 @@
 
 uint64_t ct_lk_block_min_ns;
 
-static const char *const lk_reason_names[CT_LK_NREASONS] = {
-	[CT_LK_MUTEX] = "mutex", [CT_LK_RWLOCK] = "rwlock", [CT_LK_SPIN] = "spin",
-	[CT_LK_SEM] = "sem",	 [CT_LK_COND] = "cond",	    [CT_LK_JOIN] = "join",
-	[CT_LK_NET] = "net",	 [CT_LK_SLEEP] = "sleep",
-};
-
-const char *ct_lk_reason_name(ct_lk_reason r)
-{
-	return (unsigned)r < CT_LK_NREASONS ? lk_reason_names[r] : "unknown";
-}
-
 void *ct_lk_resolve(const char *name, const char *ver)
 {
 	void *f = ver ? dlvsym(RTLD_NEXT, name, ver) : NULL;
@@ -86,17 +75,17 @@ static uint32_t lk_stack(void)
 	return n > i ? ct_stack_intern(pcs + i, n - i) : 0;
 }
 
-void ct_lk_wait_record(ct_lk_reason reason, uint64_t obj, uint64_t start, uint64_t end)
+void ct_lk_wait_record(ct_wait_reason reason, uint64_t obj, uint64_t start, uint64_t end)
 {
 	if (!ct_lk_block_on() || end - start < ct_lk_block_min_ns || !ct_guard_enter())
 		return;
 	int saved = errno;
-	ct_lk_wait w = {.stack = lk_stack(),
-			.reason = reason,
-			.obj = obj,
-			.start = start,
-			.delay = end - start};
-	ct_emit(CT_REC_LOCK_WAIT, 0, &w, sizeof(w));
+	ct_ev_lock_wait w = {.stack = lk_stack(),
+			     .reason = reason,
+			     .obj = obj,
+			     .start = start,
+			     .delay = end - start};
+	ct_emit(CT_EV_LOCK_WAIT, 0, &w, sizeof(w));
 	errno = saved;
 	ct_guard_exit();
 }
@@ -117,8 +106,8 @@ void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t
 	if (!ct_lk_lock_on() || !ct_guard_enter())
 		return;
 	int saved = errno;
-	ct_lk_hold h = {.stack = stack, .count = count, .obj = (uintptr_t)obj, .delay = delay};
-	ct_emit(CT_REC_LOCK_HOLD, 0, &h, sizeof(h));
+	ct_ev_lock_hold h = {.stack = stack, .count = count, .obj = (uintptr_t)obj, .delay = delay};
+	ct_emit(CT_EV_LOCK_HOLD, 0, &h, sizeof(h));
 	errno = saved;
 	ct_guard_exit();
 }
@@ -131,7 +120,7 @@ typedef struct {
 	uint64_t obj;
 	uint32_t stack;
 	uint16_t kind;	 /* LK_AGG_*; 0xffff marks a free slot */
-	uint16_t reason; /* ct_lk_reason (block only) */
+	uint16_t reason; /* ct_wait_reason (block only) */
 	int64_t count, delay, max;
 } lk_agg;
 
@@ -199,31 +188,30 @@ static void lk_add(unsigned kind, unsigned reason, uint64_t obj, uint32_t stack,
 		a->max = max;
 }
 
-static void lk_on_record(const ct_rec *rec)
+static void lk_on_wait(const ct_event *ev)
 {
-	uint32_t len = ct_rec_payload_len(rec);
-	if (rec->type == CT_REC_LOCK_WAIT && len >= sizeof(ct_lk_wait)) {
-		ct_lk_wait w;
-		memcpy(&w, ct_rec_cpayload(rec), sizeof(w));
-		if (w.reason < CT_LK_NREASONS) {
+	ct_ev_lock_wait w;
+	if (ev->len >= sizeof(w)) {
+		memcpy(&w, ev->data, sizeof(w));
+		if (w.reason < CT_WAIT_NREASONS) {
 			lk_add(LK_AGG_BLOCK, w.reason, w.obj, w.stack, 1, (int64_t)w.delay,
 			       (int64_t)w.delay);
 			return;
 		}
-	} else if (rec->type == CT_REC_LOCK_HOLD && len >= sizeof(ct_lk_hold)) {
-		ct_lk_hold h;
-		memcpy(&h, ct_rec_cpayload(rec), sizeof(h));
-		lk_add(LK_AGG_MUTEX, CT_LK_MUTEX, h.obj, h.stack, h.count, (int64_t)h.delay,
-		       (int64_t)h.delay);
-		return;
 	}
 	lk_dropped++;
 }
 
-/* Whether a block reason waits on a synchronization object (labelled `lock`). */
-static int lk_is_sync(unsigned reason)
+static void lk_on_hold(const ct_event *ev)
 {
-	return reason <= CT_LK_COND;
+	ct_ev_lock_hold h;
+	if (ev->len < sizeof(h)) {
+		lk_dropped++;
+		return;
+	}
+	memcpy(&h, ev->data, sizeof(h));
+	lk_add(LK_AGG_MUTEX, CT_WAIT_MUTEX, h.obj, h.stack, h.count, (int64_t)h.delay,
+	       (int64_t)h.delay);
 }
 
 static void lk_write(unsigned kind, const char *file)
@@ -257,11 +245,11 @@ static void lk_write(unsigned kind, const char *file)
 		uint32_t n = 0;
 		if (kind == LK_AGG_BLOCK)
 			labels[n++] =
-				(ct_label){.key = "reason", .str = ct_lk_reason_name(a->reason)};
-		if (kind == LK_AGG_MUTEX || lk_is_sync(a->reason)) {
+				(ct_label){.key = "reason", .str = ct_wait_reason_name(a->reason)};
+		if (kind == LK_AGG_MUTEX || ct_wait_reason_is_sync(a->reason)) {
 			snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)a->obj);
 			labels[n++] = (ct_label){.key = "lock", .str = hex};
-		} else if (a->reason == CT_LK_NET && a->obj) {
+		} else if (a->reason == CT_WAIT_NET && a->obj) {
 			labels[n++] = (ct_label){.key = "fd", .num = (int64_t)a->obj};
 		}
 		labels[n++] =
@@ -312,11 +300,15 @@ static void lk_fork_child(void)
 		lk_dropped++;
 }
 
+static const ct_subscription lk_subs[] = {
+	{CT_EV_LOCK_WAIT, lk_on_wait},
+	{CT_EV_LOCK_HOLD, lk_on_hold},
+	{0, NULL},
+};
+
 CT_SOURCE(lock_source) = {.name = "lock",
 			  .mode = CT_MODE_LOCK | CT_MODE_BLOCK,
-			  .type_min = CT_REC_LOCK_FIRST,
-			  .type_max = CT_REC_LOCK_LAST,
+			  .subs = lk_subs,
 			  .start = lk_start,
-			  .on_record = lk_on_record,
 			  .finish = lk_finish,
 			  .fork_child = lk_fork_child};

@@ -21,6 +21,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <libunwind.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "agent/internal.h"
@@ -213,7 +214,7 @@ int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_
 	int n = 1;
 	if (!as || max <= 1)
 		return n;
-	if (ct_modules_dirty) {
+	if (atomic_load_explicit(&ct_modules_dirty, memory_order_relaxed)) {
 		ct_modules_refresh();
 		U.flush_cache(as, 0, 0);
 	}
