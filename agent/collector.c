@@ -267,7 +267,7 @@ int ct_collector_fork_child(void)
 	/* Only the forking thread exists now. The parent's rings may hold records other
 	 * threads reserved but never committed: start from fresh ones. */
 	running = 0;
-	atomic_store(&stop_flag, 0);
+	atomic_store_explicit(&stop_flag, 0, memory_order_relaxed); /* single-threaded here */
 	in_fork_child = 1;
 	ct_ringset *old = rings;
 	rings = NULL;

@@ -25,7 +25,7 @@
 
 #include "agent/lockprof.h"
 
-uint64_t ct_lk_block_min_ns;
+uint64_t ct_lk_block_min_ns; /* set by lk_start (constructor); read-only afterwards */
 
 void *ct_lk_resolve(const char *name, const char *ver)
 {

@@ -40,11 +40,11 @@ char ct_engine_reason[256] = "not started"; /* written with engine, read at exit
 ct_clock_snapshot ct_start_clock; /* set by the constructor / atfork child, read at exit */
 uint64_t ct_stop_mono;		  /* set by finish_all, read by the writers after it */
 
-static pthread_key_t thread_key;
+static pthread_key_t thread_key;  /* created by the constructor; its destructor runs per thread */
 static _Atomic int finished;	  /* finish_all ran (or is running) */
 static _Atomic int flush_request; /* a signal handler asks the collector to flush */
 static _Atomic int flush_done;
-static int is_fork_child;
+static int is_fork_child; /* set in a forked child's atfork handler (single-threaded) */
 /* The process this agent records. A vfork child shares our memory but runs no atfork
  * handlers: when getpid() differs, ct_shutdown must not touch the parent's state. */
 static pid_t agent_pid;
@@ -229,7 +229,7 @@ static void at_fork_child(void)
 {
 	tls_tid = 0;
 	agent_pid = getpid();
-	if (!ct_active() || atomic_load(&finished)) {
+	if (!ct_active() || atomic_load_explicit(&finished, memory_order_relaxed)) {
 		is_fork_child = 1;
 		return;
 	}

@@ -22,6 +22,8 @@
 
 #define MAX_MODULES 4096
 
+/* The table: built by the constructor, then refreshed and read by the collector thread only
+ * (and by the exit path after the collector stopped). */
 static ct_module mods[MAX_MODULES];
 static int nmods;
 /* Readable ranges (all PT_LOAD segments of loaded modules), rebuilt by refresh. */
@@ -29,6 +31,7 @@ static struct range {
 	uintptr_t start, end;
 } ranges[MAX_MODULES * 2];
 static int nranges;
+/* Shared by the collector while it drains, exclusive around a program thread's dlclose. */
 static pthread_rwlock_t unmap_lock = PTHREAD_RWLOCK_INITIALIZER;
 /* Relaxed everywhere: the hook sets it while it holds unmap_lock exclusively and the
  * collector reads it while it holds it shared (every drain), so the lock orders them. */

@@ -115,7 +115,7 @@ int ct_out_dir_create(void)
 
 /* Write failures (disk full, file size limit, permissions), reported in summary.txt so
  * that `ctrace record` can say which files are missing and why. */
-static char write_errors[1024];
+static char write_errors[1024]; /* the thread writing the files at exit */
 
 const char *ct_out_errors(void)
 {

@@ -33,6 +33,7 @@ typedef struct {
 	size_t stack_len;
 } uctx;
 
+/* libunwind's remote entry points, resolved by ct_unwind_init (constructor); read-only after. */
 static struct {
 	unw_addr_space_t (*create_addr_space)(unw_accessors_t *, int);
 	int (*set_caching_policy)(unw_addr_space_t, unw_caching_policy_t);
@@ -44,6 +45,7 @@ static struct {
 			    void *);
 } U;
 
+/* Created by ct_unwind_init (constructor); used by the collector thread only. */
 static unw_addr_space_t as;
 
 static int find_proc_info(unw_addr_space_t a, unw_word_t ip, unw_proc_info_t *pi, int need,
