@@ -41,12 +41,15 @@ static ct_ringset *rings;
 /* The collector thread's handle and whether it runs: the starting/stopping thread's. */
 static pthread_t thread;
 static int running;
-static _Atomic int stop_flag; /* set (release) by the stopping thread, read by the collector */
+/* Set (release) by the stopping thread, read (acquire) by the collector: what the stopper
+ * did before (sampling stopped) is seen by the collector's final drain. */
+static _Atomic int stop_flag;
 /* The collector's own CPU time, updated every drain by the collector; read by the exit path
  * after the join (or by the collector itself when it flushes). */
 static uint64_t collector_cpu_ns;
-static int wake_fd = -1;	    /* eventfd: wakes the collector at once when it must stop */
-static _Atomic uint64_t emit_drops; /* records refused before reaching a ring */
+static int wake_fd = -1; /* eventfd: wakes the collector at once when it must stop */
+/* Records refused before reaching a ring: a counter, added and read relaxed. */
+static _Atomic uint64_t emit_drops;
 
 /* Set in a forked child's atfork handler: sources without fork_child stay off there. */
 static int in_fork_child;

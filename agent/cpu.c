@@ -50,9 +50,8 @@ static void learn_thread(uint32_t tid)
 static void cpu_on_sample(const ct_event *ev)
 {
 	ct_ev_sample s;
-	if (!agg || ev->len < sizeof(s))
+	if (!agg || !ct_event_get(ev, &s, sizeof(s)))
 		return;
-	memcpy(&s, ev->data, sizeof(s));
 	uintptr_t pcs[CT_MAX_FRAMES];
 	int n = ct_unwind(s.regs, s.stack, s.stack_len, pcs, CT_MAX_FRAMES);
 	if (n == CT_MAX_FRAMES)
@@ -71,9 +70,8 @@ static void cpu_on_sample(const ct_event *ev)
 static void cpu_on_lost(const ct_event *ev)
 {
 	ct_ev_lost l;
-	if (!agg || ev->len < sizeof(l))
+	if (!agg || !ct_event_get(ev, &l, sizeof(l)))
 		return;
-	memcpy(&l, ev->data, sizeof(l));
 	ct_cpu_agg_lost(agg, l.count);
 }
 
@@ -81,9 +79,8 @@ static void cpu_on_lost(const ct_event *ev)
 static void cpu_on_comm(const ct_event *ev)
 {
 	ct_ev_comm c;
-	if (!agg || ev->len < sizeof(c))
+	if (!agg || !ct_event_get(ev, &c, sizeof(c)))
 		return;
-	memcpy(&c, ev->data, sizeof(c));
 	c.name[sizeof(c.name) - 1] = 0;
 	ct_cpu_agg_set_name(agg, ev->tid, c.name);
 }

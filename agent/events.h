@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "libtrace/waitreason.h"
 
@@ -68,6 +69,16 @@ typedef struct {
 	const void *data;
 	uint32_t len;
 } ct_event;
+
+/* Copies the event's payload struct (size bytes) into out: 1, or 0 when the payload is
+ * shorter (a malformed record, which the caller may count). */
+static inline int ct_event_get(const ct_event *ev, void *out, size_t size)
+{
+	if (ev->len < size)
+		return 0;
+	memcpy(out, ev->data, size);
+	return 1;
+}
 
 /* ---- payloads of ring records ---- */
 

@@ -442,6 +442,7 @@ static unsigned table_bits(uint64_t rate)
 /* A forked child does not record (main.c): its allocations stop visiting alloc_slow. */
 static void heap_atfork_child(void)
 {
+	/* Relaxed: only the forking thread exists in the child. */
 	atomic_store_explicit(&heap_state, HEAP_DONE, memory_order_relaxed);
 }
 

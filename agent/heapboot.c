@@ -60,7 +60,10 @@ extern void *__libc_pvalloc(size_t) __attribute__((weak));
 #define ARENA_BYTES CT_HEAP_ARENA_BYTES
 #define ARENA_HDR 16u
 _Alignas(4096) unsigned char ct_heap_arena[ARENA_BYTES];
-static _Atomic size_t arena_used; /* bump pointer, any thread (CAS) */
+/* Bump pointer, advanced by CAS on any thread. Relaxed: each CAS hands out a disjoint
+ * range, and a block is only touched by the thread that got it (or after the program
+ * passed it on, with its own synchronization). */
+static _Atomic size_t arena_used;
 
 static _Atomic int resolve_state; /* 0 = not yet, 1 = in progress, 2 = done */
 static __thread int tls_resolving IE;

@@ -43,9 +43,8 @@ static int heap_start(void)
 static void heap_on_event(const ct_event *ev)
 {
 	ct_ev_heap r;
-	if (!agg || ev->len < sizeof r)
+	if (!agg || !ct_event_get(ev, &r, sizeof r))
 		return;
-	memcpy(&r, ev->data, sizeof r);
 	int kind;
 	switch (ev->type) {
 	case CT_EV_HEAP_ALLOC:

@@ -116,31 +116,32 @@ void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t
  * freed by the exit path after the collector stopped. */
 static ct_lock_agg *lk_agg;
 
+/* The event's payload into out: 1, or 0 when there is no aggregate or it is malformed
+ * (counted). */
+static int lk_get(const ct_event *ev, void *out, size_t size)
+{
+	if (!lk_agg)
+		return 0;
+	if (ct_event_get(ev, out, size))
+		return 1;
+	ct_lock_agg_drop(lk_agg);
+	return 0;
+}
+
 static void lk_on_wait(const ct_event *ev)
 {
 	ct_ev_lock_wait w;
-	if (!lk_agg)
-		return;
-	if (ev->len < sizeof(w)) {
-		ct_lock_agg_drop(lk_agg);
-		return;
-	}
-	memcpy(&w, ev->data, sizeof(w));
-	ct_lock_agg_add(lk_agg, CT_LOCK_AGG_BLOCK, w.reason, w.obj, w.stack, 1, (int64_t)w.delay);
+	if (lk_get(ev, &w, sizeof(w)))
+		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_BLOCK, w.reason, w.obj, w.stack, 1,
+				(int64_t)w.delay);
 }
 
 static void lk_on_hold(const ct_event *ev)
 {
 	ct_ev_lock_hold h;
-	if (!lk_agg)
-		return;
-	if (ev->len < sizeof(h)) {
-		ct_lock_agg_drop(lk_agg);
-		return;
-	}
-	memcpy(&h, ev->data, sizeof(h));
-	ct_lock_agg_add(lk_agg, CT_LOCK_AGG_MUTEX, CT_WAIT_MUTEX, h.obj, h.stack, h.count,
-			(int64_t)h.delay);
+	if (lk_get(ev, &h, sizeof(h)))
+		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_MUTEX, CT_WAIT_MUTEX, h.obj, h.stack, h.count,
+				(int64_t)h.delay);
 }
 
 static void lk_write(ct_lock_agg_kind kind, const char *file)

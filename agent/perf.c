@@ -384,6 +384,7 @@ static void decode(const struct perf_event_header *hdr, const uint8_t *rec, uint
 static size_t drain_one(struct perf_ring *r, uint32_t cpu)
 {
 	size_t n = 0;
+	/* Acquire: the kernel's writes of the records come before its store of data_head. */
 	uint64_t head =
 		atomic_load_explicit((_Atomic uint64_t *)&r->meta->data_head, memory_order_acquire);
 	uint64_t tail = r->meta->data_tail;

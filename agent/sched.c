@@ -19,9 +19,8 @@ static struct {
 static void sched_on_switch(const ct_event *ev)
 {
 	ct_ev_switch sw;
-	if (ev->len < sizeof(sw))
+	if (!ct_event_get(ev, &sw, sizeof(sw)))
 		return;
-	memcpy(&sw, ev->data, sizeof(sw));
 	seen.switches++;
 	if (sw.flags & CT_SWITCH_OUT)
 		seen.outs++;

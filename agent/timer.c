@@ -174,10 +174,9 @@ void ct_timer_fork_child(void)
 /* The timer's ring records become CT_EV_SAMPLE events, like perf's samples. Collector. */
 static void timer_on_sample(const ct_event *ev)
 {
-	if (ev->len < CT_NREGS * 8)
-		return;
 	uint64_t regs[CT_NREGS];
-	memcpy(regs, ev->data, sizeof(regs));
+	if (!ct_event_get(ev, regs, sizeof(regs)))
+		return;
 	ct_ev_sample s = {.weight_ns = period_ns * (1u + ev->flags),
 			  .regs = regs,
 			  .stack = (const uint8_t *)ev->data + sizeof(regs),

@@ -100,7 +100,7 @@ void ct_cpu_agg_lost(ct_cpu_agg *a, uint64_t n)
 
 static thread_name *find_name(const ct_cpu_agg *a, uint32_t tid)
 {
-	if (!a->ncap)
+	if (!a->ncap || !tid)
 		return NULL;
 	for (size_t h = name_hash(tid, a->ncap);; h = (h + 1) & (a->ncap - 1)) {
 		if (a->names[h].tid == tid)
@@ -132,6 +132,8 @@ static int grow_names(ct_cpu_agg *a)
 
 int ct_cpu_agg_set_name(ct_cpu_agg *a, uint32_t tid, const char *name)
 {
+	if (!tid)
+		return -EINVAL;
 	thread_name *t = find_name(a, tid);
 	if (!t) {
 		if ((a->nlen + 1) * 2 > a->ncap && grow_names(a) < 0)

@@ -51,7 +51,7 @@ int ct_cpu_agg_add(ct_cpu_agg *a, uint32_t stack, uint32_t tid, uint64_t time, u
 void ct_cpu_agg_lost(ct_cpu_agg *a, uint64_t n);
 
 /* Names thread tid (copied, at most 31 bytes kept); a later name replaces an earlier one.
- * 0 or -ENOMEM. */
+ * 0, -EINVAL for tid 0 (no thread of a process has it) or -ENOMEM. */
 int ct_cpu_agg_set_name(ct_cpu_agg *a, uint32_t tid, const char *name);
 
 /* The name set for tid, or NULL. Valid until the next ct_cpu_agg_set_name. */

@@ -72,6 +72,8 @@ START_TEST(test_names_and_labels)
 {
 	ct_cpu_agg *a = ct_cpu_agg_new();
 	ck_assert_ptr_null(ct_cpu_agg_name(a, 10));
+	ck_assert_int_eq(ct_cpu_agg_set_name(a, 0, "idle"), -EINVAL);
+	ck_assert_ptr_null(ct_cpu_agg_name(a, 0));
 	ck_assert_int_eq(ct_cpu_agg_set_name(a, 10, "worker"), 0);
 	ck_assert_int_eq(ct_cpu_agg_set_name(a, 11, "a name longer than thirty-one bytes, cut"), 0);
 	ck_assert_str_eq(ct_cpu_agg_name(a, 10), "worker");
