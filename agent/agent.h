@@ -4,16 +4,18 @@
  * The agent is loaded into someone else's program. Its modules (samplers, heap hooks,
  * lock/io hooks) all follow the same pattern: a hook does the least possible on the
  * program's thread — check the guard, maybe capture and intern a stack, append one
- * record with ct_emit() — and the collector thread later hands each record to the
- * ct_source that owns its type, which aggregates it and, at exit, writes its profile with
- * the ct_out_* helpers.
+ * record with ct_emit() — and the collector thread later hands each event (ring records
+ * and decoded perf records alike, agent/events.h) to every ct_source that subscribed to its
+ * type; a source aggregates what it receives and, at exit, writes its files with the
+ * ct_out_* helpers.
  *
  * A source registers itself with CT_SOURCE(); nothing else needs editing:
  *
- *     static void heap_on_record(const ct_rec *rec) { ... }
- *     CT_SOURCE(heap_source) = { .name = "heap", .mode = CT_MODE_HEAP,
- *         .type_min = CT_REC_HEAP_FIRST, .type_max = CT_REC_HEAP_LAST,
- *         .start = heap_start, .on_record = heap_on_record, .finish = heap_finish };
+ *     static void heap_on_event(const ct_event *ev) { ... }
+ *     static const ct_subscription heap_subs[] = {
+ *         {CT_EV_HEAP_ALLOC, heap_on_event}, {CT_EV_HEAP_FREE, heap_on_event}, {0, NULL}};
+ *     CT_SOURCE(heap_source) = { .name = "heap", .mode = CT_MODE_HEAP, .subs = heap_subs,
+ *         .start = heap_start, .finish = heap_finish };
  */
 #ifndef CT_AGENT_H
 #define CT_AGENT_H
@@ -22,6 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
+#include "agent/events.h"
 #include "libtrace/profile.h"
 #include "libtrace/ring.h"
 
@@ -40,47 +45,50 @@ enum {
 enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_TIMER };
 
 typedef struct {
-	char out_dir[4096]; /* CTRACE_OUT, default "ctrace.out" */
-	unsigned modes;     /* CTRACE_MODES "cpu,heap,lock,block,sched", default all */
-	int hz;             /* CTRACE_HZ, default 99 */
-	uint64_t heap_rate; /* CTRACE_HEAP_RATE bytes, default 512 KiB; 1 = every allocation */
-	int sampler;        /* CTRACE_SAMPLER perf|timer, default auto */
-	int verbose;        /* CTRACE_VERBOSE */
+	char out_dir[4096];   /* CTRACE_OUT, default "ctrace.out" */
+	unsigned modes;	      /* CTRACE_MODES "cpu,heap,lock,block,sched", default all */
+	int hz;		      /* CTRACE_HZ, default 99 */
+	uint64_t heap_rate;   /* CTRACE_HEAP_RATE bytes, default 512 KiB; 1 = every allocation */
+	int sampler;	      /* CTRACE_SAMPLER perf|timer, default auto */
+	int verbose;	      /* CTRACE_VERBOSE */
 	uint32_t stack_bytes; /* CTRACE_STACK_BYTES: user stack copied per CPU sample */
 } ct_config;
 
+/* Written by the constructor (and a forked child's atfork handler, while single-threaded)
+ * before any other agent thread exists or recording starts; read-only afterwards. */
 extern ct_config ct_cfg;
-
-/* Record type ranges, one per source. */
-enum {
-	CT_REC_CPU_FIRST = 1,
-	CT_REC_CPU_LAST = 15,
-	CT_REC_HEAP_FIRST = 16,
-	CT_REC_HEAP_LAST = 31,
-	CT_REC_LOCK_FIRST = 32,
-	CT_REC_LOCK_LAST = 47,
-	CT_REC_SCHED_FIRST = 48,
-	CT_REC_SCHED_LAST = 63,
-};
 
 /* ---- the re-entrancy guard (initial-exec TLS: no allocation, safe in signal handlers) ----
  * Set while the agent runs on a thread; hooks that find it set call straight through.
  * The collector thread has it set for its whole life. */
 extern __thread int ct_tls_guard __attribute__((tls_model("initial-exec")));
 
-/* 1 once the constructor has set everything up and recording is on; 0 before and after. */
-extern volatile int ct_agent_active;
+/* 1 once the constructor has set everything up and recording is on; 0 before and after.
+ * Owned by main.c (the constructor, the exit path, a forked child's atfork handler); read
+ * by every hook. Use ct_active(). */
+extern _Atomic int ct_agent_active;
+
+/* Whether recording is on. Acquire: the constructor sets the flag with a release store
+ * after the rings, the stack table and the sources are ready, so a hook that sees 1 also
+ * sees them. On x86 this is a plain load, as cheap as the volatile it replaces. */
+static inline int ct_active(void)
+{
+	return atomic_load_explicit(&ct_agent_active, memory_order_acquire);
+}
 
 /* Enters the agent on this thread: returns 1 if the caller may record (and must call
  * ct_guard_exit), 0 if it must call straight through (already inside, or not active). */
 static inline int ct_guard_enter(void)
 {
-	if (ct_tls_guard || !ct_agent_active)
+	if (ct_tls_guard || !ct_active())
 		return 0;
 	ct_tls_guard = 1;
 	return 1;
 }
-static inline void ct_guard_exit(void) { ct_tls_guard = 0; }
+static inline void ct_guard_exit(void)
+{
+	ct_tls_guard = 0;
+}
 
 /* The next definition of name after the agent (dlsym(RTLD_NEXT)); NULL if none. */
 void *ct_real(const char *name);
@@ -117,23 +125,30 @@ int ct_emit_has_room(uint32_t len);
 void ct_collector_wake(void);
 
 /* ---- sources ---- */
+/* A subscriber to one event type; called on the collector thread, in the order the
+ * events were drained (per ring; rings are drained one after the other). */
+typedef void (*ct_event_fn)(const ct_event *ev);
+typedef struct {
+	uint16_t type; /* ct_ev_type */
+	ct_event_fn fn;
+} ct_subscription;
+
 typedef struct ct_source {
 	const char *name;
-	unsigned mode;               /* CT_MODE_* bit that enables this source */
-	uint16_t type_min, type_max; /* record types it consumes */
-	int (*start)(void);          /* in the constructor, after config; 0 or -errno */
-	void (*on_record)(const ct_rec *rec); /* collector thread */
-	void (*finish)(void);        /* at exit, after the last drain: write its files */
+	unsigned mode;		     /* CT_MODE_* bits, any of which enables this source */
+	const ct_subscription *subs; /* the events it receives, ended by {0, NULL} */
+	int (*start)(void);	     /* in the constructor, after config; 0 or -errno */
+	void (*finish)(void);	     /* at exit, after the last drain: write its files */
 	/* In a forked child (single-threaded, inside the atfork handler): forget what the
 	 * parent recorded and be ready to record the child. A source without it is off in
 	 * the child (its finish is not called there). */
 	void (*fork_child)(void);
 } ct_source;
 
-#define CT_SOURCE(var)                                                                  \
-	static const ct_source var;                                                     \
-	static const ct_source *const var##_ptr                                         \
-		__attribute__((used, section("ct_sources"))) = &var;                     \
+#define CT_SOURCE(var)                                                                             \
+	static const ct_source var;                                                                \
+	static const ct_source *const var##_ptr __attribute__((used, section("ct_sources"))) =     \
+		&var;                                                                              \
 	static const ct_source var
 
 /* ---- output (agent/out.c) ---- */

@@ -2,9 +2,12 @@
  * collector.c — the user rings, ct_emit, and the collector thread.
  *
  * Hooks and the timer's signal handler append records to the per-CPU rings; the collector
- * thread drains them (and the perf rings) every few milliseconds and hands each record to
- * the source that owns its type. It runs with every signal blocked and the agent guard
- * set, so nothing it does is recorded or interrupted by the samplers.
+ * thread drains them (and the perf rings) every few milliseconds. Every event — a ring
+ * record, or a perf record perf.c decoded — goes through one dispatch (ct_dispatch), which
+ * calls every subscriber of its type (agent.h: ct_source.subs), like perf's
+ * `struct perf_tool` callbacks: the collector never knows who listens. It runs with every
+ * signal blocked and the agent guard set, so nothing it does is recorded or interrupted
+ * by the samplers.
  */
 #include <errno.h>
 #include <poll.h>
@@ -29,20 +32,64 @@ extern const ct_source *const __stop_ct_sources[] __attribute__((visibility("hid
 #define DRAIN_IDLE_MS 50
 #define DRAIN_SMALL_RINGS_MS 5 /* perf rings cut by locked-memory limits: no watermark */
 #define MAX_POLL_FDS 1025
+#define MAX_SUBSCRIBERS 8 /* per event type */
 
+/* Set up by ct_collector_start / ct_collector_fork_child (while no collector runs), then
+ * read by every producer: the pthread_create of the collector and the release store of
+ * ct_agent_active publish it. */
 static ct_ringset *rings;
+/* The collector thread's handle and whether it runs: the starting/stopping thread's. */
 static pthread_t thread;
-static _Atomic int stop_flag;
 static int running;
-static uint64_t collector_cpu_ns;   /* the collector's own CPU time, updated every drain */
-static int wake_fd = -1;	    /* eventfd: wakes the collector at once when it must stop */
-static _Atomic uint64_t emit_drops; /* records refused before reaching a ring */
+/* Set (release) by the stopping thread, read (acquire) by the collector: what the stopper
+ * did before (sampling stopped) is seen by the collector's final drain. */
+static _Atomic int stop_flag;
+/* The collector's own CPU time, updated every drain by the collector; read by the exit path
+ * after the join (or by the collector itself when it flushes). */
+static uint64_t collector_cpu_ns;
+static int wake_fd = -1; /* eventfd: wakes the collector at once when it must stop */
+/* Records refused before reaching a ring: a counter, added and read relaxed. */
+static _Atomic uint64_t emit_drops;
 
-static int in_fork_child; /* sources without fork_child stay off in a forked child */
+/* Set in a forked child's atfork handler: sources without fork_child stay off there. */
+static int in_fork_child;
+
+/* Subscribers per event type, built from the enabled sources before the collector thread
+ * starts (subscribe_all) and read only by it (and by the exit path after the join). */
+static struct {
+	uint8_t n;
+	ct_event_fn fn[MAX_SUBSCRIBERS];
+} subscribers[CT_EV_NTYPES];
 
 static int source_enabled(const ct_source *s)
 {
 	return (ct_cfg.modes & s->mode) != 0 && (!in_fork_child || s->fork_child);
+}
+
+static void subscribe_all(void)
+{
+	memset(subscribers, 0, sizeof(subscribers));
+	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++) {
+		if (!source_enabled(*s) || !(*s)->subs)
+			continue;
+		for (const ct_subscription *sub = (*s)->subs; sub->fn; sub++) {
+			if (sub->type >= CT_EV_NTYPES ||
+			    subscribers[sub->type].n == MAX_SUBSCRIBERS) {
+				ct_log("source %s: cannot subscribe to event type %u", (*s)->name,
+				       sub->type);
+				continue;
+			}
+			subscribers[sub->type].fn[subscribers[sub->type].n++] = sub->fn;
+		}
+	}
+}
+
+void ct_dispatch(const ct_event *ev)
+{
+	if (ev->type >= CT_EV_NTYPES)
+		return;
+	for (unsigned i = 0; i < subscribers[ev->type].n; i++)
+		subscribers[ev->type].fn[i](ev);
 }
 
 int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
@@ -78,32 +125,30 @@ int ct_emit_has_room(uint32_t len)
 	return rings && ct_ringset_has_room(rings, len);
 }
 
-static void dispatch(const ct_rec *rec, void *arg)
+/* A ring record as an event: the envelope takes tid and time from the record header. */
+static void dispatch_rec(const ct_rec *rec, void *arg)
 {
 	(void)arg;
-	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
-		if (rec->type >= (*s)->type_min && rec->type <= (*s)->type_max) {
-			if ((*s)->on_record && source_enabled(*s))
-				(*s)->on_record(rec);
-			return;
-		}
+	ct_event ev = {.type = rec->type,
+		       .flags = rec->flags,
+		       .tid = rec->tid,
+		       .time = rec->time,
+		       .data = ct_rec_cpayload(rec),
+		       .len = ct_rec_payload_len(rec)};
+	ct_dispatch(&ev);
 }
 
 static size_t drain_all(void)
 {
 	size_t n = 0, got;
 	ct_modules_read_lock();
-	if (ct_engine_name && strcmp(ct_engine_name, "perf") == 0)
+	if (ct_engine_get() == CT_ENGINE_PERF)
 		n += ct_perf_drain();
-	while (rings && (got = ct_ringset_consume(rings, dispatch, NULL, 4096)) > 0)
+	while (rings && (got = ct_ringset_consume(rings, dispatch_rec, NULL, 4096)) > 0)
 		n += got;
 	ct_modules_read_unlock();
 	return n;
 }
-
-int ct_flush_requested(void);
-void ct_flush_begin(void);
-void ct_flush_end(void);
 
 static void *collector_main(void *arg)
 {
@@ -120,7 +165,7 @@ static void *collector_main(void *arg)
 		period = n			      ? DRAIN_BUSY_MS
 			 : period * 2 > DRAIN_IDLE_MS ? DRAIN_IDLE_MS
 						      : period * 2;
-		if (ct_perf_small_rings)
+		if (atomic_load_explicit(&ct_perf_small_rings, memory_order_relaxed))
 			period = DRAIN_SMALL_RINGS_MS;
 		if (ct_flush_requested()) {
 			/* A terminating signal: stop, drain, write everything now. */
@@ -132,7 +177,7 @@ static void *collector_main(void *arg)
 		int nfds = 0;
 		if (wake_fd >= 0)
 			pfds[nfds++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
-		if (strcmp(ct_engine_name, "perf") == 0)
+		if (ct_engine_get() == CT_ENGINE_PERF)
 			nfds += ct_perf_pollfds(pfds + nfds, MAX_POLL_FDS - nfds);
 		if (nfds == 0 || poll(pfds, (nfds_t)nfds, period) < 0) {
 			struct timespec ts = {0, period * 1000000L};
@@ -183,6 +228,7 @@ int ct_collector_start(void)
 	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
 		if (source_enabled(*s) && (*s)->start && (*s)->start() < 0)
 			ct_log("source %s failed to start", (*s)->name);
+	subscribe_all();
 	return start_thread();
 }
 
@@ -224,7 +270,7 @@ int ct_collector_fork_child(void)
 	/* Only the forking thread exists now. The parent's rings may hold records other
 	 * threads reserved but never committed: start from fresh ones. */
 	running = 0;
-	atomic_store(&stop_flag, 0);
+	atomic_store_explicit(&stop_flag, 0, memory_order_relaxed); /* single-threaded here */
 	in_fork_child = 1;
 	ct_ringset *old = rings;
 	rings = NULL;
@@ -235,5 +281,6 @@ int ct_collector_fork_child(void)
 	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
 		if (source_enabled(*s))
 			(*s)->fork_child();
+	subscribe_all();
 	return start_thread();
 }

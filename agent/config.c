@@ -5,7 +5,7 @@
 
 #include "agent/internal.h"
 
-ct_config ct_cfg;
+ct_config ct_cfg; /* owner: see agent.h */
 
 static unsigned parse_modes(const char *s)
 {

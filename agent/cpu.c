@@ -1,13 +1,15 @@
 /*
- * cpu.c — the CPU profile source: unwinds samples from either engine, aggregates them by
- * (stack, thread) and writes cpu.pb.gz at exit.
+ * cpu.c — the CPU profile source: unwinds the samples of either engine (CT_EV_SAMPLE),
+ * aggregates them by (stack, thread) in a libtrace/cpuagg.h aggregator and writes
+ * cpu.pb.gz at exit.
  *
  * Sample types follow Go's runtime: samples/count and cpu/nanoseconds, period_type
  * cpu/nanoseconds, period = 1e9/hz. Each sample carries the labels `thread` (the thread's
- * name) and `tid` so that pprof's -tagfocus can select threads. Samples the kernel or our
- * rings lost are written as one sample on a synthetic "[ctrace: lost samples]" frame, so
- * that totals are honest, and counted in a comment.
+ * name: CT_EV_COMM, else /proc) and `tid` so that pprof's -tagfocus can select threads.
+ * Samples the kernel or our rings lost are written as one sample on a synthetic
+ * "[ctrace: lost samples]" frame, so that totals are honest, and counted in a comment.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,56 +17,18 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "libtrace/cpuagg.h"
 
-void ct_timer_on_record(const ct_rec *rec);
-uint64_t ct_timer_period_ns(void);
+/* The aggregate and the count of stacks cut at CT_MAX_FRAMES: collector thread (and the
+ * exit path after it stopped). */
+static ct_cpu_agg *agg;
+static uint64_t truncated;
 
-typedef struct {
-	uint32_t stack, tid; /* stack 0 = empty slot */
-	uint64_t count, ns;
-} agg_entry;
-
-typedef struct {
-	uint32_t tid;
-	char name[32];
-} thread_name;
-
-static agg_entry *agg;
-static size_t agg_cap, agg_len;
-static thread_name *names;
-static size_t names_len, names_cap;
-static uint64_t lost, nsamples, truncated;
-static uint64_t first_time, last_time;
-
-static thread_name *find_thread(uint32_t tid)
-{
-	for (size_t i = 0; i < names_len; i++)
-		if (names[i].tid == tid)
-			return &names[i];
-	return NULL;
-}
-
-void ct_cpu_thread_name(uint32_t tid, const char *name)
-{
-	thread_name *t = find_thread(tid);
-	if (!t) {
-		if (names_len == names_cap) {
-			size_t cap = names_cap ? names_cap * 2 : 64;
-			thread_name *n = realloc(names, cap * sizeof(*n));
-			if (!n)
-				return;
-			names = n;
-			names_cap = cap;
-		}
-		t = &names[names_len++];
-		t->tid = tid;
-	}
-	snprintf(t->name, sizeof(t->name), "%s", name);
-}
-
+/* Names a thread seen in a sample for the first time from /proc (its COMM record, when
+ * the sched mode asked for them, may come later and then wins). */
 static void learn_thread(uint32_t tid)
 {
-	if (find_thread(tid))
+	if (ct_cpu_agg_name(agg, tid))
 		return;
 	char path[64], name[32] = "";
 	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
@@ -79,34 +43,17 @@ static void learn_thread(uint32_t tid)
 	}
 	if (!*name)
 		snprintf(name, sizeof(name), "tid %u", tid);
-	ct_cpu_thread_name(tid, name);
+	ct_cpu_agg_set_name(agg, tid, name);
 }
 
-static int agg_grow(void)
+/* CT_EV_SAMPLE from either engine: unwind, intern, count. */
+static void cpu_on_sample(const ct_event *ev)
 {
-	size_t cap = agg_cap ? agg_cap * 2 : 4096;
-	agg_entry *n = calloc(cap, sizeof(*n));
-	if (!n)
-		return -1;
-	for (size_t i = 0; i < agg_cap; i++) {
-		if (!agg[i].stack)
-			continue;
-		size_t h = (agg[i].stack * 2654435761u ^ agg[i].tid * 40503u) & (cap - 1);
-		while (n[h].stack)
-			h = (h + 1) & (cap - 1);
-		n[h] = agg[i];
-	}
-	free(agg);
-	agg = n;
-	agg_cap = cap;
-	return 0;
-}
-
-void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns, const uint64_t regs[CT_NREGS],
-		   const uint8_t *stack, size_t stack_len)
-{
+	ct_ev_sample s;
+	if (!agg || !ct_event_get(ev, &s, sizeof(s)))
+		return;
 	uintptr_t pcs[CT_MAX_FRAMES];
-	int n = ct_unwind(regs, stack, stack_len, pcs, CT_MAX_FRAMES);
+	int n = ct_unwind(s.regs, s.stack, s.stack_len, pcs, CT_MAX_FRAMES);
 	if (n == CT_MAX_FRAMES)
 		truncated++;
 	/* Mark sample stacks so that out.c keeps the leaf pc exact: a sample's stack is
@@ -114,73 +61,77 @@ void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns, const uint64
 	if (n < CT_MAX_FRAMES)
 		pcs[n++] = 0;
 	uint32_t id = ct_stack_intern(pcs, n);
-	if (!id) {
-		lost++;
-		return;
-	}
-	if (!first_time || time < first_time)
-		first_time = time;
-	if (time > last_time)
-		last_time = time;
-	nsamples++;
-	learn_thread(tid);
-	if ((agg_len + 1) * 2 > agg_cap && agg_grow() < 0) {
-		lost++;
-		return;
-	}
-	size_t h = (id * 2654435761u ^ tid * 40503u) & (agg_cap - 1);
-	while (agg[h].stack && !(agg[h].stack == id && agg[h].tid == tid))
-		h = (h + 1) & (agg_cap - 1);
-	if (!agg[h].stack) {
-		agg[h].stack = id;
-		agg[h].tid = tid;
-		agg_len++;
-	}
-	agg[h].count++;
-	agg[h].ns += weight_ns;
+	if (id)
+		learn_thread(ev->tid);
+	ct_cpu_agg_add(agg, id, ev->tid, ev->time, s.weight_ns); /* id 0 counts as lost */
 }
 
-void ct_cpu_lost(uint64_t n)
+/* CT_EV_LOST: samples the kernel dropped count as lost. */
+static void cpu_on_lost(const ct_event *ev)
 {
-	lost += n;
+	ct_ev_lost l;
+	if (!agg || !ct_event_get(ev, &l, sizeof(l)))
+		return;
+	ct_cpu_agg_lost(agg, l.count);
+}
+
+/* CT_EV_COMM: a thread's (new) name labels its samples. */
+static void cpu_on_comm(const ct_event *ev)
+{
+	ct_ev_comm c;
+	if (!agg || !ct_event_get(ev, &c, sizeof(c)))
+		return;
+	c.name[sizeof(c.name) - 1] = 0;
+	ct_cpu_agg_set_name(agg, ev->tid, c.name);
+}
+
+static ct_cpu_agg_stats stats(void)
+{
+	ct_cpu_agg_stats st = {0};
+	if (agg)
+		ct_cpu_agg_get_stats(agg, &st);
+	return st;
 }
 
 uint64_t ct_cpu_samples(void)
 {
-	return nsamples;
+	return stats().samples;
 }
 uint64_t ct_cpu_lost_count(void)
 {
-	return lost;
+	return stats().lost;
 }
 size_t ct_cpu_threads(void)
 {
-	return names_len;
-}
-
-static void cpu_on_record(const ct_rec *rec)
-{
-	ct_timer_on_record(rec);
-}
-
-static void cpu_fork_child(void)
-{
-	free(agg);
-	agg = NULL;
-	agg_cap = agg_len = 0;
-	names_len = 0;
-	lost = nsamples = truncated = 0;
-	first_time = last_time = 0;
+	return stats().threads;
 }
 
 static int cpu_start(void)
 {
-	return 0;
+	agg = ct_cpu_agg_new();
+	return agg ? 0 : -ENOMEM;
+}
+
+static void cpu_fork_child(void)
+{
+	ct_cpu_agg_free(agg);
+	truncated = 0;
+	cpu_start();
+}
+
+/* The lost samples as one sample on a synthetic frame, so that totals stay honest. */
+static void add_lost(ct_profile *p, uint64_t dropped)
+{
+	uint32_t fn = ct_profile_add_function(p, "[ctrace: lost samples]", "", "", 0);
+	ct_line line = {.function = fn, .line = 0};
+	uint32_t loc = ct_profile_add_location(p, 0, 0, &line, 1);
+	int64_t v[2] = {(int64_t)dropped, (int64_t)dropped * p->period};
+	ct_profile_add_sample(p, &loc, 1, v, NULL, 0);
 }
 
 static void cpu_finish(void)
 {
-	if (strcmp(ct_engine_name, "off") == 0)
+	if (ct_engine_get() == CT_ENGINE_OFF || !agg)
 		return;
 	ct_profile *p = ct_out_profile_new();
 	if (!p)
@@ -190,43 +141,41 @@ static void cpu_finish(void)
 	p->period_type.type = ct_profile_str(p, "cpu");
 	p->period_type.unit = ct_profile_str(p, "nanoseconds");
 	p->period = 1000000000ll / ct_cfg.hz;
-	for (size_t i = 0; i < agg_cap; i++) {
-		if (!agg[i].stack)
-			continue;
-		thread_name *t = find_thread(agg[i].tid);
-		ct_label labels[2] = {
-			{.key = "thread", .str = t ? t->name : "?"},
-			{.key = "tid", .str = NULL, .num = agg[i].tid},
-		};
-		int64_t v[2] = {(int64_t)agg[i].count, (int64_t)agg[i].ns};
-		ct_out_add_stack(p, agg[i].stack, v, labels, 2);
+	size_t cursor = 0;
+	ct_cpu_entry e;
+	while (ct_cpu_agg_next(agg, &cursor, &e)) {
+		ct_label labels[2];
+		uint32_t nl = ct_cpu_agg_labels(agg, &e, labels);
+		int64_t v[2] = {(int64_t)e.count, (int64_t)e.ns};
+		ct_out_add_stack(p, e.stack, v, labels, nl);
 	}
-	uint64_t dropped = lost + ct_collector_dropped();
-	if (dropped) {
-		uint32_t fn = ct_profile_add_function(p, "[ctrace: lost samples]", "", "", 0);
-		ct_line line = {.function = fn, .line = 0};
-		uint32_t loc = ct_profile_add_location(p, 0, 0, &line, 1);
-		int64_t v[2] = {(int64_t)dropped, (int64_t)dropped * p->period};
-		ct_profile_add_sample(p, &loc, 1, v, NULL, 0);
-	}
+	ct_cpu_agg_stats st = stats();
+	uint64_t dropped = st.lost + ct_collector_dropped();
+	if (dropped)
+		add_lost(p, dropped);
 	char c[160];
 	snprintf(c, sizeof(c),
 		 "ctrace: %llu samples, %llu lost, %zu threads, %llu stacks truncated",
-		 (unsigned long long)nsamples, (unsigned long long)dropped, names_len,
+		 (unsigned long long)st.samples, (unsigned long long)dropped, st.threads,
 		 (unsigned long long)truncated);
 	ct_profile_add_comment(p, c);
-	if (last_time > first_time)
-		p->duration_nanos = (int64_t)(last_time - first_time);
+	if (st.last_time > st.first_time)
+		p->duration_nanos = (int64_t)(st.last_time - st.first_time);
 	ct_out_write(p, "cpu.pb.gz");
 }
+
+static const ct_subscription cpu_subs[] = {
+	{CT_EV_SAMPLE, cpu_on_sample},
+	{CT_EV_LOST, cpu_on_lost},
+	{CT_EV_COMM, cpu_on_comm},
+	{0, NULL},
+};
 
 CT_SOURCE(cpu_source) = {
 	.name = "cpu",
 	.mode = CT_MODE_CPU,
-	.type_min = CT_REC_CPU_FIRST,
-	.type_max = CT_REC_CPU_LAST,
+	.subs = cpu_subs,
 	.start = cpu_start,
-	.on_record = cpu_on_record,
 	.finish = cpu_finish,
 	.fork_child = cpu_fork_child,
 };

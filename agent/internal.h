@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "agent/agent.h"
+#include "libtrace/clock.h"
 #include "libtrace/stacks.h"
 
 /* ---- config.c ---- */
@@ -41,39 +42,54 @@ int ct_modules_readable(uintptr_t addr, size_t len);
  * memory; the dlclose hook holds it exclusively around the real dlclose. */
 void ct_modules_read_lock(void);
 void ct_modules_read_unlock(void);
-extern volatile int ct_modules_dirty;
+/* Set (release) by the dlopen/dlclose hooks on any thread when the module list changed;
+ * the collector takes it (acquire exchange) and refreshes the table before unwinding. */
+extern _Atomic int ct_modules_dirty;
 
-/* ---- unwind.c: off-thread unwinding of a copied user stack ---- */
-/* Register numbering is libunwind's x86_64 one: RAX RDX RCX RBX RSI RDI RBP RSP R8..R15 RIP */
-enum { CT_NREGS = 17, CT_REG_RBP = 6, CT_REG_RSP = 7, CT_REG_RIP = 16 };
+/* ---- unwind.c: off-thread unwinding of a copied user stack (registers: events.h) ---- */
 int ct_unwind_init(void);
 /* Unwinds from regs over stack bytes copied from [regs[RSP], +stack_len). Fills pcs with
  * the exact leaf pc first, then return addresses. Returns the depth (>= 1). */
 int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_len, uintptr_t *pcs,
 	      int max);
 
-/* ---- cpu.c: the CPU profile source ---- */
-void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns, const uint64_t regs[CT_NREGS],
-		   const uint8_t *stack, size_t stack_len);
-void ct_cpu_lost(uint64_t n);
-void ct_cpu_thread_name(uint32_t tid, const char *name);
+/* ---- cpu.c: the CPU profile source (for summary.txt) ---- */
+uint64_t ct_cpu_samples(void);
+uint64_t ct_cpu_lost_count(void);
+size_t ct_cpu_threads(void);
 
 /* ---- samplers (perf.c, timer.c) ---- */
-int ct_perf_start(char *why, size_t whylen); /* 0 or -errno with why filled */
-void ct_perf_forget(void);		     /* forked child: drop the parent's events */
-size_t ct_perf_drain(void);		     /* collector thread; records read */
-/* Fills pfds with the perf ring fds (POLLIN when a ring is a quarter full). */
-int ct_perf_pollfds(struct pollfd *pfds, int max);
-extern int ct_perf_small_rings; /* a later CPU's ring came out small: drain every 5 ms */
-void ct_perf_stop(void);
-int ct_timer_start(char *why, size_t whylen);
-int ct_timer_arm_thread(void);	/* calling thread */
-void ct_timer_fork_child(void); /* forked child: re-arm the only thread */
-void ct_timer_stop(void);
-extern const char *ct_engine_name; /* "perf", "timer" or "off" */
+/* The engine that delivers samples (and, for perf, the scheduler's records). */
+typedef enum { CT_ENGINE_OFF, CT_ENGINE_PERF, CT_ENGINE_TIMER } ct_engine;
+/* Set by the thread that starts an engine (the constructor, or a forked child's atfork
+ * handler) once the engine's rings are set up; read by the collector and the exit path.
+ * Release/acquire: a reader that sees CT_ENGINE_PERF also sees the perf rings. */
+void ct_engine_set(ct_engine e);
+ct_engine ct_engine_get(void);
+const char *ct_engine_name(ct_engine e); /* "off", "perf", "timer" */
+/* Why this engine (or none) runs; written with ct_engine_set's caller, read at exit. */
 extern char ct_engine_reason[256];
 
+/* Opens the perf events for the enabled modes (cpu: cpu-clock samples with registers and
+ * stack; sched: context switches and thread fork/exit). 0 or -errno with why filled. */
+int ct_perf_start(char *why, size_t whylen);
+void ct_perf_forget(void);  /* forked child: drop the parent's events */
+size_t ct_perf_drain(void); /* collector thread; records read */
+/* Fills pfds with the perf ring fds (POLLIN when a ring is a quarter full). */
+int ct_perf_pollfds(struct pollfd *pfds, int max);
+/* A later CPU's ring came out small: drain every 5 ms (a hint, read relaxed). */
+extern _Atomic int ct_perf_small_rings;
+void ct_perf_stop(void);
+int ct_timer_start(char *why, size_t whylen);
+int ct_timer_arm_thread(void);	   /* calling thread */
+void ct_timer_disarm_thread(void); /* calling thread, at its exit */
+void ct_timer_fork_child(void);	   /* forked child: re-arm the only thread */
+void ct_timer_stop(void);
+
 /* ---- collector.c ---- */
+/* Hands ev to every subscriber of its type (agent.h: ct_source.subs) of the enabled
+ * sources. Collector thread only (perf.c's drain, the ring consumer, a decoding source). */
+void ct_dispatch(const ct_event *ev);
 int ct_collector_start(void);
 void ct_collector_stop(void); /* final drain and join */
 void ct_sources_finish(void);
@@ -82,7 +98,20 @@ uint64_t ct_collector_cpu_ns(void); /* CPU time the collector thread used so far
 /* In a forked child: fresh rings, sources reset (or off), a new collector thread. */
 int ct_collector_fork_child(void);
 
+/* ---- out.c ---- */
+int ct_out_dir_create(void);	 /* mkdir -p the output directory; 0 or -errno */
+const char *ct_out_errors(void); /* "error=..." lines for summary.txt, "" if none */
+
 /* ---- main.c ---- */
+/* A terminating signal's request, polled by the collector between drains; it then brackets
+ * its last drain with ct_flush_begin (stop sampling) and ct_flush_end (write files). */
+int ct_flush_requested(void);
+void ct_flush_begin(void);
+void ct_flush_end(void);
+/* The recording's start (wall and monotonic; constructor or forked child) and the
+ * monotonic time sampling stopped (0 while recording); written by main.c, read at exit. */
+extern ct_clock_snapshot ct_start_clock;
+extern uint64_t ct_stop_mono;
 void ct_shutdown(void);	      /* idempotent: stop, drain, write everything */
 void ct_thread_started(void); /* per new thread (from the pthread_create trampoline) */
 extern uintptr_t ct_main_stack_top;

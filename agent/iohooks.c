@@ -60,7 +60,7 @@ static inline uint64_t io_begin(int may_block)
 	return may_block && ct_lk_recording(CT_MODE_BLOCK) ? ct_now() : 0;
 }
 
-static inline void io_end(ct_lk_reason reason, uint64_t obj, uint64_t t0)
+static inline void io_end(ct_wait_reason reason, uint64_t obj, uint64_t t0)
 {
 	if (t0)
 		ct_lk_wait_record(reason, obj, t0, ct_now());
@@ -75,7 +75,7 @@ CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
 	uint64_t t0 = io_begin(timeout != 0);
 	int rc = real_epoll_wait()(epfd, ev, max, timeout);
-	io_end(CT_LK_NET, (uint64_t)epfd, t0);
+	io_end(CT_WAIT_NET, (uint64_t)epfd, t0);
 	return rc;
 }
 
@@ -84,7 +84,7 @@ CT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout
 {
 	uint64_t t0 = io_begin(timeout != 0);
 	int rc = real_epoll_pwait()(epfd, ev, max, timeout, ss);
-	io_end(CT_LK_NET, (uint64_t)epfd, t0);
+	io_end(CT_WAIT_NET, (uint64_t)epfd, t0);
 	return rc;
 }
 
@@ -93,7 +93,7 @@ CT_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 {
 	uint64_t t0 = io_begin(io_ts_nonzero(timeout));
 	int rc = real_epoll_pwait2()(epfd, ev, max, timeout, ss);
-	io_end(CT_LK_NET, (uint64_t)epfd, t0);
+	io_end(CT_WAIT_NET, (uint64_t)epfd, t0);
 	return rc;
 }
 
@@ -101,7 +101,7 @@ CT_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	uint64_t t0 = io_begin(timeout != 0);
 	int rc = real_poll()(fds, nfds, timeout);
-	io_end(CT_LK_NET, 0, t0);
+	io_end(CT_WAIT_NET, 0, t0);
 	return rc;
 }
 
@@ -109,7 +109,7 @@ CT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fd
 {
 	uint64_t t0 = io_begin(timeout != 0);
 	int rc = real___poll_chk()(fds, nfds, timeout, fdslen);
-	io_end(CT_LK_NET, 0, t0);
+	io_end(CT_WAIT_NET, 0, t0);
 	return rc;
 }
 
@@ -118,7 +118,7 @@ CT_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *time
 {
 	uint64_t t0 = io_begin(io_ts_nonzero(timeout));
 	int rc = real_ppoll()(fds, nfds, timeout, ss);
-	io_end(CT_LK_NET, 0, t0);
+	io_end(CT_WAIT_NET, 0, t0);
 	return rc;
 }
 
@@ -127,7 +127,7 @@ CT_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec
 {
 	uint64_t t0 = io_begin(io_ts_nonzero(timeout));
 	int rc = real___ppoll_chk()(fds, nfds, timeout, ss, fdslen);
-	io_end(CT_LK_NET, 0, t0);
+	io_end(CT_WAIT_NET, 0, t0);
 	return rc;
 }
 
@@ -138,7 +138,7 @@ CT_EXPORT int select(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set 
 	int may_block = !timeout || timeout->tv_sec != 0 || timeout->tv_usec != 0;
 	uint64_t t0 = io_begin(may_block);
 	int rc = real_select()(nfds, rd, wr, ex, timeout);
-	io_end(CT_LK_NET, 0, t0);
+	io_end(CT_WAIT_NET, 0, t0);
 	return rc;
 }
 
@@ -147,7 +147,7 @@ CT_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set
 {
 	uint64_t t0 = io_begin(io_ts_nonzero(timeout));
 	int rc = real_pselect()(nfds, rd, wr, ex, timeout, ss);
-	io_end(CT_LK_NET, 0, t0);
+	io_end(CT_WAIT_NET, 0, t0);
 	return rc;
 }
 
@@ -155,7 +155,7 @@ CT_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	uint64_t t0 = io_begin(1);
 	int rc = real_nanosleep()(req, rem);
-	io_end(CT_LK_SLEEP, 0, t0);
+	io_end(CT_WAIT_SLEEP, 0, t0);
 	return rc;
 }
 
@@ -164,7 +164,7 @@ CT_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 {
 	uint64_t t0 = io_begin(1);
 	int rc = real_clock_nanosleep()(clk, flags, req, rem);
-	io_end(CT_LK_SLEEP, 0, t0);
+	io_end(CT_WAIT_SLEEP, 0, t0);
 	return rc;
 }
 
@@ -172,7 +172,7 @@ CT_EXPORT int usleep(useconds_t us)
 {
 	uint64_t t0 = io_begin(us != 0);
 	int rc = real_usleep()(us);
-	io_end(CT_LK_SLEEP, 0, t0);
+	io_end(CT_WAIT_SLEEP, 0, t0);
 	return rc;
 }
 
@@ -180,6 +180,6 @@ CT_EXPORT unsigned int sleep(unsigned int s)
 {
 	uint64_t t0 = io_begin(s != 0);
 	unsigned int rc = real_sleep()(s);
-	io_end(CT_LK_SLEEP, 0, t0);
+	io_end(CT_WAIT_SLEEP, 0, t0);
 	return rc;
 }

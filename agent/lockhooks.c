@@ -349,7 +349,7 @@ __attribute__((cold, noinline)) static int lk_mutex_wait(pthread_mutex_t *m, lk_
 	uint64_t t1 = ct_now();
 	lk_wait_done(&w, m, rc, t1);
 	if (lk_waited(rc))
-		ct_lk_wait_record(CT_LK_MUTEX, (uintptr_t)m, t0, t1);
+		ct_lk_wait_record(CT_WAIT_MUTEX, (uintptr_t)m, t0, t1);
 	return rc;
 }
 
@@ -432,7 +432,7 @@ static int lk_rw_wait(pthread_rwlock_t *l, int wr, lk_how how, clockid_t clk,
 	uint64_t t1 = ct_now();
 	lk_wait_done(&w, l, rc, t1);
 	if (lk_waited(rc))
-		ct_lk_wait_record(CT_LK_RWLOCK, (uintptr_t)l, t0, t1);
+		ct_lk_wait_record(CT_WAIT_RWLOCK, (uintptr_t)l, t0, t1);
 	return rc;
 }
 
@@ -521,7 +521,7 @@ CT_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 		return real_pthread_spin_lock()(s);
 	uint64_t t0 = ct_now();
 	rc = real_pthread_spin_lock()(s);
-	ct_lk_wait_record(CT_LK_SPIN, (uintptr_t)s, t0, ct_now());
+	ct_lk_wait_record(CT_WAIT_SPIN, (uintptr_t)s, t0, ct_now());
 	return rc;
 }
 
@@ -552,7 +552,7 @@ static int lk_sem_wait(sem_t *s, lk_how how, clockid_t clk, const struct timespe
 		return lk_sem_call(s, how, clk, abs);
 	uint64_t t0 = ct_now();
 	int rc = lk_sem_call(s, how, clk, abs);
-	ct_lk_wait_record(CT_LK_SEM, (uintptr_t)s, t0, ct_now());
+	ct_lk_wait_record(CT_WAIT_SEM, (uintptr_t)s, t0, ct_now());
 	return rc;
 }
 
@@ -604,7 +604,7 @@ static int lk_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clock
 	uint64_t t0 = ct_now();
 	int rc = lk_cond_call(c, m, how, clk, abs);
 	if (lk_waited(rc))
-		ct_lk_wait_record(CT_LK_COND, (uintptr_t)c, t0, ct_now());
+		ct_lk_wait_record(CT_WAIT_COND, (uintptr_t)c, t0, ct_now());
 	return rc;
 }
 
@@ -634,7 +634,7 @@ CT_EXPORT int pthread_join(pthread_t t, void **ret)
 	uint64_t t0 = ct_now();
 	int rc = real_pthread_join()(t, ret);
 	if (rc == 0)
-		ct_lk_wait_record(CT_LK_JOIN, (uint64_t)t, t0, ct_now());
+		ct_lk_wait_record(CT_WAIT_JOIN, (uint64_t)t, t0, ct_now());
 	return rc;
 }
 
@@ -645,7 +645,7 @@ CT_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespe
 	uint64_t t0 = ct_now();
 	int rc = real_pthread_timedjoin_np()(t, ret, abs);
 	if (rc == 0 || rc == ETIMEDOUT)
-		ct_lk_wait_record(CT_LK_JOIN, (uint64_t)t, t0, ct_now());
+		ct_lk_wait_record(CT_WAIT_JOIN, (uint64_t)t, t0, ct_now());
 	return rc;
 }
 
@@ -657,6 +657,6 @@ CT_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
 	uint64_t t0 = ct_now();
 	int rc = real_pthread_clockjoin_np()(t, ret, clk, abs);
 	if (rc == 0 || rc == ETIMEDOUT)
-		ct_lk_wait_record(CT_LK_JOIN, (uint64_t)t, t0, ct_now());
+		ct_lk_wait_record(CT_WAIT_JOIN, (uint64_t)t, t0, ct_now());
 	return rc;
 }

@@ -1,19 +1,16 @@
 /*
- * lockprof.c — the lock and block profiles: recording on the program's threads,
- * aggregation on the collector thread, mutex.pb.gz and block.pb.gz at exit.
+ * lockprof.c — the lock and block profiles: recording on the program's threads, and the
+ * source that aggregates the records on the collector thread and writes mutex.pb.gz and
+ * block.pb.gz at exit.
  *
  * The hooks (lockhooks.c, iohooks.c) call ct_lk_wait_record() when a blocking call has
  * returned and ct_lk_hold_record() when a contended lock was released. Stacks are
  * captured in place with the agent's own frames trimmed (so the leaf is the program's
- * call site) and interned; each call appends one fixed-size record. The collector hands the records
- * back to this source, which sums them per (stack, object, reason) in a hash table it owns; at exit
- * finish() writes the profiles with Go's sample types (contentions/count, delay/nanoseconds) so
+ * call site) and interned; each call appends one fixed-size record (CT_EV_LOCK_WAIT,
+ * CT_EV_LOCK_HOLD). This source subscribes to both and sums them per (stack, object,
+ * reason) in a libtrace/lockagg.h aggregator, which also names the samples' labels; at exit
+ * it writes the profiles with Go's sample types (contentions/count, delay/nanoseconds) so
  * pprof treats them the same way as Go's own.
- *
- * Labels: block samples carry `reason` (mutex, rwlock, spin, sem, cond, join, net,
- * sleep); samples on a synchronization object carry `lock` (its address in hex), net
- * waits on an epoll instance carry `fd`; every sample carries `max_wait` (nanoseconds),
- * the longest single wait (block) or hold-caused delay (mutex) it sums.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -24,19 +21,9 @@
 #include <unistd.h>
 
 #include "agent/lockprof.h"
+#include "libtrace/lockagg.h"
 
-uint64_t ct_lk_block_min_ns;
-
-static const char *const lk_reason_names[CT_LK_NREASONS] = {
-	[CT_LK_MUTEX] = "mutex", [CT_LK_RWLOCK] = "rwlock", [CT_LK_SPIN] = "spin",
-	[CT_LK_SEM] = "sem",	 [CT_LK_COND] = "cond",	    [CT_LK_JOIN] = "join",
-	[CT_LK_NET] = "net",	 [CT_LK_SLEEP] = "sleep",
-};
-
-const char *ct_lk_reason_name(ct_lk_reason r)
-{
-	return (unsigned)r < CT_LK_NREASONS ? lk_reason_names[r] : "unknown";
-}
+uint64_t ct_lk_block_min_ns; /* set by lk_start (constructor); read-only afterwards */
 
 void *ct_lk_resolve(const char *name, const char *ver)
 {
@@ -86,17 +73,17 @@ static uint32_t lk_stack(void)
 	return n > i ? ct_stack_intern(pcs + i, n - i) : 0;
 }
 
-void ct_lk_wait_record(ct_lk_reason reason, uint64_t obj, uint64_t start, uint64_t end)
+void ct_lk_wait_record(ct_wait_reason reason, uint64_t obj, uint64_t start, uint64_t end)
 {
 	if (!ct_lk_block_on() || end - start < ct_lk_block_min_ns || !ct_guard_enter())
 		return;
 	int saved = errno;
-	ct_lk_wait w = {.stack = lk_stack(),
-			.reason = reason,
-			.obj = obj,
-			.start = start,
-			.delay = end - start};
-	ct_emit(CT_REC_LOCK_WAIT, 0, &w, sizeof(w));
+	ct_ev_lock_wait w = {.stack = lk_stack(),
+			     .reason = reason,
+			     .obj = obj,
+			     .start = start,
+			     .delay = end - start};
+	ct_emit(CT_EV_LOCK_WAIT, 0, &w, sizeof(w));
 	errno = saved;
 	ct_guard_exit();
 }
@@ -117,116 +104,47 @@ void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t
 	if (!ct_lk_lock_on() || !ct_guard_enter())
 		return;
 	int saved = errno;
-	ct_lk_hold h = {.stack = stack, .count = count, .obj = (uintptr_t)obj, .delay = delay};
-	ct_emit(CT_REC_LOCK_HOLD, 0, &h, sizeof(h));
+	ct_ev_lock_hold h = {.stack = stack, .count = count, .obj = (uintptr_t)obj, .delay = delay};
+	ct_emit(CT_EV_LOCK_HOLD, 0, &h, sizeof(h));
 	errno = saved;
 	ct_guard_exit();
 }
 
-/* ---- aggregation (collector thread) ---- */
+/* ---- aggregation (collector thread): libtrace/lockagg.h ---- */
 
-enum { LK_AGG_BLOCK, LK_AGG_MUTEX };
+/* The aggregate: created by lk_start (constructor), fed by the collector, written and
+ * freed by the exit path after the collector stopped. */
+static ct_lock_agg *lk_agg;
 
-typedef struct {
-	uint64_t obj;
-	uint32_t stack;
-	uint16_t kind;	 /* LK_AGG_*; 0xffff marks a free slot */
-	uint16_t reason; /* ct_lk_reason (block only) */
-	int64_t count, delay, max;
-} lk_agg;
-
-static lk_agg *lk_tab;
-static size_t lk_cap, lk_len;
-static uint64_t lk_dropped; /* records not aggregated: out of memory or malformed */
-
-static size_t lk_hash(uint64_t obj, uint32_t stack, unsigned kind, unsigned reason)
+/* The event's payload into out: 1, or 0 when there is no aggregate or it is malformed
+ * (counted). */
+static int lk_get(const ct_event *ev, void *out, size_t size)
 {
-	uint64_t h = obj * 0x9e3779b97f4a7c15u;
-	h ^= ((uint64_t)stack << 20 | kind << 8 | reason) * 0xc2b2ae3d27d4eb4fu;
-	return (size_t)(h ^ h >> 29);
-}
-
-static lk_agg *lk_slot(lk_agg *tab, size_t cap, uint64_t obj, uint32_t stack, unsigned kind,
-		       unsigned reason)
-{
-	size_t i = lk_hash(obj, stack, kind, reason) & (cap - 1);
-	for (;; i = (i + 1) & (cap - 1)) {
-		lk_agg *a = &tab[i];
-		if (a->kind == 0xffff ||
-		    (a->obj == obj && a->stack == stack && a->kind == kind && a->reason == reason))
-			return a;
-	}
-}
-
-/* Doubles the table (or creates it). 0 or -ENOMEM. */
-static int lk_grow(void)
-{
-	size_t cap = lk_cap ? lk_cap * 2 : 1024;
-	lk_agg *tab = malloc(cap * sizeof(*tab));
-	if (!tab)
-		return -ENOMEM;
-	for (size_t i = 0; i < cap; i++)
-		tab[i].kind = 0xffff;
-	for (size_t i = 0; i < lk_cap; i++) {
-		const lk_agg *a = &lk_tab[i];
-		if (a->kind != 0xffff)
-			*lk_slot(tab, cap, a->obj, a->stack, a->kind, a->reason) = *a;
-	}
-	free(lk_tab);
-	lk_tab = tab;
-	lk_cap = cap;
+	if (!lk_agg)
+		return 0;
+	if (ct_event_get(ev, out, size))
+		return 1;
+	ct_lock_agg_drop(lk_agg);
 	return 0;
 }
 
-static void lk_add(unsigned kind, unsigned reason, uint64_t obj, uint32_t stack, int64_t count,
-		   int64_t delay, int64_t max)
+static void lk_on_wait(const ct_event *ev)
 {
-	if (lk_len * 2 >= lk_cap && lk_grow() < 0) {
-		lk_dropped++;
-		return;
-	}
-	lk_agg *a = lk_slot(lk_tab, lk_cap, obj, stack, kind, reason);
-	if (a->kind == 0xffff) {
-		*a = (lk_agg){.obj = obj,
-			      .stack = stack,
-			      .kind = (uint16_t)kind,
-			      .reason = (uint16_t)reason};
-		lk_len++;
-	}
-	a->count += count;
-	a->delay += delay;
-	if (max > a->max)
-		a->max = max;
+	ct_ev_lock_wait w;
+	if (lk_get(ev, &w, sizeof(w)))
+		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_BLOCK, w.reason, w.obj, w.stack, 1,
+				(int64_t)w.delay);
 }
 
-static void lk_on_record(const ct_rec *rec)
+static void lk_on_hold(const ct_event *ev)
 {
-	uint32_t len = ct_rec_payload_len(rec);
-	if (rec->type == CT_REC_LOCK_WAIT && len >= sizeof(ct_lk_wait)) {
-		ct_lk_wait w;
-		memcpy(&w, ct_rec_cpayload(rec), sizeof(w));
-		if (w.reason < CT_LK_NREASONS) {
-			lk_add(LK_AGG_BLOCK, w.reason, w.obj, w.stack, 1, (int64_t)w.delay,
-			       (int64_t)w.delay);
-			return;
-		}
-	} else if (rec->type == CT_REC_LOCK_HOLD && len >= sizeof(ct_lk_hold)) {
-		ct_lk_hold h;
-		memcpy(&h, ct_rec_cpayload(rec), sizeof(h));
-		lk_add(LK_AGG_MUTEX, CT_LK_MUTEX, h.obj, h.stack, h.count, (int64_t)h.delay,
-		       (int64_t)h.delay);
-		return;
-	}
-	lk_dropped++;
+	ct_ev_lock_hold h;
+	if (lk_get(ev, &h, sizeof(h)))
+		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_MUTEX, CT_WAIT_MUTEX, h.obj, h.stack, h.count,
+				(int64_t)h.delay);
 }
 
-/* Whether a block reason waits on a synchronization object (labelled `lock`). */
-static int lk_is_sync(unsigned reason)
-{
-	return reason <= CT_LK_COND;
-}
-
-static void lk_write(unsigned kind, const char *file)
+static void lk_write(ct_lock_agg_kind kind, const char *file)
 {
 	ct_profile *p = ct_out_profile_new();
 	if (!p) {
@@ -241,33 +159,21 @@ static void lk_write(unsigned kind, const char *file)
 	p->period = 1;
 	if (!p->period_type.type || !p->period_type.unit)
 		goto nomem;
-	if (lk_dropped) {
+	if (ct_lock_agg_dropped(lk_agg)) {
 		char note[64];
 		snprintf(note, sizeof(note), "lock records dropped: %llu",
-			 (unsigned long long)lk_dropped);
+			 (unsigned long long)ct_lock_agg_dropped(lk_agg));
 		if (ct_profile_add_comment(p, note) < 0)
 			goto nomem;
 	}
-	for (size_t i = 0; i < lk_cap; i++) {
-		const lk_agg *a = &lk_tab[i];
-		if (a->kind != kind)
-			continue;
+	size_t cursor = 0;
+	ct_lock_entry e;
+	while (ct_lock_agg_next(lk_agg, kind, &cursor, &e)) {
 		char hex[24];
 		ct_label labels[3];
-		uint32_t n = 0;
-		if (kind == LK_AGG_BLOCK)
-			labels[n++] =
-				(ct_label){.key = "reason", .str = ct_lk_reason_name(a->reason)};
-		if (kind == LK_AGG_MUTEX || lk_is_sync(a->reason)) {
-			snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)a->obj);
-			labels[n++] = (ct_label){.key = "lock", .str = hex};
-		} else if (a->reason == CT_LK_NET && a->obj) {
-			labels[n++] = (ct_label){.key = "fd", .num = (int64_t)a->obj};
-		}
-		labels[n++] =
-			(ct_label){.key = "max_wait", .num = a->max, .num_unit = "nanoseconds"};
-		int64_t values[2] = {a->count, a->delay};
-		int rc = ct_out_add_stack(p, a->stack, values, labels, n);
+		uint32_t n = ct_lock_agg_labels(&e, labels, hex);
+		int64_t values[2] = {e.count, e.delay};
+		int rc = ct_out_add_stack(p, e.stack, values, labels, n);
 		if (rc < 0) {
 			ct_log("lock: cannot add a sample to %s: %s", file, strerror(-rc));
 			break;
@@ -282,13 +188,14 @@ nomem:
 
 static void lk_finish(void)
 {
+	if (!lk_agg)
+		return;
 	if (ct_cfg.modes & CT_MODE_LOCK)
-		lk_write(LK_AGG_MUTEX, "mutex.pb.gz");
+		lk_write(CT_LOCK_AGG_MUTEX, "mutex.pb.gz");
 	if (ct_cfg.modes & CT_MODE_BLOCK)
-		lk_write(LK_AGG_BLOCK, "block.pb.gz");
-	free(lk_tab);
-	lk_tab = NULL;
-	lk_cap = lk_len = 0;
+		lk_write(CT_LOCK_AGG_BLOCK, "block.pb.gz");
+	ct_lock_agg_free(lk_agg);
+	lk_agg = NULL;
 }
 
 static int lk_start(void)
@@ -297,26 +204,27 @@ static int lk_start(void)
 	if (min && *min)
 		ct_lk_block_min_ns = strtoull(min, NULL, 10);
 	dl_iterate_phdr(lk_find_self, (void *)(uintptr_t)lk_find_self);
-	return lk_grow();
+	lk_agg = ct_lock_agg_new();
+	return lk_agg ? 0 : -ENOMEM;
 }
 
 /* A forked child keeps nothing of the parent's aggregates (the pending-wait table is reset
  * by lockhooks.c's own atfork handler). */
 static void lk_fork_child(void)
 {
-	free(lk_tab);
-	lk_tab = NULL;
-	lk_cap = lk_len = 0;
-	lk_dropped = 0;
-	if (lk_grow() < 0)
-		lk_dropped++;
+	ct_lock_agg_free(lk_agg);
+	lk_agg = ct_lock_agg_new();
 }
+
+static const ct_subscription lk_subs[] = {
+	{CT_EV_LOCK_WAIT, lk_on_wait},
+	{CT_EV_LOCK_HOLD, lk_on_hold},
+	{0, NULL},
+};
 
 CT_SOURCE(lock_source) = {.name = "lock",
 			  .mode = CT_MODE_LOCK | CT_MODE_BLOCK,
-			  .type_min = CT_REC_LOCK_FIRST,
-			  .type_max = CT_REC_LOCK_LAST,
+			  .subs = lk_subs,
 			  .start = lk_start,
-			  .on_record = lk_on_record,
 			  .finish = lk_finish,
 			  .fork_child = lk_fork_child};

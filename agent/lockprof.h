@@ -18,46 +18,8 @@
 #include "agent/agent.h"
 #include "libtrace/clock.h"
 
-/* Record types, within CT_REC_LOCK_FIRST..CT_REC_LOCK_LAST. */
-enum {
-	CT_REC_LOCK_WAIT = CT_REC_LOCK_FIRST, /* ct_lk_wait payload: block profile */
-	CT_REC_LOCK_HOLD,		      /* ct_lk_hold payload: mutex profile */
-};
-
-/* Why a thread waited; the block profile's `reason` label and the trace's wait reason. */
-typedef enum {
-	CT_LK_MUTEX,
-	CT_LK_RWLOCK,
-	CT_LK_SPIN,
-	CT_LK_SEM,
-	CT_LK_COND,
-	CT_LK_JOIN,
-	CT_LK_NET,
-	CT_LK_SLEEP,
-	CT_LK_NREASONS
-} ct_lk_reason;
-
-/* Label value of each reason ("mutex", "net", ...). */
-const char *ct_lk_reason_name(ct_lk_reason r);
-
-/* One finished wait. The record's own time stamp (ct_emit) is when it was emitted. */
-typedef struct {
-	uint32_t stack;	 /* interned waiter stack, 0 if none */
-	uint32_t reason; /* ct_lk_reason */
-	uint64_t obj;	 /* lock/cond/sem address, epoll fd, joined thread; 0 if none */
-	uint64_t start;	 /* ct_now() when the wait began */
-	uint64_t delay;	 /* ns waited */
-} ct_lk_wait;
-
-/* Delay a lock holder caused: charged when it released a lock others waited for (by the
- * releasing thread), or the wake-up time of a waiter that then acquired it (by that
- * waiter, with count 0, to the releasing holder's stack). */
-typedef struct {
-	uint32_t stack; /* interned holder stack (at the release), 0 if none */
-	uint32_t count; /* contentions: waiters that started waiting during this hold */
-	uint64_t obj;	/* lock address */
-	uint64_t delay; /* ns the waiters spent waiting during this hold */
-} ct_lk_hold;
+/* Records: CT_EV_LOCK_WAIT (ct_ev_lock_wait) and CT_EV_LOCK_HOLD (ct_ev_lock_hold), in
+ * agent/events.h; reasons: ct_wait_reason (libtrace/waitreason.h). */
 
 /* Minimum wait recorded in the block profile, ns (CTRACE_BLOCK_MIN_NS, default 0). */
 extern uint64_t ct_lk_block_min_ns;
@@ -75,7 +37,7 @@ static inline int ct_lk_lock_on(void)
 /* Records a wait [start, end) of the calling thread when the block profile is on and it
  * lasted at least ct_lk_block_min_ns. Enters the guard itself (does nothing if it cannot)
  * and preserves errno. Not for signal handlers. */
-void ct_lk_wait_record(ct_lk_reason reason, uint64_t obj, uint64_t start, uint64_t end);
+void ct_lk_wait_record(ct_wait_reason reason, uint64_t obj, uint64_t start, uint64_t end);
 
 /* The calling thread's stack (the agent's frames trimmed), interned, for a later
  * ct_lk_hold_record; 0 when the mutex profile is off or the thread may not record now.
@@ -93,7 +55,7 @@ void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t
  * recording, never across the real (blocking, maybe cancelled) call. */
 static inline int ct_lk_recording(unsigned modes)
 {
-	return !ct_tls_guard && ct_agent_active && (ct_cfg.modes & modes);
+	return !ct_tls_guard && ct_active() && (ct_cfg.modes & modes);
 }
 
 /* The real function name (version ver when not NULL) after the agent: dlvsym, else

@@ -32,30 +32,41 @@ __thread uintptr_t ct_tls_stack_top __attribute__((tls_model("initial-exec")));
 __thread uintptr_t ct_tls_stack_lo __attribute__((tls_model("initial-exec")));
 static __thread uint32_t tls_tid __attribute__((tls_model("initial-exec")));
 
-volatile int ct_agent_active;
-uintptr_t ct_main_stack_top;
-const char *ct_engine_name = "off";
-char ct_engine_reason[256] = "not started";
-ct_clock_snapshot ct_start_clock;
-uint64_t ct_stop_mono;
+_Atomic int ct_agent_active; /* agent.h: set here, read by every hook */
+uintptr_t ct_main_stack_top; /* set by the constructor, read-only afterwards */
+/* The engine: set by the constructor or the atfork child handler, read by the collector. */
+static _Atomic ct_engine engine = CT_ENGINE_OFF;
+char ct_engine_reason[256] = "not started"; /* written with engine, read at exit */
+ct_clock_snapshot ct_start_clock; /* set by the constructor / atfork child, read at exit */
+uint64_t ct_stop_mono;		  /* set by finish_all, read by the writers after it */
 
-uint64_t ct_cpu_samples(void);
-uint64_t ct_cpu_lost_count(void);
-size_t ct_cpu_threads(void);
-int ct_out_dir_create(void);
-const char *ct_out_errors(void);
-void ct_timer_disarm_thread(void);
-
-static pthread_key_t thread_key;
+static pthread_key_t thread_key;  /* created by the constructor; its destructor runs per thread */
 static _Atomic int finished;	  /* finish_all ran (or is running) */
 static _Atomic int flush_request; /* a signal handler asks the collector to flush */
 static _Atomic int flush_done;
-static int is_fork_child;
+static int is_fork_child; /* set in a forked child's atfork handler (single-threaded) */
 /* The process this agent records. A vfork child shares our memory but runs no atfork
  * handlers: when getpid() differs, ct_shutdown must not touch the parent's state. */
 static pid_t agent_pid;
 static const int flush_signals[] = {SIGINT,  SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS,
 				    SIGABRT, SIGFPE,  SIGILL, SIGUSR1, SIGUSR2};
+
+void ct_engine_set(ct_engine e)
+{
+	/* Release: the engine's rings and timers, set up before, are visible to the collector
+	 * once it sees the engine (ct_engine_get's acquire). */
+	atomic_store_explicit(&engine, e, memory_order_release);
+}
+
+ct_engine ct_engine_get(void)
+{
+	return atomic_load_explicit(&engine, memory_order_acquire);
+}
+
+const char *ct_engine_name(ct_engine e)
+{
+	return e == CT_ENGINE_PERF ? "perf" : e == CT_ENGINE_TIMER ? "timer" : "off";
+}
 
 void *ct_real(const char *name)
 {
@@ -110,7 +121,7 @@ static void write_summary(void)
 	if (!f)
 		return;
 	fprintf(f, "pid=%d\nengine=%s\nreason=%s\nsamples=%llu\nlost=%llu\nthreads=%zu\n",
-		(int)getpid(), ct_engine_name, ct_engine_reason,
+		(int)getpid(), ct_engine_name(ct_engine_get()), ct_engine_reason,
 		(unsigned long long)ct_cpu_samples(),
 		(unsigned long long)(ct_cpu_lost_count() + ct_collector_dropped()),
 		ct_cpu_threads());
@@ -129,11 +140,11 @@ static void finish_all(void)
 	int expected = 0;
 	if (!atomic_compare_exchange_strong(&finished, &expected, 1))
 		return;
-	ct_agent_active = 0;
+	atomic_store_explicit(&ct_agent_active, 0, memory_order_relaxed); /* hooks just stop */
 	ct_stop_mono = ct_now();
-	if (strcmp(ct_engine_name, "perf") == 0)
+	if (ct_engine_get() == CT_ENGINE_PERF)
 		ct_perf_stop();
-	else if (strcmp(ct_engine_name, "timer") == 0)
+	else if (ct_engine_get() == CT_ENGINE_TIMER)
 		ct_timer_stop();
 }
 
@@ -218,15 +229,15 @@ static void at_fork_child(void)
 {
 	tls_tid = 0;
 	agent_pid = getpid();
-	if (!ct_agent_active || atomic_load(&finished)) {
+	if (!ct_active() || atomic_load_explicit(&finished, memory_order_relaxed)) {
 		is_fork_child = 1;
 		return;
 	}
-	ct_agent_active = 0;
+	atomic_store_explicit(&ct_agent_active, 0, memory_order_relaxed); /* single-threaded */
 	int g = ct_tls_guard;
 	ct_tls_guard = 1;
-	const char *engine = ct_engine_name;
-	ct_engine_name = "off";
+	ct_engine parent_engine = ct_engine_get();
+	ct_engine_set(CT_ENGINE_OFF);
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
 	ct_clock_snapshot_take(&ct_start_clock);
@@ -235,18 +246,19 @@ static void at_fork_child(void)
 		ct_tls_guard = g;
 		return;
 	}
-	if (strcmp(engine, "perf") == 0) {
+	if (parent_engine == CT_ENGINE_PERF) {
 		char why[256];
 		ct_perf_forget();
 		if (ct_perf_start(why, sizeof(why)) == 0)
-			ct_engine_name = "perf";
+			ct_engine_set(CT_ENGINE_PERF);
 		else
 			snprintf(ct_engine_reason, sizeof(ct_engine_reason), "child: %.200s", why);
-	} else if (strcmp(engine, "timer") == 0) {
-		ct_engine_name = "timer";
+	} else if (parent_engine == CT_ENGINE_TIMER) {
+		ct_engine_set(CT_ENGINE_TIMER);
 		ct_timer_fork_child();
 	}
-	ct_agent_active = 1;
+	/* Release: the child's rings, sources and engine are ready (see ct_active). */
+	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
 	ct_tls_guard = g;
 }
 
@@ -287,24 +299,31 @@ static void claim_out_dir(void)
 	ct_out_dir_create();
 }
 
+/* The perf engine serves the cpu and the sched modes; the timer engine only cpu (it has no
+ * scheduler records), as the fallback or on request. */
 static void start_sampler(void)
 {
-	if (!(ct_cfg.modes & CT_MODE_CPU)) {
+	if (!(ct_cfg.modes & (CT_MODE_CPU | CT_MODE_SCHED))) {
 		snprintf(ct_engine_reason, sizeof(ct_engine_reason), "cpu profiling not selected");
 		return;
 	}
 	char why[256] = "";
-	if (ct_cfg.sampler != CT_SAMPLER_TIMER) {
+	if (ct_cfg.sampler != CT_SAMPLER_TIMER || !(ct_cfg.modes & CT_MODE_CPU)) {
 		if (ct_perf_start(why, sizeof(why)) == 0) {
 			snprintf(ct_engine_reason, sizeof(ct_engine_reason), "%s", why);
-			ct_engine_name = "perf";
+			ct_engine_set(CT_ENGINE_PERF);
 			return;
 		}
-		ct_log("perf sampler unavailable: %s", why);
+		ct_log("perf engine unavailable: %s", why);
+	}
+	if (!(ct_cfg.modes & CT_MODE_CPU)) {
+		snprintf(ct_engine_reason, sizeof(ct_engine_reason),
+			 "%.200s (no scheduler records without perf_event)", why);
+		return;
 	}
 	char why2[256] = "";
 	if (ct_timer_start(why2, sizeof(why2)) == 0) {
-		ct_engine_name = "timer";
+		ct_engine_set(CT_ENGINE_TIMER);
 		if (ct_cfg.sampler == CT_SAMPLER_TIMER)
 			snprintf(ct_engine_reason, sizeof(ct_engine_reason), "%s (requested)",
 				 why2);
@@ -343,12 +362,14 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	if (ct_unwind_init() < 0)
 		ct_log("remote unwinder unavailable: samples keep their leaf frame only");
 	ct_stack_warm();
-	ct_agent_active = 1;
+	/* Release: rings, stack table and sources are ready for every hook (see ct_active). */
+	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
 	start_sampler();
 	pthread_atfork(NULL, NULL, at_fork_child);
 	install_flush_handlers();
 	atexit(at_exit_flush);
-	ct_log("recording to %s (engine %s: %s)", ct_cfg.out_dir, ct_engine_name, ct_engine_reason);
+	ct_log("recording to %s (engine %s: %s)", ct_cfg.out_dir, ct_engine_name(ct_engine_get()),
+	       ct_engine_reason);
 	ct_tls_guard = 0;
 }
 
@@ -381,7 +402,7 @@ CT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 	if (!real)
 		real = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
 				void *))ct_real("pthread_create");
-	if (!ct_agent_active || ct_tls_guard)
+	if (!ct_active() || ct_tls_guard)
 		return real(th, attr, fn, arg);
 	ct_tls_guard = 1;
 	tramp_arg *t = malloc(sizeof(*t));

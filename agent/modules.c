@@ -12,6 +12,7 @@
 #include <elf.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@
 
 #define MAX_MODULES 4096
 
+/* The table: built by the constructor, then refreshed and read by the collector thread only
+ * (and by the exit path after the collector stopped). */
 static ct_module mods[MAX_MODULES];
 static int nmods;
 /* Readable ranges (all PT_LOAD segments of loaded modules), rebuilt by refresh. */
@@ -28,8 +31,11 @@ static struct range {
 	uintptr_t start, end;
 } ranges[MAX_MODULES * 2];
 static int nranges;
+/* Shared by the collector while it drains, exclusive around a program thread's dlclose. */
 static pthread_rwlock_t unmap_lock = PTHREAD_RWLOCK_INITIALIZER;
-volatile int ct_modules_dirty = 1;
+/* Relaxed everywhere: the hook sets it while it holds unmap_lock exclusively and the
+ * collector reads it while it holds it shared (every drain), so the lock orders them. */
+_Atomic int ct_modules_dirty = 1;
 
 static void hex(char *out, size_t cap, const uint8_t *b, size_t n)
 {
@@ -131,7 +137,7 @@ static int on_phdr(struct dl_phdr_info *info, size_t size, void *arg)
 int ct_modules_refresh(void)
 {
 	nranges = 0;
-	ct_modules_dirty = 0;
+	atomic_store_explicit(&ct_modules_dirty, 0, memory_order_relaxed);
 	dl_iterate_phdr(on_phdr, NULL);
 	for (int i = 0; i < nmods; i++)
 		mods[i].loaded = mods[i].loaded == 2;
@@ -197,7 +203,7 @@ CT_EXPORT int dlclose(void *handle)
 	pthread_rwlock_wrlock(&unmap_lock);
 	ct_tls_guard = 0;
 	int r = real(handle);
-	ct_modules_dirty = 1;
+	atomic_store_explicit(&ct_modules_dirty, 1, memory_order_relaxed);
 	ct_tls_guard = 1;
 	pthread_rwlock_unlock(&unmap_lock);
 	ct_tls_guard = 0;

@@ -21,9 +21,6 @@
 #include "libtrace/clock.h"
 #include "libtrace/pprof.h"
 
-extern ct_clock_snapshot ct_start_clock;
-extern uint64_t ct_stop_mono;
-
 ct_profile *ct_out_profile_new(void)
 {
 	ct_profile *p = ct_profile_new();
@@ -42,7 +39,8 @@ ct_profile *ct_out_profile_new(void)
 		ct_profile_add_mapping(p, &mp);
 	}
 	char c[400];
-	snprintf(c, sizeof(c), "ctrace: engine %s: %s", ct_engine_name, ct_engine_reason);
+	snprintf(c, sizeof(c), "ctrace: engine %s: %s", ct_engine_name(ct_engine_get()),
+		 ct_engine_reason);
 	ct_profile_add_comment(p, c);
 	p->time_nanos = (int64_t)ct_start_clock.wall_ns;
 	uint64_t end = ct_stop_mono ? ct_stop_mono : ct_now();
@@ -117,7 +115,7 @@ int ct_out_dir_create(void)
 
 /* Write failures (disk full, file size limit, permissions), reported in summary.txt so
  * that `ctrace record` can say which files are missing and why. */
-static char write_errors[1024];
+static char write_errors[1024]; /* the thread writing the files at exit */
 
 const char *ct_out_errors(void)
 {

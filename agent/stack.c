@@ -14,6 +14,8 @@
 
 #include "agent/internal.h"
 
+/* Set by ct_stack_init (constructor, before recording starts); read-only afterwards. The
+ * table itself is lock-free and shared by every thread (libtrace/stacks.h). */
 static int (*unw_backtrace_fn)(void **buf, int size);
 static ct_stacks *table;
 

@@ -42,6 +42,7 @@ typedef struct {
 	uint64_t hits, walks, unflushed;
 } cache;
 
+/* Set by ct_stackcache_init (constructor, before recording starts); read-only afterwards. */
 static int (*getcontext_fn)(unw_context_t *);
 static int (*init_local_fn)(unw_cursor_t *, unw_context_t *);
 static int (*step_fn)(unw_cursor_t *);
@@ -50,9 +51,10 @@ static int verify;
 static pthread_key_t cache_key;
 static int enabled;
 
+/* Added to by every thread at its exit, read at exit for the profile's comment: relaxed. */
 static _Atomic uint64_t total_hits, total_walks, total_mismatches;
 
-static __thread cache *tls_cache;
+static __thread cache *tls_cache; /* the thread's own */
 static __thread int tls_cache_failed;
 
 /* Thread exit (a key destructor). Allocations in later destructors just unwind: the

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -22,18 +23,21 @@
 #include "agent/internal.h"
 #include "libtrace/clock.h"
 
-enum { REC_TIMER_SAMPLE = CT_REC_CPU_FIRST };
-
+/* Set by ct_timer_start (constructor) before any thread is armed; read-only afterwards. */
 static int signo;
-static volatile int enabled;
+static uint64_t period_ns;
+/* Whether the handler records: set by the starting thread, cleared by the exit path, read
+ * by the handler on any thread. Relaxed: it only gates; what the handler then touches (the
+ * rings) was published by ct_agent_active, and a handler that still sees 1 after the stop
+ * appends a record nobody reads, which is harmless. */
+static _Atomic int enabled;
 static __thread timer_t tls_timer __attribute__((tls_model("initial-exec")));
 static __thread int tls_armed __attribute__((tls_model("initial-exec")));
-static uint64_t period_ns;
 
 static void handler(int sig, siginfo_t *si, void *uc_)
 {
 	(void)sig;
-	if (!enabled || ct_tls_guard)
+	if (!atomic_load_explicit(&enabled, memory_order_relaxed) || ct_tls_guard)
 		return;
 	int saved = errno;
 	ucontext_t *uc = uc_;
@@ -45,7 +49,7 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 	size_t len = top && sp >= lo && sp < top ? top - sp : 0;
 	if (len > ct_cfg.stack_bytes)
 		len = ct_cfg.stack_bytes;
-	ct_rec *rec = ct_emit_reserve(REC_TIMER_SAMPLE, (uint32_t)(CT_NREGS * 8 + len));
+	ct_rec *rec = ct_emit_reserve(CT_EV_TIMER_SAMPLE, (uint32_t)(CT_NREGS * 8 + len));
 	if (rec) {
 		uint64_t *regs = ct_rec_payload(rec);
 		regs[0] = (uint64_t)g[REG_RAX];
@@ -110,11 +114,11 @@ int ct_timer_start(char *why, size_t whylen)
 		snprintf(why, whylen, "timer: sigaction: %s", strerror(errno));
 		return -errno;
 	}
-	enabled = 1;
+	atomic_store_explicit(&enabled, 1, memory_order_relaxed);
 	int r = ct_timer_arm_thread();
 	if (r < 0) {
 		snprintf(why, whylen, "timer: timer_create: %s", strerror(-r));
-		enabled = 0;
+		atomic_store_explicit(&enabled, 0, memory_order_relaxed);
 		return r;
 	}
 	snprintf(why, whylen, "timer signal %d, CLOCK_THREAD_CPUTIME_ID, %d Hz%s", signo, ct_cfg.hz,
@@ -124,7 +128,7 @@ int ct_timer_start(char *why, size_t whylen)
 
 int ct_timer_arm_thread(void)
 {
-	if (!enabled || tls_armed)
+	if (!atomic_load_explicit(&enabled, memory_order_relaxed) || tls_armed)
 		return 0;
 	struct sigevent sev;
 	memset(&sev, 0, sizeof(sev));
@@ -157,7 +161,7 @@ void ct_timer_disarm_thread(void)
 
 void ct_timer_stop(void)
 {
-	enabled = 0;
+	atomic_store_explicit(&enabled, 0, memory_order_relaxed);
 }
 
 void ct_timer_fork_child(void)
@@ -167,18 +171,33 @@ void ct_timer_fork_child(void)
 	ct_timer_arm_thread();
 }
 
-uint64_t ct_timer_period_ns(void)
+/* The timer's ring records become CT_EV_SAMPLE events, like perf's samples. Collector. */
+static void timer_on_sample(const ct_event *ev)
 {
-	return period_ns;
+	uint64_t regs[CT_NREGS];
+	if (!ct_event_get(ev, regs, sizeof(regs)))
+		return;
+	ct_ev_sample s = {.weight_ns = period_ns * (1u + ev->flags),
+			  .regs = regs,
+			  .stack = (const uint8_t *)ev->data + sizeof(regs),
+			  .stack_len = ev->len - sizeof(regs),
+			  .cpu = UINT32_MAX};
+	ct_event out = {.type = CT_EV_SAMPLE,
+			.tid = ev->tid,
+			.time = ev->time,
+			.data = &s,
+			.len = sizeof(s)};
+	ct_dispatch(&out);
 }
 
-/* The cpu source receives our records through its on_record. */
-void ct_timer_on_record(const ct_rec *rec)
-{
-	uint32_t len = ct_rec_payload_len(rec);
-	if (len < CT_NREGS * 8)
-		return;
-	const uint64_t *regs = ct_rec_cpayload(rec);
-	ct_cpu_sample(rec->tid, rec->time, period_ns * (1u + rec->flags), regs,
-		      (const uint8_t *)(regs + CT_NREGS), len - CT_NREGS * 8);
-}
+static void timer_fork_child_source(void) {}
+
+static const ct_subscription timer_subs[] = {{CT_EV_TIMER_SAMPLE, timer_on_sample}, {0, NULL}};
+
+/* Decodes the timer's records for whoever wants samples; on whenever the timer may run. */
+CT_SOURCE(timer_source) = {
+	.name = "timer",
+	.mode = CT_MODE_CPU,
+	.subs = timer_subs,
+	.fork_child = timer_fork_child_source,
+};

@@ -21,6 +21,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <libunwind.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "agent/internal.h"
@@ -32,6 +33,7 @@ typedef struct {
 	size_t stack_len;
 } uctx;
 
+/* libunwind's remote entry points, resolved by ct_unwind_init (constructor); read-only after. */
 static struct {
 	unw_addr_space_t (*create_addr_space)(unw_accessors_t *, int);
 	int (*set_caching_policy)(unw_addr_space_t, unw_caching_policy_t);
@@ -43,6 +45,7 @@ static struct {
 			    void *);
 } U;
 
+/* Created by ct_unwind_init (constructor); used by the collector thread only. */
 static unw_addr_space_t as;
 
 static int find_proc_info(unw_addr_space_t a, unw_word_t ip, unw_proc_info_t *pi, int need,
@@ -213,7 +216,7 @@ int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_
 	int n = 1;
 	if (!as || max <= 1)
 		return n;
-	if (ct_modules_dirty) {
+	if (atomic_load_explicit(&ct_modules_dirty, memory_order_relaxed)) {
 		ct_modules_refresh();
 		U.flush_cache(as, 0, 0);
 	}

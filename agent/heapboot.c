@@ -1,0 +1,247 @@
+/*
+ * heapboot.c — the real allocator functions behind the heap hooks, and the bootstrap arena.
+ *
+ * Real functions are found once, on the first call of any hook, with dlsym(RTLD_NEXT), so
+ * a program that brings its own allocator keeps it; glibc's __libc_* entry points are the
+ * fallback when dlsym finds nothing. Until then every function pointer is a "boot" stub
+ * that resolves; anything allocated while dlsym runs (it may call calloc) comes from a
+ * small static arena whose blocks free, realloc and malloc_usable_size recognise. Nothing
+ * here takes a lock: a thread that finds the resolution under way on another thread
+ * yields until it is done; the resolving thread itself is served by the arena.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/heap.h"
+
+#define IE __attribute__((tls_model("initial-exec")))
+
+static void *boot_malloc(size_t size);
+static void boot_free(void *p);
+static void *boot_calloc(size_t n, size_t size);
+static void *boot_realloc(void *p, size_t size);
+static void *boot_reallocarray(void *p, size_t n, size_t size);
+static int boot_posix_memalign(void **out, size_t align, size_t size);
+static void *boot_aligned_alloc(size_t align, size_t size);
+static void *boot_memalign(size_t align, size_t size);
+static void *boot_valloc(size_t size);
+static void *boot_pvalloc(size_t size);
+static size_t boot_malloc_usable_size(void *p);
+
+/* Written once by resolve() before resolve_state is released (heap.h). */
+ct_heap_real_fns ct_heap_real = {
+	boot_malloc,
+	boot_free,
+	boot_calloc,
+	boot_realloc,
+	boot_reallocarray,
+	boot_posix_memalign,
+	boot_aligned_alloc,
+	boot_memalign,
+	boot_valloc,
+	boot_pvalloc,
+	boot_malloc_usable_size,
+};
+
+/* glibc's own entry points, used only if dlsym(RTLD_NEXT) finds nothing. */
+extern void *__libc_malloc(size_t) __attribute__((weak));
+extern void __libc_free(void *) __attribute__((weak));
+extern void *__libc_calloc(size_t, size_t) __attribute__((weak));
+extern void *__libc_realloc(void *, size_t) __attribute__((weak));
+extern void *__libc_memalign(size_t, size_t) __attribute__((weak));
+extern void *__libc_valloc(size_t) __attribute__((weak));
+extern void *__libc_pvalloc(size_t) __attribute__((weak));
+
+#define ARENA_BYTES CT_HEAP_ARENA_BYTES
+#define ARENA_HDR 16u
+_Alignas(4096) unsigned char ct_heap_arena[ARENA_BYTES];
+/* Bump pointer, advanced by CAS on any thread. Relaxed: each CAS hands out a disjoint
+ * range, and a block is only touched by the thread that got it (or after the program
+ * passed it on, with its own synchronization). */
+static _Atomic size_t arena_used;
+
+static _Atomic int resolve_state; /* 0 = not yet, 1 = in progress, 2 = done */
+static __thread int tls_resolving IE;
+
+/* Bump allocation; blocks are never reused (the arena only serves dlsym's few bytes).
+ * The block size sits in the ARENA_HDR bytes before the block. BSS is zeroed, so
+ * calloc needs nothing more. */
+static void *arena_alloc(size_t align, size_t size)
+{
+	if (align < ARENA_HDR)
+		align = ARENA_HDR;
+	if (size > ARENA_BYTES || (align & (align - 1)) || align > 4096) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t old = atomic_load_explicit(&arena_used, memory_order_relaxed), start, end;
+	do {
+		start = (old + ARENA_HDR + align - 1) & ~(align - 1);
+		end = start + size;
+		if (end > ARENA_BYTES) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(
+		&arena_used, &old, end, memory_order_relaxed, memory_order_relaxed));
+	memcpy(ct_heap_arena + start - ARENA_HDR, &size, sizeof size);
+	return ct_heap_arena + start;
+}
+
+size_t ct_heap_arena_size(const void *p)
+{
+	size_t size;
+	memcpy(&size, (const unsigned char *)p - ARENA_HDR, sizeof size);
+	return size;
+}
+
+#define RESOLVE(field, name, fallback)                                                             \
+	do {                                                                                       \
+		void *f_ = dlsym(RTLD_NEXT, name);                                                 \
+		if (!f_)                                                                           \
+			f_ = (void *)(fallback);                                                   \
+		if (f_)                                                                            \
+			memcpy(&r.field, &f_, sizeof f_);                                          \
+	} while (0)
+
+static void *nomem(void)
+{
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* reallocarray for a glibc older than 2.26, which lacks it. */
+static void *emulated_reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total))
+		return nomem();
+	return ct_heap_real.realloc(p, total);
+}
+
+/* Finds the real functions. Returns 1 when the caller is inside the resolution on this
+ * thread (dlsym allocating) and must use the arena, 0 once real is usable. */
+static int resolve(void)
+{
+	if (tls_resolving)
+		return 1;
+	int st = 0;
+	if (atomic_compare_exchange_strong_explicit(&resolve_state, &st, 1, memory_order_acquire,
+						    memory_order_acquire)) {
+		tls_resolving = 1;
+		ct_heap_real_fns r = {0};
+		RESOLVE(malloc, "malloc", __libc_malloc);
+		RESOLVE(free, "free", __libc_free);
+		RESOLVE(calloc, "calloc", __libc_calloc);
+		RESOLVE(realloc, "realloc", __libc_realloc);
+		RESOLVE(reallocarray, "reallocarray", emulated_reallocarray);
+		RESOLVE(posix_memalign, "posix_memalign", 0);
+		RESOLVE(aligned_alloc, "aligned_alloc", __libc_memalign);
+		RESOLVE(memalign, "memalign", __libc_memalign);
+		RESOLVE(valloc, "valloc", __libc_valloc);
+		RESOLVE(pvalloc, "pvalloc", __libc_pvalloc);
+		RESOLVE(malloc_usable_size, "malloc_usable_size", 0);
+		/* Every one exists in any glibc (reallocarray is emulated before 2.26). */
+		if (!r.malloc || !r.free || !r.calloc || !r.realloc || !r.reallocarray ||
+		    !r.posix_memalign || !r.aligned_alloc || !r.memalign || !r.valloc ||
+		    !r.pvalloc || !r.malloc_usable_size)
+			abort();
+		ct_heap_real = r;
+		tls_resolving = 0;
+		/* Release: the stores to real happen before any thread sees state 2. */
+		atomic_store_explicit(&resolve_state, 2, memory_order_release);
+		return 0;
+	}
+	while (atomic_load_explicit(&resolve_state, memory_order_acquire) != 2)
+		sched_yield();
+	return 0;
+}
+
+static void *boot_malloc(size_t size)
+{
+	return resolve() ? arena_alloc(16, size) : ct_heap_real.malloc(size);
+}
+static void boot_free(void *p)
+{
+	if (ct_heap_in_arena(p))
+		return;
+	if (!resolve())
+		ct_heap_real.free(p);
+}
+static void *boot_calloc(size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total))
+		return nomem();
+	return resolve() ? arena_alloc(16, total) : ct_heap_real.calloc(n, size);
+}
+static void *boot_realloc(void *p, size_t size)
+{
+	if (resolve()) {
+		void *q = arena_alloc(16, size);
+		if (q && p)
+			memcpy(q, p,
+			       ct_heap_in_arena(p) && ct_heap_arena_size(p) < size
+				       ? ct_heap_arena_size(p)
+				       : size);
+		return q;
+	}
+	return ct_heap_real.realloc(p, size);
+}
+static void *boot_reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total))
+		return nomem();
+	if (resolve())
+		return boot_realloc(p, total);
+	return ct_heap_real.reallocarray(p, n, size);
+}
+static int boot_posix_memalign(void **out, size_t align, size_t size)
+{
+	if (resolve()) {
+		void *q = arena_alloc(align, size);
+		if (!q)
+			return ENOMEM;
+		*out = q;
+		return 0;
+	}
+	return ct_heap_real.posix_memalign(out, align, size);
+}
+static void *boot_aligned_alloc(size_t align, size_t size)
+{
+	if (resolve())
+		return arena_alloc(align, size);
+	return ct_heap_real.aligned_alloc(align, size);
+}
+static void *boot_memalign(size_t align, size_t size)
+{
+	if (resolve())
+		return arena_alloc(align, size);
+	return ct_heap_real.memalign(align, size);
+}
+static void *boot_valloc(size_t size)
+{
+	if (resolve())
+		return arena_alloc(4096, size);
+	return ct_heap_real.valloc(size);
+}
+static void *boot_pvalloc(size_t size)
+{
+	if (resolve())
+		return arena_alloc(4096, (size + 4095) & ~(size_t)4095);
+	return ct_heap_real.pvalloc(size);
+}
+static size_t boot_malloc_usable_size(void *p)
+{
+	if (ct_heap_in_arena(p))
+		return ct_heap_arena_size(p);
+	if (resolve())
+		return 0;
+	return ct_heap_real.malloc_usable_size(p);
+}

@@ -1,0 +1,186 @@
+/*
+ * heapsrc.c — the heap source (collector thread): the hooks' records (CT_EV_HEAP_*) feed a
+ * libtrace/heapagg.h aggregator; at exit heap.pb.gz and heap-peak.pb.gz are written with
+ * Go's sample types and Go's unsampling (heapsample.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/heap.h"
+#include "agent/stackcache.h"
+#include "libtrace/clock.h"
+#include "libtrace/heapagg.h"
+#include "libtrace/heapsample.h"
+
+/* The aggregate and its bookkeeping: created by heap_start (constructor), fed by the
+ * collector, written and freed by the exit path after the collector stopped. */
+static ct_heap_agg *agg;
+static uint64_t heap_rate;
+static uint64_t heap_start_ns;
+static uint64_t agg_errors;
+
+static int heap_start(void)
+{
+	heap_rate = ct_cfg.heap_rate ? ct_cfg.heap_rate : 512 * 1024;
+	ct_stackcache_init();
+	/* The reorder window must span what the rings can hold (2 x 4 MiB of 64-byte records
+	 * on this kind of machine) while one thread sits on a sequence number; at rate 1,
+	 * where a late event can mismatch an address, make it 2^18 events. */
+	agg = ct_heap_agg_new(heap_rate, heap_rate <= 1 ? 18 : 16);
+	if (!agg)
+		return -ENOMEM;
+	heap_start_ns = ct_now();
+	int r = ct_heap_hooks_start(heap_rate);
+	if (r < 0) {
+		ct_heap_agg_free(agg);
+		agg = NULL;
+	}
+	return r;
+}
+
+static void heap_on_event(const ct_event *ev)
+{
+	ct_ev_heap r;
+	if (!agg || !ct_event_get(ev, &r, sizeof r))
+		return;
+	int kind;
+	switch (ev->type) {
+	case CT_EV_HEAP_ALLOC:
+		kind = CT_HEAP_EV_ALLOC;
+		break;
+	case CT_EV_HEAP_FREE:
+		kind = CT_HEAP_EV_FREE;
+		break;
+	case CT_EV_HEAP_UNTRACKED:
+		kind = CT_HEAP_EV_UNTRACKED;
+		break;
+	case CT_EV_HEAP_ALLOC_AT:
+		kind = CT_HEAP_EV_ALLOC_AT;
+		break;
+	case CT_EV_HEAP_FREE_AT:
+		kind = CT_HEAP_EV_FREE_AT;
+		break;
+	case CT_EV_HEAP_NONE:
+		kind = CT_HEAP_EV_NONE;
+		break;
+	default:
+		return;
+	}
+	if (ct_heap_agg_add_at(agg, r.seq, kind, (uintptr_t)r.addr, r.stack, r.size, ev->time) < 0)
+		agg_errors++;
+}
+
+static int64_t nonneg(int64_t v)
+{
+	return v < 0 ? 0 : v;
+}
+
+/* One profile: alloc_* from every site, inuse_* now (or at the peak). */
+static void write_profile(const char *name, const ct_heap_site *sites, size_t n, bool peak)
+{
+	ct_profile *p = ct_out_profile_new();
+	if (!p)
+		return;
+	if (ct_profile_add_sample_type(p, "alloc_objects", "count") < 0 ||
+	    ct_profile_add_sample_type(p, "alloc_space", "bytes") < 0 ||
+	    ct_profile_add_sample_type(p, "inuse_objects", "count") < 0 ||
+	    ct_profile_add_sample_type(p, "inuse_space", "bytes") < 0)
+		goto err;
+	p->period_type.type = ct_profile_str(p, "space");
+	p->period_type.unit = ct_profile_str(p, "bytes");
+	p->period = (int64_t)heap_rate;
+	ct_heap_agg_stats st;
+	ct_heap_agg_get_stats(agg, &st);
+	ct_heap_hooks_stats hs;
+	ct_heap_hooks_get_stats(&hs);
+	char c[320];
+	char how[96];
+	if (hs.direct)
+		snprintf(how, sizeof how, "frees matched by the collector, %llu of unknown blocks",
+			 (unsigned long long)st.unknown_frees);
+	else
+		snprintf(how, sizeof how,
+			 "%llu blocks untracked (table full, grown to level %u of %u)",
+			 (unsigned long long)hs.untracked, hs.level + 1, hs.nlevels);
+	snprintf(c, sizeof c,
+		 "ctrace heap: rate %llu bytes; %llu sampled events; %llu lost (ring full), "
+		 "%llu applied out of order, %s",
+		 (unsigned long long)heap_rate, (unsigned long long)st.events,
+		 (unsigned long long)(hs.emit_failed + agg_errors), (unsigned long long)st.late,
+		 how);
+	ct_profile_add_comment(p, c);
+	ct_stackcache_stats_t sc;
+	ct_stackcache_stats(&sc);
+	snprintf(c, sizeof c,
+		 "ctrace heap stacks: %llu from the stack cache, %llu cursor walks, %llu cache "
+		 "mismatches (counted under CTRACE_STACK_VERIFY=1)",
+		 (unsigned long long)sc.hits, (unsigned long long)sc.walks,
+		 (unsigned long long)sc.mismatches);
+	ct_profile_add_comment(p, c);
+	if (peak) {
+		double at = st.peak_time > heap_start_ns ? (st.peak_time - heap_start_ns) / 1e9 : 0;
+		snprintf(c, sizeof c,
+			 "ctrace heap peak: %lld bytes in use (estimated) at %.3f s after start",
+			 (long long)st.peak_est, at);
+		ct_profile_add_comment(p, c);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const ct_heap_site *s = &sites[i];
+		int64_t v[4];
+		ct_heap_unsample(s->alloc_objects, s->alloc_bytes, heap_rate, &v[0], &v[1]);
+		ct_heap_unsample(nonneg(peak ? s->peak_objects : s->inuse_objects),
+				 nonneg(peak ? s->peak_bytes : s->inuse_bytes), heap_rate, &v[2],
+				 &v[3]);
+		if (!v[0] && !v[1] && !v[2] && !v[3] && !s->alloc_objects)
+			continue;
+		/* Block size; a per-stack site (rate 1) has its average. */
+		ct_label l = {.key = "bytes",
+			      .num = s->size		? (int64_t)s->size
+				     : s->alloc_objects ? s->alloc_bytes / s->alloc_objects
+							: 0};
+		if (ct_out_add_stack(p, s->stack, v, &l, 1) < 0)
+			goto err;
+	}
+	ct_out_write(p, name);
+	return;
+err:
+	ct_log("heap: cannot build %s", name);
+	ct_profile_free(p);
+}
+
+static void heap_finish(void)
+{
+	ct_heap_hooks_stop();
+	if (!agg)
+		return;
+	if (ct_heap_agg_flush(agg) < 0)
+		agg_errors++;
+	size_t n;
+	const ct_heap_site *sites = ct_heap_agg_sites(agg, &n);
+	if (!sites)
+		return;
+	write_profile("heap.pb.gz", sites, n, false);
+	write_profile("heap-peak.pb.gz", sites, n, true);
+	ct_heap_agg_free(agg);
+	agg = NULL;
+}
+
+static const ct_subscription heap_subs[] = {
+	{CT_EV_HEAP_ALLOC, heap_on_event},
+	{CT_EV_HEAP_FREE, heap_on_event},
+	{CT_EV_HEAP_UNTRACKED, heap_on_event},
+	{CT_EV_HEAP_ALLOC_AT, heap_on_event},
+	{CT_EV_HEAP_FREE_AT, heap_on_event},
+	{CT_EV_HEAP_NONE, heap_on_event},
+	{0, NULL},
+};
+
+CT_SOURCE(heap_source) = {
+	.name = "heap",
+	.mode = CT_MODE_HEAP,
+	.subs = heap_subs,
+	.start = heap_start,
+	.finish = heap_finish,
+};
