@@ -43,6 +43,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "libtrace/intern.h"
+#include "libtrace/vec.h"
 #include "proto/profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile pb_profile;
@@ -125,67 +127,9 @@ static inline uint32_t id_map_get(const struct id_map *m, uint64_t id)
 
 /* ---- writer ----------------------------------------------------------------------------- */
 
-/* The string table under construction: strings by content -> index. */
-struct str_table {
-	const char **strs;
-	size_t n, cap;
-	uint32_t *slots; /* index + 1; 0 = empty */
-	size_t mask;
-};
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		h ^= *c;
-		h *= 0x100000001b3ULL;
-	}
-	return id_hash(h);
-}
-
-static int str_table_grow(struct str_table *t)
-{
-	size_t ncap = t->cap ? t->cap * 2 : 256;
-	const char **ns = realloc(t->strs, ncap * sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	t->strs = ns;
-	uint32_t *slots = calloc(2 * ncap, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	free(t->slots);
-	t->slots = slots;
-	t->mask = 2 * ncap - 1;
-	t->cap = ncap;
-	for (size_t k = 0; k < t->n; k++) {
-		size_t i = str_hash(t->strs[k]) & t->mask;
-		while (t->slots[i])
-			i = (i + 1) & t->mask;
-		t->slots[i] = (uint32_t)k + 1;
-	}
-	return 0;
-}
-
-/* The index of s (NULL as ""), added when new; -1 on ENOMEM. */
-static int64_t str_index(struct str_table *t, const char *s)
-{
-	if (!s)
-		s = "";
-	if (t->n == t->cap && str_table_grow(t))
-		return -1;
-	size_t i = str_hash(s) & t->mask;
-	for (; t->slots[i]; i = (i + 1) & t->mask) {
-		if (!strcmp(t->strs[t->slots[i] - 1], s))
-			return t->slots[i] - 1;
-	}
-	t->slots[i] = (uint32_t)t->n + 1;
-	t->strs[t->n] = s;
-	return (int64_t)t->n++;
-}
-
 /* Every allocation made to encode one profile, freed together. */
 struct enc {
-	struct str_table st;
+	ct_intern st; /* the string table: strings by content -> index (borrowed from p) */
 	pb_value_type *vts, **vtp;
 	pb_sample *samples, **samplep;
 	uint64_t *loc_ids;
@@ -200,8 +144,7 @@ struct enc {
 
 static void enc_free(struct enc *e)
 {
-	free(e->st.strs);
-	free(e->st.slots);
+	ct_intern_free(&e->st);
 	free(e->vts);
 	free(e->vtp);
 	free(e->samples);
@@ -284,8 +227,8 @@ static int check_model(const ct_profile *p)
 /* Fills msg from p, in schema order; every pointer it sets belongs to e or p. */
 static int build_message(const ct_profile *p, struct enc *e, pb_profile *msg)
 {
-	struct str_table *st = &e->st;
-	bool ok = str_index(st, "") == 0;
+	ct_intern *st = &e->st;
+	bool ok = ct_intern_index(st, "") == 0;
 
 	size_t nlocids = 0, nlabels = 0, nlines = 0;
 	for (size_t i = 0; i < p->nsamples; i++) {
@@ -314,7 +257,7 @@ static int build_message(const ct_profile *p, struct enc *e, pb_profile *msg)
 		return -ENOMEM;
 
 /* A string index; on ENOMEM leaves ok false (the caller checks once at the end). */
-#define STR(s) (ok && (idx = str_index(st, (s))) >= 0 ? idx : (ok = false, 0))
+#define STR(s) (ok && (idx = ct_intern_index(st, (s))) >= 0 ? idx : (ok = false, 0))
 	int64_t idx;
 
 	for (uint32_t i = 0; i < p->nsample_types; i++) {
@@ -490,6 +433,7 @@ int ct_pprof_encode(const ct_profile *p, bool gzip, uint8_t **out, size_t *len)
 		return rc;
 	struct enc e;
 	memset(&e, 0, sizeof(e));
+	ct_intern_init(&e.st, false);
 	pb_profile msg = PERFTOOLS__PROFILES__PROFILE__INIT;
 	rc = build_message(p, &e, &msg);
 	uint8_t *raw = NULL;
@@ -828,14 +772,8 @@ static int note_offset(struct offsets *off, uint64_t num, size_t at)
 		off->field[num] = at;
 	if (num > 5)
 		return 0;
-	if (off->n[num] == off->cap[num]) {
-		size_t nc = off->cap[num] ? off->cap[num] * 2 : 64;
-		size_t *na = realloc(off->elem[num], nc * sizeof(*na));
-		if (!na)
-			return -ENOMEM;
-		off->elem[num] = na;
-		off->cap[num] = nc;
-	}
+	if (CT_VEC_RESERVE(off->elem[num], off->cap[num], off->n[num] + 1))
+		return -ENOMEM;
 	off->elem[num][off->n[num]++] = at;
 	return 0;
 }
@@ -1002,22 +940,6 @@ static void elem_bounds(const uint8_t *buf, size_t len, size_t at, size_t *start
 	*end = f.wt == 2 ? f.sub_end : pos;
 }
 
-/* Makes room for need elements of size elem in *a (capacity *cap). 0 or -ENOMEM. */
-static int reserve(void **a, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap : 16;
-	while (nc < need)
-		nc *= 2;
-	void *na = realloc(*a, nc * elem);
-	if (!na)
-		return -ENOMEM;
-	*a = na;
-	*cap = nc;
-	return 0;
-}
-
 /* ---- reader: semantic checks and the model ---------------------------------------------- */
 
 /* A string of the table: where it is in the message. */
@@ -1101,13 +1023,13 @@ static inline int append_varints(const uint8_t *buf, const struct field *f, int6
 				 size_t *cap)
 {
 	if (f->wt == 0) {
-		if (reserve((void **)a, cap, *n + 1, sizeof(**a)))
+		if (ct_vec_reserve(a, cap, *n + 1, sizeof(**a)))
 			return -ENOMEM;
 		(*a)[(*n)++] = (int64_t)f->v;
 		return 0;
 	}
 	for (size_t p = f->sub; p < f->sub_end;) {
-		if (*n == *cap && reserve((void **)a, cap, *n + 1, sizeof(**a)))
+		if (*n == *cap && ct_vec_reserve(a, cap, *n + 1, sizeof(**a)))
 			return -ENOMEM;
 		(*a)[(*n)++] = (int64_t)get_varint(buf, f->sub_end, &p);
 	}
@@ -1136,8 +1058,7 @@ static int scan_top(struct reader *r)
 	for (size_t pos = 0; pos < r->len;) {
 		next_field(buf, r->len, &pos, &f);
 		if (f.wt == 2 && f.num == 6) {
-			if (reserve((void **)&r->str_refs, &r->cap_strs, r->nstrs + 1,
-				    sizeof(*r->str_refs)))
+			if (CT_VEC_RESERVE(r->str_refs, r->cap_strs, r->nstrs + 1))
 				return oom(r);
 			r->str_refs[r->nstrs++] = (struct str_ref){f.sub, f.sub_end - f.sub};
 		} else if (f.wt == 2 && f.num == 11) {
@@ -1315,8 +1236,7 @@ static int read_locations(struct reader *r)
 		while (pos < end) {
 			next_field(r->buf, end, &pos, &f);
 			if (f.wt == 2 && f.num == 4) {
-				if (reserve((void **)&r->raw_lines, &r->cap_raw_lines, nlines + 1,
-					    sizeof(*r->raw_lines)))
+				if (CT_VEC_RESERVE(r->raw_lines, r->cap_raw_lines, nlines + 1))
 					return oom(r);
 				struct raw_line *ln = &r->raw_lines[nlines++];
 				*ln = (struct raw_line){0, 0};
@@ -1363,7 +1283,7 @@ static int read_locations(struct reader *r)
 						    (unsigned long long)mapping_id, at);
 			mapping = mi + 1;
 		}
-		if (reserve((void **)&r->lines, &r->cap_lines, nlines, sizeof(*r->lines)))
+		if (CT_VEC_RESERVE(r->lines, r->cap_lines, nlines))
 			return oom(r);
 		for (size_t k = 0; k < nlines; k++) {
 			uint64_t fid = r->raw_lines[k].function_id;
@@ -1421,8 +1341,7 @@ static void scan_label(const uint8_t *buf, size_t pos, size_t end, struct raw_la
  * unknown one in *bad (when *nbad is still 0). 0 or -ENOMEM. */
 static inline int add_loc(struct reader *r, uint64_t id, size_t *n, uint64_t *bad, size_t *nbad)
 {
-	if (*n == r->cap_loc_idx &&
-	    reserve((void **)&r->loc_idx, &r->cap_loc_idx, *n + 1, sizeof(*r->loc_idx)))
+	if (*n == r->cap_loc_idx && CT_VEC_RESERVE(r->loc_idx, r->cap_loc_idx, *n + 1))
 		return -ENOMEM;
 	uint32_t li = id_map_get(&r->locs, id);
 	if (li == UINT32_MAX && !*nbad) {
@@ -1447,8 +1366,7 @@ static int read_sample(struct reader *r, size_t i, size_t pos, size_t end)
 				return oom(r);
 		} else if (f.num == 1 && f.wt == 2) {
 			/* At most one id per byte: room for all of them at once. */
-			if (reserve((void **)&r->loc_idx, &r->cap_loc_idx,
-				    nlocs + (f.sub_end - f.sub), sizeof(*r->loc_idx)))
+			if (CT_VEC_RESERVE(r->loc_idx, r->cap_loc_idx, nlocs + (f.sub_end - f.sub)))
 				return oom(r);
 			for (size_t q = f.sub; q < f.sub_end;) {
 				uint64_t id = get_varint(buf, f.sub_end, &q);
@@ -1463,8 +1381,7 @@ static int read_sample(struct reader *r, size_t i, size_t pos, size_t end)
 			if (append_varints(buf, &f, &r->values, &nvalues, &r->cap_values))
 				return oom(r);
 		} else if (f.num == 3 && f.wt == 2) {
-			if (reserve((void **)&r->raw_labels, &r->cap_raw_labels, nlabels + 1,
-				    sizeof(*r->raw_labels)))
+			if (CT_VEC_RESERVE(r->raw_labels, r->cap_raw_labels, nlabels + 1))
 				return oom(r);
 			scan_label(buf, f.sub, f.sub_end, &r->raw_labels[nlabels++]);
 		}
@@ -1481,7 +1398,7 @@ static int read_sample(struct reader *r, size_t i, size_t pos, size_t end)
 		return ct_error_set(r->err, EINVAL, at,
 				    "sample %zu: location id %llu not found at byte %lld", i,
 				    (unsigned long long)bad, at);
-	if (reserve((void **)&r->labels, &r->cap_labels, nlabels, sizeof(*r->labels)))
+	if (CT_VEC_RESERVE(r->labels, r->cap_labels, nlabels))
 		return oom(r);
 	for (size_t k = 0; k < nlabels; k++) {
 		const struct raw_label *l = &r->raw_labels[k];
