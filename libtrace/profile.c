@@ -8,11 +8,11 @@
  * ct_profile_set_lines leaves the old lines behind (a few bytes per symbolized location);
  * in exchange a million samples cost a handful of mallocs.
  *
- * Interning: three open-addressing tables with linear probing, each kept at most half
- * full — strings by content, functions by their (interned, hence pointer-comparable)
- * strings and start line, locations by (mapping, address) or, for address 0, by their
- * lines. The function and location tables hold an index + 1 (0 = empty slot) and the low
- * 32 bits of the key's hash, so growing never recomputes a hash. A location keyed by its
+ * Interning: strings by content in libtrace's interner (intern.h); functions by their
+ * (interned, hence pointer-comparable) strings and start line, and locations by (mapping,
+ * address) or, for address 0, by their lines, in two open-addressing tables with linear
+ * probing, each kept at most half full. These hold an index + 1 (0 = empty slot) and the
+ * low 32 bits of the key's hash, so growing never recomputes a hash. A location keyed by its
  * lines changes key when ct_profile_set_lines rewrites them; it is then removed with
  * backward-shift deletion (no tombstones) and re-inserted.
  */
@@ -23,22 +23,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/intern.h"
+#include "libtrace/vec.h"
+
 enum {
 	ARENA_CHUNK = 1 << 20, /* bytes per ordinary arena chunk */
 	ARENA_ALIGN = 16,      /* alignment of every chunk's payload */
 	ARENA_BIG = 1 << 16,   /* larger requests get a chunk of their own */
-	TABLE_MIN = 64,	       /* initial slots of an intern table */
+	TABLE_MIN = 64,	       /* initial slots of an index table */
 };
 
 struct chunk {
 	struct chunk *next;
 	size_t size;
 	unsigned char *data; /* payload, ARENA_ALIGN aligned, inside the same malloc */
-};
-
-struct str_slot {
-	const char *s; /* NULL = empty slot */
-	uint64_t hash;
 };
 
 struct idx_slot {
@@ -54,8 +52,7 @@ struct idx_table {
 struct ct_profile_store {
 	struct chunk *chunks; /* head is the chunk being filled */
 	size_t used;	      /* bytes used in the head chunk */
-	struct str_slot *strs;
-	size_t str_cap, str_count;
+	ct_intern strs;
 	struct idx_table funcs, locs;
 	size_t cap_sample_types, cap_samples, cap_mappings, cap_locations, cap_functions,
 		cap_comments;
@@ -127,48 +124,14 @@ static void *arena_dup(struct ct_profile_store *st, const void *src, size_t n, s
 
 /* ---- hashing -------------------------------------------------------------------------- */
 
-/* splitmix64's finalizer: a cheap bijective mix whose low bits depend on every input bit. */
 static uint64_t mix64(uint64_t x)
 {
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-/* FNV-1a over the string, then mixed; also returns its length. */
-static uint64_t hash_str(const char *s, size_t *len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *c = (const unsigned char *)s;
-	while (*c) {
-		h ^= *c++;
-		h *= 0x100000001b3ULL;
-	}
-	*len = (size_t)(c - (const unsigned char *)s);
-	return mix64(h);
+	return ct_hash_u64(x);
 }
 
 static uint64_t hash_ptr(const void *ptr)
 {
 	return mix64((uint64_t)(uintptr_t)ptr);
-}
-
-/* ---- generic growth ------------------------------------------------------------------- */
-
-/* arr (holding n elements of capacity *cap) with room for one more, reallocated by
- * doubling when full; NULL on ENOMEM, arr then untouched. */
-static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return arr;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *na = realloc(arr, ncap * elem);
-	if (na)
-		*cap = ncap;
-	return na;
 }
 
 /* ---- index tables (functions, locations) ---------------------------------------------- */
@@ -248,6 +211,7 @@ ct_profile *ct_profile_new(void)
 		free(p);
 		return NULL;
 	}
+	ct_intern_init(&p->store->strs, true);
 	const char *e = ct_profile_str(p, "");
 	if (!e) {
 		ct_profile_free(p);
@@ -269,7 +233,7 @@ void ct_profile_free(ct_profile *p)
 			n = c->next;
 			free(c);
 		}
-		free(st->strs);
+		ct_intern_free(&st->strs);
 		free(st->funcs.slots);
 		free(st->locs.slots);
 		free(st);
@@ -283,50 +247,12 @@ void ct_profile_free(ct_profile *p)
 	free(p);
 }
 
-static int str_grow(struct ct_profile_store *st)
-{
-	size_t ncap = st->str_cap ? st->str_cap * 2 : TABLE_MIN;
-	struct str_slot *ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < st->str_cap; i++) {
-		if (!st->strs[i].s)
-			continue;
-		size_t j = st->strs[i].hash & (ncap - 1);
-		while (ns[j].s)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = st->strs[i];
-	}
-	free(st->strs);
-	st->strs = ns;
-	st->str_cap = ncap;
-	return 0;
-}
-
 const char *ct_profile_str(ct_profile *p, const char *s)
 {
 	struct ct_profile_store *st = p->store;
-	if (!s)
-		s = "";
-	if (!*s && st->empty)
+	if ((!s || !*s) && st->empty)
 		return st->empty;
-	size_t len;
-	uint64_t h = hash_str(s, &len);
-	if ((st->str_count + 1) * 2 > st->str_cap && str_grow(st))
-		return NULL;
-	size_t mask = st->str_cap - 1, i = h & mask;
-	for (; st->strs[i].s; i = (i + 1) & mask) {
-		if (st->strs[i].hash == h && !strcmp(st->strs[i].s, s))
-			return st->strs[i].s;
-	}
-	char *copy = arena_alloc(st, len + 1, 1);
-	if (!copy)
-		return NULL;
-	memcpy(copy, s, len + 1);
-	st->strs[i].s = copy;
-	st->strs[i].hash = h;
-	st->str_count++;
-	return copy;
+	return ct_intern_str(&st->strs, s);
 }
 
 int ct_profile_add_sample_type(ct_profile *p, const char *type, const char *unit)
@@ -335,11 +261,8 @@ int ct_profile_add_sample_type(ct_profile *p, const char *type, const char *unit
 		return -EINVAL;
 	struct ct_profile_store *st = p->store;
 	const char *t = ct_profile_str(p, type), *u = ct_profile_str(p, unit);
-	ct_value_type *a =
-		grow(p->sample_types, &st->cap_sample_types, p->nsample_types, sizeof(*a));
-	if (!t || !u || !a)
+	if (!t || !u || CT_VEC_RESERVE(p->sample_types, st->cap_sample_types, p->nsample_types + 1))
 		return -ENOMEM;
-	p->sample_types = a;
 	p->sample_types[p->nsample_types++] = (ct_value_type){t, u};
 	return 0;
 }
@@ -362,10 +285,9 @@ uint32_t ct_profile_add_mapping(ct_profile *p, const ct_mapping *m)
 	ct_mapping c = *m;
 	c.filename = ct_profile_str(p, m->filename);
 	c.build_id = ct_profile_str(p, m->build_id);
-	ct_mapping *a = grow(p->mappings, &st->cap_mappings, p->nmappings, sizeof(*a));
-	if (!c.filename || !c.build_id || !a)
+	if (!c.filename || !c.build_id ||
+	    CT_VEC_RESERVE(p->mappings, st->cap_mappings, p->nmappings + 1))
 		return 0;
-	p->mappings = a;
 	c.id = next_id(m->id, &st->max_mapping_id);
 	p->mappings[p->nmappings++] = c;
 	return p->nmappings;
@@ -385,10 +307,8 @@ static uint32_t func_push(ct_profile *p, const ct_function *f, uint32_t hash)
 	struct ct_profile_store *st = p->store;
 	if (p->nfunctions >= UINT32_MAX - 1)
 		return UINT32_MAX;
-	ct_function *a = grow(p->functions, &st->cap_functions, p->nfunctions, sizeof(*a));
-	if (!a)
+	if (CT_VEC_RESERVE(p->functions, st->cap_functions, p->nfunctions + 1))
 		return UINT32_MAX;
-	p->functions = a;
 	if (itab_insert(&st->funcs, hash, p->nfunctions))
 		return UINT32_MAX;
 	ct_function *d = &p->functions[p->nfunctions];
@@ -487,10 +407,8 @@ static uint32_t loc_push(ct_profile *p, const ct_location *l)
 	uint32_t h = loc_hash(l->mapping, l->address, l->lines, l->nlines);
 	if (!ok)
 		return UINT32_MAX;
-	ct_location *a = grow(p->locations, &st->cap_locations, p->nlocations, sizeof(*a));
-	if (!a)
+	if (CT_VEC_RESERVE(p->locations, st->cap_locations, p->nlocations + 1))
 		return UINT32_MAX;
-	p->locations = a;
 	if (itab_insert(&st->locs, h, p->nlocations))
 		return UINT32_MAX;
 	ct_location *d = &p->locations[p->nlocations];
@@ -559,10 +477,8 @@ int ct_profile_add_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
 		if (locs[i] >= p->nlocations)
 			return -EINVAL;
 	}
-	ct_sample *a = grow(p->samples, &st->cap_samples, p->nsamples, sizeof(*a));
-	if (!a)
+	if (CT_VEC_RESERVE(p->samples, st->cap_samples, p->nsamples + 1))
 		return -ENOMEM;
-	p->samples = a;
 	bool ok = true;
 	ct_sample s = {.nlocs = nlocs, .nlabels = nlabels};
 	s.locs = arena_dup(st, locs, nlocs, sizeof(*locs), _Alignof(uint32_t), &ok);
@@ -594,10 +510,8 @@ int ct_profile_add_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
 int ct_profile_add_comment(ct_profile *p, const char *comment)
 {
 	const char *c = ct_profile_str(p, comment);
-	const char **a = grow(p->comments, &p->store->cap_comments, p->ncomments, sizeof(*a));
-	if (!c || !a)
+	if (!c || CT_VEC_RESERVE(p->comments, p->store->cap_comments, p->ncomments + 1))
 		return -ENOMEM;
-	p->comments = a;
 	p->comments[p->ncomments++] = c;
 	return 0;
 }

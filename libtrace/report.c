@@ -25,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/intern.h"
+#include "libtrace/vec.h"
+
 /* ---- sample selection ----------------------------------------------------------------- */
 
 int ct_report_sample_index(const ct_profile *p, const char *spec, ct_error *err)
@@ -256,15 +259,10 @@ bool ct_filter_keep(const ct_filter *f, const ct_sample *s)
 /* ---- the tree's private store: strings, frames, distinct stacks ------------------------- */
 
 struct ct_tree_store {
-	char **blocks; /* string arena blocks */
-	size_t nblocks;
-	char *cur;
-	size_t left;
-	const char **strs; /* intern table (open addressing) */
-	uint32_t strs_cap, nstrs;
+	ct_intern strs;	  /* the tree's strings */
 	uint32_t *fslots; /* frame index + 1, keyed by (name, file) */
 	uint32_t fcap;
-	uint32_t frames_cap;
+	size_t frames_cap;
 	/* The distinct stacks added so far, as frame ids root first, back to back: stack k
 	 * is seq[soff[k] .. soff[k + 1]), and sval[k * ncols + c] sums its samples' values.
 	 * ct_tree_finish turns them into nodes. */
@@ -272,17 +270,10 @@ struct ct_tree_store {
 	size_t nseq, seq_cap;
 	size_t *soff;
 	int64_t *sval;
-	uint32_t nstacks, stacks_cap;
+	size_t soff_cap, sval_cap;
+	uint32_t nstacks;
 	bool finished;
 };
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
 
 static uint64_t hash2(uint64_t a, uint64_t b)
 {
@@ -292,65 +283,10 @@ static uint64_t hash2(uint64_t a, uint64_t b)
 	return h ^ (h >> 29);
 }
 
-static char *arena_alloc(struct ct_tree_store *s, size_t n)
-{
-	if (n > s->left) {
-		size_t size = n > 65536 ? n : 65536;
-		char **b = realloc(s->blocks, (s->nblocks + 1) * sizeof(*b));
-		if (!b)
-			return NULL;
-		s->blocks = b;
-		if (!(b[s->nblocks] = malloc(size)))
-			return NULL;
-		s->cur = b[s->nblocks++];
-		s->left = size;
-	}
-	char *r = s->cur;
-	s->cur += n;
-	s->left -= n;
-	return r;
-}
-
-static int grow_strs(struct ct_tree_store *s)
-{
-	uint32_t cap = s->strs_cap ? s->strs_cap * 2 : 256;
-	const char **n = calloc(cap, sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < s->strs_cap; i++) {
-		if (!s->strs[i])
-			continue;
-		uint32_t j = (uint32_t)hash_str(s->strs[i]) & (cap - 1);
-		while (n[j])
-			j = (j + 1) & (cap - 1);
-		n[j] = s->strs[i];
-	}
-	free(s->strs);
-	s->strs = n;
-	s->strs_cap = cap;
-	return 0;
-}
-
 /* The tree's copy of str (equal strings give equal pointers), NULL on ENOMEM. */
 static const char *intern(ct_tree *t, const char *str)
 {
-	struct ct_tree_store *s = t->store;
-	if ((s->nstrs + 1) * 2 > s->strs_cap && grow_strs(s))
-		return NULL;
-	uint32_t j = (uint32_t)hash_str(str) & (s->strs_cap - 1);
-	while (s->strs[j]) {
-		if (strcmp(s->strs[j], str) == 0)
-			return s->strs[j];
-		j = (j + 1) & (s->strs_cap - 1);
-	}
-	size_t len = strlen(str) + 1;
-	char *c = arena_alloc(s, len);
-	if (!c)
-		return NULL;
-	memcpy(c, str, len);
-	s->strs[j] = c;
-	s->nstrs++;
-	return c;
+	return ct_intern_str(&t->store->strs, str);
 }
 
 static uint32_t frame_slot(const ct_frame *fr, uint32_t cap)
@@ -361,14 +297,8 @@ static uint32_t frame_slot(const ct_frame *fr, uint32_t cap)
 static int grow_frames(ct_tree *t)
 {
 	struct ct_tree_store *s = t->store;
-	if (t->nframes == s->frames_cap) {
-		uint32_t cap = s->frames_cap ? s->frames_cap * 2 : 256;
-		ct_frame *f = realloc(t->frames, cap * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		t->frames = f;
-		s->frames_cap = cap;
-	}
+	if (CT_VEC_RESERVE(t->frames, s->frames_cap, (size_t)t->nframes + 1))
+		return -ENOMEM;
 	if ((t->nframes + 1) * 2 > s->fcap) {
 		uint32_t cap = s->fcap ? s->fcap * 2 : 512;
 		uint32_t *n = calloc(cap, sizeof(*n));
@@ -428,8 +358,10 @@ ct_tree *ct_tree_new(uint32_t ncols, const char *const *types, const char *const
 	t->nodes = malloc(sizeof(*t->nodes));
 	if (!t->store || !t->cols || !t->nodes)
 		goto err;
+	ct_intern_init(&t->store->strs, true);
 	if (!(t->store->soff = calloc(1, sizeof(*t->store->soff))))
 		goto err;
+	t->store->soff_cap = 1;
 	for (uint32_t c = 0; c < ncols; c++) {
 		t->cols[c].type = intern(t, types && types[c] ? types[c] : "");
 		t->cols[c].unit = intern(t, units && units[c] ? units[c] : "");
@@ -455,6 +387,7 @@ static void free_stacks(struct ct_tree_store *s)
 	s->seq = NULL;
 	s->soff = NULL;
 	s->sval = NULL;
+	s->seq_cap = s->soff_cap = s->sval_cap = 0;
 }
 
 void ct_tree_free(ct_tree *t)
@@ -462,10 +395,7 @@ void ct_tree_free(ct_tree *t)
 	if (!t)
 		return;
 	if (t->store) {
-		for (size_t i = 0; i < t->store->nblocks; i++)
-			free(t->store->blocks[i]);
-		free(t->store->blocks);
-		free(t->store->strs);
+		ct_intern_free(&t->store->strs);
 		free(t->store->fslots);
 		free_stacks(t->store);
 		free(t->store);
@@ -572,30 +502,11 @@ static uint64_t *sort_keys(uint64_t *keys, uint64_t *tmp, size_t n)
 static int grow_stacks(ct_tree *t, size_t nframes)
 {
 	struct ct_tree_store *s = t->store;
-	if (s->nstacks == s->stacks_cap) {
-		if (s->stacks_cap >= 1u << 30)
-			return -ENOMEM;
-		uint32_t cap = s->stacks_cap ? s->stacks_cap * 2 : 1024;
-		size_t *o = realloc(s->soff, ((size_t)cap + 1) * sizeof(*o));
-		if (!o)
-			return -ENOMEM;
-		s->soff = o;
-		int64_t *v = realloc(s->sval, (size_t)cap * t->ncols * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->sval = v;
-		s->stacks_cap = cap;
-	}
-	if (s->nseq + nframes > s->seq_cap) {
-		size_t cap = s->seq_cap ? s->seq_cap : 16384;
-		while (cap < s->nseq + nframes)
-			cap *= 2;
-		uint32_t *q = realloc(s->seq, cap * sizeof(*q));
-		if (!q)
-			return -ENOMEM;
-		s->seq = q;
-		s->seq_cap = cap;
-	}
+	if (s->nstacks >= 1u << 30 ||
+	    CT_VEC_RESERVE(s->soff, s->soff_cap, (size_t)s->nstacks + 2) ||
+	    CT_VEC_RESERVE(s->sval, s->sval_cap, ((size_t)s->nstacks + 1) * t->ncols) ||
+	    CT_VEC_RESERVE(s->seq, s->seq_cap, s->nseq + nframes))
+		return -ENOMEM;
 	return 0;
 }
 

@@ -40,6 +40,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "libtrace/intern.h"
+#include "libtrace/vec.h"
+
 enum {
 	MAX_FRAMES = 64,	   /* inlined frames kept per location */
 	MAX_DIE_DEPTH = 32,	   /* nesting followed in a DIE tree (bounds hostile DWARF) */
@@ -124,8 +127,7 @@ typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
 struct ct_symbolizer {
 	FILE *warn;
 	struct module *modules;
-	char **strs; /* interned strings, open addressing */
-	size_t strcap, nstrs;
+	ct_intern strs;
 	struct frame *frames;
 	size_t nframes, capframes;
 	struct addr_entry *entries;
@@ -145,21 +147,6 @@ static const Dwfl_Callbacks offline_callbacks = {
 };
 
 /* ---- small containers ---------------------------------------------------------------- */
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	void *na = realloc(*arr, ncap * elem);
-	if (!na)
-		return -ENOMEM;
-	*arr = na;
-	*cap = ncap;
-	return 0;
-}
 
 static uint64_t mix64(uint64_t k)
 {
@@ -226,48 +213,10 @@ static void u64map_free(struct u64map *m)
 	free(m->vals);
 }
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
 /* Interns s in the symbolizer; NULL only on ENOMEM. */
 static const char *intern(struct ct_symbolizer *s, const char *str)
 {
-	if (!str)
-		str = "";
-	if ((s->nstrs + 1) * 2 > s->strcap) {
-		size_t ncap = s->strcap ? s->strcap * 2 : 1024;
-		char **ns = calloc(ncap, sizeof(*ns));
-		if (!ns)
-			return NULL;
-		for (size_t i = 0; i < s->strcap; i++) {
-			if (!s->strs[i])
-				continue;
-			size_t j = hash_str(s->strs[i]) & (ncap - 1);
-			while (ns[j])
-				j = (j + 1) & (ncap - 1);
-			ns[j] = s->strs[i];
-		}
-		free(s->strs);
-		s->strs = ns;
-		s->strcap = ncap;
-	}
-	size_t i = hash_str(str) & (s->strcap - 1);
-	while (s->strs[i]) {
-		if (strcmp(s->strs[i], str) == 0)
-			return s->strs[i];
-		i = (i + 1) & (s->strcap - 1);
-	}
-	char *dup = strdup(str);
-	if (!dup)
-		return NULL;
-	s->strs[i] = dup;
-	s->nstrs++;
-	return dup;
+	return ct_intern_str(&s->strs, str);
 }
 
 /* ---- names ----------------------------------------------------------------------------- */
@@ -470,7 +419,7 @@ static int add_ranges(struct range_list *rl, Dwarf_Die *die)
 			break;
 		if (hi <= lo)
 			continue;
-		if (grow((void **)&rl->r, &rl->cap, rl->n + 1, sizeof(*rl->r)))
+		if (CT_VEC_RESERVE(rl->r, rl->cap, rl->n + 1))
 			return -ENOMEM;
 		rl->r[rl->n++] = (struct fn_range){lo, hi, *die};
 	}
@@ -533,7 +482,7 @@ static struct range_list *cu_funcs(struct module *m, Dwarf_Die *cudie)
 	uint32_t idx;
 	if (u64map_get(&m->cus, key, &idx))
 		return &m->funcs[idx];
-	if (grow((void **)&m->funcs, &m->capfuncs, m->nfuncs + 1, sizeof(*m->funcs)))
+	if (CT_VEC_RESERVE(m->funcs, m->capfuncs, m->nfuncs + 1))
 		return NULL;
 	struct range_list *rl = &m->funcs[m->nfuncs];
 	*rl = (struct range_list){0};
@@ -746,7 +695,7 @@ static int push_frame(struct ct_symbolizer *s, const struct frame *f)
 {
 	if (!f->name || !f->sysname || !f->file)
 		return -ENOMEM;
-	if (grow((void **)&s->frames, &s->capframes, s->nframes + 1, sizeof(*s->frames)))
+	if (CT_VEC_RESERVE(s->frames, s->capframes, s->nframes + 1))
 		return -ENOMEM;
 	s->frames[s->nframes++] = *f;
 	return 0;
@@ -813,7 +762,7 @@ static int64_t resolve(struct ct_symbolizer *s, struct module *m, uint64_t off)
 	uint32_t idx;
 	if (u64map_get(&m->addrs, off, &idx))
 		return idx;
-	if (grow((void **)&s->entries, &s->capentries, s->nentries + 1, sizeof(*s->entries)))
+	if (CT_VEC_RESERVE(s->entries, s->capentries, s->nentries + 1))
 		return -ENOMEM;
 	size_t first = s->nframes;
 	int how = HOW_FALLBACK;
@@ -870,8 +819,10 @@ ct_symbolizer *ct_symbolizer_new(FILE *warn)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	ct_symbolizer *s = calloc(1, sizeof(*s));
-	if (s)
-		s->warn = warn;
+	if (!s)
+		return NULL;
+	s->warn = warn;
+	ct_intern_init(&s->strs, true);
 	return s;
 }
 
@@ -884,9 +835,7 @@ void ct_symbolizer_free(ct_symbolizer *s)
 		s->modules = m->next;
 		module_free(m);
 	}
-	for (size_t i = 0; i < s->strcap; i++)
-		free(s->strs[i]);
-	free(s->strs);
+	ct_intern_free(&s->strs);
 	free(s->frames);
 	free(s->entries);
 	if (s->libstdcxx)

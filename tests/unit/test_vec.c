@@ -1,0 +1,70 @@
+/*
+ * test_vec.c — unit tests for the growable array (libtrace/vec.h): reserving keeps the
+ * elements, grows by doubling to at least what was asked, does nothing when there is room,
+ * and refuses a size that would overflow without touching the array.
+ */
+#include "libtrace/vec.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+START_TEST(reserve_grows_and_keeps_elements)
+{
+	uint64_t *a = NULL;
+	size_t cap = 0, n = 0;
+	for (uint64_t i = 0; i < 100000; i++) {
+		ck_assert_int_eq(CT_VEC_RESERVE(a, cap, n + 1), 0);
+		ck_assert_uint_ge(cap, n + 1);
+		a[n++] = i * 3;
+	}
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(a[i], i * 3);
+	/* Capacities are powers of two from 16: 100000 elements need 131072. */
+	ck_assert_uint_eq(cap, 131072);
+	uint64_t *before = a;
+	ck_assert_int_eq(CT_VEC_RESERVE(a, cap, 1000), 0); /* room already: untouched */
+	ck_assert_ptr_eq(a, before);
+	ck_assert_int_eq(CT_VEC_RESERVE(a, cap, 300000), 0); /* a jump: doubled enough */
+	ck_assert_uint_eq(cap, 524288);
+	ck_assert_uint_eq(a[n - 1], (n - 1) * 3);
+	free(a);
+}
+END_TEST
+
+START_TEST(overflow_is_refused_and_harmless)
+{
+	struct big {
+		char b[1024];
+	} *a = NULL;
+	size_t cap = 0;
+	ck_assert_int_eq(CT_VEC_RESERVE(a, cap, 4), 0);
+	a[3].b[0] = 'k';
+	struct big *keep = a;
+	ck_assert_int_eq(CT_VEC_RESERVE(a, cap, SIZE_MAX / 512), -ENOMEM);
+	ck_assert_ptr_eq(a, keep);
+	ck_assert_uint_eq(cap, 16);
+	ck_assert_int_eq(a[3].b[0], 'k');
+	free(a);
+}
+END_TEST
+
+static Suite *vec_suite(void)
+{
+	Suite *s = suite_create("vec");
+	TCase *tc = tcase_create("vec");
+	tcase_add_test(tc, reserve_grows_and_keeps_elements);
+	tcase_add_test(tc, overflow_is_refused_and_harmless);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(vec_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
