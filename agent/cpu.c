@@ -217,7 +217,7 @@ static void cpu_finish(void)
 	ct_profile_add_comment(p, c);
 	if (last_time > first_time)
 		p->duration_nanos = (int64_t)(last_time - first_time);
-	ct_out_write(p, "cpu.pb.gz");
+	ct_out_write(p, CT_FILE_CPU);
 }
 
 CT_SOURCE(cpu_source) = {

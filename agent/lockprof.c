@@ -283,9 +283,9 @@ nomem:
 static void lk_finish(void)
 {
 	if (ct_cfg.modes & CT_MODE_LOCK)
-		lk_write(LK_AGG_MUTEX, "mutex.pb.gz");
+		lk_write(LK_AGG_MUTEX, CT_FILE_MUTEX);
 	if (ct_cfg.modes & CT_MODE_BLOCK)
-		lk_write(LK_AGG_BLOCK, "block.pb.gz");
+		lk_write(LK_AGG_BLOCK, CT_FILE_BLOCK);
 	free(lk_tab);
 	lk_tab = NULL;
 	lk_cap = lk_len = 0;

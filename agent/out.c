@@ -135,7 +135,7 @@ int ct_out_write(ct_profile *p, const char *name)
 		ct_log("cannot write %s: %s", path, strerror(-r));
 		size_t used = strlen(write_errors);
 		snprintf(write_errors + used, sizeof(write_errors) - used,
-			 "error=cannot write %s: %s\n", name, strerror(-r));
+			 "cannot write %s: %s\n", name, strerror(-r));
 	}
 	ct_profile_free(p);
 	return r;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "libtrace/outdir.h"
 
 static volatile pid_t child;
 
@@ -61,24 +63,6 @@ static int find_agent(char *out, size_t cap)
 	return -ENOENT;
 }
 
-static int valid_modes(const char *s)
-{
-	static const char *const ok[] = {"cpu", "heap", "lock", "block", "sched", "all", "mutex"};
-	while (*s) {
-		size_t n = strcspn(s, ",");
-		int found = 0;
-		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-			if (strlen(ok[i]) == n && strncmp(s, ok[i], n) == 0)
-				found = 1;
-		if (!found)
-			return 0;
-		s += n;
-		if (*s == ',')
-			s++;
-	}
-	return 1;
-}
-
 /* Removes what a previous run left in dir (our files only) so results never mix. */
 static void clear_previous(const char *dir)
 {
@@ -88,23 +72,14 @@ static void clear_previous(const char *dir)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		const char *n = e->d_name;
-		size_t len = strlen(n);
-		int child = n[0] >= '1' && n[0] <= '9' && strspn(n, "0123456789") == len;
-		if (child && e->d_type == DT_DIR) {
-			char p[PATH_MAX];
-			if (snprintf(p, sizeof(p), "%s/%s", dir, n) < (int)sizeof(p)) {
-				clear_previous(p);
-				rmdir(p);
-			}
+		char p[PATH_MAX];
+		if (snprintf(p, sizeof(p), "%s/%s", dir, n) >= (int)sizeof(p))
 			continue;
-		}
-		int ours = (len > 6 && strcmp(n + len - 6, ".pb.gz") == 0) ||
-			   strcmp(n, "summary.txt") == 0 || strcmp(n, ".owner") == 0 ||
-			   strcmp(n, "trace.ctr") == 0;
-		if (ours) {
-			char p[PATH_MAX];
-			if (snprintf(p, sizeof(p), "%s/%s", dir, n) < (int)sizeof(p))
-				unlink(p);
+		if (ct_outdir_is_child(n) && e->d_type == DT_DIR) {
+			clear_previous(p);
+			rmdir(p);
+		} else if (ct_outdir_is_ours(n)) {
+			unlink(p);
 		}
 	}
 	closedir(d);
@@ -113,37 +88,10 @@ static void clear_previous(const char *dir)
 static void print_summary(const char *dir)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/summary.txt", dir);
-	FILE *f = fopen(path, "r");
-	char engine[64] = "?", reason[256] = "", samples[32] = "0", lost[32] = "0",
-	     threads[32] = "0", errors[1024] = "";
-	if (f) {
-		char line[512];
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = 0;
-			char *eq = strchr(line, '=');
-			if (!eq)
-				continue;
-			*eq++ = 0;
-			if (!strcmp(line, "engine"))
-				snprintf(engine, sizeof(engine), "%s", eq);
-			else if (!strcmp(line, "reason"))
-				snprintf(reason, sizeof(reason), "%s", eq);
-			else if (!strcmp(line, "samples"))
-				snprintf(samples, sizeof(samples), "%s", eq);
-			else if (!strcmp(line, "lost"))
-				snprintf(lost, sizeof(lost), "%s", eq);
-			else if (!strcmp(line, "threads"))
-				snprintf(threads, sizeof(threads), "%s", eq);
-			else if (!strcmp(line, "error") &&
-				 strlen(errors) + strlen(eq) + 20 < sizeof(errors)) {
-				strcat(errors, "ctrace: agent: ");
-				strcat(errors, eq);
-				strcat(errors, "\n");
-			}
-		}
-		fclose(f);
-	}
+	snprintf(path, sizeof(path), "%s/%s", dir, CT_FILE_SUMMARY);
+	ct_summary sum;
+	ct_error err = {.offset = -1};
+	int rc = ct_summary_read(path, &sum, &err);
 	char files[1024] = "";
 	int children = 0;
 	DIR *d = opendir(dir);
@@ -151,28 +99,37 @@ static void print_summary(const char *dir)
 		struct dirent *e;
 		while ((e = readdir(d))) {
 			size_t len = strlen(e->d_name);
-			if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
-			    strspn(e->d_name, "0123456789") == len)
+			if (ct_outdir_is_child(e->d_name))
 				children++;
-			if (len > 6 && strcmp(e->d_name + len - 6, ".pb.gz") == 0 &&
-			    strlen(files) + len + 2 < sizeof(files)) {
+			else if (ct_outdir_profile_of(e->d_name) &&
+				 strlen(files) + len + 2 < sizeof(files)) {
 				strcat(files, " ");
 				strcat(files, e->d_name);
 			}
 		}
 		closedir(d);
 	}
-	if (!f) {
+	if (rc == -EINVAL) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", path, err.msg);
+		return;
+	}
+	if (rc) {
 		fprintf(stderr,
 			"ctrace: the agent wrote no summary to %s (is the disk full, was "
 			"the program statically linked, or did it exec away?)\n",
 			dir);
 		return;
 	}
-	fputs(errors, stderr);
+	for (const char *m = sum.errors; *m;) {
+		size_t n = strcspn(m, "\n");
+		fprintf(stderr, "ctrace: agent: %.*s\n", (int)n, m);
+		m += n + (m[n] == '\n');
+	}
 	fprintf(stderr,
-		"ctrace: wrote %s:%s; %s CPU samples, %s threads, %s lost; engine %s (%s)\n", dir,
-		*files ? files : " (no profiles)", samples, threads, lost, engine, reason);
+		"ctrace: wrote %s:%s; %" PRIu64 " CPU samples, %" PRIu64 " threads, %" PRIu64
+		" lost; engine %s (%s)\n",
+		dir, *files ? files : " (no profiles)", sum.samples, sum.threads, sum.lost,
+		sum.engine, sum.reason);
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);
@@ -224,20 +181,20 @@ int ct_cmd_record(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'e':
+		case 'e': {
+			unsigned m;
+			ct_error err = {.offset = -1};
 			modes = optarg;
-			if (strstr(modes, "sched"))
+			if (ct_modes_parse(modes, &m, &err) != 0) {
+				fprintf(stderr, "ctrace: -e %s: %s\n", modes, err.msg);
+				return 2;
+			}
+			if (m & CT_MODE_SCHED)
 				fprintf(stderr,
 					"ctrace: -e sched: the scheduler trace (trace.ctr) is "
 					"not implemented yet; ignored\n");
-			if (!valid_modes(modes)) {
-				fprintf(stderr,
-					"ctrace: -e takes a list of cpu,heap,lock,block,"
-					"sched; got '%s'\n",
-					modes);
-				return 2;
-			}
 			break;
+		}
 		case 's':
 			sampler = optarg;
 			if (strcmp(sampler, "perf") && strcmp(sampler, "timer")) {
