@@ -35,12 +35,12 @@
 enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_TIMER };
 
 typedef struct {
-	char out_dir[4096]; /* CTRACE_OUT, default "ctrace.out" */
-	unsigned modes;     /* CTRACE_MODES "cpu,heap,lock,block,sched", default all */
-	int hz;             /* CTRACE_HZ, default 99 */
-	uint64_t heap_rate; /* CTRACE_HEAP_RATE bytes, default 512 KiB; 1 = every allocation */
-	int sampler;        /* CTRACE_SAMPLER perf|timer, default auto */
-	int verbose;        /* CTRACE_VERBOSE */
+	char out_dir[4096];   /* CTRACE_OUT, default "ctrace.out" */
+	unsigned modes;	      /* CTRACE_MODES "cpu,heap,lock,block,sched", default all */
+	int hz;		      /* CTRACE_HZ, default 99 */
+	uint64_t heap_rate;   /* CTRACE_HEAP_RATE bytes, default 512 KiB; 1 = every allocation */
+	int sampler;	      /* CTRACE_SAMPLER perf|timer, default auto */
+	int verbose;	      /* CTRACE_VERBOSE */
 	uint32_t stack_bytes; /* CTRACE_STACK_BYTES: user stack copied per CPU sample */
 } ct_config;
 
@@ -75,7 +75,10 @@ static inline int ct_guard_enter(void)
 	ct_tls_guard = 1;
 	return 1;
 }
-static inline void ct_guard_exit(void) { ct_tls_guard = 0; }
+static inline void ct_guard_exit(void)
+{
+	ct_tls_guard = 0;
+}
 
 /* The next definition of name after the agent (dlsym(RTLD_NEXT)); NULL if none. */
 void *ct_real(const char *name);
@@ -114,21 +117,21 @@ void ct_collector_wake(void);
 /* ---- sources ---- */
 typedef struct ct_source {
 	const char *name;
-	unsigned mode;               /* CT_MODE_* bit that enables this source */
-	uint16_t type_min, type_max; /* record types it consumes */
-	int (*start)(void);          /* in the constructor, after config; 0 or -errno */
+	unsigned mode;			      /* CT_MODE_* bit that enables this source */
+	uint16_t type_min, type_max;	      /* record types it consumes */
+	int (*start)(void);		      /* in the constructor, after config; 0 or -errno */
 	void (*on_record)(const ct_rec *rec); /* collector thread */
-	void (*finish)(void);        /* at exit, after the last drain: write its files */
+	void (*finish)(void);		      /* at exit, after the last drain: write its files */
 	/* In a forked child (single-threaded, inside the atfork handler): forget what the
 	 * parent recorded and be ready to record the child. A source without it is off in
 	 * the child (its finish is not called there). */
 	void (*fork_child)(void);
 } ct_source;
 
-#define CT_SOURCE(var)                                                                  \
-	static const ct_source var;                                                     \
-	static const ct_source *const var##_ptr                                         \
-		__attribute__((used, section("ct_sources"))) = &var;                     \
+#define CT_SOURCE(var)                                                                             \
+	static const ct_source var;                                                                \
+	static const ct_source *const var##_ptr __attribute__((used, section("ct_sources"))) =     \
+		&var;                                                                              \
 	static const ct_source var
 
 /* ---- output (agent/out.c) ---- */
