@@ -4,10 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 # -e with a typo: refused before anything runs, naming the bad word.
-set +e
-"$CTRACE" record -o "$TMP/typo" -e cpu,hepa -- touch "$TMP/ran" 2> "$TMP/typo.err"
-st=$?
-set -e
+run_status "$CTRACE" record -o "$TMP/typo" -e cpu,hepa -- touch "$TMP/ran" 2> "$TMP/typo.err"
 [ "$st" -eq 2 ] || fail "-e cpu,hepa: status $st, want 2"
 grep -q "unknown mode 'hepa'" "$TMP/typo.err" || { cat "$TMP/typo.err"; fail "-e typo not named"; }
 [ ! -e "$TMP/ran" ] || fail "-e typo: the program ran"

@@ -35,8 +35,11 @@ static inline int ct_check_run(Suite *s)
  * the test program when that fails. */
 static inline char *ct_check_tmpdir(char *buf, size_t len, const char *tag)
 {
-	snprintf(buf, len, "%s/ctrace-%s-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		 tag);
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	if (snprintf(buf, len, "%s/ctrace-%s-XXXXXX", tmp, tag) >= (int)len) {
+		fprintf(stderr, "TMPDIR %s is too long for the tests\n", tmp);
+		exit(EXIT_FAILURE);
+	}
 	if (!mkdtemp(buf)) {
 		perror(buf);
 		exit(EXIT_FAILURE);
@@ -44,13 +47,17 @@ static inline char *ct_check_tmpdir(char *buf, size_t len, const char *tag)
 	return buf;
 }
 
-/* Writes text to dir/name (replacing it); the test fails when that is impossible. */
+/* Writes text to dir/name (replacing it); exits the program (failing the test, or the
+ * suite's set-up outside a test) when that is impossible. */
 static inline void ct_check_write_file(const char *dir, const char *name, const char *text)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	FILE *f = fopen(path, "w");
-	ck_assert_msg(f && fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(EXIT_FAILURE);
+	}
 }
 
 /* Reads dir/name into a malloc'ed string (NULL when it cannot be read). */
