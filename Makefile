@@ -3,14 +3,18 @@
 #   make            everything: build/bin/ctrace, build/lib/libctrace.so, build/lib/libtrace.a,
 #                   build/samples/*
 #   make test       every test: unit (gcc), ASan+UBSan unit, TSan ring/stack tests, fuzz
-#                   smoke runs, integration tests; ends with "N passed, N failed"
+#                   smoke runs, clang build, format check, integration tests; ends with
+#                   "N passed, N failed"
+#   make unit-test | asan-test | tsan-test | fuzz-test | clang-test | format-check |
+#        integration-test      one suite of `make test` alone, with its own count
 #   make bench      benchmarks (tests/bench), "bench <name> <value> <unit>" lines
 #   make demo       record samples/cpu_hot and print the report
 #   make install PREFIX=/usr/local     make clean     make format
 #
 # Rooms add sources by dropping files in place: libtrace/*.c, agent/*.c, cli/*.c,
 # samples/*.c (one program each), tests/unit/test_*.c (one Check suite each),
-# tests/fuzz/fuzz_*.c, tests/integration/test_*.sh, tests/bench/*. Anything special goes
+# tests/fuzz/fuzz_*.c, tests/integration/test_*.sh, tests/bench/bench_*.c (tests/bench/bench.mk).
+# Anything special goes
 # in a room's own fragment, <room>/*.mk, included below.
 
 BUILD    ?= build
@@ -38,41 +42,32 @@ LIBTRACE_LIBS := -lprotobuf-c -lz -ldw -lelf -ldl -lm
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 .SECONDARY:
-.PHONY: all deps test unit-test san-test tsan-test fuzz-test integration-test bench demo \
-        install clean format
+.PHONY: all deps unit-bins test unit-test asan-test tsan-test fuzz-test clang-test \
+        integration-test format-check bench demo install clean format
 .DEFAULT_GOAL := all
 
 # ---- dependencies -------------------------------------------------------------------
-# Installs missing Debian packages when run as root; otherwise names the command to run.
-$(BUILD)/.deps-ok:
-	@missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# $(call install_missing,PACKAGES,WHAT): installs the missing Debian packages when run as
+# root; otherwise names the command to run and fails.
+define install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "ctrace: installing$$missing"; \
+	    echo "ctrace: installing $(2)$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
-	  else echo "ctrace: missing packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	  else echo "ctrace: missing $(2); run: sudo apt-get install -y$$missing"; exit 1; fi; \
 	fi
 	@mkdir -p $(@D) && touch $@
+endef
+
+$(BUILD)/.deps-ok:
+	$(call install_missing,$(DEB_DEPS),packages)
 
 $(BUILD)/.test-deps-ok: $(BUILD)/.deps-ok
-	@missing=""; for p in $(DEB_TEST_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "ctrace: installing test tools$$missing"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
-	  else echo "ctrace: missing test packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
-	fi
-	@touch $@
+	$(call install_missing,$(DEB_TEST_DEPS),test packages)
 
 $(BUILD)/.bench-deps-ok: $(BUILD)/.test-deps-ok
-	@missing=""; for p in $(DEB_BENCH_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "ctrace: installing benchmark tools$$missing"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
-	  else echo "ctrace: missing benchmark packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
-	fi
-	@touch $@
+	$(call install_missing,$(DEB_BENCH_DEPS),benchmark packages)
 
 deps: $(BUILD)/.deps-ok
 
@@ -147,28 +142,71 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBTRACE_A)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(LIBTRACE_A) $(LDFLAGS_ALL) $(LIBTRACE_LIBS) $(CHECK_LIBS)
 
 -include $(wildcard */*.mk tests/*/*.mk)
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
 
 all: $(LIBTRACE_A) $(AGENT_SO) $(CTRACE) $(SAMPLES) $(EXTRA_TARGETS)
 
 unit-bins: $(UNIT_BIN)
 
-# The full gate. Every step appends to $(BUILD)/test-results; the last line counts them.
+# ---- test suites ---------------------------------------------------------------------
+# Each suite appends PASS/FAIL lines to $(BUILD)/test-results (tests/run-suite). Run alone
+# (`make unit-test`), a suite starts a fresh results file and ends with "N passed, N
+# failed"; `make test` runs them all in order and counts once at the end.
+TEST_SUITES := unit-test asan-test tsan-test fuzz-test clang-test format-check integration-test
+RESULTS := $(BUILD)/test-results
+suite_begin = @[ -n "$(CT_GATE)" ] || rm -f $(RESULTS)
+suite_end = @[ -n "$(CT_GATE)" ] || tests/summarize $(RESULTS)
+
 test: $(BUILD)/.test-deps-ok
-	@rm -f $(BUILD)/test-results
-	@$(MAKE) --no-print-directory all unit-bins
-	@tests/run-suite $(BUILD) unit     tests/run-unit $(BUILD)
+	@rm -f $(RESULTS)
+	@for s in $(TEST_SUITES); do $(MAKE) --no-print-directory CT_GATE=1 $$s || exit 1; done
+	@tests/summarize $(RESULTS)
+
+unit-test: all unit-bins
+	$(suite_begin)
+	@tests/run-suite $(BUILD) unit tests/run-unit $(BUILD)
+	$(suite_end)
+
+asan-test: all
+	$(suite_begin)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=asan OPT='-O1 -g' unit-bins \
 	  $(BUILD)/asan/bin/ctrace
 	@tests/run-suite $(BUILD) asan     tests/run-unit $(BUILD)/asan
 	@tests/run-suite $(BUILD) asan     tests/asan-cli $(BUILD) $(BUILD)/asan
+	$(suite_end)
+
+TSAN_SUITES := test_ring test_stacks
+tsan-test:
+	$(suite_begin)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan SAN=tsan OPT='-O1 -g' \
-	  $(BUILD)/tsan/tests/unit/test_ring $(BUILD)/tsan/tests/unit/test_stacks
-	@tests/run-suite $(BUILD) tsan     tests/run-unit $(BUILD)/tsan test_ring test_stacks
+	  $(addprefix $(BUILD)/tsan/tests/unit/,$(TSAN_SUITES))
+	@tests/run-suite $(BUILD) tsan     tests/run-unit $(BUILD)/tsan $(TSAN_SUITES)
+	$(suite_end)
+
+fuzz-test:
+	$(suite_begin)
 	@tests/run-suite $(BUILD) fuzz     tests/fuzz/run $(BUILD)
+	$(suite_end)
+
+clang-test:
+	$(suite_begin)
 	@tests/run-suite $(BUILD) clang    $(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang all
+	$(suite_end)
+
+integration-test: all
+	$(suite_begin)
 	@tests/run-suite $(BUILD) integration tests/run-integration $(BUILD)
-	@tests/summarize $(BUILD)/test-results
+	$(suite_end)
+
+# The C sources clang-format decides the layout of (.clang-format).
+FORMAT_SRC := $(wildcard libtrace/*.[ch] agent/*.[ch] cli/*.[ch] samples/*.c samples/lib/*.c \
+                tests/*/*.[ch] tests/*/*/*.c)
+
+format-check:
+	$(suite_begin)
+	@mkdir -p $(BUILD)
+	@tests/run-suite $(BUILD) format   clang-format --dry-run -Werror $(FORMAT_SRC)
+	$(suite_end)
 
 bench: all $(BUILD)/.bench-deps-ok
 	@tests/bench/run $(BUILD)
@@ -190,7 +228,7 @@ install: all
 	install -m 644 docs/ctrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
 
 format:
-	clang-format -i $(wildcard libtrace/*.[ch] agent/*.[ch] cli/*.[ch] samples/*.c tests/*/*.c)
+	clang-format -i $(FORMAT_SRC)
 
 clean:
 	rm -rf $(BUILD)

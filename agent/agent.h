@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 
 #include "agent/events.h"
+#include "libtrace/outdir.h"
 #include "libtrace/profile.h"
 #include "libtrace/ring.h"
 
@@ -35,13 +36,7 @@
 #define CT_EXPORT __attribute__((visibility("default")))
 
 /* ---- configuration (agent/config.c; from CTRACE_* variables, see docs/env.md) ---- */
-enum {
-	CT_MODE_CPU = 1,
-	CT_MODE_HEAP = 2,
-	CT_MODE_LOCK = 4,
-	CT_MODE_BLOCK = 8,
-	CT_MODE_SCHED = 16,
-};
+/* CT_MODE_* bits come from libtrace/outdir.h, shared with the CLI. */
 enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_TIMER };
 
 typedef struct {

@@ -7,31 +7,20 @@
 
 ct_config ct_cfg; /* owner: see agent.h */
 
+/* CTRACE_MODES: an unknown name is logged and skipped; the names recognized still apply. */
 static unsigned parse_modes(const char *s)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} names[] = {{"cpu", CT_MODE_CPU},     {"heap", CT_MODE_HEAP},	 {"lock", CT_MODE_LOCK},
-		     {"block", CT_MODE_BLOCK}, {"sched", CT_MODE_SCHED}, {"mutex", CT_MODE_LOCK}};
-	unsigned m = 0;
-	while (*s) {
-		size_t n = strcspn(s, ",");
-		if (n == 3 && strncmp(s, "all", 3) == 0)
-			m |= ~0u;
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (strlen(names[i].name) == n && strncmp(s, names[i].name, n) == 0)
-				m |= names[i].bit;
-		s += n;
-		if (*s == ',')
-			s++;
-	}
+	unsigned m;
+	ct_error err = {.offset = -1};
+	if (ct_modes_parse(s, &m, &err) != 0)
+		ct_log("CTRACE_MODES=%s: %s; ignored", s, err.msg);
 	return m;
 }
 
 void ct_config_load(void)
 {
 	const char *v;
+	ct_cfg.verbose = (v = getenv("CTRACE_VERBOSE")) && *v && strcmp(v, "0") != 0;
 	snprintf(ct_cfg.out_dir, sizeof(ct_cfg.out_dir), "%s",
 		 (v = getenv("CTRACE_OUT")) && *v ? v : "ctrace.out");
 	ct_cfg.modes = (v = getenv("CTRACE_MODES")) && *v ? parse_modes(v) : ~0u;
@@ -56,5 +45,4 @@ void ct_config_load(void)
 		b = b < 1024 ? 1024 : b > 65528 ? 65528 : b;
 		ct_cfg.stack_bytes = (uint32_t)(b & ~7L);
 	}
-	ct_cfg.verbose = (v = getenv("CTRACE_VERBOSE")) && *v && strcmp(v, "0") != 0;
 }

@@ -161,7 +161,7 @@ static void cpu_finish(void)
 	ct_profile_add_comment(p, c);
 	if (st.last_time > st.first_time)
 		p->duration_nanos = (int64_t)(st.last_time - st.first_time);
-	ct_out_write(p, "cpu.pb.gz");
+	ct_out_write(p, CT_FILE_CPU);
 }
 
 static const ct_subscription cpu_subs[] = {

@@ -161,8 +161,8 @@ static void heap_finish(void)
 	const ct_heap_site *sites = ct_heap_agg_sites(agg, &n);
 	if (!sites)
 		return;
-	write_profile("heap.pb.gz", sites, n, false);
-	write_profile("heap-peak.pb.gz", sites, n, true);
+	write_profile(CT_FILE_HEAP, sites, n, false);
+	write_profile(CT_FILE_HEAP_PEAK, sites, n, true);
 	ct_heap_agg_free(agg);
 	agg = NULL;
 }

@@ -191,9 +191,9 @@ static void lk_finish(void)
 	if (!lk_agg)
 		return;
 	if (ct_cfg.modes & CT_MODE_LOCK)
-		lk_write(CT_LOCK_AGG_MUTEX, "mutex.pb.gz");
+		lk_write(CT_LOCK_AGG_MUTEX, CT_FILE_MUTEX);
 	if (ct_cfg.modes & CT_MODE_BLOCK)
-		lk_write(CT_LOCK_AGG_BLOCK, "block.pb.gz");
+		lk_write(CT_LOCK_AGG_BLOCK, CT_FILE_BLOCK);
 	ct_lock_agg_free(lk_agg);
 	lk_agg = NULL;
 }

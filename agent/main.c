@@ -114,23 +114,18 @@ static void thread_gone(void *unused)
 /* Writes DIR/summary.txt: what `ctrace record` prints. */
 static void write_summary(void)
 {
-	char path[4600], tmp[4620];
-	snprintf(path, sizeof(path), "%s/summary.txt", ct_cfg.out_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "pid=%d\nengine=%s\nreason=%s\nsamples=%llu\nlost=%llu\nthreads=%zu\n",
-		(int)getpid(), ct_engine_name(ct_engine_get()), ct_engine_reason,
-		(unsigned long long)ct_cpu_samples(),
-		(unsigned long long)(ct_cpu_lost_count() + ct_collector_dropped()),
-		ct_cpu_threads());
-	fprintf(f, "collector_cpu_ms=%.1f\n", (double)ct_collector_cpu_ns() / 1e6);
-	fputs(ct_out_errors(), f);
-	if (fclose(f) == 0)
-		rename(tmp, path);
-	else
-		unlink(tmp);
+	ct_summary s = {.pid = (int)getpid(),
+			.samples = ct_cpu_samples(),
+			.lost = ct_cpu_lost_count() + ct_collector_dropped(),
+			.threads = ct_cpu_threads(),
+			.collector_cpu_ms = (double)ct_collector_cpu_ns() / 1e6};
+	snprintf(s.cmd, sizeof(s.cmd), "%s", program_invocation_short_name);
+	snprintf(s.engine, sizeof(s.engine), "%s", ct_engine_name(ct_engine_get()));
+	snprintf(s.reason, sizeof(s.reason), "%s", ct_engine_reason);
+	snprintf(s.errors, sizeof(s.errors), "%s", ct_out_errors());
+	int rc = ct_summary_write(ct_cfg.out_dir, &s);
+	if (rc)
+		ct_log("cannot write %s: %s", CT_FILE_SUMMARY, strerror(-rc));
 }
 
 /* Stops sampling, writes every source's files. Runs once, on whichever thread gets here
@@ -269,7 +264,7 @@ static void claim_out_dir(void)
 	if (ct_out_dir_create() < 0)
 		return;
 	char owner[4700];
-	snprintf(owner, sizeof(owner), "%s/.owner", ct_cfg.out_dir);
+	snprintf(owner, sizeof(owner), "%s/%s", ct_cfg.out_dir, CT_FILE_OWNER);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = open(owner, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd >= 0) {

@@ -132,8 +132,8 @@ int ct_out_write(ct_profile *p, const char *name)
 	if (r < 0) {
 		ct_log("cannot write %s: %s", path, strerror(-r));
 		size_t used = strlen(write_errors);
-		snprintf(write_errors + used, sizeof(write_errors) - used,
-			 "error=cannot write %s: %s\n", name, strerror(-r));
+		snprintf(write_errors + used, sizeof(write_errors) - used, "cannot write %s: %s\n",
+			 name, strerror(-r));
 	}
 	ct_profile_free(p);
 	return r;

@@ -1,27 +1,37 @@
 /*
- * record.c — `ctrace record`: run a command with the agent preloaded.
+ * record.c — `ctrace record`: run a command with the agent preloaded, in three steps.
  *
- * Finds libctrace.so next to the binary (../lib, as built and as installed), clears the
- * output directory of a previous run's files, runs CMD with LD_PRELOAD and CTRACE_*
- * set, forwards SIGINT/SIGTERM/SIGHUP sent to ctrace itself (a terminal's Ctrl-C already
- * reaches the whole process group, so those are not sent twice), symbolizes the profiles
- * once CMD has exited, prints a one-paragraph summary on stderr and exits with CMD's
- * status (128 + N when it was killed by signal N; 127 when it could not be started).
+ * Parse: options, the mode list (libtrace/outdir.h), the command. Before anything runs,
+ * refuse what cannot work: an -o path that is not a directory, a program the agent cannot
+ * load into (statically linked: no PT_INTERP, cli/exe.h). Spawn: find libctrace.so next
+ * to the binary (../lib, as built and as installed), clear the output directory of a
+ * previous run's files, fork and exec CMD with LD_PRELOAD and CTRACE_* set; the child
+ * asks to be SIGKILLed if ctrace dies (PR_SET_PDEATHSIG, checked against a parent already
+ * gone), so it is never left running unobserved. SIGINT/SIGTERM/SIGHUP sent to ctrace
+ * itself are forwarded (a terminal's Ctrl-C already reaches the whole process group, so
+ * those are not sent twice). Wait: once CMD has exited, symbolize the profiles, print a
+ * one-paragraph summary on stderr and exit with CMD's status (128 + N when it was killed
+ * by signal N; 127 when it could not be started).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/exe.h"
+#include "libtrace/outdir.h"
 
 static volatile pid_t child;
 
@@ -61,24 +71,6 @@ static int find_agent(char *out, size_t cap)
 	return -ENOENT;
 }
 
-static int valid_modes(const char *s)
-{
-	static const char *const ok[] = {"cpu", "heap", "lock", "block", "sched", "all", "mutex"};
-	while (*s) {
-		size_t n = strcspn(s, ",");
-		int found = 0;
-		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-			if (strlen(ok[i]) == n && strncmp(s, ok[i], n) == 0)
-				found = 1;
-		if (!found)
-			return 0;
-		s += n;
-		if (*s == ',')
-			s++;
-	}
-	return 1;
-}
-
 /* Removes what a previous run left in dir (our files only) so results never mix. */
 static void clear_previous(const char *dir)
 {
@@ -88,23 +80,14 @@ static void clear_previous(const char *dir)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		const char *n = e->d_name;
-		size_t len = strlen(n);
-		int child = n[0] >= '1' && n[0] <= '9' && strspn(n, "0123456789") == len;
-		if (child && e->d_type == DT_DIR) {
-			char p[PATH_MAX];
-			if (snprintf(p, sizeof(p), "%s/%s", dir, n) < (int)sizeof(p)) {
-				clear_previous(p);
-				rmdir(p);
-			}
+		char p[PATH_MAX];
+		if (snprintf(p, sizeof(p), "%s/%s", dir, n) >= (int)sizeof(p))
 			continue;
-		}
-		int ours = (len > 6 && strcmp(n + len - 6, ".pb.gz") == 0) ||
-			   strcmp(n, "summary.txt") == 0 || strcmp(n, ".owner") == 0 ||
-			   strcmp(n, "trace.ctr") == 0;
-		if (ours) {
-			char p[PATH_MAX];
-			if (snprintf(p, sizeof(p), "%s/%s", dir, n) < (int)sizeof(p))
-				unlink(p);
+		if (ct_outdir_is_child(n) && e->d_type == DT_DIR) {
+			clear_previous(p);
+			rmdir(p);
+		} else if (ct_outdir_is_ours(n)) {
+			unlink(p);
 		}
 	}
 	closedir(d);
@@ -113,37 +96,10 @@ static void clear_previous(const char *dir)
 static void print_summary(const char *dir)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/summary.txt", dir);
-	FILE *f = fopen(path, "r");
-	char engine[64] = "?", reason[256] = "", samples[32] = "0", lost[32] = "0",
-	     threads[32] = "0", errors[1024] = "";
-	if (f) {
-		char line[512];
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = 0;
-			char *eq = strchr(line, '=');
-			if (!eq)
-				continue;
-			*eq++ = 0;
-			if (!strcmp(line, "engine"))
-				snprintf(engine, sizeof(engine), "%s", eq);
-			else if (!strcmp(line, "reason"))
-				snprintf(reason, sizeof(reason), "%s", eq);
-			else if (!strcmp(line, "samples"))
-				snprintf(samples, sizeof(samples), "%s", eq);
-			else if (!strcmp(line, "lost"))
-				snprintf(lost, sizeof(lost), "%s", eq);
-			else if (!strcmp(line, "threads"))
-				snprintf(threads, sizeof(threads), "%s", eq);
-			else if (!strcmp(line, "error") &&
-				 strlen(errors) + strlen(eq) + 20 < sizeof(errors)) {
-				strcat(errors, "ctrace: agent: ");
-				strcat(errors, eq);
-				strcat(errors, "\n");
-			}
-		}
-		fclose(f);
-	}
+	snprintf(path, sizeof(path), "%s/%s", dir, CT_FILE_SUMMARY);
+	ct_summary sum;
+	ct_error err = {.offset = -1};
+	int rc = ct_summary_read(path, &sum, &err);
 	char files[1024] = "";
 	int children = 0;
 	DIR *d = opendir(dir);
@@ -151,28 +107,37 @@ static void print_summary(const char *dir)
 		struct dirent *e;
 		while ((e = readdir(d))) {
 			size_t len = strlen(e->d_name);
-			if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
-			    strspn(e->d_name, "0123456789") == len)
+			if (ct_outdir_is_child(e->d_name))
 				children++;
-			if (len > 6 && strcmp(e->d_name + len - 6, ".pb.gz") == 0 &&
-			    strlen(files) + len + 2 < sizeof(files)) {
+			else if (ct_outdir_profile_of(e->d_name) &&
+				 strlen(files) + len + 2 < sizeof(files)) {
 				strcat(files, " ");
 				strcat(files, e->d_name);
 			}
 		}
 		closedir(d);
 	}
-	if (!f) {
+	if (rc == -EINVAL) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", path, err.msg);
+		return;
+	}
+	if (rc) {
 		fprintf(stderr,
 			"ctrace: the agent wrote no summary to %s (is the disk full, was "
 			"the program statically linked, or did it exec away?)\n",
 			dir);
 		return;
 	}
-	fputs(errors, stderr);
+	for (const char *m = sum.errors; *m;) {
+		size_t n = strcspn(m, "\n");
+		fprintf(stderr, "ctrace: agent: %.*s\n", (int)n, m);
+		m += n + (m[n] == '\n');
+	}
 	fprintf(stderr,
-		"ctrace: wrote %s:%s; %s CPU samples, %s threads, %s lost; engine %s (%s)\n", dir,
-		*files ? files : " (no profiles)", samples, threads, lost, engine, reason);
+		"ctrace: wrote %s:%s; %" PRIu64 " CPU samples, %" PRIu64 " threads, %" PRIu64
+		" lost; engine %s (%s)\n",
+		dir, *files ? files : " (no profiles)", sum.samples, sum.threads, sum.lost,
+		sum.engine, sum.reason);
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);
@@ -191,11 +156,16 @@ static void usage(FILE *f)
 		   "  -q            no summary\n");
 }
 
-int ct_cmd_record(int argc, char **argv)
+/* What `ctrace record` was asked to do. */
+struct record_args {
+	const char *dir, *hz, *modes, *sampler, *heap_rate;
+	bool quiet, symbolize;
+	char **cmd; /* CMD [ARGS...], NULL-terminated */
+};
+
+/* Parses argv into a; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct record_args *a)
 {
-	const char *dir = "ctrace.out", *hz = NULL, *modes = NULL, *sampler = NULL,
-		   *heap_rate = NULL;
-	int quiet = 0, symbolize = 1;
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"freq", required_argument, NULL, 'F'},
@@ -207,53 +177,53 @@ int ct_cmd_record(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	*a = (struct record_args){.dir = "ctrace.out", .symbolize = true};
+	unsigned m;
+	ct_error err = {.offset = -1};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+o:F:e:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			dir = optarg;
+			a->dir = optarg;
 			break;
 		case 'F':
-			hz = optarg;
-			if (atoi(hz) <= 0 || atoi(hz) > 100000) {
+			a->hz = optarg;
+			if (atoi(optarg) <= 0 || atoi(optarg) > 100000) {
 				fprintf(stderr,
 					"ctrace: -F wants a frequency in Hz (1..100000), "
 					"not '%s'\n",
-					hz);
+					optarg);
 				return 2;
 			}
 			break;
 		case 'e':
-			modes = optarg;
-			if (strstr(modes, "sched"))
+			a->modes = optarg;
+			if (ct_modes_parse(optarg, &m, &err) != 0) {
+				fprintf(stderr, "ctrace: -e %s: %s\n", optarg, err.msg);
+				return 2;
+			}
+			if (m & CT_MODE_SCHED)
 				fprintf(stderr,
 					"ctrace: -e sched: the scheduler trace (trace.ctr) is "
 					"not implemented yet; ignored\n");
-			if (!valid_modes(modes)) {
-				fprintf(stderr,
-					"ctrace: -e takes a list of cpu,heap,lock,block,"
-					"sched; got '%s'\n",
-					modes);
-				return 2;
-			}
 			break;
 		case 's':
-			sampler = optarg;
-			if (strcmp(sampler, "perf") && strcmp(sampler, "timer")) {
+			a->sampler = optarg;
+			if (strcmp(optarg, "perf") && strcmp(optarg, "timer")) {
 				fprintf(stderr, "ctrace: --sampler is perf or timer, not '%s'\n",
-					sampler);
+					optarg);
 				return 2;
 			}
 			break;
 		case 'r':
-			heap_rate = optarg;
+			a->heap_rate = optarg;
 			break;
 		case 'n':
-			symbolize = 0;
+			a->symbolize = false;
 			break;
 		case 'q':
-			quiet = 1;
+			a->quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -268,27 +238,84 @@ int ct_cmd_record(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	char agent[PATH_MAX];
-	if (find_agent(agent, sizeof(agent)) < 0) {
-		fprintf(stderr, "ctrace: cannot find libctrace.so next to ctrace (../lib) "
-				"or in CTRACE_AGENT\n");
-		return 1;
+	a->cmd = argv + optind;
+	return -1;
+}
+
+/* Makes the output directory ready: refuses a path that exists and is not a directory
+ * (a file, or a symlink to one: the agent could write nothing there), creates it, clears
+ * a previous run's files. Its absolute path goes to absdir. 0, or the exit status. */
+static int prepare_dir(const char *dir, char *absdir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr,
+			"ctrace: -o %s: it exists and is not a directory; -o names the output "
+			"directory (ctrace.out by default)\n",
+			dir);
+		return 2;
 	}
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
 		fprintf(stderr, "ctrace: cannot create %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
-	char absdir[PATH_MAX];
-	if (!realpath(dir, absdir)) {
-		fprintf(stderr, "ctrace: cannot use %s: %s\n", dir, strerror(errno));
+	if (!realpath(dir, absdir) || stat(absdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ctrace: cannot use %s as the output directory: %s\n", dir,
+			strerror(errno ? errno : ENOTDIR));
 		return 1;
 	}
 	clear_previous(absdir);
+	return 0;
+}
 
+/* Refuses a program the agent cannot load into (statically linked, another machine)
+ * before running it. 0, or the exit status. */
+static int check_program(const char *cmd)
+{
+	char path[PATH_MAX], why[256];
+	if (ct_exe_resolve(cmd, path, sizeof(path)) != 0)
+		return 0; /* the exec reports it */
+	if (ct_exe_check_loadable(path, why, sizeof(why)) != -ENOEXEC)
+		return 0;
+	fprintf(stderr, "ctrace: cannot record %s: %s; not running it\n", path, why);
+	return 1;
+}
+
+/* In the child: the environment for the agent, then exec. Never returns. */
+static void exec_child(const struct record_args *a, const char *agent, const char *absdir,
+		       pid_t parent, int errfd)
+{
+	/* Die with ctrace, never left running unobserved; the parent may already be gone. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(127);
+	const char *pre = getenv("LD_PRELOAD");
+	char preload[2 * PATH_MAX];
+	snprintf(preload, sizeof(preload), "%s%s%s", agent, pre && *pre ? ":" : "", pre ? pre : "");
+	setenv("LD_PRELOAD", preload, 1);
+	setenv("CTRACE_OUT", absdir, 1);
+	if (a->hz)
+		setenv("CTRACE_HZ", a->hz, 1);
+	if (a->modes)
+		setenv("CTRACE_MODES", a->modes, 1);
+	if (a->sampler)
+		setenv("CTRACE_SAMPLER", a->sampler, 1);
+	if (a->heap_rate)
+		setenv("CTRACE_HEAP_RATE", a->heap_rate, 1);
+	execvp(a->cmd[0], a->cmd);
+	int e = errno;
+	if (write(errfd, &e, sizeof(e)) != sizeof(e))
+		_exit(127);
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* Starts the program with the agent, forwarding SIGINT/SIGTERM/SIGHUP sent to ctrace.
+ * Returns its pid, or -1 (error printed); *errfd reads the exec's errno if it fails. */
+static pid_t spawn(const struct record_args *a, const char *agent, const char *absdir, int *errfd)
+{
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		fprintf(stderr, "ctrace: pipe: %s\n", strerror(errno));
-		return 1;
+		return -1;
 	}
 	struct sigaction sa, old_int, old_term, old_hup;
 	memset(&sa, 0, sizeof(sa));
@@ -298,62 +325,74 @@ int ct_cmd_record(int argc, char **argv)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup);
-
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "ctrace: fork: %s\n", strerror(errno));
-		return 1;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
 	}
 	if (pid == 0) {
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);
 		sigaction(SIGHUP, &old_hup, NULL);
-		const char *pre = getenv("LD_PRELOAD");
-		char preload[2 * PATH_MAX];
-		snprintf(preload, sizeof(preload), "%s%s%s", agent, pre && *pre ? ":" : "",
-			 pre ? pre : "");
-		setenv("LD_PRELOAD", preload, 1);
-		setenv("CTRACE_OUT", absdir, 1);
-		if (hz)
-			setenv("CTRACE_HZ", hz, 1);
-		if (modes)
-			setenv("CTRACE_MODES", modes, 1);
-		if (sampler)
-			setenv("CTRACE_SAMPLER", sampler, 1);
-		if (heap_rate)
-			setenv("CTRACE_HEAP_RATE", heap_rate, 1);
-		execvp(argv[optind], argv + optind);
-		int e = errno;
-		if (write(pipefd[1], &e, sizeof(e)) != sizeof(e))
-			_exit(127);
-		_exit(e == ENOENT ? 127 : 126);
+		exec_child(a, agent, absdir, parent, pipefd[1]);
 	}
 	child = pid;
 	close(pipefd[1]);
+	*errfd = pipefd[0];
+	return pid;
+}
+
+/* Waits for the program; *status gets its wait status. Returns the exec's errno when it
+ * could not be started, else 0. */
+static int wait_child(pid_t pid, int errfd, int *status)
+{
 	int exec_errno = 0;
 	ssize_t got;
 	do
-		got = read(pipefd[0], &exec_errno, sizeof(exec_errno));
+		got = read(errfd, &exec_errno, sizeof(exec_errno));
 	while (got < 0 && errno == EINTR);
-	close(pipefd[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	close(errfd);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
 	child = 0;
-	if (got == (ssize_t)sizeof(exec_errno)) {
-		fprintf(stderr, "ctrace: cannot run '%s': %s\n", argv[optind],
-			strerror(exec_errno));
+	return got == (ssize_t)sizeof(exec_errno) ? exec_errno : 0;
+}
+
+int ct_cmd_record(int argc, char **argv)
+{
+	struct record_args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	char agent[PATH_MAX], absdir[PATH_MAX];
+	if (find_agent(agent, sizeof(agent)) < 0) {
+		fprintf(stderr, "ctrace: cannot find libctrace.so next to ctrace (../lib) "
+				"or in CTRACE_AGENT\n");
+		return 1;
+	}
+	if ((rc = check_program(a.cmd[0])) || (rc = prepare_dir(a.dir, absdir)))
+		return rc;
+	int errfd, status = 0;
+	pid_t pid = spawn(&a, agent, absdir, &errfd);
+	if (pid < 0)
+		return 1;
+	int exec_errno = wait_child(pid, errfd, &status);
+	if (exec_errno) {
+		fprintf(stderr, "ctrace: cannot run '%s': %s\n", a.cmd[0], strerror(exec_errno));
 		return exec_errno == ENOENT ? 127 : 126;
 	}
-	if (symbolize)
-		ct_symbolize_dir(absdir, quiet);
-	if (!quiet)
-		print_summary(dir);
+	if (a.symbolize)
+		ct_symbolize_dir(absdir, a.quiet);
+	if (!a.quiet)
+		print_summary(a.dir);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status)) {
-		if (!quiet)
-			fprintf(stderr, "ctrace: %s was killed by signal %d (%s)\n", argv[optind],
+		if (!a.quiet)
+			fprintf(stderr, "ctrace: %s was killed by signal %d (%s)\n", a.cmd[0],
 				WTERMSIG(status), strsignal(WTERMSIG(status)));
 		return 128 + WTERMSIG(status);
 	}

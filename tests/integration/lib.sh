@@ -37,3 +37,7 @@ share() {
 
 # near VALUE TARGET TOLERANCE — true when |VALUE - TARGET| <= TOLERANCE.
 near() { awk -v v="$1" -v t="$2" -v tol="$3" 'BEGIN { d = v - t; if (d < 0) d = -d; exit !(d <= tol) }'; }
+
+# run_status CMD... — runs CMD without stopping the test when it fails; its exit status
+# is left in $st.
+run_status() { set +e; "$@"; st=$?; set -e; }

@@ -7,8 +7,14 @@
 
 #include "burn.h"
 
-__attribute__((noinline)) static void parent_work(void) { burn(0.3); }
-__attribute__((noinline)) static void child_work(void) { burn(0.25); }
+__attribute__((noinline)) static void parent_work(void)
+{
+	burn(0.3);
+}
+__attribute__((noinline)) static void child_work(void)
+{
+	burn(0.25);
+}
 
 int main(void)
 {

@@ -16,3 +16,9 @@ EXTRA_TARGETS += $(BUILD)/tests/progs/libclosed.so
 $(BUILD)/tests/progs/libclosed.so: tests/progs/lib/closed.c
 	@mkdir -p $(@D)
 	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
+
+# A statically linked program: the agent cannot load into it (test_record_cli).
+EXTRA_TARGETS += $(BUILD)/tests/progs/touch_static
+$(BUILD)/tests/progs/touch_static: tests/progs/static/touch_static.c
+	@mkdir -p $(@D)
+	$(CC) $(SAMPLE_CFLAGS) -static -o $@ $<

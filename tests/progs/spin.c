@@ -12,7 +12,8 @@ __attribute__((noinline)) void spin_forever(double seconds)
 		for (int i = 0; i < 1000000; i++)
 			sink = sink * 31 + (unsigned long)i;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (seconds > 0 && (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 > seconds)
+		if (seconds > 0 &&
+		    (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 > seconds)
 			return;
 	}
 }

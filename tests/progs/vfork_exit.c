@@ -7,8 +7,14 @@
 
 #include "burn.h"
 
-__attribute__((noinline)) static void before_vfork(void) { burn(0.2); }
-__attribute__((noinline)) static void after_vfork(void) { burn(0.21); }
+__attribute__((noinline)) static void before_vfork(void)
+{
+	burn(0.2);
+}
+__attribute__((noinline)) static void after_vfork(void)
+{
+	burn(0.21);
+}
 
 int main(void)
 {

@@ -4,6 +4,7 @@
  * time(), and conversion to wall time is consistent with the snapshot.
  */
 #include "libtrace/clock.h"
+#include "tests/unit/ct_check.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -98,11 +99,4 @@ static Suite *clock_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(clock_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(clock_suite)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "libtrace/heapreport.h"
+#include "tests/unit/ct_check.h"
 
 static char *report(const ct_profile *h, const ct_profile *peak, int top, int *rc)
 {
@@ -159,11 +160,4 @@ static Suite *heapreport_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(heapreport_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(heapreport_suite)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "libtrace/heapsample.h"
+#include "tests/unit/ct_check.h"
 
 START_TEST(test_log_exp_accuracy)
 {
@@ -335,11 +336,4 @@ static Suite *heapsample_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(heapsample_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(heapsample_suite)

@@ -17,6 +17,7 @@
 
 #include "libtrace/pprof.h"
 #include "proto/profile.pb-c.h"
+#include "tests/unit/ct_check.h"
 
 /* Allocation failure injection (see tests/unit/pprof.mk): when alloc_countdown is n >= 0,
  * the allocation n calls from now fails, once. */
@@ -768,8 +769,8 @@ END_TEST
 
 START_TEST(test_files)
 {
-	char dir[] = "/tmp/ctrace-pprof-XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char dir[64];
+	ct_check_tmpdir(dir, sizeof(dir), "pprof");
 	char path[256];
 	snprintf(path, sizeof(path), "%s/heap.pb.gz", dir);
 	ct_profile *p = full_profile();
@@ -808,8 +809,8 @@ START_TEST(test_out_of_memory)
 	size_t rawlen, gzlen;
 	ck_assert_int_eq(ct_pprof_encode(p, false, &raw, &rawlen), 0);
 	ck_assert_int_eq(ct_pprof_encode(p, true, &gz, &gzlen), 0);
-	char dir[] = "/tmp/ctrace-oom-XXXXXX", path[64];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char dir[64], path[96];
+	ct_check_tmpdir(dir, sizeof(dir), "oom");
 	snprintf(path, sizeof(path), "%s/x.pb.gz", dir);
 	for (int what = 0; what < 4; what++) {
 		int injected = 0;
@@ -940,14 +941,8 @@ static bool make_go_profiles(void)
 		fprintf(stderr, "test_pprof: go not installed, skipping the Go profile test\n");
 		return false;
 	}
-	strcpy(go_dir, "/tmp/ctrace-go-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(go_dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/main.go", go_dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(go_program, f);
-	fclose(f);
+	ct_check_tmpdir(go_dir, sizeof(go_dir), "go");
+	ct_check_write_file(go_dir, "main.go", go_program);
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && env HOME=%s GOCACHE=%s/cache GOPATH=%s/gopath GOFLAGS=-mod=mod "
@@ -1068,11 +1063,4 @@ static Suite *pprof_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(pprof_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(pprof_suite)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "libtrace/profile.h"
+#include "tests/unit/ct_check.h"
 
 START_TEST(test_new_defaults)
 {
@@ -320,11 +321,4 @@ static Suite *profile_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(profile_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(profile_suite)

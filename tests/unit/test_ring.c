@@ -12,6 +12,7 @@
  * CT_TEST_RECORDS overrides the per-producer count.
  */
 #include "libtrace/ring.h"
+#include "tests/unit/ct_check.h"
 
 #include <check.h>
 #include <errno.h>
@@ -1038,11 +1039,4 @@ static Suite *ring_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(ring_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(ring_suite)

@@ -11,6 +11,7 @@
  * CT_STACK_MAX_DEPTH.
  */
 #include "libtrace/stacks.h"
+#include "tests/unit/ct_check.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -574,11 +575,4 @@ static Suite *stacks_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(stacks_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(stacks_suite)

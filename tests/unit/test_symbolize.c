@@ -9,6 +9,7 @@
  * for known functions, symbolizes, and checks names, file:line and inline frames.
  */
 #include "libtrace/symbolize.h"
+#include "tests/unit/ct_check.h"
 
 #include <check.h>
 #include <elfutils/libdwelf.h>
@@ -80,13 +81,7 @@ static void sh(const char *fmt, ...)
 
 static void write_file(const char *name, const char *text)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
+	ct_check_write_file(dir, name, text);
 }
 
 static bool have(const char *tool)
@@ -118,11 +113,7 @@ static void write_big(void)
 /* Builds every module, two compilers at a time. */
 static void build_fixture(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/ct_symtest.XXXXXX");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	ct_check_tmpdir(dir, sizeof(dir), "symtest");
 	write_file("prog.c", PROG_C);
 	write_file("cx.cc", CXX_SRC);
 	write_file("stripped.c", STRIPPED_C);
@@ -600,10 +591,7 @@ int main(void)
 	tcase_add_test(tc, shared_symbolizer);
 	tcase_add_test(tc, many_locations);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	sh("rm -rf %s", dir);
-	return failed ? 1 : 0;
+	int status = ct_check_run(s);
+	ct_check_rm_rf(dir);
+	return status;
 }

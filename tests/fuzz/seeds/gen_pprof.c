@@ -61,8 +61,8 @@ int main(int argc, char **argv)
 		return 1;
 	ct_profile_add_sample_type(cpu, "samples", "count");
 	ct_profile_add_sample_type(cpu, "cpu", "nanoseconds");
-	cpu->period_type = (ct_value_type){ct_profile_str(cpu, "cpu"),
-					   ct_profile_str(cpu, "nanoseconds")};
+	cpu->period_type =
+		(ct_value_type){ct_profile_str(cpu, "cpu"), ct_profile_str(cpu, "nanoseconds")};
 	cpu->period = 10101010;
 	cpu->time_nanos = 1700000000000000000;
 	cpu->duration_nanos = 1000000000;
@@ -76,8 +76,8 @@ int main(int argc, char **argv)
 				   {"inuse_space", "bytes"}};
 	for (int i = 0; i < 4; i++)
 		ct_profile_add_sample_type(heap, types[i][0], types[i][1]);
-	heap->period_type = (ct_value_type){ct_profile_str(heap, "space"),
-					    ct_profile_str(heap, "bytes")};
+	heap->period_type =
+		(ct_value_type){ct_profile_str(heap, "space"), ct_profile_str(heap, "bytes")};
 	heap->period = 524288;
 	heap->default_sample_type = ct_profile_str(heap, "inuse_space");
 	int64_t h0[4] = {10, 10240, 2, 2048}, h1[4] = {1, 1 << 20, 0, 0};

@@ -1,0 +1,140 @@
+/*
+ * report_input.c — what `ctrace report` was given: a ctrace output directory, a trace
+ * (trace.ctr) or a profile (a pprof file from any producer, symbolized on the fly when it
+ * carries only addresses). Inputs are validated here, once, for every view: a profile whose
+ * values would overflow int64 totals is refused with one clear line.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/report.h"
+#include "libtrace/pprof.h"
+#include "libtrace/symbolize.h"
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The sum of the magnitudes of column col's values into *sum; false past INT64_MAX. */
+static bool magnitude(const ct_profile *p, size_t col, uint64_t *sum)
+{
+	*sum = 0;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		int64_t v = p->samples[i].values[col];
+		uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+		if (__builtin_add_overflow(*sum, mag, sum) || *sum > INT64_MAX)
+			return false;
+	}
+	return true;
+}
+
+static int too_big(const char *path, const ct_value_type *type)
+{
+	fprintf(stderr,
+		"ctrace: cannot report %s: the %s/%s values sum past 2^63-1, beyond what "
+		"64-bit totals hold\n",
+		path, type->type, type->unit);
+	return 1;
+}
+
+/* Refuses a profile in which some sample type's values, in magnitude, sum past INT64_MAX:
+ * every total and subtree the views compute then fits in an int64. */
+static int check_totals(const report_input *in)
+{
+	uint64_t sum;
+	for (size_t c = 0; c < in->profile->nsample_types; c++)
+		if (!magnitude(in->profile, c, &sum))
+			return too_big(in->path, &in->profile->sample_types[c]);
+	return 0;
+}
+
+int report_check_diff_totals(const report_input *base, int bi, const report_input *np, int ni)
+{
+	uint64_t a, b;
+	magnitude(base->profile, (size_t)bi, &a);
+	magnitude(np->profile, (size_t)ni, &b);
+	if (a + b > INT64_MAX) /* each at most INT64_MAX: no wrap */
+		return too_big(np->path, &np->profile->sample_types[ni]);
+	return 0;
+}
+
+/* Reads and symbolizes a profile. Returns the exit status. */
+static int open_profile(report_input *in)
+{
+	ct_error err = {.offset = -1};
+	if (ct_pprof_read_file(in->path, &in->profile, &err) != 0) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", in->path, err.msg);
+		return 1;
+	}
+	if (ct_profile_needs_symbols(in->profile)) {
+		err.msg[0] = '\0';
+		if (ct_symbolize_profile(in->profile, stderr, &err) != 0)
+			fprintf(stderr, "ctrace: cannot symbolize %s: %s (showing addresses)\n",
+				in->path, err.msg);
+	}
+	in->name = ct_outdir_profile_of(in->path);
+	return check_totals(in);
+}
+
+int report_input_open(report_input *in, const char *path)
+{
+	memset(in, 0, sizeof(*in));
+	if (snprintf(in->path, sizeof(in->path), "%s", path) >= (int)sizeof(in->path)) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", path, strerror(ENAMETOOLONG));
+		return 1;
+	}
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		in->kind = REPORT_IN_DIR;
+		return 0;
+	}
+	if (ends_with(path, ".ctr")) {
+		/* The trace reader plugs in here: decode into the input. Until then a trace
+		 * keeps its kind and no view accepts it (report_run says so). */
+		in->kind = REPORT_IN_TRACE;
+		return 0;
+	}
+	in->kind = REPORT_IN_PROFILE;
+	return open_profile(in);
+}
+
+void report_input_close(report_input *in)
+{
+	ct_profile_free(in->profile);
+	in->profile = NULL;
+}
+
+int report_input_pick(const report_options *o, const report_input *dir, report_input *out)
+{
+	char buf[8192];
+	struct stat st;
+	memset(out, 0, sizeof(*out));
+	if (o->profile) {
+		snprintf(buf, sizeof(buf), "%s/%s%s", dir->path, o->profile,
+			 strstr(o->profile, ".pb") ? "" : CT_PROFILE_SUFFIX);
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode))
+			return report_input_open(out, buf);
+		fprintf(stderr, "ctrace: cannot read %s: no such profile\n", buf);
+		return 1;
+	}
+	size_t n;
+	const ct_outdir_profile *t = ct_outdir_profiles(&n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%s/%s", dir->path, t[i].file);
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode))
+			return report_input_open(out, buf);
+	}
+	fprintf(stderr, "ctrace: cannot read %s: no profiles in it (", dir->path);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s%s", i ? ", " : "", t[i].file);
+	fprintf(stderr, ")\n");
+	return 1;
+}

@@ -1,0 +1,341 @@
+/*
+ * report_views.c — the views of `ctrace report`, one table entry each (report.h): the text
+ * table (the default; a summary of every profile for a directory), flame graphs, folded
+ * stacks, the heap report and the lock report. Each writer only hands its input to its
+ * libtrace renderer and reports errors; files are written through report_out (a temporary
+ * created with O_EXCL|O_NOFOLLOW, renamed into place: libtrace/safefile.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/report.h"
+#include "libtrace/flame.h"
+#include "libtrace/folded.h"
+#include "libtrace/heapreport.h"
+#include "libtrace/lockreport.h"
+#include "libtrace/report_text.h"
+#include "libtrace/safefile.h"
+
+/* ---- output ------------------------------------------------------------------------------ */
+struct report_out {
+	const char *path;
+	FILE *f;
+	ct_safefile sf; /* unused for standard output */
+};
+
+report_out *report_out_open(const char *path)
+{
+	report_out *out = calloc(1, sizeof(*out));
+	if (!out) {
+		fprintf(stderr, "ctrace: cannot write %s: %s\n", path, strerror(ENOMEM));
+		return NULL;
+	}
+	out->path = path;
+	if (strcmp(path, "-") == 0) {
+		out->f = stdout;
+		return out;
+	}
+	int rc = ct_safefile_open(&out->sf, path);
+	if (rc) {
+		fprintf(stderr, "ctrace: cannot write %s: %s\n", path, strerror(-rc));
+		free(out);
+		return NULL;
+	}
+	out->f = out->sf.f;
+	return out;
+}
+
+FILE *report_out_file(report_out *out)
+{
+	return out->f;
+}
+
+int report_out_close(report_out *out, int rc)
+{
+	bool file = out->f != stdout;
+	if (file)
+		rc = ct_safefile_close(&out->sf, rc);
+	else if (fflush(stdout) != 0 && !rc)
+		rc = -errno;
+	if (rc)
+		fprintf(stderr, "ctrace: cannot write %s: %s\n", out->path, strerror(-rc));
+	else if (file)
+		fprintf(stderr, "ctrace: wrote %s\n", out->path);
+	free(out);
+	return rc ? 1 : 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* ---- text ------------------------------------------------------------------------------ */
+static uint32_t top_rows(const report_ctx *c, uint32_t dflt)
+{
+	return c->o->top >= 0 ? (uint32_t)c->o->top : dflt;
+}
+
+static void print_views(const char *dir)
+{
+	printf("Views of this directory (ctrace report [options] %s):\n", dir);
+	for (size_t i = 0; i < report_nviews; i++) {
+		const report_view *v = &report_views[i];
+		if (!v->option)
+			continue;
+		char opt[64];
+		snprintf(opt, sizeof(opt), "--%s%s%s", v->option, v->argname ? " " : "",
+			 v->argname ? v->argname : "");
+		printf("  %-26s %s\n", opt, v->brief);
+	}
+	printf("  %-26s another profile or sample type as a table\n", "-p NAME -i TYPE");
+	printf("  %-26s compare with an earlier run's directory or profile\n", "--diff BASE");
+}
+
+/* What else a directory holds: the trace, child processes' directories. */
+static void print_also_here(const char *dir)
+{
+	char buf[8192];
+	struct stat st;
+	snprintf(buf, sizeof(buf), "%s/%s", dir, CT_FILE_TRACE);
+	if (stat(buf, &st) == 0)
+		printf("Also here: %s (scheduler-event trace)\n", CT_FILE_TRACE);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!ct_outdir_is_child(e->d_name))
+			continue;
+		snprintf(buf, sizeof(buf), "%s/%s/%s", dir, e->d_name, CT_FILE_SUMMARY);
+		if (stat(buf, &st) == 0)
+			printf("Also here: %s/%s/ (a child process's profiles)\n", dir, e->d_name);
+	}
+	closedir(d);
+}
+
+/* Summary of every profile in a directory: each one's text table, then what else is there
+ * and the other views. */
+static int text_dir(const report_ctx *c)
+{
+	size_t n;
+	const ct_outdir_profile *t = ct_outdir_profiles(&n);
+	int status = 0, found = 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[8192];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", c->in->path, t[i].file);
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		printf("%s== %s ==\n", found++ ? "\n" : "", t[i].file);
+		fflush(stdout);
+		report_input sub;
+		int s = report_input_open(&sub, path);
+		if (!s)
+			s = report_profile_view(c->o, &report_views[report_default_view], &sub,
+						true);
+		report_input_close(&sub);
+		if (s > status)
+			status = s;
+	}
+	if (!found) {
+		report_input none;
+		return report_input_pick(c->o, c->in, &none);
+	}
+	putchar('\n');
+	print_also_here(c->in->path);
+	print_views(c->in->path);
+	return status;
+}
+
+static int view_text(const report_ctx *c)
+{
+	if (c->in->kind == REPORT_IN_DIR)
+		return text_dir(c);
+	ct_text_opts to = {.source = c->in->path,
+			   .kind = c->in->name ? c->in->name->name : NULL,
+			   .top = top_rows(c, c->in_dir ? 10 : 20),
+			   .filtered = c->filtered};
+	int rc = ct_report_text(stdout, c->in->profile, c->tree, c->col, &to);
+	if (rc)
+		fprintf(stderr, "ctrace: cannot write report: %s\n", strerror(-rc));
+	return rc ? 1 : 0;
+}
+
+static int view_text_diff(const report_ctx *c)
+{
+	int rc = ct_report_text_diff(stdout, c->tree, c->base->path, c->in->path, top_rows(c, 20));
+	if (rc)
+		fprintf(stderr, "ctrace: cannot write report: %s\n", strerror(-rc));
+	return rc ? 1 : 0;
+}
+
+/* ---- flame graphs and folded stacks ------------------------------------------------------ */
+static int check_flame(const char *arg)
+{
+	if (strcmp(arg, "-") == 0 || ends_with(arg, ".svg") || ends_with(arg, ".html") ||
+	    ends_with(arg, ".htm"))
+		return 0;
+	fprintf(stderr, "ctrace: --flame %s: the name must end in .svg or .html\n", arg);
+	return 2;
+}
+
+static int flame(const report_ctx *c, uint32_t col, int32_t base_col)
+{
+	/* .svg or '-' (SVG on standard output), else .html: checked with the options */
+	bool svg = ends_with(c->arg, ".svg") || strcmp(c->arg, "-") == 0;
+	ct_flame_opts fo;
+	ct_flame_opts_init(&fo);
+	fo.title = c->o->title;
+	fo.col = col;
+	fo.base_col = base_col;
+	fo.icicle = c->o->icicle;
+	if (c->o->min_width >= 0)
+		fo.min_width = c->o->min_width;
+	report_out *out = report_out_open(c->arg);
+	if (!out)
+		return 1;
+	FILE *f = report_out_file(out);
+	int rc = svg ? ct_flame_write_svg(f, c->tree, &fo) : ct_flame_write_html(f, c->tree, &fo);
+	return report_out_close(out, rc);
+}
+
+static int view_flame(const report_ctx *c)
+{
+	return flame(c, c->col, -1);
+}
+
+static int view_flame_diff(const report_ctx *c)
+{
+	return flame(c, 0, 1);
+}
+
+static int folded(const report_ctx *c, bool diff)
+{
+	report_out *out = report_out_open(c->arg);
+	if (!out)
+		return 1;
+	FILE *f = report_out_file(out);
+	int rc = diff ? ct_folded_write2(f, c->tree, 1, 0) : ct_folded_write(f, c->tree, c->col);
+	return report_out_close(out, rc);
+}
+
+static int view_folded(const report_ctx *c)
+{
+	return folded(c, false);
+}
+
+static int view_folded_diff(const report_ctx *c)
+{
+	return folded(c, true);
+}
+
+/* ---- heap and lock reports ---------------------------------------------------------------- */
+/* Opens dir/file into *in when it exists: false (error printed) when it is unreadable. */
+static bool open_optional(const char *dir, const char *file, report_input *in)
+{
+	char buf[8192];
+	struct stat st;
+	memset(in, 0, sizeof(*in));
+	snprintf(buf, sizeof(buf), "%s/%s", dir, file);
+	return stat(buf, &st) != 0 || report_input_open(in, buf) == 0;
+}
+
+/* The heap report (heap + heap-peak) or the lock report (mutex + block) of a directory,
+ * or of one profile of those kinds. */
+static int pair_report(const report_ctx *c, bool heap)
+{
+	report_input a = {0}, b = {0};
+	int top = c->o->top > 0 ? (int)c->o->top : 10, status = 0;
+	const char *first = heap ? CT_FILE_HEAP : CT_FILE_MUTEX;
+	const char *second = heap ? CT_FILE_HEAP_PEAK : CT_FILE_BLOCK;
+	const char *path = c->in->path;
+	if (c->in->kind == REPORT_IN_PROFILE) {
+		bool is_block = c->in->name && strcmp(c->in->name->file, CT_FILE_BLOCK) == 0;
+		(!heap && is_block ? &b : &a)->profile = c->in->profile;
+	} else if (!open_optional(path, first, &a) || !open_optional(path, second, &b)) {
+		status = 1;
+	} else if (heap ? !a.profile : !a.profile && !b.profile) {
+		fprintf(stderr, "ctrace: cannot read %s: no %s%s\n", path, first,
+			heap ? "" : " or " CT_FILE_BLOCK);
+		status = 1;
+	}
+	if (!status) {
+		int rc = heap ? ct_heap_report(stdout, a.profile, b.profile, top)
+			      : ct_lock_report(stdout, a.profile, b.profile, top);
+		if (rc == -EINVAL)
+			fprintf(stderr, "ctrace: cannot report %s: not a %s profile\n", path,
+				heap ? "heap" : "mutex or block");
+		else if (rc)
+			fprintf(stderr, "ctrace: cannot report %s: %s\n", path, strerror(-rc));
+		status = rc ? 1 : 0;
+	}
+	if (c->in->kind != REPORT_IN_PROFILE) {
+		report_input_close(&a);
+		report_input_close(&b);
+	}
+	return status;
+}
+
+static int view_heap(const report_ctx *c)
+{
+	return pair_report(c, true);
+}
+
+static int view_locks(const report_ctx *c)
+{
+	return pair_report(c, false);
+}
+
+/* ---- the table ------------------------------------------------------------------------------ */
+const report_view report_views[] = {
+	{.option = "flame",
+	 .argname = "OUT.svg|OUT.html",
+	 .help = "write a flame graph (HTML: every sample type,\n"
+		 "a sortable table, canvas drawing for big profiles)",
+	 .brief = "flame graph (the HTML switches between sample types)",
+	 .accepts = REPORT_IN_PROFILE,
+	 .writes_file = true,
+	 .needs_tree = true,
+	 .check = check_flame,
+	 .write = view_flame,
+	 .write_diff = view_flame_diff},
+	{.option = "folded",
+	 .argname = "OUT.txt",
+	 .help = "write folded stacks (flamegraph.pl, speedscope);\n"
+		 "with --diff, 'stack base new' lines (difffolded)",
+	 .brief = "folded stacks for flamegraph.pl, inferno, speedscope",
+	 .accepts = REPORT_IN_PROFILE,
+	 .writes_file = true,
+	 .needs_tree = true,
+	 .write = view_folded,
+	 .write_diff = view_folded_diff},
+	{.option = "heap",
+	 .help = "heap report (with heap-peak.pb.gz in a directory):\n"
+		 "totals, top allocation sites, possible leaks",
+	 .brief = "heap report: top allocation sites, possible leaks",
+	 .accepts = REPORT_IN_PROFILE | REPORT_IN_DIR,
+	 .write = view_heap},
+	{.option = "locks",
+	 .help = "lock contention and blocking report (mutex.pb.gz\n"
+		 "and block.pb.gz of a directory, or one of them)",
+	 .brief = "lock contention and blocking report",
+	 .accepts = REPORT_IN_PROFILE | REPORT_IN_DIR,
+	 .write = view_locks},
+	/* the default: a profile's top table, a directory's summary of every profile */
+	{.help = "text table",
+	 .brief = "text table",
+	 .accepts = REPORT_IN_PROFILE | REPORT_IN_DIR,
+	 .needs_tree = true,
+	 .write = view_text,
+	 .write_diff = view_text_diff},
+};
+const size_t report_nviews = sizeof(report_views) / sizeof(report_views[0]);
+const size_t report_default_view = sizeof(report_views) / sizeof(report_views[0]) - 1;
+
+_Static_assert(sizeof(report_views) / sizeof(report_views[0]) <= REPORT_MAX_VIEWS,
+	       "report_options.view_arg holds a slot per view");

@@ -1,0 +1,102 @@
+/*
+ * outdir.h — the vocabulary of a ctrace output directory, defined once for the agent and
+ * the CLI: the recording modes and their parsing (`-e` / CTRACE_MODES), the names of the
+ * files a run writes, and summary.txt — its keys, one writer and one reader.
+ *
+ * summary.txt is `key=value` lines (docs/env.md lists every key): pid, cmd, engine, reason,
+ * samples, lost, threads, collector_cpu_ms, and one `error=` line per write failure.
+ * Readers ignore keys they do not know, so keys can be added without breaking older CLIs.
+ *
+ * Thread-safety: the parsers and name functions are pure; ct_summary_write and
+ * ct_summary_read do file I/O and may allocate (stdio), so not from a signal handler.
+ */
+#ifndef CT_OUTDIR_H
+#define CT_OUTDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libtrace/error.h"
+
+/* ---- modes ------------------------------------------------------------------------- */
+enum {
+	CT_MODE_CPU = 1,
+	CT_MODE_HEAP = 2,
+	CT_MODE_LOCK = 4,
+	CT_MODE_BLOCK = 8,
+	CT_MODE_SCHED = 16,
+	CT_MODE_ALL = 31,
+};
+
+/* Parses a comma-separated list of mode names (cpu, heap, lock, block, sched; `all` for
+ * every mode, `mutex` as another name for lock). *modes gets the bits of every name
+ * recognized, even when the list also holds an unknown one. Returns 0, or -EINVAL when a
+ * name is unknown or empty: then err says which ("unknown mode 'hepa' (modes: cpu, heap,
+ * lock, block, sched, all)") with its offset in the list. */
+int ct_modes_parse(const char *list, unsigned *modes, ct_error *err);
+
+/* ---- files --------------------------------------------------------------------------- */
+#define CT_FILE_CPU "cpu.pb.gz"
+#define CT_FILE_HEAP "heap.pb.gz"
+#define CT_FILE_HEAP_PEAK "heap-peak.pb.gz" /* the heap in use at its peak */
+#define CT_FILE_MUTEX "mutex.pb.gz"
+#define CT_FILE_BLOCK "block.pb.gz"
+#define CT_FILE_SUMMARY "summary.txt"
+#define CT_FILE_TRACE "trace.ctr"
+#define CT_FILE_OWNER ".owner" /* pid of the process that owns the directory */
+#define CT_PROFILE_SUFFIX ".pb.gz"
+
+/* The profiles a directory may hold, in the order they are summarized. */
+typedef struct {
+	const char *name; /* "cpu", "heap", "heap-peak", "mutex", "block" */
+	const char *file; /* CT_FILE_* */
+	unsigned mode;	  /* CT_MODE_* that writes it */
+} ct_outdir_profile;
+
+/* The table of profiles; *n gets its length. */
+const ct_outdir_profile *ct_outdir_profiles(size_t *n);
+
+/* The profile named by a file name or path ("x/heap-peak.pb.gz" → heap-peak), else NULL. */
+const ct_outdir_profile *ct_outdir_profile_of(const char *path);
+
+/* True for a name a run writes into its directory (a profile, summary, trace, owner):
+ * what `ctrace record` may remove before a new run. */
+bool ct_outdir_is_ours(const char *name);
+
+/* True for the name of a child process's subdirectory (DIR/<pid>/): a decimal pid. */
+bool ct_outdir_is_child(const char *name);
+
+/* ---- summary.txt --------------------------------------------------------------------- */
+#define CT_SUMMARY_PID "pid"
+#define CT_SUMMARY_CMD "cmd"
+#define CT_SUMMARY_ENGINE "engine"
+#define CT_SUMMARY_REASON "reason"
+#define CT_SUMMARY_SAMPLES "samples"
+#define CT_SUMMARY_LOST "lost"
+#define CT_SUMMARY_THREADS "threads"
+#define CT_SUMMARY_COLLECTOR_CPU_MS "collector_cpu_ms"
+#define CT_SUMMARY_ERROR "error"
+
+typedef struct {
+	int pid;
+	char cmd[256];		 /* the program's name (comm); "" when unknown */
+	char engine[32];	 /* "perf", "timer" or "off" */
+	char reason[256];	 /* why that engine */
+	uint64_t samples;	 /* CPU samples recorded */
+	uint64_t lost;		 /* events lost (full rings, lost perf records) */
+	uint64_t threads;	 /* threads seen */
+	double collector_cpu_ms; /* CPU time of the agent's collector thread */
+	char errors[1024];	 /* write failures, one message per line, each ending in '\n' */
+} ct_summary;
+
+/* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted
+ * file or symlink is never followed or overwritten), then renamed into place. Values are
+ * written on one line each (newlines in cmd/reason become spaces). 0 or -errno. */
+int ct_summary_write(const char *dir, const ct_summary *s);
+
+/* Reads a summary.txt. Unknown keys are skipped; a line without '=' is an error naming its
+ * byte offset. 0, -ENOENT when absent, -EINVAL (err filled), or -errno. */
+int ct_summary_read(const char *path, ct_summary *s, ct_error *err);
+
+#endif

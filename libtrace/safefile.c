@@ -1,0 +1,50 @@
+/* safefile.c — output files written to an O_EXCL|O_NOFOLLOW temporary and renamed into
+ * place (safefile.h). */
+#include "libtrace/safefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int ct_safefile_open(ct_safefile *sf, const char *path)
+{
+	static unsigned counter;
+	sf->f = NULL;
+	if (snprintf(sf->path, sizeof(sf->path), "%s", path) >= (int)sizeof(sf->path))
+		return -ENAMETOOLONG;
+	for (int attempt = 0; attempt < 16; attempt++) {
+		unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+		snprintf(sf->tmp, sizeof(sf->tmp), "%s.tmp.%ld.%u", path, (long)getpid(), n);
+		int fd = open(sf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd < 0 && errno == EEXIST)
+			continue; /* a stale file from a recycled pid, or a planted one */
+		if (fd < 0)
+			return -errno;
+		sf->f = fdopen(fd, "w");
+		if (!sf->f) {
+			int e = errno;
+			close(fd);
+			unlink(sf->tmp);
+			return -e;
+		}
+		return 0;
+	}
+	return -EEXIST;
+}
+
+int ct_safefile_close(ct_safefile *sf, int rc)
+{
+	if (!sf->f)
+		return rc ? rc : -EBADF;
+	if (fflush(sf->f) != 0 && !rc)
+		rc = -errno;
+	if (fclose(sf->f) != 0 && !rc)
+		rc = -errno;
+	sf->f = NULL;
+	if (!rc && rename(sf->tmp, sf->path) != 0)
+		rc = -errno;
+	if (rc)
+		unlink(sf->tmp);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * safefile.h — creating an output file so that nothing already at its path is followed or
+ * overwritten in place: the data goes to a temporary name next to it, created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW (a planted file or symlink makes the open fail instead of
+ * redirecting the write), and is renamed over the path only when complete. A reader never
+ * sees a half-written file, and a symlink at the path is replaced, never written through.
+ *
+ * Thread-safety: each ct_safefile is used by one thread; temporary names are unique per
+ * process and call. Not async-signal-safe (stdio).
+ */
+#ifndef CT_SAFEFILE_H
+#define CT_SAFEFILE_H
+
+#include <stdio.h>
+
+typedef struct {
+	FILE *f;	 /* write here */
+	char path[4096]; /* final name */
+	char tmp[4160];	 /* temporary name, removed on failure */
+} ct_safefile;
+
+/* Creates the temporary file for path (mode 0666 & ~umask). 0 or -errno (-ENAMETOOLONG,
+ * or the open's errno). */
+int ct_safefile_open(ct_safefile *sf, const char *path);
+
+/* Finishes the file: when rc is 0 it is flushed, closed and renamed to its path; else (or
+ * when that fails) the temporary file is removed. Returns rc, or the first -errno of the
+ * close or rename. */
+int ct_safefile_close(ct_safefile *sf, int rc);
+
+#endif

@@ -1,0 +1,121 @@
+# test_record_cli — the CLI's own behaviour, apart from what is recorded: one vocabulary
+# of modes (typos refused by the CLI, logged and skipped by the agent), summary.txt keys,
+# and issue 9's CLI defects: -o FILE refused before running, planted symlinks never
+# written through, two views into one file, statically linked programs, int64 totals,
+# and the program not outliving a SIGKILLed `ctrace record`.
+. "$(dirname "$0")/lib.sh"
+
+# -e with a typo: refused before anything runs, naming the bad word.
+run_status "$CTRACE" record -o "$TMP/typo" -e cpu,hepa -- touch "$TMP/ran" 2> "$TMP/typo.err"
+[ "$st" -eq 2 ] || fail "-e cpu,hepa: status $st, want 2"
+grep -q "unknown mode 'hepa'" "$TMP/typo.err" || { cat "$TMP/typo.err"; fail "-e typo not named"; }
+[ ! -e "$TMP/ran" ] || fail "-e typo: the program ran"
+"$CTRACE" record -q -o "$TMP/alias" -e mutex -- true || fail "-e mutex (alias of lock) refused"
+ok "-e typos refused, aliases kept"
+
+# The agent alone: a typo is logged (CTRACE_VERBOSE) and the names it knows still apply.
+CTRACE_OUT=$TMP/agent CTRACE_MODES=cpu,hepa CTRACE_VERBOSE=1 \
+	LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$SAMPLES/cpu_hot" 0.2 > /dev/null 2> "$TMP/agent.err" ||
+	fail "agent with CTRACE_MODES typo failed"
+grep -q "CTRACE_MODES=cpu,hepa: unknown mode 'hepa'" "$TMP/agent.err" ||
+	{ cat "$TMP/agent.err"; fail "agent did not log the mode typo"; }
+[ -e "$TMP/agent/cpu.pb.gz" ] || fail "agent: cpu mode lost with the typo"
+[ ! -e "$TMP/agent/heap.pb.gz" ] || fail "agent: heap.pb.gz written although not selected"
+ok "agent logs a mode typo and keeps the known modes"
+
+# summary.txt: every documented key, the command name, a final newline.
+for k in pid cmd engine reason samples lost threads collector_cpu_ms; do
+	grep -q "^$k=" "$TMP/agent/summary.txt" || fail "summary.txt lacks $k"
+	grep -q "\`$k\`" "$CT_ROOT/docs/env.md" || fail "docs/env.md does not document summary key $k"
+done
+grep -q "\`error\`" "$CT_ROOT/docs/env.md" || fail "docs/env.md does not document summary key error"
+grep -qx "cmd=cpu_hot" "$TMP/agent/summary.txt" || fail "summary.txt cmd is not cpu_hot"
+[ "$(tail -c 1 "$TMP/agent/summary.txt" | od -An -c | tr -d ' ')" = '\n' ] ||
+	fail "summary.txt lacks a final newline"
+ok "summary.txt keys documented and written"
+
+# ---- issue 9 #8: output paths -----------------------------------------------------------
+# -o naming an existing file, or a symlink to one: refused before the program runs.
+printf 'keep\n' > "$TMP/afile"
+ln -s "$TMP/afile" "$TMP/alink"
+for o in afile alink; do
+	run_status "$CTRACE" record -o "$TMP/$o" -- touch "$TMP/ran.$o" 2> "$TMP/o.err"
+	[ "$st" -ne 0 ] || fail "-o $o (a file): status 0"
+	[ ! -e "$TMP/ran.$o" ] || fail "-o $o (a file): the program ran"
+	grep -q "not a directory" "$TMP/o.err" || { cat "$TMP/o.err"; fail "-o $o: unclear error"; }
+done
+[ "$(cat "$TMP/afile")" = keep ] || fail "-o FILE: the file was changed"
+mkdir "$TMP/realdir"
+ln -s "$TMP/realdir" "$TMP/dirlink"
+"$CTRACE" record -q -o "$TMP/dirlink" -e cpu -- "$SAMPLES/cpu_hot" 0.1 > /dev/null ||
+	fail "-o a symlink to a directory refused"
+[ -e "$TMP/realdir/cpu.pb.gz" ] || fail "-o a symlink to a directory: no profile there"
+ok "-o FILE refused before running; a symlink to a directory still works"
+
+# Symlinks planted where the CLI and the agent write: replaced, never written through.
+"$CTRACE" record -q -o "$TMP/base" -e cpu -- "$SAMPLES/cpu_hot" 0.2 > /dev/null || fail "record cpu_hot"
+printf 'precious\n' > "$TMP/victim"
+ln -s "$TMP/victim" "$TMP/flame.svg"
+ln -s "$TMP/victim" "$TMP/stacks.txt"
+"$CTRACE" report --flame "$TMP/flame.svg" --folded "$TMP/stacks.txt" "$TMP/base/cpu.pb.gz" \
+	2> /dev/null || fail "report over planted symlinks failed"
+[ "$(cat "$TMP/victim")" = precious ] || fail "report wrote through a planted symlink"
+for f in flame.svg stacks.txt; do
+	[ -f "$TMP/$f" ] && [ ! -L "$TMP/$f" ] || fail "$f is not a regular file"
+done
+mkdir "$TMP/plant"
+ln -s "$TMP/victim" "$TMP/plant/summary.txt"
+ln -s "$TMP/victim" "$TMP/plant/summary.txt.tmp"
+CTRACE_OUT=$TMP/plant CTRACE_MODES=cpu LD_PRELOAD=$CT_BUILD/lib/libctrace.so \
+	"$SAMPLES/cpu_hot" 0.1 > /dev/null 2>&1 || fail "agent run into a planted directory"
+[ "$(cat "$TMP/victim")" = precious ] || fail "the agent wrote summary.txt through a symlink"
+grep -q '^samples=' "$TMP/plant/summary.txt" || fail "the agent's summary.txt is missing"
+[ -z "$(find "$TMP" -name '*.tmp.*')" ] || fail "temporary files left: $(find "$TMP" -name '*.tmp.*')"
+ok "planted symlinks at report outputs and summary.txt are replaced, not followed"
+
+# ---- issue 9 #10 ----------------------------------------------------------------------------
+# Two views into one file: refused, nothing written.
+run_status "$CTRACE" report --flame "$TMP/same.svg" --folded "$TMP/./same.svg" \
+	"$TMP/base/cpu.pb.gz" 2> "$TMP/same.err"
+[ "$st" -eq 2 ] || fail "--flame X --folded X: status $st, want 2"
+grep -q "both write" "$TMP/same.err" || { cat "$TMP/same.err"; fail "--flame X --folded X: unclear"; }
+[ ! -e "$TMP/same.svg" ] || fail "--flame X --folded X wrote X"
+ok "two views into one file refused"
+
+# A statically linked program: the agent cannot load, said plainly, and it is not run.
+run_status "$CTRACE" record -o "$TMP/static" -- "$CT_BUILD/tests/progs/touch_static" \
+	"$TMP/static.ran" 2> "$TMP/static.err"
+[ "$st" -eq 1 ] || fail "static program: status $st, want 1"
+grep -q "statically linked (no PT_INTERP)" "$TMP/static.err" ||
+	{ cat "$TMP/static.err"; fail "static program: not diagnosed"; }
+[ ! -e "$TMP/static.ran" ] || fail "static program: it ran"
+ok "a statically linked program is refused before running"
+
+# Totals past INT64_MAX: two samples of 0x7000000000000000 ns each (an uncompressed pprof
+# Profile: sample_type cpu/nanoseconds, function main, location 1).
+printf '\012\004\010\001\020\002\022\016\012\001\001\022\011\200\200\200\200\200\200\200\200\160\022\016\012\001\001\022\011\200\200\200\200\200\200\200\200\160\042\010\010\001\042\004\010\001\020\007\052\004\010\001\020\003\062\000\062\003\143\160\165\062\013\156\141\156\157\163\145\143\157\156\144\163\062\004\155\141\151\156' \
+	> "$TMP/big.pb"
+run_status "$CTRACE" report "$TMP/big.pb" > "$TMP/big.out" 2> "$TMP/big.err"
+[ "$st" -eq 1 ] || { cat "$TMP/big.out"; fail "int64 overflow: status $st, want 1"; }
+grep -q "cpu/nanoseconds values sum past 2^63-1" "$TMP/big.err" ||
+	{ cat "$TMP/big.err"; fail "int64 overflow: unclear error"; }
+grep -q -- '-[0-9]' "$TMP/big.out" && fail "int64 overflow: negative totals printed"
+ok "totals past INT64_MAX refused with one line"
+
+# Killing ctrace with SIGKILL takes the program with it (PR_SET_PDEATHSIG).
+"$CTRACE" record -q -o "$TMP/orphan" -e cpu -- sh -c 'echo $$ > "$0"; exec sleep 60' \
+	"$TMP/orphan.pid" &
+rec=$!
+i=0
+while [ ! -s "$TMP/orphan.pid" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+pid=$(cat "$TMP/orphan.pid")
+kill -9 "$rec"
+wait "$rec" 2> /dev/null || true
+alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2> /dev/null; }
+i=0
+while alive "$pid" && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+if alive "$pid"; then
+	kill -9 "$pid"
+	fail "the program (pid $pid) outlived ctrace's SIGKILL"
+fi
+ok "SIGKILL of ctrace record does not orphan the program"
