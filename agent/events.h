@@ -47,6 +47,12 @@ typedef enum {
 	/* Lock and blocking hooks. */
 	CT_EV_LOCK_WAIT = 32, /* ct_ev_lock_wait: one finished wait (block profile) */
 	CT_EV_LOCK_HOLD,      /* ct_ev_lock_hold: delay a holder caused (mutex profile) */
+	CT_EV_UNBLOCK,	      /* ct_ev_unblock: this thread released a waiter (trace edge) */
+	/* Thread lifecycle and names seen by hooks (the trace; the timer engine has no perf
+	 * FORK/COMM records). */
+	CT_EV_THREAD_START = 40, /* ct_ev_thread_start: first event of a thread we created */
+	CT_EV_THREAD_END,	 /* no payload: the thread is about to end (TSD destructor) */
+	CT_EV_THREAD_NAME,	 /* ct_ev_comm: pthread_setname_np / prctl(PR_SET_NAME) */
 
 	/* ---- decoded perf records (perf.c) and decoded timer samples ---- */
 	CT_EV_SAMPLE = 48, /* ct_ev_sample: a CPU sample to unwind */
@@ -109,6 +115,20 @@ typedef struct {
 	uint64_t obj;	/* lock address */
 	uint64_t delay; /* ns the waiters spent waiting during this hold */
 } ct_ev_lock_hold;
+
+/* CT_EV_UNBLOCK: the envelope's thread (the waker) released a waiter of obj: a mutex
+ * unlock with waiters, a cond signal/broadcast, a sem_post, an exit that a joiner waits for. */
+typedef struct {
+	uint32_t stack; /* interned waker stack, 0 if none */
+	uint32_t woken; /* the woken thread's tid, 0 when the waker cannot know it */
+	uint64_t obj;	/* the object waited on (lock, cond, sem address; joined thread) */
+} ct_ev_unblock;
+
+/* CT_EV_THREAD_START: emitted by the new thread itself before it runs the program's code. */
+typedef struct {
+	uint32_t creator;      /* tid of the thread that called pthread_create */
+	uint32_t create_stack; /* interned stack of that pthread_create call, 0 if none */
+} ct_ev_thread_start;
 
 /* ---- payloads of decoded events (pointers valid during the callback only) ---- */
 
