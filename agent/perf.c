@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/fdguard.h"
 #include "agent/internal.h"
 
 #define MAX_CPUS 1024
@@ -31,7 +32,8 @@
 #define REGS_MASK 0x00ff01ffull
 
 static struct perf_ring {
-	int fd;
+	int fd;	  /* while opening; then held by the fd guard: */
+	int slot; /* its fdguard slot + 1, 0 if none */
 	struct perf_event_mmap_page *meta;
 	uint8_t *data;
 	size_t size; /* data area bytes, power of two */
@@ -45,6 +47,12 @@ static size_t scratch_cap;
 static int perf_open(struct perf_event_attr *a, int cpu)
 {
 	return (int)syscall(SYS_perf_event_open, a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* The ring's event fd if it is still ours (the program may have closed it), else -1. */
+static int ring_fd(const struct perf_ring *r)
+{
+	return r->slot ? ct_fdg_check(r->slot - 1) : -1;
 }
 
 int ct_perf_start(char *why, size_t whylen)
@@ -123,13 +131,16 @@ int ct_perf_start(char *why, size_t whylen)
 		}
 		if (pages != want)
 			ct_perf_small_rings = 1;
+		int s = ct_fdg_adopt(cpus[c].fd, CT_FDG_PERF); /* the mapping stays */
+		cpus[c].fd = s < 0 ? -1 : ct_fdg_get(s);
+		cpus[c].slot = s + 1;
 		cpus[c].meta = m;
 		cpus[c].data = (uint8_t *)m + 4096;
 		cpus[c].size = pages * 4096;
 	}
 	for (int c = 0; c < ncpus; c++)
-		if (cpus[c].fd > 0)
-			ioctl(cpus[c].fd, PERF_EVENT_IOC_ENABLE, 0);
+		if (ring_fd(&cpus[c]) >= 0)
+			ioctl(ring_fd(&cpus[c]), PERF_EVENT_IOC_ENABLE, 0);
 	snprintf(why, whylen, "perf_event cpu-clock, %d Hz, %zu KiB ring per CPU", ct_cfg.hz,
 		 pages * 4);
 	return 0;
@@ -138,8 +149,9 @@ int ct_perf_start(char *why, size_t whylen)
 void ct_perf_stop(void)
 {
 	for (int c = 0; c < ncpus; c++) {
-		if (cpus[c].fd > 0)
-			ioctl(cpus[c].fd, PERF_EVENT_IOC_DISABLE, 0);
+		int fd = ring_fd(&cpus[c]);
+		if (fd >= 0)
+			ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
 	}
 }
 
@@ -150,8 +162,8 @@ void ct_perf_forget(void)
 	for (int c = 0; c < ncpus; c++) {
 		if (cpus[c].meta)
 			munmap(cpus[c].meta, cpus[c].size + 4096);
-		if (cpus[c].fd > 0)
-			close(cpus[c].fd);
+		if (cpus[c].slot)
+			ct_fdg_release(cpus[c].slot - 1);
 		memset(&cpus[c], 0, sizeof(cpus[c]));
 	}
 	if (scratch)
@@ -265,11 +277,11 @@ static size_t drain_one(struct perf_ring *r)
 			if ((size_t)(end - body) > sizeof(ids)) {
 				char name[32];
 				memcpy(ids, body, sizeof(ids));
-				size_t n = (size_t)(end - body) - sizeof(ids);
-				if (n > sizeof(name) - 1)
-					n = sizeof(name) - 1;
-				memcpy(name, body + sizeof(ids), n);
-				name[n] = 0;
+				size_t len = (size_t)(end - body) - sizeof(ids);
+				if (len > sizeof(name) - 1)
+					len = sizeof(name) - 1;
+				memcpy(name, body + sizeof(ids), len);
+				name[len] = 0;
 				ct_cpu_thread_name(ids[1], name);
 			}
 			break;
@@ -297,7 +309,8 @@ int ct_perf_pollfds(struct pollfd *pfds, int max)
 {
 	int n = 0;
 	for (int c = 0; c < ncpus && n < max; c++)
-		if (cpus[c].meta)
-			pfds[n++] = (struct pollfd){.fd = cpus[c].fd, .events = POLLIN};
+		if (cpus[c].meta && cpus[c].slot && ct_fdg_get(cpus[c].slot - 1) >= 0)
+			pfds[n++] = (struct pollfd){.fd = ct_fdg_get(cpus[c].slot - 1),
+						    .events = POLLIN};
 	return n;
 }
