@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/sighooks.h"
 #include "libtrace/clock.h"
 
 __thread int ct_tls_guard __attribute__((tls_model("initial-exec")));
@@ -150,7 +151,10 @@ static void write_all(void)
 
 static void reraise(int sig)
 {
-	signal(sig, SIG_DFL);
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	ct_sig_real_action(sig, &dfl, NULL);
 	sigset_t s;
 	sigemptyset(&s);
 	sigaddset(&s, sig);
@@ -256,7 +260,7 @@ static void install_flush_handlers(void)
 		sa.sa_handler = on_terminating_signal;
 		sa.sa_flags = SA_RESTART; /* stays ours until reraise(): a second one waits too */
 		sigemptyset(&sa.sa_mask);
-		sigaction(flush_signals[i], &sa, NULL);
+		ct_sig_claim(flush_signals[i], &sa, NULL); /* hidden from the program */
 	}
 }
 
