@@ -67,8 +67,11 @@ int ct_perf_pollfds(struct pollfd *pfds, int max);
 extern int ct_perf_small_rings; /* a later CPU's ring came out small: drain every 5 ms */
 void ct_perf_stop(void);
 int ct_timer_start(char *why, size_t whylen);
-int ct_timer_arm_thread(void);	/* calling thread */
-void ct_timer_fork_child(void); /* forked child: re-arm the only thread */
+int ct_timer_arm_thread(void);	   /* calling thread */
+void ct_timer_fork_child(void);	   /* forked child: re-arm the only thread */
+void ct_timer_disarm_thread(void); /* calling thread, at its exit */
+uint64_t ct_timer_period_ns(void);
+void ct_timer_on_record(const ct_rec *rec); /* the cpu source hands it the timer's records */
 void ct_timer_stop(void);
 extern const char *ct_engine_name; /* "perf", "timer" or "off" */
 extern char ct_engine_reason[256];
