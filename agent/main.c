@@ -109,10 +109,8 @@ static void thread_gone(void *unused)
 /* Writes DIR/summary.txt: what `ctrace record` prints. */
 static void write_summary(void)
 {
-	char path[4600], tmp[4620];
-	snprintf(path, sizeof(path), "%s/summary.txt", ct_cfg.out_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
+	char tmp[4700];
+	FILE *f = ct_out_create("summary.txt", tmp, sizeof(tmp));
 	if (!f)
 		return;
 	fprintf(f, "pid=%d\nengine=%s\nreason=%s\nsamples=%llu\nlost=%llu\nthreads=%zu\n",
@@ -122,10 +120,7 @@ static void write_summary(void)
 		ct_cpu_threads());
 	fprintf(f, "collector_cpu_ms=%.1f\n", (double)ct_collector_cpu_ns() / 1e6);
 	fputs(ct_out_errors(), f);
-	if (fclose(f) == 0)
-		rename(tmp, path);
-	else
-		unlink(tmp);
+	ct_out_commit(f, tmp, "summary.txt");
 }
 
 /* Stops sampling, writes every source's files. Runs once, on whichever thread gets here
