@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <stdatomic.h>
 
@@ -160,6 +161,16 @@ int ct_out_add_pcs(ct_profile *p, const uintptr_t *pcs, int n, bool leaf_exact,
 		   const int64_t *values, const ct_label *labels, uint32_t nlabels);
 /* Writes p gzipped as DIR/name atomically and frees it. 0 or -errno (logged). */
 int ct_out_write(ct_profile *p, const char *name);
+/* Any other file of the output directory, written the same way: ct_out_create opens a new
+ * DIR/name.tmp.<pid>.<n> (O_EXCL | O_NOFOLLOW; its path in tmp) or returns NULL;
+ * ct_out_commit closes it and renames it into place (0 or -errno; no temporary stays). */
+FILE *ct_out_create(const char *name, char *tmp, size_t tmplen);
+int ct_out_commit(FILE *f, const char *tmp, const char *name);
+/* Creates the output directory (a process's own DIR/<pid> must be a real directory of
+ * ours). 0 or -errno. */
+int ct_out_dir_create(void);
+/* "error=..." lines for the files that could not be written, for summary.txt. */
+const char *ct_out_errors(void);
 
 /* Diagnostics to stderr when CTRACE_VERBOSE is set (never to stdout). */
 void ct_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

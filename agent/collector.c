@@ -15,10 +15,10 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "libtrace/clock.h"
 
@@ -47,7 +47,6 @@ static _Atomic int stop_flag;
 /* The collector's own CPU time, updated every drain by the collector; read by the exit path
  * after the join (or by the collector itself when it flushes). */
 static uint64_t collector_cpu_ns;
-static int wake_fd = -1; /* eventfd: wakes the collector at once when it must stop */
 /* Records refused before reaching a ring: a counter, added and read relaxed. */
 static _Atomic uint64_t emit_drops;
 
@@ -174,20 +173,26 @@ static void *collector_main(void *arg)
 			ct_flush_end();
 			return NULL;
 		}
-		int nfds = 0;
+		int nfds = 0, wake_fd = ct_fdg_wake_poll_fd();
 		if (wake_fd >= 0)
 			pfds[nfds++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
 		if (ct_engine_get() == CT_ENGINE_PERF)
 			nfds += ct_perf_pollfds(pfds + nfds, MAX_POLL_FDS - nfds);
-		if (nfds == 0 || poll(pfds, (nfds_t)nfds, period) < 0) {
+		int ready = nfds ? poll(pfds, (nfds_t)nfds, period) : -1;
+		if (ready < 0) {
 			struct timespec ts = {0, period * 1000000L};
 			nanosleep(&ts, NULL);
 		}
-		if (wake_fd >= 0 && nfds > 0 && (pfds[0].revents & POLLIN)) {
-			uint64_t v;
-			if (read(wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				ct_log("collector wake-up: %s", strerror(errno));
-		}
+		if (wake_fd >= 0 && ready > 0 && (pfds[0].revents & POLLIN))
+			ct_fdg_wake_drain();
+		/* A perf fd woke us: check our fds (two syscalls each), so that one the program
+		 * closed or replaced behind our back (POLLNVAL, or its own file readable at that
+		 * number) is forgotten rather than polled again and again. */
+		for (int i = wake_fd >= 0 ? 1 : 0; i < nfds && ready > 0; i++)
+			if (pfds[i].revents) {
+				ct_fdg_check_all();
+				break;
+			}
 	}
 	drain_all();
 	return NULL;
@@ -195,9 +200,8 @@ static void *collector_main(void *arg)
 
 static int start_thread(void)
 {
-	if (wake_fd >= 0)
-		close(wake_fd);
-	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ct_fdg_wake_open() < 0)
+		ct_log("no wake-up pipe: the collector drains on its period only");
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -213,11 +217,7 @@ static int start_thread(void)
 
 void ct_collector_wake(void)
 {
-	if (wake_fd >= 0) {
-		uint64_t one = 1;
-		if (write(wake_fd, &one, sizeof(one)) < 0)
-			return; /* the counter is saturated: a wake-up is pending anyway */
-	}
+	ct_fdg_wake_signal();
 }
 
 int ct_collector_start(void)

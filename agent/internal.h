@@ -114,6 +114,11 @@ extern ct_clock_snapshot ct_start_clock;
 extern uint64_t ct_stop_mono;
 void ct_shutdown(void);	      /* idempotent: stop, drain, write everything */
 void ct_thread_started(void); /* per new thread (from the pthread_create trampoline) */
+/* The collector's side of a flush a terminating signal asked for: between drains it
+ * checks ct_flush_requested(), then calls ct_flush_begin(), drains, ct_flush_end(). */
+int ct_flush_requested(void);
+void ct_flush_begin(void);
+void ct_flush_end(void);
 extern uintptr_t ct_main_stack_top;
 /* The calling thread's stack [lo, top), 0 until known. */
 extern __thread uintptr_t ct_tls_stack_top __attribute__((tls_model("initial-exec")));

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/sighooks.h"
 #include "libtrace/clock.h"
 
 __thread int ct_tls_guard __attribute__((tls_model("initial-exec")));
@@ -44,7 +45,12 @@ static pthread_key_t thread_key;  /* created by the constructor; its destructor 
 static _Atomic int finished;	  /* finish_all ran (or is running) */
 static _Atomic int flush_request; /* a signal handler asks the collector to flush */
 static _Atomic int flush_done;
-static int is_fork_child; /* set in a forked child's atfork handler (single-threaded) */
+/* A flush (exit path or signal) is writing files: a terminating signal that arrives now
+ * waits for it (bounded) or, on the flushing thread itself, is re-raised when it ends. */
+static _Atomic int flushing;
+static _Atomic uint32_t flusher_tid;
+static _Atomic int pending_signal;
+static int is_fork_child;
 /* The process this agent records. A vfork child shares our memory but runs no atfork
  * handlers: when getpid() differs, ct_shutdown must not touch the parent's state. */
 static pid_t agent_pid;
@@ -149,16 +155,47 @@ static void write_all(void)
 	write_summary();
 }
 
+static void reraise(int sig)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	ct_sig_real_action(sig, &dfl, NULL);
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, sig);
+	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+	raise(sig);
+}
+
+static void flush_started(void)
+{
+	atomic_store(&flusher_tid, ct_gettid());
+	atomic_store(&flushing, 1);
+}
+
+/* The files are written: let a terminating signal that came meanwhile take its course. */
+static void flush_finished(void)
+{
+	atomic_store(&flush_done, 1);
+	atomic_store(&flushing, 0);
+	int sig = atomic_exchange(&pending_signal, 0);
+	if (sig)
+		reraise(sig);
+}
+
 void ct_shutdown(void)
 {
 	if (is_fork_child || atomic_load(&finished) || getpid() != agent_pid)
 		return;
 	int g = ct_tls_guard;
 	ct_tls_guard = 1;
+	flush_started();
 	finish_all();
 	ct_collector_stop(); /* final drain */
 	write_all();
 	ct_tls_guard = g;
+	flush_finished();
 }
 
 /* Called by the collector between drains: a signal handler wants everything written. */
@@ -170,6 +207,8 @@ static int flush_owner;
 void ct_flush_begin(void)
 {
 	flush_owner = !atomic_load(&finished);
+	if (flush_owner)
+		flush_started();
 	finish_all();
 }
 void ct_flush_end(void)
@@ -177,27 +216,41 @@ void ct_flush_end(void)
 	if (flush_owner)
 		write_all();
 	atomic_store(&flush_done, 1);
+	atomic_store(&flushing, 0);
 }
 
+/* Waits (bounded: 5 s) for the flush to have written the files. */
+static void wait_flush_done(void)
+{
+	for (int i = 0; i < 500 && !atomic_load(&flush_done); i++) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* A terminating signal the program left at its default action: write the files, then die
+ * of it. If a flush is already under way (the program is exiting), it is let finish: on
+ * another thread we wait for it; on this very thread (the signal interrupted the flush)
+ * the signal is re-raised when the flush ends. Files are never left half-written. */
 static void on_terminating_signal(int sig)
 {
 	int saved = errno;
-	if (!is_fork_child && !atomic_load(&finished)) {
-		atomic_store(&flush_request, 1);
-		ct_collector_wake();
-		/* Wait (bounded) for the collector to write the files. */
-		for (int i = 0; i < 500 && !atomic_load(&flush_done); i++) {
-			struct timespec ts = {0, 10000000};
-			nanosleep(&ts, NULL);
+	if (!is_fork_child && getpid() == agent_pid) {
+		if (atomic_load(&flushing) && atomic_load(&flusher_tid) == ct_gettid()) {
+			atomic_store(&pending_signal, sig);
+			errno = saved;
+			return;
+		}
+		if (atomic_load(&flushing)) {
+			wait_flush_done();
+		} else if (!atomic_load(&finished)) {
+			atomic_store(&flush_request, 1);
+			ct_collector_wake();
+			wait_flush_done();
 		}
 	}
-	signal(sig, SIG_DFL);
-	sigset_t s;
-	sigemptyset(&s);
-	sigaddset(&s, sig);
-	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
 	errno = saved;
-	raise(sig);
+	reraise(sig);
 }
 
 static void install_flush_handlers(void)
@@ -211,9 +264,9 @@ static void install_flush_handlers(void)
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_terminating_signal;
-		sa.sa_flags = SA_RESETHAND;
+		sa.sa_flags = SA_RESTART; /* stays ours until reraise(): a second one waits too */
 		sigemptyset(&sa.sa_mask);
-		sigaction(flush_signals[i], &sa, NULL);
+		ct_sig_claim(flush_signals[i], &sa, NULL); /* hidden from the program */
 	}
 }
 

@@ -11,6 +11,7 @@
  * Return addresses are written as address - 1 so they point into the call instruction.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,9 +109,59 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+/* A process's own folder (DIR/<pid>, made by the agent) must be a directory of ours, not
+ * a symlink planted to send our files (renamed over whatever has their names) somewhere
+ * else. The top directory is the user's choice: it may be a symlink to a directory. */
 int ct_out_dir_create(void)
 {
-	return mkdir_p(ct_cfg.out_dir);
+	static char top[sizeof(ct_cfg.out_dir)];
+	if (!*top)
+		snprintf(top, sizeof(top), "%s", ct_cfg.out_dir);
+	int is_top = strcmp(top, ct_cfg.out_dir) == 0;
+	int r = mkdir_p(ct_cfg.out_dir);
+	struct stat st;
+	if (r == 0 && (is_top ? stat(ct_cfg.out_dir, &st) : lstat(ct_cfg.out_dir, &st)) < 0)
+		r = -errno;
+	if (r == 0 && (!S_ISDIR(st.st_mode) || (!is_top && st.st_uid != geteuid()))) {
+		ct_log("%s is not a directory of ours: not writing there", ct_cfg.out_dir);
+		r = -ENOTDIR;
+	}
+	return r;
+}
+
+/* Opens DIR/name.tmp.<pid>.<n> for writing, created new (O_EXCL | O_NOFOLLOW: never an
+ * existing file or a planted symlink); *tmp receives its path. NULL when it cannot. */
+FILE *ct_out_create(const char *name, char *tmp, size_t tmplen)
+{
+	for (unsigned n = 0; n < 100; n++) {
+		snprintf(tmp, tmplen, "%s/%s.tmp.%d.%u", ct_cfg.out_dir, name, (int)getpid(), n);
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return NULL;
+		FILE *f = fdopen(fd, "w");
+		if (!f) {
+			close(fd);
+			unlink(tmp);
+		}
+		return f;
+	}
+	return NULL;
+}
+
+/* Closes f and renames it into place as DIR/name (replacing a symlink there, never
+ * following it). 0 or -errno; the temporary file never stays. */
+int ct_out_commit(FILE *f, const char *tmp, const char *name)
+{
+	char path[4600];
+	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, name);
+	int r = fclose(f) == 0 ? 0 : -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
 }
 
 /* Write failures (disk full, file size limit, permissions), reported in summary.txt so

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/fdguard.h"
 #include "agent/internal.h"
 
 #define MAX_CPUS 1024
@@ -41,7 +42,8 @@
 /* The rings; set up by ct_perf_start (constructor or forked child) before the engine is
  * published with ct_engine_set, then drained by the collector thread only. */
 static struct perf_ring {
-	int fd;
+	int fd;	  /* while opening; then held by the fd guard: */
+	int slot; /* its fdguard slot + 1, 0 if none */
 	struct perf_event_mmap_page *meta;
 	uint8_t *data;
 	size_t size; /* data area bytes, power of two */
@@ -57,6 +59,12 @@ static size_t scratch_cap;
 static int perf_open(struct perf_event_attr *a, int cpu)
 {
 	return (int)syscall(SYS_perf_event_open, a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* The ring's event fd if it is still ours (the program may have closed it), else -1. */
+static int ring_fd(const struct perf_ring *r)
+{
+	return r->slot ? ct_fdg_check(r->slot - 1) : -1;
 }
 
 /* The event for the enabled modes: see the file comment. */
@@ -139,6 +147,9 @@ static long open_rings(struct perf_event_attr *a, const char *what, char *why, s
 		}
 		if (pages != want)
 			atomic_store_explicit(&ct_perf_small_rings, 1, memory_order_relaxed);
+		int s = ct_fdg_adopt(cpus[c].fd, CT_FDG_PERF); /* the mapping stays */
+		cpus[c].fd = s < 0 ? -1 : ct_fdg_get(s);
+		cpus[c].slot = s + 1;
 		cpus[c].meta = m;
 		cpus[c].data = (uint8_t *)m + 4096;
 		cpus[c].size = pages * 4096;
@@ -168,8 +179,8 @@ int ct_perf_start(char *why, size_t whylen)
 		return (int)pages;
 	}
 	for (int c = 0; c < ncpus; c++)
-		if (cpus[c].fd > 0)
-			ioctl(cpus[c].fd, PERF_EVENT_IOC_ENABLE, 0);
+		if (ring_fd(&cpus[c]) >= 0)
+			ioctl(ring_fd(&cpus[c]), PERF_EVENT_IOC_ENABLE, 0);
 	if (a.config == PERF_COUNT_SW_CPU_CLOCK)
 		snprintf(why, whylen, "perf_event cpu-clock, %d Hz%s, %ld KiB ring per CPU",
 			 ct_cfg.hz, a.context_switch ? ", context switches" : "", pages * 4);
@@ -182,8 +193,9 @@ int ct_perf_start(char *why, size_t whylen)
 void ct_perf_stop(void)
 {
 	for (int c = 0; c < ncpus; c++) {
-		if (cpus[c].fd > 0)
-			ioctl(cpus[c].fd, PERF_EVENT_IOC_DISABLE, 0);
+		int fd = ring_fd(&cpus[c]);
+		if (fd >= 0)
+			ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
 	}
 }
 
@@ -194,8 +206,8 @@ void ct_perf_forget(void)
 	for (int c = 0; c < ncpus; c++) {
 		if (cpus[c].meta)
 			munmap(cpus[c].meta, cpus[c].size + 4096);
-		if (cpus[c].fd > 0)
-			close(cpus[c].fd);
+		if (cpus[c].slot)
+			ct_fdg_release(cpus[c].slot - 1);
 		memset(&cpus[c], 0, sizeof(cpus[c]));
 	}
 	if (scratch)
@@ -433,7 +445,8 @@ int ct_perf_pollfds(struct pollfd *pfds, int max)
 {
 	int n = 0;
 	for (int c = 0; c < ncpus && n < max; c++)
-		if (cpus[c].meta)
-			pfds[n++] = (struct pollfd){.fd = cpus[c].fd, .events = POLLIN};
+		if (cpus[c].meta && cpus[c].slot && ct_fdg_get(cpus[c].slot - 1) >= 0)
+			pfds[n++] = (struct pollfd){.fd = ct_fdg_get(cpus[c].slot - 1),
+						    .events = POLLIN};
 	return n;
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "agent/fdguard.h"
 #include "agent/internal.h"
 
 /* Set by ct_stack_init (constructor, before recording starts); read-only afterwards. The
@@ -22,6 +23,8 @@ static ct_stacks *table;
 int ct_stack_init(void)
 {
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	if (h && ct_fdg_patch_library(h) < 0)
+		ct_log("cannot guard libunwind's fds");
 	if (h)
 		unw_backtrace_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
 	else

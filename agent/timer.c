@@ -9,7 +9,11 @@
  * CTRACE_STACK_BYTES) into a ring record; the collector unwinds it with the same code as perf
  * samples. The handler is async-signal-safe: no malloc, no locks, no loader calls, errno
  * preserved. A program that already owns SIGPROF keeps it: we then use a real-time signal
- * nobody handles, or stay off and say why.
+ * nobody handles, or stay off and say why. A program that takes SIGPROF (or our real-time
+ * signal) later — sigaction, signal, setitimer(ITIMER_PROF) — moves us to another free
+ * real-time signal (sighooks.c): each thread re-arms its timer on the new signal at its
+ * next tick, and ticks of ours still in flight on the old signal are recognised by their
+ * sigev_value and never reach the program's handler.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,25 +25,38 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/sighooks.h"
 #include "libtrace/clock.h"
 
-/* Set by ct_timer_start (constructor) before any thread is armed; read-only afterwards. */
-static int signo;
+/* Our signal: set by ct_timer_start (constructor) before any thread is armed; moved to a
+ * free real-time signal by the sigaction hooks (sighooks.c) when the program takes it.
+ * Read by the handler on any thread (sequentially consistent: a rare, lock-free load). */
+static _Atomic int signo;
 static uint64_t period_ns;
 /* Whether the handler records: set by the starting thread, cleared by the exit path, read
  * by the handler on any thread. Relaxed: it only gates; what the handler then touches (the
  * rings) was published by ct_agent_active, and a handler that still sees 1 after the stop
  * appends a record nobody reads, which is harmless. */
 static _Atomic int enabled;
+static char tick_cookie; /* its address is the sigev_value of every timer of ours */
 static __thread timer_t tls_timer __attribute__((tls_model("initial-exec")));
 static __thread int tls_armed __attribute__((tls_model("initial-exec")));
 
+static void rearm_thread(void);
+
 static void handler(int sig, siginfo_t *si, void *uc_)
 {
-	(void)sig;
-	if (!atomic_load_explicit(&enabled, memory_order_relaxed) || ct_tls_guard)
+	if (!si || si->si_code != SI_TIMER || si->si_value.sival_ptr != &tick_cookie) {
+		ct_sig_forward(sig, si, uc_); /* the program's signal, not a tick of ours */
 		return;
+	}
 	int saved = errno;
+	if (sig != signo)
+		rearm_thread(); /* our signal moved: this thread's timer follows */
+	if (!atomic_load_explicit(&enabled, memory_order_relaxed) || ct_tls_guard) {
+		errno = saved;
+		return;
+	}
 	ucontext_t *uc = uc_;
 	const greg_t *g = uc->uc_mcontext.gregs;
 	uintptr_t sp = (uintptr_t)g[REG_RSP];
@@ -75,14 +92,52 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 	errno = saved;
 }
 
-static int owned(int sig)
+/* A real-time signal neither the program nor the agent uses, or 0. */
+static int free_rt_signal(void)
 {
-	struct sigaction old;
-	if (sigaction(sig, NULL, &old) < 0)
-		return 1;
-	return (old.sa_flags & SA_SIGINFO)
-		       ? old.sa_sigaction != NULL
-		       : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+	struct sigaction a;
+	for (int s = SIGRTMAX - 4; s > SIGRTMIN + 4; s--)
+		if (s != signo && !ct_sig_program_owns(s) &&
+		    (ct_sig_real_action(s, NULL, &a) < 0 ||
+		     (!(a.sa_flags & SA_SIGINFO) && a.sa_handler == SIG_DFL)))
+			return s;
+	return 0;
+}
+
+static void signal_taken(int sig);
+
+static int install(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	return ct_sig_claim(sig, &sa, signal_taken);
+}
+
+/* The program took our signal (sighooks.c): move to a free real-time signal. Threads
+ * follow at their next tick (handler); this one at once. */
+static void signal_taken(int sig)
+{
+	int s = free_rt_signal();
+	if (!s || install(s) < 0) {
+		enabled = 0;
+		snprintf(ct_engine_reason, sizeof(ct_engine_reason),
+			 "timer: the program took signal %d and no real-time signal is free; "
+			 "CPU sampling stopped",
+			 sig);
+		return;
+	}
+	signo = s;
+	snprintf(ct_engine_reason, sizeof(ct_engine_reason),
+		 "timer signal %d, CLOCK_THREAD_CPUTIME_ID, %d Hz (moved from signal %d, which "
+		 "the program took)",
+		 s, ct_cfg.hz, sig);
+	int g = ct_tls_guard;
+	ct_tls_guard = 1;
+	rearm_thread();
+	ct_tls_guard = g;
 }
 
 int ct_timer_start(char *why, size_t whylen)
@@ -90,13 +145,8 @@ int ct_timer_start(char *why, size_t whylen)
 	period_ns = 1000000000ull / (uint64_t)ct_cfg.hz;
 	signo = SIGPROF;
 	const char *note = "";
-	if (owned(SIGPROF)) {
-		signo = 0;
-		for (int s = SIGRTMAX - 4; s > SIGRTMIN + 4; s--)
-			if (!owned(s)) {
-				signo = s;
-				break;
-			}
+	if (ct_sig_program_owns(SIGPROF)) {
+		signo = free_rt_signal();
 		if (!signo) {
 			snprintf(why, whylen,
 				 "timer: SIGPROF and every spare real-time signal "
@@ -105,17 +155,13 @@ int ct_timer_start(char *why, size_t whylen)
 		}
 		note = " (SIGPROF is the program's: using a real-time signal)";
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	if (sigaction(signo, &sa, NULL) < 0) {
-		snprintf(why, whylen, "timer: sigaction: %s", strerror(errno));
-		return -errno;
+	int r = install(signo);
+	if (r < 0) {
+		snprintf(why, whylen, "timer: sigaction: %s", strerror(-r));
+		return r;
 	}
 	atomic_store_explicit(&enabled, 1, memory_order_relaxed);
-	int r = ct_timer_arm_thread();
+	r = ct_timer_arm_thread();
 	if (r < 0) {
 		snprintf(why, whylen, "timer: timer_create: %s", strerror(-r));
 		atomic_store_explicit(&enabled, 0, memory_order_relaxed);
@@ -134,6 +180,7 @@ int ct_timer_arm_thread(void)
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = signo;
+	sev.sigev_value.sival_ptr = &tick_cookie;
 	sev._sigev_un._tid = (int)ct_gettid();
 	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &tls_timer) < 0)
 		return -errno;
@@ -157,6 +204,17 @@ void ct_timer_disarm_thread(void)
 		timer_delete(tls_timer);
 		tls_armed = 0;
 	}
+}
+
+/* Moves this thread's timer to the current signal (async-signal-safe in glibc: a timer
+ * without SIGEV_THREAD is one syscall each way). */
+static void rearm_thread(void)
+{
+	if (!tls_armed)
+		return;
+	timer_delete(tls_timer);
+	tls_armed = 0;
+	ct_timer_arm_thread();
 }
 
 void ct_timer_stop(void)

@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "agent/fdguard.h"
 #include "agent/internal.h"
 
 typedef struct {
@@ -173,6 +174,8 @@ int ct_unwind_init(void)
 		ct_log("cannot load libunwind-x86_64.so.8: %s", dlerror());
 		return -ENOENT;
 	}
+	if (ct_fdg_patch_library(h) < 0)
+		ct_log("cannot guard libunwind-x86_64's fds");
 	LOAD(create_addr_space, "_Ux86_64_create_addr_space");
 	LOAD(set_caching_policy, "_Ux86_64_set_caching_policy");
 	LOAD(flush_cache, "_Ux86_64_flush_cache");

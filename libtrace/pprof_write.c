@@ -402,7 +402,7 @@ int ct_pprof_write_file(const ct_profile *p, const char *path)
 			free(buf);
 			return -ENAMETOOLONG;
 		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd < 0 && errno != EEXIST) {
 			rc = -errno;
 			free(buf);

@@ -1,0 +1,50 @@
+/*
+ * fdguard.h — the agent's own file descriptors, kept out of the program's way.
+ *
+ * Every long-lived fd the agent holds (the collector's wake-up pipe, the perf event fds,
+ * libunwind's address-validation pipe) is adopted here: moved to a high number
+ * (F_DUPFD_CLOEXEC below min(RLIMIT_NOFILE, 2048)), its identity remembered (st_dev and
+ * st_ino; the event id for a perf fd, whose inode is shared by every anon-inode fd) and
+ * checked again before the agent reads, writes, ioctls or closes it. The program's
+ * close/dup2/dup3/close_range calls on those numbers behave as they would without the
+ * agent (the number is not the program's: EBADF), and a dup2 onto one of them first
+ * moves ours away. A program that closes ours behind our back (a raw syscall, glibc's
+ * closefrom) makes the next check fail: the agent then forgets that fd without touching
+ * the number, and reopens what it needs.
+ *
+ * Slots are small integers naming an adopted fd; ct_fdg_get returns its current number.
+ * Everything here is async-signal-safe except ct_fdg_adopt and ct_fdg_patch_library.
+ */
+#ifndef CT_AGENT_FDGUARD_H
+#define CT_AGENT_FDGUARD_H
+
+enum { CT_FDG_FILE, CT_FDG_PERF };
+
+/* Moves fd to a high number (closing the original) and adopts it: returns its slot, or
+ * -errno (fd is then closed). kind CT_FDG_PERF also remembers the perf event id. */
+int ct_fdg_adopt(int fd, int kind);
+/* The slot's fd number if it is still the one we adopted, else -1 (the slot is then
+ * forgotten; the number, now the program's, is left alone). */
+int ct_fdg_check(int slot);
+/* The slot's fd number without a check (-1 once forgotten): for poll sets. */
+int ct_fdg_get(int slot);
+/* Closes the slot's fd if it is still ours, and frees the slot. */
+void ct_fdg_release(int slot);
+/* The slot holding fd when fd is still ours (checked), else -1. */
+int ct_fdg_owned(int fd);
+/* Checks every adopted fd (forgets the lost ones); returns how many were lost. */
+int ct_fdg_check_all(void);
+
+/* The collector's wake-up channel, a pipe of two adopted fds: open (again) as needed,
+ * signal from any thread or signal handler, drain on the collector. */
+int ct_fdg_wake_open(void);
+int ct_fdg_wake_poll_fd(void); /* read end, reopened if it was lost; -1 if none */
+void ct_fdg_wake_signal(void);
+void ct_fdg_wake_drain(void);
+
+/* Routes a dlopen'ed library's own pipe2/read/write/syscall(SYS_write)/close/open through
+ * the guard (libunwind's memory-validation pipe): its pipes are adopted, and it can read,
+ * write or close only fds it opened. 0 or -errno. */
+int ct_fdg_patch_library(void *handle);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * sighooks.c — the program's sigaction/signal/setitimer, seen through the agent's claims
+ * (see sighooks.h for the contract).
+ *
+ * State per signal: NONE (not the agent's business: calls pass straight through), AGENT
+ * (the agent's handler is installed and the agent uses the signal), DISPATCH (the agent's
+ * handler is installed with the program's mask and flags only to filter the agent's own
+ * late timer ticks; everything else is forwarded to the program's action). No lock: a
+ * signal's state changes only from the program's own sigaction calls for that signal,
+ * which the program itself does not race with each other.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "agent/agent.h"
+#include "agent/sighooks.h"
+
+enum { SIG_NONE, SIG_AGENT, SIG_DISPATCH };
+
+static struct {
+	volatile int state;
+	struct sigaction agent; /* the agent's action */
+	struct sigaction prog;	/* what the program set, or found before the agent */
+	void (*on_taken)(int);
+} sigs[_NSIG];
+
+static int (*real_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+static int (*real_setitimer_fn)(int, const struct itimerval *, struct itimerval *);
+
+int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!real_sigaction_fn)
+		*(void **)&real_sigaction_fn = ct_real("sigaction");
+	return real_sigaction_fn(sig, act, old);
+}
+
+int ct_sig_claim(int sig, const struct sigaction *act, void (*on_taken)(int sig))
+{
+	if (sig <= 0 || sig >= _NSIG)
+		return -EINVAL;
+	struct sigaction old;
+	if (ct_sig_real_action(sig, act, &old) < 0)
+		return -errno;
+	if (sigs[sig].state == SIG_NONE)
+		sigs[sig].prog = old;
+	sigs[sig].agent = *act;
+	sigs[sig].on_taken = on_taken;
+	sigs[sig].state = SIG_AGENT;
+	return 0;
+}
+
+int ct_sig_program_owns(int sig)
+{
+	struct sigaction a;
+	if (sig <= 0 || sig >= _NSIG)
+		return 1;
+	if (sigs[sig].state != SIG_NONE)
+		a = sigs[sig].prog;
+	else if (ct_sig_real_action(sig, NULL, &a) < 0)
+		return 1;
+	return (a.sa_flags & SA_SIGINFO) ? a.sa_sigaction != NULL
+					 : (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
+}
+
+static int default_ignores(int sig)
+{
+	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+}
+
+void ct_sig_forward(int sig, siginfo_t *si, void *uc)
+{
+	if (sig <= 0 || sig >= _NSIG)
+		return;
+	struct sigaction a = sigs[sig].prog;
+	if (a.sa_flags & SA_RESETHAND) {
+		sigs[sig].prog.sa_handler = SIG_DFL;
+		sigs[sig].prog.sa_flags &= ~SA_SIGINFO;
+	}
+	if (a.sa_flags & SA_SIGINFO) {
+		if (a.sa_sigaction)
+			a.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (a.sa_handler == SIG_IGN || (a.sa_handler == SIG_DFL && default_ignores(sig)))
+		return;
+	if (a.sa_handler != SIG_DFL) {
+		a.sa_handler(sig);
+		return;
+	}
+	/* The default action of a terminating signal: die of it, as without the agent. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	ct_sig_real_action(sig, &dfl, NULL);
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, sig);
+	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+	raise(sig);
+}
+
+/* The kernel action for a signal the program set while the agent filters it: the agent's
+ * handler with the program's mask and flags. */
+static struct sigaction dispatch_action(int sig, const struct sigaction *prog)
+{
+	struct sigaction k = *prog;
+	k.sa_sigaction = sigs[sig].agent.sa_sigaction;
+	k.sa_flags = (prog->sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
+	return k;
+}
+
+CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (ct_tls_guard || sig <= 0 || sig >= _NSIG || sigs[sig].state == SIG_NONE)
+		return ct_sig_real_action(sig, act, old);
+	struct sigaction prev = sigs[sig].prog;
+	if (act) {
+		int is_dfl = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
+		if (sigs[sig].state == SIG_AGENT && !sigs[sig].on_taken && !is_dfl) {
+			/* A flush signal the program handles itself: its handler replaces ours. */
+			if (ct_sig_real_action(sig, act, NULL) < 0)
+				return -1;
+			sigs[sig].state = SIG_NONE;
+		} else if (sigs[sig].state == SIG_AGENT && !sigs[sig].on_taken) {
+			sigs[sig].prog = *act; /* SIG_DFL: our flush handler stays */
+		} else {
+			if (sigs[sig].state == SIG_AGENT) {
+				sigs[sig].state = SIG_DISPATCH;
+				sigs[sig].on_taken(sig);
+			}
+			struct sigaction k = dispatch_action(sig, act);
+			if (ct_sig_real_action(sig, &k, NULL) < 0)
+				return -1;
+			sigs[sig].prog = *act;
+		}
+	}
+	if (old)
+		*old = prev;
+	return 0;
+}
+
+CT_EXPORT __sighandler_t signal(int sig, __sighandler_t handler)
+{
+	struct sigaction act, old;
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	act.sa_flags = SA_RESTART; /* BSD semantics, as glibc's signal() */
+	sigemptyset(&act.sa_mask);
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+CT_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *nv, struct itimerval *ov)
+{
+	if (!real_setitimer_fn)
+		*(void **)&real_setitimer_fn = ct_real("setitimer");
+	int arming = nv && (nv->it_value.tv_sec || nv->it_value.tv_usec);
+	if (!ct_tls_guard && which == ITIMER_PROF && arming && sigs[SIGPROF].state == SIG_AGENT &&
+	    sigs[SIGPROF].on_taken) {
+		/* The program's SIGPROF ticks must reach only its own action: move off SIGPROF. */
+		sigs[SIGPROF].state = SIG_DISPATCH;
+		sigs[SIGPROF].on_taken(SIGPROF);
+		struct sigaction k = dispatch_action(SIGPROF, &sigs[SIGPROF].prog);
+		ct_sig_real_action(SIGPROF, &k, NULL);
+	}
+	return real_setitimer_fn(which, nv, ov);
+}

@@ -1,0 +1,33 @@
+/*
+ * sighooks.h — the agent's signal handlers, hidden from the program and out of its way.
+ *
+ * The agent installs handlers (the timer engine's sampling signal, the flush on
+ * terminating signals) by claiming a signal here. From then on the program's sigaction,
+ * signal and setitimer calls go through this module:
+ * - a query returns what the program set, or what was there before the agent (SIG_DFL);
+ * - setting a claimed flush signal to SIG_DFL keeps the agent's handler (the program
+ *   still dies of it by default, after the flush); a handler or SIG_IGN replaces it;
+ * - setting the timer's signal, or arming ITIMER_PROF while the timer uses SIGPROF, calls
+ *   the claim's on_taken (the timer moves to a free real-time signal); the agent's
+ *   handler then stays installed on the old signal only to tell its own late ticks from
+ *   the program's signals, which it forwards with ct_sig_forward — the program's handler
+ *   never sees an agent tick.
+ */
+#ifndef CT_AGENT_SIGHOOKS_H
+#define CT_AGENT_SIGHOOKS_H
+
+#include <signal.h>
+
+/* Installs act for sig as the agent's (the program's view stays what it was). on_taken is
+ * called (from the program's thread) when the program sets sig; NULL: the program's
+ * handler simply replaces the agent's. 0 or -errno. */
+int ct_sig_claim(int sig, const struct sigaction *act, void (*on_taken)(int sig));
+/* Whether the program has a handler (or SIG_IGN) for sig, as the program sees it. */
+int ct_sig_program_owns(int sig);
+/* Runs the program's action for a signal the agent's handler received but that is not the
+ * agent's (async-signal-safe). */
+void ct_sig_forward(int sig, siginfo_t *si, void *uc);
+/* The real sigaction, for the agent's own use. */
+int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *old);
+
+#endif

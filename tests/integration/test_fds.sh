@@ -1,0 +1,30 @@
+# test_fds — the agent's file descriptors are its own (issue 9, defect 1): a daemon that
+# closes fds 0..1023 and reopens files, one that closes everything with a raw close_range
+# and then takes every number, and programs that reuse the numbers for pipes run as they
+# do without the agent, and the collector does not spin on fds it lost.
+. "$(dirname "$0")/lib.sh"
+PROGS=$CT_BUILD/tests/progs
+
+for mode in loop raw; do
+	"$PROGS/fd_daemon" "$TMP/bare-$mode.log" $mode || fail "fd_daemon $mode failed bare"
+	timeout 60 "$CTRACE" record -o "$TMP/d-$mode" -- "$PROGS/fd_daemon" "$TMP/rec-$mode.log" $mode \
+		2> "$TMP/d-$mode.err" || { cat "$TMP/d-$mode.err"; fail "fd_daemon $mode: status $?"; }
+	cmp "$TMP/bare-$mode.log" "$TMP/rec-$mode.log" ||
+		{ od -c "$TMP/rec-$mode.log" | tail -5; fail "$mode: the daemon's log differs from a bare run"; }
+	ms=$(awk -F= '/^collector_cpu_ms=/ {print $2}' "$TMP/d-$mode/summary.txt")
+	[ -n "$ms" ] || fail "$mode: no collector_cpu_ms in summary.txt"
+	awk -v v="$ms" 'BEGIN { exit !(v < 150) }' ||
+		fail "$mode: the collector used $ms ms of CPU in a ~1 s run (spinning on lost fds?)"
+	samples=$(awk -F= '/^samples=/ {print $2}' "$TMP/d-$mode/summary.txt")
+	[ "$samples" -gt 10 ] || fail "$mode: only $samples CPU samples recorded"
+	pprof_top "$TMP/d-$mode/mutex.pb.gz" > /dev/null
+	pprof_top "$TMP/d-$mode/heap.pb.gz" > /dev/null
+	ok "fd_daemon ($mode): log byte-identical, collector ${ms} ms CPU, $samples samples"
+done
+
+timeout 60 "$CTRACE" record -o "$TMP/p" -- "$PROGS/pipe_steal" > "$TMP/p.out" 2> "$TMP/p.err" ||
+	{ cat "$TMP/p.err"; fail "pipe_steal: status $? (124: it hung)"; }
+grep -q "pipes ok" "$TMP/p.out" || fail "pipe_steal: pipes corrupted"
+timeout 60 "$CTRACE" record -o "$TMP/pr" -- "$PROGS/pipe_steal" raw 2> "$TMP/pr.err" ||
+	{ cat "$TMP/pr.err"; fail "pipe_steal raw: status $? (124: it hung)"; }
+ok "programs that reuse the agent's fd numbers for pipes finish with their data intact"
