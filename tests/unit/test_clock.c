@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "tests/unit/check_main.h"
+
 START_TEST(now_is_monotonic)
 {
 	uint64_t first = ct_now(), prev = first, back = 0, bad_t = 0, bad_prev = 0;
@@ -98,11 +100,4 @@ static Suite *clock_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(clock_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(clock_suite)

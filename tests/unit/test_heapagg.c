@@ -11,6 +11,8 @@
 #include "libtrace/heapagg.h"
 #include "libtrace/heapsample.h"
 
+#include "tests/unit/check_main.h"
+
 /* The sum over sizes of one stack's totals. */
 static ct_heap_site site_of(ct_heap_agg *a, uint32_t stack)
 {
@@ -319,11 +321,4 @@ static Suite *heapagg_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(heapagg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(heapagg_suite)

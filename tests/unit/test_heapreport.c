@@ -11,6 +11,8 @@
 
 #include "libtrace/heapreport.h"
 
+#include "tests/unit/check_main.h"
+
 static char *report(const ct_profile *h, const ct_profile *peak, int top, int *rc)
 {
 	char *buf = NULL;
@@ -159,11 +161,4 @@ static Suite *heapreport_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(heapreport_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(heapreport_suite)

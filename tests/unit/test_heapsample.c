@@ -13,6 +13,8 @@
 
 #include "libtrace/heapsample.h"
 
+#include "tests/unit/check_main.h"
+
 START_TEST(test_log_exp_accuracy)
 {
 	for (double x = 1e-300; x < 1e300; x *= 1.37) {
@@ -335,11 +337,4 @@ static Suite *heapsample_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(heapsample_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(heapsample_suite)

@@ -11,6 +11,8 @@
 
 #include "libtrace/lockreport.h"
 
+#include "tests/unit/check_main.h"
+
 /* A profile with contentions/count and delay/nanoseconds sample types. */
 static ct_profile *contention_profile(void)
 {
@@ -174,11 +176,4 @@ static Suite *lockreport_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(lockreport_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(lockreport_suite)

@@ -18,6 +18,8 @@
 #include "libtrace/pprof.h"
 #include "proto/profile.pb-c.h"
 
+#include "tests/unit/check_main.h"
+
 /* Allocation failure injection (see tests/unit/pprof.mk): when alloc_countdown is n >= 0,
  * the allocation n calls from now fails, once. */
 void *__real_malloc(size_t n);
@@ -1068,11 +1070,4 @@ static Suite *pprof_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(pprof_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(pprof_suite)

@@ -12,6 +12,8 @@
 
 #include "libtrace/profile.h"
 
+#include "tests/unit/check_main.h"
+
 START_TEST(test_new_defaults)
 {
 	ct_profile *p = ct_profile_new();
@@ -320,11 +322,4 @@ static Suite *profile_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(profile_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(profile_suite)

@@ -20,6 +20,8 @@
 #include "libtrace/report_text.h"
 #include "libtrace/units.h"
 
+#include "tests/unit/check_main.h"
+
 /* A profile with two sample types (samples/count, cpu/nanoseconds) and functions
  * main, run, hash, sort, leaf, with labels "thread" (string) and "size" (number). */
 static ct_profile *p;
@@ -779,11 +781,4 @@ Suite *report_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(report_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(report_suite)
