@@ -24,7 +24,7 @@ CC       ?= cc
 CXX      ?= g++
 
 PKGS := libunwind libprotobuf-c zlib libdw check
-DEB_DEPS := libunwind-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libdw-dev check pkg-config
+DEB_DEPS := libunwind-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libdw-dev libiberty-dev check pkg-config
 DEB_TEST_DEPS := golang-go libxml2-utils clang libclang-rt-14-dev chromium google-perftools valgrind g++ binutils
 # Benchmarks only: the tools ctrace is compared against.
 DEB_BENCH_DEPS := heaptrack linux-perf
@@ -38,7 +38,7 @@ SANFLAGS := $(SANFLAGS_$(SAN))
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -pthread $(SANFLAGS) -I$(BUILD)/gen -I. $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SANFLAGS) $(LDFLAGS)
 
-LIBTRACE_LIBS := -lprotobuf-c -lz -ldw -lelf -ldl -lm
+LIBTRACE_LIBS := -lprotobuf-c -lz -ldw -lelf -liberty -ldl -lm
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 .SECONDARY:

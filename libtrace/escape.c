@@ -45,51 +45,42 @@ size_t ct_escape_utf8_chars(const char *s)
 	return n;
 }
 
-void ct_escape_xml(FILE *out, const char *s, size_t max_chars)
+/* What each ASCII character becomes: a replacement, or NULL to be written as is. */
+static const char *const xml_esc[128] = {
+	['<'] = "&lt;", ['>'] = "&gt;", ['&'] = "&amp;", ['"'] = "&quot;", ['\''] = "&apos;",
+};
+static const char *const json_esc[128] = {
+	['"'] = "\\\"", ['\\'] = "\\\\", ['<'] = "\\u003c", ['>'] = "\\u003e", ['&'] = "\\u0026",
+};
+
+/* Writes the first keep characters of s escaped by table; every format writes line
+ * breaks and tabs as spaces, other control characters and invalid UTF-8 as '?'. */
+static void escape(FILE *out, const char *s, size_t keep, const char *const table[128])
 {
-	size_t keep = (size_t)-1;
-	bool cut = max_chars > 0 && ct_escape_utf8_chars(s) > max_chars;
-	if (cut)
-		keep = max_chars > 2 ? max_chars - 2 : 0;
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t n = 0; *p && n < keep; n++) {
 		size_t k = utf8_seq(p);
-		if (k == 0) {
-			putc('?', out);
-			p++;
-			continue;
-		}
 		if (k > 1) {
 			fwrite(p, 1, k, out);
 			p += k;
 			continue;
 		}
-		switch (*p) {
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&apos;", out);
-			break;
-		case '\n':
-		case '\r':
-		case '\t':
+		if (k == 0 || (*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f)
+			putc('?', out);
+		else if (*p < 0x20)
 			putc(' ', out);
-			break;
-		default:
-			putc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
-		}
+		else if (table[*p])
+			fputs(table[*p], out);
+		else
+			putc(*p, out);
 		p++;
 	}
+}
+
+void ct_escape_xml(FILE *out, const char *s, size_t max_chars)
+{
+	bool cut = max_chars > 0 && ct_escape_utf8_chars(s) > max_chars;
+	escape(out, s, cut ? (max_chars > 2 ? max_chars - 2 : 0) : (size_t)-1, xml_esc);
 	if (cut)
 		fputs("..", out);
 }
@@ -97,46 +88,6 @@ void ct_escape_xml(FILE *out, const char *s, size_t max_chars)
 void ct_escape_json(FILE *out, const char *s)
 {
 	putc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t k = utf8_seq(p);
-		if (k == 0) {
-			putc('?', out);
-			p++;
-			continue;
-		}
-		if (k > 1) {
-			fwrite(p, 1, k, out);
-			p += k;
-			continue;
-		}
-		switch (*p) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '<':
-			fputs("\\u003c", out);
-			break;
-		case '>':
-			fputs("\\u003e", out);
-			break;
-		case '&':
-			fputs("\\u0026", out);
-			break;
-		case '\n':
-		case '\r':
-		case '\t':
-			putc(' ', out);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				putc('?', out);
-			else
-				putc(*p, out);
-		}
-		p++;
-	}
+	escape(out, s, (size_t)-1, json_esc);
 	putc('"', out);
 }

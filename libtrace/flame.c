@@ -147,56 +147,63 @@ static void write_title(FILE *out, const ct_tree *t, uint32_t i, const ct_flame_
 	fputs("</title>", out);
 }
 
-int ct_flame_write_svg(FILE *out, const ct_tree *t, const ct_flame_opts *o)
+const ct_flame_opts *ct_flame_opts_for(const ct_tree *t, const ct_flame_opts *o,
+				       ct_flame_opts *defaults)
 {
-	ct_flame_opts defaults;
 	if (!o) {
-		ct_flame_opts_init(&defaults);
-		o = &defaults;
+		ct_flame_opts_init(defaults);
+		o = defaults;
 	}
 	if (o->col >= t->ncols || (o->base_col >= 0 && (uint32_t)o->base_col >= t->ncols))
-		return -EINVAL;
+		return NULL;
+	return o;
+}
+
+/* Where the frames of an SVG go: pass 1 over the tree. */
+struct svg_layout {
+	double scale;	 /* pixels per unit of value */
+	int64_t *off;	 /* offset of each node in units, from the left */
+	int64_t *next;	 /* offset of its next child */
+	uint32_t *drawn; /* the nodes wide enough to draw, in pre-order */
+	uint32_t ndrawn, maxd;
+	double max_abs; /* diff: the largest change of self share (full colour) */
+};
+
+/* Offsets, the frames wide enough to draw, the deepest of them, and (diff) the largest
+ * change of self share, which maps to full colour. */
+static void layout(const ct_tree *t, const ct_flame_opts *o, struct svg_layout *l)
+{
 	uint32_t n = t->nnodes, nc = t->ncols, col = o->col;
-	uint32_t width = o->width ? o->width : 1200;
-	int64_t total = ct_tree_total(t, col);
-	double scale = total > 0 ? (double)(width - 2 * PAD) / (double)total : 0;
-	int64_t *off = malloc(n * sizeof(*off)), *next = malloc(n * sizeof(*next));
-	uint32_t *drawn = malloc(n * sizeof(*drawn));
-	if (!off || !next || !drawn) {
-		free(off);
-		free(next);
-		free(drawn);
-		return -ENOMEM;
-	}
-	/* Pass 1: offsets, the frames wide enough to draw, the deepest of them, and (diff)
-	 * the largest change of self share, which maps to full colour. */
-	uint32_t ndrawn = 0, maxd = 0;
-	double max_abs = 0;
-	off[0] = next[0] = 0;
+	l->off[0] = l->next[0] = 0;
 	for (uint32_t i = 0; i < n;) {
 		int64_t v = t->cum[(size_t)i * nc + col];
 		if (i) {
 			uint32_t p = t->nodes[i].parent;
-			off[i] = next[p];
-			next[p] += v > 0 ? v : 0;
-			next[i] = off[i];
+			l->off[i] = l->next[p];
+			l->next[p] += v > 0 ? v : 0;
+			l->next[i] = l->off[i];
 		}
-		if (v <= 0 || (double)v * scale < o->min_width) {
+		if (v <= 0 || (double)v * l->scale < o->min_width) {
 			i = t->nodes[i].end; /* its parent's next offset has moved on already */
 			continue;
 		}
-		drawn[ndrawn++] = i;
-		if (t->nodes[i].depth > maxd)
-			maxd = t->nodes[i].depth;
+		l->drawn[l->ndrawn++] = i;
+		if (t->nodes[i].depth > l->maxd)
+			l->maxd = t->nodes[i].depth;
 		if (o->base_col >= 0 && i) {
 			double d = self_share(t, i, col) - self_share(t, i, (uint32_t)o->base_col);
 			d = d < 0 ? -d : d;
-			max_abs = d > max_abs ? d : max_abs;
+			l->max_abs = d > l->max_abs ? d : l->max_abs;
 		}
 		i++;
 	}
-	uint32_t height = TOP + (maxd + 1) * FRAME_H + BOTTOM;
-	char sub[512], color[32];
+}
+
+/* The SVG's head: style, script, title lines, buttons, and the frames group's start. */
+static void write_head(FILE *out, const ct_tree *t, const ct_flame_opts *o, uint32_t width,
+		       uint32_t height)
+{
+	char sub[512];
 	fprintf(out,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
 		"<svg version=\"1.1\" width=\"%" PRIu32 "\" height=\"%" PRIu32
@@ -231,39 +238,71 @@ int ct_flame_write_svg(FILE *out, const ct_tree *t, const ct_flame_opts *o)
 		"<text id=\"details\" x=\"%d\" y=\"%" PRIu32 "\"> </text>\n"
 		"<text id=\"selftest\" x=\"%d\" y=\"%" PRIu32 "\" class=\"hide\"> </text>\n",
 		PAD, width - PAD, width - PAD, height - 14, PAD, height - 14, PAD, height - 2);
-	fprintf(out, "<g id=\"frames\" data-total=\"%" PRId64 "\" data-unit=\"", total);
-	ct_escape_xml(out, t->cols[col].unit, 0);
+	fprintf(out, "<g id=\"frames\" data-total=\"%" PRId64 "\" data-unit=\"",
+		ct_tree_total(t, o->col));
+	ct_escape_xml(out, t->cols[o->col].unit, 0);
 	fprintf(out, "\" data-width=\"%" PRIu32 "\" data-pad=\"%d\" data-icicle=\"%d\">\n", width,
 		PAD, o->icicle ? 1 : 0);
-	for (uint32_t k = 0; k < ndrawn; k++) {
-		uint32_t i = drawn[k], d = t->nodes[i].depth;
-		int64_t v = t->cum[(size_t)i * nc + col];
-		double x = PAD + (double)off[i] * scale, w = (double)v * scale;
-		uint32_t y = o->icicle ? TOP + d * FRAME_H : height - BOTTOM - (d + 1) * FRAME_H;
-		if (o->base_col >= 0 && i)
-			diff_color(self_share(t, i, col) - self_share(t, i, (uint32_t)o->base_col),
-				   max_abs, color, sizeof(color));
-		else if (i)
-			frame_color(&t->frames[t->nodes[i].frame], color, sizeof(color));
-		else
-			snprintf(color, sizeof(color), "rgb(215,215,205)");
-		fprintf(out,
-			"<g class=\"f\" data-o=\"%" PRId64 "\" data-v=\"%" PRId64
-			"\" data-d=\"%" PRIu32 "\">",
-			off[i], v, d);
-		write_title(out, t, i, o);
-		fprintf(out,
-			"<rect x=\"%.1f\" y=\"%" PRIu32 "\" width=\"%.1f\" height=\"%d\" rx=\"2\" "
-			"fill=\"%s\"/><text x=\"%.1f\" y=\"%" PRIu32 "\">",
-			x, y, w, FRAME_H - 1, color, x + 3, y + FRAME_H - 4);
-		size_t fit = w > 6 ? (size_t)((w - 6) / (FONT_PX * 0.6)) : 0;
-		if (fit >= 3)
-			ct_escape_xml(out, i ? t->frames[t->nodes[i].frame].name : "all", fit);
-		fputs("</text></g>\n", out);
+}
+
+/* One frame: node i at depth row y. */
+static void write_frame(FILE *out, const ct_tree *t, const ct_flame_opts *o,
+			const struct svg_layout *l, uint32_t i, uint32_t y)
+{
+	char color[32];
+	int64_t v = t->cum[(size_t)i * t->ncols + o->col];
+	double x = PAD + (double)l->off[i] * l->scale, w = (double)v * l->scale;
+	if (o->base_col >= 0 && i)
+		diff_color(self_share(t, i, o->col) - self_share(t, i, (uint32_t)o->base_col),
+			   l->max_abs, color, sizeof(color));
+	else if (i)
+		frame_color(&t->frames[t->nodes[i].frame], color, sizeof(color));
+	else
+		snprintf(color, sizeof(color), "rgb(215,215,205)");
+	fprintf(out,
+		"<g class=\"f\" data-o=\"%" PRId64 "\" data-v=\"%" PRId64 "\" data-d=\"%" PRIu32
+		"\">",
+		l->off[i], v, t->nodes[i].depth);
+	write_title(out, t, i, o);
+	fprintf(out,
+		"<rect x=\"%.1f\" y=\"%" PRIu32 "\" width=\"%.1f\" height=\"%d\" rx=\"2\" "
+		"fill=\"%s\"/><text x=\"%.1f\" y=\"%" PRIu32 "\">",
+		x, y, w, FRAME_H - 1, color, x + 3, y + FRAME_H - 4);
+	size_t fit = w > 6 ? (size_t)((w - 6) / (FONT_PX * 0.6)) : 0;
+	if (fit >= 3)
+		ct_escape_xml(out, i ? t->frames[t->nodes[i].frame].name : "all", fit);
+	fputs("</text></g>\n", out);
+}
+
+int ct_flame_write_svg(FILE *out, const ct_tree *t, const ct_flame_opts *o)
+{
+	ct_flame_opts defaults;
+	if (!(o = ct_flame_opts_for(t, o, &defaults)))
+		return -EINVAL;
+	uint32_t n = t->nnodes;
+	uint32_t width = o->width ? o->width : 1200;
+	int64_t total = ct_tree_total(t, o->col);
+	struct svg_layout l = {
+		.scale = total > 0 ? (double)(width - 2 * PAD) / (double)total : 0,
+		.off = malloc(n * sizeof(*l.off)),
+		.next = malloc(n * sizeof(*l.next)),
+		.drawn = malloc(n * sizeof(*l.drawn)),
+	};
+	if (l.off && l.next && l.drawn) {
+		layout(t, o, &l);
+		uint32_t height = TOP + (l.maxd + 1) * FRAME_H + BOTTOM;
+		write_head(out, t, o, width, height);
+		for (uint32_t k = 0; k < l.ndrawn; k++) {
+			uint32_t d = t->nodes[l.drawn[k]].depth;
+			write_frame(out, t, o, &l, l.drawn[k],
+				    o->icicle ? TOP + d * FRAME_H
+					      : height - BOTTOM - (d + 1) * FRAME_H);
+		}
+		fputs("</g>\n</svg>\n", out);
 	}
-	fputs("</g>\n</svg>\n", out);
-	free(off);
-	free(next);
-	free(drawn);
-	return ferror(out) ? -EIO : 0;
+	bool ok = l.off && l.next && l.drawn;
+	free(l.off);
+	free(l.next);
+	free(l.drawn);
+	return !ok ? -ENOMEM : ferror(out) ? -EIO : 0;
 }

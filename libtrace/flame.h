@@ -47,6 +47,11 @@ typedef struct {
 /* Default options: column 0, no diff, flame orientation, min_width 0.1, width 1200. */
 void ct_flame_opts_init(ct_flame_opts *o);
 
+/* The options a writer uses: o, or *defaults filled by ct_flame_opts_init when o is NULL;
+ * NULL when a column they name is not in t. */
+const ct_flame_opts *ct_flame_opts_for(const ct_tree *t, const ct_flame_opts *o,
+				       ct_flame_opts *defaults);
+
 /* The title and subtitle the views show: o->title/o->subtitle when set, else defaults
  * (the subtitle names the column's sample type and total, and the base total of a diff).
  * The subtitle is formatted into buf. */

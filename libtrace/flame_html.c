@@ -331,11 +331,7 @@ static void write_data(FILE *out, const ct_tree *t, const ct_flame_opts *o, cons
 int ct_flame_write_html(FILE *out, const ct_tree *t, const ct_flame_opts *o)
 {
 	ct_flame_opts defaults;
-	if (!o) {
-		ct_flame_opts_init(&defaults);
-		o = &defaults;
-	}
-	if (o->col >= t->ncols || (o->base_col >= 0 && (uint32_t)o->base_col >= t->ncols))
+	if (!(o = ct_flame_opts_for(t, o, &defaults)))
 		return -EINVAL;
 	const char *at = strstr(page, marker);
 	if (!at)

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/intern.h"
+#include "libtrace/locname.h"
 #include "libtrace/units.h"
 
 #define HR_FRAMES 8 /* frames printed per leak stack */
@@ -31,8 +33,7 @@ typedef struct {
 typedef struct {
 	const ct_profile *p;
 	hr_idx x;
-	char **names; /* "module+0xOFF" strings made for unsymbolized frames */
-	size_t nnames;
+	ct_intern names; /* "module+0xOFF" strings made for unsymbolized frames */
 } hr_ctx;
 
 static int hr_indexes(const ct_profile *p, hr_idx *x)
@@ -67,26 +68,11 @@ static bool hr_is_allocator(const char *name)
 	return false;
 }
 
-/* A name for an unsymbolized location: "module+0xOFFSET", or "0xADDRESS". */
+/* A name for an unsymbolized location (locname.h), kept in c. NULL on ENOMEM. */
 static const char *hr_addr_name(hr_ctx *c, const ct_location *l)
 {
-	char buf[600];
-	if (l->mapping) {
-		const ct_mapping *m = &c->p->mappings[l->mapping - 1];
-		const char *base = strrchr(m->filename, '/');
-		base = base ? base + 1 : m->filename;
-		snprintf(buf, sizeof buf, "%s+0x%" PRIx64, *base ? base : "?",
-			 l->address - m->memory_start + m->file_offset);
-	} else {
-		snprintf(buf, sizeof buf, "0x%" PRIx64, l->address);
-	}
-	char **names = realloc(c->names, (c->nnames + 1) * sizeof *names);
-	if (!names)
-		return NULL;
-	c->names = names;
-	if (!(names[c->nnames] = strdup(buf)))
-		return NULL;
-	return names[c->nnames++];
+	char buf[CT_LOCNAME_MAX];
+	return ct_intern_str(&c->names, ct_location_name(c->p, l, 0, buf, sizeof buf));
 }
 
 /* The site a sample is charged to: its first non-allocator frame (innermost inlined
@@ -273,6 +259,7 @@ static void hr_totals(const ct_profile *p, const hr_idx *x, int64_t t[4])
 int ct_heap_report(FILE *out, const ct_profile *heap, const ct_profile *peak, int top)
 {
 	hr_ctx c = {.p = heap};
+	ct_intern_init(&c.names, true);
 	if (!heap || hr_indexes(heap, &c.x) < 0)
 		return -EINVAL;
 	if (top <= 0)
@@ -329,9 +316,7 @@ int ct_heap_report(FILE *out, const ct_profile *heap, const ct_profile *peak, in
 	rc = hr_leaks(out, &c, top);
 out:
 	free(rows);
-	for (size_t i = 0; i < c.nnames; i++)
-		free(c.names[i]);
-	free(c.names);
+	ct_intern_free(&c.names);
 	if (rc == 0 && ferror(out))
 		rc = -EIO;
 	return rc;

@@ -10,14 +10,8 @@
 #include "libtrace/vec.h"
 
 enum {
-	TABLE_MIN = 64,	     /* first number of slots */
 	CHUNK = 64 << 10,    /* bytes per ordinary chunk of copies */
 	CHUNK_BIG = 8 << 10, /* longer strings get a chunk of their own */
-};
-
-struct ct_intern_slot {
-	uint32_t hash; /* low bits of the string's hash */
-	uint32_t idx1; /* index + 1; 0 = empty slot */
 };
 
 struct ct_intern_chunk {
@@ -51,29 +45,9 @@ void ct_intern_free(ct_intern *t)
 		next = c->next;
 		free(c);
 	}
-	free(t->slots);
+	ct_hindex_free(&t->index);
 	free(t->strs);
 	ct_intern_init(t, t->copy);
-}
-
-static int grow_table(ct_intern *t)
-{
-	size_t ncap = t->cap ? t->cap * 2 : TABLE_MIN;
-	struct ct_intern_slot *ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->cap; i++) {
-		if (!t->slots[i].idx1)
-			continue;
-		size_t j = t->slots[i].hash & (ncap - 1);
-		while (ns[j].idx1)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = t->slots[i];
-	}
-	free(t->slots);
-	t->slots = ns;
-	t->cap = ncap;
-	return 0;
 }
 
 /* A copy of s (len bytes and its NUL) in the interner's chunks; NULL on ENOMEM. */
@@ -117,11 +91,11 @@ int64_t ct_intern_index(ct_intern *t, const char *s)
 		s = "";
 	size_t len;
 	uint32_t h = (uint32_t)ct_hash_str(s, &len);
-	if ((t->n + 1) * 2 > t->cap && grow_table(t))
+	if (ct_hindex_reserve(&t->index))
 		return -ENOMEM;
-	size_t mask = t->cap - 1, i = h & mask;
-	for (; t->slots[i].idx1; i = (i + 1) & mask) {
-		const struct ct_intern_slot *sl = &t->slots[i];
+	size_t i = ct_hindex_home(&t->index, h);
+	for (; t->index.slots[i].idx1; i = ct_hindex_next(&t->index, i)) {
+		const ct_hindex_slot *sl = &t->index.slots[i];
 		if (sl->hash == h && strcmp(t->strs[sl->idx1 - 1], s) == 0)
 			return sl->idx1 - 1;
 	}
@@ -131,7 +105,7 @@ int64_t ct_intern_index(ct_intern *t, const char *s)
 	if (!stored)
 		return -ENOMEM;
 	t->strs[t->n] = stored;
-	t->slots[i] = (struct ct_intern_slot){h, (uint32_t)t->n + 1};
+	ct_hindex_fill(&t->index, i, h, (uint32_t)t->n);
 	return (int64_t)t->n++;
 }
 

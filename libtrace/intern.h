@@ -10,7 +10,7 @@
  *
  * Storage: an owning interner copies each new string into chunks of its own (freed all at
  * once by ct_intern_free); a borrowing one (ct_intern_init(t, false)) keeps the caller's
- * pointers, which must then outlive it. The lookup table is open addressing with linear
+ * pointers, which must then outlive it. The lookup table (hindex.h) is open addressing with linear
  * probing, at most half full, keyed by a 32-bit hash kept in the slot so that growing
  * never rehashes a string.
  *
@@ -24,12 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ct_intern_slot;
+#include "libtrace/hindex.h"
+
 struct ct_intern_chunk;
 
 typedef struct {
-	struct ct_intern_slot *slots; /* cap slots, cap a power of two (0 before first use) */
-	size_t cap;
+	ct_hindex index;   /* string hash -> index */
 	const char **strs; /* the strings by index */
 	size_t n, strs_cap;
 	struct ct_intern_chunk *chunks; /* copies; head is the one being filled */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/locname.h"
 #include "libtrace/units.h"
 
 #define LR_FRAMES 4 /* frames printed per stack */
@@ -69,21 +70,16 @@ static const char *lr_ns(int64_t v, char *buf, size_t len)
 static void lr_print_stack(FILE *out, const ct_profile *p, const ct_sample *s)
 {
 	int printed = 0;
+	char name[CT_LOCNAME_MAX], src[CT_LOCNAME_MAX];
 	for (uint32_t i = 0; i < s->nlocs && printed < LR_FRAMES; i++) {
 		const ct_location *loc = &p->locations[s->locs[i]];
-		if (loc->nlines == 0) {
-			fprintf(out, "%s0x%" PRIx64, printed ? " < " : "", loc->address);
-			printed++;
-			continue;
-		}
-		for (uint32_t l = 0; l < loc->nlines && printed < LR_FRAMES; l++) {
-			const ct_function *fn = &p->functions[loc->lines[l].function];
-			fprintf(out, "%s%s", printed ? " < " : "", fn->name[0] ? fn->name : "?");
-			if (printed == 0 && fn->filename[0]) {
-				const char *base = strrchr(fn->filename, '/');
-				fprintf(out, " (%s:%" PRId64 ")", base ? base + 1 : fn->filename,
-					loc->lines[l].line);
-			}
+		uint32_t nframes = loc->nlines ? loc->nlines : 1;
+		for (uint32_t l = 0; l < nframes && printed < LR_FRAMES; l++) {
+			fprintf(out, "%s%s", printed ? " < " : "",
+				ct_location_name(p, loc, l, name, sizeof(name)));
+			const char *where = ct_location_source(p, loc, l, src, sizeof(src));
+			if (printed == 0 && where)
+				fprintf(out, " (%s)", where);
 			printed++;
 		}
 	}

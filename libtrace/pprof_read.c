@@ -23,6 +23,7 @@
  */
 #include "libtrace/pprof.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -224,70 +225,72 @@ static int add_id(struct reader *r, ct_idmap *m, uint64_t id, size_t i, const ch
 			    id ? "duplicate" : "zero", (unsigned long long)id, at);
 }
 
-static int read_mappings(struct reader *r)
+/* Adds element i of a repeated message (its varint fields v, its offset at) to the model. */
+typedef int (*add_fn)(struct reader *r, size_t i, const uint64_t *v, long long at);
+
+/* Reads every element of repeated Profile field f, each with an id (field 1) that goes to
+ * ids (as kind), its varint fields (nv of them) and length-delimited ones (to len_fn) to
+ * add. 0 or -errno with the error filled. */
+static int read_elems(struct reader *r, enum ct_pb_profile f, ct_idmap *ids, const char *kind,
+		      size_t nv, ct_pb_len_fn len_fn, add_fn add)
 {
-	size_t n = elem_count(r, CT_PB_PROFILE_MAPPING);
-	if (ct_idmap_init(&r->maps, n))
+	size_t n = elem_count(r, f);
+	if (ct_idmap_init(ids, n))
 		return oom(r);
+	uint64_t v[CT_PB_MAPPING_END]; /* the widest of the three */
+	assert(nv <= CT_PB_MAPPING_END);
 	for (size_t i = 0; i < n; i++) {
 		size_t pos, end;
-		elem_payload(r, CT_PB_PROFILE_MAPPING, i, &pos, &end);
-		uint64_t v[CT_PB_MAPPING_END];
-		ct_pb_scan(r->buf, pos, end, v, CT_PB_MAPPING_END, NULL, NULL);
-		long long at = elem_off(r, CT_PB_PROFILE_MAPPING, i);
-		if (add_id(r, &r->maps, v[CT_PB_MAPPING_ID], i, "mapping", at))
-			return -EINVAL;
-		ct_mapping c = {
-			.id = v[CT_PB_MAPPING_ID],
-			.memory_start = v[CT_PB_MAPPING_MEMORY_START],
-			.memory_limit = v[CT_PB_MAPPING_MEMORY_LIMIT],
-			.file_offset = v[CT_PB_MAPPING_FILE_OFFSET],
-			.filename = str_at(r, (int64_t)v[CT_PB_MAPPING_FILENAME], at, "mapping",
-					   (long long)i, "filename"),
-			.build_id = str_at(r, (int64_t)v[CT_PB_MAPPING_BUILD_ID], at, "mapping",
-					   (long long)i, "build_id"),
-			.has_functions = v[CT_PB_MAPPING_HAS_FUNCTIONS] != 0,
-			.has_filenames = v[CT_PB_MAPPING_HAS_FILENAMES] != 0,
-			.has_line_numbers = v[CT_PB_MAPPING_HAS_LINE_NUMBERS] != 0,
-			.has_inline_frames = v[CT_PB_MAPPING_HAS_INLINE_FRAMES] != 0,
-		};
-		if (!c.filename || !c.build_id)
-			return -EINVAL;
-		if (!ct_profile_add_mapping(r->p, &c))
+		elem_payload(r, f, i, &pos, &end);
+		long long at = elem_off(r, f, i);
+		r->nraw_lines = 0;
+		if (ct_pb_scan(r->buf, pos, end, v, nv, len_fn, r))
 			return oom(r);
+		int rc = add_id(r, ids, v[1], i, kind, at);
+		if (!rc)
+			rc = add(r, i, v, at);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
 
-static int read_functions(struct reader *r)
+static int add_mapping(struct reader *r, size_t i, const uint64_t *v, long long at)
 {
-	size_t n = elem_count(r, CT_PB_PROFILE_FUNCTION);
-	if (ct_idmap_init(&r->funcs, n))
-		return oom(r);
-	for (size_t i = 0; i < n; i++) {
-		size_t pos, end;
-		elem_payload(r, CT_PB_PROFILE_FUNCTION, i, &pos, &end);
-		uint64_t v[CT_PB_FUNCTION_END];
-		ct_pb_scan(r->buf, pos, end, v, CT_PB_FUNCTION_END, NULL, NULL);
-		long long at = elem_off(r, CT_PB_PROFILE_FUNCTION, i);
-		if (add_id(r, &r->funcs, v[CT_PB_FUNCTION_ID], i, "function", at))
-			return -EINVAL;
-		ct_function c = {
-			.id = v[CT_PB_FUNCTION_ID],
-			.name = str_at(r, (int64_t)v[CT_PB_FUNCTION_NAME], at, "function",
-				       (long long)i, "name"),
-			.system_name = str_at(r, (int64_t)v[CT_PB_FUNCTION_SYSTEM_NAME], at,
-					      "function", (long long)i, "system_name"),
-			.filename = str_at(r, (int64_t)v[CT_PB_FUNCTION_FILENAME], at, "function",
-					   (long long)i, "filename"),
-			.start_line = (int64_t)v[CT_PB_FUNCTION_START_LINE],
-		};
-		if (!c.name || !c.system_name || !c.filename)
-			return -EINVAL;
-		if (ct_profile_append_function(r->p, &c) == UINT32_MAX)
-			return oom(r);
-	}
-	return 0;
+	ct_mapping c = {
+		.id = v[CT_PB_MAPPING_ID],
+		.memory_start = v[CT_PB_MAPPING_MEMORY_START],
+		.memory_limit = v[CT_PB_MAPPING_MEMORY_LIMIT],
+		.file_offset = v[CT_PB_MAPPING_FILE_OFFSET],
+		.filename = str_at(r, (int64_t)v[CT_PB_MAPPING_FILENAME], at, "mapping",
+				   (long long)i, "filename"),
+		.build_id = str_at(r, (int64_t)v[CT_PB_MAPPING_BUILD_ID], at, "mapping",
+				   (long long)i, "build_id"),
+		.has_functions = v[CT_PB_MAPPING_HAS_FUNCTIONS] != 0,
+		.has_filenames = v[CT_PB_MAPPING_HAS_FILENAMES] != 0,
+		.has_line_numbers = v[CT_PB_MAPPING_HAS_LINE_NUMBERS] != 0,
+		.has_inline_frames = v[CT_PB_MAPPING_HAS_INLINE_FRAMES] != 0,
+	};
+	if (!c.filename || !c.build_id)
+		return -EINVAL;
+	return ct_profile_add_mapping(r->p, &c) ? 0 : oom(r);
+}
+
+static int add_function(struct reader *r, size_t i, const uint64_t *v, long long at)
+{
+	ct_function c = {
+		.id = v[CT_PB_FUNCTION_ID],
+		.name = str_at(r, (int64_t)v[CT_PB_FUNCTION_NAME], at, "function", (long long)i,
+			       "name"),
+		.system_name = str_at(r, (int64_t)v[CT_PB_FUNCTION_SYSTEM_NAME], at, "function",
+				      (long long)i, "system_name"),
+		.filename = str_at(r, (int64_t)v[CT_PB_FUNCTION_FILENAME], at, "function",
+				   (long long)i, "filename"),
+		.start_line = (int64_t)v[CT_PB_FUNCTION_START_LINE],
+	};
+	if (!c.name || !c.system_name || !c.filename)
+		return -EINVAL;
+	return ct_profile_append_function(r->p, &c) == UINT32_MAX ? oom(r) : 0;
 }
 
 /* ct_pb_scan's callback for a Location: collects its Line messages. */
@@ -324,46 +327,30 @@ static int resolve_lines(struct reader *r, size_t i, uint64_t id, long long at)
 	return 0;
 }
 
-static int read_locations(struct reader *r)
+static int add_location(struct reader *r, size_t i, const uint64_t *v, long long at)
 {
-	size_t n = elem_count(r, CT_PB_PROFILE_LOCATION);
-	if (ct_idmap_init(&r->locs, n))
-		return oom(r);
-	for (size_t i = 0; i < n; i++) {
-		size_t pos, end;
-		elem_payload(r, CT_PB_PROFILE_LOCATION, i, &pos, &end);
-		uint64_t v[CT_PB_LOCATION_END];
-		r->nraw_lines = 0;
-		if (ct_pb_scan(r->buf, pos, end, v, CT_PB_LOCATION_END, location_line, r))
-			return oom(r);
-		uint64_t id = v[CT_PB_LOCATION_ID], mapping_id = v[CT_PB_LOCATION_MAPPING_ID];
-		long long at = elem_off(r, CT_PB_PROFILE_LOCATION, i);
-		if (add_id(r, &r->locs, id, i, "location", at))
-			return -EINVAL;
-		uint32_t mapping = 0;
-		if (mapping_id) {
-			uint32_t mi = ct_idmap_get(&r->maps, mapping_id);
-			if (mi == UINT32_MAX)
-				return ct_error_set(r->err, EINVAL, at,
-						    "location %zu (id %llu): mapping id %llu not "
-						    "found at byte %lld",
-						    i, (unsigned long long)id,
-						    (unsigned long long)mapping_id, at);
-			mapping = mi + 1;
-		}
-		int rc = resolve_lines(r, i, id, at);
-		if (rc)
-			return rc;
-		ct_location c = {.id = id,
-				 .mapping = mapping,
-				 .address = v[CT_PB_LOCATION_ADDRESS],
-				 .lines = r->lines,
-				 .nlines = (uint32_t)r->nraw_lines,
-				 .is_folded = v[CT_PB_LOCATION_IS_FOLDED] != 0};
-		if (ct_profile_append_location(r->p, &c) == UINT32_MAX)
-			return oom(r);
+	uint64_t id = v[CT_PB_LOCATION_ID], mapping_id = v[CT_PB_LOCATION_MAPPING_ID];
+	uint32_t mapping = 0;
+	if (mapping_id) {
+		uint32_t mi = ct_idmap_get(&r->maps, mapping_id);
+		if (mi == UINT32_MAX)
+			return ct_error_set(r->err, EINVAL, at,
+					    "location %zu (id %llu): mapping id %llu not found at "
+					    "byte %lld",
+					    i, (unsigned long long)id,
+					    (unsigned long long)mapping_id, at);
+		mapping = mi + 1;
 	}
-	return 0;
+	int rc = resolve_lines(r, i, id, at);
+	if (rc)
+		return rc;
+	ct_location c = {.id = id,
+			 .mapping = mapping,
+			 .address = v[CT_PB_LOCATION_ADDRESS],
+			 .lines = r->lines,
+			 .nlines = (uint32_t)r->nraw_lines,
+			 .is_folded = v[CT_PB_LOCATION_IS_FOLDED] != 0};
+	return ct_profile_append_location(r->p, &c) == UINT32_MAX ? oom(r) : 0;
 }
 /* Resolves a location id of sample's field 1 into r->loc_idx[*n]; remembers the first
  * unknown one in *bad (when *nbad is still 0). 0 or -ENOMEM. */
@@ -524,11 +511,14 @@ static int build_profile(const uint8_t *buf, size_t len, const ct_pb_offsets *of
 	if (!rc)
 		rc = read_sample_types(&r);
 	if (!rc)
-		rc = read_mappings(&r);
+		rc = read_elems(&r, CT_PB_PROFILE_MAPPING, &r.maps, "mapping", CT_PB_MAPPING_END,
+				NULL, add_mapping);
 	if (!rc)
-		rc = read_functions(&r);
+		rc = read_elems(&r, CT_PB_PROFILE_FUNCTION, &r.funcs, "function",
+				CT_PB_FUNCTION_END, NULL, add_function);
 	if (!rc)
-		rc = read_locations(&r);
+		rc = read_elems(&r, CT_PB_PROFILE_LOCATION, &r.locs, "location", CT_PB_LOCATION_END,
+				location_line, add_location);
 	if (!rc)
 		rc = read_samples(&r);
 	if (!rc)

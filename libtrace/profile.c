@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/hindex.h"
 #include "libtrace/intern.h"
 #include "libtrace/vec.h"
 
@@ -30,7 +31,6 @@ enum {
 	ARENA_CHUNK = 1 << 20, /* bytes per ordinary arena chunk */
 	ARENA_ALIGN = 16,      /* alignment of every chunk's payload */
 	ARENA_BIG = 1 << 16,   /* larger requests get a chunk of their own */
-	TABLE_MIN = 64,	       /* initial slots of an index table */
 };
 
 struct chunk {
@@ -39,21 +39,11 @@ struct chunk {
 	unsigned char *data; /* payload, ARENA_ALIGN aligned, inside the same malloc */
 };
 
-struct idx_slot {
-	uint32_t hash; /* low bits of the key hash */
-	uint32_t idx1; /* entry index + 1; 0 = empty slot */
-};
-
-struct idx_table {
-	struct idx_slot *slots;
-	size_t cap, count; /* cap is a power of two */
-};
-
 struct ct_profile_store {
 	struct chunk *chunks; /* head is the chunk being filled */
 	size_t used;	      /* bytes used in the head chunk */
 	ct_intern strs;
-	struct idx_table funcs, locs;
+	ct_hindex funcs, locs;
 	size_t cap_sample_types, cap_samples, cap_mappings, cap_locations, cap_functions,
 		cap_comments;
 	uint64_t max_mapping_id, max_location_id, max_function_id;
@@ -134,71 +124,6 @@ static uint64_t hash_ptr(const void *ptr)
 	return mix64((uint64_t)(uintptr_t)ptr);
 }
 
-/* ---- index tables (functions, locations) ---------------------------------------------- */
-
-static int itab_grow(struct idx_table *t)
-{
-	size_t ncap = t->cap ? t->cap * 2 : TABLE_MIN;
-	struct idx_slot *ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->cap; i++) {
-		if (!t->slots[i].idx1)
-			continue;
-		size_t j = t->slots[i].hash & (ncap - 1);
-		while (ns[j].idx1)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = t->slots[i];
-	}
-	free(t->slots);
-	t->slots = ns;
-	t->cap = ncap;
-	return 0;
-}
-
-/* Inserts idx under hash (duplicates allowed). 0 or -ENOMEM. */
-static int itab_insert(struct idx_table *t, uint32_t hash, uint32_t idx)
-{
-	if ((t->count + 1) * 2 > t->cap && itab_grow(t))
-		return -ENOMEM;
-	size_t i = hash & (t->cap - 1);
-	while (t->slots[i].idx1)
-		i = (i + 1) & (t->cap - 1);
-	t->slots[i].hash = hash;
-	t->slots[i].idx1 = idx + 1;
-	t->count++;
-	return 0;
-}
-
-/* Removes the entry for idx inserted under hash, by backward-shift deletion: each later
- * entry of the probe run moves back into the hole unless its home slot lies cyclically
- * after the hole (then moving it would put it before its home, where lookups never look). */
-static void itab_remove(struct idx_table *t, uint32_t hash, uint32_t idx)
-{
-	if (!t->cap)
-		return;
-	size_t mask = t->cap - 1, i = hash & mask;
-	while (t->slots[i].idx1 != idx + 1) {
-		if (!t->slots[i].idx1)
-			return;
-		i = (i + 1) & mask;
-	}
-	size_t j = i;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!t->slots[j].idx1)
-			break;
-		size_t home = t->slots[j].hash & mask;
-		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-		if (!stays) {
-			t->slots[i] = t->slots[j];
-			i = j;
-		}
-	}
-	t->slots[i].idx1 = 0;
-	t->count--;
-}
-
 /* ---- profile -------------------------------------------------------------------------- */
 
 ct_profile *ct_profile_new(void)
@@ -234,8 +159,8 @@ void ct_profile_free(ct_profile *p)
 			free(c);
 		}
 		ct_intern_free(&st->strs);
-		free(st->funcs.slots);
-		free(st->locs.slots);
+		ct_hindex_free(&st->funcs);
+		ct_hindex_free(&st->locs);
 		free(st);
 	}
 	free(p->sample_types);
@@ -309,7 +234,7 @@ static uint32_t func_push(ct_profile *p, const ct_function *f, uint32_t hash)
 		return UINT32_MAX;
 	if (CT_VEC_RESERVE(p->functions, st->cap_functions, p->nfunctions + 1))
 		return UINT32_MAX;
-	if (itab_insert(&st->funcs, hash, p->nfunctions))
+	if (ct_hindex_insert(&st->funcs, hash, p->nfunctions))
 		return UINT32_MAX;
 	ct_function *d = &p->functions[p->nfunctions];
 	*d = *f;
@@ -333,7 +258,7 @@ uint32_t ct_profile_add_function(ct_profile *p, const char *name, const char *sy
 	if (!intern_function_strings(p, &f, name, system_name, filename))
 		return UINT32_MAX;
 	uint32_t h = func_hash(&f);
-	struct idx_table *t = &p->store->funcs;
+	ct_hindex *t = &p->store->funcs;
 	if (t->cap) {
 		for (size_t i = h & (t->cap - 1); t->slots[i].idx1; i = (i + 1) & (t->cap - 1)) {
 			if (t->slots[i].hash != h)
@@ -409,7 +334,7 @@ static uint32_t loc_push(ct_profile *p, const ct_location *l)
 		return UINT32_MAX;
 	if (CT_VEC_RESERVE(p->locations, st->cap_locations, p->nlocations + 1))
 		return UINT32_MAX;
-	if (itab_insert(&st->locs, h, p->nlocations))
+	if (ct_hindex_insert(&st->locs, h, p->nlocations))
 		return UINT32_MAX;
 	ct_location *d = &p->locations[p->nlocations];
 	*d = *l;
@@ -422,7 +347,7 @@ uint32_t ct_profile_add_location(ct_profile *p, uint32_t mapping, uint64_t addre
 				 const ct_line *lines, uint32_t nlines)
 {
 	uint32_t h = loc_hash(mapping, address, lines, nlines);
-	struct idx_table *t = &p->store->locs;
+	ct_hindex *t = &p->store->locs;
 	if (t->cap) {
 		for (size_t i = h & (t->cap - 1); t->slots[i].idx1; i = (i + 1) & (t->cap - 1)) {
 			if (t->slots[i].hash == h && loc_equal(&p->locations[t->slots[i].idx1 - 1],
@@ -459,10 +384,10 @@ int ct_profile_set_lines(ct_profile *p, uint32_t loc, const ct_line *lines, uint
 	}
 	/* Keyed by its lines: re-key. The table only shrinks before the insert, so the
 	 * insert cannot need to grow and cannot fail. */
-	itab_remove(&st->locs, loc_hash(l->mapping, 0, l->lines, l->nlines), loc);
+	ct_hindex_remove(&st->locs, loc_hash(l->mapping, 0, l->lines, l->nlines), loc);
 	l->lines = copy;
 	l->nlines = nlines;
-	int rc = itab_insert(&st->locs, loc_hash(l->mapping, 0, copy, nlines), loc);
+	int rc = ct_hindex_insert(&st->locs, loc_hash(l->mapping, 0, copy, nlines), loc);
 	assert(rc == 0);
 	return rc;
 }

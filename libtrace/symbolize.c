@@ -1,21 +1,22 @@
 /*
- * symbolize.c — names, files, lines and inlined frames for profile addresses, with libdw.
+ * symbolize.c — names, files, lines and inlined frames for profile addresses (see
+ * symbolize.h): the module table, the per-address cache, JIT code, and the public API.
  *
  * For each location: runtime address → file offset (address − memory_start + file_offset)
  * → ELF virtual address through the PT_LOAD segment that holds that offset → libdwfl
  * module address (+ the module's bias). Then, in order of preference:
- *   1. DWARF: the compile unit holding the address, the subprogram holding it (from a
- *      per-CU sorted index of subprogram ranges, built once per CU: dwarf_getscopes would
- *      rescan the whole CU for every address), the chain of inlined subroutines under it,
- *      and the line table. Frame k's line is the call site (DW_AT_call_file/line) of
- *      frame k−1; the innermost frame's comes from the line table.
- *   2. ELF symbols (.symtab, else .dynsym, from a sorted index of the table libdwfl
- *      picked), with file:line from the line table when there is one.
- *   3. "module+0xOFFSET" (module basename, file offset): also the name for every location
- *      of a module that is missing, changed since the run (build id differs), or not ELF.
- * C++ names are demangled with libstdc++'s __cxa_demangle, loaded with dlopen on first
- * need so that ctrace does not link libstdc++; without it names stay mangled, and so do
- * names too long to be real (the demangler recurses on hostile input).
+ *   1. DWARF (symdwarf.c): the subprogram and the chain of inlined subroutines holding the
+ *      address, and the line table.
+ *   2. ELF symbols (symelf.c: .symtab, else .dynsym), with file:line from the line table
+ *      when there is one.
+ *   3. For a module that was opened but has no symbol covering the address (code of a
+ *      stripped library that it does not export), one frame per module, "[libx.so]", so
+ *      that such code forms one row rather than one per address.
+ *   4. "module+0xOFFSET" (module basename, file offset): the name for every location of a
+ *      module that is missing, changed since the run (build id differs), or not ELF.
+ * Code outside any file (anonymous executable memory: JIT compilers) is named from the
+ * perf map its process wrote (perfmap.h), when one is found.
+ * C++ and Rust names are demangled (demangle.h).
  *
  * Caches: one libdwfl handle per (module path, build id); one resolved frame list per
  * (module, file offset), shared by all profiles run through the same symbolizer; one
@@ -24,14 +25,9 @@
  */
 #include "libtrace/symbolize.h"
 
-#include <dlfcn.h>
-#include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,102 +36,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "libtrace/intern.h"
+#include "libtrace/demangle.h"
+#include "libtrace/locname.h"
+#include "libtrace/symbolize_impl.h"
 #include "libtrace/vec.h"
-
-enum {
-	MAX_FRAMES = 64,	   /* inlined frames kept per location */
-	MAX_DIE_DEPTH = 32,	   /* nesting followed in a DIE tree (bounds hostile DWARF) */
-	MAX_DIES_PER_CU = 1 << 22, /* DIEs visited when indexing one CU */
-	MAX_RANGES_PER_DIE = 4096,
-	MAX_UNITS = 1 << 20, /* compile units indexed in one module */
-	MAX_SYMS = 1 << 24,  /* symbols indexed in one module */
-	MAX_DEMANGLE = 4096, /* longest name given to the demangler */
-};
-
-/* How a location was resolved: drives the mapping's has_* flags. */
-enum {
-	HOW_FALLBACK = 0,
-	HOW_SYMBOL = 1, /* function name from an ELF symbol */
-	HOW_LINES = 2,	/* file:line from the line table */
-	HOW_DWARF = 4,	/* function from DWARF, inline frames considered */
-};
-
-enum mod_state { MOD_OK, MOD_SPECIAL, MOD_UNUSABLE };
-
-/* An open-addressing map from a 64-bit key to a 32-bit value. */
-struct u64map {
-	uint64_t *keys;
-	uint32_t *vals; /* value + 1; 0 marks an empty slot */
-	uint32_t cap, n;
-};
-
-struct frame {
-	const char *name, *sysname, *file; /* interned in the symbolizer */
-	int64_t line, start_line;
-};
-
-struct addr_entry {
-	uint32_t first; /* index of the innermost frame in ct_symbolizer.frames */
-	uint16_t n;
-	uint16_t how;
-};
-
-struct fn_range {
-	Dwarf_Addr lo, hi;
-	Dwarf_Die die;
-};
-
-struct range_list {
-	struct fn_range *r;
-	size_t n, cap;
-};
-
-struct seg {
-	uint64_t offset, vaddr, filesz, memsz;
-};
-
-struct sym {
-	uint64_t addr, size; /* module addresses */
-	const char *name;    /* in the ELF file's string table */
-	int rank;	     /* among symbols at one address the highest wins */
-};
-
-struct module {
-	char *path, *build_id; /* the key */
-	enum mod_state state;
-	const char *label; /* interned: basename, or the special name */
-	Dwfl *dwfl;
-	Dwfl_Module *mod;
-	Dwarf_Addr bias;
-	struct seg *segs;
-	size_t nsegs;
-	struct u64map addrs; /* file offset → index in ct_symbolizer.entries */
-	struct u64map cus;   /* CU DIE offset → index in funcs */
-	struct range_list *funcs;
-	size_t nfuncs, capfuncs;
-	struct range_list cu_ranges; /* own CU index, used when .debug_aranges is missing */
-	bool cu_ranges_built;
-	struct sym *syms; /* function symbols sorted by address, built on first use */
-	size_t nsyms;
-	bool syms_built;
-	struct module *next;
-};
-
-typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
-
-struct ct_symbolizer {
-	FILE *warn;
-	struct module *modules;
-	ct_intern strs;
-	struct frame *frames;
-	size_t nframes, capframes;
-	struct addr_entry *entries;
-	size_t nentries, capentries;
-	void *libstdcxx;
-	demangle_fn demangle;
-	bool demangle_tried;
-};
 
 static char *debuginfo_path;
 
@@ -146,130 +50,27 @@ static const Dwfl_Callbacks offline_callbacks = {
 	.debuginfo_path = &debuginfo_path,
 };
 
-/* ---- small containers ---------------------------------------------------------------- */
+/* ---- names ----------------------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return k;
-}
-
-/* The slot of key: its own, or the empty one where it would go. cap is a power of 2. */
-static uint32_t u64map_slot(const struct u64map *m, uint64_t key)
-{
-	uint32_t i = (uint32_t)mix64(key) & (m->cap - 1);
-	while (m->vals[i] && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-static bool u64map_get(const struct u64map *m, uint64_t key, uint32_t *val)
-{
-	if (!m->cap)
-		return false;
-	uint32_t i = u64map_slot(m, key);
-	if (!m->vals[i])
-		return false;
-	*val = m->vals[i] - 1;
-	return true;
-}
-
-static int u64map_put(struct u64map *m, uint64_t key, uint32_t val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		struct u64map nm = {.cap = m->cap ? m->cap * 2 : 64};
-		nm.keys = malloc(nm.cap * sizeof(*nm.keys));
-		nm.vals = calloc(nm.cap, sizeof(*nm.vals));
-		if (!nm.keys || !nm.vals) {
-			free(nm.keys);
-			free(nm.vals);
-			return -ENOMEM;
-		}
-		for (uint32_t i = 0; i < m->cap; i++) {
-			if (m->vals[i]) {
-				uint32_t j = u64map_slot(&nm, m->keys[i]);
-				nm.keys[j] = m->keys[i];
-				nm.vals[j] = m->vals[i];
-			}
-		}
-		nm.n = m->n;
-		free(m->keys);
-		free(m->vals);
-		*m = nm;
-	}
-	uint32_t i = u64map_slot(m, key);
-	if (!m->vals[i])
-		m->n++;
-	m->keys[i] = key;
-	m->vals[i] = val + 1;
-	return 0;
-}
-
-static void u64map_free(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-}
-
-/* Interns s in the symbolizer; NULL only on ENOMEM. */
-static const char *intern(struct ct_symbolizer *s, const char *str)
+const char *ct_sym_intern(ct_symbolizer *s, const char *str)
 {
 	return ct_intern_str(&s->strs, str);
 }
 
-/* ---- names ----------------------------------------------------------------------------- */
-
-/* The human form of a symbol name, interned: demangled when it is an Itanium C++ name
- * and libstdc++ can be loaded, else the name itself. */
-static const char *human_name(struct ct_symbolizer *s, const char *sysname)
+const char *ct_sym_human_name(ct_symbolizer *s, const char *sysname)
 {
-	if (strncmp(sysname, "_Z", 2) != 0 || strnlen(sysname, MAX_DEMANGLE) == MAX_DEMANGLE)
-		return intern(s, sysname);
-	if (!s->demangle_tried) {
-		s->demangle_tried = true;
-		s->libstdcxx = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
-		if (s->libstdcxx)
-			s->demangle = (demangle_fn)dlsym(s->libstdcxx, "__cxa_demangle");
-	}
-	if (!s->demangle)
-		return intern(s, sysname);
-	int status = -1;
-	char *d = s->demangle(sysname, NULL, NULL, &status);
-	const char *r = intern(s, status == 0 && d ? d : sysname);
+	char *d = ct_demangle(sysname);
+	const char *r = ct_sym_intern(s, d ? d : sysname);
 	free(d);
 	return r;
 }
 
-static const char *die_string(Dwarf_Die *die, unsigned int name)
-{
-	Dwarf_Attribute attr;
-	return dwarf_formstring(dwarf_attr_integrate(die, name, &attr));
-}
-
-/* Fills f's names from a subprogram or inlined-subroutine DIE. False when it has none. */
-static bool die_names(struct ct_symbolizer *s, Dwarf_Die *die, struct frame *f)
-{
-	const char *link = die_string(die, DW_AT_linkage_name);
-	if (!link)
-		link = die_string(die, DW_AT_MIPS_linkage_name);
-	const char *plain = die_string(die, DW_AT_name);
-	if (!link && !plain)
-		return false;
-	f->sysname = intern(s, link ? link : plain);
-	f->name = link ? human_name(s, link) : f->sysname;
-	int line = 0;
-	f->start_line = dwarf_decl_line(die, &line) == 0 && line > 0 ? line : 0;
-	return f->sysname && f->name;
-}
-
 /* ---- modules --------------------------------------------------------------------------- */
 
-static void warn_module(struct ct_symbolizer *s, const char *fmt, ...)
+static void warn_module(ct_symbolizer *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static void warn_module(struct ct_symbolizer *s, const char *fmt, ...)
+static void warn_module(ct_symbolizer *s, const char *fmt, ...)
 {
 	if (!s->warn)
 		return;
@@ -281,32 +82,26 @@ static void warn_module(struct ct_symbolizer *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash && slash[1] ? slash + 1 : path;
-}
-
 /* Loads the PT_LOAD segments and the build id, and checks the latter. */
-static void module_check(struct ct_symbolizer *s, struct module *m)
+static void module_check(ct_symbolizer *s, struct ct_sym_module *m)
 {
 	Elf *elf = dwfl_module_getelf(m->mod, &m->bias);
 	size_t nph = 0;
 	if (!elf || elf_getphdrnum(elf, &nph) != 0) {
 		warn_module(s, "%s: %s", m->path, elf ? elf_errmsg(-1) : dwfl_errmsg(-1));
-		m->state = MOD_UNUSABLE;
+		m->state = CT_SYM_MOD_UNUSABLE;
 		return;
 	}
 	m->segs = calloc(nph ? nph : 1, sizeof(*m->segs));
 	if (!m->segs) {
-		m->state = MOD_UNUSABLE;
+		m->state = CT_SYM_MOD_UNUSABLE;
 		return;
 	}
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr ph;
 		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
-			m->segs[m->nsegs++] =
-				(struct seg){ph.p_offset, ph.p_vaddr, ph.p_filesz, ph.p_memsz};
+			m->segs[m->nsegs++] = (struct ct_sym_seg){ph.p_offset, ph.p_vaddr,
+								  ph.p_filesz, ph.p_memsz};
 	}
 
 	if (!m->build_id[0])
@@ -322,17 +117,18 @@ static void module_check(struct ct_symbolizer *s, struct module *m)
 	if (strcasecmp(disk, m->build_id) != 0) {
 		warn_module(s, "%s changed since the run (build id %s \u2260 %s)", m->path,
 			    m->build_id, disk);
-		m->state = MOD_UNUSABLE;
+		m->state = CT_SYM_MOD_UNUSABLE;
 	}
 }
 
-static void module_open(struct ct_symbolizer *s, struct module *m)
+static void module_open(ct_symbolizer *s, struct ct_sym_module *m)
 {
-	if (!m->path[0] || m->path[0] == '[') { /* [vdso], [kernel], [heap], unknown */
-		m->state = MOD_SPECIAL;
+	/* [vdso], [kernel], [heap], anonymous memory ("//anon" as perf names it), unknown */
+	if (!m->path[0] || m->path[0] == '[' || strcmp(m->path, "//anon") == 0) {
+		m->state = CT_SYM_MOD_SPECIAL;
 		return;
 	}
-	m->state = MOD_UNUSABLE;
+	m->state = CT_SYM_MOD_UNUSABLE;
 	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		warn_module(s, "cannot open %s: %s", m->path, strerror(errno));
@@ -352,26 +148,28 @@ static void module_open(struct ct_symbolizer *s, struct module *m)
 		return;
 	}
 	dwfl_report_end(m->dwfl, NULL, NULL);
-	m->state = MOD_OK;
+	m->state = CT_SYM_MOD_OK;
 	module_check(s, m);
 }
 
 /* The module for mapping mp, opened (and warned about) on first use. NULL on ENOMEM. */
-static struct module *module_get(struct ct_symbolizer *s, const ct_mapping *mp)
+static struct ct_sym_module *module_get(ct_symbolizer *s, const ct_mapping *mp)
 {
-	for (struct module *m = s->modules; m; m = m->next) {
+	for (struct ct_sym_module *m = s->modules; m; m = m->next) {
 		if (strcmp(m->path, mp->filename) == 0 &&
 		    strcasecmp(m->build_id, mp->build_id) == 0)
 			return m;
 	}
-	struct module *m = calloc(1, sizeof(*m));
+	struct ct_sym_module *m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
 	m->path = strdup(mp->filename);
 	m->build_id = strdup(mp->build_id);
-	m->label = intern(s, !mp->filename[0]	      ? "[unknown]"
-			     : mp->filename[0] == '[' ? mp->filename
-						      : base_name(mp->filename));
+	const char *f = mp->filename;
+	m->label = ct_sym_intern(s, !f[0]		       ? "[unknown]"
+				    : strcmp(f, "//anon") == 0 ? "[anon]"
+				    : f[0] == '['	       ? f
+							       : ct_path_base(f));
 	if (!m->path || !m->build_id || !m->label) {
 		free(m->path);
 		free(m->build_id);
@@ -384,314 +182,22 @@ static struct module *module_get(struct ct_symbolizer *s, const ct_mapping *mp)
 	return m;
 }
 
-static void module_free(struct module *m)
+static void module_free(struct ct_sym_module *m)
 {
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
-	for (size_t i = 0; i < m->nfuncs; i++)
-		free(m->funcs[i].r);
-	free(m->funcs);
-	free(m->cu_ranges.r);
+	ct_sym_dwarf_free(m);
 	free(m->syms);
-	u64map_free(&m->addrs);
-	u64map_free(&m->cus);
+	ct_idmap_free(&m->addrs);
 	free(m->segs);
 	free(m->path);
 	free(m->build_id);
 	free(m);
 }
 
-/* ---- DWARF ----------------------------------------------------------------------------- */
-
-static int range_cmp(const void *a, const void *b)
-{
-	const struct fn_range *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-static int add_ranges(struct range_list *rl, Dwarf_Die *die)
-{
-	Dwarf_Addr base, lo, hi;
-	ptrdiff_t off = 0;
-	for (int i = 0; i < MAX_RANGES_PER_DIE; i++) {
-		off = dwarf_ranges(die, off, &base, &lo, &hi);
-		if (off <= 0)
-			break;
-		if (hi <= lo)
-			continue;
-		if (CT_VEC_RESERVE(rl->r, rl->cap, rl->n + 1))
-			return -ENOMEM;
-		rl->r[rl->n++] = (struct fn_range){lo, hi, *die};
-	}
-	return 0;
-}
-
-/* The entry of a sorted range list holding pc, or NULL. Ranges rarely overlap (nested
- * functions, hostile input): a few entries before the candidate are checked too. */
-static struct fn_range *range_find(const struct range_list *rl, Dwarf_Addr pc)
-{
-	size_t lo = 0, hi = rl->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (rl->r[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo, tries = 0; i > 0 && tries < 8; i--, tries++) {
-		if (pc < rl->r[i - 1].hi)
-			return &rl->r[i - 1];
-	}
-	return NULL;
-}
-
-/* Adds the subprograms under parent (descending into namespaces and classes). */
-static int collect_funcs(struct range_list *rl, Dwarf_Die *parent, int depth, size_t *budget)
-{
-	Dwarf_Die child;
-	if (depth > MAX_DIE_DEPTH || dwarf_child(parent, &child) != 0)
-		return 0;
-	do {
-		if (!*budget)
-			return 0;
-		--*budget;
-		switch (dwarf_tag(&child)) {
-		case DW_TAG_subprogram:
-			if (add_ranges(rl, &child))
-				return -ENOMEM;
-			break;
-		case DW_TAG_namespace:
-		case DW_TAG_class_type:
-		case DW_TAG_structure_type:
-		case DW_TAG_union_type:
-		case DW_TAG_module:
-			if (collect_funcs(rl, &child, depth + 1, budget))
-				return -ENOMEM;
-			break;
-		default:
-			break;
-		}
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return 0;
-}
-
-/* The subprogram index of the CU cudie, built on first use. NULL on ENOMEM. */
-static struct range_list *cu_funcs(struct module *m, Dwarf_Die *cudie)
-{
-	uint64_t key = dwarf_dieoffset(cudie);
-	uint32_t idx;
-	if (u64map_get(&m->cus, key, &idx))
-		return &m->funcs[idx];
-	if (CT_VEC_RESERVE(m->funcs, m->capfuncs, m->nfuncs + 1))
-		return NULL;
-	struct range_list *rl = &m->funcs[m->nfuncs];
-	*rl = (struct range_list){0};
-	size_t budget = MAX_DIES_PER_CU;
-	if (collect_funcs(rl, cudie, 0, &budget) || u64map_put(&m->cus, key, (uint32_t)m->nfuncs)) {
-		free(rl->r);
-		return NULL;
-	}
-	m->nfuncs++;
-	if (rl->n)
-		qsort(rl->r, rl->n, sizeof(*rl->r), range_cmp);
-	return rl;
-}
-
-/* The CU holding module address maddr, from .debug_aranges (libdwfl) or, when those are
- * missing (clang's default), from an index of every CU's ranges. *pc gets the DWARF
- * address. */
-static bool find_cu(struct module *m, Dwarf_Addr maddr, Dwarf_Die *cudie, Dwarf_Addr *pc)
-{
-	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(m->mod, maddr, &bias);
-	if (cu) {
-		*cudie = *cu;
-		*pc = maddr - bias;
-		return true;
-	}
-	Dwarf *dw = dwfl_module_getdwarf(m->mod, &bias);
-	if (!dw)
-		return false;
-	if (!m->cu_ranges_built) {
-		m->cu_ranges_built = true;
-		Dwarf_CU *unit = NULL;
-		Dwarf_Die die;
-		uint8_t unit_type;
-		Dwarf_Half version;
-		for (size_t i = 0; i < MAX_UNITS; i++) {
-			if (dwarf_get_units(dw, unit, &unit, &version, &unit_type, &die, NULL) != 0)
-				break;
-			if (unit_type == DW_UT_compile && add_ranges(&m->cu_ranges, &die))
-				break;
-		}
-		if (m->cu_ranges.n)
-			qsort(m->cu_ranges.r, m->cu_ranges.n, sizeof(*m->cu_ranges.r), range_cmp);
-	}
-	struct fn_range *r = range_find(&m->cu_ranges, maddr - bias);
-	if (!r)
-		return false;
-	*cudie = r->die;
-	*pc = maddr - bias;
-	return true;
-}
-
-static bool has_pc_attrs(Dwarf_Die *die)
-{
-	return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
-}
-
-/* Appends to chain the inlined subroutines under parent that hold pc, outermost first,
- * looking through lexical blocks. */
-static void inline_chain(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *chain, int *n, int depth)
-{
-	Dwarf_Die child;
-	if (depth > MAX_DIE_DEPTH || *n >= MAX_FRAMES || dwarf_child(parent, &child) != 0)
-		return;
-	do {
-		int tag = dwarf_tag(&child);
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_lexical_block)
-			continue;
-		if (!has_pc_attrs(&child)) {
-			if (tag != DW_TAG_lexical_block)
-				continue;
-			int before = *n;
-			inline_chain(&child, pc, chain, n, depth + 1);
-			if (*n > before)
-				return;
-			continue;
-		}
-		if (dwarf_haspc(&child, pc) <= 0)
-			continue;
-		if (tag == DW_TAG_inlined_subroutine)
-			chain[(*n)++] = child;
-		inline_chain(&child, pc, chain, n, depth + 1);
-		return;
-	} while (dwarf_siblingof(&child, &child) == 0);
-}
-
-/* A source path from CU cudie's line table, interned: a relative one (a DWARF 5 directory
- * relative to the compilation directory, which libdw leaves as is) is joined to the CU's
- * absolute DW_AT_comp_dir, so that viewers can find the file from anywhere. */
-static const char *src_path(struct ct_symbolizer *s, Dwarf_Die *cudie, const char *name)
-{
-	Dwarf_Attribute attr;
-	const char *dir =
-		name[0] == '/' ? NULL : dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &attr));
-	if (!dir || dir[0] != '/')
-		return intern(s, name);
-	while (name[0] == '.' && name[1] == '/')
-		name += 2;
-	char *joined;
-	if (asprintf(&joined, "%s/%s", dir, name) < 0)
-		return NULL;
-	const char *r = intern(s, joined);
-	free(joined);
-	return r;
-}
-
-/* The call site of an inlined subroutine, as file (interned) and line. */
-static void call_site(struct ct_symbolizer *s, Dwarf_Die *inl, const char **file, int64_t *line)
-{
-	Dwarf_Attribute attr;
-	Dwarf_Word w = 0;
-	*line = dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &w) == 0 ? (int64_t)w : 0;
-	*file = intern(s, "");
-	Dwarf_Die cu;
-	Dwarf_Files *files;
-	size_t nfiles;
-	if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr), &w) != 0 ||
-	    !dwarf_diecu(inl, &cu, NULL, NULL) || dwarf_getsrcfiles(&cu, &files, &nfiles) != 0 ||
-	    w >= nfiles)
-		return;
-	const char *name = dwarf_filesrc(files, w, NULL, NULL);
-	if (name)
-		*file = src_path(s, &cu, name);
-}
-
-/* ---- ELF symbols ------------------------------------------------------------------------- */
-
-/* Sorts by address; at one address sizeless symbols first, then by rank, so that the last
- * symbol at an address is the preferred one. */
-static int sym_cmp(const void *a, const void *b)
-{
-	const struct sym *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	if ((x->size != 0) != (y->size != 0))
-		return x->size != 0 ? 1 : -1;
-	return (x->rank > y->rank) - (x->rank < y->rank);
-}
-
-/* Builds the module's function symbol index (.symtab, or .dynsym when stripped: whichever
- * libdwfl found). dwfl_module_addrinfo would scan the whole table for every address. */
-static void build_syms(struct module *m)
-{
-	m->syms_built = true;
-	int n = dwfl_module_getsymtab(m->mod);
-	if (n <= 1)
-		return;
-	if (n > MAX_SYMS)
-		n = MAX_SYMS;
-	m->syms = malloc((size_t)n * sizeof(*m->syms));
-	if (!m->syms)
-		return;
-	for (int i = 1; i < n; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		GElf_Word shndx;
-		const char *name =
-			dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, NULL, NULL);
-		int type = GELF_ST_TYPE(sym.st_info);
-		if (!name || !name[0] || shndx == SHN_UNDEF || shndx == SHN_ABS ||
-		    (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE))
-			continue;
-		int bind = GELF_ST_BIND(sym.st_info);
-		m->syms[m->nsyms++] = (struct sym){addr, sym.st_size, name,
-						   bind == STB_GLOBAL ? 2 : bind == STB_WEAK};
-	}
-	if (m->nsyms)
-		qsort(m->syms, m->nsyms, sizeof(*m->syms), sym_cmp);
-}
-
-/* The name of the function symbol holding module address a, or NULL. A sized symbol must
- * cover a; a sizeless one (hand-written assembly) covers up to the next symbol. */
-static const char *sym_lookup(struct module *m, uint64_t a)
-{
-	if (!m->syms_built)
-		build_syms(m);
-	size_t lo = 0, hi = m->nsyms;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->syms[mid].addr <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo, tries = 0; i > 0 && tries < 8; i--, tries++) {
-		const struct sym *sy = &m->syms[i - 1];
-		if (sy->size && a - sy->addr < sy->size)
-			return sy->name;
-	}
-	return lo > 0 && m->syms[lo - 1].size == 0 ? m->syms[lo - 1].name : NULL;
-}
-
-/* The line table's file (interned) and line for DWARF address pc of CU cudie. */
-static bool src_line(struct ct_symbolizer *s, Dwarf_Die *cudie, Dwarf_Addr pc, const char **file,
-		     int64_t *line)
-{
-	Dwarf_Line *dl = dwarf_getsrc_die(cudie, pc);
-	const char *src = dl ? dwarf_linesrc(dl, NULL, NULL) : NULL;
-	int lineno = 0;
-	if (!src || dwarf_lineno(dl, &lineno) != 0)
-		return false;
-	*file = src_path(s, cudie, src);
-	*line = lineno > 0 ? lineno : 0;
-	return true;
-}
-
 /* ---- resolving one address --------------------------------------------------------------- */
 
-static int push_frame(struct ct_symbolizer *s, const struct frame *f)
+int ct_sym_push_frame(ct_symbolizer *s, const struct ct_sym_frame *f)
 {
 	if (!f->name || !f->sysname || !f->file)
 		return -ENOMEM;
@@ -701,110 +207,149 @@ static int push_frame(struct ct_symbolizer *s, const struct frame *f)
 	return 0;
 }
 
-static int push_fallback(struct ct_symbolizer *s, const struct module *m, uint64_t off)
+/* Pushes a frame named name (also its system name), without source. */
+static int push_named(ct_symbolizer *s, const char *name)
 {
-	char buf[512];
-	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, m->label, off);
-	const char *name = intern(s, buf);
-	return push_frame(s, &(struct frame){name, name, intern(s, ""), 0, 0});
+	const char *n = ct_sym_intern(s, name);
+	return ct_sym_push_frame(s, &(struct ct_sym_frame){n, n, ct_sym_intern(s, ""), 0, 0});
 }
 
-/* Frames from DWARF for module address maddr; *how gets HOW_* bits. 0 with no frames
- * pushed when DWARF does not know the address. */
-static int resolve_dwarf(struct ct_symbolizer *s, struct module *m, Dwarf_Addr maddr, int *how)
+/* The PT_LOAD segment of an opened module holding file offset off (its file bytes first,
+ * then its memory image), or NULL. */
+static const struct ct_sym_seg *segment_of(const struct ct_sym_module *m, uint64_t off)
 {
-	Dwarf_Die cudie;
-	Dwarf_Addr pc;
-	if (!find_cu(m, maddr, &cudie, &pc))
-		return 0;
-	struct range_list *rl = cu_funcs(m, &cudie);
-	if (!rl)
-		return -ENOMEM;
-	struct fn_range *fr = range_find(rl, pc);
-	if (!fr)
-		return 0;
-	Dwarf_Die chain[MAX_FRAMES];
-	int n = 1;
-	chain[0] = fr->die;
-	inline_chain(&fr->die, pc, chain, &n, 0);
-
-	const char *file = intern(s, "");
-	int64_t line = 0;
-	if (src_line(s, &cudie, pc, &file, &line))
-		*how |= HOW_LINES;
-	for (int i = n - 1; i >= 0; i--) {
-		struct frame f = {.file = file, .line = line};
-		bool named = die_names(s, &chain[i], &f);
-		if (!named)
-			f.name = f.sysname = intern(s, "??");
-		if (i == 0 && (!named || strncmp(f.sysname, "_Z", 2) != 0)) {
-			/* DWARF without a (linkage) name, e.g. clang -gline-tables-only: take the
-			 * symbol table's name when it is mangled or DWARF had none. */
-			const char *sname = sym_lookup(m, maddr);
-			if (sname && sname[0] && (!named || strncmp(sname, "_Z", 2) == 0)) {
-				f.sysname = intern(s, sname);
-				f.name = human_name(s, sname);
-			}
-		}
-		if (push_frame(s, &f))
-			return -ENOMEM;
-		if (i > 0)
-			call_site(s, &chain[i], &file, &line);
+	for (size_t i = 0; i < m->nsegs; i++) {
+		if (off >= m->segs[i].offset && off - m->segs[i].offset < m->segs[i].filesz)
+			return &m->segs[i];
 	}
-	*how |= HOW_DWARF | HOW_SYMBOL;
-	return 0;
+	for (size_t i = 0; i < m->nsegs; i++) {
+		if (off >= m->segs[i].offset && off - m->segs[i].offset < m->segs[i].memsz)
+			return &m->segs[i];
+	}
+	return NULL;
+}
+
+/* Frames for module address maddr of an opened module: DWARF, else the symbol table, else
+ * the module's own grouped frame. */
+static int resolve_in_module(ct_symbolizer *s, struct ct_sym_module *m, Dwarf_Addr maddr, int *how)
+{
+	size_t first = s->nframes;
+	if (ct_sym_resolve_dwarf(s, m, maddr, how))
+		return -ENOMEM;
+	if (s->nframes > first)
+		return 0;
+	const char *sname = ct_sym_lookup(m, maddr);
+	if (!sname) {
+		char label[CT_LOCNAME_MAX];
+		snprintf(label, sizeof(label), "[%s]", m->label);
+		return push_named(s, label);
+	}
+	struct ct_sym_frame f = {.sysname = ct_sym_intern(s, sname),
+				 .name = ct_sym_human_name(s, sname),
+				 .file = ct_sym_intern(s, "")};
+	if (ct_sym_line_at(s, m, maddr, &f.file, &f.line))
+		*how |= CT_SYM_HOW_LINES;
+	*how |= CT_SYM_HOW_SYMBOL;
+	return ct_sym_push_frame(s, &f);
 }
 
 /* Resolves file offset off of module m into frames; returns the cache entry index, or
  * -ENOMEM. */
-static int64_t resolve(struct ct_symbolizer *s, struct module *m, uint64_t off)
+static int64_t resolve(ct_symbolizer *s, struct ct_sym_module *m, uint64_t off)
 {
-	uint32_t idx;
-	if (u64map_get(&m->addrs, off, &idx))
+	uint64_t key = off + 1; /* ids are nonzero; an offset of 2^64 - 1 is not cached */
+	uint32_t idx = key ? ct_idmap_get(&m->addrs, key) : UINT32_MAX;
+	if (idx != UINT32_MAX)
 		return idx;
 	if (CT_VEC_RESERVE(s->entries, s->capentries, s->nentries + 1))
 		return -ENOMEM;
 	size_t first = s->nframes;
-	int how = HOW_FALLBACK;
-	const struct seg *sg = NULL;
-	if (m->state == MOD_OK) {
-		for (size_t i = 0; i < m->nsegs && !sg; i++) {
-			if (off >= m->segs[i].offset && off - m->segs[i].offset < m->segs[i].filesz)
-				sg = &m->segs[i];
-		}
-		for (size_t i = 0; i < m->nsegs && !sg; i++) {
-			if (off >= m->segs[i].offset && off - m->segs[i].offset < m->segs[i].memsz)
-				sg = &m->segs[i];
-		}
-	}
-	if (sg) {
-		Dwarf_Addr maddr = off - sg->offset + sg->vaddr + m->bias;
-		if (resolve_dwarf(s, m, maddr, &how))
-			return -ENOMEM;
-		if (s->nframes == first) {
-			const char *sname = sym_lookup(m, maddr);
-			if (sname) {
-				struct frame f = {.sysname = intern(s, sname),
-						  .name = human_name(s, sname),
-						  .file = intern(s, "")};
-				Dwarf_Die cudie;
-				Dwarf_Addr pc;
-				if (find_cu(m, maddr, &cudie, &pc) &&
-				    src_line(s, &cudie, pc, &f.file, &f.line))
-					how |= HOW_LINES;
-				if (push_frame(s, &f))
-					return -ENOMEM;
-				how |= HOW_SYMBOL;
-			}
-		}
-	}
-	if (s->nframes == first && push_fallback(s, m, off))
+	int how = CT_SYM_HOW_FALLBACK;
+	const struct ct_sym_seg *sg = m->state == CT_SYM_MOD_OK ? segment_of(m, off) : NULL;
+	if (sg && resolve_in_module(s, m, off - sg->offset + sg->vaddr + m->bias, &how))
 		return -ENOMEM;
-	s->entries[s->nentries] =
-		(struct addr_entry){(uint32_t)first, (uint16_t)(s->nframes - first), (uint16_t)how};
-	if (u64map_put(&m->addrs, off, (uint32_t)s->nentries))
+	char buf[CT_LOCNAME_MAX];
+	if (s->nframes == first &&
+	    push_named(s, ct_module_offset_name(m->label, off, buf, sizeof(buf))))
+		return -ENOMEM;
+	s->entries[s->nentries] = (struct ct_sym_entry){
+		(uint32_t)first, (uint16_t)(s->nframes - first), (uint16_t)how};
+	if (key && ct_idmap_put(&m->addrs, key, (uint32_t)s->nentries))
 		return -ENOMEM;
 	return (int64_t)s->nentries++;
+}
+
+/* ---- JIT code: perf maps ---------------------------------------------------------------- */
+
+/* Whether a mapping is anonymous memory, where JIT compilers put their code: no file
+ * name, perf's "//anon", or the kernel's "[anon...]" names. */
+static bool is_anonymous(const ct_mapping *mp)
+{
+	const char *f = mp->filename;
+	return !f[0] || strcmp(f, "//anon") == 0 || strncmp(f, "[anon", 5) == 0;
+}
+
+/* The pid in dir/summary.txt ("pid=N"), or 0. */
+static long summary_pid(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/summary.txt", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	char line[256];
+	long pid = 0;
+	while (!pid && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "pid=", 4) == 0)
+			pid = strtol(line + 4, NULL, 10);
+	}
+	fclose(f);
+	return pid > 0 ? pid : 0;
+}
+
+/* Loads the first perf map found: DIR/perf-PID.map, then /tmp/perf-PID.map. */
+static void load_perfmap(ct_symbolizer *s)
+{
+	s->perfmap_tried = true;
+	long pid = s->perfmap_pid;
+	if (!pid && s->perfmap_dir)
+		pid = summary_pid(s->perfmap_dir);
+	if (!pid)
+		return;
+	char path[4096];
+	for (int i = 0; i < 2 && !s->perfmap; i++) {
+		if (i == 0 && !s->perfmap_dir)
+			continue;
+		snprintf(path, sizeof(path), "%s/perf-%ld.map", i == 0 ? s->perfmap_dir : "/tmp",
+			 pid);
+		if (access(path, R_OK) != 0)
+			continue;
+		ct_error err;
+		if (ct_perfmap_load(path, &s->perfmap, &err) && s->warn)
+			fprintf(s->warn, "ctrace: warning: %s; JIT code not symbolized\n", err.msg);
+	}
+}
+
+int ct_symbolizer_set_perf_map(ct_symbolizer *s, const char *dir, long pid)
+{
+	char *d = dir ? strdup(dir) : NULL;
+	if (dir && !d)
+		return -ENOMEM;
+	free(s->perfmap_dir);
+	s->perfmap_dir = d;
+	s->perfmap_pid = pid > 0 ? pid : 0;
+	ct_perfmap_free(s->perfmap);
+	s->perfmap = NULL;
+	s->perfmap_tried = false;
+	return 0;
+}
+
+/* The name the perf map gives runtime address addr, or NULL. */
+static const char *jit_name(ct_symbolizer *s, uint64_t addr)
+{
+	if (!s->perfmap_tried)
+		load_perfmap(s);
+	return s->perfmap ? ct_perfmap_lookup(s->perfmap, addr) : NULL;
 }
 
 /* ---- public ------------------------------------------------------------------------------ */
@@ -831,15 +376,15 @@ void ct_symbolizer_free(ct_symbolizer *s)
 	if (!s)
 		return;
 	while (s->modules) {
-		struct module *m = s->modules;
+		struct ct_sym_module *m = s->modules;
 		s->modules = m->next;
 		module_free(m);
 	}
 	ct_intern_free(&s->strs);
 	free(s->frames);
 	free(s->entries);
-	if (s->libstdcxx)
-		dlclose(s->libstdcxx);
+	free(s->perfmap_dir);
+	ct_perfmap_free(s->perfmap);
 	free(s);
 }
 
@@ -857,56 +402,65 @@ bool ct_profile_needs_symbols(const ct_profile *p)
 	return false;
 }
 
+/* Gives location li of p its lines; *how gets CT_SYM_HOW_* bits. 0 or -ENOMEM. */
+static int symbolize_location(ct_symbolizer *s, ct_profile *p, struct ct_sym_module **mods,
+			      uint32_t li, int *how)
+{
+	const ct_location *l = &p->locations[li];
+	const ct_mapping *mp = &p->mappings[l->mapping - 1];
+	const char *jit = is_anonymous(mp) ? jit_name(s, l->address) : NULL;
+	if (jit) {
+		uint32_t fn = ct_profile_add_function(p, jit, jit, "", 0);
+		*how |= CT_SYM_HOW_SYMBOL;
+		return fn == UINT32_MAX ? -ENOMEM
+					: ct_profile_set_lines(p, li, &(ct_line){fn, 0}, 1);
+	}
+	int64_t e =
+		resolve(s, mods[l->mapping - 1], l->address - mp->memory_start + mp->file_offset);
+	if (e < 0)
+		return -ENOMEM;
+	const struct ct_sym_entry *ae = &s->entries[e];
+	ct_line lines[CT_SYM_MAX_FRAMES];
+	for (uint16_t k = 0; k < ae->n; k++) {
+		const struct ct_sym_frame *f = &s->frames[ae->first + k];
+		uint32_t fn =
+			ct_profile_add_function(p, f->name, f->sysname, f->file, f->start_line);
+		if (fn == UINT32_MAX)
+			return -ENOMEM;
+		lines[k] = (ct_line){fn, f->line};
+	}
+	*how |= ae->how;
+	return ct_profile_set_lines(p, li, lines, ae->n);
+}
+
 int ct_symbolizer_run(ct_symbolizer *s, ct_profile *p, ct_error *err)
 {
 	if (!ct_profile_needs_symbols(p))
 		return 0;
-	struct module **mods = calloc(p->nmappings ? p->nmappings : 1, sizeof(*mods));
+	struct ct_sym_module **mods = calloc(p->nmappings ? p->nmappings : 1, sizeof(*mods));
 	int *how = calloc(p->nmappings ? p->nmappings : 1, sizeof(*how));
-	int rc = 0;
-	if (!mods || !how)
-		goto nomem;
-	for (uint32_t i = 0; i < p->nmappings; i++) {
+	int rc = mods && how ? 0 : -ENOMEM;
+	for (uint32_t i = 0; !rc && i < p->nmappings; i++) {
 		if (!(mods[i] = module_get(s, &p->mappings[i])))
-			goto nomem;
+			rc = -ENOMEM;
 	}
-	for (uint32_t li = 0; li < p->nlocations; li++) {
+	for (uint32_t li = 0; !rc && li < p->nlocations; li++) {
 		const ct_location *l = &p->locations[li];
-		if (!needs_symbols(l) || l->mapping > p->nmappings)
-			continue;
-		uint32_t mi = l->mapping - 1;
-		const ct_mapping *mp = &p->mappings[mi];
-		int64_t e = resolve(s, mods[mi], l->address - mp->memory_start + mp->file_offset);
-		if (e < 0)
-			goto nomem;
-		const struct addr_entry *ae = &s->entries[e];
-		ct_line lines[MAX_FRAMES];
-		for (uint16_t k = 0; k < ae->n; k++) {
-			const struct frame *f = &s->frames[ae->first + k];
-			uint32_t fn = ct_profile_add_function(p, f->name, f->sysname, f->file,
-							      f->start_line);
-			if (fn == UINT32_MAX)
-				goto nomem;
-			lines[k] = (ct_line){fn, f->line};
-		}
-		if (ct_profile_set_lines(p, li, lines, ae->n))
-			goto nomem;
-		how[mi] |= ae->how;
+		if (needs_symbols(l) && l->mapping <= p->nmappings)
+			rc = symbolize_location(s, p, mods, li, &how[l->mapping - 1]);
 	}
-	for (uint32_t i = 0; i < p->nmappings; i++) {
+	for (uint32_t i = 0; !rc && i < p->nmappings; i++) {
 		ct_mapping *mp = &p->mappings[i];
-		mp->has_functions |= (how[i] & HOW_SYMBOL) != 0;
-		mp->has_filenames |= (how[i] & HOW_LINES) != 0;
-		mp->has_line_numbers |= (how[i] & HOW_LINES) != 0;
-		mp->has_inline_frames |= (how[i] & HOW_DWARF) != 0;
+		mp->has_functions |= (how[i] & CT_SYM_HOW_SYMBOL) != 0;
+		mp->has_filenames |= (how[i] & CT_SYM_HOW_LINES) != 0;
+		mp->has_line_numbers |= (how[i] & CT_SYM_HOW_LINES) != 0;
+		mp->has_inline_frames |= (how[i] & CT_SYM_HOW_DWARF) != 0;
 	}
-	goto out;
-nomem:
-	rc = ct_error_set(err, ENOMEM, -1, "out of memory while symbolizing");
-out:
 	free(mods);
 	free(how);
-	return rc;
+	if (rc)
+		return ct_error_set(err, ENOMEM, -1, "out of memory while symbolizing");
+	return 0;
 }
 
 int ct_symbolize_profile(ct_profile *p, FILE *warn, ct_error *err)

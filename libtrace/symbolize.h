@@ -6,8 +6,10 @@
  * with libdw, checks that the file on disk is the one that ran (same build id), and gives
  * every location its function names (demangled and mangled), source file and line, with
  * one line per inlined frame (innermost first). Modules without DWARF fall back to their
- * ELF symbol tables (.symtab, then .dynsym), then to "module+0xOFFSET" names; so do
- * modules that are missing or changed, with one warning line per module.
+ * ELF symbol tables (.symtab, then .dynsym); code that no symbol covers (a stripped
+ * library's unexported functions) becomes one frame per module, "[libx.so]". Modules that
+ * are missing or changed get "module+0xOFFSET" names, with one warning line per module.
+ * C++ and Rust names are demangled; JIT code is named from perf maps.
  *
  * A ct_symbolizer keeps its opened modules and resolved addresses between profiles, so that
  * the profiles of one run (cpu, heap, mutex, block) share the work and each module is
@@ -39,6 +41,14 @@ void ct_symbolizer_free(ct_symbolizer *s);
  * warnings, not errors. Returns 0, or -ENOMEM (err filled) when memory ran out; p then
  * stays valid but may be partly symbolized. */
 int ct_symbolizer_run(ct_symbolizer *s, ct_profile *p, ct_error *err);
+
+/* Where JIT code's names are looked for: a location in an anonymous mapping (no file
+ * name, "//anon" or "[anon...]") is named from the perf map its process wrote
+ * (perfmap.h), dir/perf-PID.map first (the profile's output directory, where the agent
+ * copies it; NULL for none), then /tmp/perf-PID.map. pid 0 takes the pid from
+ * dir/summary.txt. Applies to the following ct_symbolizer_run calls; without a call, no
+ * perf map is used. 0 or -ENOMEM. */
+int ct_symbolizer_set_perf_map(ct_symbolizer *s, const char *dir, long pid);
 
 /* One-shot: a symbolizer for just p, warnings to warn (may be NULL). */
 int ct_symbolize_profile(ct_profile *p, FILE *warn, ct_error *err);

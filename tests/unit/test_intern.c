@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/check_main.h"
+
 START_TEST(equal_strings_share_index_and_pointer)
 {
 	ct_intern t;
@@ -109,11 +111,4 @@ static Suite *intern_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(intern_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(intern_suite)

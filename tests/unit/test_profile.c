@@ -13,6 +13,8 @@
 #include "libtrace/profile.h"
 #include "tests/unit/ct_check.h"
 
+#include "tests/unit/check_main.h"
+
 START_TEST(test_new_defaults)
 {
 	ct_profile *p = ct_profile_new();

@@ -27,6 +27,8 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#include "tests/unit/check_main.h"
+
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
 #elif defined(__has_feature)

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/check_main.h"
+
 /* ---- helpers ---- */
 
 static atomic_int n_failures;

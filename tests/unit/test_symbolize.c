@@ -3,7 +3,9 @@
  *
  * A fixture compiles small C and C++ programs and libraries with the system compiler
  * (-g -O2): an inlined function, a namespace with a template, a stripped library, one
- * with its debug info in a separate file, one rebuilt after its build id was recorded.
+ * with its debug info in a separate file, one rebuilt after its build id was recorded,
+ * and a Rust program in both of rustc's manglings (legacy and v0). JIT code is named from
+ * a synthetic perf map.
  * Each test lays a module out the way the loader would (a mapping of its executable
  * segment at an arbitrary base), puts locations at the addresses `nm` and `objdump` give
  * for known functions, symbolizes, and checks names, file:line and inline frames.
@@ -60,6 +62,19 @@ static char dir[64];
 #define STRIPPED_C                                                                                 \
 	"__attribute__((noinline, noipa)) static int hidden_fn(int x) { return x * 5 + 2; }\n"     \
 	"int exported_fn(int x) { return hidden_fn(x) + 1; }\n"
+
+#define RUST_SRC                                                                                   \
+	"pub struct Wrapper<T> { v: T }\n"                                                         \
+	"impl<T: Copy> Wrapper<T> {\n"                                                             \
+	"    #[inline(never)] pub fn get(&self) -> T { self.v }\n"                                 \
+	"}\n"                                                                                      \
+	"#[inline(never)] fn hot(n: u64) -> u64 {\n"                                               \
+	"    let mut x = n; for i in 0..n { x = x.wrapping_mul(31).wrapping_add(i); } x\n"         \
+	"}\n"                                                                                      \
+	"fn main() {\n"                                                                            \
+	"    let w = Wrapper { v: std::env::args().count() as u32 };\n"                            \
+	"    println!(\"{}\", hot(w.get() as u64));\n"                                             \
+	"}\n"
 
 #define CHG_A "int changing(int x) { return x + 1; }\n"
 #define CHG_B "int changing(int x) { return x * 3 + 7; }\nint other(int y) { return y; }\n"
@@ -119,6 +134,7 @@ static void build_fixture(void)
 	write_file("stripped.c", STRIPPED_C);
 	write_file("chg_a.c", CHG_A);
 	write_file("chg_b.c", CHG_B);
+	write_file("rs.rs", RUST_SRC);
 	write_big();
 	sh("cd %s && set -e; "
 	   "(cc -g -O2 -shared -fPIC -o libbig.so big.c && nm -S libbig.so > big.nm) & big=$!; "
@@ -130,6 +146,10 @@ static void build_fixture(void)
 	   "strip --strip-debug sep; objcopy --add-gnu-debuglink=sep.debug sep; "
 	   "cc -g -O2 -shared -fPIC -o libchg.so chg_a.c; "
 	   "if command -v clang >/dev/null; then cp prog.c cl.c; clang -g -O2 -o cl cl.c; fi; "
+	   "if command -v rustc >/dev/null; then "
+	   "rustc -g -C symbol-mangling-version=v0 -o rs_v0 rs.rs; "
+	   "RUSTC_BOOTSTRAP=1 rustc -g -Z unstable-options -C symbol-mangling-version=legacy "
+	   "-o rs_legacy rs.rs; fi; "
 	   "wait $big",
 	   dir);
 }
@@ -193,6 +213,31 @@ static uint64_t nm_addr(const char *file, const char *sym)
 	}
 	pclose(f);
 	ck_assert_msg(addr != 0, "no symbol %s in %s", sym, file);
+	return addr;
+}
+
+/* The value of the first symbol of file whose name contains part and starts with prefix;
+ * *name gets a copy of the name (caller frees). */
+static uint64_t nm_find(const char *file, const char *prefix, const char *part, char **name)
+{
+	char cmd[256], line[1024];
+	snprintf(cmd, sizeof(cmd), "nm %s/%s", dir, file);
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	uint64_t addr = 0;
+	*name = NULL;
+	while (!addr && fgets(line, sizeof(line), f)) {
+		char sym[900], type;
+		unsigned long long v;
+		if (sscanf(line, "%llx %c %899s", &v, &type, sym) == 3 &&
+		    (type == 't' || type == 'T') && strncmp(sym, prefix, strlen(prefix)) == 0 &&
+		    strstr(sym, part)) {
+			addr = v;
+			*name = strdup(sym);
+		}
+	}
+	pclose(f);
+	ck_assert_msg(addr != 0, "no symbol %s...%s... in %s", prefix, part, file);
 	return addr;
 }
 
@@ -391,6 +436,7 @@ START_TEST(stripped_fallbacks)
 	uint64_t hidden = nm_addr("stripped.nm", "hidden_fn");
 	uint32_t exp = loc_at(p, m, nm_addr("stripped.nm", "exported_fn") + 1);
 	uint32_t hid = loc_at(p, m, hidden);
+	uint32_t hid2 = loc_at(p, m, hidden + 1);
 	char *w;
 	symbolize(p, &w);
 	ck_assert_str_eq(w, "");
@@ -398,9 +444,11 @@ START_TEST(stripped_fallbacks)
 	ck_assert_str_eq(fn_of(p, exp, 0)->name, "exported_fn");
 	ck_assert_str_eq(fn_of(p, exp, 0)->filename, "");
 	ck_assert_int_eq(p->locations[exp].lines[0].line, 0);
-	char want[64];
-	snprintf(want, sizeof(want), "libstripped.so+0x%" PRIx64, hidden - mi.vaddr + mi.off);
-	ck_assert_str_eq(fn_of(p, hid, 0)->name, want);
+	/* Code no .dynsym symbol covers is grouped by module: one function, not one per
+	 * address. */
+	ck_assert_str_eq(fn_of(p, hid, 0)->name, "[libstripped.so]");
+	ck_assert_uint_eq(p->locations[hid].lines[0].function,
+			  p->locations[hid2].lines[0].function);
 	ck_assert(p->mappings[0].has_functions);
 	ck_assert(!p->mappings[0].has_line_numbers);
 	free(w);
@@ -574,6 +622,87 @@ START_TEST(many_locations)
 }
 END_TEST
 
+/* The name the symbolizer gives the function of file whose symbol contains part. */
+static char *rust_name(const char *file, const char *prefix, const char *part)
+{
+	struct modinfo mi;
+	uint32_t m;
+	ct_profile *p = profile_for(file, NULL, &mi, &m);
+	char *sym;
+	uint32_t l = loc_at(p, m, nm_find(file, prefix, part, &sym) + 1);
+	char *w;
+	symbolize(p, &w);
+	ck_assert_str_eq(fn_of(p, l, 0)->system_name, sym);
+	char *name = strdup(fn_of(p, l, 0)->name);
+	free(sym);
+	free(w);
+	ct_profile_free(p);
+	return name;
+}
+
+START_TEST(rust_demangled)
+{
+	if (!have("rustc")) {
+		fprintf(stderr, "test_symbolize: no rustc, Rust names not tested\n");
+		return;
+	}
+	/* Legacy mangling: hash dropped, $LT$/$GT$ escapes and .. resolved. */
+	char *n = rust_name("rs_legacy", "_ZN", "3hot17h");
+	ck_assert_str_eq(n, "rs::hot");
+	free(n);
+	n = rust_name("rs_legacy", "_ZN", "3get17h");
+	ck_assert_str_eq(n, "rs::Wrapper<T>::get");
+	free(n);
+	/* v0 mangling: instantiated generics, no crate disambiguator. */
+	n = rust_name("rs_v0", "_R", "3hot");
+	ck_assert_str_eq(n, "rs::hot");
+	free(n);
+	n = rust_name("rs_v0", "_R", "7Wrapper");
+	ck_assert_str_eq(n, "<rs::Wrapper<u32>>::get");
+	free(n);
+}
+END_TEST
+
+/* A mapping of anonymous memory (JIT code) named from the perf map found in the profile's
+ * directory: addresses inside a region get its name, others stay module+offset names. */
+START_TEST(jit_perf_map)
+{
+	char jdir[128];
+	snprintf(jdir, sizeof(jdir), "%s/jit", dir);
+	sh("mkdir -p %s && printf 'pid=4242\\nengine=perf\\n' > %s/summary.txt && "
+	   "printf '10000000 40 LazyCompile:*hot /app/x.js:3\\n10000040 0x20 Stub:CEntry\\n"
+	   "10000000 10 Builtin:replaced\\n' > %s/perf-4242.map",
+	   jdir, jdir, jdir);
+	ct_profile *p = ct_profile_new();
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(ct_profile_add_sample_type(p, "samples", "count"), 0);
+	ct_mapping mp = {.memory_start = 0x10000000,
+			 .memory_limit = 0x10001000,
+			 .filename = "//anon",
+			 .build_id = ""};
+	uint32_t m = ct_profile_add_mapping(p, &mp);
+	uint32_t a = loc_at(p, m, 0x10000020 - BASE), b = loc_at(p, m, 0x10000050 - BASE),
+		 c = loc_at(p, m, 0x10000800 - BASE), d = loc_at(p, m, 0x10000004 - BASE);
+	size_t len;
+	char *w;
+	FILE *wf = open_memstream(&w, &len);
+	ct_symbolizer *s = ct_symbolizer_new(wf);
+	ck_assert_int_eq(ct_symbolizer_set_perf_map(s, jdir, 0), 0);
+	ct_error err;
+	ck_assert_int_eq(ct_symbolizer_run(s, p, &err), 0);
+	ct_symbolizer_free(s);
+	fclose(wf);
+	ck_assert_str_eq(w, "");
+	ck_assert_str_eq(fn_of(p, a, 0)->name, "LazyCompile:*hot /app/x.js:3");
+	ck_assert_str_eq(fn_of(p, b, 0)->name, "Stub:CEntry");
+	ck_assert_str_eq(fn_of(p, c, 0)->name, "[anon]+0x800");
+	ck_assert_str_eq(fn_of(p, d, 0)->name, "Builtin:replaced"); /* the later line wins */
+	ck_assert(p->mappings[0].has_functions);
+	free(w);
+	ct_profile_free(p);
+}
+END_TEST
+
 int main(void)
 {
 	build_fixture();
@@ -590,6 +719,8 @@ int main(void)
 	tcase_add_test(tc, missing_and_special);
 	tcase_add_test(tc, shared_symbolizer);
 	tcase_add_test(tc, many_locations);
+	tcase_add_test(tc, rust_demangled);
+	tcase_add_test(tc, jit_perf_map);
 	suite_add_tcase(s, tc);
 	int status = ct_check_run(s);
 	ct_check_rm_rf(dir);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "tests/unit/check_main.h"
+
 START_TEST(reserve_grows_and_keeps_elements)
 {
 	uint64_t *a = NULL;
@@ -60,11 +62,4 @@ static Suite *vec_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(vec_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(vec_suite)
