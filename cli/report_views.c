@@ -68,12 +68,6 @@ int report_out_close(report_out *out, int rc)
 	return rc ? 1 : 0;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* ---- text ------------------------------------------------------------------------------ */
 static uint32_t top_rows(const report_ctx *c, uint32_t dflt)
 {
@@ -177,8 +171,8 @@ static int view_text_diff(const report_ctx *c)
 /* ---- flame graphs and folded stacks ------------------------------------------------------ */
 static int check_flame(const char *arg)
 {
-	if (strcmp(arg, "-") == 0 || ends_with(arg, ".svg") || ends_with(arg, ".html") ||
-	    ends_with(arg, ".htm"))
+	if (strcmp(arg, "-") == 0 || report_ends_with(arg, ".svg") ||
+	    report_ends_with(arg, ".html") || report_ends_with(arg, ".htm"))
 		return 0;
 	fprintf(stderr, "ctrace: --flame %s: the name must end in .svg or .html\n", arg);
 	return 2;
@@ -187,7 +181,7 @@ static int check_flame(const char *arg)
 static int flame(const report_ctx *c, uint32_t col, int32_t base_col)
 {
 	/* .svg or '-' (SVG on standard output), else .html: checked with the options */
-	bool svg = ends_with(c->arg, ".svg") || strcmp(c->arg, "-") == 0;
+	bool svg = report_ends_with(c->arg, ".svg") || strcmp(c->arg, "-") == 0;
 	ct_flame_opts fo;
 	ct_flame_opts_init(&fo);
 	fo.title = c->o->title;
