@@ -51,8 +51,7 @@ static void usage(FILE *f)
 		if (!v->option)
 			continue;
 		char opt[64];
-		snprintf(opt, sizeof(opt), "--%s%s%s", v->option, v->argname ? " " : "",
-			 v->argname ? v->argname : "");
+		report_view_synopsis(v, opt, sizeof(opt));
 		if (strlen(opt) > 19)
 			fprintf(f, "      %s\n%27s", opt, "");
 		else

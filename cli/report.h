@@ -109,6 +109,9 @@ int report_check_diff_totals(const report_input *base, int bi, const report_inpu
  * present, opened into out. Returns the exit status (error printed). */
 int report_input_pick(const report_options *o, const report_input *dir, report_input *out);
 
+/* "--option ARG" of a view with an option, into buf. (cli/report_views.c) */
+const char *report_view_synopsis(const report_view *v, char *buf, size_t len);
+
 /* True when s ends with suffix. (cli/report_input.c) */
 bool report_ends_with(const char *s, const char *suffix);
 

@@ -74,17 +74,22 @@ static uint32_t top_rows(const report_ctx *c, uint32_t dflt)
 	return c->o->top >= 0 ? (uint32_t)c->o->top : dflt;
 }
 
+const char *report_view_synopsis(const report_view *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "--%s%s%s", v->option, v->argname ? " " : "",
+		 v->argname ? v->argname : "");
+	return buf;
+}
+
 static void print_views(const char *dir)
 {
 	printf("Views of this directory (ctrace report [options] %s):\n", dir);
 	for (size_t i = 0; i < report_nviews; i++) {
-		const report_view *v = &report_views[i];
-		if (!v->option)
-			continue;
 		char opt[64];
-		snprintf(opt, sizeof(opt), "--%s%s%s", v->option, v->argname ? " " : "",
-			 v->argname ? v->argname : "");
-		printf("  %-26s %s\n", opt, v->brief);
+		if (report_views[i].option)
+			printf("  %-26s %s\n",
+			       report_view_synopsis(&report_views[i], opt, sizeof(opt)),
+			       report_views[i].brief);
 	}
 	printf("  %-26s another profile or sample type as a table\n", "-p NAME -i TYPE");
 	printf("  %-26s compare with an earlier run's directory or profile\n", "--diff BASE");
