@@ -14,8 +14,7 @@
 # Rooms add sources by dropping files in place: libtrace/*.c, agent/*.c, cli/*.c,
 # samples/*.c (one program each), tests/unit/test_*.c (one Check suite each),
 # tests/fuzz/fuzz_*.c, tests/integration/test_*.sh, tests/bench/bench_*.c (tests/bench/bench.mk).
-# Anything special goes
-# in a room's own fragment, <room>/*.mk, included below.
+# Anything special goes in a room's own fragment, <room>/*.mk, included below.
 
 BUILD    ?= build
 SAN      ?=

@@ -51,8 +51,7 @@ static void usage(FILE *f)
 		if (!v->option)
 			continue;
 		char opt[64];
-		snprintf(opt, sizeof(opt), "--%s%s%s", v->option, v->argname ? " " : "",
-			 v->argname ? v->argname : "");
+		report_view_synopsis(v, opt, sizeof(opt));
 		if (strlen(opt) > 19)
 			fprintf(f, "      %s\n%27s", opt, "");
 		else
@@ -65,6 +64,11 @@ static void usage(FILE *f)
 		}
 	}
 	fprintf(f, "OUT may be '-' for standard output (--flame - writes SVG).\n");
+}
+
+static const char *view_arg(const report_options *o, size_t view)
+{
+	return o->view_arg[view] ? o->view_arg[view] : "";
 }
 
 /* The call tree of in for the chosen sample type, filtered; then every view of views[]. */
@@ -90,7 +94,7 @@ static int render_profile(const report_options *o, const size_t *views, size_t n
 	for (size_t i = 0; i < nviews && !status; i++) {
 		const report_view *v = &report_views[views[i]];
 		report_ctx c = {.o = o,
-				.arg = o->view_arg[views[i]] ? o->view_arg[views[i]] : "",
+				.arg = view_arg(o, views[i]),
 				.in = in,
 				.tree = t,
 				.col = (uint32_t)si,
@@ -115,70 +119,82 @@ static const char *kind_name(report_input_kind k)
 	return k == REPORT_IN_DIR ? "a directory" : k == REPORT_IN_TRACE ? "a trace" : "a profile";
 }
 
-/* Opens into out what view v renders of a directory: its chosen profile, or its trace. */
-static int narrow(const report_options *o, const report_view *v, const report_input *dir,
+/* Which input a view renders of in: in itself (0), or, for a directory, the profile chosen
+ * in it (REPORT_IN_PROFILE: for views of profiles only, or any view when -p is given) or
+ * its trace (REPORT_IN_TRACE: for views of traces only). */
+static report_input_kind narrowed_to(const report_options *o, const report_view *v,
+				     const report_input *in)
+{
+	if (in->kind != REPORT_IN_DIR)
+		return 0;
+	if ((v->accepts & REPORT_IN_PROFILE) && (o->profile || !(v->accepts & REPORT_IN_DIR)))
+		return REPORT_IN_PROFILE;
+	return v->accepts & REPORT_IN_DIR ? 0 : REPORT_IN_TRACE;
+}
+
+/* Opens what a directory holds of the given kind: its chosen profile, or its trace. */
+static int narrow(const report_options *o, report_input_kind kind, const report_input *dir,
 		  report_input *out)
 {
-	if (v->accepts & REPORT_IN_PROFILE)
+	if (kind == REPORT_IN_PROFILE)
 		return report_input_pick(o, dir, out);
 	char path[8192];
 	snprintf(path, sizeof(path), "%s/%s", dir->path, CT_FILE_TRACE);
 	return report_input_open(out, path);
 }
 
-/* A view that renders profiles only, or a -p given with a directory, narrows it. */
-static bool wants_narrow(const report_options *o, const report_view *v, const report_input *in)
+/* Renders views[] of x, every one of which must accept its kind. */
+static int render_group(const report_options *o, const size_t *views, size_t n, report_input *x)
 {
-	return in->kind == REPORT_IN_DIR &&
-	       (!(v->accepts & REPORT_IN_DIR) || (o->profile && (v->accepts & REPORT_IN_PROFILE)));
+	for (size_t i = 0; i < n; i++) {
+		const report_view *v = &report_views[views[i]];
+		if (v->accepts & x->kind)
+			continue;
+		if (x->kind == REPORT_IN_TRACE)
+			fprintf(stderr,
+				"ctrace: cannot read %s: reading traces (trace.ctr) is not "
+				"implemented yet\n",
+				x->path);
+		else
+			fprintf(stderr, "ctrace: %s%s renders %s; %s is %s\n",
+				v->option ? "--" : "the text view", v->option ? v->option : "",
+				v->accepts & REPORT_IN_PROFILE ? "profiles" : "traces", x->path,
+				kind_name(x->kind));
+		return 1;
+	}
+	if (x->kind == REPORT_IN_PROFILE)
+		return render_profile(o, views, n, x, false);
+	int status = 0;
+	for (size_t i = 0; i < n && !status; i++) {
+		report_ctx c = {.o = o, .arg = view_arg(o, views[i]), .in = x};
+		status = report_views[views[i]].write(&c);
+	}
+	return status;
 }
 
-/* Renders views[] of one input (narrowed for the views that need it). */
+/* Renders views[] of in, each of the input it renders (narrowed_to): in itself first, then
+ * a directory's profile, then its trace. */
 static int render(const report_options *o, const size_t *views, size_t nviews, report_input *in)
 {
-	size_t on_in[REPORT_MAX_VIEWS], n_in = 0, on_sub[REPORT_MAX_VIEWS], n_sub = 0;
-	report_input sub = {0};
-	const report_view *narrowing = NULL;
-	for (size_t i = 0; i < nviews; i++) {
-		const report_view *v = &report_views[views[i]];
-		if (wants_narrow(o, v, in)) {
-			on_sub[n_sub++] = views[i];
-			narrowing = v;
-		} else {
-			on_in[n_in++] = views[i];
-		}
-	}
-	int status = narrowing ? narrow(o, narrowing, in, &sub) : 0;
-	for (int pass = 0; pass < 2 && !status; pass++) {
-		report_input *x = pass ? &sub : in;
-		size_t *vs = pass ? on_sub : on_in, n = pass ? n_sub : n_in;
-		for (size_t i = 0; i < n && !status; i++) {
-			const report_view *v = &report_views[vs[i]];
-			if (!(v->accepts & x->kind)) {
-				fprintf(stderr, "ctrace: cannot read %s: %s; %s%s renders %s\n",
-					x->path,
-					x->kind == REPORT_IN_TRACE
-						? "a scheduler trace, which this ctrace cannot "
-						  "read yet"
-						: kind_name(x->kind),
-					v->option ? "--" : "the text view",
-					v->option ? v->option : "",
-					v->accepts & REPORT_IN_PROFILE ? "profiles" : "traces");
-				status = 1;
-			}
-		}
-		if (status || !n)
+	static const report_input_kind groups[] = {0, REPORT_IN_PROFILE, REPORT_IN_TRACE};
+	int status = 0;
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]) && !status; g++) {
+		size_t vs[REPORT_MAX_VIEWS], n = 0;
+		for (size_t i = 0; i < nviews; i++)
+			if (narrowed_to(o, &report_views[views[i]], in) == groups[g])
+				vs[n++] = views[i];
+		if (!n)
 			continue;
-		if (x->kind == REPORT_IN_PROFILE) {
-			status = render_profile(o, vs, n, x, false);
+		if (!groups[g]) {
+			status = render_group(o, vs, n, in);
 			continue;
 		}
-		for (size_t i = 0; i < n && !status; i++) {
-			report_ctx c = {.o = o, .arg = o->view_arg[vs[i]], .in = x};
-			status = report_views[vs[i]].write(&c);
-		}
+		report_input sub;
+		status = narrow(o, groups[g], in, &sub);
+		if (!status)
+			status = render_group(o, vs, n, &sub);
+		report_input_close(&sub);
 	}
-	report_input_close(&sub);
 	return status;
 }
 
@@ -228,11 +244,8 @@ static int render_diff(const report_options *o, const size_t *views, size_t nvie
 		}
 	}
 	for (size_t i = 0; i < nviews && !status; i++) {
-		report_ctx c = {.o = o,
-				.arg = o->view_arg[views[i]] ? o->view_arg[views[i]] : "",
-				.in = np,
-				.base = base,
-				.tree = t};
+		report_ctx c = {
+			.o = o, .arg = view_arg(o, views[i]), .in = np, .base = base, .tree = t};
 		status = report_views[views[i]].write_diff(&c);
 	}
 	ct_tree_free(t);

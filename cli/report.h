@@ -109,6 +109,12 @@ int report_check_diff_totals(const report_input *base, int bi, const report_inpu
  * present, opened into out. Returns the exit status (error printed). */
 int report_input_pick(const report_options *o, const report_input *dir, report_input *out);
 
+/* "--option ARG" of a view with an option, into buf. (cli/report_views.c) */
+const char *report_view_synopsis(const report_view *v, char *buf, size_t len);
+
+/* True when s ends with suffix. (cli/report_input.c) */
+bool report_ends_with(const char *s, const char *suffix);
+
 /* Output of a view: path or '-' for standard output. report_out_close returns the exit
  * status (the error printed), and "ctrace: wrote PATH" for a file. (cli/report_views.c) */
 typedef struct report_out report_out;

@@ -13,7 +13,7 @@
 #include "libtrace/pprof.h"
 #include "libtrace/symbolize.h"
 
-static bool ends_with(const char *s, const char *suffix)
+bool report_ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
 	return n >= k && strcmp(s + n - k, suffix) == 0;
@@ -96,7 +96,7 @@ int report_input_open(report_input *in, const char *path)
 		in->kind = REPORT_IN_DIR;
 		return 0;
 	}
-	if (ends_with(path, ".ctr")) {
+	if (report_ends_with(path, ".ctr")) {
 		/* The trace reader plugs in here: decode into the input. Until then a trace
 		 * keeps its kind and no view accepts it (report_run says so). */
 		in->kind = REPORT_IN_TRACE;

@@ -68,29 +68,28 @@ int report_out_close(report_out *out, int rc)
 	return rc ? 1 : 0;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* ---- text ------------------------------------------------------------------------------ */
 static uint32_t top_rows(const report_ctx *c, uint32_t dflt)
 {
 	return c->o->top >= 0 ? (uint32_t)c->o->top : dflt;
 }
 
+const char *report_view_synopsis(const report_view *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "--%s%s%s", v->option, v->argname ? " " : "",
+		 v->argname ? v->argname : "");
+	return buf;
+}
+
 static void print_views(const char *dir)
 {
 	printf("Views of this directory (ctrace report [options] %s):\n", dir);
 	for (size_t i = 0; i < report_nviews; i++) {
-		const report_view *v = &report_views[i];
-		if (!v->option)
-			continue;
 		char opt[64];
-		snprintf(opt, sizeof(opt), "--%s%s%s", v->option, v->argname ? " " : "",
-			 v->argname ? v->argname : "");
-		printf("  %-26s %s\n", opt, v->brief);
+		if (report_views[i].option)
+			printf("  %-26s %s\n",
+			       report_view_synopsis(&report_views[i], opt, sizeof(opt)),
+			       report_views[i].brief);
 	}
 	printf("  %-26s another profile or sample type as a table\n", "-p NAME -i TYPE");
 	printf("  %-26s compare with an earlier run's directory or profile\n", "--diff BASE");
@@ -177,8 +176,8 @@ static int view_text_diff(const report_ctx *c)
 /* ---- flame graphs and folded stacks ------------------------------------------------------ */
 static int check_flame(const char *arg)
 {
-	if (strcmp(arg, "-") == 0 || ends_with(arg, ".svg") || ends_with(arg, ".html") ||
-	    ends_with(arg, ".htm"))
+	if (strcmp(arg, "-") == 0 || report_ends_with(arg, ".svg") ||
+	    report_ends_with(arg, ".html") || report_ends_with(arg, ".htm"))
 		return 0;
 	fprintf(stderr, "ctrace: --flame %s: the name must end in .svg or .html\n", arg);
 	return 2;
@@ -187,7 +186,7 @@ static int check_flame(const char *arg)
 static int flame(const report_ctx *c, uint32_t col, int32_t base_col)
 {
 	/* .svg or '-' (SVG on standard output), else .html: checked with the options */
-	bool svg = ends_with(c->arg, ".svg") || strcmp(c->arg, "-") == 0;
+	bool svg = report_ends_with(c->arg, ".svg") || strcmp(c->arg, "-") == 0;
 	ct_flame_opts fo;
 	ct_flame_opts_init(&fo);
 	fo.title = c->o->title;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "libtrace/outdir.h"
 #include "libtrace/pprof.h"
 #include "libtrace/symbolize.h"
 
@@ -66,8 +67,8 @@ static void symbolize_file(struct run *r, const char *path)
 
 static bool is_profile_name(const char *name)
 {
-	size_t n = strlen(name);
-	return name[0] != '.' && n > 6 && strcmp(name + n - 6, ".pb.gz") == 0;
+	size_t n = strlen(name), k = strlen(CT_PROFILE_SUFFIX);
+	return name[0] != '.' && n > k && strcmp(name + n - k, CT_PROFILE_SUFFIX) == 0;
 }
 
 /* Symbolizes the profiles under dir, in name order; symbolic links are not followed. */
