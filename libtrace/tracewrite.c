@@ -344,6 +344,7 @@ size_t ct_tw_pending(const ct_tw *w)
 void ct_tw_get_stats(const ct_tw *w, ct_tw_stats *st)
 {
 	*st = w->st;
+	st->threads = w->nbatches;
 }
 
 /* ---- flush: one chunk --------------------------------------------------------------------- */

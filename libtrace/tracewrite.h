@@ -102,6 +102,7 @@ void ct_tw_free(ct_tw *w);
 
 typedef struct {
 	uint64_t chunks, events, bytes; /* written so far; bytes includes the header */
+	uint64_t threads;		/* threads holding buffers now */
 } ct_tw_stats;
 void ct_tw_get_stats(const ct_tw *w, ct_tw_stats *st);
 
