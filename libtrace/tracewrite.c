@@ -5,8 +5,9 @@
  * thread's batch by time (stable: ties keep arrival order), resolves the stacks the events
  * reference into a chunk-local stack table (which interns the modules and strings they
  * need), encodes the chunk's tables, then the batches, and writes the chunk with its
- * checksum in one go. Then every buffer is released, so memory is bounded by what arrives
- * between two flushes; only the list of chunk offsets (8 bytes a chunk) grows with time.
+ * checksum in one go. Then the buffers are emptied (threads idle for a whole chunk give
+ * theirs back), so memory is bounded by what arrives between two flushes; only the list of
+ * chunk offsets (8 bytes a chunk) grows with time.
  */
 #include "tracewrite.h"
 
