@@ -113,6 +113,13 @@ int ct_u64map_put(ct_u64map *m, uint64_t key, uint32_t val)
 	return 0;
 }
 
+void ct_u64map_clear(ct_u64map *m)
+{
+	if (m->cap)
+		memset(m->keys, 0, m->cap * sizeof(*m->keys));
+	m->n = 0;
+}
+
 void ct_u64map_free(ct_u64map *m)
 {
 	free(m->keys);

@@ -38,6 +38,8 @@ typedef struct {
 uint32_t ct_u64map_get(const ct_u64map *m, uint64_t key);
 /* Sets key to val. 0 or -ENOMEM. */
 int ct_u64map_put(ct_u64map *m, uint64_t key, uint32_t val);
+/* Removes every key, keeping the memory. */
+void ct_u64map_clear(ct_u64map *m);
 void ct_u64map_free(ct_u64map *m);
 
 /* FNV-1a over n bytes, folded below UINT64_MAX (usable as a ct_u64map key). */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "libtrace/escape.h"
 #include "libtrace/tracefmt.h"
@@ -15,7 +16,13 @@ static void put_us(FILE *out, uint64_t ns)
 	fprintf(out, "%" PRIu64 ".%03u", ns / 1000, (unsigned)(ns % 1000));
 }
 
-static void put_stack(FILE *out, const ct_trace *t, uint32_t stack)
+/* A stack's JSON array, built once per stack: views name the same few stacks many times. */
+typedef struct {
+	const ct_trace *t;
+	char **json; /* per trace stack, NULL until first used; no cache when out of memory */
+} stack_cache;
+
+static void put_stack_raw(FILE *out, const ct_trace *t, uint32_t stack)
 {
 	fputs("[", out);
 	const ct_trace_stack *s = &t->stacks[stack - 1];
@@ -27,6 +34,26 @@ static void put_stack(FILE *out, const ct_trace *t, uint32_t stack)
 	fputs("]", out);
 }
 
+static void put_stack(FILE *out, stack_cache *c, uint32_t stack)
+{
+	char **slot = c->json ? &c->json[stack - 1] : NULL;
+	if (slot && !*slot) {
+		size_t len;
+		FILE *m = open_memstream(slot, &len);
+		if (m) {
+			put_stack_raw(m, c->t, stack);
+			if (fclose(m)) {
+				free(*slot);
+				*slot = NULL;
+			}
+		}
+	}
+	if (slot && *slot)
+		fputs(*slot, out);
+	else
+		put_stack_raw(out, c->t, stack);
+}
+
 /* The common head of an event: ph, name, cat, ts, pid, tid. */
 static void head(FILE *out, const ct_trace_model *m, const char *ph, const char *cat,
 		 const char *name, uint64_t ts, uint32_t tid)
@@ -36,8 +63,8 @@ static void head(FILE *out, const ct_trace_model *m, const char *ph, const char 
 	fprintf(out, ",\"pid\":%d,\"tid\":%u", m->trace->pid, tid);
 }
 
-static void put_interval(FILE *out, const ct_trace_model *m, const ct_thread *th, size_t k,
-			 uint64_t *flow)
+static void put_interval(FILE *out, const ct_trace_model *m, stack_cache *c, const ct_thread *th,
+			 size_t k, uint64_t *flow)
 {
 	const ct_trace *t = m->trace;
 	const ct_interval *iv = &th->iv[k];
@@ -52,7 +79,7 @@ static void put_interval(FILE *out, const ct_trace_model *m, const ct_thread *th
 			ct_wait_reason_name((ct_wait_reason)iv->reason), iv->object);
 		if (iv->stack) {
 			fputs(",\"stack\":", out);
-			put_stack(out, t, iv->stack);
+			put_stack(out, c, iv->stack);
 		}
 		fputs("}", out);
 	}
@@ -65,7 +92,7 @@ static void put_interval(FILE *out, const ct_trace_model *m, const ct_thread *th
 		fprintf(out, ",\"id\":%" PRIu64 "", id);
 		if (u->stack) {
 			fputs(",\"args\":{\"stack\":", out);
-			put_stack(out, t, u->stack);
+			put_stack(out, c, u->stack);
 			fputs("}", out);
 		}
 		fputs("}", out);
@@ -74,7 +101,8 @@ static void put_interval(FILE *out, const ct_trace_model *m, const ct_thread *th
 	}
 }
 
-static void put_thread(FILE *out, const ct_trace_model *m, const ct_thread *th, uint64_t *flow)
+static void put_thread(FILE *out, const ct_trace_model *m, stack_cache *c, const ct_thread *th,
+		       uint64_t *flow)
 {
 	const ct_trace *t = m->trace;
 	char buf[32];
@@ -85,14 +113,14 @@ static void put_thread(FILE *out, const ct_trace_model *m, const ct_thread *th, 
 	ct_escape_json(out, ct_thread_label(th, buf, sizeof(buf)));
 	fputs("}}", out);
 	for (size_t k = 0; k < th->niv; k++)
-		put_interval(out, m, th, k, flow);
+		put_interval(out, m, c, th, k, flow);
 	for (size_t k = 0; k < th->nsamples; k++) {
 		const ct_trace_event *e = &t->events[th->samples[k]];
 		head(out, m, "i", "sample", "sample", e->time, th->tid);
 		fputs(",\"s\":\"t\"", out);
 		if (e->stack) {
 			fputs(",\"args\":{\"stack\":", out);
-			put_stack(out, t, e->stack);
+			put_stack(out, c, e->stack);
 			fputs("}", out);
 		}
 		fputs("}", out);
@@ -117,8 +145,12 @@ int ct_trace_export_chrome(FILE *out, const ct_trace_model *m)
 	ct_escape_json(out, t->argc ? t->argv[0] : "");
 	fputs("}}", out);
 	uint64_t flow = 0;
+	stack_cache c = {.t = t, .json = calloc(t->nstacks + 1, sizeof(char *))};
 	for (uint32_t i = 0; i < m->nthreads; i++)
-		put_thread(out, m, &m->threads[i], &flow);
+		put_thread(out, m, &c, &m->threads[i], &flow);
+	for (uint32_t i = 0; c.json && i < t->nstacks; i++)
+		free(c.json[i]);
+	free(c.json);
 	fputs("\n]}\n", out);
 	return ferror(out) ? -EIO : 0;
 }

@@ -626,13 +626,13 @@ const char *ct_trace_loc_name(const ct_trace *t, uint32_t loc, char *buf, size_t
 	const ct_location *l = &p->locations[loc];
 	if (l->nlines)
 		return p->functions[l->lines[0].function].name;
-	if (!l->mapping) {
+	const ct_mapping *m = l->mapping ? &p->mappings[l->mapping - 1] : NULL;
+	const char *base = m ? strrchr(m->filename, '/') : NULL;
+	base = base ? base + 1 : m ? m->filename : "";
+	if (!*base)
 		snprintf(buf, len, "0x%llx", (unsigned long long)l->address);
-		return buf;
-	}
-	const ct_mapping *m = &p->mappings[l->mapping - 1];
-	const char *base = strrchr(m->filename, '/');
-	snprintf(buf, len, "%s+0x%llx", base ? base + 1 : m->filename,
-		 (unsigned long long)(l->address - m->memory_start + m->file_offset));
+	else
+		snprintf(buf, len, "%s+0x%llx", base,
+			 (unsigned long long)(l->address - m->memory_start + m->file_offset));
 	return buf;
 }

@@ -5,8 +5,9 @@
  * thread's batch by time (stable: ties keep arrival order), resolves the stacks the events
  * reference into a chunk-local stack table (which interns the modules and strings they
  * need), encodes the chunk's tables, then the batches, and writes the chunk with its
- * checksum in one go. Then every buffer is released, so memory is bounded by what arrives
- * between two flushes; only the list of chunk offsets (8 bytes a chunk) grows with time.
+ * checksum in one go. Then the buffers are emptied (threads idle for a whole chunk give
+ * theirs back), so memory is bounded by what arrives between two flushes; only the list of
+ * chunk offsets (8 bytes a chunk) grows with time.
  */
 #include "tracewrite.h"
 
@@ -38,11 +39,11 @@ struct ct_tw {
 	const ct_stacks *stacks;
 	tw_batch *batches;
 	size_t nbatches, batches_cap;
-	ct_u64map threads;	  /* tid → batch index */
-	char **strs;		  /* chunk string table (owned copies) */
+	ct_u64map threads; /* tid → batch index */
+	char **strs;	   /* chunk string table (owned copies) */
 	uint32_t nstrs, strs_cap;
-	ct_u64map strmap; /* string hash (+ k on collisions) → string index */
-	ct_tw_module *mods;	  /* sorted by start; strings owned */
+	ct_u64map strmap;   /* string hash (+ k on collisions) → string index */
+	ct_tw_module *mods; /* sorted by start; strings owned */
 	uint32_t nmods;
 	uint32_t *mod_local;  /* module → chunk index + 1, 0 when not yet in the chunk */
 	uint32_t *chunk_mods; /* chunk module index → module */
@@ -51,7 +52,7 @@ struct ct_tw {
 	uint64_t *chunk_stacks; /* chunk stack index → key */
 	uint32_t nchunk_stacks, chunk_stacks_cap;
 	uint32_t seq;
-	size_t pending;
+	size_t pending, nev; /* bytes and events buffered */
 	ct_bytes out, body;
 	uint64_t *offsets; /* chunk offsets, for the footer */
 	size_t noffsets, offsets_cap;
@@ -219,6 +220,7 @@ static tw_ev *new_event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind)
 	tw_ev *e = &b->ev[b->n++];
 	*e = (tw_ev){.t = t, .kind = kind, .seq = w->seq++};
 	w->pending += sizeof(*e);
+	w->nev++;
 	return e;
 }
 
@@ -343,6 +345,7 @@ size_t ct_tw_pending(const ct_tw *w)
 void ct_tw_get_stats(const ct_tw *w, ct_tw_stats *st)
 {
 	*st = w->st;
+	st->threads = w->nbatches;
 }
 
 /* ---- flush: one chunk --------------------------------------------------------------------- */
@@ -543,9 +546,14 @@ static int encode_chunk(ct_tw *w, uint64_t now)
 	w->last_end = t1;
 	if ((rc = put_tables(w, b)) || ct_bytes_need(b, 10))
 		return rc ? rc : -ENOMEM;
-	ct_bytes_uvarint(b, w->nbatches);
+	size_t nonempty = 0;
+	for (size_t i = 0; i < w->nbatches; i++)
+		nonempty += w->batches[i].n > 0;
+	ct_bytes_uvarint(b, nonempty);
 	for (size_t i = 0; i < w->nbatches; i++) {
 		const tw_batch *bt = &w->batches[i];
+		if (!bt->n)
+			continue;
 		ct_bytes *e = &w->body;
 		e->len = 0;
 		uint64_t prev = t0;
@@ -577,36 +585,57 @@ static int encode_chunk(ct_tw *w, uint64_t now)
 	return 0;
 }
 
-/* Releases everything buffered for the chunk just written (or abandoned). */
+/* Empties the buffers for the next chunk. Threads with events in the chunk just written
+ * keep their batch's capacity (they are likely to have more); the others release theirs,
+ * so memory follows the threads active in the last chunk, not every thread ever seen. */
 static void reset_chunk(ct_tw *w)
 {
-	for (size_t i = 0; i < w->nbatches; i++)
-		free(w->batches[i].ev);
-	free(w->batches);
-	w->batches = NULL;
-	w->nbatches = w->batches_cap = 0;
-	ct_u64map_free(&w->threads);
+	size_t kept = 0;
+	ct_u64map_clear(&w->threads);
+	for (size_t i = 0; i < w->nbatches; i++) {
+		tw_batch bt = w->batches[i];
+		if (!bt.n || ct_u64map_put(&w->threads, bt.tid, (uint32_t)kept)) {
+			free(bt.ev);
+			continue;
+		}
+		bt.n = 0;
+		w->batches[kept++] = bt;
+	}
+	w->nbatches = kept;
 	for (uint32_t i = 0; i < w->nstrs; i++)
 		free(w->strs[i]);
-	free(w->strs);
-	w->strs = NULL;
-	w->nstrs = w->strs_cap = 0;
-	ct_u64map_free(&w->strmap);
-	ct_u64map_free(&w->stackmap);
-	free(w->chunk_stacks);
-	w->chunk_stacks = NULL;
-	w->nchunk_stacks = w->chunk_stacks_cap = 0;
+	w->nstrs = 0;
+	ct_u64map_clear(&w->strmap);
+	ct_u64map_clear(&w->stackmap);
+	w->nchunk_stacks = 0;
 	for (uint32_t i = 0; i < w->nchunk_mods; i++)
 		w->mod_local[w->chunk_mods[i]] = 0;
 	w->nchunk_mods = 0;
+	w->out.len = w->body.len = 0;
+	w->pending = 0;
+	w->nev = 0;
+	w->seq = 0;
+}
+
+/* Releases every buffer. */
+static void release(ct_tw *w)
+{
+	reset_chunk(w);
+	for (size_t i = 0; i < w->nbatches; i++)
+		free(w->batches[i].ev);
+	free(w->batches);
+	free(w->strs);
+	free(w->chunk_stacks);
+	ct_u64map_free(&w->threads);
+	ct_u64map_free(&w->strmap);
+	ct_u64map_free(&w->stackmap);
 	ct_bytes_free(&w->out);
 	ct_bytes_free(&w->body);
-	w->pending = 0;
 }
 
 int ct_tw_flush(ct_tw *w, uint64_t now)
 {
-	if (!w->nbatches)
+	if (!w->nev)
 		return 0;
 	uint64_t at = w->offset;
 	int rc = encode_chunk(w, now);
@@ -649,7 +678,7 @@ void ct_tw_free(ct_tw *w)
 {
 	if (!w)
 		return;
-	reset_chunk(w);
+	release(w);
 	free_mods(w);
 	free(w->offsets);
 	free(w);

@@ -89,7 +89,8 @@ int ct_tw_lost(ct_tw *w, uint64_t t, uint64_t count, const char *what);
 size_t ct_tw_pending(const ct_tw *w);
 
 /* Writes everything buffered as one chunk covering times up to now (nothing when no
- * event is buffered). Memory of threads without events is released. */
+ * event is buffered). Threads with events in it keep their buffers' capacity for the next
+ * chunk; threads without release theirs, so memory follows the threads active lately. */
 int ct_tw_flush(ct_tw *w, uint64_t now);
 
 /* Flushes, writes the footer index with the trace's end time, and frees w (also on
@@ -101,6 +102,7 @@ void ct_tw_free(ct_tw *w);
 
 typedef struct {
 	uint64_t chunks, events, bytes; /* written so far; bytes includes the header */
+	uint64_t threads;		/* threads holding buffers now */
 } ct_tw_stats;
 void ct_tw_get_stats(const ct_tw *w, ct_tw_stats *st);
 

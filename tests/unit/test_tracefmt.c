@@ -13,6 +13,7 @@
 
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
+#include "libtrace/tracemodel.h"
 #include "tests/unit/tracefix.h"
 
 static const uintptr_t leaf_main[] = {0x120, 0x340}; /* leaf, caller */
@@ -132,6 +133,38 @@ START_TEST(many_chunks)
 	ck_assert_uint_eq(tr->nevents, 300 * 8 * 31);
 	ck_assert_uint_eq(tr->nstacks, 1);
 	ck_assert_uint_eq(tr->prof->nmappings, 1);
+	ct_trace_free(tr);
+}
+END_TEST
+
+/* 20,000 short-lived threads, 1000 per chunk: the writer holds buffers only for the
+ * threads of the last chunk, and every thread reads back. */
+START_TEST(short_lived_threads_bounded)
+{
+	tfix f;
+	tfix_open(&f, true);
+	uint64_t t = 1000;
+	ct_tw_stats st;
+	for (uint32_t tid = 1; tid <= 20000; tid++, t += 100) {
+		ck_assert_int_eq(ct_tw_create(f.w, 1, t, tid + 1, 0), 0);
+		ck_assert_int_eq(ct_tw_switch_in(f.w, tid + 1, t + 10, 0), 0);
+		ck_assert_int_eq(ct_tw_exit(f.w, tid + 1, t + 50), 0);
+		if (tid % 1000 == 0) {
+			ck_assert_int_eq(ct_tw_flush(f.w, t + 60), 0);
+			ct_tw_get_stats(f.w, &st);
+			ck_assert_uint_le(st.threads, 1001);
+		}
+	}
+	ct_tw_get_stats(f.w, &st);
+	ck_assert_uint_eq(st.chunks, 20);
+	ct_trace *tr = tfix_read(&f, t);
+	ck_assert_uint_eq(tr->nevents, 60000);
+	ct_trace_model *m;
+	ck_assert_int_eq(ct_trace_model_build(tr, &m), 0);
+	ck_assert_uint_eq(m->nthreads, 20001);
+	for (uint32_t i = 0; i < m->nthreads; i++)
+		ck_assert(m->threads[i].alive == (m->threads[i].tid == 1));
+	ct_trace_model_free(m);
 	ct_trace_free(tr);
 }
 END_TEST
@@ -338,6 +371,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, roundtrip_every_kind);
 	tcase_add_test(tc, many_chunks);
+	tcase_add_test(tc, short_lived_threads_bounded);
 	tcase_add_test(tc, truncated_everywhere);
 	tcase_add_test(tc, corrupt_bytes);
 	tcase_add_test(tc, handmade_chunks);
