@@ -92,13 +92,8 @@ END_TEST
 
 static Suite *clock_suite(void)
 {
-	Suite *s = suite_create("clock");
-	TCase *tc = tcase_create("clock");
-	tcase_add_test(tc, now_is_monotonic);
-	tcase_add_test(tc, now_is_clock_monotonic_ns);
-	tcase_add_test(tc, snapshot_is_sane);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("clock", now_is_monotonic, now_is_clock_monotonic_ns,
+			      snapshot_is_sane);
 }
 
 CT_CHECK_MAIN(clock_suite)

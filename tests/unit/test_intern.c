@@ -101,14 +101,10 @@ END_TEST
 
 static Suite *intern_suite(void)
 {
-	Suite *s = suite_create("intern");
-	TCase *tc = tcase_create("intern");
-	tcase_add_test(tc, equal_strings_share_index_and_pointer);
-	tcase_add_test(tc, borrowing_keeps_the_callers_pointers);
-	tcase_add_test(tc, many_and_long_strings_survive_growth);
-	tcase_add_test(tc, hashes_differ_and_report_length);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("intern", equal_strings_share_index_and_pointer,
+			      borrowing_keeps_the_callers_pointers,
+			      many_and_long_strings_survive_growth,
+			      hashes_differ_and_report_length);
 }
 
 CT_CHECK_MAIN(intern_suite)

@@ -69,12 +69,7 @@ END_TEST
 
 static Suite *perfmap_suite(void)
 {
-	Suite *s = suite_create("perfmap");
-	TCase *tc = tcase_create("perfmap");
-	tcase_add_test(tc, lookup_regions);
-	tcase_add_test(tc, malformed_line_refused);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("perfmap", lookup_regions, malformed_line_refused);
 }
 
 CT_CHECK_MAIN(perfmap_suite)

@@ -54,12 +54,8 @@ END_TEST
 
 static Suite *vec_suite(void)
 {
-	Suite *s = suite_create("vec");
-	TCase *tc = tcase_create("vec");
-	tcase_add_test(tc, reserve_grows_and_keeps_elements);
-	tcase_add_test(tc, overflow_is_refused_and_harmless);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("vec", reserve_grows_and_keeps_elements,
+			      overflow_is_refused_and_harmless);
 }
 
 CT_CHECK_MAIN(vec_suite)
