@@ -6,7 +6,7 @@
  * stack for the block profile. A call that cannot block (a zero timeout) is not recorded:
  * it is a poll of readiness, not a wait. Nothing of the agent is held across the real
  * call — every one of these is a cancellation point — and return value and errno are the
- * real call's (ct_lk_wait_record preserves errno; reading the clock does not touch it).
+ * real call's (ct_lk_wait_end preserves errno; reading the clock does not touch it).
  */
 #include <errno.h>
 #include <poll.h>

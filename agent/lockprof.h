@@ -48,10 +48,15 @@ static inline int ct_lk_sched_on(void)
 #define CT_LK_WAIT_MODES (CT_MODE_BLOCK | CT_MODE_SCHED)
 
 enum {
-	/* A hot call that rarely blocks (read, write, ...): no stack at entry; at the end the
-	 * stack is captured only if the wait is recorded. */
+	/* A hot call that rarely blocks (read, write, ...): no stack at entry; it is a wait only
+	 * when it lasted at least ct_lk_io_min_ns, and then its stack is captured at the end. */
 	CT_LK_LAZY = 1,
+	/* obj is a file descriptor: a CT_WAIT_IO wait on a socket is recorded as CT_WAIT_NET. */
+	CT_LK_FD = 2,
 };
+
+/* Shortest CT_LK_LAZY call that counts as a wait, ns (CTRACE_IO_MIN_NS, default 10000). */
+extern uint64_t ct_lk_io_min_ns;
 
 /* One wait of the calling thread, on its stack between begin and end. */
 typedef struct {
@@ -76,9 +81,6 @@ void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsign
  * that returned at once), emits its CT_EV_LOCK_WAIT record — when the trace is on, or the
  * block profile is and it lasted at least ct_lk_block_min_ns. Preserves errno. */
 void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited);
-
-/* Records a wait [start, end) that was not registered, with the stack captured now. */
-void ct_lk_wait_record(ct_wait_reason reason, uint64_t obj, uint64_t start, uint64_t end);
 
 /* A wait in progress, as ct_lk_open_waits reports it. */
 typedef struct {

@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -107,6 +108,14 @@ static void wr_close(const ct_lk_wait *w)
 	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
 }
 
+uint64_t ct_lk_io_min_ns = 10000; /* set by wr_init (constructor); read-only afterwards */
+
+static int wr_is_socket(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
 		      uintptr_t ra)
 {
@@ -131,13 +140,16 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 		return;
 	uint64_t delay = end - w->begin;
 	int sched = (ct_cfg.modes & CT_MODE_SCHED) != 0;
-	if (!sched && delay < ct_lk_block_min_ns)
+	if ((!sched && delay < ct_lk_block_min_ns) ||
+	    ((w->flags & CT_LK_LAZY) && delay < ct_lk_io_min_ns))
 		return;
 	if (!ct_guard_enter())
 		return;
 	int saved = errno;
 	if ((w->flags & CT_LK_LAZY) && !w->stack)
 		w->stack = ct_lk_capture_guarded();
+	if ((w->flags & CT_LK_FD) && w->reason == CT_WAIT_IO && wr_is_socket((int)w->obj))
+		w->reason = CT_WAIT_NET;
 	ct_ev_lock_wait ev = {.stack = w->stack,
 			      .reason = w->reason,
 			      .obj = w->obj,
@@ -146,12 +158,6 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 	ct_emit(CT_EV_LOCK_WAIT, 0, &ev, sizeof(ev));
 	errno = saved;
 	ct_guard_exit();
-}
-
-void ct_lk_wait_record(ct_wait_reason reason, uint64_t obj, uint64_t start, uint64_t end)
-{
-	ct_lk_wait w = {.reason = reason, .obj = obj, .begin = start, .flags = CT_LK_LAZY};
-	ct_lk_wait_end(&w, end, 1);
 }
 
 void ct_lk_open_waits_release(void)
@@ -207,12 +213,9 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 			uintptr_t pc = (uintptr_t)ra;
 			w.stack = ct_stack_intern(&pc, 1);
 		}
-		if (w.reason == CT_WAIT_IO) {
-			/* Lazy file waits name the fd: a socket's wait is a network wait. */
-			struct stat st;
-			if (fstat((int)w.obj, &st) == 0 && S_ISSOCK(st.st_mode))
-				w.reason = CT_WAIT_NET;
-		}
+		/* Only file-descriptor waits have reason io: a socket's is a network wait. */
+		if (w.reason == CT_WAIT_IO && wr_is_socket((int)w.obj))
+			w.reason = CT_WAIT_NET;
 		fn(&w, arg);
 	}
 }
@@ -226,5 +229,8 @@ static void wr_child_reset(void)
 
 __attribute__((constructor)) static void wr_init(void)
 {
+	const char *v = getenv("CTRACE_IO_MIN_NS");
+	if (v && *v)
+		ct_lk_io_min_ns = strtoull(v, NULL, 10);
 	pthread_atfork(NULL, NULL, wr_child_reset);
 }
