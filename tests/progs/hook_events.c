@@ -3,7 +3,8 @@
  * a joiner waiting for a thread's exit (1 unblock with the woken tid), a cond signal to a
  * waiter and a sem_post to a waiter (1 unblock each), a contended mutex handed over (>= 1),
  * names set with pthread_setname_np (on itself and on another thread) and with prctl, and
- * one thread left blocked forever in pthread_cond_wait inside stuck_forever() at exit. */
+ * one thread left blocked forever in pthread_cond_wait inside stuck_forever() at exit, and
+ * one in a read(2) of a pipe inside stuck_reader(). */
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -64,6 +65,15 @@ __attribute__((noinline)) static void stuck_forever(void)
 		pthread_cond_wait(&never, &never_mu);
 }
 
+__attribute__((noinline)) static void *stuck_reader(void *arg)
+{
+	int *p = arg;
+	char c;
+	if (read(p[0], &c, 1) < 0) /* nobody ever writes */
+		perror("read");
+	return NULL;
+}
+
 static void *stuck(void *arg)
 {
 	(void)arg;
@@ -101,6 +111,11 @@ int main(void)
 	pthread_mutex_unlock(&mu);
 	pthread_join(t, NULL);
 
+	static int p[2];
+	if (pipe(p) < 0)
+		return 1;
+	pthread_t r;
+	pthread_create(&r, NULL, stuck_reader, p);
 	pthread_t s;
 	pthread_create(&s, NULL, stuck, NULL);
 	sem_wait(&started); /* it has started and named itself */
