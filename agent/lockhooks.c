@@ -54,13 +54,13 @@ CT_LK_DEFINE_REAL(sem_clockwait, NULL)
 CT_LK_DEFINE_REAL(pthread_cond_wait, "GLIBC_2.3.2")
 CT_LK_DEFINE_REAL(pthread_cond_timedwait, "GLIBC_2.3.2")
 CT_LK_DEFINE_REAL(pthread_cond_clockwait, NULL)
-CT_LK_DEFINE_REAL(pthread_join, NULL)
-CT_LK_DEFINE_REAL(pthread_timedjoin_np, NULL)
-CT_LK_DEFINE_REAL(pthread_clockjoin_np, NULL)
 
 /* Modes a lock wait feeds: the block profile (the waiter) and the mutex profile (the
  * holder). Condition waits release their mutex, so they feed both as well. */
-#define LK_MODES (CT_MODE_LOCK | CT_MODE_BLOCK)
+#define LK_MODES (CT_MODE_LOCK | CT_MODE_BLOCK | CT_MODE_SCHED)
+/* Modes that register waiters in the table: the mutex profile charges holders, the trace
+ * emits an unblock edge when a release finds waiters. */
+#define LK_TABLE_MODES (CT_MODE_LOCK | CT_MODE_SCHED)
 
 /* ---- the pending-wait table ---- */
 
@@ -131,7 +131,7 @@ static void lk_bucket_unlock(lk_bucket *b)
 static void lk_wait_begin(lk_waiter *w, const void *lock, uint64_t now)
 {
 	w->e = NULL;
-	if (!ct_lk_lock_on())
+	if (!(ct_cfg.modes & LK_TABLE_MODES))
 		return;
 	lk_bucket *b = lk_bucket_of(lock);
 	lk_bucket_lock(b);
@@ -192,11 +192,13 @@ static uint64_t lk_wait_end(const lk_waiter *w, const void *lock, int acquired, 
 
 /* The calling thread, whose stack is holder, releases lock: takes the delay its waiters
  * suffered since the last charge and restarts their clocks. Returns the delay; *count
- * gets the contentions. */
-static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint32_t *count)
+ * gets the contentions, *waiters whether the lock has waiters. */
+static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint32_t *count,
+			  int *waiters)
 {
 	uint64_t delay = 0;
 	*count = 0;
+	*waiters = 0;
 	lk_bucket_lock(b);
 	for (int i = 0; i < LK_WAYS; i++) {
 		lk_entry *e = &b->e[i];
@@ -210,6 +212,7 @@ static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint3
 		e->charged = now;
 		e->gen++;
 		e->holder = holder;
+		*waiters = 1;
 		break;
 	}
 	lk_bucket_unlock(b);
@@ -229,13 +232,17 @@ static inline int lk_has_waiters(const lk_bucket *b)
 }
 
 /* Charges the waiters of lock, which the calling thread is about to release, to its
- * stack; returns 0 or what the release returned. The stack is captured before the
- * release, so that a waiter woken at once finds it for its wake-up time. */
+ * stack, and records the release of a waiter (the trace's unblock edge); returns 0 or what
+ * the release returned. The stack is captured before the release, so that a waiter woken
+ * at once finds it for its wake-up time. */
 static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), void *arg)
 {
 	uint32_t stack = ct_lk_stack();
 	uint32_t count;
-	uint64_t delay = lk_charge(b, lock, stack, &count);
+	int waiters;
+	uint64_t delay = lk_charge(b, lock, stack, &count, &waiters);
+	if (waiters)
+		ct_lk_unblock((uintptr_t)lock, stack, 0);
 	int rc = release ? release(arg) : 0;
 	if (rc == 0 && (delay || count))
 		ct_lk_hold_record(lock, stack, count, delay);
@@ -314,9 +321,6 @@ __attribute__((constructor)) static void lk_resolve_all(void)
 	resolve_pthread_cond_wait();
 	resolve_pthread_cond_timedwait();
 	resolve_pthread_cond_clockwait();
-	resolve_pthread_join();
-	resolve_pthread_timedjoin_np();
-	resolve_pthread_clockjoin_np();
 	pthread_atfork(NULL, NULL, lk_child_reset);
 }
 
@@ -343,13 +347,13 @@ __attribute__((cold, noinline)) static int lk_mutex_wait(pthread_mutex_t *m, lk_
 	if (!ct_lk_recording(LK_MODES))
 		return lk_mutex_call(m, how, clk, abs);
 	lk_waiter w;
-	uint64_t t0 = ct_now();
-	lk_wait_begin(&w, m, t0);
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_MUTEX, (uintptr_t)m, 0, 0);
+	lk_wait_begin(&w, m, cw.begin);
 	int rc = lk_mutex_call(m, how, clk, abs);
 	uint64_t t1 = ct_now();
 	lk_wait_done(&w, m, rc, t1);
-	if (lk_waited(rc))
-		ct_lk_wait_record(CT_WAIT_MUTEX, (uintptr_t)m, t0, t1);
+	ct_lk_wait_end(&cw, t1, lk_waited(rc));
 	return rc;
 }
 
@@ -426,13 +430,13 @@ static int lk_rw_wait(pthread_rwlock_t *l, int wr, lk_how how, clockid_t clk,
 	if (!ct_lk_recording(LK_MODES))
 		return lk_rw_call(l, wr, how, clk, abs);
 	lk_waiter w;
-	uint64_t t0 = ct_now();
-	lk_wait_begin(&w, l, t0);
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_RWLOCK, (uintptr_t)l, 0, 0);
+	lk_wait_begin(&w, l, cw.begin);
 	int rc = lk_rw_call(l, wr, how, clk, abs);
 	uint64_t t1 = ct_now();
 	lk_wait_done(&w, l, rc, t1);
-	if (lk_waited(rc))
-		ct_lk_wait_record(CT_WAIT_RWLOCK, (uintptr_t)l, t0, t1);
+	ct_lk_wait_end(&cw, t1, lk_waited(rc));
 	return rc;
 }
 
@@ -517,11 +521,12 @@ CT_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 	int rc = pthread_spin_trylock(s);
 	if (rc != EBUSY)
 		return rc;
-	if (!ct_lk_recording(CT_MODE_BLOCK))
+	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return real_pthread_spin_lock()(s);
-	uint64_t t0 = ct_now();
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_SPIN, (uintptr_t)s, 0, 0);
 	rc = real_pthread_spin_lock()(s);
-	ct_lk_wait_record(CT_WAIT_SPIN, (uintptr_t)s, t0, ct_now());
+	ct_lk_wait_end(&cw, ct_now(), 1);
 	return rc;
 }
 
@@ -548,11 +553,12 @@ static int lk_sem_wait(sem_t *s, lk_how how, clockid_t clk, const struct timespe
 	if (errno != EAGAIN)
 		return -1;
 	errno = saved;
-	if (!ct_lk_recording(CT_MODE_BLOCK))
+	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return lk_sem_call(s, how, clk, abs);
-	uint64_t t0 = ct_now();
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_SEM, (uintptr_t)s, 0, 0);
 	int rc = lk_sem_call(s, how, clk, abs);
-	ct_lk_wait_record(CT_WAIT_SEM, (uintptr_t)s, t0, ct_now());
+	ct_lk_wait_end(&cw, ct_now(), 1);
 	return rc;
 }
 
@@ -601,10 +607,10 @@ static int lk_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clock
 	lk_bucket *b = lk_bucket_of(m);
 	if (lk_any_waiters() && lk_has_waiters(b))
 		lk_release(b, m, NULL, NULL);
-	uint64_t t0 = ct_now();
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_COND, (uintptr_t)c, 0, 0);
 	int rc = lk_cond_call(c, m, how, clk, abs);
-	if (lk_waited(rc))
-		ct_lk_wait_record(CT_WAIT_COND, (uintptr_t)c, t0, ct_now());
+	ct_lk_wait_end(&cw, ct_now(), lk_waited(rc));
 	return rc;
 }
 
@@ -623,40 +629,4 @@ CT_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t
 				     clockid_t clk, const struct timespec *restrict abs)
 {
 	return lk_cond_wait(c, m, LK_CLOCK, clk, abs);
-}
-
-/* ---- joins ---- */
-
-CT_EXPORT int pthread_join(pthread_t t, void **ret)
-{
-	if (!ct_lk_recording(CT_MODE_BLOCK))
-		return real_pthread_join()(t, ret);
-	uint64_t t0 = ct_now();
-	int rc = real_pthread_join()(t, ret);
-	if (rc == 0)
-		ct_lk_wait_record(CT_WAIT_JOIN, (uint64_t)t, t0, ct_now());
-	return rc;
-}
-
-CT_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
-{
-	if (!ct_lk_recording(CT_MODE_BLOCK))
-		return real_pthread_timedjoin_np()(t, ret, abs);
-	uint64_t t0 = ct_now();
-	int rc = real_pthread_timedjoin_np()(t, ret, abs);
-	if (rc == 0 || rc == ETIMEDOUT)
-		ct_lk_wait_record(CT_WAIT_JOIN, (uint64_t)t, t0, ct_now());
-	return rc;
-}
-
-CT_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
-				   const struct timespec *abs)
-{
-	if (!ct_lk_recording(CT_MODE_BLOCK))
-		return real_pthread_clockjoin_np()(t, ret, clk, abs);
-	uint64_t t0 = ct_now();
-	int rc = real_pthread_clockjoin_np()(t, ret, clk, abs);
-	if (rc == 0 || rc == ETIMEDOUT)
-		ct_lk_wait_record(CT_WAIT_JOIN, (uint64_t)t, t0, ct_now());
-	return rc;
 }
