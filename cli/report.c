@@ -156,11 +156,7 @@ static int render(const report_options *o, const size_t *views, size_t nviews, r
 			const report_view *v = &report_views[vs[i]];
 			if (!(v->accepts & x->kind)) {
 				fprintf(stderr, "ctrace: cannot read %s: %s; %s%s renders %s\n",
-					x->path,
-					x->kind == REPORT_IN_TRACE
-						? "a scheduler trace, which this ctrace cannot "
-						  "read yet"
-						: kind_name(x->kind),
+					x->path, kind_name(x->kind),
 					v->option ? "--" : "the text view",
 					v->option ? v->option : "",
 					v->accepts & REPORT_IN_PROFILE ? "profiles" : "traces");

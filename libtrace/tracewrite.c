@@ -38,11 +38,11 @@ struct ct_tw {
 	const ct_stacks *stacks;
 	tw_batch *batches;
 	size_t nbatches, batches_cap;
-	ct_u64map threads;	  /* tid → batch index */
-	char **strs;		  /* chunk string table (owned copies) */
+	ct_u64map threads; /* tid → batch index */
+	char **strs;	   /* chunk string table (owned copies) */
 	uint32_t nstrs, strs_cap;
-	ct_u64map strmap; /* string hash (+ k on collisions) → string index */
-	ct_tw_module *mods;	  /* sorted by start; strings owned */
+	ct_u64map strmap;   /* string hash (+ k on collisions) → string index */
+	ct_tw_module *mods; /* sorted by start; strings owned */
 	uint32_t nmods;
 	uint32_t *mod_local;  /* module → chunk index + 1, 0 when not yet in the chunk */
 	uint32_t *chunk_mods; /* chunk module index → module */
@@ -394,6 +394,8 @@ static bool stack_pcs(const ct_tw *w, uint32_t k, const uintptr_t **pcs, uint32_
 	uint64_t key = w->chunk_stacks[k];
 	int depth = ct_stacks_get(w->stacks, (uint32_t)(key >> 1), pcs);
 	*n = depth < 0 ? 0 : depth > CT_TRACE_MAX_FRAMES ? CT_TRACE_MAX_FRAMES : (uint32_t)depth;
+	while (*n && (*pcs)[*n - 1] == 0)
+		(*n)--; /* the agent ends a sample's stack with a 0 sentinel: not a frame */
 	return key & 1;
 }
 
