@@ -75,9 +75,7 @@ static uint32_t lk_stack(void)
 
 void ct_lk_wait_record(ct_wait_reason reason, uint64_t obj, uint64_t start, uint64_t end)
 {
-	if (!(ct_cfg.modes & CT_LK_WAIT_MODES) ||
-	    (!(ct_cfg.modes & CT_MODE_SCHED) && end - start < ct_lk_block_min_ns) ||
-	    !ct_guard_enter())
+	if (!ct_lk_block_on() || end - start < ct_lk_block_min_ns || !ct_guard_enter())
 		return;
 	int saved = errno;
 	ct_ev_lock_wait w = {.stack = lk_stack(),
@@ -133,8 +131,7 @@ static int lk_get(const ct_event *ev, void *out, size_t size)
 static void lk_on_wait(const ct_event *ev)
 {
 	ct_ev_lock_wait w;
-	/* The waits also flow for the trace alone: the block profile sums its own. */
-	if (ct_lk_block_on() && lk_get(ev, &w, sizeof(w)) && w.delay >= ct_lk_block_min_ns)
+	if (lk_get(ev, &w, sizeof(w)))
 		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_BLOCK, w.reason, w.obj, w.stack, 1,
 				(int64_t)w.delay);
 }

@@ -21,11 +21,6 @@
 /* Records: CT_EV_LOCK_WAIT (ct_ev_lock_wait) and CT_EV_LOCK_HOLD (ct_ev_lock_hold), in
  * agent/events.h; reasons: ct_wait_reason (libtrace/waitreason.h). */
 
-/* The modes that want finished waits (CT_EV_LOCK_WAIT): the block profile sums them, the
- * scheduler trace gives them as waiting intervals. A hook that times a blocking call for
- * CT_MODE_BLOCK times it for either (ct_lk_recording). */
-#define CT_LK_WAIT_MODES (CT_MODE_BLOCK | CT_MODE_SCHED)
-
 /* Minimum wait recorded in the block profile, ns (CTRACE_BLOCK_MIN_NS, default 0). */
 extern uint64_t ct_lk_block_min_ns;
 
@@ -39,9 +34,9 @@ static inline int ct_lk_lock_on(void)
 	return (ct_cfg.modes & CT_MODE_LOCK) != 0;
 }
 
-/* Records a wait [start, end) of the calling thread when the block profile or the trace
- * is on and it lasted at least ct_lk_block_min_ns (any length for the trace alone). Enters the
- * guard itself (does nothing if it cannot) and preserves errno. Not for signal handlers. */
+/* Records a wait [start, end) of the calling thread when the block profile is on and it
+ * lasted at least ct_lk_block_min_ns. Enters the guard itself (does nothing if it cannot)
+ * and preserves errno. Not for signal handlers. */
 void ct_lk_wait_record(ct_wait_reason reason, uint64_t obj, uint64_t start, uint64_t end);
 
 /* The calling thread's stack (the agent's frames trimmed), interned, for a later
@@ -60,8 +55,6 @@ void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t
  * recording, never across the real (blocking, maybe cancelled) call. */
 static inline int ct_lk_recording(unsigned modes)
 {
-	if (modes & CT_MODE_BLOCK)
-		modes |= CT_LK_WAIT_MODES;
 	return !ct_tls_guard && ct_active() && (ct_cfg.modes & modes);
 }
 
