@@ -6,7 +6,7 @@
  * stack for the block profile. A call that cannot block (a zero timeout) is not recorded:
  * it is a poll of readiness, not a wait. Nothing of the agent is held across the real
  * call — every one of these is a cancellation point — and return value and errno are the
- * real call's (ct_lk_wait_record preserves errno; reading the clock does not touch it).
+ * real call's (ct_lk_wait_end preserves errno; reading the clock does not touch it).
  */
 #include <errno.h>
 #include <poll.h>
@@ -54,16 +54,19 @@ __attribute__((constructor)) static void io_resolve_all(void)
 	resolve_sleep();
 }
 
-/* Start of a wait that may block: its time, or 0 when it is not to be recorded. */
-static inline uint64_t io_begin(int may_block)
+/* Start of a wait that may block: w->begin, or 0 when it is not to be recorded. */
+static inline uint64_t io_begin(ct_lk_wait *w, int may_block, ct_wait_reason reason, uint64_t obj)
 {
-	return may_block && ct_lk_recording(CT_MODE_BLOCK) ? ct_now() : 0;
+	if (!may_block || !ct_lk_recording(CT_LK_WAIT_MODES))
+		return 0;
+	ct_lk_wait_begin(w, reason, obj, 0, 0);
+	return w->begin;
 }
 
-static inline void io_end(ct_wait_reason reason, uint64_t obj, uint64_t t0)
+static inline void io_end(ct_lk_wait *w, uint64_t t0)
 {
 	if (t0)
-		ct_lk_wait_record(reason, obj, t0, ct_now());
+		ct_lk_wait_end(w, ct_now(), 1);
 }
 
 static inline int io_ts_nonzero(const struct timespec *ts)
@@ -73,61 +76,68 @@ static inline int io_ts_nonzero(const struct timespec *ts)
 
 CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
-	uint64_t t0 = io_begin(timeout != 0);
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd);
 	int rc = real_epoll_wait()(epfd, ev, max, timeout);
-	io_end(CT_WAIT_NET, (uint64_t)epfd, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
 			  const sigset_t *ss)
 {
-	uint64_t t0 = io_begin(timeout != 0);
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd);
 	int rc = real_epoll_pwait()(epfd, ev, max, timeout, ss);
-	io_end(CT_WAIT_NET, (uint64_t)epfd, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 			   const struct timespec *timeout, const sigset_t *ss)
 {
-	uint64_t t0 = io_begin(io_ts_nonzero(timeout));
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, (uint64_t)epfd);
 	int rc = real_epoll_pwait2()(epfd, ev, max, timeout, ss);
-	io_end(CT_WAIT_NET, (uint64_t)epfd, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
-	uint64_t t0 = io_begin(timeout != 0);
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0);
 	int rc = real_poll()(fds, nfds, timeout);
-	io_end(CT_WAIT_NET, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
 {
-	uint64_t t0 = io_begin(timeout != 0);
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0);
 	int rc = real___poll_chk()(fds, nfds, timeout, fdslen);
-	io_end(CT_WAIT_NET, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
 		    const sigset_t *ss)
 {
-	uint64_t t0 = io_begin(io_ts_nonzero(timeout));
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, 0);
 	int rc = real_ppoll()(fds, nfds, timeout, ss);
-	io_end(CT_WAIT_NET, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
 			  const sigset_t *ss, size_t fdslen)
 {
-	uint64_t t0 = io_begin(io_ts_nonzero(timeout));
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, 0);
 	int rc = real___ppoll_chk()(fds, nfds, timeout, ss, fdslen);
-	io_end(CT_WAIT_NET, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
@@ -136,50 +146,56 @@ CT_EXPORT int select(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set 
 {
 	/* Read before the call: Linux updates *timeout with the time not slept. */
 	int may_block = !timeout || timeout->tv_sec != 0 || timeout->tv_usec != 0;
-	uint64_t t0 = io_begin(may_block);
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, may_block, CT_WAIT_NET, 0);
 	int rc = real_select()(nfds, rd, wr, ex, timeout);
-	io_end(CT_WAIT_NET, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set *restrict ex,
 		      const struct timespec *restrict timeout, const sigset_t *restrict ss)
 {
-	uint64_t t0 = io_begin(io_ts_nonzero(timeout));
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, 0);
 	int rc = real_pselect()(nfds, rd, wr, ex, timeout, ss);
-	io_end(CT_WAIT_NET, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	uint64_t t0 = io_begin(1);
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, 1, CT_WAIT_SLEEP, 0);
 	int rc = real_nanosleep()(req, rem);
-	io_end(CT_WAIT_SLEEP, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
 			      struct timespec *rem)
 {
-	uint64_t t0 = io_begin(1);
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, 1, CT_WAIT_SLEEP, 0);
 	int rc = real_clock_nanosleep()(clk, flags, req, rem);
-	io_end(CT_WAIT_SLEEP, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT int usleep(useconds_t us)
 {
-	uint64_t t0 = io_begin(us != 0);
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, us != 0, CT_WAIT_SLEEP, 0);
 	int rc = real_usleep()(us);
-	io_end(CT_WAIT_SLEEP, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }
 
 CT_EXPORT unsigned int sleep(unsigned int s)
 {
-	uint64_t t0 = io_begin(s != 0);
+	ct_lk_wait w;
+	uint64_t t0 = io_begin(&w, s != 0, CT_WAIT_SLEEP, 0);
 	unsigned int rc = real_sleep()(s);
-	io_end(CT_WAIT_SLEEP, 0, t0);
+	io_end(&w, t0);
 	return rc;
 }

@@ -54,13 +54,19 @@ CT_LK_DEFINE_REAL(sem_clockwait, NULL)
 CT_LK_DEFINE_REAL(pthread_cond_wait, "GLIBC_2.3.2")
 CT_LK_DEFINE_REAL(pthread_cond_timedwait, "GLIBC_2.3.2")
 CT_LK_DEFINE_REAL(pthread_cond_clockwait, NULL)
+CT_LK_DEFINE_REAL(pthread_cond_signal, "GLIBC_2.3.2")
+CT_LK_DEFINE_REAL(pthread_cond_broadcast, "GLIBC_2.3.2")
+CT_LK_DEFINE_REAL(sem_post, NULL)
 CT_LK_DEFINE_REAL(pthread_join, NULL)
 CT_LK_DEFINE_REAL(pthread_timedjoin_np, NULL)
 CT_LK_DEFINE_REAL(pthread_clockjoin_np, NULL)
 
 /* Modes a lock wait feeds: the block profile (the waiter) and the mutex profile (the
  * holder). Condition waits release their mutex, so they feed both as well. */
-#define LK_MODES (CT_MODE_LOCK | CT_MODE_BLOCK)
+#define LK_MODES (CT_MODE_LOCK | CT_MODE_BLOCK | CT_MODE_SCHED)
+/* Modes that register waiters in the table: the mutex profile charges holders, the trace
+ * emits an unblock edge when a release finds waiters. */
+#define LK_TABLE_MODES (CT_MODE_LOCK | CT_MODE_SCHED)
 
 /* ---- the pending-wait table ---- */
 
@@ -98,8 +104,10 @@ static struct {
 /* In a forked child only the forking thread exists: the other threads' registrations
  * (and a bucket lock one of them held) must go, or the child's unlocks would charge
  * waits that never end. */
+static void lk_join_child_reset(void);
 static void lk_child_reset(void)
 {
+	lk_join_child_reset();
 	memset(lk_table, 0, sizeof(lk_table));
 	atomic_store_explicit(&lk_waiting.n, 0, memory_order_relaxed);
 }
@@ -131,7 +139,7 @@ static void lk_bucket_unlock(lk_bucket *b)
 static void lk_wait_begin(lk_waiter *w, const void *lock, uint64_t now)
 {
 	w->e = NULL;
-	if (!ct_lk_lock_on())
+	if (!(ct_cfg.modes & LK_TABLE_MODES))
 		return;
 	lk_bucket *b = lk_bucket_of(lock);
 	lk_bucket_lock(b);
@@ -192,11 +200,13 @@ static uint64_t lk_wait_end(const lk_waiter *w, const void *lock, int acquired, 
 
 /* The calling thread, whose stack is holder, releases lock: takes the delay its waiters
  * suffered since the last charge and restarts their clocks. Returns the delay; *count
- * gets the contentions. */
-static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint32_t *count)
+ * gets the contentions, *waiters whether the lock has waiters. */
+static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint32_t *count,
+			  int *waiters)
 {
 	uint64_t delay = 0;
 	*count = 0;
+	*waiters = 0;
 	lk_bucket_lock(b);
 	for (int i = 0; i < LK_WAYS; i++) {
 		lk_entry *e = &b->e[i];
@@ -210,6 +220,7 @@ static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint3
 		e->charged = now;
 		e->gen++;
 		e->holder = holder;
+		*waiters = 1;
 		break;
 	}
 	lk_bucket_unlock(b);
@@ -229,13 +240,17 @@ static inline int lk_has_waiters(const lk_bucket *b)
 }
 
 /* Charges the waiters of lock, which the calling thread is about to release, to its
- * stack; returns 0 or what the release returned. The stack is captured before the
- * release, so that a waiter woken at once finds it for its wake-up time. */
+ * stack, and records the release of a waiter (the trace's unblock edge); returns 0 or what
+ * the release returned. The stack is captured before the release, so that a waiter woken
+ * at once finds it for its wake-up time. */
 static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), void *arg)
 {
 	uint32_t stack = ct_lk_stack();
 	uint32_t count;
-	uint64_t delay = lk_charge(b, lock, stack, &count);
+	int waiters;
+	uint64_t delay = lk_charge(b, lock, stack, &count, &waiters);
+	if (waiters)
+		ct_lk_unblock((uintptr_t)lock, stack, 0);
 	int rc = release ? release(arg) : 0;
 	if (rc == 0 && (delay || count))
 		ct_lk_hold_record(lock, stack, count, delay);
@@ -314,6 +329,9 @@ __attribute__((constructor)) static void lk_resolve_all(void)
 	resolve_pthread_cond_wait();
 	resolve_pthread_cond_timedwait();
 	resolve_pthread_cond_clockwait();
+	resolve_pthread_cond_signal();
+	resolve_pthread_cond_broadcast();
+	resolve_sem_post();
 	resolve_pthread_join();
 	resolve_pthread_timedjoin_np();
 	resolve_pthread_clockjoin_np();
@@ -343,13 +361,13 @@ __attribute__((cold, noinline)) static int lk_mutex_wait(pthread_mutex_t *m, lk_
 	if (!ct_lk_recording(LK_MODES))
 		return lk_mutex_call(m, how, clk, abs);
 	lk_waiter w;
-	uint64_t t0 = ct_now();
-	lk_wait_begin(&w, m, t0);
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_MUTEX, (uintptr_t)m, 0, 0);
+	lk_wait_begin(&w, m, cw.begin);
 	int rc = lk_mutex_call(m, how, clk, abs);
 	uint64_t t1 = ct_now();
 	lk_wait_done(&w, m, rc, t1);
-	if (lk_waited(rc))
-		ct_lk_wait_record(CT_WAIT_MUTEX, (uintptr_t)m, t0, t1);
+	ct_lk_wait_end(&cw, t1, lk_waited(rc));
 	return rc;
 }
 
@@ -426,13 +444,13 @@ static int lk_rw_wait(pthread_rwlock_t *l, int wr, lk_how how, clockid_t clk,
 	if (!ct_lk_recording(LK_MODES))
 		return lk_rw_call(l, wr, how, clk, abs);
 	lk_waiter w;
-	uint64_t t0 = ct_now();
-	lk_wait_begin(&w, l, t0);
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_RWLOCK, (uintptr_t)l, 0, 0);
+	lk_wait_begin(&w, l, cw.begin);
 	int rc = lk_rw_call(l, wr, how, clk, abs);
 	uint64_t t1 = ct_now();
 	lk_wait_done(&w, l, rc, t1);
-	if (lk_waited(rc))
-		ct_lk_wait_record(CT_WAIT_RWLOCK, (uintptr_t)l, t0, t1);
+	ct_lk_wait_end(&cw, t1, lk_waited(rc));
 	return rc;
 }
 
@@ -517,11 +535,12 @@ CT_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 	int rc = pthread_spin_trylock(s);
 	if (rc != EBUSY)
 		return rc;
-	if (!ct_lk_recording(CT_MODE_BLOCK))
+	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return real_pthread_spin_lock()(s);
-	uint64_t t0 = ct_now();
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_SPIN, (uintptr_t)s, 0, 0);
 	rc = real_pthread_spin_lock()(s);
-	ct_lk_wait_record(CT_WAIT_SPIN, (uintptr_t)s, t0, ct_now());
+	ct_lk_wait_end(&cw, ct_now(), 1);
 	return rc;
 }
 
@@ -548,11 +567,12 @@ static int lk_sem_wait(sem_t *s, lk_how how, clockid_t clk, const struct timespe
 	if (errno != EAGAIN)
 		return -1;
 	errno = saved;
-	if (!ct_lk_recording(CT_MODE_BLOCK))
+	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return lk_sem_call(s, how, clk, abs);
-	uint64_t t0 = ct_now();
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_SEM, (uintptr_t)s, 0, 0);
 	int rc = lk_sem_call(s, how, clk, abs);
-	ct_lk_wait_record(CT_WAIT_SEM, (uintptr_t)s, t0, ct_now());
+	ct_lk_wait_end(&cw, ct_now(), 1);
 	return rc;
 }
 
@@ -601,10 +621,10 @@ static int lk_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clock
 	lk_bucket *b = lk_bucket_of(m);
 	if (lk_any_waiters() && lk_has_waiters(b))
 		lk_release(b, m, NULL, NULL);
-	uint64_t t0 = ct_now();
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_COND, (uintptr_t)c, 0, 0);
 	int rc = lk_cond_call(c, m, how, clk, abs);
-	if (lk_waited(rc))
-		ct_lk_wait_record(CT_WAIT_COND, (uintptr_t)c, t0, ct_now());
+	ct_lk_wait_end(&cw, ct_now(), lk_waited(rc));
 	return rc;
 }
 
@@ -625,38 +645,158 @@ CT_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t
 	return lk_cond_wait(c, m, LK_CLOCK, clk, abs);
 }
 
-/* ---- joins ---- */
+/* ---- wake-ups: the trace's unblock edges of cond signals and semaphore posts ----
+ * Emitted only while the trace is on and the object has a waiter, which these read from
+ * glibc's own fields — the same relaxed loads glibc's pthread_cond_signal and sem_post
+ * make to skip the futex wake (glibc >= 2.25: a condition variable's __wrefs counts its
+ * waiters from bit 3; a semaphore's first 64-bit word its waiters from bit 32). A test
+ * of the mode first, so a program without the trace pays one load. */
+
+static inline int lk_cond_has_waiters(pthread_cond_t *c)
+{
+	return (__atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED) >> 3) != 0;
+}
+
+static inline int lk_sem_has_waiters(sem_t *s)
+{
+	typedef uint64_t __attribute__((may_alias)) lk_word;
+	return (__atomic_load_n((lk_word *)(void *)s, __ATOMIC_RELAXED) >> 32) != 0;
+}
+
+CT_EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+	if (__builtin_expect(ct_lk_sched_on(), 0) && lk_cond_has_waiters(c))
+		ct_lk_unblock((uintptr_t)c, 0, 0);
+	return real_pthread_cond_signal()(c);
+}
+
+CT_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
+{
+	if (__builtin_expect(ct_lk_sched_on(), 0) && lk_cond_has_waiters(c))
+		ct_lk_unblock((uintptr_t)c, 0, 0);
+	return real_pthread_cond_broadcast()(c);
+}
+
+CT_EXPORT int sem_post(sem_t *s)
+{
+	if (__builtin_expect(ct_lk_sched_on(), 0) && lk_sem_has_waiters(s))
+		ct_lk_unblock((uintptr_t)s, 0, 0);
+	return real_sem_post()(s);
+}
+
+/* ---- joins ----
+ * For the trace's unblock edge of an exit that releases a joiner, a joiner registers the
+ * thread it waits for in a small table (when the trace is on); the ending thread looks
+ * itself up there (ct_lk_thread_exit) — one relaxed load of the count while nobody joins. A
+ * full table just loses the edge. */
+
+#define LK_JOINS 256
+
+static struct {
+	_Atomic uint64_t thread; /* pthread_t waited for; 0 = free */
+	_Atomic uint32_t joiner; /* its joiner's tid */
+} lk_joins[LK_JOINS];
+static _Atomic uint32_t lk_njoins; /* entries in use: the exit path's gate (relaxed) */
+
+static void lk_join_child_reset(void)
+{
+	memset(lk_joins, 0, sizeof(lk_joins));
+	atomic_store_explicit(&lk_njoins, 0, memory_order_relaxed);
+}
+
+/* Registers the calling thread as t's joiner: the entry's index, or -1. */
+static int lk_join_register(pthread_t t)
+{
+	if (!ct_lk_sched_on())
+		return -1;
+	for (int i = 0; i < LK_JOINS; i++) {
+		uint64_t free_slot = 0;
+		if (atomic_compare_exchange_strong_explicit(&lk_joins[i].thread, &free_slot,
+							    (uint64_t)t, memory_order_relaxed,
+							    memory_order_relaxed)) {
+			/* Release: the exiting thread that finds its pthread_t (acquire)
+			 * also finds the joiner's tid. */
+			atomic_store_explicit(&lk_joins[i].joiner, ct_gettid(),
+					      memory_order_relaxed);
+			atomic_thread_fence(memory_order_release);
+			atomic_fetch_add_explicit(&lk_njoins, 1, memory_order_relaxed);
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* Removes entry i if it still names t (the exiting thread may have taken it). */
+static void lk_join_unregister(int i, pthread_t t)
+{
+	uint64_t expect = (uint64_t)t;
+	if (i >= 0 &&
+	    atomic_compare_exchange_strong_explicit(&lk_joins[i].thread, &expect, 0,
+						    memory_order_relaxed, memory_order_relaxed))
+		atomic_fetch_sub_explicit(&lk_njoins, 1, memory_order_relaxed);
+}
+
+void ct_lk_thread_exit(void)
+{
+	if (atomic_load_explicit(&lk_njoins, memory_order_relaxed) == 0)
+		return;
+	uint64_t self = (uint64_t)pthread_self();
+	for (int i = 0; i < LK_JOINS; i++) {
+		if (atomic_load_explicit(&lk_joins[i].thread, memory_order_relaxed) != self)
+			continue;
+		atomic_thread_fence(memory_order_acquire);
+		uint32_t joiner = atomic_load_explicit(&lk_joins[i].joiner, memory_order_relaxed);
+		uint64_t expect = self;
+		if (atomic_compare_exchange_strong_explicit(&lk_joins[i].thread, &expect, 0,
+							    memory_order_relaxed,
+							    memory_order_relaxed)) {
+			atomic_fetch_sub_explicit(&lk_njoins, 1, memory_order_relaxed);
+			ct_lk_unblock(self, 0, joiner);
+		}
+	}
+}
+
+typedef enum { LK_JOIN, LK_JOIN_TIMED, LK_JOIN_CLOCK } lk_join_how;
+
+static int lk_join_call(pthread_t t, void **ret, lk_join_how how, clockid_t clk,
+			const struct timespec *abs)
+{
+	switch (how) {
+	case LK_JOIN:
+		return real_pthread_join()(t, ret);
+	case LK_JOIN_TIMED:
+		return real_pthread_timedjoin_np()(t, ret, abs);
+	default:
+		return real_pthread_clockjoin_np()(t, ret, clk, abs);
+	}
+}
+
+static int lk_join(pthread_t t, void **ret, lk_join_how how, clockid_t clk,
+		   const struct timespec *abs)
+{
+	if (!ct_lk_recording(CT_LK_WAIT_MODES))
+		return lk_join_call(t, ret, how, clk, abs);
+	ct_lk_wait cw;
+	ct_lk_wait_begin(&cw, CT_WAIT_JOIN, (uint64_t)t, 0, 0);
+	int slot = lk_join_register(t);
+	int rc = lk_join_call(t, ret, how, clk, abs);
+	lk_join_unregister(slot, t);
+	ct_lk_wait_end(&cw, ct_now(), rc == 0 || (how != LK_JOIN && rc == ETIMEDOUT));
+	return rc;
+}
 
 CT_EXPORT int pthread_join(pthread_t t, void **ret)
 {
-	if (!ct_lk_recording(CT_MODE_BLOCK))
-		return real_pthread_join()(t, ret);
-	uint64_t t0 = ct_now();
-	int rc = real_pthread_join()(t, ret);
-	if (rc == 0)
-		ct_lk_wait_record(CT_WAIT_JOIN, (uint64_t)t, t0, ct_now());
-	return rc;
+	return lk_join(t, ret, LK_JOIN, 0, NULL);
 }
 
 CT_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
 {
-	if (!ct_lk_recording(CT_MODE_BLOCK))
-		return real_pthread_timedjoin_np()(t, ret, abs);
-	uint64_t t0 = ct_now();
-	int rc = real_pthread_timedjoin_np()(t, ret, abs);
-	if (rc == 0 || rc == ETIMEDOUT)
-		ct_lk_wait_record(CT_WAIT_JOIN, (uint64_t)t, t0, ct_now());
-	return rc;
+	return lk_join(t, ret, LK_JOIN_TIMED, CLOCK_REALTIME, abs);
 }
 
 CT_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
 				   const struct timespec *abs)
 {
-	if (!ct_lk_recording(CT_MODE_BLOCK))
-		return real_pthread_clockjoin_np()(t, ret, clk, abs);
-	uint64_t t0 = ct_now();
-	int rc = real_pthread_clockjoin_np()(t, ret, clk, abs);
-	if (rc == 0 || rc == ETIMEDOUT)
-		ct_lk_wait_record(CT_WAIT_JOIN, (uint64_t)t, t0, ct_now());
-	return rc;
+	return lk_join(t, ret, LK_JOIN_CLOCK, clk, abs);
 }

@@ -3,10 +3,11 @@
  * source that aggregates the records on the collector thread and writes mutex.pb.gz and
  * block.pb.gz at exit.
  *
- * The hooks (lockhooks.c, iohooks.c) call ct_lk_wait_record() when a blocking call has
- * returned and ct_lk_hold_record() when a contended lock was released. Stacks are
- * captured in place with the agent's own frames trimmed (so the leaf is the program's
- * call site) and interned; each call appends one fixed-size record (CT_EV_LOCK_WAIT,
+ * The hooks (lockhooks.c, iohooks.c) end each blocking call with ct_lk_wait_end()
+ * (agent/waitreg.c) and call ct_lk_hold_record() when a contended lock was released, and
+ * ct_lk_unblock() when they release a waiter (scheduler trace). Stacks are captured in
+ * place with the agent's own frames trimmed (so the leaf is the program's call site) and
+ * interned; each call appends one fixed-size record (CT_EV_LOCK_WAIT,
  * CT_EV_LOCK_HOLD). This source subscribes to both and sums them per (stack, object,
  * reason) in a libtrace/lockagg.h aggregator, which also names the samples' labels; at exit
  * it writes the profiles with Go's sample types (contentions/count, delay/nanoseconds) so
@@ -62,8 +63,7 @@ static int lk_find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-/* Captures the caller's stack without the agent's frames and interns it. Guard held. */
-static uint32_t lk_stack(void)
+uint32_t ct_lk_capture_guarded(void)
 {
 	uintptr_t pcs[CT_MAX_FRAMES];
 	int n = ct_capture_stack(pcs, CT_MAX_FRAMES, 0);
@@ -73,30 +73,32 @@ static uint32_t lk_stack(void)
 	return n > i ? ct_stack_intern(pcs + i, n - i) : 0;
 }
 
-void ct_lk_wait_record(ct_wait_reason reason, uint64_t obj, uint64_t start, uint64_t end)
+uint32_t ct_lk_capture(void)
 {
-	if (!ct_lk_block_on() || end - start < ct_lk_block_min_ns || !ct_guard_enter())
-		return;
+	if (!ct_guard_enter())
+		return 0;
 	int saved = errno;
-	ct_ev_lock_wait w = {.stack = lk_stack(),
-			     .reason = reason,
-			     .obj = obj,
-			     .start = start,
-			     .delay = end - start};
-	ct_emit(CT_EV_LOCK_WAIT, 0, &w, sizeof(w));
+	uint32_t stack = ct_lk_capture_guarded();
 	errno = saved;
 	ct_guard_exit();
+	return stack;
 }
 
 uint32_t ct_lk_stack(void)
 {
-	if (!ct_lk_lock_on() || !ct_guard_enter())
-		return 0;
+	return ct_cfg.modes & (CT_MODE_LOCK | CT_MODE_SCHED) ? ct_lk_capture() : 0;
+}
+
+void ct_lk_unblock(uint64_t obj, uint32_t stack, uint32_t woken)
+{
+	if (!ct_lk_sched_on() || !ct_guard_enter())
+		return;
 	int saved = errno;
-	uint32_t stack = lk_stack();
+	ct_ev_unblock u = {
+		.stack = stack ? stack : ct_lk_capture_guarded(), .woken = woken, .obj = obj};
+	ct_emit(CT_EV_UNBLOCK, 0, &u, sizeof(u));
 	errno = saved;
 	ct_guard_exit();
-	return stack;
 }
 
 void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t delay)
@@ -131,7 +133,8 @@ static int lk_get(const ct_event *ev, void *out, size_t size)
 static void lk_on_wait(const ct_event *ev)
 {
 	ct_ev_lock_wait w;
-	if (lk_get(ev, &w, sizeof(w)))
+	/* The trace's waits reach here too: the block profile keeps its own. */
+	if (lk_get(ev, &w, sizeof(w)) && ct_lk_block_on() && w.delay >= ct_lk_block_min_ns)
 		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_BLOCK, w.reason, w.obj, w.stack, 1,
 				(int64_t)w.delay);
 }

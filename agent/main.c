@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/lifecycle.h"
 #include "libtrace/clock.h"
 
 __thread int ct_tls_guard __attribute__((tls_model("initial-exec")));
@@ -114,6 +115,7 @@ void ct_thread_started(void)
 static void thread_gone(void *unused)
 {
 	(void)unused;
+	ct_th_exit();
 	ct_timer_disarm_thread();
 }
 
@@ -387,6 +389,7 @@ __attribute__((destructor)) static void ct_agent_fini(void)
 typedef struct {
 	void *(*fn)(void *);
 	void *arg;
+	ct_ev_thread_start start; /* the trace's creation record (lifecycle.h) */
 } tramp_arg;
 
 static void *trampoline(void *p)
@@ -396,6 +399,7 @@ static void *trampoline(void *p)
 	free(p);
 	ct_tls_guard = 0;
 	ct_thread_started();
+	ct_th_start(&t.start);
 	return t.fn(t.arg);
 }
 
@@ -415,6 +419,7 @@ CT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 		return real(th, attr, fn, arg);
 	t->fn = fn;
 	t->arg = arg;
+	ct_th_create(&t->start);
 	int r = real(th, attr, trampoline, t);
 	if (r != 0) {
 		ct_tls_guard = 1;

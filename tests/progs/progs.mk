@@ -22,3 +22,12 @@ EXTRA_TARGETS += $(BUILD)/tests/progs/touch_static
 $(BUILD)/tests/progs/touch_static: tests/progs/static/touch_static.c
 	@mkdir -p $(@D)
 	$(CC) $(SAMPLE_CFLAGS) -static -o $@ $<
+
+# A Rust program whose std Mutex/Condvar wait with syscall(SYS_futex) (test_block_futex);
+# built when rustc is installed.
+ifneq ($(shell command -v rustc 2>/dev/null),)
+EXTRA_TARGETS += $(BUILD)/tests/progs/futex_pingpong
+$(BUILD)/tests/progs/futex_pingpong: tests/progs/rust/futex_pingpong.rs
+	@mkdir -p $(@D)
+	MAKEFLAGS= CARGO_MAKEFLAGS= rustc -O -g -C force-frame-pointers=yes -o $@ $<
+endif

@@ -1,0 +1,162 @@
+/*
+ * fdhooks.c — the hooks of file and socket calls that may block: read/write and their
+ * positional and vector forms, fsync/fdatasync (reason "io" for files and pipes, "net" for
+ * sockets), recv/send/accept/connect and their variants (reason "net").
+ *
+ * These are hot calls that usually do not block (a read of cached data, a write into a
+ * pipe with room), so a hook costs its caller two clock reads and the wait registry's
+ * stores (agent/waitreg.c; the stack is not captured at entry: CT_LK_LAZY). A call is a
+ * wait only when it took at least ct_lk_io_min_ns (CTRACE_IO_MIN_NS, default 10 µs; and
+ * CTRACE_BLOCK_MIN_NS for the block profile) and did not fail with EAGAIN (a non-blocking
+ * descriptor that was not ready); then its stack is captured — still inside the hook, so
+ * it is the caller's — and, for an io-reason call, the descriptor's type decides between
+ * io and net (one fstat, only for calls that waited). Return values, errno and short
+ * counts are the real call's; nothing of the agent is held across it (each is a
+ * cancellation point). Calls glibc makes internally (stdio's reads) do not go through
+ * these hooks.
+ */
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "agent/lockprof.h"
+
+/* glibc's fortified entry points (_FORTIFY_SOURCE builds call these). */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t buflen, int flags,
+		       struct sockaddr *restrict addr, socklen_t *restrict alen);
+/* The 64-bit offset names, which _FILE_OFFSET_BITS=64 programs call (the same functions
+ * on x86-64). */
+ssize_t pread64(int fd, void *buf, size_t n, off_t off);
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off);
+
+CT_LK_DEFINE_REAL(read, NULL)
+CT_LK_DEFINE_REAL(write, NULL)
+CT_LK_DEFINE_REAL(pread, NULL)
+CT_LK_DEFINE_REAL(pwrite, NULL)
+CT_LK_DEFINE_REAL(pread64, NULL)
+CT_LK_DEFINE_REAL(pwrite64, NULL)
+CT_LK_DEFINE_REAL(readv, NULL)
+CT_LK_DEFINE_REAL(writev, NULL)
+CT_LK_DEFINE_REAL(__read_chk, NULL)
+CT_LK_DEFINE_REAL(__pread_chk, NULL)
+CT_LK_DEFINE_REAL(__pread64_chk, NULL)
+CT_LK_DEFINE_REAL(fsync, NULL)
+CT_LK_DEFINE_REAL(fdatasync, NULL)
+CT_LK_DEFINE_REAL(recv, NULL)
+CT_LK_DEFINE_REAL(recvfrom, NULL)
+CT_LK_DEFINE_REAL(recvmsg, NULL)
+CT_LK_DEFINE_REAL(__recv_chk, NULL)
+CT_LK_DEFINE_REAL(__recvfrom_chk, NULL)
+CT_LK_DEFINE_REAL(send, NULL)
+CT_LK_DEFINE_REAL(sendto, NULL)
+CT_LK_DEFINE_REAL(sendmsg, NULL)
+CT_LK_DEFINE_REAL(accept, NULL)
+CT_LK_DEFINE_REAL(accept4, NULL)
+CT_LK_DEFINE_REAL(connect, NULL)
+
+__attribute__((constructor)) static void fd_resolve_all(void)
+{
+	resolve_read();
+	resolve_write();
+	resolve_pread();
+	resolve_pwrite();
+	resolve_pread64();
+	resolve_pwrite64();
+	resolve_readv();
+	resolve_writev();
+	resolve___read_chk();
+	resolve___pread_chk();
+	resolve___pread64_chk();
+	resolve_fsync();
+	resolve_fdatasync();
+	resolve_recv();
+	resolve_recvfrom();
+	resolve_recvmsg();
+	resolve___recv_chk();
+	resolve___recvfrom_chk();
+	resolve_send();
+	resolve_sendto();
+	resolve_sendmsg();
+	resolve_accept();
+	resolve_accept4();
+	resolve_connect();
+}
+
+/* Starts timing a call on fd: its begin time, or 0 when waits are not recorded. ra is
+ * the hook's return address (the caller's call site, the stack while the wait is open). */
+static inline uint64_t fd_begin(ct_lk_wait *w, ct_wait_reason reason, int fd, void *ra)
+{
+	if (!ct_lk_recording(CT_LK_WAIT_MODES))
+		return 0;
+	ct_lk_wait_begin(w, reason, (uint64_t)fd, CT_LK_LAZY | CT_LK_FD, (uintptr_t)ra);
+	return w->begin;
+}
+
+/* Ends it: a wait when the call did not fail with EAGAIN (the threshold is applied by
+ * ct_lk_wait_end for CT_LK_LAZY waits). */
+static inline void fd_end(ct_lk_wait *w, int failed)
+{
+	ct_lk_wait_end(w, ct_now(), !(failed && (errno == EAGAIN || errno == EWOULDBLOCK)));
+}
+
+/* One hook: T name(PARAMS) calling the real name(ARGS), timed as a wait of reason on fd. */
+#define FD_HOOK(T, name, reason, PARAMS, ARGS)                                                     \
+	CT_EXPORT T name PARAMS                                                                    \
+	{                                                                                          \
+		ct_lk_wait w;                                                                      \
+		uint64_t t0 = fd_begin(&w, reason, fd, __builtin_return_address(0));               \
+		T rc = real_##name() ARGS;                                                         \
+		if (t0)                                                                            \
+			fd_end(&w, rc < 0);                                                        \
+		return rc;                                                                         \
+	}
+
+FD_HOOK(ssize_t, read, CT_WAIT_IO, (int fd, void *buf, size_t n), (fd, buf, n))
+FD_HOOK(ssize_t, write, CT_WAIT_IO, (int fd, const void *buf, size_t n), (fd, buf, n))
+FD_HOOK(ssize_t, pread, CT_WAIT_IO, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off))
+FD_HOOK(ssize_t, pwrite, CT_WAIT_IO, (int fd, const void *buf, size_t n, off_t off),
+	(fd, buf, n, off))
+FD_HOOK(ssize_t, pread64, CT_WAIT_IO, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off))
+FD_HOOK(ssize_t, pwrite64, CT_WAIT_IO, (int fd, const void *buf, size_t n, off_t off),
+	(fd, buf, n, off))
+FD_HOOK(ssize_t, readv, CT_WAIT_IO, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
+FD_HOOK(ssize_t, writev, CT_WAIT_IO, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
+FD_HOOK(ssize_t, __read_chk, CT_WAIT_IO, (int fd, void *buf, size_t n, size_t buflen),
+	(fd, buf, n, buflen))
+FD_HOOK(ssize_t, __pread_chk, CT_WAIT_IO, (int fd, void *buf, size_t n, off_t off, size_t buflen),
+	(fd, buf, n, off, buflen))
+FD_HOOK(ssize_t, __pread64_chk, CT_WAIT_IO, (int fd, void *buf, size_t n, off_t off, size_t buflen),
+	(fd, buf, n, off, buflen))
+FD_HOOK(int, fsync, CT_WAIT_IO, (int fd), (fd))
+FD_HOOK(int, fdatasync, CT_WAIT_IO, (int fd), (fd))
+FD_HOOK(ssize_t, recv, CT_WAIT_NET, (int fd, void *buf, size_t n, int flags), (fd, buf, n, flags))
+FD_HOOK(ssize_t, recvfrom, CT_WAIT_NET,
+	(int fd, void *restrict buf, size_t n, int flags, struct sockaddr *restrict addr,
+	 socklen_t *restrict alen),
+	(fd, buf, n, flags, addr, alen))
+FD_HOOK(ssize_t, recvmsg, CT_WAIT_NET, (int fd, struct msghdr *msg, int flags), (fd, msg, flags))
+FD_HOOK(ssize_t, __recv_chk, CT_WAIT_NET, (int fd, void *buf, size_t n, size_t buflen, int flags),
+	(fd, buf, n, buflen, flags))
+FD_HOOK(ssize_t, __recvfrom_chk, CT_WAIT_NET,
+	(int fd, void *restrict buf, size_t n, size_t buflen, int flags,
+	 struct sockaddr *restrict addr, socklen_t *restrict alen),
+	(fd, buf, n, buflen, flags, addr, alen))
+FD_HOOK(ssize_t, send, CT_WAIT_NET, (int fd, const void *buf, size_t n, int flags),
+	(fd, buf, n, flags))
+FD_HOOK(ssize_t, sendto, CT_WAIT_NET,
+	(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen),
+	(fd, buf, n, flags, addr, alen))
+FD_HOOK(ssize_t, sendmsg, CT_WAIT_NET, (int fd, const struct msghdr *msg, int flags),
+	(fd, msg, flags))
+FD_HOOK(int, accept, CT_WAIT_NET,
+	(int fd, struct sockaddr *restrict addr, socklen_t *restrict alen), (fd, addr, alen))
+FD_HOOK(int, accept4, CT_WAIT_NET,
+	(int fd, struct sockaddr *restrict addr, socklen_t *restrict alen, int flags),
+	(fd, addr, alen, flags))
+FD_HOOK(int, connect, CT_WAIT_NET, (int fd, const struct sockaddr *addr, socklen_t alen),
+	(fd, addr, alen))

@@ -1,0 +1,28 @@
+/*
+ * lifecycle.h — thread lifecycle and names for the scheduler trace, seen from the hooks:
+ * creation (the creator and its stack), start, end, and name changes (pthread_setname_np,
+ * prctl(PR_SET_NAME)) — what the timer engine, which has no perf FORK/EXIT/COMM records,
+ * needs, and what perf's records lack (the creating stack).
+ *
+ * main.c's pthread_create hook and trampoline call ct_th_create/ct_th_start, its TSD
+ * destructor ct_th_exit. Records: CT_EV_THREAD_START, CT_EV_THREAD_END, CT_EV_THREAD_NAME
+ * (agent/events.h), emitted only when the sched mode is on.
+ */
+#ifndef CT_LIFECYCLE_H
+#define CT_LIFECYCLE_H
+
+#include "agent/events.h"
+
+/* In pthread_create, on the creating thread: fills *st (creator tid, stack of this call)
+ * for the new thread's ct_th_start; zeroes it when the trace is off. Enters the guard
+ * itself; preserves errno. */
+void ct_th_create(ct_ev_thread_start *st);
+
+/* First thing the new thread does after the agent's per-thread setup: CT_EV_THREAD_START. */
+void ct_th_start(const ct_ev_thread_start *st);
+
+/* The calling thread is ending (TSD destructor: return from its start routine or
+ * pthread_exit): releases a joiner's edge, CT_EV_THREAD_END, and frees its wait slot. */
+void ct_th_exit(void);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * waitreg.c — the waits in progress: which blocking hook each thread is inside now, since
+ * when, on what object and from which stack (lockprof.h: ct_lk_wait_begin/_end,
+ * ct_lk_open_waits).
+ *
+ * The scheduler trace learns a finished wait from its CT_EV_LOCK_WAIT record (start and
+ * delay); a wait that never finishes — a thread blocked forever at exit, the thread
+ * analogue of a leaked goroutine — has no record, so the exit path asks this registry.
+ *
+ * Each thread that waits owns one slot of a fixed table, claimed on its first wait (a
+ * compare-and-swap of its tid into a free slot) and released at its exit (the agent's TSD
+ * destructor: ct_lk_thread_exit). Only the owner writes its slot, under a sequence count
+ * (odd while it writes), so that a reader on another thread — or in a signal handler —
+ * sees a consistent slot or retries; a reader gives up on a slot after a few retries (its
+ * owner may be the very thread the reader interrupted). No allocation, no lock: the table
+ * is static, bounded (a thread finding it full just has no entry), and reading it is
+ * async-signal-safe. A wait that starts while another is open on the same thread (a signal
+ * handler's write during a blocked read) leaves the slot to the outer wait.
+ *
+ * The stack of a wait is captured at its entry, once (the same capture its finished-wait
+ * record carries). Hooks on hot calls that rarely block (read, write: CT_LK_LAZY) capture
+ * it at the end and only when the call did block; their slot carries the hook's return
+ * address, which the reader interns as a one-frame stack when the wait is still open.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent/lockprof.h"
+
+#define WR_SLOTS 4096 /* threads with a slot at once; power of two */
+#define WR_RETRIES 64 /* a reader's attempts at one slot */
+
+/* Fields other than seq and tid are written by the owner only, with relaxed atomic
+ * stores between the two increments of seq (release), and read with relaxed loads
+ * between an acquire load of seq and an acquire fence (the usual sequence lock). */
+typedef struct {
+	_Atomic uint32_t seq; /* odd while the owner writes */
+	_Atomic uint32_t tid; /* the owner; 0 = free */
+	uint32_t reason;
+	uint32_t stack;
+	uint64_t obj;
+	uint64_t begin; /* 0 = not inside a wait */
+	uint64_t ra;	/* CT_LK_LAZY waits: the hook's return address */
+} __attribute__((aligned(64))) wr_slot;
+
+static wr_slot wr_table[WR_SLOTS];
+static __thread wr_slot *wr_self __attribute__((tls_model("initial-exec")));
+
+#define WR_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define WR_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+/* The calling thread's slot, claimed on first use; NULL when the table is full. */
+static wr_slot *wr_slot_get(void)
+{
+	if (__builtin_expect(wr_self != NULL, 1))
+		return wr_self;
+	uint32_t tid = ct_gettid();
+	for (uint32_t i = 0; i < WR_SLOTS; i++) {
+		wr_slot *s = &wr_table[(tid + i) & (WR_SLOTS - 1)];
+		uint32_t free_tid = 0;
+		/* Relaxed: the slot's fields are published by its sequence count. */
+		if (atomic_load_explicit(&s->tid, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_strong_explicit(
+			    &s->tid, &free_tid, tid, memory_order_relaxed, memory_order_relaxed)) {
+			wr_self = s;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+/* Opens the slot for w, unless another wait of this thread holds it. */
+static void wr_open(ct_lk_wait *w)
+{
+	wr_slot *s = wr_slot_get();
+	w->slot = 0;
+	if (!s || (atomic_load_explicit(&s->seq, memory_order_relaxed) & 1) || WR_GET(s->begin))
+		return;
+	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release); /* odd before the fields change */
+	WR_SET(s->reason, w->reason);
+	WR_SET(s->stack, w->stack);
+	WR_SET(s->obj, w->obj);
+	WR_SET(s->ra, (uint64_t)w->ra);
+	WR_SET(s->begin, w->begin ? w->begin : 1);
+	atomic_store_explicit(&s->seq, q + 2, memory_order_release); /* fields, then even */
+	w->slot = 1;
+}
+
+/* Closes w's slot (when w opened it). */
+static void wr_close(const ct_lk_wait *w)
+{
+	if (!w->slot)
+		return;
+	wr_slot *s = wr_self;
+	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	WR_SET(s->begin, 0);
+	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+}
+
+uint64_t ct_lk_io_min_ns = 10000; /* set by wr_init (constructor); read-only afterwards */
+
+static int wr_is_socket(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
+		      uintptr_t ra)
+{
+	w->reason = reason;
+	w->obj = obj;
+	w->stack = 0;
+	w->flags = flags;
+	w->ra = ra;
+	w->slot = 0;
+	w->begin = ct_now();
+	if (!(ct_cfg.modes & CT_LK_WAIT_MODES))
+		return;
+	if (!(flags & CT_LK_LAZY))
+		w->stack = ct_lk_capture();
+	wr_open(w);
+}
+
+void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
+{
+	wr_close(w);
+	if (!waited || !(ct_cfg.modes & CT_LK_WAIT_MODES))
+		return;
+	uint64_t delay = end - w->begin;
+	int sched = (ct_cfg.modes & CT_MODE_SCHED) != 0;
+	if ((!sched && delay < ct_lk_block_min_ns) ||
+	    ((w->flags & CT_LK_LAZY) && delay < ct_lk_io_min_ns))
+		return;
+	if (!ct_guard_enter())
+		return;
+	int saved = errno;
+	if ((w->flags & CT_LK_LAZY) && !w->stack)
+		w->stack = ct_lk_capture_guarded();
+	if ((w->flags & CT_LK_FD) && w->reason == CT_WAIT_IO && wr_is_socket((int)w->obj))
+		w->reason = CT_WAIT_NET;
+	ct_ev_lock_wait ev = {.stack = w->stack,
+			      .reason = w->reason,
+			      .obj = w->obj,
+			      .start = w->begin,
+			      .delay = delay};
+	ct_emit(CT_EV_LOCK_WAIT, 0, &ev, sizeof(ev));
+	errno = saved;
+	ct_guard_exit();
+}
+
+void ct_lk_open_waits_release(void)
+{
+	wr_slot *s = wr_self;
+	if (!s)
+		return;
+	wr_self = NULL;
+	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	WR_SET(s->begin, 0);
+	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+	/* Release: a later owner's claim sees the slot closed. */
+	atomic_store_explicit(&s->tid, 0, memory_order_release);
+}
+
+/* A consistent copy of slot s into *w and its return address into *ra: 1 when its owner
+ * is inside a wait, 0 when not or when it stayed busy for every retry. */
+static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra)
+{
+	for (int i = 0; i < WR_RETRIES; i++) {
+		uint32_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
+		if (q & 1)
+			continue;
+		w->tid = atomic_load_explicit(&s->tid, memory_order_relaxed);
+		w->reason = WR_GET(s->reason);
+		w->stack = WR_GET(s->stack);
+		w->obj = WR_GET(s->obj);
+		w->begin = WR_GET(s->begin);
+		*ra = WR_GET(s->ra);
+		atomic_thread_fence(memory_order_acquire); /* the loads above, then seq */
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == q)
+			return w->tid != 0 && w->begin != 0;
+	}
+	return 0;
+}
+
+void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg)
+{
+	pid_t pid = getpid();
+	for (uint32_t i = 0; i < WR_SLOTS; i++) {
+		ct_lk_open_wait w;
+		uint64_t ra;
+		if (!atomic_load_explicit(&wr_table[i].tid, memory_order_relaxed) ||
+		    !wr_read(&wr_table[i], &w, &ra))
+			continue;
+		/* A thread that ended without the agent's exit path (raw clone) left its
+		 * slot: skip threads that no longer exist. */
+		if (syscall(SYS_tgkill, pid, (pid_t)w.tid, 0) < 0 && errno == ESRCH)
+			continue;
+		if (!w.stack && ra) {
+			uintptr_t pc = (uintptr_t)ra;
+			w.stack = ct_stack_intern(&pc, 1);
+		}
+		/* Only file-descriptor waits have reason io: a socket's is a network wait. */
+		if (w.reason == CT_WAIT_IO && wr_is_socket((int)w.obj))
+			w.reason = CT_WAIT_NET;
+		fn(&w, arg);
+	}
+}
+
+/* In a forked child only the forking thread exists (and it is not waiting). */
+static void wr_child_reset(void)
+{
+	memset(wr_table, 0, sizeof(wr_table));
+	wr_self = NULL;
+}
+
+__attribute__((constructor)) static void wr_init(void)
+{
+	const char *v = getenv("CTRACE_IO_MIN_NS");
+	if (v && *v)
+		ct_lk_io_min_ns = strtoull(v, NULL, 10);
+	pthread_atfork(NULL, NULL, wr_child_reset);
+}

@@ -1,0 +1,45 @@
+# test_block_io — the file and socket hooks (agent/fdhooks.c) on tests/progs/io_waits under
+# `ctrace record`: every return value, errno, short read, EINTR and EAGAIN is what the
+# program gets without ctrace; the block profile has the 200 ms pipe read with reason io
+# in pipe_reader, the 200 ms recv with reason net in sock_receiver, and the 200 ms read(2)
+# of a socket as net (the descriptor's type decides) in sock_reader. Then with
+# CTRACE_IO_MIN_NS=0 (every call a wait) the 20000 EAGAIN reads of a non-blocking pipe
+# are still not recorded.
+. "$CT_ROOT/tests/integration/lib.sh"
+. "$CT_ROOT/tests/integration/lockprof.sh"
+
+prog=$CT_BUILD/tests/progs/io_waits
+set +e
+"$prog" > "$TMP/bare.txt"; bare_rc=$?
+"$CTRACE" record -o "$TMP/out" -e block,sched -- "$prog" > "$TMP/traced.txt" 2> "$TMP/record.err"
+rc=$?
+set -e
+[ "$bare_rc" -eq 0 ] || fail "io_waits fails without ctrace"
+[ "$rc" -eq 0 ] || { cat "$TMP/record.err"; fail "exit status $rc under ctrace"; }
+diff "$TMP/bare.txt" "$TMP/traced.txt" >&2 || fail "output differs under ctrace"
+grep -q 'interrupted read: -1 Interrupted system call' "$TMP/traced.txt" || fail "no EINTR"
+grep -q 'pipe read: 10$' "$TMP/traced.txt" || fail "short read changed"
+grep -q 'nonblocking reads: 20000 EAGAIN' "$TMP/traced.txt" || fail "EAGAIN changed"
+ok "return values, errno, short reads, EINTR and EAGAIN unchanged"
+
+block=$TMP/out/block.pb.gz
+[ -s "$block" ] || fail "block.pb.gz missing"
+for t in io:pipe_reader net:sock_receiver net:sock_reader; do
+	reason=${t%%:*} fn=${t#*:}
+	d=$(pprof_total "$block" delay -tagfocus "reason=$reason" -focus "^$fn\$")
+	[ "$d" -gt 150000000 ] && [ "$d" -lt 400000000 ] ||
+		fail "$fn: $reason wait of $d ns, want ~200 ms"
+	ok "$reason wait in $fn: $d ns"
+done
+d=$(pprof_total "$block" delay -tagfocus reason=io -focus '^sock_reader$')
+[ "$d" -eq 0 ] || fail "the socket read was also recorded as io ($d ns)"
+
+# Every call a wait by duration: the EAGAIN reads are still not waits.
+CTRACE_OUT=$TMP/all CTRACE_MODES=block CTRACE_IO_MIN_NS=0 \
+	LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$prog" > "$TMP/all.txt"
+cmp -s "$TMP/bare.txt" "$TMP/all.txt" || fail "output differs with the agent alone"
+n=$(pprof_total "$TMP/all/block.pb.gz" count -focus '^nonblock_reads$')
+[ "$n" -eq 0 ] || fail "$n EAGAIN reads recorded as waits"
+n=$(pprof_total "$TMP/all/block.pb.gz" count -tagfocus reason=io)
+[ "$n" -gt 5 ] || fail "CTRACE_IO_MIN_NS=0: only $n io waits recorded"
+ok "CTRACE_IO_MIN_NS=0: $n io calls recorded, none of the EAGAIN reads"

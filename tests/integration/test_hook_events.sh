@@ -1,0 +1,60 @@
+# test_hook_events — the scheduler trace's hook records (tests/progs/hook_events), logged
+# by the agent's hookstats source under CTRACE_VERBOSE: unblock edges of a join, a cond
+# signal, a sem_post and a mutex hand-over (the join's with the woken tid); a start record
+# with the creator's stack per thread created, an end record per thread that ended; names
+# set with pthread_setname_np (own and another thread's) and prctl; and the thread left
+# blocked forever in pthread_cond_wait listed at exit with reason cond and its stack
+# (leaf stuck_forever, then stuck). With the block mode alone the open wait is still
+# listed but no trace records are made.
+. "$(dirname "$0")/lib.sh"
+
+prog=$CT_BUILD/tests/progs/hook_events
+agent=$CT_BUILD/lib/libctrace.so
+
+run() { # NAME MODES
+	CTRACE_OUT=$TMP/$1 CTRACE_MODES=$2 CTRACE_VERBOSE=1 LD_PRELOAD=$agent "$prog" \
+		> "$TMP/$1.out" 2> "$TMP/$1.err" || { cat "$TMP/$1.err"; fail "$2: run failed"; }
+	grep -q 'hook_events done' "$TMP/$1.out" || fail "$2: program output changed"
+}
+num() { # ERRFILE WHAT — the number before WHAT on the "hooks:" line
+	sed -n 's/.*hooks: //p' "$1" | tr ',()' '\n\n\n' |
+		awk -v w="$2" 'index($0, w) {print $1; found=1; exit} END {if (!found) print -1}'
+}
+
+run s block,sched
+unb=$(num "$TMP/s.err" ' unblock') woken=$(num "$TMP/s.err" 'with woken tid')
+starts=$(num "$TMP/s.err" 'thread start') cst=$(num "$TMP/s.err" 'with creator stack')
+ends=$(num "$TMP/s.err" 'thread end') names=$(num "$TMP/s.err" 'thread name')
+# 5 joins (each thread still running when main joins, but maybe not the last ones: >= 1),
+# 1 cond signal, 1 sem_post, >= 1 mutex hand-over.
+[ "$unb" -ge 4 ] || { cat "$TMP/s.err"; fail "unblock edges: $unb, want >= 4"; }
+[ "$woken" -ge 1 ] || fail "no join edge with the woken tid ($woken)"
+[ $((unb - woken)) -ge 3 ] || fail "cond/sem/mutex edges: $((unb - woken)), want >= 3"
+ok "unblock edges: $unb ($woken joins with the woken tid)"
+[ "$starts" -eq 5 ] && [ "$cst" -eq 5 ] || fail "thread starts: $starts ($cst with creator stack), want 5"
+[ "$ends" -eq 4 ] || fail "thread ends: $ends, want 4 (the stuck thread never ends)"
+ok "lifecycle: $starts starts with the creator's stack, $ends ends"
+[ "$names" -eq 3 ] || fail "names: $names, want 3"
+for n in exiter stuck renamed; do
+	grep -q "thread name: tid=[0-9]* name=$n\$" "$TMP/s.err" || fail "name $n not recorded"
+done
+ok "names from pthread_setname_np (own, other thread) and prctl"
+
+# The stuck thread: reason cond, the stack at entry, leaf stuck_forever.
+line=$(grep 'open wait:' "$TMP/s.err") || fail "no open wait listed at exit"
+[ "$(echo "$line" | wc -l)" -eq 1 ] || fail "open waits: $line"
+echo "$line" | grep -q 'reason=cond' || fail "open wait reason: $line"
+frames=$(echo "$line" | sed 's/.*stack://' | tr ' ' '\n' | grep '^hook_events+' |
+	sed 's/.*+//' | head -2)
+[ -n "$frames" ] || fail "open wait without the program's frames: $line"
+fns=$(for f in $frames; do addr2line -f -e "$prog" "$(printf '0x%x' $((f - 1)))" | head -1; done |
+	tr '\n' ' ')
+[ "$fns" = "stuck_forever stuck " ] || fail "open wait stack: $fns (want stuck_forever stuck)"
+ok "thread blocked at exit: $(echo "$line" | sed 's/.*open wait: //; s/ stack:.*//'), stack $fns"
+
+# Block alone: the registry still lists the wait; no trace records.
+run b block
+grep -q 'open wait: .*reason=cond' "$TMP/b.err" || fail "block only: open wait not listed"
+[ "$(num "$TMP/b.err" ' unblock')" -eq 0 ] && [ "$(num "$TMP/b.err" 'thread start')" -eq 0 ] ||
+	fail "block only made trace records: $(grep hooks: "$TMP/b.err")"
+ok "block only: open wait listed, no trace records"

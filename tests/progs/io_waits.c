@@ -1,0 +1,212 @@
+/* io_waits — blocking file, pipe and socket calls, with their results printed so that a
+ * run under the agent can be compared with a bare run:
+ *   pipe_reader()   a read(2) of a pipe that waits 200 ms for a writer (reason io)
+ *   sock_receiver() a recv(2) on a socketpair that waits 200 ms (reason net)
+ *   sock_reader()   a read(2) on a socket that waits 200 ms (reason net, decided by fd type)
+ *   nonblock_reads() 20000 reads of an empty O_NONBLOCK pipe: -1/EAGAIN, never a wait
+ * and the return values of a short read, an EINTR read, pread/pwrite, readv/writev,
+ * send/recv/sendto/recvfrom/sendmsg/recvmsg, accept/accept4/connect, fsync/fdatasync. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static void nap_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+struct delayed {
+	int fd;
+	int ms;
+	const char *msg;
+};
+
+static void *write_later(void *p)
+{
+	struct delayed *d = p;
+	nap_ms(d->ms);
+	if (write(d->fd, d->msg, strlen(d->msg)) < 0)
+		perror("write_later");
+	return NULL;
+}
+
+static void later(pthread_t *t, struct delayed *d)
+{
+	pthread_create(t, NULL, write_later, d);
+}
+
+__attribute__((noinline)) static void pipe_reader(void)
+{
+	int p[2];
+	char buf[100];
+	if (pipe(p) < 0)
+		exit(1);
+	struct delayed d = {p[1], 200, "0123456789"};
+	pthread_t t;
+	later(&t, &d);
+	ssize_t n = read(p[0], buf, sizeof(buf)); /* a short read: 10 of 100 */
+	printf("pipe read: %zd\n", n);
+	pthread_join(t, NULL);
+	close(p[0]);
+	close(p[1]);
+}
+
+__attribute__((noinline)) static void sock_receiver(void)
+{
+	int s[2];
+	char buf[64];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
+		exit(1);
+	struct delayed d = {s[1], 200, "hello"};
+	pthread_t t;
+	later(&t, &d);
+	ssize_t n = recv(s[0], buf, sizeof(buf), 0);
+	printf("recv: %zd\n", n);
+	pthread_join(t, NULL);
+	close(s[0]);
+	close(s[1]);
+}
+
+__attribute__((noinline)) static void sock_reader(void)
+{
+	int s[2];
+	char buf[64];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
+		exit(1);
+	struct delayed d = {s[1], 200, "sock"};
+	pthread_t t;
+	later(&t, &d);
+	ssize_t n = read(s[0], buf, sizeof(buf));
+	printf("socket read: %zd\n", n);
+	pthread_join(t, NULL);
+	close(s[0]);
+	close(s[1]);
+}
+
+__attribute__((noinline)) static void nonblock_reads(void)
+{
+	int p[2];
+	char c;
+	if (pipe2(p, O_NONBLOCK) < 0)
+		exit(1);
+	int eagain = 0;
+	for (int i = 0; i < 20000; i++)
+		eagain += read(p[0], &c, 1) == -1 && errno == EAGAIN;
+	printf("nonblocking reads: %d EAGAIN\n", eagain);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void eintr_read(void)
+{
+	int p[2];
+	char c;
+	if (pipe(p) < 0)
+		exit(1);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* no SA_RESTART: the read fails with EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	errno = 0;
+	ssize_t n = read(p[0], &c, 1);
+	printf("interrupted read: %zd %s\n", n, n < 0 ? strerror(errno) : "");
+	close(p[0]);
+	close(p[1]);
+}
+
+static void files(void)
+{
+	char path[] = "/tmp/io_waits.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		exit(1);
+	unlink(path);
+	printf("pwrite: %zd\n", pwrite(fd, "abcdef", 6, 10));
+	char buf[16] = "";
+	printf("pread: %zd %.3s\n", pread(fd, buf, 3, 12), buf);
+	struct iovec iov[2] = {{"xy", 2}, {"z", 1}};
+	printf("writev: %zd\n", writev(fd, iov, 2));
+	char a[2], b[8];
+	struct iovec rv[2] = {{a, 2}, {b, 8}};
+	lseek(fd, 10, SEEK_SET);
+	printf("readv: %zd\n", readv(fd, rv, 2));
+	printf("fsync: %d fdatasync: %d\n", fsync(fd), fdatasync(fd));
+	ssize_t r = read(-1, buf, 1);
+	printf("read of a bad fd: %zd %s\n", r, strerror(errno));
+	int rc = fsync(-5);
+	printf("fsync of a bad fd: %d %s\n", rc, strerror(errno));
+	close(fd);
+}
+
+static void sockets(void)
+{
+	int s[2];
+	char buf[32];
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, s) < 0)
+		exit(1);
+	printf("send: %zd\n", send(s[0], "ab", 2, 0));
+	printf("recvfrom: %zd\n", recvfrom(s[1], buf, sizeof(buf), 0, NULL, NULL));
+	printf("sendto: %zd\n", sendto(s[0], "abc", 3, 0, NULL, 0));
+	printf("recv: %zd\n", recv(s[1], buf, sizeof(buf), 0));
+	struct iovec iov = {"abcd", 4};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	printf("sendmsg: %zd\n", sendmsg(s[0], &m, 0));
+	struct iovec riov = {buf, sizeof(buf)};
+	struct msghdr rm = {.msg_iov = &riov, .msg_iovlen = 1};
+	printf("recvmsg: %zd\n", recvmsg(s[1], &rm, 0));
+	ssize_t r = recv(s[1], buf, 1, MSG_DONTWAIT);
+	printf("nonblocking recv: %zd %s\n", r, strerror(errno));
+	close(s[0]);
+	close(s[1]);
+
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/io_waits.%d", (int)getpid());
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	unlink(sun.sun_path);
+	if (bind(l, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(l, 4) < 0)
+		exit(1);
+	int c1 = socket(AF_UNIX, SOCK_STREAM, 0), c2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	printf("connect: %d\n", connect(c1, (struct sockaddr *)&sun, sizeof(sun)));
+	int a1 = accept(l, NULL, NULL);
+	printf("accept: %s\n", a1 >= 0 ? "ok" : strerror(errno));
+	printf("connect: %d\n", connect(c2, (struct sockaddr *)&sun, sizeof(sun)));
+	int a2 = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	printf("accept4: %s\n", a2 >= 0 ? "ok" : strerror(errno));
+	int bad = accept(1000, NULL, NULL);
+	printf("accept of a bad fd: %d %s\n", bad, strerror(errno));
+	unlink(sun.sun_path);
+	close(a1);
+	close(a2);
+	close(c1);
+	close(c2);
+	close(l);
+}
+
+int main(void)
+{
+	pipe_reader();
+	sock_receiver();
+	sock_reader();
+	nonblock_reads();
+	eintr_read();
+	files();
+	sockets();
+	return 0;
+}
