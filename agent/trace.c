@@ -20,7 +20,9 @@
  * Streaming. The writer is opened once the engine is chosen (the header says which, and
  * whether switches exist); the collector's tick flushes a chunk at least every 250 ms and
  * whenever more than 1 MiB is buffered, so memory stays bounded and a SIGKILL loses at
- * most the last chunk. At exit the footer is written. A forked child writes DIR/<pid>/trace.ctr.
+ * most the last chunk. At exit the waits still in progress (threads stuck inside a hook:
+ * agent/waitreg.c's registry) are written as open waits, then the footer. A forked child writes
+ * DIR/<pid>/trace.ctr.
  *
  * Collector thread only (and the exit path after the collector stopped).
  */
@@ -32,6 +34,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/lockprof.h"
 #include "libtrace/tracewrite.h"
 
 #define FLUSH_NS 250000000ull	/* a chunk at least this often */
@@ -63,6 +66,7 @@ static struct {
 	ct_tw_module *mods; /* scratch for ct_tw_set_modules */
 	/* What reached the trace, logged at exit under CTRACE_VERBOSE ("sched: ..."). */
 	uint64_t switches, outs, preempted, names, forks, exits, waits, unblocks, samples;
+	uint64_t open_waits;
 } tr = {.fd = -1};
 
 /* ---- the pending-creation table ----------------------------------------------------------- */
@@ -456,21 +460,33 @@ static void trace_tick(uint64_t now)
 		flush(now);
 }
 
+/* A thread still inside a blocking hook at exit (leaked or stuck): its wait, open-ended. */
+static void write_open_wait(const ct_lk_open_wait *ow, void *arg)
+{
+	(void)arg;
+	tr.open_waits++;
+	check(ct_tw_wait(tr.w, ow->tid, ow->begin, CT_TW_OPEN, (ct_wait_reason)ow->reason, ow->obj,
+			 ow->stack));
+}
+
 static void trace_finish(void)
 {
 	if (!ensure_open())
 		return;
 	uint64_t end = ct_stop_mono ? ct_stop_mono : ct_now();
 	pend_expire(UINT64_MAX);
+	ct_lk_open_waits(write_open_wait, NULL);
 	note_ring_drops(end);
 	set_modules();
 	ct_log("sched: %llu switch events (%llu out, %llu preempted), %llu names, %llu fork, "
-	       "%llu exit, %llu waits, %llu unblocks, %llu samples, %llu refused",
+	       "%llu exit, %llu waits (%llu open at exit), %llu unblocks, %llu samples, "
+	       "%llu refused",
 	       (unsigned long long)tr.switches, (unsigned long long)tr.outs,
 	       (unsigned long long)tr.preempted, (unsigned long long)tr.names,
 	       (unsigned long long)tr.forks, (unsigned long long)tr.exits,
-	       (unsigned long long)tr.waits, (unsigned long long)tr.unblocks,
-	       (unsigned long long)tr.samples, (unsigned long long)tr.bad);
+	       (unsigned long long)tr.waits, (unsigned long long)tr.open_waits,
+	       (unsigned long long)tr.unblocks, (unsigned long long)tr.samples,
+	       (unsigned long long)tr.bad);
 	ct_tw_stats st;
 	ct_tw_get_stats(tr.w, &st);
 	int rc = ct_tw_close(tr.w, end);

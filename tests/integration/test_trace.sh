@@ -30,8 +30,8 @@ done
 grep -q 's"q?t' "$TMP/sched.txt" || fail "--sched: the odd name is not printed with '?'"
 awk '/^leaked or stuck threads/ {on=1} on && /stuck \([0-9]+\): waiting/ {f=1} END {exit !f}' \
 	"$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "--sched does not list the stuck thread"; }
-for r in mutex cond sleep join net; do
-	grep -q "^total:.* $r " "$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "no $r in totals"; }
+for r in mutex cond sleep join net io; do
+	grep -q "^total:.*[( ]$r " "$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "no $r in totals"; }
 done
 ok "--sched: every thread named, every wait reason in the totals, the stuck thread listed"
 
@@ -54,3 +54,15 @@ ok "--sched-latency: go tool pprof reads it (total $total)"
 grep -q 'trace.ctr (scheduler-event trace' "$TMP/sum.txt" && grep -q -- '--sched ' "$TMP/sum.txt" &&
 	grep -q -- '--chrome OUT.json' "$TMP/sum.txt" || { cat "$TMP/sum.txt"; fail "summary"; }
 ok "report DIR mentions the trace and its views"
+
+# Unblock edges name the right waker: main released the mutex and signalled the cond, the
+# joinee's exit released the joiner.
+waker() { # WAITER — the thread named on the "unblocked by" line of WAITER's longest wait
+	awk -v w="$1" '$2 == w && /\): / {on=1; next} on && /unblocked by/ {print $3; exit}
+		on && /^  [0-9]+\./ {on=0}' "$TMP/sched.txt"
+}
+for pair in mutex-wait:ts-main cond-wait:ts-main joiner:joinee; do
+	[ "$(waker "${pair%%:*}")" = "${pair#*:}" ] ||
+		{ cat "$TMP/sched.txt"; fail "${pair%%:*} not unblocked by ${pair#*:}"; }
+done
+ok "unblock edges: mutex and cond released by ts-main, the join by joinee"
