@@ -8,7 +8,7 @@
 #   make unit-test | asan-test | tsan-test | fuzz-test | clang-test | format-check |
 #        integration-test      one suite of `make test` alone, with its own count
 #   make bench      benchmarks (tests/bench), "bench <name> <value> <unit>" lines
-#   make demo       record samples/cpu_hot and print the report
+#   make demo       record samples/cpu_hot and samples/thread_states, print their reports
 #   make install PREFIX=/usr/local     make clean     make format
 #
 # Rooms add sources by dropping files in place: libtrace/*.c, agent/*.c, cli/*.c,
@@ -216,6 +216,11 @@ demo: all
 	$(CTRACE) report $(BUILD)/demo
 	$(CTRACE) report --flame $(BUILD)/demo/cpu.html $(BUILD)/demo/cpu.pb.gz
 	@echo "flame graph: $(BUILD)/demo/cpu.html (open it in a browser)"
+	@rm -rf $(BUILD)/demo-threads
+	$(CTRACE) record -o $(BUILD)/demo-threads -- $(BUILD)/samples/thread_states
+	$(CTRACE) report --sched $(BUILD)/demo-threads
+	$(CTRACE) report --chrome $(BUILD)/demo-threads/trace.json $(BUILD)/demo-threads
+	@echo "trace: $(BUILD)/demo-threads/trace.json (open it in ui.perfetto.dev)"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \

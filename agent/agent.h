@@ -135,6 +135,9 @@ typedef struct ct_source {
 	const ct_subscription *subs; /* the events it receives, ended by {0, NULL} */
 	int (*start)(void);	     /* in the constructor, after config; 0 or -errno */
 	void (*finish)(void);	     /* at exit, after the last drain: write its files */
+	/* On the collector thread after every drain (every 5-50 ms while recording), with
+	 * ct_now(): for a source that streams its output (the trace). NULL: none. */
+	void (*tick)(uint64_t now);
 	/* In a forked child (single-threaded, inside the atfork handler): forget what the
 	 * parent recorded and be ready to record the child. A source without it is off in
 	 * the child (its finish is not called there). */

@@ -59,6 +59,9 @@ static struct {
 	uint8_t n;
 	ct_event_fn fn[MAX_SUBSCRIBERS];
 } subscribers[CT_EV_NTYPES];
+/* The enabled sources' tick callbacks, built and read like subscribers. */
+static void (*tickers[MAX_SUBSCRIBERS])(uint64_t now);
+static unsigned ntickers;
 
 static int source_enabled(const ct_source *s)
 {
@@ -68,7 +71,10 @@ static int source_enabled(const ct_source *s)
 static void subscribe_all(void)
 {
 	memset(subscribers, 0, sizeof(subscribers));
+	ntickers = 0;
 	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++) {
+		if (source_enabled(*s) && (*s)->tick && ntickers < MAX_SUBSCRIBERS)
+			tickers[ntickers++] = (*s)->tick;
 		if (!source_enabled(*s) || !(*s)->subs)
 			continue;
 		for (const ct_subscription *sub = (*s)->subs; sub->fn; sub++) {
@@ -137,6 +143,7 @@ static void dispatch_rec(const ct_rec *rec, void *arg)
 	ct_dispatch(&ev);
 }
 
+/* Drains every ring, then lets the streaming sources write what they have. */
 static size_t drain_all(void)
 {
 	size_t n = 0, got;
@@ -146,6 +153,9 @@ static size_t drain_all(void)
 	while (rings && (got = ct_ringset_consume(rings, dispatch_rec, NULL, 4096)) > 0)
 		n += got;
 	ct_modules_read_unlock();
+	uint64_t now = ct_now();
+	for (unsigned i = 0; i < ntickers; i++)
+		tickers[i](now);
 	return n;
 }
 

@@ -64,6 +64,16 @@ static void cpu_on_sample(const ct_event *ev)
 	if (id)
 		learn_thread(ev->tid);
 	ct_cpu_agg_add(agg, id, ev->tid, ev->time, s.weight_ns); /* id 0 counts as lost */
+	if (!id)
+		return;
+	/* The unwound sample for its other listeners (the trace): one unwind per sample. */
+	ct_ev_sample_stack st = {.stack = id, .cpu = s.cpu, .pid = s.pid, .weight_ns = s.weight_ns};
+	ct_event out = {.type = CT_EV_SAMPLE_STACK,
+			.tid = ev->tid,
+			.time = ev->time,
+			.data = &st,
+			.len = sizeof(st)};
+	ct_dispatch(&out);
 }
 
 /* CT_EV_LOST: samples the kernel dropped count as lost. */

@@ -61,6 +61,9 @@ typedef enum {
 	CT_EV_FORK,	   /* ct_ev_task: PERF_RECORD_FORK, a thread or process created */
 	CT_EV_EXIT,	   /* ct_ev_task: PERF_RECORD_EXIT, a thread or process ended */
 	CT_EV_LOST,	   /* ct_ev_lost: PERF_RECORD_LOST, records the kernel dropped */
+	/* A CT_EV_SAMPLE after the CPU source unwound and interned it (cpu.c): the trace's
+	 * view of a sample, so that samples are unwound once. */
+	CT_EV_SAMPLE_STACK,
 	CT_EV_NTYPES
 } ct_ev_type;
 
@@ -139,7 +142,19 @@ typedef struct {
 	const uint8_t *stack; /* bytes copied from regs[CT_REG_RSP] upwards, or NULL */
 	size_t stack_len;
 	uint32_t cpu; /* CPU number, UINT32_MAX when unknown (timer) */
+	uint32_t pid; /* the sampled thread's process (perf events inherited by a forked
+		       * child report its threads into the parent's rings) */
 } ct_ev_sample;
+
+/* CT_EV_SAMPLE_STACK: the envelope's tid was sampled with this interned stack (its leaf
+ * the exact PC, ended by a 0 sentinel: cpu.c). */
+typedef struct {
+	uint32_t stack; /* interned, never 0 (samples that could not be interned are not sent) */
+	uint32_t cpu;	/* as in ct_ev_sample */
+	uint32_t pid;	/* as in ct_ev_sample */
+	uint32_t pad;
+	uint64_t weight_ns;
+} ct_ev_sample_stack;
 
 /* CT_EV_SWITCH flags. */
 enum {
@@ -147,10 +162,11 @@ enum {
 	CT_SWITCH_PREEMPT = 2, /* left involuntarily: preempted while runnable */
 };
 
-/* CT_EV_SWITCH: the envelope's tid left or entered cpu. */
+/* CT_EV_SWITCH: the envelope's tid (of process pid) left or entered cpu. */
 typedef struct {
 	uint32_t cpu;
 	uint32_t flags; /* CT_SWITCH_* */
+	uint32_t pid;
 } ct_ev_switch;
 
 /* CT_EV_COMM: the envelope's tid is now called name (pid is its process). */

@@ -67,6 +67,9 @@ typedef enum { CT_ENGINE_OFF, CT_ENGINE_PERF, CT_ENGINE_TIMER } ct_engine;
 void ct_engine_set(ct_engine e);
 ct_engine ct_engine_get(void);
 const char *ct_engine_name(ct_engine e); /* "off", "perf", "timer" */
+/* Whether the engine has been chosen (ct_engine_get is final, maybe OFF): set by the
+ * constructor and a forked child's atfork handler once the sampler started or failed. */
+int ct_engine_known(void);
 /* Why this engine (or none) runs; written with ct_engine_set's caller, read at exit. */
 extern char ct_engine_reason[256];
 

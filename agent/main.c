@@ -38,6 +38,7 @@ _Atomic int ct_agent_active; /* agent.h: set here, read by every hook */
 uintptr_t ct_main_stack_top; /* set by the constructor, read-only afterwards */
 /* The engine: set by the constructor or the atfork child handler, read by the collector. */
 static _Atomic ct_engine engine = CT_ENGINE_OFF;
+static _Atomic int engine_known;	    /* release by the chooser, acquire by ct_engine_known */
 char ct_engine_reason[256] = "not started"; /* written with engine, read at exit */
 ct_clock_snapshot ct_start_clock; /* set by the constructor / atfork child, read at exit */
 uint64_t ct_stop_mono;		  /* set by finish_all, read by the writers after it */
@@ -68,6 +69,11 @@ void ct_engine_set(ct_engine e)
 ct_engine ct_engine_get(void)
 {
 	return atomic_load_explicit(&engine, memory_order_acquire);
+}
+
+int ct_engine_known(void)
+{
+	return atomic_load_explicit(&engine_known, memory_order_acquire);
 }
 
 const char *ct_engine_name(ct_engine e)
@@ -288,6 +294,7 @@ static void at_fork_child(void)
 	ct_tls_guard = 1;
 	ct_engine parent_engine = ct_engine_get();
 	ct_engine_set(CT_ENGINE_OFF);
+	atomic_store_explicit(&engine_known, 0, memory_order_relaxed); /* single-threaded */
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
 	ct_clock_snapshot_take(&ct_start_clock);
@@ -307,6 +314,7 @@ static void at_fork_child(void)
 		ct_engine_set(CT_ENGINE_TIMER);
 		ct_timer_fork_child();
 	}
+	atomic_store_explicit(&engine_known, 1, memory_order_release);
 	/* Release: the child's rings, sources and engine are ready (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
 	ct_tls_guard = g;
@@ -415,6 +423,7 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	/* Release: rings, stack table and sources are ready for every hook (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
 	start_sampler();
+	atomic_store_explicit(&engine_known, 1, memory_order_release);
 	pthread_atfork(NULL, NULL, at_fork_child);
 	install_flush_handlers();
 	atexit(at_exit_flush);

@@ -275,7 +275,8 @@ static void on_sample(const uint8_t *p, const uint8_t *end)
 			  .regs = regs,
 			  .stack = stack,
 			  .stack_len = stack ? dyn : 0,
-			  .cpu = h.cpu};
+			  .cpu = h.cpu,
+			  .pid = h.pid};
 	ct_event ev = {
 		.type = CT_EV_SAMPLE, .tid = h.tid, .time = h.time, .data = &s, .len = sizeof(s)};
 	ct_dispatch(&ev);
@@ -302,7 +303,7 @@ static void on_switch(const uint8_t *body, const uint8_t *end, uint16_t misc, si
 	sample_id id;
 	if (!trailer(body, end, fixed, &id))
 		return;
-	ct_ev_switch sw = {.cpu = id.cpu};
+	ct_ev_switch sw = {.cpu = id.cpu, .pid = id.pid};
 	if (misc & PERF_RECORD_MISC_SWITCH_OUT)
 		sw.flags |= CT_SWITCH_OUT;
 	if (misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT)

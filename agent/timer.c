@@ -239,7 +239,8 @@ static void timer_on_sample(const ct_event *ev)
 			  .regs = regs,
 			  .stack = (const uint8_t *)ev->data + sizeof(regs),
 			  .stack_len = ev->len - sizeof(regs),
-			  .cpu = UINT32_MAX};
+			  .cpu = UINT32_MAX,
+			  .pid = (uint32_t)getpid()};
 	ct_event out = {.type = CT_EV_SAMPLE,
 			.tid = ev->tid,
 			.time = ev->time,

@@ -32,6 +32,8 @@
 #include "cli/commands.h"
 #include "cli/exe.h"
 #include "libtrace/outdir.h"
+#include "libtrace/symbolize.h"
+#include "libtrace/tracesched.h"
 
 static volatile pid_t child;
 
@@ -109,7 +111,8 @@ static void print_summary(const char *dir)
 			size_t len = strlen(e->d_name);
 			if (ct_outdir_is_child(e->d_name))
 				children++;
-			else if (ct_outdir_profile_of(e->d_name) &&
+			else if ((ct_outdir_profile_of(e->d_name) ||
+				  strcmp(e->d_name, CT_FILE_TRACE) == 0) &&
 				 strlen(files) + len + 2 < sizeof(files)) {
 				strcat(files, " ");
 				strcat(files, e->d_name);
@@ -141,6 +144,47 @@ static void print_summary(const char *dir)
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);
+}
+
+/* What the trace says at a glance: its threads, whether states were merged, and the
+ * threads other than the main one that were still alive at exit (leaked or stuck). */
+static void print_trace(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, CT_FILE_TRACE);
+	ct_trace *t = NULL;
+	ct_trace_model *m = NULL;
+	ct_error err = {.offset = -1};
+	if (access(path, F_OK) != 0)
+		return;
+	if (ct_trace_read_file(path, &t, &err) != 0) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", path, err.msg);
+		return;
+	}
+	if (ct_trace_model_build(t, &m) != 0) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", path, strerror(ENOMEM));
+		ct_trace_free(t);
+		return;
+	}
+	uint32_t stuck = 0;
+	for (uint32_t i = 0; i < m->nthreads; i++)
+		stuck += m->threads[i].alive && m->threads[i].tid != (uint32_t)t->pid;
+	fprintf(stderr, "ctrace: trace %s: %" PRIu32 " threads, %" PRIu64 " events lost%s\n", path,
+		m->nthreads, t->lost, t->truncated ? " (truncated: the recording was cut)" : "");
+	if (m->merged)
+		fprintf(stderr,
+			"ctrace: trace: no context switches with the %s engine: running and "
+			"runnable are merged into one state, \"on CPU or runnable\"\n",
+			t->engine);
+	if (stuck) {
+		err.msg[0] = '\0';
+		if (ct_symbolize_profile(t->prof, NULL, &err) != 0)
+			fprintf(stderr, "ctrace: cannot symbolize %s: %s\n", path, err.msg);
+		fflush(stdout);
+		ct_trace_report_leaked(stderr, m);
+	}
+	ct_trace_model_free(m);
+	ct_trace_free(t);
 }
 
 static void usage(FILE *f)
@@ -203,10 +247,6 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 				fprintf(stderr, "ctrace: -e %s: %s\n", optarg, err.msg);
 				return 2;
 			}
-			if (m & CT_MODE_SCHED)
-				fprintf(stderr,
-					"ctrace: -e sched: the scheduler trace (trace.ctr) is "
-					"not implemented yet; ignored\n");
 			break;
 		case 's':
 			a->sampler = optarg;
@@ -386,8 +426,10 @@ int ct_cmd_record(int argc, char **argv)
 	}
 	if (a.symbolize)
 		ct_symbolize_dir(absdir, a.quiet);
-	if (!a.quiet)
+	if (!a.quiet) {
 		print_summary(a.dir);
+		print_trace(a.dir);
+	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status)) {

@@ -1,8 +1,9 @@
 /*
  * report_input.c — what `ctrace report` was given: a ctrace output directory, a trace
- * (trace.ctr) or a profile (a pprof file from any producer, symbolized on the fly when it
- * carries only addresses). Inputs are validated here, once, for every view: a profile whose
- * values would overflow int64 totals is refused with one clear line.
+ * (trace.ctr: read, symbolized and modelled into thread states) or a profile (a pprof file from any
+ * producer, symbolized on the fly when it carries only addresses). Inputs are validated here, once,
+ * for every view: a profile whose values would overflow int64 totals is refused with one clear
+ * line.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -80,6 +81,34 @@ static int open_profile(report_input *in)
 	return check_totals(in);
 }
 
+/* Reads a trace, names its frames like a profile's and builds its thread states. A cut
+ * trace (no footer: the recording was killed) reads with a note. Returns the exit status. */
+static int open_trace(report_input *in)
+{
+	ct_error err = {.offset = -1};
+	if (ct_trace_read_file(in->path, &in->trace, &err) != 0) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", in->path, err.msg);
+		return 1;
+	}
+	if (in->trace->truncated)
+		fprintf(stderr,
+			"ctrace: %s is truncated (the recording was cut; %llu bytes of a partial "
+			"chunk dropped): showing what was written\n",
+			in->path, (unsigned long long)in->trace->dropped_bytes);
+	if (ct_profile_needs_symbols(in->trace->prof)) {
+		err.msg[0] = '\0';
+		if (ct_symbolize_profile(in->trace->prof, stderr, &err) != 0)
+			fprintf(stderr, "ctrace: cannot symbolize %s: %s (showing addresses)\n",
+				in->path, err.msg);
+	}
+	int rc = ct_trace_model_build(in->trace, &in->model);
+	if (rc) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", in->path, strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
 int report_input_open(report_input *in, const char *path)
 {
 	memset(in, 0, sizeof(*in));
@@ -97,10 +126,8 @@ int report_input_open(report_input *in, const char *path)
 		return 0;
 	}
 	if (report_ends_with(path, ".ctr")) {
-		/* The trace reader plugs in here: decode into the input. Until then a trace
-		 * keeps its kind and no view accepts it (report_run says so). */
 		in->kind = REPORT_IN_TRACE;
-		return 0;
+		return open_trace(in);
 	}
 	in->kind = REPORT_IN_PROFILE;
 	return open_profile(in);
@@ -110,6 +137,10 @@ void report_input_close(report_input *in)
 {
 	ct_profile_free(in->profile);
 	in->profile = NULL;
+	ct_trace_model_free(in->model);
+	in->model = NULL;
+	ct_trace_free(in->trace);
+	in->trace = NULL;
 }
 
 int report_input_pick(const report_options *o, const report_input *dir, report_input *out)

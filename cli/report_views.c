@@ -1,7 +1,8 @@
 /*
  * report_views.c — the views of `ctrace report`, one table entry each (report.h): the text
  * table (the default; a summary of every profile for a directory), flame graphs, folded
- * stacks, the heap report and the lock report. Each writer only hands its input to its
+ * stacks, the heap report, the lock report, and the scheduler trace's views (--sched,
+ * --chrome, --sched-latency). Each writer only hands its input to its
  * libtrace renderer and reports errors; files are written through report_out (a temporary
  * created with O_EXCL|O_NOFOLLOW, renamed into place: libtrace/safefile.h).
  */
@@ -16,8 +17,12 @@
 #include "libtrace/folded.h"
 #include "libtrace/heapreport.h"
 #include "libtrace/lockreport.h"
+#include "libtrace/pprof.h"
 #include "libtrace/report_text.h"
 #include "libtrace/safefile.h"
+#include "libtrace/tracechrome.h"
+#include "libtrace/traceprof.h"
+#include "libtrace/tracesched.h"
 
 /* ---- output ------------------------------------------------------------------------------ */
 struct report_out {
@@ -102,7 +107,9 @@ static void print_also_here(const char *dir)
 	struct stat st;
 	snprintf(buf, sizeof(buf), "%s/%s", dir, CT_FILE_TRACE);
 	if (stat(buf, &st) == 0)
-		printf("Also here: %s (scheduler-event trace)\n", CT_FILE_TRACE);
+		printf("Also here: %s (scheduler-event trace: --sched, --chrome, "
+		       "--sched-latency)\n",
+		       CT_FILE_TRACE);
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
@@ -290,6 +297,67 @@ static int view_locks(const report_ctx *c)
 	return pair_report(c, false);
 }
 
+/* ---- the scheduler trace ------------------------------------------------------------------ */
+static int check_ext(const char *opt, const char *arg, const char *ext)
+{
+	if (strcmp(arg, "-") == 0 || report_ends_with(arg, ext))
+		return 0;
+	fprintf(stderr, "ctrace: --%s %s: the name must end in %s\n", opt, arg, ext);
+	return 2;
+}
+
+static int check_chrome(const char *arg)
+{
+	return check_ext("chrome", arg, ".json");
+}
+
+static int check_pprof(const char *arg)
+{
+	return check_ext("sched-latency", arg, CT_PROFILE_SUFFIX);
+}
+
+static int view_sched(const report_ctx *c)
+{
+	int rc = ct_trace_report_sched(stdout, c->in->model, c->o->top > 0 ? (int)c->o->top : 0);
+	if (!rc && fflush(stdout) != 0)
+		rc = -EIO;
+	if (rc)
+		fprintf(stderr, "ctrace: cannot write report: %s\n", strerror(-rc));
+	return rc ? 1 : 0;
+}
+
+static int view_chrome(const report_ctx *c)
+{
+	report_out *out = report_out_open(c->arg);
+	if (!out)
+		return 1;
+	return report_out_close(out, ct_trace_export_chrome(report_out_file(out), c->in->model));
+}
+
+static int view_sched_latency(const report_ctx *c)
+{
+	ct_profile *p = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = ct_trace_pprof_sched_latency(c->in->model, &p);
+	if (!rc)
+		rc = ct_pprof_encode(p, true, &buf, &len);
+	ct_profile_free(p);
+	if (rc) {
+		fprintf(stderr, "ctrace: cannot write %s: %s\n", c->arg, strerror(-rc));
+		return 1;
+	}
+	report_out *out = report_out_open(c->arg);
+	if (!out) {
+		free(buf);
+		return 1;
+	}
+	if (len && fwrite(buf, 1, len, report_out_file(out)) != len)
+		rc = -EIO;
+	free(buf);
+	return report_out_close(out, rc);
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 const report_view report_views[] = {
 	{.option = "flame",
@@ -325,6 +393,30 @@ const report_view report_views[] = {
 	 .brief = "lock contention and blocking report",
 	 .accepts = REPORT_IN_PROFILE | REPORT_IN_DIR,
 	 .write = view_locks},
+	{.option = "sched",
+	 .help = "scheduler-trace tables: per-thread running, runnable,\n"
+		 "waiting by reason; load; longest waits; leaked threads",
+	 .brief = "per-thread states, longest waits, leaked threads (trace)",
+	 .accepts = REPORT_IN_TRACE,
+	 .write = view_sched},
+	{.option = "chrome",
+	 .argname = "OUT.json",
+	 .help = "write the trace as Chrome Trace Event JSON\n"
+		 "(Perfetto UI, chrome://tracing)",
+	 .brief = "trace as Chrome/Perfetto JSON",
+	 .accepts = REPORT_IN_TRACE,
+	 .writes_file = true,
+	 .check = check_chrome,
+	 .write = view_chrome},
+	{.option = "sched-latency",
+	 .argname = "OUT.pb.gz",
+	 .help = "write a pprof profile of runnable time (scheduler\n"
+		 "latency) by the stack each thread was preempted at",
+	 .brief = "scheduler-latency pprof profile (trace)",
+	 .accepts = REPORT_IN_TRACE,
+	 .writes_file = true,
+	 .check = check_pprof,
+	 .write = view_sched_latency},
 	/* the default: a profile's top table, a directory's summary of every profile */
 	{.help = "text table",
 	 .brief = "text table",

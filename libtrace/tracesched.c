@@ -355,10 +355,10 @@ static int put_longest(FILE *out, const ct_trace_model *m, int top)
 	return 0;
 }
 
-static void put_alive(FILE *out, const ct_trace_model *m)
+int ct_trace_report_leaked(FILE *out, const ct_trace_model *m)
 {
 	char b[2][32];
-	fprintf(out, "\nleaked or stuck threads (alive when the trace ended)\n");
+	fprintf(out, "leaked or stuck threads (alive when the trace ended)\n");
 	int n = 0;
 	for (uint32_t i = 0; i < m->nthreads; i++) {
 		const ct_thread *th = &m->threads[i];
@@ -385,6 +385,7 @@ static void put_alive(FILE *out, const ct_trace_model *m)
 	}
 	if (!n)
 		fprintf(out, "  (none)\n");
+	return ferror(out) ? -EIO : 0;
 }
 
 int ct_trace_report_sched(FILE *out, const ct_trace_model *m, int top)
@@ -395,8 +396,8 @@ int ct_trace_report_sched(FILE *out, const ct_trace_model *m, int top)
 		rc = put_load(out, m);
 	if (!rc)
 		rc = put_longest(out, m, top > 0 ? top : 10);
-	if (!rc)
-		put_alive(out, m);
+	if (!rc && fputc('\n', out) != EOF)
+		rc = ct_trace_report_leaked(out, m);
 	if (!rc && ferror(out))
 		rc = -EIO;
 	return rc;

@@ -24,4 +24,8 @@
 /* Writes the report; top bounds the longest-waits list (0: 10). 0, -ENOMEM or -EIO. */
 int ct_trace_report_sched(FILE *out, const ct_trace_model *m, int top);
 
+/* Writes only its "leaked or stuck threads" section (what `ctrace record` prints when a
+ * thread other than the main one was alive at the end). 0 or -EIO. */
+int ct_trace_report_leaked(FILE *out, const ct_trace_model *m);
+
 #endif

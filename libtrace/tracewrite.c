@@ -397,6 +397,8 @@ static bool stack_pcs(const ct_tw *w, uint32_t k, const uintptr_t **pcs, uint32_
 	uint64_t key = w->chunk_stacks[k];
 	int depth = ct_stacks_get(w->stacks, (uint32_t)(key >> 1), pcs);
 	*n = depth < 0 ? 0 : depth > CT_TRACE_MAX_FRAMES ? CT_TRACE_MAX_FRAMES : (uint32_t)depth;
+	while (*n && (*pcs)[*n - 1] == 0)
+		(*n)--; /* the agent ends a sample's stack with a 0 sentinel: not a frame */
 	return key & 1;
 }
 

@@ -1,6 +1,6 @@
 # test_sched_events — the agent's one event path carries the scheduler's records: with the
 # sched mode on, the perf engine runs (even without cpu) with context_switch set, and the
-# sched source (agent/sched.c, counts logged under CTRACE_VERBOSE) receives switch in/out
+# trace source (agent/trace.c, counts logged under CTRACE_VERBOSE) receives switch in/out
 # events, thread fork/exit events, the same lock waits as the block profile and the same
 # CPU samples as the CPU profile. Without perf_event the sched mode has no engine and says so.
 . "$(dirname "$0")/lib.sh"
@@ -25,6 +25,7 @@ grep -q 'sched: ' "$TMP/s.err" || { cat "$TMP/s.err"; fail "sched source saw not
 [ "$(key "$TMP/s" engine)" = perf ] || fail "sched only: engine $(key "$TMP/s" engine), want perf"
 key "$TMP/s" reason | grep -q 'context switches' || fail "sched only: reason $(key "$TMP/s" reason)"
 [ ! -e "$TMP/s/cpu.pb.gz" ] || fail "sched only wrote cpu.pb.gz"
+[ -s "$TMP/s/trace.ctr" ] || fail "sched only wrote no trace.ctr"
 sw=$(count "$TMP/s.err" 'switch events') out=$(count "$TMP/s.err" ' out')
 pre=$(count "$TMP/s.err" preempted)
 [ "$sw" -gt 0 ] && [ "$out" -gt 0 ] && [ "$out" -lt "$sw" ] ||

@@ -1,0 +1,539 @@
+/*
+ * trace.c — the sched mode's source: streams the scheduler-event trace to DIR/trace.ctr
+ * (docs/trace-format.md) through libtrace's writer (libtrace/tracewrite.h).
+ *
+ * It turns the events of the one dispatch into the writer's raw facts: context switches
+ * (CT_EV_SWITCH, with the CPU and the preempt flag), names (perf COMM records and the
+ * hooks' CT_EV_THREAD_NAME), thread lifecycle, every finished hook wait (CT_EV_LOCK_WAIT,
+ * the record the block profile sums), unblock edges (CT_EV_UNBLOCK), CPU samples already
+ * unwound by the CPU source (CT_EV_SAMPLE_STACK) and lost counts (perf's and our rings').
+ *
+ * Lifecycle. With the perf engine, PERF_RECORD_FORK/EXIT say when a thread of this process
+ * was created and ended; the hooks' CT_EV_THREAD_START, emitted by the new thread itself,
+ * adds the creator's stack. The two travel different rings, so the first one seen waits in
+ * a small table (tid → what is known) until the other arrives, at most PENDING_NS; then
+ * one CREATE is written (a thread made by raw clone() has no THREAD_START and is created
+ * from its FORK alone). With the timer engine (or none) there are no perf records: the
+ * hooks' THREAD_START/END are the lifecycle. Records of other processes (perf events that
+ * a forked child inherited report into our rings) are dropped by pid.
+ *
+ * Streaming. The writer is opened once the engine is chosen (the header says which, and
+ * whether switches exist); the collector's tick flushes a chunk at least every 250 ms and
+ * whenever more than 1 MiB is buffered, so memory stays bounded and a SIGKILL loses at
+ * most the last chunk. At exit the waits still in progress (threads stuck inside a hook:
+ * agent/waitreg.c's registry) are written as open waits, then the footer. A forked child writes
+ * DIR/<pid>/trace.ctr.
+ *
+ * Collector thread only (and the exit path after the collector stopped).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/internal.h"
+#include "agent/lockprof.h"
+#include "libtrace/tracewrite.h"
+
+#define FLUSH_NS 250000000ull	/* a chunk at least this often */
+#define FLUSH_BYTES (1u << 20)	/* and whenever this much is buffered */
+#define PENDING_NS 100000000ull /* how long half a creation waits for its other half */
+#define MAX_MODULES_OUT 4096
+
+/* Half of a thread creation seen, waiting for the other half (see the file comment). */
+typedef struct {
+	uint32_t tid;	  /* 0: empty slot */
+	uint32_t creator; /* from FORK (ptid) or THREAD_START */
+	uint32_t stack;	  /* THREAD_START: the pthread_create call's stack */
+	uint8_t fork, start;
+	uint64_t fork_time, start_time, seen; /* seen: when the first half arrived */
+} pending;
+
+static struct {
+	ct_tw *w;
+	int fd;
+	int failed; /* opening or writing failed: record nothing more */
+	uint32_t pid;
+	int perf_tasks; /* FORK/EXIT records exist (perf engine with the sched mode) */
+	uint64_t last_flush;
+	uint64_t ring_drops; /* our rings' drops already written as LOST */
+	uint64_t early;	     /* events before the writer was open */
+	uint64_t bad;	     /* malformed payloads and writer refusals */
+	pending *pend;	     /* open addressing, linear probing; cap a power of two */
+	uint32_t npend, cap;
+	ct_tw_module *mods; /* scratch for ct_tw_set_modules */
+	/* What reached the trace, logged at exit under CTRACE_VERBOSE ("sched: ..."). */
+	uint64_t switches, outs, preempted, names, forks, exits, waits, unblocks, samples;
+	uint64_t open_waits;
+} tr = {.fd = -1};
+
+/* ---- the pending-creation table ----------------------------------------------------------- */
+
+static uint32_t slot_of(uint32_t tid)
+{
+	return (tid * 2654435761u) & (tr.cap - 1);
+}
+
+static pending *pend_find(uint32_t tid)
+{
+	if (!tr.cap)
+		return NULL;
+	for (uint32_t i = slot_of(tid);; i = (i + 1) & (tr.cap - 1)) {
+		if (tr.pend[i].tid == tid)
+			return &tr.pend[i];
+		if (!tr.pend[i].tid)
+			return NULL;
+	}
+}
+
+static int pend_grow(void)
+{
+	uint32_t cap = tr.cap ? tr.cap * 2 : 64;
+	pending *old = tr.pend, *n = calloc(cap, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	uint32_t oldcap = tr.cap;
+	tr.pend = n;
+	tr.cap = cap;
+	for (uint32_t i = 0; i < oldcap; i++) {
+		if (!old[i].tid)
+			continue;
+		uint32_t j = slot_of(old[i].tid);
+		while (tr.pend[j].tid)
+			j = (j + 1) & (cap - 1);
+		tr.pend[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static pending *pend_add(uint32_t tid, uint64_t now)
+{
+	pending *p = pend_find(tid);
+	if (p)
+		return p;
+	if ((tr.npend + 1) * 2 > tr.cap && pend_grow() < 0)
+		return NULL;
+	uint32_t i = slot_of(tid);
+	while (tr.pend[i].tid)
+		i = (i + 1) & (tr.cap - 1);
+	tr.pend[i] = (pending){.tid = tid, .seen = now};
+	tr.npend++;
+	return &tr.pend[i];
+}
+
+/* Removes p, moving later entries of its probe run back (no tombstones). */
+static void pend_del(pending *p)
+{
+	uint32_t i = (uint32_t)(p - tr.pend);
+	tr.pend[i].tid = 0;
+	tr.npend--;
+	for (uint32_t j = (i + 1) & (tr.cap - 1); tr.pend[j].tid; j = (j + 1) & (tr.cap - 1)) {
+		pending e = tr.pend[j];
+		tr.pend[j].tid = 0;
+		uint32_t k = slot_of(e.tid);
+		while (tr.pend[k].tid)
+			k = (k + 1) & (tr.cap - 1);
+		tr.pend[k] = e;
+	}
+}
+
+/* ---- writing ------------------------------------------------------------------------------ */
+
+static void check(int rc)
+{
+	if (rc == -EINVAL) {
+		tr.bad++;
+	} else if (rc < 0) {
+		ct_log("trace: cannot write %s: %s; trace stops here", CT_FILE_TRACE,
+		       strerror(-rc));
+		tr.failed = 1;
+	}
+}
+
+/* The thread's current name from /proc (a new thread inherits its creator's). */
+static void name_from_proc(uint32_t tid, uint64_t t)
+{
+	char path[64], name[32] = "";
+	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, name, sizeof(name) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	name[n] = 0;
+	name[strcspn(name, "\n")] = 0;
+	check(ct_tw_name(tr.w, tid, t, name));
+}
+
+/* Writes the one CREATE of p's thread from what is known, and forgets p. */
+static void pend_write(pending *p)
+{
+	uint64_t t = p->fork ? p->fork_time : p->start_time;
+	check(ct_tw_create(tr.w, p->creator, t, p->tid, p->stack));
+	if (p->start)
+		check(ct_tw_start(tr.w, p->tid, p->start_time));
+	name_from_proc(p->tid, t);
+	pend_del(p);
+}
+
+/* Writes the creations whose other half is overdue (all of them when now is UINT64_MAX). */
+static void pend_expire(uint64_t now)
+{
+	for (uint32_t i = 0; i < tr.cap;) {
+		pending *p = &tr.pend[i];
+		if (p->tid && (now == UINT64_MAX || now - p->seen > PENDING_NS))
+			pend_write(p); /* may move a later entry into slot i: look at it again */
+		else
+			i++;
+	}
+}
+
+static void set_modules(void)
+{
+	if (atomic_load_explicit(&ct_modules_dirty, memory_order_relaxed)) {
+		ct_modules_read_lock();
+		ct_modules_refresh();
+		ct_modules_read_unlock();
+	}
+	int n;
+	const ct_module *m = ct_modules_all(&n);
+	if (!tr.mods && !(tr.mods = calloc(MAX_MODULES_OUT, sizeof(*tr.mods))))
+		return;
+	uint32_t k = 0;
+	for (int i = 0; i < n && k < MAX_MODULES_OUT; i++)
+		tr.mods[k++] = (ct_tw_module){.path = m[i].path,
+					      .build_id = m[i].build_id,
+					      .start = m[i].start,
+					      .end = m[i].end,
+					      .file_offset = m[i].file_offset};
+	check(ct_tw_set_modules(tr.w, tr.mods, k));
+}
+
+/* Events lost since the last chunk: our rings' drops (the kernel's come as CT_EV_LOST). */
+static void note_ring_drops(uint64_t now)
+{
+	uint64_t d = ct_collector_dropped();
+	if (d > tr.ring_drops) {
+		check(ct_tw_lost(tr.w, now, d - tr.ring_drops, "ring records"));
+		tr.ring_drops = d;
+	}
+	if (tr.early) {
+		check(ct_tw_lost(tr.w, now, tr.early, "events before the trace started"));
+		tr.early = 0;
+	}
+}
+
+static void flush(uint64_t now)
+{
+	note_ring_drops(now);
+	set_modules();
+	check(ct_tw_flush(tr.w, now));
+	tr.last_flush = now;
+}
+
+/* The command line, from /proc/self/cmdline, into buf; argv points into it. */
+static uint32_t read_argv(char *buf, size_t cap, const char **argv, uint32_t max)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	uint32_t argc = 0;
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	for (ssize_t i = 0; i < n && argc < max; i += (ssize_t)strlen(buf + i) + 1)
+		argv[argc++] = buf + i;
+	return argc;
+}
+
+/* Opens DIR/trace.ctr once the engine is known (its header says which). 1 when open. */
+static int ensure_open(void)
+{
+	if (tr.w)
+		return 1;
+	if (tr.failed || !ct_engine_known())
+		return 0;
+	char path[4200], args[4096];
+	const char *argv[64];
+	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, CT_FILE_TRACE);
+	tr.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (tr.fd < 0) {
+		ct_log("trace: cannot create %s: %s", path, strerror(errno));
+		tr.failed = 1;
+		return 0;
+	}
+	ct_engine e = ct_engine_get();
+	tr.pid = (uint32_t)getpid();
+	tr.perf_tasks = e == CT_ENGINE_PERF;
+	ct_tw_info info = {.pid = (int32_t)tr.pid,
+			   .engine = ct_engine_name(e),
+			   .has_switches = e == CT_ENGINE_PERF,
+			   .sample_period_ns = (ct_cfg.modes & CT_MODE_CPU) && e != CT_ENGINE_OFF
+						       ? 1000000000ull / (unsigned)ct_cfg.hz
+						       : 0,
+			   .anchor = ct_start_clock,
+			   .stacks = ct_stack_table()};
+	info.argc = read_argv(args, sizeof(args), argv, 64);
+	info.argv = argv;
+	int rc = ct_tw_open(&tr.w, tr.fd, &info);
+	if (rc < 0) {
+		ct_log("trace: cannot write %s: %s", path, strerror(-rc));
+		tr.failed = 1;
+		tr.w = NULL;
+		return 0;
+	}
+	tr.last_flush = ct_now();
+	name_from_proc(tr.pid, ct_start_clock.mono_ns);
+	return 1;
+}
+
+/* The writer, when this event should be written; counts events that come too early. */
+static ct_tw *writer(void)
+{
+	if (ensure_open())
+		return tr.w;
+	if (!tr.failed)
+		tr.early++;
+	return NULL;
+}
+
+/* ---- subscribers ---------------------------------------------------------------------------- */
+
+static void after_event(void)
+{
+	if (tr.w && ct_tw_pending(tr.w) > FLUSH_BYTES)
+		flush(ct_now());
+}
+
+static void on_switch(const ct_event *ev)
+{
+	ct_ev_switch sw;
+	ct_tw *w = writer();
+	if (!w || !ct_event_get(ev, &sw, sizeof(sw)) || sw.pid != tr.pid)
+		return;
+	tr.switches++;
+	tr.outs += (sw.flags & CT_SWITCH_OUT) != 0;
+	tr.preempted += (sw.flags & CT_SWITCH_PREEMPT) != 0;
+	if (sw.flags & CT_SWITCH_OUT)
+		check(ct_tw_switch_out(w, ev->tid, ev->time, sw.cpu,
+				       (sw.flags & CT_SWITCH_PREEMPT) != 0));
+	else
+		check(ct_tw_switch_in(w, ev->tid, ev->time, sw.cpu));
+	after_event();
+}
+
+static void on_comm(const ct_event *ev)
+{
+	ct_ev_comm c;
+	ct_tw *w = writer();
+	if (!w || !ct_event_get(ev, &c, sizeof(c)))
+		return;
+	/* perf COMM records carry the process; the hooks' names are our own threads'. */
+	if (ev->type == CT_EV_COMM && c.pid != tr.pid)
+		return;
+	c.name[sizeof(c.name) - 1] = 0;
+	tr.names++;
+	check(ct_tw_name(w, ev->tid, ev->time, c.name));
+	after_event();
+}
+
+static void on_fork(const ct_event *ev)
+{
+	ct_ev_task t;
+	if (!writer() || !ct_event_get(ev, &t, sizeof(t)) || t.pid != tr.pid || ev->tid == t.pid)
+		return;
+	tr.forks++;
+	pending *p = pend_add(ev->tid, ct_now());
+	if (!p) {
+		tr.bad++;
+		return;
+	}
+	p->fork = 1;
+	p->fork_time = ev->time;
+	if (!p->start)
+		p->creator = t.ptid;
+	else
+		pend_write(p);
+}
+
+static void on_exit_task(const ct_event *ev)
+{
+	ct_ev_task t;
+	ct_tw *w = writer();
+	if (!w || !ct_event_get(ev, &t, sizeof(t)) || t.pid != tr.pid)
+		return;
+	pending *p = pend_find(ev->tid);
+	if (p)
+		pend_write(p);
+	tr.exits++;
+	check(ct_tw_exit(w, ev->tid, ev->time));
+}
+
+static void on_thread_start(const ct_event *ev)
+{
+	ct_ev_thread_start s;
+	ct_tw *w = writer();
+	if (!w || !ct_event_get(ev, &s, sizeof(s)))
+		return;
+	if (!tr.perf_tasks) { /* no FORK records: this is the creation */
+		check(ct_tw_create(w, s.creator, ev->time, ev->tid, s.create_stack));
+		check(ct_tw_start(w, ev->tid, ev->time));
+		name_from_proc(ev->tid, ev->time);
+		return;
+	}
+	pending *p = pend_add(ev->tid, ct_now());
+	if (!p) {
+		tr.bad++;
+		return;
+	}
+	p->start = 1;
+	p->start_time = ev->time;
+	p->creator = s.creator;
+	p->stack = s.create_stack;
+	if (p->fork)
+		pend_write(p);
+}
+
+static void on_thread_end(const ct_event *ev)
+{
+	ct_tw *w = writer();
+	if (w && !tr.perf_tasks) /* with perf, its EXIT record is the end */
+		check(ct_tw_exit(w, ev->tid, ev->time));
+}
+
+static void on_wait(const ct_event *ev)
+{
+	ct_ev_lock_wait lw;
+	ct_tw *w = writer();
+	if (!w || !ct_event_get(ev, &lw, sizeof(lw)))
+		return;
+	tr.waits++;
+	check(ct_tw_wait(w, ev->tid, lw.start, lw.start + lw.delay, (ct_wait_reason)lw.reason,
+			 lw.obj, lw.stack));
+	after_event();
+}
+
+static void on_unblock(const ct_event *ev)
+{
+	ct_ev_unblock u;
+	ct_tw *w = writer();
+	if (!w || !ct_event_get(ev, &u, sizeof(u)))
+		return;
+	tr.unblocks++;
+	check(ct_tw_unblock(w, ev->tid, ev->time, u.woken, u.obj, u.stack));
+	after_event();
+}
+
+static void on_sample(const ct_event *ev)
+{
+	ct_ev_sample_stack s;
+	ct_tw *w = writer();
+	if (!w || !ct_event_get(ev, &s, sizeof(s)) || s.pid != tr.pid)
+		return;
+	tr.samples++;
+	check(ct_tw_sample(w, ev->tid, ev->time, s.stack, s.weight_ns));
+	after_event();
+}
+
+static void on_lost(const ct_event *ev)
+{
+	ct_ev_lost l;
+	ct_tw *w = writer();
+	if (w && ct_event_get(ev, &l, sizeof(l)))
+		check(ct_tw_lost(w, ev->time, l.count, "perf records"));
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+static void trace_tick(uint64_t now)
+{
+	if (!ensure_open())
+		return;
+	pend_expire(now);
+	if (now - tr.last_flush >= FLUSH_NS || ct_tw_pending(tr.w) > FLUSH_BYTES)
+		flush(now);
+}
+
+/* A thread still inside a blocking hook at exit (leaked or stuck): its wait, open-ended. */
+static void write_open_wait(const ct_lk_open_wait *ow, void *arg)
+{
+	(void)arg;
+	tr.open_waits++;
+	check(ct_tw_wait(tr.w, ow->tid, ow->begin, CT_TW_OPEN, (ct_wait_reason)ow->reason, ow->obj,
+			 ow->stack));
+}
+
+static void trace_finish(void)
+{
+	if (!ensure_open())
+		return;
+	uint64_t end = ct_stop_mono ? ct_stop_mono : ct_now();
+	pend_expire(UINT64_MAX);
+	ct_lk_open_waits(write_open_wait, NULL);
+	note_ring_drops(end);
+	set_modules();
+	ct_log("sched: %llu switch events (%llu out, %llu preempted), %llu names, %llu fork, "
+	       "%llu exit, %llu waits (%llu open at exit), %llu unblocks, %llu samples, "
+	       "%llu refused",
+	       (unsigned long long)tr.switches, (unsigned long long)tr.outs,
+	       (unsigned long long)tr.preempted, (unsigned long long)tr.names,
+	       (unsigned long long)tr.forks, (unsigned long long)tr.exits,
+	       (unsigned long long)tr.waits, (unsigned long long)tr.open_waits,
+	       (unsigned long long)tr.unblocks, (unsigned long long)tr.samples,
+	       (unsigned long long)tr.bad);
+	ct_tw_stats st;
+	ct_tw_get_stats(tr.w, &st);
+	int rc = ct_tw_close(tr.w, end);
+	tr.w = NULL;
+	if (rc < 0)
+		ct_log("trace: cannot finish %s: %s", CT_FILE_TRACE, strerror(-rc));
+	else
+		ct_log("trace: %llu events in %llu chunks, %llu bytes",
+		       (unsigned long long)st.events, (unsigned long long)st.chunks + 1,
+		       (unsigned long long)st.bytes);
+	close(tr.fd);
+	tr.fd = -1;
+}
+
+/* In a forked child: the parent's writer and table may have been mid-call in its collector
+ * when the process forked, so they are abandoned (not freed) and the descriptor closed; the child
+ * opens its own DIR/<pid>/trace.ctr once its engine is chosen. */
+static void trace_fork_child(void)
+{
+	if (tr.fd >= 0)
+		close(tr.fd);
+	ct_tw_module *mods = tr.mods;
+	memset(&tr, 0, sizeof(tr));
+	tr.fd = -1;
+	tr.mods = mods;
+}
+
+static const ct_subscription trace_subs[] = {
+	{CT_EV_SWITCH, on_switch},
+	{CT_EV_COMM, on_comm},
+	{CT_EV_THREAD_NAME, on_comm},
+	{CT_EV_FORK, on_fork},
+	{CT_EV_EXIT, on_exit_task},
+	{CT_EV_THREAD_START, on_thread_start},
+	{CT_EV_THREAD_END, on_thread_end},
+	{CT_EV_LOCK_WAIT, on_wait},
+	{CT_EV_UNBLOCK, on_unblock},
+	{CT_EV_SAMPLE_STACK, on_sample},
+	{CT_EV_LOST, on_lost},
+	{0, NULL},
+};
+
+CT_SOURCE(trace_source) = {
+	.name = "sched",
+	.mode = CT_MODE_SCHED,
+	.subs = trace_subs,
+	.finish = trace_finish,
+	.tick = trace_tick,
+	.fork_child = trace_fork_child,
+};

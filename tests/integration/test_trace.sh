@@ -1,0 +1,68 @@
+# test_trace — the scheduler trace of samples/thread_states (spinners sharing the CPUs,
+# one wait of each kind, a thread left blocked at exit) recorded with the perf engine and
+# read back through every trace view: per-thread running within 10% of the thread's CPU
+# time and runnable within 20% of wall - CPU for the spinners, each wait within 10% of the
+# program's own measurement with the waiting function on its stack, names (one with a quote
+# and a control character, escaped), the leaked thread in `record`'s summary and in
+# --sched, valid Chrome JSON without overlapping slices, a scheduler-latency profile that
+# go tool pprof opens, and a directory summary that names the trace's views.
+. "$(dirname "$0")/lib.sh"
+
+prog=$SAMPLES/thread_states
+check=$CT_ROOT/tests/integration/trace_states.py
+
+"$CTRACE" record -F 499 -o "$TMP/d" -- "$prog" --odd-names > "$TMP/prog.out" 2> "$TMP/rec.err" ||
+	{ cat "$TMP/rec.err"; fail "record failed"; }
+[ -s "$TMP/d/trace.ctr" ] || fail "no trace.ctr"
+grep -q 'engine perf' "$TMP/rec.err" || { cat "$TMP/rec.err"; fail "not the perf engine"; }
+grep -q "trace $TMP/d/trace.ctr: [0-9]* threads, 0 events lost" "$TMP/rec.err" ||
+	{ cat "$TMP/rec.err"; fail "record's summary does not describe the trace"; }
+grep -q '^leaked or stuck threads' "$TMP/rec.err" && grep -q '^  stuck ([0-9]*): waiting' "$TMP/rec.err" ||
+	{ cat "$TMP/rec.err"; fail "record's summary does not list the stuck thread"; }
+ok "record: trace written, stuck thread listed as leaked"
+
+# --sched: a row per named thread, the leak section.
+"$CTRACE" report --sched "$TMP/d" > "$TMP/sched.txt" 2> "$TMP/sched.err" ||
+	{ cat "$TMP/sched.err"; fail "report --sched failed"; }
+for n in ts-main spin-1 mutex-wait cond-wait sleeper joiner joinee net-wait io-wait stuck; do
+	grep -q " $n " "$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "--sched has no row for $n"; }
+done
+grep -q 's"q?t' "$TMP/sched.txt" || fail "--sched: the odd name is not printed with '?'"
+awk '/^leaked or stuck threads/ {on=1} on && /stuck \([0-9]+\): waiting/ {f=1} END {exit !f}' \
+	"$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "--sched does not list the stuck thread"; }
+for r in mutex cond sleep join net io; do
+	grep -q "^total:.*[( ]$r " "$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "no $r in totals"; }
+done
+ok "--sched: every thread named, every wait reason in the totals, the stuck thread listed"
+
+# --chrome: state times against the program's measurements.
+"$CTRACE" report --chrome "$TMP/t.json" "$TMP/d/trace.ctr" 2> "$TMP/chrome.err" ||
+	{ cat "$TMP/chrome.err"; fail "report --chrome failed"; }
+python3 "$check" "$TMP/t.json" "$TMP/prog.out" || { cat "$TMP/prog.out"; fail "state times"; }
+
+# --sched-latency: go tool pprof reads it, the spinners' preemption stacks in it.
+"$CTRACE" report --sched-latency "$TMP/lat.pb.gz" "$TMP/d" 2> "$TMP/lat.err" ||
+	{ cat "$TMP/lat.err"; fail "report --sched-latency failed"; }
+pprof_top "$TMP/lat.pb.gz" -sample_index=delay > "$TMP/lat.top"
+grep -q 'spin' "$TMP/lat.top" || { cat "$TMP/top.out"; fail "sched-latency: no spin frame"; }
+total=$(sed -n 's/.* of \([0-9.]*\)\(m*s\) total.*/\1 \2/p' "$TMP/top.out" | head -1)
+[ -n "$total" ] || { cat "$TMP/top.out"; fail "sched-latency: no total"; }
+ok "--sched-latency: go tool pprof reads it (total $total)"
+
+# A directory summary that mentions the trace and its views.
+"$CTRACE" report "$TMP/d" > "$TMP/sum.txt" 2>&1 || { cat "$TMP/sum.txt"; fail "report DIR"; }
+grep -q 'trace.ctr (scheduler-event trace' "$TMP/sum.txt" && grep -q -- '--sched ' "$TMP/sum.txt" &&
+	grep -q -- '--chrome OUT.json' "$TMP/sum.txt" || { cat "$TMP/sum.txt"; fail "summary"; }
+ok "report DIR mentions the trace and its views"
+
+# Unblock edges name the right waker: main released the mutex and signalled the cond, the
+# joinee's exit released the joiner.
+waker() { # WAITER — the thread named on the "unblocked by" line of WAITER's longest wait
+	awk -v w="$1" '$2 == w && /\): / {on=1; next} on && /unblocked by/ {print $3; exit}
+		on && /^  [0-9]+\./ {on=0}' "$TMP/sched.txt"
+}
+for pair in mutex-wait:ts-main cond-wait:ts-main joiner:joinee; do
+	[ "$(waker "${pair%%:*}")" = "${pair#*:}" ] ||
+		{ cat "$TMP/sched.txt"; fail "${pair%%:*} not unblocked by ${pair#*:}"; }
+done
+ok "unblock edges: mutex and cond released by ts-main, the join by joinee"

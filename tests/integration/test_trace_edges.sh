@@ -1,0 +1,62 @@
+# test_trace_edges — the scheduler trace where recordings go wrong or differ: the timer
+# engine (no context switches: record, --sched and the Chrome export say running and
+# runnable were merged; hook waits still measured), a program SIGKILLed after 2 s (its
+# trace reads with a "truncated" note and covers at least 1.5 s), a forked child (its own
+# DIR/<pid>/trace.ctr), and damaged files (a flipped byte: one error line with the byte
+# offset and a non-zero exit; a cut file: read with a note).
+. "$(dirname "$0")/lib.sh"
+
+agent=$CT_BUILD/lib/libctrace.so
+
+# Timer engine.
+CTRACE_SAMPLER=timer "$CTRACE" record -o "$TMP/tm" -- "$SAMPLES/thread_states" \
+	> "$TMP/tm.out" 2> "$TMP/tm.err" || { cat "$TMP/tm.err"; fail "timer: record failed"; }
+grep -q 'engine timer' "$TMP/tm.err" || { cat "$TMP/tm.err"; fail "timer: not the timer engine"; }
+grep -q 'no context switches with the timer engine: running and runnable are merged' "$TMP/tm.err" ||
+	{ cat "$TMP/tm.err"; fail "timer: record does not say what it merged"; }
+"$CTRACE" report --sched "$TMP/tm" > "$TMP/tm.sched" 2>&1 || { cat "$TMP/tm.sched"; fail "timer: --sched"; }
+grep -q 'running and runnable are merged' "$TMP/tm.sched" || { cat "$TMP/tm.sched"; fail "timer: --sched note"; }
+"$CTRACE" report --chrome "$TMP/tm.json" "$TMP/tm" 2> /dev/null || fail "timer: --chrome"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not d["otherData"]["states_merged"])' \
+	"$TMP/tm.json" || fail "timer: the Chrome export does not say states_merged"
+python3 "$CT_ROOT/tests/integration/trace_states.py" "$TMP/tm.json" "$TMP/tm.out" --merged \
+	> "$TMP/tm.check" 2>&1 || { cat "$TMP/tm.check" "$TMP/tm.out"; fail "timer: wait times"; }
+ok "timer engine: states merged and said so by record, --sched and --chrome; waits measured"
+
+# SIGKILL after 2 s: the chunks written so far read, with a note.
+CTRACE_OUT=$TMP/k LD_PRELOAD=$agent "$CT_BUILD/tests/progs/spin" & pid=$!
+sleep 2
+kill -KILL $pid
+wait $pid 2> /dev/null || true
+[ -s "$TMP/k/trace.ctr" ] || fail "killed: no trace.ctr"
+"$CTRACE" report --chrome "$TMP/k.json" "$TMP/k/trace.ctr" 2> "$TMP/k.err" || { cat "$TMP/k.err"; fail "killed: unreadable"; }
+grep -q 'truncated' "$TMP/k.err" || { cat "$TMP/k.err"; fail "killed: no truncated note"; }
+span=$(python3 -c 'import json,sys
+x=[e for e in json.load(open(sys.argv[1]))["traceEvents"] if e["ph"] in "Xi"]
+print(int(max(e["ts"] + e.get("dur", 0) for e in x) - min(e["ts"] for e in x)))' "$TMP/k.json")
+[ "$span" -ge 1500000 ] || fail "killed: the trace covers ${span} us, want >= 1.5 s"
+ok "SIGKILL after 2 s: truncated note, covers $((span / 1000)) ms"
+
+# A forked child writes its own trace.
+"$CTRACE" record -o "$TMP/f" -- "$CT_BUILD/tests/progs/fork_work" > "$TMP/f.out" 2> "$TMP/f.err" ||
+	{ cat "$TMP/f.err"; fail "fork: record failed"; }
+child=$(grep -o '[0-9][0-9]*' "$TMP/f.out" | tail -1)
+[ -s "$TMP/f/$child/trace.ctr" ] || { ls -R "$TMP/f"; fail "fork: no $child/trace.ctr"; }
+"$CTRACE" report --sched "$TMP/f/$child" > "$TMP/f.sched" 2>&1 || { cat "$TMP/f.sched"; fail "fork: --sched"; }
+grep -q "^trace: pid $child," "$TMP/f.sched" || { cat "$TMP/f.sched"; fail "fork: child trace is not the child's"; }
+"$CTRACE" report --sched "$TMP/f" > "$TMP/fp.sched" 2>&1 || fail "fork: parent --sched"
+! grep -q "^ *$child " "$TMP/fp.sched" || { cat "$TMP/fp.sched"; fail "fork: child thread in the parent's trace"; }
+ok "forked child: its own $child/trace.ctr, not mixed into the parent's"
+
+# Damaged files.
+t=$TMP/f/trace.ctr size=$(stat -c %s "$t")
+cp "$t" "$TMP/bad.ctr"
+printf '\377' | dd of="$TMP/bad.ctr" bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+run_status "$CTRACE" report --sched "$TMP/bad.ctr" > /dev/null 2> "$TMP/bad.err"
+[ "$st" -ne 0 ] || fail "corrupt: exit status 0"
+[ "$(wc -l < "$TMP/bad.err")" -eq 1 ] && grep -q "^ctrace: cannot read $TMP/bad.ctr: .* byte [0-9]" "$TMP/bad.err" ||
+	{ cat "$TMP/bad.err"; fail "corrupt: want one error line with the byte offset"; }
+head -c $((size * 2 / 3)) "$t" > "$TMP/cut.ctr"
+"$CTRACE" report --sched "$TMP/cut.ctr" > /dev/null 2> "$TMP/cut.err" || { cat "$TMP/cut.err"; fail "cut: unreadable"; }
+grep -q 'truncated' "$TMP/cut.err" || { cat "$TMP/cut.err"; fail "cut: no note"; }
+ok "damaged: $(cat "$TMP/bad.err" | cut -c1-90)...; a cut file reads with a note"
