@@ -20,6 +20,8 @@
 #include "libtrace/outdir.h"
 #include "libtrace/profile.h"
 #include "libtrace/report.h"
+#include "libtrace/tracemodel.h"
+#include "libtrace/traceread.h"
 
 /* ---- input ----------------------------------------------------------------------------- */
 typedef enum {
@@ -33,6 +35,8 @@ typedef struct {
 	char path[4096];
 	const ct_outdir_profile *name; /* which profile of a ctrace directory, else NULL */
 	ct_profile *profile;	       /* REPORT_IN_PROFILE: read and symbolized */
+	ct_trace *trace;	       /* REPORT_IN_TRACE: read, its stacks symbolized */
+	ct_trace_model *model;	       /* REPORT_IN_TRACE: the thread states of trace */
 } report_input;
 
 /* ---- options --------------------------------------------------------------------------- */

@@ -80,6 +80,31 @@ static int open_profile(report_input *in)
 	return check_totals(in);
 }
 
+/* Reads a trace, symbolizes its stacks like a profile's and builds its thread states.
+ * Returns the exit status. */
+static int open_trace(report_input *in)
+{
+	ct_error err = {.offset = -1};
+	if (ct_trace_read_file(in->path, &in->trace, &err) != 0) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", in->path, err.msg);
+		return 1;
+	}
+	if (in->trace->truncated)
+		fprintf(stderr, "ctrace: note: %s is truncated (the recording was cut)\n",
+			in->path);
+	if (ct_profile_needs_symbols(in->trace->prof)) {
+		err.msg[0] = '\0';
+		if (ct_symbolize_profile(in->trace->prof, stderr, &err) != 0)
+			fprintf(stderr, "ctrace: cannot symbolize %s: %s (showing addresses)\n",
+				in->path, err.msg);
+	}
+	if (ct_trace_model_build(in->trace, &in->model) != 0) {
+		fprintf(stderr, "ctrace: cannot read %s: %s\n", in->path, strerror(ENOMEM));
+		return 1;
+	}
+	return 0;
+}
+
 int report_input_open(report_input *in, const char *path)
 {
 	memset(in, 0, sizeof(*in));
@@ -97,10 +122,8 @@ int report_input_open(report_input *in, const char *path)
 		return 0;
 	}
 	if (ends_with(path, ".ctr")) {
-		/* The trace reader plugs in here: decode into the input. Until then a trace
-		 * keeps its kind and no view accepts it (report_run says so). */
 		in->kind = REPORT_IN_TRACE;
-		return 0;
+		return open_trace(in);
 	}
 	in->kind = REPORT_IN_PROFILE;
 	return open_profile(in);
@@ -110,6 +133,10 @@ void report_input_close(report_input *in)
 {
 	ct_profile_free(in->profile);
 	in->profile = NULL;
+	ct_trace_model_free(in->model);
+	in->model = NULL;
+	ct_trace_free(in->trace);
+	in->trace = NULL;
 }
 
 int report_input_pick(const report_options *o, const report_input *dir, report_input *out)

@@ -18,6 +18,7 @@
 #include "libtrace/lockreport.h"
 #include "libtrace/report_text.h"
 #include "libtrace/safefile.h"
+#include "libtrace/timeline.h"
 
 /* ---- output ------------------------------------------------------------------------------ */
 struct report_out {
@@ -291,6 +292,15 @@ static int view_locks(const report_ctx *c)
 	return pair_report(c, false);
 }
 
+/* ---- trace views -------------------------------------------------------------------------- */
+static int view_timeline(const report_ctx *c)
+{
+	report_out *out = report_out_open(c->arg);
+	if (!out)
+		return 1;
+	return report_out_close(out, ct_timeline_write_html(report_out_file(out), c->in->model));
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 const report_view report_views[] = {
 	{.option = "flame",
@@ -326,6 +336,14 @@ const report_view report_views[] = {
 	 .brief = "lock contention and blocking report",
 	 .accepts = REPORT_IN_PROFILE | REPORT_IN_DIR,
 	 .write = view_locks},
+	{.option = "timeline",
+	 .argname = "OUT.html",
+	 .help = "write the trace's state timeline: a self-contained\n"
+		 "HTML page, a lane per thread and per CPU",
+	 .brief = "state timeline of the trace (HTML)",
+	 .accepts = REPORT_IN_TRACE,
+	 .writes_file = true,
+	 .write = view_timeline},
 	/* the default: a profile's top table, a directory's summary of every profile */
 	{.help = "text table",
 	 .brief = "text table",
