@@ -174,7 +174,10 @@ static int render(const report_options *o, const size_t *views, size_t nviews, r
 			continue;
 		}
 		for (size_t i = 0; i < n && !status; i++) {
-			report_ctx c = {.o = o, .arg = o->view_arg[vs[i]], .in = x};
+			report_ctx c = {.o = o,
+					.arg = o->view_arg[vs[i]],
+					.sub = o->view_sub[vs[i]],
+					.in = x};
 			status = report_views[vs[i]].write(&c);
 		}
 	}
@@ -353,15 +356,30 @@ static const struct option common_opts[] = {
 };
 enum { NCOMMON = sizeof(common_opts) / sizeof(common_opts[0]) };
 
+/* A view option: 0 to go on, else the exit status + 1. A sub_arg view takes the next
+ * argument as its output. */
+static int parse_view(report_options *o, size_t i, int argc, char **argv)
+{
+	const report_view *v = &report_views[i];
+	o->view_arg[i] = optarg ? optarg : "";
+	if (v->sub_arg) {
+		if (optind >= argc) {
+			fprintf(stderr, "ctrace: --%s wants two arguments, %s\n", v->option,
+				v->argname);
+			return 3;
+		}
+		o->view_sub[i] = optarg;
+		o->view_arg[i] = argv[optind++];
+	}
+	return optarg && v->check && v->check(optarg) ? 3 : 0;
+}
+
 /* One option: 0 to go on, else the exit status + 1 (so help's 0 stops too). */
-static int parse_one(report_options *o, int c)
+static int parse_one(report_options *o, int c, int argc, char **argv)
 {
 	char *end;
-	if (c >= OPT_VIEW && c < OPT_VIEW + (int)report_nviews) {
-		const report_view *v = &report_views[c - OPT_VIEW];
-		o->view_arg[c - OPT_VIEW] = optarg ? optarg : "";
-		return optarg && v->check && v->check(optarg) ? 3 : 0;
-	}
+	if (c >= OPT_VIEW && c < OPT_VIEW + (int)report_nviews)
+		return parse_view(o, (size_t)(c - OPT_VIEW), argc, argv);
 	switch (c) {
 	case 'n':
 		o->top = strtol(optarg, &end, 10);
@@ -436,7 +454,7 @@ int ct_cmd_report(int argc, char **argv)
 	int stop = 0, c;
 	optind = 0; /* glibc: restart scanning, so the command can be run more than once */
 	while (!stop && (c = getopt_long(argc, argv, "n:i:p:h", longopts, NULL)) != -1)
-		stop = parse_one(&o, c);
+		stop = parse_one(&o, c, argc, argv);
 	int status = stop ? stop - 1 : 2;
 	if (!stop && optind != argc - 1)
 		fprintf(stderr, "usage: ctrace report [options] DIR|FILE "

@@ -16,9 +16,11 @@
 #include "libtrace/folded.h"
 #include "libtrace/heapreport.h"
 #include "libtrace/lockreport.h"
+#include "libtrace/pprof.h"
 #include "libtrace/report_text.h"
 #include "libtrace/safefile.h"
 #include "libtrace/timeline.h"
+#include "libtrace/traceprof.h"
 
 /* ---- output ------------------------------------------------------------------------------ */
 struct report_out {
@@ -301,6 +303,40 @@ static int view_timeline(const report_ctx *c)
 	return report_out_close(out, ct_timeline_write_html(report_out_file(out), c->in->model));
 }
 
+static int check_trace_pprof(const char *kind)
+{
+	if (ct_trace_pprof_kind_parse(kind) >= 0)
+		return 0;
+	fprintf(stderr,
+		"ctrace: --trace-pprof %s: the kind is sched, sync, net, io, sleep or wall\n",
+		kind);
+	return 2;
+}
+
+static int view_trace_pprof(const report_ctx *c)
+{
+	ct_profile *p;
+	int rc = ct_trace_pprof(c->in->model,
+				(ct_trace_pprof_kind)ct_trace_pprof_kind_parse(c->sub), &p);
+	if (rc) {
+		fprintf(stderr, "ctrace: cannot write %s: %s\n", c->arg, strerror(-rc));
+		return 1;
+	}
+	report_out *out = report_out_open(c->arg);
+	if (!out) {
+		ct_profile_free(p);
+		return 1;
+	}
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	rc = ct_pprof_encode(p, true, &buf, &len);
+	if (!rc && fwrite(buf, 1, len, report_out_file(out)) != len)
+		rc = -EIO;
+	free(buf);
+	ct_profile_free(p);
+	return report_out_close(out, rc);
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 const report_view report_views[] = {
 	{.option = "flame",
@@ -344,6 +380,17 @@ const report_view report_views[] = {
 	 .accepts = REPORT_IN_TRACE,
 	 .writes_file = true,
 	 .write = view_timeline},
+	{.option = "trace-pprof",
+	 .argname = "KIND OUT.pb.gz",
+	 .help = "write a pprof profile of the trace (like go tool\n"
+		 "trace -pprof): KIND sched (runnable time), sync,\n"
+		 "net, io, sleep (waits), wall (every state)",
+	 .brief = "pprof profiles of the trace's states",
+	 .accepts = REPORT_IN_TRACE,
+	 .writes_file = true,
+	 .sub_arg = true,
+	 .check = check_trace_pprof,
+	 .write = view_trace_pprof},
 	/* the default: a profile's top table, a directory's summary of every profile */
 	{.help = "text table",
 	 .brief = "text table",
