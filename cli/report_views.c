@@ -20,6 +20,7 @@
 #include "libtrace/report_text.h"
 #include "libtrace/safefile.h"
 #include "libtrace/timeline.h"
+#include "libtrace/traceperfetto.h"
 #include "libtrace/traceprof.h"
 
 /* ---- output ------------------------------------------------------------------------------ */
@@ -303,6 +304,14 @@ static int view_timeline(const report_ctx *c)
 	return report_out_close(out, ct_timeline_write_html(report_out_file(out), c->in->model));
 }
 
+static int view_perfetto(const report_ctx *c)
+{
+	report_out *out = report_out_open(c->arg);
+	if (!out)
+		return 1;
+	return report_out_close(out, ct_trace_export_perfetto(report_out_file(out), c->in->model));
+}
+
 static int check_trace_pprof(const char *kind)
 {
 	if (ct_trace_pprof_kind_parse(kind) >= 0)
@@ -391,6 +400,14 @@ const report_view report_views[] = {
 	 .sub_arg = true,
 	 .check = check_trace_pprof,
 	 .write = view_trace_pprof},
+	{.option = "perfetto",
+	 .argname = "OUT.pftrace",
+	 .help = "write the trace as Perfetto protobuf (Perfetto UI,\n"
+		 "trace_processor): much smaller than --chrome's JSON",
+	 .brief = "the trace for Perfetto UI (protobuf)",
+	 .accepts = REPORT_IN_TRACE,
+	 .writes_file = true,
+	 .write = view_perfetto},
 	/* the default: a profile's top table, a directory's summary of every profile */
 	{.help = "text table",
 	 .brief = "text table",
