@@ -8,27 +8,30 @@
 var errors = [];
 window.addEventListener("error", function (e) { errors.push(String(e.message)); });
 document.addEventListener("securitypolicyviolation", function (e) { errors.push("blocked " + e.blockedURI); });
-var T0 = performance.now();
+var T0 = performance.now(), marks = [];
+function mark(what) { marks.push(what + " " + (performance.now() - T0).toFixed(0)); }
 var D = JSON.parse(document.getElementById("ct-data").textContent);
+mark("parse");
 var LANE_H = 18, SECT_H = 16, LABEL_W = 230, MERGE = 12, GROUP_MIN = 12;
 var RUN = 0, RUNNABLE = 1, ONCPU = 2, WAIT = 3;
 var STATE_COLORS = ["#3a9a4c", "#f0ad2c", "#7fbf7b"];
 var REASON_COLORS = { mutex: "#d64541", rwlock: "#e67e9a", spin: "#a93226", sem: "#9b59b6",
 	cond: "#6a5acd", join: "#8d6e3f", net: "#2f7ed8", sleep: "#c3c9d3", futex: "#f2705e",
 	io: "#19a3b5", kernel: "#8a8f98" };
-function codeColor(c) { return c < WAIT ? STATE_COLORS[c] : REASON_COLORS[D.reasons[c - WAIT]] || "#999"; }
+var codeColors = [];
+function codeColor(c) { return codeColors[c] || (codeColors[c] = c < WAIT ? STATE_COLORS[c] : REASON_COLORS[D.reasons[c - WAIT]] || "#999"); }
 function codeName(c) { return c === RUN ? "running" : c === RUNNABLE ? "runnable" : c === ONCPU ? "running or runnable" : "waiting: " + D.reasons[c - WAIT]; }
 
 // ---- decoding ------------------------------------------------------------------------
-var B64 = {};
+var B64 = new Int8Array(128).fill(-1);
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".split("").forEach(function (ch, i) { B64[ch.charCodeAt(0)] = i; });
 function Reader(s) { this.s = s; this.i = 0; }
 Reader.prototype.more = function () { return this.i < this.s.length; };
 Reader.prototype.num = function () {
 	var v = 0, mul = 1, g;
 	for (;;) {
-		g = B64[this.s.charCodeAt(this.i++)];
-		if (g === undefined) throw new Error("bad packed data at " + (this.i - 1));
+		g = B64[this.s.charCodeAt(this.i++) & 127];
+		if (g < 0 || this.i > this.s.length) throw new Error("bad packed data at " + (this.i - 1));
 		if (g < 32) return v + g * mul;
 		v += (g - 32) * mul; mul *= 32;
 	}
@@ -49,33 +52,45 @@ function leafFn(st) { var s = stackOf(st); return s && s.length ? fnName(s[0]) :
 var threads = D.threads.map(function (a, i) {
 	return { i: i, tid: a[0], name: a[1], begin: a[2], end: a[3], creator: a[4], alive: a[5], switches: a[6], preempt: a[7] };
 });
+// Every thread's intervals go into shared arrays (grown by doubling); each thread then gets
+// views of its part, so 20,000 threads cost views, not 20,000 sets of buffers.
+var G = { n: 0, cap: 1 << 12 }, GS = { n: 0, cap: 1 << 12 };
+function grow(g, kinds) {
+	g.cap *= 2;
+	kinds.forEach(function (k) { var x = new g[k].constructor(g.cap); x.set(g[k]); g[k] = x; });
+}
+["st", "en"].forEach(function (k) { G[k] = new Float64Array(G.cap); });
+G.code = new Uint8Array(G.cap); G.a = new Int32Array(G.cap); G.b = new Int32Array(G.cap);
+GS.t = new Float64Array(GS.cap); GS.s = new Int32Array(GS.cap);
 function decodeThread(th) {
-	var r = new Reader(D.iv[th.i]), n = 0, cap = 64;
-	var st = new Float64Array(cap), en = new Float64Array(cap), code = new Uint8Array(cap), a = new Int32Array(cap), b = new Int32Array(cap);
-	var wake = {}, t = 0;
+	var r = new Reader(D.iv[th.i]), n = G.n, wake = {}, t = 0, off = n;
 	while (r.more()) {
-		if (n === cap) {
-			cap *= 2;
-			var st2 = new Float64Array(cap); st2.set(st); st = st2;
-			var en2 = new Float64Array(cap); en2.set(en); en = en2;
-			var c2 = new Uint8Array(cap); c2.set(code); code = c2;
-			var a2 = new Int32Array(cap); a2.set(a); a = a2;
-			var b2 = new Int32Array(cap); b2.set(b); b = b2;
-		}
+		if (n === G.cap) grow(G, ["st", "en", "code", "a", "b"]);
 		t += r.num(); var d = r.num(), cw = r.num(), c = cw >> 1;
-		st[n] = t; en[n] = t + d; code[n] = c; t += d;
-		if (c === RUN) a[n] = r.num();
-		else if (c >= WAIT) { a[n] = r.num(); b[n] = r.num(); }
-		if (cw & 1) wake[n] = { ti: r.num() - 1, at: en[n] - unzig(r.num()), stack: r.num() };
+		G.st[n] = t; G.en[n] = t + d; G.code[n] = c; G.a[n] = 0; G.b[n] = 0; t += d;
+		if (c === RUN) G.a[n] = r.num();
+		else if (c >= WAIT) { G.a[n] = r.num(); G.b[n] = r.num(); }
+		if (cw & 1) wake[n - off] = { ti: r.num() - 1, at: G.en[n] - unzig(r.num()), stack: r.num() };
 		n++;
 	}
-	th.n = n; th.st = st.subarray(0, n); th.en = en.subarray(0, n); th.code = code.subarray(0, n);
-	th.a = a.subarray(0, n); th.b = b.subarray(0, n); th.wake = wake; th.maxEnd = th.en;
-	r = new Reader(D.sm[th.i]); var ts = [], ss = []; t = 0;
-	while (r.more()) { t += r.num(); ts.push(t); ss.push(r.num()); }
-	th.smT = Float64Array.from(ts); th.smS = Int32Array.from(ss);
+	th.off = off; th.n = n - off; G.n = n; th.wake = wake;
+	r = new Reader(D.sm[th.i]); t = 0; var m = GS.n; th.soff = m;
+	while (r.more()) {
+		if (m === GS.cap) grow(GS, ["t", "s"]);
+		t += r.num(); GS.t[m] = t; GS.s[m++] = r.num();
+	}
+	th.sn = m - th.soff; GS.n = m;
 }
 threads.forEach(decodeThread);
+var NO_T = new Float64Array(0), NO_S = new Int32Array(0);
+threads.forEach(function (th) {
+	var o = th.off, e = o + th.n;
+	th.st = G.st.subarray(o, e); th.en = G.en.subarray(o, e); th.code = G.code.subarray(o, e);
+	th.a = G.a.subarray(o, e); th.b = G.b.subarray(o, e); th.maxEnd = th.en;
+	th.smT = th.sn ? GS.t.subarray(th.soff, th.soff + th.sn) : NO_T;
+	th.smS = th.sn ? GS.s.subarray(th.soff, th.soff + th.sn) : NO_S;
+});
+mark("decode");
 
 // ---- lanes ---------------------------------------------------------------------------
 // kinds: sect (a heading), counter, cpu, thread, group. Groups: at least GROUP_MIN
@@ -101,14 +116,15 @@ function groupKey(th) { return th.name.replace(/[0-9]+/g, "#"); }
 })();
 function mergeGroup(g) {
 	var total = 0; g.members.forEach(function (th) { total += th.n; });
-	var idx = new Array(total), k = 0;
-	g.members.forEach(function (th) { for (var i = 0; i < th.n; i++) idx[k++] = [th.st[i], th.en[i], th.code[i]]; });
-	idx.sort(function (x, y) { return x[0] - y[0]; });
+	var ord = new Array(total), k = 0;
+	g.members.forEach(function (th) { for (var i = 0; i < th.n; i++) ord[k++] = th.off + i; });
+	ord.sort(function (x, y) { return G.st[x] - G.st[y]; });
 	g.st = new Float64Array(total); g.en = new Float64Array(total); g.code = new Uint8Array(total); g.maxEnd = new Float64Array(total);
 	var mx = 0;
-	for (var i = 0; i < total; i++) { g.st[i] = idx[i][0]; g.en[i] = idx[i][1]; g.code[i] = idx[i][2]; mx = Math.max(mx, g.en[i]); g.maxEnd[i] = mx; }
+	for (var i = 0; i < total; i++) { var j = ord[i]; g.st[i] = G.st[j]; g.en[i] = G.en[j]; g.code[i] = G.code[j]; mx = Math.max(mx, g.en[i]); g.maxEnd[i] = mx; }
 	g.n = total;
 }
+mark("groups");
 var cpus = [];
 (function () {
 	for (var c = 0; c < D.ncpus; c++) cpus.push([]);
@@ -124,6 +140,7 @@ var cpus = [];
 		return L;
 	});
 })();
+mark("cpus");
 // running and runnable counts over time: a step function.
 var counter = (function () {
 	var n = 0; threads.forEach(function (th) { n += th.n; });
@@ -146,6 +163,7 @@ var counter = (function () {
 	return { T: T, R: R, Q: Q, n: k, max: mx };
 })();
 
+mark("counter");
 var hidden = {}, pinned = [], query = "", matchSet = null;
 function threadLane(th) { return { kind: "thread", th: th, src: th, label: th.name, tid: th.tid }; }
 function buildLanes() {
@@ -246,30 +264,36 @@ function resize() {
 // first index i with maxEnd[i] > t
 function lowerEnd(L, t) { var lo = 0, hi = L.n; while (lo < hi) { var m = (lo + hi) >> 1; if (L.maxEnd[m] > t) hi = m; else lo = m + 1; } return lo; }
 function upper(arr, n, t) { var lo = 0, hi = n; while (lo < hi) { var m = (lo + hi) >> 1; if (arr[m] <= t) lo = m + 1; else hi = m; } return lo; }
-function hue(i) { return "hsl(" + ((i * 137.508) % 360).toFixed(0) + ",55%,58%)"; }
+var hues = [];
+function hue(i) { return hues[i] || (hues[i] = "hsl(" + ((i * 137.508) % 360).toFixed(0) + ",55%,58%)"); }
 
-// Draws slices of L (st, en, maxEnd, n, and colorOf(i)) at y..y+h with level of detail.
-function drawSlices(L, y, h, colorOf) {
+// Draws slices of L (st, en, maxEnd, n) at y..y+h with level of detail: keyOf(i) is a small
+// integer (state code, thread index), colorOf(key) its colour.
+var accK = new Int32Array(MERGE + 1), accW = new Float64Array(MERGE + 1);
+function drawSlices(L, y, h, keyOf, colorOf) {
 	var t0 = view.t0, t1 = view.t1, k = W / (t1 - t0), i = lowerEnd(L, t0);
 	while (i < L.n && L.st[i] < t1) {
 		var xs = (L.st[i] - t0) * k, xe = (L.en[i] - t0) * k;
 		if (xe - xs >= 1) {
-			ctx.fillStyle = colorOf(i);
+			ctx.fillStyle = colorOf(keyOf(i));
 			var a = Math.max(xs, -1), b = Math.min(xe, W + 1);
 			ctx.fillRect(a, y, Math.max(b - a - (b - a > 3 ? 0.5 : 0), 0.5), h);
 			i++; continue;
 		}
-		// sub-pixel: the colour covering most of this pixel column wins
-		var px = Math.floor(xs), pa = tOf(px), pb = tOf(px + 1), best = null, bestW = -1, seen = 0, acc = {};
+		// sub-pixel: the key covering most of this pixel column wins
+		var px = Math.floor(xs), pa = tOf(px), pb = tOf(px + 1), nk = 0, best = 0, seen = 0;
 		while (i < L.n && L.st[i] < pb && seen < MERGE) {
-			var c = colorOf(i), wdt = (acc[c] || 0) + Math.min(L.en[i], pb) - Math.max(L.st[i], pa);
-			acc[c] = wdt; if (wdt > bestW) { bestW = wdt; best = c; }
+			var key = keyOf(i), wdt = Math.min(L.en[i], pb) - Math.max(L.st[i], pa), j = 0;
+			while (j < nk && accK[j] !== key) j++;
+			if (j === nk) { accK[nk] = key; accW[nk++] = 0; }
+			accW[j] += wdt;
+			if (accW[j] > accW[best]) best = j;
 			if (L.en[i] > pb) break; // continues past this pixel: drawn below
 			i++; seen++;
 		}
-		ctx.fillStyle = best; ctx.fillRect(px, y, 1, h);
+		ctx.fillStyle = colorOf(accK[best]); ctx.fillRect(px, y, 1, h);
 		if (i < L.n && L.st[i] < pb && L.en[i] > pb) {
-			ctx.fillStyle = colorOf(i); ctx.fillRect(px + 1, y, Math.min((L.en[i] - t0) * k, W + 1) - px - 1, h); i++;
+			ctx.fillStyle = colorOf(keyOf(i)); ctx.fillRect(px + 1, y, Math.min((L.en[i] - t0) * k, W + 1) - px - 1, h); i++;
 		} else if (seen >= MERGE) i = Math.max(i, lowerEnd(L, pb));
 	}
 }
@@ -338,18 +362,18 @@ function draw() {
 		var pad = 2, h = L.h - 2 * pad;
 		if (L.kind === "counter") { drawCounter(y + pad, h); return; }
 		ctx.fillStyle = "#fafbfc"; ctx.fillRect(0, y, W, L.h);
-		if (L.kind === "cpu") { drawSlices(L.src, y + pad, h, function (i) { return hue(L.src.ti[i]); }); return; }
+		if (L.kind === "cpu") { drawSlices(L.src, y + pad, h, function (i) { return L.src.ti[i]; }, hue); return; }
 		var src = L.src;
 		var b0 = xOf(L.kind === "thread" ? src.begin : 0);
 		if (L.kind === "thread" && b0 > 0) { ctx.fillStyle = "#eceef2"; ctx.fillRect(0, y, Math.min(b0, W), L.h); }
-		drawSlices(src, y + pad, h, function (i) { return codeColor(src.code[i]); });
+		drawSlices(src, y + pad, h, function (i) { return src.code[i]; }, codeColor);
 		if (L.kind === "thread") drawSamples(src, y + pad);
 		if (sel && sel.th === L.th) { ctx.strokeStyle = "#000"; ctx.lineWidth = 1.5; var xs = xOf(src.st[sel.i]), xe = xOf(src.en[sel.i]); ctx.strokeRect(xs, y + 1, Math.max(xe - xs, 2), L.h - 2); ctx.lineWidth = 1; }
 	});
 	drawArrow(top);
 	if (range) { var a = xOf(range.a), b = xOf(range.b); ctx.fillStyle = "rgba(40,90,200,.13)"; ctx.fillRect(a, 0, b - a, H); ctx.strokeStyle = "rgba(40,90,200,.8)"; ctx.strokeRect(a + 0.5, 0, b - a, H); }
 	drawAxis(); drawMinimap();
-	if (!drawn) { drawn = true; firstPaint = performance.now(); }
+	if (!drawn) { drawn = true; firstPaint = performance.now(); mark("paint"); }
 }
 function laneOfThread(ti) { for (var k = 0; k < lanes.length; k++) if (lanes[k].th && lanes[k].th.i === ti) return lanes[k]; return null; }
 function drawArrow(top) {
@@ -575,6 +599,11 @@ function selftest() {
 	check(res.length === 0, "network requests: " + res.map(function (r) { return r.name; }).join(" "));
 	check(errors.length === 0, "errors: " + errors.join("; "));
 	range = null; fitAll();
-	var msg = "selftest: " + (fails.length ? "FAIL " + fails.join("; ") : "PASS") + " (first paint " + firstPaint.toFixed(0) + " ms, decode+build " + (firstPaint - T0).toFixed(0) + " ms, " + threads.length + " threads, " + lanes.length + " lanes)";
+	if (target) { // leave the clicked wait and its waker's arrow on screen
+		var th2 = target.th, d2 = th2.en[target.i] - th2.st[target.i];
+		view.t0 = th2.st[target.i] - 6 * d2; view.t1 = th2.en[target.i] + 6 * d2; clampView();
+		$("scroller").scrollTop = 0; select(laneOfThread(th2.i), target.i);
+	}
+	var msg = "selftest: " + (fails.length ? "FAIL " + fails.join("; ") : "PASS") + " (first paint " + firstPaint.toFixed(0) + " ms, decode+build " + (firstPaint - T0).toFixed(0) + " ms, " + threads.length + " threads, " + lanes.length + " lanes; ms: " + marks.join(", ") + ")";
 	el.hidden = false; el.textContent = msg; document.title = msg;
 }
