@@ -2,14 +2,15 @@
  * trace_synth.c — writes a synthetic trace.ctr with libtrace/tracewrite.h, for the tests
  * and benchmarks of the trace views before (and besides) real recordings.
  *
- *   trace_synth [-t THREADS] [-e EVENTS] [-s SHORT] [-c CPUS] [-q] OUT.ctr
+ *   trace_synth [-t THREADS] [-e EVENTS] [-s SHORT] [-c CPUS] [-d DEPTH] [-q] OUT.ctr
  *
  * A small scheduler simulation on CPUS CPUs: THREADS long-lived workers (plus "main") run
  * slices, are preempted (runnable until a CPU is free) or wait with every reason in turn,
  * each wait at its own function's stack and object; sync waits (mutex, rwlock, sem, cond,
  * join, futex) end with an unblock edge from another thread. CPU samples every millisecond
  * of running. SHORT short-lived "conn-handler" threads are created by main along the way,
- * run a little, wait on io and exit. It stops at about EVENTS raw events.
+ * run a little, wait on io and exit. It stops at about EVENTS raw events. Stacks are
+ * DEPTH frames deep (default 3; deeper ones repeat worker_loop as callers, like recursion).
  *
  * Stacks are real return addresses of functions of this program, with its executable
  * mapping as the module, so `ctrace report` symbolizes them to the names below and their
@@ -132,6 +133,7 @@ typedef struct {
 	uint64_t events, waits, unblocks;
 	uint32_t next_tid;
 	size_t nlong; /* the long-lived threads: the first nlong of th (wakers) */
+	unsigned depth;
 } sim;
 
 static uint64_t rnd(sim *s, uint64_t lo, uint64_t hi)
@@ -142,8 +144,12 @@ static uint64_t rnd(sim *s, uint64_t lo, uint64_t hi)
 
 static uint32_t stack_of(sim *s, fn leaf, fn mid)
 {
-	uintptr_t pcs[3] = {(uintptr_t)leaf + 4, (uintptr_t)mid + 4, (uintptr_t)thread_start + 4};
-	return ct_stacks_intern(s->stacks, pcs, 3);
+	uintptr_t pcs[64] = {(uintptr_t)leaf + 4, (uintptr_t)mid + 4};
+	unsigned n = 2;
+	while (n + 1 < s->depth)
+		pcs[n++] = (uintptr_t)worker_loop + 4;
+	pcs[n++] = (uintptr_t)thread_start + 4;
+	return ct_stacks_intern(s->stacks, pcs, n);
 }
 
 static int check(int rc, const char *what)
@@ -289,15 +295,15 @@ static void compact(sim *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: trace_synth [-t THREADS] [-e EVENTS] [-s SHORT] [-c CPUS] "
-			"[-q] OUT.ctr\n");
+			"[-d DEPTH] [-q] OUT.ctr\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long threads = 8, events = 20000, nshort = 0, ncpu = 4;
+	unsigned long threads = 8, events = 20000, nshort = 0, ncpu = 4, depth = 3;
 	bool quiet = false;
-	for (int o; (o = getopt(argc, argv, "t:e:s:c:q")) != -1;) {
+	for (int o; (o = getopt(argc, argv, "t:e:s:c:d:q")) != -1;) {
 		if (o == 'q') {
 			quiet = true;
 			continue;
@@ -311,6 +317,8 @@ int main(int argc, char **argv)
 			nshort = v;
 		else if (o == 'c' && v && v <= 256)
 			ncpu = v;
+		else if (o == 'd' && v >= 3 && v <= 64)
+			depth = v;
 		else
 			usage();
 	}
@@ -323,7 +331,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const uint64_t t0 = 1000 * MS;
-	sim s = {.seed = 42, .stacks = ct_stacks_create(4096, 1 << 16), .next_tid = 1000};
+	sim s = {.seed = 42,
+		 .stacks = ct_stacks_create(4096, 1 << 16),
+		 .next_tid = 1000,
+		 .depth = (unsigned)depth};
 	const char *args[] = {"synthetic", "--threads"};
 	ct_tw_info info = {.pid = 1000,
 			   .argv = args,
