@@ -132,7 +132,7 @@ var cpus = [];
 		for (var i = 0; i < th.n; i++) if (th.code[i] === RUN && th.a[i] < D.ncpus) cpus[th.a[i]].push(th.st[i], th.en[i], th.i);
 	});
 	cpus = cpus.map(function (arr, c) {
-		var n = arr.length / 3, ord = new Uint32Array(n);
+		var n = arr.length / 3, ord = new Array(n); // an Array: its sort finds the per-thread sorted runs
 		for (var i = 0; i < n; i++) ord[i] = i;
 		ord.sort(function (x, y) { return arr[3 * x] - arr[3 * y]; });
 		var L = { cpu: c, n: n, st: new Float64Array(n), en: new Float64Array(n), ti: new Int32Array(n), maxEnd: new Float64Array(n) }, mx = 0;
@@ -152,7 +152,7 @@ var counter = (function () {
 			ev[k] = th.st[i]; kind[k++] = s; ev[k] = th.en[i]; kind[k++] = -s;
 		}
 	});
-	var ord = new Uint32Array(k); for (var i = 0; i < k; i++) ord[i] = i;
+	var ord = new Array(k); for (var i = 0; i < k; i++) ord[i] = i; // per-thread sorted runs
 	ord.sort(function (x, y) { return ev[x] - ev[y]; });
 	var T = new Float64Array(k), R = new Uint16Array(k), Q = new Uint16Array(k), r = 0, q = 0, mx = 1;
 	for (i = 0; i < k; i++) {
