@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/live.h"
 #include "libtrace/clock.h"
 
 __thread int ct_tls_guard __attribute__((tls_model("initial-exec")));
@@ -123,6 +124,7 @@ static void write_summary(void)
 	snprintf(s.engine, sizeof(s.engine), "%s", ct_engine_name(ct_engine_get()));
 	snprintf(s.reason, sizeof(s.reason), "%s", ct_engine_reason);
 	snprintf(s.errors, sizeof(s.errors), "%s", ct_out_errors());
+	snprintf(s.http, sizeof(s.http), "%s", ct_http_status());
 	int rc = ct_summary_write(ct_cfg.out_dir, &s);
 	if (rc)
 		ct_log("cannot write %s: %s", CT_FILE_SUMMARY, strerror(-rc));
@@ -359,6 +361,7 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	ct_stack_warm();
 	/* Release: rings, stack table and sources are ready for every hook (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
+	ct_http_start(); /* before the sampler: its threads carry no perf event */
 	start_sampler();
 	pthread_atfork(NULL, NULL, at_fork_child);
 	install_flush_handlers();
