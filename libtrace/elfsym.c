@@ -223,7 +223,8 @@ const char *ct_elfsym_lookup(const ct_elfsym *s, uint64_t off, uint64_t *start)
 	/* The first of equal addresses: .symtab's name. */
 	while (f > s->syms && f[-1].addr == f->addr)
 		f--;
-	if (f->size && addr - f->addr >= f->size)
+	/* A function outside the address's own segment does not hold it. */
+	if (f->addr < l->vaddr || (f->size && addr - f->addr >= f->size))
 		return NULL;
 	if (start)
 		*start = f->addr - l->vaddr + l->offset;
