@@ -169,9 +169,20 @@ static void write_plain(int fd, int code)
 	write_resp(fd, &r);
 }
 
+/* After an error reply to a request not read to its end: read what already arrived so
+ * that the close sends FIN, not a reset that could discard the reply at the peer. */
+static void linger_close(int fd)
+{
+	char sink[4096];
+	shutdown(fd, SHUT_WR);
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	close(fd);
+}
+
 static void close_conn(int i)
 {
-	close(conns[i]->fd);
+	linger_close(conns[i]->fd);
 	free(conns[i]);
 	conns[i] = NULL;
 }

@@ -2,8 +2,9 @@
  * live_server.c — a long-running "server" for the live-profile tests (test_live.sh): for
  * SECONDS (argv[1], default 6) it keeps one thread spinning in live_hot_spin, two threads
  * contending for a mutex that live_lock_holder holds for 2 ms at a time, and the main
- * thread allocating blocks it keeps (live_keep_alloc) until the end. It prints one fixed
- * line at the end, so a test can check that serving requests changed nothing it does.
+ * thread allocating blocks it keeps (live_keep_alloc) until the end — or until the file
+ * argv[2] exists, when given. It prints one fixed line at the end, so a test can check
+ * that serving requests changed nothing it does.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -62,6 +63,7 @@ __attribute__((noinline)) static void live_keep_alloc(void)
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 6;
+	const char *stop_file = argc > 2 ? argv[2] : NULL;
 	kept = calloc(100000, sizeof(void *));
 	pthread_t t[3];
 	pthread_create(&t[0], NULL, hot, NULL);
@@ -75,7 +77,8 @@ int main(int argc, char **argv)
 		struct timespec ts = {0, 10000000};
 		nanosleep(&ts, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while ((now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+	} while ((now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 < seconds &&
+		 !(stop_file && access(stop_file, F_OK) == 0));
 	stop = 1;
 	for (int i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
