@@ -37,4 +37,10 @@ int ct_http_start(void);
 /* "" when no server was asked for; else "serving http://ADDR/debug/pprof/" or why not. */
 const char *ct_http_status(void);
 
+/* liveperiod.c: CTRACE_PERIOD windows. Start with the server (constructor, before the
+ * sampler); ct_period_final writes the last window at exit, after the collector stopped
+ * and before the sources write their files. 0 when off or started, else -errno. */
+int ct_period_start(void);
+void ct_period_final(void);
+
 #endif

@@ -147,6 +147,7 @@ static void finish_all(void)
 
 static void write_all(void)
 {
+	ct_period_final(); /* the last CTRACE_PERIOD window, before the sources free theirs */
 	ct_sources_finish();
 	write_summary();
 }
@@ -361,7 +362,8 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	ct_stack_warm();
 	/* Release: rings, stack table and sources are ready for every hook (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
-	ct_http_start(); /* before the sampler: its threads carry no perf event */
+	ct_http_start(); /* before the sampler: their threads carry no perf event */
+	ct_period_start();
 	start_sampler();
 	pthread_atfork(NULL, NULL, at_fork_child);
 	install_flush_handlers();
