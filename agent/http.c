@@ -194,17 +194,30 @@ typedef struct {
 	char body[REQ_MAX + 1];
 } job;
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void *handler_main(void *arg)
 {
 	ct_tls_guard = 1;
 	job *j = arg;
+	uint64_t t0 = thread_cpu_ns();
 	ct_http_resp r = {.status = 200};
 	j->body[j->body_len] = 0;
 	ct_live_serve(&j->req, j->body, j->body_len, &r);
 	if (r.oom)
-		ct_http_error(&r, 500, "out of memory");
-	if (!r.oom)
+		write_plain(j->fd, 500);
+	else
 		write_resp(j->fd, &r);
+	/* What serving cost the program, for CTRACE_VERBOSE and bench_live. */
+	uint64_t mine = thread_cpu_ns() - t0, coll = ct_live_collector_ns();
+	ct_log("http: %s %s: %d, %zu bytes, %.3f ms CPU (handler %.3f, collector %.3f)",
+	       j->req.method, j->req.path, r.oom ? 500 : r.status, r.len,
+	       (double)(mine + coll) / 1e6, (double)mine / 1e6, (double)coll / 1e6);
 	shutdown(j->fd, SHUT_WR);
 	close(j->fd);
 	free(r.body);

@@ -31,6 +31,10 @@ void ct_http_printf(ct_http_resp *r, const char *fmt, ...) __attribute__((format
 /* Go's serveError: status, text/plain, X-Go-Pprof: 1, no disposition, text + "\n". */
 void ct_http_error(ct_http_resp *r, int status, const char *text);
 
+/* live.c: the collector's CPU time (ns) spent on the calling handler thread's requests
+ * since the last call (for the request log). */
+uint64_t ct_live_collector_ns(void);
+
 /* live.c: answers one request (body: the request body, body_len bytes). */
 void ct_live_serve(const ct_http_req *req, const char *body, size_t body_len, ct_http_resp *resp);
 

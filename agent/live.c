@@ -66,11 +66,30 @@ static _Atomic int cpu_busy; /* a CPU profile is being taken (Go allows one at a
 typedef struct {
 	snap_kind kind;
 	ct_profile *p;
+	uint64_t cpu_ns; /* the collector's CPU time for it */
 } snap;
+
+/* CPU time the collector spent on this handler thread's requests (see http.h). */
+static __thread uint64_t collector_ns;
+
+uint64_t ct_live_collector_ns(void)
+{
+	uint64_t ns = collector_ns;
+	collector_ns = 0;
+	return ns;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void take_on_collector(void *arg)
 {
 	snap *s = arg;
+	uint64_t t0 = thread_cpu_ns();
 	switch (s->kind) {
 	case SNAP_CPU:
 		s->p = ct_cpu_profile_now();
@@ -85,10 +104,11 @@ static void take_on_collector(void *arg)
 		s->p = ct_lock_profile_now(1);
 		break;
 	case SNAP_THREADS:
-	case SNAP_NONE:
+	case SNAP_NONE: /* mappings only */
 		s->p = ct_out_profile_new();
-		break; /* mappings only */
+		break;
 	}
+	s->cpu_ns = thread_cpu_ns() - t0;
 }
 
 /* A snapshot built on the collector thread; NULL when the source is off or stopped. */
@@ -97,6 +117,7 @@ static ct_profile *take(snap_kind kind)
 	snap s = {.kind = kind};
 	if (ct_collector_call(take_on_collector, &s) < 0)
 		return NULL;
+	collector_ns += s.cpu_ns;
 	return s.p;
 }
 

@@ -312,9 +312,9 @@ void ct_live_threads_text(ct_http_resp *r, int debug)
 	for (int i = 0; i < n; i++) {
 		capture *c = &caps[i];
 		if (debug >= 2) {
-			ct_http_printf(r, "\nthread %u \"%s\" [%s]:\n", c->tid, c->name, c->state);
+			ct_http_printf(r, "thread %u \"%s\" [%s]:\n", c->tid, c->name, c->state);
 		} else {
-			ct_http_printf(r, "\n1 @");
+			ct_http_printf(r, "1 @");
 			for (int k = 0; k < c->npcs; k++)
 				ct_http_printf(r, " %#llx", (unsigned long long)c->pcs[k]);
 			ct_http_printf(r, "\n# labels: {\"thread\":\"%s\", \"tid\":\"%u\"}\n",
@@ -332,6 +332,7 @@ void ct_live_threads_text(ct_http_resp *r, int debug)
 			else
 				ct_http_printf(r, "#\t%#llx\t%s\n", (unsigned long long)pc, fn);
 		}
+		ct_http_printf(r, "\n");
 	}
 	ct_profile_free(b.p);
 	free_caps(caps, n);
