@@ -143,6 +143,60 @@ static void dispatch_rec(const ct_rec *rec, void *arg)
 	ct_dispatch(&ev);
 }
 
+/* Calls from other agent threads (the live server) to run on the collector thread, where
+ * the sources' aggregates live: one at a time, under call_mu. `accepting` is cleared when
+ * the collector ends (the aggregates are written and freed after that). */
+typedef struct {
+	void (*fn)(void *);
+	void *arg;
+	int done;
+} collector_call;
+static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t call_cv = PTHREAD_COND_INITIALIZER;
+static collector_call *call_pending; /* under call_mu */
+static int accepting;		     /* under call_mu */
+
+/* Collector thread: runs the pending call, if any; closing refuses later ones. */
+static void run_calls(int closing)
+{
+	pthread_mutex_lock(&call_mu);
+	if (call_pending) {
+		call_pending->fn(call_pending->arg);
+		call_pending->done = 1;
+		call_pending = NULL;
+		pthread_cond_broadcast(&call_cv);
+	}
+	if (closing) {
+		accepting = 0;
+		pthread_cond_broadcast(&call_cv);
+	}
+	pthread_mutex_unlock(&call_mu);
+}
+
+int ct_collector_call(void (*fn)(void *), void *arg)
+{
+	collector_call c = {.fn = fn, .arg = arg};
+	int r = 0;
+	pthread_mutex_lock(&call_mu);
+	while (call_pending && accepting)
+		pthread_cond_wait(&call_cv, &call_mu);
+	if (!accepting) {
+		pthread_mutex_unlock(&call_mu);
+		return -ESRCH;
+	}
+	call_pending = &c;
+	ct_collector_wake();
+	while (!c.done && accepting)
+		pthread_cond_wait(&call_cv, &call_mu);
+	if (!c.done) {
+		if (call_pending == &c)
+			call_pending = NULL;
+		r = -ESRCH;
+	}
+	pthread_mutex_unlock(&call_mu);
+	return r;
+}
+
 /* Drains every ring, then lets the streaming sources write what they have. */
 static size_t drain_all(void)
 {
@@ -176,8 +230,10 @@ static void *collector_main(void *arg)
 						      : period * 2;
 		if (atomic_load_explicit(&ct_perf_small_rings, memory_order_relaxed))
 			period = DRAIN_SMALL_RINGS_MS;
+		run_calls(0);
 		if (ct_flush_requested()) {
 			/* A terminating signal: stop, drain, write everything now. */
+			run_calls(1);
 			ct_flush_begin();
 			drain_all();
 			ct_flush_end();
@@ -205,6 +261,7 @@ static void *collector_main(void *arg)
 			}
 	}
 	drain_all();
+	run_calls(1);
 	return NULL;
 }
 
@@ -222,6 +279,9 @@ static int start_thread(void)
 	if (r)
 		return -r;
 	running = 1;
+	pthread_mutex_lock(&call_mu);
+	accepting = 1;
+	pthread_mutex_unlock(&call_mu);
 	return 0;
 }
 
@@ -281,6 +341,11 @@ int ct_collector_fork_child(void)
 	 * threads reserved but never committed: start from fresh ones. */
 	running = 0;
 	atomic_store_explicit(&stop_flag, 0, memory_order_relaxed); /* single-threaded here */
+	/* The parent's server thread may have held call_mu at the fork. */
+	pthread_mutex_init(&call_mu, NULL);
+	pthread_cond_init(&call_cv, NULL);
+	call_pending = NULL;
+	accepting = 0;
 	in_fork_child = 1;
 	ct_ringset *old = rings;
 	rings = NULL;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/live.h"
 #include "libtrace/cpuagg.h"
 
 /* The aggregate and the count of stacks cut at CT_MAX_FRAMES: collector thread (and the
@@ -139,13 +140,13 @@ static void add_lost(ct_profile *p, uint64_t dropped)
 	ct_profile_add_sample(p, &loc, 1, v, NULL, 0);
 }
 
-static void cpu_finish(void)
+ct_profile *ct_cpu_profile_now(void)
 {
 	if (ct_engine_get() == CT_ENGINE_OFF || !agg)
-		return;
+		return NULL;
 	ct_profile *p = ct_out_profile_new();
 	if (!p)
-		return;
+		return NULL;
 	ct_profile_add_sample_type(p, "samples", "count");
 	ct_profile_add_sample_type(p, "cpu", "nanoseconds");
 	p->period_type.type = ct_profile_str(p, "cpu");
@@ -171,7 +172,14 @@ static void cpu_finish(void)
 	ct_profile_add_comment(p, c);
 	if (st.last_time > st.first_time)
 		p->duration_nanos = (int64_t)(st.last_time - st.first_time);
-	ct_out_write(p, CT_FILE_CPU);
+	return p;
+}
+
+static void cpu_finish(void)
+{
+	ct_profile *p = ct_cpu_profile_now();
+	if (p)
+		ct_out_write(p, CT_FILE_CPU);
 }
 
 static const ct_subscription cpu_subs[] = {

@@ -9,6 +9,7 @@
 
 #include "agent/agent.h"
 #include "agent/heap.h"
+#include "agent/live.h"
 #include "agent/stackcache.h"
 #include "libtrace/clock.h"
 #include "libtrace/heapagg.h"
@@ -77,12 +78,12 @@ static int64_t nonneg(int64_t v)
 	return v < 0 ? 0 : v;
 }
 
-/* One profile: alloc_* from every site, inuse_* now (or at the peak). */
-static void write_profile(const char *name, const ct_heap_site *sites, size_t n, bool peak)
+/* One profile: alloc_* from every site, inuse_* now (or at the peak); NULL on ENOMEM. */
+static ct_profile *build_profile(const char *name, const ct_heap_site *sites, size_t n, bool peak)
 {
 	ct_profile *p = ct_out_profile_new();
 	if (!p)
-		return;
+		return NULL;
 	if (ct_profile_add_sample_type(p, "alloc_objects", "count") < 0 ||
 	    ct_profile_add_sample_type(p, "alloc_space", "bytes") < 0 ||
 	    ct_profile_add_sample_type(p, "inuse_objects", "count") < 0 ||
@@ -143,11 +144,27 @@ static void write_profile(const char *name, const ct_heap_site *sites, size_t n,
 		if (ct_out_add_stack(p, s->stack, v, &l, 1) < 0)
 			goto err;
 	}
-	ct_out_write(p, name);
-	return;
+	return p;
 err:
 	ct_log("heap: cannot build %s", name);
 	ct_profile_free(p);
+	return NULL;
+}
+
+static void write_profile(const char *name, const ct_heap_site *sites, size_t n, bool peak)
+{
+	ct_profile *p = build_profile(name, sites, n, peak);
+	if (p)
+		ct_out_write(p, name);
+}
+
+ct_profile *ct_heap_profile_now(void)
+{
+	if (!agg)
+		return NULL;
+	size_t n;
+	const ct_heap_site *sites = ct_heap_agg_sites(agg, &n);
+	return build_profile(CT_FILE_HEAP, sites, sites ? n : 0, false);
 }
 
 static void heap_finish(void)

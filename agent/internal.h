@@ -94,6 +94,11 @@ void ct_timer_stop(void);
  * sources. Collector thread only (perf.c's drain, the ring consumer, a decoding source). */
 void ct_dispatch(const ct_event *ev);
 int ct_collector_start(void);
+/* Runs fn(arg) on the collector thread after its next drain and waits until it ran: how
+ * other agent threads (the live server) read the sources' aggregates, which only the
+ * collector touches. One call at a time. 0, or -ESRCH when the collector does not run
+ * (stopped, or stopping before it got to the call). */
+int ct_collector_call(void (*fn)(void *), void *arg);
 void ct_collector_stop(void); /* final drain and join */
 void ct_sources_finish(void);
 uint64_t ct_collector_dropped(void);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/live.h"
 #include "agent/lockprof.h"
 #include "libtrace/lockagg.h"
 
@@ -147,12 +148,13 @@ static void lk_on_hold(const ct_event *ev)
 				(int64_t)h.delay);
 }
 
-static void lk_write(ct_lock_agg_kind kind, const char *file)
+/* The mutex or block profile of what was aggregated so far; NULL when out of memory. */
+static ct_profile *lk_build(ct_lock_agg_kind kind, const char *file)
 {
 	ct_profile *p = ct_out_profile_new();
 	if (!p) {
 		ct_log("lock: cannot create %s: out of memory", file);
-		return;
+		return NULL;
 	}
 	if (ct_profile_add_sample_type(p, "contentions", "count") < 0 ||
 	    ct_profile_add_sample_type(p, "delay", "nanoseconds") < 0)
@@ -182,11 +184,27 @@ static void lk_write(ct_lock_agg_kind kind, const char *file)
 			break;
 		}
 	}
-	ct_out_write(p, file);
-	return;
+	return p;
 nomem:
 	ct_log("lock: cannot create %s: out of memory", file);
 	ct_profile_free(p);
+	return NULL;
+}
+
+static void lk_write(ct_lock_agg_kind kind, const char *file)
+{
+	ct_profile *p = lk_build(kind, file);
+	if (p)
+		ct_out_write(p, file);
+}
+
+ct_profile *ct_lock_profile_now(int block)
+{
+	unsigned mode = block ? CT_MODE_BLOCK : CT_MODE_LOCK;
+	if (!lk_agg || !(ct_cfg.modes & mode))
+		return NULL;
+	return block ? lk_build(CT_LOCK_AGG_BLOCK, CT_FILE_BLOCK)
+		     : lk_build(CT_LOCK_AGG_MUTEX, CT_FILE_MUTEX);
 }
 
 static void lk_finish(void)

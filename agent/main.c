@@ -26,6 +26,7 @@
 
 #include "agent/internal.h"
 #include "agent/lifecycle.h"
+#include "agent/live.h"
 #include "agent/sighooks.h"
 #include "libtrace/clock.h"
 
@@ -137,6 +138,7 @@ static void write_summary(void)
 	snprintf(s.engine, sizeof(s.engine), "%s", ct_engine_name(ct_engine_get()));
 	snprintf(s.reason, sizeof(s.reason), "%s", ct_engine_reason);
 	snprintf(s.errors, sizeof(s.errors), "%s", ct_out_errors());
+	snprintf(s.http, sizeof(s.http), "%s", ct_http_status());
 	int rc = ct_summary_write(ct_cfg.out_dir, &s);
 	if (rc)
 		ct_log("cannot write %s: %s", CT_FILE_SUMMARY, strerror(-rc));
@@ -159,6 +161,7 @@ static void finish_all(void)
 
 static void write_all(void)
 {
+	ct_period_final(); /* the last CTRACE_PERIOD window, before the sources free theirs */
 	ct_sources_finish();
 	write_summary();
 }
@@ -422,6 +425,8 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	ct_stack_warm();
 	/* Release: rings, stack table and sources are ready for every hook (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
+	ct_http_start(); /* before the sampler: their threads carry no perf event */
+	ct_period_start();
 	start_sampler();
 	atomic_store_explicit(&engine_known, 1, memory_order_release);
 	pthread_atfork(NULL, NULL, at_fork_child);

@@ -131,6 +131,8 @@ static void print_summary(const char *dir)
 			dir);
 		return;
 	}
+	if (sum.http[0] && strncmp(sum.http, "serving", 7) != 0)
+		fprintf(stderr, "ctrace: agent: http: %s\n", sum.http);
 	for (const char *m = sum.errors; *m;) {
 		size_t n = strcspn(m, "\n");
 		fprintf(stderr, "ctrace: agent: %.*s\n", (int)n, m);
@@ -190,19 +192,21 @@ static void print_trace(const char *dir)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ctrace record [-o DIR] [-F HZ] [-e LIST] [--sampler perf|timer] "
-		   "[-q] -- CMD [ARGS...]\n"
+		   "[--http ADDR] [-q] -- CMD [ARGS...]\n"
 		   "  -o DIR        output directory (default ctrace.out)\n"
 		   "  -F HZ         CPU sampling frequency (default 99)\n"
 		   "  -e LIST       what to record: cpu,heap,lock,block,sched (default all)\n"
 		   "  --sampler S   perf (default where permitted) or timer\n"
 		   "  --heap-rate B heap sampling: mean bytes between samples (default 524288)\n"
+		   "  --http ADDR   serve live profiles (Go's /debug/pprof) on 127.0.0.1:PORT,\n"
+		   "                [::1]:PORT or unix:PATH\n"
 		   "  --no-symbolize  leave addresses for `ctrace symbolize`\n"
 		   "  -q            no summary\n");
 }
 
 /* What `ctrace record` was asked to do. */
 struct record_args {
-	const char *dir, *hz, *modes, *sampler, *heap_rate;
+	const char *dir, *hz, *modes, *sampler, *heap_rate, *http;
 	bool quiet, symbolize;
 	char **cmd; /* CMD [ARGS...], NULL-terminated */
 };
@@ -216,6 +220,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{"events", required_argument, NULL, 'e'},
 		{"sampler", required_argument, NULL, 's'},
 		{"heap-rate", required_argument, NULL, 'r'},
+		{"http", required_argument, NULL, 'H'},
 		{"no-symbolize", no_argument, NULL, 'n'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -258,6 +263,13 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'r':
 			a->heap_rate = optarg;
+			break;
+		case 'H':
+			a->http = optarg;
+			if (strncmp(optarg, "unix:", 5) == 0)
+				fprintf(stderr, "ctrace: serving /debug/pprof/ on %s\n", optarg);
+			else
+				fprintf(stderr, "ctrace: serving http://%s/debug/pprof/\n", optarg);
 			break;
 		case 'n':
 			a->symbolize = false;
@@ -341,6 +353,8 @@ static void exec_child(const struct record_args *a, const char *agent, const cha
 		setenv("CTRACE_SAMPLER", a->sampler, 1);
 	if (a->heap_rate)
 		setenv("CTRACE_HEAP_RATE", a->heap_rate, 1);
+	if (a->http)
+		setenv("CTRACE_HTTP", a->http, 1);
 	execvp(a->cmd[0], a->cmd);
 	int e = errno;
 	if (write(errfd, &e, sizeof(e)) != sizeof(e))

@@ -77,6 +77,7 @@ bool ct_outdir_is_child(const char *name);
 #define CT_SUMMARY_THREADS "threads"
 #define CT_SUMMARY_COLLECTOR_CPU_MS "collector_cpu_ms"
 #define CT_SUMMARY_ERROR "error"
+#define CT_SUMMARY_HTTP "http"
 
 typedef struct {
 	int pid;
@@ -88,6 +89,7 @@ typedef struct {
 	uint64_t threads;	 /* threads seen */
 	double collector_cpu_ms; /* CPU time of the agent's collector thread */
 	char errors[1024];	 /* write failures, one message per line, each ending in '\n' */
+	char http[320];		 /* the live server (CTRACE_HTTP): where, or why not; "" */
 } ct_summary;
 
 /* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted

@@ -67,3 +67,19 @@ $(FUZZ_SEEDS)/elf/.done: tests/fuzz/seeds/elf_seed.c tests/fuzz/seeds/elf_seed.c
 	clang -g -O1 -fPIC -shared -o $(@D)/clang.so tests/fuzz/seeds/elf_seed.c
 	$(CXX) -g -O2 -fPIC -shared -o $(@D)/cxx.so tests/fuzz/seeds/elf_seed.cpp
 	@touch $@
+
+# Requests as go tool pprof, curl and Prometheus-style scrapers send them, and broken ones.
+$(FUZZ_SEEDS)/http/.done: tests/fuzz/fuzz.mk
+	@rm -rf $(@D) && mkdir -p $(@D)
+	printf 'GET /debug/pprof/profile?seconds=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n\r\n' > $(@D)/go
+	printf 'POST /debug/pprof/symbol HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n0x401000+0x' > $(@D)/symbol
+	printf 'GET /debug/pprof/heap?seconds=%%33&debug=1&a+b=c%%20d HTTP/1.0\r\n\r\n' > $(@D)/query
+	printf 'GET /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n' > $(@D)/chunked
+	printf 'GET /x HTTP/1.1\nHost: x\n\n' > $(@D)/bare_lf
+	@touch $@
+
+# The ELF seeds above (plain, DWARF, stripped, clang, C++ shared objects).
+$(FUZZ_SEEDS)/elfsym/.done: $(FUZZ_SEEDS)/elf/.done
+	@rm -rf $(@D) && mkdir -p $(@D)
+	cp $(FUZZ_SEEDS)/elf/*.so $(@D)/
+	@touch $@

@@ -1,0 +1,41 @@
+/*
+ * http.h — the live server's interface between its transport (agent/http.c: sockets,
+ * connections, request reading, limits) and its endpoints (agent/live.c: Go's
+ * /debug/pprof protocol).
+ *
+ * A handler runs on one of the server's own threads (agent guard set, every signal
+ * blocked, no perf event inherited), fills a response and returns; http.c writes it with
+ * Connection: close. Handlers may block (a `seconds=N` profile sleeps N seconds).
+ * Response buffers come from malloc (with the guard set: never counted by the heap hooks).
+ */
+#ifndef CT_AGENT_HTTP_H
+#define CT_AGENT_HTTP_H
+
+#include <stddef.h>
+
+#include "libtrace/httpreq.h"
+
+typedef struct {
+	int status;	      /* 200 unless set */
+	const char *ctype;    /* Content-Type; "text/plain; charset=utf-8" unless set */
+	char disposition[96]; /* Content-Disposition value, "" for none */
+	int go_error;	      /* adds X-Go-Pprof: 1 (Go's serveError) */
+	char *body;	      /* malloc'd */
+	size_t len, cap;
+	int oom; /* an append failed: http.c answers 500 instead */
+} ct_http_resp;
+
+/* Appends to the body (growing it); on ENOMEM sets oom. */
+void ct_http_append(ct_http_resp *r, const void *data, size_t len);
+void ct_http_printf(ct_http_resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Go's serveError: status, text/plain, X-Go-Pprof: 1, no disposition, text + "\n". */
+void ct_http_error(ct_http_resp *r, int status, const char *text);
+
+/* live.c: the collector's CPU time (ns) spent on the calling handler thread's requests
+ * since the last call (for the request log). */
+uint64_t ct_live_collector_ns(void);
+
+/* live.c: answers one request (body: the request body, body_len bytes). */
+void ct_live_serve(const ct_http_req *req, const char *body, size_t body_len, ct_http_resp *resp);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * liveperiod.c — continuous profiling to disk: with CTRACE_PERIOD=DURATION, every period
+ * the agent writes DIR/<UTC start of the window>/ holding that window's CPU profile, the
+ * heap at the window's end, and the window's mutex and block deltas; CTRACE_KEEP=N keeps
+ * the newest N windows (older ones are removed when a new one is written). At exit the
+ * last, partial window is written too (and kept), before the usual whole-run files.
+ *
+ * One thread ("ctrace-period", started with the live server, before the sampler: no perf
+ * event, guard set, signals blocked) sleeps a period, takes every source's cumulative
+ * snapshot on the collector thread (ct_collector_call) and subtracts the previous one
+ * (libtrace/profdelta.h). Each window's cpu.pb.gz says in a comment how much CPU time the
+ * run had used before it, so that a reader can check that windows add up to the run.
+ * A forked child writes no windows. Window folders are named YYYYMMDDTHHMMSS.mmmZ: they sort by
+ * time, and `ctrace symbolize DIR` / `ctrace report` read the profiles inside them like any other.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/internal.h"
+#include "agent/live.h"
+#include "libtrace/pprof.h"
+#include "libtrace/profdelta.h"
+
+enum { W_CPU, W_HEAP, W_MUTEX, W_BLOCK, W_N };
+static const char *const files[W_N] = {CT_FILE_CPU, CT_FILE_HEAP, CT_FILE_MUTEX, CT_FILE_BLOCK};
+
+static uint64_t period_ns;
+static int keep;
+/* Under win_mu: the cumulative snapshots at the current window's start (the heap is not
+ * a delta: no base), that start's wall time, and whether the final window was written. */
+static pthread_mutex_t win_mu = PTHREAD_MUTEX_INITIALIZER;
+static ct_profile *base[W_N];
+static int64_t start_wall;
+static int finished;
+
+static int64_t wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Every source's cumulative profile, twice for the deltas (one is written, one becomes
+ * the next window's base): on the collector thread, or at exit after it stopped. */
+typedef struct {
+	ct_profile *cur[W_N], *next[W_N];
+} snaps;
+
+static void take_all(void *arg)
+{
+	snaps *s = arg;
+	s->cur[W_CPU] = ct_cpu_profile_now();
+	s->next[W_CPU] = ct_cpu_profile_now();
+	s->cur[W_HEAP] = ct_heap_profile_now();
+	s->cur[W_MUTEX] = ct_lock_profile_now(0);
+	s->next[W_MUTEX] = ct_lock_profile_now(0);
+	s->cur[W_BLOCK] = ct_lock_profile_now(1);
+	s->next[W_BLOCK] = ct_lock_profile_now(1);
+}
+
+static int64_t total(const ct_profile *p, int value)
+{
+	int64_t t = 0;
+	for (size_t i = 0; p && i < p->nsamples; i++)
+		t += p->samples[i].values[value];
+	return t;
+}
+
+static int is_window_name(const char *n)
+{
+	return strlen(n) == 20 && n[8] == 'T' && n[15] == '.' && n[19] == 'Z' &&
+	       strspn(n, "0123456789") == 8 && strspn(n + 9, "0123456789") == 6;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Removes the oldest window folders beyond `keep` (only our files in them, then the
+ * folder: anything else put there keeps it). */
+static void prune(void)
+{
+	struct dirent **ents;
+	int n = scandir(ct_cfg.out_dir, &ents, NULL, by_name), windows = 0;
+	for (int i = 0; i < n; i++)
+		windows += is_window_name(ents[i]->d_name);
+	for (int i = 0; i < n; i++) {
+		if (is_window_name(ents[i]->d_name) && windows-- > keep) {
+			char path[4096 + 512];
+			for (int f = 0; f < W_N; f++) {
+				snprintf(path, sizeof(path), "%s/%s/%s", ct_cfg.out_dir,
+					 ents[i]->d_name, files[f]);
+				unlink(path);
+			}
+			snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, ents[i]->d_name);
+			rmdir(path);
+		}
+		free(ents[i]);
+	}
+	if (n > 0)
+		free(ents);
+}
+
+/* Writes the window [start_wall, end) from s, then makes s->next the new base. Under
+ * win_mu. */
+static void write_window(snaps *s, int64_t end)
+{
+	time_t sec = (time_t)(start_wall / 1000000000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	char name[64], dir[4096 + 80], path[4096 + 128];
+	snprintf(name, sizeof(name), "%04d%02d%02dT%02d%02d%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(start_wall / 1000000 % 1000));
+	snprintf(dir, sizeof(dir), "%s/%s", ct_cfg.out_dir, name);
+	int ok = mkdir(dir, 0777) == 0 || errno == EEXIST;
+	for (int w = 0; w < W_N; w++) {
+		ct_profile *p = s->cur[w];
+		if (!p)
+			continue;
+		if (base[w] && ct_profile_subtract(p, base[w]) < 0)
+			ok = 0;
+		if (w == W_CPU) {
+			char c[128];
+			snprintf(c, sizeof(c), "ctrace window: cpu before this window %lld ns",
+				 (long long)total(base[w], 1));
+			ct_profile_add_comment(p, c);
+		}
+		p->time_nanos = start_wall;
+		p->duration_nanos = end - start_wall;
+		snprintf(path, sizeof(path), "%s/%s", dir, files[w]);
+		if (ok && ct_pprof_write_file(p, path) < 0)
+			ct_log("period: cannot write %s", path);
+		ct_profile_free(p);
+		ct_profile_free(base[w]);
+		base[w] = s->next[w];
+	}
+	start_wall = end;
+}
+
+static void *period_main(void *arg)
+{
+	(void)arg;
+	ct_tls_guard = 1;
+	for (;;) {
+		struct timespec ts = {.tv_sec = (time_t)(period_ns / 1000000000u),
+				      .tv_nsec = (long)(period_ns % 1000000000u)};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		snaps s = {0};
+		if (ct_collector_call(take_all, &s) < 0)
+			return NULL; /* the recording stopped: the exit path writes the last one */
+		int64_t end = wall_now();
+		pthread_mutex_lock(&win_mu);
+		if (!finished) {
+			write_window(&s, end);
+			prune();
+		}
+		pthread_mutex_unlock(&win_mu);
+		if (finished) {
+			for (int w = 0; w < W_N; w++) {
+				ct_profile_free(s.cur[w]);
+				ct_profile_free(s.next[w]);
+			}
+			return NULL;
+		}
+	}
+}
+
+void ct_period_final(void)
+{
+	if (!period_ns)
+		return;
+	pthread_mutex_lock(&win_mu);
+	if (!finished) {
+		finished = 1;
+		snaps s = {0};
+		take_all(&s); /* the collector has stopped: this thread owns the aggregates */
+		write_window(&s, wall_now());
+	}
+	pthread_mutex_unlock(&win_mu);
+}
+
+/* A forked child records into its own directory without windows (the thread is not
+ * there, and the parent's bases are not the child's). */
+static void at_fork_child(void)
+{
+	period_ns = 0;
+	pthread_mutex_init(&win_mu, NULL);
+}
+
+/* "1s", "500ms", "2m", "1h", or plain seconds; 0 when invalid. */
+static uint64_t parse_duration(const char *v)
+{
+	char *end;
+	double x = strtod(v, &end);
+	double unit = !*end		       ? 1e9
+		      : strcmp(end, "s") == 0  ? 1e9
+		      : strcmp(end, "ms") == 0 ? 1e6
+		      : strcmp(end, "m") == 0  ? 60e9
+		      : strcmp(end, "h") == 0  ? 3600e9
+					       : 0;
+	return x > 0 && x * unit < 1e18 ? (uint64_t)(x * unit) : 0;
+}
+
+int ct_period_start(void)
+{
+	const char *v = getenv("CTRACE_PERIOD");
+	if (!v || !*v)
+		return 0;
+	period_ns = parse_duration(v);
+	if (period_ns < 100000000u) {
+		ct_log("CTRACE_PERIOD=%s: not a duration of at least 100ms; no windows", v);
+		period_ns = 0;
+		return -EINVAL;
+	}
+	const char *k = getenv("CTRACE_KEEP");
+	keep = k && atoi(k) > 0 ? atoi(k) : 0; /* 0: keep all */
+	if (!keep)
+		keep = 1 << 30;
+	start_wall = wall_now();
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	int r = pthread_create(&t, NULL, period_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		period_ns = 0;
+		return -r;
+	}
+	pthread_detach(t);
+	pthread_setname_np(t, "ctrace-period");
+	pthread_atfork(NULL, NULL, at_fork_child);
+	return 0;
+}

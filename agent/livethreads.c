@@ -1,0 +1,339 @@
+/*
+ * livethreads.c — the program's threads and their stacks now: /debug/pprof/goroutine
+ * (a native program's goroutines are its threads) and /threadcreate.
+ *
+ * The handler thread lists /proc/self/task, skips the agent's own threads (named
+ * "ctrace-*"), and signals each other thread in turn with a spare real-time signal whose
+ * handler does what the timer engine's does: copy the interrupted registers and the live
+ * stack (up to CTRACE_STACK_BYTES, only inside the thread's known stack) into a buffer,
+ * then post a semaphore. A thread that does not answer within 200 ms (the signal blocked,
+ * stopped) is listed with no stack. The copies are unwound on the collector thread
+ * (ct_unwind) and become one sample per thread labelled `thread` and `tid`.
+ *
+ * The signal is taken only at the first request, and only one nobody handles; one
+ * capture runs at a time (cap_mu). The handler claims a request by CAS on `want`
+ * (tid of the thread asked), so a late answer to an abandoned request is never mistaken
+ * for the next thread's.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "agent/http.h"
+#include "agent/internal.h"
+#include "agent/live.h"
+
+#define MAX_THREADS 1024
+#define ANSWER_MS 200
+
+typedef struct {
+	uint32_t tid;
+	char name[32];
+	char state[32];
+	int has_regs;
+	uint64_t regs[CT_NREGS];
+	uint8_t *stack;
+	size_t stack_len;
+	uintptr_t pcs[CT_MAX_FRAMES];
+	int npcs;
+} capture;
+
+static pthread_mutex_t cap_mu = PTHREAD_MUTEX_INITIALIZER;
+static int signo; /* 0 until taken; -1 when none is free */
+static sem_t answered;
+/* The request: tid asked (the handler moves it to BUSY, then DONE). */
+static _Atomic uint64_t want;
+#define BUSY (1ull << 40)
+#define DONE (1ull << 41)
+static capture *target; /* where the answering handler writes; set before the signal */
+
+static void handler(int sig, siginfo_t *si, void *uc_)
+{
+	(void)sig;
+	(void)si;
+	int saved = errno;
+	uint64_t expect = ct_gettid();
+	if (!atomic_compare_exchange_strong_explicit(&want, &expect, expect | BUSY,
+						     memory_order_acquire, memory_order_relaxed)) {
+		errno = saved;
+		return;
+	}
+	const greg_t *g = ((ucontext_t *)uc_)->uc_mcontext.gregs;
+	static const int order[CT_NREGS] = {REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI, REG_RDI,
+					    REG_RBP, REG_RSP, REG_R8,  REG_R9,	REG_R10, REG_R11,
+					    REG_R12, REG_R13, REG_R14, REG_R15, REG_RIP};
+	for (int i = 0; i < CT_NREGS; i++)
+		target->regs[i] = (uint64_t)g[order[i]];
+	uintptr_t sp = (uintptr_t)g[REG_RSP];
+	uintptr_t top = ct_tls_stack_top, lo = ct_tls_stack_lo;
+	size_t len = top && sp >= lo && sp < top ? top - sp : 0;
+	if (len > target->stack_len)
+		len = target->stack_len;
+	memcpy(target->stack, (const void *)sp, len);
+	target->stack_len = len;
+	target->has_regs = 1;
+	atomic_store_explicit(&want, expect | DONE, memory_order_release);
+	sem_post(&answered);
+	errno = saved;
+}
+
+static int owned(int sig)
+{
+	struct sigaction old;
+	if (sigaction(sig, NULL, &old) < 0)
+		return 1;
+	return (old.sa_flags & SA_SIGINFO)
+		       ? old.sa_sigaction != NULL
+		       : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+}
+
+/* Takes the lowest spare real-time signal (the timer engine takes the highest). */
+static int take_signal(void)
+{
+	if (signo)
+		return signo;
+	signo = -1;
+	for (int s = SIGRTMIN + 5; s < SIGRTMAX - 5; s++)
+		if (!owned(s)) {
+			struct sigaction sa;
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_sigaction = handler;
+			sa.sa_flags = SA_SIGINFO | SA_RESTART;
+			sigfillset(&sa.sa_mask);
+			if (sem_init(&answered, 0, 0) == 0 && sigaction(s, &sa, NULL) == 0)
+				signo = s;
+			break;
+		}
+	return signo;
+}
+
+static void read_small(const char *path, char *out, size_t len)
+{
+	out[0] = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, len - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = 0;
+	out[strcspn(out, "\n")] = 0;
+}
+
+/* The program's threads (not the agent's), named, with their scheduler state. */
+static int list_threads(capture *caps, int max)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		uint32_t tid = (uint32_t)strtoul(e->d_name, NULL, 10);
+		if (!tid)
+			continue;
+		capture *c = &caps[n];
+		memset(c, 0, sizeof(*c));
+		c->tid = tid;
+		char path[64], stat[256];
+		snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
+		read_small(path, c->name, sizeof(c->name));
+		if (strncmp(c->name, "ctrace-", 7) == 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%u/stat", tid);
+		read_small(path, stat, sizeof(stat));
+		const char *rp = strrchr(stat, ')');
+		snprintf(c->state, sizeof(c->state), "%s",
+			 !rp || !rp[1] || !rp[2]	? "unknown"
+			 : rp[2] == 'R'			? "running"
+			 : rp[2] == 'S'			? "sleeping"
+			 : rp[2] == 'D'			? "disk sleep"
+			 : rp[2] == 'T' || rp[2] == 't' ? "stopped"
+							: "other");
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Asks thread c->tid for its registers and stack; 1 when it answered. */
+static int ask(capture *c, pid_t pid)
+{
+	while (sem_trywait(&answered) == 0)
+		;
+	target = c;
+	atomic_store_explicit(&want, c->tid, memory_order_release);
+	if (syscall(SYS_tgkill, pid, c->tid, signo) < 0) {
+		atomic_store_explicit(&want, 0, memory_order_relaxed);
+		return 0;
+	}
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_nsec += ANSWER_MS * 1000000L;
+	dl.tv_sec += dl.tv_nsec / 1000000000L;
+	dl.tv_nsec %= 1000000000L;
+	while (sem_timedwait(&answered, &dl) < 0 && errno == EINTR)
+		;
+	uint64_t expect = c->tid;
+	if (atomic_compare_exchange_strong_explicit(&want, &expect, 0, memory_order_acq_rel,
+						    memory_order_acquire))
+		return 0; /* nobody answered: withdrawn */
+	while (!(atomic_load_explicit(&want, memory_order_acquire) & DONE))
+		sched_yield(); /* the handler is copying */
+	atomic_store_explicit(&want, 0, memory_order_relaxed);
+	return c->has_regs;
+}
+
+typedef struct {
+	capture *caps;
+	int n;
+} unwind_job;
+
+static void unwind_on_collector(void *arg)
+{
+	unwind_job *j = arg;
+	for (int i = 0; i < j->n; i++) {
+		capture *c = &j->caps[i];
+		if (c->has_regs)
+			c->npcs = ct_unwind(c->regs, c->stack, c->stack_len, c->pcs, CT_MAX_FRAMES);
+	}
+}
+
+/* Captures every program thread's stack into *out (n returned; caller frees with
+ * free_caps). */
+static int capture_all(capture **out)
+{
+	capture *caps = calloc(MAX_THREADS, sizeof(capture));
+	*out = caps;
+	if (!caps)
+		return 0;
+	pthread_mutex_lock(&cap_mu);
+	int n = list_threads(caps, MAX_THREADS);
+	int sig = take_signal();
+	pid_t pid = getpid();
+	for (int i = 0; i < n && sig > 0; i++) {
+		caps[i].stack = malloc(ct_cfg.stack_bytes);
+		caps[i].stack_len = caps[i].stack ? ct_cfg.stack_bytes : 0;
+		if (caps[i].stack)
+			ask(&caps[i], pid);
+	}
+	pthread_mutex_unlock(&cap_mu);
+	unwind_job j = {caps, n};
+	if (ct_collector_call(unwind_on_collector, &j) < 0) {
+		for (int i = 0; i < n; i++) { /* no unwinder: the leaf only */
+			caps[i].npcs = caps[i].has_regs;
+			caps[i].pcs[0] = caps[i].regs[CT_REG_RIP];
+		}
+	}
+	return n;
+}
+
+static void free_caps(capture *caps, int n)
+{
+	for (int i = 0; caps && i < n; i++)
+		free(caps[i].stack);
+	free(caps);
+}
+
+typedef struct {
+	capture *caps;
+	int n;
+	const char *type;
+	ct_profile *p;
+} build_job;
+
+static void build_on_collector(void *arg)
+{
+	build_job *b = arg;
+	ct_profile *p = ct_out_profile_new();
+	b->p = p;
+	if (!p || ct_profile_add_sample_type(p, b->type, "count") < 0)
+		return;
+	p->period_type.type = ct_profile_str(p, b->type);
+	p->period_type.unit = ct_profile_str(p, "count");
+	p->period = 1;
+	for (int i = 0; i < b->n; i++) {
+		capture *c = &b->caps[i];
+		char tid[16];
+		snprintf(tid, sizeof(tid), "%u", c->tid);
+		ct_label l[2] = {{.key = "thread", .str = c->name}, {.key = "tid", .str = tid}};
+		int64_t one = 1;
+		int depth = strcmp(b->type, "goroutine") == 0 ? c->npcs : 0;
+		ct_out_add_pcs(p, c->pcs, depth, true, &one, l, 2);
+	}
+}
+
+ct_profile *ct_live_threads(const char *type)
+{
+	capture *caps;
+	int n = capture_all(&caps);
+	build_job b = {caps, n, type, NULL};
+	if (ct_collector_call(build_on_collector, &b) < 0)
+		b.p = NULL;
+	free_caps(caps, n);
+	return b.p;
+}
+
+/* One frame as "name+0xoff", or the address when unnamed. */
+static void frame_name(const ct_profile *maps, uintptr_t pc, char *out, size_t len)
+{
+	for (uint32_t m = 0; m < maps->nmappings; m++) {
+		uint64_t off;
+		const char *name = ct_live_symbol(&maps->mappings[m], pc, &off);
+		if (name) {
+			snprintf(out, len, "%s+%#llx", name, (unsigned long long)off);
+			return;
+		}
+	}
+	snprintf(out, len, "%#llx", (unsigned long long)pc);
+}
+
+void ct_live_threads_text(ct_http_resp *r, int debug)
+{
+	capture *caps;
+	int n = capture_all(&caps);
+	build_job b = {caps, 0, "goroutine", NULL};
+	if (ct_collector_call(build_on_collector, &b) < 0 || !b.p) {
+		free_caps(caps, n);
+		ct_http_error(r, 500, "failed to collect profile");
+		return;
+	}
+	ct_http_printf(r, "goroutine profile: total %d\n", n);
+	for (int i = 0; i < n; i++) {
+		capture *c = &caps[i];
+		if (debug >= 2) {
+			ct_http_printf(r, "thread %u \"%s\" [%s]:\n", c->tid, c->name, c->state);
+		} else {
+			ct_http_printf(r, "1 @");
+			for (int k = 0; k < c->npcs; k++)
+				ct_http_printf(r, " %#llx", (unsigned long long)c->pcs[k]);
+			ct_http_printf(r, "\n# labels: {\"thread\":\"%s\", \"tid\":\"%u\"}\n",
+				       c->name, c->tid);
+		}
+		if (!c->has_regs)
+			ct_http_printf(r, "%s\t(no stack: the thread did not answer the signal)\n",
+				       debug >= 2 ? "" : "#");
+		for (int k = 0; k < c->npcs; k++) {
+			char fn[256];
+			uintptr_t pc = k ? c->pcs[k] - 1 : c->pcs[k];
+			frame_name(b.p, pc, fn, sizeof(fn));
+			if (debug >= 2)
+				ct_http_printf(r, "%s\n\tat %#llx\n", fn, (unsigned long long)pc);
+			else
+				ct_http_printf(r, "#\t%#llx\t%s\n", (unsigned long long)pc, fn);
+		}
+		ct_http_printf(r, "\n");
+	}
+	ct_profile_free(b.p);
+	free_caps(caps, n);
+}

@@ -1,0 +1,164 @@
+# test_live — live profiles over Go's /debug/pprof protocol (docs/live.md), with the real
+# `go tool pprof` as client against tests/progs/live_server under `ctrace record --http`:
+# the CPU profile of the next 2 s names the hot function, the mutex delta names the lock's
+# holder, the heap names the live allocation site, goroutine?debug=1 lists every thread
+# with its stack, /symbol names an address, a second concurrent CPU profile gets Go's
+# error, malformed/huge/slow/unknown requests get 400/431/a closed connection/404 while the
+# program's output stays the same; a unix socket is 0600; a port in use is reported and
+# the recording goes on. Only loopback and unix addresses; every wait is bounded.
+. "$(dirname "$0")/lib.sh"
+PROG=$CT_BUILD/tests/progs/live_server
+export PPROF_TMPDIR="$TMP/pprof"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { # URL [curl options]
+	url=$1; shift
+	for i in $(seq 1 100); do
+		curl -s -o /dev/null "$@" "$url" && return 0
+		sleep 0.1
+	done
+	fail "server at $url never answered"
+}
+# raw_request PORT BYTES — sends BYTES (printf format) and prints the reply (5 s bound).
+raw_request() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        out += b
+except socket.timeout:
+    out += b"<timeout>"
+sys.stdout.write(out.decode("latin-1"))
+PY
+}
+
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT/debug/pprof
+"$CTRACE" record -o "$TMP/rec" --http "127.0.0.1:$PORT" -- "$PROG" 90 "$TMP/stop" > "$TMP/prog.out" 2> "$TMP/rec.err" &
+REC=$!
+wait_up "$URL/"
+grep -q "serving http://127.0.0.1:$PORT/debug/pprof/" "$TMP/rec.err" || fail "record did not print the URL"
+
+# CPU (2 s) and the mutex delta (2 s) at once; a second CPU profile meanwhile is refused.
+go tool pprof -raw "$URL/profile?seconds=2" > "$TMP/cpu.raw" 2> "$TMP/cpu.err" &
+CPU=$!
+go tool pprof -top -sample_index=delay "$URL/mutex?seconds=2" > "$TMP/mutex.top" 2> "$TMP/mutex.err" &
+MUTEX=$!
+sleep 0.5
+curl -s -D "$TMP/busy.head" "$URL/profile?seconds=1" > "$TMP/busy.body"
+grep -q '^HTTP/1.1 500' "$TMP/busy.head" || fail "second CPU profile: not 500"
+grep -qi '^X-Go-Pprof: 1' "$TMP/busy.head" || fail "second CPU profile: no X-Go-Pprof"
+grep -qx 'Could not enable CPU profiling: cpu profiling already in use' "$TMP/busy.body" ||
+	fail "second CPU profile: not Go's text: $(cat "$TMP/busy.body")"
+ok "a second concurrent CPU profile gets Go's 500 text"
+wait $CPU || { cat "$TMP/cpu.err"; fail "go tool pprof -raw /profile failed"; }
+wait $MUTEX || { cat "$TMP/mutex.err"; fail "go tool pprof /mutex?seconds=2 failed"; }
+grep -q 'live_hot_spin' "$TMP/cpu.raw" || { head -40 "$TMP/cpu.raw"; fail "CPU profile does not name live_hot_spin"; }
+grep -q '^Duration: 2s' "$TMP/cpu.raw" || fail "CPU profile is not 2 s long"
+grep -q 'thread:\[hot\]' "$TMP/cpu.raw" || fail "CPU samples lack the thread label"
+ok "go tool pprof -raw /profile?seconds=2 names the hot function"
+awk '/flat%/ {on=1; next} on && NR > 0 {print; exit}' "$TMP/mutex.top" | grep -q live_lock_holder ||
+	{ cat "$TMP/mutex.top"; fail "mutex delay's top entry is not the holder live_lock_holder"; }
+ok "mutex?seconds=2 -sample_index=delay: the holder live_lock_holder on top"
+
+go tool pprof -top -sample_index=inuse_space "$URL/heap" > "$TMP/heap.top" 2> "$TMP/heap.err" ||
+	{ cat "$TMP/heap.err"; fail "go tool pprof /heap failed"; }
+awk '/flat%/ {on=1; next} on {print; exit}' "$TMP/heap.top" | grep -q live_keep_alloc ||
+	{ cat "$TMP/heap.top"; fail "heap inuse_space top entry is not live_keep_alloc"; }
+curl -s -D "$TMP/heap.head" -o "$TMP/heap.pb.gz" "$URL/heap"
+grep -qi '^Content-Type: application/octet-stream' "$TMP/heap.head" || fail "heap: content type"
+grep -qi '^Content-Disposition: attachment; filename="heap"' "$TMP/heap.head" || fail "heap: disposition"
+ok "/heap names the live allocation site, as an attachment"
+
+curl -s -D "$TMP/allocs.head" -o /dev/null "$URL/allocs?seconds=1"
+grep -qi 'filename="allocs-delta"' "$TMP/allocs.head" || fail "allocs?seconds=1: not allocs-delta"
+ok "?seconds=N deltas are named <name>-delta"
+
+curl -s "$URL/goroutine?debug=1" > "$TMP/gor.txt"
+grep -q '^goroutine profile: total 4$' "$TMP/gor.txt" || { cat "$TMP/gor.txt"; fail "goroutine: not 4 threads"; }
+for name in live_server hot locker; do
+	grep -q "# labels: {\"thread\":\"$name\"" "$TMP/gor.txt" || fail "goroutine: thread $name missing"
+done
+[ "$(grep -c '"thread":"locker"' "$TMP/gor.txt")" = 2 ] || fail "goroutine: not two lockers"
+grep -q 'live_hot_spin' "$TMP/gor.txt" || fail "goroutine: the hot thread's stack lacks live_hot_spin"
+grep -q 'main+0x' "$TMP/gor.txt" || fail "goroutine: the main thread's stack lacks main"
+curl -s "$URL/goroutine?debug=2" | grep -q '^thread [0-9]* "hot" \[' || fail "goroutine?debug=2: no hot thread block"
+go tool pprof -traces "$URL/goroutine" > "$TMP/gor.traces" 2>&1 || fail "go tool pprof /goroutine failed"
+grep -q live_lock_holder "$TMP/gor.traces" || fail "goroutine profile lacks live_lock_holder"
+ok "goroutine lists every program thread with its stack (debug=1, debug=2, proto)"
+
+addr=$(awk -F'\t' '$3 ~ /^live_hot_spin\+/ {print $2; exit}' "$TMP/gor.txt")
+[ -n "$addr" ] || fail "no live_hot_spin address to ask /symbol about"
+curl -s "$URL/symbol" | grep -qx 'num_symbols: 1' || fail "GET /symbol"
+curl -s --data "$addr+0x1" "$URL/symbol" | grep -qx "$addr live_hot_spin" || fail "POST /symbol $addr"
+curl -s "$URL/cmdline" | tr '\0' ' ' | grep -q "live_server 90 $TMP/stop" || fail "cmdline"
+ok "/symbol (GET, POST) and /cmdline"
+
+# Abuse: none of it may disturb the program.
+raw_request "$PORT" 'GARBAGE\r\n\r\n' | head -1 | grep -q '^HTTP/1.1 400' || fail "malformed: not 400"
+raw_request "$PORT" 'GET /debug/pprof/ HTTP/1.1\nHost: x\n\n' | head -1 | grep -q '^HTTP/1.1 400' || fail "bare LF: not 400"
+big=$(head -c 9000 /dev/zero | tr '\0' a)
+raw_request "$PORT" "GET /debug/pprof/ HTTP/1.1\\r\\nX: $big\\r\\n\\r\\n" | head -1 | grep -q '^HTTP/1.1 431' ||
+	fail "huge header: not 431"
+raw_request "$PORT" 'GET /debug/pprof/heap?seconds=x HTTP/1.1\r\n\r\n' > "$TMP/bad.out"
+grep -q '^HTTP/1.1 400' "$TMP/bad.out" && grep -q 'invalid value for "seconds" - must be a positive integer' "$TMP/bad.out" ||
+	fail "seconds=x: not Go's 400"
+raw_request "$PORT" 'GET /debug/pprof/nosuch HTTP/1.1\r\n\r\n' > "$TMP/nf.out"
+grep -q '^HTTP/1.1 404' "$TMP/nf.out" && grep -q '^Unknown profile' "$TMP/nf.out" || fail "unknown profile: not 404"
+# A client that never finishes its head is cut off after the 5 s header timeout.
+python3 - "$PORT" > "$TMP/slow.out" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=9)
+t = time.time()
+s.sendall(b"GET /debug/pp")
+try:
+    got = s.recv(100)
+    print("closed" if not got else "answered", round(time.time() - t))
+except socket.timeout:
+    print("timeout")
+PY
+read what took < "$TMP/slow.out"
+[ "$what" = closed ] && [ "$took" -ge 4 ] && [ "$took" -le 7 ] ||
+	fail "slow client: $(cat "$TMP/slow.out"), wanted closed after ~5 s"
+curl -s "$URL/" | grep -q '<title>/debug/pprof/</title>' || fail "index after abuse"
+ok "malformed 400, bare LF 400, huge header 431, bad seconds 400, unknown 404, slow client closed"
+
+touch "$TMP/stop"
+wait $REC || fail "record exited non-zero"
+[ "$(cat "$TMP/prog.out")" = "live_server: done, kept blocks" ] || fail "program output changed: $(cat "$TMP/prog.out")"
+grep -q "^http=serving http://127.0.0.1:$PORT/debug/pprof/" "$TMP/rec/summary.txt" || fail "summary lacks http="
+[ -s "$TMP/rec/cpu.pb.gz" ] || fail "no cpu.pb.gz at exit"
+ok "program output unchanged; files written at exit as usual"
+
+# Unix socket, mode 0600; removed at exit.
+SOCK=$TMP/pprof.sock
+CTRACE_HTTP=unix:$SOCK CTRACE_OUT=$TMP/unix LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$PROG" 3 > "$TMP/unix.out" &
+UPID=$!
+wait_up http://x/debug/pprof/ --unix-socket "$SOCK"
+[ "$(stat -c %a "$SOCK")" = 600 ] || fail "unix socket mode $(stat -c %a "$SOCK")"
+curl -s --unix-socket "$SOCK" "http://x/debug/pprof/goroutine?debug=1" | grep -q '"thread":"hot"' || fail "unix socket: goroutine"
+wait $UPID
+[ ! -e "$SOCK" ] || fail "unix socket left behind"
+ok "unix socket: 0600, serves, removed at exit"
+
+# A port in use: reported, recording goes on.
+PORT2=$(free_port)
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); time.sleep(20)' "$PORT2" &
+HOLD=$!
+for i in $(seq 1 100); do
+	ss -ltn | grep -q "127.0.0.1:$PORT2 " && break
+	sleep 0.1
+done
+CTRACE_VERBOSE=1 CTRACE_HTTP=127.0.0.1:$PORT2 CTRACE_OUT=$TMP/busy LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$PROG" 1 > "$TMP/inuse.out" 2> "$TMP/inuse.err"
+kill $HOLD 2>/dev/null || true
+grep -q 'Address already in use' "$TMP/inuse.err" || fail "port in use: not on stderr with CTRACE_VERBOSE"
+grep -q "^http=not serving 127.0.0.1:$PORT2: Address already in use" "$TMP/busy/summary.txt" || fail "port in use: not in summary.txt"
+[ -s "$TMP/busy/cpu.pb.gz" ] && grep -q done "$TMP/inuse.out" || fail "port in use: recording stopped"
+# A remote address is refused without CTRACE_HTTP_ALLOW_REMOTE=1.
+CTRACE_HTTP=0.0.0.0:$PORT2 CTRACE_OUT=$TMP/remote LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$PROG" 0.2 > /dev/null
+grep -q '^http=not serving 0.0.0.0:.*not a loopback address' "$TMP/remote/summary.txt" || fail "0.0.0.0 was not refused"
+ok "port in use and non-loopback address reported in summary.txt; recording goes on"
