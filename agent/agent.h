@@ -167,7 +167,8 @@ int ct_out_write(ct_profile *p, const char *name);
 FILE *ct_out_create(const char *name, char *tmp, size_t tmplen);
 int ct_out_commit(FILE *f, const char *tmp, const char *name);
 /* Creates the output directory (a process's own DIR/<pid> must be a real directory of
- * ours). 0 or -errno. */
+ * ours). Writers call it, so a forked child's folder exists only once it writes. 0 or
+ * -errno. */
 int ct_out_dir_create(void);
 /* "error=..." lines for the files that could not be written, for summary.txt. */
 const char *ct_out_errors(void);

@@ -136,6 +136,8 @@ FILE *ct_out_create(const char *name, char *tmp, size_t tmplen)
 	for (unsigned n = 0; n < 100; n++) {
 		snprintf(tmp, tmplen, "%s/%s.tmp.%d.%u", ct_cfg.out_dir, name, (int)getpid(), n);
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == ENOENT && n == 0 && ct_out_dir_create() == 0)
+			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0 && errno == EEXIST)
 			continue;
 		if (fd < 0)
@@ -177,7 +179,7 @@ int ct_out_write(ct_profile *p, const char *name)
 {
 	char path[4600];
 	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, name);
-	int r = mkdir_p(ct_cfg.out_dir);
+	int r = ct_out_dir_create();
 	if (r == 0)
 		r = ct_pprof_write_file(p, path);
 	if (r < 0) {
