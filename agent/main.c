@@ -154,6 +154,7 @@ static void write_all(void)
 	if (ct_out_dir_create() < 0)
 		return; /* logged; a forked child's DIR/<pid> is made only now */
 	ct_sources_finish();
+	ct_out_copy_perf_map();
 	write_summary();
 }
 
