@@ -107,7 +107,6 @@ uint64_t ct_collector_cpu_ns(void); /* CPU time the collector thread used so far
 int ct_collector_fork_child(void);
 
 /* ---- out.c ---- */
-int ct_out_dir_create(void);	 /* mkdir -p the output directory; 0 or -errno */
 const char *ct_out_errors(void); /* "error=..." lines for summary.txt, "" if none */
 
 /* ---- main.c ---- */

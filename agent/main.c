@@ -162,7 +162,10 @@ static void finish_all(void)
 static void write_all(void)
 {
 	ct_period_final(); /* the last CTRACE_PERIOD window, before the sources free theirs */
+	if (ct_out_dir_create() < 0)
+		return; /* logged; a forked child's DIR/<pid> is made only now */
 	ct_sources_finish();
+	ct_out_copy_perf_map();
 	write_summary();
 }
 
@@ -298,10 +301,12 @@ static void at_fork_child(void)
 	ct_engine parent_engine = ct_engine_get();
 	ct_engine_set(CT_ENGINE_OFF);
 	atomic_store_explicit(&engine_known, 0, memory_order_relaxed); /* single-threaded */
+	/* DIR/<pid> is made when the child writes (ct_out_dir_create): a child that execs
+	 * or dies first leaves no empty folder behind. */
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
 	ct_clock_snapshot_take(&ct_start_clock);
-	if (ct_out_dir_create() < 0 || ct_collector_fork_child() < 0) {
+	if (ct_collector_fork_child() < 0) {
 		is_fork_child = 1;
 		ct_tls_guard = g;
 		return;

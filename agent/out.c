@@ -6,6 +6,10 @@
  * and the recording's wall start time and duration. Locations carry runtime addresses
  * only: symbolization happens outside the target (DESIGN.md).
  *
+ * Anonymous executable memory (JIT code: Node, the JVM, LuaJIT) gets a "//anon" Mapping
+ * per region, read from /proc/self/maps when the files are written, so that the
+ * symbolizer can name its addresses from the perf map the JIT wrote (perfmap.h).
+ *
  * Stack convention: hook stacks hold return addresses only; a stack unwound from a CPU
  * sample ends with a 0 sentinel (cpu.c) and its first pc is the exact interrupted pc.
  * Return addresses are written as address - 1 so they point into the call instruction.
@@ -21,6 +25,54 @@
 #include "agent/internal.h"
 #include "libtrace/clock.h"
 #include "libtrace/pprof.h"
+
+/* Anonymous code regions of the profile being built (profiles are built one at a time, on
+ * the thread writing the files): what /proc/self/maps shows when the profile starts, plus a
+ * page for each address that no module and no such region holds — code a JIT unmapped
+ * before exit (Node disposes of its heap first). Their mappings follow the modules'. */
+enum { MAX_ANON = 256, ANON_PAGE = 4096 };
+static struct {
+	uintptr_t start, end;
+	uint32_t mapping; /* its id in the profile */
+} anon[MAX_ANON];
+static int nanon;
+
+static uint32_t anon_add(ct_profile *p, uintptr_t lo, uintptr_t hi)
+{
+	if (nanon == MAX_ANON)
+		return 0;
+	ct_mapping mp = {
+		.memory_start = lo, .memory_limit = hi, .filename = "//anon", .build_id = ""};
+	uint32_t id = ct_profile_add_mapping(p, &mp);
+	if (id == UINT32_MAX)
+		return 0;
+	anon[nanon].start = lo;
+	anon[nanon].end = hi;
+	anon[nanon++].mapping = id;
+	return id;
+}
+
+/* Adds the executable regions of /proc/self/maps that no file backs (JIT code). */
+static void anon_scan(ct_profile *p)
+{
+	nanon = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+		int path = 0;
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &path) < 3 ||
+		    perms[2] != 'x')
+			continue;
+		const char *name = path ? line + path : "";
+		if (*name == '\n' || *name == 0 || strncmp(name, "[anon", 5) == 0)
+			anon_add(p, lo, hi);
+	}
+	fclose(f);
+}
 
 ct_profile *ct_out_profile_new(void)
 {
@@ -39,6 +91,7 @@ ct_profile *ct_out_profile_new(void)
 		};
 		ct_profile_add_mapping(p, &mp);
 	}
+	anon_scan(p);
 	char c[400];
 	snprintf(c, sizeof(c), "ctrace: engine %s: %s", ct_engine_name(ct_engine_get()),
 		 ct_engine_reason);
@@ -49,8 +102,9 @@ ct_profile *ct_out_profile_new(void)
 	return p;
 }
 
-/* Index + 1 of the mapping holding pc: loaded modules first, then closed ones. */
-static uint32_t mapping_for(uintptr_t pc)
+/* Id of the mapping holding pc (0: none): loaded modules first (id = index + 1), then
+ * closed ones, then anonymous code. */
+static uint32_t mapping_for(ct_profile *p, uintptr_t pc)
 {
 	int n;
 	const ct_module *m = ct_modules_all(&n);
@@ -61,7 +115,13 @@ static uint32_t mapping_for(uintptr_t pc)
 			if (m[i].loaded)
 				break;
 		}
-	return found < 0 ? 0 : (uint32_t)found + 1;
+	if (found >= 0)
+		return (uint32_t)found + 1;
+	for (int i = 0; i < nanon; i++)
+		if (pc >= anon[i].start && pc < anon[i].end)
+			return anon[i].mapping;
+	uintptr_t page = pc & ~(uintptr_t)(ANON_PAGE - 1);
+	return anon_add(p, page, page + ANON_PAGE);
 }
 
 int ct_out_add_pcs(ct_profile *p, const uintptr_t *pcs, int n, bool leaf_exact,
@@ -75,7 +135,7 @@ int ct_out_add_pcs(ct_profile *p, const uintptr_t *pcs, int n, bool leaf_exact,
 			continue;
 		if (i > 0 || !leaf_exact)
 			a -= 1;
-		uint32_t loc = ct_profile_add_location(p, mapping_for(a), a, NULL, 0);
+		uint32_t loc = ct_profile_add_location(p, mapping_for(p, a), a, NULL, 0);
 		if (loc == UINT32_MAX)
 			return -ENOMEM;
 		locs[k++] = loc;
@@ -136,6 +196,8 @@ FILE *ct_out_create(const char *name, char *tmp, size_t tmplen)
 	for (unsigned n = 0; n < 100; n++) {
 		snprintf(tmp, tmplen, "%s/%s.tmp.%d.%u", ct_cfg.out_dir, name, (int)getpid(), n);
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == ENOENT && n == 0 && ct_out_dir_create() == 0)
+			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0 && errno == EEXIST)
 			continue;
 		if (fd < 0)
@@ -164,6 +226,37 @@ int ct_out_commit(FILE *f, const char *tmp, const char *name)
 	return r;
 }
 
+/* Copies the perf map a JIT in this process wrote (/tmp/perf-<pid>.map) into the output
+ * directory, so that its code can still be named once the process and /tmp's file are gone.
+ * Nothing when there is none. */
+void ct_out_copy_perf_map(void)
+{
+	char src[96], name[64], tmp[4700];
+	snprintf(name, sizeof(name), "perf-%d.map", (int)getpid());
+	snprintf(src, sizeof(src), "/tmp/%s", name);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return;
+	FILE *out = ct_out_create(name, tmp, sizeof(tmp));
+	if (!out) {
+		close(in);
+		return;
+	}
+	char buf[16384];
+	ssize_t n;
+	int bad = 0;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		bad |= fwrite(buf, 1, (size_t)n, out) != (size_t)n;
+	close(in);
+	if (n < 0 || bad) {
+		fclose(out);
+		unlink(tmp);
+		return;
+	}
+	if (ct_out_commit(out, tmp, name) < 0)
+		ct_log("cannot copy %s", src);
+}
+
 /* Write failures (disk full, file size limit, permissions), reported in summary.txt so
  * that `ctrace record` can say which files are missing and why. */
 static char write_errors[1024]; /* the thread writing the files at exit */
@@ -177,7 +270,7 @@ int ct_out_write(ct_profile *p, const char *name)
 {
 	char path[4600];
 	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, name);
-	int r = mkdir_p(ct_cfg.out_dir);
+	int r = ct_out_dir_create();
 	if (r == 0)
 		r = ct_pprof_write_file(p, path);
 	if (r < 0) {

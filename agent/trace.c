@@ -262,7 +262,11 @@ static int ensure_open(void)
 	char path[4200], args[4096];
 	const char *argv[64];
 	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, CT_FILE_TRACE);
-	tr.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* A forked child's DIR/<pid> is made by its first write; a trace of an earlier run is
+	 * replaced, never written through (O_EXCL | O_NOFOLLOW after the unlink). */
+	if (ct_out_dir_create() == 0)
+		unlink(path);
+	tr.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (tr.fd < 0) {
 		ct_log("trace: cannot create %s: %s", path, strerror(errno));
 		tr.failed = 1;

@@ -1,11 +1,12 @@
 /*
  * report_input.c — what `ctrace report` was given: a ctrace output directory, a trace
  * (trace.ctr: read, symbolized and modelled into thread states) or a profile (a pprof file from any
- * producer, symbolized on the fly when it carries only addresses). Inputs are validated here, once,
- * for every view: a profile whose values would overflow int64 totals is refused with one clear
- * line.
+ * producer, symbolized on the fly when it carries only addresses; JIT code from the perf map in its
+ * directory). Inputs are validated here, once, for every view: a profile whose values would overflow
+ * int64 totals is refused with one clear line.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,21 @@ int report_check_diff_totals(const report_input *base, int bi, const report_inpu
 	return 0;
 }
 
+/* Symbolizes p, naming JIT code from the perf map beside path (symbolize.h). 0 or -errno. */
+static int symbolize(ct_profile *p, const char *path, ct_error *err)
+{
+	ct_symbolizer *s = ct_symbolizer_new(stderr);
+	char *dir = strdup(path);
+	int rc = s && dir ? ct_symbolizer_set_perf_map(s, dirname(dir), 0) : -ENOMEM;
+	if (rc == 0)
+		rc = ct_symbolizer_run(s, p, err);
+	else
+		ct_error_set(err, ENOMEM, -1, "out of memory while symbolizing");
+	free(dir);
+	ct_symbolizer_free(s);
+	return rc;
+}
+
 /* Reads and symbolizes a profile. Returns the exit status. */
 static int open_profile(report_input *in)
 {
@@ -73,7 +89,7 @@ static int open_profile(report_input *in)
 	}
 	if (ct_profile_needs_symbols(in->profile)) {
 		err.msg[0] = '\0';
-		if (ct_symbolize_profile(in->profile, stderr, &err) != 0)
+		if (symbolize(in->profile, in->path, &err) != 0)
 			fprintf(stderr, "ctrace: cannot symbolize %s: %s (showing addresses)\n",
 				in->path, err.msg);
 	}

@@ -4,12 +4,15 @@
  * Reads each pprof file (every *.pb.gz under a directory, including the per-process
  * subdirectories of forked children), symbolizes the locations that have only addresses
  * (libtrace/symbolize.h) and writes the file back atomically. Files that need nothing are
- * left untouched. One symbolizer serves the whole invocation, so each module is opened
- * and warned about once. `ctrace record` calls ct_symbolize_dir when the program exits.
+ * left untouched. JIT code is named from the perf map (/tmp/perf-<pid>.map) of the
+ * process whose summary.txt sits beside the profile. One symbolizer serves the whole
+ * invocation, so each module is opened and warned about once. `ctrace record` calls
+ * ct_symbolize_dir when the program exits.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +74,18 @@ static bool is_profile_name(const char *name)
 	return name[0] != '.' && n > k && strcmp(name + n - k, CT_PROFILE_SUFFIX) == 0;
 }
 
+/* JIT code in dir's profiles is named from the perf map of the process that wrote them
+ * (dir/summary.txt gives its pid). */
+static void use_perf_map(struct run *r, const char *dir)
+{
+	if (ct_symbolizer_set_perf_map(r->sym, dir, 0) < 0)
+		fail(r, -ENOMEM);
+}
+
 /* Symbolizes the profiles under dir, in name order; symbolic links are not followed. */
 static void symbolize_tree(struct run *r, const char *dir, int depth)
 {
+	use_perf_map(r, dir);
 	struct dirent **ents;
 	int n = scandir(dir, &ents, NULL, alphasort);
 	if (n < 0) {
@@ -90,8 +102,10 @@ static void symbolize_tree(struct run *r, const char *dir, int depth)
 		    asprintf(&path, "%s/%s", dir, name) >= 0 && lstat(path, &st) == 0) {
 			if (S_ISREG(st.st_mode) && is_profile_name(name))
 				symbolize_file(r, path);
-			else if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH)
+			else if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH) {
 				symbolize_tree(r, path, depth + 1);
+				use_perf_map(r, dir);
+			}
 		}
 		free(path);
 		free(ents[i]);
@@ -110,6 +124,10 @@ static void symbolize_path(struct run *r, const char *path, bool need_profiles)
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {
+		char *dir = strdup(path);
+		if (dir)
+			use_perf_map(r, dirname(dir));
+		free(dir);
 		symbolize_file(r, path);
 		return;
 	}
