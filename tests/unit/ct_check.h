@@ -3,8 +3,11 @@
  * runs one suite and turns its failures into the exit status, a scratch directory, and
  * small file helpers. Header-only (static functions), included by tests/unit/test_*.c.
  *
- *     static Suite *clock_suite(void) { ... }
- *     CT_CHECK_MAIN(clock_suite)
+ *     static Suite *ring_suite(void)
+ *     {
+ *             return CT_CHECK_SUITE("ring", reserve_commit, full_ring_drops);
+ *     }
+ *     CT_CHECK_MAIN(ring_suite)
  */
 #ifndef CT_CHECK_H
 #define CT_CHECK_H
@@ -13,6 +16,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A suite named name with one test case of the same name holding the n tests. */
+static inline Suite *ct_check_suite(const char *name, const TTest *const *tests, size_t n)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(name);
+	for (size_t i = 0; i < n; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+#define CT_CHECK_SUITE(name, ...)                                                                  \
+	ct_check_suite(name, (const TTest *const[]){__VA_ARGS__},                                  \
+		       sizeof((const TTest *const[]){__VA_ARGS__}) / sizeof(const TTest *))
 
 /* Runs s (freed) and returns EXIT_FAILURE when any of its tests failed. */
 static inline int ct_check_run(Suite *s)
