@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "agent/lockprof.h"
 #include "libtrace/tracewrite.h"
@@ -53,7 +54,8 @@ typedef struct {
 
 static struct {
 	ct_tw *w;
-	int fd;
+	int slot; /* the file's fd guard slot (agent/fdguard.h), -1 when none */
+	char path[4200];
 	int failed; /* opening or writing failed: record nothing more */
 	uint32_t pid;
 	int perf_tasks; /* FORK/EXIT records exist (perf engine with the sched mode) */
@@ -67,7 +69,7 @@ static struct {
 	/* What reached the trace, logged at exit under CTRACE_VERBOSE ("sched: ..."). */
 	uint64_t switches, outs, preempted, names, forks, exits, waits, unblocks, samples;
 	uint64_t open_waits;
-} tr = {.fd = -1};
+} tr = {.slot = -1};
 
 /* ---- the pending-creation table ----------------------------------------------------------- */
 
@@ -228,8 +230,37 @@ static void note_ring_drops(uint64_t now)
 	}
 }
 
+/* Before the writer writes: the file's current fd (the fd guard moves ours away when the
+ * program dup2()s onto its number), else the file opened again where the writer left it (the
+ * program closed our number, e.g. with a raw close_range, and may have reused it: that number
+ * is never written). 0, or -1 with the trace given up. */
+static int own_fd(void)
+{
+	int fd = ct_fdg_check(tr.slot);
+	if (fd >= 0) {
+		ct_tw_set_fd(tr.w, fd);
+		return 0;
+	}
+	fd = open(tr.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && lseek(fd, (off_t)ct_tw_offset(tr.w), SEEK_SET) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	tr.slot = fd < 0 ? -1 : ct_fdg_adopt(fd, CT_FDG_FILE);
+	if (tr.slot < 0) {
+		ct_log("trace: lost %s and cannot open it again", tr.path);
+		return -1;
+	}
+	ct_tw_set_fd(tr.w, ct_fdg_get(tr.slot));
+	return 0;
+}
+
 static void flush(uint64_t now)
 {
+	if (own_fd() < 0) {
+		tr.failed = 1;
+		return;
+	}
 	note_ring_drops(now);
 	set_modules();
 	check(ct_tw_flush(tr.w, now));
@@ -259,16 +290,18 @@ static int ensure_open(void)
 		return 1;
 	if (tr.failed || !ct_engine_known())
 		return 0;
-	char path[4200], args[4096];
+	char args[4096];
 	const char *argv[64];
-	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, CT_FILE_TRACE);
+	snprintf(tr.path, sizeof(tr.path), "%s/%s", ct_cfg.out_dir, CT_FILE_TRACE);
 	/* A forked child's DIR/<pid> is made by its first write; a trace of an earlier run is
-	 * replaced, never written through (O_EXCL | O_NOFOLLOW after the unlink). */
+	 * replaced, never written through (O_EXCL | O_NOFOLLOW after the unlink). The fd is
+	 * the agent's own: held high by the fd guard and checked before every chunk. */
 	if (ct_out_dir_create() == 0)
-		unlink(path);
-	tr.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (tr.fd < 0) {
-		ct_log("trace: cannot create %s: %s", path, strerror(errno));
+		unlink(tr.path);
+	int fd = open(tr.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	tr.slot = fd < 0 ? -errno : ct_fdg_adopt(fd, CT_FDG_FILE);
+	if (tr.slot < 0) {
+		ct_log("trace: cannot create %s: %s", tr.path, strerror(-tr.slot));
 		tr.failed = 1;
 		return 0;
 	}
@@ -285,9 +318,9 @@ static int ensure_open(void)
 			   .stacks = ct_stack_table()};
 	info.argc = read_argv(args, sizeof(args), argv, 64);
 	info.argv = argv;
-	int rc = ct_tw_open(&tr.w, tr.fd, &info);
+	int rc = ct_tw_open(&tr.w, ct_fdg_get(tr.slot), &info);
 	if (rc < 0) {
-		ct_log("trace: cannot write %s: %s", path, strerror(-rc));
+		ct_log("trace: cannot write %s: %s", tr.path, strerror(-rc));
 		tr.failed = 1;
 		tr.w = NULL;
 		return 0;
@@ -493,7 +526,7 @@ static void trace_finish(void)
 	       (unsigned long long)tr.bad);
 	ct_tw_stats st;
 	ct_tw_get_stats(tr.w, &st);
-	int rc = ct_tw_close(tr.w, end);
+	int rc = own_fd() < 0 ? -EBADF : ct_tw_close(tr.w, end);
 	tr.w = NULL;
 	if (rc < 0)
 		ct_log("trace: cannot finish %s: %s", CT_FILE_TRACE, strerror(-rc));
@@ -501,8 +534,8 @@ static void trace_finish(void)
 		ct_log("trace: %llu events in %llu chunks, %llu bytes",
 		       (unsigned long long)st.events, (unsigned long long)st.chunks + 1,
 		       (unsigned long long)st.bytes);
-	close(tr.fd);
-	tr.fd = -1;
+	ct_fdg_release(tr.slot);
+	tr.slot = -1;
 }
 
 /* In a forked child: the parent's writer and table may have been mid-call in its collector
@@ -510,11 +543,11 @@ static void trace_finish(void)
  * opens its own DIR/<pid>/trace.ctr once its engine is chosen. */
 static void trace_fork_child(void)
 {
-	if (tr.fd >= 0)
-		close(tr.fd);
+	if (tr.slot >= 0)
+		ct_fdg_release(tr.slot);
 	ct_tw_module *mods = tr.mods;
 	memset(&tr, 0, sizeof(tr));
-	tr.fd = -1;
+	tr.slot = -1;
 	tr.mods = mods;
 }
 

@@ -108,6 +108,16 @@ static int write_all(ct_tw *w, const uint8_t *p, size_t n)
 	return 0;
 }
 
+void ct_tw_set_fd(ct_tw *w, int fd)
+{
+	w->fd = fd;
+}
+
+uint64_t ct_tw_offset(const ct_tw *w)
+{
+	return w->offset;
+}
+
 int ct_tw_open(ct_tw **out, int fd, const ct_tw_info *info)
 {
 	*out = NULL;

@@ -85,6 +85,12 @@ int ct_tw_sample(ct_tw *w, uint32_t tid, uint64_t t, uint32_t stack, uint64_t we
 /* count events of kind what ("switch", "sample", "hook", ...) were lost (not per thread). */
 int ct_tw_lost(ct_tw *w, uint64_t t, uint64_t count, const char *what);
 
+/* Moves the writer to another descriptor of the same file (the caller reopened it: the
+ * old number was taken from it), positioned at ct_tw_offset(w), where writing goes on. */
+void ct_tw_set_fd(ct_tw *w, int fd);
+/* Bytes written to the file so far: where the next chunk starts. */
+uint64_t ct_tw_offset(const ct_tw *w);
+
 /* Bytes buffered since the last chunk (an estimate of the next chunk's memory). */
 size_t ct_tw_pending(const ct_tw *w);
 

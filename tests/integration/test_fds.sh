@@ -18,6 +18,10 @@ for mode in loop raw; do
 	samples=$(awk -F= '/^samples=/ {print $2}' "$TMP/d-$mode/summary.txt")
 	[ "$samples" -gt 10 ] || fail "$mode: only $samples CPU samples recorded"
 	pprof_top "$TMP/d-$mode/mutex.pb.gz" > /dev/null
+	# The streamed trace's fd is the agent's too: the file reads whole (footer and all).
+	"$CTRACE" report --sched "$TMP/d-$mode" > "$TMP/d-$mode.sched" 2>&1 ||
+		{ cat "$TMP/d-$mode.sched"; fail "$mode: trace.ctr does not read"; }
+	! grep -q truncated "$TMP/d-$mode.sched" || fail "$mode: trace.ctr was cut"
 	pprof_top "$TMP/d-$mode/heap.pb.gz" > /dev/null
 	ok "fd_daemon ($mode): log byte-identical, collector ${ms} ms CPU, $samples samples"
 done
