@@ -54,7 +54,10 @@ var threads = D.threads.map(function (a, i) {
 });
 // Every thread's intervals go into shared arrays (grown by doubling); each thread then gets
 // views of its part, so 20,000 threads cost views, not 20,000 sets of buffers.
-var G = { n: 0, cap: 1 << 12 }, GS = { n: 0, cap: 1 << 12 };
+// Sized once from the strings (an interval takes at least 3 characters, a sample 2).
+var G = { n: 0, cap: 16 }, GS = { n: 0, cap: 16 };
+D.iv.forEach(function (x) { G.cap += Math.ceil(x.length / 3); });
+D.sm.forEach(function (x) { GS.cap += Math.ceil(x.length / 2); });
 function grow(g, kinds) {
 	g.cap *= 2;
 	kinds.forEach(function (k) { var x = new g[k].constructor(g.cap); x.set(g[k]); g[k] = x; });
@@ -125,8 +128,13 @@ function mergeGroup(g) {
 	g.n = total;
 }
 mark("groups");
+// CPU lanes and the counter are built just after the first paint (thread lanes first); until
+// then they are empty, with the same layout.
+function emptyCpu(c) { var z = new Float64Array(0); return { cpu: c, n: 0, st: z, en: z, maxEnd: z, ti: new Int32Array(0) }; }
 var cpus = [];
-(function () {
+for (var c0 = 0; c0 < D.ncpus; c0++) cpus.push(emptyCpu(c0));
+function buildCpus() {
+	cpus = [];
 	for (var c = 0; c < D.ncpus; c++) cpus.push([]);
 	threads.forEach(function (th) {
 		for (var i = 0; i < th.n; i++) if (th.code[i] === RUN && th.a[i] < D.ncpus) cpus[th.a[i]].push(th.st[i], th.en[i], th.i);
@@ -139,10 +147,10 @@ var cpus = [];
 		for (i = 0; i < n; i++) { var j = ord[i]; L.st[i] = arr[3 * j]; L.en[i] = arr[3 * j + 1]; L.ti[i] = arr[3 * j + 2]; mx = Math.max(mx, L.en[i]); L.maxEnd[i] = mx; }
 		return L;
 	});
-})();
-mark("cpus");
+}
 // running and runnable counts over time: a step function.
-var counter = (function () {
+var counter = { T: new Float64Array(0), R: new Uint16Array(0), Q: new Uint16Array(0), n: 0, max: 1 };
+function buildCounter() {
 	var n = 0; threads.forEach(function (th) { n += th.n; });
 	var ev = new Float64Array(2 * n), kind = new Int8Array(2 * n), k = 0;
 	threads.forEach(function (th) {
@@ -160,10 +168,9 @@ var counter = (function () {
 		if (s2 === 1) r++; else if (s2 === -1) r--; else if (s2 === 2) q++; else q--;
 		T[i] = ev[j]; R[i] = r; Q[i] = q; mx = Math.max(mx, r + q);
 	}
-	return { T: T, R: R, Q: Q, n: k, max: mx };
-})();
+	counter = { T: T, R: R, Q: Q, n: k, max: mx };
+}
 
-mark("counter");
 var hidden = {}, pinned = [], query = "", matchSet = null;
 function threadLane(th) { return { kind: "thread", th: th, src: th, label: th.name, tid: th.tid }; }
 function buildLanes() {
@@ -558,6 +565,7 @@ $("search").addEventListener("input", function (e) { search(e.target.value); });
 	items.forEach(function (it) { var s = document.createElement("span"), i = document.createElement("i"); i.style.background = codeColor(it[0]); s.appendChild(i); s.appendChild(document.createTextNode(it[1])); lg.appendChild(s); });
 	var tk = document.createElement("span"); tk.textContent = "\u2758 CPU sample · CPU lanes: one colour per thread · arrow: who unblocked the selected wait"; lg.appendChild(tk);
 	buildLanes(); resize();
+	setTimeout(function () { buildCpus(); buildCounter(); miniCache = null; buildLanes(); resize(); mark("complete"); }, 0);
 	window.ctTimeline = { data: D, threads: threads, lanes: function () { return lanes; }, view: view, zoomBy: zoomBy, panBy: panBy, fitAll: fitAll, search: search, select: select, firstPaint: function () { return firstPaint; } };
 	if (location.hash === "#selftest") setTimeout(selftest, 0);
 })();
