@@ -349,7 +349,10 @@ static void on_fork(const ct_event *ev)
 	if (!writer() || !ct_event_get(ev, &t, sizeof(t)) || t.pid != tr.pid || ev->tid == t.pid)
 		return;
 	tr.forks++;
-	pending *p = pend_add(ev->tid, ct_now());
+	pending *p = pend_find(ev->tid);
+	if (p && p->fork) /* the tid was reused before the last life's start came */
+		pend_write(p);
+	p = pend_add(ev->tid, ct_now());
 	if (!p) {
 		tr.bad++;
 		return;
@@ -368,9 +371,8 @@ static void on_exit_task(const ct_event *ev)
 	ct_tw *w = writer();
 	if (!w || !ct_event_get(ev, &t, sizeof(t)) || t.pid != tr.pid)
 		return;
-	pending *p = pend_find(ev->tid);
-	if (p)
-		pend_write(p);
+	/* A pending creation stays: a short thread's EXIT (perf ring) is often dispatched
+	 * before its THREAD_START (user ring, drained after); the model orders them by time. */
 	tr.exits++;
 	check(ct_tw_exit(w, ev->tid, ev->time));
 }
@@ -387,7 +389,10 @@ static void on_thread_start(const ct_event *ev)
 		name_from_proc(ev->tid, ev->time);
 		return;
 	}
-	pending *p = pend_add(ev->tid, ct_now());
+	pending *p = pend_find(ev->tid);
+	if (p && p->start) /* the tid was reused before the last life's FORK came */
+		pend_write(p);
+	p = pend_add(ev->tid, ct_now());
 	if (!p) {
 		tr.bad++;
 		return;
