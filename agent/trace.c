@@ -10,10 +10,12 @@
  *
  * Lifecycle. With the perf engine, PERF_RECORD_FORK/EXIT say when a thread of this process
  * was created and ended; the hooks' CT_EV_THREAD_START, emitted by the new thread itself,
- * adds the creator's stack. The two travel different rings, so the first one seen waits in
- * a small table (tid → what is known) until the other arrives, at most PENDING_NS; then
- * one CREATE is written (a thread made by raw clone() has no THREAD_START and is created
- * from its FORK alone). With the timer engine (or none) there are no perf records: the
+ * adds the creator's stack. The two travel different rings (a short thread's EXIT is often
+ * dispatched before its THREAD_START: perf rings are drained first), so the first one seen
+ * waits in a small table (tid → what is known) until the other arrives, at most
+ * PENDING_NS; then one CREATE is written (a thread made by raw clone() has no THREAD_START
+ * and is created from its FORK alone). Events of a thread may be written in any order:
+ * readers sort them by time. With the timer engine (or none) there are no perf records: the
  * hooks' THREAD_START/END are the lifecycle. Records of other processes (perf events that
  * a forked child inherited report into our rings) are dropped by pid.
  *
