@@ -54,12 +54,6 @@ CT_LK_DEFINE_REAL(sem_clockwait, NULL)
 CT_LK_DEFINE_REAL(pthread_cond_wait, "GLIBC_2.3.2")
 CT_LK_DEFINE_REAL(pthread_cond_timedwait, "GLIBC_2.3.2")
 CT_LK_DEFINE_REAL(pthread_cond_clockwait, NULL)
-CT_LK_DEFINE_REAL(pthread_cond_signal, "GLIBC_2.3.2")
-CT_LK_DEFINE_REAL(pthread_cond_broadcast, "GLIBC_2.3.2")
-CT_LK_DEFINE_REAL(sem_post, NULL)
-CT_LK_DEFINE_REAL(pthread_join, NULL)
-CT_LK_DEFINE_REAL(pthread_timedjoin_np, NULL)
-CT_LK_DEFINE_REAL(pthread_clockjoin_np, NULL)
 
 /* Modes a lock wait feeds: the block profile (the waiter) and the mutex profile (the
  * holder). Condition waits release their mutex, so they feed both as well. */
@@ -104,10 +98,8 @@ static struct {
 /* In a forked child only the forking thread exists: the other threads' registrations
  * (and a bucket lock one of them held) must go, or the child's unlocks would charge
  * waits that never end. */
-static void lk_join_child_reset(void);
 static void lk_child_reset(void)
 {
-	lk_join_child_reset();
 	memset(lk_table, 0, sizeof(lk_table));
 	atomic_store_explicit(&lk_waiting.n, 0, memory_order_relaxed);
 }
@@ -329,12 +321,6 @@ __attribute__((constructor)) static void lk_resolve_all(void)
 	resolve_pthread_cond_wait();
 	resolve_pthread_cond_timedwait();
 	resolve_pthread_cond_clockwait();
-	resolve_pthread_cond_signal();
-	resolve_pthread_cond_broadcast();
-	resolve_sem_post();
-	resolve_pthread_join();
-	resolve_pthread_timedjoin_np();
-	resolve_pthread_clockjoin_np();
 	pthread_atfork(NULL, NULL, lk_child_reset);
 }
 
@@ -643,160 +629,4 @@ CT_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t
 				     clockid_t clk, const struct timespec *restrict abs)
 {
 	return lk_cond_wait(c, m, LK_CLOCK, clk, abs);
-}
-
-/* ---- wake-ups: the trace's unblock edges of cond signals and semaphore posts ----
- * Emitted only while the trace is on and the object has a waiter, which these read from
- * glibc's own fields — the same relaxed loads glibc's pthread_cond_signal and sem_post
- * make to skip the futex wake (glibc >= 2.25: a condition variable's __wrefs counts its
- * waiters from bit 3; a semaphore's first 64-bit word its waiters from bit 32). A test
- * of the mode first, so a program without the trace pays one load. */
-
-static inline int lk_cond_has_waiters(pthread_cond_t *c)
-{
-	return (__atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED) >> 3) != 0;
-}
-
-static inline int lk_sem_has_waiters(sem_t *s)
-{
-	typedef uint64_t __attribute__((may_alias)) lk_word;
-	return (__atomic_load_n((lk_word *)(void *)s, __ATOMIC_RELAXED) >> 32) != 0;
-}
-
-CT_EXPORT int pthread_cond_signal(pthread_cond_t *c)
-{
-	if (__builtin_expect(ct_lk_sched_on(), 0) && lk_cond_has_waiters(c))
-		ct_lk_unblock((uintptr_t)c, 0, 0);
-	return real_pthread_cond_signal()(c);
-}
-
-CT_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
-{
-	if (__builtin_expect(ct_lk_sched_on(), 0) && lk_cond_has_waiters(c))
-		ct_lk_unblock((uintptr_t)c, 0, 0);
-	return real_pthread_cond_broadcast()(c);
-}
-
-CT_EXPORT int sem_post(sem_t *s)
-{
-	if (__builtin_expect(ct_lk_sched_on(), 0) && lk_sem_has_waiters(s))
-		ct_lk_unblock((uintptr_t)s, 0, 0);
-	return real_sem_post()(s);
-}
-
-/* ---- joins ----
- * For the trace's unblock edge of an exit that releases a joiner, a joiner registers the
- * thread it waits for in a small table (when the trace is on); the ending thread looks
- * itself up there (ct_lk_thread_exit) — one relaxed load of the count while nobody joins. A
- * full table just loses the edge. */
-
-#define LK_JOINS 256
-
-static struct {
-	_Atomic uint64_t thread; /* pthread_t waited for; 0 = free */
-	_Atomic uint32_t joiner; /* its joiner's tid */
-} lk_joins[LK_JOINS];
-static _Atomic uint32_t lk_njoins; /* entries in use: the exit path's gate (relaxed) */
-
-static void lk_join_child_reset(void)
-{
-	memset(lk_joins, 0, sizeof(lk_joins));
-	atomic_store_explicit(&lk_njoins, 0, memory_order_relaxed);
-}
-
-/* Registers the calling thread as t's joiner: the entry's index, or -1. */
-static int lk_join_register(pthread_t t)
-{
-	if (!ct_lk_sched_on())
-		return -1;
-	for (int i = 0; i < LK_JOINS; i++) {
-		uint64_t free_slot = 0;
-		if (atomic_compare_exchange_strong_explicit(&lk_joins[i].thread, &free_slot,
-							    (uint64_t)t, memory_order_relaxed,
-							    memory_order_relaxed)) {
-			/* Release: the exiting thread that finds its pthread_t (acquire)
-			 * also finds the joiner's tid. */
-			atomic_store_explicit(&lk_joins[i].joiner, ct_gettid(),
-					      memory_order_relaxed);
-			atomic_thread_fence(memory_order_release);
-			atomic_fetch_add_explicit(&lk_njoins, 1, memory_order_relaxed);
-			return i;
-		}
-	}
-	return -1;
-}
-
-/* Removes entry i if it still names t (the exiting thread may have taken it). */
-static void lk_join_unregister(int i, pthread_t t)
-{
-	uint64_t expect = (uint64_t)t;
-	if (i >= 0 &&
-	    atomic_compare_exchange_strong_explicit(&lk_joins[i].thread, &expect, 0,
-						    memory_order_relaxed, memory_order_relaxed))
-		atomic_fetch_sub_explicit(&lk_njoins, 1, memory_order_relaxed);
-}
-
-void ct_lk_thread_exit(void)
-{
-	if (atomic_load_explicit(&lk_njoins, memory_order_relaxed) == 0)
-		return;
-	uint64_t self = (uint64_t)pthread_self();
-	for (int i = 0; i < LK_JOINS; i++) {
-		if (atomic_load_explicit(&lk_joins[i].thread, memory_order_relaxed) != self)
-			continue;
-		atomic_thread_fence(memory_order_acquire);
-		uint32_t joiner = atomic_load_explicit(&lk_joins[i].joiner, memory_order_relaxed);
-		uint64_t expect = self;
-		if (atomic_compare_exchange_strong_explicit(&lk_joins[i].thread, &expect, 0,
-							    memory_order_relaxed,
-							    memory_order_relaxed)) {
-			atomic_fetch_sub_explicit(&lk_njoins, 1, memory_order_relaxed);
-			ct_lk_unblock(self, 0, joiner);
-		}
-	}
-}
-
-typedef enum { LK_JOIN, LK_JOIN_TIMED, LK_JOIN_CLOCK } lk_join_how;
-
-static int lk_join_call(pthread_t t, void **ret, lk_join_how how, clockid_t clk,
-			const struct timespec *abs)
-{
-	switch (how) {
-	case LK_JOIN:
-		return real_pthread_join()(t, ret);
-	case LK_JOIN_TIMED:
-		return real_pthread_timedjoin_np()(t, ret, abs);
-	default:
-		return real_pthread_clockjoin_np()(t, ret, clk, abs);
-	}
-}
-
-static int lk_join(pthread_t t, void **ret, lk_join_how how, clockid_t clk,
-		   const struct timespec *abs)
-{
-	if (!ct_lk_recording(CT_LK_WAIT_MODES))
-		return lk_join_call(t, ret, how, clk, abs);
-	ct_lk_wait cw;
-	ct_lk_wait_begin(&cw, CT_WAIT_JOIN, (uint64_t)t, 0, 0);
-	int slot = lk_join_register(t);
-	int rc = lk_join_call(t, ret, how, clk, abs);
-	lk_join_unregister(slot, t);
-	ct_lk_wait_end(&cw, ct_now(), rc == 0 || (how != LK_JOIN && rc == ETIMEDOUT));
-	return rc;
-}
-
-CT_EXPORT int pthread_join(pthread_t t, void **ret)
-{
-	return lk_join(t, ret, LK_JOIN, 0, NULL);
-}
-
-CT_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
-{
-	return lk_join(t, ret, LK_JOIN_TIMED, CLOCK_REALTIME, abs);
-}
-
-CT_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
-				   const struct timespec *abs)
-{
-	return lk_join(t, ret, LK_JOIN_CLOCK, clk, abs);
 }

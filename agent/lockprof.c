@@ -3,15 +3,15 @@
  * source that aggregates the records on the collector thread and writes mutex.pb.gz and
  * block.pb.gz at exit.
  *
- * The hooks (lockhooks.c, iohooks.c) end each blocking call with ct_lk_wait_end()
- * (agent/waitreg.c) and call ct_lk_hold_record() when a contended lock was released, and
- * ct_lk_unblock() when they release a waiter (scheduler trace). Stacks are captured in
- * place with the agent's own frames trimmed (so the leaf is the program's call site) and
- * interned; each call appends one fixed-size record (CT_EV_LOCK_WAIT,
- * CT_EV_LOCK_HOLD). This source subscribes to both and sums them per (stack, object,
- * reason) in a libtrace/lockagg.h aggregator, which also names the samples' labels; at exit
- * it writes the profiles with Go's sample types (contentions/count, delay/nanoseconds) so
- * pprof treats them the same way as Go's own.
+ * The hooks (lockhooks.c, wakehooks.c, iohooks.c, fdhooks.c, futexhook.c) end each
+ * blocking call with ct_lk_wait_end() (agent/waitreg.c), call ct_lk_hold_record() when a
+ * contended lock was released and ct_lk_unblock() when they release a waiter (scheduler
+ * trace). Stacks are captured in place with the agent's own frames trimmed (so the leaf is
+ * the program's call site) and interned; each call appends one fixed-size record
+ * (CT_EV_LOCK_WAIT, CT_EV_LOCK_HOLD, CT_EV_UNBLOCK). This source subscribes to the first
+ * two and sums them per (stack, object, reason) in a libtrace/lockagg.h aggregator, which
+ * also names the samples' labels; at exit it writes the profiles with Go's sample types
+ * (contentions/count, delay/nanoseconds) so pprof treats them the same way as Go's own.
  */
 #include <dlfcn.h>
 #include <errno.h>

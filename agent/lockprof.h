@@ -1,16 +1,18 @@
 /*
  * lockprof.h — what the lock/block hooks share with the lock profile source.
  *
- * agent/lockhooks.c (pthread and semaphore hooks) and agent/iohooks.c (epoll, poll,
- * select, sleeps, file and socket calls, futex waits) bracket each call that may block with
- * ct_lk_wait_begin/ct_lk_wait_end, which capture the waiter's stack at entry, keep the
- * wait in a per-thread registry while it lasts (agent/waitreg.c: threads still blocked
- * at exit) and append the finished wait; a release of a contended lock captures the
- * holder's stack (ct_lk_stack) and hands it with the delay its waiters suffered to
- * ct_lk_hold_record(), and — for the scheduler trace — the release of a waiter to
- * ct_lk_unblock(). Stacks have the agent's own frames trimmed. agent/lockprof.c aggregates
- * the records on the collector thread and writes mutex.pb.gz (delay charged to the
- * holder) and block.pb.gz (time charged to the waiter, labelled with the reason).
+ * agent/lockhooks.c (pthread locks, semaphores, cond waits), agent/wakehooks.c (joins,
+ * cond signals, sem_post), agent/iohooks.c (epoll, poll, select, sleeps),
+ * agent/fdhooks.c (file and socket calls) and agent/futexhook.c (futex waits) bracket
+ * each call that may block with ct_lk_wait_begin/ct_lk_wait_end, which capture the
+ * waiter's stack at entry, keep the wait in a per-thread registry while it lasts
+ * (agent/waitreg.c: threads still blocked at exit) and append the finished wait; a
+ * release of a contended lock captures the holder's stack (ct_lk_stack) and hands it with
+ * the delay its waiters suffered to ct_lk_hold_record(), and — for the scheduler trace —
+ * the release of a waiter to ct_lk_unblock(). Stacks have the agent's own frames trimmed.
+ * agent/lockprof.c aggregates the records on the collector thread and writes mutex.pb.gz
+ * (delay charged to the holder) and block.pb.gz (time charged to the waiter, labelled
+ * with the reason).
  */
 #ifndef CT_LOCKPROF_H
 #define CT_LOCKPROF_H
@@ -73,7 +75,7 @@ typedef struct {
  * recorded, captures the stack once (unless CT_LK_LAZY) and registers the wait. Call only
  * when ct_lk_recording() allowed it; nothing is held across the real call (a thread
  * cancelled inside it just leaves its registry slot open until its exit). Allocation-free;
- * preserves errno. Not for signal handlers. */
+ * preserves errno. */
 void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
 		      uintptr_t ra);
 
@@ -99,7 +101,7 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 void ct_lk_open_waits_release(void);
 
 /* The calling thread is ending (the agent's TSD destructor): the unblock edge for a
- * thread that waits to join it (agent/lockhooks.c). */
+ * thread that waits to join it (agent/wakehooks.c). */
 void ct_lk_thread_exit(void);
 
 /* ---- stacks and holders (agent/lockprof.c) ---- */

@@ -199,6 +199,7 @@ static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra)
 void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg)
 {
 	pid_t pid = getpid();
+	int saved = errno;
 	for (uint32_t i = 0; i < WR_SLOTS; i++) {
 		ct_lk_open_wait w;
 		uint64_t ra;
@@ -218,6 +219,7 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 			w.reason = CT_WAIT_NET;
 		fn(&w, arg);
 	}
+	errno = saved;
 }
 
 /* In a forked child only the forking thread exists (and it is not waiting). */

@@ -4,7 +4,8 @@
 # with the creator's stack per thread created, an end record per thread that ended; names
 # set with pthread_setname_np (own and another thread's) and prctl; and the thread left
 # blocked forever in pthread_cond_wait listed at exit with reason cond and its stack
-# (leaf stuck_forever, then stuck). With the block mode alone the open wait is still
+# (leaf stuck_forever, then stuck), and the one blocked in read(2) of a pipe with reason io
+# and its call site (stuck_reader). With the block mode alone the open wait is still
 # listed but no trace records are made.
 . "$(dirname "$0")/lib.sh"
 
@@ -31,8 +32,8 @@ ends=$(num "$TMP/s.err" 'thread end') names=$(num "$TMP/s.err" 'thread name')
 [ "$woken" -ge 1 ] || fail "no join edge with the woken tid ($woken)"
 [ $((unb - woken)) -ge 3 ] || fail "cond/sem/mutex edges: $((unb - woken)), want >= 3"
 ok "unblock edges: $unb ($woken joins with the woken tid)"
-[ "$starts" -eq 5 ] && [ "$cst" -eq 5 ] || fail "thread starts: $starts ($cst with creator stack), want 5"
-[ "$ends" -eq 4 ] || fail "thread ends: $ends, want 4 (the stuck thread never ends)"
+[ "$starts" -eq 6 ] && [ "$cst" -eq 6 ] || fail "thread starts: $starts ($cst with creator stack), want 6"
+[ "$ends" -eq 4 ] || fail "thread ends: $ends, want 4 (the stuck threads never end)"
 ok "lifecycle: $starts starts with the creator's stack, $ends ends"
 [ "$names" -eq 3 ] || fail "names: $names, want 3"
 for n in exiter stuck renamed; do
@@ -41,9 +42,8 @@ done
 ok "names from pthread_setname_np (own, other thread) and prctl"
 
 # The stuck thread: reason cond, the stack at entry, leaf stuck_forever.
-line=$(grep 'open wait:' "$TMP/s.err") || fail "no open wait listed at exit"
-[ "$(echo "$line" | wc -l)" -eq 1 ] || fail "open waits: $line"
-echo "$line" | grep -q 'reason=cond' || fail "open wait reason: $line"
+[ "$(grep -c 'open wait:' "$TMP/s.err")" -eq 2 ] || fail "open waits: $(grep 'open wait:' "$TMP/s.err")"
+line=$(grep 'open wait: .*reason=cond' "$TMP/s.err") || fail "no cond wait listed at exit"
 frames=$(echo "$line" | sed 's/.*stack://' | tr ' ' '\n' | grep '^hook_events+' |
 	sed 's/.*+//' | head -2)
 [ -n "$frames" ] || fail "open wait without the program's frames: $line"
@@ -51,6 +51,13 @@ fns=$(for f in $frames; do addr2line -f -e "$prog" "$(printf '0x%x' $((f - 1)))"
 	tr '\n' ' ')
 [ "$fns" = "stuck_forever stuck " ] || fail "open wait stack: $fns (want stuck_forever stuck)"
 ok "thread blocked at exit: $(echo "$line" | sed 's/.*open wait: //; s/ stack:.*//'), stack $fns"
+
+# The reader: reason io (a pipe), its call site in stuck_reader (read registers no stack).
+line=$(grep 'open wait: .*reason=io' "$TMP/s.err") || fail "no io wait listed at exit"
+f=$(echo "$line" | sed 's/.*stack://' | tr ' ' '\n' | grep '^hook_events+' | sed 's/.*+//')
+fn=$(addr2line -f -e "$prog" "$(printf '0x%x' $((f - 1)))" | head -1)
+[ "$fn" = stuck_reader ] || fail "io open wait at $fn: $line"
+ok "thread blocked in read(2) at exit: reason io, call site $fn"
 
 # Block alone: the registry still lists the wait; no trace records.
 run b block

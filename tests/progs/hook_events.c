@@ -3,7 +3,8 @@
  * a joiner waiting for a thread's exit (1 unblock with the woken tid), a cond signal to a
  * waiter and a sem_post to a waiter (1 unblock each), a contended mutex handed over (>= 1),
  * names set with pthread_setname_np (on itself and on another thread) and with prctl, and
- * one thread left blocked forever in pthread_cond_wait inside stuck_forever() at exit. */
+ * one thread left blocked forever in pthread_cond_wait inside stuck_forever() at exit, and
+ * one in a read(2) of a pipe inside stuck_reader(). */
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t never_mu = PTHREAD_MUTEX_INITIALIZER;
-static sem_t sem;
+static sem_t sem, started;
 static int ready;
 
 static void nap_ms(int ms)
@@ -28,7 +29,7 @@ static void *exiter(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "exiter");
-	nap_ms(100); /* main is in pthread_join by then */
+	nap_ms(200); /* main is in pthread_join by then */
 	return NULL;
 }
 
@@ -64,10 +65,20 @@ __attribute__((noinline)) static void stuck_forever(void)
 		pthread_cond_wait(&never, &never_mu);
 }
 
+__attribute__((noinline)) static void *stuck_reader(void *arg)
+{
+	int *p = arg;
+	char c;
+	if (read(p[0], &c, 1) < 0) /* nobody ever writes */
+		perror("read");
+	return NULL;
+}
+
 static void *stuck(void *arg)
 {
 	(void)arg;
 	prctl(PR_SET_NAME, "stuck", 0, 0, 0);
+	sem_post(&started);
 	stuck_forever();
 	return NULL;
 }
@@ -76,12 +87,13 @@ int main(void)
 {
 	pthread_t t;
 	sem_init(&sem, 0, 0);
+	sem_init(&started, 0, 0);
 
 	pthread_create(&t, NULL, exiter, NULL);
 	pthread_join(t, NULL);
 
 	pthread_create(&t, NULL, cond_waiter, NULL);
-	nap_ms(100);
+	nap_ms(200);
 	pthread_mutex_lock(&mu);
 	ready = 1;
 	pthread_cond_signal(&cv);
@@ -89,20 +101,26 @@ int main(void)
 	pthread_join(t, NULL);
 
 	pthread_create(&t, NULL, sem_waiter, NULL);
-	nap_ms(100);
+	nap_ms(200);
 	sem_post(&sem);
 	pthread_join(t, NULL);
 
 	pthread_mutex_lock(&mu);
 	pthread_create(&t, NULL, mutex_waiter, NULL);
-	nap_ms(100);
+	nap_ms(200);
 	pthread_mutex_unlock(&mu);
 	pthread_join(t, NULL);
 
+	static int p[2];
+	if (pipe(p) < 0)
+		return 1;
+	pthread_t r;
+	pthread_create(&r, NULL, stuck_reader, p);
 	pthread_t s;
 	pthread_create(&s, NULL, stuck, NULL);
-	nap_ms(100); /* it has started (and named itself) */
+	sem_wait(&started); /* it has started and named itself */
 	pthread_setname_np(s, "renamed");
+	nap_ms(100); /* it is inside pthread_cond_wait by then */
 	printf("hook_events done\n");
 	return 0;
 }
