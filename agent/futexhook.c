@@ -15,6 +15,7 @@
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "agent/lockprof.h"
 
