@@ -10,10 +10,12 @@
  *
  * Lifecycle. With the perf engine, PERF_RECORD_FORK/EXIT say when a thread of this process
  * was created and ended; the hooks' CT_EV_THREAD_START, emitted by the new thread itself,
- * adds the creator's stack. The two travel different rings, so the first one seen waits in
- * a small table (tid → what is known) until the other arrives, at most PENDING_NS; then
- * one CREATE is written (a thread made by raw clone() has no THREAD_START and is created
- * from its FORK alone). With the timer engine (or none) there are no perf records: the
+ * adds the creator's stack. The two travel different rings (a short thread's EXIT is often
+ * dispatched before its THREAD_START: perf rings are drained first), so the first one seen
+ * waits in a small table (tid → what is known) until the other arrives, at most
+ * PENDING_NS; then one CREATE is written (a thread made by raw clone() has no THREAD_START
+ * and is created from its FORK alone). Events of a thread may be written in any order:
+ * readers sort them by time. With the timer engine (or none) there are no perf records: the
  * hooks' THREAD_START/END are the lifecycle. Records of other processes (perf events that
  * a forked child inherited report into our rings) are dropped by pid.
  *
@@ -38,18 +40,23 @@
 #include "agent/lockprof.h"
 #include "libtrace/tracewrite.h"
 
-#define FLUSH_NS 250000000ull	/* a chunk at least this often */
-#define FLUSH_BYTES (1u << 20)	/* and whenever this much is buffered */
-#define PENDING_NS 100000000ull /* how long half a creation waits for its other half */
+#define FLUSH_NS 250000000ull	    /* a chunk at least this often */
+#define FLUSH_BYTES (1u << 20)	    /* and whenever this much is buffered */
+#define PENDING_NS 1000000000ull    /* how long half a creation waits for its other half */
+#define EXIT_GRACE_NS 1000000000ull /* how long a written creation waits for a late start */
 #define MAX_MODULES_OUT 4096
 
-/* Half of a thread creation seen, waiting for the other half (see the file comment). */
+/* A thread creation of which one half was seen (see the file comment). Kept until both
+ * halves were written, or, for a creation written from its FORK alone (overdue, e.g. a
+ * raw clone() thread), until EXIT_GRACE_NS after the thread's exit: a THREAD_START that
+ * still comes then adds only the start. */
 typedef struct {
 	uint32_t tid;	  /* 0: empty slot */
 	uint32_t creator; /* from FORK (ptid) or THREAD_START */
 	uint32_t stack;	  /* THREAD_START: the pthread_create call's stack */
-	uint8_t fork, start;
-	uint64_t fork_time, start_time, seen; /* seen: when the first half arrived */
+	uint8_t fork, start, written, exited;
+	uint64_t fork_time, start_time;
+	uint64_t seen; /* collector time the first half arrived, then the exit's */
 } pending;
 
 static struct {
@@ -172,27 +179,56 @@ static void name_from_proc(uint32_t tid, uint64_t t)
 	check(ct_tw_name(tr.w, tid, t, name));
 }
 
-/* Writes the one CREATE of p's thread from what is known, and forgets p. */
-static void pend_write(pending *p)
+/* Writes what is known of p's creation (the one CREATE, then its START when known) and
+ * forgets p once nothing more can come. Returns whether p was removed. */
+static bool pend_write(pending *p)
 {
-	uint64_t t = p->fork ? p->fork_time : p->start_time;
-	check(ct_tw_create(tr.w, p->creator, t, p->tid, p->stack));
+	if (!p->written) {
+		uint64_t t = p->fork ? p->fork_time : p->start_time;
+		check(ct_tw_create(tr.w, p->creator, t, p->tid, p->stack));
+		name_from_proc(p->tid, t);
+		p->written = 1;
+	}
 	if (p->start)
 		check(ct_tw_start(tr.w, p->tid, p->start_time));
-	name_from_proc(p->tid, t);
-	pend_del(p);
+	if (p->start || !tr.perf_tasks) {
+		pend_del(p);
+		return true;
+	}
+	return false;
 }
 
-/* Writes the creations whose other half is overdue (all of them when now is UINT64_MAX). */
+/* Writes the creations whose other half is overdue, forgets those whose thread ended long
+ * ago (everything when now is UINT64_MAX). */
 static void pend_expire(uint64_t now)
 {
+	bool all = now == UINT64_MAX;
 	for (uint32_t i = 0; i < tr.cap;) {
 		pending *p = &tr.pend[i];
-		if (p->tid && (now == UINT64_MAX || now - p->seen > PENDING_NS))
-			pend_write(p); /* may move a later entry into slot i: look at it again */
-		else
+		bool gone = false;
+		if (p->tid && !p->written && (all || now - p->seen > PENDING_NS))
+			gone = pend_write(p);
+		if (!gone && p->tid && p->written &&
+		    (all || (p->exited && now - p->seen > EXIT_GRACE_NS))) {
+			pend_del(p);
+			gone = true;
+		}
+		if (!gone) /* else a later entry may have moved into slot i: look at it again */
 			i++;
 	}
+}
+
+/* The entry of a new life of tid: a left-over one of an earlier life (the tid was reused
+ * before the other half came) is written and dropped first. half: FORK (0) or START (1). */
+static pending *pend_life(uint32_t tid, int half)
+{
+	pending *p = pend_find(tid);
+	if (p && (half ? p->start : p->fork) && !pend_write(p))
+		pend_del(p);
+	p = pend_add(tid, ct_now());
+	if (!p)
+		tr.bad++;
+	return p;
 }
 
 static void set_modules(void)
@@ -386,11 +422,9 @@ static void on_fork(const ct_event *ev)
 	if (!writer() || !ct_event_get(ev, &t, sizeof(t)) || t.pid != tr.pid || ev->tid == t.pid)
 		return;
 	tr.forks++;
-	pending *p = pend_add(ev->tid, ct_now());
-	if (!p) {
-		tr.bad++;
+	pending *p = pend_life(ev->tid, 0);
+	if (!p)
 		return;
-	}
 	p->fork = 1;
 	p->fork_time = ev->time;
 	if (!p->start)
@@ -405,9 +439,13 @@ static void on_exit_task(const ct_event *ev)
 	ct_tw *w = writer();
 	if (!w || !ct_event_get(ev, &t, sizeof(t)) || t.pid != tr.pid)
 		return;
+	/* A pending creation stays: a short thread's EXIT (perf ring) is often dispatched
+	 * before its THREAD_START (user ring, drained after); the model orders them by time. */
 	pending *p = pend_find(ev->tid);
-	if (p)
-		pend_write(p);
+	if (p) {
+		p->exited = 1;
+		p->seen = ct_now();
+	}
 	tr.exits++;
 	check(ct_tw_exit(w, ev->tid, ev->time));
 }
@@ -424,16 +462,14 @@ static void on_thread_start(const ct_event *ev)
 		name_from_proc(ev->tid, ev->time);
 		return;
 	}
-	pending *p = pend_add(ev->tid, ct_now());
-	if (!p) {
-		tr.bad++;
+	pending *p = pend_life(ev->tid, 1);
+	if (!p)
 		return;
-	}
 	p->start = 1;
 	p->start_time = ev->time;
 	p->creator = s.creator;
 	p->stack = s.create_stack;
-	if (p->fork)
+	if (p->fork) /* complete now (or its creation was already written from the FORK) */
 		pend_write(p);
 }
 

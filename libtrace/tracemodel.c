@@ -214,8 +214,11 @@ static int event(builder *b, const entry *en)
 			return rc;
 	}
 	if (!b->th) {
-		if (b->just_exited && e->kind == CT_EV_SWITCH_OUT && !en->born)
-			return 0; /* the dying thread's last switch-out */
+		if (b->just_exited && !en->born &&
+		    (e->kind == CT_EV_SWITCH_OUT || e->kind == CT_EV_SWITCH_OUT_PREEMPT ||
+		     e->kind == CT_EV_SWITCH_IN))
+			return 0; /* the dying thread's last switches: the kernel reports the exit
+				   * before its final switch-out, and it may be preempted between */
 		int rc = begin_life(b, en->tid, en->time);
 		if (rc)
 			return rc;

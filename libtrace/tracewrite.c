@@ -57,7 +57,7 @@ struct ct_tw {
 	uint64_t *offsets; /* chunk offsets, for the footer */
 	size_t noffsets, offsets_cap;
 	uint64_t offset;   /* bytes written so far */
-	uint64_t last_end; /* end time of the last chunk */
+	uint64_t last_end; /* the latest end time of the chunks written */
 	ct_tw_stats st;
 };
 
@@ -555,7 +555,8 @@ static int encode_chunk(ct_tw *w, uint64_t now)
 	ct_bytes_uvarint(b, w->noffsets);
 	ct_bytes_uvarint(b, t0);
 	ct_bytes_uvarint(b, t1 - t0);
-	w->last_end = t1;
+	if (t1 > w->last_end) /* a chunk flushed at an earlier `now` may end before the last */
+		w->last_end = t1;
 	if ((rc = put_tables(w, b)) || ct_bytes_need(b, 10))
 		return rc ? rc : -ENOMEM;
 	size_t nonempty = 0;

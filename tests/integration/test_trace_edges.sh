@@ -2,8 +2,11 @@
 # engine (no context switches: record, --sched and the Chrome export say running and
 # runnable were merged; hook waits still measured), a program SIGKILLed after 2 s (its
 # trace reads with a "truncated" note and covers at least 1.5 s), a forked child (its own
-# DIR/<pid>/trace.ctr), and damaged files (a flipped byte: one error line with the byte
-# offset and a non-zero exit; a cut file: read with a note).
+# DIR/<pid>/trace.ctr), 2000 short-lived threads (each one thread in the trace, although
+# the kernel reports a short thread's exit before the hook's start record reaches the
+# collector; memory bounded), a thread made by raw clone() (no hook sees it: created from
+# the kernel's FORK record alone), and damaged files (a flipped byte: one error line with the
+# byte offset and a non-zero exit; a cut file: read with a note).
 . "$(dirname "$0")/lib.sh"
 
 agent=$CT_BUILD/lib/libctrace.so
@@ -47,6 +50,24 @@ grep -q "^trace: pid $child," "$TMP/f.sched" || { cat "$TMP/f.sched"; fail "fork
 "$CTRACE" report --sched "$TMP/f" > "$TMP/fp.sched" 2>&1 || fail "fork: parent --sched"
 ! grep -q "^ *$child " "$TMP/fp.sched" || { cat "$TMP/fp.sched"; fail "fork: child thread in the parent's trace"; }
 ok "forked child: its own $child/trace.ctr, not mixed into the parent's"
+
+# Short-lived threads: one thread each, named from their creation, memory bounded.
+"$CTRACE" record -e sched -o "$TMP/s" -- "$CT_BUILD/tests/progs/short_threads" 2000 \
+	> "$TMP/s.out" 2> "$TMP/s.err" || { cat "$TMP/s.err"; fail "short threads: record failed"; }
+"$CTRACE" report --sched "$TMP/s" > "$TMP/s.sched" 2>&1 || { cat "$TMP/s.sched"; fail "short: --sched"; }
+grep -q '^trace: .*; 2001 threads;' "$TMP/s.sched" || { head -3 "$TMP/s.sched"; fail "short threads: want 2001 threads"; }
+hwm=$(awk '/^VmHWM:/ {print $2}' "$TMP/s.out")
+[ "$hwm" -lt 65536 ] || fail "short threads: peak memory $hwm kB, want < 64 MiB"
+ok "2000 short-lived threads: 2001 threads in the trace, peak memory $hwm kB"
+
+# A raw clone() thread: in the trace, created and ended.
+"$CTRACE" record -e sched -o "$TMP/rc" -- "$CT_BUILD/tests/progs/raw_clone" > "$TMP/rc.out" 2> "$TMP/rc.err" ||
+	{ cat "$TMP/rc.err"; fail "raw clone: record failed"; }
+rt=$(sed -n 's/^raw thread //p' "$TMP/rc.out")
+"$CTRACE" report --sched "$TMP/rc" > "$TMP/rc.sched" 2>&1 || { cat "$TMP/rc.sched"; fail "raw clone: --sched"; }
+awk -v t="$rt" '$1 == t && !/alive at end/ {f=1} END {exit !f}' "$TMP/rc.sched" ||
+	{ cat "$TMP/rc.sched"; fail "raw clone: thread $rt missing or not ended"; }
+ok "raw clone() thread $rt: in the trace, created and ended"
 
 # Damaged files.
 t=$TMP/f/trace.ctr size=$(stat -c %s "$t")

@@ -169,6 +169,25 @@ START_TEST(short_lived_threads_bounded)
 }
 END_TEST
 
+/* A chunk flushed with an earlier `now` than the one before it (the agent's last flush
+ * uses the time sampling stopped, a tick may have flushed after that), and a close at that
+ * time: the footer's end is the latest chunk end, and the file reads. */
+START_TEST(flush_times_out_of_order)
+{
+	tfix f;
+	tfix_open(&f, true);
+	ck_assert_int_eq(ct_tw_switch_in(f.w, 1, 100, 0), 0);
+	ck_assert_int_eq(ct_tw_flush(f.w, 2000), 0);
+	ck_assert_int_eq(ct_tw_switch_out(f.w, 1, 300, 0, false), 0);
+	ck_assert_int_eq(ct_tw_flush(f.w, 1000), 0);
+	ct_trace *tr = tfix_read(&f, 1000);
+	ck_assert(!tr->truncated);
+	ck_assert_uint_eq(tr->nchunks, 2);
+	ck_assert_uint_eq(tr->end, 2000);
+	ct_trace_free(tr);
+}
+END_TEST
+
 /* Three chunks and a footer, cut at every byte from the start of the last chunk: each
  * cut reads as truncated, with the complete chunks' events. */
 START_TEST(truncated_everywhere)
@@ -372,6 +391,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, roundtrip_every_kind);
 	tcase_add_test(tc, many_chunks);
 	tcase_add_test(tc, short_lived_threads_bounded);
+
+	tcase_add_test(tc, flush_times_out_of_order);
 	tcase_add_test(tc, truncated_everywhere);
 	tcase_add_test(tc, corrupt_bytes);
 	tcase_add_test(tc, handmade_chunks);

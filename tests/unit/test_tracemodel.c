@@ -193,6 +193,27 @@ START_TEST(tid_reuse)
 }
 END_TEST
 
+/* The kernel reports a thread's exit before its last switches: a preemption, a switch back
+ * in and the final switch-out after the exit belong to the dead thread, not a new one. */
+START_TEST(switches_after_exit)
+{
+	tfix f;
+	tfix_open(&f, true);
+	ct_tw_create(f.w, 1, 100, 9, 0);
+	ct_tw_switch_in(f.w, 9, 200, 0);
+	ct_tw_exit(f.w, 9, 300);
+	ct_tw_switch_out(f.w, 9, 310, 0, true);
+	ct_tw_switch_in(f.w, 9, 320, 1);
+	ct_tw_switch_out(f.w, 9, 330, 1, false);
+	built b = build(&f, 600);
+	ck_assert_uint_eq(b.m->nthreads, 2); /* the creator and thread 9, once */
+	const ct_thread *a = &b.m->threads[1];
+	ck_assert(a->tid == 9 && !a->alive);
+	ck_assert_uint_eq(a->end, 300);
+	release(&b);
+}
+END_TEST
+
 /* A creation recorded after the new thread already ran names its creator, and does not
  * split the thread. */
 START_TEST(late_create_record)
@@ -284,6 +305,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, every_reason);
 	tcase_add_test(tc, timer_engine_merges);
 	tcase_add_test(tc, tid_reuse);
+	tcase_add_test(tc, switches_after_exit);
 	tcase_add_test(tc, late_create_record);
 	tcase_add_loop_test(tc, never_overlap, 0, 8);
 	suite_add_tcase(s, tc);
