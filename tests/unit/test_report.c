@@ -756,7 +756,7 @@ START_TEST(units)
 }
 END_TEST
 
-Suite *report_suite(void)
+static Suite *report_suite(void)
 {
 	Suite *s = suite_create("report");
 	TCase *tc = tcase_create("core");
