@@ -169,7 +169,7 @@ static bool alloc_message(struct enc *e)
 	return e->ok;
 }
 
-static void build_sample_types(struct enc *e, pb_profile *msg)
+static void build_sample_types(struct enc *e)
 {
 	const ct_profile *p = e->p;
 	for (uint32_t i = 0; i < p->nsample_types; i++) {
@@ -179,11 +179,22 @@ static void build_sample_types(struct enc *e, pb_profile *msg)
 		v->unit = str(e, p->sample_types[i].unit);
 		e->vtp[i] = v;
 	}
-	msg->n_sample_type = p->nsample_types;
-	msg->sample_type = e->vtp;
 }
 
-static void build_samples(struct enc *e, pb_profile *msg)
+/* A label: a string one when it has a string value, else a numeric one. */
+static void build_label(struct enc *e, pb_label *lab, const ct_label *l)
+{
+	perftools__profiles__label__init(lab);
+	lab->key = str(e, l->key);
+	if (l->str) {
+		lab->str = str(e, l->str);
+	} else {
+		lab->num = l->num;
+		lab->num_unit = l->num_unit ? str(e, l->num_unit) : 0;
+	}
+}
+
+static void build_samples(struct enc *e)
 {
 	const ct_profile *p = e->p;
 	uint64_t *ids = e->loc_ids;
@@ -202,24 +213,15 @@ static void build_samples(struct enc *e, pb_profile *msg)
 		o->n_label = s->nlabels;
 		o->label = s->nlabels ? labp : NULL;
 		for (uint32_t k = 0; k < s->nlabels; k++) {
-			const ct_label *l = &s->labels[k];
-			perftools__profiles__label__init(lab);
-			lab->key = str(e, l->key);
-			if (l->str) {
-				lab->str = str(e, l->str);
-			} else {
-				lab->num = l->num;
-				lab->num_unit = l->num_unit ? str(e, l->num_unit) : 0;
-			}
+			build_label(e, lab, &s->labels[k]);
 			*labp++ = lab++;
 		}
 		e->samplep[i] = o;
 	}
-	msg->n_sample = p->nsamples;
-	msg->sample = e->samplep;
 }
 
-static void build_mappings(struct enc *e, pb_profile *msg)
+/* Mappings keep their ids; file name and build id go to the string table. */
+static void build_mappings(struct enc *e)
 {
 	const ct_profile *p = e->p;
 	for (uint32_t i = 0; i < p->nmappings; i++) {
@@ -238,11 +240,10 @@ static void build_mappings(struct enc *e, pb_profile *msg)
 		o->has_inline_frames = m->has_inline_frames;
 		e->mapp[i] = o;
 	}
-	msg->n_mapping = p->nmappings;
-	msg->mapping = e->mapp;
 }
 
-static void build_locations(struct enc *e, pb_profile *msg)
+/* Locations: the mapping and every line's function referenced by id. */
+static void build_locations(struct enc *e)
 {
 	const ct_profile *p = e->p;
 	pb_line *ln = e->lines;
@@ -265,11 +266,10 @@ static void build_locations(struct enc *e, pb_profile *msg)
 		o->is_folded = l->is_folded;
 		e->locp[i] = o;
 	}
-	msg->n_location = p->nlocations;
-	msg->location = e->locp;
 }
 
-static void build_functions(struct enc *e, pb_profile *msg)
+/* Functions keep their ids; their three names go to the string table. */
+static void build_functions(struct enc *e)
 {
 	const ct_profile *p = e->p;
 	for (uint32_t i = 0; i < p->nfunctions; i++) {
@@ -283,8 +283,6 @@ static void build_functions(struct enc *e, pb_profile *msg)
 		o->start_line = f->start_line;
 		e->funcp[i] = o;
 	}
-	msg->n_function = p->nfunctions;
-	msg->function = e->funcp;
 }
 
 /* Profile's own fields after the repeated messages, in schema order. */
@@ -316,12 +314,23 @@ static int build_message(struct enc *e, pb_profile *msg)
 {
 	if (str(e, "") != 0 || !alloc_message(e))
 		return -ENOMEM;
-	build_sample_types(e, msg);
-	build_samples(e, msg);
-	build_mappings(e, msg);
-	build_locations(e, msg);
-	build_functions(e, msg);
+	build_sample_types(e);
+	build_samples(e);
+	build_mappings(e);
+	build_locations(e);
+	build_functions(e);
 	build_scalars(e, msg);
+	const ct_profile *p = e->p;
+	msg->n_sample_type = p->nsample_types;
+	msg->sample_type = e->vtp;
+	msg->n_sample = p->nsamples;
+	msg->sample = e->samplep;
+	msg->n_mapping = p->nmappings;
+	msg->mapping = e->mapp;
+	msg->n_location = p->nlocations;
+	msg->location = e->locp;
+	msg->n_function = p->nfunctions;
+	msg->function = e->funcp;
 	/* The string table goes last: every string above has been added to it by now. */
 	msg->n_string_table = e->st.n;
 	msg->string_table = (char **)e->st.strs;
