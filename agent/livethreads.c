@@ -199,13 +199,33 @@ typedef struct {
 	int n;
 } unwind_job;
 
+/* Whether pc lies in the agent itself (its hooks between the program and libc): those
+ * frames are left out, as the hooks' own stacks leave them out. Collector thread. */
+static int in_agent(uintptr_t pc)
+{
+	static const ct_module *self;
+	if (!self)
+		self = ct_modules_find((uintptr_t)in_agent);
+	const ct_module *m = ct_modules_find(pc);
+	return self && m && strcmp(m->path, self->path) == 0;
+}
+
 static void unwind_on_collector(void *arg)
 {
 	unwind_job *j = arg;
 	for (int i = 0; i < j->n; i++) {
 		capture *c = &j->caps[i];
-		if (c->has_regs)
-			c->npcs = ct_unwind(c->regs, c->stack, c->stack_len, c->pcs, CT_MAX_FRAMES);
+		if (!c->has_regs)
+			continue;
+		int n = ct_unwind(c->regs, c->stack, c->stack_len, c->pcs, CT_MAX_FRAMES), k = 0;
+		for (int f = 0; f < n; f++) {
+			if (in_agent(c->pcs[f]))
+				continue;
+			/* A return address that becomes the leaf points into its call. */
+			c->pcs[k] = k == 0 && f > 0 ? c->pcs[f] - 1 : c->pcs[f];
+			k++;
+		}
+		c->npcs = k;
 	}
 }
 

@@ -2,7 +2,7 @@
 # `go tool pprof` as client against tests/progs/live_server under `ctrace record --http`:
 # the CPU profile of the next 2 s names the hot function, the mutex delta names the lock's
 # holder, the heap names the live allocation site, goroutine?debug=1 lists every thread
-# with its stack, /symbol names an address, a second concurrent CPU profile gets Go's
+# with its stack (the agent's frames left out), /symbol names an address, a second concurrent CPU profile gets Go's
 # error, malformed/huge/slow/unknown requests get 400/431/a closed connection/404 while the
 # program's output stays the same; a unix socket is 0600; a port in use is reported and
 # the recording goes on. Only loopback and unix addresses; every wait is bounded.
@@ -86,6 +86,7 @@ done
 [ "$(grep -c '"thread":"locker"' "$TMP/gor.txt")" = 2 ] || fail "goroutine: not two lockers"
 grep -q 'live_hot_spin' "$TMP/gor.txt" || fail "goroutine: the hot thread's stack lacks live_hot_spin"
 grep -q 'main+0x' "$TMP/gor.txt" || fail "goroutine: the main thread's stack lacks main"
+grep -qE '	(lk_|ct_|trampoline)[a-z_]*\+0x' "$TMP/gor.txt" && fail "goroutine: the agent's own frames are listed"
 curl -s "$URL/goroutine?debug=2" | grep -q '^thread [0-9]* "hot" \[' || fail "goroutine?debug=2: no hot thread block"
 go tool pprof -traces "$URL/goroutine" > "$TMP/gor.traces" 2>&1 || fail "go tool pprof /goroutine failed"
 grep -q live_lock_holder "$TMP/gor.traces" || fail "goroutine profile lacks live_lock_holder"
