@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "tests/unit/check_main.h"
 
 START_TEST(now_is_monotonic)
 {

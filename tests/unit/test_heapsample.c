@@ -14,7 +14,6 @@
 #include "libtrace/heapsample.h"
 #include "tests/unit/ct_check.h"
 
-#include "tests/unit/check_main.h"
 
 START_TEST(test_log_exp_accuracy)
 {

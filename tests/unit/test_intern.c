@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/check_main.h"
+#include "tests/unit/ct_check.h"
 
 START_TEST(equal_strings_share_index_and_pointer)
 {

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/unit/check_main.h"
+#include "tests/unit/ct_check.h"
 
 static char path[64];
 

@@ -13,7 +13,6 @@
 #include "libtrace/profile.h"
 #include "tests/unit/ct_check.h"
 
-#include "tests/unit/check_main.h"
 
 START_TEST(test_new_defaults)
 {

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/check_main.h"
 
 /* ---- helpers ---- */
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "tests/unit/check_main.h"
+#include "tests/unit/ct_check.h"
 
 START_TEST(reserve_grows_and_keeps_elements)
 {
