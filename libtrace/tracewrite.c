@@ -38,11 +38,11 @@ struct ct_tw {
 	const ct_stacks *stacks;
 	tw_batch *batches;
 	size_t nbatches, batches_cap;
-	ct_u64map threads;	  /* tid → batch index */
-	char **strs;		  /* chunk string table (owned copies) */
+	ct_u64map threads; /* tid → batch index */
+	char **strs;	   /* chunk string table (owned copies) */
 	uint32_t nstrs, strs_cap;
-	ct_u64map strmap; /* string hash (+ k on collisions) → string index */
-	ct_tw_module *mods;	  /* sorted by start; strings owned */
+	ct_u64map strmap;   /* string hash (+ k on collisions) → string index */
+	ct_tw_module *mods; /* sorted by start; strings owned */
 	uint32_t nmods;
 	uint32_t *mod_local;  /* module → chunk index + 1, 0 when not yet in the chunk */
 	uint32_t *chunk_mods; /* chunk module index → module */
