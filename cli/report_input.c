@@ -2,8 +2,8 @@
  * report_input.c — what `ctrace report` was given: a ctrace output directory, a trace
  * (trace.ctr: read, symbolized and modelled into thread states) or a profile (a pprof file from any
  * producer, symbolized on the fly when it carries only addresses; JIT code from the perf map in its
- * directory). Inputs are validated here, once, for every view: a profile whose values would overflow
- * int64 totals is refused with one clear line.
+ * directory). Inputs are validated here, once, for every view: a profile whose values would
+ * overflow int64 totals is refused with one clear line.
  */
 #include <errno.h>
 #include <libgen.h>

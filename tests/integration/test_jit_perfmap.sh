@@ -36,8 +36,9 @@ let t = 0;
 for (let k = 0; k < 60; k++) t += hotFunction(1000000);
 console.log(t > 0 ? "done" : "bad");
 JS
-"$CTRACE" record -o "$TMP/node" -e cpu -- node --perf-basic-prof "$TMP/hot.js" \
-	> "$TMP/node.out" 2> "$TMP/node.err" || { cat "$TMP/node.err"; fail "node failed"; }
+# In $TMP: --perf-basic-prof also writes isolate-*-v8.log into the current directory.
+(cd "$TMP" && "$CTRACE" record -o "$TMP/node" -e cpu -- node --perf-basic-prof "$TMP/hot.js" \
+	> "$TMP/node.out" 2> "$TMP/node.err") || { cat "$TMP/node.err"; fail "node failed"; }
 rm -f "/tmp/perf-$(sed -n 's/^pid=//p' "$TMP/node/summary.txt").map"
 grep -qx done "$TMP/node.out" || fail "node's output changed"
 pprof_top "$TMP/node/cpu.pb.gz" > "$TMP/node.top"

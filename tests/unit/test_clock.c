@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-
 START_TEST(now_is_monotonic)
 {
 	uint64_t first = ct_now(), prev = first, back = 0, bad_t = 0, bad_prev = 0;

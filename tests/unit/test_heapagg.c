@@ -12,7 +12,6 @@
 #include "libtrace/heapsample.h"
 #include "tests/unit/ct_check.h"
 
-
 /* The sum over sizes of one stack's totals. */
 static ct_heap_site site_of(ct_heap_agg *a, uint32_t stack)
 {

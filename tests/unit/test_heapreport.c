@@ -12,7 +12,6 @@
 #include "libtrace/heapreport.h"
 #include "tests/unit/ct_check.h"
 
-
 static char *report(const ct_profile *h, const ct_profile *peak, int top, int *rc)
 {
 	char *buf = NULL;

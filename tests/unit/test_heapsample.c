@@ -14,7 +14,6 @@
 #include "libtrace/heapsample.h"
 #include "tests/unit/ct_check.h"
 
-
 START_TEST(test_log_exp_accuracy)
 {
 	for (double x = 1e-300; x < 1e300; x *= 1.37) {

@@ -12,7 +12,6 @@
 #include "libtrace/lockreport.h"
 #include "tests/unit/ct_check.h"
 
-
 /* A profile with contentions/count and delay/nanoseconds sample types. */
 static ct_profile *contention_profile(void)
 {

@@ -19,7 +19,6 @@
 #include "proto/profile.pb-c.h"
 #include "tests/unit/ct_check.h"
 
-
 /* Allocation failure injection (see tests/unit/pprof.mk): when alloc_countdown is n >= 0,
  * the allocation n calls from now fails, once. */
 void *__real_malloc(size_t n);

@@ -13,7 +13,6 @@
 #include "libtrace/profile.h"
 #include "tests/unit/ct_check.h"
 
-
 START_TEST(test_new_defaults)
 {
 	ct_profile *p = ct_profile_new();

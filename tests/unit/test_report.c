@@ -21,7 +21,6 @@
 #include "libtrace/units.h"
 #include "tests/unit/ct_check.h"
 
-
 /* A profile with two sample types (samples/count, cpu/nanoseconds) and functions
  * main, run, hash, sort, leaf, with labels "thread" (string) and "size" (number). */
 static ct_profile *p;

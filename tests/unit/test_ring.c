@@ -27,7 +27,6 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
 #elif defined(__has_feature)

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* ---- helpers ---- */
 
 static atomic_int n_failures;
