@@ -28,7 +28,7 @@ DEB_TEST_DEPS := golang-go libxml2-utils clang libclang-rt-14-dev chromium googl
 # Benchmarks only: the tools ctrace is compared against.
 DEB_BENCH_DEPS := heaptrack linux-perf
 
-WARN     := -Wall -Wextra -Werror
+WARN     := -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow
 CSTD     := -std=c11 -D_GNU_SOURCE
 OPT      ?= -O2 -g
 SANFLAGS_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
