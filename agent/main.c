@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "agent/procinfo.h"
 #include "agent/sighooks.h"
 #include "libtrace/clock.h"
 
@@ -106,6 +107,25 @@ static void thread_gone(void *unused)
 	ct_timer_disarm_thread();
 }
 
+/* The process's command line (arguments joined by spaces), for summary.txt: 0 if unknown. */
+static int read_command(char *buf, size_t len)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == 0 || buf[i] == '\n')
+			buf[i] = ' ';
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = 0;
+	return n > 0;
+}
+
 /* Writes DIR/summary.txt: what `ctrace record` prints. */
 static void write_summary(void)
 {
@@ -119,6 +139,15 @@ static void write_summary(void)
 		(unsigned long long)(ct_cpu_lost_count() + ct_collector_dropped()),
 		ct_cpu_threads());
 	fprintf(f, "collector_cpu_ms=%.1f\n", (double)ct_collector_cpu_ns() / 1e6);
+	char cmd[256];
+	if (read_command(cmd, sizeof(cmd)))
+		fprintf(f, "command=%s\n", cmd);
+	uint64_t raw = ct_raw_clone_threads();
+	if (raw)
+		fprintf(f,
+			"warning=%llu thread(s) made with raw clone(): not sampled by the timer "
+			"engine, not seen by the thread hooks\n",
+			(unsigned long long)raw);
 	fputs(ct_out_errors(), f);
 	ct_out_commit(f, tmp, "summary.txt");
 }
@@ -141,6 +170,7 @@ static void finish_all(void)
 static void write_all(void)
 {
 	ct_sources_finish();
+	ct_perfmap_copy();
 	write_summary();
 }
 
@@ -278,7 +308,9 @@ static void at_fork_child(void)
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
 	ct_clock_snapshot_take(&ct_start_clock);
-	if (ct_out_dir_create() < 0 || ct_collector_fork_child() < 0) {
+	/* DIR/<pid> itself is made when the child writes its first file: a child that execs
+	 * (its new image records on its own) or records nothing leaves no empty folder. */
+	if (ct_collector_fork_child() < 0) {
 		is_fork_child = 1;
 		ct_tls_guard = g;
 		return;

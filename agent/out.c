@@ -135,6 +135,8 @@ int ct_out_dir_create(void)
  * existing file or a planted symlink); *tmp receives its path. NULL when it cannot. */
 FILE *ct_out_create(const char *name, char *tmp, size_t tmplen)
 {
+	if (ct_out_dir_create() < 0)
+		return NULL;
 	for (unsigned n = 0; n < 100; n++) {
 		snprintf(tmp, tmplen, "%s/%s.tmp.%d.%u", ct_cfg.out_dir, name, (int)getpid(), n);
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -179,7 +181,7 @@ int ct_out_write(ct_profile *p, const char *name)
 {
 	char path[4600];
 	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, name);
-	int r = mkdir_p(ct_cfg.out_dir);
+	int r = ct_out_dir_create();
 	if (r == 0)
 		r = ct_pprof_write_file(p, path);
 	if (r < 0) {
