@@ -82,6 +82,15 @@ int ct_out_add_pcs(ct_profile *p, const uintptr_t *pcs, int n, bool leaf_exact,
 			return -ENOMEM;
 		locs[k++] = loc;
 	}
+	if (n >= CT_MAX_FRAMES && k < CT_STACK_MAX_DEPTH) {
+		/* The capture stopped at CT_MAX_FRAMES: the root side is missing, and says so. */
+		uint32_t fn = ct_profile_add_function(p, "[truncated]", "", "", 0);
+		ct_line line = {.function = fn, .line = 0};
+		uint32_t loc =
+			fn == UINT32_MAX ? UINT32_MAX : ct_profile_add_location(p, 0, 0, &line, 1);
+		if (loc != UINT32_MAX)
+			locs[k++] = loc;
+	}
 	return ct_profile_add_sample(p, locs, k, values, labels, nlabels);
 }
 

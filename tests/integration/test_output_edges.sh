@@ -30,3 +30,11 @@ pid=$(CTRACE_OUT="$TMP/jit" LD_PRELOAD="$AGENT" "$PROGS/edges" perfmap) || fail 
 trap 'rm -rf "$TMP" "/tmp/perf-$pid.map"' EXIT
 cmp "/tmp/perf-$pid.map" "$TMP/jit/perf-$pid.map" || fail "perf-$pid.map not copied into the output"
 ok "a published perf map is copied as DIR/perf-<pid>.map"
+
+# A stack deeper than the agent captures ends in a [truncated] frame (root side).
+"$CTRACE" record -o "$TMP/deep" -e cpu -- "$PROGS/deep_stack" 2> "$TMP/deep.err" ||
+	{ cat "$TMP/deep.err"; fail "deep_stack failed"; }
+pprof_top "$TMP/deep/cpu.pb.gz" > "$TMP/deep.top"
+v=$(share "$TMP/deep.top" "[truncated]" cum)
+near "$v" 100 15 || { head -5 "$TMP/deep.top"; fail "[truncated] frame has $v% of deep_stack's samples"; }
+ok "truncated stacks end in a [truncated] frame ($v%)"
