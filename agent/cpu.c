@@ -15,6 +15,10 @@
 #include <unistd.h>
 
 #include "agent/internal.h"
+#include "libtrace/clock.h"
+
+extern ct_clock_snapshot ct_start_clock;
+extern uint64_t ct_stop_mono;
 
 void ct_timer_on_record(const ct_rec *rec);
 uint64_t ct_timer_period_ns(void);
@@ -149,9 +153,17 @@ uint64_t ct_cpu_samples(void)
 {
 	return nsamples;
 }
+/* CPU samples lost (perf's PERF_RECORD_LOST, timer samples a full ring refused), never
+ * more than the sampler could have taken: hz x online CPUs x the recording's duration.
+ * Hook events a full ring dropped are not samples (summary.txt counts them apart). */
 uint64_t ct_cpu_lost_count(void)
 {
-	return lost;
+	uint64_t n = lost + ct_timer_dropped();
+	uint64_t end = ct_stop_mono ? ct_stop_mono : ct_now();
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double cap =
+		(double)(end - ct_start_clock.mono_ns) / 1e9 * ct_cfg.hz * (cpus > 0 ? cpus : 1);
+	return (double)n > cap + 1 ? (uint64_t)cap + 1 : n;
 }
 size_t ct_cpu_threads(void)
 {
@@ -201,7 +213,7 @@ static void cpu_finish(void)
 		int64_t v[2] = {(int64_t)agg[i].count, (int64_t)agg[i].ns};
 		ct_out_add_stack(p, agg[i].stack, v, labels, 2);
 	}
-	uint64_t dropped = lost + ct_collector_dropped();
+	uint64_t dropped = ct_cpu_lost_count();
 	if (dropped) {
 		uint32_t fn = ct_profile_add_function(p, "[ctrace: lost samples]", "", "", 0);
 		ct_line line = {.function = fn, .line = 0};

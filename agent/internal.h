@@ -57,6 +57,9 @@ void ct_cpu_sample(uint32_t tid, uint64_t time, uint64_t weight_ns, const uint64
 		   const uint8_t *stack, size_t stack_len);
 void ct_cpu_lost(uint64_t n);
 void ct_cpu_thread_name(uint32_t tid, const char *name);
+uint64_t ct_cpu_samples(void);
+uint64_t ct_cpu_lost_count(void); /* in samples, bounded by hz x CPUs x duration */
+size_t ct_cpu_threads(void);
 
 /* ---- samplers (perf.c, timer.c) ---- */
 int ct_perf_start(char *why, size_t whylen); /* 0 or -errno with why filled */
@@ -71,6 +74,7 @@ int ct_timer_arm_thread(void);	   /* calling thread */
 void ct_timer_fork_child(void);	   /* forked child: re-arm the only thread */
 void ct_timer_disarm_thread(void); /* calling thread, at its exit */
 uint64_t ct_timer_period_ns(void);
+uint64_t ct_timer_dropped(void);	    /* timer samples a full ring refused */
 void ct_timer_on_record(const ct_rec *rec); /* the cpu source hands it the timer's records */
 void ct_timer_stop(void);
 extern const char *ct_engine_name; /* "perf", "timer" or "off" */

@@ -135,9 +135,9 @@ static void write_summary(void)
 		return;
 	fprintf(f, "pid=%d\nengine=%s\nreason=%s\nsamples=%llu\nlost=%llu\nthreads=%zu\n",
 		(int)getpid(), ct_engine_name, ct_engine_reason,
-		(unsigned long long)ct_cpu_samples(),
-		(unsigned long long)(ct_cpu_lost_count() + ct_collector_dropped()),
+		(unsigned long long)ct_cpu_samples(), (unsigned long long)ct_cpu_lost_count(),
 		ct_cpu_threads());
+	fprintf(f, "events_lost=%llu\n", (unsigned long long)ct_collector_dropped());
 	fprintf(f, "collector_cpu_ms=%.1f\n", (double)ct_collector_cpu_ns() / 1e6);
 	char cmd[256];
 	if (read_command(cmd, sizeof(cmd)))

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +30,7 @@
 
 enum { REC_TIMER_SAMPLE = CT_REC_CPU_FIRST };
 
+static _Atomic uint64_t dropped; /* samples a full ring refused */
 static volatile int signo;
 static volatile int enabled;
 static char tick_cookie; /* its address is the sigev_value of every timer of ours */
@@ -82,6 +84,8 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 		rec->tid = ct_gettid();
 		rec->time = ct_now();
 		ct_emit_commit(rec);
+	} else {
+		atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
 	}
 	errno = saved;
 }
@@ -221,6 +225,11 @@ void ct_timer_fork_child(void)
 	/* POSIX timers are not inherited; the TLS says armed because it was copied. */
 	tls_armed = 0;
 	ct_timer_arm_thread();
+}
+
+uint64_t ct_timer_dropped(void)
+{
+	return atomic_load_explicit(&dropped, memory_order_relaxed);
 }
 
 uint64_t ct_timer_period_ns(void)
