@@ -170,7 +170,6 @@ int ct_out_write(ct_profile *p, const char *name);
 FILE *ct_out_create(const char *name, char *tmp, size_t tmplen);
 int ct_out_commit(FILE *f, const char *tmp, const char *name);
 /* Copies /tmp/perf-<pid>.map (a JIT's symbols), if the process wrote one, to DIR. */
-void ct_out_copy_perf_map(void);
 /* Creates the output directory (a process's own DIR/<pid> must be a real directory of
  * ours). Writers call it, so a forked child's folder exists only once it writes. 0 or
  * -errno. */

@@ -18,6 +18,7 @@
 
 #include "agent/internal.h"
 #include "agent/live.h"
+#include "libtrace/clock.h"
 #include "libtrace/cpuagg.h"
 
 /* The aggregate and the count of stacks cut at CT_MAX_FRAMES: collector thread (and the
@@ -77,13 +78,13 @@ static void cpu_on_sample(const ct_event *ev)
 	ct_dispatch(&out);
 }
 
-/* CT_EV_LOST: samples the kernel dropped count as lost. */
+/* CT_EV_LOST: the samples among the records the kernel dropped count as lost. */
 static void cpu_on_lost(const ct_event *ev)
 {
 	ct_ev_lost l;
 	if (!agg || !ct_event_get(ev, &l, sizeof(l)))
 		return;
-	ct_cpu_agg_lost(agg, l.count);
+	ct_cpu_agg_lost(agg, l.samples);
 }
 
 /* CT_EV_COMM: a thread's (new) name labels its samples. */
@@ -108,9 +109,17 @@ uint64_t ct_cpu_samples(void)
 {
 	return stats().samples;
 }
+/* CPU samples lost (perf's PERF_RECORD_LOST, timer samples a full ring refused), never
+ * more than the sampler could have taken: hz x online CPUs x the recording's duration.
+ * Hook events a full ring dropped are not samples (summary.txt counts them apart). */
 uint64_t ct_cpu_lost_count(void)
 {
-	return stats().lost;
+	uint64_t n = stats().lost + ct_timer_dropped();
+	uint64_t end = ct_stop_mono ? ct_stop_mono : ct_now();
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double cap =
+		(double)(end - ct_start_clock.mono_ns) / 1e9 * ct_cfg.hz * (cpus > 0 ? cpus : 1);
+	return (double)n > cap + 1 ? (uint64_t)cap + 1 : n;
 }
 size_t ct_cpu_threads(void)
 {
@@ -161,7 +170,7 @@ ct_profile *ct_cpu_profile_now(void)
 		ct_out_add_stack(p, e.stack, v, labels, nl);
 	}
 	ct_cpu_agg_stats st = stats();
-	uint64_t dropped = st.lost + ct_collector_dropped();
+	uint64_t dropped = ct_cpu_lost_count();
 	if (dropped)
 		add_lost(p, dropped);
 	char c[160];

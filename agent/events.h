@@ -184,7 +184,9 @@ typedef struct {
 
 /* CT_EV_LOST: the kernel dropped count records of one CPU's ring (it was full). */
 typedef struct {
-	uint64_t count;
+	uint64_t count;	  /* records of any kind (samples, switches, comm, ...) */
+	uint64_t samples; /* how many of them were CPU samples: count scaled by the share of
+			     samples among the records this ring delivered (estimate) */
 	uint32_t cpu;
 } ct_ev_lost;
 

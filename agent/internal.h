@@ -55,7 +55,7 @@ int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_
 
 /* ---- cpu.c: the CPU profile source (for summary.txt) ---- */
 uint64_t ct_cpu_samples(void);
-uint64_t ct_cpu_lost_count(void);
+uint64_t ct_cpu_lost_count(void); /* in samples, bounded by hz x CPUs x duration */
 size_t ct_cpu_threads(void);
 
 /* ---- samplers (perf.c, timer.c) ---- */
@@ -87,6 +87,7 @@ int ct_timer_start(char *why, size_t whylen);
 int ct_timer_arm_thread(void);	   /* calling thread */
 void ct_timer_disarm_thread(void); /* calling thread, at its exit */
 void ct_timer_fork_child(void);	   /* forked child: re-arm the only thread */
+uint64_t ct_timer_dropped(void);   /* timer samples a full ring refused */
 void ct_timer_stop(void);
 
 /* ---- collector.c ---- */

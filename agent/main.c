@@ -27,6 +27,7 @@
 #include "agent/internal.h"
 #include "agent/lifecycle.h"
 #include "agent/live.h"
+#include "agent/procinfo.h"
 #include "agent/sighooks.h"
 #include "libtrace/clock.h"
 
@@ -126,19 +127,46 @@ static void thread_gone(void *unused)
 	ct_timer_disarm_thread();
 }
 
+/* The process's command line (arguments joined by spaces), for summary.txt: 0 if unknown. */
+static int read_command(char *buf, size_t len)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == 0 || buf[i] == '\n')
+			buf[i] = ' ';
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = 0;
+	return n > 0;
+}
+
 /* Writes DIR/summary.txt: what `ctrace record` prints. */
 static void write_summary(void)
 {
 	ct_summary s = {.pid = (int)getpid(),
 			.samples = ct_cpu_samples(),
-			.lost = ct_cpu_lost_count() + ct_collector_dropped(),
+			.lost = ct_cpu_lost_count(),
+			.events_lost = ct_collector_dropped(),
 			.threads = ct_cpu_threads(),
 			.collector_cpu_ms = (double)ct_collector_cpu_ns() / 1e6};
-	snprintf(s.cmd, sizeof(s.cmd), "%s", program_invocation_short_name);
+	if (!read_command(s.cmd, sizeof(s.cmd)))
+		snprintf(s.cmd, sizeof(s.cmd), "%s", program_invocation_short_name);
 	snprintf(s.engine, sizeof(s.engine), "%s", ct_engine_name(ct_engine_get()));
 	snprintf(s.reason, sizeof(s.reason), "%s", ct_engine_reason);
 	snprintf(s.errors, sizeof(s.errors), "%s", ct_out_errors());
 	snprintf(s.http, sizeof(s.http), "%s", ct_http_status());
+	uint64_t raw = ct_raw_clone_threads();
+	if (raw)
+		snprintf(s.warning, sizeof(s.warning),
+			 "%llu thread(s) made with raw clone(): not sampled by the timer engine, "
+			 "not seen by the thread hooks",
+			 (unsigned long long)raw);
 	int rc = ct_summary_write(ct_cfg.out_dir, &s);
 	if (rc)
 		ct_log("cannot write %s: %s", CT_FILE_SUMMARY, strerror(-rc));
@@ -165,7 +193,7 @@ static void write_all(void)
 	if (ct_out_dir_create() < 0)
 		return; /* logged; a forked child's DIR/<pid> is made only now */
 	ct_sources_finish();
-	ct_out_copy_perf_map();
+	ct_perfmap_copy();
 	write_summary();
 }
 
@@ -306,6 +334,8 @@ static void at_fork_child(void)
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
 	ct_clock_snapshot_take(&ct_start_clock);
+	/* DIR/<pid> itself is made when the child writes its first file: a child that execs
+	 * (its new image records on its own) or records nothing leaves no empty folder. */
 	if (ct_collector_fork_child() < 0) {
 		is_fork_child = 1;
 		ct_tls_guard = g;

@@ -177,6 +177,19 @@ int ct_modules_readable(uintptr_t addr, size_t len)
 	return 0;
 }
 
+/* A forked child has none of the threads that may have held the lock at the fork. */
+static void unmap_lock_reset(void)
+{
+	pthread_rwlock_init(&unmap_lock, NULL);
+}
+
+/* Before main.c's child handler (constructors with a priority run first; child handlers
+ * run in registration order), which starts the child's collector. */
+__attribute__((constructor(102))) static void modules_atfork(void)
+{
+	pthread_atfork(NULL, NULL, unmap_lock_reset);
+}
+
 void ct_modules_read_lock(void)
 {
 	pthread_rwlock_rdlock(&unmap_lock);

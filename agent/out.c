@@ -140,6 +140,15 @@ int ct_out_add_pcs(ct_profile *p, const uintptr_t *pcs, int n, bool leaf_exact,
 			return -ENOMEM;
 		locs[k++] = loc;
 	}
+	if (n >= CT_MAX_FRAMES && k < CT_STACK_MAX_DEPTH) {
+		/* The capture stopped at CT_MAX_FRAMES: the root side is missing, and says so. */
+		uint32_t fn = ct_profile_add_function(p, "[truncated]", "", "", 0);
+		ct_line line = {.function = fn, .line = 0};
+		uint32_t loc =
+			fn == UINT32_MAX ? UINT32_MAX : ct_profile_add_location(p, 0, 0, &line, 1);
+		if (loc != UINT32_MAX)
+			locs[k++] = loc;
+	}
 	return ct_profile_add_sample(p, locs, k, values, labels, nlabels);
 }
 
@@ -193,6 +202,8 @@ int ct_out_dir_create(void)
  * existing file or a planted symlink); *tmp receives its path. NULL when it cannot. */
 FILE *ct_out_create(const char *name, char *tmp, size_t tmplen)
 {
+	if (ct_out_dir_create() < 0)
+		return NULL;
 	for (unsigned n = 0; n < 100; n++) {
 		snprintf(tmp, tmplen, "%s/%s.tmp.%d.%u", ct_cfg.out_dir, name, (int)getpid(), n);
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -229,34 +240,6 @@ int ct_out_commit(FILE *f, const char *tmp, const char *name)
 /* Copies the perf map a JIT in this process wrote (/tmp/perf-<pid>.map) into the output
  * directory, so that its code can still be named once the process and /tmp's file are gone.
  * Nothing when there is none. */
-void ct_out_copy_perf_map(void)
-{
-	char src[96], name[64], tmp[4700];
-	snprintf(name, sizeof(name), "perf-%d.map", (int)getpid());
-	snprintf(src, sizeof(src), "/tmp/%s", name);
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return;
-	FILE *out = ct_out_create(name, tmp, sizeof(tmp));
-	if (!out) {
-		close(in);
-		return;
-	}
-	char buf[16384];
-	ssize_t n;
-	int bad = 0;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		bad |= fwrite(buf, 1, (size_t)n, out) != (size_t)n;
-	close(in);
-	if (n < 0 || bad) {
-		fclose(out);
-		unlink(tmp);
-		return;
-	}
-	if (ct_out_commit(out, tmp, name) < 0)
-		ct_log("cannot copy %s", src);
-}
-
 /* Write failures (disk full, file size limit, permissions), reported in summary.txt so
  * that `ctrace record` can say which files are missing and why. */
 static char write_errors[1024]; /* the thread writing the files at exit */

@@ -46,7 +46,8 @@ static struct perf_ring {
 	int slot; /* its fdguard slot + 1, 0 if none */
 	struct perf_event_mmap_page *meta;
 	uint8_t *data;
-	size_t size; /* data area bytes, power of two */
+	size_t size;		   /* data area bytes, power of two */
+	uint64_t records, samples; /* delivered so far (collector): the mix of what was lost */
 } cpus[MAX_CPUS];
 static int ncpus;
 static uint64_t period_ns;
@@ -356,7 +357,13 @@ static void on_lost(const uint8_t *body, const uint8_t *end, uint32_t cpu)
 	if ((size_t)(end - body) < sizeof(v))
 		return;
 	memcpy(v, body, sizeof(v));
-	ct_ev_lost l = {.count = v[1], .cpu = cpu};
+	/* The kernel counts lost records, not samples: with context switches on, most records
+	 * are switches, so the lost samples are estimated from this ring's own mix. */
+	const struct perf_ring *r = &cpus[cpu];
+	uint64_t samples = r->records			  ? v[1] * r->samples / r->records
+			   : (ct_cfg.modes & CT_MODE_CPU) ? v[1]
+							  : 0;
+	ct_ev_lost l = {.count = v[1], .samples = samples, .cpu = cpu};
 	sample_id id = {0};
 	trailer(body, end, sizeof(v), &id);
 	ct_event ev = {.type = CT_EV_LOST, .time = id.time, .data = &l, .len = sizeof(l)};
@@ -367,8 +374,11 @@ static void on_lost(const uint8_t *body, const uint8_t *end, uint32_t cpu)
 static void decode(const struct perf_event_header *hdr, const uint8_t *rec, uint32_t cpu)
 {
 	const uint8_t *body = rec + sizeof(*hdr), *end = rec + hdr->size;
+	if (hdr->type != PERF_RECORD_LOST)
+		cpus[cpu].records++;
 	switch (hdr->type) {
 	case PERF_RECORD_SAMPLE:
+		cpus[cpu].samples++;
 		on_sample(body, end);
 		break;
 	case PERF_RECORD_SWITCH:

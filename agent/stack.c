@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent/fdguard.h"
+#include "agent/forkguard.h"
 #include "agent/internal.h"
 
 /* Set by ct_stack_init (constructor, before recording starts); read-only afterwards. The
@@ -27,6 +28,13 @@ int ct_stack_init(void)
 		ct_log("cannot guard libunwind's fds");
 	if (h)
 		unw_backtrace_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+	/* Per-thread caches: libunwind's global one takes a mutex (and blocks signals) per
+	 * lookup, and a mutex a parent thread held at fork would stay locked in the child. */
+	int (*set_policy)(void *, int) =
+		h ? (int (*)(void *, int))dlsym(h, "_ULx86_64_set_caching_policy") : NULL;
+	void **local_as = h ? (void **)dlsym(h, "_ULx86_64_local_addr_space") : NULL;
+	if (set_policy && local_as)
+		set_policy(*local_as, 2 /* UNW_CACHE_PER_THREAD */);
 	else
 		ct_log("libunwind.so.8 not loadable (%s); hook stacks use frame pointers",
 		       dlerror());
@@ -71,7 +79,9 @@ __attribute__((noinline)) int ct_capture_stack(uintptr_t *pcs, int max, int skip
 		want = (int)(sizeof(buf) / sizeof(buf[0]));
 	int n;
 	if (unw_backtrace_fn) {
+		ct_forkguard_enter();
 		n = unw_backtrace_fn(buf, want);
+		ct_forkguard_exit();
 		/* buf[0] is our own pc: drop it and `skip` callers. */
 		int drop = 1 + skip;
 		if (n <= drop)

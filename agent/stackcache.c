@@ -20,6 +20,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "agent/forkguard.h"
 #include "agent/internal.h"
 #include "agent/stackcache.h"
 
@@ -215,7 +216,10 @@ uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
 			c->walks++;
 			atomic_fetch_add_explicit(&total_walks, 1, memory_order_relaxed);
 			e->n = 0;
-			if (learn(e, ra, slot) < 0)
+			ct_forkguard_enter(); /* libunwind's locks must not cross a fork */
+			int learned = learn(e, ra, slot);
+			ct_forkguard_exit();
+			if (learned < 0)
 				e->n = 0;
 		}
 		return id;

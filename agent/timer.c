@@ -38,7 +38,8 @@ static uint64_t period_ns;
  * rings) was published by ct_agent_active, and a handler that still sees 1 after the stop
  * appends a record nobody reads, which is harmless. */
 static _Atomic int enabled;
-static char tick_cookie; /* its address is the sigev_value of every timer of ours */
+static _Atomic uint64_t dropped; /* samples a full ring refused: a counter, relaxed */
+static char tick_cookie;	 /* its address is the sigev_value of every timer of ours */
 static __thread timer_t tls_timer __attribute__((tls_model("initial-exec")));
 static __thread int tls_armed __attribute__((tls_model("initial-exec")));
 
@@ -88,6 +89,8 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 		rec->tid = ct_gettid();
 		rec->time = ct_now();
 		ct_emit_commit(rec);
+	} else {
+		atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
 	}
 	errno = saved;
 }
@@ -227,6 +230,11 @@ void ct_timer_fork_child(void)
 	/* POSIX timers are not inherited; the TLS says armed because it was copied. */
 	tls_armed = 0;
 	ct_timer_arm_thread();
+}
+
+uint64_t ct_timer_dropped(void)
+{
+	return atomic_load_explicit(&dropped, memory_order_relaxed);
 }
 
 /* The timer's ring records become CT_EV_SAMPLE events, like perf's samples. Collector. */

@@ -143,6 +143,13 @@ static void print_summary(const char *dir)
 		" lost; engine %s (%s)\n",
 		dir, *files ? files : " (no profiles)", sum.samples, sum.threads, sum.lost,
 		sum.engine, sum.reason);
+	if (sum.events_lost)
+		fprintf(stderr,
+			"ctrace: %" PRIu64 " hook events lost on full rings (heap, lock, block and "
+			"trace records; the profiles say which)\n",
+			sum.events_lost);
+	if (sum.warning[0])
+		fprintf(stderr, "ctrace: warning: %s\n", sum.warning);
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);

@@ -107,9 +107,12 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 	put_str(f, CT_SUMMARY_REASON, s->reason);
 	fprintf(f, "%s=%" PRIu64 "\n%s=%" PRIu64 "\n%s=%" PRIu64 "\n", CT_SUMMARY_SAMPLES,
 		s->samples, CT_SUMMARY_LOST, s->lost, CT_SUMMARY_THREADS, s->threads);
+	fprintf(f, "%s=%" PRIu64 "\n", CT_SUMMARY_EVENTS_LOST, s->events_lost);
 	fprintf(f, "%s=%.1f\n", CT_SUMMARY_COLLECTOR_CPU_MS, s->collector_cpu_ms);
 	if (s->http[0])
 		put_str(f, CT_SUMMARY_HTTP, s->http);
+	if (s->warning[0])
+		put_str(f, CT_SUMMARY_WARNING, s->warning);
 	for (const char *e = s->errors; *e;) {
 		size_t n = strcspn(e, "\n");
 		fprintf(f, "%s=%.*s\n", CT_SUMMARY_ERROR, (int)n, e);
@@ -139,6 +142,10 @@ static void summary_set(ct_summary *s, const char *key, const char *v)
 		s->collector_cpu_ms = strtod(v, NULL);
 	else if (!strcmp(key, CT_SUMMARY_HTTP))
 		snprintf(s->http, sizeof(s->http), "%s", v);
+	else if (!strcmp(key, CT_SUMMARY_EVENTS_LOST))
+		s->events_lost = strtoull(v, NULL, 10);
+	else if (!strcmp(key, CT_SUMMARY_WARNING))
+		snprintf(s->warning, sizeof(s->warning), "%s", v);
 	else if (!strcmp(key, CT_SUMMARY_ERROR)) {
 		size_t used = strlen(s->errors);
 		if (used + strlen(v) + 2 <= sizeof(s->errors))

@@ -78,18 +78,22 @@ bool ct_outdir_is_child(const char *name);
 #define CT_SUMMARY_COLLECTOR_CPU_MS "collector_cpu_ms"
 #define CT_SUMMARY_ERROR "error"
 #define CT_SUMMARY_HTTP "http"
+#define CT_SUMMARY_EVENTS_LOST "events_lost"
+#define CT_SUMMARY_WARNING "warning"
 
 typedef struct {
 	int pid;
-	char cmd[256];		 /* the program's name (comm); "" when unknown */
+	char cmd[256];		 /* the command line, arguments joined by spaces; "" when unknown */
 	char engine[32];	 /* "perf", "timer" or "off" */
 	char reason[256];	 /* why that engine */
 	uint64_t samples;	 /* CPU samples recorded */
-	uint64_t lost;		 /* events lost (full rings, lost perf records) */
+	uint64_t lost;		 /* CPU samples lost, bounded by hz x CPUs x duration */
+	uint64_t events_lost;	 /* hook records a full ring refused (heap, locks, trace) */
 	uint64_t threads;	 /* threads seen */
 	double collector_cpu_ms; /* CPU time of the agent's collector thread */
 	char errors[1024];	 /* write failures, one message per line, each ending in '\n' */
 	char http[320];		 /* the live server (CTRACE_HTTP): where, or why not; "" */
+	char warning[256];	 /* what the recording could not cover (raw clone threads); "" */
 } ct_summary;
 
 /* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted

@@ -1,0 +1,98 @@
+/*
+ * forkguard.c — fork never happens while a thread is inside dl_iterate_phdr or libunwind
+ * (see forkguard.h).
+ *
+ * glibc (2.36 here) resets the loader's main lock in a forked child but not the lock
+ * dl_iterate_phdr takes (dl_load_write_lock): when any thread of the parent was inside
+ * dl_iterate_phdr at the fork, the child's first dl_iterate_phdr blocks forever. A bare
+ * child rarely calls it; under the agent it does (the collector refreshing its module
+ * table, libunwind on a cache miss in a hook), so a multi-threaded program that forks
+ * often hung at its children's exit (issue 9, defect 9: the child's collector was stuck
+ * there and exit waited for it).
+ *
+ * libunwind's local unwinder has mutexes of its own (memory pools used while it interprets
+ * DWARF), so a hook capturing a stack at the fork left a child that hung in its first
+ * capture.
+ *
+ * So dl_iterate_phdr is interposed (for the program, libgcc's unwinder and libunwind
+ * alike) and the agent's libunwind calls are bracketed, to count the threads inside; a
+ * fork prepare handler raises a flag that holds new entries back and waits — bounded,
+ * 2 s — until the count falls to what the forking thread itself holds. The cost: two
+ * atomic additions per section (a stack capture costs far more), and a fork that waits
+ * for sections already under way.
+ */
+#include <link.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "agent/agent.h"
+#include "agent/forkguard.h"
+
+static _Atomic int inside;	 /* threads inside dl_iterate_phdr */
+static _Atomic int fork_pending; /* a fork is between its prepare and parent/child handlers */
+static __thread int tls_depth __attribute__((tls_model("initial-exec")));
+static int (*real_iterate)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
+
+void ct_forkguard_enter(void)
+{
+	for (;;) {
+		/* seq_cst, paired with the prepare handler: either it sees us inside, or we
+		 * see its flag and step back until the fork is done. */
+		atomic_fetch_add(&inside, 1);
+		if (tls_depth || !atomic_load(&fork_pending))
+			break;
+		atomic_fetch_sub(&inside, 1);
+		while (atomic_load(&fork_pending))
+			sched_yield();
+	}
+	tls_depth++;
+}
+
+void ct_forkguard_exit(void)
+{
+	tls_depth--;
+	atomic_fetch_sub(&inside, 1);
+}
+
+CT_EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+	if (!real_iterate)
+		*(void **)&real_iterate = ct_real("dl_iterate_phdr");
+	ct_forkguard_enter();
+	int r = real_iterate(cb, data);
+	ct_forkguard_exit();
+	return r;
+}
+
+static void fork_prepare(void)
+{
+	atomic_store(&fork_pending, 1);
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (atomic_load(&inside) > tls_depth) {
+		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 2)
+			break; /* a callback that blocks: fork anyway, as without the agent */
+	}
+}
+
+static void fork_parent(void)
+{
+	atomic_store(&fork_pending, 0);
+}
+
+static void fork_child(void)
+{
+	atomic_store(&inside, tls_depth);
+	atomic_store(&fork_pending, 0);
+}
+
+/* Registered first of the agent's handlers (constructor priority), so that its prepare
+ * runs last, right before the fork. */
+__attribute__((constructor(101))) static void forkguard_init(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}

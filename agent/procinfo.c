@@ -1,0 +1,78 @@
+/*
+ * procinfo.c — raw clone() threads and the JIT perf map (see procinfo.h).
+ *
+ * pthread_create goes through glibc's internal clone, so the exported clone() is what
+ * programs (and runtimes with their own threads) call directly; a thread made that way
+ * gets no timer and runs no trampoline, so the summary warns about it. A JIT (node
+ * --perf-basic-prof, the JVM with perf-map-agent) writes /tmp/perf-<pid>.map, perf's
+ * convention; the file is usually gone once the process is, so it is copied at exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/procinfo.h"
+
+static _Atomic uint64_t raw_threads;
+
+uint64_t ct_raw_clone_threads(void)
+{
+	return atomic_load_explicit(&raw_threads, memory_order_relaxed);
+}
+
+CT_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	static int (*real)(int (*)(void *), void *, int, void *, ...);
+	if (!real)
+		*(void **)&real = ct_real("clone");
+	va_list ap;
+	va_start(ap, arg);
+	pid_t *ptid = va_arg(ap, pid_t *);
+	void *tls = va_arg(ap, void *);
+	pid_t *ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if ((flags & CLONE_THREAD) && !ct_tls_guard)
+		atomic_fetch_add_explicit(&raw_threads, 1, memory_order_relaxed);
+	return real(fn, stack, flags, arg, ptid, tls, ctid);
+}
+
+void ct_perfmap_copy(void)
+{
+	char src[64], name[64], tmp[4700];
+	snprintf(src, sizeof(src), "/tmp/perf-%d.map", (int)getpid());
+	int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (in < 0)
+		return;
+	struct stat st;
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		close(in);
+		return;
+	}
+	snprintf(name, sizeof(name), "perf-%d.map", (int)getpid());
+	FILE *out = ct_out_create(name, tmp, sizeof(tmp));
+	if (!out) {
+		close(in);
+		return;
+	}
+	char buf[65536];
+	ssize_t n;
+	int ok = 1;
+	while (ok && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		ok = n > 0 && fwrite(buf, 1, (size_t)n, out) == (size_t)n;
+	}
+	close(in);
+	if (!ok) {
+		fclose(out);
+		unlink(tmp);
+		return;
+	}
+	ct_out_commit(out, tmp, name);
+}

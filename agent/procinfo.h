@@ -1,0 +1,17 @@
+/*
+ * procinfo.h — what the agent notes about the process beyond its samples, for the output
+ * directory: threads made with a raw clone() (which the timer engine does not sample and
+ * the thread hooks never see), and the perf map a JIT published (/tmp/perf-<pid>.map).
+ */
+#ifndef CT_AGENT_PROCINFO_H
+#define CT_AGENT_PROCINFO_H
+
+#include <stdint.h>
+
+/* Threads the program made with clone(CLONE_THREAD) itself, not through pthread_create. */
+uint64_t ct_raw_clone_threads(void);
+/* At exit: copies /tmp/perf-<pid>.map, if the process published one (a regular file of
+ * ours), into the output directory as perf-<pid>.map, where the symbolizer finds it. */
+void ct_perfmap_copy(void);
+
+#endif

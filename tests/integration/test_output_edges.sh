@@ -1,0 +1,40 @@
+# test_output_edges — rough edges of the output (issue 9, defect 10, agent side; #11's
+# agent half): forked children that exec leave no empty DIR/<pid>/ folders, a child's
+# summary names its command, raw clone() threads are warned about, and a JIT's perf map
+# is kept in the output directory.
+. "$(dirname "$0")/lib.sh"
+PROGS=$CT_BUILD/tests/progs
+AGENT=$CT_BUILD/lib/libctrace.so
+
+CTRACE_OUT="$TMP/nest" LD_PRELOAD="$AGENT" "$PROGS/edges" nest || fail "edges nest failed"
+empty=$(find "$TMP/nest" -mindepth 1 -type d -empty)
+[ -z "$empty" ] || fail "empty folders left: $empty"
+n=0
+for s in "$TMP"/nest/*/summary.txt; do
+	grep -q '^cmd=' "$s" || fail "$s does not name its command"
+	n=$((n + 1))
+done
+[ "$n" -ge 5 ] || { find "$TMP/nest"; fail "only $n children wrote a summary"; }
+grep -qx 'cmd=true' "$TMP"/nest/*/summary.txt || fail "the exec'd child's summary does not say 'true'"
+grep -q '^cmd=.*edges nest$' "$TMP/nest/summary.txt" || fail "the parent's summary does not name it"
+tail -c 1 "$TMP/nest/summary.txt" | od -An -c | grep -q '\\n' || fail "summary.txt lacks a final newline"
+ok "fork+fork+exec: no empty folder, every summary names its command"
+
+CTRACE_OUT="$TMP/clone" CTRACE_SAMPLER=timer LD_PRELOAD="$AGENT" "$PROGS/edges" clone ||
+	fail "edges clone failed"
+grep -q '^warning=1 thread(s) made with raw clone()' "$TMP/clone/summary.txt" ||
+	{ cat "$TMP/clone/summary.txt"; fail "raw clone() thread not warned about"; }
+ok "raw clone() thread: warned in summary.txt"
+
+pid=$(CTRACE_OUT="$TMP/jit" LD_PRELOAD="$AGENT" "$PROGS/edges" perfmap) || fail "edges perfmap failed"
+trap 'rm -rf "$TMP" "/tmp/perf-$pid.map"' EXIT
+cmp "/tmp/perf-$pid.map" "$TMP/jit/perf-$pid.map" || fail "perf-$pid.map not copied into the output"
+ok "a published perf map is copied as DIR/perf-<pid>.map"
+
+# A stack deeper than the agent captures ends in a [truncated] frame (root side).
+"$CTRACE" record -o "$TMP/deep" -e cpu -- "$PROGS/deep_stack" 2> "$TMP/deep.err" ||
+	{ cat "$TMP/deep.err"; fail "deep_stack failed"; }
+pprof_top "$TMP/deep/cpu.pb.gz" > "$TMP/deep.top"
+v=$(share "$TMP/deep.top" "[truncated]" cum)
+near "$v" 100 15 || { head -5 "$TMP/deep.top"; fail "[truncated] frame has $v% of deep_stack's samples"; }
+ok "truncated stacks end in a [truncated] frame ($v%)"
