@@ -103,7 +103,12 @@ int ct_fdg_adopt(int fd, int kind)
 		return -EBADF;
 	int hi = fcntl(fd, F_DUPFD_CLOEXEC, high_base());
 	if (hi >= 0) {
-		real_close(fd);
+		/* The low number is closed only while it is still the same file: a program that
+		 * closed everything with a raw close_range meanwhile may already own it again. */
+		struct stat a, b;
+		if (fstat(hi, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			real_close(fd);
 		fd = hi;
 	}
 	struct stat st;

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,6 +25,26 @@
 
 #include "agent/agent.h"
 #include "agent/fdguard.h"
+
+/* Which guard slots the library itself opened: it may touch only those, never another fd
+ * of the agent's (the trace file, the wake-up pipe) that took a number it once had. */
+#define LIB_SLOTS 1100 /* the guard's slot count (fdguard.c MAX_SLOTS) */
+static _Atomic unsigned char lib_owned[LIB_SLOTS];
+
+static void lib_own(int s, int on)
+{
+	if (s >= 0 && s < LIB_SLOTS)
+		atomic_store_explicit(&lib_owned[s], (unsigned char)on, memory_order_relaxed);
+}
+
+/* fd's slot when fd is one the library opened and still its own, else -1. */
+static int lib_slot(int fd)
+{
+	int s = ct_fdg_owned(fd);
+	return s >= 0 && s < LIB_SLOTS && atomic_load_explicit(&lib_owned[s], memory_order_relaxed)
+		       ? s
+		       : -1;
+}
 
 static int lib_pipe2(int fds[2], int flags)
 {
@@ -37,6 +58,8 @@ static int lib_pipe2(int fds[2], int flags)
 		errno = EMFILE;
 		return -1;
 	}
+	lib_own(r, 1);
+	lib_own(w, 1);
 	fds[0] = ct_fdg_get(r);
 	fds[1] = ct_fdg_get(w);
 	return 0;
@@ -56,23 +79,25 @@ static int lib_open(const char *path, int flags, ...)
 		errno = -s;
 		return -1;
 	}
+	lib_own(s, 1);
 	return ct_fdg_get(s);
 }
 
 static int lib_close(int fd)
 {
-	int s = ct_fdg_owned(fd);
+	int s = lib_slot(fd);
 	if (s < 0) {
-		errno = EBADF; /* never the program's */
+		errno = EBADF; /* never the program's, nor another of the agent's */
 		return -1;
 	}
+	lib_own(s, 0);
 	ct_fdg_release(s);
 	return 0;
 }
 
 static ssize_t lib_read(int fd, void *buf, size_t n)
 {
-	if (ct_fdg_owned(fd) < 0) {
+	if (lib_slot(fd) < 0) {
 		errno = EBADF;
 		return -1;
 	}
@@ -81,7 +106,7 @@ static ssize_t lib_read(int fd, void *buf, size_t n)
 
 static ssize_t lib_write(int fd, const void *buf, size_t n)
 {
-	if (fd != STDERR_FILENO && ct_fdg_owned(fd) < 0) {
+	if (fd != STDERR_FILENO && lib_slot(fd) < 0) {
 		errno = EBADF;
 		return -1;
 	}
@@ -96,7 +121,9 @@ static long lib_syscall(long nr, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if ((nr == SYS_write || nr == SYS_read || nr == SYS_close) && ct_fdg_owned((int)a[0]) < 0) {
+	if (nr == SYS_close)
+		return lib_close((int)a[0]);
+	if ((nr == SYS_write || nr == SYS_read) && lib_slot((int)a[0]) < 0) {
 		errno = EBADF;
 		return -1;
 	}

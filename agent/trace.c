@@ -277,6 +277,7 @@ static int own_fd(void)
 		ct_tw_set_fd(tr.w, fd);
 		return 0;
 	}
+	ct_fdg_release(tr.slot); /* forgotten: frees the slot, closes nothing */
 	fd = open(tr.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && lseek(fd, (off_t)ct_tw_offset(tr.w), SEEK_SET) < 0) {
 		close(fd);

@@ -107,7 +107,8 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 	put_str(f, CT_SUMMARY_REASON, s->reason);
 	fprintf(f, "%s=%" PRIu64 "\n%s=%" PRIu64 "\n%s=%" PRIu64 "\n", CT_SUMMARY_SAMPLES,
 		s->samples, CT_SUMMARY_LOST, s->lost, CT_SUMMARY_THREADS, s->threads);
-	fprintf(f, "%s=%" PRIu64 "\n", CT_SUMMARY_EVENTS_LOST, s->events_lost);
+	if (s->events_lost)
+		fprintf(f, "%s=%" PRIu64 "\n", CT_SUMMARY_EVENTS_LOST, s->events_lost);
 	fprintf(f, "%s=%.1f\n", CT_SUMMARY_COLLECTOR_CPU_MS, s->collector_cpu_ms);
 	if (s->http[0])
 		put_str(f, CT_SUMMARY_HTTP, s->http);
