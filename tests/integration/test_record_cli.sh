@@ -29,7 +29,7 @@ for k in pid cmd engine reason samples lost threads collector_cpu_ms; do
 	grep -q "\`$k\`" "$CT_ROOT/docs/env.md" || fail "docs/env.md does not document summary key $k"
 done
 grep -q "\`error\`" "$CT_ROOT/docs/env.md" || fail "docs/env.md does not document summary key error"
-grep -qx "cmd=.*/cpu_hot" "$TMP/agent/summary.txt" || fail "summary.txt cmd does not name cpu_hot"
+grep -q "^cmd=.*/cpu_hot 0.2$" "$TMP/agent/summary.txt" || fail "summary.txt cmd does not name cpu_hot"
 [ "$(tail -c 1 "$TMP/agent/summary.txt" | od -An -c | tr -d ' ')" = '\n' ] ||
 	fail "summary.txt lacks a final newline"
 ok "summary.txt keys documented and written"
