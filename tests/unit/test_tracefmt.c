@@ -14,6 +14,7 @@
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/tracemodel.h"
+#include "tests/unit/ct_check.h"
 #include "tests/unit/tracefix.h"
 
 static const uintptr_t leaf_main[] = {0x120, 0x340}; /* leaf, caller */
@@ -401,11 +402,4 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CT_CHECK_MAIN(suite)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "libtrace/tracemodel.h"
+#include "tests/unit/ct_check.h"
 #include "tests/unit/tracefix.h"
 
 static const uintptr_t wait_site[] = {0x200, 0x300};
@@ -312,11 +313,4 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CT_CHECK_MAIN(suite)
