@@ -19,18 +19,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A suite named name with one test case of the same name holding the n tests; each test may
- * run timeout seconds when timeout > 0 (else Check's default, CK_DEFAULT_TIMEOUT). */
-static inline Suite *ct_check_suite_timed(const char *name, double timeout,
-					  const TTest *const *tests, size_t n)
+/* Adds to s a test case called name holding the n tests, each allowed timeout seconds when
+ * timeout > 0 (else Check's default, CK_DEFAULT_TIMEOUT); returns it for fixtures and loop
+ * tests. */
+static inline TCase *ct_check_tcase(Suite *s, const char *name, double timeout,
+				    const TTest *const *tests, size_t n)
 {
-	Suite *s = suite_create(name);
 	TCase *tc = tcase_create(name);
 	if (timeout > 0)
 		tcase_set_timeout(tc, timeout);
 	for (size_t i = 0; i < n; i++)
 		tcase_add_test(tc, tests[i]);
 	suite_add_tcase(s, tc);
+	return tc;
+}
+
+/* A suite named name with one test case of the same name (see ct_check_tcase). */
+static inline Suite *ct_check_suite_timed(const char *name, double timeout,
+					  const TTest *const *tests, size_t n)
+{
+	Suite *s = suite_create(name);
+	ct_check_tcase(s, name, timeout, tests, n);
 	return s;
 }
 
@@ -39,6 +48,10 @@ static inline Suite *ct_check_suite_timed(const char *name, double timeout,
 		sizeof((const TTest *const[]){__VA_ARGS__}) / sizeof(const TTest *)
 
 #define CT_CHECK_SUITE(name, ...) ct_check_suite_timed(name, 0, CT_CHECK_TESTS(__VA_ARGS__))
+
+/* CT_CHECK_TCASE(s, "concurrent", 120, test_a, test_b) adds one more test case to s. */
+#define CT_CHECK_TCASE(s, name, timeout, ...)                                                      \
+	ct_check_tcase(s, name, timeout, CT_CHECK_TESTS(__VA_ARGS__))
 
 /* As CT_CHECK_SUITE, with each test allowed timeout seconds. */
 #define CT_CHECK_SUITE_TIMED(name, timeout, ...)                                                   \

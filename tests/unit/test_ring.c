@@ -998,30 +998,13 @@ END_TEST
 static Suite *ring_suite(void)
 {
 	Suite *s = suite_create("ring");
-	TCase *tc = tcase_create("protocol");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, create_rejects_bad_capacity);
-	tcase_add_test(tc, reserve_fills_header);
-	tcase_add_test(tc, wraparound_varied_sizes);
-	tcase_add_test(tc, exact_fit_and_padding);
-	tcase_add_test(tc, full_ring_drops_exactly);
-	tcase_add_test(tc, too_large_refused);
-	tcase_add_test(tc, uncommitted_blocks_consumer);
-	tcase_add_test(tc, signal_between_reserve_and_commit);
-	suite_add_tcase(s, tc);
-
-	TCase *cc = tcase_create("concurrent");
-	tcase_set_timeout(cc, 120);
-	tcase_add_test(cc, four_producers_one_consumer);
-	tcase_add_test(cc, signal_handler_producer);
-	tcase_add_test(cc, no_spurious_drops);
-	suite_add_tcase(s, cc);
-
-	TCase *rs = tcase_create("ringset");
-	tcase_set_timeout(rs, 60);
-	tcase_add_test(rs, ringset_cpu_matches_ring);
-	tcase_add_test(rs, ringset_concurrent);
-	suite_add_tcase(s, rs);
+	CT_CHECK_TCASE(s, "protocol", 60, create_rejects_bad_capacity, reserve_fills_header,
+		       wraparound_varied_sizes, exact_fit_and_padding, full_ring_drops_exactly,
+		       too_large_refused, uncommitted_blocks_consumer,
+		       signal_between_reserve_and_commit);
+	CT_CHECK_TCASE(s, "concurrent", 120, four_producers_one_consumer, signal_handler_producer,
+		       no_spurious_drops);
+	CT_CHECK_TCASE(s, "ringset", 60, ringset_cpu_matches_ring, ringset_concurrent);
 	return s;
 }
 

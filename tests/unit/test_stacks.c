@@ -544,20 +544,10 @@ END_TEST
 static Suite *stacks_suite(void)
 {
 	Suite *s = suite_create("stacks");
-	TCase *tc = tcase_create("table");
-	tcase_add_test(tc, basic_ids);
-	tcase_add_test(tc, depth_clamped);
-	tcase_add_test(tc, matches_reference_map);
-	tcase_add_test(tc, full_table);
-	tcase_add_test(tc, full_arena);
-	tcase_add_test(tc, refused_stack_leaves_arena);
-	suite_add_tcase(s, tc);
-	TCase *cc = tcase_create("concurrent");
-	tcase_set_timeout(cc, 120);
-	tcase_add_test(cc, concurrent_writers_agree);
-	tcase_add_test(cc, concurrent_writers_high_load);
-	tcase_add_test(cc, concurrent_writers_lockstep);
-	suite_add_tcase(s, cc);
+	CT_CHECK_TCASE(s, "table", 0, basic_ids, depth_clamped, matches_reference_map, full_table,
+		       full_arena, refused_stack_leaves_arena);
+	CT_CHECK_TCASE(s, "concurrent", 120, concurrent_writers_agree, concurrent_writers_high_load,
+		       concurrent_writers_lockstep);
 	return s;
 }
 

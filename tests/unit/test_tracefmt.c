@@ -388,17 +388,9 @@ END_TEST
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tracefmt");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, roundtrip_every_kind);
-	tcase_add_test(tc, many_chunks);
-	tcase_add_test(tc, short_lived_threads_bounded);
-
-	tcase_add_test(tc, flush_times_out_of_order);
-	tcase_add_test(tc, truncated_everywhere);
-	tcase_add_test(tc, corrupt_bytes);
-	tcase_add_test(tc, handmade_chunks);
-	tcase_add_test(tc, bytes_per_switch);
-	suite_add_tcase(s, tc);
+	CT_CHECK_TCASE(s, "core", 0, roundtrip_every_kind, many_chunks, short_lived_threads_bounded,
+		       flush_times_out_of_order, truncated_everywhere, corrupt_bytes,
+		       handmade_chunks, bytes_per_switch);
 	return s;
 }
 
