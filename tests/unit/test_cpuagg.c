@@ -153,11 +153,4 @@ static Suite *cpuagg_suite(void)
 				    test_growth);
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(cpuagg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(cpuagg_suite)

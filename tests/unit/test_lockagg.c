@@ -214,11 +214,4 @@ static Suite *lockagg_suite(void)
 				    test_reason_labels, test_refused, test_growth);
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(lockagg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(lockagg_suite)
