@@ -1,7 +1,9 @@
 /*
- * ct_check.h — what the Check unit suites share instead of copying it: the main() that
- * runs one suite and turns its failures into the exit status, a scratch directory, and
- * small file helpers. Header-only (static functions), included by tests/unit/test_*.c.
+ * ct_check.h — what the Check unit suites share instead of copying it: suite and test-case
+ * builders (CT_CHECK_SUITE, CT_CHECK_SUITE_TIMED, CT_CHECK_TCASE), the main() that runs one
+ * suite and turns its failures into the exit status, failure collection from other threads
+ * (ct_check_fail_once), a scratch directory, and small file helpers. Header-only (static
+ * functions), included by tests/unit/test_*.c.
  *
  *     static Suite *ring_suite(void)
  *     {
