@@ -121,14 +121,7 @@ void ct_perfmap_free(ct_perfmap *m)
 
 const char *ct_perfmap_lookup(const ct_perfmap *m, uint64_t addr)
 {
-	size_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->r[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = CT_VEC_UPPER_BOUND(m->r, m->n, start, addr);
 	const struct region *best = NULL;
 	for (size_t i = lo, k = 0; i > 0 && k < LOOK_BACK; i--, k++) {
 		const struct region *r = &m->r[i - 1];

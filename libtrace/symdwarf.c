@@ -65,14 +65,7 @@ static int add_ranges(struct ct_sym_ranges *rl, Dwarf_Die *die)
  * functions, hostile input): a few entries before the candidate are checked too. */
 static struct ct_sym_range *range_find(const struct ct_sym_ranges *rl, Dwarf_Addr pc)
 {
-	size_t lo = 0, hi = rl->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (rl->r[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = CT_VEC_UPPER_BOUND(rl->r, rl->n, lo, pc);
 	for (size_t i = lo, tries = 0; i > 0 && tries < 8; i--, tries++) {
 		if (pc < rl->r[i - 1].hi)
 			return &rl->r[i - 1];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "libtrace/symbolize_impl.h"
+#include "libtrace/vec.h"
 
 /* Sorts by address; at one address sizeless symbols first, then by rank, so that the last
  * symbol at an address is the preferred one. */
@@ -56,14 +57,7 @@ const char *ct_sym_lookup(struct ct_sym_module *m, uint64_t a)
 {
 	if (!m->syms_built)
 		build_syms(m);
-	size_t lo = 0, hi = m->nsyms;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->syms[mid].addr <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = CT_VEC_UPPER_BOUND(m->syms, m->nsyms, addr, a);
 	for (size_t i = lo, tries = 0; i > 0 && tries < 8; i--, tries++) {
 		const struct ct_sym_elfsym *sy = &m->syms[i - 1];
 		if (sy->size && a - sy->addr < sy->size)

@@ -15,6 +15,7 @@
 
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
+#include "libtrace/vec.h"
 
 #define UNKNOWN_STATE 0xff /* a life's first state, before a switch record tells it */
 
@@ -288,14 +289,7 @@ static void link_edge(const ct_trace *t, ct_interval *iv, uint32_t u)
 /* The interval of th holding time at (its start <= at), or NULL. */
 static ct_interval *interval_at(const ct_thread *th, uint64_t at)
 {
-	size_t lo = 0, hi = th->niv;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (th->iv[mid].start <= at)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = CT_VEC_UPPER_BOUND(th->iv, th->niv, start, at);
 	return lo ? &th->iv[lo - 1] : NULL;
 }
 

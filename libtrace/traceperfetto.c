@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "libtrace/tracebuf.h"
+#include "libtrace/vec.h"
 #include "proto/perfetto_trace.pb-c.h"
 
 typedef Perfetto__Protos__TracePacket Packet;
@@ -277,14 +278,7 @@ static void counts(pf *c)
 /* Attaches the counts at time t to e (vals has room for two). */
 static void attach_counts(const pf *c, Event *e, uint64_t t, int64_t *vals)
 {
-	size_t lo = 0, hi = c->nsteps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->steps[mid].t <= t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = CT_VEC_UPPER_BOUND(c->steps, c->nsteps, t, t);
 	vals[0] = lo ? c->steps[lo - 1].running : 0;
 	vals[1] = lo ? c->steps[lo - 1].runnable : 0;
 	e->n_extra_counter_values = 2;

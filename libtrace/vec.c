@@ -1,5 +1,6 @@
 /*
- * vec.c — growth of libtrace's growable arrays (see vec.h).
+ * vec.c — growth of libtrace's growable arrays, and the binary search over sorted ones
+ * (see vec.h).
  */
 #include "libtrace/vec.h"
 
@@ -30,4 +31,20 @@ int ct_vec_grow(void *arrp, size_t *cap, size_t need, size_t elem)
 	memcpy(arrp, &na, sizeof(na));
 	*cap = ncap;
 	return 0;
+}
+
+size_t ct_vec_upper_bound(const void *a, size_t n, size_t elem, size_t key_off, uint64_t key)
+{
+	const unsigned char *base = a;
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t k;
+		memcpy(&k, base + mid * elem + key_off, sizeof(k));
+		if (k <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "libtrace/cpuagg.h"
+#include "tests/unit/ct_check.h"
 
 /* The entry for (stack, tid), found by walking; fails if it is absent or listed twice. */
 static ct_cpu_entry entry_of(const ct_cpu_agg *a, uint32_t stack, uint32_t tid)
@@ -148,22 +149,8 @@ END_TEST
 
 static Suite *cpuagg_suite(void)
 {
-	Suite *s = suite_create("cpuagg");
-	TCase *tc = tcase_create("agg");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_sums);
-	tcase_add_test(tc, test_lost);
-	tcase_add_test(tc, test_names_and_labels);
-	tcase_add_test(tc, test_growth);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE_TIMED("cpuagg", 120, test_sums, test_lost, test_names_and_labels,
+				    test_growth);
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(cpuagg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(cpuagg_suite)

@@ -82,13 +82,7 @@ END_TEST
 
 static Suite *elfsym_suite(void)
 {
-	Suite *s = suite_create("elfsym");
-	TCase *tc = tcase_create("core");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, names_own_function);
-	tcase_add_test(tc, refuses_bad_images);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE_TIMED("elfsym", 60, names_own_function, refuses_bad_images);
 }
 
 CT_CHECK_MAIN(elfsym_suite)

@@ -307,17 +307,9 @@ END_TEST
 
 static Suite *heapagg_suite(void)
 {
-	Suite *s = suite_create("heapagg");
-	TCase *tc = tcase_create("agg");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_totals_in_order);
-	tcase_add_test(tc, test_free_before_alloc);
-	tcase_add_test(tc, test_address_matching);
-	tcase_add_test(tc, test_gaps_and_late);
-	tcase_add_test(tc, test_peak_matches_replay);
-	tcase_add_test(tc, test_many_stacks);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE_TIMED("heapagg", 120, test_totals_in_order, test_free_before_alloc,
+				    test_address_matching, test_gaps_and_late,
+				    test_peak_matches_replay, test_many_stacks);
 }
 
 CT_CHECK_MAIN(heapagg_suite)

@@ -151,13 +151,8 @@ END_TEST
 
 static Suite *heapreport_suite(void)
 {
-	Suite *s = suite_create("heapreport");
-	TCase *tc = tcase_create("report");
-	tcase_add_test(tc, test_report_sections);
-	tcase_add_test(tc, test_report_sampled_unsymbolized);
-	tcase_add_test(tc, test_report_rejects);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("heapreport", test_report_sections, test_report_sampled_unsymbolized,
+			      test_report_rejects);
 }
 
 CT_CHECK_MAIN(heapreport_suite)

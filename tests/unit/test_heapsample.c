@@ -318,21 +318,10 @@ END_TEST
 static Suite *heapsample_suite(void)
 {
 	Suite *s = suite_create("heapsample");
-	TCase *tc = tcase_create("sampler");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_log_exp_accuracy);
-	tcase_add_test(tc, test_next_sample_distribution);
-	tcase_add_test(tc, test_sampling_probability);
-	tcase_add_test(tc, test_unsample_go_formula);
-	suite_add_tcase(s, tc);
-	TCase *tt = tcase_create("table");
-	tcase_set_timeout(tt, 120);
-	tcase_add_test(tt, test_table_basic);
-	tcase_add_test(tt, test_table_full);
-	tcase_add_test(tt, test_filter_saturates);
-	tcase_add_test(tt, test_table_grows);
-	tcase_add_test(tt, test_table_concurrent);
-	suite_add_tcase(s, tt);
+	CT_CHECK_TCASE(s, "sampler", 120, test_log_exp_accuracy, test_next_sample_distribution,
+		       test_sampling_probability, test_unsample_go_formula);
+	CT_CHECK_TCASE(s, "table", 120, test_table_basic, test_table_full, test_filter_saturates,
+		       test_table_grows, test_table_concurrent);
 	return s;
 }
 

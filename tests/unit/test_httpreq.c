@@ -118,16 +118,8 @@ END_TEST
 
 static Suite *httpreq_suite(void)
 {
-	Suite *s = suite_create("httpreq");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, complete_head);
-	tcase_add_test(tc, every_prefix_needs_more);
-	tcase_add_test(tc, malformed_heads);
-	tcase_add_test(tc, limits);
-	tcase_add_test(tc, form_values);
-	tcase_add_test(tc, integers_like_go);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("httpreq", complete_head, every_prefix_needs_more, malformed_heads,
+			      limits, form_values, integers_like_go);
 }
 
 CT_CHECK_MAIN(httpreq_suite)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "libtrace/lockagg.h"
+#include "tests/unit/ct_check.h"
 
 static int count_kind(const ct_lock_agg *a, ct_lock_agg_kind kind)
 {
@@ -209,23 +210,8 @@ END_TEST
 
 static Suite *lockagg_suite(void)
 {
-	Suite *s = suite_create("lockagg");
-	TCase *tc = tcase_create("agg");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_sums_and_max);
-	tcase_add_test(tc, test_labels);
-	tcase_add_test(tc, test_reason_labels);
-	tcase_add_test(tc, test_refused);
-	tcase_add_test(tc, test_growth);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE_TIMED("lockagg", 120, test_sums_and_max, test_labels,
+				    test_reason_labels, test_refused, test_growth);
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(lockagg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CT_CHECK_MAIN(lockagg_suite)

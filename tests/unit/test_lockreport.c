@@ -165,14 +165,8 @@ END_TEST
 
 static Suite *lockreport_suite(void)
 {
-	Suite *s = suite_create("lockreport");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, test_lock_table_joined);
-	tcase_add_test(tc, test_top_bounds_lists);
-	tcase_add_test(tc, test_unlabelled_and_unsymbolized);
-	tcase_add_test(tc, test_errors);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("lockreport", test_lock_table_joined, test_top_bounds_lists,
+			      test_unlabelled_and_unsymbolized, test_errors);
 }
 
 CT_CHECK_MAIN(lockreport_suite)

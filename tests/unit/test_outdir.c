@@ -181,17 +181,9 @@ END_TEST
 
 static Suite *outdir_suite(void)
 {
-	Suite *s = suite_create("outdir");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, modes_names);
-	tcase_add_test(tc, modes_typos);
-	tcase_add_test(tc, profile_names);
-	tcase_add_test(tc, summary_round_trip);
-	tcase_add_test(tc, summary_bad_input);
-	tcase_add_test(tc, summary_symlink_attack);
-	tcase_add_test(tc, safefile_failure_leaves_nothing);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("outdir", modes_names, modes_typos, profile_names, summary_round_trip,
+			      summary_bad_input, summary_symlink_attack,
+			      safefile_failure_leaves_nothing);
 }
 
 CT_CHECK_MAIN(outdir_suite)

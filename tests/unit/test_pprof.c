@@ -1040,26 +1040,12 @@ END_TEST
 static Suite *pprof_suite(void)
 {
 	Suite *s = suite_create("pprof");
-	TCase *tc = tcase_create("codec");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_round_trip);
-	tcase_add_test(tc, test_string_table_layout);
-	tcase_add_test(tc, test_empty_profile);
-	tcase_add_test(tc, test_encode_rejects_bad_model);
-	tcase_add_test(tc, test_truncations);
-	tcase_add_test(tc, test_wire_errors);
-	tcase_add_test(tc, test_semantic_errors);
-	tcase_add_test(tc, test_unpacked_and_packed);
-	tcase_add_test(tc, test_sparse_ids_and_repeats);
-	tcase_add_test(tc, test_gzip_bomb);
-	tcase_add_test(tc, test_gzip_errors);
-	tcase_add_test(tc, test_files);
-	tcase_add_test(tc, test_out_of_memory);
-	suite_add_tcase(s, tc);
-	TCase *go = tcase_create("go");
-	tcase_set_timeout(go, 300);
-	tcase_add_test(go, test_go_profiles);
-	suite_add_tcase(s, go);
+	CT_CHECK_TCASE(s, "codec", 60, test_round_trip, test_string_table_layout,
+		       test_empty_profile, test_encode_rejects_bad_model, test_truncations,
+		       test_wire_errors, test_semantic_errors, test_unpacked_and_packed,
+		       test_sparse_ids_and_repeats, test_gzip_bomb, test_gzip_errors, test_files,
+		       test_out_of_memory);
+	CT_CHECK_TCASE(s, "go", 300, test_go_profiles);
 	return s;
 }
 

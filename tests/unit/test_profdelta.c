@@ -106,14 +106,8 @@ END_TEST
 
 static Suite *profdelta_suite(void)
 {
-	Suite *s = suite_create("profdelta");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, later_minus_earlier);
-	tcase_add_test(tc, duplicate_keys_in_base_are_summed);
-	tcase_add_test(tc, sample_types_must_match);
-	tcase_add_test(tc, empty_base_keeps_everything);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("profdelta", later_minus_earlier, duplicate_keys_in_base_are_summed,
+			      sample_types_must_match, empty_base_keeps_everything);
 }
 
 CT_CHECK_MAIN(profdelta_suite)

@@ -303,21 +303,10 @@ END_TEST
 static Suite *profile_suite(void)
 {
 	Suite *s = suite_create("profile");
-	TCase *tc = tcase_create("model");
-	tcase_add_test(tc, test_new_defaults);
-	tcase_add_test(tc, test_strings_interned);
-	tcase_add_test(tc, test_sample_types);
-	tcase_add_test(tc, test_mappings);
-	tcase_add_test(tc, test_functions_interned);
-	tcase_add_test(tc, test_locations_by_address);
-	tcase_add_test(tc, test_locations_by_lines);
-	tcase_add_test(tc, test_rekey_many);
-	tcase_add_test(tc, test_samples_copied);
-	suite_add_tcase(s, tc);
-	TCase *big = tcase_create("scale");
-	tcase_set_timeout(big, 120);
-	tcase_add_test(big, test_build_large);
-	suite_add_tcase(s, big);
+	CT_CHECK_TCASE(s, "model", 0, test_new_defaults, test_strings_interned, test_sample_types,
+		       test_mappings, test_functions_interned, test_locations_by_address,
+		       test_locations_by_lines, test_rekey_many, test_samples_copied);
+	CT_CHECK_TCASE(s, "scale", 120, test_build_large);
 	return s;
 }
 

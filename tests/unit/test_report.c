@@ -758,25 +758,12 @@ END_TEST
 static Suite *report_suite(void)
 {
 	Suite *s = suite_create("report");
-	TCase *tc = tcase_create("core");
+	TCase *tc = CT_CHECK_TCASE(s, "core", 0, tree_sums, tree_random_stacks, top_flat_cum,
+				   filters, sample_index, folded_round_trip, folded_sanitizes,
+				   inlined_and_unsymbolized, escaping, html_packed_tree,
+				   html_resolution, svg_min_width, empty_profile, text_table, diff,
+				   units);
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, tree_sums);
-	tcase_add_test(tc, tree_random_stacks);
-	tcase_add_test(tc, top_flat_cum);
-	tcase_add_test(tc, filters);
-	tcase_add_test(tc, sample_index);
-	tcase_add_test(tc, folded_round_trip);
-	tcase_add_test(tc, folded_sanitizes);
-	tcase_add_test(tc, inlined_and_unsymbolized);
-	tcase_add_test(tc, escaping);
-	tcase_add_test(tc, html_packed_tree);
-	tcase_add_test(tc, html_resolution);
-	tcase_add_test(tc, svg_min_width);
-	tcase_add_test(tc, empty_profile);
-	tcase_add_test(tc, text_table);
-	tcase_add_test(tc, diff);
-	tcase_add_test(tc, units);
-	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -40,23 +40,6 @@
 
 /* ---- failure collection usable from any thread (ck_assert is for the test thread) ---- */
 
-static atomic_int n_failures;
-static char first_failure[256];
-
-__attribute__((format(printf, 1, 2))) static void fail_once(const char *fmt, ...)
-{
-	if (atomic_fetch_add_explicit(&n_failures, 1, memory_order_relaxed) != 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(first_failure, sizeof(first_failure), fmt, ap);
-	va_end(ap);
-}
-
-#define ASSERT_NO_FAILURES()                                                                       \
-	ck_assert_msg(atomic_load(&n_failures) == 0, "%d failure(s), first: %s",                   \
-		      atomic_load(&n_failures), first_failure)
-
 /* Records per producer for the concurrent tests: the default, reduced under TSan, or the
  * value of CT_TEST_RECORDS. */
 static uint64_t records_per_producer(uint64_t normal, uint64_t tsan)
@@ -144,37 +127,38 @@ static const tpay *check_record(const ct_rec *rec, uint32_t nproducers)
 {
 	uint32_t len = atomic_load_explicit(&((ct_rec *)rec)->len, memory_order_relaxed);
 	if (rec->type == CT_REC_PAD) {
-		fail_once("padding record surfaced to the consumer (len %#x)", len);
+		ct_check_fail_once("padding record surfaced to the consumer (len %#x)", len);
 		return NULL;
 	}
 	if (!(len & CT_RING_COMMITTED)) {
-		fail_once("consumer got an uncommitted record (len %#x)", len);
+		ct_check_fail_once("consumer got an uncommitted record (len %#x)", len);
 		return NULL;
 	}
 	uint32_t plen = ct_rec_payload_len(rec);
 	if (plen < sizeof(tpay)) {
-		fail_once("payload too short: %u bytes, type %#x", plen, rec->type);
+		ct_check_fail_once("payload too short: %u bytes, type %#x", plen, rec->type);
 		return NULL;
 	}
 	const tpay *p = ct_rec_cpayload(rec);
 	if (p->producer >= nproducers || rec->type != TYPE_BASE + p->producer) {
-		fail_once("bad producer %u / type %#x", p->producer, rec->type);
+		ct_check_fail_once("bad producer %u / type %#x", p->producer, rec->type);
 		return NULL;
 	}
 	if (plen != sizeof(tpay) + p->data_len) {
-		fail_once("producer %u seq %llu: payload_len %u, expected %zu", p->producer,
-			  (unsigned long long)p->seq, plen, sizeof(tpay) + p->data_len);
+		ct_check_fail_once("producer %u seq %llu: payload_len %u, expected %zu",
+				   p->producer, (unsigned long long)p->seq, plen,
+				   sizeof(tpay) + p->data_len);
 		return NULL;
 	}
 	const uint8_t *d = (const uint8_t *)(p + 1);
 	if (payload_sum(p->producer, p->seq, d, p->data_len) != p->sum) {
-		fail_once("producer %u seq %llu: checksum mismatch (torn record)", p->producer,
-			  (unsigned long long)p->seq);
+		ct_check_fail_once("producer %u seq %llu: checksum mismatch (torn record)",
+				   p->producer, (unsigned long long)p->seq);
 		return NULL;
 	}
 	if (rec->tid != p->producer + 1 || rec->flags != (uint16_t)p->seq || rec->time != p->seq) {
-		fail_once("producer %u seq %llu: header fields corrupted", p->producer,
-			  (unsigned long long)p->seq);
+		ct_check_fail_once("producer %u seq %llu: header fields corrupted", p->producer,
+				   (unsigned long long)p->seq);
 		return NULL;
 	}
 	return p;
@@ -193,8 +177,8 @@ static void expect_next(const ct_rec *rec, void *arg)
 	seq_state *st = arg;
 	const tpay *p = check_record(rec, 1);
 	if (p && p->seq != st->next_seq)
-		fail_once("got seq %llu, expected %llu", (unsigned long long)p->seq,
-			  (unsigned long long)st->next_seq);
+		ct_check_fail_once("got seq %llu, expected %llu", (unsigned long long)p->seq,
+				   (unsigned long long)st->next_seq);
 	st->next_seq++;
 	st->n++;
 }
@@ -264,7 +248,7 @@ START_TEST(wraparound_varied_sizes)
 	}
 	while (ct_ring_consume(r, expect_next, &st, SIZE_MAX) > 0) {
 	}
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ck_assert_uint_eq(st.n, total);
 	ck_assert_uint_eq(st.next_seq, total);
 	ct_ring_stats s;
@@ -318,7 +302,7 @@ START_TEST(exact_fit_and_padding)
 	fill(big, 0, seq++, 16);
 	ct_ring_commit(r, big);
 	ck_assert_uint_eq(ct_ring_consume(r, expect_next, &st, SIZE_MAX), 1);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ct_ring_stats s;
 	ct_ring_get_stats(r, &s);
 	ck_assert_uint_eq(s.written, seq);
@@ -373,7 +357,7 @@ START_TEST(full_ring_drops_exactly)
 	ck_assert_uint_le(refill, 10);
 	while (ct_ring_consume(r, expect_next, &st, SIZE_MAX) > 0) {
 	}
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ck_assert_uint_eq(st.n, ok + refill);
 	ct_ring_get_stats(r, &s);
 	ck_assert_uint_eq(s.written, ok + refill);
@@ -402,7 +386,7 @@ START_TEST(too_large_refused)
 	ct_ring_commit(r, rec);
 	seq_state st = {0, 0};
 	ck_assert_uint_eq(ct_ring_consume(r, expect_next, &st, SIZE_MAX), 1);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ct_ring_destroy(r);
 
 	/* In a big ring the largest allowed payload fits, one byte more does not. */
@@ -512,8 +496,9 @@ static void conc_record(const ct_rec *rec, void *arg)
 	if (!p)
 		return;
 	if (p->seq < c->next[p->producer])
-		fail_once("producer %u: seq %llu after %llu (duplicate or reordered)", p->producer,
-			  (unsigned long long)p->seq, (unsigned long long)c->next[p->producer] - 1);
+		ct_check_fail_once("producer %u: seq %llu after %llu (duplicate or reordered)",
+				   p->producer, (unsigned long long)p->seq,
+				   (unsigned long long)c->next[p->producer] - 1);
 	c->next[p->producer] = p->seq + 1;
 	c->got[p->producer]++;
 }
@@ -575,7 +560,7 @@ START_TEST(four_producers_one_consumer)
 		pthread_join(pt[i], NULL);
 	atomic_store_explicit(&c->done, true, memory_order_release);
 	pthread_join(ct, NULL);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 
 	ct_ring_stats s;
 	ct_ring_get_stats(c->ring, &s);
@@ -691,7 +676,7 @@ START_TEST(signal_handler_producer)
 	atomic_store_explicit(&sig_conc->done, true, memory_order_release);
 	pthread_join(ct, NULL);
 	sigaction(SIGUSR1, &old, NULL);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 
 	ck_assert_uint_gt(la.raised, 0);
 	ck_assert_uint_ge(sig_calls, la.raised);
@@ -850,11 +835,11 @@ static void ringset_record(const ct_rec *rec, void *arg)
 	const tpay *p = check_record(rec, MAXPROD);
 	rc->n++;
 	if ((int)rec->cpu != rc->ring)
-		fail_once("record from ring %d says cpu %u", rc->ring, rec->cpu);
+		ct_check_fail_once("record from ring %d says cpu %u", rc->ring, rec->cpu);
 	if (p) {
 		if (p->seq < rc->next[p->producer])
-			fail_once("ring %d: producer %u seq %llu out of order", rc->ring,
-				  p->producer, (unsigned long long)p->seq);
+			ct_check_fail_once("ring %d: producer %u seq %llu out of order", rc->ring,
+					   p->producer, (unsigned long long)p->seq);
 		rc->next[p->producer] = p->seq + 1;
 	}
 }
@@ -872,9 +857,10 @@ static uint64_t ringset_produce(ct_ringset *s, uint32_t producer, uint64_t first
 		if (!rec)
 			continue;
 		if (expect_cpu >= 0 && (int)rec->cpu != expect_cpu)
-			fail_once("pinned to cpu %d, record says cpu %u", expect_cpu, rec->cpu);
+			ct_check_fail_once("pinned to cpu %d, record says cpu %u", expect_cpu,
+					   rec->cpu);
 		if (rec->cpu >= (uint32_t)ct_ringset_count(s))
-			fail_once("record cpu %u out of range", rec->cpu);
+			ct_check_fail_once("record cpu %u out of range", rec->cpu);
 		fill(rec, producer, seq, dl);
 		ct_ringset_commit(s, rec);
 		ok++;
@@ -917,7 +903,7 @@ START_TEST(ringset_cpu_matches_ring)
 		ct_ring_consume(ct_ringset_ring(s, i), ringset_record, &rc, SIZE_MAX);
 		consumed += rc.n;
 	}
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ck_assert_uint_eq(consumed, produced);
 	ct_ring_stats st;
 	ct_ringset_get_stats(s, &st);
@@ -995,7 +981,7 @@ START_TEST(ringset_concurrent)
 	}
 	atomic_store_explicit(&ca.done, true, memory_order_release);
 	pthread_join(ct, NULL);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	uint64_t consumed = 0;
 	for (int i = 0; i < n; i++)
 		consumed += checks[i].n;
@@ -1012,30 +998,13 @@ END_TEST
 static Suite *ring_suite(void)
 {
 	Suite *s = suite_create("ring");
-	TCase *tc = tcase_create("protocol");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, create_rejects_bad_capacity);
-	tcase_add_test(tc, reserve_fills_header);
-	tcase_add_test(tc, wraparound_varied_sizes);
-	tcase_add_test(tc, exact_fit_and_padding);
-	tcase_add_test(tc, full_ring_drops_exactly);
-	tcase_add_test(tc, too_large_refused);
-	tcase_add_test(tc, uncommitted_blocks_consumer);
-	tcase_add_test(tc, signal_between_reserve_and_commit);
-	suite_add_tcase(s, tc);
-
-	TCase *cc = tcase_create("concurrent");
-	tcase_set_timeout(cc, 120);
-	tcase_add_test(cc, four_producers_one_consumer);
-	tcase_add_test(cc, signal_handler_producer);
-	tcase_add_test(cc, no_spurious_drops);
-	suite_add_tcase(s, cc);
-
-	TCase *rs = tcase_create("ringset");
-	tcase_set_timeout(rs, 60);
-	tcase_add_test(rs, ringset_cpu_matches_ring);
-	tcase_add_test(rs, ringset_concurrent);
-	suite_add_tcase(s, rs);
+	CT_CHECK_TCASE(s, "protocol", 60, create_rejects_bad_capacity, reserve_fills_header,
+		       wraparound_varied_sizes, exact_fit_and_padding, full_ring_drops_exactly,
+		       too_large_refused, uncommitted_blocks_consumer,
+		       signal_between_reserve_and_commit);
+	CT_CHECK_TCASE(s, "concurrent", 120, four_producers_one_consumer, signal_handler_producer,
+		       no_spurious_drops);
+	CT_CHECK_TCASE(s, "ringset", 60, ringset_cpu_matches_ring, ringset_concurrent);
 	return s;
 }
 

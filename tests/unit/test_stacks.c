@@ -23,23 +23,6 @@
 
 /* ---- helpers ---- */
 
-static atomic_int n_failures;
-static char first_failure[256];
-
-__attribute__((format(printf, 1, 2))) static void fail_once(const char *fmt, ...)
-{
-	if (atomic_fetch_add_explicit(&n_failures, 1, memory_order_relaxed) != 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(first_failure, sizeof(first_failure), fmt, ap);
-	va_end(ap);
-}
-
-#define ASSERT_NO_FAILURES()                                                                       \
-	ck_assert_msg(atomic_load(&n_failures) == 0, "%d failure(s), first: %s",                   \
-		      atomic_load(&n_failures), first_failure)
-
 static uint64_t rnd(uint64_t *s)
 {
 	uint64_t x = (*s += 0x9e3779b97f4a7c15ull);
@@ -72,11 +55,11 @@ static int resolves_to(const ct_stacks *t, uint32_t id, const uintptr_t *pcs, in
 	const uintptr_t *got = NULL;
 	int d = ct_stacks_get(t, id, &got);
 	if (d != depth) {
-		fail_once("id %u: depth %d, expected %d", id, d, depth);
+		ct_check_fail_once("id %u: depth %d, expected %d", id, d, depth);
 		return 0;
 	}
 	if (depth > 0 && memcmp(got, pcs, (size_t)depth * sizeof(uintptr_t)) != 0) {
-		fail_once("id %u: PCs differ from the interned stack", id);
+		ct_check_fail_once("id %u: PCs differ from the interned stack", id);
 		return 0;
 	}
 	return 1;
@@ -202,7 +185,7 @@ START_TEST(basic_ids)
 		if (ct_stacks_get(t, id, &p) == -1)
 			unknown++;
 	ck_assert_int_eq(unknown, (int)st.slots - 6);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ct_stacks_destroy(t);
 }
 END_TEST
@@ -222,7 +205,7 @@ START_TEST(depth_clamped)
 	ct_stacks_stats st;
 	ct_stacks_get_stats(t, &st);
 	ck_assert_uint_eq(st.stacks, 2);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ct_stacks_destroy(t);
 }
 END_TEST
@@ -238,12 +221,12 @@ static void foreach_visit(uint32_t id, const uintptr_t *pcs, int depth, void *ar
 	fc->seen++;
 	ref_entry *e = id <= fc->ref->max_id ? fc->ref->by_id[id] : NULL;
 	if (!e) {
-		fail_once("foreach: id %u unknown to the reference", id);
+		ct_check_fail_once("foreach: id %u unknown to the reference", id);
 		return;
 	}
 	if (e->depth != depth ||
 	    (depth > 0 && memcmp(e->pcs, pcs, (size_t)depth * sizeof(uintptr_t)) != 0))
-		fail_once("foreach: id %u has other PCs than were interned", id);
+		ct_check_fail_once("foreach: id %u has other PCs than were interned", id);
 }
 
 /* The table and a reference map answer the same over many random interns. */
@@ -287,18 +270,20 @@ START_TEST(matches_reference_map)
 		uint32_t id = ct_stacks_intern(t, s->pcs, (size_t)s->depth);
 		ref_entry *e = ref_find(&ref, s->pcs, s->depth);
 		if (id == 0 || id > st.slots) {
-			fail_once("op %d: intern returned id %u", op, id);
+			ct_check_fail_once("op %d: intern returned id %u", op, id);
 			break;
 		}
 		if (e) {
 			if (e->id != id) {
-				fail_once("op %d: stack got id %u, earlier %u", op, id, e->id);
+				ct_check_fail_once("op %d: stack got id %u, earlier %u", op, id,
+						   e->id);
 				break;
 			}
 		} else {
 			if (ref.by_id[id]) {
-				fail_once("op %d: new stack (depth %d) got id %u of another stack",
-					  op, s->depth, id);
+				ct_check_fail_once(
+					"op %d: new stack (depth %d) got id %u of another stack",
+					op, s->depth, id);
 				break;
 			}
 			ref_add(&ref, s->pcs, s->depth, id);
@@ -306,7 +291,7 @@ START_TEST(matches_reference_map)
 		if (!resolves_to(t, id, s->pcs, s->depth))
 			break;
 	}
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ct_stacks_get_stats(t, &st);
 	ck_assert_uint_eq(st.stacks, ref.count);
 	ck_assert_uint_eq(st.full, 0);
@@ -314,7 +299,7 @@ START_TEST(matches_reference_map)
 	ck_assert_uint_gt(ref.count, 2000);
 	foreach_check fc = {&ref, 0};
 	ct_stacks_foreach(t, foreach_visit, &fc);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ck_assert_uint_eq(fc.seen, ref.count);
 	/* Every reference stack still resolves to its id. */
 	for (size_t id = 1; id <= ref.max_id; id++) {
@@ -322,7 +307,7 @@ START_TEST(matches_reference_map)
 		if (e)
 			ck_assert(resolves_to(t, (uint32_t)id, e->pcs, e->depth));
 	}
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	free(pool);
 	ref_free(&ref);
 	ct_stacks_destroy(t);
@@ -367,7 +352,7 @@ START_TEST(full_table)
 	ck_assert_uint_eq(ct_stacks_intern(t, pcs, 1), 0); /* new */
 	ct_stacks_get_stats(t, &st);
 	ck_assert_uint_eq(st.full, refused + 1);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ct_stacks_destroy(t);
 }
 END_TEST
@@ -397,7 +382,7 @@ START_TEST(full_arena)
 		ck_assert_uint_eq(ct_stacks_intern(t, pcs, 10), ids[s]);
 		ck_assert(resolves_to(t, ids[s], pcs, 10));
 	}
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ct_stacks_destroy(t);
 }
 END_TEST
@@ -418,7 +403,7 @@ START_TEST(refused_stack_leaves_arena)
 	ct_stacks_stats st;
 	ct_stacks_get_stats(t, &st);
 	ck_assert_uint_eq(st.full, 1);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 	ct_stacks_destroy(t);
 }
 END_TEST
@@ -442,11 +427,12 @@ static void intern_checked(writer_arg *w, int i)
 	const stack *s = &w->pool[i];
 	uint32_t id = ct_stacks_intern(w->t, s->pcs, (size_t)s->depth);
 	if (id == 0) {
-		fail_once("stack %d refused", i);
+		ct_check_fail_once("stack %d refused", i);
 		return;
 	}
 	if (w->ids[i] && w->ids[i] != id)
-		fail_once("stack %d: id %u, earlier %u in the same thread", i, id, w->ids[i]);
+		ct_check_fail_once("stack %d: id %u, earlier %u in the same thread", i, id,
+				   w->ids[i]);
 	w->ids[i] = id;
 	resolves_to(w->t, id, s->pcs, s->depth);
 }
@@ -511,7 +497,7 @@ static void run_writers(size_t slots, int npool, int rounds, int lockstep)
 	}
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
-	ASSERT_NO_FAILURES();
+	CT_CHECK_NO_FAILURES();
 
 	ct_stacks_stats st;
 	ct_stacks_get_stats(t, &st);
@@ -558,20 +544,10 @@ END_TEST
 static Suite *stacks_suite(void)
 {
 	Suite *s = suite_create("stacks");
-	TCase *tc = tcase_create("table");
-	tcase_add_test(tc, basic_ids);
-	tcase_add_test(tc, depth_clamped);
-	tcase_add_test(tc, matches_reference_map);
-	tcase_add_test(tc, full_table);
-	tcase_add_test(tc, full_arena);
-	tcase_add_test(tc, refused_stack_leaves_arena);
-	suite_add_tcase(s, tc);
-	TCase *cc = tcase_create("concurrent");
-	tcase_set_timeout(cc, 120);
-	tcase_add_test(cc, concurrent_writers_agree);
-	tcase_add_test(cc, concurrent_writers_high_load);
-	tcase_add_test(cc, concurrent_writers_lockstep);
-	suite_add_tcase(s, cc);
+	CT_CHECK_TCASE(s, "table", 0, basic_ids, depth_clamped, matches_reference_map, full_table,
+		       full_arena, refused_stack_leaves_arena);
+	CT_CHECK_TCASE(s, "concurrent", 120, concurrent_writers_agree, concurrent_writers_high_load,
+		       concurrent_writers_lockstep);
 	return s;
 }
 

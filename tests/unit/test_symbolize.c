@@ -707,21 +707,10 @@ int main(void)
 {
 	build_fixture();
 	Suite *s = suite_create("symbolize");
-	TCase *tc = tcase_create("core");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, plain_function);
-	tcase_add_test(tc, inlined_frames);
-	tcase_add_test(tc, cxx_demangled);
-	tcase_add_test(tc, stripped_fallbacks);
-	tcase_add_test(tc, separate_debug_file);
-	tcase_add_test(tc, clang_without_aranges);
-	tcase_add_test(tc, changed_module);
-	tcase_add_test(tc, missing_and_special);
-	tcase_add_test(tc, shared_symbolizer);
-	tcase_add_test(tc, many_locations);
-	tcase_add_test(tc, rust_demangled);
-	tcase_add_test(tc, jit_perf_map);
-	suite_add_tcase(s, tc);
+	CT_CHECK_TCASE(s, "core", 120, plain_function, inlined_frames, cxx_demangled,
+		       stripped_fallbacks, separate_debug_file, clang_without_aranges,
+		       changed_module, missing_and_special, shared_symbolizer, many_locations,
+		       rust_demangled, jit_perf_map);
 	int status = ct_check_run(s);
 	ct_check_rm_rf(dir);
 	return status;

@@ -14,6 +14,7 @@
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/tracemodel.h"
+#include "tests/unit/ct_check.h"
 #include "tests/unit/tracefix.h"
 
 static const uintptr_t leaf_main[] = {0x120, 0x340}; /* leaf, caller */
@@ -387,25 +388,10 @@ END_TEST
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tracefmt");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, roundtrip_every_kind);
-	tcase_add_test(tc, many_chunks);
-	tcase_add_test(tc, short_lived_threads_bounded);
-
-	tcase_add_test(tc, flush_times_out_of_order);
-	tcase_add_test(tc, truncated_everywhere);
-	tcase_add_test(tc, corrupt_bytes);
-	tcase_add_test(tc, handmade_chunks);
-	tcase_add_test(tc, bytes_per_switch);
-	suite_add_tcase(s, tc);
+	CT_CHECK_TCASE(s, "core", 0, roundtrip_every_kind, many_chunks, short_lived_threads_bounded,
+		       flush_times_out_of_order, truncated_everywhere, corrupt_bytes,
+		       handmade_chunks, bytes_per_switch);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CT_CHECK_MAIN(suite)

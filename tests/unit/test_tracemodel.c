@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "libtrace/tracemodel.h"
+#include "tests/unit/ct_check.h"
 #include "tests/unit/tracefix.h"
 
 static const uintptr_t wait_site[] = {0x200, 0x300};
@@ -300,23 +301,10 @@ END_TEST
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tracemodel");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, lifecycle);
-	tcase_add_test(tc, every_reason);
-	tcase_add_test(tc, timer_engine_merges);
-	tcase_add_test(tc, tid_reuse);
-	tcase_add_test(tc, switches_after_exit);
-	tcase_add_test(tc, late_create_record);
+	TCase *tc = CT_CHECK_TCASE(s, "core", 0, lifecycle, every_reason, timer_engine_merges,
+				   tid_reuse, switches_after_exit, late_create_record);
 	tcase_add_loop_test(tc, never_overlap, 0, 8);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CT_CHECK_MAIN(suite)

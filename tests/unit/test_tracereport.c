@@ -15,6 +15,7 @@
 #include "libtrace/tracechrome.h"
 #include "libtrace/traceprof.h"
 #include "libtrace/tracesched.h"
+#include "tests/unit/ct_check.h"
 #include "tests/unit/tracefix.h"
 
 #define T0 1000000000ull
@@ -260,21 +261,8 @@ END_TEST
 
 static Suite *suite(void)
 {
-	Suite *s = suite_create("tracereport");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, sched_report);
-	tcase_add_test(tc, sched_report_timer_engine);
-	tcase_add_test(tc, chrome_json);
-	tcase_add_test(tc, sched_latency_profile);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("tracereport", sched_report, sched_report_timer_engine, chrome_json,
+			      sched_latency_profile);
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CT_CHECK_MAIN(suite)

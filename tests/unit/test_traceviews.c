@@ -340,13 +340,8 @@ END_TEST
 
 static Suite *suite(void)
 {
-	Suite *s = suite_create("traceviews");
-	TCase *tc = tcase_create("core");
-	tcase_add_test(tc, pprof_totals_equal_model);
-	tcase_add_test(tc, timeline_page);
-	tcase_add_test(tc, perfetto_same_slices_as_json);
-	suite_add_tcase(s, tc);
-	return s;
+	return CT_CHECK_SUITE("traceviews", pprof_totals_equal_model, timeline_page,
+			      perfetto_same_slices_as_json);
 }
 
 CT_CHECK_MAIN(suite)
