@@ -199,15 +199,7 @@ static void write_all(void)
 
 static void reraise(int sig)
 {
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	ct_sig_real_action(sig, &dfl, NULL);
-	sigset_t s;
-	sigemptyset(&s);
-	sigaddset(&s, sig);
-	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-	raise(sig);
+	ct_sig_die_default(sig);
 }
 
 static void flush_started(void)

@@ -89,6 +89,11 @@ void ct_sig_forward(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	/* The default action of a terminating signal: die of it, as without the agent. */
+	ct_sig_die_default(sig);
+}
+
+void ct_sig_die_default(int sig)
+{
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;

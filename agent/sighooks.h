@@ -29,5 +29,8 @@ int ct_sig_program_owns(int sig);
 void ct_sig_forward(int sig, siginfo_t *si, void *uc);
 /* The real sigaction, for the agent's own use. */
 int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *old);
+/* Restores sig's default action (really, not just as the program sees it), unblocks it and
+ * raises it: the caller dies of it as it would without the agent. */
+void ct_sig_die_default(int sig);
 
 #endif
