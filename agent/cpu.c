@@ -112,8 +112,14 @@ uint64_t ct_cpu_samples(void)
 /* CPU samples lost (perf's PERF_RECORD_LOST, timer samples a full ring refused), never
  * more than the sampler could have taken: hz x online CPUs x the recording's duration.
  * Hook events a full ring dropped are not samples (summary.txt counts them apart). */
+/* What the profile written at exit said: the summary repeats it, so that both agree even
+ * when a late perf LOST record is drained after the profile was written. */
+static uint64_t lost_written = UINT64_MAX;
+
 uint64_t ct_cpu_lost_count(void)
 {
+	if (lost_written != UINT64_MAX)
+		return lost_written;
 	uint64_t n = stats().lost + ct_timer_dropped();
 	uint64_t end = ct_stop_mono ? ct_stop_mono : ct_now();
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -186,6 +192,7 @@ ct_profile *ct_cpu_profile_now(void)
 
 static void cpu_finish(void)
 {
+	lost_written = ct_cpu_lost_count();
 	ct_profile *p = ct_cpu_profile_now();
 	if (p)
 		ct_out_write(p, CT_FILE_CPU);
