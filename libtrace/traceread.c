@@ -78,6 +78,18 @@ static int uv_max(rd *r, const char *field, uint64_t max, uint64_t *v)
 	return rc;
 }
 
+/* A byte length: at most what is left after the length itself. */
+static int uv_len(rd *r, const char *field, uint64_t *v)
+{
+	const uint8_t *at = r->p;
+	int rc = uv(r, field, v);
+	if (!rc && *v > (uint64_t)(r->end - r->p)) {
+		r->p = at;
+		return bad(r, "bad %s %llu", field, (unsigned long long)*v);
+	}
+	return rc;
+}
+
 static uint64_t le(const uint8_t *p, int n)
 {
 	uint64_t v = 0;
@@ -90,7 +102,7 @@ static uint64_t le(const uint8_t *p, int n)
 static int str(rd *r, const char *field, const char **s)
 {
 	uint64_t n;
-	int rc = uv_max(r, field, (uint64_t)(r->end - r->p), &n);
+	int rc = uv_len(r, field, &n);
 	if (rc)
 		return rc;
 	if (memchr(r->p, 0, n))
@@ -372,7 +384,7 @@ static int event(rd *r, uint32_t tid, uint64_t *time, uint64_t chunk_end)
 	}
 	*time += dt;
 	if (kind > CT_EV_FIXED_LAST) {
-		if ((rc = uv_max(r, "event length", (uint64_t)(r->end - r->p), &skip)))
+		if ((rc = uv_len(r, "event length", &skip)))
 			return rc;
 		r->p += skip;
 		return 0;
@@ -403,7 +415,7 @@ static int batches(rd *r, uint64_t t0, uint64_t t1)
 	for (uint64_t b = 0; !rc && b < n; b++) {
 		if ((rc = uv_max(r, "batch tid", UINT32_MAX, &tid)) ||
 		    (rc = uv_max(r, "batch event count", (uint64_t)(r->end - r->p), &nev)) ||
-		    (rc = uv_max(r, "batch length", (uint64_t)(r->end - r->p), &len)))
+		    (rc = uv_len(r, "batch length", &len)))
 			return rc;
 		const uint8_t *chunk_end = r->end;
 		r->end = r->p + len;
