@@ -26,6 +26,7 @@
 
 #include "libtrace/flame.h"
 #include "libtrace/report.h"
+#include "tests/bench/bench_util.h"
 
 enum { NSTACKS = 100000, NSAMPLES = 1000000, LEVELS = 17, POOL = 3000, MAXTAIL = 15 };
 
@@ -34,23 +35,6 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13; /* xorshift64 */
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
 }
 
 static int die(const char *what)

@@ -20,25 +20,9 @@
 #include "libtrace/traceread.h"
 #include "libtrace/tracesched.h"
 #include "libtrace/tracewrite.h"
+#include "tests/bench/bench_util.h"
 
 enum { THREADS = 64, EVENTS = 1000000, CHUNK_EVENTS = 65536, NSTACKS = 500 };
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13; /* xorshift64 */
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 /* Writes the synthetic run to fd; returns events written, switches in *switches. */
 static long write_run(int fd, ct_stacks *st, long *switches, size_t *most)
