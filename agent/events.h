@@ -64,6 +64,13 @@ typedef enum {
 	/* A CT_EV_SAMPLE after the CPU source unwound and interned it (cpu.c): the trace's
 	 * view of a sample, so that samples are unwound once. */
 	CT_EV_SAMPLE_STACK,
+	/* Annotations (include/ctrace/annotate.h), ring records with a ct_ev_annot payload
+	 * followed by its strings. */
+	CT_EV_ANN_REGION_BEGIN = 64, /* a region began on the envelope's thread */
+	CT_EV_ANN_REGION_END,	     /* the innermost open region of the thread ended */
+	CT_EV_ANN_TASK_BEGIN,	     /* a task was created (by the envelope's thread) */
+	CT_EV_ANN_TASK_END,	     /* a task ended */
+	CT_EV_ANN_LOG,		     /* an instant log message */
 	CT_EV_NTYPES
 } ct_ev_type;
 
@@ -132,6 +139,20 @@ typedef struct {
 	uint32_t creator;      /* tid of the thread that called pthread_create */
 	uint32_t create_stack; /* interned stack of that pthread_create call, 0 if none */
 } ct_ev_thread_start;
+
+/* CT_EV_ANN_*: the fixed part; name_len bytes of name, then msg_len bytes of message
+ * (CT_EV_ANN_LOG only) follow it in the record, not NUL-terminated, already truncated by
+ * the agent (names to CT_ANN_NAME_MAX, messages to CT_ANN_MSG_MAX bytes). */
+enum { CT_ANN_NAME_MAX = 128, CT_ANN_MSG_MAX = 1024 };
+typedef struct {
+	uint64_t task;	   /* task id; 0 when the region belongs to no task */
+	uint64_t parent;   /* CT_EV_ANN_TASK_BEGIN: the parent task, 0 if none */
+	uint32_t stack;	   /* interned stack of the call, 0 if none */
+	uint16_t depth;	   /* region nesting depth of the thread (1 = outermost) */
+	uint16_t name_len; /* region/task name, or the log's category */
+	uint16_t msg_len;  /* CT_EV_ANN_LOG: the message */
+	uint16_t pad[3];
+} ct_ev_annot;
 
 /* ---- payloads of decoded events (pointers valid during the callback only) ---- */
 
