@@ -6,6 +6,8 @@
 #ifndef CT_CLI_COMMANDS_H
 #define CT_CLI_COMMANDS_H
 
+#include <stdio.h>
+
 int ct_cmd_record(int argc, char **argv);    /* cli/record.c */
 int ct_cmd_report(int argc, char **argv);    /* cli/report.c */
 int ct_cmd_symbolize(int argc, char **argv); /* cli/symbolize.c */
@@ -14,5 +16,13 @@ int ct_cmd_symbolize(int argc, char **argv); /* cli/symbolize.c */
  * Warnings (build id mismatch, unreadable module) go to stderr unless quiet.
  * 0 or -errno; on error a line has been printed. */
 int ct_symbolize_dir(const char *dir, int quiet); /* cli/symbolize.c */
+
+/* The common ends of a subcommand's option loop (cli/cliopt.c), so every subcommand answers
+ * alike. ct_cli_opt_other() takes the getopt value of an option the loop did not handle:
+ * 'h' prints the usage on stdout and returns 0, anything else prints it on stderr and
+ * returns 2 — the exit status either way. ct_cli_operand_missing() returns 2 after one
+ * "ctrace: <what>" line and the usage when no operand follows the options, else -1. */
+int ct_cli_opt_other(int c, void (*usage)(FILE *));
+int ct_cli_operand_missing(int argc, const char *what, void (*usage)(FILE *));
 
 #endif

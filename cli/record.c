@@ -284,19 +284,13 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'q':
 			a->quiet = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return ct_cli_opt_other(c, usage);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "ctrace: record needs a command to run\n");
-		usage(stderr);
-		return 2;
-	}
+	int missing = ct_cli_operand_missing(argc, "record needs a command to run", usage);
+	if (missing >= 0)
+		return missing;
 	a->cmd = argv + optind;
 	return -1;
 }

@@ -184,19 +184,13 @@ int ct_cmd_symbolize(int argc, char **argv)
 		case 'v':
 			verbose = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return ct_cli_opt_other(c, usage);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "ctrace: symbolize: no DIR or FILE given\n");
-		usage(stderr);
-		return 2;
-	}
+	int missing = ct_cli_operand_missing(argc, "symbolize: no DIR or FILE given", usage);
+	if (missing >= 0)
+		return missing;
 	struct run r = {.sym = ct_symbolizer_new(quiet ? NULL : stderr), .verbose = verbose};
 	if (!r.sym) {
 		fprintf(stderr, "ctrace: symbolize: out of memory\n");

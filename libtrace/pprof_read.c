@@ -491,6 +491,18 @@ static int read_scalars(struct reader *r)
 	return 0;
 }
 
+/* Frees the reader's scratch tables (not the profile it built). */
+static void reader_release(struct reader *r)
+{
+	void *scratch[] = {r->str_refs,	  r->comments, r->strs,	     r->loc_idx, r->values,
+			   r->raw_labels, r->labels,   r->raw_lines, r->lines};
+	for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++)
+		free(scratch[i]);
+	ct_idmap_free(&r->maps);
+	ct_idmap_free(&r->funcs);
+	ct_idmap_free(&r->locs);
+}
+
 /* Checks the message buf[0, len), whose framing pass 2 proved and whose offsets it
  * noted, and builds the profile. */
 static int build_profile(const uint8_t *buf, size_t len, const ct_pb_offsets *off, ct_profile **out,
@@ -523,24 +535,12 @@ static int build_profile(const uint8_t *buf, size_t len, const ct_pb_offsets *of
 		rc = read_samples(&r);
 	if (!rc)
 		rc = read_scalars(&r);
-	free(r.str_refs);
-	free(r.comments);
-	free(r.strs);
-	free(r.loc_idx);
-	free(r.values);
-	free(r.raw_labels);
-	free(r.labels);
-	free(r.raw_lines);
-	free(r.lines);
-	ct_idmap_free(&r.maps);
-	ct_idmap_free(&r.funcs);
-	ct_idmap_free(&r.locs);
-	if (rc) {
+	reader_release(&r);
+	if (!rc)
+		*out = r.p;
+	else
 		ct_profile_free(r.p);
-		return rc;
-	}
-	*out = r.p;
-	return 0;
+	return rc;
 }
 
 int ct_pprof_decode_limit(const uint8_t *buf, size_t len, size_t max_raw, ct_profile **out,

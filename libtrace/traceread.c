@@ -573,12 +573,11 @@ int ct_trace_decode_opts(const uint8_t *buf, size_t len, const ct_trace_read_opt
 	free(r.locs);
 	ct_u64map_free(&r.stackmap);
 	ct_u64map_free(&r.mapmap);
-	if (rc) {
+	if (rc)
 		ct_trace_free(r.t);
-		return rc;
-	}
-	*out = r.t;
-	return 0;
+	else
+		*out = r.t;
+	return rc;
 }
 
 int ct_trace_decode(const uint8_t *buf, size_t len, ct_trace **out, ct_error *err)

@@ -26,9 +26,7 @@
 
 #include "libtrace/flame.h"
 #include "libtrace/report.h"
-#include "tests/bench/bench_util.h"
-
-enum { NSTACKS = 100000, NSAMPLES = 1000000, LEVELS = 17, POOL = 3000, MAXTAIL = 15 };
+#include "tests/bench/bench_profile.h"
 
 static double now(void)
 {
@@ -118,55 +116,9 @@ static long html_nodes(const ct_tree *t, const ct_flame_opts *o)
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : NULL;
-	ct_profile *p = ct_profile_new();
-	if (!p || ct_profile_add_sample_type(p, "samples", "count") ||
-	    ct_profile_add_sample_type(p, "cpu", "nanoseconds"))
+	ct_profile *p = bench_profile();
+	if (!p)
 		return die("profile");
-	static uint32_t tree_loc[LEVELS][2], pool_loc[POOL];
-	char name[64];
-	uint32_t main_loc;
-	{
-		ct_line l = {.function = ct_profile_add_function(p, "main", "", "main.c", 1)};
-		main_loc = ct_profile_add_location(p, 0, 0, &l, 1);
-	}
-	for (int lv = 0; lv < LEVELS; lv++)
-		for (int b = 0; b < 2; b++) {
-			snprintf(name, sizeof(name), "app::level%02d_%s", lv, b ? "right" : "left");
-			ct_line l = {.function = ct_profile_add_function(p, name, "", "app.c", lv),
-				     .line = 100 + lv};
-			tree_loc[lv][b] = ct_profile_add_location(p, 0, 0, &l, 1);
-		}
-	for (int i = 0; i < POOL; i++) {
-		snprintf(name, sizeof(name), "lib::module%d::function_%d", i % 37, i);
-		ct_line l = {.function = ct_profile_add_function(p, name, "", "lib.c", i),
-			     .line = i};
-		pool_loc[i] = ct_profile_add_location(p, 0, 0, &l, 1);
-	}
-	/* Stack s, leaf first: tail, then the tree path of s's bits, then main. */
-	uint32_t *stacks = malloc((size_t)NSTACKS * (LEVELS + MAXTAIL + 1) * sizeof(*stacks));
-	uint8_t *depth = malloc(NSTACKS);
-	if (!stacks || !depth)
-		return die("malloc");
-	for (uint32_t s = 0; s < NSTACKS; s++) {
-		uint32_t *st = &stacks[(size_t)s * (LEVELS + MAXTAIL + 1)], d = 0;
-		uint32_t tail = (uint32_t)(next_rand() % (MAXTAIL + 1));
-		for (uint32_t k = 0; k < tail; k++)
-			st[d++] = pool_loc[(s * 31u + k * 977u) % POOL];
-		for (int lv = LEVELS - 1; lv >= 0; lv--)
-			st[d++] = tree_loc[lv][(s >> (LEVELS - 1 - lv)) & 1];
-		st[d++] = main_loc;
-		depth[s] = (uint8_t)d;
-	}
-	for (uint32_t i = 0; i < NSAMPLES; i++) {
-		double u = (double)(next_rand() >> 11) / 9007199254740992.0;
-		uint32_t s = (uint32_t)(u * u * NSTACKS);
-		int64_t v[2] = {1, 10000000};
-		if (ct_profile_add_sample(p, &stacks[(size_t)s * (LEVELS + MAXTAIL + 1)], depth[s],
-					  v, NULL, 0))
-			return die("add_sample");
-	}
-	free(stacks);
-	free(depth);
 
 	double t0 = now(), c0 = cpu_now();
 	ct_tree *t;

@@ -18,17 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define ROUND 500L /* reads per round: ~1 ms, rarely preempted */
 
 static int fd;
 static ssize_t (*direct_read)(int, void *, size_t);
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static double round_ns(ssize_t (*rd)(int, void *, size_t))
 {
@@ -40,10 +35,14 @@ static double round_ns(ssize_t (*rd)(int, void *, size_t))
 	return (double)(now_ns() - t0) / ROUND;
 }
 
-static int cmp_double(const void *a, const void *b)
+static double hooked_round(void)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	return round_ns(read);
+}
+
+static double direct_round(void)
+{
+	return round_ns(direct_read);
 }
 
 int main(int argc, char **argv)
@@ -58,16 +57,5 @@ int main(int argc, char **argv)
 	fd = open("/dev/zero", O_RDONLY);
 	if (fd < 0 || rounds <= 0 || !direct_read)
 		return 1;
-	double *diff = malloc((size_t)rounds * sizeof(*diff)), best = 1e30;
-	if (!diff)
-		return 1;
-	for (long r = 0; r < rounds; r++) {
-		double hooked = round_ns(read);
-		diff[r] = hooked - round_ns(direct_read);
-		if (hooked < best)
-			best = hooked;
-	}
-	qsort(diff, (size_t)rounds, sizeof(*diff), cmp_double);
-	printf("added_ns %.2f ns_per_read %.2f\n", diff[rounds / 2], best);
-	return 0;
+	return print_added(rounds, hooked_round, direct_round, "ns_per_read");
 }

@@ -10,20 +10,8 @@
 #                                 registry's stores; no stack, no record)
 # CT_BENCH_REPS=N sets the number of repetitions (default 7).
 set -eu
-build=$(cd "${1:-build}" && pwd)
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$build/tests/bench/bench_io
-agent=${CT_BENCH_AGENT:-$build/lib/libctrace.so}
-reps=${CT_BENCH_REPS:-7}
-[ -x "$bin" ] || make -s -C "$root" BUILD="$build" "$bin" >/dev/null
-[ -e "$agent" ] || { echo "bench_io: $agent missing (run make)" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctrace-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-pin=""
-if command -v taskset >/dev/null 2>&1; then
-	cpu=$(taskset -cp $$ | sed 's/.*: *//; s/.*[,-]//')
-	pin="taskset -c $cpu"
-fi
+. "$(dirname "$0")/bench_lib.sh"
+bench_setup bench_io 7 "${1:-build}"
 : > "$tmp/bare"; : > "$tmp/added"
 i=0
 while [ "$i" -lt "$reps" ]; do

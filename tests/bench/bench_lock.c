@@ -33,16 +33,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile uint64_t counter;
 static long iterations;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The mutexes the uncontended loops take in turn: lock alone, or the MANY (index masked
  * with spread). */
@@ -86,10 +81,14 @@ static double round_ns(void (*loop)(long))
 	return (double)(now_ns() - t0) / (double)ROUND;
 }
 
-static int cmp_double(const void *a, const void *b)
+static double hooked_round(void)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	return round_ns(lock_pairs);
+}
+
+static double direct_round(void)
+{
+	return round_ns(direct_pairs);
 }
 
 /* Binds the calling thread, and it alone, to the last CPU it may run on: the measured
@@ -122,20 +121,7 @@ static int interposed(long n)
 	if (!direct_lock || !direct_unlock)
 		return 1;
 	long rounds = n / ROUND > 0 ? n / ROUND : 1;
-	double *diff = malloc((size_t)rounds * sizeof(*diff));
-	if (!diff)
-		return 1;
-	double best = 1e9;
-	for (long r = 0; r < rounds; r++) {
-		double hooked = round_ns(lock_pairs);
-		diff[r] = hooked - round_ns(direct_pairs);
-		if (hooked < best)
-			best = hooked;
-	}
-	qsort(diff, (size_t)rounds, sizeof(*diff), cmp_double);
-	printf("added_ns %.2f ns_per_pair %.2f\n", diff[rounds / 2], best);
-	free(diff);
-	return 0;
+	return print_added(rounds, hooked_round, direct_round, "ns_per_pair");
 }
 
 /* Makes the loops take the MANY mutexes in turn. */

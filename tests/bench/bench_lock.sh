@@ -26,24 +26,12 @@
 # same run (lock_uncontended_added_base, lock_uncontended_added_base_instructions);
 # CT_BENCH_REPS=N sets the number of uncontended repetitions (default 11).
 set -eu
-build=$(cd "${1:-build}" && pwd)
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$build/tests/bench/bench_lock
-agent=${CT_BENCH_AGENT:-$build/lib/libctrace.so}
-reps=${CT_BENCH_REPS:-11}
-[ -x "$bin" ] || make -s -C "$root" BUILD="$build" "$bin" >/dev/null
-[ -e "$agent" ] || { echo "bench_lock: $agent missing (run make)" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctrace-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/bench_lib.sh"
+bench_setup bench_lock 11 "${1:-build}"
 
 # `bench_lock interposed` binds its measuring thread to one CPU itself (the agent's
 # collector thread stays free to run on another); the other modes run pinned to the last
 # CPU allowed (taskset), bare and traced alike.
-pin=""
-if command -v taskset >/dev/null 2>&1; then
-	cpu=$(taskset -cp $$ | sed 's/.*: *//; s/.*[,-]//')
-	pin="taskset -c $cpu"
-fi
 
 # run_bare / run_traced / run_base ARGS... — bench_lock's output line, bare or with the
 # agent (the base build) preloaded.

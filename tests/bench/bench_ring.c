@@ -25,6 +25,7 @@
 #include "libtrace/clock.h"
 #include "libtrace/ring.h"
 #include "libtrace/stacks.h"
+#include "tests/bench/bench_util.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -174,12 +175,6 @@ static void *producer(void *arg)
 static void sum_rec(const ct_rec *rec, void *arg)
 {
 	*(uint64_t *)arg += ((const payload *)ct_rec_cpayload(rec))->a;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 /* CPUs to pin producers on: the first two the process may run on (-1 if fewer). */

@@ -1,13 +1,24 @@
 /*
- * bench_util.h — what the libtrace benchmarks share: the process's CPU clock and one
- * deterministic xorshift64 generator, so every run feeds the same synthetic input.
+ * bench_util.h — what the benchmarks share: the clocks, one deterministic xorshift64
+ * generator (so every run feeds the same synthetic input), a median helper and the
+ * interleaved hooked-versus-direct measurement of the hook benchmarks.
  * Header-only (static functions), included by tests/bench/bench_*.c.
  */
 #ifndef CT_BENCH_UTIL_H
 #define CT_BENCH_UTIL_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
+
+/* CLOCK_MONOTONIC in ns. */
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* CPU seconds the process has used (all threads). */
 static inline double cpu_now(void)
@@ -26,6 +37,35 @@ static inline uint64_t next_rand(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
+}
+
+/* qsort comparator for doubles, ascending. */
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Runs rounds pairs of rounds, hooked() then direct() (each returns ns per operation),
+ * interleaved so that both see the same machine, and prints
+ * "added_ns <median of hooked - direct> <best_label> <best hooked round>". 0, or 1 when out
+ * of memory. */
+static inline int print_added(long rounds, double (*hooked)(void), double (*direct)(void),
+			      const char *best_label)
+{
+	double *diff = malloc((size_t)rounds * sizeof(*diff)), best = 1e30;
+	if (!diff)
+		return 1;
+	for (long r = 0; r < rounds; r++) {
+		double h = hooked();
+		diff[r] = h - direct();
+		if (h < best)
+			best = h;
+	}
+	qsort(diff, (size_t)rounds, sizeof(*diff), cmp_double);
+	printf("added_ns %.2f %s %.2f\n", diff[rounds / 2], best_label, best);
+	free(diff);
+	return 0;
 }
 
 #endif

@@ -16,7 +16,7 @@ st=$?
 set -e
 [ "$st" -eq 3 ] || fail "_exit(3) came back as status $st"
 pprof_top "$TMP/qe/cpu.pb.gz" > "$TMP/qe.top"
-v=$(share "$TMP/qe.top" busy_then_exit flat)
+v=$(share "$TMP/qe.top" busy_then_exit cum)
 near "$v" 100 15 || { cat "$TMP/qe.top"; fail "_exit: busy_then_exit has $v%"; }
 ok "_exit: status 3 and busy_then_exit on top"
 
@@ -86,7 +86,7 @@ ok "agent exports only its hooks ($(wc -l < "$TMP/agent.syms") interposed functi
 "$CTRACE" record -o "$TMP/dlc" -F 999 -- "$PROGS/dlclose_work" "$PROGS/libclosed.so" 2> "$TMP/dlc.err" ||
 	{ cat "$TMP/dlc.err"; fail "dlclose_work failed"; }
 pprof_top "$TMP/dlc/cpu.pb.gz" > "$TMP/dlc.top"
-v=$(share "$TMP/dlc.top" closed_work flat)
+v=$(share "$TMP/dlc.top" closed_work cum)
 near "$v" 80 12 || { cat "$TMP/dlc.top"; fail "dlclosed library: closed_work has $v%, want ~80%"; }
 ok "dlclosed library symbolized ($v%)"
 

@@ -1,0 +1,19 @@
+/* cliopt.c — the common ends of the subcommands' option loops (see commands.h). */
+#include <getopt.h>
+
+#include "commands.h"
+
+int ct_cli_opt_other(int c, void (*usage)(FILE *))
+{
+	usage(c == 'h' ? stdout : stderr);
+	return c == 'h' ? 0 : 2;
+}
+
+int ct_cli_operand_missing(int argc, const char *what, void (*usage)(FILE *))
+{
+	if (optind < argc)
+		return -1;
+	fprintf(stderr, "ctrace: %s\n", what);
+	usage(stderr);
+	return 2;
+}
