@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* CLOCK_MONOTONIC in ns. */
+#include "../../libtrace/clock.h"
+
+/* CLOCK_MONOTONIC in ns: the agent's own clock. */
 static inline uint64_t now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return ct_now();
 }
 
 /* CPU seconds the process has used (all threads). */
