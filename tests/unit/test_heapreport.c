@@ -11,6 +11,7 @@
 
 #include "libtrace/heapreport.h"
 #include "tests/unit/ct_check.h"
+#include "tests/unit/proffix.h"
 
 static char *report(const ct_profile *h, const ct_profile *peak, int top, int *rc)
 {
@@ -132,9 +133,7 @@ START_TEST(test_report_rejects)
 	char *out = report(NULL, NULL, 5, &rc);
 	ck_assert_int_eq(rc, -EINVAL);
 	free(out);
-	ct_profile *cpu = ct_profile_new();
-	ct_profile_add_sample_type(cpu, "samples", "count");
-	ct_profile_add_sample_type(cpu, "cpu", "nanoseconds");
+	ct_profile *cpu = pfix_new(1);
 	out = report(cpu, NULL, 5, &rc);
 	ck_assert_int_eq(rc, -EINVAL);
 	free(out);

@@ -6,6 +6,7 @@
  */
 #include "libtrace/profdelta.h"
 #include "tests/unit/ct_check.h"
+#include "tests/unit/proffix.h"
 
 #include <check.h>
 #include <errno.h>
@@ -33,9 +34,7 @@ static void add_named(ct_profile *p, const char *fn, int64_t a)
 
 static ct_profile *new_profile(void)
 {
-	ct_profile *p = ct_profile_new();
-	ct_profile_add_sample_type(p, "samples", "count");
-	ct_profile_add_sample_type(p, "cpu", "nanoseconds");
+	ct_profile *p = pfix_new(1);
 	return p;
 }
 

@@ -12,6 +12,7 @@
 
 #include "libtrace/profile.h"
 #include "tests/unit/ct_check.h"
+#include "tests/unit/proffix.h"
 
 START_TEST(test_new_defaults)
 {
@@ -268,9 +269,7 @@ START_TEST(test_build_large)
 {
 	enum { NLOC = 100000, NSAMPLE = 1000000, DEPTH = 16 };
 	double t0 = now();
-	ct_profile *p = ct_profile_new();
-	ct_profile_add_sample_type(p, "samples", "count");
-	ct_profile_add_sample_type(p, "cpu", "nanoseconds");
+	ct_profile *p = pfix_new(1);
 	ct_mapping m = {.memory_start = 0x400000, .memory_limit = 0x10000000, .filename = "a"};
 	uint32_t mi = ct_profile_add_mapping(p, &m);
 	uint64_t seed = 88172645463325252ULL;

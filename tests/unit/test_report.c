@@ -20,6 +20,7 @@
 #include "libtrace/report_text.h"
 #include "libtrace/units.h"
 #include "tests/unit/ct_check.h"
+#include "tests/unit/proffix.h"
 
 /* A profile with two sample types (samples/count, cpu/nanoseconds) and functions
  * main, run, hash, sort, leaf, with labels "thread" (string) and "size" (number). */
@@ -378,8 +379,7 @@ END_TEST
 
 START_TEST(inlined_and_unsymbolized)
 {
-	ct_profile *q = ct_profile_new();
-	ck_assert_int_eq(ct_profile_add_sample_type(q, "samples", "count"), 0);
+	ct_profile *q = pfix_new(0);
 	uint32_t outer = ct_profile_add_function(q, "outer", "", "o.c", 0);
 	uint32_t inner = ct_profile_add_function(q, "inner", "", "i.c", 0);
 	ct_line lines[2] = {{.function = inner, .line = 5}, {.function = outer, .line = 9}};
@@ -568,9 +568,7 @@ START_TEST(html_resolution)
 	/* One stack of ten million, and four of one each under main;sort: those are below a
 	 * millionth of the total in both columns, so they are merged into main's self value
 	 * (sort, and leaf under it, are left out). */
-	ct_profile *q = ct_profile_new();
-	ck_assert_int_eq(ct_profile_add_sample_type(q, "samples", "count"), 0);
-	ck_assert_int_eq(ct_profile_add_sample_type(q, "cpu", "nanoseconds"), 0);
+	ct_profile *q = pfix_new(1);
 	uint32_t loc[NFN];
 	for (int i = 0; i < NFN; i++) {
 		ct_line l = {.function = ct_profile_add_function(q, names[i], "", "", 0)};
@@ -644,8 +642,7 @@ END_TEST
 
 START_TEST(empty_profile)
 {
-	ct_profile *q = ct_profile_new();
-	ck_assert_int_eq(ct_profile_add_sample_type(q, "samples", "count"), 0);
+	ct_profile *q = pfix_new(0);
 	ct_tree *t;
 	ck_assert_int_eq(ct_tree_from_profile(q, NULL, &t), 0);
 	ck_assert_uint_eq(t->nnodes, 1);

@@ -12,6 +12,7 @@
  */
 #include "libtrace/symbolize.h"
 #include "tests/unit/ct_check.h"
+#include "tests/unit/proffix.h"
 
 #include <check.h>
 #include <elfutils/libdwelf.h>
@@ -277,9 +278,7 @@ static ct_profile *profile_for(const char *name, const char *bid, struct modinfo
 	char path[128];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	mod_info(name, mi);
-	ct_profile *p = ct_profile_new();
-	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(ct_profile_add_sample_type(p, "samples", "count"), 0);
+	ct_profile *p = pfix_new(0);
 	ct_mapping m = {.memory_start = BASE + (mi->vaddr & ~0xfffULL),
 			.memory_limit = BASE + mi->vaddr + mi->filesz,
 			.file_offset = mi->off & ~0xfffULL,
@@ -673,9 +672,7 @@ START_TEST(jit_perf_map)
 	   "printf '10000000 40 LazyCompile:*hot /app/x.js:3\\n10000040 0x20 Stub:CEntry\\n"
 	   "10000000 10 Builtin:replaced\\n' > %s/perf-4242.map",
 	   jdir, jdir, jdir);
-	ct_profile *p = ct_profile_new();
-	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(ct_profile_add_sample_type(p, "samples", "count"), 0);
+	ct_profile *p = pfix_new(0);
 	ct_mapping mp = {.memory_start = 0x10000000,
 			 .memory_limit = 0x10001000,
 			 .filename = "//anon",
