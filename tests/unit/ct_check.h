@@ -105,6 +105,29 @@ __attribute__((format(printf, 1, 2))) static inline void ct_check_fail_once(cons
 	ck_assert_msg(atomic_load(&ct_check_failures()->n) == 0, "%d failure(s), first: %s",       \
 		      atomic_load(&ct_check_failures()->n), ct_check_failures()->first)
 
+/* Captures what a writer prints: FILE *f = ct_check_mem_open(&m), write to f, then
+ * char *text = ct_check_mem_close(&m) (NUL-terminated; free it). */
+typedef struct {
+	FILE *f;
+	char *buf;
+	size_t len;
+} ct_check_mem;
+
+static inline FILE *ct_check_mem_open(ct_check_mem *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	ck_assert_ptr_nonnull(m->f);
+	return m->f;
+}
+
+static inline char *ct_check_mem_close(ct_check_mem *m)
+{
+	ck_assert_int_eq(fclose(m->f), 0);
+	return m->buf;
+}
+
 /* Creates a fresh directory /tmp/ctrace-<tag>-XXXXXX into buf (at least 64 bytes); exits
  * the test program when that fails. */
 static inline char *ct_check_tmpdir(char *buf, size_t len, const char *tag)

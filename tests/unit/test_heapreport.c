@@ -15,13 +15,11 @@
 
 static char *report(const ct_profile *h, const ct_profile *peak, int top, int *rc)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	ct_check_mem mem;
+	FILE *f = ct_check_mem_open(&mem);
 	ck_assert_ptr_nonnull(f);
 	*rc = ct_heap_report(f, h, peak, top);
-	fclose(f);
-	return buf;
+	return ct_check_mem_close(&mem);
 }
 
 static ct_profile *heap_profile(int64_t period)

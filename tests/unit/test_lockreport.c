@@ -50,13 +50,11 @@ static void sample(ct_profile *p, const char *leaf, const char *caller, int64_t 
 
 static char *report(const ct_profile *mutex, const ct_profile *block, int top, int *rc)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	ct_check_mem mem;
+	FILE *f = ct_check_mem_open(&mem);
 	ck_assert_ptr_nonnull(f);
 	*rc = ct_lock_report(f, mutex, block, top);
-	fclose(f);
-	return buf;
+	return ct_check_mem_close(&mem);
 }
 
 START_TEST(test_lock_table_joined)

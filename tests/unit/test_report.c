@@ -340,11 +340,10 @@ START_TEST(folded_round_trip)
 	ct_tree *t;
 	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
 	for (uint32_t col = 0; col < 2; col++) {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&buf, &len);
+		ct_check_mem mem;
+		FILE *f = ct_check_mem_open(&mem);
 		ck_assert_int_eq(ct_folded_write(f, t, col), 0);
-		fclose(f);
+		char *buf = ct_check_mem_close(&mem);
 		ck_assert_ptr_nonnull(strstr(buf, "main;run;hash "));
 		ck_assert_ptr_nonnull(strstr(buf, "main;run;sort;leaf "));
 		ck_assert_ptr_nonnull(strstr(buf, "main;run;run;hash "));
@@ -366,11 +365,10 @@ START_TEST(folded_sanitizes)
 	ck_assert_int_eq(ct_profile_add_sample(p, &loc, 1, v, NULL, 0), 0);
 	ct_tree *t;
 	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
+	ct_check_mem mem;
+	FILE *out = ct_check_mem_open(&mem);
 	ck_assert_int_eq(ct_folded_write(out, t, 0), 0);
-	fclose(out);
+	char *buf = ct_check_mem_close(&mem);
 	ck_assert_ptr_nonnull(strstr(buf, "a:b c 1\n"));
 	free(buf);
 	ct_tree_free(t);
@@ -412,12 +410,10 @@ END_TEST
 
 static char *render(const ct_tree *t, const ct_flame_opts *o, bool html)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	ct_check_mem mem;
+	FILE *f = ct_check_mem_open(&mem);
 	ck_assert_int_eq(html ? ct_flame_write_html(f, t, o) : ct_flame_write_svg(f, t, o), 0);
-	fclose(f);
-	return buf;
+	return ct_check_mem_close(&mem);
 }
 
 START_TEST(escaping)
@@ -650,12 +646,11 @@ START_TEST(empty_profile)
 	ct_flame_opts_init(&o);
 	free(render(t, &o, false));
 	free(render(t, &o, true));
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	ct_check_mem mem;
+	FILE *f = ct_check_mem_open(&mem);
 	ck_assert_int_eq(ct_report_text(f, q, t, 0, NULL), 0);
 	ck_assert_int_eq(ct_folded_write(f, t, 0), 0);
-	fclose(f);
+	char *buf = ct_check_mem_close(&mem);
 	ck_assert_ptr_nonnull(strstr(buf, "Total: 0"));
 	ck_assert_ptr_nonnull(strstr(buf, "No samples.\n"));
 	free(buf);
@@ -702,12 +697,11 @@ START_TEST(diff)
 	ck_assert_int_eq(ct_tree_total(t, 0), 300000000);
 	ck_assert_int_eq(ct_tree_total(t, 1), 150000000);
 	check_invariants(t);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	ct_check_mem mem;
+	FILE *f = ct_check_mem_open(&mem);
 	ck_assert_int_eq(ct_report_text_diff(f, t, "a", "b", 0), 0);
 	ck_assert_int_eq(ct_folded_write2(f, t, 1, 0), 0);
-	fclose(f);
+	char *buf = ct_check_mem_close(&mem);
 	/* leaf: 3/15 = 20% → 18/30 = 60%, the biggest change, listed first */
 	char *row = strstr(buf, "function\n");
 	ck_assert_ptr_nonnull(row);

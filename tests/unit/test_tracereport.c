@@ -91,12 +91,10 @@ static void release(built *b)
 
 static char *sched_text(const ct_trace_model *m)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	ct_check_mem mem;
+	FILE *f = ct_check_mem_open(&mem);
 	ck_assert_int_eq(ct_trace_report_sched(f, m, 5), 0);
-	fclose(f);
-	return buf;
+	return ct_check_mem_close(&mem);
 }
 
 static void has(const char *text, const char *want)
