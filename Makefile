@@ -3,7 +3,8 @@
 #   make            everything: build/bin/ctrace, build/lib/libctrace.so, build/lib/libtrace.a,
 #                   build/samples/*
 #   make test       every test: unit (gcc), ASan+UBSan unit, TSan ring/stack tests, fuzz
-#                   smoke runs, clang build, format check, integration tests; ends with
+#                   smoke runs, clang build, format and size checks (tests/tools/shape-check),
+#                   integration tests; ends with
 #                   "N passed, N failed"
 #   make unit-test | asan-test | tsan-test | fuzz-test | clang-test | format-check |
 #        integration-test      one suite of `make test` alone, with its own count
@@ -205,6 +206,7 @@ format-check:
 	$(suite_begin)
 	@mkdir -p $(BUILD)
 	@tests/run-suite $(BUILD) format   clang-format --dry-run -Werror $(FORMAT_SRC)
+	@tests/run-suite $(BUILD) shape    tests/tools/shape-check
 	$(suite_end)
 
 bench: all $(BUILD)/.bench-deps-ok
