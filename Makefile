@@ -198,7 +198,8 @@ integration-test: all
 	$(suite_end)
 
 # The C sources clang-format decides the layout of (.clang-format).
-FORMAT_SRC := $(wildcard libtrace/*.[ch] agent/*.[ch] cli/*.[ch] samples/*.c samples/lib/*.c \
+FORMAT_SRC := $(wildcard libtrace/*.[ch] agent/*.[ch] cli/*.[ch] include/ctrace/*.h \
+                samples/*.c samples/*/*.c samples/lib/*.c \
                 tests/*/*.[ch] tests/*/*/*.c)
 
 format-check:
