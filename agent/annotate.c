@@ -351,6 +351,8 @@ static void logv(const char *category, const char *fmt, va_list ap)
  * their ends are not recorded. */
 static void ann_fork_child(void)
 {
+	for (int k = 0; k < M_NKINDS; k++) /* the child's summary counts the child's */
+		atomic_store_explicit(&misuse[k], 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < tls_nregions; i++)
 		tls_regions[i].inherited = 1;
 }
