@@ -3,3 +3,6 @@
 $(BUILD)/tests/progs/annot_%: tests/progs/annot_%.c tests/progs/burn.h include/ctrace/annotate.h
 	@mkdir -p $(@D)
 	$(CC) $(SAMPLE_CFLAGS) -Iinclude -o $@ $<
+
+# The benchmark program (tests/bench/bench_annotate.sh runs it) includes the header too.
+$(BUILD)/tests/bench/bench_annotate: SAMPLE_CFLAGS += -Iinclude
