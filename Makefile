@@ -235,6 +235,7 @@ install: all
 	install -m 755 $(AGENT_SO) $(DESTDIR)$(PREFIX)/lib/libctrace.so
 	install -m 644 $(LIBTRACE_A) $(DESTDIR)$(PREFIX)/lib/libtrace.a
 	install -m 644 libtrace/*.h $(DESTDIR)$(PREFIX)/include/ctrace/libtrace/
+	install -m 644 include/ctrace/annotate.h $(DESTDIR)$(PREFIX)/include/ctrace/
 	install -m 644 docs/ctrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
 
 format:
