@@ -2,7 +2,8 @@
 # C11 and C++11 and links nothing; programs print the same without the agent, under
 # CTRACE_DISABLE=1 and recorded; CPU under two labels gets per-label shares within 5
 # points of the program's own thread-CPU measurement (go tool pprof -tags and
-# `ctrace report --tag`); a sampled allocation carries the label active at malloc; misuse
+# `ctrace report --tag`), both engines; a sampled allocation carries the label active at
+# malloc, a mutex wait the waiter's labels and its delay the holder's; misuse
 # is survived, counted in summary.txt and printed by `record`.
 . "$(dirname "$0")/lib.sh"
 
@@ -56,37 +57,41 @@ ok "misuse survived and counted: ${line#annotate_misuse=}"
 # ms VALUE — pprof's "571.1ms" / "1.20s" / "950us" as milliseconds.
 ms() { echo "$1" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v += 0;
 	else if ($1 ~ /s$/) v *= 1000; print v }'; }
-"$CTRACE" record -o "$TMP/cpu" -F 999 -- "$PROGS/annot_labels" > "$TMP/labels.out" 2> "$TMP/labels.err" ||
-	{ cat "$TMP/labels.err"; fail "record annot_labels failed"; }
-cat "$TMP/labels.out"
-set -- $(sed -n 's/^cpu_ms parse=\([0-9]*\) render=\([0-9]*\) none=\([0-9]*\)$/\1 \2 \3/p' "$TMP/labels.out")
-[ $# -eq 3 ] || fail "annot_labels printed no measurement"
-total=$(($1 + $2 + $3))
-want_parse=$(awk -v a="$1" -v t="$total" 'BEGIN { print 100 * a / t }')
-want_render=$(awk -v a="$2" -v t="$total" 'BEGIN { print 100 * a / t }')
-pprof -tags "$TMP/cpu/cpu.pb.gz" > "$TMP/tags" 2> /dev/null || fail "go tool pprof -tags failed"
-cat "$TMP/tags"
-# The whole (pprof rounds section totals to 2 digits): the sum of the per-thread rows.
-all=0
-for v in $(awk '/^ *tid:/ { on = 1; next } on && NF == 0 { on = 0 } on { print $1 }' "$TMP/tags"); do
-	all=$(awk -v a="$all" -v b="$(ms "$v")" 'BEGIN { print a + b }')
-done
-parse=$(ms "$(awk '/^ *phase:/ { on = 1; next } on && /: parse$/ { print $1; exit }' "$TMP/tags")")
-got_parse=$(awk -v a="$parse" -v t="$all" 'BEGIN { print 100 * a / t }')
-near "$got_parse" "$want_parse" 5 || fail "phase=parse has $got_parse% of CPU (pprof -tags), measured $want_parse%"
-# kept CTRACE_REPORT_ARGS... — the share `ctrace report` keeps with those filters.
+# kept REPORT_ARGS... — the share `ctrace report` keeps with those filters.
 kept() {
 	"$CTRACE" report "$@" "$TMP/cpu/cpu.pb.gz" > "$TMP/kept.txt" || fail "report $* failed"
 	sed -n 's/^Kept by filters: [^ ]* (\([0-9.]*\)%).*/\1/p' "$TMP/kept.txt"
 }
-got_acme=$(kept --tag tenant=acme)
-want_acme=$(awk -v a="$1" -v b="$2" -v t="$total" 'BEGIN { print 100 * (a + b) / t }')
-near "$got_acme" "$want_acme" 5 || fail "tenant=acme has $got_acme% of CPU, measured $want_acme%"
-got_render=$(kept --tag phase=render)
-[ -n "$got_render" ] || { cat "$TMP/kept.txt"; fail "report --tag printed no share"; }
-near "$got_render" "$want_render" 5 || fail "phase=render has $got_render% of CPU (report --tag), measured $want_render%"
-pprof -tagfocus=phase=render -top "$TMP/cpu/cpu.pb.gz" 2> /dev/null | grep -q burn || fail "-tagfocus selects nothing"
-ok "CPU per label: parse $got_parse% (measured $want_parse%), render $got_render% (measured $want_render%), tenant $got_acme% (measured $want_acme%)"
+# Both engines: perf (the kernel samples; labels matched by time) and timer.
+for engine in perf timer; do
+	rm -rf "$TMP/cpu"
+	"$CTRACE" record -o "$TMP/cpu" -F 999 --sampler "$engine" -- "$PROGS/annot_labels" > "$TMP/labels.out" 2> "$TMP/labels.err" ||
+		{ cat "$TMP/labels.err"; fail "$engine: record annot_labels failed"; }
+	cat "$TMP/labels.out"
+	set -- $(sed -n 's/^cpu_ms parse=\([0-9]*\) render=\([0-9]*\) none=\([0-9]*\)$/\1 \2 \3/p' "$TMP/labels.out")
+	[ $# -eq 3 ] || fail "annot_labels printed no measurement"
+	total=$(($1 + $2 + $3))
+	want_parse=$(awk -v a="$1" -v t="$total" 'BEGIN { print 100 * a / t }')
+	want_render=$(awk -v a="$2" -v t="$total" 'BEGIN { print 100 * a / t }')
+	pprof -tags "$TMP/cpu/cpu.pb.gz" > "$TMP/tags" 2> /dev/null || fail "go tool pprof -tags failed"
+	cat "$TMP/tags"
+	# The whole (pprof rounds section totals to 2 digits): the sum of the per-thread rows.
+	all=0
+	for v in $(awk '/^ *tid:/ { on = 1; next } on && NF == 0 { on = 0 } on { print $1 }' "$TMP/tags"); do
+		all=$(awk -v a="$all" -v b="$(ms "$v")" 'BEGIN { print a + b }')
+	done
+	parse=$(ms "$(awk '/^ *phase:/ { on = 1; next } on && /: parse$/ { print $1; exit }' "$TMP/tags")")
+	got_parse=$(awk -v a="$parse" -v t="$all" 'BEGIN { print 100 * a / t }')
+	near "$got_parse" "$want_parse" 5 || fail "$engine: phase=parse has $got_parse% of CPU (pprof -tags), measured $want_parse%"
+	got_acme=$(kept --tag tenant=acme)
+	want_acme=$(awk -v a="$1" -v b="$2" -v t="$total" 'BEGIN { print 100 * (a + b) / t }')
+	near "$got_acme" "$want_acme" 5 || fail "$engine: tenant=acme has $got_acme% of CPU, measured $want_acme%"
+	got_render=$(kept --tag phase=render)
+	[ -n "$got_render" ] || { cat "$TMP/kept.txt"; fail "report --tag printed no share"; }
+	near "$got_render" "$want_render" 5 || fail "$engine: phase=render has $got_render% of CPU (report --tag), measured $want_render%"
+	pprof -tagfocus=phase=render -top "$TMP/cpu/cpu.pb.gz" 2> /dev/null | grep -q burn || fail "-tagfocus selects nothing"
+	ok "$engine engine, CPU per label: parse $got_parse% (measured $want_parse%), render $got_render% (measured $want_render%), tenant $got_acme% (measured $want_acme%)"
+done
 
 # ---- a sampled allocation carries the label active at malloc ---------------------------
 CTRACE_HEAP_RATE=1 "$CTRACE" record -o "$TMP/heap" -e heap -- "$PROGS/annot_labels" alloc > /dev/null 2>&1 ||
@@ -99,3 +104,15 @@ awk '/^Samples:/ { on = 1; next } /^Locations/ { on = 0 } on && /^ *[0-9]+ +[0-9
 pprof -sample_index=alloc_space -tagfocus=phase=alloc_here -traces "$TMP/heap/heap.pb.gz" 2> /dev/null | grep -q main ||
 	fail "the labelled allocation has no stack"
 ok "the sampled allocation carries phase=alloc_here, the unlabelled one does not"
+
+# ---- mutex and block records carry the labels of their thread ----------------------------
+"$CTRACE" record -o "$TMP/lock" -e lock,block -- "$PROGS/annot_labels" lock > /dev/null 2>&1 ||
+	fail "record annot_labels lock failed"
+pprof -tagfocus=reason=mutex -tags "$TMP/lock/block.pb.gz" > "$TMP/block.tags" 2> /dev/null || fail "pprof -tags on block.pb.gz failed"
+awk '/^ *who:/ { on = 1; next } on && NF == 0 { on = 0 } on' "$TMP/block.tags" > "$TMP/block.who"
+grep -q ': waiter$' "$TMP/block.who" && ! grep -q ': holder$' "$TMP/block.who" ||
+	{ cat "$TMP/block.tags"; fail "the mutex wait does not carry who=waiter (alone)"; }
+pprof -tags "$TMP/lock/mutex.pb.gz" 2> /dev/null | awk '/^ *who:/ { on = 1; next } on && NF == 0 { on = 0 } on' > "$TMP/mutex.who"
+grep -q ': holder$' "$TMP/mutex.who" ||
+	{ cat "$TMP/mutex.who"; fail "the mutex profile does not charge who=holder"; }
+ok "block records carry the waiter's labels, mutex records the holder's"

@@ -4,7 +4,10 @@
  * stretch; each thread measures its own CPU per phase with CLOCK_THREAD_CPUTIME_ID, and
  * the program prints the totals: "cpu_ms parse=P render=R none=N".
  * With argument "alloc": one 12345-byte malloc under phase=alloc_here and one 23456-byte
- * malloc with no label (the heap profile must carry the label on the first only). */
+ * malloc with no label (the heap profile must carry the label on the first only).
+ * With argument "lock": the main thread holds a mutex for 50 ms under who=holder while a
+ * thread under who=waiter waits for it (block profile: the waiter's label; mutex profile:
+ * the holder's). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,8 +55,38 @@ static void *work(void *arg)
 	return NULL;
 }
 
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *waiter(void *arg)
+{
+	(void)arg;
+	ctrace_label_push("who", "waiter");
+	pthread_mutex_lock(&mu);
+	pthread_mutex_unlock(&mu);
+	ctrace_label_pop();
+	return NULL;
+}
+
+static void lock_mode(void)
+{
+	ctrace_label_push("who", "holder");
+	pthread_mutex_lock(&mu);
+	pthread_t t;
+	pthread_create(&t, NULL, waiter, NULL);
+	struct timespec d = {0, 50000000};
+	nanosleep(&d, NULL);
+	pthread_mutex_unlock(&mu);
+	pthread_join(t, NULL);
+	ctrace_label_pop();
+	printf("annot_labels lock done\n");
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "lock") == 0) {
+		lock_mode();
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "alloc") == 0) {
 		ctrace_label_push("phase", "alloc_here");
 		char *volatile p = malloc(12345);
