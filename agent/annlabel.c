@@ -54,6 +54,9 @@ static uint32_t hash_str(uint32_t h, const char *s, size_t n)
 /* Copies n bytes of s NUL-terminated into the arena; NULL when full. */
 static const char *arena_copy(const char *s, size_t n)
 {
+	/* Checked first so that a full arena's counter stops growing (no wrap-around). */
+	if (atomic_load_explicit(&arena_used, memory_order_relaxed) > CT_ANN_ARENA - n - 1)
+		return NULL;
 	uint32_t at = atomic_fetch_add_explicit(&arena_used, (uint32_t)n + 1, memory_order_relaxed);
 	if (at > CT_ANN_ARENA - n - 1)
 		return NULL;
@@ -77,6 +80,10 @@ static uint32_t intern_slow(uint32_t parent, const char *k, size_t kn, const cha
 	     id = atomic_load_explicit(&nodes[id - 1].next, memory_order_acquire))
 		if (same(&nodes[id - 1], parent, h, k, kn, v, vn))
 			return id;
+	/* A full table stays full without its counter growing further (it never wraps: at
+	 * most one increment per racing thread gets past this check). */
+	if (atomic_load_explicit(&nnodes, memory_order_relaxed) >= CT_ANN_SETS)
+		return 0;
 	uint32_t slot = atomic_fetch_add_explicit(&nnodes, 1, memory_order_relaxed);
 	if (slot >= CT_ANN_SETS)
 		return 0;

@@ -42,7 +42,7 @@ ok "same output without the agent, under CTRACE_DISABLE=1 and recorded"
 # ---- misuse counted, reported once -----------------------------------------------------
 line=$(grep '^annotate_misuse=' "$TMP/misuse/summary.txt") || fail "no annotate_misuse in summary.txt"
 for kind in label_pop_without_push=1 region_end_without_begin=1 label_too_deep=36 \
-	region_too_deep=36 task_end_unknown=2 null_argument=5 truncated=; do
+	region_too_deep=36 task_end_unknown=2 null_argument=5 truncated= label_table_full=; do
 	echo "$line" | grep -q " *$kind" || fail "summary misses $kind: $line"
 done
 grep -q "annotation calls ignored or truncated: " "$TMP/rec.err" || { cat "$TMP/rec.err"; fail "record does not print the misuse"; }

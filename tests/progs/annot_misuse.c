@@ -1,9 +1,9 @@
 /* annot_misuse — every way include/ctrace/annotate.h can be misused, for test_annotate:
  * pops and ends without a push or begin, unknown and twice-ended task ids, NULL and 10 KB
- * names, nesting past the bound, calls from a signal handler that interrupts other calls,
- * calls in a forked child and after the agent shut down (a destructor). Also well-formed
- * use: nested regions (CTRACE_REGION too), a task handed to another thread, logs.
- * Its output does not depend on whether the agent is there: test_annotate compares it
+ * names, nesting past the bound, more label values than the table holds, calls from a signal
+ * handler that interrupts other calls, calls in a forked child and after the agent shut down (a
+ * destructor). Also well-formed use: nested regions (CTRACE_REGION too), a task handed to another
+ * thread, logs. Its output does not depend on whether the agent is there: test_annotate compares it
  * without the agent, under CTRACE_DISABLE=1 and under `ctrace record`. The file also
  * compiles as C99 (test_annotate builds it with -std=c99 -Wall -Wextra -Werror). */
 #define _GNU_SOURCE
@@ -86,6 +86,13 @@ int main(void)
 	for (int i = 0; i < 100; i++) {
 		ctrace_label_pop();
 		ctrace_region_end();
+	}
+
+	/* More distinct label values than the table holds (a request id as a label). */
+	for (int i = 0; i < 17000; i++) {
+		snprintf(name, sizeof name, "r%d", i);
+		ctrace_label_push("request", name);
+		ctrace_label_pop();
 	}
 
 	/* Well-formed: nested scope regions, a task handed to another thread. */
