@@ -255,8 +255,10 @@ static void region_end(void)
  * Ids come from one counter. Open tasks live in a table of slots (an id is tried at
  * TASK_PROBE slots from id mod TASK_SLOTS, claimed by CAS from 0) so that an end can tell
  * an open task from one never begun or already ended; a task that finds no free slot is
- * still recorded, but its end cannot be checked (counted as untracked). */
+ * still recorded, but its end cannot be checked (counted as untracked). Ids stay below
+ * 2^63: the top bit of a slot says whether the begin was recorded. */
 enum { TASK_SLOTS = 1 << 16, TASK_PROBE = 16 };
+#define TASK_EMITTED (1ull << 63) /* in a slot: the task's begin record went out */
 static _Atomic uint64_t task_next = 1;
 static _Atomic uint64_t task_open[TASK_SLOTS];
 
@@ -272,26 +274,29 @@ static uint64_t current_task(void)
 static uint64_t task_begin(const char *name)
 {
 	uint64_t id = atomic_fetch_add_explicit(&task_next, 1, memory_order_relaxed);
-	int tracked = 0;
-	for (unsigned i = 0; i < TASK_PROBE && !tracked; i++) {
-		uint64_t zero = 0;
-		tracked = atomic_compare_exchange_strong_explicit(&task_open[(id + i) % TASK_SLOTS],
-								  &zero, id, memory_order_relaxed,
-								  memory_order_relaxed);
-	}
-	if (!tracked)
-		count(M_TASK_UNTRACKED);
 	if (!name) {
 		count(M_NULL);
 		name = "(null)";
 	}
-	if (!enter())
-		return id;
-	if (recording(CT_MODE_SCHED)) {
-		ct_ev_annot h = {.task = id, .parent = current_task()};
-		emit_annot(CT_EV_ANN_TASK_BEGIN, &h, name, NULL, 0);
+	int emitted = 0;
+	if (enter()) {
+		if (recording(CT_MODE_SCHED)) {
+			ct_ev_annot h = {.task = id, .parent = current_task()};
+			emitted = emit_annot(CT_EV_ANN_TASK_BEGIN, &h, name, NULL, 0);
+		}
+		leave();
 	}
-	leave();
+	/* Published before the id is returned, so no end can look for it earlier. */
+	uint64_t v = id | (emitted ? TASK_EMITTED : 0);
+	int tracked = 0;
+	for (unsigned i = 0; i < TASK_PROBE && !tracked; i++) {
+		uint64_t zero = 0;
+		tracked = atomic_compare_exchange_strong_explicit(&task_open[(id + i) % TASK_SLOTS],
+								  &zero, v, memory_order_relaxed,
+								  memory_order_relaxed);
+	}
+	if (!tracked)
+		count(M_TASK_UNTRACKED);
 	return id;
 }
 
@@ -299,19 +304,22 @@ static void task_end(uint64_t id)
 {
 	if (!id)
 		return; /* what task_begin returned without the agent: never an error */
-	int found = 0;
+	uint64_t found = 0;
 	if (id < atomic_load_explicit(&task_next, memory_order_relaxed))
 		for (unsigned i = 0; i < TASK_PROBE && !found; i++) {
-			uint64_t want = id;
-			found = atomic_compare_exchange_strong_explicit(
-				&task_open[(id + i) % TASK_SLOTS], &want, 0, memory_order_relaxed,
-				memory_order_relaxed);
+			_Atomic uint64_t *slot = &task_open[(id + i) % TASK_SLOTS];
+			uint64_t v = atomic_load_explicit(slot, memory_order_relaxed);
+			if ((v & ~TASK_EMITTED) == id &&
+			    atomic_compare_exchange_strong_explicit(
+				    slot, &v, 0, memory_order_relaxed, memory_order_relaxed))
+				found = v;
 		}
 	if (!found) {
 		count(M_TASK_UNKNOWN);
 		return;
 	}
-	if (!enter())
+	/* Only a task whose begin went out gets an end record. */
+	if (!(found & TASK_EMITTED) || !enter())
 		return;
 	if (recording(CT_MODE_SCHED)) {
 		ct_ev_annot h = {.task = id};
