@@ -2,8 +2,8 @@
  * bench_annotate.sh bare and under the agent. `bench_annotate MODE` with MODE region
  * (ctrace_region_begin + ctrace_region_end), label (ctrace_label_push + ctrace_label_pop)
  * or clock (clock_gettime(CLOCK_MONOTONIC), the baseline the driver divides by) prints
- * "MODE NS" — ns per pair, the slope of the thread's CPU time between batches of 1500 and
- * 3000 pairs (fixed costs cancel). The batches are separated by 5 ms sleeps so that the
+ * "MODE NS" — ns per pair, the slope of the thread's CPU time between batches of 750 and
+ * 1500 pairs (fixed costs cancel). The batches are separated by 5 ms sleeps so that the
  * agent's collector drains its rings: a full ring drops records, which is cheaper than
  * recording them and would flatter the figure. */
 #include <stdio.h>
@@ -51,17 +51,17 @@ int main(int argc, char **argv)
 	struct timespec pause = {0, 5000000};
 	run(mode, 3000); /* warm: first lookups, TLS, lazy binding */
 	for (int b = 0; b < batches; b++) {
-		int n = b % 2 ? 3000 : 1500;
+		int n = b % 2 ? 1500 : 750;
 		nanosleep(&pause, NULL);
 		double t0 = thread_cpu();
 		run(mode, n);
 		double t = thread_cpu() - t0;
-		if (n == 3000)
+		if (n == 1500)
 			big += t;
 		else
 			small += t;
 	}
-	/* batches/2 batches of each size: the extra 1500 pairs of a big batch. */
-	printf("%s %.2f\n", mode, (big - small) / (batches / 2) / 1500 * 1e9);
+	/* batches/2 batches of each size: the extra 750 pairs of a big batch. */
+	printf("%s %.2f\n", mode, (big - small) / (batches / 2) / 750 * 1e9);
 	return 0;
 }
