@@ -76,8 +76,12 @@ static uint32_t task_of(rb *b, uint64_t id, uint64_t t)
 	if (!id)
 		return CT_NO_EVENT;
 	uint32_t i = ct_u64map_get(&b->taskmap, id);
-	if (i != UINT32_MAX)
+	if (i != UINT32_MAX) {
+		ct_task *k = &b->m->tasks[i];
+		if (!k->begin_tid && t < k->start) /* not begun: from its first reference */
+			k->start = t;
 		return i;
+	}
 	ct_trace_model *m = b->m;
 	if (ct_grow((void **)&m->tasks, &b->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)) ||
 	    ct_u64map_put(&b->taskmap, id, m->ntasks))
@@ -95,9 +99,6 @@ static void close_top(rb *b, uint64_t t, bool unended)
 		t = b->m->threads[r->thread].end;
 	r->end = t > r->start ? t : r->start;
 	r->unended = unended;
-	if (r->task != CT_NO_EVENT && r->end > b->m->tasks[r->task].end &&
-	    !b->m->tasks[r->task].ended)
-		b->m->tasks[r->task].end = r->end;
 }
 
 static int region_begin(rb *b, const ct_trace_annot *a)
@@ -208,6 +209,36 @@ static int one_tid(rb *b, const ct_trace_annot *const *as, size_t n)
 	return rc;
 }
 
+static int task_cmp(const void *a, const void *b)
+{
+	const ct_task *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Sorts the tasks by start and renumbers the references to them. */
+static int sort_tasks(ct_trace_model *m, rb *b)
+{
+	uint32_t *to = malloc((m->ntasks + 1) * sizeof(*to));
+	if (!to)
+		return -ENOMEM;
+	qsort(m->tasks, m->ntasks, sizeof(*m->tasks), task_cmp);
+	for (uint32_t i = 0; i < m->ntasks; i++)
+		to[ct_u64map_get(&b->taskmap, m->tasks[i].id)] = i;
+	for (uint32_t i = 0; i < m->ntasks; i++)
+		if (m->tasks[i].parent != CT_NO_EVENT)
+			m->tasks[i].parent = to[m->tasks[i].parent];
+	for (uint32_t i = 0; i < m->nregions; i++)
+		if (m->regions[i].task != CT_NO_EVENT)
+			m->regions[i].task = to[m->regions[i].task];
+	for (uint32_t i = 0; i < m->nlogs; i++)
+		if (m->logs[i].task != CT_NO_EVENT)
+			m->logs[i].task = to[m->logs[i].task];
+	free(to);
+	return 0;
+}
+
 static int log_cmp(const void *a, const void *b)
 {
 	const ct_log *x = a, *y = b;
@@ -238,6 +269,8 @@ int ct_trace_regions_build(ct_trace_model *m)
 	}
 	if (!rc && m->nlogs)
 		qsort(m->logs, m->nlogs, sizeof(*m->logs), log_cmp);
+	if (!rc && m->ntasks)
+		rc = sort_tasks(m, &b);
 	free(as);
 	free(b.by_tid);
 	free(b.open);

@@ -11,8 +11,12 @@
 #include <string.h>
 
 #include "libtrace/traceann.h"
+#include "libtrace/tracechrome.h"
 #include "libtrace/tracefmt.h"
+#include "libtrace/traceperfetto.h"
 #include "libtrace/traceregions.h"
+#include "libtrace/tracesched.h"
+#include "proto/perfetto_trace.pb-c.h"
 #include "tests/unit/ct_check.h"
 #include "tests/unit/tracefix.h"
 
@@ -307,10 +311,177 @@ START_TEST(focus)
 }
 END_TEST
 
+/* Task 9 "request" begun on 1; on 2 "handle" [1200, 1600) holding "parse" [1250, 1300)
+ * and a log; on 3 "handle" [1400, 1800). Both handles are in the task. */
+static built views_scenario(void)
+{
+	tfix f;
+	tfix_open(&f, true);
+	for (uint32_t tid = 1; tid <= 3; tid++)
+		thread_runs(&f, tid, 1000);
+	ct_tw_task_begin(f.w, 1, 1100, 9, 0, "request", 0);
+	ct_tw_region_begin(f.w, 2, 1200, "handle", 9, 1, 0);
+	ct_tw_region_begin(f.w, 2, 1250, "parse", 9, 2, 0);
+	ct_tw_log(f.w, 2, 1260, 9, "http", "GET /x", 0);
+	ct_tw_region_end(f.w, 2, 1300, "parse", 9, 2, 0);
+	ct_tw_region_end(f.w, 2, 1600, "handle", 9, 1, 0);
+	ct_tw_region_begin(f.w, 3, 1400, "handle", 9, 1, 0);
+	ct_tw_region_end(f.w, 3, 1800, "handle", 9, 1, 0);
+	ct_tw_task_end(f.w, 3, 1850, 9, 0);
+	return build(&f, 2000);
+}
+
+__attribute__((noinline)) static char *render(int (*fn)(FILE *, const ct_trace_model *),
+					      const ct_trace_model *m, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	ck_assert_int_eq(fn(f, m), 0);
+	fclose(f);
+	return buf;
+}
+
+static int sched(FILE *out, const ct_trace_model *m)
+{
+	return ct_trace_report_sched(out, m, 0);
+}
+
+START_TEST(chrome_regions)
+{
+	built b = views_scenario();
+	size_t len;
+	char *json = render(ct_trace_export_chrome, b.m, &len);
+	struct {
+		char name[16];
+		unsigned long ts, tsf, dur, durf;
+		unsigned tid;
+	} x[4];
+	int n = 0;
+	for (const char *l = json; (l = strstr(l, "{\"ph\":\"X\",\"cat\":\"region\"")); l++) {
+		ck_assert_int_lt(n, 4);
+		ck_assert_int_eq(sscanf(l,
+					"{\"ph\":\"X\",\"cat\":\"region\",\"name\":\"%15[^\"]\","
+					"\"ts\":%lu.%lu,\"dur\":%lu.%lu,\"pid\":%*d,\"tid\":%u",
+					x[n].name, &x[n].ts, &x[n].tsf, &x[n].dur, &x[n].durf,
+					&x[n].tid),
+				 6);
+		n++;
+	}
+	ck_assert_int_eq(n, 3);
+	/* on 2's region lane: handle at +0.200 µs for 0.400 µs, parse inside it */
+	ck_assert_str_eq(x[0].name, "handle");
+	ck_assert_uint_eq(x[0].tid, 2 + (1u << 30));
+	ck_assert_uint_eq(x[0].ts * 1000 + x[0].tsf, 200);
+	ck_assert_uint_eq(x[0].dur * 1000 + x[0].durf, 400);
+	ck_assert_str_eq(x[1].name, "parse");
+	ck_assert_uint_eq(x[1].tid, x[0].tid);
+	ck_assert_uint_eq(x[1].ts * 1000 + x[1].tsf, 250);
+	ck_assert_uint_eq(x[1].dur * 1000 + x[1].durf, 50);
+	ck_assert_uint_eq(x[2].tid, 3 + (1u << 30));
+	ck_assert_ptr_nonnull(strstr(json, "\"args\":{\"name\":\"thread 2 regions\"}"));
+	ck_assert_ptr_nonnull(strstr(json, "{\"ph\":\"b\",\"cat\":\"task\",\"name\":\"request\","
+					   "\"ts\":0.100,\"pid\":100,\"tid\":1,\"id\":\"0x9\""));
+	ck_assert_ptr_nonnull(strstr(json, "{\"ph\":\"e\",\"cat\":\"task\",\"name\":\"request\","
+					   "\"ts\":0.850,\"pid\":100,\"tid\":3,\"id\":\"0x9\""));
+	ck_assert_ptr_nonnull(strstr(json, "{\"ph\":\"i\",\"cat\":\"log\",\"s\":\"t\",\"name\":"
+					   "\"http\",\"ts\":0.260,\"pid\":100,\"tid\":2,"
+					   "\"args\":{\"message\":\"GET /x\",\"task\":9"));
+	free(json);
+	release(&b);
+}
+END_TEST
+
+START_TEST(perfetto_regions)
+{
+	built b = views_scenario();
+	size_t len;
+	char *pb = render(ct_trace_export_perfetto, b.m, &len);
+	Perfetto__Protos__Trace *tr =
+		perfetto__protos__trace__unpack(NULL, len, (const uint8_t *)pb);
+	ck_assert_ptr_nonnull(tr);
+	uint64_t thread_of_tid2 = 0, regions2 = 0, request = 0;
+	for (size_t i = 0; i < tr->n_packet; i++) {
+		const Perfetto__Protos__TrackDescriptor *td = tr->packet[i]->track_descriptor;
+		if (td && td->thread && td->thread->tid == 2)
+			thread_of_tid2 = td->uuid;
+		if (td && td->name && !strcmp(td->name, "regions") &&
+		    td->parent_uuid == thread_of_tid2)
+			regions2 = td->uuid;
+		if (td && td->name && !strcmp(td->name, "request"))
+			request = td->uuid;
+	}
+	ck_assert_uint_ne(regions2, 0);
+	ck_assert_uint_ne(request, 0);
+	/* on 2's regions track: B handle, B parse, E, E, in nesting order */
+	char seq[64] = "";
+	uint64_t flow = 0;
+	int flowed = 0, logs = 0, task_slices = 0;
+	for (size_t i = 0; i < tr->n_packet; i++) {
+		const Perfetto__Protos__TrackEvent *e = tr->packet[i]->track_event;
+		if (!e)
+			continue;
+		if (e->track_uuid == regions2) {
+			size_t at = strlen(seq);
+			snprintf(seq + at, sizeof(seq) - at, "%s%s@%llu ",
+				 e->type == PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN
+					 ? "B:"
+					 : "E",
+				 e->type == PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN
+					 ? e->name
+					 : "",
+				 (unsigned long long)tr->packet[i]->timestamp);
+		}
+		if (e->n_flow_ids && e->name && !strcmp(e->name, "handle")) {
+			ck_assert(!flow || flow == e->flow_ids[0]);
+			flow = e->flow_ids[0];
+			flowed++;
+		}
+		if (e->track_uuid == request)
+			task_slices++;
+		if (e->name && !strcmp(e->name, "http") && e->n_debug_annotations &&
+		    !strcmp(e->debug_annotations[0]->string_value, "GET /x"))
+			logs++;
+	}
+	ck_assert_str_eq(seq, "B:handle@200 B:parse@250 E@300 E@600 ");
+	ck_assert_int_eq(flowed, 2); /* the task's regions on 2 and 3 are one flow */
+	ck_assert_int_eq(task_slices, 2);
+	ck_assert_int_eq(logs, 1);
+	perfetto__protos__trace__free_unpacked(tr, NULL);
+	free(pb);
+	release(&b);
+}
+END_TEST
+
+START_TEST(sched_regions_table)
+{
+	built b = views_scenario();
+	size_t len;
+	char *txt = render(sched, b.m, &len);
+	ck_assert_ptr_nonnull(strstr(txt, "\nregions (by total time"));
+	const char *row = strstr(txt, "\n  handle ");
+	ck_assert_ptr_nonnull(row);
+	char total[16], mean[16], p50[16], p99[16], max[16];
+	unsigned count;
+	ck_assert_int_eq(sscanf(row, " handle %u %15s %15s %15s %15s %15s", &count, total, mean,
+				p50, p99, max),
+			 6);
+	ck_assert_uint_eq(count, 2);
+	ck_assert_str_eq(total, "800ns");
+	ck_assert_str_eq(mean, "400ns");
+	ck_assert_str_eq(p50, "400ns");
+	ck_assert_str_eq(max, "400ns");
+	ck_assert_ptr_nonnull(strstr(txt, "\n  parse "));
+	ck_assert_ptr_nonnull(strstr(txt, "tasks: 1 (1 ended); logs: 1\n"));
+	free(txt);
+	release(&b);
+}
+END_TEST
+
 static Suite *traceann_suite(void)
 {
 	return CT_CHECK_SUITE("traceann", roundtrip, decode_errors, reader_names_offset, nesting,
-			      task_hops_threads, state_in_region, focus);
+			      task_hops_threads, state_in_region, focus, chrome_regions,
+			      perfetto_regions, sched_regions_table);
 }
 
 CT_CHECK_MAIN(traceann_suite)
