@@ -8,7 +8,8 @@
 #   make unit-test | asan-test | tsan-test | fuzz-test | clang-test | format-check |
 #        integration-test      one suite of `make test` alone, with its own count
 #   make bench      benchmarks (tests/bench), "bench <name> <value> <unit>" lines
-#   make demo       record samples/cpu_hot and samples/thread_states, print their reports
+#   make demo       record samples/cpu_hot, samples/thread_states and
+#                   samples/annotated_server, print their reports
 #   make install PREFIX=/usr/local     make clean     make format
 #
 # Rooms add sources by dropping files in place: libtrace/*.c, agent/*.c, cli/*.c,
@@ -198,7 +199,8 @@ integration-test: all
 	$(suite_end)
 
 # The C sources clang-format decides the layout of (.clang-format).
-FORMAT_SRC := $(wildcard libtrace/*.[ch] agent/*.[ch] cli/*.[ch] samples/*.c samples/lib/*.c \
+FORMAT_SRC := $(wildcard libtrace/*.[ch] agent/*.[ch] cli/*.[ch] include/ctrace/*.h \
+                samples/*.c samples/*/*.c samples/lib/*.c \
                 tests/*/*.[ch] tests/*/*/*.c)
 
 format-check:
@@ -221,6 +223,10 @@ demo: all
 	$(CTRACE) report --sched $(BUILD)/demo-threads
 	$(CTRACE) report --chrome $(BUILD)/demo-threads/trace.json $(BUILD)/demo-threads
 	@echo "trace: $(BUILD)/demo-threads/trace.json (open it in ui.perfetto.dev)"
+	@rm -rf $(BUILD)/demo-annotated
+	$(CTRACE) record -o $(BUILD)/demo-annotated -- $(BUILD)/samples/annotated_server
+	$(CTRACE) report --tag endpoint=/render $(BUILD)/demo-annotated/cpu.pb.gz
+	@echo "labels: go tool pprof -tags $(BUILD)/demo-annotated/cpu.pb.gz (docs/annotate.md)"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
@@ -229,6 +235,7 @@ install: all
 	install -m 755 $(AGENT_SO) $(DESTDIR)$(PREFIX)/lib/libctrace.so
 	install -m 644 $(LIBTRACE_A) $(DESTDIR)$(PREFIX)/lib/libtrace.a
 	install -m 644 libtrace/*.h $(DESTDIR)$(PREFIX)/include/ctrace/libtrace/
+	install -m 644 include/ctrace/annotate.h $(DESTDIR)$(PREFIX)/include/ctrace/
 	install -m 644 docs/ctrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
 
 format:

@@ -103,6 +103,8 @@ int ct_capture_stack(uintptr_t *pcs, int max, int skip);
 uint32_t ct_stack_intern(const uintptr_t *pcs, int n);
 /* Looks up an interned stack; returns its depth and sets *pcs, or 0 if unknown. */
 int ct_stack_get(uint32_t id, const uintptr_t **pcs);
+/* The label set (agent/ann.h) a stack was interned with, 0 if none. */
+uint32_t ct_stack_labels(uint32_t id);
 
 /* ---- events (agent/collector.c) ---- */
 /* Appends one record of the given type with a copy of payload to the current CPU's ring,

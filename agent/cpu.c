@@ -5,7 +5,8 @@
  *
  * Sample types follow Go's runtime: samples/count and cpu/nanoseconds, period_type
  * cpu/nanoseconds, period = 1e9/hz. Each sample carries the labels `thread` (the thread's
- * name: CT_EV_COMM, else /proc) and `tid` so that pprof's -tagfocus can select threads.
+ * name: CT_EV_COMM, else /proc) and `tid` so that pprof's -tagfocus can select threads, and
+ * the labels the program had pushed (include/ctrace/annotate.h; matched by time, ann.h).
  * Samples the kernel or our rings lost are written as one sample on a synthetic
  * "[ctrace: lost samples]" frame, so that totals are honest, and counted in a comment.
  */
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/ann.h"
 #include "agent/internal.h"
 #include "agent/live.h"
 #include "libtrace/clock.h"
@@ -48,6 +50,50 @@ static void learn_thread(uint32_t tid)
 	ct_cpu_agg_set_name(agg, tid, name);
 }
 
+/* ---- labels (agent/ann.h): once the program pushed labels, a sample waits one drain in
+ * `pending` so that the label records of every ring up to its time have been seen, then
+ * is counted on its stack interned with the labels its thread had. */
+typedef struct {
+	uint32_t stack, tid;
+	uint64_t time, ns;
+} pending_sample;
+static pending_sample *pending;
+static size_t npending, cap_pending;
+
+static void cpu_labels_flush(void)
+{
+	for (size_t i = 0; i < npending; i++) {
+		pending_sample *ps = &pending[i];
+		uint32_t set = ct_ann_labels_at(ps->tid, ps->time);
+		ct_cpu_agg_add(agg, ct_ann_stack_with(ps->stack, set), ps->tid, ps->time, ps->ns);
+	}
+	npending = 0;
+}
+
+/* 1 when the sample was queued for its labels, 0 when the caller counts it now. */
+static int labels_defer(uint32_t stack, uint32_t tid, uint64_t time, uint64_t ns)
+{
+	if (!ct_ann_labels_seen())
+		return 0;
+	if (npending == cap_pending) {
+		size_t ncap = cap_pending ? cap_pending * 2 : 256;
+		pending_sample *np = realloc(pending, ncap * sizeof(*np));
+		if (!np)
+			return 0;
+		pending = np;
+		cap_pending = ncap;
+	}
+	pending[npending++] = (pending_sample){.stack = stack, .tid = tid, .time = time, .ns = ns};
+	return 1;
+}
+
+static void cpu_tick(uint64_t now)
+{
+	(void)now;
+	if (agg)
+		cpu_labels_flush();
+}
+
 /* CT_EV_SAMPLE from either engine: unwind, intern, count. */
 static void cpu_on_sample(const ct_event *ev)
 {
@@ -65,7 +111,8 @@ static void cpu_on_sample(const ct_event *ev)
 	uint32_t id = ct_stack_intern(pcs, n);
 	if (id)
 		learn_thread(ev->tid);
-	ct_cpu_agg_add(agg, id, ev->tid, ev->time, s.weight_ns); /* id 0 counts as lost */
+	if (!id || !labels_defer(id, ev->tid, ev->time, s.weight_ns))
+		ct_cpu_agg_add(agg, id, ev->tid, ev->time, s.weight_ns); /* id 0 counts as lost */
 	if (!id)
 		return;
 	/* The unwound sample for its other listeners (the trace): one unwind per sample. */
@@ -140,6 +187,7 @@ static int cpu_start(void)
 
 static void cpu_fork_child(void)
 {
+	npending = 0;
 	ct_cpu_agg_free(agg);
 	truncated = 0;
 	cpu_start();
@@ -167,6 +215,7 @@ ct_profile *ct_cpu_profile_now(void)
 	p->period_type.type = ct_profile_str(p, "cpu");
 	p->period_type.unit = ct_profile_str(p, "nanoseconds");
 	p->period = 1000000000ll / ct_cfg.hz;
+	cpu_labels_flush();
 	size_t cursor = 0;
 	ct_cpu_entry e;
 	while (ct_cpu_agg_next(agg, &cursor, &e)) {
@@ -211,5 +260,6 @@ CT_SOURCE(cpu_source) = {
 	.subs = cpu_subs,
 	.start = cpu_start,
 	.finish = cpu_finish,
+	.tick = cpu_tick,
 	.fork_child = cpu_fork_child,
 };

@@ -71,6 +71,10 @@ typedef enum {
 	CT_EV_ANN_TASK_BEGIN,	     /* a task was created (by the envelope's thread) */
 	CT_EV_ANN_TASK_END,	     /* a task ended */
 	CT_EV_ANN_LOG,		     /* an instant log message */
+	/* The envelope's thread now has label set `uint32_t set` (agent/ann.h; 0 = none),
+	 * followed by 4 bytes of padding: emitted at label pushes and pops while the CPU
+	 * mode records, so that samples can be matched to labels by time. */
+	CT_EV_ANN_LABEL,
 	CT_EV_NTYPES
 } ct_ev_type;
 

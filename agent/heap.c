@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "agent/agent.h"
+#include "agent/ann.h"
 #include "agent/heap.h"
 #include "agent/stackcache.h"
 #include "libtrace/clock.h"
@@ -220,7 +221,7 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 	if (!p || !ct_guard_enter())
 		return;
 	int saved_errno = errno; /* the program must not see the unwinder's or ring's errno */
-	uint32_t id = ct_stackcache_capture(ra, ra_slot);
+	uint32_t id = ct_ann_stack(ct_stackcache_capture(ra, ra_slot)); /* + labels */
 	if (id >> (64 - CT_HEAP_SIZE_BITS))
 		id = 0; /* beyond what a table value holds: "no stack" rather than a wrong one */
 	uint64_t val = ct_heap_pack(id, size);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/ann.h"
 #include "agent/live.h"
 #include "agent/lockprof.h"
 #include "libtrace/lockagg.h"
@@ -71,7 +72,7 @@ uint32_t ct_lk_capture_guarded(void)
 	int i = 0;
 	while (i < n && pcs[i] >= lk_self_lo && pcs[i] < lk_self_hi)
 		i++;
-	return n > i ? ct_stack_intern(pcs + i, n - i) : 0;
+	return n > i ? ct_ann_stack(ct_stack_intern(pcs + i, n - i)) : 0; /* + labels */
 }
 
 uint32_t ct_lk_capture(void)

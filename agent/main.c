@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/ann.h"
 #include "agent/internal.h"
 #include "agent/lifecycle.h"
 #include "agent/live.h"
@@ -167,6 +168,11 @@ static void write_summary(void)
 			 "%llu thread(s) made with raw clone(): not sampled by the timer engine, "
 			 "not seen by the thread hooks",
 			 (unsigned long long)raw);
+	char misuse[400];
+	uint64_t nmisuse = ct_ann_misuse(misuse, sizeof(misuse));
+	if (nmisuse)
+		snprintf(s.annotate_misuse, sizeof(s.annotate_misuse), "%llu (%s)",
+			 (unsigned long long)nmisuse, misuse);
 	int rc = ct_summary_write(ct_cfg.out_dir, &s);
 	if (rc)
 		ct_log("cannot write %s: %s", CT_FILE_SUMMARY, strerror(-rc));

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/ann.h"
 #include "agent/internal.h"
 #include "libtrace/clock.h"
 #include "libtrace/pprof.h"
@@ -158,6 +159,14 @@ int ct_out_add_stack(ct_profile *p, uint32_t stack_id, const int64_t *values,
 	const uintptr_t *pcs;
 	int n = ct_stack_get(stack_id, &pcs);
 	bool sample = n > 0 && pcs[n - 1] == 0;
+	/* A stack interned with the program's labels (agent/ann.h) adds them. */
+	uint32_t set = ct_stack_labels(stack_id);
+	ct_label all[CT_ANN_DEPTH + 8];
+	if (set && nlabels <= 8) {
+		memcpy(all, labels, nlabels * sizeof(ct_label));
+		nlabels += ct_ann_set_labels(set, all + nlabels, CT_ANN_DEPTH);
+		labels = all;
+	}
 	return ct_out_add_pcs(p, pcs, sample ? n - 1 : n, sample, values, labels, nlabels);
 }
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "agent/ann.h"
 #include "agent/fdguard.h"
 #include "agent/forkguard.h"
 #include "agent/internal.h"
@@ -110,10 +111,22 @@ uint32_t ct_stack_intern(const uintptr_t *pcs, int n)
 	return table ? ct_stacks_intern(table, pcs, n < 0 ? 0 : (size_t)n) : 0;
 }
 
+/* A stack interned with labels ends in a CT_ANN_MARK word (agent/ann.h): hidden here. */
 int ct_stack_get(uint32_t id, const uintptr_t **pcs)
 {
 	if (!table)
 		return 0;
 	int d = ct_stacks_get(table, id, pcs);
+	if (d > 0 && ((*pcs)[d - 1] & CT_ANN_MARK_MASK) == CT_ANN_MARK)
+		d--;
 	return d < 0 ? 0 : d;
+}
+
+uint32_t ct_stack_labels(uint32_t id)
+{
+	const uintptr_t *pcs;
+	int d = table ? ct_stacks_get(table, id, &pcs) : 0;
+	if (d > 0 && (pcs[d - 1] & CT_ANN_MARK_MASK) == CT_ANN_MARK)
+		return (uint32_t)pcs[d - 1];
+	return 0;
 }

@@ -150,6 +150,9 @@ static void print_summary(const char *dir)
 			sum.events_lost);
 	if (sum.warning[0])
 		fprintf(stderr, "ctrace: warning: %s\n", sum.warning);
+	if (sum.annotate_misuse[0])
+		fprintf(stderr, "ctrace: annotation calls ignored or truncated: %s\n",
+			sum.annotate_misuse);
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);

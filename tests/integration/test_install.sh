@@ -1,5 +1,6 @@
 # test_install — `make install PREFIX=...` gives a working ctrace (it finds its agent in
-# PREFIX/lib), the man page, and headers + libtrace.a that a program can build against.
+# PREFIX/lib), the man page, headers + libtrace.a that a program can build against, and
+# ctrace/annotate.h that a program includes without linking anything.
 . "$(dirname "$0")/lib.sh"
 make -s -C "$CT_ROOT" install BUILD="$CT_BUILD" PREFIX="$TMP/inst" > "$TMP/install.log" 2>&1 ||
 	{ cat "$TMP/install.log"; fail "make install failed"; }
@@ -29,4 +30,19 @@ C
 cc -std=c11 -I"$TMP/inst/include/ctrace" -o "$TMP/use" "$TMP/use.c" "$TMP/inst/lib/libtrace.a" \
 	-lprotobuf-c -lz -ldw -lelf -ldl -lm || fail "cannot build against the installed headers"
 "$TMP/use" "$TMP/rec/cpu.pb.gz" | grep -q samples || fail "program built against libtrace.a failed"
+# The annotation header: a program includes <ctrace/annotate.h> and links nothing.
+cat > "$TMP/annot.c" <<'C'
+#include <stdio.h>
+#include <ctrace/annotate.h>
+int main(void)
+{
+	ctrace_label_push("k", "v");
+	ctrace_label_pop();
+	printf("annotated\n");
+	return 0;
+}
+C
+cc -std=c11 -Wall -Wextra -Werror -I"$TMP/inst/include" -o "$TMP/annot" "$TMP/annot.c" ||
+	fail "cannot build against the installed ctrace/annotate.h"
+"$TMP/annot" | grep -q annotated || fail "annotated program failed"
 ok "install: binary, agent, man page, headers and library work"

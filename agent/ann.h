@@ -1,0 +1,60 @@
+/*
+ * ann.h — the agent's side of include/ctrace/annotate.h, as the rest of the agent sees it:
+ * label sets (annlabel.c), the stacks that carry them, the label timeline the CPU source
+ * matches samples against (annhist.c), and the misuse counters (annotate.c).
+ *
+ * A label set is what a thread has pushed: an id (1..) naming a chain (parent set, key,
+ * value) in a table that only grows, filled lock-free by the program's threads (so the
+ * entry points are async-signal-safe) and read by the collector. Id 0 is "no labels".
+ *
+ * How labels reach profiles: a hook stack (sampled allocation, lock, block) is interned
+ * with one extra trailing word, CT_ANN_MARK | set id, so that the (stack, labels) pair is
+ * one stack id everywhere (heap sites and their frees, lock tables); ct_stack_get hides
+ * the word and ct_stack_labels returns the set; out.c turns it into pprof labels. CPU
+ * samples are taken asynchronously (perf: by the kernel), so their thread's set is
+ * reconstructed: while the CPU mode records, every push and pop emits CT_EV_ANN_LABEL
+ * (the thread's new set, timestamped) and the CPU source looks the sample's time up in
+ * that thread's timeline (ct_ann_labels_at) one drain later, when the records of every
+ * ring up to the sample have been seen.
+ */
+#ifndef CT_AGENT_ANN_H
+#define CT_AGENT_ANN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/events.h"
+#include "libtrace/profile.h"
+
+/* The trailing stack word that carries a label set: a non-canonical address no frame has. */
+#define CT_ANN_MARK 0xc7a1000000000000ull
+#define CT_ANN_MARK_MASK 0xffff000000000000ull
+enum { CT_ANN_DEPTH = 64, CT_ANN_KEY_MAX = 64, CT_ANN_VALUE_MAX = CT_ANN_NAME_MAX };
+
+/* ---- label sets (annlabel.c) ---- */
+/* The set `parent` plus key=value (both truncated; *truncated set to 1 then): its id, or
+ * 0 when the table is full. Lock-free, allocation-free, async-signal-safe. */
+uint32_t ct_ann_set_intern(uint32_t parent, const char *key, const char *value, int *truncated);
+/* Fills out[0..max) with the set's labels (a shadowed key appears once, with its innermost
+ * value; strings live as long as the process). Returns how many. Any thread. */
+uint32_t ct_ann_set_labels(uint32_t set, ct_label *out, uint32_t max);
+/* The calling thread's current set (0: none). Async-signal-safe. */
+uint32_t ct_ann_current(void);
+/* stack with the calling thread's labels: the same id without labels, else the id of the
+ * stack plus a CT_ANN_MARK word (0 stays 0). For hooks, on the program's thread. */
+uint32_t ct_ann_stack(uint32_t stack);
+/* The same for a given set (the collector, for a CPU sample). */
+uint32_t ct_ann_stack_with(uint32_t stack, uint32_t set);
+
+/* ---- the label timeline (annhist.c; collector thread) ---- */
+/* Whether any label record was ever seen: until then samples need no lookup. */
+int ct_ann_labels_seen(void);
+/* The set thread tid had at time (0 if none or unknown). */
+uint32_t ct_ann_labels_at(uint32_t tid, uint64_t time);
+
+/* ---- misuse (annotate.c) ---- */
+/* "kind=count ..." of every misuse counted so far (empty when none) into buf; returns the
+ * total. For summary.txt. */
+uint64_t ct_ann_misuse(char *buf, size_t len);
+
+#endif

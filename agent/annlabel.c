@@ -1,0 +1,165 @@
+/*
+ * annlabel.c — label sets: the table that names every (parent set, key, value) chain a
+ * thread pushed with one small id, and the stacks that carry a set (ann.h).
+ *
+ * The table only grows: static arrays (no malloc, so the program's label pushes are
+ * async-signal-safe and work before the constructor and after exit), a node slot and its
+ * string bytes claimed by an atomic add, linked into a hash bucket by a compare-and-swap
+ * on the bucket's head. Two threads interning the same chain at once may get two ids for
+ * it; both carry the same labels, so profiles are unaffected. A full table (CT_ANN_SETS
+ * sets or CT_ANN_ARENA string bytes: far more distinct label values than a profile can
+ * show) refuses new sets, which the caller counts.
+ *
+ * A push usually repeats an earlier one (an endpoint, a tenant), so each thread keeps a
+ * small cache from (parent, key pointer, value pointer) to the id, checked against the
+ * interned strings (the program may reuse its buffer for another value).
+ */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/ann.h"
+
+enum { CT_ANN_SETS = 16384, CT_ANN_BUCKETS = 4096, CT_ANN_ARENA = 1 << 20, CACHE = 8 };
+
+typedef struct {
+	uint32_t parent;
+	uint32_t hash;
+	const char *key, *value; /* in the arena, NUL-terminated */
+	_Atomic uint32_t next;	 /* bucket chain: id of the next node, 0 ends it */
+} set_node;
+
+/* nodes[id - 1]; a node is published (release) by the CAS that links it, and read after
+ * an acquire load of the bucket head or a chain link, or of an id another thread gave. */
+static set_node nodes[CT_ANN_SETS];
+static _Atomic uint32_t nnodes;
+static _Atomic uint32_t buckets[CT_ANN_BUCKETS];
+static char arena[CT_ANN_ARENA];
+static _Atomic uint32_t arena_used;
+
+typedef struct {
+	uint32_t parent, set;
+	const char *key, *value;
+} cache_entry;
+static __thread cache_entry tls_cache[CACHE];
+
+static uint32_t hash_str(uint32_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return (h ^ 0xff) * 16777619u;
+}
+
+/* Copies n bytes of s NUL-terminated into the arena; NULL when full. */
+static const char *arena_copy(const char *s, size_t n)
+{
+	/* Checked first so that a full arena's counter stops growing (no wrap-around). */
+	if (atomic_load_explicit(&arena_used, memory_order_relaxed) > CT_ANN_ARENA - n - 1)
+		return NULL;
+	uint32_t at = atomic_fetch_add_explicit(&arena_used, (uint32_t)n + 1, memory_order_relaxed);
+	if (at > CT_ANN_ARENA - n - 1)
+		return NULL;
+	memcpy(arena + at, s, n);
+	arena[at + n] = 0;
+	return arena + at;
+}
+
+static int same(const set_node *nd, uint32_t parent, uint32_t h, const char *k, size_t kn,
+		const char *v, size_t vn)
+{
+	return nd->hash == h && nd->parent == parent && strncmp(nd->key, k, kn) == 0 &&
+	       !nd->key[kn] && strncmp(nd->value, v, vn) == 0 && !nd->value[vn];
+}
+
+static uint32_t intern_slow(uint32_t parent, const char *k, size_t kn, const char *v, size_t vn)
+{
+	uint32_t h = hash_str(hash_str(parent * 2654435761u, k, kn), v, vn);
+	_Atomic uint32_t *head = &buckets[h % CT_ANN_BUCKETS];
+	for (uint32_t id = atomic_load_explicit(head, memory_order_acquire); id;
+	     id = atomic_load_explicit(&nodes[id - 1].next, memory_order_acquire))
+		if (same(&nodes[id - 1], parent, h, k, kn, v, vn))
+			return id;
+	/* A full table stays full without its counter growing further (it never wraps: at
+	 * most one increment per racing thread gets past this check). */
+	if (atomic_load_explicit(&nnodes, memory_order_relaxed) >= CT_ANN_SETS)
+		return 0;
+	uint32_t slot = atomic_fetch_add_explicit(&nnodes, 1, memory_order_relaxed);
+	if (slot >= CT_ANN_SETS)
+		return 0;
+	set_node *nd = &nodes[slot];
+	nd->key = arena_copy(k, kn);
+	nd->value = nd->key ? arena_copy(v, vn) : NULL;
+	if (!nd->value) {
+		atomic_store_explicit(&nnodes, CT_ANN_SETS,
+				      memory_order_relaxed); /* full for good */
+		return 0;
+	}
+	nd->parent = parent;
+	nd->hash = h;
+	uint32_t old = atomic_load_explicit(head, memory_order_relaxed);
+	do
+		atomic_store_explicit(&nd->next, old, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(head, &old, slot + 1, memory_order_release,
+						      memory_order_relaxed));
+	return slot + 1;
+}
+
+uint32_t ct_ann_set_intern(uint32_t parent, const char *key, const char *value, int *truncated)
+{
+	uintptr_t mix = ((uintptr_t)key >> 3) ^ ((uintptr_t)value >> 5) ^ parent;
+	cache_entry *c = &tls_cache[(mix ^ (mix >> 7)) % CACHE];
+	if (c->set && c->key == key && c->value == value && c->parent == parent) {
+		const set_node *nd = &nodes[c->set - 1];
+		if (strcmp(nd->key, key) == 0 && strcmp(nd->value, value) == 0)
+			return c->set;
+	}
+	size_t kn = strnlen(key, CT_ANN_KEY_MAX + 1), vn = strnlen(value, CT_ANN_VALUE_MAX + 1);
+	if (kn > CT_ANN_KEY_MAX || vn > CT_ANN_VALUE_MAX) {
+		*truncated = 1;
+		kn = kn > CT_ANN_KEY_MAX ? CT_ANN_KEY_MAX : kn;
+		vn = vn > CT_ANN_VALUE_MAX ? CT_ANN_VALUE_MAX : vn;
+	}
+	uint32_t id = intern_slow(parent, key, kn, value, vn);
+	if (id && !*truncated)
+		*c = (cache_entry){.parent = parent, .set = id, .key = key, .value = value};
+	return id;
+}
+
+uint32_t ct_ann_set_labels(uint32_t set, ct_label *out, uint32_t max)
+{
+	uint32_t n = 0;
+	uint32_t limit = atomic_load_explicit(&nnodes, memory_order_acquire);
+	for (int hops = 0; set && set <= limit && set <= CT_ANN_SETS && hops < 4 * CT_ANN_DEPTH;
+	     hops++) {
+		const set_node *nd = &nodes[set - 1];
+		uint32_t i = 0;
+		while (i < n && strcmp(out[i].key, nd->key) != 0)
+			i++;
+		if (i == n && n < max)
+			out[n++] = (ct_label){.key = nd->key, .str = nd->value};
+		set = nd->parent;
+	}
+	return n;
+}
+
+uint32_t ct_ann_stack_with(uint32_t stack, uint32_t set)
+{
+	if (!stack || !set)
+		return stack;
+	const uintptr_t *pcs;
+	int n = ct_stack_get(stack, &pcs);
+	if (n <= 0 || n > CT_MAX_FRAMES + 1)
+		return stack;
+	uintptr_t buf[CT_MAX_FRAMES + 2];
+	memcpy(buf, pcs, (size_t)n * sizeof(uintptr_t));
+	buf[n] = (uintptr_t)(CT_ANN_MARK | set);
+	uint32_t id = ct_stack_intern(buf, n + 1);
+	return id ? id : stack;
+}
+
+uint32_t ct_ann_stack(uint32_t stack)
+{
+	uint32_t set = ct_ann_current();
+	return set ? ct_ann_stack_with(stack, set) : stack;
+}

@@ -1,0 +1,394 @@
+/*
+ * annotate.c — the entry points include/ctrace/annotate.h calls (the exported table
+ * ctrace_annotate_v1): per-thread label and region stacks, task ids, and the ring records
+ * that carry regions, tasks, logs (events.h, CT_EV_ANN_*: the trace source draws them) and
+ * label changes (CT_EV_ANN_LABEL: the CPU source matches samples against them).
+ *
+ * The stacks are thread-local and bounded (CT_ANN_DEPTH); they are kept whether or not
+ * the agent records (before the constructor, under CTRACE_DISABLE, after exit), so that
+ * pushes and pops stay paired; records are emitted only while recording, regions, tasks
+ * and logs when the trace (sched mode) records, label changes when the CPU mode does.
+ *
+ * Misuse never reaches the program: it is ignored or truncated and counted per kind
+ * (ct_ann_misuse → summary.txt). A call that interrupts another annotation call of its
+ * own thread (a signal handler) is ignored whole, so the interrupted call's stack update
+ * is never torn; its pair, interrupting too, is ignored the same way.
+ *
+ * Hot path: everything but ctrace_log is allocation-free, lock-free and async-signal-safe.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/ann.h"
+#define CTRACE_ANNOTATE_ABI_ONLY
+#include "include/ctrace/annotate.h"
+#include "libtrace/clock.h"
+
+/* Misuse kinds, in summary order. */
+enum {
+	M_LABEL_POP,	  /* pop without a push */
+	M_LABEL_DEEP,	  /* push beyond CT_ANN_DEPTH (ignored, and so is its pop) */
+	M_LABEL_FULL,	  /* label table full: the push added nothing */
+	M_REGION_END,	  /* end without a begin */
+	M_REGION_DEEP,	  /* begin beyond CT_ANN_DEPTH */
+	M_TASK_UNKNOWN,	  /* end of a task id never begun, or ended twice */
+	M_TASK_UNTRACKED, /* more tasks open at once than the table tracks */
+	M_NULL,		  /* NULL name, key, value, category or format */
+	M_TRUNCATED,	  /* a name or label over its bound, truncated */
+	M_REENTRANT,	  /* a call interrupting another of its thread (signal handler) */
+	M_FORK,		  /* a region the forked child inherited, ended in the child */
+	M_NKINDS
+};
+static const char *const misuse_names[M_NKINDS] = {
+	"label_pop_without_push",   "label_too_deep",  "label_table_full",
+	"region_end_without_begin", "region_too_deep", "task_end_unknown",
+	"task_untracked",	    "null_argument",   "truncated",
+	"reentrant_call",	    "fork_inherited"};
+static _Atomic uint64_t misuse[M_NKINDS];
+
+static void count(int kind)
+{
+	atomic_fetch_add_explicit(&misuse[kind], 1, memory_order_relaxed);
+}
+
+uint64_t ct_ann_misuse(char *buf, size_t len)
+{
+	uint64_t total = 0;
+	size_t at = 0;
+	if (len)
+		buf[0] = 0;
+	for (int k = 0; k < M_NKINDS; k++) {
+		uint64_t n = atomic_load_explicit(&misuse[k], memory_order_relaxed);
+		if (!n)
+			continue;
+		total += n;
+		int w = snprintf(buf + at, len > at ? len - at : 0, "%s%s=%llu", at ? " " : "",
+				 misuse_names[k], (unsigned long long)n);
+		if (w > 0)
+			at += (size_t)w;
+	}
+	return total;
+}
+
+/* ---- per-thread state (initial-exec TLS: async-signal-safe, no allocation) ---- */
+typedef struct {
+	uint64_t task;
+	uint32_t emitted;   /* the begin record went out: the end may too */
+	uint32_t inherited; /* opened before a fork, in the parent */
+} region_slot;
+
+static __thread int tls_busy;
+static __thread uint32_t tls_labels[CT_ANN_DEPTH]; /* the set after each push */
+static __thread uint32_t tls_nlabels, tls_labels_over;
+static __thread region_slot tls_regions[CT_ANN_DEPTH];
+static __thread uint32_t tls_nregions, tls_regions_over;
+
+uint32_t ct_ann_current(void)
+{
+	uint32_t n = tls_nlabels;
+	return n ? tls_labels[n - 1] : 0;
+}
+
+static int enter(void)
+{
+	if (tls_busy) {
+		count(M_REENTRANT);
+		return 0;
+	}
+	tls_busy = 1;
+	atomic_signal_fence(memory_order_seq_cst); /* the flag is set before any update */
+	return 1;
+}
+
+static void leave(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	tls_busy = 0;
+}
+
+static int recording(unsigned mode)
+{
+	return ct_active() && (ct_cfg.modes & mode);
+}
+
+/* ---- records ---- */
+
+/* Emits one CT_EV_ANN_* record: hdr, then name (truncated to CT_ANN_NAME_MAX) and msg. */
+static int emit_annot(uint16_t type, ct_ev_annot *hdr, const char *name, const char *msg,
+		      size_t msg_len)
+{
+	size_t nl = name ? strnlen(name, CT_ANN_NAME_MAX + 1) : 0;
+	if (nl > CT_ANN_NAME_MAX) {
+		count(M_TRUNCATED);
+		nl = CT_ANN_NAME_MAX;
+	}
+	hdr->name_len = (uint16_t)nl;
+	hdr->msg_len = (uint16_t)msg_len;
+	ct_rec *rec = ct_emit_reserve(type, (uint32_t)(sizeof(*hdr) + nl + msg_len));
+	if (!rec)
+		return 0; /* counted by the ring */
+	char *p = ct_rec_payload(rec);
+	memcpy(p, hdr, sizeof(*hdr));
+	memcpy(p + sizeof(*hdr), name, nl);
+	if (msg_len)
+		memcpy(p + sizeof(*hdr) + nl, msg, msg_len);
+	rec->tid = ct_gettid();
+	rec->time = ct_now();
+	ct_emit_commit(rec);
+	return 1;
+}
+
+/* The thread's label set changed: the CPU source's timeline needs it. */
+static void emit_label_change(void)
+{
+	if (!recording(CT_MODE_CPU))
+		return;
+	uint32_t set[2] = {ct_ann_current(), 0};
+	ct_emit(CT_EV_ANN_LABEL, 0, set, sizeof(set));
+}
+
+/* ---- labels ---- */
+
+static void label_push(const char *key, const char *value)
+{
+	if (!enter())
+		return;
+	if (tls_nlabels == CT_ANN_DEPTH) {
+		tls_labels_over++;
+		count(M_LABEL_DEEP);
+		leave();
+		return;
+	}
+	uint32_t cur = ct_ann_current(), set = cur;
+	if (!key || !value) {
+		count(M_NULL);
+	} else {
+		int trunc = 0;
+		set = ct_ann_set_intern(cur, key, value, &trunc);
+		if (trunc)
+			count(M_TRUNCATED);
+		if (!set) {
+			count(M_LABEL_FULL);
+			set = cur;
+		}
+	}
+	tls_labels[tls_nlabels] = set;
+	atomic_signal_fence(memory_order_release); /* the slot before the depth that shows it */
+	tls_nlabels++;
+	if (set != cur)
+		emit_label_change();
+	leave();
+}
+
+static void label_pop(void)
+{
+	if (!enter())
+		return;
+	if (tls_labels_over) {
+		tls_labels_over--;
+	} else if (!tls_nlabels) {
+		count(M_LABEL_POP);
+	} else {
+		uint32_t before = ct_ann_current();
+		tls_nlabels--;
+		if (ct_ann_current() != before)
+			emit_label_change();
+	}
+	leave();
+}
+
+/* ---- regions ---- */
+
+static void region_begin(uint64_t task, const char *name)
+{
+	if (!enter())
+		return;
+	if (tls_nregions == CT_ANN_DEPTH) {
+		tls_regions_over++;
+		count(M_REGION_DEEP);
+		leave();
+		return;
+	}
+	if (!name) {
+		count(M_NULL);
+		name = "(null)";
+	}
+	region_slot *r = &tls_regions[tls_nregions];
+	r->task = task;
+	r->inherited = 0;
+	r->emitted = 0;
+	if (recording(CT_MODE_SCHED)) {
+		ct_ev_annot h = {.task = task, .depth = (uint16_t)(tls_nregions + 1)};
+		r->emitted = (uint32_t)emit_annot(CT_EV_ANN_REGION_BEGIN, &h, name, NULL, 0);
+	}
+	atomic_signal_fence(memory_order_release);
+	tls_nregions++;
+	leave();
+}
+
+static void region_end(void)
+{
+	if (!enter())
+		return;
+	if (tls_regions_over) {
+		tls_regions_over--;
+	} else if (!tls_nregions) {
+		count(M_REGION_END);
+	} else {
+		region_slot *r = &tls_regions[tls_nregions - 1];
+		if (r->inherited)
+			count(M_FORK);
+		else if (r->emitted && recording(CT_MODE_SCHED)) {
+			ct_ev_annot h = {.task = r->task, .depth = (uint16_t)tls_nregions};
+			emit_annot(CT_EV_ANN_REGION_END, &h, NULL, NULL, 0);
+		}
+		tls_nregions--;
+	}
+	leave();
+}
+
+/* ---- tasks ----
+ * Ids come from one counter. Open tasks live in a table of slots (an id is tried at
+ * TASK_PROBE slots from id mod TASK_SLOTS, claimed by CAS from 0) so that an end can tell
+ * an open task from one never begun or already ended; a task that finds no free slot is
+ * still recorded, but its end cannot be checked (counted as untracked). Ids stay below
+ * 2^63: the top bit of a slot says whether the begin was recorded. */
+enum { TASK_SLOTS = 1 << 16, TASK_PROBE = 16 };
+#define TASK_EMITTED (1ull << 63) /* in a slot: the task's begin record went out */
+static _Atomic uint64_t task_next = 1;
+static _Atomic uint64_t task_open[TASK_SLOTS];
+
+/* The task of the innermost open region of this thread, 0 if none. */
+static uint64_t current_task(void)
+{
+	for (uint32_t i = tls_nregions; i > 0; i--)
+		if (tls_regions[i - 1].task)
+			return tls_regions[i - 1].task;
+	return 0;
+}
+
+static uint64_t task_begin(const char *name)
+{
+	uint64_t id = atomic_fetch_add_explicit(&task_next, 1, memory_order_relaxed);
+	if (!name) {
+		count(M_NULL);
+		name = "(null)";
+	}
+	int emitted = 0;
+	if (enter()) {
+		if (recording(CT_MODE_SCHED)) {
+			ct_ev_annot h = {.task = id, .parent = current_task()};
+			emitted = emit_annot(CT_EV_ANN_TASK_BEGIN, &h, name, NULL, 0);
+		}
+		leave();
+	}
+	/* Published before the id is returned, so no end can look for it earlier. */
+	uint64_t v = id | (emitted ? TASK_EMITTED : 0);
+	int tracked = 0;
+	for (unsigned i = 0; i < TASK_PROBE && !tracked; i++) {
+		uint64_t zero = 0;
+		tracked = atomic_compare_exchange_strong_explicit(&task_open[(id + i) % TASK_SLOTS],
+								  &zero, v, memory_order_relaxed,
+								  memory_order_relaxed);
+	}
+	if (!tracked)
+		count(M_TASK_UNTRACKED);
+	return id;
+}
+
+static void task_end(uint64_t id)
+{
+	if (!id)
+		return; /* what task_begin returned without the agent: never an error */
+	uint64_t found = 0;
+	if (id < atomic_load_explicit(&task_next, memory_order_relaxed))
+		for (unsigned i = 0; i < TASK_PROBE && !found; i++) {
+			_Atomic uint64_t *slot = &task_open[(id + i) % TASK_SLOTS];
+			uint64_t v = atomic_load_explicit(slot, memory_order_relaxed);
+			if ((v & ~TASK_EMITTED) == id &&
+			    atomic_compare_exchange_strong_explicit(
+				    slot, &v, 0, memory_order_relaxed, memory_order_relaxed))
+				found = v;
+		}
+	if (!found) {
+		count(M_TASK_UNKNOWN);
+		return;
+	}
+	/* Only a task whose begin went out gets an end record. */
+	if (!(found & TASK_EMITTED) || !enter())
+		return;
+	if (recording(CT_MODE_SCHED)) {
+		ct_ev_annot h = {.task = id};
+		emit_annot(CT_EV_ANN_TASK_END, &h, NULL, NULL, 0);
+	}
+	leave();
+}
+
+/* ---- logs ---- */
+
+static void logv(const char *category, const char *fmt, va_list ap)
+{
+	if (!category || !fmt) {
+		count(M_NULL);
+		if (!fmt)
+			return;
+		category = "(null)";
+	}
+	if (!recording(CT_MODE_SCHED) || !enter())
+		return;
+	char msg[CT_ANN_MSG_MAX + 1];
+	int saved = ct_tls_guard;
+	ct_tls_guard = 1; /* vsnprintf may allocate: not the program's allocation */
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	ct_tls_guard = saved;
+	if (n > CT_ANN_MSG_MAX) {
+		count(M_TRUNCATED);
+		n = CT_ANN_MSG_MAX;
+	}
+	ct_ev_annot h = {.task = current_task()};
+	emit_annot(CT_EV_ANN_LOG, &h, category, msg, n > 0 ? (size_t)n : 0);
+	leave();
+}
+
+/* ---- fork: the child's copy of the forking thread keeps its stacks (its labels stay
+ * true), but the regions it inherited began in the parent's recording, not the child's:
+ * their ends are not recorded. */
+static void ann_fork_child(void)
+{
+	for (int k = 0; k < M_NKINDS; k++) /* the child's summary counts the child's */
+		atomic_store_explicit(&misuse[k], 0, memory_order_relaxed);
+	for (uint32_t i = 0; i < tls_nregions; i++)
+		tls_regions[i].inherited = 1;
+}
+
+static int ann_start(void)
+{
+	pthread_atfork(NULL, NULL, ann_fork_child);
+	return 0;
+}
+
+/* The table annotate.h finds with dlsym. */
+CT_EXPORT const struct ctrace_annotate_api ctrace_annotate_v1 = {
+	.version = 1,
+	.size = sizeof(struct ctrace_annotate_api),
+	.label_push = label_push,
+	.label_pop = label_pop,
+	.region_begin = region_begin,
+	.region_end = region_end,
+	.task_begin = task_begin,
+	.task_end = task_end,
+	.logv = logv,
+};
+
+static const ct_subscription ann_subs[] = {{0, NULL}};
+
+CT_SOURCE(ann_source) = {
+	.name = "annotate",
+	.mode = CT_MODE_ALL,
+	.subs = ann_subs,
+	.start = ann_start,
+};

@@ -1,0 +1,118 @@
+# test_annotate — include/ctrace/annotate.h (docs/annotate.md): the header compiles as C99,
+# C11 and C++11 and links nothing; programs print the same without the agent, under
+# CTRACE_DISABLE=1 and recorded; CPU under two labels gets per-label shares within 5
+# points of the program's own thread-CPU measurement (go tool pprof -tags and
+# `ctrace report --tag`), both engines; a sampled allocation carries the label active at
+# malloc, a mutex wait the waiter's labels and its delay the holder's; misuse
+# is survived, counted in summary.txt and printed by `record`.
+. "$(dirname "$0")/lib.sh"
+
+PROGS=$CT_BUILD/tests/progs
+INC="-I$CT_ROOT/include"
+
+# ---- the header alone: C99, C11, C++11, gcc and clang, -Wall -Wextra -Werror ----------
+for std in c99 c11; do
+	cc -std=$std -Wall -Wextra -Werror -pthread $INC -o "$TMP/misuse_$std" \
+		"$CT_ROOT/tests/progs/annot_misuse.c" || fail "annotate.h does not compile as $std"
+done
+if command -v clang > /dev/null; then
+	clang -std=c99 -Wall -Wextra -Werror -pthread $INC -o "$TMP/misuse_clang" \
+		"$CT_ROOT/tests/progs/annot_misuse.c" || fail "annotate.h does not compile with clang"
+fi
+g++ -std=c++11 -Wall -Wextra -Werror $INC -o "$TMP/cxx" "$CT_ROOT/tests/progs/annot_cxx.cpp" ||
+	fail "annotate.h does not compile as C++11"
+# Links nothing of ours: no libctrace, no libtrace.
+if ldd "$TMP/misuse_c99" "$TMP/cxx" | grep -qE 'libc?trace'; then fail "linked against ctrace"; fi
+ok "header compiles as C99, C11 (gcc, clang) and C++11 and links nothing"
+
+# ---- same output without the agent, disabled, recorded --------------------------------
+"$TMP/misuse_c99" > "$TMP/plain.out" || fail "misuse program failed without the agent"
+grep -q "annot_misuse done, child exit 0" "$TMP/plain.out" || fail "misuse program output: $(cat "$TMP/plain.out")"
+CTRACE_DISABLE=1 LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$TMP/misuse_c99" > "$TMP/disabled.out" ||
+	fail "misuse program failed under CTRACE_DISABLE=1"
+cmp "$TMP/plain.out" "$TMP/disabled.out" || fail "output differs under CTRACE_DISABLE=1"
+"$CTRACE" record -o "$TMP/misuse" -- "$PROGS/annot_misuse" > "$TMP/rec.out" 2> "$TMP/rec.err" ||
+	{ cat "$TMP/rec.err"; fail "misuse program failed under the agent"; }
+cmp "$TMP/plain.out" "$TMP/rec.out" || fail "output differs under the agent: $(cat "$TMP/rec.out")"
+"$TMP/cxx" > "$TMP/cxx.plain" && "$CTRACE" record -o "$TMP/cxx.d" -- "$TMP/cxx" > "$TMP/cxx.rec" 2> /dev/null ||
+	fail "C++ program failed"
+cmp "$TMP/cxx.plain" "$TMP/cxx.rec" || fail "C++ output differs under the agent"
+ok "same output without the agent, under CTRACE_DISABLE=1 and recorded"
+
+# ---- misuse counted, reported once -----------------------------------------------------
+line=$(grep '^annotate_misuse=' "$TMP/misuse/summary.txt") || fail "no annotate_misuse in summary.txt"
+for kind in label_pop_without_push=1 region_end_without_begin=1 label_too_deep=36 \
+	region_too_deep=36 task_end_unknown=2 null_argument=5 truncated= label_table_full=; do
+	echo "$line" | grep -q " *$kind" || fail "summary misses $kind: $line"
+done
+grep -q "annotation calls ignored or truncated: " "$TMP/rec.err" || { cat "$TMP/rec.err"; fail "record does not print the misuse"; }
+# The forked child inherited an open region and ended it, then one more.
+child=$(ls "$TMP/misuse" | grep -E '^[0-9]+$' | head -1)
+[ -n "$child" ] || fail "no child directory"
+grep '^annotate_misuse=' "$TMP/misuse/$child/summary.txt" | grep -q 'region_end_without_begin=1 .*fork_inherited=1' ||
+	fail "child summary: $(grep annotate "$TMP/misuse/$child/summary.txt")"
+ok "misuse survived and counted: ${line#annotate_misuse=}"
+
+# ---- CPU shares per label ---------------------------------------------------------------
+# ms VALUE — pprof's "571.1ms" / "1.20s" / "950us" as milliseconds.
+ms() { echo "$1" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v += 0;
+	else if ($1 ~ /s$/) v *= 1000; print v }'; }
+# kept REPORT_ARGS... — the share `ctrace report` keeps with those filters.
+kept() {
+	"$CTRACE" report "$@" "$TMP/cpu/cpu.pb.gz" > "$TMP/kept.txt" || fail "report $* failed"
+	sed -n 's/^Kept by filters: [^ ]* (\([0-9.]*\)%).*/\1/p' "$TMP/kept.txt"
+}
+# Both engines: perf (the kernel samples; labels matched by time) and timer.
+for engine in perf timer; do
+	rm -rf "$TMP/cpu"
+	"$CTRACE" record -o "$TMP/cpu" -F 999 --sampler "$engine" -- "$PROGS/annot_labels" > "$TMP/labels.out" 2> "$TMP/labels.err" ||
+		{ cat "$TMP/labels.err"; fail "$engine: record annot_labels failed"; }
+	cat "$TMP/labels.out"
+	set -- $(sed -n 's/^cpu_ms parse=\([0-9]*\) render=\([0-9]*\) none=\([0-9]*\)$/\1 \2 \3/p' "$TMP/labels.out")
+	[ $# -eq 3 ] || fail "annot_labels printed no measurement"
+	total=$(($1 + $2 + $3))
+	want_parse=$(awk -v a="$1" -v t="$total" 'BEGIN { print 100 * a / t }')
+	want_render=$(awk -v a="$2" -v t="$total" 'BEGIN { print 100 * a / t }')
+	pprof -tags "$TMP/cpu/cpu.pb.gz" > "$TMP/tags" 2> /dev/null || fail "go tool pprof -tags failed"
+	cat "$TMP/tags"
+	# The whole (pprof rounds section totals to 2 digits): the sum of the per-thread rows.
+	all=0
+	for v in $(awk '/^ *tid:/ { on = 1; next } on && NF == 0 { on = 0 } on { print $1 }' "$TMP/tags"); do
+		all=$(awk -v a="$all" -v b="$(ms "$v")" 'BEGIN { print a + b }')
+	done
+	parse=$(ms "$(awk '/^ *phase:/ { on = 1; next } on && /: parse$/ { print $1; exit }' "$TMP/tags")")
+	got_parse=$(awk -v a="$parse" -v t="$all" 'BEGIN { print 100 * a / t }')
+	near "$got_parse" "$want_parse" 5 || fail "$engine: phase=parse has $got_parse% of CPU (pprof -tags), measured $want_parse%"
+	got_acme=$(kept --tag tenant=acme)
+	want_acme=$(awk -v a="$1" -v b="$2" -v t="$total" 'BEGIN { print 100 * (a + b) / t }')
+	near "$got_acme" "$want_acme" 5 || fail "$engine: tenant=acme has $got_acme% of CPU, measured $want_acme%"
+	got_render=$(kept --tag phase=render)
+	[ -n "$got_render" ] || { cat "$TMP/kept.txt"; fail "report --tag printed no share"; }
+	near "$got_render" "$want_render" 5 || fail "$engine: phase=render has $got_render% of CPU (report --tag), measured $want_render%"
+	pprof -tagfocus=phase=render -top "$TMP/cpu/cpu.pb.gz" 2> /dev/null | grep -q burn || fail "-tagfocus selects nothing"
+	ok "$engine engine, CPU per label: parse $got_parse% (measured $want_parse%), render $got_render% (measured $want_render%), tenant $got_acme% (measured $want_acme%)"
+done
+
+# ---- a sampled allocation carries the label active at malloc ---------------------------
+CTRACE_HEAP_RATE=1 "$CTRACE" record -o "$TMP/heap" -e heap -- "$PROGS/annot_labels" alloc > /dev/null 2>&1 ||
+	fail "record annot_labels alloc failed"
+pprof -sample_index=alloc_space -tagfocus=phase=alloc_here -raw "$TMP/heap/heap.pb.gz" > "$TMP/heap.raw" 2> /dev/null ||
+	fail "pprof -tagfocus on the heap profile failed"
+# Samples section: only the 12345-byte block is labelled.
+awk '/^Samples:/ { on = 1; next } /^Locations/ { on = 0 } on && /^ *[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+:/ { print $2 }' "$TMP/heap.raw" > "$TMP/heap.sizes"
+[ "$(cat "$TMP/heap.sizes")" = 12345 ] || { cat "$TMP/heap.raw"; fail "labelled allocations: $(cat "$TMP/heap.sizes")"; }
+pprof -sample_index=alloc_space -tagfocus=phase=alloc_here -traces "$TMP/heap/heap.pb.gz" 2> /dev/null | grep -q main ||
+	fail "the labelled allocation has no stack"
+ok "the sampled allocation carries phase=alloc_here, the unlabelled one does not"
+
+# ---- mutex and block records carry the labels of their thread ----------------------------
+"$CTRACE" record -o "$TMP/lock" -e lock,block -- "$PROGS/annot_labels" lock > /dev/null 2>&1 ||
+	fail "record annot_labels lock failed"
+pprof -tagfocus=reason=mutex -tags "$TMP/lock/block.pb.gz" > "$TMP/block.tags" 2> /dev/null || fail "pprof -tags on block.pb.gz failed"
+awk '/^ *who:/ { on = 1; next } on && NF == 0 { on = 0 } on' "$TMP/block.tags" > "$TMP/block.who"
+grep -q ': waiter$' "$TMP/block.who" && ! grep -q ': holder$' "$TMP/block.who" ||
+	{ cat "$TMP/block.tags"; fail "the mutex wait does not carry who=waiter (alone)"; }
+pprof -tags "$TMP/lock/mutex.pb.gz" 2> /dev/null | awk '/^ *who:/ { on = 1; next } on && NF == 0 { on = 0 } on' > "$TMP/mutex.who"
+grep -q ': holder$' "$TMP/mutex.who" ||
+	{ cat "$TMP/mutex.who"; fail "the mutex profile does not charge who=holder"; }
+ok "block records carry the waiter's labels, mutex records the holder's"
