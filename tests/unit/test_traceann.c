@@ -14,6 +14,7 @@
 #include "libtrace/tracechrome.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/traceperfetto.h"
+#include "libtrace/traceprof.h"
 #include "libtrace/traceregions.h"
 #include "libtrace/tracesched.h"
 #include "proto/perfetto_trace.pb-c.h"
@@ -307,6 +308,20 @@ START_TEST(focus)
 	ck_assert_uint_eq(sum, 600);
 	ck_assert_uint_eq(th->nsamples, 1); /* the one at 1150 */
 	ck_assert_uint_eq(m->nregions, 1);
+	/* the wall profile of the focused model is the region's 600 ns; sync its mutex wait */
+	ct_profile *p;
+	ck_assert_int_eq(ct_trace_pprof(m, CT_TP_WALL, &p), 0);
+	int64_t wall = 0;
+	for (size_t i = 0; i < p->nsamples; i++)
+		wall += p->samples[i].values[1];
+	ck_assert_int_eq(wall, 600);
+	ct_profile_free(p);
+	ck_assert_int_eq(ct_trace_pprof(m, CT_TP_SYNC, &p), 0);
+	int64_t sync = 0;
+	for (size_t i = 0; i < p->nsamples; i++)
+		sync += p->samples[i].values[1];
+	ck_assert_int_eq(sync, 300);
+	ct_profile_free(p);
 	release(&b);
 }
 END_TEST
