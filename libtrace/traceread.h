@@ -9,6 +9,9 @@
  * error: the chunks are found by scanning, a last partial chunk is dropped, and the trace
  * says `truncated`.
  *
+ * Annotation events (regions, tasks, logs: libtrace/traceann.h) come back in their own
+ * array, ct_trace.annots, so that the views of the thread states never see them.
+ *
  * What comes back is the raw events, in file order (chunk by chunk, thread batch by thread
  * batch, each batch in time order), with stacks made global: the modules of every chunk
  * become the mappings of one ct_profile, and frames its locations (address only), so the

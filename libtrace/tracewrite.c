@@ -7,7 +7,8 @@
  * need), encodes the chunk's tables, then the batches, and writes the chunk with its
  * checksum in one go. Then the buffers are emptied (threads idle for a whole chunk give
  * theirs back), so memory is bounded by what arrives between two flushes; only the list of
- * chunk offsets (8 bytes a chunk) grows with time.
+ * chunk offsets (8 bytes a chunk) grows with time. The writer's state is declared in
+ * tracewrite_impl.h, which traceann.c (the annotation events) shares.
  */
 #include "tracewrite.h"
 
