@@ -312,7 +312,8 @@ static int span_cmp(const void *a, const void *b)
 	return x->s < y->s ? -1 : x->s > y->s;
 }
 
-/* Whether [s, e] (a point when s == e) meets one of the disjoint spans of thread th. */
+/* Whether [s, e] meets one of the disjoint spans of thread th: a span [a, b) with a <= e
+ * and b > s (so a region that holds a kept one is kept too). */
 static bool in_spans(const span *sp, size_t n, uint32_t th, uint64_t s, uint64_t e)
 {
 	size_t lo = 0, hi = n;
@@ -323,7 +324,7 @@ static bool in_spans(const span *sp, size_t n, uint32_t th, uint64_t s, uint64_t
 		else
 			hi = mid;
 	}
-	return lo && sp[lo - 1].thread == th && sp[lo - 1].e > s && (s == e || sp[lo - 1].s < e);
+	return lo && sp[lo - 1].thread == th && sp[lo - 1].e > s;
 }
 
 /* Cuts th's intervals and samples to its spans sp[0..n). */
