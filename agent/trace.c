@@ -38,6 +38,7 @@
 #include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "agent/lockprof.h"
+#include "libtrace/traceann.h"
 #include "libtrace/tracewrite.h"
 
 #define FLUSH_NS 250000000ull	    /* a chunk at least this often */
@@ -523,6 +524,49 @@ static void on_lost(const ct_event *ev)
 		check(ct_tw_lost(w, ev->time, l.count, "perf records"));
 }
 
+/* ---- annotations (include/ctrace/annotate.h) ----------------------------------------------- */
+
+/* The record's fixed part and its strings, copied NUL-terminated into name and msg (each
+ * cut at its bound; a NUL byte inside ends it early). 0 for a malformed record. */
+static int annot_get(const ct_event *ev, ct_ev_annot *a, char *name, char *msg)
+{
+	if (!ct_event_get(ev, a, sizeof(*a)) ||
+	    ev->len - sizeof(*a) < (size_t)a->name_len + a->msg_len)
+		return 0;
+	const char *p = (const char *)ev->data + sizeof(*a);
+	size_t nl = a->name_len < CT_ANN_NAME_MAX ? a->name_len : CT_ANN_NAME_MAX;
+	size_t ml = a->msg_len < CT_ANN_MSG_MAX ? a->msg_len : CT_ANN_MSG_MAX;
+	memcpy(name, p, nl);
+	name[nl] = '\0';
+	memcpy(msg, p + a->name_len, ml);
+	msg[ml] = '\0';
+	return 1;
+}
+
+static void on_annot(const ct_event *ev)
+{
+	ct_ev_annot a;
+	char name[CT_ANN_NAME_MAX + 1], msg[CT_ANN_MSG_MAX + 1];
+	ct_tw *w = writer();
+	if (!w)
+		return;
+	if (!annot_get(ev, &a, name, msg)) {
+		tr.bad++;
+		return;
+	}
+	if (ev->type == CT_EV_ANN_REGION_BEGIN)
+		check(ct_tw_region_begin(w, ev->tid, ev->time, name, a.task, a.depth, a.stack));
+	else if (ev->type == CT_EV_ANN_REGION_END)
+		check(ct_tw_region_end(w, ev->tid, ev->time, name, a.task, a.depth, a.stack));
+	else if (ev->type == CT_EV_ANN_TASK_BEGIN)
+		check(ct_tw_task_begin(w, ev->tid, ev->time, a.task, a.parent, name, a.stack));
+	else if (ev->type == CT_EV_ANN_TASK_END)
+		check(ct_tw_task_end(w, ev->tid, ev->time, a.task, a.stack));
+	else
+		check(ct_tw_log(w, ev->tid, ev->time, a.task, name, msg, a.stack));
+	after_event();
+}
+
 /* ---- life cycle ------------------------------------------------------------------------------ */
 
 static void trace_tick(uint64_t now)
@@ -600,6 +644,11 @@ static const ct_subscription trace_subs[] = {
 	{CT_EV_UNBLOCK, on_unblock},
 	{CT_EV_SAMPLE_STACK, on_sample},
 	{CT_EV_LOST, on_lost},
+	{CT_EV_ANN_REGION_BEGIN, on_annot},
+	{CT_EV_ANN_REGION_END, on_annot},
+	{CT_EV_ANN_TASK_BEGIN, on_annot},
+	{CT_EV_ANN_TASK_END, on_annot},
+	{CT_EV_ANN_LOG, on_annot},
 	{0, NULL},
 };
 

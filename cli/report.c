@@ -19,6 +19,7 @@
 
 #include "cli/commands.h"
 #include "cli/report.h"
+#include "libtrace/traceregions.h"
 
 static void usage(FILE *f)
 {
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 		"      --focus REGEX        keep samples with a frame matching REGEX\n"
 		"      --ignore REGEX       drop samples with a frame matching REGEX\n"
 		"      --tag KEY=VALUE      keep samples labelled KEY=VALUE (string or number)\n"
+		"      --focus-region NAME  trace views: only the time threads spent inside\n"
+		"                           regions named NAME (program annotations)\n"
 		"      --icicle             flame graph: root at the top\n"
 		"      --min-width PX       SVG: leave out frames narrower than PX (default 0.1)\n"
 		"      --title TEXT         flame graph title\n"
@@ -156,9 +159,26 @@ static int render_group(const report_options *o, const size_t *views, size_t n, 
 			kind_name(x->kind));
 		return 1;
 	}
+	if (x->kind == REPORT_IN_PROFILE && o->focus_region) {
+		fprintf(stderr, "ctrace: --focus-region restricts views of a trace; %s is %s\n",
+			x->path, kind_name(x->kind));
+		return 2;
+	}
 	if (x->kind == REPORT_IN_PROFILE)
 		return render_profile(o, views, n, x, false);
 	int status = 0;
+	if (o->focus_region && !x->model->focus) {
+		int rc = ct_trace_model_focus(x->model, o->focus_region);
+		if (rc == -ENOENT)
+			fprintf(stderr,
+				"ctrace: --focus-region %s: %s has no region of that name\n",
+				o->focus_region, x->path);
+		else if (rc)
+			fprintf(stderr, "ctrace: --focus-region %s: %s\n", o->focus_region,
+				strerror(-rc));
+		if (rc)
+			return 1;
+	}
 	for (size_t i = 0; i < n && !status; i++) {
 		report_ctx c = {.o = o,
 				.arg = view_arg(o, views[i]),
@@ -345,6 +365,7 @@ enum {
 	OPT_MIN_WIDTH,
 	OPT_TITLE,
 	OPT_DIFF,
+	OPT_FOCUS_REGION,
 	OPT_VIEW, /* OPT_VIEW + i selects report_views[i] */
 };
 
@@ -358,6 +379,7 @@ static const struct option common_opts[] = {
 	{"min-width", required_argument, NULL, OPT_MIN_WIDTH},
 	{"title", required_argument, NULL, OPT_TITLE},
 	{"diff", required_argument, NULL, OPT_DIFF},
+	{"focus-region", required_argument, NULL, OPT_FOCUS_REGION},
 	{"profile", required_argument, NULL, 'p'},
 	{"help", no_argument, NULL, 'h'},
 };
@@ -430,6 +452,9 @@ static int parse_one(report_options *o, int c, int argc, char **argv)
 		return 0;
 	case OPT_DIFF:
 		o->diff_base = optarg;
+		return 0;
+	case OPT_FOCUS_REGION:
+		o->focus_region = optarg;
 		return 0;
 	case 'p':
 		o->profile = optarg;

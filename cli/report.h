@@ -49,6 +49,7 @@ typedef struct {
 	const char **tags;
 	uint32_t ntags;
 	const char *diff_base, *profile, *title;
+	const char *focus_region; /* trace views: only the time inside regions of this name */
 	bool icicle;
 	double min_width;			/* -1: the default */
 	const char *view_arg[REPORT_MAX_VIEWS]; /* per view: its argument ("" for a flag) when

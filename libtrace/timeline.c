@@ -18,6 +18,12 @@
  *   stacks   packed: per stack its frame count, then that many location indexes, leaf first
  *   locs     packed: per location its function (index into fns), file (into files), line
  *   fns, files   names
+ *   rn       region and task names, by index
+ *   rg       per thread, its regions as one packed string: per region (in start order) the
+ *            gap from the previous region's start (the first's from 0), duration, depth (1
+ *            outermost), name index, task index + 1 (0 none), unended (0 or 1)
+ *   tk       tasks: [name index, start, end, id as a decimal string, ended]
+ *   lg       logs: [thread index, time, category, message, task index + 1]
  *
  * Packed strings are numbers written little end first in 5-bit groups, one base64
  * character per group, with 32 added to every group but the last (as the flame graph's
@@ -44,6 +50,9 @@ static const char page[] =
 static const char script[] =
 #include "libtrace/timeline.js.inc"
 	;
+static const char script_ann[] =
+#include "libtrace/timeline_ann.js.inc"
+	;
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -58,10 +67,10 @@ typedef struct {
 	const ct_trace_model *m;
 	const ct_trace *t;
 	uselist stacks, locs, fns;
-	ct_u64map objmap, filemap, tidmap;
+	ct_u64map objmap, filemap, tidmap, namemap;
 	uint64_t *objs;
-	const char **files;
-	size_t nobjs, objs_cap, nfiles, files_cap;
+	const char **files, **names;
+	size_t nobjs, objs_cap, nfiles, files_cap, nnames, names_cap;
 	int err;
 } tl;
 
@@ -219,6 +228,84 @@ static uint32_t file_index(tl *c, const char *file)
 	return (uint32_t)c->nfiles++;
 }
 
+/* The index in rn of a region or task name (names are interned: one pointer each). */
+static uint32_t name_index(tl *c, const char *name)
+{
+	uint32_t i = ct_u64map_get(&c->namemap, (uintptr_t)name);
+	if (i != UINT32_MAX)
+		return i;
+	if (ct_grow((void **)&c->names, &c->names_cap, c->nnames + 1, sizeof(*c->names)) ||
+	    ct_u64map_put(&c->namemap, (uintptr_t)name, (uint32_t)c->nnames)) {
+		c->err = -ENOMEM;
+		return 0;
+	}
+	c->names[c->nnames] = name;
+	return (uint32_t)c->nnames++;
+}
+
+/* rg, tk, lg, rn: the annotations (docs/annotate-trace.md). */
+static void put_annots(tl *c)
+{
+	const ct_trace_model *m = c->m;
+	char buf[80];
+	/* regions are grouped by thread id, each life's together, in start order */
+	uint32_t *first = malloc((m->nthreads + 1) * sizeof(*first));
+	if (!first) {
+		c->err = -ENOMEM;
+		return;
+	}
+	for (uint32_t i = 0; i < m->nthreads; i++)
+		first[i] = m->nregions;
+	for (uint32_t k = m->nregions; k-- > 0;)
+		if (m->regions[k].thread != CT_NO_EVENT)
+			first[m->regions[k].thread] = k;
+	fputs(",\"rg\":[", c->out);
+	for (uint32_t i = 0; i < m->nthreads; i++) {
+		fputs(i ? ",\"" : "\"", c->out);
+		uint32_t k = first[i];
+		uint64_t prev = m->start;
+		for (; k < m->nregions && m->regions[k].thread == i && !c->err; k++) {
+			const ct_region *r = &m->regions[k];
+			char *p = pk(buf, r->start - prev);
+			p = pk(p, r->end - r->start);
+			p = pk(p, r->depth);
+			p = pk(p, name_index(c, r->name));
+			p = pk(p, r->task == CT_NO_EVENT ? 0 : r->task + 1);
+			p = pk(p, r->unended);
+			fwrite(buf, 1, (size_t)(p - buf), c->out);
+			prev = r->start;
+		}
+		putc('"', c->out);
+	}
+	free(first);
+	fputs("],\"tk\":[", c->out);
+	for (uint32_t i = 0; i < m->ntasks; i++) {
+		const ct_task *k = &m->tasks[i];
+		fprintf(c->out, "%s[%u,%" PRIu64 ",%" PRIu64 ",\"%" PRIu64 "\",%d]", i ? "," : "",
+			name_index(c, k->name), k->start - m->start,
+			(k->end > k->start ? k->end : k->start) - m->start, k->id, k->ended);
+	}
+	fputs("],\"lg\":[", c->out);
+	for (uint32_t i = 0, n = 0; i < m->nlogs; i++) {
+		const ct_log *l = &m->logs[i];
+		if (l->thread == CT_NO_EVENT)
+			continue;
+		fprintf(c->out, "%s[%u,%" PRIu64 ",", n++ ? "," : "", l->thread,
+			l->time - m->start);
+		ct_escape_json(c->out, l->category);
+		putc(',', c->out);
+		ct_escape_json(c->out, l->msg ? l->msg : "");
+		fprintf(c->out, ",%u]", l->task == CT_NO_EVENT ? 0 : l->task + 1);
+	}
+	fputs("],\"rn\":[", c->out);
+	for (size_t i = 0; i < c->nnames; i++) {
+		if (i)
+			putc(',', c->out);
+		ct_escape_json(c->out, c->names[i]);
+	}
+	putc(']', c->out);
+}
+
 /* stacks, locs, fns and files: everything the packed strings referenced. */
 static void put_names(tl *c)
 {
@@ -314,6 +401,7 @@ static int put_data(FILE *out, const ct_trace_model *m)
 	if (!c.err) {
 		put_head(&c);
 		put_threads(&c);
+		put_annots(&c);
 		put_names(&c);
 		putc('}', out);
 	}
@@ -325,6 +413,8 @@ static int put_data(FILE *out, const ct_trace_model *m)
 	free(c.fns.list);
 	free(c.objs);
 	free(c.files);
+	free(c.names);
+	ct_u64map_free(&c.namemap);
 	ct_u64map_free(&c.objmap);
 	ct_u64map_free(&c.filemap);
 	ct_u64map_free(&c.tidmap);
@@ -344,6 +434,7 @@ int ct_timeline_write_html(FILE *out, const ct_trace_model *m)
 	const char *mid = d + strlen(data_marker);
 	fwrite(mid, 1, (size_t)(s - mid), out);
 	fputs(script, out);
+	fputs(script_ann, out);
 	fputs(s + strlen(script_marker), out);
 	return ferror(out) ? -EIO : 0;
 }

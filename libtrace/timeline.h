@@ -6,7 +6,8 @@
  * ticks, per-CPU lanes, a running/runnable counter lane, a minimap; zoom, pan, hover,
  * click details with wait stacks and unblock arrows, range selection aggregates, search,
  * hidden and pinned lanes, and groups of short-lived threads (docs/report.md describes
- * every colour and gesture).
+ * every colour and gesture); program annotations (regions nested under a thread's states,
+ * tasks linking their regions across threads, logs) are drawn by timeline_ann.js.
  *
  * The model travels as one compact JSON object (see timeline.c for its fields): the
  * intervals and samples of each thread packed into a string of variable-length numbers, so

@@ -194,7 +194,7 @@ function buildLanes() {
 		lanes.push(threadLane(th));
 	});
 	var y = 0;
-	lanes.forEach(function (L) { L.y = y; L.h = L.kind === "sect" ? SECT_H : L.kind === "counter" ? 2 * LANE_H : LANE_H; y += L.h; });
+	lanes.forEach(function (L) { L.y = y; L.h = L.kind === "sect" ? SECT_H : L.kind === "counter" ? 2 * LANE_H : L.kind === "thread" ? LANE_H + annH(L.th) : LANE_H; y += L.h; });
 	totalH = y;
 	renderLabels();
 }
@@ -366,7 +366,7 @@ function draw() {
 		var y = L.y - top;
 		if (y + L.h < 0 || y > H) return;
 		if (L.kind === "sect") { ctx.fillStyle = "#eef1f7"; ctx.fillRect(0, y, W, L.h); return; }
-		var pad = 2, h = L.h - 2 * pad;
+		var pad = 2, h = (L.kind === "thread" ? LANE_H : L.h) - 2 * pad;
 		if (L.kind === "counter") { drawCounter(y + pad, h); return; }
 		ctx.fillStyle = "#fafbfc"; ctx.fillRect(0, y, W, L.h);
 		if (L.kind === "cpu") { drawSlices(L.src, y + pad, h, function (i) { return L.src.ti[i]; }, hue); return; }
@@ -374,10 +374,10 @@ function draw() {
 		var b0 = xOf(L.kind === "thread" ? src.begin : 0);
 		if (L.kind === "thread" && b0 > 0) { ctx.fillStyle = "#eceef2"; ctx.fillRect(0, y, Math.min(b0, W), L.h); }
 		drawSlices(src, y + pad, h, function (i) { return src.code[i]; }, codeColor);
-		if (L.kind === "thread") drawSamples(src, y + pad);
-		if (sel && sel.th === L.th) { ctx.strokeStyle = "#000"; ctx.lineWidth = 1.5; var xs = xOf(src.st[sel.i]), xe = xOf(src.en[sel.i]); ctx.strokeRect(xs, y + 1, Math.max(xe - xs, 2), L.h - 2); ctx.lineWidth = 1; }
+		if (L.kind === "thread") { drawSamples(src, y + pad); drawAnn(L, y); }
+		if (sel && sel.th === L.th) { ctx.strokeStyle = "#000"; ctx.lineWidth = 1.5; var xs = xOf(src.st[sel.i]), xe = xOf(src.en[sel.i]); ctx.strokeRect(xs, y + 1, Math.max(xe - xs, 2), LANE_H - 2); ctx.lineWidth = 1; }
 	});
-	drawArrow(top);
+	drawTaskLinks(top); drawArrow(top);
 	if (range) { var a = xOf(range.a), b = xOf(range.b); ctx.fillStyle = "rgba(40,90,200,.13)"; ctx.fillRect(a, 0, b - a, H); ctx.strokeStyle = "rgba(40,90,200,.8)"; ctx.strokeRect(a + 0.5, 0, b - a, H); }
 	drawAxis(); drawMinimap();
 	if (!drawn) { drawn = true; firstPaint = performance.now(); mark("paint"); }
@@ -497,16 +497,16 @@ window.addEventListener("mousemove", function (e) {
 		return;
 	}
 	if (e.target !== canvas) { tip.style.display = "none"; return; }
-	var L = laneAt(p.y), i = sliceAt(L, p.x);
-	if (i < 0) { tip.style.display = "none"; return; }
-	tip.textContent = tipText(L, i); tip.style.display = "block";
+	var L = laneAt(p.y), an = annAt(L, p), i = an ? -1 : sliceAt(L, p.x);
+	if (!an && i < 0) { tip.style.display = "none"; return; }
+	tip.textContent = an ? annTip(an) : tipText(L, i); tip.style.display = "block";
 	tip.style.left = Math.min(e.clientX + 14, window.innerWidth - 300) + "px"; tip.style.top = (e.clientY + 14) + "px";
 });
 window.addEventListener("mouseup", function (e) {
 	if (!drag) return;
 	var d = drag, p = pos(e); drag = null;
 	if (d.shift && d.moved && range) { showRange(); return; }
-	if (!d.moved) { var L = laneAt(p.y), i = sliceAt(L, p.x); if (i >= 0) select(L, i); }
+	if (!d.moved) { var L = laneAt(p.y), an = annAt(L, p), i = an ? -1 : sliceAt(L, p.x); annSel = null; if (an) annSelect(an); else if (i >= 0) select(L, i); }
 });
 document.addEventListener("keydown", function (e) {
 	if (e.target === $("search")) { if (e.key === "Escape") e.target.blur(); return; }
@@ -603,6 +603,7 @@ function selftest() {
 	var rd = $("details").textContent;
 	check(range && rd.indexOf("Time per state per thread") >= 0 && rd.indexOf("Top wait sites") >= 0 && rd.indexOf("Top CPU functions") >= 0, "range aggregates");
 	check(document.querySelectorAll("#details td.n").length > 3, "range table is empty");
+	annSelftest(check, mouse);
 	var res = performance.getEntriesByType("resource");
 	check(res.length === 0, "network requests: " + res.map(function (r) { return r.name; }).join(" "));
 	check(errors.length === 0, "errors: " + errors.join("; "));

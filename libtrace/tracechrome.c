@@ -127,6 +127,89 @@ static void put_thread(FILE *out, const ct_trace_model *m, stack_cache *c, const
 	}
 }
 
+/* Regions of thread tid are X slices of a lane of their own beside it (a state slice and
+ * a region overlap without nesting, which Chrome's format cannot show on one lane): tid +
+ * REGION_LANE, above every Linux tid (at most 2^22), named "<thread> regions". */
+#define REGION_LANE (1u << 30)
+
+static void put_regions(FILE *out, const ct_trace_model *m, stack_cache *c)
+{
+	const ct_trace *t = m->trace;
+	char buf[32];
+	uint32_t lane = 0;
+	for (uint32_t i = 0; i < m->nregions; i++) {
+		const ct_region *r = &m->regions[i];
+		if (!i || r->tid != m->regions[i - 1].tid || r->thread != lane) {
+			lane = r->thread;
+			fprintf(out,
+				",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,"
+				"\"tid\":%u,\"args\":{\"name\":",
+				t->pid, r->tid + REGION_LANE);
+			char name[64];
+			snprintf(name, sizeof(name), "%s regions",
+				 r->thread != CT_NO_EVENT
+					 ? ct_thread_label(&m->threads[r->thread], buf, sizeof(buf))
+					 : "thread");
+			ct_escape_json(out, name);
+			fputs("}}", out);
+		}
+		fprintf(out, ",\n{\"ph\":\"X\",\"cat\":\"region\",\"name\":");
+		ct_escape_json(out, r->name);
+		fputs(",\"ts\":", out);
+		put_us(out, r->start - m->start);
+		fputs(",\"dur\":", out);
+		put_us(out, r->end - r->start);
+		fprintf(out, ",\"pid\":%d,\"tid\":%u,\"args\":{\"depth\":%u", t->pid,
+			r->tid + REGION_LANE, r->depth);
+		if (r->task != CT_NO_EVENT)
+			fprintf(out, ",\"task\":%" PRIu64, m->tasks[r->task].id);
+		if (r->unended)
+			fputs(",\"unended\":true", out);
+		if (r->stack) {
+			fputs(",\"stack\":", out);
+			put_stack(out, c, r->stack);
+		}
+		fputs("}}", out);
+	}
+}
+
+/* Tasks as async b/e pairs (one track per task id); logs as thread-scoped instants. */
+static void put_tasks_logs(FILE *out, const ct_trace_model *m, stack_cache *c)
+{
+	for (uint32_t i = 0; i < m->ntasks; i++) {
+		const ct_task *k = &m->tasks[i];
+		for (int e = 0; e < 2; e++) {
+			fprintf(out, ",\n{\"ph\":\"%s\",\"cat\":\"task\",\"name\":", e ? "e" : "b");
+			ct_escape_json(out, k->name[0] ? k->name : "task");
+			fputs(",\"ts\":", out);
+			put_us(out, (e ? k->end : k->start) - m->start);
+			fprintf(out, ",\"pid\":%d,\"tid\":%u,\"id\":\"0x%" PRIx64 "\"",
+				m->trace->pid, e ? k->end_tid : k->begin_tid, k->id);
+			if (!e)
+				fprintf(out, ",\"args\":{\"parent\":%" PRIu64 ",\"regions\":%u}",
+					k->parent_id, k->nregions);
+			fputs("}", out);
+		}
+	}
+	for (uint32_t i = 0; i < m->nlogs; i++) {
+		const ct_log *l = &m->logs[i];
+		fprintf(out, ",\n{\"ph\":\"i\",\"cat\":\"log\",\"s\":\"t\",\"name\":");
+		ct_escape_json(out, l->category[0] ? l->category : "log");
+		fputs(",\"ts\":", out);
+		put_us(out, l->time - m->start);
+		fprintf(out, ",\"pid\":%d,\"tid\":%u,\"args\":{\"message\":", m->trace->pid,
+			l->tid);
+		ct_escape_json(out, l->msg ? l->msg : "");
+		if (l->task != CT_NO_EVENT)
+			fprintf(out, ",\"task\":%" PRIu64, m->tasks[l->task].id);
+		if (l->stack) {
+			fputs(",\"stack\":", out);
+			put_stack(out, c, l->stack);
+		}
+		fputs("}}", out);
+	}
+}
+
 int ct_trace_export_chrome(FILE *out, const ct_trace_model *m)
 {
 	const ct_trace *t = m->trace;
@@ -148,6 +231,8 @@ int ct_trace_export_chrome(FILE *out, const ct_trace_model *m)
 	stack_cache c = {.t = t, .json = calloc(t->nstacks + 1, sizeof(char *))};
 	for (uint32_t i = 0; i < m->nthreads; i++)
 		put_thread(out, m, &c, &m->threads[i], &flow);
+	put_regions(out, m, &c);
+	put_tasks_logs(out, m, &c);
 	for (uint32_t i = 0; c.json && i < t->nstacks; i++)
 		free(c.json[i]);
 	free(c.json);

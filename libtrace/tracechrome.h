@@ -8,7 +8,9 @@
  * trace, and `args` cpu (running), reason, object and stack (waiting; function names,
  * innermost first); each unblock edge that ended a wait as a flow (`s` on the waker at the
  * edge's time, `f` with "bp":"e" on the waiter where it runs again); CPU samples as
- * thread-scoped instant events with their stack. `otherData` carries the pid, engine,
+ * thread-scoped instant events with their stack. Program annotations: regions as X events
+ * (`cat` region) on a lane of their own beside each thread, tasks as async b/e pairs, logs
+ * as thread-scoped instants (docs/annotate-trace.md). `otherData` carries the pid, engine,
  * whether states are merged, truncation and lost events, and the clock anchor. Every
  * string is escaped (libtrace/escape.h), so any thread name gives valid JSON.
  *

@@ -15,6 +15,7 @@
 
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
+#include "libtrace/traceregions.h"
 #include "libtrace/vec.h"
 
 #define UNKNOWN_STATE 0xff /* a life's first state, before a switch record tells it */
@@ -443,6 +444,10 @@ int ct_trace_model_build(const ct_trace *t, ct_trace_model **out)
 	}
 	if (m->nthreads)
 		qsort(m->threads, m->nthreads, sizeof(*m->threads), thread_cmp);
+	if (ct_trace_regions_build(m)) {
+		ct_trace_model_free(m);
+		return -ENOMEM;
+	}
 	*out = m;
 	return 0;
 }
@@ -456,5 +461,8 @@ void ct_trace_model_free(ct_trace_model *m)
 		free(m->threads[i].samples);
 	}
 	free(m->threads);
+	free(m->regions);
+	free(m->tasks);
+	free(m->logs);
 	free(m);
 }

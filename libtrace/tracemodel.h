@@ -64,6 +64,40 @@ typedef struct {
 	uint64_t switches, preemptions; /* switch-outs, and how many were preempted */
 } ct_thread;
 
+/* A region (include/ctrace/annotate.h): a named span of one thread, nested in the regions
+ * open on that thread when it began. */
+typedef struct {
+	const char *name;
+	uint64_t start, end;
+	uint32_t tid;
+	uint32_t thread; /* index into threads of the life it began in, CT_NO_EVENT if none */
+	uint32_t parent; /* index into regions of the enclosing region, CT_NO_EVENT if none */
+	uint32_t task;	 /* index into tasks, CT_NO_EVENT when in no task */
+	uint32_t depth;	 /* 1 = outermost */
+	uint32_t stack;	 /* where it began (index + 1 of trace stacks), 0 none */
+	bool unended;	 /* no end recorded: ended with its thread, its parent or the trace */
+} ct_region;
+
+/* A task: a logical operation whose regions may run on several threads. */
+typedef struct {
+	uint64_t id, parent_id;
+	const char *name;	     /* "" when its begin was not recorded */
+	uint64_t start, end;	     /* begin and end, or its first region / the trace's end */
+	uint32_t begin_tid, end_tid; /* 0 when not recorded */
+	uint32_t parent;	     /* index into tasks, CT_NO_EVENT when none */
+	bool ended;		     /* its end was recorded */
+	uint32_t nregions;	     /* regions in it, on any thread */
+} ct_task;
+
+/* An instant log message. */
+typedef struct {
+	uint64_t time;
+	const char *category, *msg;
+	uint32_t tid, thread; /* thread: index into threads, CT_NO_EVENT if none */
+	uint32_t task;	      /* index into tasks, CT_NO_EVENT when in no task */
+	uint32_t stack;
+} ct_log;
+
 typedef struct {
 	const ct_trace *trace;
 	bool merged; /* no switch records: CT_TS_ONCPU instead of Running and Runnable */
@@ -71,6 +105,16 @@ typedef struct {
 	ct_thread *threads; /* in order of begin time (then tid) */
 	uint32_t nthreads;
 	uint32_t ncpus; /* 1 + the highest CPU number seen */
+	/* Annotations (libtrace/traceregions.h): regions by (thread, start, depth), tasks by
+	 * start, logs by time; region ends that matched no open region. */
+	ct_region *regions;
+	uint32_t nregions;
+	ct_task *tasks;
+	uint32_t ntasks;
+	ct_log *logs;
+	uint32_t nlogs;
+	uint64_t unmatched_ends;
+	const char *focus; /* the region name the model was restricted to, NULL when none */
 } ct_trace_model;
 
 /* Builds the model of t. 0, or -ENOMEM. */

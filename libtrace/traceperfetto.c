@@ -365,6 +365,141 @@ static void thread_events(pf *c, const ct_thread *th, uint32_t ti)
 	}
 }
 
+/* ---- annotations ------------------------------------------------------------------------- */
+
+/* Track uuids past the threads': per thread its "regions" track (a child of the thread's
+ * track, where regions nest), then per task its track (a child of the process). */
+static uint64_t region_track(const pf *c, uint32_t thread)
+{
+	return THREAD_UUID + c->m->nthreads + thread;
+}
+
+static uint64_t task_track(const pf *c, uint32_t task)
+{
+	return THREAD_UUID + 2ull * c->m->nthreads + task;
+}
+
+#define TASK_FLOW (1ull << 62) /* + task index: the flow through a task's regions */
+
+static void ann_descriptors(pf *c)
+{
+	const ct_trace_model *m = c->m;
+	for (uint32_t i = 0; i < m->nregions; i++) {
+		uint32_t th = m->regions[i].thread;
+		if (th == CT_NO_EVENT || (i && m->regions[i - 1].thread == th))
+			continue;
+		Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+		td.has_uuid = td.has_parent_uuid = true;
+		td.uuid = region_track(c, th);
+		td.parent_uuid = THREAD_UUID + th;
+		td.name = (char *)"regions";
+		Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+		p.track_descriptor = &td;
+		emit(c, &p);
+	}
+	for (uint32_t i = 0; i < m->ntasks; i++) {
+		Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+		td.has_uuid = td.has_parent_uuid = true;
+		td.uuid = task_track(c, i);
+		td.parent_uuid = PROCESS_UUID;
+		td.name = (char *)(m->tasks[i].name[0] ? m->tasks[i].name : "task");
+		Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+		p.track_descriptor = &td;
+		emit(c, &p);
+	}
+}
+
+static void region_end(pf *c, const ct_region *r)
+{
+	Event e = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+	e.has_type = true;
+	e.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_END;
+	event(c, &e, region_track(c, r->thread), r->end, 0);
+}
+
+static void region_begin(pf *c, const ct_region *r)
+{
+	Annotation a = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT, *pa = &a;
+	Event b = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+	uint64_t flow = TASK_FLOW + r->task;
+	b.has_type = true;
+	b.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN;
+	b.name = (char *)(r->name[0] ? r->name : "region");
+	if (r->task != CT_NO_EVENT) {
+		a.name = (char *)"task";
+		a.has_uint_value = true;
+		a.uint_value = c->m->tasks[r->task].id;
+		b.n_debug_annotations = 1;
+		b.debug_annotations = &pa;
+		b.n_flow_ids = 1;
+		b.flow_ids = &flow;
+	}
+	event(c, &b, region_track(c, r->thread), r->start, r->stack);
+}
+
+/* Regions nest on their track: begins and ends in nesting order, per thread. */
+static void regions(pf *c)
+{
+	const ct_trace_model *m = c->m;
+	const ct_region **open = malloc((m->nregions + 1) * sizeof(*open));
+	size_t nopen = 0;
+	if (!open) {
+		c->err = -ENOMEM;
+		return;
+	}
+	for (uint32_t i = 0; i < m->nregions && !c->err; i++) {
+		const ct_region *r = &m->regions[i];
+		if (r->thread == CT_NO_EVENT)
+			continue;
+		while (nopen &&
+		       (open[nopen - 1]->thread != r->thread || open[nopen - 1]->end <= r->start))
+			region_end(c, open[--nopen]);
+		region_begin(c, r);
+		open[nopen++] = r;
+	}
+	while (nopen && !c->err)
+		region_end(c, open[--nopen]);
+	free(open);
+}
+
+static void tasks_logs(pf *c)
+{
+	const ct_trace_model *m = c->m;
+	for (uint32_t i = 0; i < m->ntasks && !c->err; i++) {
+		const ct_task *k = &m->tasks[i];
+		Annotation a = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT, *pa = &a;
+		a.name = (char *)"id";
+		a.has_uint_value = true;
+		a.uint_value = k->id;
+		Event b = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+		b.has_type = true;
+		b.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN;
+		b.name = (char *)(k->name[0] ? k->name : "task");
+		b.n_debug_annotations = 1;
+		b.debug_annotations = &pa;
+		event(c, &b, task_track(c, i), k->start, 0);
+		Event e = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+		e.has_type = true;
+		e.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_END;
+		event(c, &e, task_track(c, i), k->end > k->start ? k->end : k->start, 0);
+	}
+	for (uint32_t i = 0; i < m->nlogs && !c->err; i++) {
+		const ct_log *l = &m->logs[i];
+		if (l->thread == CT_NO_EVENT)
+			continue;
+		Annotation a = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT, *pa = &a;
+		a.name = (char *)"message";
+		a.string_value = (char *)(l->msg ? l->msg : "");
+		Event e = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+		e.has_type = true;
+		e.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_INSTANT;
+		e.name = (char *)(l->category[0] ? l->category : "log");
+		e.n_debug_annotations = 1;
+		e.debug_annotations = &pa;
+		event(c, &e, THREAD_UUID + l->thread, l->time, l->stack);
+	}
+}
+
 int ct_trace_export_perfetto(FILE *out, const ct_trace_model *m)
 {
 	pf c = {.out = out, .m = m};
@@ -380,8 +515,13 @@ int ct_trace_export_perfetto(FILE *out, const ct_trace_model *m)
 	counts(&c);
 	head(&c);
 	descriptors(&c);
+	ann_descriptors(&c);
 	for (uint32_t i = 0; i < m->nthreads && !c.err; i++)
 		thread_events(&c, &m->threads[i], i);
+	if (!c.err)
+		regions(&c);
+	if (!c.err)
+		tasks_logs(&c);
 	free(c.steps);
 	free(c.buf);
 	free(c.loc_iid);

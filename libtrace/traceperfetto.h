@@ -15,7 +15,9 @@
  * slice; CPU samples as "sample" instants at their innermost frame; and two counter tracks,
  * "running threads" and "runnable threads", with a value at every change (carried as extra
  * counter values by the slice events at those times: the sequence's default counter
- * tracks). Timestamps are
+ * tracks); program annotations: a nested "regions" track under each thread that has some
+ * (the regions of one task linked by a flow), a track per task, logs as instants on their
+ * thread's track. Timestamps are
  * nanoseconds from the start of the trace (Perfetto's default clock); names, event names
  * and source locations are interned.
  *

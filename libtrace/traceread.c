@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "libtrace/traceann.h"
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/waitreason.h"
@@ -29,7 +30,7 @@ typedef struct {
 	ct_error *err;
 	ct_trace *t;
 	bool skip_crc;
-	size_t events_cap, stacks_cap;
+	size_t events_cap, stacks_cap, annots_cap;
 	const char **strs; /* the chunk's strings */
 	size_t nstrs, strs_cap;
 	uint32_t *mods; /* chunk module → mapping index + 1 */
@@ -368,6 +369,30 @@ static int fields(rd *r, ct_trace_event *e)
 	}
 }
 
+/* The annotation event of kind whose len payload bytes end at r->p. */
+static int annot(rd *r, uint32_t tid, uint64_t time, uint8_t kind, uint64_t len)
+{
+	ct_trace *t = r->t;
+	const uint8_t *payload = r->p - len;
+	if (!tid) {
+		r->p = payload;
+		return bad(r, "%s event in the batch of thread 0", ct_trace_ann_kind_name(kind));
+	}
+	if (ct_grow((void **)&t->annots, &r->annots_cap, t->nannots + 1, sizeof(*t->annots)))
+		return nomem(r);
+	ct_trace_annot *a = &t->annots[t->nannots];
+	*a = (ct_trace_annot){.time = time, .tid = tid};
+	ct_trace_ann_tables tb = {r->strs, r->nstrs, r->stk, r->nstk};
+	char what[160];
+	size_t at;
+	if (ct_trace_ann_decode(kind, payload, (size_t)len, &tb, a, &at, what, sizeof(what))) {
+		r->p = payload + at;
+		return bad(r, "%s", what);
+	}
+	t->nannots++;
+	return 0;
+}
+
 /* One event at r->p; *time is the batch's previous time. Kinds >= 32 are skipped. */
 static int event(rd *r, uint32_t tid, uint64_t *time, uint64_t chunk_end)
 {
@@ -387,7 +412,7 @@ static int event(rd *r, uint32_t tid, uint64_t *time, uint64_t chunk_end)
 		if ((rc = uv_len(r, "event length", &skip)))
 			return rc;
 		r->p += skip;
-		return 0;
+		return ct_trace_ann_kind_name(kind) ? annot(r, tid, *time, kind, skip) : 0;
 	}
 	if (kind == 0 || kind > CT_EV_LOST) {
 		r->p = at;
@@ -626,6 +651,7 @@ void ct_trace_free(ct_trace *t)
 		free((void *)t->stacks[i].locs);
 	free(t->stacks);
 	free(t->events);
+	free(t->annots);
 	free(t->argv);
 	ct_profile_free(t->prof);
 	free(t);

@@ -9,6 +9,9 @@
  * error: the chunks are found by scanning, a last partial chunk is dropped, and the trace
  * says `truncated`.
  *
+ * Annotation events (regions, tasks, logs: libtrace/traceann.h) come back in their own
+ * array, ct_trace.annots, so that the views of the thread states never see them.
+ *
  * What comes back is the raw events, in file order (chunk by chunk, thread batch by thread
  * batch, each batch in time order), with stacks made global: the modules of every chunk
  * become the mappings of one ct_profile, and frames its locations (address only), so the
@@ -41,6 +44,20 @@ typedef struct {
 	uint8_t reason;	 /* WAIT, WAIT_OPEN: ct_wait_reason */
 } ct_trace_event;
 
+/* One annotation event (kinds 32–35: libtrace/traceann.h). Fields not listed are 0. */
+typedef struct {
+	uint64_t time;
+	uint64_t task;	  /* REGION_*, LOG: the task (0 none); TASK: its id (never 0) */
+	uint64_t parent;  /* TASK begin: the parent task (0 none) */
+	const char *name; /* REGION_*, TASK begin: the name; LOG: the category; else "" */
+	const char *msg;  /* LOG: the message; else NULL */
+	uint32_t tid;	  /* the thread that recorded it (never 0) */
+	uint32_t stack;	  /* index + 1 into ct_trace.stacks; 0 = none */
+	uint32_t depth;	  /* REGION_*: nesting depth, 1 = outermost, 0 = unknown */
+	uint8_t kind;	  /* CT_EV_REGION_BEGIN, CT_EV_REGION_END, CT_EV_TASK, CT_EV_LOG */
+	uint8_t ended;	  /* TASK: 0 it began, 1 it ended */
+} ct_trace_annot;
+
 typedef struct {
 	const uint32_t *locs; /* indexes into prof->locations, leaf first */
 	uint32_t nlocs;
@@ -62,6 +79,8 @@ typedef struct {
 	uint64_t lost; /* sum of LOST counts */
 	ct_trace_event *events;
 	size_t nevents;
+	ct_trace_annot *annots; /* regions, tasks, logs: file order, as events */
+	size_t nannots;
 	ct_trace_stack *stacks;
 	uint32_t nstacks;
 	ct_profile *prof; /* mappings and locations of the stacks; strings */

@@ -11,6 +11,7 @@
 
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
+#include "libtrace/traceregions.h"
 #include "libtrace/units.h"
 
 #define FRAMES 6 /* frames printed per stack */
@@ -140,6 +141,11 @@ static void put_header(FILE *out, const ct_trace_model *m)
 	if (t->lost)
 		fprintf(out, "note: %llu events were lost (full buffers)\n",
 			(unsigned long long)t->lost);
+	if (m->focus) {
+		fputs("focus: only the time threads spent inside regions named \"", out);
+		put_name(out, m->focus, 0);
+		fputs("\"\n", out);
+	}
 	if (m->merged)
 		fprintf(out,
 			"note: no context-switch records (%s engine): running and runnable "
@@ -355,6 +361,101 @@ static int put_longest(FILE *out, const ct_trace_model *m, int top)
 	return 0;
 }
 
+/* ---- regions ------------------------------------------------------------------------------ */
+
+static int region_cmp(const void *a, const void *b)
+{
+	const ct_region *x = *(const ct_region *const *)a, *y = *(const ct_region *const *)b;
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	uint64_t dx = x->end - x->start, dy = y->end - y->start;
+	return dx < dy ? -1 : dx > dy;
+}
+
+typedef struct {
+	const ct_region *const *r; /* the regions of one name, by duration */
+	size_t n;
+	uint64_t total;
+} region_group;
+
+static int group_cmp(const void *a, const void *b)
+{
+	const region_group *x = a, *y = b;
+	if (x->total != y->total)
+		return x->total > y->total ? -1 : 1;
+	return strcmp(x->r[0]->name, y->r[0]->name);
+}
+
+/* One name: count, total, mean, p50, p99, max, then the time by state inside. */
+static void put_region_row(FILE *out, const ct_trace_model *m, const region_group *g)
+{
+	char b[8][32];
+	uint64_t st[CT_TS_NSTATES] = {0}, rs[CT_WAIT_NREASONS] = {0};
+	for (size_t i = 0; i < g->n; i++)
+		ct_region_states(m, g->r[i], st, rs);
+	const ct_region *p50 = g->r[(g->n - 1) / 2], *p99 = g->r[(g->n * 99 + 99) / 100 - 1];
+	fputs("  ", out);
+	put_name(out, g->r[0]->name[0] ? g->r[0]->name : "-", 20);
+	fprintf(out, " %7zu %9s %9s %9s %9s %9s", g->n, dur(g->total, b[0], 32),
+		dur(g->total / g->n, b[1], 32), dur(p50->end - p50->start, b[2], 32),
+		dur(p99->end - p99->start, b[3], 32),
+		dur(g->r[g->n - 1]->end - g->r[g->n - 1]->start, b[4], 32));
+	if (m->merged)
+		fprintf(out, " %9s %9s", dur(st[CT_TS_ONCPU], b[5], 32), "-");
+	else
+		fprintf(out, " %9s %9s", dur(st[CT_TS_RUNNING], b[5], 32),
+			dur(st[CT_TS_RUNNABLE], b[6], 32));
+	fprintf(out, " %9s  ", dur(st[CT_TS_WAITING], b[7], 32));
+	put_reasons(out, rs);
+	fputc('\n', out);
+}
+
+/* Like Go's user-defined regions: per region name its durations and where its time went. */
+static int put_regions(FILE *out, const ct_trace_model *m)
+{
+	if (!m->nregions && !m->ntasks && !m->nlogs && !m->unmatched_ends)
+		return 0;
+	const ct_region **rs = malloc((m->nregions + 1) * sizeof(*rs));
+	region_group *g = malloc((m->nregions + 1) * sizeof(*g));
+	if (!rs || !g) {
+		free(rs);
+		free(g);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < m->nregions; i++)
+		rs[i] = &m->regions[i];
+	qsort(rs, m->nregions, sizeof(*rs), region_cmp);
+	size_t ng = 0;
+	for (size_t i = 0, j; i < m->nregions; i = j) {
+		g[ng] = (region_group){rs + i, 0, 0};
+		for (j = i; j < m->nregions && !strcmp(rs[j]->name, rs[i]->name); j++)
+			g[ng].total += rs[j]->end - rs[j]->start;
+		g[ng++].n = j - i;
+	}
+	qsort(g, ng, sizeof(*g), group_cmp);
+	fprintf(out, "\nregions (by total time; a nested region counts in its own name and its "
+		     "parents')\n");
+	fprintf(out, "  %-20s %7s %9s %9s %9s %9s %9s %9s %9s %9s  %s\n", "NAME", "COUNT", "TOTAL",
+		"MEAN", "P50", "P99", "MAX", m->merged ? "ONCPU|RUN" : "RUNNING", "RUNNABLE",
+		"WAITING", "WAITING BY REASON");
+	for (size_t i = 0; i < ng; i++)
+		put_region_row(out, m, &g[i]);
+	if (!ng)
+		fprintf(out, "  (none)\n");
+	uint32_t ended = 0;
+	for (uint32_t i = 0; i < m->ntasks; i++)
+		ended += m->tasks[i].ended;
+	fprintf(out, "tasks: %u (%u ended); logs: %u", m->ntasks, ended, m->nlogs);
+	if (m->unmatched_ends)
+		fprintf(out, "; %llu region ends matched no open region",
+			(unsigned long long)m->unmatched_ends);
+	fputc('\n', out);
+	free(rs);
+	free(g);
+	return 0;
+}
+
 int ct_trace_report_leaked(FILE *out, const ct_trace_model *m)
 {
 	char b[2][32];
@@ -396,6 +497,8 @@ int ct_trace_report_sched(FILE *out, const ct_trace_model *m, int top)
 		rc = put_load(out, m);
 	if (!rc)
 		rc = put_longest(out, m, top > 0 ? top : 10);
+	if (!rc)
+		rc = put_regions(out, m);
 	if (!rc && fputc('\n', out) != EOF)
 		rc = ct_trace_report_leaked(out, m);
 	if (!rc && ferror(out))

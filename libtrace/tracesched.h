@@ -8,6 +8,10 @@
  * runnable while a CPU used by the process sat idle), the longest waits with the stack
  * they began at and who unblocked them, and the "leaked or stuck threads": threads still
  * alive when the trace ended, with their state and, when waiting, for how long and where.
+ * With program annotations, a "regions" table like Go's user-defined regions: per region
+ * name its count, total, mean, p50, p99 and max duration and the time its threads spent
+ * inside it running, runnable and waiting by reason; then the tasks and logs counts. A
+ * model focused on a region name (traceregions.h) says so in the header.
  *
  * Function names come from the trace's locations: run the symbolizer on m->trace->prof
  * first (libtrace/symbolize.h), otherwise frames print as module+0xOFFSET.

@@ -7,7 +7,8 @@
  * need), encodes the chunk's tables, then the batches, and writes the chunk with its
  * checksum in one go. Then the buffers are emptied (threads idle for a whole chunk give
  * theirs back), so memory is bounded by what arrives between two flushes; only the list of
- * chunk offsets (8 bytes a chunk) grows with time.
+ * chunk offsets (8 bytes a chunk) grows with time. The writer's state is declared in
+ * tracewrite_impl.h, which traceann.c (the annotation events) shares.
  */
 #include "tracewrite.h"
 
@@ -17,49 +18,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
-
-typedef struct {
-	uint64_t t, a, b; /* time; kind-specific values (see put_event) */
-	uint32_t stack;	  /* ct_stacks id, 0 = none */
-	uint32_t c;	  /* kind-specific: cpu, tid or string index */
-	uint32_t seq;	  /* arrival order, the sort's tie-break */
-	uint8_t kind, reason;
-} tw_ev;
-
-typedef struct {
-	uint32_t tid;
-	tw_ev *ev;
-	size_t n, cap;
-} tw_batch;
-
-struct ct_tw {
-	int fd;
-	const ct_stacks *stacks;
-	tw_batch *batches;
-	size_t nbatches, batches_cap;
-	ct_u64map threads; /* tid → batch index */
-	char **strs;	   /* chunk string table (owned copies) */
-	uint32_t nstrs, strs_cap;
-	ct_u64map strmap;   /* string hash (+ k on collisions) → string index */
-	ct_tw_module *mods; /* sorted by start; strings owned */
-	uint32_t nmods;
-	uint32_t *mod_local;  /* module → chunk index + 1, 0 when not yet in the chunk */
-	uint32_t *chunk_mods; /* chunk module index → module */
-	uint32_t nchunk_mods;
-	ct_u64map stackmap;	/* (id << 1 | leaf exact) → chunk stack index */
-	uint64_t *chunk_stacks; /* chunk stack index → key */
-	uint32_t nchunk_stacks, chunk_stacks_cap;
-	uint32_t seq;
-	size_t pending, nev; /* bytes and events buffered */
-	ct_bytes out, body;
-	uint64_t *offsets; /* chunk offsets, for the footer */
-	size_t noffsets, offsets_cap;
-	uint64_t offset;   /* bytes written so far */
-	uint64_t last_end; /* the latest end time of the chunks written */
-	ct_tw_stats st;
-};
+#include "libtrace/tracewrite_impl.h"
 
 /* ---- chunk string table ------------------------------------------------------------------ */
 
@@ -70,7 +30,7 @@ static uint64_t str_hash(const char *s)
 
 /* The chunk-local index of s, interning a copy. Strings with equal hashes take the keys
  * hash + 1, hash + 2, ... (rare). Returns UINT32_MAX on ENOMEM. */
-static uint32_t intern_str(ct_tw *w, const char *s)
+uint32_t ct_tw__str(ct_tw *w, const char *s)
 {
 	uint64_t h = str_hash(s);
 	for (uint32_t i; (i = ct_u64map_get(&w->strmap, h)) != UINT32_MAX; h++)
@@ -211,7 +171,7 @@ int ct_tw_set_modules(ct_tw *w, const ct_tw_module *mods, uint32_t n)
 
 /* ---- events ------------------------------------------------------------------------------ */
 
-static tw_ev *new_event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind)
+tw_ev *ct_tw__event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind)
 {
 	uint32_t bi = ct_u64map_get(&w->threads, tid);
 	if (bi == UINT32_MAX) {
@@ -234,7 +194,7 @@ static tw_ev *new_event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind)
 	return e;
 }
 
-static int check_stack(const ct_tw *w, uint32_t stack)
+int ct_tw__check_stack(const ct_tw *w, uint32_t stack)
 {
 	const uintptr_t *pcs;
 	if (stack && (!w->stacks || ct_stacks_get(w->stacks, stack, &pcs) < 0))
@@ -244,7 +204,7 @@ static int check_stack(const ct_tw *w, uint32_t stack)
 
 int ct_tw_switch_out(ct_tw *w, uint32_t tid, uint64_t t, uint32_t cpu, bool preempted)
 {
-	tw_ev *e = new_event(w, tid, t, preempted ? CT_EV_SWITCH_OUT_PREEMPT : CT_EV_SWITCH_OUT);
+	tw_ev *e = ct_tw__event(w, tid, t, preempted ? CT_EV_SWITCH_OUT_PREEMPT : CT_EV_SWITCH_OUT);
 	if (!e)
 		return -ENOMEM;
 	e->c = cpu;
@@ -253,7 +213,7 @@ int ct_tw_switch_out(ct_tw *w, uint32_t tid, uint64_t t, uint32_t cpu, bool pree
 
 int ct_tw_switch_in(ct_tw *w, uint32_t tid, uint64_t t, uint32_t cpu)
 {
-	tw_ev *e = new_event(w, tid, t, CT_EV_SWITCH_IN);
+	tw_ev *e = ct_tw__event(w, tid, t, CT_EV_SWITCH_IN);
 	if (!e)
 		return -ENOMEM;
 	e->c = cpu;
@@ -263,9 +223,9 @@ int ct_tw_switch_in(ct_tw *w, uint32_t tid, uint64_t t, uint32_t cpu)
 int ct_tw_wait(ct_tw *w, uint32_t tid, uint64_t begin, uint64_t end, ct_wait_reason reason,
 	       uint64_t object, uint32_t stack)
 {
-	if ((unsigned)reason >= CT_WAIT_NREASONS || end < begin || check_stack(w, stack))
+	if ((unsigned)reason >= CT_WAIT_NREASONS || end < begin || ct_tw__check_stack(w, stack))
 		return -EINVAL;
-	tw_ev *e = new_event(w, tid, begin, end == CT_TW_OPEN ? CT_EV_WAIT_OPEN : CT_EV_WAIT);
+	tw_ev *e = ct_tw__event(w, tid, begin, end == CT_TW_OPEN ? CT_EV_WAIT_OPEN : CT_EV_WAIT);
 	if (!e)
 		return -ENOMEM;
 	*e = (tw_ev){.t = begin,
@@ -281,9 +241,9 @@ int ct_tw_wait(ct_tw *w, uint32_t tid, uint64_t begin, uint64_t end, ct_wait_rea
 int ct_tw_unblock(ct_tw *w, uint32_t waker, uint64_t t, uint32_t woken, uint64_t object,
 		  uint32_t stack)
 {
-	if (check_stack(w, stack))
+	if (ct_tw__check_stack(w, stack))
 		return -EINVAL;
-	tw_ev *e = new_event(w, waker, t, CT_EV_UNBLOCK);
+	tw_ev *e = ct_tw__event(w, waker, t, CT_EV_UNBLOCK);
 	if (!e)
 		return -ENOMEM;
 	e->c = woken;
@@ -294,9 +254,9 @@ int ct_tw_unblock(ct_tw *w, uint32_t waker, uint64_t t, uint32_t woken, uint64_t
 
 int ct_tw_create(ct_tw *w, uint32_t creator, uint64_t t, uint32_t new_tid, uint32_t stack)
 {
-	if (check_stack(w, stack))
+	if (ct_tw__check_stack(w, stack))
 		return -EINVAL;
-	tw_ev *e = new_event(w, creator, t, CT_EV_CREATE);
+	tw_ev *e = ct_tw__event(w, creator, t, CT_EV_CREATE);
 	if (!e)
 		return -ENOMEM;
 	e->c = new_tid;
@@ -306,18 +266,18 @@ int ct_tw_create(ct_tw *w, uint32_t creator, uint64_t t, uint32_t new_tid, uint3
 
 int ct_tw_start(ct_tw *w, uint32_t tid, uint64_t t)
 {
-	return new_event(w, tid, t, CT_EV_START) ? 0 : -ENOMEM;
+	return ct_tw__event(w, tid, t, CT_EV_START) ? 0 : -ENOMEM;
 }
 
 int ct_tw_exit(ct_tw *w, uint32_t tid, uint64_t t)
 {
-	return new_event(w, tid, t, CT_EV_EXIT) ? 0 : -ENOMEM;
+	return ct_tw__event(w, tid, t, CT_EV_EXIT) ? 0 : -ENOMEM;
 }
 
 int ct_tw_name(ct_tw *w, uint32_t tid, uint64_t t, const char *name)
 {
-	uint32_t s = intern_str(w, name ? name : "");
-	tw_ev *e = s == UINT32_MAX ? NULL : new_event(w, tid, t, CT_EV_NAME);
+	uint32_t s = ct_tw__str(w, name ? name : "");
+	tw_ev *e = s == UINT32_MAX ? NULL : ct_tw__event(w, tid, t, CT_EV_NAME);
 	if (!e)
 		return -ENOMEM;
 	e->c = s;
@@ -326,9 +286,9 @@ int ct_tw_name(ct_tw *w, uint32_t tid, uint64_t t, const char *name)
 
 int ct_tw_sample(ct_tw *w, uint32_t tid, uint64_t t, uint32_t stack, uint64_t weight_ns)
 {
-	if (check_stack(w, stack))
+	if (ct_tw__check_stack(w, stack))
 		return -EINVAL;
-	tw_ev *e = new_event(w, tid, t, CT_EV_SAMPLE);
+	tw_ev *e = ct_tw__event(w, tid, t, CT_EV_SAMPLE);
 	if (!e)
 		return -ENOMEM;
 	e->stack = stack;
@@ -338,8 +298,8 @@ int ct_tw_sample(ct_tw *w, uint32_t tid, uint64_t t, uint32_t stack, uint64_t we
 
 int ct_tw_lost(ct_tw *w, uint64_t t, uint64_t count, const char *what)
 {
-	uint32_t s = intern_str(w, what ? what : "");
-	tw_ev *e = s == UINT32_MAX ? NULL : new_event(w, 0, t, CT_EV_LOST);
+	uint32_t s = ct_tw__str(w, what ? what : "");
+	tw_ev *e = s == UINT32_MAX ? NULL : ct_tw__event(w, 0, t, CT_EV_LOST);
 	if (!e)
 		return -ENOMEM;
 	e->a = count;
@@ -429,8 +389,8 @@ static int intern_modules(ct_tw *w)
 			int m = find_mod(w, frame_addr(pcs, i, exact));
 			if (m < 0 || w->mod_local[m])
 				continue;
-			if (intern_str(w, w->mods[m].path) == UINT32_MAX ||
-			    intern_str(w, w->mods[m].build_id) == UINT32_MAX)
+			if (ct_tw__str(w, w->mods[m].path) == UINT32_MAX ||
+			    ct_tw__str(w, w->mods[m].build_id) == UINT32_MAX)
 				return -ENOMEM;
 			w->chunk_mods[w->nchunk_mods++] = (uint32_t)m;
 			w->mod_local[m] = w->nchunk_mods;
@@ -453,8 +413,8 @@ static int put_tables(ct_tw *w, ct_bytes *b)
 	ct_bytes_uvarint(b, w->nchunk_mods);
 	for (uint32_t i = 0; i < w->nchunk_mods; i++) {
 		const ct_tw_module *m = &w->mods[w->chunk_mods[i]];
-		ct_bytes_uvarint(b, intern_str(w, m->path));
-		ct_bytes_uvarint(b, intern_str(w, m->build_id));
+		ct_bytes_uvarint(b, ct_tw__str(w, m->path));
+		ct_bytes_uvarint(b, ct_tw__str(w, m->build_id));
 		ct_bytes_uvarint(b, m->start);
 		ct_bytes_uvarint(b, m->end - m->start);
 		ct_bytes_uvarint(b, m->file_offset);
@@ -516,7 +476,9 @@ static void put_event(ct_bytes *b, const tw_ev *e, uint64_t prev)
 		ct_bytes_uvarint(b, e->a);
 		ct_bytes_uvarint(b, e->c);
 		break;
-	default: /* START, EXIT: the kind and time say it all */
+	default: /* START, EXIT: the kind and time say it all; annotations: traceann.c */
+		if (e->kind > CT_EV_FIXED_LAST)
+			ct_tw__put_ann(b, e);
 		break;
 	}
 }

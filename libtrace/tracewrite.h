@@ -19,6 +19,8 @@
  * table does not know), -ENOMEM, or the errno of a failed write(2). After a write error
  * the writer stays usable but the file is damaged; the caller should stop.
  *
+ * Annotation events (regions, tasks, logs) are written through libtrace/traceann.h.
+ *
  * Thread-safety: none; one thread (the collector) owns a writer. Allocates: not for
  * signal handlers or hooks.
  */

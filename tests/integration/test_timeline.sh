@@ -6,7 +6,10 @@
 # build/tests/integration/timeline*.png; 20,000 short-lived threads render grouped within
 # the size budget; every --trace-pprof kind opens in go tool pprof with the synthetic
 # functions; --perfetto writes a file smaller than a fifth of the timeline's events as
-# JSON would be; a directory holding trace.ctr works; bad arguments exit 2.
+# JSON would be; a directory holding trace.ctr works; bad arguments exit 2. With program
+# annotations (trace_synth -r): the page draws regions and its selftest clicks one (its
+# details shown); --sched has a regions table; --focus-region restricts it, and an
+# unknown region name is an error.
 . "$(dirname "$0")/lib.sh"
 
 SYNTH=$CT_BUILD/tests/tools/trace_synth
@@ -25,7 +28,9 @@ chrome() {
 
 selftest() { # HTML NAME — the page's selftest must pass; saves a screenshot
 	chrome --dump-dom "file://$1#selftest" > "$TMP/$2.dom" || fail "chromium on $1"
-	result=$(grep -o 'selftest: [^<]*' "$TMP/$2.dom" | head -1)
+	# the page's result is in its title (the page's own comment mentions "selftest: PASS"
+	# too, so a page whose script failed must not match that)
+	result=$(grep -o '<title>selftest: [^<]*' "$TMP/$2.dom" | head -1 | sed 's/^<title>//')
 	echo "$2: $result"
 	case "$result" in "selftest: PASS"*) ;; *) fail "$2 selftest: $result" ;; esac
 	chrome --screenshot="$SHOTS/$2.png" "file://$1#selftest" >/dev/null || fail "screenshot"
@@ -47,6 +52,24 @@ grep -q 'data-tid="1003"' "$TMP/timeline.dom" || fail "no lane for tid 1003 in t
 grep -q '>worker-5<' "$TMP/timeline.dom" || fail "no lane label worker-5 in the DOM"
 grep -q 'conn-handler ×40' "$TMP/timeline.dom" || fail "short-lived threads not grouped"
 ok "timeline: lanes, zoom, pan, click on a wait (stack, waker), range selection; no errors or requests"
+
+# --- annotations: regions, tasks, logs (trace_synth -r) --------------------------------------
+"$SYNTH" -t 6 -e 20000 -r "$TMP/ann.ctr" > /dev/null || fail "trace_synth -r"
+"$CTRACE" report --timeline "$TMP/ann.html" "$TMP/ann.ctr" || fail "--timeline (regions)"
+selftest "$TMP/ann.html" timeline_regions
+regions=$(grep -o 'regions [0-9]*)' "$TMP/timeline_regions.dom" | head -1 | tr -dc 0-9)
+[ "${regions:-0}" -gt 1000 ] || fail "the page decoded ${regions:-no} regions"
+ok "timeline: $regions regions drawn under their lanes, a click on one shows its details"
+"$CTRACE" report --sched "$TMP/ann.ctr" > "$TMP/ann.txt" || fail "--sched (regions)"
+grep -Eq '^  handle +[0-9]+ ' "$TMP/ann.txt" || fail "--sched has no regions row for handle"
+"$CTRACE" report --sched --focus-region parse "$TMP/ann.ctr" > "$TMP/focus.txt" ||
+	fail "--focus-region parse"
+grep -q '^focus: only the time threads spent inside regions named "parse"' "$TMP/focus.txt" ||
+	fail "--focus-region: no focus line"
+"$CTRACE" report --sched --focus-region nosuch "$TMP/ann.ctr" > /dev/null 2> "$TMP/err.txt" &&
+	fail "--focus-region of an unknown name succeeded"
+grep -q 'has no region of that name' "$TMP/err.txt" || fail "--focus-region: unclear error"
+ok "--sched regions table; --focus-region restricts it and refuses an unknown name"
 
 # a directory holding the trace
 mkdir -p "$TMP/dir" && cp "$TMP/t.ctr" "$TMP/dir/trace.ctr"

@@ -2,7 +2,7 @@
  * trace_synth.c — writes a synthetic trace.ctr with libtrace/tracewrite.h, for the tests
  * and benchmarks of the trace views before (and besides) real recordings.
  *
- *   trace_synth [-t THREADS] [-e EVENTS] [-s SHORT] [-c CPUS] [-d DEPTH] [-q] OUT.ctr
+ *   trace_synth [-t THREADS] [-e EVENTS] [-s SHORT] [-c CPUS] [-d DEPTH] [-r] [-q] OUT.ctr
  *
  * A small scheduler simulation on CPUS CPUs: THREADS long-lived workers (plus "main") run
  * slices, are preempted (runnable until a CPU is free) or wait with every reason in turn,
@@ -11,6 +11,10 @@
  * of running. SHORT short-lived "conn-handler" threads are created by main along the way,
  * run a little, wait on io and exit. It stops at about EVENTS raw events. Stacks are
  * DEPTH frames deep (default 3; deeper ones repeat worker_loop as callers, like recursion).
+ * With -r, program annotations too (docs/annotate-trace.md): each slice of a long-lived
+ * thread is a region; a "request" task begins in an "accept" region (with a log) and is
+ * handled by the next slice of another thread in a "handle" region holding a nested
+ * "parse", where the task ends; other slices are "background" regions.
  *
  * Stacks are real return addresses of functions of this program, with its executable
  * mapping as the module, so `ctrace report` symbolizes them to the names below and their
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "libtrace/traceann.h"
 #include "libtrace/tracewrite.h"
 
 #define NOINLINE __attribute__((noinline, used))
@@ -134,6 +139,9 @@ typedef struct {
 	uint32_t next_tid;
 	size_t nlong; /* the long-lived threads: the first nlong of th (wakers) */
 	unsigned depth;
+	bool annotate;	       /* -r */
+	uint64_t task, ntasks; /* the request waiting for its handler (0 none); tasks begun */
+	uint32_t task_tid;     /* the thread that began it */
 } sim;
 
 static uint64_t rnd(sim *s, uint64_t lo, uint64_t hi)
@@ -213,6 +221,37 @@ static sim_thread *add_thread(sim *s, uint64_t t, const char *name, bool short_l
 	return x;
 }
 
+/* -r: the regions (and task, log) of a slice [t, end) of a long-lived thread. */
+static void annotate(sim *s, const sim_thread *x, uint64_t t, uint64_t end)
+{
+	char msg[64];
+	if (s->task && s->task_tid != x->tid) {
+		check(ct_tw_region_begin(s->w, x->tid, t, "handle", s->task, 1, 0), "region");
+		check(ct_tw_region_begin(s->w, x->tid, t, "parse", s->task, 2, 0), "region");
+		check(ct_tw_region_end(s->w, x->tid, t + (end - t) / 2, "parse", s->task, 2, 0),
+		      "region");
+		check(ct_tw_region_end(s->w, x->tid, end, "handle", s->task, 1, 0), "region");
+		check(ct_tw_task_end(s->w, x->tid, end, s->task, 0), "task");
+		s->task = 0;
+		s->events += 5;
+		return;
+	}
+	if (s->task) {
+		check(ct_tw_region_begin(s->w, x->tid, t, "background", 0, 1, 0), "region");
+		check(ct_tw_region_end(s->w, x->tid, end, "background", 0, 1, 0), "region");
+		s->events += 2;
+		return;
+	}
+	s->task = ++s->ntasks;
+	s->task_tid = x->tid;
+	snprintf(msg, sizeof(msg), "request %" PRIu64 " accepted", s->task);
+	check(ct_tw_task_begin(s->w, x->tid, t, s->task, 0, "request", 0), "task");
+	check(ct_tw_region_begin(s->w, x->tid, t, "accept", s->task, 1, 0), "region");
+	check(ct_tw_log(s->w, x->tid, t, s->task, "net", msg, 0), "log");
+	check(ct_tw_region_end(s->w, x->tid, end, "accept", s->task, 1, 0), "region");
+	s->events += 4;
+}
+
 /* Runs thread x on cpu from t for a slice; decides how it leaves. Returns the end. */
 static uint64_t run_slice(sim *s, sim_thread *x, uint32_t cpu, uint64_t t, uint64_t total)
 {
@@ -224,6 +263,8 @@ static uint64_t run_slice(sim *s, sim_thread *x, uint32_t cpu, uint64_t t, uint6
 		check(ct_tw_sample(s->w, x->tid, at, cpu_stack, MS), "sample");
 	uint64_t end = t + d;
 	s->events += 2;
+	if (s->annotate && !x->short_lived)
+		annotate(s, x, t, end);
 	if (x->short_lived && x->run_left <= d && x->reason_turn) {
 		check(ct_tw_switch_out(s->w, x->tid, end, cpu, false), "switch out");
 		check(ct_tw_exit(s->w, x->tid, end + 1), "exit");
@@ -295,17 +336,18 @@ static void compact(sim *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: trace_synth [-t THREADS] [-e EVENTS] [-s SHORT] [-c CPUS] "
-			"[-d DEPTH] [-q] OUT.ctr\n");
+			"[-d DEPTH] [-r] [-q] OUT.ctr\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long threads = 8, events = 20000, nshort = 0, ncpu = 4, depth = 3;
-	bool quiet = false;
-	for (int o; (o = getopt(argc, argv, "t:e:s:c:d:q")) != -1;) {
-		if (o == 'q') {
-			quiet = true;
+	bool quiet = false, annotations = false;
+	for (int o; (o = getopt(argc, argv, "t:e:s:c:d:rq")) != -1;) {
+		if (o == 'q' || o == 'r') {
+			quiet |= o == 'q';
+			annotations |= o == 'r';
 			continue;
 		}
 		unsigned long v = optarg ? strtoul(optarg, NULL, 10) : 0;
@@ -334,7 +376,8 @@ int main(int argc, char **argv)
 	sim s = {.seed = 42,
 		 .stacks = ct_stacks_create(4096, 1 << 16),
 		 .next_tid = 1000,
-		 .depth = (unsigned)depth};
+		 .depth = (unsigned)depth,
+		 .annotate = annotations};
 	const char *args[] = {"synthetic", "--threads"};
 	ct_tw_info info = {.pid = 1000,
 			   .argv = args,

@@ -1,13 +1,14 @@
 /*
  * gen_trace — writes the trace.ctr fuzz seeds into DIR: a complete perf-engine trace with
- * every event kind over two chunks, the same cut inside its last chunk (no footer), and a
- * timer-engine trace. Built and run by tests/fuzz/run via fuzz.mk, so no binary seed is
- * committed.
+ * every event kind (annotations too: regions, tasks, logs) over two chunks, the same cut inside its
+ * last chunk (no footer), and a timer-engine trace. Built and run by tests/fuzz/run via fuzz.mk, so
+ * no binary seed is committed.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "libtrace/traceann.h"
 #include "libtrace/tracewrite.h"
 
 static int events(ct_tw *w, ct_stacks *st)
@@ -25,7 +26,15 @@ static int events(ct_tw *w, ct_stacks *st)
 	rc |= ct_tw_wait(w, 11, 1390, 1600, CT_WAIT_COND, 0x1000, s);
 	rc |= ct_tw_unblock(w, 10, 1550, 0, 0x1000, s);
 	rc |= ct_tw_switch_in(w, 11, 1600, 1);
+	rc |= ct_tw_task_begin(w, 10, 1010, 7, 0, "request", s);
+	rc |= ct_tw_region_begin(w, 11, 1100, "handle", 7, 1, s);
+	rc |= ct_tw_region_begin(w, 11, 1120, "parse", 7, 2, 0);
+	rc |= ct_tw_log(w, 11, 1130, 7, "http", "GET /", 0);
+	rc |= ct_tw_region_end(w, 11, 1300, "parse", 7, 2, 0);
 	rc |= ct_tw_flush(w, 1700);
+	rc |= ct_tw_region_end(w, 11, 1750, "handle", 7, 1, 0);
+	rc |= ct_tw_task_end(w, 11, 1760, 7, 0);
+	rc |= ct_tw_region_end(w, 11, 1770, "", 0, 0, 0);
 	rc |= ct_tw_lost(w, 1800, 3, "switch");
 	rc |= ct_tw_wait(w, 10, 1850, CT_TW_OPEN, CT_WAIT_JOIN, 11, 0);
 	rc |= ct_tw_exit(w, 11, 1900);

@@ -1,0 +1,57 @@
+# test_annotate_trace — regions, tasks and logs of include/ctrace/annotate.h end to end in
+# the trace (docs/annotate-trace.md): tests/progs/annot_regions measures its own regions;
+# `report --sched` tabulates every name with the program's count and a total within 5% of
+# the program's measurement (nested "inner" inside "outer"; "serve" regions of tasks that
+# an acceptor hands to two workers); every task begins on the acceptor and ends on a worker
+# in the Chrome export, its serve regions on both workers' region lanes; logs are there;
+# --focus-region keeps only the main thread's time inside "inner".
+. "$(dirname "$0")/lib.sh"
+
+PROG=$CT_BUILD/tests/progs/annot_regions
+[ -x "$PROG" ] || fail "build first (no $PROG)"
+"$CTRACE" record -o "$TMP/rec" -- "$PROG" > "$TMP/measured.txt" 2> "$TMP/record.err" ||
+	{ cat "$TMP/record.err"; fail "annot_regions failed under the agent"; }
+cat "$TMP/measured.txt"
+"$CTRACE" report --sched "$TMP/rec" > "$TMP/sched.txt" 2>&1 || fail "report --sched"
+sed -n '/^regions/,/^tasks/p' "$TMP/sched.txt"
+
+# ns VALUE — "522.47ms", "1.2s", "950us", "800ns" as nanoseconds.
+ns() { echo "$1" | awk '{ v = $1 + 0; if ($1 ~ /ns$/) v *= 1; else if ($1 ~ /us$/) v *= 1e3;
+	else if ($1 ~ /ms$/) v *= 1e6; else if ($1 ~ /s$/) v *= 1e9; printf "%.0f\n", v }'; }
+
+for name in outer inner accept serve; do
+	set -- $(grep "^$name " "$TMP/measured.txt")
+	want_n=$2 want_ns=$3
+	row=$(grep -E "^  $name +[0-9]+ " "$TMP/sched.txt") || fail "no regions row for $name"
+	set -- $row
+	[ "$2" = "$want_n" ] || fail "$name: $2 regions in the trace, the program ran $want_n"
+	got=$(ns "$3")
+	near "$got" "$want_ns" "$(awk -v w="$want_ns" 'BEGIN { print w * 0.05 }')" ||
+		fail "$name: total $3 ($got ns) vs the program's $want_ns ns (more than 5% apart)"
+	echo "$name: count $2, total $got ns, program $want_ns ns"
+done
+ok "regions table: count and total (within 5%) of every region name match the program"
+grep -q "^tasks: 24 (24 ended); logs: 24$" "$TMP/sched.txt" || fail "tasks/logs line: $(grep '^tasks:' "$TMP/sched.txt")"
+
+# ---- tasks hop threads (Chrome export) --------------------------------------------------
+"$CTRACE" report --chrome "$TMP/t.json" "$TMP/rec" 2> /dev/null || fail "--chrome"
+begins=$(grep -o '{"ph":"b","cat":"task","name":"request"[^}]*' "$TMP/t.json" | grep -o '"tid":[0-9]*' | sort -u)
+ends=$(grep -o '{"ph":"e","cat":"task","name":"request"[^}]*' "$TMP/t.json" | grep -o '"tid":[0-9]*' | sort -u)
+[ "$(echo "$begins" | wc -l)" = 1 ] || fail "tasks begin on more than the acceptor: $begins"
+[ "$(echo "$ends" | wc -l)" = 2 ] || fail "tasks do not end on the two workers: $ends"
+echo "$ends" | grep -qx "$begins" && fail "a task ended on the acceptor"
+[ "$(grep -o '{"ph":"b","cat":"task"' "$TMP/t.json" | wc -l)" = 24 ] || fail "not 24 task begins"
+lanes=$(grep -o '{"ph":"X","cat":"region","name":"serve"[^}]*' "$TMP/t.json" | grep -o '"tid":[0-9]*' | sort -u | wc -l)
+[ "$lanes" = 2 ] || fail "serve regions on $lanes region lanes, not the two workers'"
+grep -o '{"ph":"X","cat":"region","name":"serve"[^}]*' "$TMP/t.json" | grep -q '"task":[0-9]' ||
+	fail "serve regions do not name their task"
+[ "$(grep -c '"cat":"log","s":"t","name":"serve"' "$TMP/t.json")" = 24 ] || fail "not 24 log instants"
+ok "tasks begin on the acceptor and end on both workers; serve regions on both workers' lanes; 24 logs"
+
+# ---- focus ---------------------------------------------------------------------------------
+"$CTRACE" report --sched --focus-region inner "$TMP/rec" > "$TMP/focus.txt" 2>&1 || fail "--focus-region inner"
+grep -q '^focus: only the time threads spent inside regions named "inner"' "$TMP/focus.txt" || fail "no focus line"
+grep -E "^  serve " "$TMP/focus.txt" && fail "--focus-region inner kept the workers' regions"
+threads=$(sed -n 's/.*; \([0-9]*\) threads;.*/\1/p' "$TMP/focus.txt")
+[ "$threads" = 1 ] || fail "--focus-region inner kept $threads threads"
+ok "--focus-region inner: one thread, no worker regions"
