@@ -216,6 +216,8 @@ int ct_unwind_init(void)
 	U.set_caching_policy(as, UNW_CACHE_PER_THREAD);
 	const char *v = getenv("CTRACE_UNWIND_VERIFY");
 	verify = v && *v && strcmp(v, "0") != 0;
+	if ((v = getenv("CTRACE_UNWIND_ROWS")) && strcmp(v, "0") == 0)
+		return 0; /* no row cache: libunwind for every sample (a benchmark's baseline) */
 	rows = mmap(NULL, sizeof(*rows) << ROW_BITS, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (rows == MAP_FAILED)
