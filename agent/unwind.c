@@ -61,8 +61,8 @@ static struct {
 /* Created by ct_unwind_init (constructor); used by the collector thread only. */
 static unw_addr_space_t as;
 
-/* The unwind-row cache: direct-mapped by lookup pc, mmap'ed at first use, flushed when
- * the module table changes. A pc outside every module is not cached (a module may appear
+/* The unwind-row cache: direct-mapped by lookup pc, mmap'ed by ct_unwind_init, flushed
+ * when the module table changes. A pc outside every module is not cached (a module may appear
  * there later); libunwind takes those samples. Collector thread only. */
 #define ROW_BITS 14
 static struct row_slot {
@@ -305,7 +305,9 @@ static int unwind_rows(const uctx *c, uintptr_t *pcs, int max)
 		uint64_t cfa =
 			(row.cfa_reg == CT_CFI_RSP ? sp : bp) + (uint64_t)(int64_t)row.cfa_off;
 		uint64_t ra;
-		if (cfa <= sp || !stack_word(c, cfa + (uint64_t)(int64_t)row.ra_off, &ra))
+		if (cfa <= sp)
+			return 0; /* a frame that does not move up the stack: libunwind decides */
+		if (!stack_word(c, cfa + (uint64_t)(int64_t)row.ra_off, &ra))
 			return n > 1 ? n : 0; /* the copy ends here: libunwind stops here too */
 		if (row.rbp_saved && !stack_word(c, cfa + (uint64_t)(int64_t)row.rbp_off, &bp))
 			return 0;

@@ -6,7 +6,9 @@
 # the whole process tree, which a busy machine disturbs far less). Prints
 # "bench cpu_<name> <value> <unit>":
 # - cpu_cputime_overhead_<variant>: added CPU in % of the bare run;
-# - cpu_added_ctrace<hz>_vs_gperf<hz>: ctrace's added CPU / gperftools' (target <= 1);
+# - cpu_added_cputime_<variant>, cpu_added_ctrace<hz>_vs_gperf<hz>: added CPU (median over
+#   rounds of the difference to the bare run of the same round) and ctrace's / gperftools'
+#   (target <= 1);
 # - cpu_samples_<variant>: samples taken. gperftools' ITIMER_PROF ticks with the kernel's
 #   jiffies, so it takes fewer samples than asked at 999 Hz: cpu_added_per_sample_* divides
 #   each profiler's added CPU by the samples it really took;
@@ -91,31 +93,38 @@ for c in 1 2; do
 			'BEGIN {printf "bench cpu_%s_overhead_%s %.2f %%\n", k, n, (m - b) * 100 / b}'
 	done
 done
-bare=$(col bare 2)
-added() { awk -v m="$(col "$1" 2)" -v b="$bare" 'BEGIN {print m - b}'; } # ns
+# Added CPU of a variant: the median over runs of (variant - bare of the same round), so
+# that a load that drifts between rounds cancels.
+added() { # variant → ns
+	paste -d' ' "$tmp/bare.times" "$tmp/$1.times" | awk '{print $4 - $2}' | median
+}
 for hz in 99 999; do
 	[ -e "$tmp/gperf$hz.times" ] || continue
-	awk -v c="$(added ctrace$hz)" -v g="$(added gperf$hz)" -v hz=$hz \
-		'BEGIN {printf "bench cpu_added_ctrace%s_vs_gperf%s %.2f ratio\n", hz, hz, g > 0 ? c / g : 0}'
+	c=$(added ctrace$hz) g=$(added gperf$hz)
+	echo "bench cpu_added_cputime_ctrace$hz $(awk -v c="$c" 'BEGIN {printf "%.1f", c / 1e6}') ms"
+	echo "bench cpu_added_cputime_gperf$hz $(awk -v g="$g" 'BEGIN {printf "%.1f", g / 1e6}') ms"
+	awk -v c="$c" -v g="$g" -v hz=$hz 'BEGIN {
+		printf "bench cpu_added_ctrace%s_vs_gperf%s %.2f ratio\n", hz, hz, (g > 0 ? c / g : 0) }'
 done
 for v in ctrace99 ctrace999 gperf99 gperf999; do
 	[ -s "$tmp/$v.samples" ] || continue
 	s=$(median < "$tmp/$v.samples")
 	echo "bench cpu_samples_$v $s samples"
-	awk -v a="$(added $v)" -v s="$s" -v v=$v \
-		'BEGIN {printf "bench cpu_added_per_sample_%s %.1f us\n", v, s > 0 ? a / s / 1000 : 0}'
+	awk -v a="$(added $v)" -v s="$s" -v v=$v 'BEGIN {
+		printf "bench cpu_added_per_sample_%s %.1f us\n", v, (s > 0 ? a / s / 1000 : 0) }'
 done
 # The collector's CPU per sample: slope between the short and the long 999 Hz runs.
 slope() { # long short → µs per sample
 	awk -v cl="$(median < "$tmp/$1.coll")" -v cs="$(median < "$tmp/$2.coll")" \
 		-v sl="$(median < "$tmp/$1.samples")" -v ss="$(median < "$tmp/$2.samples")" \
-		'BEGIN {printf "%.2f", sl > ss ? (cl - cs) / (sl - ss) : 0}'
+		'BEGIN {printf "%.2f", (sl > ss ? (cl - cs) / (sl - ss) : 0)}'
 }
 rows=$(slope ctrace999 ctrace999short)
 lu=$(slope ctrace999lu ctrace999lushort)
 echo "bench cpu_collector_us_per_sample $rows us"
 echo "bench cpu_collector_us_per_sample_libunwind $lu us"
-awk -v r="$rows" -v l="$lu" 'BEGIN {printf "bench cpu_collector_libunwind_vs_rows %.1f ratio\n", r > 0 ? l / r : 0}'
+awk -v r="$rows" -v l="$lu" \
+	'BEGIN {printf "bench cpu_collector_libunwind_vs_rows %.1f ratio\n", (r > 0 ? l / r : 0)}'
 echo "bench cpu_overhead_ctrace99_target 1 %"
 echo "bench cpu_overhead_ctrace999_target 3 %"
 # Fixed cost of a recording (agent start and exit, the CLI), on a program that does nothing.
@@ -129,7 +138,8 @@ c=$(cut -d' ' -f2 "$tmp/true.ctrace" | median)
 echo "bench cpu_fixed_cost_cputime $(awk -v b="$b" -v c="$c" 'BEGIN {printf "%.1f", (c - b) / 1e6}') ms"
 # Symbolization is a post-processing step (gperftools and perf defer it to pprof/report
 # too): timed separately on the last 999 Hz recording.
-"$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 999 -- "$prog" "$SHORT" 2> /dev/null
+"$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 999 -- "$prog" "$SHORT" \
+	> /dev/null 2>&1
 t0=$(date +%s%N)
 "$build/bin/ctrace" symbolize "$tmp/c" > /dev/null 2>&1
 t1=$(date +%s%N)
