@@ -26,9 +26,11 @@ extern const ct_source *const __start_ct_sources[] __attribute__((visibility("hi
 extern const ct_source *const __stop_ct_sources[] __attribute__((visibility("hidden")));
 
 #define RING_BYTES (4u << 20)
-/* Drain every 25 ms while records flow, backing off to 50 ms while idle; the perf rings
- * also wake us when half full (wakeup watermark), and stop/flush requests at once. */
+/* Drain every 25 ms while hook records flow, every 100 ms while only perf records do (its
+ * rings wake us when half full: wakeup watermark), backing off to 50 ms while idle;
+ * stop/flush requests wake us at once. */
 #define DRAIN_BUSY_MS 25
+#define DRAIN_PERF_MS 100
 #define DRAIN_IDLE_MS 50
 #define DRAIN_SMALL_RINGS_MS 5 /* perf rings cut by locked-memory limits: no watermark */
 #define MAX_POLL_FDS 1025
@@ -197,15 +199,19 @@ int ct_collector_call(void (*fn)(void *), void *arg)
 	return r;
 }
 
-/* Drains every ring, then lets the streaming sources write what they have. */
-static size_t drain_all(void)
+/* Drains every ring, then lets the streaming sources write what they have. Returns the
+ * records read; *hooks (if not NULL) receives those of the user rings. */
+static size_t drain_all(size_t *hooks)
 {
-	size_t n = 0, got;
+	size_t n = 0, got, user = 0;
 	ct_modules_read_lock();
 	if (ct_engine_get() == CT_ENGINE_PERF)
 		n += ct_perf_drain();
 	while (rings && (got = ct_ringset_consume(rings, dispatch_rec, NULL, 4096)) > 0)
-		n += got;
+		user += got;
+	n += user;
+	if (hooks)
+		*hooks = user;
 	ct_modules_read_unlock();
 	uint64_t now = ct_now();
 	for (unsigned i = 0; i < ntickers; i++)
@@ -220,12 +226,13 @@ static void *collector_main(void *arg)
 	static struct pollfd pfds[MAX_POLL_FDS];
 	int period = DRAIN_BUSY_MS;
 	while (!atomic_load_explicit(&stop_flag, memory_order_acquire)) {
-		size_t n = drain_all();
+		size_t hooks, n = drain_all(&hooks);
 		struct timespec cpu;
 		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
 			collector_cpu_ns =
 				(uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
-		period = n			      ? DRAIN_BUSY_MS
+		period = hooks			      ? DRAIN_BUSY_MS
+			 : n			      ? DRAIN_PERF_MS
 			 : period * 2 > DRAIN_IDLE_MS ? DRAIN_IDLE_MS
 						      : period * 2;
 		if (atomic_load_explicit(&ct_perf_small_rings, memory_order_relaxed))
@@ -235,7 +242,7 @@ static void *collector_main(void *arg)
 			/* A terminating signal: stop, drain, write everything now. */
 			run_calls(1);
 			ct_flush_begin();
-			drain_all();
+			drain_all(NULL);
 			ct_flush_end();
 			return NULL;
 		}
@@ -251,16 +258,17 @@ static void *collector_main(void *arg)
 		}
 		if (wake_fd >= 0 && ready > 0 && (pfds[0].revents & POLLIN))
 			ct_fdg_wake_drain();
-		/* A perf fd woke us: check our fds (two syscalls each), so that one the program
-		 * closed or replaced behind our back (POLLNVAL, or its own file readable at that
-		 * number) is forgotten rather than polled again and again. */
+		/* A perf fd woke us with nothing to read: check our fds (two syscalls each), so
+		 * that one the program closed or replaced behind our back (POLLNVAL, or its own
+		 * file readable at that number) is forgotten rather than polled again and again.
+		 * A plain POLLIN with records waiting is the watermark's: nothing to check. */
 		for (int i = wake_fd >= 0 ? 1 : 0; i < nfds && ready > 0; i++)
-			if (pfds[i].revents) {
+			if (pfds[i].revents && (pfds[i].revents != POLLIN || !ct_perf_pending())) {
 				ct_fdg_check_all();
 				break;
 			}
 	}
-	drain_all();
+	drain_all(NULL);
 	run_calls(1);
 	return NULL;
 }

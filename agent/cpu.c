@@ -234,6 +234,17 @@ ct_profile *ct_cpu_profile_now(void)
 		 (unsigned long long)st.samples, (unsigned long long)dropped, st.threads,
 		 (unsigned long long)truncated);
 	ct_profile_add_comment(p, c);
+	ct_unwind_counts u;
+	ct_unwind_stats(&u);
+	snprintf(c, sizeof(c),
+		 "ctrace: unwound %llu samples from cached rows, %llu with libunwind (%llu rows, "
+		 "%llu not plain)",
+		 (unsigned long long)u.by_rows, (unsigned long long)u.by_libunwind,
+		 (unsigned long long)u.rows_computed, (unsigned long long)u.rows_other);
+	if (u.verify)
+		snprintf(c + strlen(c), sizeof(c) - strlen(c), ", verified: %llu mismatches",
+			 (unsigned long long)u.verify_mismatches);
+	ct_profile_add_comment(p, c);
 	if (st.last_time > st.first_time)
 		p->duration_nanos = (int64_t)(st.last_time - st.first_time);
 	return p;

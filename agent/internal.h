@@ -52,6 +52,14 @@ int ct_unwind_init(void);
  * the exact leaf pc first, then return addresses. Returns the depth (>= 1). */
 int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_len, uintptr_t *pcs,
 	      int max);
+/* How samples were unwound so far (collector thread; the CPU profile's comment). */
+typedef struct {
+	uint64_t by_rows, by_libunwind;	    /* samples unwound from cached rows / by libunwind */
+	uint64_t rows_computed, rows_other; /* rows read from .eh_frame; of them not plain */
+	uint64_t verify_mismatches; /* CTRACE_UNWIND_VERIFY: row unwinds libunwind disputes */
+	int verify;
+} ct_unwind_counts;
+void ct_unwind_stats(ct_unwind_counts *out);
 
 /* ---- cpu.c: the CPU profile source (for summary.txt) ---- */
 uint64_t ct_cpu_samples(void);
@@ -78,6 +86,7 @@ extern char ct_engine_reason[256];
 int ct_perf_start(char *why, size_t whylen);
 void ct_perf_forget(void);  /* forked child: drop the parent's events */
 size_t ct_perf_drain(void); /* collector thread; records read */
+int ct_perf_pending(void);  /* collector thread; whether a ring has unread records */
 /* Fills pfds with the perf ring fds (POLLIN when a ring is a quarter full). */
 int ct_perf_pollfds(struct pollfd *pfds, int max);
 /* A later CPU's ring came out small: drain every 5 ms (a hint, read relaxed). */

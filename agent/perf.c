@@ -452,6 +452,16 @@ size_t ct_perf_drain(void)
 	return n;
 }
 
+int ct_perf_pending(void)
+{
+	for (int c = 0; c < ncpus; c++)
+		if (cpus[c].meta &&
+		    atomic_load_explicit((_Atomic uint64_t *)&cpus[c].meta->data_head,
+					 memory_order_relaxed) != cpus[c].meta->data_tail)
+			return 1;
+	return 0;
+}
+
 int ct_perf_pollfds(struct pollfd *pfds, int max)
 {
 	int n = 0;

@@ -15,17 +15,29 @@
  * libunwind-x86_64.so.8 (the remote-capable build) is dlopen'ed RTLD_LOCAL for the same
  * reason as in stack.c. Where DWARF unwinding stops early we continue with a bounded
  * frame-pointer walk inside the copy.
- * Collector thread only (the address space and its cache are not shared).
+ *
+ * libunwind costs ~10 µs per sample here: every step allocates from its memory pool, which
+ * blocks and unblocks signals (two syscalls) each time. So samples are first unwound from
+ * a cache of unwind rows (libtrace/cfi.h: per pc, CFA = rsp/rbp + offset, where the return
+ * address and rbp are saved), computed once per pc from the module's .eh_frame: a warm
+ * stack costs one cache probe and two loads per frame. A sample with any pc whose row is
+ * not that simple (no FDE, a DWARF expression, a signal frame) is unwound by libunwind as
+ * before, whole, so both paths give the same frames (CTRACE_UNWIND_VERIFY=1 runs both on
+ * every sample and counts disagreements; the tests check there are none).
+ * Collector thread only (the address space and the caches are not shared).
  */
 #define UNW_REMOTE_ONLY
 #include <dlfcn.h>
 #include <errno.h>
 #include <libunwind.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "agent/fdguard.h"
 #include "agent/internal.h"
+#include "libtrace/cfi.h"
 
 typedef struct {
 	uint64_t regs_copy[CT_NREGS];
@@ -48,6 +60,19 @@ static struct {
 
 /* Created by ct_unwind_init (constructor); used by the collector thread only. */
 static unw_addr_space_t as;
+
+/* The unwind-row cache: direct-mapped by lookup pc, mmap'ed by ct_unwind_init, flushed
+ * when the module table changes. A pc outside every module is not cached (a module may appear
+ * there later); libunwind takes those samples. Collector thread only. */
+#define ROW_BITS 14
+static struct row_slot {
+	uintptr_t pc; /* 0: empty */
+	ct_cfi_row row;
+} * rows;
+static struct {
+	uint64_t by_rows, by_libunwind, computed, other, mismatches;
+} ustats;
+static int verify; /* CTRACE_UNWIND_VERIFY: also unwind with libunwind and compare */
 
 static int find_proc_info(unw_addr_space_t a, unw_word_t ip, unw_proc_info_t *pi, int need,
 			  void *arg)
@@ -189,6 +214,14 @@ int ct_unwind_init(void)
 	/* Per-thread caching: only the collector unwinds, and the global cache would block
 	 * and unblock signals (two syscalls) around every lookup. */
 	U.set_caching_policy(as, UNW_CACHE_PER_THREAD);
+	const char *v = getenv("CTRACE_UNWIND_VERIFY");
+	verify = v && *v && strcmp(v, "0") != 0;
+	if ((v = getenv("CTRACE_UNWIND_ROWS")) && strcmp(v, "0") == 0)
+		return 0; /* no row cache: libunwind for every sample (a benchmark's baseline) */
+	rows = mmap(NULL, sizeof(*rows) << ROW_BITS, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rows == MAP_FAILED)
+		rows = NULL; /* every sample goes to libunwind */
 	return 0;
 }
 
@@ -207,25 +240,13 @@ static int fp_continue(const uctx *c, uintptr_t fp, uintptr_t *pcs, int n, int m
 	return n;
 }
 
-int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_len, uintptr_t *pcs,
-	      int max)
+/* The whole stack with libunwind (and the frame-pointer walk where it cannot start). */
+static int unwind_libunwind(uctx *c, uintptr_t *pcs, int max)
 {
-	uctx c;
-	memcpy(c.regs_copy, regs, sizeof(c.regs_copy));
-	c.sp = regs[CT_REG_RSP];
-	c.stack = stack;
-	c.stack_len = stack_len;
-	pcs[0] = regs[CT_REG_RIP];
 	int n = 1;
-	if (!as || max <= 1)
-		return n;
-	if (atomic_load_explicit(&ct_modules_dirty, memory_order_relaxed)) {
-		ct_modules_refresh();
-		U.flush_cache(as, 0, 0);
-	}
 	unw_cursor_t cur;
-	if (U.init_remote(&cur, as, &c) < 0)
-		return fp_continue(&c, regs[CT_REG_RBP], pcs, n, max);
+	if (U.init_remote(&cur, as, c) < 0)
+		return fp_continue(c, c->regs_copy[CT_REG_RBP], pcs, n, max);
 	int stepped = 0;
 	while (n < max) {
 		int r = U.step(&cur);
@@ -238,6 +259,106 @@ int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_
 		pcs[n++] = ip;
 	}
 	if (!stepped)
-		n = fp_continue(&c, regs[CT_REG_RBP], pcs, n, max);
+		n = fp_continue(c, c->regs_copy[CT_REG_RBP], pcs, n, max);
 	return n;
+}
+
+static ct_cfi_row row_get(uintptr_t lookup)
+{
+	struct row_slot *s = &rows[(lookup * 0x9e3779b97f4a7c15ull) >> (64 - ROW_BITS)];
+	if (s->pc == lookup)
+		return s->row;
+	ct_cfi_row row = {.kind = CT_CFI_OTHER};
+	const ct_module *m = ct_modules_find(lookup);
+	if (!m)
+		return row;
+	ct_cfi_find(m->eh_frame_hdr, lookup, ct_modules_readable, &row);
+	ustats.computed++;
+	ustats.other += row.kind == CT_CFI_OTHER;
+	s->pc = lookup;
+	s->row = row;
+	return row;
+}
+
+static int stack_word(const uctx *c, uintptr_t addr, uint64_t *v)
+{
+	if (addr < c->sp || addr - c->sp > c->stack_len || c->stack_len - (addr - c->sp) < 8)
+		return 0;
+	memcpy(v, c->stack + (addr - c->sp), 8);
+	return 1;
+}
+
+/* The stack from cached rows alone: the same frames libunwind's DWARF steps give, where
+ * every pc has a plain row. Returns the depth, or 0 when a pc needs libunwind (no row, or
+ * anything unusual — the whole sample then goes to libunwind, so both paths agree). */
+static int unwind_rows(const uctx *c, uintptr_t *pcs, int max)
+{
+	uint64_t sp = c->sp, bp = c->regs_copy[CT_REG_RBP];
+	uintptr_t lookup = c->regs_copy[CT_REG_RIP]; /* exact: the interrupted instruction */
+	int n = 1;
+	while (n < max) {
+		ct_cfi_row row = row_get(lookup);
+		if (row.kind == CT_CFI_END)
+			return n;
+		if (row.kind != CT_CFI_ROW)
+			return 0;
+		uint64_t cfa =
+			(row.cfa_reg == CT_CFI_RSP ? sp : bp) + (uint64_t)(int64_t)row.cfa_off;
+		uint64_t ra;
+		if (cfa <= sp)
+			return 0; /* a frame that does not move up the stack: libunwind decides */
+		if (!stack_word(c, cfa + (uint64_t)(int64_t)row.ra_off, &ra))
+			return n > 1 ? n : 0; /* the copy ends here: libunwind stops here too */
+		if (row.rbp_saved && !stack_word(c, cfa + (uint64_t)(int64_t)row.rbp_off, &bp))
+			return 0;
+		if (!ra)
+			return n;
+		pcs[n++] = ra;
+		sp = cfa;
+		lookup = ra - 1; /* inside the call instruction */
+	}
+	return n;
+}
+
+int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_len, uintptr_t *pcs,
+	      int max)
+{
+	uctx c;
+	memcpy(c.regs_copy, regs, sizeof(c.regs_copy));
+	c.sp = regs[CT_REG_RSP];
+	c.stack = stack;
+	c.stack_len = stack_len;
+	pcs[0] = regs[CT_REG_RIP];
+	if (!as || max <= 1)
+		return 1;
+	if (atomic_load_explicit(&ct_modules_dirty, memory_order_relaxed)) {
+		ct_modules_refresh();
+		U.flush_cache(as, 0, 0);
+		if (rows)
+			memset(rows, 0, sizeof(*rows) << ROW_BITS);
+	}
+	int n = rows ? unwind_rows(&c, pcs, max) : 0;
+	if (n && verify) {
+		uintptr_t check[CT_MAX_FRAMES];
+		int m = unwind_libunwind(&c, check, max < CT_MAX_FRAMES ? max : CT_MAX_FRAMES);
+		check[0] = pcs[0];
+		if (m != n || memcmp(check, pcs, (size_t)n * sizeof(*pcs)) != 0)
+			ustats.mismatches++;
+	}
+	if (n) {
+		ustats.by_rows++;
+		return n;
+	}
+	ustats.by_libunwind++;
+	return unwind_libunwind(&c, pcs, max);
+}
+
+void ct_unwind_stats(ct_unwind_counts *out)
+{
+	*out = (ct_unwind_counts){.by_rows = ustats.by_rows,
+				  .by_libunwind = ustats.by_libunwind,
+				  .rows_computed = ustats.computed,
+				  .rows_other = ustats.other,
+				  .verify_mismatches = ustats.mismatches,
+				  .verify = verify};
 }
