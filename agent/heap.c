@@ -144,6 +144,11 @@ static bool recording(void)
 	       ct_active();
 }
 
+bool ct_heap_hooks_recording(void)
+{
+	return recording();
+}
+
 /* At rate 1 a full ring makes the program wait for the collector rather than lose the
  * event (a profile that is meant to be exact would silently not be): wake it, yield, then
  * nap, for at most ~20 ms. Only where the caller says it may (may_wait): an allocation
@@ -191,6 +196,19 @@ static int emit(uint16_t type, uint64_t val)
 	return emit_at(type, UINT64_MAX, NULL, val, false);
 }
 
+/* A rate-1 event with its sequence number: to the thread's own ring (heapring.c), or to
+ * the shared rings when the thread has none or is inside a push already (a signal
+ * handler). */
+static void emit_direct(uint16_t type, int kind, uint64_t seq, const void *addr, uint64_t val,
+			bool may_wait)
+{
+	int r = ct_heap_ring_push(seq << 2 | (uint64_t)kind, (uintptr_t)addr, val, may_wait);
+	if (r == -EAGAIN)
+		emit_at(type, seq, addr, val, may_wait);
+	else if (r < 0)
+		atomic_fetch_add_explicit(&heap_emit_failed, 1, memory_order_relaxed);
+}
+
 static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t ra,
 						 uintptr_t ra_slot)
 {
@@ -227,7 +245,7 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
 	if (heap_direct) {
 		/* The number is taken after the real call: before any free of p can take its. */
-		emit_at(CT_EV_HEAP_ALLOC_AT, UINT64_MAX, p, val, true);
+		emit_direct(CT_EV_HEAP_ALLOC_AT, CT_HEAP_RING_ALLOC, next_seq(), p, val, true);
 	} else if (ct_heap_table_insert(t, (uintptr_t)p, val) == 0) {
 		uint64_t v;
 		if (emit(CT_EV_HEAP_ALLOC, val) <
@@ -262,7 +280,7 @@ static void report_free(const void *p, uint64_t val)
 {
 	int saved_errno = errno;
 	if (heap_direct)
-		emit_at(CT_EV_HEAP_FREE_AT, val, p, 0, !ct_tls_guard);
+		emit_direct(CT_EV_HEAP_FREE_AT, CT_HEAP_RING_FREE, val, p, 0, !ct_tls_guard);
 	else if (recording())
 		emit(CT_EV_HEAP_FREE, val);
 	errno = saved_errno;
@@ -326,7 +344,8 @@ static void realloc_settle(void *p, void *q, size_t size, uint64_t val)
 	if (!q && size != 0) { /* failed: p is untouched */
 		if (heap_direct) {
 			int saved_errno = errno; /* ENOMEM from the real call */
-			emit_at(CT_EV_HEAP_NONE, val, NULL, 0, !ct_tls_guard);
+			emit_direct(CT_EV_HEAP_NONE, CT_HEAP_RING_NONE, val, NULL, 0,
+				    !ct_tls_guard);
 			errno = saved_errno;
 			return;
 		}
@@ -453,6 +472,9 @@ int ct_heap_hooks_start(uint64_t rate)
 	heap_rate = rate;
 	pthread_atfork(NULL, NULL, heap_atfork_child);
 	if (heap_rate <= 1) {
+		int r = ct_heap_ring_init();
+		if (r < 0)
+			return r;
 		heap_direct = 1;
 		memset(direct_mem + 16 * sizeof(ct_heap_slot), 255, 16);
 		atomic_store_explicit(&tbl, &direct_table, memory_order_release);

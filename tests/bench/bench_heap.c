@@ -1,8 +1,9 @@
 /*
  * bench_heap.c — the workload behind bench_heap.sh.
  *
- *   bench_heap tight N            one thread, N x (malloc(32); free): the hooks' fast
- *                                 path alone. Prints "tight NS_PER_PAIR".
+ *   bench_heap tight N [SIZE]     one thread, N x (malloc(SIZE); free), SIZE 32 by
+ *                                 default: the hooks' fast path alone. Prints
+ *                                 "tight NS_PER_PAIR" (the thread's CPU time).
  *   bench_heap mixed THREADS N    THREADS threads, each N malloc+free pairs over a
  *                                 window of 256 live blocks, sizes 16 B .. 4 KiB with one
  *                                 in 64 up to 256 KiB. Prints "mixed NS_PER_PAIR WALL_NS",
@@ -202,11 +203,12 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "parse") == 0)
 		return parse_bench(atol(argv[2]));
-	if (argc == 3 && strcmp(argv[1], "tight") == 0) {
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "tight") == 0) {
 		long n = atol(argv[2]);
+		size_t size = argc == 4 ? (size_t)atol(argv[3]) : 32;
 		uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		for (long i = 0; i < n; i++) {
-			void *p = malloc(32);
+			void *p = malloc(size);
 			sink = p;
 			free(p);
 		}
@@ -232,6 +234,6 @@ int main(int argc, char **argv)
 		       (unsigned long long)wall);
 		return 0;
 	}
-	fprintf(stderr, "usage: bench_heap tight N | mixed THREADS N | parse N\n");
+	fprintf(stderr, "usage: bench_heap tight N [SIZE] | mixed THREADS N | parse N\n");
 	return 2;
 }
