@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void *volatile sink;
 
@@ -199,8 +200,26 @@ static int parse_bench(long rounds)
 	return 0;
 }
 
+/* The honest baseline for a profiled run: the agent's collector thread makes any program
+ * multi-threaded, and glibc's allocator then takes its locking paths (SINGLE_THREAD_P is
+ * false). BENCH_IDLE_THREAD=1 starts one thread that only sleeps, so that a bare run pays
+ * that too. */
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	const char *idle = getenv("BENCH_IDLE_THREAD");
+	if (idle && strcmp(idle, "1") == 0) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, idle_thread, NULL) != 0)
+			return 1;
+	}
 	if (argc == 3 && strcmp(argv[1], "parse") == 0)
 		return parse_bench(atol(argv[2]));
 	if ((argc == 3 || argc == 4) && strcmp(argv[1], "tight") == 0) {
