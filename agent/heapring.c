@@ -148,12 +148,12 @@ int ct_heap_ring_push(uint64_t seq_kind, uint64_t addr, uint64_t val, bool may_w
 		 * (and does not come back here); it may be set already (alloc_slow). */
 		int saved_guard = ct_tls_guard;
 		ct_tls_guard = 1;
+		tls_ring_off = 1; /* a signal handler's event meanwhile takes the shared rings */
 		r = tls_ring = ring_take();
+		tls_ring_off = r ? 0 : 2;
 		ct_tls_guard = saved_guard;
-		if (!r) {
-			tls_ring_off = 2;
+		if (!r)
 			return -EAGAIN;
-		}
 	}
 	if (tls_ring_off)
 		return -EAGAIN;
