@@ -203,10 +203,13 @@ static void emit_direct(uint16_t type, int kind, uint64_t seq, const void *addr,
 			bool may_wait)
 {
 	int r = ct_heap_ring_push(seq << 2 | (uint64_t)kind, (uintptr_t)addr, val, may_wait);
-	if (r == -EAGAIN)
+	if (r == -EAGAIN) {
+		int saved_errno = errno; /* the ring leaves errno alone; the shared rings may not */
 		emit_at(type, seq, addr, val, may_wait);
-	else if (r < 0)
+		errno = saved_errno;
+	} else if (r < 0) {
 		atomic_fetch_add_explicit(&heap_emit_failed, 1, memory_order_relaxed);
+	}
 }
 
 static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t ra,
@@ -234,7 +237,7 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 				return;
 		}
 	}
-	tls_countdown = ct_heap_next_sample(&tls_rng, heap_rate);
+	tls_countdown = heap_direct ? -1 : ct_heap_next_sample(&tls_rng, heap_rate);
 	if (!p || !ct_guard_enter())
 		return;
 	int saved_errno = errno; /* the program must not see the unwinder's or ring's errno */
@@ -278,10 +281,12 @@ static __attribute__((noinline)) bool forget(void *p, uint64_t *val)
 
 static void report_free(const void *p, uint64_t val)
 {
-	int saved_errno = errno;
-	if (heap_direct)
+	if (heap_direct) {
 		emit_direct(CT_EV_HEAP_FREE_AT, CT_HEAP_RING_FREE, val, p, 0, !ct_tls_guard);
-	else if (recording())
+		return;
+	}
+	int saved_errno = errno;
+	if (recording())
 		emit(CT_EV_HEAP_FREE, val);
 	errno = saved_errno;
 }

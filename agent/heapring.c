@@ -18,7 +18,7 @@
  * without a ring are refused (ct_heap_ring_push returns -EAGAIN) and the caller sends them
  * through the shared rings instead. A push that finds the ring half full wakes the
  * collector; one that finds it full waits for it (at most ~20 ms, when the caller may
- * wait), as rate 1's exactness requires.
+ * wait), as rate 1's exactness requires. A push leaves errno as it found it.
  *
  * Consumer. ct_heap_ring_drain runs on one thread at a time (the collector, or the exit
  * path after the collector stopped). Rings are never unmapped: a ring whose thread exited
@@ -124,7 +124,9 @@ static bool wait_room(heap_ring *r, uint64_t h)
 {
 	atomic_fetch_add_explicit(&ring_waits, 1, memory_order_relaxed);
 	ct_collector_wake();
-	for (int i = 0; i < 2100 && ct_heap_hooks_recording(); i++) {
+	int saved_errno = errno; /* nanosleep's EINTR is not the program's */
+	bool room = false;
+	for (int i = 0; i < 2100 && ct_heap_hooks_recording() && !room; i++) {
 		if (i < 100) {
 			sched_yield();
 		} else {
@@ -132,10 +134,10 @@ static bool wait_room(heap_ring *r, uint64_t h)
 			nanosleep(&nap, NULL);
 		}
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (h - r->tail_seen < RING_EVENTS)
-			return true;
+		room = h - r->tail_seen < RING_EVENTS;
 	}
-	return false;
+	errno = saved_errno;
+	return room;
 }
 
 int ct_heap_ring_push(uint64_t seq_kind, uint64_t addr, uint64_t val, bool may_wait)
@@ -146,12 +148,13 @@ int ct_heap_ring_push(uint64_t seq_kind, uint64_t addr, uint64_t val, bool may_w
 			return -EAGAIN;
 		/* The guard, so that an allocation inside pthread_setspecific is not recorded
 		 * (and does not come back here); it may be set already (alloc_slow). */
-		int saved_guard = ct_tls_guard;
+		int saved_guard = ct_tls_guard, saved_errno = errno;
 		ct_tls_guard = 1;
 		tls_ring_off = 1; /* a signal handler's event meanwhile takes the shared rings */
 		r = tls_ring = ring_take();
 		tls_ring_off = r ? 0 : 2;
 		ct_tls_guard = saved_guard;
+		errno = saved_errno;
 		if (!r)
 			return -EAGAIN;
 	}
