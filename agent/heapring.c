@@ -17,7 +17,7 @@
  * events of later destructors, of a signal handler that interrupted a push, or of a thread
  * without a ring are refused (ct_heap_ring_push returns -EAGAIN) and the caller sends them
  * through the shared rings instead. A push that finds the ring half full wakes the
- * collector; one that finds it full waits for it (at most ~20 ms, when the caller may
+ * collector; one that finds it full waits for it (at most 1 s, when the caller may
  * wait), as rate 1's exactness requires. A push leaves errno as it found it.
  *
  * Consumer. ct_heap_ring_drain runs on one thread at a time (the collector, or the exit
@@ -118,19 +118,33 @@ static heap_ring *ring_take(void)
 	return r;
 }
 
-/* The ring is full: wake the collector, yield, then nap, for at most ~20 ms while the
- * heap is still recording. Whether there is room now. */
+/* The ring is full: wake the collector, yield, then nap, for at most WAIT_MAX_NS of the
+ * monotonic clock while the heap is still recording (a collector starved of CPU on a busy
+ * machine may take tens of milliseconds to be scheduled; rate 1 would rather wait than
+ * lose the event). The bound is for a collector that cannot run at all — say, blocked on
+ * a lock this thread holds. Whether there is room now. */
+#define WAIT_MAX_NS 1000000000u
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static bool wait_room(heap_ring *r, uint64_t h)
 {
 	atomic_fetch_add_explicit(&ring_waits, 1, memory_order_relaxed);
 	ct_collector_wake();
 	int saved_errno = errno; /* nanosleep's EINTR is not the program's */
+	uint64_t deadline = mono_ns() + WAIT_MAX_NS;
 	bool room = false;
-	for (int i = 0; i < 2100 && ct_heap_hooks_recording() && !room; i++) {
+	for (int i = 0; !room && ct_heap_hooks_recording() && (i < 100 || mono_ns() < deadline);
+	     i++) {
 		if (i < 100) {
 			sched_yield();
 		} else {
-			struct timespec nap = {0, 10000};
+			struct timespec nap = {0, 20000};
 			nanosleep(&nap, NULL);
 		}
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
