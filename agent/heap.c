@@ -138,6 +138,11 @@ static uint64_t next_seq(void)
 	return atomic_fetch_add_explicit(&heap_seq.next, 1, memory_order_relaxed);
 }
 
+uint64_t ct_heap_next_seq(void)
+{
+	return next_seq();
+}
+
 static bool recording(void)
 {
 	return atomic_load_explicit(&heap_state, memory_order_acquire) == HEAP_RECORDING &&
@@ -196,13 +201,13 @@ static int emit(uint16_t type, uint64_t val)
 	return emit_at(type, UINT64_MAX, NULL, val, false);
 }
 
-/* A rate-1 event with its sequence number: to the thread's own ring (heapring.c), or to
- * the shared rings when the thread has none or is inside a push already (a signal
- * handler). */
+/* A rate-1 event with its sequence number (CT_HEAP_SEQ_LATER: taken when the event is
+ * appended): to the thread's own ring (heapring.c), or to the shared rings when the thread
+ * has none or is inside a push already (a signal handler). */
 static void emit_direct(uint16_t type, int kind, uint64_t seq, const void *addr, uint64_t val,
 			bool may_wait)
 {
-	int r = ct_heap_ring_push(seq << 2 | (uint64_t)kind, (uintptr_t)addr, val, may_wait);
+	int r = ct_heap_ring_push(kind, seq, (uintptr_t)addr, val, may_wait);
 	if (r == -EAGAIN) {
 		int saved_errno = errno; /* the ring leaves errno alone; the shared rings may not */
 		emit_at(type, seq, addr, val, may_wait);
@@ -248,7 +253,8 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
 	if (heap_direct) {
 		/* The number is taken after the real call: before any free of p can take its. */
-		emit_direct(CT_EV_HEAP_ALLOC_AT, CT_HEAP_RING_ALLOC, next_seq(), p, val, true);
+		emit_direct(CT_EV_HEAP_ALLOC_AT, CT_HEAP_RING_ALLOC, CT_HEAP_SEQ_LATER, p, val,
+			    true);
 	} else if (ct_heap_table_insert(t, (uintptr_t)p, val) == 0) {
 		uint64_t v;
 		if (emit(CT_EV_HEAP_ALLOC, val) <
@@ -264,16 +270,15 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 /* A block that may be sampled is being freed: forget it and report the free. The guard is
  * not needed (nothing here allocates or recurses) and not checked, so that a signal
  * handler freeing a sampled block inside our own slow path is still counted. */
-/* At rate 1 (heap_direct) there is nothing to forget: *val receives the sequence number
- * of the coming free, taken while p is still allocated, so that it is smaller than that
- * of any later allocation of the same address; report_free then sends it. */
+/* At rate 1 (heap_direct) there is nothing to forget: *val receives CT_HEAP_SEQ_LATER,
+ * and report_free's event takes its sequence number when it is appended — still before
+ * the real free, so that it is smaller than that of any later allocation of the same
+ * address, and after any wait for room, so that no number stays outstanding meanwhile. */
 static __attribute__((noinline)) bool forget(void *p, uint64_t *val)
 {
 	if (heap_direct) {
-		if (!recording())
-			return false;
-		*val = next_seq();
-		return true;
+		*val = CT_HEAP_SEQ_LATER;
+		return recording();
 	}
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
 	return ct_heap_table_remove(t, (uintptr_t)p, val);
@@ -341,7 +346,11 @@ CT_EXPORT void *calloc(size_t n, size_t size)
  * the address may be reused); when the call fails it is still live and goes back. */
 static inline __attribute__((always_inline)) bool realloc_forget(void *p, uint64_t *val)
 {
-	return p && __builtin_expect(maybe_sampled(p), 0) && forget(p, val);
+	if (!p || !__builtin_expect(maybe_sampled(p), 0) || !forget(p, val))
+		return false;
+	if (heap_direct) /* now: once the real call returns, p may be another thread's */
+		*val = next_seq();
+	return true;
 }
 
 static void realloc_settle(void *p, void *q, size_t size, uint64_t val)

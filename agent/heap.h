@@ -68,6 +68,8 @@ void ct_heap_hooks_get_stats(ct_heap_hooks_stats *st);
 
 /* Whether the hooks record now (started, not stopped, agent active). */
 bool ct_heap_hooks_recording(void);
+/* The next number of the global heap event sequence (any thread; relaxed). */
+uint64_t ct_heap_next_seq(void);
 
 /* ---- heapring.c: the rate-1 events' per-thread rings ---- */
 
@@ -83,11 +85,16 @@ enum { CT_HEAP_RING_ALLOC, CT_HEAP_RING_FREE, CT_HEAP_RING_NONE };
 
 /* The key that gives a thread's ring back at its exit. Constructor. 0 or -errno. */
 int ct_heap_ring_init(void);
-/* Appends one event to the calling thread's ring (taking one on its first event). 0;
+/* "Number the event when it is appended" (a seq argument of ct_heap_ring_push). */
+#define CT_HEAP_SEQ_LATER UINT64_MAX
+
+/* Appends one event of a kind (CT_HEAP_RING_*) with its sequence number, or with the next
+ * one taken once there is room (CT_HEAP_SEQ_LATER), to the calling thread's ring (taking
+ * one on its first event). 0;
  * -EAGAIN when the thread has no ring or is already inside a push (a signal handler):
  * send the event another way; -ENOSPC when the ring stayed full (after waiting, if
  * may_wait). Program threads; async-signal-safe once the thread has its ring. */
-int ct_heap_ring_push(uint64_t seq_kind, uint64_t addr, uint64_t val, bool may_wait);
+int ct_heap_ring_push(int kind, uint64_t seq, uint64_t addr, uint64_t val, bool may_wait);
 /* Hands every event pushed so far to fn, ring by ring, each ring in order. One consumer
  * at a time (the collector thread, or the exit path after it stopped). Returns the count. */
 size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void *ctx);

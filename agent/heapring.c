@@ -17,20 +17,24 @@
  * events of later destructors, of a signal handler that interrupted a push, or of a thread
  * without a ring are refused (ct_heap_ring_push returns -EAGAIN) and the caller sends them
  * through the shared rings instead. A push that finds the ring half full wakes the
- * collector; one that finds it full waits for it (at most 1 s, when the caller may
- * wait), as rate 1's exactness requires. A push leaves errno as it found it.
+ * collector; one that finds it full sleeps until the collector gives room back (when the
+ * caller may wait, and as long as the collector makes progress), as rate 1's exactness
+ * requires. A push leaves errno as it found it.
  *
  * Consumer. ct_heap_ring_drain runs on one thread at a time (the collector, or the exit
- * path after the collector stopped). Rings are never unmapped: a ring whose thread exited
+ * path after the collector stopped) and merges the rings by sequence number. Rings are
+ * never unmapped: a ring whose thread exited
  * is drained, then marked free for the next new thread, so the list only grows to the
  * largest number of threads that recorded at once.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/heap.h"
@@ -63,11 +67,18 @@ static heap_ring *_Atomic ring_list;
 static pthread_key_t ring_key;
 static int ring_key_ok;
 static _Atomic uint64_t ring_waits; /* pushes that found their ring full; relaxed */
+/* Bumped by the consumer whenever it gives a ring's slots back; a producer waiting for
+ * room sleeps on it (a futex word) and counts itself in ring_sleepers, so that the
+ * consumer makes the wake-up system call only when someone sleeps. */
+static _Atomic uint32_t ring_progress;
+static _Atomic uint32_t ring_sleepers;
 
 static __thread heap_ring *tls_ring IE;
 /* 1 while a push runs (a signal handler's push then goes to the shared rings); 2 once the
  * thread has no ring and gets none (no memory, or its exit has given it back). */
 static __thread int tls_ring_off IE;
+/* ring_progress + 1 when this thread last gave up waiting (0: never). */
+static __thread uint64_t tls_stalled_at IE;
 
 /* Thread exit. Later events of the thread (other destructors) use the shared rings. */
 static void ring_gone(void *p)
@@ -118,12 +129,15 @@ static heap_ring *ring_take(void)
 	return r;
 }
 
-/* The ring is full: wake the collector, yield, then nap, for at most WAIT_MAX_NS of the
- * monotonic clock while the heap is still recording (a collector starved of CPU on a busy
- * machine may take tens of milliseconds to be scheduled; rate 1 would rather wait than
- * lose the event). The bound is for a collector that cannot run at all — say, blocked on
- * a lock this thread holds. Whether there is room now. */
-#define WAIT_MAX_NS 1000000000u
+/* The ring is full: wake the collector and sleep on ring_progress (a futex) while the
+ * heap is still recording and the collector is getting on — rate 1 would rather wait than
+ * lose the event, and a collector starved of CPU on a busy machine may take a long time to
+ * get to this ring (sleeping rather than spinning leaves it the CPU; growing the address
+ * map of millions of live blocks took it over 2 s on a loaded 2-core machine). When the
+ * collector gave nothing back for WAIT_STALL_NS — it cannot run at all, say blocked on a
+ * lock this thread holds — the event is dropped, and so are the thread's next full-ring
+ * events until the collector moves again. Whether there is room now. */
+#define WAIT_STALL_NS 10000000000u
 
 static uint64_t mono_ns(void)
 {
@@ -132,29 +146,52 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Sleeps until ring_progress differs from v, or 10 ms. The guard keeps the futex hook
+ * (futexhook.c) from recording our own wait. */
+static void sleep_progress(uint32_t v)
+{
+	struct timespec ts = {0, 10000000};
+	int saved_guard = ct_tls_guard;
+	ct_tls_guard = 1;
+	syscall(SYS_futex, &ring_progress, FUTEX_WAIT_PRIVATE, v, &ts, NULL, 0);
+	ct_tls_guard = saved_guard;
+}
+
 static bool wait_room(heap_ring *r, uint64_t h)
 {
+	uint32_t seen = atomic_load_explicit(&ring_progress, memory_order_seq_cst);
+	if (tls_stalled_at == (uint64_t)seen + 1)
+		return false; /* gave up on a stalled collector: not again until it moves */
 	atomic_fetch_add_explicit(&ring_waits, 1, memory_order_relaxed);
+	int saved_errno = errno; /* the futex's EAGAIN or EINTR is not the program's */
 	ct_collector_wake();
-	int saved_errno = errno; /* nanosleep's EINTR is not the program's */
-	uint64_t deadline = mono_ns() + WAIT_MAX_NS;
+	/* Seq_cst with the consumer's progress increment and sleeper check: either it sees
+	 * us sleeping and wakes us, or we see its progress (and the tail it released). */
+	atomic_fetch_add_explicit(&ring_sleepers, 1, memory_order_seq_cst);
+	uint64_t deadline = mono_ns() + WAIT_STALL_NS;
 	bool room = false;
-	for (int i = 0; !room && ct_heap_hooks_recording() && (i < 100 || mono_ns() < deadline);
-	     i++) {
-		if (i < 100) {
-			sched_yield();
-		} else {
-			struct timespec nap = {0, 20000};
-			nanosleep(&nap, NULL);
-		}
+	while (ct_heap_hooks_recording()) {
+		uint32_t v = atomic_load_explicit(&ring_progress, memory_order_seq_cst);
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 		room = h - r->tail_seen < RING_EVENTS;
+		if (room)
+			break;
+		uint64_t now = mono_ns();
+		if (v != seen) {
+			seen = v;
+			deadline = now + WAIT_STALL_NS;
+		} else if (now >= deadline) {
+			tls_stalled_at = (uint64_t)seen + 1;
+			break;
+		}
+		sleep_progress(v);
 	}
+	atomic_fetch_sub_explicit(&ring_sleepers, 1, memory_order_relaxed);
 	errno = saved_errno;
 	return room;
 }
 
-int ct_heap_ring_push(uint64_t seq_kind, uint64_t addr, uint64_t val, bool may_wait)
+int ct_heap_ring_push(int kind, uint64_t seq, uint64_t addr, uint64_t val, bool may_wait)
 {
 	heap_ring *r = tls_ring;
 	if (__builtin_expect(!r, 0)) {
@@ -185,8 +222,10 @@ int ct_heap_ring_push(uint64_t seq_kind, uint64_t addr, uint64_t val, bool may_w
 			return -ENOSPC;
 		}
 	}
+	if (seq == CT_HEAP_SEQ_LATER)
+		seq = ct_heap_next_seq();
 	ct_heap_ring_ev *e = &r->ev[h & (RING_EVENTS - 1)];
-	e->seq_kind = seq_kind;
+	e->seq_kind = seq << 2 | (uint64_t)kind;
 	e->addr = addr;
 	e->val = val;
 	/* Release: the consumer that sees the new head sees the event. */
@@ -197,24 +236,96 @@ int ct_heap_ring_push(uint64_t seq_kind, uint64_t addr, uint64_t val, bool may_w
 	return 0;
 }
 
+/* The merge's state: one cursor per ring with events, in a binary min-heap on the
+ * sequence number of the ring's next event. Collector-only (one consumer at a time).
+ * Rings past MERGE_MAX in one drain are drained one after the other, as before the merge:
+ * the reorder window still puts their events in order. */
+#define MERGE_MAX 1024
+typedef struct {
+	heap_ring *r;
+	uint64_t t, h; /* next event, end of what this drain takes */
+	uint64_t key;  /* seq_kind of r->ev[t]: orders as the sequence number */
+	int exited;    /* the ring's thread had exited when the drain began */
+} cursor;
+static cursor heap_cur[MERGE_MAX];
+
+static void sift_down(cursor *c, size_t n, size_t i)
+{
+	for (;;) {
+		size_t m = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && c[l].key < c[m].key)
+			m = l;
+		if (r < n && c[r].key < c[m].key)
+			m = r;
+		if (m == i)
+			return;
+		cursor tmp = c[i];
+		c[i] = c[m];
+		c[m] = tmp;
+		i = m;
+	}
+}
+
+/* A cursor's ring is drained: release the slots and, once its thread has exited, the
+ * ring. Release: the producer (or the ring's next owner) reuses the slots only after we
+ * read them. */
+static void give_back(heap_ring *r, uint64_t t)
+{
+	atomic_store_explicit(&r->tail, t, memory_order_release);
+	atomic_fetch_add_explicit(&ring_progress, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&ring_sleepers, memory_order_seq_cst))
+		syscall(SYS_futex, &ring_progress, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void ring_done(const cursor *c)
+{
+	give_back(c->r, c->t);
+	if (c->exited)
+		atomic_store_explicit(&c->r->state, RING_FREE, memory_order_release);
+}
+
+/* Every ring's events merged in sequence order, so that the aggregator applies nearly all
+ * of them on its in-order path, whatever the number of threads: only events whose number
+ * was taken but not yet appended when the drain began wait in its reorder window. */
 size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void *ctx)
 {
-	size_t n = 0;
+	size_t n = 0, nc = 0;
 	for (heap_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire); r;
 	     r = r->next) {
 		/* Acquire on state before head: an exited ring's head is then final. */
 		int st = atomic_load_explicit(&r->state, memory_order_acquire);
 		if (st == RING_FREE)
 			continue;
-		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
-		for (; t != h; t++)
-			fn(ctx, &r->ev[t & (RING_EVENTS - 1)]);
-		n += (size_t)(h - atomic_load_explicit(&r->tail, memory_order_relaxed));
-		/* Release: the producer reuses the slots only after we read them. */
-		atomic_store_explicit(&r->tail, t, memory_order_release);
-		if (st == RING_EXITED)
-			atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
+		cursor c = {.r = r,
+			    .t = atomic_load_explicit(&r->tail, memory_order_relaxed),
+			    .h = atomic_load_explicit(&r->head, memory_order_acquire),
+			    .exited = st == RING_EXITED};
+		n += (size_t)(c.h - c.t);
+		if (c.t != c.h && nc < MERGE_MAX) {
+			c.key = r->ev[c.t & (RING_EVENTS - 1)].seq_kind;
+			heap_cur[nc++] = c;
+			continue;
+		}
+		for (; c.t != c.h; c.t++)
+			fn(ctx, &r->ev[c.t & (RING_EVENTS - 1)]);
+		ring_done(&c);
+	}
+	for (size_t i = nc / 2; i-- > 0;)
+		sift_down(heap_cur, nc, i);
+	while (nc) {
+		cursor *c = &heap_cur[0];
+		fn(ctx, &c->r->ev[c->t & (RING_EVENTS - 1)]);
+		if (++c->t == c->h) {
+			ring_done(c);
+			heap_cur[0] = heap_cur[--nc];
+		} else {
+			/* A long merge gives room back as it goes: a producer waiting on a full
+			 * ring need not wait for every other ring's events too. */
+			if ((c->t & 1023) == 0)
+				give_back(c->r, c->t);
+			c->key = c->r->ev[c->t & (RING_EVENTS - 1)].seq_kind;
+		}
+		sift_down(heap_cur, nc, 0);
 	}
 	return n;
 }
