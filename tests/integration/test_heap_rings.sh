@@ -1,8 +1,9 @@
 #!/bin/sh
 # test_heap_rings.sh — rate 1 through the per-thread event rings (agent/heapring.c): waves
 # of threads each allocate more blocks than a ring holds (so rings wrap, wait for the
-# collector and are handed to the next wave's threads), free a neighbour's blocks (an
-# allocation and its free in different rings, put back in order by sequence number) and
+# collector and are handed to the next wave's threads; 24 full rings hold more events than
+# the aggregator's reorder window, so only the collector's merge keeps them in order), free
+# a neighbour's blocks (an allocation and its free in different rings) and
 # leak a few; one thread allocates, then blocks until the process exits (its ring is never
 # given back). Every count must be exact and nothing lost or applied out of order.
 . "$(dirname "$0")/lib.sh"
@@ -16,9 +17,9 @@ cat > "$TMP/rings.c" <<'C'
 #include <stdlib.h>
 #include <unistd.h>
 
-#define T 6
-#define N 60000
-#define WAVES 3
+#define T 24
+#define N 40000
+#define WAVES 2
 static void *blocks[T][N];
 static pthread_barrier_t bar;
 static sem_t idle_ready;
@@ -89,15 +90,15 @@ ${CC:-cc} -O2 -g -pthread -o "$TMP/rings_prog" "$TMP/rings.c" || fail "cannot bu
 
 CTRACE_HEAP_RATE=1 run_bare_and_traced rings "$TMP/rings_prog"
 f=$TMP/rings/heap.pb.gz
-expect_eq "rings_alloc objects" "$(hval "$f" alloc_objects rings_alloc)" 1080000
-expect_eq "rings_alloc bytes" "$(hval "$f" alloc_space rings_alloc)" 64800000
+expect_eq "rings_alloc objects" "$(hval "$f" alloc_objects rings_alloc)" 1920000
+expect_eq "rings_alloc bytes" "$(hval "$f" alloc_space rings_alloc)" 115200000
 expect_eq "rings_alloc in use" "$(hval "$f" inuse_space rings_alloc)" 0
-expect_eq "rings_leak in use" "$(hval "$f" inuse_space rings_leak)" 18000
-expect_eq "rings_leak objects in use" "$(hval "$f" inuse_objects rings_leak)" 180
+expect_eq "rings_leak in use" "$(hval "$f" inuse_space rings_leak)" 48000
+expect_eq "rings_leak objects in use" "$(hval "$f" inuse_objects rings_leak)" 480
 expect_eq "rings_idle_alloc in use" "$(hval "$f" inuse_space rings_idle_alloc)" 5000
 c=$(gzip -dc "$f" | strings | grep 'ctrace heap: rate 1 ') || fail "no heap comment in $f"
 case $c in
 *" 0 lost (ring full), 0 applied out of order,"*) ;;
 *) fail "events lost or out of order: $c" ;;
 esac
-ok "rate 1, threads' own rings: exact counts across 3 waves x 6 threads, cross-thread frees, an idle thread's events"
+ok "rate 1, threads' own rings: exact counts across 2 waves x 24 threads, cross-thread frees, an idle thread's events"
