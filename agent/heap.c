@@ -139,10 +139,20 @@ static uint64_t next_seq(void)
 	return atomic_fetch_add_explicit(&heap_seq.next, 1, memory_order_relaxed);
 }
 
+uint64_t ct_heap_next_seq(void)
+{
+	return next_seq();
+}
+
 static bool recording(void)
 {
 	return atomic_load_explicit(&heap_state, memory_order_acquire) == HEAP_RECORDING &&
 	       ct_active();
+}
+
+bool ct_heap_hooks_recording(void)
+{
+	return recording();
 }
 
 /* At rate 1 a full ring makes the program wait for the collector rather than lose the
@@ -192,6 +202,22 @@ static int emit(uint16_t type, uint64_t val)
 	return emit_at(type, UINT64_MAX, NULL, val, false);
 }
 
+/* A rate-1 event with its sequence number (CT_HEAP_SEQ_LATER: taken when the event is
+ * appended): to the thread's own ring (heapring.c), or to the shared rings when the thread
+ * has none or is inside a push already (a signal handler). */
+static void emit_direct(uint16_t type, int kind, uint64_t seq, const void *addr, uint64_t val,
+			bool may_wait)
+{
+	int r = ct_heap_ring_push(kind, seq, (uintptr_t)addr, val, may_wait);
+	if (r == -EAGAIN) {
+		int saved_errno = errno; /* the ring leaves errno alone; the shared rings may not */
+		emit_at(type, seq, addr, val, may_wait);
+		errno = saved_errno;
+	} else if (r < 0) {
+		atomic_fetch_add_explicit(&heap_emit_failed, 1, memory_order_relaxed);
+	}
+}
+
 static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t ra,
 						 uintptr_t ra_slot)
 {
@@ -217,7 +243,7 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 				return;
 		}
 	}
-	tls_countdown = ct_heap_next_sample(&tls_rng, heap_rate);
+	tls_countdown = heap_direct ? -1 : ct_heap_next_sample(&tls_rng, heap_rate);
 	if (!p || !ct_guard_enter())
 		return;
 	int saved_errno = errno; /* the program must not see the unwinder's or ring's errno */
@@ -228,7 +254,8 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
 	if (heap_direct) {
 		/* The number is taken after the real call: before any free of p can take its. */
-		emit_at(CT_EV_HEAP_ALLOC_AT, UINT64_MAX, p, val, true);
+		emit_direct(CT_EV_HEAP_ALLOC_AT, CT_HEAP_RING_ALLOC, CT_HEAP_SEQ_LATER, p, val,
+			    true);
 	} else if (ct_heap_table_insert(t, (uintptr_t)p, val) == 0) {
 		uint64_t v;
 		if (emit(CT_EV_HEAP_ALLOC, val) <
@@ -244,16 +271,15 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 /* A block that may be sampled is being freed: forget it and report the free. The guard is
  * not needed (nothing here allocates or recurses) and not checked, so that a signal
  * handler freeing a sampled block inside our own slow path is still counted. */
-/* At rate 1 (heap_direct) there is nothing to forget: *val receives the sequence number
- * of the coming free, taken while p is still allocated, so that it is smaller than that
- * of any later allocation of the same address; report_free then sends it. */
+/* At rate 1 (heap_direct) there is nothing to forget: *val receives CT_HEAP_SEQ_LATER,
+ * and report_free's event takes its sequence number when it is appended — still before
+ * the real free, so that it is smaller than that of any later allocation of the same
+ * address, and after any wait for room, so that no number stays outstanding meanwhile. */
 static __attribute__((noinline)) bool forget(void *p, uint64_t *val)
 {
 	if (heap_direct) {
-		if (!recording())
-			return false;
-		*val = next_seq();
-		return true;
+		*val = CT_HEAP_SEQ_LATER;
+		return recording();
 	}
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
 	return ct_heap_table_remove(t, (uintptr_t)p, val);
@@ -261,10 +287,12 @@ static __attribute__((noinline)) bool forget(void *p, uint64_t *val)
 
 static void report_free(const void *p, uint64_t val)
 {
+	if (heap_direct) {
+		emit_direct(CT_EV_HEAP_FREE_AT, CT_HEAP_RING_FREE, val, p, 0, !ct_tls_guard);
+		return;
+	}
 	int saved_errno = errno;
-	if (heap_direct)
-		emit_at(CT_EV_HEAP_FREE_AT, val, p, 0, !ct_tls_guard);
-	else if (recording())
+	if (recording())
 		emit(CT_EV_HEAP_FREE, val);
 	errno = saved_errno;
 }
@@ -319,7 +347,11 @@ CT_EXPORT void *calloc(size_t n, size_t size)
  * the address may be reused); when the call fails it is still live and goes back. */
 static inline __attribute__((always_inline)) bool realloc_forget(void *p, uint64_t *val)
 {
-	return p && __builtin_expect(maybe_sampled(p), 0) && forget(p, val);
+	if (!p || !__builtin_expect(maybe_sampled(p), 0) || !forget(p, val))
+		return false;
+	if (heap_direct) /* now: once the real call returns, p may be another thread's */
+		*val = next_seq();
+	return true;
 }
 
 static void realloc_settle(void *p, void *q, size_t size, uint64_t val)
@@ -327,7 +359,8 @@ static void realloc_settle(void *p, void *q, size_t size, uint64_t val)
 	if (!q && size != 0) { /* failed: p is untouched */
 		if (heap_direct) {
 			int saved_errno = errno; /* ENOMEM from the real call */
-			emit_at(CT_EV_HEAP_NONE, val, NULL, 0, !ct_tls_guard);
+			emit_direct(CT_EV_HEAP_NONE, CT_HEAP_RING_NONE, val, NULL, 0,
+				    !ct_tls_guard);
 			errno = saved_errno;
 			return;
 		}
@@ -454,6 +487,9 @@ int ct_heap_hooks_start(uint64_t rate)
 	heap_rate = rate;
 	pthread_atfork(NULL, NULL, heap_atfork_child);
 	if (heap_rate <= 1) {
+		int r = ct_heap_ring_init();
+		if (r < 0)
+			return r;
 		heap_direct = 1;
 		memset(direct_mem + 16 * sizeof(ct_heap_slot), 255, 16);
 		atomic_store_explicit(&tbl, &direct_table, memory_order_release);

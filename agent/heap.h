@@ -1,12 +1,14 @@
 /*
- * heap.h — what the heap profiler's three files share: heapboot.c (the real allocator
+ * heap.h — what the heap profiler's four files share: heapboot.c (the real allocator
  * functions and the bootstrap arena), heap.c (the malloc-family hooks and the byte
- * sampling) and heapsrc.c (the heap source on the collector thread). Nothing else in the
+ * sampling), heapring.c (rate 1's per-thread event rings) and heapsrc.c (the heap source
+ * on the collector thread). Nothing else in the
  * agent includes it.
  */
 #ifndef CT_AGENT_HEAP_H
 #define CT_AGENT_HEAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,5 +65,40 @@ typedef struct {
 } ct_heap_hooks_stats;
 
 void ct_heap_hooks_get_stats(ct_heap_hooks_stats *st);
+
+/* Whether the hooks record now (started, not stopped, agent active). */
+bool ct_heap_hooks_recording(void);
+/* The next number of the global heap event sequence (any thread; relaxed). */
+uint64_t ct_heap_next_seq(void);
+
+/* ---- heapring.c: the rate-1 events' per-thread rings ---- */
+
+/* One rate-1 event: seq_kind = sequence number << 2 | kind (CT_HEAP_RING_*); val =
+ * ct_heap_pack(stack, size) for an allocation, else 0. */
+typedef struct {
+	uint64_t seq_kind;
+	uint64_t addr;
+	uint64_t val;
+} ct_heap_ring_ev;
+
+enum { CT_HEAP_RING_ALLOC, CT_HEAP_RING_FREE, CT_HEAP_RING_NONE };
+
+/* The key that gives a thread's ring back at its exit. Constructor. 0 or -errno. */
+int ct_heap_ring_init(void);
+/* "Number the event when it is appended" (a seq argument of ct_heap_ring_push). */
+#define CT_HEAP_SEQ_LATER UINT64_MAX
+
+/* Appends one event of a kind (CT_HEAP_RING_*) with its sequence number, or with the next
+ * one taken once there is room (CT_HEAP_SEQ_LATER), to the calling thread's ring (taking
+ * one on its first event). 0;
+ * -EAGAIN when the thread has no ring or is already inside a push (a signal handler):
+ * send the event another way; -ENOSPC when the ring stayed full (after waiting, if
+ * may_wait). Program threads; async-signal-safe once the thread has its ring. */
+int ct_heap_ring_push(int kind, uint64_t seq, uint64_t addr, uint64_t val, bool may_wait);
+/* Hands every event pushed so far to fn, ring by ring, each ring in order. One consumer
+ * at a time (the collector thread, or the exit path after it stopped). Returns the count. */
+size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void *ctx);
+/* Pushes that found their ring full and waited (relaxed; for the profile's comment). */
+uint64_t ct_heap_ring_waits(void);
 
 #endif

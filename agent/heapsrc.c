@@ -28,8 +28,9 @@ static int heap_start(void)
 	ct_stackcache_init();
 	/* The reorder window must span what the rings can hold (2 x 4 MiB of 64-byte records
 	 * on this kind of machine) while one thread sits on a sequence number; at rate 1,
-	 * where a late event can mismatch an address, make it 2^18 events. */
-	agg = ct_heap_agg_new(heap_rate, heap_rate <= 1 ? 18 : 16);
+	 * where a late event can mismatch an address and every thread has a ring of its own
+	 * (heapring.c), make it 2^19 events. */
+	agg = ct_heap_agg_new(heap_rate, heap_rate <= 1 ? 19 : 16);
 	if (!agg)
 		return -ENOMEM;
 	heap_start_ns = ct_now();
@@ -73,6 +74,24 @@ static void heap_on_event(const ct_event *ev)
 		agg_errors++;
 }
 
+/* A rate-1 event from a thread's ring (heapring.c), dated by the drain that took it. */
+static void ring_event(void *ctx, const ct_heap_ring_ev *e)
+{
+	static const int kinds[4] = {CT_HEAP_EV_ALLOC_AT, CT_HEAP_EV_FREE_AT, CT_HEAP_EV_NONE,
+				     CT_HEAP_EV_NONE};
+	uint64_t now = *(const uint64_t *)ctx;
+	if (ct_heap_agg_add_at(agg, e->seq_kind >> 2, kinds[e->seq_kind & 3], (uintptr_t)e->addr,
+			       ct_heap_unpack_stack(e->val), ct_heap_unpack_size(e->val), now) < 0)
+		agg_errors++;
+}
+
+/* After every drain of the shared rings: the threads' own rings (rate 1). */
+static void heap_tick(uint64_t now)
+{
+	if (agg)
+		ct_heap_ring_drain(ring_event, &now);
+}
+
 static int64_t nonneg(int64_t v)
 {
 	return v < 0 ? 0 : v;
@@ -97,10 +116,13 @@ static ct_profile *build_profile(const char *name, const ct_heap_site *sites, si
 	ct_heap_hooks_stats hs;
 	ct_heap_hooks_get_stats(&hs);
 	char c[320];
-	char how[96];
+	char how[128];
 	if (hs.direct)
-		snprintf(how, sizeof how, "frees matched by the collector, %llu of unknown blocks",
-			 (unsigned long long)st.unknown_frees);
+		snprintf(how, sizeof how,
+			 "frees matched by the collector, %llu of unknown blocks, %llu waits for "
+			 "a full ring",
+			 (unsigned long long)st.unknown_frees,
+			 (unsigned long long)ct_heap_ring_waits());
 	else
 		snprintf(how, sizeof how,
 			 "%llu blocks untracked (table full, grown to level %u of %u)",
@@ -172,6 +194,7 @@ static void heap_finish(void)
 	ct_heap_hooks_stop();
 	if (!agg)
 		return;
+	heap_tick(ct_now());
 	if (ct_heap_agg_flush(agg) < 0)
 		agg_errors++;
 	size_t n;
@@ -200,4 +223,5 @@ CT_SOURCE(heap_source) = {
 	.subs = heap_subs,
 	.start = heap_start,
 	.finish = heap_finish,
+	.tick = heap_tick,
 };

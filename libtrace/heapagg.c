@@ -34,7 +34,7 @@ typedef struct {
  * rather than per block). */
 typedef struct {
 	uintptr_t addr; /* 0 = empty */
-	uint64_t val;	/* ct_heap_pack(stack, size) */
+	uint64_t val;	/* ct_heap_pack(index of its site, size) */
 } block;
 
 #define CHUNK_BITS 6 /* 16-byte granules per chunk, as a power of two: 1 KiB */
@@ -48,8 +48,9 @@ struct ct_heap_agg {
 	pending *win;
 	size_t win_mask;
 	size_t npending;
-	uint64_t next;	/* next sequence number to apply */
-	uint64_t epoch; /* bumped at every new peak */
+	uint64_t next;	  /* next sequence number to apply */
+	uint64_t epoch;	  /* bumped at every new peak */
+	size_t last_site; /* the site find_site found last (valid when nsites > 0) */
 	ct_heap_site *out;
 	block *blocks;
 	unsigned blocks_bits; /* log2 of the map's slots; 0 until the first ALLOC_AT */
@@ -123,7 +124,7 @@ static int blocks_grow(ct_heap_agg *a)
 }
 
 /* Remembers a block; an address already there (its free was lost) is overwritten. */
-static int block_put(ct_heap_agg *a, uintptr_t addr, uint32_t stack, uint64_t size)
+static int block_put(ct_heap_agg *a, uintptr_t addr, uint32_t site_index, uint64_t size)
 {
 	if (!a->blocks_bits || (a->st.live_addrs + 1) * 2 > ((uint64_t)1 << a->blocks_bits)) {
 		if (blocks_grow(a) < 0)
@@ -132,7 +133,7 @@ static int block_put(ct_heap_agg *a, uintptr_t addr, uint32_t stack, uint64_t si
 	size_t i = block_find(a, addr);
 	if (!a->blocks[i].addr)
 		a->st.live_addrs++;
-	a->blocks[i] = (block){.addr = addr, .val = ct_heap_pack(stack, size)};
+	a->blocks[i] = (block){.addr = addr, .val = ct_heap_pack(site_index, size)};
 	return 0;
 }
 
@@ -187,13 +188,19 @@ static int grow_index(ct_heap_agg *a)
 
 static site *find_site(ct_heap_agg *a, uint32_t stack, uint64_t size)
 {
+	/* Events come in runs from one call site: try the last one first. */
+	if (a->nsites && a->sites[a->last_site].pub.stack == stack &&
+	    a->sites[a->last_site].pub.size == size)
+		return &a->sites[a->last_site];
 	size_t h = hash_key(stack, size, a->index_mask);
 	for (;; h = (h + 1) & a->index_mask) {
 		uint32_t i = a->index[h];
 		if (!i)
 			break;
-		if (a->sites[i - 1].pub.stack == stack && a->sites[i - 1].pub.size == size)
+		if (a->sites[i - 1].pub.stack == stack && a->sites[i - 1].pub.size == size) {
+			a->last_site = i - 1;
 			return &a->sites[i - 1];
+		}
 	}
 	/* A new site: keep the index at most half full. */
 	if ((a->nsites + 1) * 2 > a->index_mask + 1) {
@@ -215,6 +222,7 @@ static site *find_site(ct_heap_agg *a, uint32_t stack, uint64_t size)
 	s->pub.size = size;
 	s->touched = a->epoch; /* created after the latest peak: in use there was 0 */
 	a->index[h] = (uint32_t)a->nsites;
+	a->last_site = a->nsites - 1;
 	return s;
 }
 
@@ -223,23 +231,27 @@ static int apply(ct_heap_agg *a, int kind, uintptr_t addr, uint32_t stack, uint6
 {
 	if (kind == CT_HEAP_EV_NONE)
 		return 0;
-	if (kind == CT_HEAP_EV_ALLOC_AT) {
-		if (block_put(a, addr, stack, size) < 0)
-			return -ENOMEM;
-		kind = CT_HEAP_EV_ALLOC;
-	} else if (kind == CT_HEAP_EV_FREE_AT) {
+	site *s;
+	if (kind == CT_HEAP_EV_FREE_AT) {
+		/* The map holds the block's site: no second look-up. */
 		block b;
 		if (!block_take(a, addr, &b)) {
 			a->st.unknown_frees++;
 			return 0;
 		}
 		kind = CT_HEAP_EV_FREE;
-		stack = ct_heap_unpack_stack(b.val);
+		s = &a->sites[ct_heap_unpack_stack(b.val)];
 		size = ct_heap_unpack_size(b.val);
+	} else {
+		s = find_site(a, stack, a->rate <= 1 ? 0 : size);
+		if (!s)
+			return -ENOMEM;
+		if (kind == CT_HEAP_EV_ALLOC_AT) {
+			if (block_put(a, addr, (uint32_t)(s - a->sites), size) < 0)
+				return -ENOMEM;
+			kind = CT_HEAP_EV_ALLOC;
+		}
 	}
-	site *s = find_site(a, stack, a->rate <= 1 ? 0 : size);
-	if (!s)
-		return -ENOMEM;
 	if (s->touched != a->epoch) {
 		/* First change since the latest peak: its values now are its values then. */
 		s->snap_objects = s->pub.inuse_objects;
@@ -247,7 +259,7 @@ static int apply(ct_heap_agg *a, int kind, uintptr_t addr, uint32_t stack, uint6
 		s->touched = a->epoch;
 	}
 	int64_t bytes = (int64_t)size;
-	int64_t w = (int64_t)(ct_heap_weight(size, a->rate) + 0.5);
+	int64_t w = a->rate <= 1 ? bytes : (int64_t)(ct_heap_weight(size, a->rate) + 0.5);
 	a->st.events++;
 	switch (kind) {
 	case CT_HEAP_EV_ALLOC:
@@ -313,6 +325,11 @@ int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, u
 	if (seq < a->next) {
 		a->st.late++;
 		return apply(a, kind, addr, stack, size, time);
+	}
+	if (seq == a->next) { /* its turn (the common case): no trip through the window */
+		a->next++;
+		int rc = apply(a, kind, addr, stack, size, time);
+		return rc < 0 || !a->npending ? rc : drain_ready(a);
 	}
 	while (seq - a->next > a->win_mask) {
 		if (a->npending == 0) { /* nothing waits: jump straight to seq */

@@ -1,8 +1,9 @@
 /*
  * bench_heap.c — the workload behind bench_heap.sh.
  *
- *   bench_heap tight N            one thread, N x (malloc(32); free): the hooks' fast
- *                                 path alone. Prints "tight NS_PER_PAIR".
+ *   bench_heap tight N [SIZE]     one thread, N x (malloc(SIZE); free), SIZE 32 by
+ *                                 default: the hooks' fast path alone. Prints
+ *                                 "tight NS_PER_PAIR" (the thread's CPU time).
  *   bench_heap mixed THREADS N    THREADS threads, each N malloc+free pairs over a
  *                                 window of 256 live blocks, sizes 16 B .. 4 KiB with one
  *                                 in 64 up to 256 KiB. Prints "mixed NS_PER_PAIR WALL_NS",
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void *volatile sink;
 
@@ -198,15 +200,34 @@ static int parse_bench(long rounds)
 	return 0;
 }
 
+/* The honest baseline for a profiled run: the agent's collector thread makes any program
+ * multi-threaded, and glibc's allocator then takes its locking paths (SINGLE_THREAD_P is
+ * false). BENCH_IDLE_THREAD=1 starts one thread that only sleeps, so that a bare run pays
+ * that too. */
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	const char *idle = getenv("BENCH_IDLE_THREAD");
+	if (idle && strcmp(idle, "1") == 0) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, idle_thread, NULL) != 0)
+			return 1;
+	}
 	if (argc == 3 && strcmp(argv[1], "parse") == 0)
 		return parse_bench(atol(argv[2]));
-	if (argc == 3 && strcmp(argv[1], "tight") == 0) {
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "tight") == 0) {
 		long n = atol(argv[2]);
+		size_t size = argc == 4 ? (size_t)atol(argv[3]) : 32;
 		uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		for (long i = 0; i < n; i++) {
-			void *p = malloc(32);
+			void *p = malloc(size);
 			sink = p;
 			free(p);
 		}
@@ -232,6 +253,6 @@ int main(int argc, char **argv)
 		       (unsigned long long)wall);
 		return 0;
 	}
-	fprintf(stderr, "usage: bench_heap tight N | mixed THREADS N | parse N\n");
+	fprintf(stderr, "usage: bench_heap tight N [SIZE] | mixed THREADS N | parse N\n");
 	return 2;
 }
