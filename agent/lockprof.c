@@ -146,15 +146,19 @@ static int lk_get(const ct_event *ev, void *out, size_t size)
 	return 0;
 }
 
-/* The collector's generator for rounding weighted counts (xorshift64). */
+/* The collector's generator for rounding weighted counts (xorshift64), and the block
+ * profile's sampling figures: waits the coin kept, and how many waits they stand for. */
 static uint64_t lk_rng = 0x9e3779b97f4a7c15u;
+static uint64_t lk_kept, lk_weighted;
 
 /* Adds a wait the block profile's coin kept: a wait of d ns shorter than the rate r was
  * kept with probability d / r, so it stands for r / d waits and r ns. */
 static void lk_add_block(const ct_ev_lock_wait *w)
 {
 	uint64_t rate = ct_lk_block_rate, d = w->delay;
+	lk_kept++;
 	if (rate <= 1 || d >= rate) {
+		lk_weighted++;
 		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_BLOCK, w->reason, w->obj, w->stack, 1,
 				(int64_t)d);
 		return;
@@ -168,6 +172,7 @@ static void lk_add_block(const ct_ev_lock_wait *w)
 	/* The fraction (rate % d) / d: one more with that probability. */
 	if ((uint64_t)(((unsigned __int128)lk_rng * d) >> 64) < rate % d)
 		count++;
+	lk_weighted += count;
 	ct_lock_agg_add_sampled(lk_agg, CT_LOCK_AGG_BLOCK, w->reason, w->obj, w->stack,
 				(int64_t)count, (int64_t)rate, (int64_t)w->delay);
 }
@@ -204,6 +209,16 @@ static ct_profile *lk_build(ct_lock_agg_kind kind, const char *file)
 	p->period = 1;
 	if (!p->period_type.type || !p->period_type.unit)
 		goto nomem;
+	if (kind == CT_LOCK_AGG_BLOCK) {
+		char note[160];
+		snprintf(
+			note, sizeof(note),
+			"ctrace block: sampled at rate %llu ns; %llu waits kept, standing for %llu",
+			(unsigned long long)ct_lk_block_rate, (unsigned long long)lk_kept,
+			(unsigned long long)lk_weighted);
+		if (ct_profile_add_comment(p, note) < 0)
+			goto nomem;
+	}
 	if (ct_lock_agg_dropped(lk_agg)) {
 		char note[64];
 		snprintf(note, sizeof(note), "lock records dropped: %llu",
@@ -278,6 +293,7 @@ static int lk_start(void)
  * by lockhooks.c's own atfork handler). */
 static void lk_fork_child(void)
 {
+	lk_kept = lk_weighted = 0;
 	ct_lock_agg_free(lk_agg);
 	lk_agg = ct_lock_agg_new();
 }
