@@ -132,6 +132,15 @@ static int sf_class(uintptr_t pc, int exact, int *real)
 	return sf_cache[h].cls;
 }
 
+/* Copies pcs[from..n) to pcs[to..) without agent frames; returns the new depth. */
+static int sf_drop_agent(uintptr_t *pcs, int to, int from, int n)
+{
+	for (int i = from; i < n; i++)
+		if (!sf_is_agent(pcs[i]))
+			pcs[to++] = pcs[i];
+	return to;
+}
+
 int ct_selffold(uintptr_t *pcs, int n)
 {
 	if (!sf_ready)
@@ -141,19 +150,17 @@ int ct_selffold(uintptr_t *pcs, int n)
 		a++;
 	if (a == n)
 		return n;
-	int real = 0;
-	for (int i = 0; i < a; i++)
-		if (sf_class(pcs[i], i == 0, &real) != SF_SYS)
-			return n; /* agent code under program code: a pass-through, kept */
-	int b = a;
-	while (b < n && sf_is_agent(pcs[b]))
-		b++;
-	if (a > 0 && real) {
-		/* pcs[a - 1] is the wrapped function itself: the program's time. */
-		memmove(pcs + a, pcs + b, (size_t)(n - b) * sizeof(*pcs));
-		return n - (b - a);
+	/* Leaf-side of the first agent frame: only C library code the agent called for its
+	 * own work (then the agent's cost), or the program's (a real call, program code). */
+	int real = 0, own = 1;
+	for (int i = 0; i < a && own; i++)
+		own = sf_class(pcs[i], i == 0, &real) == SF_SYS;
+	if (own && !(a > 0 && real)) {
+		int b = a;
+		while (b < n && sf_is_agent(pcs[b]))
+			b++;
+		pcs[0] = ct_selffold_pc();
+		return sf_drop_agent(pcs, 1, b, n);
 	}
-	pcs[0] = ct_selffold_pc();
-	memmove(pcs + 1, pcs + b, (size_t)(n - b) * sizeof(*pcs));
-	return n - b + 1;
+	return sf_drop_agent(pcs, a, a, n);
 }

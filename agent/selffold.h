@@ -11,10 +11,10 @@
  *   `[ctrace]` frame (a function of that name inside libctrace.so, so that every
  *   symbolizer and viewer names it the same way);
  * - a hook's call of the real function it wraps (libc's epoll_wait under the agent's
- *   epoll_wait) is the program's time: there the hook's frames are dropped, leaving the
- *   stack the program would have without the agent;
- * - agent frames below program code (the thread-start wrapper at a thread's root) are left
- *   as they are.
+ *   epoll_wait) is the program's time, and so is program code the agent calls (a thread's
+ *   start routine under the agent's thread-start wrapper): there, and everywhere further
+ *   from the leaf, the agent's frames are dropped, leaving the stack the program would
+ *   have without the agent.
  * A real call is recognised by name: the C library function the hook called is one the
  * agent interposes. A program that loads libunwind itself shares the agent's copy, and its
  * own unwinding then counts as `[ctrace]`.
