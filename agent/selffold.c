@@ -84,11 +84,30 @@ static inline int sf_is_agent(uintptr_t pc)
 	return 0;
 }
 
-/* Whether the agent defines (interposes) the function called name. */
-static int sf_interposed(const char *name)
+/* Whether the C library function at addr is the real one of a function the agent
+ * interposes under the name `name`: the agent defines name, and the definition after
+ * the agent's is addr. */
+static int sf_wrapped(const char *name, uintptr_t addr)
 {
 	void *f = dlsym(RTLD_DEFAULT, name);
-	return f && sf_is_agent((uintptr_t)f);
+	return f && sf_is_agent((uintptr_t)f) && (uintptr_t)ct_real(name) == addr;
+}
+
+/* Whether the C library function at addr, whose symbol dladdr named `name`, is one the
+ * agent wraps: by that name or its public one (glibc's dladdr may name free __libc_free
+ * and write __write: leading underscores and a "libc_" prefix are dropped in turn). */
+static int sf_real_call(const char *name, uintptr_t addr)
+{
+	for (;;) {
+		if (sf_wrapped(name, addr))
+			return 1;
+		if (*name == '_')
+			name++;
+		else if (strncmp(name, "libc_", 5) == 0)
+			name += 5;
+		else
+			return 0;
+	}
 }
 
 /* The C library and loader modules whose functions the agent calls for its own work. */
@@ -105,9 +124,8 @@ static int sf_is_sys_module(const char *path)
 }
 
 /* The class of a pc that is not the agent's (exact: a sample's leaf, else a return
- * address), and for a C library function whether it
- * is one the agent wraps (by its name, or the name without leading underscores: glibc
- * exports __nanosleep beside nanosleep). Cached per pc. */
+ * address), and for a C library function whether it is one the agent wraps. Cached per
+ * pc. */
 static int sf_class(uintptr_t pc, int exact, int *real)
 {
 	size_t h = (size_t)((pc * 0x9e3779b97f4a7c15u) >> (64 - 10)) & (SF_CACHE - 1);
@@ -117,12 +135,8 @@ static int sf_class(uintptr_t pc, int exact, int *real)
 		Dl_info info;
 		ct_forkguard_enter(); /* the loader's lock must not cross a fork */
 		/* A return address may lie just past its function: look up the call. */
-		if (cls == SF_SYS && dladdr((void *)(pc - !exact), &info) && info.dli_sname) {
-			const char *name = info.dli_sname;
-			r = (uint8_t)sf_interposed(name);
-			while (!r && *name == '_')
-				r = (uint8_t)sf_interposed(++name);
-		}
+		if (cls == SF_SYS && dladdr((void *)(pc - !exact), &info) && info.dli_sname)
+			r = (uint8_t)sf_real_call(info.dli_sname, (uintptr_t)info.dli_saddr);
 		ct_forkguard_exit();
 		sf_cache[h].pc = pc;
 		sf_cache[h].cls = cls;
