@@ -150,6 +150,9 @@ static int lk_get(const ct_event *ev, void *out, size_t size)
  * profile's sampling figures: waits the coin kept, and how many waits they stand for. */
 static uint64_t lk_rng = 0x9e3779b97f4a7c15u;
 static uint64_t lk_kept, lk_weighted;
+/* With the trace on every wait reaches the source, kept or not: their exact totals (those
+ * of at least CTRACE_BLOCK_MIN_NS), which block.pb.gz states beside its estimate. */
+static uint64_t lk_all, lk_all_ns;
 
 /* Adds a wait the block profile's coin kept: a wait of d ns shorter than the rate r was
  * kept with probability d / r, so it stands for r / d waits and r ns. */
@@ -180,8 +183,12 @@ static void lk_add_block(const ct_ev_lock_wait *w)
 static void lk_on_wait(const ct_event *ev)
 {
 	ct_ev_lock_wait w;
+	if (!ct_lk_block_on() || !lk_get(ev, &w, sizeof(w)) || w.delay < ct_lk_block_min_ns)
+		return;
+	lk_all++;
+	lk_all_ns += w.delay;
 	/* The trace's waits reach here too: the block profile keeps those its coin kept. */
-	if ((ev->flags & CT_LK_EV_SAMPLED) && lk_get(ev, &w, sizeof(w)) && ct_lk_block_on())
+	if (ev->flags & CT_LK_EV_SAMPLED)
 		lk_add_block(&w);
 }
 
@@ -210,12 +217,17 @@ static ct_profile *lk_build(ct_lock_agg_kind kind, const char *file)
 	if (!p->period_type.type || !p->period_type.unit)
 		goto nomem;
 	if (kind == CT_LOCK_AGG_BLOCK) {
-		char note[160];
-		snprintf(
+		char note[224];
+		int n = snprintf(
 			note, sizeof(note),
 			"ctrace block: sampled at rate %llu ns; %llu waits kept, standing for %llu",
 			(unsigned long long)ct_lk_block_rate, (unsigned long long)lk_kept,
 			(unsigned long long)lk_weighted);
+		/* With the trace on every wait was seen: the exact figures the estimate is of. */
+		if (ct_lk_sched_on() && n > 0 && (size_t)n < sizeof(note))
+			snprintf(note + n, sizeof(note) - (size_t)n,
+				 "; every wait (the trace's): %llu, %llu ns",
+				 (unsigned long long)lk_all, (unsigned long long)lk_all_ns);
 		if (ct_profile_add_comment(p, note) < 0)
 			goto nomem;
 	}
@@ -293,7 +305,7 @@ static int lk_start(void)
  * by lockhooks.c's own atfork handler). */
 static void lk_fork_child(void)
 {
-	lk_kept = lk_weighted = 0;
+	lk_kept = lk_weighted = lk_all = lk_all_ns = 0;
 	ct_lock_agg_free(lk_agg);
 	lk_agg = ct_lock_agg_new();
 }
