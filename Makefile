@@ -26,7 +26,8 @@ CXX      ?= g++
 
 PKGS := libunwind libprotobuf-c zlib libdw check
 DEB_DEPS := libunwind-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libdw-dev libiberty-dev check pkg-config
-DEB_TEST_DEPS := golang-go libxml2-utils clang libclang-rt-14-dev chromium google-perftools valgrind g++ binutils python3 curl
+DEB_TEST_DEPS := golang-go libxml2-utils clang libclang-rt-14-dev chromium google-perftools valgrind g++ binutils python3 curl \
+                 redis-server redis-tools
 # Benchmarks only: the tools ctrace is compared against.
 DEB_BENCH_DEPS := heaptrack linux-perf
 

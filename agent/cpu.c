@@ -9,6 +9,7 @@
  * the labels the program had pushed (include/ctrace/annotate.h; matched by time, ann.h).
  * Samples the kernel or our rings lost are written as one sample on a synthetic
  * "[ctrace: lost samples]" frame, so that totals are honest, and counted in a comment.
+ * Samples taken in the agent's own code are charged to one "[ctrace]" leaf (selffold.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "agent/ann.h"
 #include "agent/internal.h"
 #include "agent/live.h"
+#include "agent/selffold.h"
 #include "libtrace/clock.h"
 #include "libtrace/cpuagg.h"
 
@@ -104,6 +106,7 @@ static void cpu_on_sample(const ct_event *ev)
 	int n = ct_unwind(s.regs, s.stack, s.stack_len, pcs, CT_MAX_FRAMES);
 	if (n == CT_MAX_FRAMES)
 		truncated++;
+	n = ct_selffold(pcs, n); /* the agent's own frames: one [ctrace] leaf */
 	/* Mark sample stacks so that out.c keeps the leaf pc exact: a sample's stack is
 	 * stored with a trailing 0 sentinel, which hook stacks never have. */
 	if (n < CT_MAX_FRAMES)

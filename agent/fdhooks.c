@@ -7,13 +7,13 @@
  * pipe with room), so a hook costs its caller two clock reads and the wait registry's
  * stores (agent/waitreg.c; the stack is not captured at entry: CT_LK_LAZY). A call is a
  * wait only when it took at least ct_lk_io_min_ns (CTRACE_IO_MIN_NS, default 10 µs; and
- * CTRACE_BLOCK_MIN_NS for the block profile) and did not fail with EAGAIN (a non-blocking
- * descriptor that was not ready); then its stack is captured — still inside the hook, so
- * it is the caller's — and, for an io-reason call, the descriptor's type decides between
- * io and net (one fstat, only for calls that waited). Return values, errno and short
- * counts are the real call's; nothing of the agent is held across it (each is a
- * cancellation point). Calls glibc makes internally (stdio's reads) do not go through
- * these hooks.
+ * CTRACE_BLOCK_MIN_NS and the sampling coin for the block profile) and did not fail with
+ * EAGAIN (a non-blocking descriptor that was not ready); then its stack is taken — still
+ * inside the hook, so it is the caller's, from the stack cache — and, for an io-reason call, the
+ * descriptor's type decides between io and net (one fstat, only for calls that waited). Return
+ * values, errno and short counts are the real call's; nothing of the agent is held across it (each
+ * is a cancellation point). Calls glibc makes internally (stdio's reads) do not go through these
+ * hooks.
  */
 #include <errno.h>
 #include <sys/socket.h>
@@ -87,13 +87,13 @@ __attribute__((constructor)) static void fd_resolve_all(void)
 	resolve_connect();
 }
 
-/* Starts timing a call on fd: its begin time, or 0 when waits are not recorded. ra is
- * the hook's return address (the caller's call site, the stack while the wait is open). */
-static inline uint64_t fd_begin(ct_lk_wait *w, ct_wait_reason reason, int fd, void *ra)
+/* Starts timing a call on fd: its begin time, or 0 when waits are not recorded. site is
+ * the hook's call site (its return address is the stack while the wait is open). */
+static inline uint64_t fd_begin(ct_lk_wait *w, ct_wait_reason reason, int fd, ct_lk_site site)
 {
 	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return 0;
-	ct_lk_wait_begin(w, reason, (uint64_t)fd, CT_LK_LAZY | CT_LK_FD, (uintptr_t)ra);
+	ct_lk_wait_begin(w, reason, (uint64_t)fd, CT_LK_LAZY | CT_LK_FD, site);
 	return w->begin;
 }
 
@@ -109,7 +109,7 @@ static inline void fd_end(ct_lk_wait *w, int failed)
 	CT_EXPORT T name PARAMS                                                                    \
 	{                                                                                          \
 		ct_lk_wait w;                                                                      \
-		uint64_t t0 = fd_begin(&w, reason, fd, __builtin_return_address(0));               \
+		uint64_t t0 = fd_begin(&w, reason, fd, CT_LK_SITE());                              \
 		T rc = real_##name() ARGS;                                                         \
 		if (t0)                                                                            \
 			fd_end(&w, rc < 0);                                                        \

@@ -57,7 +57,7 @@ CT_EXPORT long syscall(long n, ...)
 	if (__builtin_expect(!fx_is_wait(n, a2), 1) || !ct_lk_recording(CT_LK_WAIT_MODES))
 		return fx_raw(n, a1, a2, a3, a4, a5, a6);
 	ct_lk_wait w;
-	ct_lk_wait_begin(&w, CT_WAIT_FUTEX, (uint64_t)a1, 0, 0);
+	ct_lk_wait_begin(&w, CT_WAIT_FUTEX, (uint64_t)a1, 0, CT_LK_SITE());
 	long rc = fx_raw(n, a1, a2, a3, a4, a5, a6);
 	ct_lk_wait_end(&w, ct_now(), !(rc < 0 && errno == EAGAIN));
 	return rc;

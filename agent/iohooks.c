@@ -55,11 +55,12 @@ __attribute__((constructor)) static void io_resolve_all(void)
 }
 
 /* Start of a wait that may block: w->begin, or 0 when it is not to be recorded. */
-static inline uint64_t io_begin(ct_lk_wait *w, int may_block, ct_wait_reason reason, uint64_t obj)
+static inline uint64_t io_begin(ct_lk_wait *w, int may_block, ct_wait_reason reason, uint64_t obj,
+				ct_lk_site site)
 {
 	if (!may_block || !ct_lk_recording(CT_LK_WAIT_MODES))
 		return 0;
-	ct_lk_wait_begin(w, reason, obj, 0, 0);
+	ct_lk_wait_begin(w, reason, obj, 0, site);
 	return w->begin;
 }
 
@@ -77,7 +78,7 @@ static inline int io_ts_nonzero(const struct timespec *ts)
 CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd);
+	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd, CT_LK_SITE());
 	int rc = real_epoll_wait()(epfd, ev, max, timeout);
 	io_end(&w, t0);
 	return rc;
@@ -87,7 +88,7 @@ CT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout
 			  const sigset_t *ss)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd);
+	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd, CT_LK_SITE());
 	int rc = real_epoll_pwait()(epfd, ev, max, timeout, ss);
 	io_end(&w, t0);
 	return rc;
@@ -97,7 +98,8 @@ CT_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 			   const struct timespec *timeout, const sigset_t *ss)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, (uint64_t)epfd);
+	uint64_t t0 =
+		io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, (uint64_t)epfd, CT_LK_SITE());
 	int rc = real_epoll_pwait2()(epfd, ev, max, timeout, ss);
 	io_end(&w, t0);
 	return rc;
@@ -106,7 +108,7 @@ CT_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 CT_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0);
+	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0, CT_LK_SITE());
 	int rc = real_poll()(fds, nfds, timeout);
 	io_end(&w, t0);
 	return rc;
@@ -115,7 +117,7 @@ CT_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 CT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0);
+	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0, CT_LK_SITE());
 	int rc = real___poll_chk()(fds, nfds, timeout, fdslen);
 	io_end(&w, t0);
 	return rc;
@@ -125,7 +127,7 @@ CT_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *time
 		    const sigset_t *ss)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, 0);
+	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, 0, CT_LK_SITE());
 	int rc = real_ppoll()(fds, nfds, timeout, ss);
 	io_end(&w, t0);
 	return rc;
@@ -135,7 +137,7 @@ CT_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec
 			  const sigset_t *ss, size_t fdslen)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, 0);
+	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, 0, CT_LK_SITE());
 	int rc = real___ppoll_chk()(fds, nfds, timeout, ss, fdslen);
 	io_end(&w, t0);
 	return rc;
@@ -147,7 +149,7 @@ CT_EXPORT int select(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set 
 	/* Read before the call: Linux updates *timeout with the time not slept. */
 	int may_block = !timeout || timeout->tv_sec != 0 || timeout->tv_usec != 0;
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, may_block, CT_WAIT_NET, 0);
+	uint64_t t0 = io_begin(&w, may_block, CT_WAIT_NET, 0, CT_LK_SITE());
 	int rc = real_select()(nfds, rd, wr, ex, timeout);
 	io_end(&w, t0);
 	return rc;
@@ -157,7 +159,7 @@ CT_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set
 		      const struct timespec *restrict timeout, const sigset_t *restrict ss)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, 0);
+	uint64_t t0 = io_begin(&w, io_ts_nonzero(timeout), CT_WAIT_NET, 0, CT_LK_SITE());
 	int rc = real_pselect()(nfds, rd, wr, ex, timeout, ss);
 	io_end(&w, t0);
 	return rc;
@@ -166,7 +168,7 @@ CT_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set
 CT_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, 1, CT_WAIT_SLEEP, 0);
+	uint64_t t0 = io_begin(&w, 1, CT_WAIT_SLEEP, 0, CT_LK_SITE());
 	int rc = real_nanosleep()(req, rem);
 	io_end(&w, t0);
 	return rc;
@@ -176,7 +178,7 @@ CT_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 			      struct timespec *rem)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, 1, CT_WAIT_SLEEP, 0);
+	uint64_t t0 = io_begin(&w, 1, CT_WAIT_SLEEP, 0, CT_LK_SITE());
 	int rc = real_clock_nanosleep()(clk, flags, req, rem);
 	io_end(&w, t0);
 	return rc;
@@ -185,7 +187,7 @@ CT_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 CT_EXPORT int usleep(useconds_t us)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, us != 0, CT_WAIT_SLEEP, 0);
+	uint64_t t0 = io_begin(&w, us != 0, CT_WAIT_SLEEP, 0, CT_LK_SITE());
 	int rc = real_usleep()(us);
 	io_end(&w, t0);
 	return rc;
@@ -194,7 +196,7 @@ CT_EXPORT int usleep(useconds_t us)
 CT_EXPORT unsigned int sleep(unsigned int s)
 {
 	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, s != 0, CT_WAIT_SLEEP, 0);
+	uint64_t t0 = io_begin(&w, s != 0, CT_WAIT_SLEEP, 0, CT_LK_SITE());
 	unsigned int rc = real_sleep()(s);
 	io_end(&w, t0);
 	return rc;

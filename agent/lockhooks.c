@@ -235,14 +235,15 @@ static inline int lk_has_waiters(const lk_bucket *b)
  * stack, and records the release of a waiter (the trace's unblock edge); returns 0 or what
  * the release returned. The stack is captured before the release, so that a waiter woken
  * at once finds it for its wake-up time. */
-static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), void *arg)
+static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), void *arg,
+		      ct_lk_site site)
 {
-	uint32_t stack = ct_lk_stack();
+	uint32_t stack = ct_lk_stack(site);
 	uint32_t count;
 	int waiters;
 	uint64_t delay = lk_charge(b, lock, stack, &count, &waiters);
 	if (waiters)
-		ct_lk_unblock((uintptr_t)lock, stack, 0);
+		ct_lk_unblock((uintptr_t)lock, stack, 0, site);
 	int rc = release ? release(arg) : 0;
 	if (rc == 0 && (delay || count))
 		ct_lk_hold_record(lock, stack, count, delay);
@@ -342,13 +343,14 @@ static int lk_mutex_call(pthread_mutex_t *m, lk_how how, clockid_t clk, const st
 
 /* The contended path: the trylock failed. */
 __attribute__((cold, noinline)) static int lk_mutex_wait(pthread_mutex_t *m, lk_how how,
-							 clockid_t clk, const struct timespec *abs)
+							 clockid_t clk, const struct timespec *abs,
+							 ct_lk_site site)
 {
 	if (!ct_lk_recording(LK_MODES))
 		return lk_mutex_call(m, how, clk, abs);
 	lk_waiter w;
 	ct_lk_wait cw;
-	ct_lk_wait_begin(&cw, CT_WAIT_MUTEX, (uintptr_t)m, 0, 0);
+	ct_lk_wait_begin(&cw, CT_WAIT_MUTEX, (uintptr_t)m, 0, site);
 	lk_wait_begin(&w, m, cw.begin);
 	int rc = lk_mutex_call(m, how, clk, abs);
 	uint64_t t1 = ct_now();
@@ -362,7 +364,7 @@ CT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	int rc = __atomic_load_n(&lk_mutex_trylock, __ATOMIC_RELAXED)(m);
 	if (__builtin_expect(rc == EBUSY, 0))
-		return lk_mutex_wait(m, LK_PLAIN, 0, NULL);
+		return lk_mutex_wait(m, LK_PLAIN, 0, NULL, CT_LK_SITE());
 	return rc;
 }
 
@@ -372,7 +374,7 @@ CT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict m,
 				      const struct timespec *restrict abs)
 {
 	int rc = pthread_mutex_trylock(m);
-	return rc == EBUSY ? lk_mutex_wait(m, LK_TIMED, CLOCK_REALTIME, abs) : rc;
+	return rc == EBUSY ? lk_mutex_wait(m, LK_TIMED, CLOCK_REALTIME, abs, CT_LK_SITE()) : rc;
 }
 
 CT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t clk,
@@ -381,7 +383,7 @@ CT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t clk
 	if (!lk_valid_clock(clk))
 		return real_pthread_mutex_clocklock()(m, clk, abs);
 	int rc = pthread_mutex_trylock(m);
-	return rc == EBUSY ? lk_mutex_wait(m, LK_CLOCK, clk, abs) : rc;
+	return rc == EBUSY ? lk_mutex_wait(m, LK_CLOCK, clk, abs, CT_LK_SITE()) : rc;
 }
 
 static int lk_mutex_release(void *m)
@@ -390,11 +392,11 @@ static int lk_mutex_release(void *m)
 }
 
 /* An unlock while some lock has waiters: charges them to the caller if they wait for m. */
-__attribute__((cold, noinline)) static int lk_mutex_unlock_slow(pthread_mutex_t *m)
+__attribute__((cold, noinline)) static int lk_mutex_unlock_slow(pthread_mutex_t *m, ct_lk_site site)
 {
 	lk_bucket *b = lk_bucket_of(m);
 	if (lk_has_waiters(b))
-		return lk_release(b, m, lk_mutex_release, m);
+		return lk_release(b, m, lk_mutex_release, m, site);
 	return real_pthread_mutex_unlock()(m);
 }
 
@@ -403,7 +405,7 @@ __attribute__((cold, noinline)) static int lk_mutex_unlock_slow(pthread_mutex_t 
 CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (__builtin_expect(lk_any_waiters(), 0))
-		return lk_mutex_unlock_slow(m);
+		return lk_mutex_unlock_slow(m, CT_LK_SITE());
 	return __atomic_load_n(&lk_mutex_unlock_fn, __ATOMIC_RELAXED)(m);
 }
 
@@ -425,13 +427,13 @@ static int lk_rw_call(pthread_rwlock_t *l, int wr, lk_how how, clockid_t clk,
 }
 
 static int lk_rw_wait(pthread_rwlock_t *l, int wr, lk_how how, clockid_t clk,
-		      const struct timespec *abs)
+		      const struct timespec *abs, ct_lk_site site)
 {
 	if (!ct_lk_recording(LK_MODES))
 		return lk_rw_call(l, wr, how, clk, abs);
 	lk_waiter w;
 	ct_lk_wait cw;
-	ct_lk_wait_begin(&cw, CT_WAIT_RWLOCK, (uintptr_t)l, 0, 0);
+	ct_lk_wait_begin(&cw, CT_WAIT_RWLOCK, (uintptr_t)l, 0, site);
 	lk_wait_begin(&w, l, cw.begin);
 	int rc = lk_rw_call(l, wr, how, clk, abs);
 	uint64_t t1 = ct_now();
@@ -445,53 +447,53 @@ static inline int lk_rw_try(pthread_rwlock_t *l, int wr)
 	return wr ? pthread_rwlock_trywrlock(l) : pthread_rwlock_tryrdlock(l);
 }
 
-static int lk_rw_lock(pthread_rwlock_t *l, int wr)
+static int lk_rw_lock(pthread_rwlock_t *l, int wr, ct_lk_site site)
 {
 	int rc = lk_rw_try(l, wr);
-	return rc == EBUSY ? lk_rw_wait(l, wr, LK_PLAIN, 0, NULL) : rc;
+	return rc == EBUSY ? lk_rw_wait(l, wr, LK_PLAIN, 0, NULL, site) : rc;
 }
 
 /* glibc checks the clock and the time stamp of rwlock waits before trying. */
 static int lk_rw_timed(pthread_rwlock_t *l, int wr, lk_how how, clockid_t clk,
-		       const struct timespec *abs)
+		       const struct timespec *abs, ct_lk_site site)
 {
 	if (!lk_valid_clock(clk) || !lk_valid_abs(abs))
 		return lk_rw_call(l, wr, how, clk, abs);
 	int rc = lk_rw_try(l, wr);
-	return rc == EBUSY ? lk_rw_wait(l, wr, how, clk, abs) : rc;
+	return rc == EBUSY ? lk_rw_wait(l, wr, how, clk, abs, site) : rc;
 }
 
 CT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
-	return lk_rw_lock(l, 0);
+	return lk_rw_lock(l, 0, CT_LK_SITE());
 }
 CT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
-	return lk_rw_lock(l, 1);
+	return lk_rw_lock(l, 1, CT_LK_SITE());
 }
 
 CT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *restrict l,
 					 const struct timespec *restrict abs)
 {
-	return lk_rw_timed(l, 0, LK_TIMED, CLOCK_REALTIME, abs);
+	return lk_rw_timed(l, 0, LK_TIMED, CLOCK_REALTIME, abs, CT_LK_SITE());
 }
 
 CT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *restrict l,
 					 const struct timespec *restrict abs)
 {
-	return lk_rw_timed(l, 1, LK_TIMED, CLOCK_REALTIME, abs);
+	return lk_rw_timed(l, 1, LK_TIMED, CLOCK_REALTIME, abs, CT_LK_SITE());
 }
 
 CT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *restrict l, clockid_t clk,
 					 const struct timespec *restrict abs)
 {
-	return lk_rw_timed(l, 0, LK_CLOCK, clk, abs);
+	return lk_rw_timed(l, 0, LK_CLOCK, clk, abs, CT_LK_SITE());
 }
 
 CT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *restrict l, clockid_t clk,
 					 const struct timespec *restrict abs)
 {
-	return lk_rw_timed(l, 1, LK_CLOCK, clk, abs);
+	return lk_rw_timed(l, 1, LK_CLOCK, clk, abs, CT_LK_SITE());
 }
 
 static int lk_rw_release(void *l)
@@ -499,18 +501,18 @@ static int lk_rw_release(void *l)
 	return real_pthread_rwlock_unlock()(l);
 }
 
-__attribute__((cold, noinline)) static int lk_rw_unlock_slow(pthread_rwlock_t *l)
+__attribute__((cold, noinline)) static int lk_rw_unlock_slow(pthread_rwlock_t *l, ct_lk_site site)
 {
 	lk_bucket *b = lk_bucket_of(l);
 	if (lk_has_waiters(b))
-		return lk_release(b, l, lk_rw_release, l);
+		return lk_release(b, l, lk_rw_release, l, site);
 	return real_pthread_rwlock_unlock()(l);
 }
 
 CT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
 	if (__builtin_expect(lk_any_waiters(), 0))
-		return lk_rw_unlock_slow(l);
+		return lk_rw_unlock_slow(l, CT_LK_SITE());
 	return real_pthread_rwlock_unlock()(l);
 }
 
@@ -524,7 +526,7 @@ CT_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return real_pthread_spin_lock()(s);
 	ct_lk_wait cw;
-	ct_lk_wait_begin(&cw, CT_WAIT_SPIN, (uintptr_t)s, 0, 0);
+	ct_lk_wait_begin(&cw, CT_WAIT_SPIN, (uintptr_t)s, 0, CT_LK_SITE());
 	rc = real_pthread_spin_lock()(s);
 	ct_lk_wait_end(&cw, ct_now(), 1);
 	return rc;
@@ -545,7 +547,8 @@ static int lk_sem_call(sem_t *s, lk_how how, clockid_t clk, const struct timespe
 }
 
 /* Tries s and, when that would block, waits timed. errno as the real call leaves it. */
-static int lk_sem_wait(sem_t *s, lk_how how, clockid_t clk, const struct timespec *abs)
+static int lk_sem_wait(sem_t *s, lk_how how, clockid_t clk, const struct timespec *abs,
+		       ct_lk_site site)
 {
 	int saved = errno;
 	if (sem_trywait(s) == 0)
@@ -556,7 +559,7 @@ static int lk_sem_wait(sem_t *s, lk_how how, clockid_t clk, const struct timespe
 	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return lk_sem_call(s, how, clk, abs);
 	ct_lk_wait cw;
-	ct_lk_wait_begin(&cw, CT_WAIT_SEM, (uintptr_t)s, 0, 0);
+	ct_lk_wait_begin(&cw, CT_WAIT_SEM, (uintptr_t)s, 0, site);
 	int rc = lk_sem_call(s, how, clk, abs);
 	ct_lk_wait_end(&cw, ct_now(), 1);
 	return rc;
@@ -565,7 +568,7 @@ static int lk_sem_wait(sem_t *s, lk_how how, clockid_t clk, const struct timespe
 CT_EXPORT int sem_wait(sem_t *s)
 {
 	pthread_testcancel();
-	return lk_sem_wait(s, LK_PLAIN, 0, NULL);
+	return lk_sem_wait(s, LK_PLAIN, 0, NULL, CT_LK_SITE());
 }
 
 CT_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abs)
@@ -573,14 +576,14 @@ CT_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict a
 	if (!lk_valid_abs(abs))
 		return real_sem_timedwait()(s, abs);
 	pthread_testcancel();
-	return lk_sem_wait(s, LK_TIMED, CLOCK_REALTIME, abs);
+	return lk_sem_wait(s, LK_TIMED, CLOCK_REALTIME, abs, CT_LK_SITE());
 }
 
 CT_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk, const struct timespec *restrict abs)
 {
 	if (!lk_valid_clock(clk) || !lk_valid_abs(abs))
 		return real_sem_clockwait()(s, clk, abs);
-	return lk_sem_wait(s, LK_CLOCK, clk, abs);
+	return lk_sem_wait(s, LK_CLOCK, clk, abs, CT_LK_SITE());
 }
 
 /* ---- condition variables: always block; the mutex is released while waiting ---- */
@@ -599,16 +602,16 @@ static int lk_cond_call(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clock
 }
 
 static int lk_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clockid_t clk,
-			const struct timespec *abs)
+			const struct timespec *abs, ct_lk_site site)
 {
 	if (!ct_lk_recording(LK_MODES))
 		return lk_cond_call(c, m, how, clk, abs);
 	/* The wait releases m: its waiters are charged to this call's stack. */
 	lk_bucket *b = lk_bucket_of(m);
 	if (lk_any_waiters() && lk_has_waiters(b))
-		lk_release(b, m, NULL, NULL);
+		lk_release(b, m, NULL, NULL, site);
 	ct_lk_wait cw;
-	ct_lk_wait_begin(&cw, CT_WAIT_COND, (uintptr_t)c, 0, 0);
+	ct_lk_wait_begin(&cw, CT_WAIT_COND, (uintptr_t)c, 0, site);
 	int rc = lk_cond_call(c, m, how, clk, abs);
 	ct_lk_wait_end(&cw, ct_now(), lk_waited(rc));
 	return rc;
@@ -616,17 +619,17 @@ static int lk_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clock
 
 CT_EXPORT int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
 {
-	return lk_cond_wait(c, m, LK_PLAIN, 0, NULL);
+	return lk_cond_wait(c, m, LK_PLAIN, 0, NULL, CT_LK_SITE());
 }
 
 CT_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
 				     const struct timespec *restrict abs)
 {
-	return lk_cond_wait(c, m, LK_TIMED, CLOCK_REALTIME, abs);
+	return lk_cond_wait(c, m, LK_TIMED, CLOCK_REALTIME, abs, CT_LK_SITE());
 }
 
 CT_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
 				     clockid_t clk, const struct timespec *restrict abs)
 {
-	return lk_cond_wait(c, m, LK_CLOCK, clk, abs);
+	return lk_cond_wait(c, m, LK_CLOCK, clk, abs, CT_LK_SITE());
 }

@@ -6,12 +6,15 @@
  * The hooks (lockhooks.c, wakehooks.c, iohooks.c, fdhooks.c, futexhook.c) end each
  * blocking call with ct_lk_wait_end() (agent/waitreg.c), call ct_lk_hold_record() when a
  * contended lock was released and ct_lk_unblock() when they release a waiter (scheduler
- * trace). Stacks are captured in place with the agent's own frames trimmed (so the leaf is
- * the program's call site) and interned; each call appends one fixed-size record
- * (CT_EV_LOCK_WAIT, CT_EV_LOCK_HOLD, CT_EV_UNBLOCK). This source subscribes to the first
- * two and sums them per (stack, object, reason) in a libtrace/lockagg.h aggregator, which
- * also names the samples' labels; at exit it writes the profiles with Go's sample types
- * (contentions/count, delay/nanoseconds) so pprof treats them the same way as Go's own.
+ * trace). Stacks start at the hook's caller (so the leaf is the program's call site), come
+ * from the per-thread stack cache keyed by the hook's call site (stackcache.h) and are
+ * interned; each call appends one fixed-size record (CT_EV_LOCK_WAIT, CT_EV_LOCK_HOLD,
+ * CT_EV_UNBLOCK). This source subscribes to the first two and sums them per (stack,
+ * object, reason) in a libtrace/lockagg.h aggregator, which also names the samples'
+ * labels; at exit it writes the profiles with Go's sample types (contentions/count,
+ * delay/nanoseconds) so pprof treats them the same way as Go's own. A block profile wait
+ * kept with probability p < 1 (waitreg.c's coin) counts 1/p contentions and delay/p ns,
+ * like Go's: the count rounded up or down at random so that its expectation is exact.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include "agent/ann.h"
 #include "agent/live.h"
 #include "agent/lockprof.h"
+#include "agent/stackcache.h"
 #include "libtrace/lockagg.h"
 
 uint64_t ct_lk_block_min_ns; /* set by lk_start (constructor); read-only afterwards */
@@ -86,18 +90,29 @@ uint32_t ct_lk_capture(void)
 	return stack;
 }
 
-uint32_t ct_lk_stack(void)
+uint32_t ct_lk_site_stack(ct_lk_site site)
 {
-	return ct_cfg.modes & (CT_MODE_LOCK | CT_MODE_SCHED) ? ct_lk_capture() : 0;
+	return site.ra ? ct_stackcache_capture(site.ra, site.slot) : ct_lk_capture_guarded();
 }
 
-void ct_lk_unblock(uint64_t obj, uint32_t stack, uint32_t woken)
+uint32_t ct_lk_stack(ct_lk_site site)
+{
+	if (!(ct_cfg.modes & (CT_MODE_LOCK | CT_MODE_SCHED)) || !ct_guard_enter())
+		return 0;
+	int saved = errno;
+	uint32_t stack = ct_lk_site_stack(site);
+	errno = saved;
+	ct_guard_exit();
+	return stack;
+}
+
+void ct_lk_unblock(uint64_t obj, uint32_t stack, uint32_t woken, ct_lk_site site)
 {
 	if (!ct_lk_sched_on() || !ct_guard_enter())
 		return;
 	int saved = errno;
 	ct_ev_unblock u = {
-		.stack = stack ? stack : ct_lk_capture_guarded(), .woken = woken, .obj = obj};
+		.stack = stack ? stack : ct_lk_site_stack(site), .woken = woken, .obj = obj};
 	ct_emit(CT_EV_UNBLOCK, 0, &u, sizeof(u));
 	errno = saved;
 	ct_guard_exit();
@@ -132,13 +147,50 @@ static int lk_get(const ct_event *ev, void *out, size_t size)
 	return 0;
 }
 
+/* The collector's generator for rounding weighted counts (xorshift64), and the block
+ * profile's sampling figures: waits the coin kept, and how many waits they stand for. */
+static uint64_t lk_rng = 0x9e3779b97f4a7c15u;
+static uint64_t lk_kept, lk_weighted;
+/* With the trace on every wait reaches the source, kept or not: their exact totals (those
+ * of at least CTRACE_BLOCK_MIN_NS), which block.pb.gz states beside its estimate. */
+static uint64_t lk_all, lk_all_ns;
+
+/* Adds a wait the block profile's coin kept: a wait of d ns shorter than the rate r was
+ * kept with probability d / r, so it stands for r / d waits and r ns. */
+static void lk_add_block(const ct_ev_lock_wait *w)
+{
+	uint64_t rate = ct_lk_block_rate, d = w->delay;
+	lk_kept++;
+	if (rate <= 1 || d >= rate) {
+		lk_weighted++;
+		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_BLOCK, w->reason, w->obj, w->stack, 1,
+				(int64_t)d);
+		return;
+	}
+	if (d == 0)
+		d = 1; /* the coin never keeps it; guards the division */
+	lk_rng ^= lk_rng << 13;
+	lk_rng ^= lk_rng >> 7;
+	lk_rng ^= lk_rng << 17;
+	uint64_t count = rate / d;
+	/* The fraction (rate % d) / d: one more with that probability. */
+	if ((uint64_t)(((unsigned __int128)lk_rng * d) >> 64) < rate % d)
+		count++;
+	lk_weighted += count;
+	ct_lock_agg_add_sampled(lk_agg, CT_LOCK_AGG_BLOCK, w->reason, w->obj, w->stack,
+				(int64_t)count, (int64_t)rate, (int64_t)w->delay);
+}
+
 static void lk_on_wait(const ct_event *ev)
 {
 	ct_ev_lock_wait w;
-	/* The trace's waits reach here too: the block profile keeps its own. */
-	if (lk_get(ev, &w, sizeof(w)) && ct_lk_block_on() && w.delay >= ct_lk_block_min_ns)
-		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_BLOCK, w.reason, w.obj, w.stack, 1,
-				(int64_t)w.delay);
+	if (!ct_lk_block_on() || !lk_get(ev, &w, sizeof(w)) || w.delay < ct_lk_block_min_ns)
+		return;
+	lk_all++;
+	lk_all_ns += w.delay;
+	/* The trace's waits reach here too: the block profile keeps those its coin kept. */
+	if (ev->flags & CT_LK_EV_SAMPLED)
+		lk_add_block(&w);
 }
 
 static void lk_on_hold(const ct_event *ev)
@@ -165,6 +217,21 @@ static ct_profile *lk_build(ct_lock_agg_kind kind, const char *file)
 	p->period = 1;
 	if (!p->period_type.type || !p->period_type.unit)
 		goto nomem;
+	if (kind == CT_LOCK_AGG_BLOCK) {
+		char note[224];
+		int n = snprintf(
+			note, sizeof(note),
+			"ctrace block: sampled at rate %llu ns; %llu waits kept, standing for %llu",
+			(unsigned long long)ct_lk_block_rate, (unsigned long long)lk_kept,
+			(unsigned long long)lk_weighted);
+		/* With the trace on every wait was seen: the exact figures the estimate is of. */
+		if (ct_lk_sched_on() && n > 0 && (size_t)n < sizeof(note))
+			snprintf(note + n, sizeof(note) - (size_t)n,
+				 "; every wait (the trace's): %llu, %llu ns",
+				 (unsigned long long)lk_all, (unsigned long long)lk_all_ns);
+		if (ct_profile_add_comment(p, note) < 0)
+			goto nomem;
+	}
 	if (ct_lock_agg_dropped(lk_agg)) {
 		char note[64];
 		snprintf(note, sizeof(note), "lock records dropped: %llu",
@@ -212,6 +279,10 @@ static void lk_finish(void)
 {
 	if (!lk_agg)
 		return;
+	ct_stackcache_stats_t sc;
+	ct_stackcache_stats(&sc);
+	ct_log("hook stacks: %llu from the stack cache, %llu cursor walks",
+	       (unsigned long long)sc.hits, (unsigned long long)sc.walks);
 	if (ct_cfg.modes & CT_MODE_LOCK)
 		lk_write(CT_LOCK_AGG_MUTEX, CT_FILE_MUTEX);
 	if (ct_cfg.modes & CT_MODE_BLOCK)
@@ -226,6 +297,7 @@ static int lk_start(void)
 	if (min && *min)
 		ct_lk_block_min_ns = strtoull(min, NULL, 10);
 	dl_iterate_phdr(lk_find_self, (void *)(uintptr_t)lk_find_self);
+	ct_stackcache_init();
 	lk_agg = ct_lock_agg_new();
 	return lk_agg ? 0 : -ENOMEM;
 }
@@ -234,6 +306,7 @@ static int lk_start(void)
  * by lockhooks.c's own atfork handler). */
 static void lk_fork_child(void)
 {
+	lk_kept = lk_weighted = lk_all = lk_all_ns = 0;
 	ct_lock_agg_free(lk_agg);
 	lk_agg = ct_lock_agg_new();
 }
@@ -244,8 +317,10 @@ static const ct_subscription lk_subs[] = {
 	{0, NULL},
 };
 
+/* Started with the trace too: its hooks' stacks need the agent's code range and the stack
+ * cache set up here (it aggregates nothing then). */
 CT_SOURCE(lock_source) = {.name = "lock",
-			  .mode = CT_MODE_LOCK | CT_MODE_BLOCK,
+			  .mode = CT_MODE_LOCK | CT_MODE_BLOCK | CT_MODE_SCHED,
 			  .subs = lk_subs,
 			  .start = lk_start,
 			  .finish = lk_finish,

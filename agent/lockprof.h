@@ -4,12 +4,18 @@
  * agent/lockhooks.c (pthread locks, semaphores, cond waits), agent/wakehooks.c (joins,
  * cond signals, sem_post), agent/iohooks.c (epoll, poll, select, sleeps),
  * agent/fdhooks.c (file and socket calls) and agent/futexhook.c (futex waits) bracket
- * each call that may block with ct_lk_wait_begin/ct_lk_wait_end, which capture the
- * waiter's stack at entry, keep the wait in a per-thread registry while it lasts
- * (agent/waitreg.c: threads still blocked at exit) and append the finished wait; a
- * release of a contended lock captures the holder's stack (ct_lk_stack) and hands it with
- * the delay its waiters suffered to ct_lk_hold_record(), and — for the scheduler trace —
- * the release of a waiter to ct_lk_unblock(). Stacks have the agent's own frames trimmed.
+ * each call that may block with ct_lk_wait_begin/ct_lk_wait_end, which keep the wait in a
+ * per-thread registry while it lasts (agent/waitreg.c: threads still blocked at exit) and
+ * append the finished wait; a release of a contended lock captures the holder's stack
+ * (ct_lk_stack) and hands it with the delay its waiters suffered to ct_lk_hold_record(),
+ * and — for the scheduler trace — the release of a waiter to ct_lk_unblock(). Stacks start
+ * at the hook's caller (the agent's frames are not in them) and come from the per-thread
+ * stack cache (agent/stackcache.h), keyed by the hook's call site (ct_lk_site), so a wait
+ * or wake repeated from one call chain costs a few loads, not an unwind.
+ *
+ * The block profile samples short waits as Go's does: a wait of d ns is kept with
+ * probability min(1, d / CTRACE_BLOCK_RATE) and weighted by 1/p by the aggregation, so
+ * totals stay unbiased; the coin is tossed when the wait ends, before any stack is taken.
  * agent/lockprof.c aggregates the records on the collector thread and writes mutex.pb.gz
  * (delay charged to the holder) and block.pb.gz (time charged to the waiter, labelled
  * with the reason).
@@ -28,6 +34,25 @@
 /* Minimum wait recorded in the block profile, ns (CTRACE_BLOCK_MIN_NS, default 0). */
 extern uint64_t ct_lk_block_min_ns;
 
+/* The block profile's sampling rate, ns (CTRACE_BLOCK_RATE, default CT_LK_BLOCK_RATE): a
+ * wait of d ns is kept with probability min(1, d / rate); 0 or 1 keeps every wait. */
+#define CT_LK_BLOCK_RATE 100000
+extern uint64_t ct_lk_block_rate;
+
+/* The flag of a CT_EV_LOCK_WAIT record whose wait won the block profile's coin (records
+ * without it were emitted for the trace only). */
+#define CT_LK_EV_SAMPLED 1
+
+/* Where a hook was called from: its return address and the stack slot that holds it (the
+ * hook's CFA - 8) — the key of the stack cache. CT_LK_SITE() must be evaluated in the
+ * exported hook's own body, not in a helper it calls. */
+typedef struct {
+	uintptr_t ra, slot;
+} ct_lk_site;
+#define CT_LK_SITE()                                                                               \
+	((ct_lk_site){(uintptr_t)__builtin_return_address(0),                                      \
+		      (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t)})
+
 /* Whether the block / the mutex profile / the scheduler trace is on (one load each). */
 static inline int ct_lk_block_on(void)
 {
@@ -45,13 +70,16 @@ static inline int ct_lk_sched_on(void)
 /* ---- waits (agent/waitreg.c) ----
  * Every blocking hook brackets the real call with ct_lk_wait_begin and ct_lk_wait_end.
  * Waits are recorded when the block profile or the scheduler trace is on
- * (CT_LK_WAIT_MODES); the block profile counts them only when it is on. While a wait is
- * open its thread is listed by ct_lk_open_waits (reason, object, begin, stack at entry). */
+ * (CT_LK_WAIT_MODES). The trace gets every wait (reason, object, times) and, except for
+ * CT_LK_LAZY calls, its stack, taken at entry from the stack cache; the block profile
+ * gets the waits that won its coin (CT_LK_EV_SAMPLED), and with the trace off a wait that
+ * lost it costs two clock reads and the registry's stores. While a wait is open its
+ * thread is listed by ct_lk_open_waits (reason, object, begin, stack at entry). */
 #define CT_LK_WAIT_MODES (CT_MODE_BLOCK | CT_MODE_SCHED)
 
 enum {
 	/* A hot call that rarely blocks (read, write, ...): no stack at entry; it is a wait only
-	 * when it lasted at least ct_lk_io_min_ns, and then its stack is captured at the end. */
+	 * when it lasted at least ct_lk_io_min_ns, and then its stack is taken at the end. */
 	CT_LK_LAZY = 1,
 	/* obj is a file descriptor: a CT_WAIT_IO wait on a socket is recorded as CT_WAIT_NET. */
 	CT_LK_FD = 2,
@@ -64,7 +92,7 @@ extern uint64_t ct_lk_io_min_ns;
 typedef struct {
 	uint64_t begin; /* ct_now() at entry: every hook times its call with it */
 	uint64_t obj;
-	uintptr_t ra; /* CT_LK_LAZY: the hook's return address, the stack while open */
+	ct_lk_site site; /* the hook's call site; ra is the stack of an open wait without one */
 	uint32_t stack;
 	uint32_t reason; /* ct_wait_reason */
 	uint16_t flags;	 /* CT_LK_* */
@@ -72,16 +100,17 @@ typedef struct {
 } ct_lk_wait;
 
 /* Starts a wait of the calling thread: reads the clock into w->begin and, when waits are
- * recorded, captures the stack once (unless CT_LK_LAZY) and registers the wait. Call only
- * when ct_lk_recording() allowed it; nothing is held across the real call (a thread
- * cancelled inside it just leaves its registry slot open until its exit). Allocation-free;
- * preserves errno. */
+ * recorded, registers the wait and — when the trace is on and not CT_LK_LAZY — takes its
+ * stack from the stack cache. Call only when ct_lk_recording() allowed it; nothing is held
+ * across the real call (a thread cancelled inside it just leaves its registry slot open
+ * until its exit). Preserves errno. */
 void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
-		      uintptr_t ra);
+		      ct_lk_site site);
 
 /* Ends w at time end: unregisters it and, when waited (the call did wait: not an error
- * that returned at once), emits its CT_EV_LOCK_WAIT record — when the trace is on, or the
- * block profile is and it lasted at least ct_lk_block_min_ns. Preserves errno. */
+ * that returned at once), emits its CT_EV_LOCK_WAIT record — when the trace is on, or when
+ * the block profile is, the wait lasted at least ct_lk_block_min_ns and it won the coin
+ * (then flagged CT_LK_EV_SAMPLED). Preserves errno. */
 void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited);
 
 /* A wait in progress, as ct_lk_open_waits reports it. */
@@ -108,24 +137,30 @@ void ct_lk_thread_exit(void);
 
 /* The calling thread's stack (the agent's frames trimmed), interned; 0 when it cannot be
  * captured now. ct_lk_capture enters the guard itself (0 if it cannot) and preserves errno;
- * ct_lk_capture_guarded is for a caller that holds the guard. */
+ * ct_lk_capture_guarded is for a caller that holds the guard. A full unwind: for calls
+ * that are not repeated (a thread's creation). */
 uint32_t ct_lk_capture(void);
 uint32_t ct_lk_capture_guarded(void);
 
-/* The calling thread's stack for a later ct_lk_hold_record or ct_lk_unblock; 0 when
- * neither the mutex profile nor the trace is on. Same guard and errno rules. */
-uint32_t ct_lk_stack(void);
+/* The stack of the hook's caller at site, from the stack cache (stackcache.h), or a full
+ * capture when site.ra is 0 (no hook: a thread's exit); the caller holds the guard. */
+uint32_t ct_lk_site_stack(ct_lk_site site);
+
+/* The calling thread's stack (its hook called from site) for a later ct_lk_hold_record or
+ * ct_lk_unblock; 0 when neither the mutex profile nor the trace is on. Enters the guard
+ * itself (0 if it cannot) and preserves errno. */
+uint32_t ct_lk_stack(ct_lk_site site);
 
 /* Records that the holder whose stack is `stack` (from ct_lk_stack) made waiters of lock
  * obj wait delay ns, count of them new contentions. Called by the releasing thread, or by
  * a waiter for the wake-up time after that release. Same guard and errno rules. */
 void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t delay);
 
-/* Records that the calling thread, whose stack is `stack` (0: captured here), releases a
- * waiter of obj (the woken thread's tid, 0 if unknown): CT_EV_UNBLOCK, when the trace is
- * on. Called before the release, so the edge precedes the waiter's wake-up. Same guard
- * and errno rules. */
-void ct_lk_unblock(uint64_t obj, uint32_t stack, uint32_t woken);
+/* Records that the calling thread, whose stack is `stack` (0: taken here for the hook
+ * called from site), releases a waiter of obj (the woken thread's tid, 0 if unknown):
+ * CT_EV_UNBLOCK, when the trace is on. Called before the release, so the edge precedes
+ * the waiter's wake-up. Same guard and errno rules. */
+void ct_lk_unblock(uint64_t obj, uint32_t stack, uint32_t woken, ct_lk_site site);
 
 /* True when a hook on this thread may record now for one of the CT_MODE_* bits in
  * modes: the agent is active, the mode on, and the thread not inside the agent. A hook

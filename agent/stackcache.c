@@ -70,7 +70,7 @@ static void cache_gone(void *p)
 	munmap(c, sizeof *c);
 }
 
-void ct_stackcache_init(void)
+static void init_once(void)
 {
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
@@ -83,6 +83,12 @@ void ct_stackcache_init(void)
 	verify = v && *v && strcmp(v, "0") != 0;
 	enabled = getcontext_fn && init_local_fn && step_fn && get_reg_fn &&
 		  pthread_key_create(&cache_key, cache_gone) == 0;
+}
+
+void ct_stackcache_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, init_once);
 }
 
 void ct_stackcache_stats(ct_stackcache_stats_t *st)

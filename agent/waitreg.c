@@ -17,10 +17,19 @@
  * async-signal-safe. A wait that starts while another is open on the same thread (a signal
  * handler's write during a blocked read) leaves the slot to the outer wait.
  *
- * The stack of a wait is captured at its entry, once (the same capture its finished-wait
- * record carries). Hooks on hot calls that rarely block (read, write: CT_LK_LAZY) capture
- * it at the end and only when the call did block; their slot carries the hook's return
- * address, which the reader interns as a one-frame stack when the wait is still open.
+ * Stacks come from the per-thread stack cache (stackcache.h), keyed by the hook's call site:
+ * a wait repeated from one call chain — an event loop's epoll_wait — costs a few loads.
+ * With the trace on, a wait's stack is taken at its entry, once (the same one its
+ * finished-wait record carries). With the block profile alone it is taken at the end and
+ * only for a wait that won the profile's coin (below), so a wait that lost it costs the
+ * two clock reads and this registry's stores. Hooks on hot calls that rarely block (read,
+ * write: CT_LK_LAZY) take it at the end and only when the call did block. A slot without a
+ * stack carries the hook's return address, which the reader interns as a one-frame stack
+ * when the wait is still open.
+ *
+ * The coin (Go's block profile sampling): a wait of d ns is kept with probability
+ * p = min(1, d / ct_lk_block_rate), drawn from a per-thread xorshift generator; the
+ * collector weights a kept wait by 1/p (lockprof.c), so the profile's totals are unbiased.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +42,7 @@
 #include <unistd.h>
 
 #include "agent/lockprof.h"
+#include "agent/stackcache.h"
 
 #define WR_SLOTS 4096 /* threads with a slot at once; power of two */
 #define WR_RETRIES 64 /* a reader's attempts at one slot */
@@ -89,7 +99,7 @@ static void wr_open(ct_lk_wait *w)
 	WR_SET(s->reason, w->reason);
 	WR_SET(s->stack, w->stack);
 	WR_SET(s->obj, w->obj);
-	WR_SET(s->ra, (uint64_t)w->ra);
+	WR_SET(s->ra, (uint64_t)w->site.ra);
 	WR_SET(s->begin, w->begin ? w->begin : 1);
 	atomic_store_explicit(&s->seq, q + 2, memory_order_release); /* fields, then even */
 	w->slot = 1;
@@ -109,6 +119,7 @@ static void wr_close(const ct_lk_wait *w)
 }
 
 uint64_t ct_lk_io_min_ns = 10000; /* set by wr_init (constructor); read-only afterwards */
+uint64_t ct_lk_block_rate = CT_LK_BLOCK_RATE; /* likewise */
 
 static int wr_is_socket(int fd)
 {
@@ -116,20 +127,45 @@ static int wr_is_socket(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/* The thread's coin generator (xorshift64), seeded on first use. */
+static __thread uint64_t wr_rng __attribute__((tls_model("initial-exec")));
+
+/* Whether a wait of delay ns is kept by the block profile: always when delay >= rate,
+ * else with probability delay / rate. Hot: a few instructions, no call. */
+static inline int wr_coin(uint64_t delay)
+{
+	uint64_t rate = ct_lk_block_rate;
+	if (delay >= rate || rate <= 1)
+		return 1;
+	uint64_t x = wr_rng;
+	if (__builtin_expect(x == 0, 0))
+		x = ((uint64_t)ct_gettid() << 32 ^ (uintptr_t)&x ^ ct_now()) | 1;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	wr_rng = x;
+	/* A uniform draw in [0, rate): the high half of x * rate. */
+	return (uint64_t)(((unsigned __int128)x * rate) >> 64) < delay;
+}
+
 void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
-		      uintptr_t ra)
+		      ct_lk_site site)
 {
 	w->reason = reason;
 	w->obj = obj;
 	w->stack = 0;
 	w->flags = flags;
-	w->ra = ra;
+	w->site = site;
 	w->slot = 0;
 	w->begin = ct_now();
 	if (!(ct_cfg.modes & CT_LK_WAIT_MODES))
 		return;
-	if (!(flags & CT_LK_LAZY))
-		w->stack = ct_lk_capture();
+	if (!(flags & CT_LK_LAZY) && ct_lk_sched_on() && ct_guard_enter()) {
+		int saved = errno;
+		w->stack = ct_lk_site_stack(site);
+		errno = saved;
+		ct_guard_exit();
+	}
 	wr_open(w);
 }
 
@@ -139,15 +175,16 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 	if (!waited || !(ct_cfg.modes & CT_LK_WAIT_MODES))
 		return;
 	uint64_t delay = end - w->begin;
-	int sched = (ct_cfg.modes & CT_MODE_SCHED) != 0;
-	if ((!sched && delay < ct_lk_block_min_ns) ||
-	    ((w->flags & CT_LK_LAZY) && delay < ct_lk_io_min_ns))
+	if ((w->flags & CT_LK_LAZY) && delay < ct_lk_io_min_ns)
+		return;
+	int sampled = ct_lk_block_on() && delay >= ct_lk_block_min_ns && wr_coin(delay);
+	if (!sampled && !ct_lk_sched_on())
 		return;
 	if (!ct_guard_enter())
 		return;
 	int saved = errno;
-	if ((w->flags & CT_LK_LAZY) && !w->stack)
-		w->stack = ct_lk_capture_guarded();
+	if (!w->stack)
+		w->stack = ct_lk_site_stack(w->site);
 	if ((w->flags & CT_LK_FD) && w->reason == CT_WAIT_IO && wr_is_socket((int)w->obj))
 		w->reason = CT_WAIT_NET;
 	ct_ev_lock_wait ev = {.stack = w->stack,
@@ -155,7 +192,7 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 			      .obj = w->obj,
 			      .start = w->begin,
 			      .delay = delay};
-	ct_emit(CT_EV_LOCK_WAIT, 0, &ev, sizeof(ev));
+	ct_emit(CT_EV_LOCK_WAIT, sampled ? CT_LK_EV_SAMPLED : 0, &ev, sizeof(ev));
 	errno = saved;
 	ct_guard_exit();
 }
@@ -234,5 +271,10 @@ __attribute__((constructor)) static void wr_init(void)
 	const char *v = getenv("CTRACE_IO_MIN_NS");
 	if (v && *v)
 		ct_lk_io_min_ns = strtoull(v, NULL, 10);
+	v = getenv("CTRACE_BLOCK_RATE");
+	if (v && *v)
+		ct_lk_block_rate = strtoull(v, NULL, 10);
+	if (ct_lk_block_rate == 0)
+		ct_lk_block_rate = 1;
 	pthread_atfork(NULL, NULL, wr_child_reset);
 }

@@ -59,21 +59,21 @@ static inline int wk_sem_has_waiters(sem_t *s)
 CT_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
 	if (__builtin_expect(ct_lk_sched_on(), 0) && wk_cond_has_waiters(c))
-		ct_lk_unblock((uintptr_t)c, 0, 0);
+		ct_lk_unblock((uintptr_t)c, 0, 0, CT_LK_SITE());
 	return real_pthread_cond_signal()(c);
 }
 
 CT_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
 	if (__builtin_expect(ct_lk_sched_on(), 0) && wk_cond_has_waiters(c))
-		ct_lk_unblock((uintptr_t)c, 0, 0);
+		ct_lk_unblock((uintptr_t)c, 0, 0, CT_LK_SITE());
 	return real_pthread_cond_broadcast()(c);
 }
 
 CT_EXPORT int sem_post(sem_t *s)
 {
 	if (__builtin_expect(ct_lk_sched_on(), 0) && wk_sem_has_waiters(s))
-		ct_lk_unblock((uintptr_t)s, 0, 0);
+		ct_lk_unblock((uintptr_t)s, 0, 0, CT_LK_SITE());
 	return real_sem_post()(s);
 }
 
@@ -144,7 +144,7 @@ void ct_lk_thread_exit(void)
 							    memory_order_relaxed,
 							    memory_order_relaxed)) {
 			atomic_fetch_sub_explicit(&wk_njoins, 1, memory_order_relaxed);
-			ct_lk_unblock(self, 0, joiner);
+			ct_lk_unblock(self, 0, joiner, (ct_lk_site){0, 0});
 		}
 	}
 }
@@ -165,12 +165,12 @@ static int wk_join_call(pthread_t t, void **ret, wk_join_how how, clockid_t clk,
 }
 
 static int wk_join(pthread_t t, void **ret, wk_join_how how, clockid_t clk,
-		   const struct timespec *abs)
+		   const struct timespec *abs, ct_lk_site site)
 {
 	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return wk_join_call(t, ret, how, clk, abs);
 	ct_lk_wait cw;
-	ct_lk_wait_begin(&cw, CT_WAIT_JOIN, (uint64_t)t, 0, 0);
+	ct_lk_wait_begin(&cw, CT_WAIT_JOIN, (uint64_t)t, 0, site);
 	int slot = wk_join_register(t);
 	int rc = wk_join_call(t, ret, how, clk, abs);
 	wk_join_unregister(slot, t);
@@ -180,16 +180,16 @@ static int wk_join(pthread_t t, void **ret, wk_join_how how, clockid_t clk,
 
 CT_EXPORT int pthread_join(pthread_t t, void **ret)
 {
-	return wk_join(t, ret, WK_JOIN, 0, NULL);
+	return wk_join(t, ret, WK_JOIN, 0, NULL, CT_LK_SITE());
 }
 
 CT_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
 {
-	return wk_join(t, ret, WK_JOIN_TIMED, CLOCK_REALTIME, abs);
+	return wk_join(t, ret, WK_JOIN_TIMED, CLOCK_REALTIME, abs, CT_LK_SITE());
 }
 
 CT_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
 				   const struct timespec *abs)
 {
-	return wk_join(t, ret, WK_JOIN_CLOCK, clk, abs);
+	return wk_join(t, ret, WK_JOIN_CLOCK, clk, abs, CT_LK_SITE());
 }

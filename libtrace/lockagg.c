@@ -76,6 +76,13 @@ void ct_lock_agg_free(ct_lock_agg *a)
 int ct_lock_agg_add(ct_lock_agg *a, ct_lock_agg_kind kind, ct_wait_reason reason, uint64_t obj,
 		    uint32_t stack, int64_t count, int64_t delay)
 {
+	return ct_lock_agg_add_sampled(a, kind, reason, obj, stack, count, delay, delay);
+}
+
+int ct_lock_agg_add_sampled(ct_lock_agg *a, ct_lock_agg_kind kind, ct_wait_reason reason,
+			    uint64_t obj, uint32_t stack, int64_t count, int64_t delay,
+			    int64_t seen)
+{
 	if ((unsigned)kind > CT_LOCK_AGG_MUTEX || (unsigned)reason >= CT_WAIT_NREASONS) {
 		a->dropped++;
 		return -EINVAL;
@@ -94,8 +101,8 @@ int ct_lock_agg_add(ct_lock_agg *a, ct_lock_agg_kind kind, ct_wait_reason reason
 	}
 	e->count += count;
 	e->delay += delay;
-	if (delay > e->max)
-		e->max = delay;
+	if (seen > e->max)
+		e->max = seen;
 	return 0;
 }
 

@@ -53,6 +53,13 @@ void ct_lock_agg_free(ct_lock_agg *a);
 int ct_lock_agg_add(ct_lock_agg *a, ct_lock_agg_kind kind, ct_wait_reason reason, uint64_t obj,
 		    uint32_t stack, int64_t count, int64_t delay);
 
+/* The same for a sampled wait standing for count waits and delay ns in all, of which the
+ * one actually seen lasted seen ns: the `max_wait` label takes seen, not the weighted
+ * delay. */
+int ct_lock_agg_add_sampled(ct_lock_agg *a, ct_lock_agg_kind kind, ct_wait_reason reason,
+			    uint64_t obj, uint32_t stack, int64_t count, int64_t delay,
+			    int64_t seen);
+
 /* Counts a record that never reached the aggregator (malformed). */
 void ct_lock_agg_drop(ct_lock_agg *a);
 

@@ -34,8 +34,9 @@ done
 d=$(pprof_total "$block" delay -tagfocus reason=io -focus '^sock_reader$')
 [ "$d" -eq 0 ] || fail "the socket read was also recorded as io ($d ns)"
 
-# Every call a wait by duration: the EAGAIN reads are still not waits.
-CTRACE_OUT=$TMP/all CTRACE_MODES=block CTRACE_IO_MIN_NS=0 \
+# Every call a wait by duration: the EAGAIN reads are still not waits (and every wait
+# kept: CTRACE_BLOCK_RATE=1, as calls of a few microseconds are otherwise sampled).
+CTRACE_OUT=$TMP/all CTRACE_MODES=block CTRACE_IO_MIN_NS=0 CTRACE_BLOCK_RATE=1 \
 	LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$prog" > "$TMP/all.txt"
 cmp -s "$TMP/bare.txt" "$TMP/all.txt" || fail "output differs with the agent alone"
 n=$(pprof_total "$TMP/all/block.pb.gz" count -focus '^nonblock_reads$')

@@ -8,7 +8,9 @@
 prog=$SAMPLES/lock_contention
 set +e
 "$prog" > "$TMP/bare.txt"; bare_rc=$?
-"$CTRACE" record -o "$TMP/out" -e lock,block -- "$prog" > "$TMP/traced.txt" 2> "$TMP/record.err"
+# Every wait kept (no block sampling), so that the count comparison below is exact.
+CTRACE_BLOCK_RATE=1 "$CTRACE" record -o "$TMP/out" -e lock,block -- "$prog" > "$TMP/traced.txt" \
+	2> "$TMP/record.err"
 rc=$?
 set -e
 [ "$rc" -eq "$bare_rc" ] || fail "exit status $rc under ctrace, $bare_rc bare"

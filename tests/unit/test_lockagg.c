@@ -208,9 +208,31 @@ START_TEST(test_growth)
 }
 END_TEST
 
+/* A sampled wait stands for several: count and delay weighted, max the wait seen. */
+START_TEST(test_sampled)
+{
+	ct_lock_agg *a = ct_lock_agg_new();
+	ck_assert_ptr_nonnull(a);
+	/* A 25 us wait kept at rate 100 us stands for 4 waits and 100 us. */
+	ck_assert_int_eq(
+		ct_lock_agg_add_sampled(a, CT_LOCK_AGG_BLOCK, CT_WAIT_NET, 5, 3, 4, 100000, 25000),
+		0);
+	ct_lock_agg_add(a, CT_LOCK_AGG_BLOCK, CT_WAIT_NET, 5, 3, 1, 20000);
+	ct_lock_entry e = find(a, CT_LOCK_AGG_BLOCK, CT_WAIT_NET, 5);
+	ck_assert_int_eq(e.count, 5);
+	ck_assert_int_eq(e.delay, 120000);
+	ck_assert_int_eq(e.max, 25000);
+	ck_assert_int_eq(
+		ct_lock_agg_add_sampled(a, CT_LOCK_AGG_BLOCK, CT_WAIT_NREASONS, 5, 3, 1, 1, 1),
+		-EINVAL);
+	ck_assert_uint_eq(ct_lock_agg_dropped(a), 1);
+	ct_lock_agg_free(a);
+}
+END_TEST
+
 static Suite *lockagg_suite(void)
 {
-	return CT_CHECK_SUITE_TIMED("lockagg", 120, test_sums_and_max, test_labels,
+	return CT_CHECK_SUITE_TIMED("lockagg", 120, test_sums_and_max, test_sampled, test_labels,
 				    test_reason_labels, test_refused, test_growth);
 }
 

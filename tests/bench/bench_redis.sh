@@ -1,0 +1,68 @@
+#!/bin/sh
+# bench_redis.sh BUILD — what the agent costs a real event-loop server: Debian's
+# redis-server on a unix socket under redis-benchmark (50 clients, GET and SET), bare and
+# with the agent preloaded with every mode on (CTRACE_HZ=999 for a finer share), each at
+# two run lengths (N and 2N requests, N = CT_BENCH_REQUESTS, default 50000) so that start-up
+# and exit (writing and symbolizing nothing: the agent alone) cancel out of the per-request
+# figures. CPU times are the server process's own (user + system, its agent's collector
+# thread included). Prints, with the load average on stderr:
+#   bench redis_agent_share         N %   the [ctrace] frame's share of the server's CPU
+#                                          profile (its own view of what the agent costs;
+#                                          target <= 2)
+#   bench redis_cpu_per_request     N ns  server CPU per request, bare (slope)
+#   bench redis_added_cpu_per_request N ns  added by the agent (slope)
+#   bench redis_added_cpu_ratio     N %   the added CPU / the bare CPU
+#   bench redis_block_kept          N %   waits the block profile's coin kept, of those
+#                                          they stand for (CTRACE_BLOCK_RATE default)
+# Skipped (a message, exit 0) when redis-server or redis-benchmark is missing.
+set -eu
+build=$(cd "${1:-build}" && pwd)
+agent=$build/lib/libctrace.so
+ctrace=$build/bin/ctrace
+n=${CT_BENCH_REQUESTS:-50000}
+for c in redis-server redis-benchmark redis-cli; do
+	command -v "$c" > /dev/null 2>&1 || { echo "bench_redis: $c not installed; skipped" >&2; exit 0; }
+done
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctrace-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# serve NAME REQUESTS [ENV...] — one server run: appends its CPU ms to $tmp/NAME.cpu.
+serve() {
+	name=$1 reqs=$2; shift 2
+	sock=$tmp/r.sock
+	rm -f "$sock"
+	/usr/bin/time -f "%U %S" -o "$tmp/time" env "$@" redis-server --port 0 --unixsocket "$sock" \
+		--save '' --appendonly no --daemonize no > "$tmp/$name.log" 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	redis-benchmark -s "$sock" -c 50 -n "$reqs" -q -t get,set > /dev/null 2>&1
+	redis-cli -s "$sock" shutdown nosave > /dev/null 2>&1 || true
+	wait $pid
+	awk '{printf "%.0f\n", ($1 + $2) * 1000}' "$tmp/time" >> "$tmp/$name.cpu"
+}
+
+echo "bench_redis: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for reqs in "$n" $((2 * n)); do
+	serve bare "$reqs"
+	rm -rf "$tmp/out"
+	serve ct "$reqs" LD_PRELOAD="$agent" CTRACE_OUT="$tmp/out" CTRACE_HZ=999
+done
+echo "bench_redis: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+"$ctrace" report --folded "$tmp/f.txt" "$tmp/out/cpu.pb.gz" > /dev/null 2>&1
+"$ctrace" report "$tmp/out/block.pb.gz" > "$tmp/block.txt" 2>&1
+# slope NAME — CPU ms of the 2N run less the N run's.
+slope() { echo $(($(sed -n 2p "$tmp/$1.cpu") - $(sed -n 1p "$tmp/$1.cpu"))); }
+bare=$(slope bare) ct=$(slope ct)
+echo "bench_redis: server CPU ms at $n and $((2 * n)) requests: bare $(tr '\n' ' ' < "$tmp/bare.cpu")," \
+	"agent $(tr '\n' ' ' < "$tmp/ct.cpu")" >&2
+awk '{ n += $NF } $0 ~ /\[ctrace\] [0-9]+$/ { c += $NF }
+	END { printf "bench redis_agent_share %.1f %%\n", n ? 100 * c / n : 0 }' "$tmp/f.txt"
+echo "bench redis_cpu_per_request $(awk -v b="$bare" -v n="$n" 'BEGIN{printf "%.0f", b * 1e6 / n}') ns"
+echo "bench redis_added_cpu_per_request $(awk -v b="$bare" -v c="$ct" -v n="$n" \
+	'BEGIN{printf "%.0f", (c - b) * 1e6 / n}') ns"
+[ "$bare" -gt 0 ] && echo "bench redis_added_cpu_ratio $(awk -v b="$bare" -v c="$ct" \
+	'BEGIN{printf "%.1f", 100 * (c - b) / b}') %"
+sed -n 's/.*sampled at rate [0-9]* ns; \([0-9]*\) waits kept, standing for \([0-9]*\).*/\1 \2/p' \
+	"$tmp/block.txt" | awk '$2 > 0 {printf "bench redis_block_kept %.1f %%\n", 100 * $1 / $2}'
+exit 0
