@@ -10,6 +10,7 @@
  * it would have. A forked child stops recording (its parent's files are the parent's);
  * a program it execs starts a fresh agent that writes to DIR/<pid>/.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,9 @@ static _Atomic int flushing;
 static _Atomic uint32_t flusher_tid;
 static _Atomic int pending_signal;
 static int is_fork_child;
+/* This process writes to a folder of its own, DIR/<pid> (a forked child, or a program a
+ * traced process exec'd): it is made only if the process has something to write. */
+static int own_folder;
 /* The process this agent records. A vfork child shares our memory but runs no atfork
  * handlers: when getpid() differs, ct_shutdown must not touch the parent's state. */
 static pid_t agent_pid;
@@ -146,8 +150,8 @@ static int read_command(char *buf, size_t len)
 	return n > 0;
 }
 
-/* Writes DIR/summary.txt: what `ctrace record` prints. */
-static void write_summary(void)
+/* Writes DIR/summary.txt: what `ctrace record` prints. 0 or -errno. */
+static int write_summary(void)
 {
 	ct_summary s = {.pid = (int)getpid(),
 			.samples = ct_cpu_samples(),
@@ -170,6 +174,7 @@ static void write_summary(void)
 	int rc = ct_summary_write(ct_cfg.out_dir, &s);
 	if (rc)
 		ct_log("cannot write %s: %s", CT_FILE_SUMMARY, strerror(-rc));
+	return rc;
 }
 
 /* Stops sampling, writes every source's files. Runs once, on whichever thread gets here
@@ -187,14 +192,67 @@ static void finish_all(void)
 		ct_timer_stop();
 }
 
+/* Whether there is anything to write: a profile event, or only the trace was asked for. */
+static int has_data(void)
+{
+	unsigned profiles = CT_MODE_CPU | CT_MODE_HEAP | CT_MODE_LOCK | CT_MODE_BLOCK;
+	return ct_ckpt_has_data() || !(ct_cfg.modes & profiles);
+}
+
+/* A process with a folder of its own that recorded nothing leaves none: what was streamed
+ * there (the trace) and any temporary file go, then the folder if it is empty. */
+static void remove_own_folder(void)
+{
+	DIR *d = opendir(ct_cfg.out_dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (ct_outdir_is_ours(e->d_name) || ct_outdir_is_temp(e->d_name))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	rmdir(ct_cfg.out_dir);
+}
+
+/* The terminating signal that asked for the flush (0: an exit), for the .children note. */
+static _Atomic int flush_signal;
+
+/* A process with a folder of its own says in DIR/.children how it ended. */
+static void note_end(const char *outcome, int rc)
+{
+	if (!own_folder)
+		return;
+	char b[400];
+	int sig = atomic_load(&flush_signal);
+	int n = snprintf(b, sizeof(b), "end %s", outcome);
+	if (rc < 0)
+		n += snprintf(b + n, sizeof(b) - (size_t)n, " %s: %s", ct_cfg.out_dir,
+			      strerror(-rc));
+	if (sig && n < (int)sizeof(b))
+		snprintf(b + n, sizeof(b) - (size_t)n, " (then killed by signal %d, %s)", sig,
+			 strsignal(sig));
+	ct_out_child_note(b);
+}
+
 static void write_all(void)
 {
 	ct_period_final(); /* the last CTRACE_PERIOD window, before the sources free theirs */
-	if (ct_out_dir_create() < 0)
-		return; /* logged; a forked child's DIR/<pid> is made only now */
+	if (own_folder && !has_data()) {
+		remove_own_folder();
+		note_end("nothing recorded: no samples or events, no folder written", 0);
+		return;
+	}
+	int rc = ct_out_dir_create();
+	if (rc < 0) {
+		note_end("cannot write its folder", rc); /* a forked child's is made only now */
+		return;
+	}
 	ct_sources_finish();
 	ct_perfmap_copy();
-	write_summary();
+	rc = write_summary();
+	if (rc == 0)
+		ct_ckpt_done(); /* the final files are there: the checkpoints are moot */
+	note_end(rc == 0 ? "written" : "cannot write its summary", rc);
 }
 
 static void reraise(int sig)
@@ -278,6 +336,7 @@ static void on_terminating_signal(int sig)
 		if (atomic_load(&flushing)) {
 			wait_flush_done();
 		} else if (!atomic_load(&finished)) {
+			atomic_store(&flush_signal, sig);
 			atomic_store(&flush_request, 1);
 			ct_collector_wake();
 			wait_flush_done();
@@ -304,6 +363,16 @@ static void install_flush_handlers(void)
 	}
 }
 
+/* "start <cmd>" in DIR/.children, while the process may still write there (before a
+ * privilege drop). */
+static void note_start(void)
+{
+	char b[300] = "start ";
+	if (!read_command(b + 6, sizeof(b) - 6))
+		snprintf(b + 6, sizeof(b) - 6, "%s", program_invocation_short_name);
+	ct_out_child_note(b);
+}
+
 /* A forked child gets its own recording in DIR/<pid>/: fresh rings and aggregates, its
  * own perf events or timer, a new collector thread. Sources that cannot start over are
  * off in the child. If anything fails the child simply records nothing. */
@@ -325,9 +394,8 @@ static void at_fork_child(void)
 	 * or dies first leaves no empty folder behind. */
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
+	own_folder = 1;
 	ct_clock_snapshot_take(&ct_start_clock);
-	/* DIR/<pid> itself is made when the child writes its first file: a child that execs
-	 * (its new image records on its own) or records nothing leaves no empty folder. */
 	if (ct_collector_fork_child() < 0) {
 		is_fork_child = 1;
 		ct_tls_guard = g;
@@ -345,6 +413,7 @@ static void at_fork_child(void)
 		ct_timer_fork_child();
 	}
 	atomic_store_explicit(&engine_known, 1, memory_order_release);
+	note_start();
 	/* Release: the child's rings, sources and engine are ready (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
 	ct_tls_guard = g;
@@ -384,7 +453,8 @@ static void claim_out_dir(void)
 	}
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
-	ct_out_dir_create();
+	own_folder = 1; /* made by its first write, if it has any */
+	note_start();
 }
 
 /* The perf engine serves the cpu and the sched modes; the timer engine only cpu (it has no

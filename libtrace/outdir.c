@@ -74,7 +74,14 @@ bool ct_outdir_is_ours(const char *name)
 	size_t len = strlen(name), k = strlen(CT_PROFILE_SUFFIX);
 	return (len > k && strcmp(name + len - k, CT_PROFILE_SUFFIX) == 0) ||
 	       strcmp(name, CT_FILE_SUMMARY) == 0 || strcmp(name, CT_FILE_TRACE) == 0 ||
-	       strcmp(name, CT_FILE_OWNER) == 0;
+	       strcmp(name, CT_FILE_OWNER) == 0 || strcmp(name, CT_FILE_CHECKPOINT) == 0 ||
+	       strcmp(name, CT_FILE_CHILDREN) == 0;
+}
+
+bool ct_outdir_is_temp(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+	return t && t > name && t[5] != 0;
 }
 
 bool ct_outdir_is_child(const char *name)
@@ -114,6 +121,8 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 		put_str(f, CT_SUMMARY_HTTP, s->http);
 	if (s->warning[0])
 		put_str(f, CT_SUMMARY_WARNING, s->warning);
+	if (s->checkpoint[0])
+		put_str(f, CT_SUMMARY_CHECKPOINT, s->checkpoint);
 	for (const char *e = s->errors; *e;) {
 		size_t n = strcspn(e, "\n");
 		fprintf(f, "%s=%.*s\n", CT_SUMMARY_ERROR, (int)n, e);
@@ -147,6 +156,8 @@ static void summary_set(ct_summary *s, const char *key, const char *v)
 		s->events_lost = strtoull(v, NULL, 10);
 	else if (!strcmp(key, CT_SUMMARY_WARNING))
 		snprintf(s->warning, sizeof(s->warning), "%s", v);
+	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT))
+		snprintf(s->checkpoint, sizeof(s->checkpoint), "%s", v);
 	else if (!strcmp(key, CT_SUMMARY_ERROR)) {
 		size_t used = strlen(s->errors);
 		if (used + strlen(v) + 2 <= sizeof(s->errors))
