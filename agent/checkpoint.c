@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/fdguard.h"
@@ -56,6 +57,7 @@ static uint32_t *tids_named; /* threads whose name is in the journal */
 static size_t ntids, ctids;
 static ct_hindex tid_ix;
 static uint64_t lost_written = UINT64_MAX;
+static uint64_t ncheckpoints, checkpoint_ns; /* appended, and the CPU time they took */
 
 static char journal_path[sizeof(ct_cfg.out_dir) + 32];
 
@@ -293,6 +295,7 @@ static void checkpoint(uint64_t now)
 		ct_log("checkpoint: cannot append to %s", journal_path);
 		failed = 1;
 	}
+	ncheckpoints++;
 	lost_written = lost;
 	buf.len = 0;
 	ndeltas = 0;
@@ -308,7 +311,20 @@ static void ck_tick(uint64_t now)
 	if (now - last_ns < (uint64_t)period_ns)
 		return;
 	last_ns = now;
+	struct timespec a, b;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	uint64_t before = ncheckpoints;
 	checkpoint(now);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	if (ncheckpoints != before)
+		checkpoint_ns +=
+			(uint64_t)((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec));
+}
+
+void ct_ckpt_stats(uint64_t *count, uint64_t *cpu_ns)
+{
+	*count = ncheckpoints;
+	*cpu_ns = checkpoint_ns;
 }
 
 uint64_t ct_ckpt_has_data(void)
@@ -360,6 +376,7 @@ static void ck_fork_child(void)
 	ntids = 0;
 	ct_hindex_free(&tid_ix);
 	lost_written = UINT64_MAX;
+	ncheckpoints = checkpoint_ns = 0;
 }
 
 static const ct_subscription ck_subs[] = {

@@ -159,6 +159,9 @@ static int write_summary(void)
 			.events_lost = ct_collector_dropped(),
 			.threads = ct_cpu_threads(),
 			.collector_cpu_ms = (double)ct_collector_cpu_ns() / 1e6};
+	uint64_t ck_ns;
+	ct_ckpt_stats(&s.checkpoints, &ck_ns);
+	s.checkpoint_cpu_ms = (double)ck_ns / 1e6;
 	if (!read_command(s.cmd, sizeof(s.cmd)))
 		snprintf(s.cmd, sizeof(s.cmd), "%s", program_invocation_short_name);
 	snprintf(s.engine, sizeof(s.engine), "%s", ct_engine_name(ct_engine_get()));
@@ -266,18 +269,42 @@ static void flush_started(void)
 	atomic_store(&flushing, 1);
 }
 
+/* A terminating signal the handler let the program go on with (see on_terminating_signal):
+ * whoever ends the flush, or the handler itself if the flush ended meanwhile, takes it
+ * (atomic exchange: exactly one of them) and dies of it. */
+static _Atomic int deferred_signal;
+
 /* The files are written: let a terminating signal that came meanwhile take its course. */
 static void flush_finished(void)
 {
 	atomic_store(&flush_done, 1);
 	atomic_store(&flushing, 0);
 	int sig = atomic_exchange(&pending_signal, 0);
+	if (!sig)
+		sig = atomic_exchange(&deferred_signal, 0);
 	if (sig)
 		reraise(sig);
 }
 
+/* Waits (bounded: ms) for the flush to have written the files. */
+static void wait_flush_done(int ms)
+{
+	for (int i = 0; i < ms / 10 && !atomic_load(&flush_done); i++) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 void ct_shutdown(void)
 {
+	if (!is_fork_child && getpid() == agent_pid && atomic_load(&deferred_signal)) {
+		/* Exiting while a deferred signal waits for the collector's flush: the
+		 * process dies of the signal, as it would have without the agent. */
+		wait_flush_done(5000);
+		int sig = atomic_exchange(&deferred_signal, 0);
+		if (sig)
+			reraise(sig);
+	}
 	if (is_fork_child || atomic_load(&finished) || getpid() != agent_pid)
 		return;
 	int g = ct_tls_guard;
@@ -303,27 +330,36 @@ void ct_flush_begin(void)
 		flush_started();
 	finish_all();
 }
+/* Without ownership the exit path is writing the files and ends the flush itself. A
+ * deferred signal is raised here, on the collector: ct_sig_die_default unblocks it on this
+ * thread first, and its default action ends the process. */
 void ct_flush_end(void)
 {
-	if (flush_owner)
-		write_all();
-	atomic_store(&flush_done, 1);
-	atomic_store(&flushing, 0);
+	if (!flush_owner)
+		return;
+	write_all();
+	flush_finished();
 }
 
-/* Waits (bounded: 5 s) for the flush to have written the files. */
-static void wait_flush_done(void)
+/* Signals that a thread's own fault or abort() raises: the handler must not return. */
+static int is_synchronous(int sig)
 {
-	for (int i = 0; i < 500 && !atomic_load(&flush_done); i++) {
-		struct timespec ts = {0, 10000000};
-		nanosleep(&ts, NULL);
-	}
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT;
 }
 
 /* A terminating signal the program left at its default action: write the files, then die
  * of it. If a flush is already under way (the program is exiting), it is let finish: on
  * another thread we wait for it; on this very thread (the signal interrupted the flush)
- * the signal is re-raised when the flush ends. Files are never left half-written. */
+ * the signal is re-raised when the flush ends. Files are never left half-written.
+ *
+ * The flush runs on the collector, which allocates and takes stdio's locks: if the
+ * signal interrupted the program inside malloc or stdio, waiting here holds those locks
+ * and the flush cannot finish (the bounded wait then ran out and the process died with no
+ * files: the pool worker of issue 9 #3 that wrote nothing). So an asynchronous signal
+ * (SIGTERM, SIGINT, ...) waits only a second here; if the flush has not ended by then the
+ * handler returns and the program goes on, as if the signal were still on its way, until
+ * the flush ends and the process dies of it. A fault (SIGSEGV, SIGABRT, ...) cannot
+ * return: it waits up to 5 s, as before. */
 static void on_terminating_signal(int sig)
 {
 	int saved = errno;
@@ -333,13 +369,25 @@ static void on_terminating_signal(int sig)
 			errno = saved;
 			return;
 		}
-		if (atomic_load(&flushing)) {
-			wait_flush_done();
-		} else if (!atomic_load(&finished)) {
+		int wait = atomic_load(&flushing);
+		if (!wait && !atomic_load(&finished) && ct_active()) {
 			atomic_store(&flush_signal, sig);
 			atomic_store(&flush_request, 1);
 			ct_collector_wake();
-			wait_flush_done();
+			wait = 1;
+		}
+		if (wait && !is_synchronous(sig)) {
+			wait_flush_done(1000);
+			if (!atomic_load(&flush_done)) {
+				atomic_store(&deferred_signal, sig);
+				if (!atomic_load(&flush_done) ||
+				    !atomic_exchange(&deferred_signal, 0)) {
+					errno = saved;
+					return; /* the flush's end raises it */
+				}
+			}
+		} else if (wait) {
+			wait_flush_done(5000);
 		}
 	}
 	errno = saved;

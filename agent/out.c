@@ -179,9 +179,10 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* A process's own folder (DIR/<pid>, made by the agent) must be a directory of ours, not
- * a symlink planted to send our files (renamed over whatever has their names) somewhere
- * else. The top directory is the user's choice: it may be a symlink to a directory. */
+/* A process's own folder (DIR/<pid>, made by the agent) must be a directory of ours (or
+ * root's: made before a switch of user), not a symlink planted to send our files (renamed
+ * over whatever has their names) somewhere else, nor one another user made. The top
+ * directory is the user's choice: it may be a symlink to a directory. */
 static char top[sizeof(ct_cfg.out_dir)]; /* the run's directory: set by the first call */
 
 int ct_out_dir_create(void)
@@ -193,10 +194,14 @@ int ct_out_dir_create(void)
 	struct stat st;
 	if (r == 0 && (is_top ? stat(ct_cfg.out_dir, &st) : lstat(ct_cfg.out_dir, &st)) < 0)
 		r = -errno;
-	if (r == 0 && (!S_ISDIR(st.st_mode) || (!is_top && st.st_uid != geteuid()))) {
-		ct_log("%s is not a directory of ours: not writing there", ct_cfg.out_dir);
+	/* Ours: made by this process, or by it as root before it switched user (idhooks.c
+	 * then handed it over, or made it writable with the sticky bit when it could not). */
+	if (r == 0 && !S_ISDIR(st.st_mode))
 		r = -ENOTDIR;
-	}
+	else if (r == 0 && !is_top && st.st_uid != geteuid() && st.st_uid != 0)
+		r = -EACCES;
+	if (r == -ENOTDIR || r == -EACCES)
+		ct_log("%s is not a directory of ours: not writing there", ct_cfg.out_dir);
 	return r;
 }
 

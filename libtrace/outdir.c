@@ -123,6 +123,9 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 		put_str(f, CT_SUMMARY_WARNING, s->warning);
 	if (s->checkpoint[0])
 		put_str(f, CT_SUMMARY_CHECKPOINT, s->checkpoint);
+	if (s->checkpoints)
+		fprintf(f, "%s=%" PRIu64 "\n%s=%.1f\n", CT_SUMMARY_CHECKPOINTS, s->checkpoints,
+			CT_SUMMARY_CHECKPOINT_CPU_MS, s->checkpoint_cpu_ms);
 	for (const char *e = s->errors; *e;) {
 		size_t n = strcspn(e, "\n");
 		fprintf(f, "%s=%.*s\n", CT_SUMMARY_ERROR, (int)n, e);
@@ -156,6 +159,10 @@ static void summary_set(ct_summary *s, const char *key, const char *v)
 		s->events_lost = strtoull(v, NULL, 10);
 	else if (!strcmp(key, CT_SUMMARY_WARNING))
 		snprintf(s->warning, sizeof(s->warning), "%s", v);
+	else if (!strcmp(key, CT_SUMMARY_CHECKPOINTS))
+		s->checkpoints = strtoull(v, NULL, 10);
+	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT_CPU_MS))
+		s->checkpoint_cpu_ms = strtod(v, NULL);
 	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT))
 		snprintf(s->checkpoint, sizeof(s->checkpoint), "%s", v);
 	else if (!strcmp(key, CT_SUMMARY_ERROR)) {
