@@ -7,8 +7,11 @@
  * _exit/_Exit are interposed, and a terminating signal whose disposition the program left
  * at default (SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGABRT, ...) makes the collector flush
  * before the signal is re-raised with the default action, so the program dies exactly as
- * it would have. A forked child stops recording (its parent's files are the parent's);
- * a program it execs starts a fresh agent that writes to DIR/<pid>/.
+ * it would have (an asynchronous one that finds the flush blocked is deferred until the
+ * flush ends: on_terminating_signal). A forked child records into DIR/<pid>/ (made only
+ * if it has data; DIR/.children says how it ended); a program it execs starts a fresh
+ * agent that writes to DIR/<pid>/. Exits that skip all of this (SIGKILL, raw exit_group)
+ * leave the periodic checkpoints (checkpoint.c) for `ctrace record` to finish.
  */
 #include <dirent.h>
 #include <dlfcn.h>
