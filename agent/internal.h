@@ -116,8 +116,22 @@ uint64_t ct_collector_cpu_ns(void); /* CPU time the collector thread used so far
 /* In a forked child: fresh rings, sources reset (or off), a new collector thread. */
 int ct_collector_fork_child(void);
 
+/* ---- checkpoint.c ---- */
+/* Profile events (cpu samples, heap, lock and block records) seen since the recording
+ * started here (or the fork): 0 means the process has nothing to write. Collector thread,
+ * or the exit path after it stopped. */
+uint64_t ct_ckpt_has_data(void);
+/* The final files are written: the checkpoint journal is removed. Exit path. */
+void ct_ckpt_done(void);
+/* Checkpoints appended so far and the collector CPU time they took (for summary.txt). */
+void ct_ckpt_stats(uint64_t *count, uint64_t *cpu_ns);
+
 /* ---- out.c ---- */
 const char *ct_out_errors(void); /* "error=..." lines for summary.txt, "" if none */
+/* Appends "<pid> what" to DIR/.children (outdir.h) — "start <cmd>" (then written as
+ * "start <folder relative to DIR> <cmd>") or "end <outcome>" — for `ctrace record` to name
+ * the children that wrote nothing. Exit path or a single-threaded atfork handler. */
+void ct_out_child_note(const char *what);
 
 /* ---- main.c ---- */
 /* A terminating signal's request, polled by the collector between drains; it then brackets

@@ -7,9 +7,13 @@
  * _exit/_Exit are interposed, and a terminating signal whose disposition the program left
  * at default (SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGABRT, ...) makes the collector flush
  * before the signal is re-raised with the default action, so the program dies exactly as
- * it would have. A forked child stops recording (its parent's files are the parent's);
- * a program it execs starts a fresh agent that writes to DIR/<pid>/.
+ * it would have (an asynchronous one that finds the flush blocked is deferred until the
+ * flush ends: on_terminating_signal). A forked child records into DIR/<pid>/ (made only
+ * if it has data; DIR/.children says how it ended); a program it execs starts a fresh
+ * agent that writes to DIR/<pid>/. Exits that skip all of this (SIGKILL, raw exit_group)
+ * leave the periodic checkpoints (checkpoint.c) for `ctrace record` to finish.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +60,9 @@ static _Atomic int flushing;
 static _Atomic uint32_t flusher_tid;
 static _Atomic int pending_signal;
 static int is_fork_child;
+/* This process writes to a folder of its own, DIR/<pid> (a forked child, or a program a
+ * traced process exec'd): it is made only if the process has something to write. */
+static int own_folder;
 /* The process this agent records. A vfork child shares our memory but runs no atfork
  * handlers: when getpid() differs, ct_shutdown must not touch the parent's state. */
 static pid_t agent_pid;
@@ -147,8 +154,8 @@ static int read_command(char *buf, size_t len)
 	return n > 0;
 }
 
-/* Writes DIR/summary.txt: what `ctrace record` prints. */
-static void write_summary(void)
+/* Writes DIR/summary.txt: what `ctrace record` prints. 0 or -errno. */
+static int write_summary(void)
 {
 	ct_summary s = {.pid = (int)getpid(),
 			.samples = ct_cpu_samples(),
@@ -156,6 +163,9 @@ static void write_summary(void)
 			.events_lost = ct_collector_dropped(),
 			.threads = ct_cpu_threads(),
 			.collector_cpu_ms = (double)ct_collector_cpu_ns() / 1e6};
+	uint64_t ck_ns;
+	ct_ckpt_stats(&s.checkpoints, &ck_ns);
+	s.checkpoint_cpu_ms = (double)ck_ns / 1e6;
 	if (!read_command(s.cmd, sizeof(s.cmd)))
 		snprintf(s.cmd, sizeof(s.cmd), "%s", program_invocation_short_name);
 	snprintf(s.engine, sizeof(s.engine), "%s", ct_engine_name(ct_engine_get()));
@@ -176,6 +186,7 @@ static void write_summary(void)
 	int rc = ct_summary_write(ct_cfg.out_dir, &s);
 	if (rc)
 		ct_log("cannot write %s: %s", CT_FILE_SUMMARY, strerror(-rc));
+	return rc;
 }
 
 /* Stops sampling, writes every source's files. Runs once, on whichever thread gets here
@@ -193,14 +204,67 @@ static void finish_all(void)
 		ct_timer_stop();
 }
 
+/* Whether there is anything to write: a profile event, or only the trace was asked for. */
+static int has_data(void)
+{
+	unsigned profiles = CT_MODE_CPU | CT_MODE_HEAP | CT_MODE_LOCK | CT_MODE_BLOCK;
+	return ct_ckpt_has_data() || !(ct_cfg.modes & profiles);
+}
+
+/* A process with a folder of its own that recorded nothing leaves none: what was streamed
+ * there (the trace) and any temporary file go, then the folder if it is empty. */
+static void remove_own_folder(void)
+{
+	DIR *d = opendir(ct_cfg.out_dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (ct_outdir_is_ours(e->d_name) || ct_outdir_is_temp(e->d_name))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	rmdir(ct_cfg.out_dir);
+}
+
+/* The terminating signal that asked for the flush (0: an exit), for the .children note. */
+static _Atomic int flush_signal;
+
+/* A process with a folder of its own says in DIR/.children how it ended. */
+static void note_end(const char *outcome, int rc)
+{
+	if (!own_folder)
+		return;
+	char b[400];
+	int sig = atomic_load(&flush_signal);
+	int n = snprintf(b, sizeof(b), "end %s", outcome);
+	if (rc < 0)
+		n += snprintf(b + n, sizeof(b) - (size_t)n, " %s: %s", ct_cfg.out_dir,
+			      strerror(-rc));
+	if (sig && n < (int)sizeof(b))
+		snprintf(b + n, sizeof(b) - (size_t)n, " (then killed by signal %d, %s)", sig,
+			 strsignal(sig));
+	ct_out_child_note(b);
+}
+
 static void write_all(void)
 {
 	ct_period_final(); /* the last CTRACE_PERIOD window, before the sources free theirs */
-	if (ct_out_dir_create() < 0)
-		return; /* logged; a forked child's DIR/<pid> is made only now */
+	if (own_folder && !has_data()) {
+		remove_own_folder();
+		note_end("nothing recorded: no samples or events, no folder written", 0);
+		return;
+	}
+	int rc = ct_out_dir_create();
+	if (rc < 0) {
+		note_end("cannot write its folder", rc); /* a forked child's is made only now */
+		return;
+	}
 	ct_sources_finish();
 	ct_perfmap_copy();
-	write_summary();
+	rc = write_summary();
+	if (rc == 0)
+		ct_ckpt_done(); /* the final files are there: the checkpoints are moot */
+	note_end(rc == 0 ? "written" : "cannot write its summary", rc);
 }
 
 static void reraise(int sig)
@@ -214,18 +278,42 @@ static void flush_started(void)
 	atomic_store(&flushing, 1);
 }
 
+/* A terminating signal the handler let the program go on with (see on_terminating_signal):
+ * whoever ends the flush, or the handler itself if the flush ended meanwhile, takes it
+ * (atomic exchange: exactly one of them) and dies of it. */
+static _Atomic int deferred_signal;
+
 /* The files are written: let a terminating signal that came meanwhile take its course. */
 static void flush_finished(void)
 {
 	atomic_store(&flush_done, 1);
 	atomic_store(&flushing, 0);
 	int sig = atomic_exchange(&pending_signal, 0);
+	if (!sig)
+		sig = atomic_exchange(&deferred_signal, 0);
 	if (sig)
 		reraise(sig);
 }
 
+/* Waits (bounded: ms) for the flush to have written the files. */
+static void wait_flush_done(int ms)
+{
+	for (int i = 0; i < ms / 10 && !atomic_load(&flush_done); i++) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 void ct_shutdown(void)
 {
+	if (!is_fork_child && getpid() == agent_pid && atomic_load(&deferred_signal)) {
+		/* Exiting while a deferred signal waits for the collector's flush: the
+		 * process dies of the signal, as it would have without the agent. */
+		wait_flush_done(5000);
+		int sig = atomic_exchange(&deferred_signal, 0);
+		if (sig)
+			reraise(sig);
+	}
 	if (is_fork_child || atomic_load(&finished) || getpid() != agent_pid)
 		return;
 	int g = ct_tls_guard;
@@ -251,27 +339,36 @@ void ct_flush_begin(void)
 		flush_started();
 	finish_all();
 }
+/* Without ownership the exit path is writing the files and ends the flush itself. A
+ * deferred signal is raised here, on the collector: ct_sig_die_default unblocks it on this
+ * thread first, and its default action ends the process. */
 void ct_flush_end(void)
 {
-	if (flush_owner)
-		write_all();
-	atomic_store(&flush_done, 1);
-	atomic_store(&flushing, 0);
+	if (!flush_owner)
+		return;
+	write_all();
+	flush_finished();
 }
 
-/* Waits (bounded: 5 s) for the flush to have written the files. */
-static void wait_flush_done(void)
+/* Signals that a thread's own fault or abort() raises: the handler must not return. */
+static int is_synchronous(int sig)
 {
-	for (int i = 0; i < 500 && !atomic_load(&flush_done); i++) {
-		struct timespec ts = {0, 10000000};
-		nanosleep(&ts, NULL);
-	}
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT;
 }
 
 /* A terminating signal the program left at its default action: write the files, then die
  * of it. If a flush is already under way (the program is exiting), it is let finish: on
  * another thread we wait for it; on this very thread (the signal interrupted the flush)
- * the signal is re-raised when the flush ends. Files are never left half-written. */
+ * the signal is re-raised when the flush ends. Files are never left half-written.
+ *
+ * The flush runs on the collector, which allocates and takes stdio's locks: if the
+ * signal interrupted the program inside malloc or stdio, waiting here holds those locks
+ * and the flush cannot finish (the bounded wait then ran out and the process died with no
+ * files: the pool worker of issue 9 #3 that wrote nothing). So an asynchronous signal
+ * (SIGTERM, SIGINT, ...) waits only a second here; if the flush has not ended by then the
+ * handler returns and the program goes on, as if the signal were still on its way, until
+ * the flush ends and the process dies of it. A fault (SIGSEGV, SIGABRT, ...) cannot
+ * return: it waits up to 5 s, as before. */
 static void on_terminating_signal(int sig)
 {
 	int saved = errno;
@@ -281,12 +378,25 @@ static void on_terminating_signal(int sig)
 			errno = saved;
 			return;
 		}
-		if (atomic_load(&flushing)) {
-			wait_flush_done();
-		} else if (!atomic_load(&finished)) {
+		int wait = atomic_load(&flushing);
+		if (!wait && !atomic_load(&finished) && ct_active()) {
+			atomic_store(&flush_signal, sig);
 			atomic_store(&flush_request, 1);
 			ct_collector_wake();
-			wait_flush_done();
+			wait = 1;
+		}
+		if (wait && !is_synchronous(sig)) {
+			wait_flush_done(1000);
+			if (!atomic_load(&flush_done)) {
+				atomic_store(&deferred_signal, sig);
+				if (!atomic_load(&flush_done) ||
+				    !atomic_exchange(&deferred_signal, 0)) {
+					errno = saved;
+					return; /* the flush's end raises it */
+				}
+			}
+		} else if (wait) {
+			wait_flush_done(5000);
 		}
 	}
 	errno = saved;
@@ -310,6 +420,16 @@ static void install_flush_handlers(void)
 	}
 }
 
+/* "start <cmd>" in DIR/.children, while the process may still write there (before a
+ * privilege drop). */
+static void note_start(void)
+{
+	char b[300] = "start ";
+	if (!read_command(b + 6, sizeof(b) - 6))
+		snprintf(b + 6, sizeof(b) - 6, "%s", program_invocation_short_name);
+	ct_out_child_note(b);
+}
+
 /* A forked child gets its own recording in DIR/<pid>/: fresh rings and aggregates, its
  * own perf events or timer, a new collector thread. Sources that cannot start over are
  * off in the child. If anything fails the child simply records nothing. */
@@ -331,9 +451,8 @@ static void at_fork_child(void)
 	 * or dies first leaves no empty folder behind. */
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
+	own_folder = 1;
 	ct_clock_snapshot_take(&ct_start_clock);
-	/* DIR/<pid> itself is made when the child writes its first file: a child that execs
-	 * (its new image records on its own) or records nothing leaves no empty folder. */
 	if (ct_collector_fork_child() < 0) {
 		is_fork_child = 1;
 		ct_tls_guard = g;
@@ -351,6 +470,7 @@ static void at_fork_child(void)
 		ct_timer_fork_child();
 	}
 	atomic_store_explicit(&engine_known, 1, memory_order_release);
+	note_start();
 	/* Release: the child's rings, sources and engine are ready (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
 	ct_tls_guard = g;
@@ -390,7 +510,8 @@ static void claim_out_dir(void)
 	}
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
-	ct_out_dir_create();
+	own_folder = 1; /* made by its first write, if it has any */
+	note_start();
 }
 
 /* The perf engine serves the cpu and the sched modes; the timer engine only cpu (it has no

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent/ann.h"
+#include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "libtrace/clock.h"
 #include "libtrace/pprof.h"
@@ -187,12 +188,14 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* A process's own folder (DIR/<pid>, made by the agent) must be a directory of ours, not
- * a symlink planted to send our files (renamed over whatever has their names) somewhere
- * else. The top directory is the user's choice: it may be a symlink to a directory. */
+/* A process's own folder (DIR/<pid>, made by the agent) must be a directory of ours (or
+ * root's: made before a switch of user), not a symlink planted to send our files (renamed
+ * over whatever has their names) somewhere else, nor one another user made. The top
+ * directory is the user's choice: it may be a symlink to a directory. */
+static char top[sizeof(ct_cfg.out_dir)]; /* the run's directory: set by the first call */
+
 int ct_out_dir_create(void)
 {
-	static char top[sizeof(ct_cfg.out_dir)];
 	if (!*top)
 		snprintf(top, sizeof(top), "%s", ct_cfg.out_dir);
 	int is_top = strcmp(top, ct_cfg.out_dir) == 0;
@@ -200,10 +203,14 @@ int ct_out_dir_create(void)
 	struct stat st;
 	if (r == 0 && (is_top ? stat(ct_cfg.out_dir, &st) : lstat(ct_cfg.out_dir, &st)) < 0)
 		r = -errno;
-	if (r == 0 && (!S_ISDIR(st.st_mode) || (!is_top && st.st_uid != geteuid()))) {
-		ct_log("%s is not a directory of ours: not writing there", ct_cfg.out_dir);
+	/* Ours: made by this process, or by it as root before it switched user (idhooks.c
+	 * then handed it over, or made it writable with the sticky bit when it could not). */
+	if (r == 0 && !S_ISDIR(st.st_mode))
 		r = -ENOTDIR;
-	}
+	else if (r == 0 && !is_top && st.st_uid != geteuid() && st.st_uid != 0)
+		r = -EACCES;
+	if (r == -ENOTDIR || r == -EACCES)
+		ct_log("%s is not a directory of ours: not writing there", ct_cfg.out_dir);
 	return r;
 }
 
@@ -246,9 +253,6 @@ int ct_out_commit(FILE *f, const char *tmp, const char *name)
 	return r;
 }
 
-/* Copies the perf map a JIT in this process wrote (/tmp/perf-<pid>.map) into the output
- * directory, so that its code can still be named once the process and /tmp's file are gone.
- * Nothing when there is none. */
 /* Write failures (disk full, file size limit, permissions), reported in summary.txt so
  * that `ctrace record` can say which files are missing and why. */
 static char write_errors[1024]; /* the thread writing the files at exit */
@@ -273,6 +277,38 @@ int ct_out_write(ct_profile *p, const char *name)
 	}
 	ct_profile_free(p);
 	return r;
+}
+
+/* DIR/.children: opened (appending) by a process that records into a folder of its own,
+ * before it could drop privileges; a child it forks inherits the descriptor. Held by the
+ * fd guard. */
+static int children_slot = -1;
+
+void ct_out_child_note(const char *what)
+{
+	if (children_slot >= 0 && ct_fdg_check(children_slot) < 0)
+		children_slot = -1;
+	if (children_slot < 0 && *top) {
+		char path[sizeof(top) + 16];
+		snprintf(path, sizeof(path), "%s/%s", top, CT_FILE_CHILDREN);
+		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+		children_slot = fd < 0 ? -1 : ct_fdg_adopt(fd, CT_FDG_FILE);
+	}
+	if (children_slot < 0)
+		return;
+	char line[600];
+	const char *rel = ct_cfg.out_dir + strlen(top);
+	int n = snprintf(line, sizeof(line), "%d %s\n", (int)getpid(), what);
+	if (strncmp(what, "start ", 6) == 0)
+		n = snprintf(line, sizeof(line), "%d start %s %s\n", (int)getpid(),
+			     *rel == '/' ? rel + 1 : ".", what + 6);
+	if (n >= (int)sizeof(line)) {
+		n = (int)sizeof(line);
+		line[n - 1] = '\n';
+	}
+	/* One write with O_APPEND: lines of processes writing at once never interleave. */
+	if (write(ct_fdg_get(children_slot), line, (size_t)n) != n)
+		ct_log("cannot append to %s", CT_FILE_CHILDREN);
 }
 
 void ct_log(const char *fmt, ...)

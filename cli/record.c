@@ -31,6 +31,7 @@
 
 #include "cli/commands.h"
 #include "cli/exe.h"
+#include "cli/finalize.h"
 #include "libtrace/outdir.h"
 #include "libtrace/symbolize.h"
 #include "libtrace/tracesched.h"
@@ -153,6 +154,8 @@ static void print_summary(const char *dir)
 	if (sum.annotate_misuse[0])
 		fprintf(stderr, "ctrace: annotation calls ignored or truncated: %s\n",
 			sum.annotate_misuse);
+	if (sum.checkpoint[0])
+		fprintf(stderr, "ctrace: %s\n", sum.checkpoint);
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);
@@ -197,6 +200,21 @@ static void print_trace(const char *dir)
 	}
 	ct_trace_model_free(m);
 	ct_trace_free(t);
+}
+
+/* What finalizing the directory did, and the children that wrote nothing. */
+static void print_finalized(const char *dir, const ct_finalize_stats *fin)
+{
+	if (fin->from_checkpoint)
+		fprintf(stderr,
+			"ctrace: %d process%s ended without the agent's final write: profiles "
+			"rebuilt from %s last checkpoint (summary.txt says so)\n",
+			fin->from_checkpoint, fin->from_checkpoint == 1 ? "" : "es",
+			fin->from_checkpoint == 1 ? "its" : "their");
+	if (fin->temps_removed)
+		fprintf(stderr, "ctrace: removed %d temporary file%s a killed writer left\n",
+			fin->temps_removed, fin->temps_removed == 1 ? "" : "s");
+	ct_finalize_report(stderr, dir);
 }
 
 static void usage(FILE *f)
@@ -442,11 +460,14 @@ int ct_cmd_record(int argc, char **argv)
 		fprintf(stderr, "ctrace: cannot run '%s': %s\n", a.cmd[0], strerror(exec_errno));
 		return exec_errno == ENOENT ? 127 : 126;
 	}
+	ct_finalize_stats fin;
+	ct_finalize_dir(absdir, &fin);
 	if (a.symbolize)
 		ct_symbolize_dir(absdir, a.quiet);
 	if (!a.quiet) {
 		print_summary(a.dir);
 		print_trace(a.dir);
+		print_finalized(a.dir, &fin);
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

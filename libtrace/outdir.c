@@ -74,7 +74,14 @@ bool ct_outdir_is_ours(const char *name)
 	size_t len = strlen(name), k = strlen(CT_PROFILE_SUFFIX);
 	return (len > k && strcmp(name + len - k, CT_PROFILE_SUFFIX) == 0) ||
 	       strcmp(name, CT_FILE_SUMMARY) == 0 || strcmp(name, CT_FILE_TRACE) == 0 ||
-	       strcmp(name, CT_FILE_OWNER) == 0;
+	       strcmp(name, CT_FILE_OWNER) == 0 || strcmp(name, CT_FILE_CHECKPOINT) == 0 ||
+	       strcmp(name, CT_FILE_CHILDREN) == 0;
+}
+
+bool ct_outdir_is_temp(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+	return t && t > name && t[5] != 0;
 }
 
 bool ct_outdir_is_child(const char *name)
@@ -116,6 +123,11 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 		put_str(f, CT_SUMMARY_WARNING, s->warning);
 	if (s->annotate_misuse[0])
 		put_str(f, CT_SUMMARY_ANNOTATE_MISUSE, s->annotate_misuse);
+	if (s->checkpoint[0])
+		put_str(f, CT_SUMMARY_CHECKPOINT, s->checkpoint);
+	if (s->checkpoints)
+		fprintf(f, "%s=%" PRIu64 "\n%s=%.1f\n", CT_SUMMARY_CHECKPOINTS, s->checkpoints,
+			CT_SUMMARY_CHECKPOINT_CPU_MS, s->checkpoint_cpu_ms);
 	for (const char *e = s->errors; *e;) {
 		size_t n = strcspn(e, "\n");
 		fprintf(f, "%s=%.*s\n", CT_SUMMARY_ERROR, (int)n, e);
@@ -151,6 +163,12 @@ static void summary_set(ct_summary *s, const char *key, const char *v)
 		snprintf(s->warning, sizeof(s->warning), "%s", v);
 	else if (!strcmp(key, CT_SUMMARY_ANNOTATE_MISUSE))
 		snprintf(s->annotate_misuse, sizeof(s->annotate_misuse), "%s", v);
+	else if (!strcmp(key, CT_SUMMARY_CHECKPOINTS))
+		s->checkpoints = strtoull(v, NULL, 10);
+	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT_CPU_MS))
+		s->checkpoint_cpu_ms = strtod(v, NULL);
+	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT))
+		snprintf(s->checkpoint, sizeof(s->checkpoint), "%s", v);
 	else if (!strcmp(key, CT_SUMMARY_ERROR)) {
 		size_t used = strlen(s->errors);
 		if (used + strlen(v) + 2 <= sizeof(s->errors))

@@ -4,7 +4,8 @@
  * files a run writes, and summary.txt — its keys, one writer and one reader.
  *
  * summary.txt is `key=value` lines (docs/env.md lists every key): pid, cmd, engine, reason,
- * samples, lost, threads, collector_cpu_ms, and one `error=` line per write failure.
+ * samples, lost, threads, collector_cpu_ms, and one `error=` line per write failure;
+ * `checkpoint=` when `ctrace record` rebuilt the profiles from a checkpoint.
  * Readers ignore keys they do not know, so keys can be added without breaking older CLIs.
  *
  * Thread-safety: the parsers and name functions are pure; ct_summary_write and
@@ -45,6 +46,13 @@ int ct_modes_parse(const char *list, unsigned *modes, ct_error *err);
 #define CT_FILE_SUMMARY "summary.txt"
 #define CT_FILE_TRACE "trace.ctr"
 #define CT_FILE_OWNER ".owner" /* pid of the process that owns the directory */
+/* The agent's periodic checkpoints (libtrace/ckpt.h); removed once its final files are
+ * written, so one left behind means the process ended without them. */
+#define CT_FILE_CHECKPOINT "checkpoint.ctk"
+/* In the top directory: one line per event of a process recorded in a folder of its own,
+ * "<pid> start <cmd>" and "<pid> end <outcome>" (agent/out.c), for `ctrace record` to name
+ * every child that wrote nothing. */
+#define CT_FILE_CHILDREN ".children"
 #define CT_PROFILE_SUFFIX ".pb.gz"
 
 /* The profiles a directory may hold, in the order they are summarized. */
@@ -64,6 +72,10 @@ const ct_outdir_profile *ct_outdir_profile_of(const char *path);
  * what `ctrace record` may remove before a new run. */
 bool ct_outdir_is_ours(const char *name);
 
+/* True for a temporary file a writer creates before renaming it into place
+ * (NAME.tmp.<pid>.<n>, NAME.tmp.<random>): one left behind is from a killed writer. */
+bool ct_outdir_is_temp(const char *name);
+
 /* True for the name of a child process's subdirectory (DIR/<pid>/): a decimal pid. */
 bool ct_outdir_is_child(const char *name);
 
@@ -81,6 +93,9 @@ bool ct_outdir_is_child(const char *name);
 #define CT_SUMMARY_EVENTS_LOST "events_lost"
 #define CT_SUMMARY_WARNING "warning"
 #define CT_SUMMARY_ANNOTATE_MISUSE "annotate_misuse"
+#define CT_SUMMARY_CHECKPOINT "checkpoint"
+#define CT_SUMMARY_CHECKPOINTS "checkpoints"
+#define CT_SUMMARY_CHECKPOINT_CPU_MS "checkpoint_cpu_ms"
 
 typedef struct {
 	int pid;
@@ -97,6 +112,11 @@ typedef struct {
 	char warning[256];	 /* what the recording could not cover (raw clone threads); "" */
 	/* misuse of include/ctrace/annotate.h: "N (kind=count ...)", "" when none */
 	char annotate_misuse[512];
+	/* Set by `ctrace record` when it rebuilt the profiles from the agent's last checkpoint
+	 * (the process ended without the agent's final write): when and why; "" otherwise. */
+	char checkpoint[256];
+	uint64_t checkpoints;	  /* checkpoints the agent appended (written when any) */
+	double checkpoint_cpu_ms; /* collector CPU time they took */
 } ct_summary;
 
 /* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Prints x with two decimals, then drops trailing zeros and a trailing point. */
@@ -72,4 +73,21 @@ const char *ct_units_format(int64_t v, const char *unit, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%" PRId64, v);
 	return buf;
+}
+
+int64_t ct_units_parse_duration(const char *v)
+{
+	char *end;
+	if (!v || !*v)
+		return -1;
+	double x = strtod(v, &end);
+	double unit = !*end		       ? 1e9
+		      : strcmp(end, "s") == 0  ? 1e9
+		      : strcmp(end, "ms") == 0 ? 1e6
+		      : strcmp(end, "m") == 0  ? 60e9
+		      : strcmp(end, "h") == 0  ? 3600e9
+					       : 0;
+	if (end == v || unit == 0 || x < 0 || x * unit >= 1e18)
+		return -1;
+	return (int64_t)(x * unit);
 }

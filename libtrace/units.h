@@ -17,4 +17,8 @@
  * as "N unit". */
 const char *ct_units_format(int64_t v, const char *unit, char *buf, size_t len);
 
+/* Parses a duration: "1s", "500ms", "2m", "1h", or plain seconds ("0.25"). Returns it in
+ * nanoseconds, 0 for "0", and -1 when v is not a duration. */
+int64_t ct_units_parse_duration(const char *v);
+
 #endif

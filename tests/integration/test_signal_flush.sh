@@ -31,30 +31,20 @@ if __name__ == "__main__":
         print(" ".join(str(x) for x in sorted(set(p.map(work, range(30))))))
 PY
 if command -v python3 > /dev/null; then
-	# Known open defect (issue 9 #3): once in about 28 pool runs (one session), one worker
-	# writes nothing at all (its folder holds only the streamed trace.ctr): it died without
-	# flushing. Until that is found, one run of the four may miss a worker; none may leave a
-	# temporary file or a broken profile.
-	missed=0
+	# Each of the three workers leaves its profiles in every run. (Once in ~28 runs a
+	# worker used to write nothing: SIGTERM interrupted it inside malloc, the handler
+	# waited for the collector, whose flush needed that very lock, until the 5 s bound ran
+	# out. A signal that finds the flush blocked is now deferred until the flush ends.)
 	for run in 1 2 3 4; do
 		timeout 120 "$CTRACE" record -o "$TMP/py$run" -- python3 "$TMP/pool.py" > "$TMP/py.out" \
 			2> "$TMP/py.err" || { cat "$TMP/py.err"; fail "python pool: status $?"; }
 		set -- $(cat "$TMP/py.out")
 		[ $# -eq 3 ] || fail "python pool: workers $*"
-		for pid in "$@"; do
-			[ -s "$TMP/py$run/$pid/cpu.pb.gz" ] || missed=$((missed + 1))
-		done
-		[ "$missed" -le 1 ] || check_children "$TMP/py$run" "$@"
-		for pid in "$@"; do
-			[ ! -s "$TMP/py$run/$pid/cpu.pb.gz" ] ||
-				pprof -raw "$TMP/py$run/$pid/cpu.pb.gz" > /dev/null 2>&1 ||
-				fail "child $pid: cpu.pb.gz does not parse"
-		done
-		tmp=$(find "$TMP/py$run" -name '*.tmp*')
-		[ -z "$tmp" ] || fail "temporary files left behind: $tmp"
+		check_children "$TMP/py$run" "$@"
+		grep -q 'wrote nothing' "$TMP/py.err" && { cat "$TMP/py.err"; fail "record reports a worker that wrote nothing"; }
 		rm -rf "$TMP/py$run"
 	done
-	ok "multiprocessing.Pool(3): workers' profiles ($missed of 12 missing), no temporary file (4 runs)"
+	ok "multiprocessing.Pool(3): every worker's profiles, no temporary file (4 runs)"
 else
 	echo "skip: python3 not installed"
 fi
@@ -65,3 +55,25 @@ for run in 1 2 3 4 5; do
 	check_children "$TMP/tc$run" $(cat "$TMP/tc.out")
 done
 ok "children SIGTERMed while they exit: profiles written, no temporary file (5 runs)"
+
+# The mechanism behind the pool flake, made certain: SIGTERM arrives on a thread that holds
+# a lock the collector's flush needs (here the agent's module lock, held across dlclose,
+# where the library's destructor sends it). The signal is deferred until the flush ends:
+# the process dies of SIGTERM with its own files (not rebuilt from a checkpoint).
+cat > "$TMP/term_lib.c" <<'C'
+#include <signal.h>
+#include <unistd.h>
+__attribute__((destructor)) static void bye(void) { kill(getpid(), SIGTERM); }
+C
+cc -shared -fPIC -o "$TMP/libterm.so" "$TMP/term_lib.c" || fail "cannot build libterm.so"
+set +e
+timeout 120 "$CTRACE" record -o "$TMP/dl" -- "$PROGS/term_in_dlclose" "$TMP/libterm.so" 2> "$TMP/dl.err"
+st=$?
+set -e
+[ "$st" -eq 143 ] || { cat "$TMP/dl.err"; fail "term_in_dlclose: status $st, not 143 (SIGTERM)"; }
+[ -s "$TMP/dl/summary.txt" ] && ! grep -q '^checkpoint=' "$TMP/dl/summary.txt" ||
+	{ cat "$TMP/dl.err"; fail "no final write (summary.txt missing or rebuilt from a checkpoint)"; }
+# (pprof_top is not used: the signal frame's page is an anonymous mapping pprof warns about.)
+go tool pprof -top -cum "$TMP/dl/cpu.pb.gz" > "$TMP/dl.top" 2> /dev/null || fail "cpu.pb.gz does not parse"
+grep -q ' hot_before_term$' "$TMP/dl.top" || { cat "$TMP/dl.top"; fail "no hot_before_term"; }
+ok "SIGTERM inside dlclose (a lock the flush needs held): files written, then killed by it"

@@ -1,0 +1,33 @@
+/*
+ * finalize.h — what `ctrace record` does to an output directory once the program has
+ * exited, before symbolizing: in DIR and every DIR/<pid>/, remove the temporary files a
+ * killed writer left (NAME.tmp.*), and where the agent's final write never came (no
+ * summary.txt) rebuild the profiles and summary.txt from its last checkpoint
+ * (libtrace/ckpt.h), saying so in summary.txt's `checkpoint=` key.
+ *
+ * Then the processes that wrote nothing: every process the agent recorded in a folder of
+ * its own is listed in DIR/.children (agent/out.c: "<pid> start <cmd>", later "<pid> end
+ * <outcome>"); ct_finalize_report names each one that left no summary, with the reason
+ * the agent or the directory can tell.
+ */
+#ifndef CT_CLI_FINALIZE_H
+#define CT_CLI_FINALIZE_H
+
+#include <stdio.h>
+
+typedef struct {
+	int temps_removed;   /* NAME.tmp.* files removed */
+	int from_checkpoint; /* directories whose profiles were rebuilt from a checkpoint */
+	int bad_checkpoint;  /* journals that could not be read (an error was printed) */
+} ct_finalize_stats;
+
+/* Finalizes dir (the top output directory) and its child folders; errors are printed on
+ * stderr as "ctrace: cannot read FILE: why". */
+void ct_finalize_dir(const char *dir, ct_finalize_stats *st);
+
+/* Prints on f one line per child process that left no profiles, with its reason, and a
+ * line per child rebuilt from a checkpoint. Returns the number of children that wrote
+ * nothing. */
+int ct_finalize_report(FILE *f, const char *dir);
+
+#endif
