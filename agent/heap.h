@@ -57,11 +57,16 @@ void ct_heap_hooks_stop(void);
 typedef struct {
 	int direct;	      /* rate 1: frees matched by the collector */
 	uint64_t emit_failed; /* records the rings refused */
+	uint64_t seq_end;     /* the next sequence number: every record took one below it */
 	uint64_t untracked;   /* sampled blocks the table had no room for */
 	unsigned level;	      /* the table's top level in use (from 0) */
 	unsigned nlevels;     /* levels it may grow to */
 } ct_heap_hooks_stats;
 
 void ct_heap_hooks_get_stats(ct_heap_hooks_stats *st);
+
+/* heapsrc.c: when records were lost, what that did to heap.pb.gz (summary.txt's
+ * heap_incomplete), else "". Valid once heap.pb.gz is written (exit path). */
+const char *ct_heap_incomplete(void);
 
 #endif

@@ -150,6 +150,8 @@ static void print_summary(const char *dir)
 			sum.events_lost);
 	if (sum.warning[0])
 		fprintf(stderr, "ctrace: warning: %s\n", sum.warning);
+	if (sum.heap_incomplete[0])
+		fprintf(stderr, "ctrace: heap profile incomplete: %s\n", sum.heap_incomplete);
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);

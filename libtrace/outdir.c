@@ -114,6 +114,8 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 		put_str(f, CT_SUMMARY_HTTP, s->http);
 	if (s->warning[0])
 		put_str(f, CT_SUMMARY_WARNING, s->warning);
+	if (s->heap_incomplete[0])
+		put_str(f, CT_SUMMARY_HEAP_INCOMPLETE, s->heap_incomplete);
 	for (const char *e = s->errors; *e;) {
 		size_t n = strcspn(e, "\n");
 		fprintf(f, "%s=%.*s\n", CT_SUMMARY_ERROR, (int)n, e);
@@ -147,6 +149,8 @@ static void summary_set(ct_summary *s, const char *key, const char *v)
 		s->events_lost = strtoull(v, NULL, 10);
 	else if (!strcmp(key, CT_SUMMARY_WARNING))
 		snprintf(s->warning, sizeof(s->warning), "%s", v);
+	else if (!strcmp(key, CT_SUMMARY_HEAP_INCOMPLETE))
+		snprintf(s->heap_incomplete, sizeof(s->heap_incomplete), "%s", v);
 	else if (!strcmp(key, CT_SUMMARY_ERROR)) {
 		size_t used = strlen(s->errors);
 		if (used + strlen(v) + 2 <= sizeof(s->errors))

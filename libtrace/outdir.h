@@ -80,6 +80,7 @@ bool ct_outdir_is_child(const char *name);
 #define CT_SUMMARY_HTTP "http"
 #define CT_SUMMARY_EVENTS_LOST "events_lost"
 #define CT_SUMMARY_WARNING "warning"
+#define CT_SUMMARY_HEAP_INCOMPLETE "heap_incomplete"
 
 typedef struct {
 	int pid;
@@ -94,6 +95,7 @@ typedef struct {
 	char errors[1024];	 /* write failures, one message per line, each ending in '\n' */
 	char http[320];		 /* the live server (CTRACE_HTTP): where, or why not; "" */
 	char warning[256];	 /* what the recording could not cover (raw clone threads); "" */
+	char heap_incomplete[224]; /* heap records were lost: what it did to the profile; "" */
 } ct_summary;
 
 /* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted
