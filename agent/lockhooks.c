@@ -11,10 +11,17 @@
  * waiter on a mutex or rwlock registers in a small table keyed by the lock's address
  * (number of waiters, sum of their start times); an unlock looks at the table's waiter
  * count — one relaxed load — and, only while some thread waits, at its bucket's; when that
- * is nonzero too it takes the bucket's spin lock, charges the waiters' time since the
+ * is nonzero too it takes the bucket's lock, charges the waiters' time since the
  * previous charge (n * now - sum of starts) to its own stack (captured before the release
- * and kept in the entry) and restarts their clocks at now. A waiter that starts during a
- * hold is one contention of that hold. Waits that outlast several holds are thus split
+ * and kept in the entry) and restarts their clocks at now.
+ *
+ * What this adds to a contended lock's critical section is what the agent makes the
+ * program contend for, so it is kept short: the holder's stack comes from the per-thread
+ * stack cache (stackcache.h: no unwind when the unlock's call chain repeats), the clock is
+ * read before the bucket lock, and the bucket lock is held for a few instructions. Its
+ * holder can still be preempted (more threads than CPUs): a thread that finds it taken
+ * spins briefly on a plain load, then yields the CPU instead of burning it. A waiter that starts
+ * during a hold is one contention of that hold. Waits that outlast several holds are thus split
  * among the holders; a waiter that acquires charges its wake-up time (since the last
  * release) to that release's stack. So every acquired wait is charged in full, and the
  * mutex profile's total matches the block profile's, less the waits that timed out (no
@@ -28,11 +35,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
 
 #include "agent/lockprof.h"
+#include "agent/stackcache.h"
 
 CT_LK_DEFINE_REAL(pthread_mutex_lock, NULL)
 CT_LK_DEFINE_REAL(pthread_mutex_timedlock, NULL)
@@ -82,7 +91,7 @@ typedef struct {
 	 * suffices: an unlock that misses a waiter registering concurrently leaves its time
 	 * to the next charge, never corrupts the entry (which the spin lock protects). */
 	_Atomic uint32_t nwait;
-	atomic_flag busy; /* spin lock over e[]; held for a few instructions */
+	_Atomic int busy; /* lock over e[] (1 = held); held for a few instructions */
 	lk_entry e[LK_WAYS];
 } __attribute__((aligned(64))) lk_bucket;
 
@@ -116,16 +125,27 @@ static inline lk_bucket *lk_bucket_of(const void *lock)
 	return &lk_table[((uintptr_t)lock * 0x9e3779b97f4a7c15u) >> (64 - 10)];
 }
 
+#define LK_SPINS 64 /* pauses on a taken bucket lock before each yield */
+
 static void lk_bucket_lock(lk_bucket *b)
 {
-	/* acquire: the entries read below are those the previous holder released. */
-	while (atomic_flag_test_and_set_explicit(&b->busy, memory_order_acquire))
-		__builtin_ia32_pause();
+	/* acquire: the entries read below are those the previous holder released. The
+	 * waiting loads are relaxed: they only tell when to try again. */
+	while (atomic_exchange_explicit(&b->busy, 1, memory_order_acquire)) {
+		for (int i = 0; atomic_load_explicit(&b->busy, memory_order_relaxed); i++) {
+			if (i < LK_SPINS) {
+				__builtin_ia32_pause();
+			} else {
+				sched_yield(); /* its holder may be preempted: let it run */
+				i = 0;
+			}
+		}
+	}
 }
 
 static void lk_bucket_unlock(lk_bucket *b)
 {
-	atomic_flag_clear_explicit(&b->busy, memory_order_release);
+	atomic_store_explicit(&b->busy, 0, memory_order_release);
 }
 
 static void lk_wait_begin(lk_waiter *w, const void *lock, uint64_t now)
@@ -196,7 +216,7 @@ static uint64_t lk_wait_end(const lk_waiter *w, const void *lock, int acquired, 
 static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint32_t *count,
 			  int *waiters)
 {
-	uint64_t delay = 0;
+	uint64_t delay = 0, t = ct_now(); /* read before the lock: keeps its hold short */
 	*count = 0;
 	*waiters = 0;
 	lk_bucket_lock(b);
@@ -204,7 +224,10 @@ static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint3
 		lk_entry *e = &b->e[i];
 		if (e->lock != (uintptr_t)lock || e->nwait == 0)
 			continue;
-		uint64_t now = ct_now();
+		/* A charge or a registration that came in meanwhile may be later than t. */
+		uint64_t now = t > e->charged ? t : e->charged;
+		if (e->nwait * now < e->sum_start)
+			now = (e->sum_start + e->nwait - 1) / e->nwait;
 		delay = e->nwait * now - e->sum_start;
 		*count = e->nnew;
 		e->nnew = 0;
@@ -231,13 +254,32 @@ static inline int lk_has_waiters(const lk_bucket *b)
 	return atomic_load_explicit(&b->nwait, memory_order_relaxed) != 0;
 }
 
-/* Charges the waiters of lock, which the calling thread is about to release, to its
- * stack, and records the release of a waiter (the trace's unblock edge); returns 0 or what
- * the release returned. The stack is captured before the release, so that a waiter woken
- * at once finds it for its wake-up time. */
-static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), void *arg)
+/* The stack of the program's call of an unlock hook, for the mutex profile or the trace:
+ * ra is the hook's return address and slot where it is stored (stackcache.h), so a chain
+ * that repeats costs no unwind. 0 when neither mode is on or the guard is held. */
+static uint32_t lk_caller_stack(uintptr_t ra, uintptr_t slot)
 {
-	uint32_t stack = ct_lk_stack();
+	if (!(ct_cfg.modes & (CT_MODE_LOCK | CT_MODE_SCHED)) || !ct_guard_enter())
+		return 0;
+	int saved = errno;
+	uint32_t stack = ct_stackcache_capture(ra, slot);
+	errno = saved;
+	ct_guard_exit();
+	return stack;
+}
+
+/* The return address of the hook that expands this and the stack slot it is in. */
+#define LK_CALLER (uintptr_t) __builtin_return_address(0)
+#define LK_CALLER_SLOT ((uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t))
+
+/* Charges the waiters of lock, which the calling thread (called at ra, in slot) is about
+ * to release, to its stack, and records the release of a waiter (the trace's unblock
+ * edge); returns 0 or what the release returned. The stack is captured before the
+ * release, so that a waiter woken at once finds it for its wake-up time. */
+static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), void *arg,
+		      uintptr_t ra, uintptr_t slot)
+{
+	uint32_t stack = lk_caller_stack(ra, slot);
 	uint32_t count;
 	int waiters;
 	uint64_t delay = lk_charge(b, lock, stack, &count, &waiters);
@@ -390,11 +432,12 @@ static int lk_mutex_release(void *m)
 }
 
 /* An unlock while some lock has waiters: charges them to the caller if they wait for m. */
-__attribute__((cold, noinline)) static int lk_mutex_unlock_slow(pthread_mutex_t *m)
+__attribute__((cold, noinline)) static int lk_mutex_unlock_slow(pthread_mutex_t *m, uintptr_t ra,
+								uintptr_t slot)
 {
 	lk_bucket *b = lk_bucket_of(m);
 	if (lk_has_waiters(b))
-		return lk_release(b, m, lk_mutex_release, m);
+		return lk_release(b, m, lk_mutex_release, m, ra, slot);
 	return real_pthread_mutex_unlock()(m);
 }
 
@@ -403,7 +446,7 @@ __attribute__((cold, noinline)) static int lk_mutex_unlock_slow(pthread_mutex_t 
 CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (__builtin_expect(lk_any_waiters(), 0))
-		return lk_mutex_unlock_slow(m);
+		return lk_mutex_unlock_slow(m, LK_CALLER, LK_CALLER_SLOT);
 	return __atomic_load_n(&lk_mutex_unlock_fn, __ATOMIC_RELAXED)(m);
 }
 
@@ -499,18 +542,19 @@ static int lk_rw_release(void *l)
 	return real_pthread_rwlock_unlock()(l);
 }
 
-__attribute__((cold, noinline)) static int lk_rw_unlock_slow(pthread_rwlock_t *l)
+__attribute__((cold, noinline)) static int lk_rw_unlock_slow(pthread_rwlock_t *l, uintptr_t ra,
+							     uintptr_t slot)
 {
 	lk_bucket *b = lk_bucket_of(l);
 	if (lk_has_waiters(b))
-		return lk_release(b, l, lk_rw_release, l);
+		return lk_release(b, l, lk_rw_release, l, ra, slot);
 	return real_pthread_rwlock_unlock()(l);
 }
 
 CT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
 	if (__builtin_expect(lk_any_waiters(), 0))
-		return lk_rw_unlock_slow(l);
+		return lk_rw_unlock_slow(l, LK_CALLER, LK_CALLER_SLOT);
 	return real_pthread_rwlock_unlock()(l);
 }
 
@@ -599,14 +643,14 @@ static int lk_cond_call(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clock
 }
 
 static int lk_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clockid_t clk,
-			const struct timespec *abs)
+			const struct timespec *abs, uintptr_t ra, uintptr_t slot)
 {
 	if (!ct_lk_recording(LK_MODES))
 		return lk_cond_call(c, m, how, clk, abs);
 	/* The wait releases m: its waiters are charged to this call's stack. */
 	lk_bucket *b = lk_bucket_of(m);
 	if (lk_any_waiters() && lk_has_waiters(b))
-		lk_release(b, m, NULL, NULL);
+		lk_release(b, m, NULL, NULL, ra, slot);
 	ct_lk_wait cw;
 	ct_lk_wait_begin(&cw, CT_WAIT_COND, (uintptr_t)c, 0, 0);
 	int rc = lk_cond_call(c, m, how, clk, abs);
@@ -616,17 +660,17 @@ static int lk_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clock
 
 CT_EXPORT int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
 {
-	return lk_cond_wait(c, m, LK_PLAIN, 0, NULL);
+	return lk_cond_wait(c, m, LK_PLAIN, 0, NULL, LK_CALLER, LK_CALLER_SLOT);
 }
 
 CT_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
 				     const struct timespec *restrict abs)
 {
-	return lk_cond_wait(c, m, LK_TIMED, CLOCK_REALTIME, abs);
+	return lk_cond_wait(c, m, LK_TIMED, CLOCK_REALTIME, abs, LK_CALLER, LK_CALLER_SLOT);
 }
 
 CT_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
 				     clockid_t clk, const struct timespec *restrict abs)
 {
-	return lk_cond_wait(c, m, LK_CLOCK, clk, abs);
+	return lk_cond_wait(c, m, LK_CLOCK, clk, abs, LK_CALLER, LK_CALLER_SLOT);
 }

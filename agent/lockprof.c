@@ -23,6 +23,7 @@
 
 #include "agent/live.h"
 #include "agent/lockprof.h"
+#include "agent/stackcache.h"
 #include "libtrace/lockagg.h"
 
 uint64_t ct_lk_block_min_ns; /* set by lk_start (constructor); read-only afterwards */
@@ -225,6 +226,7 @@ static int lk_start(void)
 	if (min && *min)
 		ct_lk_block_min_ns = strtoull(min, NULL, 10);
 	dl_iterate_phdr(lk_find_self, (void *)(uintptr_t)lk_find_self);
+	ct_stackcache_init(); /* the unlock hooks' holder stacks */
 	lk_agg = ct_lock_agg_new();
 	return lk_agg ? 0 : -ENOMEM;
 }

@@ -30,8 +30,9 @@
 
 #include <stdint.h>
 
-/* Loads libunwind's cursor functions and reads CTRACE_STACK_VERIFY. In the constructor;
- * without them the cache stays off and ct_stackcache_capture always unwinds. */
+/* Loads libunwind's cursor functions and reads CTRACE_STACK_VERIFY. In the constructor
+ * (once; later calls do nothing); without them the cache stays off and
+ * ct_stackcache_capture always unwinds. */
 void ct_stackcache_init(void);
 
 /* The interned stack id (0 if none) of the hook's caller: ra is the hook's return address
