@@ -183,6 +183,7 @@ void ct_th_exit(void)
 {
 	int saved = errno;
 	th_cpu_settle();
+	ct_lk_hold_thread_exit();
 	ct_lk_thread_exit();
 	if (ct_lk_sched_on() && ct_guard_enter()) {
 		th_map_del((uint64_t)pthread_self());

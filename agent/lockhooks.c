@@ -210,13 +210,14 @@ static uint64_t lk_wait_end(const lk_waiter *w, const void *lock, int acquired, 
 	return tail;
 }
 
-/* The calling thread, whose stack is holder, releases lock: takes the delay its waiters
- * suffered since the last charge and restarts their clocks. Returns the delay; *count
- * gets the contentions, *waiters whether the lock has waiters. */
-static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint32_t *count,
-			  int *waiters)
+/* The calling thread, whose stack is holder, releases lock at time t (read before the
+ * call): takes the delay its waiters suffered since the last charge and restarts their
+ * clocks. Returns the delay; *count gets the contentions, *waiters whether the lock has
+ * waiters. */
+static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint64_t t,
+			  uint32_t *count, int *waiters)
 {
-	uint64_t delay = 0, t = ct_now(); /* read before the lock: keeps its hold short */
+	uint64_t delay = 0;
 	*count = 0;
 	*waiters = 0;
 	lk_bucket_lock(b);
@@ -282,12 +283,13 @@ static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), vo
 	uint32_t stack = lk_caller_stack(ra, slot);
 	uint32_t count;
 	int waiters;
-	uint64_t delay = lk_charge(b, lock, stack, &count, &waiters);
+	uint64_t t = ct_now(); /* read before the bucket lock: keeps its hold short */
+	uint64_t delay = lk_charge(b, lock, stack, t, &count, &waiters);
 	if (waiters)
 		ct_lk_unblock((uintptr_t)lock, stack, 0);
 	int rc = release ? release(arg) : 0;
 	if (rc == 0 && (delay || count))
-		ct_lk_hold_record(lock, stack, count, delay);
+		ct_lk_hold_record(lock, stack, count, delay, t);
 	return rc;
 }
 
@@ -297,7 +299,7 @@ static void lk_wait_done(const lk_waiter *w, const void *lock, int rc, uint64_t 
 	uint32_t holder = 0;
 	uint64_t tail = lk_wait_end(w, lock, rc == 0 || rc == EOWNERDEAD, now, &holder);
 	if (tail && holder)
-		ct_lk_hold_record(lock, holder, 0, tail);
+		ct_lk_hold_record(lock, holder, 0, tail, now);
 }
 
 /* Whether a call that returned rc blocked and its time belongs in the block profile. */
