@@ -80,6 +80,7 @@ typedef struct {
 	uintptr_t lock;	    /* 0 = free */
 	uint32_t nwait;	    /* threads waiting now */
 	uint32_t nnew;	    /* of which started waiting since the last charge */
+	uint32_t owed;	    /* of which no release has made an unblock edge for yet */
 	uint64_t sum_start; /* sum of the waiters' start times, each at least `charged` */
 	uint64_t charged;   /* time of the last charge to a holder */
 	uint64_t gen;	    /* number of charges so far */
@@ -172,6 +173,7 @@ static void lk_wait_begin(lk_waiter *w, const void *lock, uint64_t now)
 		w->gen = e->gen;
 		e->nwait++;
 		e->nnew++;
+		e->owed++;
 		e->sum_start += w->start;
 		atomic_fetch_add_explicit(&b->nwait, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&lk_waiting.n, 1, memory_order_relaxed);
@@ -204,6 +206,8 @@ static uint64_t lk_wait_end(const lk_waiter *w, const void *lock, int acquired, 
 	}
 	if (--e->nwait == 0)
 		e->lock = 0;
+	if (e->owed > e->nwait) /* it leaves without an edge: none is owed for it now */
+		e->owed = e->nwait;
 	atomic_fetch_sub_explicit(&b->nwait, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&lk_waiting.n, 1, memory_order_relaxed);
 	lk_bucket_unlock(b);
@@ -212,14 +216,16 @@ static uint64_t lk_wait_end(const lk_waiter *w, const void *lock, int acquired, 
 
 /* The calling thread, whose stack is holder, releases lock at time t (read before the
  * call): takes the delay its waiters suffered since the last charge and restarts their
- * clocks. Returns the delay; *count gets the contentions, *waiters whether the lock has
- * waiters. */
+ * clocks. Returns the delay; *count gets the contentions, *edge whether the release owes
+ * the trace an unblock edge: one per waiter, made by the first release after it began
+ * waiting (which is the one that wakes it, unless another thread barges in first) — not
+ * one per release while waiters remain, which on a hot lock is nearly every release. */
 static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint64_t t,
-			  uint32_t *count, int *waiters)
+			  uint32_t *count, int *edge)
 {
 	uint64_t delay = 0;
 	*count = 0;
-	*waiters = 0;
+	*edge = 0;
 	lk_bucket_lock(b);
 	for (int i = 0; i < LK_WAYS; i++) {
 		lk_entry *e = &b->e[i];
@@ -236,7 +242,10 @@ static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint6
 		e->charged = now;
 		e->gen++;
 		e->holder = holder;
-		*waiters = 1;
+		if (e->owed) {
+			e->owed--;
+			*edge = 1;
+		}
 		break;
 	}
 	lk_bucket_unlock(b);
@@ -282,10 +291,10 @@ static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), vo
 {
 	uint32_t stack = lk_caller_stack(ra, slot);
 	uint32_t count;
-	int waiters;
+	int edge;
 	uint64_t t = ct_now(); /* read before the bucket lock: keeps its hold short */
-	uint64_t delay = lk_charge(b, lock, stack, t, &count, &waiters);
-	if (waiters)
+	uint64_t delay = lk_charge(b, lock, stack, t, &count, &edge);
+	if (edge)
 		ct_lk_unblock((uintptr_t)lock, stack, 0);
 	int rc = release ? release(arg) : 0;
 	if (rc == 0 && (delay || count))
