@@ -48,6 +48,7 @@ typedef struct {
 	int sampler;	      /* CTRACE_SAMPLER perf|timer, default auto */
 	int verbose;	      /* CTRACE_VERBOSE */
 	uint32_t stack_bytes; /* CTRACE_STACK_BYTES: user stack copied per CPU sample */
+	uint32_t ring_bytes;  /* CTRACE_RING_BYTES: each CPU's hook-record ring, a power of 2 */
 } ct_config;
 
 /* Written by the constructor (and a forked child's atfork handler, while single-threaded)

@@ -25,7 +25,6 @@
 extern const ct_source *const __start_ct_sources[] __attribute__((visibility("hidden")));
 extern const ct_source *const __stop_ct_sources[] __attribute__((visibility("hidden")));
 
-#define RING_BYTES (4u << 20)
 /* Drain every 25 ms while hook records flow, every 100 ms while only perf records do (its
  * rings wake us when half full: wakeup watermark), backing off to 50 ms while idle;
  * stop/flush requests wake us at once. */
@@ -300,7 +299,7 @@ void ct_collector_wake(void)
 
 int ct_collector_start(void)
 {
-	rings = ct_ringset_create(RING_BYTES);
+	rings = ct_ringset_create(ct_cfg.ring_bytes);
 	if (!rings)
 		return -errno;
 	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
@@ -358,7 +357,7 @@ int ct_collector_fork_child(void)
 	ct_ringset *old = rings;
 	rings = NULL;
 	ct_ringset_destroy(old);
-	rings = ct_ringset_create(RING_BYTES);
+	rings = ct_ringset_create(ct_cfg.ring_bytes);
 	if (!rings)
 		return -errno;
 	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)

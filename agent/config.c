@@ -45,4 +45,15 @@ void ct_config_load(void)
 		b = b < 1024 ? 1024 : b > 65528 ? 65528 : b;
 		ct_cfg.stack_bytes = (uint32_t)(b & ~7L);
 	}
+	/* Each CPU's ring of hook records: 4 MiB, or a power of two from 4 KiB to 256 MiB
+	 * (rounded down); small rings are for testing what a full ring does. */
+	ct_cfg.ring_bytes = 4u << 20;
+	if ((v = getenv("CTRACE_RING_BYTES")) && atol(v) > 0) {
+		long b = atol(v);
+		b = b < 4096 ? 4096 : b > (256L << 20) ? (256L << 20) : b;
+		uint32_t p2 = 4096;
+		while ((long)p2 * 2 <= b)
+			p2 *= 2;
+		ct_cfg.ring_bytes = p2;
+	}
 }

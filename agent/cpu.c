@@ -10,6 +10,8 @@
  * Samples the kernel or our rings lost are written as one sample on a synthetic
  * "[ctrace: lost samples]" frame, so that totals are honest, and counted in a comment.
  * Samples taken in the agent's own code are charged to one "[ctrace]" leaf (selffold.h).
+ * Threads that ended between two perf samples add their samples on their start routine
+ * (CT_EV_THREAD_CPU, lifecycle.c), also counted in a comment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +30,7 @@
 /* The aggregate and the count of stacks cut at CT_MAX_FRAMES: collector thread (and the
  * exit path after it stopped). */
 static ct_cpu_agg *agg;
-static uint64_t truncated;
+static uint64_t truncated, ended_threads;
 
 /* Names a thread seen in a sample for the first time from /proc (its COMM record, when
  * the sched mode asked for them, may come later and then wins). */
@@ -128,6 +130,27 @@ static void cpu_on_sample(const ct_event *ev)
 	ct_dispatch(&out);
 }
 
+/* CT_EV_THREAD_CPU: a period of CPU time that ended threads ran unsampled. */
+static void cpu_on_thread_cpu(const ct_event *ev)
+{
+	ct_ev_thread_cpu c;
+	if (!agg || !ct_event_get(ev, &c, sizeof(c)) || !c.stack)
+		return;
+	learn_thread(ev->tid);
+	ct_cpu_agg_add(agg, c.stack, ev->tid, ev->time, c.weight_ns);
+	ended_threads++;
+	ct_ev_sample_stack st = {.stack = c.stack,
+				 .cpu = UINT32_MAX,
+				 .pid = (uint32_t)getpid(),
+				 .weight_ns = c.weight_ns};
+	ct_event out = {.type = CT_EV_SAMPLE_STACK,
+			.tid = ev->tid,
+			.time = ev->time,
+			.data = &st,
+			.len = sizeof(st)};
+	ct_dispatch(&out); /* the trace's sample, like any other */
+}
+
 /* CT_EV_LOST: the samples among the records the kernel dropped count as lost. */
 static void cpu_on_lost(const ct_event *ev)
 {
@@ -193,6 +216,7 @@ static void cpu_fork_child(void)
 	npending = 0;
 	ct_cpu_agg_free(agg);
 	truncated = 0;
+	ended_threads = 0;
 	cpu_start();
 }
 
@@ -248,6 +272,13 @@ ct_profile *ct_cpu_profile_now(void)
 		snprintf(c + strlen(c), sizeof(c) - strlen(c), ", verified: %llu mismatches",
 			 (unsigned long long)u.verify_mismatches);
 	ct_profile_add_comment(p, c);
+	if (ended_threads) {
+		snprintf(c, sizeof(c),
+			 "ctrace: %llu samples stand for CPU time that threads ran after their "
+			 "last sample, on their start routine",
+			 (unsigned long long)ended_threads);
+		ct_profile_add_comment(p, c);
+	}
 	if (st.last_time > st.first_time)
 		p->duration_nanos = (int64_t)(st.last_time - st.first_time);
 	return p;
@@ -265,6 +296,7 @@ static const ct_subscription cpu_subs[] = {
 	{CT_EV_SAMPLE, cpu_on_sample},
 	{CT_EV_LOST, cpu_on_lost},
 	{CT_EV_COMM, cpu_on_comm},
+	{CT_EV_THREAD_CPU, cpu_on_thread_cpu},
 	{0, NULL},
 };
 

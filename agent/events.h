@@ -53,6 +53,7 @@ typedef enum {
 	CT_EV_THREAD_START = 40, /* ct_ev_thread_start: first event of a thread we created */
 	CT_EV_THREAD_END,	 /* no payload: the thread is about to end (TSD destructor) */
 	CT_EV_THREAD_NAME,	 /* ct_ev_comm: pthread_setname_np / prctl(PR_SET_NAME) */
+	CT_EV_THREAD_CPU,	 /* ct_ev_thread_cpu: unsampled CPU time of ended threads */
 
 	/* ---- decoded perf records (perf.c) and decoded timer samples ---- */
 	CT_EV_SAMPLE = 48, /* ct_ev_sample: a CPU sample to unwind */
@@ -143,6 +144,17 @@ typedef struct {
 	uint32_t creator;      /* tid of the thread that called pthread_create */
 	uint32_t create_stack; /* interned stack of that pthread_create call, 0 if none */
 } ct_ev_thread_start;
+
+/* CT_EV_THREAD_CPU: the perf engine samples a thread only after a full period of its own
+ * CPU time (each thread's inherited event starts afresh), so what a thread ran since its
+ * last sample is never sampled. Ending threads add that remainder to a process-wide carry
+ * (lifecycle.c); the thread whose remainder completes a period emits one sample of
+ * weight_ns on stack: its start routine, as a sample stack (leaf exact, 0 sentinel). */
+typedef struct {
+	uint32_t stack;
+	uint32_t pad;
+	uint64_t weight_ns;
+} ct_ev_thread_cpu;
 
 /* CT_EV_ANN_*: the fixed part; name_len bytes of name, then msg_len bytes of message
  * (CT_EV_ANN_LOG only) follow it in the record, not NUL-terminated, already truncated by

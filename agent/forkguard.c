@@ -18,8 +18,10 @@
  * alike) and the agent's libunwind calls are bracketed, to count the threads inside; a
  * fork prepare handler raises a flag that holds new entries back and waits — bounded,
  * 2 s — until the count falls to what the forking thread itself holds. The cost: two
- * atomic additions per section (a stack capture costs far more), and a fork that waits
- * for sections already under way.
+ * atomic additions per section, and a fork that waits for sections already under way.
+ * The count is striped: each thread adds to one of FG_STRIPES counters (by its tid), each
+ * on a cache line of its own, and the prepare handler sums them — one shared counter was
+ * a cache line that every stack capture of every thread bounced between CPUs.
  */
 #include <link.h>
 #include <pthread.h>
@@ -30,20 +32,42 @@
 #include "agent/agent.h"
 #include "agent/forkguard.h"
 
-static _Atomic int inside;	 /* threads inside dl_iterate_phdr */
+#define FG_STRIPES 64 /* power of two */
+
+/* Threads inside a section, striped; their sum is what matters. */
+static struct {
+	_Alignas(64) _Atomic int n;
+} inside[FG_STRIPES];
 static _Atomic int fork_pending; /* a fork is between its prepare and parent/child handlers */
 static __thread int tls_depth __attribute__((tls_model("initial-exec")));
+static __thread _Atomic int *tls_stripe __attribute__((tls_model("initial-exec")));
+
+static _Atomic int *stripe(void)
+{
+	if (!tls_stripe)
+		tls_stripe = &inside[ct_gettid() & (FG_STRIPES - 1)].n;
+	return tls_stripe;
+}
+
+static int inside_sum(void)
+{
+	int sum = 0;
+	for (int i = 0; i < FG_STRIPES; i++)
+		sum += atomic_load(&inside[i].n);
+	return sum;
+}
 static int (*real_iterate)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
 
 void ct_forkguard_enter(void)
 {
+	_Atomic int *in = stripe();
 	for (;;) {
 		/* seq_cst, paired with the prepare handler: either it sees us inside, or we
 		 * see its flag and step back until the fork is done. */
-		atomic_fetch_add(&inside, 1);
+		atomic_fetch_add(in, 1);
 		if (tls_depth || !atomic_load(&fork_pending))
 			break;
-		atomic_fetch_sub(&inside, 1);
+		atomic_fetch_sub(in, 1);
 		while (atomic_load(&fork_pending))
 			sched_yield();
 	}
@@ -53,7 +77,7 @@ void ct_forkguard_enter(void)
 void ct_forkguard_exit(void)
 {
 	tls_depth--;
-	atomic_fetch_sub(&inside, 1);
+	atomic_fetch_sub(tls_stripe, 1);
 }
 
 CT_EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
@@ -71,7 +95,7 @@ static void fork_prepare(void)
 	atomic_store(&fork_pending, 1);
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (atomic_load(&inside) > tls_depth) {
+	while (inside_sum() > tls_depth) {
 		sched_yield();
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec > 2)
@@ -86,7 +110,11 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-	atomic_store(&inside, tls_depth);
+	/* Only this thread exists now; its tid changed, but its stripe stays in TLS. */
+	for (int i = 0; i < FG_STRIPES; i++)
+		atomic_store(&inside[i].n, 0);
+	if (tls_stripe)
+		atomic_store(tls_stripe, tls_depth);
 	atomic_store(&fork_pending, 0);
 }
 

@@ -180,6 +180,10 @@ static ct_rec *reserve_waiting(uint16_t type, bool may_wait)
 /* emit with the block's address and a sequence number taken by the caller. */
 static int emit_at(uint16_t type, uint64_t seq, const void *addr, uint64_t val, bool may_wait)
 {
+	/* The number is taken even when the ring refuses the record: the collector then sees
+	 * the gap, and knows that the blocks in use at that point may have been freed. */
+	if (seq == UINT64_MAX)
+		seq = next_seq();
 	ct_rec *rec = reserve_waiting(type, may_wait);
 	if (!rec) {
 		atomic_fetch_add_explicit(&heap_emit_failed, 1, memory_order_relaxed);
@@ -188,7 +192,7 @@ static int emit_at(uint16_t type, uint64_t seq, const void *addr, uint64_t val, 
 	rec->tid = ct_gettid();
 	rec->time = coarse_now();
 	ct_ev_heap *r = ct_rec_payload(rec);
-	r->seq = seq == UINT64_MAX ? next_seq() : seq;
+	r->seq = seq;
 	r->size = ct_heap_unpack_size(val);
 	r->addr = (uintptr_t)addr;
 	r->stack = ct_heap_unpack_stack(val);
@@ -525,6 +529,7 @@ void ct_heap_hooks_get_stats(ct_heap_hooks_stats *st)
 	*st = (ct_heap_hooks_stats){
 		.direct = heap_direct,
 		.emit_failed = atomic_load_explicit(&heap_emit_failed, memory_order_relaxed),
+		.seq_end = atomic_load_explicit(&heap_seq.next, memory_order_relaxed),
 		.untracked = atomic_load_explicit(&live_table.full, memory_order_relaxed),
 		.level = ct_heap_table_top(&live_table),
 		.nlevels = live_table.nlevels,

@@ -59,6 +59,7 @@ void ct_heap_hooks_stop(void);
 typedef struct {
 	int direct;	      /* rate 1: frees matched by the collector */
 	uint64_t emit_failed; /* records the rings refused */
+	uint64_t seq_end;     /* the next sequence number: every record took one below it */
 	uint64_t untracked;   /* sampled blocks the table had no room for */
 	unsigned level;	      /* the table's top level in use (from 0) */
 	unsigned nlevels;     /* levels it may grow to */
@@ -100,5 +101,9 @@ int ct_heap_ring_push(int kind, uint64_t seq, uint64_t addr, uint64_t val, bool 
 size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void *ctx);
 /* Pushes that found their ring full and waited (relaxed; for the profile's comment). */
 uint64_t ct_heap_ring_waits(void);
+
+/* heapsrc.c: when records were lost, what that did to heap.pb.gz (summary.txt's
+ * heap_incomplete), else "". Valid once heap.pb.gz is written (exit path). */
+const char *ct_heap_incomplete(void);
 
 #endif

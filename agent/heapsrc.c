@@ -2,6 +2,11 @@
  * heapsrc.c — the heap source (collector thread): the hooks' records (CT_EV_HEAP_*) feed a
  * libtrace/heapagg.h aggregator; at exit heap.pb.gz and heap-peak.pb.gz are written with
  * Go's sample types and Go's unsampling (heapsample.h).
+ *
+ * When records were lost (a full ring, seen as gaps in their sequence numbers), the
+ * profile says it is incomplete — a comment, summary.txt's heap_incomplete, and `ctrace
+ * report` prints it — and blocks allocated before the loss that were not seen freed are
+ * not in use but unknown (heapagg.h): a lost free never shows up as a leak.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +18,7 @@
 #include "agent/stackcache.h"
 #include "libtrace/clock.h"
 #include "libtrace/heapagg.h"
+#include "libtrace/heapreport.h"
 #include "libtrace/heapsample.h"
 
 /* The aggregate and its bookkeeping: created by heap_start (constructor), fed by the
@@ -97,6 +103,40 @@ static int64_t nonneg(int64_t v)
 	return v < 0 ? 0 : v;
 }
 
+/* What summary.txt says of an incomplete profile: set when heap.pb.gz is written. */
+static char incomplete_note[224];
+
+/* Whether records were lost; if so, buf gets what that means for the profile of sites. */
+static int incomplete(const ct_heap_site *sites, size_t n, char *buf, size_t len)
+{
+	ct_heap_agg_stats st;
+	ct_heap_agg_get_stats(agg, &st);
+	ct_heap_hooks_stats hs;
+	ct_heap_hooks_get_stats(&hs);
+	uint64_t lost = st.gaps > hs.emit_failed ? st.gaps : hs.emit_failed;
+	if (!lost && !agg_errors)
+		return 0;
+	int64_t objs = 0, bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t o, b;
+		ct_heap_unsample(sites[i].unknown_objects, sites[i].unknown_bytes, heap_rate, &o,
+				 &b);
+		objs += o;
+		bytes += b;
+	}
+	snprintf(buf, len,
+		 "%llu heap records lost (ring full)%s; %lld objects (%lld bytes) allocated "
+		 "before a loss and not seen freed are not counted as in use",
+		 (unsigned long long)lost, agg_errors ? ", aggregation errors" : "",
+		 (long long)objs, (long long)bytes);
+	return 1;
+}
+
+const char *ct_heap_incomplete(void)
+{
+	return incomplete_note;
+}
+
 /* One profile: alloc_* from every site, inuse_* now (or at the peak); NULL on ENOMEM. */
 static ct_profile *build_profile(const char *name, const ct_heap_site *sites, size_t n, bool peak)
 {
@@ -134,6 +174,13 @@ static ct_profile *build_profile(const char *name, const ct_heap_site *sites, si
 		 (unsigned long long)(hs.emit_failed + agg_errors), (unsigned long long)st.late,
 		 how);
 	ct_profile_add_comment(p, c);
+	char inc[sizeof incomplete_note];
+	if (incomplete(sites, n, inc, sizeof inc)) {
+		snprintf(c, sizeof c, "%s%s", CT_HEAP_INCOMPLETE, inc);
+		ct_profile_add_comment(p, c);
+		if (!peak)
+			memcpy(incomplete_note, inc, sizeof inc);
+	}
 	ct_stackcache_stats_t sc;
 	ct_stackcache_stats(&sc);
 	snprintf(c, sizeof c,
@@ -195,7 +242,9 @@ static void heap_finish(void)
 	if (!agg)
 		return;
 	heap_tick(ct_now());
-	if (ct_heap_agg_flush(agg) < 0)
+	ct_heap_hooks_stats hs;
+	ct_heap_hooks_get_stats(&hs);
+	if (ct_heap_agg_end(agg, hs.seq_end) < 0)
 		agg_errors++;
 	size_t n;
 	const ct_heap_site *sites = ct_heap_agg_sites(agg, &n);

@@ -95,8 +95,11 @@ void ct_perf_stop(void);
 int ct_timer_start(char *why, size_t whylen);
 int ct_timer_arm_thread(void);	   /* calling thread */
 void ct_timer_disarm_thread(void); /* calling thread, at its exit */
-void ct_timer_fork_child(void);	   /* forked child: re-arm the only thread */
-uint64_t ct_timer_dropped(void);   /* timer samples a full ring refused */
+/* Whether the calling thread's timer expired but its signal never came (CPU timers fire on
+ * scheduler ticks: a thread that ends between two ticks loses that sample). */
+int ct_timer_thread_overdue(void);
+void ct_timer_fork_child(void);	 /* forked child: re-arm the only thread */
+uint64_t ct_timer_dropped(void); /* timer samples a full ring refused */
 void ct_timer_stop(void);
 
 /* ---- collector.c ---- */

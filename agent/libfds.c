@@ -25,6 +25,7 @@
 
 #include "agent/agent.h"
 #include "agent/fdguard.h"
+#include "agent/unwcache.h"
 
 /* Which guard slots the library itself opened: it may touch only those, never another fd
  * of the agent's (the trace file, the wake-up pipe) that took a number it once had. */
@@ -134,9 +135,15 @@ static const struct {
 	const char *name;
 	void *fn;
 } wrappers[] = {
-	{"pipe2", (void *)lib_pipe2}, {"open", (void *)lib_open},
-	{"close", (void *)lib_close}, {"read", (void *)lib_read},
-	{"write", (void *)lib_write}, {"syscall", (void *)lib_syscall},
+	{"pipe2", (void *)lib_pipe2},
+	{"open", (void *)lib_open},
+	{"close", (void *)lib_close},
+	{"read", (void *)lib_read},
+	{"write", (void *)lib_write},
+	{"syscall", (void *)lib_syscall},
+	/* not fds: its per-thread trace caches, recycled (unwcache.h) */
+	{"mmap", (void *)ct_unwcache_mmap},
+	{"munmap", (void *)ct_unwcache_munmap},
 };
 
 typedef struct {

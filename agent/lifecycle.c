@@ -7,6 +7,18 @@
  * every thread that created one) are kept in a small table from pthread_t to tid, filled
  * while the trace is on. A name change for a thread not in it is not recorded (perf's COMM
  * records still see it with the perf engine).
+ *
+ * A thread's end also settles its CPU time with the perf engine: each thread's inherited
+ * cpu-clock event starts a full period afresh, so a thread that runs less than a period
+ * is never sampled, and every thread's last partial period is lost — a storm of short
+ * threads had no CPU profile at all. The ending thread adds what it ran since its last
+ * sample (its CPU time modulo the period) to a process-wide carry; when the carry
+ * completes a period, that thread emits one sample of the period's weight on its start
+ * routine (CT_EV_THREAD_CPU). The totals stay honest, the stacks are as deep as the
+ * thread's function. The timer engine's first expiry is random, which already makes a
+ * short thread's chance of a sample proportional to its CPU time; but CPU timers fire on
+ * scheduler ticks, so a thread that ends after its timer expired and before the next tick
+ * loses that sample: it emits it the same way.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,8 +26,10 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "agent/internal.h"
 #include "agent/lifecycle.h"
 #include "agent/lockprof.h"
 
@@ -102,6 +116,13 @@ __attribute__((constructor)) static void th_init(void)
 
 /* ---- lifecycle ---- */
 
+/* The start routine of the calling thread (0 for threads the agent did not start). */
+static __thread uintptr_t th_routine __attribute__((tls_model("initial-exec")));
+/* CPU time, in ns, that ended threads ran after their last perf sample, summed: only its
+ * value modulo the period matters. Relaxed: a counter; each addition's crossing of a
+ * period is decided by the fetch_add itself. */
+static _Atomic uint64_t th_carry;
+
 void ct_th_create(ct_ev_thread_start *st)
 {
 	st->creator = 0;
@@ -113,8 +134,9 @@ void ct_th_create(ct_ev_thread_start *st)
 	th_map_put((uint64_t)pthread_self(), st->creator);
 }
 
-void ct_th_start(const ct_ev_thread_start *st)
+void ct_th_start(const ct_ev_thread_start *st, void *(*routine)(void *))
 {
+	th_routine = (uintptr_t)routine;
 	if (!ct_lk_sched_on() || !ct_guard_enter())
 		return;
 	th_map_put((uint64_t)pthread_self(), ct_gettid());
@@ -122,16 +144,53 @@ void ct_th_start(const ct_ev_thread_start *st)
 	ct_guard_exit();
 }
 
+uint32_t ct_th_routine_stack(void)
+{
+	uintptr_t pcs[2] = {th_routine, 0}; /* a sample stack: the leaf pc is exact */
+	return th_routine ? ct_stack_intern(pcs, 2) : 0;
+}
+
+/* Whether the ending thread owes the CPU profile a sample (see the file comment). */
+static int th_cpu_owed(uint64_t period)
+{
+	if (ct_engine_get() == CT_ENGINE_TIMER)
+		return ct_timer_thread_overdue();
+	if (ct_engine_get() != CT_ENGINE_PERF)
+		return 0;
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	uint64_t rest = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) % period;
+	uint64_t before = atomic_fetch_add_explicit(&th_carry, rest, memory_order_relaxed);
+	return (before + rest) / period != before / period;
+}
+
+/* The ending thread's unsampled CPU time (see the file comment). */
+static void th_cpu_settle(void)
+{
+	if (!th_routine || !(ct_cfg.modes & CT_MODE_CPU) || !ct_active())
+		return;
+	uint64_t period = 1000000000ull / (uint64_t)ct_cfg.hz;
+	if (!th_cpu_owed(period) || !ct_guard_enter())
+		return;
+	ct_ev_thread_cpu c = {.stack = ct_th_routine_stack(), .weight_ns = period};
+	if (c.stack)
+		ct_emit(CT_EV_THREAD_CPU, 0, &c, sizeof(c));
+	ct_guard_exit();
+}
+
 void ct_th_exit(void)
 {
+	int saved = errno;
+	th_cpu_settle();
+	ct_lk_hold_thread_exit();
 	ct_lk_thread_exit();
 	if (ct_lk_sched_on() && ct_guard_enter()) {
-		int saved = errno;
 		th_map_del((uint64_t)pthread_self());
 		ct_emit(CT_EV_THREAD_END, 0, NULL, 0);
-		errno = saved;
 		ct_guard_exit();
 	}
+	errno = saved;
 	ct_lk_open_waits_release();
 }
 

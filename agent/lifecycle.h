@@ -18,11 +18,18 @@
  * itself; preserves errno. */
 void ct_th_create(ct_ev_thread_start *st);
 
-/* First thing the new thread does after the agent's per-thread setup: CT_EV_THREAD_START. */
-void ct_th_start(const ct_ev_thread_start *st);
+/* First thing the new thread does after the agent's per-thread setup: remembers its start
+ * routine, emits CT_EV_THREAD_START. */
+void ct_th_start(const ct_ev_thread_start *st, void *(*routine)(void *));
+
+/* The calling thread's start routine as an interned one-frame stack (the exact pc, ended
+ * by a 0 sentinel like a sample's), 0 for a thread the agent did not start: the stack of
+ * what a thread does at its end, which costs no unwinding there. Enters no guard. */
+uint32_t ct_th_routine_stack(void);
 
 /* The calling thread is ending (TSD destructor: return from its start routine or
- * pthread_exit): releases a joiner's edge, CT_EV_THREAD_END, and frees its wait slot. */
+ * pthread_exit): settles its unsampled CPU time with the perf engine (CT_EV_THREAD_CPU),
+ * releases a joiner's edge, CT_EV_THREAD_END, and frees its wait slot. */
 void ct_th_exit(void);
 
 #endif

@@ -11,10 +11,17 @@
  * waiter on a mutex or rwlock registers in a small table keyed by the lock's address
  * (number of waiters, sum of their start times); an unlock looks at the table's waiter
  * count — one relaxed load — and, only while some thread waits, at its bucket's; when that
- * is nonzero too it takes the bucket's spin lock, charges the waiters' time since the
+ * is nonzero too it takes the bucket's lock, charges the waiters' time since the
  * previous charge (n * now - sum of starts) to its own stack (captured before the release
- * and kept in the entry) and restarts their clocks at now. A waiter that starts during a
- * hold is one contention of that hold. Waits that outlast several holds are thus split
+ * and kept in the entry) and restarts their clocks at now.
+ *
+ * What this adds to a contended lock's critical section is what the agent makes the
+ * program contend for, so it is kept short: the holder's stack comes from the per-thread
+ * stack cache (stackcache.h: no unwind when the unlock's call chain repeats), the clock is
+ * read before the bucket lock, and the bucket lock is held for a few instructions. Its
+ * holder can still be preempted (more threads than CPUs): a thread that finds it taken
+ * spins briefly on a plain load, then yields the CPU instead of burning it. A waiter that starts
+ * during a hold is one contention of that hold. Waits that outlast several holds are thus split
  * among the holders; a waiter that acquires charges its wake-up time (since the last
  * release) to that release's stack. So every acquired wait is charged in full, and the
  * mutex profile's total matches the block profile's, less the waits that timed out (no
@@ -28,11 +35,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
 
 #include "agent/lockprof.h"
+#include "agent/stackcache.h"
 
 CT_LK_DEFINE_REAL(pthread_mutex_lock, NULL)
 CT_LK_DEFINE_REAL(pthread_mutex_timedlock, NULL)
@@ -71,6 +80,7 @@ typedef struct {
 	uintptr_t lock;	    /* 0 = free */
 	uint32_t nwait;	    /* threads waiting now */
 	uint32_t nnew;	    /* of which started waiting since the last charge */
+	uint32_t owed;	    /* of which no release has made an unblock edge for yet */
 	uint64_t sum_start; /* sum of the waiters' start times, each at least `charged` */
 	uint64_t charged;   /* time of the last charge to a holder */
 	uint64_t gen;	    /* number of charges so far */
@@ -82,7 +92,7 @@ typedef struct {
 	 * suffices: an unlock that misses a waiter registering concurrently leaves its time
 	 * to the next charge, never corrupts the entry (which the spin lock protects). */
 	_Atomic uint32_t nwait;
-	atomic_flag busy; /* spin lock over e[]; held for a few instructions */
+	_Atomic int busy; /* lock over e[] (1 = held); held for a few instructions */
 	lk_entry e[LK_WAYS];
 } __attribute__((aligned(64))) lk_bucket;
 
@@ -116,16 +126,27 @@ static inline lk_bucket *lk_bucket_of(const void *lock)
 	return &lk_table[((uintptr_t)lock * 0x9e3779b97f4a7c15u) >> (64 - 10)];
 }
 
+#define LK_SPINS 64 /* pauses on a taken bucket lock before each yield */
+
 static void lk_bucket_lock(lk_bucket *b)
 {
-	/* acquire: the entries read below are those the previous holder released. */
-	while (atomic_flag_test_and_set_explicit(&b->busy, memory_order_acquire))
-		__builtin_ia32_pause();
+	/* acquire: the entries read below are those the previous holder released. The
+	 * waiting loads are relaxed: they only tell when to try again. */
+	while (atomic_exchange_explicit(&b->busy, 1, memory_order_acquire)) {
+		for (int i = 0; atomic_load_explicit(&b->busy, memory_order_relaxed); i++) {
+			if (i < LK_SPINS) {
+				__builtin_ia32_pause();
+			} else {
+				sched_yield(); /* its holder may be preempted: let it run */
+				i = 0;
+			}
+		}
+	}
 }
 
 static void lk_bucket_unlock(lk_bucket *b)
 {
-	atomic_flag_clear_explicit(&b->busy, memory_order_release);
+	atomic_store_explicit(&b->busy, 0, memory_order_release);
 }
 
 static void lk_wait_begin(lk_waiter *w, const void *lock, uint64_t now)
@@ -152,6 +173,7 @@ static void lk_wait_begin(lk_waiter *w, const void *lock, uint64_t now)
 		w->gen = e->gen;
 		e->nwait++;
 		e->nnew++;
+		e->owed++;
 		e->sum_start += w->start;
 		atomic_fetch_add_explicit(&b->nwait, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&lk_waiting.n, 1, memory_order_relaxed);
@@ -184,27 +206,35 @@ static uint64_t lk_wait_end(const lk_waiter *w, const void *lock, int acquired, 
 	}
 	if (--e->nwait == 0)
 		e->lock = 0;
+	if (e->owed > e->nwait) /* it leaves without an edge: none is owed for it now */
+		e->owed = e->nwait;
 	atomic_fetch_sub_explicit(&b->nwait, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&lk_waiting.n, 1, memory_order_relaxed);
 	lk_bucket_unlock(b);
 	return tail;
 }
 
-/* The calling thread, whose stack is holder, releases lock: takes the delay its waiters
- * suffered since the last charge and restarts their clocks. Returns the delay; *count
- * gets the contentions, *waiters whether the lock has waiters. */
-static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint32_t *count,
-			  int *waiters)
+/* The calling thread, whose stack is holder, releases lock at time t (read before the
+ * call): takes the delay its waiters suffered since the last charge and restarts their
+ * clocks. Returns the delay; *count gets the contentions, *edge whether the release owes
+ * the trace an unblock edge: one per waiter, made by the first release after it began
+ * waiting (which is the one that wakes it, unless another thread barges in first) — not
+ * one per release while waiters remain, which on a hot lock is nearly every release. */
+static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint64_t t,
+			  uint32_t *count, int *edge)
 {
 	uint64_t delay = 0;
 	*count = 0;
-	*waiters = 0;
+	*edge = 0;
 	lk_bucket_lock(b);
 	for (int i = 0; i < LK_WAYS; i++) {
 		lk_entry *e = &b->e[i];
 		if (e->lock != (uintptr_t)lock || e->nwait == 0)
 			continue;
-		uint64_t now = ct_now();
+		/* A charge or a registration that came in meanwhile may be later than t. */
+		uint64_t now = t > e->charged ? t : e->charged;
+		if (e->nwait * now < e->sum_start)
+			now = (e->sum_start + e->nwait - 1) / e->nwait;
 		delay = e->nwait * now - e->sum_start;
 		*count = e->nnew;
 		e->nnew = 0;
@@ -212,7 +242,10 @@ static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint3
 		e->charged = now;
 		e->gen++;
 		e->holder = holder;
-		*waiters = 1;
+		if (e->owed) {
+			e->owed--;
+			*edge = 1;
+		}
 		break;
 	}
 	lk_bucket_unlock(b);
@@ -240,13 +273,14 @@ static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), vo
 {
 	uint32_t stack = ct_lk_stack(site);
 	uint32_t count;
-	int waiters;
-	uint64_t delay = lk_charge(b, lock, stack, &count, &waiters);
-	if (waiters)
+	int edge;
+	uint64_t t = ct_now(); /* read before the bucket lock: keeps its hold short */
+	uint64_t delay = lk_charge(b, lock, stack, t, &count, &edge);
+	if (edge)
 		ct_lk_unblock((uintptr_t)lock, stack, 0, site);
 	int rc = release ? release(arg) : 0;
 	if (rc == 0 && (delay || count))
-		ct_lk_hold_record(lock, stack, count, delay);
+		ct_lk_hold_record(lock, stack, count, delay, t);
 	return rc;
 }
 
@@ -256,7 +290,7 @@ static void lk_wait_done(const lk_waiter *w, const void *lock, int rc, uint64_t 
 	uint32_t holder = 0;
 	uint64_t tail = lk_wait_end(w, lock, rc == 0 || rc == EOWNERDEAD, now, &holder);
 	if (tail && holder)
-		ct_lk_hold_record(lock, holder, 0, tail);
+		ct_lk_hold_record(lock, holder, 0, tail, now);
 }
 
 /* Whether a call that returned rc blocked and its time belongs in the block profile. */

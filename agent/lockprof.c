@@ -15,6 +15,8 @@
  * delay/nanoseconds) so pprof treats them the same way as Go's own. A block profile wait
  * kept with probability p < 1 (waitreg.c's coin) counts 1/p contentions and delay/p ns,
  * like Go's: the count rounded up or down at random so that its expectation is exact.
+ * Holds are not sent one by one: each thread batches them (below) into CT_EV_LOCK_HOLD
+ * records.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -118,15 +120,109 @@ void ct_lk_unblock(uint64_t obj, uint32_t stack, uint32_t woken, ct_lk_site site
 	ct_guard_exit();
 }
 
-void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t delay)
+/* ---- holds, batched per thread ----
+ *
+ * A hot lock under contention is charged at nearly every unlock: a record per unlock
+ * (64 threads on one mutex: millions a second) overflowed the rings, and reserving them
+ * was a large part of what the agent made the program pay. So a thread sums the charges it
+ * makes to one (lock, stack) for up to LK_BATCH_NS and emits them as one record when the
+ * key changes, the window has passed, or it ends. The sums live in a table rather than in
+ * TLS so that the exit path can add what threads still running have not emitted
+ * (lk_batches_sweep). Only its owner writes a slot, with relaxed atomic stores; the sweep
+ * reads them after the hooks stopped recording, so at worst it misses a charge being made
+ * at that very moment. A thread that finds no free slot emits every charge. */
+
+#define LK_BATCH_SLOTS 1024
+#define LK_BATCH_NS 10000000 /* 10 ms */
+
+typedef struct {
+	_Atomic int owned; /* claimed by a thread (0/1) */
+	_Atomic uintptr_t obj;
+	_Atomic uint32_t stack, count;
+	_Atomic uint64_t delay;
+	uint64_t first; /* time of the batch's first charge; owner only */
+} __attribute__((aligned(64))) lk_batch;
+
+static lk_batch lk_batches[LK_BATCH_SLOTS];
+static __thread lk_batch *tls_batch __attribute__((tls_model("initial-exec")));
+static __thread int tls_batch_none __attribute__((tls_model("initial-exec")));
+
+static void lk_hold_emit(uintptr_t obj, uint32_t stack, uint32_t count, uint64_t delay)
 {
 	if (!ct_lk_lock_on() || !ct_guard_enter())
 		return;
 	int saved = errno;
-	ct_ev_lock_hold h = {.stack = stack, .count = count, .obj = (uintptr_t)obj, .delay = delay};
+	ct_ev_lock_hold h = {.stack = stack, .count = count, .obj = obj, .delay = delay};
 	ct_emit(CT_EV_LOCK_HOLD, 0, &h, sizeof(h));
 	errno = saved;
 	ct_guard_exit();
+}
+
+static lk_batch *lk_batch_slot(void)
+{
+	if (tls_batch || tls_batch_none)
+		return tls_batch;
+	uint32_t h = ct_gettid() * 2654435761u;
+	for (uint32_t i = 0; i < LK_BATCH_SLOTS; i++) {
+		lk_batch *b = &lk_batches[(h + i) & (LK_BATCH_SLOTS - 1)];
+		int free_ = 0;
+		if (!atomic_load_explicit(&b->owned, memory_order_relaxed) &&
+		    atomic_compare_exchange_strong_explicit(
+			    &b->owned, &free_, 1, memory_order_acquire, memory_order_relaxed))
+			return tls_batch = b;
+	}
+	tls_batch_none = 1;
+	return NULL;
+}
+
+/* Emits the calling thread's batch, if any, and empties it. */
+static void lk_batch_flush(lk_batch *b)
+{
+	uintptr_t obj = atomic_load_explicit(&b->obj, memory_order_relaxed);
+	if (!obj)
+		return;
+	lk_hold_emit(obj, atomic_load_explicit(&b->stack, memory_order_relaxed),
+		     atomic_load_explicit(&b->count, memory_order_relaxed),
+		     atomic_load_explicit(&b->delay, memory_order_relaxed));
+	atomic_store_explicit(&b->obj, 0, memory_order_relaxed);
+}
+
+void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t delay,
+		       uint64_t now)
+{
+	lk_batch *b = lk_batch_slot();
+	if (!b) {
+		lk_hold_emit((uintptr_t)obj, stack, count, delay);
+		return;
+	}
+	if (atomic_load_explicit(&b->obj, memory_order_relaxed) == (uintptr_t)obj &&
+	    atomic_load_explicit(&b->stack, memory_order_relaxed) == stack &&
+	    now - b->first < LK_BATCH_NS) {
+		atomic_store_explicit(&b->count,
+				      atomic_load_explicit(&b->count, memory_order_relaxed) + count,
+				      memory_order_relaxed);
+		atomic_store_explicit(&b->delay,
+				      atomic_load_explicit(&b->delay, memory_order_relaxed) + delay,
+				      memory_order_relaxed);
+		return;
+	}
+	lk_batch_flush(b);
+	atomic_store_explicit(&b->stack, stack, memory_order_relaxed);
+	atomic_store_explicit(&b->count, count, memory_order_relaxed);
+	atomic_store_explicit(&b->delay, delay, memory_order_relaxed);
+	b->first = now;
+	atomic_store_explicit(&b->obj, (uintptr_t)obj, memory_order_relaxed);
+}
+
+void ct_lk_hold_thread_exit(void)
+{
+	lk_batch *b = tls_batch;
+	if (!b)
+		return;
+	lk_batch_flush(b);
+	tls_batch = NULL;
+	tls_batch_none = 1; /* later destructors emit directly */
+	atomic_store_explicit(&b->owned, 0, memory_order_release);
 }
 
 /* ---- aggregation (collector thread): libtrace/lockagg.h ---- */
@@ -275,6 +371,22 @@ ct_profile *ct_lock_profile_now(int block)
 		     : lk_build(CT_LOCK_AGG_MUTEX, CT_FILE_MUTEX);
 }
 
+/* Adds the batches threads have not emitted (exit path: the hooks no longer record). */
+static void lk_batches_sweep(void)
+{
+	for (int i = 0; i < LK_BATCH_SLOTS; i++) {
+		lk_batch *b = &lk_batches[i];
+		uintptr_t obj = atomic_load_explicit(&b->obj, memory_order_relaxed);
+		if (!obj || !ct_lk_lock_on())
+			continue;
+		ct_lock_agg_add(lk_agg, CT_LOCK_AGG_MUTEX, CT_WAIT_MUTEX, obj,
+				atomic_load_explicit(&b->stack, memory_order_relaxed),
+				atomic_load_explicit(&b->count, memory_order_relaxed),
+				(int64_t)atomic_load_explicit(&b->delay, memory_order_relaxed));
+		atomic_store_explicit(&b->obj, 0, memory_order_relaxed);
+	}
+}
+
 static void lk_finish(void)
 {
 	if (!lk_agg)
@@ -283,6 +395,7 @@ static void lk_finish(void)
 	ct_stackcache_stats(&sc);
 	ct_log("hook stacks: %llu from the stack cache, %llu cursor walks",
 	       (unsigned long long)sc.hits, (unsigned long long)sc.walks);
+	lk_batches_sweep();
 	if (ct_cfg.modes & CT_MODE_LOCK)
 		lk_write(CT_LOCK_AGG_MUTEX, CT_FILE_MUTEX);
 	if (ct_cfg.modes & CT_MODE_BLOCK)
@@ -307,6 +420,9 @@ static int lk_start(void)
 static void lk_fork_child(void)
 {
 	lk_kept = lk_weighted = lk_all = lk_all_ns = 0;
+	memset(lk_batches, 0, sizeof(lk_batches)); /* the parent's; only this thread is left */
+	tls_batch = NULL;
+	tls_batch_none = 0;
 	ct_lock_agg_free(lk_agg);
 	lk_agg = ct_lock_agg_new();
 }

@@ -152,9 +152,15 @@ uint32_t ct_lk_site_stack(ct_lk_site site);
 uint32_t ct_lk_stack(ct_lk_site site);
 
 /* Records that the holder whose stack is `stack` (from ct_lk_stack) made waiters of lock
- * obj wait delay ns, count of them new contentions. Called by the releasing thread, or by
- * a waiter for the wake-up time after that release. Same guard and errno rules. */
-void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t delay);
+ * obj wait delay ns, count of them new contentions, charged at time now. Called by the
+ * releasing thread, or by a waiter for the wake-up time after that release. Summed per
+ * thread with the charges to the same (obj, stack) of the next 10 ms, emitted as one
+ * record (the rest at the thread's end or the exit). Same guard and errno rules. */
+void ct_lk_hold_record(const void *obj, uint32_t stack, uint32_t count, uint64_t delay,
+		       uint64_t now);
+
+/* The calling thread is ending (the agent's TSD destructor): emits its batched holds. */
+void ct_lk_hold_thread_exit(void);
 
 /* Records that the calling thread, whose stack is `stack` (0: taken here for the hook
  * called from site), releases a waiter of obj (the woken thread's tid, 0 if unknown):

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "agent/ann.h"
+#include "agent/heap.h"
 #include "agent/internal.h"
 #include "agent/lifecycle.h"
 #include "agent/live.h"
@@ -123,8 +124,10 @@ void ct_thread_started(void)
 	stack_bounds();
 	pthread_setspecific(thread_key, (void *)1);
 	ct_timer_arm_thread();
-	if (ct_cfg.modes & (CT_MODE_HEAP | CT_MODE_LOCK | CT_MODE_BLOCK))
-		ct_stack_warm();
+	/* libunwind's per-thread cache is not warmed here: that costs ~1 ms (256 KiB filled,
+	 * unmapped at exit), which a storm of short threads paid for every thread; only a
+	 * thread's first stack capture pays it, and a thread's end captures nothing
+	 * (lifecycle.h: ct_th_routine_stack). */
 	ct_tls_guard = 0;
 }
 
@@ -183,6 +186,7 @@ static int write_summary(void)
 	if (nmisuse)
 		snprintf(s.annotate_misuse, sizeof(s.annotate_misuse), "%llu (%s)",
 			 (unsigned long long)nmisuse, misuse);
+	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());
 	int rc = ct_summary_write(ct_cfg.out_dir, &s);
 	if (rc)
 		ct_log("cannot write %s: %s", CT_FILE_SUMMARY, strerror(-rc));
@@ -611,7 +615,7 @@ static void *trampoline(void *p)
 	free(p);
 	ct_tls_guard = 0;
 	ct_thread_started();
-	ct_th_start(&t.start);
+	ct_th_start(&t.start, t.fn);
 	return t.fn(t.arg);
 }
 

@@ -72,6 +72,9 @@ static void cache_gone(void *p)
 
 static void init_once(void)
 {
+	static int done; /* the heap and the lock sources both ask (constructors) */
+	if (done++)
+		return;
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return;

@@ -209,6 +209,16 @@ void ct_timer_disarm_thread(void)
 	}
 }
 
+int ct_timer_thread_overdue(void)
+{
+	struct itimerspec left;
+	if (!tls_armed || !atomic_load_explicit(&enabled, memory_order_relaxed) ||
+	    timer_gettime(tls_timer, &left) < 0)
+		return 0;
+	/* The kernel reports an expired timer whose signal it has not sent as 1 ns left. */
+	return left.it_value.tv_sec == 0 && left.it_value.tv_nsec == 1;
+}
+
 /* Moves this thread's timer to the current signal (async-signal-safe in glibc: a timer
  * without SIGEV_THREAD is one syscall each way). */
 static void rearm_thread(void)

@@ -187,7 +187,10 @@ static bool pend_write(pending *p)
 	if (!p->written) {
 		uint64_t t = p->fork ? p->fork_time : p->start_time;
 		check(ct_tw_create(tr.w, p->creator, t, p->tid, p->stack));
-		name_from_proc(p->tid, t);
+		/* An ended thread's /proc entry is gone (or, its tid reused, another's): a
+		 * storm of short threads paid a failing path lookup for each. */
+		if (!p->exited)
+			name_from_proc(p->tid, t);
 		p->written = 1;
 	}
 	if (p->start)

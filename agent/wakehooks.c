@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "agent/lifecycle.h"
 #include "agent/lockprof.h"
 
 CT_LK_DEFINE_REAL(pthread_cond_signal, "GLIBC_2.3.2")
@@ -144,7 +145,7 @@ void ct_lk_thread_exit(void)
 							    memory_order_relaxed,
 							    memory_order_relaxed)) {
 			atomic_fetch_sub_explicit(&wk_njoins, 1, memory_order_relaxed);
-			ct_lk_unblock(self, 0, joiner, (ct_lk_site){0, 0});
+			ct_lk_unblock(self, ct_th_routine_stack(), joiner, (ct_lk_site){0, 0});
 		}
 	}
 }

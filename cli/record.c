@@ -156,6 +156,8 @@ static void print_summary(const char *dir)
 			sum.annotate_misuse);
 	if (sum.checkpoint[0])
 		fprintf(stderr, "ctrace: %s\n", sum.checkpoint);
+	if (sum.heap_incomplete[0])
+		fprintf(stderr, "ctrace: heap profile incomplete: %s\n", sum.heap_incomplete);
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);

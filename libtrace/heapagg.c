@@ -11,9 +11,10 @@
 #include "libtrace/heapsample.h"
 
 typedef struct {
-	ct_heap_site pub;
+	ct_heap_site pub;		  /* inuse_* here count the unknown blocks too */
 	int64_t snap_objects, snap_bytes; /* in use at the latest peak, when touched == epoch */
 	uint64_t touched;		  /* peak epoch current at this site's last change */
+	uint64_t gap_seen;		  /* gap epoch its unknown_* were settled at */
 } site;
 
 typedef struct {
@@ -51,6 +52,7 @@ struct ct_heap_agg {
 	uint64_t next;	  /* next sequence number to apply */
 	uint64_t epoch;	  /* bumped at every new peak */
 	size_t last_site; /* the site find_site found last (valid when nsites > 0) */
+	uint64_t gap_epoch; /* bumped at every gap (lost events) */
 	ct_heap_site *out;
 	block *blocks;
 	unsigned blocks_bits; /* log2 of the map's slots; 0 until the first ALLOC_AT */
@@ -221,9 +223,27 @@ static site *find_site(ct_heap_agg *a, uint32_t stack, uint64_t size)
 	s->pub.stack = stack;
 	s->pub.size = size;
 	s->touched = a->epoch; /* created after the latest peak: in use there was 0 */
+	s->gap_seen = a->gap_epoch;
 	a->index[h] = (uint32_t)a->nsites;
 	a->last_site = a->nsites - 1;
 	return s;
+}
+
+/* Events were lost: every block in use now may have been freed. */
+static void gap(ct_heap_agg *a, uint64_t n)
+{
+	a->st.gaps += n;
+	a->gap_epoch++;
+}
+
+/* After a gap, what a site has in use becomes unknown (lazily, at its next touch). */
+static void settle_gap(const ct_heap_agg *a, site *s)
+{
+	if (s->gap_seen == a->gap_epoch)
+		return;
+	s->pub.unknown_objects = s->pub.inuse_objects > 0 ? s->pub.inuse_objects : 0;
+	s->pub.unknown_bytes = s->pub.inuse_bytes > 0 ? s->pub.inuse_bytes : 0;
+	s->gap_seen = a->gap_epoch;
 }
 
 static int apply(ct_heap_agg *a, int kind, uintptr_t addr, uint32_t stack, uint64_t size,
@@ -258,6 +278,7 @@ static int apply(ct_heap_agg *a, int kind, uintptr_t addr, uint32_t stack, uint6
 		s->snap_bytes = s->pub.inuse_bytes;
 		s->touched = a->epoch;
 	}
+	settle_gap(a, s);
 	int64_t bytes = (int64_t)size;
 	int64_t w = a->rate <= 1 ? bytes : (int64_t)(ct_heap_weight(size, a->rate) + 0.5);
 	a->st.events++;
@@ -272,6 +293,11 @@ static int apply(ct_heap_agg *a, int kind, uintptr_t addr, uint32_t stack, uint6
 		s->pub.alloc_bytes += bytes;
 		break;
 	case CT_HEAP_EV_FREE:
+		/* From the known blocks first: an unknown one is never counted as known. */
+		if (s->pub.inuse_objects <= s->pub.unknown_objects) {
+			s->pub.unknown_objects--;
+			s->pub.unknown_bytes -= bytes;
+		}
 		s->pub.inuse_objects--;
 		s->pub.inuse_bytes -= bytes;
 		a->st.inuse_est -= w;
@@ -295,7 +321,7 @@ static int step(ct_heap_agg *a)
 		p->used = false;
 		a->npending--;
 	} else {
-		a->st.gaps++;
+		gap(a, 1);
 	}
 	a->next++;
 	return rc;
@@ -333,7 +359,7 @@ int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, u
 	}
 	while (seq - a->next > a->win_mask) {
 		if (a->npending == 0) { /* nothing waits: jump straight to seq */
-			a->st.gaps += seq - a->next;
+			gap(a, seq - a->next);
 			a->next = seq;
 			break;
 		}
@@ -371,6 +397,21 @@ int ct_heap_agg_flush(ct_heap_agg *a)
 	return 0;
 }
 
+int ct_heap_agg_end(ct_heap_agg *a, uint64_t end_seq)
+{
+	int rc = ct_heap_agg_flush(a);
+	if (rc == 0 && end_seq > a->next) {
+		gap(a, end_seq - a->next);
+		a->next = end_seq;
+	}
+	return rc;
+}
+
+static int64_t clamp0(int64_t v)
+{
+	return v < 0 ? 0 : v;
+}
+
 const ct_heap_site *ct_heap_agg_sites(ct_heap_agg *a, size_t *n)
 {
 	free(a->out);
@@ -380,8 +421,18 @@ const ct_heap_site *ct_heap_agg_sites(ct_heap_agg *a, size_t *n)
 		return NULL;
 	}
 	for (size_t i = 0; i < a->nsites; i++) {
-		const site *s = &a->sites[i];
+		site *s = &a->sites[i];
+		settle_gap(a, s);
 		a->out[i] = s->pub;
+		/* In use: the known blocks only; unknown: at most what the events say is in use. */
+		int64_t unk = clamp0(s->pub.unknown_objects), unk_b = clamp0(s->pub.unknown_bytes);
+		a->out[i].inuse_objects = s->pub.inuse_objects - unk;
+		a->out[i].inuse_bytes =
+			a->out[i].inuse_objects > 0 ? s->pub.inuse_bytes - unk_b : 0;
+		a->out[i].unknown_objects =
+			clamp0(unk < s->pub.inuse_objects ? unk : s->pub.inuse_objects);
+		a->out[i].unknown_bytes =
+			clamp0(unk_b < s->pub.inuse_bytes ? unk_b : s->pub.inuse_bytes);
 		bool changed_since_peak = s->touched == a->epoch;
 		a->out[i].peak_objects =
 			changed_since_peak ? s->snap_objects : s->pub.inuse_objects;

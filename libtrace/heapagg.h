@@ -24,6 +24,15 @@
  * a new peak only bumps an epoch, and a stack saves its values the first time it changes
  * after a peak, so every event costs O(1).
  *
+ * Lost events: a skipped sequence number may have been any block's free, so every block
+ * in use at that moment may really have been freed. Such blocks are in use "unknown", not
+ * in use: only a block whose allocation came after the last gap (and whose free never
+ * came) is reported in use. A gap bumps a second epoch; a site moves its in-use values to
+ * the unknown ones the first time it is touched (or read) after it, and a later free is
+ * taken from its known blocks first, so that an unknown block is never counted as known.
+ * ct_heap_agg_end also counts the numbers the hooks handed out but that never arrived at
+ * the end as a gap.
+ *
  * Thread-safety: none; the collector thread owns an aggregator. Memory comes from malloc.
  */
 #ifndef CT_HEAPAGG_H
@@ -48,6 +57,9 @@ typedef struct {
 	int64_t alloc_objects, alloc_bytes; /* sampled, not scaled */
 	int64_t inuse_objects, inuse_bytes; /* sampled, now */
 	int64_t peak_objects, peak_bytes;   /* sampled, in use at the peak */
+	/* sampled, in use as far as the events tell, but allocated before events were lost:
+	 * their free may have been lost. Not part of inuse_*. */
+	int64_t unknown_objects, unknown_bytes;
 } ct_heap_site;
 
 typedef struct {
@@ -81,6 +93,10 @@ int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, u
 /* Applies everything still waiting in the reorder window, in order, skipping gaps.
  * 0 or -ENOMEM. */
 int ct_heap_agg_flush(ct_heap_agg *a);
+
+/* The end of the stream: flushes, then counts the numbers below end_seq (the next number
+ * the hooks would have handed out) that never arrived as a gap. 0 or -ENOMEM. */
+int ct_heap_agg_end(ct_heap_agg *a, uint64_t end_seq);
 
 /* The per-(stack, size) totals of the events applied so far (valid until the next add or
  * flush), in order of first appearance; *n receives the count. */

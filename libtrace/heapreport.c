@@ -272,6 +272,10 @@ int ct_heap_report(FILE *out, const ct_profile *heap, const ct_profile *peak, in
 			hr_bytes(heap->period, a, sizeof a));
 	else
 		fprintf(out, "heap: every allocation sampled; values are exact\n");
+	for (uint32_t i = 0; i < heap->ncomments; i++)
+		if (strncmp(heap->comments[i], CT_HEAP_INCOMPLETE, strlen(CT_HEAP_INCOMPLETE)) == 0)
+			fprintf(out, "  INCOMPLETE: %s\n",
+				heap->comments[i] + strlen(CT_HEAP_INCOMPLETE));
 	fprintf(out, "  allocated:        %10s in %" PRId64 " objects\n",
 		hr_bytes(t[1], a, sizeof a), t[0]);
 	fprintf(out, "  in use at exit:   %10s in %" PRId64 " objects\n",

@@ -21,7 +21,12 @@
 
 #include "libtrace/profile.h"
 
-/* Writes the report to out. heap is required; peak may be NULL (its line is skipped).
+/* The start of the comment a heap profile carries when its recording lost records (the
+ * agent writes it; the report prints it): in use then counts only what is known to be. */
+#define CT_HEAP_INCOMPLETE "ctrace heap: incomplete: "
+
+/* Writes the report to out; an incomplete profile (CT_HEAP_INCOMPLETE) says so first.
+ * heap is required; peak may be NULL (its line is skipped).
  * top bounds every list (<= 0 means 10). 0, -EINVAL when heap is NULL or not a heap
  * profile, -ENOMEM, or -EIO when writing failed. */
 int ct_heap_report(FILE *out, const ct_profile *heap, const ct_profile *peak, int top);

@@ -128,6 +128,8 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 	if (s->checkpoints)
 		fprintf(f, "%s=%" PRIu64 "\n%s=%.1f\n", CT_SUMMARY_CHECKPOINTS, s->checkpoints,
 			CT_SUMMARY_CHECKPOINT_CPU_MS, s->checkpoint_cpu_ms);
+	if (s->heap_incomplete[0])
+		put_str(f, CT_SUMMARY_HEAP_INCOMPLETE, s->heap_incomplete);
 	for (const char *e = s->errors; *e;) {
 		size_t n = strcspn(e, "\n");
 		fprintf(f, "%s=%.*s\n", CT_SUMMARY_ERROR, (int)n, e);
@@ -169,6 +171,8 @@ static void summary_set(ct_summary *s, const char *key, const char *v)
 		s->checkpoint_cpu_ms = strtod(v, NULL);
 	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT))
 		snprintf(s->checkpoint, sizeof(s->checkpoint), "%s", v);
+	else if (!strcmp(key, CT_SUMMARY_HEAP_INCOMPLETE))
+		snprintf(s->heap_incomplete, sizeof(s->heap_incomplete), "%s", v);
 	else if (!strcmp(key, CT_SUMMARY_ERROR)) {
 		size_t used = strlen(s->errors);
 		if (used + strlen(v) + 2 <= sizeof(s->errors))

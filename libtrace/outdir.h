@@ -96,6 +96,7 @@ bool ct_outdir_is_child(const char *name);
 #define CT_SUMMARY_CHECKPOINT "checkpoint"
 #define CT_SUMMARY_CHECKPOINTS "checkpoints"
 #define CT_SUMMARY_CHECKPOINT_CPU_MS "checkpoint_cpu_ms"
+#define CT_SUMMARY_HEAP_INCOMPLETE "heap_incomplete"
 
 typedef struct {
 	int pid;
@@ -117,6 +118,7 @@ typedef struct {
 	char checkpoint[256];
 	uint64_t checkpoints;	  /* checkpoints the agent appended (written when any) */
 	double checkpoint_cpu_ms; /* collector CPU time they took */
+	char heap_incomplete[224]; /* heap records were lost: what it did to the profile; "" */
 } ct_summary;
 
 /* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted
