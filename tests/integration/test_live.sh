@@ -92,6 +92,30 @@ go tool pprof -traces "$URL/goroutine" > "$TMP/gor.traces" 2>&1 || fail "go tool
 grep -q live_lock_holder "$TMP/gor.traces" || fail "goroutine profile lacks live_lock_holder"
 ok "goroutine lists every program thread with its stack (debug=1, debug=2, proto)"
 
+# A trace of the next second, complete; a second trace meanwhile is refused like Go's.
+curl -s -D "$TMP/trace.head" -o "$TMP/win.ctr" "$URL/trace?seconds=1" &
+TRACE=$!
+sleep 0.3
+curl -s -D "$TMP/busyt.head" "$URL/trace?seconds=1" > "$TMP/busyt.body"
+grep -q '^HTTP/1.1 500' "$TMP/busyt.head" &&
+	grep -qx 'Could not enable tracing: tracing is already enabled' "$TMP/busyt.body" ||
+	fail "second trace: not Go's 500: $(cat "$TMP/busyt.body")"
+wait $TRACE || fail "curl /trace failed"
+grep -qi '^Content-Disposition: attachment; filename="trace"' "$TMP/trace.head" || fail "trace: disposition"
+grep -qi '^Content-Type: application/octet-stream' "$TMP/trace.head" || fail "trace: content type"
+"$CTRACE" report --sched "$TMP/win.ctr" > "$TMP/win.sched" 2> "$TMP/win.err" ||
+	{ cat "$TMP/win.err"; fail "report --sched on the served trace"; }
+grep -q truncated "$TMP/win.sched" && fail "the served trace is truncated"
+for name in hot locker live_server; do
+	grep -qE "^ +[0-9]+ +$name " "$TMP/win.sched" || fail "served trace: no thread $name"
+done
+span=$(sed -n 's/^trace: .*; engine [a-z]*; \([0-9.]*\)\(m*\)s; .*/\1 \2/p' "$TMP/win.sched")
+awk -v s="$span" 'BEGIN { split(s, a, " "); v = a[2] == "m" ? a[1] / 1000 : a[1]; exit !(v >= 0.9 && v < 1.6) }' ||
+	fail "served trace spans '$span' s, not ~1 s"
+grep -q live_lock_holder "$TMP/win.sched" || fail "served trace: no wait stack names live_lock_holder"
+"$CTRACE" report --timeline "$TMP/win.html" "$TMP/win.ctr" 2> "$TMP/win.err" || fail "report --timeline on the served trace"
+ok "/trace?seconds=1: a complete trace.ctr of the next second (report --sched, --timeline); a second one gets Go's 500"
+
 addr=$(awk -F'\t' '$3 ~ /^live_hot_spin\+/ {print $2; exit}' "$TMP/gor.txt")
 [ -n "$addr" ] || fail "no live_hot_spin address to ask /symbol about"
 curl -s "$URL/symbol" | grep -qx 'num_symbols: 1' || fail "GET /symbol"
