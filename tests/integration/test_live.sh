@@ -5,7 +5,9 @@
 # with its stack (the agent's frames left out), /symbol names an address, a second concurrent CPU profile gets Go's
 # error, malformed/huge/slow/unknown requests get 400/431/a closed connection/404 while the
 # program's output stays the same; a unix socket is 0600; a port in use is reported and
-# the recording goes on. Only loopback and unix addresses; every wait is bounded.
+# the recording goes on; the signal that captures the stacks is invisible to the program's
+# sigaction and gives way when the program takes it (tests/progs/live_sigs). Only loopback
+# and unix addresses; every wait is bounded.
 . "$(dirname "$0")/lib.sh"
 PROG=$CT_BUILD/tests/progs/live_server
 export PPROF_TMPDIR="$TMP/pprof"
@@ -169,6 +171,29 @@ curl -s --unix-socket "$SOCK" "http://x/debug/pprof/goroutine?debug=1" | grep -q
 wait $UPID
 [ ! -e "$SOCK" ] || fail "unix socket left behind"
 ok "unix socket: 0600, serves, removed at exit"
+
+# The capture signal is hidden from the program's sigaction, and moves when it takes it.
+SYNC=$TMP/sigs
+mkdir -p "$SYNC"
+SOCK2=$TMP/sigs.sock
+CTRACE_HTTP=unix:$SOCK2 CTRACE_OUT=$TMP/sigsout LD_PRELOAD=$CT_BUILD/lib/libctrace.so \
+	"$CT_BUILD/tests/progs/live_sigs" "$SYNC" > "$TMP/sigs.out" &
+SPID=$!
+wait_up http://x/debug/pprof/ --unix-socket "$SOCK2"
+curl -s --unix-socket "$SOCK2" "http://x/debug/pprof/goroutine?debug=1" > "$TMP/sigs1.txt"
+grep -q 'sigs_worker_wait' "$TMP/sigs1.txt" || { cat "$TMP/sigs1.txt"; fail "live_sigs: no worker stack"; }
+touch "$SYNC/go1"
+for i in $(seq 1 100); do [ -e "$SYNC/ready2" ] && break; sleep 0.05; done
+curl -s --unix-socket "$SOCK2" "http://x/debug/pprof/goroutine?debug=1" > "$TMP/sigs2.txt"
+touch "$SYNC/go2"
+wait $SPID || fail "live_sigs exited non-zero"
+grep -qx 'real-time signals with an action: 0' "$TMP/sigs.out" ||
+	fail "the capture signal shows in the program's sigaction: $(cat "$TMP/sigs.out")"
+grep -qx 'own handler calls: 4' "$TMP/sigs.out" || fail "the program's handlers: $(cat "$TMP/sigs.out")"
+grep -qx 'own handler calls at the end: 4' "$TMP/sigs.out" ||
+	fail "a capture reached the program's handler: $(cat "$TMP/sigs.out")"
+grep -q 'sigs_worker_wait' "$TMP/sigs2.txt" || { cat "$TMP/sigs2.txt"; fail "no stacks after the program took the signal"; }
+ok "the capture signal: hidden from sigaction, the program's own handler gets its signals, captures move on"
 
 # A port in use: reported, recording goes on.
 PORT2=$(free_port)
