@@ -357,8 +357,11 @@ static void serve_symbol(const ct_http_req *req, const char *body, size_t len, c
 			unsigned long long pc = strtoull(word, &end, 0);
 			for (uint32_t m = 0; pc && !*end && m < maps->nmappings; m++) {
 				const char *name = ct_live_symbol(&maps->mappings[m], pc, NULL);
+				char pretty[1024];
 				if (name) {
-					ct_http_printf(r, "%#llx %s\n", pc, name);
+					ct_http_printf(
+						r, "%#llx %s\n", pc,
+						ct_live_pretty(name, pretty, sizeof(pretty)));
 					break;
 				}
 			}

@@ -336,14 +336,16 @@ ct_profile *ct_live_threads(const char *type)
 	return b.p;
 }
 
-/* One frame as "name+0xoff", or the address when unnamed. */
+/* One frame as "name+0xoff" (demangled), or the address when unnamed. */
 static void frame_name(const ct_profile *maps, uintptr_t pc, char *out, size_t len)
 {
 	for (uint32_t m = 0; m < maps->nmappings; m++) {
 		uint64_t off;
 		const char *name = ct_live_symbol(&maps->mappings[m], pc, &off);
+		char pretty[1024];
 		if (name) {
-			snprintf(out, len, "%s+%#llx", name, (unsigned long long)off);
+			snprintf(out, len, "%s+%#llx", ct_live_pretty(name, pretty, sizeof(pretty)),
+				 (unsigned long long)off);
 			return;
 		}
 	}

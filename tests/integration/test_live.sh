@@ -195,6 +195,21 @@ grep -qx 'own handler calls at the end: 4' "$TMP/sigs.out" ||
 grep -q 'sigs_worker_wait' "$TMP/sigs2.txt" || { cat "$TMP/sigs2.txt"; fail "no stacks after the program took the signal"; }
 ok "the capture signal: hidden from sigaction, the program's own handler gets its signals, captures move on"
 
+# C++ names are served demangled (the mangled symbol kept as the function's system name).
+SOCK3=$TMP/cxx.sock
+CTRACE_HTTP=unix:$SOCK3 CTRACE_OUT=$TMP/cxxout LD_PRELOAD=$CT_BUILD/lib/libctrace.so \
+	"$CT_BUILD/tests/progs/live_cxx" 4 > "$TMP/cxx.out" &
+CPID=$!
+wait_up http://x/debug/pprof/ --unix-socket "$SOCK3"
+curl -s --unix-socket "$SOCK3" "http://x/debug/pprof/goroutine?debug=1" > "$TMP/cxx.txt"
+grep -q '	live::Spinner::spin(int)+0x' "$TMP/cxx.txt" || { cat "$TMP/cxx.txt"; fail "goroutine: live::Spinner::spin(int) not demangled"; }
+curl -s --unix-socket "$SOCK3" -o "$TMP/cxx.pb.gz" "http://x/debug/pprof/profile?seconds=1"
+go tool pprof -raw "$TMP/cxx.pb.gz" > "$TMP/cxx.raw" 2>&1 || { cat "$TMP/cxx.raw"; fail "C++ CPU profile unreadable"; }
+grep -q 'live::Spinner::spin(int) :0 s=0(_ZN4live7Spinner4spinEi)' "$TMP/cxx.raw" ||
+	{ grep -i spin "$TMP/cxx.raw"; fail "CPU profile: live::Spinner::spin(int) not demangled"; }
+wait $CPID || fail "live_cxx exited non-zero"
+ok "C++ frames served demangled: live::Spinner::spin(int) (goroutine?debug=1, CPU profile)"
+
 # A port in use: reported, recording goes on.
 PORT2=$(free_port)
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); time.sleep(20)' "$PORT2" &
