@@ -4,7 +4,8 @@
 # time and runnable within 20% of wall - CPU for the spinners, each wait within 10% of the
 # program's own measurement with the waiting function on its stack, names (one with a quote
 # and a control character, escaped), the leaked thread in `record`'s summary and in
-# --sched, valid Chrome JSON without overlapping slices, a scheduler-latency profile that
+# --sched, valid Chrome JSON without overlapping slices (and with --chrome-states, thread
+# states as sched_switch text that agrees with them), a scheduler-latency profile that
 # go tool pprof opens, and a directory summary that names the trace's views.
 . "$(dirname "$0")/lib.sh"
 
@@ -39,6 +40,11 @@ ok "--sched: every thread named, every wait reason in the totals, the stuck thre
 "$CTRACE" report --chrome "$TMP/t.json" "$TMP/d/trace.ctr" 2> "$TMP/chrome.err" ||
 	{ cat "$TMP/chrome.err"; fail "report --chrome failed"; }
 python3 "$check" "$TMP/t.json" "$TMP/prog.out" || { cat "$TMP/prog.out"; fail "state times"; }
+# --chrome-states: the same JSON plus the states as sched_switch text Perfetto imports.
+"$CTRACE" report --chrome-states "$TMP/ts.json" "$TMP/d/trace.ctr" 2> "$TMP/chrome.err" ||
+	{ cat "$TMP/chrome.err"; fail "report --chrome-states failed"; }
+python3 "$CT_ROOT/tests/integration/chrome_states.py" "$TMP/ts.json" "$TMP/t.json" ||
+	fail "--chrome-states: thread states"
 
 # --sched-latency: go tool pprof reads it, the spinners' preemption stacks in it.
 "$CTRACE" report --sched-latency "$TMP/lat.pb.gz" "$TMP/d" 2> "$TMP/lat.err" ||
