@@ -34,7 +34,14 @@ awk '/^leaked or stuck threads/ {on=1} on && /stuck \([0-9]+\): waiting/ {f=1} E
 for r in mutex cond sleep join net io; do
 	grep -q "^total:.*[( ]$r " "$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "no $r in totals"; }
 done
-ok "--sched: every thread named, every wait reason in the totals, the stuck thread listed"
+# The threads' function (waiter) sits right on start_thread in every stack.
+awk '$1 == "waiter" {n++; getline; if ($1 != "start_thread") bad = 1} END {exit bad || !n}' \
+	"$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "--sched: a waiter frame not right above start_thread"; }
+! grep -q trampoline "$TMP/sched.txt" || fail "--sched: the agent's trampoline frame is in a stack"
+go tool pprof -traces "$TMP/d/block.pb.gz" > "$TMP/block.traces" 2>&1 || fail "go tool pprof -traces block"
+grep -q waiter "$TMP/block.traces" && ! grep -q trampoline "$TMP/block.traces" ||
+	fail "block profile: no waiter, or the trampoline frame"
+ok "--sched: every thread named, every wait reason in the totals, the stuck thread listed; no agent frame between a thread's function and start_thread"
 
 # --chrome: state times against the program's measurements.
 "$CTRACE" report --chrome "$TMP/t.json" "$TMP/d/trace.ctr" 2> "$TMP/chrome.err" ||
