@@ -26,6 +26,10 @@
  * agent/waitreg.c's registry) are written as open waits, then the footer. A forked child writes
  * DIR/<pid>/trace.ctr.
  *
+ * Windows. Every event written here also goes to the open window traces (agent/tracewin.h:
+ * /debug/pprof/trace?seconds=N and the CTRACE_PERIOD windows), through EMIT; they are
+ * flushed with the trace.
+ *
  * Collector thread only (and the exit path after the collector stopped).
  */
 #include <errno.h>

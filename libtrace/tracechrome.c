@@ -230,10 +230,42 @@ static void add_switches(sys_lines *l, const run_iv *r, size_t n)
 	}
 }
 
+static int by_tid(const void *a, const void *b)
+{
+	const ct_thread *x = *(const ct_thread *const *)a, *y = *(const ct_thread *const *)b;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* The life of tid that holds time t, from by (the threads sorted by tid), or NULL. */
+static const ct_thread *thread_at(const ct_thread *const *by, uint32_t n, uint32_t tid, uint64_t t)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (by[mid]->tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && by[lo]->tid == tid; lo++)
+		if (by[lo]->begin <= t && t <= by[lo]->end)
+			return by[lo];
+	return NULL;
+}
+
 /* A wake-up line for each wait an unblock edge ended, from the waker, at the edge's time. */
 static void add_wakeups(sys_lines *l, const ct_trace_model *m)
 {
 	const ct_trace *t = m->trace;
+	const ct_thread **by = malloc((m->nthreads + 1) * sizeof(*by));
+	if (!by) {
+		l->oom = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < m->nthreads; i++)
+		by[i] = &m->threads[i];
+	if (m->nthreads)
+		qsort(by, m->nthreads, sizeof(*by), by_tid);
 	for (uint32_t i = 0; i < m->nthreads; i++) {
 		const ct_thread *th = &m->threads[i];
 		for (size_t k = 0; k + 1 < th->niv; k++) {
@@ -241,15 +273,12 @@ static void add_wakeups(sys_lines *l, const ct_trace_model *m)
 			if (iv->state != CT_TS_WAITING || iv->unblock == CT_NO_EVENT)
 				continue;
 			const ct_trace_event *u = &t->events[iv->unblock];
-			const ct_thread *waker = NULL;
-			for (uint32_t j = 0; j < m->nthreads && !waker; j++)
-				if (m->threads[j].tid == u->tid && m->threads[j].begin <= u->time &&
-				    u->time <= m->threads[j].end)
-					waker = &m->threads[j];
+			const ct_thread *waker = thread_at(by, m->nthreads, u->tid, u->time);
 			uint32_t cpu = th->iv[k + 1].state == CT_TS_RUNNING ? th->iv[k + 1].cpu : 0;
 			add_line(l, (sys_line){u->time, cpu, waker, th, NULL});
 		}
 	}
+	free(by);
 }
 
 /* A thread's comm as ftrace prints it: at most 15 characters, none that would end a field of
