@@ -134,13 +134,13 @@ static void signal_taken(int sig)
 /* Takes the lowest spare real-time signal at the first request. */
 static int take_signal(void)
 {
-	if (signo)
-		return signo;
-	if (sem_init(&answered, 0, 0) < 0)
-		return signo = -1;
-	int s = spare_signal();
-	atomic_store(&signo, install(s) == 0 ? s : -1);
-	return signo;
+	int s = atomic_load(&signo);
+	if (s)
+		return s;
+	s = sem_init(&answered, 0, 0) < 0 ? -1 : spare_signal();
+	s = install(s) == 0 ? s : -1;
+	atomic_store(&signo, s);
+	return s;
 }
 
 static void read_small(const char *path, char *out, size_t len)
