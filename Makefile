@@ -109,12 +109,13 @@ $(BUILD)/obj/agent/%.o: CFLAGS_ALL += -fvisibility=hidden -ftls-model=initial-ex
 
 # Only functions marked CT_EXPORT (the hooks) are visible: agent objects are compiled
 # with hidden visibility, libtrace's symbols are hidden by --exclude-libs, and the
-# section bounds the source registry uses by agent/agent.map.
+# section bounds the source registry uses by agent/agent.map. libiberty (a static, PIC
+# archive: its demanglers name the live server's frames) is hidden the same way.
 $(AGENT_SO): $(AGENT_OBJ) $(LIBTRACE_A) agent/agent.map
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(AGENT_OBJ) $(LIBTRACE_A) -Wl,--exclude-libs,ALL \
 	  -Wl,--version-script=agent/agent.map -Wl,-z,nodelete -Wl,--no-undefined $(LDFLAGS_ALL) \
-	  -lprotobuf-c -lz -ldl -lrt
+	  -lprotobuf-c -lz -liberty -ldl -lrt
 
 # ---- cli: ctrace ---------------------------------------------------------------------
 CLI_SRC := $(wildcard cli/*.c)

@@ -13,6 +13,12 @@
  * before the sampler starts (no perf event is inherited), so it is invisible in the
  * profiles and its allocations are not counted. A forked child closes the inherited
  * sockets and runs no server.
+ *
+ * Every socket (the listener and each connection) is held by the fd guard (fdguard.h): at a
+ * high number, checked before each use, so a program that closes or dup2()s over every fd
+ * can neither break the server nor have it read or write the program's own files. A
+ * listener lost to a raw close_range is made again on the same address (the server thread
+ * checks it at least every CHECK_MS); a connection lost that way is dropped.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/fdguard.h"
 #include "agent/http.h"
 #include "agent/internal.h"
 #include "agent/live.h"
@@ -40,15 +47,17 @@
 #define SEND_TIMEOUT_S 10
 #define MAX_CONNS 8
 #define MAX_HANDLERS 4
+#define CHECK_MS 1000 /* the listener's check when idle */
 
 typedef struct {
-	int fd;
+	int slot; /* fd guard slot */
 	size_t len;
 	uint64_t deadline_ms;
 	char buf[REQ_MAX + 1];
 } conn;
 
-static int listen_fd = -1;     /* the server thread's; closed in a forked child */
+static int listen_slot = -1;   /* fd guard slot; the server thread's; closed in a fork child */
+static char listen_addr[160];  /* what to listen on again: unix:PATH, HOST:PORT (port bound) */
 static conn *conns[MAX_CONNS]; /* server thread's */
 static _Atomic int handlers;   /* handler threads running */
 static char status[320];       /* written once by ct_http_start, read at exit */
@@ -177,18 +186,20 @@ static void linger_close(int fd)
 	shutdown(fd, SHUT_WR);
 	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
 		;
-	close(fd);
 }
 
-static void close_conn(int i)
+/* Closes conns[i] (after an error reply when fd >= 0: its checked number). */
+static void close_conn(int i, int fd)
 {
-	linger_close(conns[i]->fd);
+	if (fd >= 0)
+		linger_close(fd);
+	ct_fdg_release(conns[i]->slot);
 	free(conns[i]);
 	conns[i] = NULL;
 }
 
 typedef struct {
-	int fd;
+	int slot;
 	ct_http_req req;
 	size_t body_len;
 	char body[REQ_MAX + 1];
@@ -209,25 +220,27 @@ static void *handler_main(void *arg)
 	ct_http_resp r = {.status = 200};
 	j->body[j->body_len] = 0;
 	ct_live_serve(&j->req, j->body, j->body_len, &r);
-	if (r.oom)
-		write_plain(j->fd, 500);
-	else
-		write_resp(j->fd, &r);
+	int fd = ct_fdg_check(j->slot); /* a program that closed it meanwhile gets nothing */
+	if (fd >= 0 && r.oom)
+		write_plain(fd, 500);
+	else if (fd >= 0)
+		write_resp(fd, &r);
 	/* What serving cost the program, for CTRACE_VERBOSE and bench_live. */
 	uint64_t mine = thread_cpu_ns() - t0, coll = ct_live_collector_ns();
 	ct_log("http: %s %s: %d, %zu bytes, %.3f ms CPU (handler %.3f, collector %.3f)",
 	       j->req.method, j->req.path, r.oom ? 500 : r.status, r.len,
 	       (double)(mine + coll) / 1e6, (double)mine / 1e6, (double)coll / 1e6);
-	shutdown(j->fd, SHUT_WR);
-	close(j->fd);
+	if (fd >= 0)
+		shutdown(fd, SHUT_WR);
+	ct_fdg_release(j->slot);
 	free(r.body);
 	free(j);
 	atomic_fetch_sub_explicit(&handlers, 1, memory_order_relaxed);
 	return NULL;
 }
 
-/* The head and body of conns[i] are complete: hand it to a handler thread. */
-static void dispatch(int i, const ct_http_req *req)
+/* The head and body of conns[i] (on fd) are complete: hand it to a handler thread. */
+static void dispatch(int i, int fd, const ct_http_req *req)
 {
 	conn *c = conns[i];
 	job *j = malloc(sizeof(*j));
@@ -235,11 +248,11 @@ static void dispatch(int i, const ct_http_req *req)
 		if (j)
 			atomic_fetch_sub_explicit(&handlers, 1, memory_order_relaxed);
 		free(j);
-		write_plain(c->fd, 503);
-		close_conn(i);
+		write_plain(fd, 503);
+		close_conn(i, fd);
 		return;
 	}
-	j->fd = c->fd;
+	j->slot = c->slot;
 	j->req = *req;
 	j->body_len = req->content_length;
 	memcpy(j->body, c->buf + req->head_len, j->body_len);
@@ -252,8 +265,8 @@ static void dispatch(int i, const ct_http_req *req)
 	int r = pthread_create(&t, &attr, handler_main, j);
 	pthread_attr_destroy(&attr);
 	if (r) {
-		write_plain(j->fd, 503);
-		close(j->fd);
+		write_plain(fd, 503);
+		ct_fdg_release(j->slot);
 		free(j);
 		atomic_fetch_sub_explicit(&handlers, 1, memory_order_relaxed);
 	}
@@ -263,11 +276,12 @@ static void dispatch(int i, const ct_http_req *req)
 static void read_conn(int i)
 {
 	conn *c = conns[i];
-	ssize_t n = recv(c->fd, c->buf + c->len, REQ_MAX - c->len, MSG_DONTWAIT);
+	int fd = ct_fdg_check(c->slot);
+	ssize_t n = fd < 0 ? 0 : recv(fd, c->buf + c->len, REQ_MAX - c->len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		close_conn(i);
+		close_conn(i, -1);
 		return;
 	}
 	c->len += (size_t)n;
@@ -276,21 +290,21 @@ static void read_conn(int i)
 	if (r == 0 && c->len == REQ_MAX)
 		r = -E2BIG;
 	if (r < 0) {
-		write_plain(c->fd, r == -E2BIG ? 431 : 400);
-		close_conn(i);
+		write_plain(fd, r == -E2BIG ? 431 : 400);
+		close_conn(i, fd);
 		return;
 	}
 	if (r == 1 && req.head_len + req.content_length > REQ_MAX) {
-		write_plain(c->fd, 431);
-		close_conn(i);
+		write_plain(fd, 431);
+		close_conn(i, fd);
 	} else if (r == 1 && c->len >= req.head_len + req.content_length) {
-		dispatch(i, &req);
+		dispatch(i, fd, &req);
 	}
 }
 
-static void accept_conn(void)
+static void accept_conn(int lfd)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	int slot = -1;
@@ -305,13 +319,42 @@ static void accept_conn(void)
 	}
 	struct timeval tv = {.tv_sec = SEND_TIMEOUT_S};
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	c->fd = fd;
+	c->slot = ct_fdg_adopt(fd, CT_FDG_FILE);
+	if (c->slot < 0) { /* fd is closed */
+		free(c);
+		return;
+	}
 	c->len = 0;
 	c->deadline_ms = now_ms() + HEAD_TIMEOUT_MS;
 	conns[slot] = c;
 }
 
-static void *server_main(void *arg)
+static int open_listener(const char *addr);
+
+/* The listener's number, checked; made again on the same address when the program took it
+ * (a raw close_range), -1 until then. Not at once: a program that just closed every fd is
+ * about to open its own, and a socket made now would take one of the low numbers it
+ * expects (open("/dev/null") must return 0) — so CHECK_MS after the loss was seen. */
+static int listener(uint64_t now)
+{
+	static uint64_t lost_at;
+	int fd = ct_fdg_check(listen_slot);
+	if (fd >= 0)
+		return fd;
+	if (!lost_at)
+		lost_at = now;
+	if (now - lost_at < CHECK_MS)
+		return -1;
+	lost_at = 0;
+	ct_fdg_release(listen_slot); /* forgotten: frees the slot, closes nothing */
+	listen_slot = open_listener(listen_addr);
+	if (listen_slot < 0)
+		ct_log("http: lost the socket of %s and cannot listen again: %s", listen_addr,
+		       strerror(-listen_slot));
+	return ct_fdg_get(listen_slot);
+}
+
+__attribute__((noreturn)) static void *server_main(void *arg)
 {
 	(void)arg;
 	ct_tls_guard = 1;
@@ -319,19 +362,20 @@ static void *server_main(void *arg)
 		struct pollfd pfds[MAX_CONNS + 1];
 		int idx[MAX_CONNS + 1], n = 0;
 		uint64_t now = now_ms();
-		int timeout = HEAD_TIMEOUT_MS;
-		pfds[n] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+		int timeout = CHECK_MS, lfd = listener(now);
+		pfds[n] = (struct pollfd){.fd = lfd, .events = POLLIN}; /* -1: ignored by poll */
 		idx[n++] = -1;
 		for (int i = 0; i < MAX_CONNS; i++) {
 			if (!conns[i])
 				continue;
-			if (now >= conns[i]->deadline_ms) {
-				close_conn(i); /* the head did not arrive in time */
+			int fd = ct_fdg_check(conns[i]->slot);
+			if (fd < 0 || now >= conns[i]->deadline_ms) {
+				close_conn(i, -1); /* the head did not arrive in time, or fd lost */
 				continue;
 			}
 			int left = (int)(conns[i]->deadline_ms - now);
 			timeout = left < timeout ? left : timeout;
-			pfds[n] = (struct pollfd){.fd = conns[i]->fd, .events = POLLIN};
+			pfds[n] = (struct pollfd){.fd = fd, .events = POLLIN};
 			idx[n++] = i;
 		}
 		if (poll(pfds, (nfds_t)n, timeout) <= 0)
@@ -339,21 +383,20 @@ static void *server_main(void *arg)
 		for (int k = 1; k < n; k++)
 			if (pfds[k].revents)
 				read_conn(idx[k]);
-		if (pfds[0].revents & POLLIN)
-			accept_conn();
-		if (pfds[0].revents & POLLNVAL)
-			return NULL; /* the socket is gone */
+		/* Accept only while lfd is still ours (a raw close_range may have given its
+		 * number to the program during the poll). */
+		if ((pfds[0].revents & POLLIN) && ct_fdg_check(listen_slot) == lfd)
+			accept_conn(lfd);
 	}
 }
 
 static void at_fork_child(void)
 {
-	if (listen_fd >= 0)
-		close(listen_fd);
-	listen_fd = -1;
+	ct_fdg_release(listen_slot);
+	listen_slot = -1;
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (conns[i]) {
-			close(conns[i]->fd);
+			ct_fdg_release(conns[i]->slot);
 			free(conns[i]);
 			conns[i] = NULL;
 		}
@@ -434,6 +477,7 @@ static int listen_unix(const char *path)
 	}
 	snprintf(unix_path, sizeof(unix_path), "%s", path);
 	snprintf(status, sizeof(status), "serving unix:%s", path);
+	snprintf(listen_addr, sizeof(listen_addr), "unix:%s", path);
 	return fd;
 }
 
@@ -463,13 +507,22 @@ static int listen_tcp(const char *addr)
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
 		port = ntohs(in6->sin6_port);
 		snprintf(status, sizeof(status), "serving http://[%s]:%d/debug/pprof/", host, port);
+		snprintf(listen_addr, sizeof(listen_addr), "[%s]:%d", host, port);
 	} else {
 		struct sockaddr_in *in = (void *)&ss;
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
 		port = ntohs(in->sin_port);
 		snprintf(status, sizeof(status), "serving http://%s:%d/debug/pprof/", host, port);
+		snprintf(listen_addr, sizeof(listen_addr), "%s:%d", host, port);
 	}
 	return fd;
+}
+
+/* A listening socket on addr, held by the fd guard: its slot, or -errno. */
+static int open_listener(const char *addr)
+{
+	int fd = strncmp(addr, "unix:", 5) == 0 ? listen_unix(addr + 5) : listen_tcp(addr);
+	return fd < 0 ? fd : ct_fdg_adopt(fd, CT_FDG_FILE);
 }
 
 int ct_http_start(void)
@@ -477,7 +530,7 @@ int ct_http_start(void)
 	const char *addr = getenv("CTRACE_HTTP");
 	if (!addr || !*addr)
 		return 0;
-	int fd = strncmp(addr, "unix:", 5) == 0 ? listen_unix(addr + 5) : listen_tcp(addr);
+	int fd = open_listener(addr);
 	if (fd < 0) {
 		const char *why = fd == -EACCES	  ? "not a loopback address (set "
 						    "CTRACE_HTTP_ALLOW_REMOTE=1 to allow it)"
@@ -487,7 +540,7 @@ int ct_http_start(void)
 		ct_log("http: %s", status); /* stderr under CTRACE_VERBOSE */
 		return fd;
 	}
-	listen_fd = fd;
+	listen_slot = fd;
 	server_pid = getpid();
 	sigset_t all, old;
 	sigfillset(&all);
@@ -496,8 +549,8 @@ int ct_http_start(void)
 	int r = pthread_create(&t, NULL, server_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
-		close(listen_fd);
-		listen_fd = -1;
+		ct_fdg_release(listen_slot);
+		listen_slot = -1;
 		snprintf(status, sizeof(status), "not serving %.200s: %s", addr, strerror(r));
 		return -r;
 	}

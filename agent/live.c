@@ -9,6 +9,8 @@
  * takes another and sends the difference (libtrace/profdelta.h) — the CPU profile is
  * always such a difference, and only one may run at a time, as in Go. Before sending,
  * the handler names the frames from the modules' symbol tables (livesym.c) and gzips.
+ * `trace?seconds=N` opens a window trace (agent/tracewin.h) for N seconds and sends the
+ * complete trace.ctr it made.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/fdguard.h"
 #include "agent/http.h"
 #include "agent/internal.h"
 #include "agent/live.h"
+#include "agent/tracewin.h"
 #include "libtrace/pprof.h"
 #include "libtrace/profdelta.h"
 
@@ -58,10 +63,14 @@ static const struct {
 	{"symbol", SNAP_NONE, 0, NULL, "Maps program counters to function names (GET and POST)"},
 	{"threadcreate", SNAP_THREADS, 1, NULL, "The threads alive now, labelled by name and tid"},
 	{"trace", SNAP_NONE, 0, NULL,
-	 "A trace of execution of the current program: not available from this agent yet"},
+	 "A trace of execution of the current program: every thread's states, waits and "
+	 "wake-ups (trace.ctr). You can specify the duration in the seconds GET parameter. "
+	 "After you get the trace file, use ctrace report --sched or --timeline to investigate "
+	 "it"},
 };
 
-static _Atomic int cpu_busy; /* a CPU profile is being taken (Go allows one at a time) */
+static _Atomic int cpu_busy;   /* a CPU profile is being taken (Go allows one at a time) */
+static _Atomic int trace_busy; /* and a trace */
 
 typedef struct {
 	snap_kind kind;
@@ -128,11 +137,17 @@ static int64_t wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void sleep_s(int64_t sec)
+static void sleep_ns(uint64_t ns)
 {
-	struct timespec ts = {.tv_sec = (time_t)sec};
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+			      .tv_nsec = (long)(ns % 1000000000u)};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+static void sleep_s(int64_t sec)
+{
+	sleep_ns((uint64_t)sec * 1000000000u);
 }
 
 /* Names, encodes and sends p (freed) as an attachment called filename. */
@@ -342,8 +357,11 @@ static void serve_symbol(const ct_http_req *req, const char *body, size_t len, c
 			unsigned long long pc = strtoull(word, &end, 0);
 			for (uint32_t m = 0; pc && !*end && m < maps->nmappings; m++) {
 				const char *name = ct_live_symbol(&maps->mappings[m], pc, NULL);
+				char pretty[1024];
 				if (name) {
-					ct_http_printf(r, "%#llx %s\n", pc, name);
+					ct_http_printf(
+						r, "%#llx %s\n", pc,
+						ct_live_pretty(name, pretty, sizeof(pretty)));
 					break;
 				}
 			}
@@ -371,6 +389,81 @@ static void serve_index(ct_http_resp *r)
 	ct_http_printf(r, "</ul>\n</p>\n</body>\n</html>\n");
 }
 
+/* A window trace's open or close, on the collector (agent/tracewin.h). */
+typedef struct {
+	int slot, id; /* in: the file's slot (open) or the window (close); out: the result */
+} win_call;
+
+static void win_open(void *arg)
+{
+	win_call *c = arg;
+	c->id = ct_trace_window_open(c->slot);
+}
+
+static void win_close(void *arg)
+{
+	win_call *c = arg;
+	c->id = ct_trace_window_close(c->id);
+}
+
+/* The trace of the next `ns` nanoseconds into the file of slot: 0 or -errno. */
+static int record_window(int slot, uint64_t ns)
+{
+	win_call c = {.slot = slot, .id = -EAGAIN};
+	for (int i = 0; i < 100 && c.id == -EAGAIN; i++) { /* the engine is chosen at start */
+		if (i)
+			sleep_ns(10000000);
+		if (ct_collector_call(win_open, &c) < 0)
+			return -ESRCH;
+	}
+	if (c.id < 0)
+		return c.id;
+	sleep_ns(ns);
+	return ct_collector_call(win_close, &c) < 0 ? -ESRCH : c.id;
+}
+
+/* Go's Trace: a trace of the next `seconds` (a decimal number; 1 when absent, invalid or
+ * not positive), one at a time. The window is written to an anonymous file held by the
+ * fd guard, then sent. */
+static void serve_trace(const ct_http_req *req, ct_http_resp *r)
+{
+	char v[32], *end;
+	form_value(req, "seconds", v, sizeof(v));
+	double sec = strtod(v, &end);
+	if (!v[0] || *end || !(sec > 0))
+		sec = 1;
+	if (sec > MAX_SECONDS) {
+		ct_http_error(r, 400, "profile duration exceeds server's WriteTimeout");
+		return;
+	}
+	if (atomic_exchange_explicit(&trace_busy, 1, memory_order_acq_rel)) {
+		ct_http_error(r, 500, "Could not enable tracing: tracing is already enabled");
+		return;
+	}
+	int fd = memfd_create("ctrace-trace", MFD_CLOEXEC);
+	int slot = fd < 0 ? -errno : ct_fdg_adopt(fd, CT_FDG_FILE);
+	int rc = slot < 0 ? slot : record_window(slot, (uint64_t)(sec * 1e9));
+	atomic_store_explicit(&trace_busy, 0, memory_order_release);
+	fd = rc < 0 ? -1 : ct_fdg_check(slot);
+	char buf[65536];
+	ssize_t n;
+	for (off_t at = 0; fd >= 0 && (n = pread(fd, buf, sizeof(buf), at)) > 0; at += n)
+		ct_http_append(r, buf, (size_t)n);
+	if (slot >= 0)
+		ct_fdg_release(slot);
+	if (rc < 0 || fd < 0) {
+		char text[160];
+		snprintf(text, sizeof(text), "Could not enable tracing: %s",
+			 rc == -ENOENT	? "the sched mode is off in CTRACE_MODES"
+			 : rc == -ESRCH ? "the recording has stopped"
+					: strerror(rc < 0 ? -rc : EBADF));
+		ct_http_error(r, 500, text);
+		return;
+	}
+	r->ctype = "application/octet-stream";
+	snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"trace\"");
+}
+
 void ct_live_serve(const ct_http_req *req, const char *body, size_t body_len, ct_http_resp *r)
 {
 	if (strncmp(req->path, PREFIX, strlen(PREFIX)) != 0) {
@@ -383,6 +476,8 @@ void ct_live_serve(const ct_http_req *req, const char *body, size_t body_len, ct
 		serve_index(r);
 	} else if (strcmp(name, "profile") == 0) {
 		serve_cpu(req, r);
+	} else if (strcmp(name, "trace") == 0) {
+		serve_trace(req, r);
 	} else if (strcmp(name, "cmdline") == 0) {
 		serve_cmdline(r);
 	} else if (strcmp(name, "symbol") == 0) {

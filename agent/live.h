@@ -18,9 +18,12 @@ ct_profile *ct_heap_profile_now(void);	    /* heapsrc.c: heap.pb.gz's (no reorde
 ct_profile *ct_lock_profile_now(int block); /* lockprof.c: mutex.pb.gz's, or block's */
 
 /* livesym.c (any server thread): names p's locations from the ELF symbol tables of their
- * mappings; ct_live_symbol names one address of mapping m (NULL when unknown). */
+ * mappings (demangled C++ and Rust names, the symbol as system_name); ct_live_symbol gives
+ * the symbol of one address of mapping m (NULL when unknown), ct_live_pretty its human
+ * form (demangled into out, or name itself). */
 void ct_live_symbolize(ct_profile *p);
 const char *ct_live_symbol(const ct_mapping *m, uint64_t addr, uint64_t *offset);
+const char *ct_live_pretty(const char *name, char *out, size_t len);
 
 /* livethreads.c (a handler thread): every program thread's stack now, as a profile of
  * type "goroutine" (one sample per thread, labelled thread and tid) or "threadcreate"

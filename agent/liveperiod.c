@@ -1,20 +1,24 @@
 /*
  * liveperiod.c — continuous profiling to disk: with CTRACE_PERIOD=DURATION, every period
  * the agent writes DIR/<UTC start of the window>/ holding that window's CPU profile, the
- * heap at the window's end, and the window's mutex and block deltas; CTRACE_KEEP=N keeps
+ * heap at the window's end, the window's mutex and block deltas and, with the sched mode,
+ * the window's trace.ctr (a window trace: agent/tracewin.h); CTRACE_KEEP=N keeps
  * the newest N windows (older ones are removed when a new one is written). At exit the
  * last, partial window is written too (and kept), before the usual whole-run files.
  *
  * One thread ("ctrace-period", started with the live server, before the sampler: no perf
  * event, guard set, signals blocked) sleeps a period, takes every source's cumulative
  * snapshot on the collector thread (ct_collector_call) and subtracts the previous one
- * (libtrace/profdelta.h). Each window's cpu.pb.gz says in a comment how much CPU time the
- * run had used before it, so that a reader can check that windows add up to the run.
- * A forked child writes no windows. Window folders are named YYYYMMDDTHHMMSS.mmmZ: they sort by
- * time, and `ctrace symbolize DIR` / `ctrace report` read the profiles inside them like any other.
+ * (libtrace/profdelta.h); the same collector call closes the window's trace and opens the
+ * next one's (written to DIR/.trace-window-N.ctr, renamed into the folder once complete), so
+ * that no event falls between two windows. Each window's cpu.pb.gz says in a comment how much CPU
+ * time the run had used before it, so that a reader can check that windows add up to the run. A
+ * forked child writes no windows. Window folders are named YYYYMMDDTHHMMSS.mmmZ: they sort by time,
+ * and `ctrace symbolize DIR` / `ctrace report` read the profiles inside them like any other.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,8 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "agent/live.h"
+#include "agent/tracewin.h"
 #include "libtrace/pprof.h"
 #include "libtrace/profdelta.h"
 
@@ -48,15 +54,79 @@ static int64_t wall_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The current window's trace (collector thread, or the exit path after it stopped): its
+ * id (-1: none), the slot and temporary path of its file, and a counter naming those. */
+static struct {
+	int id, slot;
+	unsigned seq;
+	char tmp[4200];
+} cur_trace = {.id = -1, .slot = -1};
+
 /* Every source's cumulative profile, twice for the deltas (one is written, one becomes
- * the next window's base): on the collector thread, or at exit after it stopped. */
+ * the next window's base), and the ending window's trace: its file, 0 when complete. */
 typedef struct {
 	ct_profile *cur[W_N], *next[W_N];
+	int open_next;	/* in: start the next window's trace */
+	int trace_rc;	/* out: the closed trace's result (-ENOENT: there was none) */
+	int trace_slot; /* out: its file's slot, released by whoever writes the window */
+	char tmp[4200]; /* out: its temporary path */
 } snaps;
+
+/* Starts the next window's trace in a new temporary file. 0 or -errno (-EAGAIN: the engine
+ * is not chosen yet). */
+static int open_trace(void)
+{
+	if (!(ct_cfg.modes & CT_MODE_SCHED))
+		return -ENOENT;
+	snprintf(cur_trace.tmp, sizeof(cur_trace.tmp), "%s/.trace-window-%u.ctr", ct_cfg.out_dir,
+		 cur_trace.seq++);
+	unlink(cur_trace.tmp);
+	int fd = open(cur_trace.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	cur_trace.slot = fd < 0 ? -errno : ct_fdg_adopt(fd, CT_FDG_FILE);
+	cur_trace.id = cur_trace.slot < 0 ? cur_trace.slot : ct_trace_window_open(cur_trace.slot);
+	if (cur_trace.id >= 0)
+		return 0;
+	int rc = cur_trace.id;
+	if (cur_trace.slot >= 0)
+		ct_fdg_release(cur_trace.slot);
+	unlink(cur_trace.tmp);
+	cur_trace.id = cur_trace.slot = -1;
+	return rc;
+}
+
+static void first_trace(void *arg)
+{
+	*(int *)arg = open_trace();
+}
+
+/* Closes the current window's trace into s, and opens the next one's when asked. */
+static void swap_trace(snaps *s)
+{
+	s->trace_rc = cur_trace.id >= 0 ? ct_trace_window_close(cur_trace.id) : -ENOENT;
+	s->trace_slot = cur_trace.slot;
+	snprintf(s->tmp, sizeof(s->tmp), "%s", cur_trace.tmp);
+	cur_trace.id = cur_trace.slot = -1;
+	if (s->open_next)
+		open_trace();
+}
+
+/* Moves s's trace into the window folder dir when it is complete (ok), else removes it. */
+static void place_trace(snaps *s, const char *dir, int ok)
+{
+	if (s->trace_slot < 0)
+		return;
+	ct_fdg_release(s->trace_slot);
+	s->trace_slot = -1;
+	char path[4096 + 128];
+	snprintf(path, sizeof(path), "%s/%s", dir, CT_FILE_TRACE);
+	if (!ok || s->trace_rc < 0 || rename(s->tmp, path) < 0)
+		unlink(s->tmp);
+}
 
 static void take_all(void *arg)
 {
 	snaps *s = arg;
+	swap_trace(s);
 	s->cur[W_CPU] = ct_cpu_profile_now();
 	s->next[W_CPU] = ct_cpu_profile_now();
 	s->cur[W_HEAP] = ct_heap_profile_now();
@@ -96,9 +166,9 @@ static void prune(void)
 	for (int i = 0; i < n; i++) {
 		if (is_window_name(ents[i]->d_name) && windows-- > keep) {
 			char path[4096 + 512];
-			for (int f = 0; f < W_N; f++) {
+			for (int f = 0; f <= W_N; f++) {
 				snprintf(path, sizeof(path), "%s/%s/%s", ct_cfg.out_dir,
-					 ents[i]->d_name, files[f]);
+					 ents[i]->d_name, f < W_N ? files[f] : CT_FILE_TRACE);
 				unlink(path);
 			}
 			snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, ents[i]->d_name);
@@ -144,6 +214,7 @@ static void write_window(snaps *s, int64_t end)
 		ct_profile_free(base[w]);
 		base[w] = s->next[w];
 	}
+	place_trace(s, dir, ok);
 	start_wall = end;
 }
 
@@ -151,12 +222,20 @@ static void *period_main(void *arg)
 {
 	(void)arg;
 	ct_tls_guard = 1;
+	int rc = -EAGAIN;
+	for (int i = 0; i < 200 && rc == -EAGAIN; i++) { /* the engine is chosen after us */
+		struct timespec ms10 = {.tv_nsec = 10000000};
+		if (i)
+			nanosleep(&ms10, NULL);
+		if (ct_collector_call(first_trace, &rc) < 0)
+			return NULL;
+	}
 	for (;;) {
 		struct timespec ts = {.tv_sec = (time_t)(period_ns / 1000000000u),
 				      .tv_nsec = (long)(period_ns % 1000000000u)};
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
-		snaps s = {0};
+		snaps s = {.open_next = 1, .trace_slot = -1};
 		if (ct_collector_call(take_all, &s) < 0)
 			return NULL; /* the recording stopped: the exit path writes the last one */
 		int64_t end = wall_now();
@@ -167,6 +246,7 @@ static void *period_main(void *arg)
 		}
 		pthread_mutex_unlock(&win_mu);
 		if (finished) {
+			place_trace(&s, "", 0);
 			for (int w = 0; w < W_N; w++) {
 				ct_profile_free(s.cur[w]);
 				ct_profile_free(s.next[w]);
@@ -183,7 +263,7 @@ void ct_period_final(void)
 	pthread_mutex_lock(&win_mu);
 	if (!finished) {
 		finished = 1;
-		snaps s = {0};
+		snaps s = {.trace_slot = -1};
 		take_all(&s); /* the collector has stopped: this thread owns the aggregates */
 		write_window(&s, wall_now());
 	}
@@ -196,6 +276,7 @@ static void at_fork_child(void)
 {
 	period_ns = 0;
 	pthread_mutex_init(&win_mu, NULL);
+	cur_trace.id = cur_trace.slot = -1; /* the parent's window and its file */
 }
 
 /* "1s", "500ms", "2m", "1h", or plain seconds; 0 when invalid. */

@@ -5,7 +5,9 @@
  * Each module's table is read once, on a server thread, the first time one of its
  * addresses needs a name, and kept for the life of the process (a table that cannot be
  * read — [vdso], a deleted file — is remembered as such). Locations get one line naming
- * the function (no file, no line number); mappings with a name found are marked
+ * the function (no file, no line number): C++ and Rust symbols demangled with libiberty,
+ * as libtrace/demangle.h does for the CLI (the mangled symbol is the function's
+ * system_name); mappings with a name found are marked
  * has_functions, so pprof clients use the names instead of asking for symbols. The files
  * written at exit keep only addresses (ctrace record symbolizes them fully with libdw).
  *
@@ -13,10 +15,12 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/internal.h"
 #include "agent/live.h"
+#include "libtrace/demangle.h"
 #include "libtrace/elfsym.h"
 
 #define MAX_MODULES 512
@@ -61,6 +65,16 @@ const char *ct_live_symbol(const ct_mapping *m, uint64_t addr, uint64_t *offset)
 	return name; /* tables are never freed: the name stays valid */
 }
 
+const char *ct_live_pretty(const char *name, char *out, size_t len)
+{
+	char *d = ct_demangle(name);
+	if (!d)
+		return name;
+	snprintf(out, len, "%s", d);
+	free(d);
+	return out;
+}
+
 void ct_live_symbolize(ct_profile *p)
 {
 	for (uint32_t i = 0; i < p->nlocations; i++) {
@@ -71,7 +85,9 @@ void ct_live_symbolize(ct_profile *p)
 		const char *name = ct_live_symbol(m, l->address, NULL);
 		if (!name)
 			continue;
-		uint32_t fn = ct_profile_add_function(p, name, name, "", 0);
+		char pretty[1024];
+		uint32_t fn = ct_profile_add_function(
+			p, ct_live_pretty(name, pretty, sizeof(pretty)), name, "", 0);
 		if (fn == UINT32_MAX)
 			return;
 		ct_line line = {.function = fn, .line = 0};

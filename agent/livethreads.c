@@ -10,10 +10,14 @@
  * stopped) is listed with no stack. The copies are unwound on the collector thread
  * (ct_unwind) and become one sample per thread labelled `thread` and `tid`.
  *
- * The signal is taken only at the first request, and only one nobody handles; one
- * capture runs at a time (cap_mu). The handler claims a request by CAS on `want`
- * (tid of the thread asked), so a late answer to an abandoned request is never mistaken
- * for the next thread's.
+ * The signal is taken only at the first request, and only one nobody handles; it is
+ * claimed through sighooks.c like the timer engine's, so the program's sigaction still
+ * sees its own (or the default) action there, and when the program sets a handler on it
+ * the capture moves to another spare signal while the program's signals on the old one
+ * reach its handler (ct_sig_forward). Requests are sent with rt_tgsigqueueinfo carrying a
+ * cookie, so the handler tells them from the program's own signals. One capture runs at a
+ * time (cap_mu). The handler claims a request by CAS on `want` (tid of the thread asked),
+ * so a late answer to an abandoned request is never mistaken for the next thread's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +37,7 @@
 #include "agent/http.h"
 #include "agent/internal.h"
 #include "agent/live.h"
+#include "agent/sighooks.h"
 
 #define MAX_THREADS 1024
 #define ANSWER_MS 200
@@ -50,7 +55,10 @@ typedef struct {
 } capture;
 
 static pthread_mutex_t cap_mu = PTHREAD_MUTEX_INITIALIZER;
-static int signo; /* 0 until taken; -1 when none is free */
+/* 0 until taken; -1 when none is free. Written under cap_mu, or by the program's thread
+ * that took the signal (signal_taken); read by ask(). */
+static _Atomic int signo;
+static char cookie; /* its address is the sigval of every request */
 static sem_t answered;
 /* The request: tid asked (the handler moves it to BUSY, then DONE). */
 static _Atomic uint64_t want;
@@ -60,8 +68,10 @@ static capture *target; /* where the answering handler writes; set before the si
 
 static void handler(int sig, siginfo_t *si, void *uc_)
 {
-	(void)sig;
-	(void)si;
+	if (!si || si->si_code != SI_QUEUE || si->si_value.sival_ptr != &cookie) {
+		ct_sig_forward(sig, si, uc_); /* the program's signal, not a request of ours */
+		return;
+	}
 	int saved = errno;
 	uint64_t expect = ct_gettid();
 	if (!atomic_compare_exchange_strong_explicit(&want, &expect, expect | BUSY,
@@ -88,34 +98,49 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 	errno = saved;
 }
 
-static int owned(int sig)
+/* The lowest real-time signal neither the program nor the agent uses (the timer engine
+ * takes the highest), or -1. */
+static int spare_signal(void)
 {
-	struct sigaction old;
-	if (sigaction(sig, NULL, &old) < 0)
-		return 1;
-	return (old.sa_flags & SA_SIGINFO)
-		       ? old.sa_sigaction != NULL
-		       : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+	struct sigaction a;
+	for (int s = SIGRTMIN + 5; s < SIGRTMAX - 5; s++)
+		if (s != signo && !ct_sig_program_owns(s) && ct_sig_real_action(s, NULL, &a) == 0 &&
+		    !(a.sa_flags & SA_SIGINFO) && a.sa_handler == SIG_DFL)
+			return s;
+	return -1;
 }
 
-/* Takes the lowest spare real-time signal (the timer engine takes the highest). */
+static void signal_taken(int sig);
+
+static int install(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	return sig < 0 ? -1 : ct_sig_claim(sig, &sa, signal_taken);
+}
+
+/* The program set a handler on our signal (sighooks.c, on its thread): captures move to
+ * another spare one; our handler stays on the old one to forward the program's signals. */
+static void signal_taken(int sig)
+{
+	(void)sig;
+	int s = spare_signal();
+	atomic_store(&signo, install(s) == 0 ? s : -1);
+}
+
+/* Takes the lowest spare real-time signal at the first request. */
 static int take_signal(void)
 {
-	if (signo)
-		return signo;
-	signo = -1;
-	for (int s = SIGRTMIN + 5; s < SIGRTMAX - 5; s++)
-		if (!owned(s)) {
-			struct sigaction sa;
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_sigaction = handler;
-			sa.sa_flags = SA_SIGINFO | SA_RESTART;
-			sigfillset(&sa.sa_mask);
-			if (sem_init(&answered, 0, 0) == 0 && sigaction(s, &sa, NULL) == 0)
-				signo = s;
-			break;
-		}
-	return signo;
+	int s = atomic_load(&signo);
+	if (s)
+		return s;
+	s = sem_init(&answered, 0, 0) < 0 ? -1 : spare_signal();
+	s = install(s) == 0 ? s : -1;
+	atomic_store(&signo, s);
+	return s;
 }
 
 static void read_small(const char *path, char *out, size_t len)
@@ -173,7 +198,14 @@ static int ask(capture *c, pid_t pid)
 		;
 	target = c;
 	atomic_store_explicit(&want, c->tid, memory_order_release);
-	if (syscall(SYS_tgkill, pid, c->tid, signo) < 0) {
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = atomic_load(&signo);
+	si.si_code = SI_QUEUE;
+	si.si_pid = pid;
+	si.si_uid = getuid();
+	si.si_value.sival_ptr = &cookie;
+	if (si.si_signo <= 0 || syscall(SYS_rt_tgsigqueueinfo, pid, c->tid, si.si_signo, &si) < 0) {
 		atomic_store_explicit(&want, 0, memory_order_relaxed);
 		return 0;
 	}
@@ -304,14 +336,16 @@ ct_profile *ct_live_threads(const char *type)
 	return b.p;
 }
 
-/* One frame as "name+0xoff", or the address when unnamed. */
+/* One frame as "name+0xoff" (demangled), or the address when unnamed. */
 static void frame_name(const ct_profile *maps, uintptr_t pc, char *out, size_t len)
 {
 	for (uint32_t m = 0; m < maps->nmappings; m++) {
 		uint64_t off;
 		const char *name = ct_live_symbol(&maps->mappings[m], pc, &off);
+		char pretty[1024];
 		if (name) {
-			snprintf(out, len, "%s+%#llx", name, (unsigned long long)off);
+			snprintf(out, len, "%s+%#llx", ct_live_pretty(name, pretty, sizeof(pretty)),
+				 (unsigned long long)off);
 			return;
 		}
 	}

@@ -608,7 +608,10 @@ typedef struct {
 	ct_ev_thread_start start; /* the trace's creation record (lifecycle.h) */
 } tramp_arg;
 
-static void *trampoline(void *p)
+/* Alone in section ct_tramp: its frame, between start_thread and the thread's function in
+ * every stack of a thread made by pthread_create, is the agent's, and stack.c leaves it out
+ * of the stacks it interns by that section's bounds. */
+__attribute__((section("ct_tramp"), noinline)) static void *trampoline(void *p)
 {
 	tramp_arg t = *(tramp_arg *)p;
 	ct_tls_guard = 1;

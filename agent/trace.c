@@ -26,6 +26,10 @@
  * agent/waitreg.c's registry) are written as open waits, then the footer. A forked child writes
  * DIR/<pid>/trace.ctr.
  *
+ * Windows. Every event written here also goes to the open window traces (agent/tracewin.h:
+ * /debug/pprof/trace?seconds=N and the CTRACE_PERIOD windows), through EMIT; they are
+ * flushed with the trace.
+ *
  * Collector thread only (and the exit path after the collector stopped).
  */
 #include <errno.h>
@@ -39,6 +43,7 @@
 #include "agent/internal.h"
 #include "agent/lockprof.h"
 #include "libtrace/traceann.h"
+#include "agent/tracewin.h"
 #include "libtrace/tracewrite.h"
 
 #define FLUSH_NS 250000000ull	    /* a chunk at least this often */
@@ -163,6 +168,16 @@ static void check(int rc)
 	}
 }
 
+/* Writes one event to the trace and to every open window trace (agent/tracewin.h). */
+#define EMIT(fn, ...)                                                                              \
+	do {                                                                                       \
+		check(fn(tr.w, __VA_ARGS__));                                                      \
+		for (int k_ = 0; k_ < CT_TRACE_WINDOWS; k_++)                                      \
+			if (ct_trace_win[k_].w)                                                    \
+				ct_win_result(&ct_trace_win[k_],                                   \
+					      fn(ct_trace_win[k_].w, __VA_ARGS__));                \
+	} while (0)
+
 /* The thread's current name from /proc (a new thread inherits its creator's). */
 static void name_from_proc(uint32_t tid, uint64_t t)
 {
@@ -177,7 +192,7 @@ static void name_from_proc(uint32_t tid, uint64_t t)
 		return;
 	name[n] = 0;
 	name[strcspn(name, "\n")] = 0;
-	check(ct_tw_name(tr.w, tid, t, name));
+	EMIT(ct_tw_name, tid, t, name);
 }
 
 /* Writes what is known of p's creation (the one CREATE, then its START when known) and
@@ -186,7 +201,7 @@ static bool pend_write(pending *p)
 {
 	if (!p->written) {
 		uint64_t t = p->fork ? p->fork_time : p->start_time;
-		check(ct_tw_create(tr.w, p->creator, t, p->tid, p->stack));
+		EMIT(ct_tw_create, p->creator, t, p->tid, p->stack);
 		/* An ended thread's /proc entry is gone (or, its tid reused, another's): a
 		 * storm of short threads paid a failing path lookup for each. */
 		if (!p->exited)
@@ -194,7 +209,7 @@ static bool pend_write(pending *p)
 		p->written = 1;
 	}
 	if (p->start)
-		check(ct_tw_start(tr.w, p->tid, p->start_time));
+		EMIT(ct_tw_start, p->tid, p->start_time);
 	if (p->start || !tr.perf_tasks) {
 		pend_del(p);
 		return true;
@@ -253,7 +268,7 @@ static void set_modules(void)
 					      .start = m[i].start,
 					      .end = m[i].end,
 					      .file_offset = m[i].file_offset};
-	check(ct_tw_set_modules(tr.w, tr.mods, k));
+	EMIT(ct_tw_set_modules, tr.mods, k);
 }
 
 /* Events lost since the last chunk: our rings' drops (the kernel's come as CT_EV_LOST). */
@@ -261,7 +276,7 @@ static void note_ring_drops(uint64_t now)
 {
 	uint64_t d = ct_collector_dropped();
 	if (d > tr.ring_drops) {
-		check(ct_tw_lost(tr.w, now, d - tr.ring_drops, "ring records"));
+		EMIT(ct_tw_lost, now, d - tr.ring_drops, "ring records");
 		tr.ring_drops = d;
 	}
 	if (tr.early) {
@@ -305,6 +320,7 @@ static void flush(uint64_t now)
 	note_ring_drops(now);
 	set_modules();
 	check(ct_tw_flush(tr.w, now));
+	ct_win_flush(now);
 	tr.last_flush = now;
 }
 
@@ -322,6 +338,23 @@ static uint32_t read_argv(char *buf, size_t cap, const char **argv, uint32_t max
 	for (ssize_t i = 0; i < n && argc < max; i += (ssize_t)strlen(buf + i) + 1)
 		argv[argc++] = buf + i;
 	return argc;
+}
+
+/* What the header says (the main trace's and every window's); argv points into args. */
+static ct_tw_info header_info(char *args, size_t cap, const char **argv, uint32_t max)
+{
+	ct_engine e = ct_engine_get();
+	ct_tw_info info = {.pid = (int32_t)getpid(),
+			   .engine = ct_engine_name(e),
+			   .has_switches = e == CT_ENGINE_PERF,
+			   .sample_period_ns = (ct_cfg.modes & CT_MODE_CPU) && e != CT_ENGINE_OFF
+						       ? 1000000000ull / (unsigned)ct_cfg.hz
+						       : 0,
+			   .anchor = ct_start_clock,
+			   .stacks = ct_stack_table()};
+	info.argc = read_argv(args, cap, argv, max);
+	info.argv = argv;
+	return info;
 }
 
 /* Opens DIR/trace.ctr once the engine is known (its header says which). 1 when open. */
@@ -346,19 +379,9 @@ static int ensure_open(void)
 		tr.failed = 1;
 		return 0;
 	}
-	ct_engine e = ct_engine_get();
 	tr.pid = (uint32_t)getpid();
-	tr.perf_tasks = e == CT_ENGINE_PERF;
-	ct_tw_info info = {.pid = (int32_t)tr.pid,
-			   .engine = ct_engine_name(e),
-			   .has_switches = e == CT_ENGINE_PERF,
-			   .sample_period_ns = (ct_cfg.modes & CT_MODE_CPU) && e != CT_ENGINE_OFF
-						       ? 1000000000ull / (unsigned)ct_cfg.hz
-						       : 0,
-			   .anchor = ct_start_clock,
-			   .stacks = ct_stack_table()};
-	info.argc = read_argv(args, sizeof(args), argv, 64);
-	info.argv = argv;
+	tr.perf_tasks = ct_engine_get() == CT_ENGINE_PERF;
+	ct_tw_info info = header_info(args, sizeof(args), argv, 64);
 	int rc = ct_tw_open(&tr.w, ct_fdg_get(tr.slot), &info);
 	if (rc < 0) {
 		ct_log("trace: cannot write %s: %s", tr.path, strerror(-rc));
@@ -399,10 +422,10 @@ static void on_switch(const ct_event *ev)
 	tr.outs += (sw.flags & CT_SWITCH_OUT) != 0;
 	tr.preempted += (sw.flags & CT_SWITCH_PREEMPT) != 0;
 	if (sw.flags & CT_SWITCH_OUT)
-		check(ct_tw_switch_out(w, ev->tid, ev->time, sw.cpu,
-				       (sw.flags & CT_SWITCH_PREEMPT) != 0));
+		EMIT(ct_tw_switch_out, ev->tid, ev->time, sw.cpu,
+		     (sw.flags & CT_SWITCH_PREEMPT) != 0);
 	else
-		check(ct_tw_switch_in(w, ev->tid, ev->time, sw.cpu));
+		EMIT(ct_tw_switch_in, ev->tid, ev->time, sw.cpu);
 	after_event();
 }
 
@@ -417,7 +440,7 @@ static void on_comm(const ct_event *ev)
 		return;
 	c.name[sizeof(c.name) - 1] = 0;
 	tr.names++;
-	check(ct_tw_name(w, ev->tid, ev->time, c.name));
+	EMIT(ct_tw_name, ev->tid, ev->time, c.name);
 	after_event();
 }
 
@@ -452,7 +475,7 @@ static void on_exit_task(const ct_event *ev)
 		p->seen = ct_now();
 	}
 	tr.exits++;
-	check(ct_tw_exit(w, ev->tid, ev->time));
+	EMIT(ct_tw_exit, ev->tid, ev->time);
 }
 
 static void on_thread_start(const ct_event *ev)
@@ -462,8 +485,8 @@ static void on_thread_start(const ct_event *ev)
 	if (!w || !ct_event_get(ev, &s, sizeof(s)))
 		return;
 	if (!tr.perf_tasks) { /* no FORK records: this is the creation */
-		check(ct_tw_create(w, s.creator, ev->time, ev->tid, s.create_stack));
-		check(ct_tw_start(w, ev->tid, ev->time));
+		EMIT(ct_tw_create, s.creator, ev->time, ev->tid, s.create_stack);
+		EMIT(ct_tw_start, ev->tid, ev->time);
 		name_from_proc(ev->tid, ev->time);
 		return;
 	}
@@ -482,7 +505,7 @@ static void on_thread_end(const ct_event *ev)
 {
 	ct_tw *w = writer();
 	if (w && !tr.perf_tasks) /* with perf, its EXIT record is the end */
-		check(ct_tw_exit(w, ev->tid, ev->time));
+		EMIT(ct_tw_exit, ev->tid, ev->time);
 }
 
 static void on_wait(const ct_event *ev)
@@ -492,8 +515,8 @@ static void on_wait(const ct_event *ev)
 	if (!w || !ct_event_get(ev, &lw, sizeof(lw)))
 		return;
 	tr.waits++;
-	check(ct_tw_wait(w, ev->tid, lw.start, lw.start + lw.delay, (ct_wait_reason)lw.reason,
-			 lw.obj, lw.stack));
+	EMIT(ct_tw_wait, ev->tid, lw.start, lw.start + lw.delay, (ct_wait_reason)lw.reason, lw.obj,
+	     lw.stack);
 	after_event();
 }
 
@@ -504,7 +527,7 @@ static void on_unblock(const ct_event *ev)
 	if (!w || !ct_event_get(ev, &u, sizeof(u)))
 		return;
 	tr.unblocks++;
-	check(ct_tw_unblock(w, ev->tid, ev->time, u.woken, u.obj, u.stack));
+	EMIT(ct_tw_unblock, ev->tid, ev->time, u.woken, u.obj, u.stack);
 	after_event();
 }
 
@@ -515,7 +538,7 @@ static void on_sample(const ct_event *ev)
 	if (!w || !ct_event_get(ev, &s, sizeof(s)) || s.pid != tr.pid)
 		return;
 	tr.samples++;
-	check(ct_tw_sample(w, ev->tid, ev->time, s.stack, s.weight_ns));
+	EMIT(ct_tw_sample, ev->tid, ev->time, s.stack, s.weight_ns);
 	after_event();
 }
 
@@ -524,7 +547,28 @@ static void on_lost(const ct_event *ev)
 	ct_ev_lost l;
 	ct_tw *w = writer();
 	if (w && ct_event_get(ev, &l, sizeof(l)))
-		check(ct_tw_lost(w, ev->time, l.count, "perf records"));
+		EMIT(ct_tw_lost, ev->time, l.count, "perf records");
+}
+
+/* ---- window traces (agent/tracewin.h) ------------------------------------------------------ */
+
+int ct_trace_window_open(int slot)
+{
+	if (!(ct_cfg.modes & CT_MODE_SCHED) || tr.failed)
+		return -ENOENT;
+	if (!ensure_open())
+		return tr.failed ? -ENOENT : -EAGAIN;
+	char args[4096];
+	const char *argv[64];
+	ct_tw_info info = header_info(args, sizeof(args), argv, 64);
+	return ct_win_open(slot, &info, ct_now());
+}
+
+int ct_trace_window_close(int id)
+{
+	if (tr.w)
+		set_modules(); /* a window shorter than a tick has not placed its frames yet */
+	return ct_win_close(id, ct_now());
 }
 
 /* ---- annotations (include/ctrace/annotate.h) ----------------------------------------------- */
@@ -550,23 +594,22 @@ static void on_annot(const ct_event *ev)
 {
 	ct_ev_annot a;
 	char name[CT_ANN_NAME_MAX + 1], msg[CT_ANN_MSG_MAX + 1];
-	ct_tw *w = writer();
-	if (!w)
+	if (!writer())
 		return;
 	if (!annot_get(ev, &a, name, msg)) {
 		tr.bad++;
 		return;
 	}
 	if (ev->type == CT_EV_ANN_REGION_BEGIN)
-		check(ct_tw_region_begin(w, ev->tid, ev->time, name, a.task, a.depth, a.stack));
+		EMIT(ct_tw_region_begin, ev->tid, ev->time, name, a.task, a.depth, a.stack);
 	else if (ev->type == CT_EV_ANN_REGION_END)
-		check(ct_tw_region_end(w, ev->tid, ev->time, name, a.task, a.depth, a.stack));
+		EMIT(ct_tw_region_end, ev->tid, ev->time, name, a.task, a.depth, a.stack);
 	else if (ev->type == CT_EV_ANN_TASK_BEGIN)
-		check(ct_tw_task_begin(w, ev->tid, ev->time, a.task, a.parent, name, a.stack));
+		EMIT(ct_tw_task_begin, ev->tid, ev->time, a.task, a.parent, name, a.stack);
 	else if (ev->type == CT_EV_ANN_TASK_END)
-		check(ct_tw_task_end(w, ev->tid, ev->time, a.task, a.stack));
+		EMIT(ct_tw_task_end, ev->tid, ev->time, a.task, a.stack);
 	else
-		check(ct_tw_log(w, ev->tid, ev->time, a.task, name, msg, a.stack));
+		EMIT(ct_tw_log, ev->tid, ev->time, a.task, name, msg, a.stack);
 	after_event();
 }
 
@@ -620,6 +663,7 @@ static void trace_finish(void)
 		       (unsigned long long)st.bytes);
 	ct_fdg_release(tr.slot);
 	tr.slot = -1;
+	ct_win_drop(1); /* a /debug/pprof/trace still open: its request gets an error */
 }
 
 /* In a forked child: the parent's writer and table may have been mid-call in its collector
@@ -633,6 +677,7 @@ static void trace_fork_child(void)
 	memset(&tr, 0, sizeof(tr));
 	tr.slot = -1;
 	tr.mods = mods;
+	ct_win_drop(0);
 }
 
 static const ct_subscription trace_subs[] = {

@@ -109,7 +109,7 @@ static void print_also_here(const char *dir)
 	struct stat st;
 	snprintf(buf, sizeof(buf), "%s/%s", dir, CT_FILE_TRACE);
 	if (stat(buf, &st) == 0)
-		printf("Also here: %s (scheduler-event trace: --sched, --chrome, "
+		printf("Also here: %s (scheduler-event trace: --sched, --chrome, --chrome-states, "
 		       "--sched-latency)\n",
 		       CT_FILE_TRACE);
 	DIR *d = opendir(dir);
@@ -313,6 +313,11 @@ static int check_chrome(const char *arg)
 	return check_ext("chrome", arg, ".json");
 }
 
+static int check_chrome_states(const char *arg)
+{
+	return check_ext("chrome-states", arg, ".json");
+}
+
 static int check_pprof(const char *arg)
 {
 	return check_ext("sched-latency", arg, CT_PROFILE_SUFFIX);
@@ -334,6 +339,15 @@ static int view_chrome(const report_ctx *c)
 	if (!out)
 		return 1;
 	return report_out_close(out, ct_trace_export_chrome(report_out_file(out), c->in->model));
+}
+
+static int view_chrome_states(const report_ctx *c)
+{
+	report_out *out = report_out_open(c->arg);
+	if (!out)
+		return 1;
+	return report_out_close(out,
+				ct_trace_export_chrome_states(report_out_file(out), c->in->model));
 }
 
 static int view_timeline(const report_ctx *c)
@@ -446,6 +460,15 @@ const report_view report_views[] = {
 	 .writes_file = true,
 	 .check = check_chrome,
 	 .write = view_chrome},
+	{.option = "chrome-states",
+	 .argname = "OUT.json",
+	 .help = "the same JSON plus every thread's states as\n"
+		 "sched_switch text (Perfetto's Running/R/R+/S tracks)",
+	 .brief = "trace as Chrome/Perfetto JSON with thread-state tracks",
+	 .accepts = REPORT_IN_TRACE,
+	 .writes_file = true,
+	 .check = check_chrome_states,
+	 .write = view_chrome_states},
 	{.option = "sched-latency",
 	 .argname = "OUT.pb.gz",
 	 .help = "write a pprof profile of runnable time (scheduler\n"

@@ -1,9 +1,11 @@
-/* tracechrome.c — the Chrome Trace Event Format export (see tracechrome.h). */
+/* tracechrome.c — the Chrome Trace Event Format export, with or without the thread states
+ * as systrace sched_switch/sched_wakeup lines (see tracechrome.h). */
 #include "tracechrome.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "libtrace/escape.h"
 #include "libtrace/tracefmt.h"
@@ -210,7 +212,227 @@ static void put_tasks_logs(FILE *out, const ct_trace_model *m, stack_cache *c)
 	}
 }
 
-int ct_trace_export_chrome(FILE *out, const ct_trace_model *m)
+/* ---- thread states as systrace text (systemTraceEvents) ----------------------------------- */
+
+/* One line of the text: a context switch on cpu (prev or next NULL: the CPU's idle task),
+ * or the wake-up of next by prev (prev NULL: unknown waker). */
+typedef struct {
+	uint64_t t;
+	uint32_t cpu;
+	const ct_thread *prev, *next;
+	const char *prev_state; /* NULL: a sched_wakeup line */
+} sys_line;
+
+typedef struct {
+	sys_line *v;
+	size_t n, cap;
+	int oom;
+} sys_lines;
+
+static void add_line(sys_lines *l, sys_line x)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		sys_line *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			l->oom = 1;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = x;
+}
+
+/* A running interval: what the CPU lanes are made of. */
+typedef struct {
+	uint64_t start, end;
+	uint32_t cpu;
+	const ct_thread *th;
+	const char *after; /* the thread's state when it left the CPU; NULL: it did not */
+} run_iv;
+
+static int run_cmp(const void *a, const void *b)
+{
+	const run_iv *x = a, *y = b;
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int line_cmp(const void *a, const void *b)
+{
+	const sys_line *x = a, *y = b;
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+/* How ftrace names the state a thread left the CPU in: R+ preempted, S waiting, X exited. */
+static const char *state_after(const ct_thread *th, size_t k)
+{
+	if (k + 1 < th->niv)
+		return th->iv[k + 1].state == CT_TS_RUNNABLE ? "R+" : "S";
+	return th->alive ? NULL : "X";
+}
+
+/* Every thread's running intervals, sorted by CPU then start. */
+static run_iv *running_intervals(const ct_trace_model *m, size_t *n)
+{
+	size_t cap = 0;
+	*n = 0;
+	for (uint32_t i = 0; i < m->nthreads; i++)
+		for (size_t k = 0; k < m->threads[i].niv; k++)
+			cap += m->threads[i].iv[k].state == CT_TS_RUNNING;
+	run_iv *r = malloc((cap + 1) * sizeof(*r));
+	for (uint32_t i = 0; r && i < m->nthreads; i++) {
+		const ct_thread *th = &m->threads[i];
+		for (size_t k = 0; k < th->niv; k++)
+			if (th->iv[k].state == CT_TS_RUNNING)
+				r[(*n)++] = (run_iv){th->iv[k].start, th->iv[k].end, th->iv[k].cpu,
+						     th, state_after(th, k)};
+	}
+	if (r && *n)
+		qsort(r, *n, sizeof(*r), run_cmp);
+	return r;
+}
+
+/* The switches of each CPU lane: the next running interval switches from the one before it
+ * (or from idle), and an interval that ends before the next one starts switches to idle. */
+static void add_switches(sys_lines *l, const run_iv *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const run_iv *prev = i && r[i - 1].cpu == r[i].cpu ? &r[i - 1] : NULL;
+		if (prev && prev->after && prev->end < r[i].start) {
+			add_line(l, (sys_line){prev->end, prev->cpu, prev->th, NULL, prev->after});
+			prev = NULL;
+		}
+		add_line(l, (sys_line){r[i].start, r[i].cpu, prev ? prev->th : NULL, r[i].th,
+				       prev ? (prev->after ? prev->after : "R+") : "R"});
+		int last = i + 1 == n || r[i + 1].cpu != r[i].cpu;
+		if (last && r[i].after)
+			add_line(l, (sys_line){r[i].end, r[i].cpu, r[i].th, NULL, r[i].after});
+	}
+}
+
+static int by_tid(const void *a, const void *b)
+{
+	const ct_thread *x = *(const ct_thread *const *)a, *y = *(const ct_thread *const *)b;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* The life of tid that holds time t, from by (the threads sorted by tid), or NULL. */
+static const ct_thread *thread_at(const ct_thread *const *by, uint32_t n, uint32_t tid, uint64_t t)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (by[mid]->tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && by[lo]->tid == tid; lo++)
+		if (by[lo]->begin <= t && t <= by[lo]->end)
+			return by[lo];
+	return NULL;
+}
+
+/* A wake-up line for each wait an unblock edge ended, from the waker, at the edge's time. */
+static void add_wakeups(sys_lines *l, const ct_trace_model *m)
+{
+	const ct_trace *t = m->trace;
+	const ct_thread **by = malloc((m->nthreads + 1) * sizeof(*by));
+	if (!by) {
+		l->oom = 1;
+		return;
+	}
+	for (uint32_t i = 0; i < m->nthreads; i++)
+		by[i] = &m->threads[i];
+	if (m->nthreads)
+		qsort(by, m->nthreads, sizeof(*by), by_tid);
+	for (uint32_t i = 0; i < m->nthreads; i++) {
+		const ct_thread *th = &m->threads[i];
+		for (size_t k = 0; k + 1 < th->niv; k++) {
+			const ct_interval *iv = &th->iv[k];
+			if (iv->state != CT_TS_WAITING || iv->unblock == CT_NO_EVENT)
+				continue;
+			const ct_trace_event *u = &t->events[iv->unblock];
+			const ct_thread *waker = thread_at(by, m->nthreads, u->tid, u->time);
+			uint32_t cpu = th->iv[k + 1].state == CT_TS_RUNNING ? th->iv[k + 1].cpu : 0;
+			add_line(l, (sys_line){u->time, cpu, waker, th, NULL});
+		}
+	}
+	free(by);
+}
+
+/* A thread's comm as ftrace prints it: at most 15 characters, none that would end a field of
+ * the line (space, '=') or need escaping in JSON. */
+static const char *comm(const ct_thread *th, char *buf, size_t len)
+{
+	char label[32];
+	snprintf(buf, len, "%.15s", ct_thread_label(th, label, sizeof(label)));
+	for (char *p = buf; *p; p++)
+		if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || (unsigned char)*p >= 0x7f)
+			*p = '_';
+	return buf;
+}
+
+static void put_line(FILE *out, const ct_trace_model *m, const sys_line *x)
+{
+	char a[16], b[16];
+	uint64_t rel = x->t - m->start;
+	fprintf(out, "%s-%u (%d) [%03u] .... %" PRIu64 ".%06u: ",
+		x->prev ? comm(x->prev, a, sizeof(a)) : "<idle>", x->prev ? x->prev->tid : 0,
+		x->prev ? m->trace->pid : 0, x->cpu, rel / 1000000000u,
+		(unsigned)(rel % 1000000000u / 1000u));
+	if (!x->prev_state) {
+		fprintf(out, "sched_wakeup: comm=%s pid=%u prio=120 target_cpu=%03u\\n",
+			comm(x->next, b, sizeof(b)), x->next->tid, x->cpu);
+		return;
+	}
+	if (x->prev)
+		fprintf(out, "sched_switch: prev_comm=%s prev_pid=%u", a, x->prev->tid);
+	else
+		fprintf(out, "sched_switch: prev_comm=swapper/%u prev_pid=0", x->cpu);
+	fprintf(out, " prev_prio=120 prev_state=%s ==> ", x->prev_state);
+	if (x->next)
+		fprintf(out, "next_comm=%s next_pid=%u", comm(x->next, b, sizeof(b)), x->next->tid);
+	else
+		fprintf(out, "next_comm=swapper/%u next_pid=0", x->cpu);
+	fputs(" next_prio=120\\n", out);
+}
+
+/* "systemTraceEvents": the states as the ftrace text Perfetto and chrome://tracing import
+ * (sched_switch and sched_wakeup lines); nothing without switch records. -ENOMEM or 0. */
+static int put_states(FILE *out, const ct_trace_model *m)
+{
+	if (m->merged)
+		return 0;
+	sys_lines l = {0};
+	size_t n;
+	run_iv *r = running_intervals(m, &n);
+	if (!r)
+		return -ENOMEM;
+	add_switches(&l, r, n);
+	add_wakeups(&l, m);
+	free(r);
+	if (l.oom) {
+		free(l.v);
+		return -ENOMEM;
+	}
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), line_cmp);
+	fputs(",\n\"systemTraceEvents\":\"# tracer: nop\\n", out);
+	for (size_t i = 0; i < l.n; i++)
+		put_line(out, m, &l.v[i]);
+	fputs("\"", out);
+	free(l.v);
+	return 0;
+}
+
+/* ---- the document -----------------------------------------------------------------------------
+ */
+
+static int export(FILE *out, const ct_trace_model *m, bool states)
 {
 	const ct_trace *t = m->trace;
 	fprintf(out, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"pid\":%d,\"engine\":", t->pid);
@@ -236,6 +458,18 @@ int ct_trace_export_chrome(FILE *out, const ct_trace_model *m)
 	for (uint32_t i = 0; c.json && i < t->nstacks; i++)
 		free(c.json[i]);
 	free(c.json);
-	fputs("\n]}\n", out);
-	return ferror(out) ? -EIO : 0;
+	fputs("\n]", out);
+	int rc = states ? put_states(out, m) : 0;
+	fputs("}\n", out);
+	return rc ? rc : ferror(out) ? -EIO : 0;
+}
+
+int ct_trace_export_chrome(FILE *out, const ct_trace_model *m)
+{
+	return export(out, m, false);
+}
+
+int ct_trace_export_chrome_states(FILE *out, const ct_trace_model *m)
+{
+	return export(out, m, true);
 }

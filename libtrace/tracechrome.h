@@ -14,6 +14,18 @@
  * whether states are merged, truncation and lost events, and the clock anchor. Every
  * string is escaped (libtrace/escape.h), so any thread name gives valid JSON.
  *
+ * ct_trace_export_chrome_states (`--chrome-states`) adds the thread states the way
+ * Perfetto's JSON importer (and chrome://tracing) understands them: the Trace Event Format has
+ * no per-thread state event, but a JSON trace's "systemTraceEvents" string is read as ftrace
+ * text, whose sched_switch lines make Perfetto's thread-state tracks (Running, R, R+, S) and
+ * CPU lanes, and whose sched_wakeup lines mark the wake-ups. Here: a sched_switch where a
+ * running interval begins (from the CPU's previous thread, or from idle) and where one ends
+ * before the next begins (to idle), prev_state R+ when the thread was preempted, S when it
+ * waits, X when it exited; a sched_wakeup from the waker at each unblock edge that ended a
+ * wait. Times are seconds from the trace's start, as the X events' microseconds; comms are
+ * the thread names cut to 15 characters with spaces, '=' and non-ASCII made '_'. A trace
+ * without switch records (merged states) has no such text.
+ *
  * Names come from the trace's locations (symbolize m->trace->prof first).
  * Thread-safety: none needed; writes only to out.
  */
@@ -24,7 +36,8 @@
 
 #include "libtrace/tracemodel.h"
 
-/* Writes the JSON document. 0 or -EIO. */
+/* Writes the JSON document (with the states as systrace text). 0, -ENOMEM or -EIO. */
 int ct_trace_export_chrome(FILE *out, const ct_trace_model *m);
+int ct_trace_export_chrome_states(FILE *out, const ct_trace_model *m);
 
 #endif

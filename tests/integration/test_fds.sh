@@ -32,3 +32,38 @@ grep -q "pipes ok" "$TMP/p.out" || fail "pipe_steal: pipes corrupted"
 timeout 60 "$CTRACE" record -o "$TMP/pr" -- "$PROGS/pipe_steal" raw 2> "$TMP/pr.err" ||
 	{ cat "$TMP/pr.err"; fail "pipe_steal raw: status $? (124: it hung)"; }
 ok "programs that reuse the agent's fd numbers for pipes finish with their data intact"
+
+# The live server's sockets are the agent's too: after the daemon closed every low fd and
+# dup2()ed over the high ones (loop), or closed everything with a raw close_range and took
+# the numbers (raw), /debug/pprof still answers (the lost listener is made again on the same
+# address) and the daemon's log is byte-identical to a bare run's.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+for mode in loop raw; do
+	"$PROGS/fd_daemon" "$TMP/hbare-$mode.log" $mode 100 || fail "fd_daemon $mode 100 failed bare"
+	if [ $mode = loop ]; then
+		ADDR=unix:$TMP/h-$mode.sock CURL="--unix-socket $TMP/h-$mode.sock" BASE=http://x
+	else
+		PORT=$(free_port)
+		ADDR=127.0.0.1:$PORT CURL= BASE=http://127.0.0.1:$PORT
+	fi
+	CTRACE_HTTP=$ADDR CTRACE_OUT=$TMP/h-$mode LD_PRELOAD=$CT_BUILD/lib/libctrace.so \
+		"$PROGS/fd_daemon" "$TMP/h-$mode.log" $mode 100 &
+	DPID=$!
+	for i in $(seq 1 100); do
+		grep -q 'daemon line 5$' "$TMP/h-$mode.log" 2> /dev/null && break
+		sleep 0.05
+	done
+	got=
+	for i in $(seq 1 60); do
+		# shellcheck disable=SC2086
+		if curl -s --max-time 2 $CURL "$BASE/debug/pprof/cmdline" | tr '\0' ' ' | grep -q "fd_daemon $TMP/h-$mode.log"; then
+			got=1
+			break
+		fi
+		sleep 0.1
+	done
+	wait $DPID || fail "fd_daemon $mode under the live server: status $?"
+	[ -n "$got" ] || fail "$mode: the live server did not answer after the daemon's fd games"
+	cmp "$TMP/hbare-$mode.log" "$TMP/h-$mode.log" || fail "$mode: the log differs with the live server"
+	ok "fd_daemon ($mode) with CTRACE_HTTP=$ADDR: the server answers after the fd games, the log is unchanged"
+done

@@ -5,7 +5,9 @@
 # with its stack (the agent's frames left out), /symbol names an address, a second concurrent CPU profile gets Go's
 # error, malformed/huge/slow/unknown requests get 400/431/a closed connection/404 while the
 # program's output stays the same; a unix socket is 0600; a port in use is reported and
-# the recording goes on. Only loopback and unix addresses; every wait is bounded.
+# the recording goes on; the signal that captures the stacks is invisible to the program's
+# sigaction and gives way when the program takes it (tests/progs/live_sigs). Only loopback
+# and unix addresses; every wait is bounded.
 . "$(dirname "$0")/lib.sh"
 PROG=$CT_BUILD/tests/progs/live_server
 export PPROF_TMPDIR="$TMP/pprof"
@@ -92,6 +94,30 @@ go tool pprof -traces "$URL/goroutine" > "$TMP/gor.traces" 2>&1 || fail "go tool
 grep -q live_lock_holder "$TMP/gor.traces" || fail "goroutine profile lacks live_lock_holder"
 ok "goroutine lists every program thread with its stack (debug=1, debug=2, proto)"
 
+# A trace of the next second, complete; a second trace meanwhile is refused like Go's.
+curl -s -D "$TMP/trace.head" -o "$TMP/win.ctr" "$URL/trace?seconds=1" &
+TRACE=$!
+sleep 0.3
+curl -s -D "$TMP/busyt.head" "$URL/trace?seconds=1" > "$TMP/busyt.body"
+grep -q '^HTTP/1.1 500' "$TMP/busyt.head" &&
+	grep -qx 'Could not enable tracing: tracing is already enabled' "$TMP/busyt.body" ||
+	fail "second trace: not Go's 500: $(cat "$TMP/busyt.body")"
+wait $TRACE || fail "curl /trace failed"
+grep -qi '^Content-Disposition: attachment; filename="trace"' "$TMP/trace.head" || fail "trace: disposition"
+grep -qi '^Content-Type: application/octet-stream' "$TMP/trace.head" || fail "trace: content type"
+"$CTRACE" report --sched "$TMP/win.ctr" > "$TMP/win.sched" 2> "$TMP/win.err" ||
+	{ cat "$TMP/win.err"; fail "report --sched on the served trace"; }
+grep -q truncated "$TMP/win.sched" && fail "the served trace is truncated"
+for name in hot locker live_server; do
+	grep -qE "^ +[0-9]+ +$name " "$TMP/win.sched" || fail "served trace: no thread $name"
+done
+span=$(sed -n 's/^trace: .*; engine [a-z]*; \([0-9.]*\)\(m*\)s; .*/\1 \2/p' "$TMP/win.sched")
+awk -v s="$span" 'BEGIN { split(s, a, " "); v = a[2] == "m" ? a[1] / 1000 : a[1]; exit !(v >= 0.9 && v < 1.6) }' ||
+	fail "served trace spans '$span' s, not ~1 s"
+grep -q live_lock_holder "$TMP/win.sched" || fail "served trace: no wait stack names live_lock_holder"
+"$CTRACE" report --timeline "$TMP/win.html" "$TMP/win.ctr" 2> "$TMP/win.err" || fail "report --timeline on the served trace"
+ok "/trace?seconds=1: a complete trace.ctr of the next second (report --sched, --timeline); a second one gets Go's 500"
+
 addr=$(awk -F'\t' '$3 ~ /^live_hot_spin\+/ {print $2; exit}' "$TMP/gor.txt")
 [ -n "$addr" ] || fail "no live_hot_spin address to ask /symbol about"
 curl -s "$URL/symbol" | grep -qx 'num_symbols: 1' || fail "GET /symbol"
@@ -145,6 +171,44 @@ curl -s --unix-socket "$SOCK" "http://x/debug/pprof/goroutine?debug=1" | grep -q
 wait $UPID
 [ ! -e "$SOCK" ] || fail "unix socket left behind"
 ok "unix socket: 0600, serves, removed at exit"
+
+# The capture signal is hidden from the program's sigaction, and moves when it takes it.
+SYNC=$TMP/sigs
+mkdir -p "$SYNC"
+SOCK2=$TMP/sigs.sock
+CTRACE_HTTP=unix:$SOCK2 CTRACE_OUT=$TMP/sigsout LD_PRELOAD=$CT_BUILD/lib/libctrace.so \
+	"$CT_BUILD/tests/progs/live_sigs" "$SYNC" > "$TMP/sigs.out" &
+SPID=$!
+wait_up http://x/debug/pprof/ --unix-socket "$SOCK2"
+curl -s --unix-socket "$SOCK2" "http://x/debug/pprof/goroutine?debug=1" > "$TMP/sigs1.txt"
+grep -q 'sigs_worker_wait' "$TMP/sigs1.txt" || { cat "$TMP/sigs1.txt"; fail "live_sigs: no worker stack"; }
+touch "$SYNC/go1"
+for i in $(seq 1 100); do [ -e "$SYNC/ready2" ] && break; sleep 0.05; done
+curl -s --unix-socket "$SOCK2" "http://x/debug/pprof/goroutine?debug=1" > "$TMP/sigs2.txt"
+touch "$SYNC/go2"
+wait $SPID || fail "live_sigs exited non-zero"
+grep -qx 'real-time signals with an action: 0' "$TMP/sigs.out" ||
+	fail "the capture signal shows in the program's sigaction: $(cat "$TMP/sigs.out")"
+grep -qx 'own handler calls: 4' "$TMP/sigs.out" || fail "the program's handlers: $(cat "$TMP/sigs.out")"
+grep -qx 'own handler calls at the end: 4' "$TMP/sigs.out" ||
+	fail "a capture reached the program's handler: $(cat "$TMP/sigs.out")"
+grep -q 'sigs_worker_wait' "$TMP/sigs2.txt" || { cat "$TMP/sigs2.txt"; fail "no stacks after the program took the signal"; }
+ok "the capture signal: hidden from sigaction, the program's own handler gets its signals, captures move on"
+
+# C++ names are served demangled (the mangled symbol kept as the function's system name).
+SOCK3=$TMP/cxx.sock
+CTRACE_HTTP=unix:$SOCK3 CTRACE_OUT=$TMP/cxxout LD_PRELOAD=$CT_BUILD/lib/libctrace.so \
+	"$CT_BUILD/tests/progs/live_cxx" 4 > "$TMP/cxx.out" &
+CPID=$!
+wait_up http://x/debug/pprof/ --unix-socket "$SOCK3"
+curl -s --unix-socket "$SOCK3" "http://x/debug/pprof/goroutine?debug=1" > "$TMP/cxx.txt"
+grep -q '	live::Spinner::spin(int)+0x' "$TMP/cxx.txt" || { cat "$TMP/cxx.txt"; fail "goroutine: live::Spinner::spin(int) not demangled"; }
+curl -s --unix-socket "$SOCK3" -o "$TMP/cxx.pb.gz" "http://x/debug/pprof/profile?seconds=1"
+go tool pprof -raw "$TMP/cxx.pb.gz" > "$TMP/cxx.raw" 2>&1 || { cat "$TMP/cxx.raw"; fail "C++ CPU profile unreadable"; }
+grep -q 'live::Spinner::spin(int) :0 s=0(_ZN4live7Spinner4spinEi)' "$TMP/cxx.raw" ||
+	{ grep -i spin "$TMP/cxx.raw"; fail "CPU profile: live::Spinner::spin(int) not demangled"; }
+wait $CPID || fail "live_cxx exited non-zero"
+ok "C++ frames served demangled: live::Spinner::spin(int) (goroutine?debug=1, CPU profile)"
 
 # A port in use: reported, recording goes on.
 PORT2=$(free_port)

@@ -3,7 +3,8 @@
 # cpu/heap/mutex/block profiles about 1 s long (the final one shorter); the CPU of the kept
 # windows plus what the oldest kept one says came before it equals the run's cpu.pb.gz;
 # `ctrace symbolize` names the frames inside the window folders and `ctrace report --diff`
-# compares two windows.
+# compares two windows; each window's trace.ctr is complete and `report --sched` names the
+# program's threads in it.
 . "$(dirname "$0")/lib.sh"
 PROG=$CT_BUILD/tests/progs/live_server
 OUT=$TMP/per
@@ -28,6 +29,12 @@ while read -r w; do
 	d=$(go tool pprof -top "$OUT/$w/cpu.pb.gz" 2> /dev/null | awk '/^Duration:/ {
 		v = $2; sub(",", "", v); if (v ~ /ms$/) { sub("ms", "", v); v /= 1000 }
 		else sub("s", "", v); print v; exit }')
+	"$CTRACE" report --sched "$OUT/$w/trace.ctr" > "$TMP/sched.txt" 2> "$TMP/sched.err" ||
+		{ cat "$TMP/sched.err"; fail "$w/trace.ctr unreadable"; }
+	grep -q truncated "$TMP/sched.txt" && fail "$w/trace.ctr is truncated"
+	for name in hot locker live_server; do
+		grep -qE "^ +[0-9]+ +$name " "$TMP/sched.txt" || fail "$w/trace.ctr: no thread $name"
+	done
 	if [ $n -lt 3 ]; then
 		near "$d" 1 0.3 || fail "window $w lasts $d s, not ~1 s"
 	else
@@ -43,6 +50,8 @@ done < "$TMP/windows"
 run=$(cpu_ns "$OUT/cpu.pb.gz")
 [ "$run" -gt 0 ] && [ "$sum" = "$run" ] || fail "windows add up to $sum ns, the run's cpu.pb.gz has $run ns"
 ok "each window readable and ~1 s long; CPU before + kept windows = the run's total ($run ns)"
+ls -a "$OUT" | grep -q '^\.trace-window' && fail "a window's temporary trace was left behind"
+ok "each window has a complete trace.ctr naming the program's threads"
 
 w1=$(sed -n 1p "$TMP/windows") w2=$(sed -n 2p "$TMP/windows")
 "$CTRACE" symbolize "$OUT" > /dev/null 2> "$TMP/sym.err" || { cat "$TMP/sym.err"; fail "ctrace symbolize"; }

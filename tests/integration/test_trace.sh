@@ -4,7 +4,8 @@
 # time and runnable within 20% of wall - CPU for the spinners, each wait within 10% of the
 # program's own measurement with the waiting function on its stack, names (one with a quote
 # and a control character, escaped), the leaked thread in `record`'s summary and in
-# --sched, valid Chrome JSON without overlapping slices, a scheduler-latency profile that
+# --sched, valid Chrome JSON without overlapping slices (and with --chrome-states, thread
+# states as sched_switch text that agrees with them), a scheduler-latency profile that
 # go tool pprof opens, and a directory summary that names the trace's views.
 . "$(dirname "$0")/lib.sh"
 
@@ -33,12 +34,24 @@ awk '/^leaked or stuck threads/ {on=1} on && /stuck \([0-9]+\): waiting/ {f=1} E
 for r in mutex cond sleep join net io; do
 	grep -q "^total:.*[( ]$r " "$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "no $r in totals"; }
 done
-ok "--sched: every thread named, every wait reason in the totals, the stuck thread listed"
+# The threads' function (waiter) sits right on start_thread in every stack.
+awk '$1 == "waiter" {n++; getline; if ($1 != "start_thread") bad = 1} END {exit bad || !n}' \
+	"$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "--sched: a waiter frame not right above start_thread"; }
+! grep -q trampoline "$TMP/sched.txt" || fail "--sched: the agent's trampoline frame is in a stack"
+go tool pprof -traces "$TMP/d/block.pb.gz" > "$TMP/block.traces" 2>&1 || fail "go tool pprof -traces block"
+grep -q waiter "$TMP/block.traces" && ! grep -q trampoline "$TMP/block.traces" ||
+	fail "block profile: no waiter, or the trampoline frame"
+ok "--sched: every thread named, every wait reason in the totals, the stuck thread listed; no agent frame between a thread's function and start_thread"
 
 # --chrome: state times against the program's measurements.
 "$CTRACE" report --chrome "$TMP/t.json" "$TMP/d/trace.ctr" 2> "$TMP/chrome.err" ||
 	{ cat "$TMP/chrome.err"; fail "report --chrome failed"; }
 python3 "$check" "$TMP/t.json" "$TMP/prog.out" || { cat "$TMP/prog.out"; fail "state times"; }
+# --chrome-states: the same JSON plus the states as sched_switch text Perfetto imports.
+"$CTRACE" report --chrome-states "$TMP/ts.json" "$TMP/d/trace.ctr" 2> "$TMP/chrome.err" ||
+	{ cat "$TMP/chrome.err"; fail "report --chrome-states failed"; }
+python3 "$CT_ROOT/tests/integration/chrome_states.py" "$TMP/ts.json" "$TMP/t.json" ||
+	fail "--chrome-states: thread states"
 
 # --sched-latency: go tool pprof reads it, the spinners' preemption stacks in it.
 "$CTRACE" report --sched-latency "$TMP/lat.pb.gz" "$TMP/d" 2> "$TMP/lat.err" ||

@@ -1,6 +1,7 @@
 # test_trace_edges — the scheduler trace where recordings go wrong or differ: the timer
 # engine (no context switches: record, --sched and the Chrome export say running and
-# runnable were merged; hook waits still measured), a program SIGKILLed after 2 s (its
+# runnable were merged; hook waits still measured; unblock edges linked to the waiter's
+# next run), a program SIGKILLed after 2 s (its
 # trace reads with a "truncated" note and covers at least 1.5 s), a forked child (its own
 # DIR/<pid>/trace.ctr), 2000 short-lived threads (each one thread in the trace, although
 # the kernel reports a short thread's exit before the hook's start record reaches the
@@ -24,7 +25,24 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not d["oth
 	"$TMP/tm.json" || fail "timer: the Chrome export does not say states_merged"
 python3 "$CT_ROOT/tests/integration/trace_states.py" "$TMP/tm.json" "$TMP/tm.out" --merged \
 	> "$TMP/tm.check" 2>&1 || { cat "$TMP/tm.check" "$TMP/tm.out"; fail "timer: wait times"; }
-ok "timer engine: states merged and said so by record, --sched and --chrome; waits measured"
+# Without switch records the unblock edges still end the right waits, and each flow arrow
+# ends where the waiter runs again (its next, merged running-or-runnable slice).
+waker() { # WAITER — the thread on the "unblocked by" line of WAITER's longest wait
+	awk -v w="$1" '$2 == w && /\): / {on=1; next} on && /unblocked by/ {print $3; exit}
+		on && /^  [0-9]+\./ {on=0}' "$TMP/tm.sched"
+}
+for pair in mutex-wait:ts-main cond-wait:ts-main joiner:joinee; do
+	[ "$(waker "${pair%%:*}")" = "${pair#*:}" ] ||
+		{ cat "$TMP/tm.sched"; fail "timer: ${pair%%:*} not unblocked by ${pair#*:}"; }
+done
+python3 - "$TMP/tm.json" <<'PY' || fail "timer: unblock flows do not end at the waiter's next run"
+import json, sys
+ev = json.load(open(sys.argv[1]))["traceEvents"]
+starts = {(e["tid"], e["ts"]) for e in ev if e.get("ph") == "X" and e["name"] == "running-or-runnable"}
+ends = [e for e in ev if e.get("ph") == "f"]
+sys.exit(not ends or any((e["tid"], e["ts"]) not in starts for e in ends))
+PY
+ok "timer engine: states merged and said so by record, --sched and --chrome; waits measured; wakers linked to the waiter's next run"
 
 # SIGKILL after 2 s: the chunks written so far read, with a note.
 CTRACE_OUT=$TMP/k LD_PRELOAD=$agent "$CT_BUILD/tests/progs/spin" & pid=$!

@@ -1,10 +1,10 @@
-/* fd_daemon LOG [raw] — starts like a daemon: closes fds 0..1023 (with close(), or with a
- * raw close_range syscall over every fd when "raw"), reopens /dev/null on 0, 1, 2 and its
+/* fd_daemon LOG [raw|loop [LINES]] — starts like a daemon: closes fds 0..1023 (with close(), or
+ * with a raw close_range syscall over every fd when "raw"), reopens /dev/null on 0, 1, 2 and its
  * log file on 3. Then it dup2()s the log onto 1024..2099 (and closes those again); in raw
  * mode it also dup()s the log onto the next 2100 numbers, so every number anything held
  * before is now the program's. Then it works (allocations, a lock,
- * short sleeps, CPU) while writing lines to the log, and exits. The log must be the same
- * with and without the agent. */
+ * short sleeps, CPU) while writing LINES (default 40) lines to the log, and exits. The log must be
+ * the same with and without the agent. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -56,7 +56,8 @@ int main(int argc, char **argv)
 	for (int i = 0; raw && i < 2100; i++)
 		if (dup(log) < 0)
 			return 5;
-	for (int i = 0; i < 40; i++) {
+	int lines = argc > 3 ? atoi(argv[3]) : 40;
+	for (int i = 0; i < lines; i++) {
 		daemon_work(i);
 		dprintf(log, "daemon line %d\n", i);
 	}

@@ -12,6 +12,12 @@ $(BUILD)/tests/progs/libthrower.so: tests/progs/thrower.cpp
 	@mkdir -p $(@D)
 	$(CXX) -O2 -g -fPIC -shared -o $@ $<
 
+# A C++ program whose frames the live server must name demangled (test_live).
+EXTRA_TARGETS += $(BUILD)/tests/progs/live_cxx
+$(BUILD)/tests/progs/live_cxx: tests/progs/live_cxx.cpp
+	@mkdir -p $(@D)
+	$(CXX) -O2 -g -o $@ $<
+
 EXTRA_TARGETS += $(BUILD)/tests/progs/libclosed.so
 $(BUILD)/tests/progs/libclosed.so: tests/progs/lib/closed.c
 	@mkdir -p $(@D)

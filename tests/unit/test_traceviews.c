@@ -5,8 +5,8 @@
  * takes, decoded back through the pprof reader; labels as documented), the Perfetto export
  * (decoded with the proto subset: the same slices as the Chrome JSON export, flows, thread
  * names, counters; at most a third of the JSON's size even with these shallow stacks),
- * and the timeline page
- * (self-contained, names escaped).
+ * the Chrome export's thread states as sched_switch text (--chrome-states), and the
+ * timeline page (self-contained, names escaped).
  */
 #include <check.h>
 #include <stdio.h>
@@ -338,10 +338,60 @@ START_TEST(perfetto_same_slices_as_json)
 }
 END_TEST
 
+static size_t count(const char *s, const char *what)
+{
+	size_t n = 0;
+	for (; (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+/* --chrome-states: the --chrome document plus, in systemTraceEvents, a sched_switch into
+ * every running interval, R+ out of each one followed by runnable time, S out of each one
+ * followed by a wait, and a sched_wakeup per unblock flow; odd names sanitized. */
+START_TEST(chrome_states_text)
+{
+	built b = build();
+	char *plain = NULL, *st = NULL;
+	size_t plen = 0, slen = 0;
+	FILE *f = open_memstream(&plain, &plen);
+	ck_assert_int_eq(ct_trace_export_chrome(f, b.m), 0);
+	fclose(f);
+	f = open_memstream(&st, &slen);
+	ck_assert_int_eq(ct_trace_export_chrome_states(f, b.m), 0);
+	fclose(f);
+	const char *text = strstr(st, "\"systemTraceEvents\":\"# tracer: nop\\n");
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(strncmp(st, plain, plen - 3), 0); /* the same up to "]}\n" */
+	ck_assert_ptr_null(strstr(plain, "systemTraceEvents"));
+	size_t running = 0, preempted = 0, waited = 0;
+	for (uint32_t i = 0; i < b.m->nthreads; i++) {
+		const ct_thread *th = &b.m->threads[i];
+		for (size_t k = 0; k < th->niv; k++) {
+			if (th->iv[k].state != CT_TS_RUNNING)
+				continue;
+			running++;
+			preempted += k + 1 < th->niv && th->iv[k + 1].state == CT_TS_RUNNABLE;
+			waited += k + 1 < th->niv && th->iv[k + 1].state == CT_TS_WAITING;
+		}
+	}
+	ck_assert_uint_gt(running, 100);
+	ck_assert_uint_eq(count(text, "sched_switch:") - count(text, "next_pid=0 "), running);
+	ck_assert_uint_eq(count(text, "prev_state=R+ "), preempted);
+	ck_assert_uint_eq(count(text, "prev_state=S "), waited);
+	ck_assert_uint_eq(count(text, "sched_wakeup:"), count(plain, "{\"ph\":\"s\""));
+	ck_assert_uint_gt(count(text, "sched_wakeup:"), 0);
+	ck_assert_ptr_nonnull(strstr(text, "prev_comm=q_uote</script>"));
+	free(plain);
+	free(st);
+	release(&b);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	return CT_CHECK_SUITE("traceviews", pprof_totals_equal_model, timeline_page,
-			      perfetto_same_slices_as_json);
+			      perfetto_same_slices_as_json, chrome_states_text);
 }
 
 CT_CHECK_MAIN(suite)

@@ -1,0 +1,136 @@
+/*
+ * tracewin.c — window traces (see tracewin.h): the extra writers the sched source feeds
+ * while a /debug/pprof/trace request or a CTRACE_PERIOD window is open.
+ *
+ * Opening writes the header and names every program thread alive now (read from
+ * /proc/self/task; the agent's own "ctrace-*" threads are left out, as in the main trace),
+ * so a thread that stays idle through the window still has a named lane from its start.
+ * A write error stops only that window (its writer is freed and the error kept for the
+ * close); the main trace goes on.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/fdguard.h"
+#include "agent/internal.h"
+#include "agent/lockprof.h"
+#include "agent/tracewin.h"
+
+ct_trace_window ct_trace_win[CT_TRACE_WINDOWS];
+
+void ct_win_result(ct_trace_window *win, int rc)
+{
+	if (rc >= 0 || rc == -EINVAL) /* a refused event (as the main trace counts it) */
+		return;
+	ct_log("trace: a window trace stops: %s", strerror(-rc));
+	win->failed = rc;
+	ct_tw_free(win->w);
+	win->w = NULL;
+}
+
+/* The window's file descriptor, checked (the program may have closed or replaced ours). */
+static int win_fd(ct_trace_window *win)
+{
+	int fd = ct_fdg_check(win->slot);
+	if (fd < 0)
+		ct_win_result(win, -EBADF);
+	else
+		ct_tw_set_fd(win->w, fd);
+	return fd;
+}
+
+/* Names the program's threads alive now: every lane of the window is named from its start. */
+static void name_threads(ct_trace_window *win, uint64_t now)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	while (d && win->w && (e = readdir(d))) {
+		char path[300], name[32] = "";
+		long tid = strtol(e->d_name, NULL, 10);
+		if (tid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%ld/comm", tid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, name, sizeof(name) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			continue;
+		name[n] = 0;
+		name[strcspn(name, "\n")] = 0;
+		if (strncmp(name, "ctrace-", 7) != 0)
+			ct_win_result(win, ct_tw_name(win->w, (uint32_t)tid, now, name));
+	}
+	if (d)
+		closedir(d);
+}
+
+int ct_win_open(int slot, const ct_tw_info *info, uint64_t now)
+{
+	int id = 0;
+	while (id < CT_TRACE_WINDOWS && ct_trace_win[id].used)
+		id++;
+	if (id == CT_TRACE_WINDOWS)
+		return -EBUSY;
+	int fd = ct_fdg_check(slot);
+	if (fd < 0)
+		return -EBADF;
+	ct_trace_window *win = &ct_trace_win[id];
+	*win = (ct_trace_window){.slot = slot};
+	int rc = ct_tw_open(&win->w, fd, info);
+	if (rc < 0)
+		return rc;
+	win->used = 1;
+	name_threads(win, now);
+	return id;
+}
+
+static void write_open_wait(const ct_lk_open_wait *ow, void *arg)
+{
+	ct_trace_window *win = arg;
+	if (win->w)
+		ct_win_result(win, ct_tw_wait(win->w, ow->tid, ow->begin, CT_TW_OPEN,
+					      (ct_wait_reason)ow->reason, ow->obj, ow->stack));
+}
+
+int ct_win_close(int id, uint64_t now)
+{
+	if (id < 0 || id >= CT_TRACE_WINDOWS || !ct_trace_win[id].used)
+		return -EINVAL;
+	ct_trace_window *win = &ct_trace_win[id];
+	/* Threads inside a blocking hook now: their waits, open-ended (the finished-wait
+	 * records come after the window). */
+	ct_lk_open_waits(write_open_wait, win);
+	if (win->w && win_fd(win) >= 0) {
+		int rc = ct_tw_close(win->w, now);
+		win->w = NULL;
+		if (rc < 0)
+			win->failed = rc;
+	}
+	int rc = win->failed;
+	*win = (ct_trace_window){0};
+	return rc;
+}
+
+void ct_win_flush(uint64_t now)
+{
+	for (int i = 0; i < CT_TRACE_WINDOWS; i++) {
+		ct_trace_window *win = &ct_trace_win[i];
+		if (win->w && win_fd(win) >= 0)
+			ct_win_result(win, ct_tw_flush(win->w, now));
+	}
+}
+
+void ct_win_drop(int free_writers)
+{
+	for (int i = 0; i < CT_TRACE_WINDOWS; i++) {
+		if (free_writers)
+			ct_tw_free(ct_trace_win[i].w);
+		ct_trace_win[i] = (ct_trace_window){0};
+	}
+}
