@@ -105,8 +105,9 @@ typedef struct {
 	ct_thread *threads; /* in order of begin time (then tid) */
 	uint32_t nthreads;
 	uint32_t ncpus; /* 1 + the highest CPU number seen */
-	/* Annotations (libtrace/traceregions.h): regions by (thread, start, depth), tasks by
-	 * start, logs by time; region ends that matched no open region. */
+	/* Annotations (libtrace/traceregions.h): regions grouped by thread id (each life's
+	 * together) in start order, tasks by start, logs by time; region ends that matched no
+	 * open region. */
 	ct_region *regions;
 	uint32_t nregions;
 	ct_task *tasks;
