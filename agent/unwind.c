@@ -16,7 +16,7 @@
  * reason as in stack.c. Where DWARF unwinding stops early we continue with a bounded
  * frame-pointer walk inside the copy.
  *
- * libunwind costs ~10 µs per sample here: every step allocates from its memory pool, which
+ * libunwind costs ~12 µs per sample here: every step allocates from its memory pool, which
  * blocks and unblocks signals (two syscalls) each time. So samples are first unwound from
  * a cache of unwind rows (libtrace/cfi.h: per pc, CFA = rsp/rbp + offset, where the return
  * address and rbp are saved), computed once per pc from the module's .eh_frame: a warm
