@@ -608,10 +608,13 @@ typedef struct {
 	ct_ev_thread_start start; /* the trace's creation record (lifecycle.h) */
 } tramp_arg;
 
-/* Alone in section ct_tramp: its frame, between start_thread and the thread's function in
- * every stack of a thread made by pthread_create, is the agent's, and stack.c leaves it out
- * of the stacks it interns by that section's bounds. */
-__attribute__((section("ct_tramp"), noinline)) static void *trampoline(void *p)
+typedef struct {
+	void *(*fn)(void *);
+	void *arg;
+} tramp_call; /* two words: returned in registers */
+
+/* The new thread's start: its records, then what it is to run. */
+__attribute__((noinline)) static tramp_call thread_begin(void *p)
 {
 	tramp_arg t = *(tramp_arg *)p;
 	ct_tls_guard = 1;
@@ -619,7 +622,16 @@ __attribute__((section("ct_tramp"), noinline)) static void *trampoline(void *p)
 	ct_tls_guard = 0;
 	ct_thread_started();
 	ct_th_start(&t.start, t.fn);
-	return t.fn(t.arg);
+	return (tramp_call){t.fn, t.arg};
+}
+
+/* Ends in a tail call (no local of it has its address taken, so the compiler jumps): the
+ * thread's function runs right on start_thread, and no frame of the agent's sits under it
+ * in any stack — wait stacks, CPU samples, the stack cache's learned chains alike. */
+static void *trampoline(void *p)
+{
+	tramp_call c = thread_begin(p);
+	return c.fn(c.arg);
 }
 
 CT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),

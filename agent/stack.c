@@ -7,10 +7,6 @@
  * exported _Unwind_* symbols would capture the C++ exception machinery of libraries the
  * program loads later (DESIGN.md "Agent footprint"). Without libunwind we fall back to a
  * frame-pointer walk bounded by the thread's stack.
- *
- * Every stack the agent keeps is interned here (hook stacks, CPU samples, the stack cache),
- * without the agent's pthread_create trampoline (main.c, alone in section ct_tramp), whose
- * frame would otherwise sit under every function a pthread runs.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -110,34 +106,9 @@ __attribute__((noinline)) int ct_capture_stack(uintptr_t *pcs, int max, int skip
 	return n;
 }
 
-extern const char __start_ct_tramp[] __attribute__((visibility("hidden")));
-extern const char __stop_ct_tramp[] __attribute__((visibility("hidden")));
-
-/* Whether pc is a return address into the trampoline (or one minus one: <= stop). */
-static int in_trampoline(uintptr_t pc)
-{
-	return pc >= (uintptr_t)__start_ct_tramp && pc <= (uintptr_t)__stop_ct_tramp;
-}
-
 uint32_t ct_stack_intern(const uintptr_t *pcs, int n)
 {
-	if (!table)
-		return 0;
-	if (n < 0)
-		n = 0;
-	/* The trampoline's frame is near the outer end (above start_thread and clone3). */
-	int k = n;
-	for (int i = n - 1; i >= 0 && i >= n - 8 && k == n; i--)
-		if (in_trampoline(pcs[i]))
-			k = i;
-	uintptr_t tmp[CT_MAX_FRAMES];
-	if (k < n && n <= CT_MAX_FRAMES) {
-		memcpy(tmp, pcs, (size_t)k * sizeof(*tmp));
-		memcpy(tmp + k, pcs + k + 1, (size_t)(n - k - 1) * sizeof(*tmp));
-		pcs = tmp;
-		n--;
-	}
-	return ct_stacks_intern(table, pcs, (size_t)n);
+	return table ? ct_stacks_intern(table, pcs, n < 0 ? 0 : (size_t)n) : 0;
 }
 
 /* A stack interned with labels ends in a CT_ANN_MARK word (agent/ann.h): hidden here. */
