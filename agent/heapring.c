@@ -173,7 +173,10 @@ static bool wait_room(heap_ring *r, uint64_t h)
 	while (ct_heap_hooks_recording()) {
 		uint32_t v = atomic_load_explicit(&ring_progress, memory_order_seq_cst);
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-		room = h - r->tail_seen < RING_EVENTS;
+		/* Back to work once a quarter of the ring is free, not at the first slot: the
+		 * collector gives the rest back by the end of its pass (this thread adds
+		 * nothing meanwhile), and every wake-up is a context switch. */
+		room = h - r->tail_seen <= RING_EVENTS - RING_EVENTS / 4;
 		if (room)
 			break;
 		uint64_t now = mono_ns();
@@ -276,6 +279,9 @@ static void give_back(heap_ring *r, uint64_t t)
 	if (atomic_load_explicit(&ring_sleepers, memory_order_seq_cst))
 		syscall(SYS_futex, &ring_progress, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
+/* Room is given back every GIVE_EVERY events of a ring during a merge (a waiting thread
+ * resumes at a quarter of its ring, wait_room). */
+#define GIVE_EVERY (RING_EVENTS / 8)
 
 static void ring_done(const cursor *c)
 {
@@ -321,7 +327,7 @@ size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void
 		} else {
 			/* A long merge gives room back as it goes: a producer waiting on a full
 			 * ring need not wait for every other ring's events too. */
-			if ((c->t & 1023) == 0)
+			if ((c->t & (GIVE_EVERY - 1)) == 0)
 				give_back(c->r, c->t);
 			c->key = c->r->ev[c->t & (RING_EVENTS - 1)].seq_kind;
 		}
