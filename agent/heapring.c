@@ -312,6 +312,11 @@ size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void
 			heap_cur[nc++] = c;
 			continue;
 		}
+		if (c.t == c.h) { /* nothing new: no room to give back */
+			if (c.exited)
+				atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
+			continue;
+		}
 		for (; c.t != c.h; c.t++)
 			fn(ctx, &r->ev[c.t & (RING_EVENTS - 1)]);
 		ring_done(&c);
