@@ -23,9 +23,9 @@
  *
  * Consumer. ct_heap_ring_drain runs on one thread at a time (the collector, or the exit
  * path after the collector stopped) and merges the rings by sequence number. Rings are
- * never unmapped: a ring whose thread exited
- * is drained, then marked free for the next new thread, so the list only grows to the
- * largest number of threads that recorded at once.
+ * never unmapped: a ring whose thread exited is drained, then marked free for the next
+ * new thread, so the list only grows to the largest number of threads that recorded at
+ * once.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -41,10 +41,10 @@
 
 #define IE __attribute__((tls_model("initial-exec")))
 
-/* 8192 events of 24 bytes (192 KiB) per recording thread: the half left after the
- * half-way wake-up takes a malloc-bound loop ~150 µs to fill, about what the collector
- * needs to be scheduled on a busy machine. The heap source's reorder window (2^19 events
- * at rate 1) spans 64 full rings. */
+/* 32768 events of 24 bytes (768 KiB, touched as the ring fills) per thread recording at
+ * once: the half left after the half-way wake-up lasts a malloc-bound loop ~0.6 ms, so
+ * that a collector scheduled late on a busy machine seldom makes it wait (8192 events
+ * made the 33.5M-pair loop wait ~6000 times and tripled its wall time under load). */
 #define RING_EVENTS 32768u
 
 enum { RING_OWNED, RING_EXITED, RING_FREE };
@@ -173,7 +173,10 @@ static bool wait_room(heap_ring *r, uint64_t h)
 	while (ct_heap_hooks_recording()) {
 		uint32_t v = atomic_load_explicit(&ring_progress, memory_order_seq_cst);
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-		room = h - r->tail_seen < RING_EVENTS;
+		/* Back to work once a quarter of the ring is free, not at the first slot: the
+		 * collector gives the rest back by the end of its pass (this thread adds
+		 * nothing meanwhile), and every wake-up is a context switch. */
+		room = h - r->tail_seen <= RING_EVENTS - RING_EVENTS / 4;
 		if (room)
 			break;
 		uint64_t now = mono_ns();
@@ -276,6 +279,9 @@ static void give_back(heap_ring *r, uint64_t t)
 	if (atomic_load_explicit(&ring_sleepers, memory_order_seq_cst))
 		syscall(SYS_futex, &ring_progress, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
+/* Room is given back every GIVE_EVERY events of a ring during a merge (a waiting thread
+ * resumes at a quarter of its ring, wait_room). */
+#define GIVE_EVERY (RING_EVENTS / 8)
 
 static void ring_done(const cursor *c)
 {
@@ -306,6 +312,11 @@ size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void
 			heap_cur[nc++] = c;
 			continue;
 		}
+		if (c.t == c.h) { /* nothing new: no room to give back */
+			if (c.exited)
+				atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
+			continue;
+		}
 		for (; c.t != c.h; c.t++)
 			fn(ctx, &r->ev[c.t & (RING_EVENTS - 1)]);
 		ring_done(&c);
@@ -321,7 +332,7 @@ size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void
 		} else {
 			/* A long merge gives room back as it goes: a producer waiting on a full
 			 * ring need not wait for every other ring's events too. */
-			if ((c->t & 1023) == 0)
+			if ((c->t & (GIVE_EVERY - 1)) == 0)
 				give_back(c->r, c->t);
 			c->key = c->r->ev[c->t & (RING_EVENTS - 1)].seq_kind;
 		}
