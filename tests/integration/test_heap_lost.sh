@@ -6,8 +6,9 @@
 # (CTRACE_RING_BYTES) records are dropped: no leak may be reported, and the profile must
 # say it is incomplete — summary.txt's heap_incomplete, a comment in heap.pb.gz, and
 # `ctrace report` prints it. Sampled (rate 4096) a full ring drops heap records at once;
-# at rate 1 the hooks wait for room (up to ~20 ms), so heap records are dropped only on a
-# loaded machine: there the incomplete mark is checked when it happened.
+# at rate 1 heap events wait for room in their thread's own ring, so there the flood of
+# block records fills the shared rings and the incomplete mark is checked only when a
+# heap record was lost all the same.
 . "$(dirname "$0")/lib.sh"
 PROGS=$CT_BUILD/tests/progs
 
