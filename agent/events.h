@@ -170,6 +170,24 @@ typedef struct {
 	uint16_t pad[3];
 } ct_ev_annot;
 
+/* A CT_EV_ANN_* record's fixed part, and its strings copied NUL-terminated into name
+ * (CT_ANN_NAME_MAX + 1 bytes) and msg (CT_ANN_MSG_MAX + 1 bytes), each cut at its bound.
+ * 1, or 0 for a malformed record. */
+static inline int ct_event_get_annot(const ct_event *ev, ct_ev_annot *a, char *name, char *msg)
+{
+	if (!ct_event_get(ev, a, sizeof(*a)) ||
+	    ev->len - sizeof(*a) < (size_t)a->name_len + a->msg_len)
+		return 0;
+	const char *p = (const char *)ev->data + sizeof(*a);
+	size_t nl = a->name_len < CT_ANN_NAME_MAX ? a->name_len : CT_ANN_NAME_MAX;
+	size_t ml = a->msg_len < CT_ANN_MSG_MAX ? a->msg_len : CT_ANN_MSG_MAX;
+	memcpy(name, p, nl);
+	name[nl] = '\0';
+	memcpy(msg, p + a->name_len, ml);
+	msg[ml] = '\0';
+	return 1;
+}
+
 /* ---- payloads of decoded events (pointers valid during the callback only) ---- */
 
 /* CT_EV_SAMPLE: a thread was interrupted on a CPU (perf cpu-clock or the timer signal). */

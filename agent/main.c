@@ -208,11 +208,14 @@ static void finish_all(void)
 		ct_timer_stop();
 }
 
-/* Whether there is anything to write: a profile event, or only the trace was asked for. */
+/* Whether there is anything to write: a profile event, misuse of the annotation API to
+ * report, or only the trace was asked for. */
 static int has_data(void)
 {
 	unsigned profiles = CT_MODE_CPU | CT_MODE_HEAP | CT_MODE_LOCK | CT_MODE_BLOCK;
-	return ct_ckpt_has_data() || !(ct_cfg.modes & profiles);
+	char misuse[8];
+	return ct_ckpt_has_data() || !(ct_cfg.modes & profiles) ||
+	       ct_ann_misuse(misuse, sizeof(misuse)) > 0;
 }
 
 /* A process with a folder of its own that recorded nothing leaves none: what was streamed

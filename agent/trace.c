@@ -42,8 +42,8 @@
 #include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "agent/lockprof.h"
-#include "libtrace/traceann.h"
 #include "agent/tracewin.h"
+#include "libtrace/traceann.h"
 #include "libtrace/tracewrite.h"
 
 #define FLUSH_NS 250000000ull	    /* a chunk at least this often */
@@ -573,30 +573,13 @@ int ct_trace_window_close(int id)
 
 /* ---- annotations (include/ctrace/annotate.h) ----------------------------------------------- */
 
-/* The record's fixed part and its strings, copied NUL-terminated into name and msg (each
- * cut at its bound; a NUL byte inside ends it early). 0 for a malformed record. */
-static int annot_get(const ct_event *ev, ct_ev_annot *a, char *name, char *msg)
-{
-	if (!ct_event_get(ev, a, sizeof(*a)) ||
-	    ev->len - sizeof(*a) < (size_t)a->name_len + a->msg_len)
-		return 0;
-	const char *p = (const char *)ev->data + sizeof(*a);
-	size_t nl = a->name_len < CT_ANN_NAME_MAX ? a->name_len : CT_ANN_NAME_MAX;
-	size_t ml = a->msg_len < CT_ANN_MSG_MAX ? a->msg_len : CT_ANN_MSG_MAX;
-	memcpy(name, p, nl);
-	name[nl] = '\0';
-	memcpy(msg, p + a->name_len, ml);
-	msg[ml] = '\0';
-	return 1;
-}
-
 static void on_annot(const ct_event *ev)
 {
 	ct_ev_annot a;
 	char name[CT_ANN_NAME_MAX + 1], msg[CT_ANN_MSG_MAX + 1];
 	if (!writer())
 		return;
-	if (!annot_get(ev, &a, name, msg)) {
+	if (!ct_event_get_annot(ev, &a, name, msg)) {
 		tr.bad++;
 		return;
 	}

@@ -49,9 +49,9 @@ struct ct_heap_agg {
 	pending *win;
 	size_t win_mask;
 	size_t npending;
-	uint64_t next;	  /* next sequence number to apply */
-	uint64_t epoch;	  /* bumped at every new peak */
-	size_t last_site; /* the site find_site found last (valid when nsites > 0) */
+	uint64_t next;	    /* next sequence number to apply */
+	uint64_t epoch;	    /* bumped at every new peak */
+	size_t last_site;   /* the site find_site found last (valid when nsites > 0) */
 	uint64_t gap_epoch; /* bumped at every gap (lost events) */
 	ct_heap_site *out;
 	block *blocks;

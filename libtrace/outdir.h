@@ -116,8 +116,8 @@ typedef struct {
 	/* Set by `ctrace record` when it rebuilt the profiles from the agent's last checkpoint
 	 * (the process ended without the agent's final write): when and why; "" otherwise. */
 	char checkpoint[256];
-	uint64_t checkpoints;	  /* checkpoints the agent appended (written when any) */
-	double checkpoint_cpu_ms; /* collector CPU time they took */
+	uint64_t checkpoints;	   /* checkpoints the agent appended (written when any) */
+	double checkpoint_cpu_ms;  /* collector CPU time they took */
 	char heap_incomplete[224]; /* heap records were lost: what it did to the profile; "" */
 } ct_summary;
 
