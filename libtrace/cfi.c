@@ -233,6 +233,83 @@ static void set_rule(state *s, uint64_t reg, uint8_t how, int64_t off)
 		s->r[t] = (rule){how, off};
 }
 
+/* Applies one instruction that only changes the row (a register or CFA rule), at r after
+ * its opcode op. 0, or -1 for an opcode that is not one of them (or unknown). */
+static int rule_op(const cie *c, rd *r, uint8_t op, state *s, const state *init)
+{
+	uint64_t reg;
+	switch (op) {
+	case 0x05: /* offset_extended */
+		reg = rd_uleb(r);
+		set_rule(s, reg, R_OFFSET, (int64_t)rd_uleb(r) * c->data_align);
+		return 0;
+	case 0x06: /* restore_extended */
+		reg = rd_uleb(r);
+		if (track(reg) >= 0)
+			s->r[track(reg)] = init->r[track(reg)];
+		return 0;
+	case 0x07: /* undefined */
+		set_rule(s, rd_uleb(r), R_UNDEF, 0);
+		return 0;
+	case 0x08: /* same_value */
+		set_rule(s, rd_uleb(r), R_SAME, 0);
+		return 0;
+	case 0x09: /* register */
+		reg = rd_uleb(r);
+		rd_uleb(r);
+		set_rule(s, reg, R_OTHER, 0);
+		return 0;
+	case 0x0c: /* def_cfa */
+		s->cfa_reg = rd_uleb(r);
+		s->cfa_off = (int64_t)rd_uleb(r);
+		s->cfa_other = 0;
+		return 0;
+	case 0x0d: /* def_cfa_register */
+		s->cfa_reg = rd_uleb(r);
+		return 0;
+	case 0x0e: /* def_cfa_offset */
+		s->cfa_off = (int64_t)rd_uleb(r);
+		return 0;
+	case 0x0f: /* def_cfa_expression */
+		rd_skip(r, rd_uleb(r));
+		s->cfa_other = 1;
+		return 0;
+	case 0x10: /* expression */
+	case 0x16: /* val_expression */
+		reg = rd_uleb(r);
+		rd_skip(r, rd_uleb(r));
+		set_rule(s, reg, R_OTHER, 0);
+		return 0;
+	case 0x11: /* offset_extended_sf */
+		reg = rd_uleb(r);
+		set_rule(s, reg, R_OFFSET, rd_sleb(r) * c->data_align);
+		return 0;
+	case 0x12: /* def_cfa_sf */
+		s->cfa_reg = rd_uleb(r);
+		s->cfa_off = rd_sleb(r) * c->data_align;
+		s->cfa_other = 0;
+		return 0;
+	case 0x13: /* def_cfa_offset_sf */
+		s->cfa_off = rd_sleb(r) * c->data_align;
+		return 0;
+	case 0x14: /* val_offset */
+	case 0x15: /* val_offset_sf */
+		reg = rd_uleb(r);
+		rd_uleb(r); /* the sleb's bytes are skipped the same way */
+		set_rule(s, reg, R_OTHER, 0);
+		return 0;
+	case 0x2e: /* GNU_args_size */
+		rd_uleb(r);
+		return 0;
+	case 0x2f: /* GNU_negative_offset_extended */
+		reg = rd_uleb(r);
+		set_rule(s, reg, R_OFFSET, -(int64_t)rd_uleb(r) * c->data_align);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 /* Runs the CFA program [ops, end) from location *loc until the next row would start past
  * pc (then *loc > pc) or the program ends. init is the CIE's row (DW_CFA_restore). Returns
  * 0, or -1 on an unknown or malformed instruction. */
@@ -244,7 +321,7 @@ static int run(const cie *c, uintptr_t ops, uintptr_t end, uintptr_t pc, uintptr
 	int nsaved = 0;
 	while (r.p < r.end && !r.bad) {
 		uint8_t op = (uint8_t)rd_fixed(&r, 1);
-		uint64_t reg, delta = 0;
+		uint64_t delta = 0;
 		switch (op >> 6) {
 		case 1: /* DW_CFA_advance_loc */
 			delta = (op & 0x3f) * c->code_align;
@@ -272,26 +349,6 @@ static int run(const cie *c, uintptr_t ops, uintptr_t end, uintptr_t pc, uintptr
 		case 0x04: /* advance_loc1/2/4 */
 			delta = rd_fixed(&r, op == 0x02 ? 1 : op == 0x03 ? 2 : 4) * c->code_align;
 			break;
-		case 0x05: /* offset_extended */
-			reg = rd_uleb(&r);
-			set_rule(s, reg, R_OFFSET, (int64_t)rd_uleb(&r) * c->data_align);
-			continue;
-		case 0x06: /* restore_extended */
-			reg = rd_uleb(&r);
-			if (track(reg) >= 0)
-				s->r[track(reg)] = init->r[track(reg)];
-			continue;
-		case 0x07: /* undefined */
-			set_rule(s, rd_uleb(&r), R_UNDEF, 0);
-			continue;
-		case 0x08: /* same_value */
-			set_rule(s, rd_uleb(&r), R_SAME, 0);
-			continue;
-		case 0x09: /* register */
-			reg = rd_uleb(&r);
-			rd_uleb(&r);
-			set_rule(s, reg, R_OTHER, 0);
-			continue;
 		case 0x0a: /* remember_state */
 			if (nsaved == MAX_REMEMBER)
 				return -1;
@@ -302,54 +359,10 @@ static int run(const cie *c, uintptr_t ops, uintptr_t end, uintptr_t pc, uintptr
 				return -1;
 			*s = saved[--nsaved];
 			continue;
-		case 0x0c: /* def_cfa */
-			s->cfa_reg = rd_uleb(&r);
-			s->cfa_off = (int64_t)rd_uleb(&r);
-			s->cfa_other = 0;
-			continue;
-		case 0x0d: /* def_cfa_register */
-			s->cfa_reg = rd_uleb(&r);
-			continue;
-		case 0x0e: /* def_cfa_offset */
-			s->cfa_off = (int64_t)rd_uleb(&r);
-			continue;
-		case 0x0f: /* def_cfa_expression */
-			rd_skip(&r, rd_uleb(&r));
-			s->cfa_other = 1;
-			continue;
-		case 0x10: /* expression */
-		case 0x16: /* val_expression */
-			reg = rd_uleb(&r);
-			rd_skip(&r, rd_uleb(&r));
-			set_rule(s, reg, R_OTHER, 0);
-			continue;
-		case 0x11: /* offset_extended_sf */
-			reg = rd_uleb(&r);
-			set_rule(s, reg, R_OFFSET, rd_sleb(&r) * c->data_align);
-			continue;
-		case 0x12: /* def_cfa_sf */
-			s->cfa_reg = rd_uleb(&r);
-			s->cfa_off = rd_sleb(&r) * c->data_align;
-			s->cfa_other = 0;
-			continue;
-		case 0x13: /* def_cfa_offset_sf */
-			s->cfa_off = rd_sleb(&r) * c->data_align;
-			continue;
-		case 0x14: /* val_offset */
-		case 0x15: /* val_offset_sf */
-			reg = rd_uleb(&r);
-			rd_uleb(&r); /* the sleb's bytes are skipped the same way */
-			set_rule(s, reg, R_OTHER, 0);
-			continue;
-		case 0x2e: /* GNU_args_size */
-			rd_uleb(&r);
-			continue;
-		case 0x2f: /* GNU_negative_offset_extended */
-			reg = rd_uleb(&r);
-			set_rule(s, reg, R_OFFSET, -(int64_t)rd_uleb(&r) * c->data_align);
-			continue;
 		default:
-			return -1;
+			if (rule_op(c, &r, op, s, init) < 0)
+				return -1;
+			continue;
 		}
 		/* A location advance: the row in force at pc is the current one if the next
 		 * row starts past it. */
