@@ -221,6 +221,13 @@ typedef struct {
 	rule r[NTRACK];
 } state;
 
+/* v * align, wrapping like the hardware: a corrupt table may overflow, and make_row then
+ * refuses the row (its offsets must fit 32 bits) instead of the program having UB. */
+static int64_t scaled(int64_t v, int64_t align)
+{
+	return (int64_t)((uint64_t)v * (uint64_t)align);
+}
+
 static int track(uint64_t reg)
 {
 	return reg == CT_CFI_RBP ? T_RBP : reg == CT_CFI_RSP ? T_RSP : reg == CT_CFI_RA ? T_RA : -1;
@@ -241,7 +248,7 @@ static int rule_op(const cie *c, rd *r, uint8_t op, state *s, const state *init)
 	switch (op) {
 	case 0x05: /* offset_extended */
 		reg = rd_uleb(r);
-		set_rule(s, reg, R_OFFSET, (int64_t)rd_uleb(r) * c->data_align);
+		set_rule(s, reg, R_OFFSET, scaled((int64_t)rd_uleb(r), c->data_align));
 		return 0;
 	case 0x06: /* restore_extended */
 		reg = rd_uleb(r);
@@ -282,15 +289,15 @@ static int rule_op(const cie *c, rd *r, uint8_t op, state *s, const state *init)
 		return 0;
 	case 0x11: /* offset_extended_sf */
 		reg = rd_uleb(r);
-		set_rule(s, reg, R_OFFSET, rd_sleb(r) * c->data_align);
+		set_rule(s, reg, R_OFFSET, scaled(rd_sleb(r), c->data_align));
 		return 0;
 	case 0x12: /* def_cfa_sf */
 		s->cfa_reg = rd_uleb(r);
-		s->cfa_off = rd_sleb(r) * c->data_align;
+		s->cfa_off = scaled(rd_sleb(r), c->data_align);
 		s->cfa_other = 0;
 		return 0;
 	case 0x13: /* def_cfa_offset_sf */
-		s->cfa_off = rd_sleb(r) * c->data_align;
+		s->cfa_off = scaled(rd_sleb(r), c->data_align);
 		return 0;
 	case 0x14: /* val_offset */
 	case 0x15: /* val_offset_sf */
@@ -303,7 +310,7 @@ static int rule_op(const cie *c, rd *r, uint8_t op, state *s, const state *init)
 		return 0;
 	case 0x2f: /* GNU_negative_offset_extended */
 		reg = rd_uleb(r);
-		set_rule(s, reg, R_OFFSET, -(int64_t)rd_uleb(r) * c->data_align);
+		set_rule(s, reg, R_OFFSET, scaled((int64_t)(0 - rd_uleb(r)), c->data_align));
 		return 0;
 	default:
 		return -1;
@@ -327,7 +334,8 @@ static int run(const cie *c, uintptr_t ops, uintptr_t end, uintptr_t pc, uintptr
 			delta = (op & 0x3f) * c->code_align;
 			break;
 		case 2: /* DW_CFA_offset */
-			set_rule(s, op & 0x3f, R_OFFSET, (int64_t)rd_uleb(&r) * c->data_align);
+			set_rule(s, op & 0x3f, R_OFFSET,
+				 scaled((int64_t)rd_uleb(&r), c->data_align));
 			continue;
 		case 3: /* DW_CFA_restore */
 			if (track(op & 0x3f) >= 0)

@@ -83,3 +83,12 @@ $(FUZZ_SEEDS)/elfsym/.done: $(FUZZ_SEEDS)/elf/.done
 	@rm -rf $(@D) && mkdir -p $(@D)
 	cp $(FUZZ_SEEDS)/elf/*.so $(@D)/
 	@touch $@
+
+# The ELF seeds' .eh_frame_hdr and .eh_frame, dumped as the memory image they make (the
+# header first, the frames after it), as the agent's unwinder reads them in place.
+$(FUZZ_SEEDS)/cfi/.done: $(FUZZ_SEEDS)/elf/.done
+	@rm -rf $(@D) && mkdir -p $(@D)
+	for f in $(FUZZ_SEEDS)/elf/*.so; do \
+	  objcopy -O binary --only-section=.eh_frame_hdr --only-section=.eh_frame \
+	    $$f $(@D)/$$(basename $$f .so).img || exit 1; done
+	@touch $@
