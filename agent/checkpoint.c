@@ -57,7 +57,9 @@ static uint32_t *tids_named; /* threads whose name is in the journal */
 static size_t ntids, ctids;
 static ct_hindex tid_ix;
 static uint64_t lost_written = UINT64_MAX;
-static uint64_t ncheckpoints, checkpoint_ns; /* appended, and the CPU time they took */
+/* Checkpoints appended, the CPU time they took, and the longest one (the first, usually:
+ * it writes every stack once). */
+static uint64_t ncheckpoints, checkpoint_ns, checkpoint_max_ns;
 
 static char journal_path[sizeof(ct_cfg.out_dir) + 32];
 
@@ -316,15 +318,18 @@ static void ck_tick(uint64_t now)
 	uint64_t before = ncheckpoints;
 	checkpoint(now);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
-	if (ncheckpoints != before)
-		checkpoint_ns +=
-			(uint64_t)((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec));
+	uint64_t ns = (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec));
+	if (ncheckpoints != before) {
+		checkpoint_ns += ns;
+		checkpoint_max_ns = ns > checkpoint_max_ns ? ns : checkpoint_max_ns;
+	}
 }
 
-void ct_ckpt_stats(uint64_t *count, uint64_t *cpu_ns)
+void ct_ckpt_stats(uint64_t *count, uint64_t *cpu_ns, uint64_t *max_ns)
 {
 	*count = ncheckpoints;
 	*cpu_ns = checkpoint_ns;
+	*max_ns = checkpoint_max_ns;
 }
 
 uint64_t ct_ckpt_has_data(void)
@@ -376,7 +381,7 @@ static void ck_fork_child(void)
 	ntids = 0;
 	ct_hindex_free(&tid_ix);
 	lost_written = UINT64_MAX;
-	ncheckpoints = checkpoint_ns = 0;
+	ncheckpoints = checkpoint_ns = checkpoint_max_ns = 0;
 }
 
 static const ct_subscription ck_subs[] = {
