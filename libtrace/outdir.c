@@ -124,21 +124,24 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 	if (s->checkpoint[0])
 		put_str(f, CT_SUMMARY_CHECKPOINT, s->checkpoint);
 	if (s->checkpoints)
-		fprintf(f, "%s=%" PRIu64 "\n%s=%.3f\n%s=%.3f\n", CT_SUMMARY_CHECKPOINTS,
-			s->checkpoints, CT_SUMMARY_CHECKPOINT_CPU_MS, s->checkpoint_cpu_ms,
-			CT_SUMMARY_CHECKPOINT_MAX_MS, s->checkpoint_max_ms);
+		fprintf(f, "%s=%" PRIu64 "\n%s=%.1f\n", CT_SUMMARY_CHECKPOINTS, s->checkpoints,
+			CT_SUMMARY_CHECKPOINT_CPU_MS, s->checkpoint_cpu_ms);
 	for (const char *e = s->errors; *e;) {
 		size_t n = strcspn(e, "\n");
 		fprintf(f, "%s=%.*s\n", CT_SUMMARY_ERROR, (int)n, e);
 		e += n + (e[n] == '\n');
 	}
+	if (s->checkpoints)
+		fprintf(f, "%s=%.3f\n", CT_SUMMARY_CHECKPOINT_MAX_MS, s->checkpoint_max_ms);
 	return ct_safefile_close(&sf, ferror(f) ? -EIO : 0);
 }
 
 /* Stores one key's value into s; unknown keys are ignored. */
 static void summary_set(ct_summary *s, const char *key, const char *v)
 {
-	if (!strcmp(key, CT_SUMMARY_PID))
+	if (!strcmp(key, CT_SUMMARY_CHECKPOINT_MAX_MS))
+		s->checkpoint_max_ms = strtod(v, NULL);
+	else if (!strcmp(key, CT_SUMMARY_PID))
 		s->pid = atoi(v);
 	else if (!strcmp(key, CT_SUMMARY_CMD))
 		snprintf(s->cmd, sizeof(s->cmd), "%s", v);
@@ -164,8 +167,6 @@ static void summary_set(ct_summary *s, const char *key, const char *v)
 		s->checkpoints = strtoull(v, NULL, 10);
 	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT_CPU_MS))
 		s->checkpoint_cpu_ms = strtod(v, NULL);
-	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT_MAX_MS))
-		s->checkpoint_max_ms = strtod(v, NULL);
 	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT))
 		snprintf(s->checkpoint, sizeof(s->checkpoint), "%s", v);
 	else if (!strcmp(key, CT_SUMMARY_ERROR)) {

@@ -93,9 +93,9 @@ bool ct_outdir_is_child(const char *name);
 #define CT_SUMMARY_EVENTS_LOST "events_lost"
 #define CT_SUMMARY_WARNING "warning"
 #define CT_SUMMARY_CHECKPOINT "checkpoint"
+#define CT_SUMMARY_CHECKPOINT_MAX_MS "checkpoint_max_ms"
 #define CT_SUMMARY_CHECKPOINTS "checkpoints"
 #define CT_SUMMARY_CHECKPOINT_CPU_MS "checkpoint_cpu_ms"
-#define CT_SUMMARY_CHECKPOINT_MAX_MS "checkpoint_max_ms"
 
 typedef struct {
 	int pid;
@@ -113,9 +113,9 @@ typedef struct {
 	/* Set by `ctrace record` when it rebuilt the profiles from the agent's last checkpoint
 	 * (the process ended without the agent's final write): when and why; "" otherwise. */
 	char checkpoint[256];
+	double checkpoint_max_ms; /* the longest one's */
 	uint64_t checkpoints;	  /* checkpoints the agent appended (written when any) */
 	double checkpoint_cpu_ms; /* collector CPU time they took */
-	double checkpoint_max_ms; /* the longest one's */
 } ct_summary;
 
 /* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted

@@ -58,7 +58,7 @@ rm -rf "$tmp/out"
 env CTRACE_OUT="$tmp/out" CTRACE_MODES=cpu,heap CTRACE_HEAP_RATE=1 LD_PRELOAD="$agent" \
 	"$bin" 30 > /dev/null &
 pid=$!
-sleep 3
+sleep 8
 kill -9 $pid
 wait $pid || true
 echo "bench ckpt_journal_bytes $(stat -c %s "$tmp/out/checkpoint.ctk" 2>/dev/null || echo 0)"
