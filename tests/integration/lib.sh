@@ -31,7 +31,8 @@ pprof_top() {
 
 # share TOPFILE FUNCTION flat|cum — the percentage of FUNCTION in pprof_top output.
 share() {
-	awk -v fn="$2" -v col="$3" '$3 == fn || ($3 " " $4) == fn {
+	awk -v fn="$2" -v col="$3" '{ all = $3; for (i = 4; i <= NF; i++) all = all " " $i }
+	$3 == fn || ($3 " " $4) == fn || all == fn {
 		print (col == "flat" ? $1 : $2); found=1; exit } END { if (!found) print 0 }' "$1"
 }
 
