@@ -113,9 +113,10 @@ typedef struct {
 	/* Set by `ctrace record` when it rebuilt the profiles from the agent's last checkpoint
 	 * (the process ended without the agent's final write): when and why; "" otherwise. */
 	char checkpoint[256];
-	double checkpoint_max_ms; /* the longest one's */
 	uint64_t checkpoints;	  /* checkpoints the agent appended (written when any) */
 	double checkpoint_cpu_ms; /* collector CPU time they took */
+	/* The longest checkpoint's CPU time, with checkpoints and checkpoint_cpu_ms. */
+	double checkpoint_max_ms;
 } ct_summary;
 
 /* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted

@@ -29,10 +29,11 @@ pprof_top() {
 		gsub("%", "", $2); gsub("%", "", $5); print $2, $5, fn }' "$TMP/top.out"
 }
 
-# share TOPFILE FUNCTION flat|cum — the percentage of FUNCTION in pprof_top output.
+# share TOPFILE FUNCTION flat|cum — the percentage of FUNCTION in pprof_top output
+# (FUNCTION may be several words: "warm_inner (inline)", "[ctrace: lost samples]").
 share() {
-	awk -v fn="$2" -v col="$3" '{ all = $3; for (i = 4; i <= NF; i++) all = all " " $i }
-	$3 == fn || ($3 " " $4) == fn || all == fn {
+	awk -v fn="$2" -v col="$3" '{ name = $3; for (i = 4; i <= NF; i++) name = name " " $i }
+		$3 == fn || ($3 " " $4) == fn || name == fn {
 		print (col == "flat" ? $1 : $2); found=1; exit } END { if (!found) print 0 }' "$1"
 }
 
