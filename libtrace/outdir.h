@@ -98,6 +98,8 @@ bool ct_outdir_is_child(const char *name);
 #define CT_SUMMARY_CHECKPOINT_CPU_MS "checkpoint_cpu_ms"
 
 typedef struct {
+	/* The longest checkpoint's CPU time, with checkpoints and checkpoint_cpu_ms (below). */
+	double checkpoint_max_ms;
 	int pid;
 	char cmd[256];		 /* the command line, arguments joined by spaces; "" when unknown */
 	char engine[32];	 /* "perf", "timer" or "off" */
@@ -115,8 +117,6 @@ typedef struct {
 	char checkpoint[256];
 	uint64_t checkpoints;	  /* checkpoints the agent appended (written when any) */
 	double checkpoint_cpu_ms; /* collector CPU time they took */
-	/* The longest checkpoint's CPU time, with checkpoints and checkpoint_cpu_ms. */
-	double checkpoint_max_ms;
 } ct_summary;
 
 /* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted
