@@ -4,13 +4,16 @@
  *
  * A source like the others (agent.h): on the collector thread it sees the same events as
  * the cpu, heap and lock sources and sums them per profile key — (stack, thread) for cpu,
- * (stack, block size) for heap, (stack, object, reason) for mutex and block — into a table
- * of deltas. Every CTRACE_CHECKPOINT (default 1 s; 0 = off) its tick appends those deltas,
- * preceded by the stacks, modules and thread names not written before, to
- * DIR/checkpoint.ctk in one write() (libtrace/ckpt.h), and empties the table. A checkpoint
- * therefore costs what the interval added, not what the profile holds; an interval
- * without data writes nothing, and the journal is created with the first data (so a
- * forked child that records nothing leaves no folder). `ctrace record` rebuilds the
+ * (stack, block size) for heap, (stack, object, reason) for mutex and block — keeping
+ * each key's running total and its delta since the last checkpoint, with a list of the
+ * keys that changed. Every CTRACE_CHECKPOINT (default 1 s; 0 = off) its tick appends the
+ * changed keys' deltas, preceded by the stacks, modules and thread names not written
+ * before, to DIR/checkpoint.ctk in one write() (libtrace/ckpt.h). A checkpoint therefore
+ * costs what the interval added, not what the profile holds; an interval without data
+ * writes nothing, and the journal is created with the first data (so a forked child that
+ * records nothing leaves no folder). So that a long run's journal stays bounded, once it
+ * has grown to 4 times its last full size (at least 16 MiB) it is rewritten in full from
+ * the running totals (compact), to a temporary name renamed over it. `ctrace record` rebuilds the
  * profiles from the journal when the process's summary.txt never came; the agent removes
  * the journal once its own files are written (ct_ckpt_done).
  *
@@ -38,8 +41,16 @@
 typedef struct {
 	uint32_t kind, stack;
 	uint64_t a, b;
-	int64_t v[4];
-} delta;
+	int64_t v[4]; /* since the start: what a compacted journal holds */
+	int64_t d[4]; /* since the last checkpoint: what the next one appends */
+	int dirty;    /* on the dirty list */
+} entry;
+
+/* A thread named in the journal, and the name (kept for a compaction). */
+typedef struct {
+	uint32_t tid;
+	char name[32];
+} named;
 
 static int64_t period_ns = 1000000000;
 static uint64_t last_ns;
@@ -47,19 +58,33 @@ static uint64_t events; /* profile events seen since start (or fork) */
 static int slot = -1;	/* the journal's fd-guard slot, -1 until the first checkpoint */
 static int failed;	/* the journal cannot be written: stop trying */
 static ct_ckpt_buf buf;
-static delta *deltas;
-static size_t ndeltas, cdeltas;
-static ct_hindex delta_ix;
-static uint64_t *stacks_written; /* bit per stack id */
+static entry *entries; /* every key seen */
+static size_t nentries, centries;
+static ct_hindex entry_ix;
+static uint32_t *dirty; /* entries changed since the last checkpoint */
+static size_t ndirty, cdirty;
+/* The journal's size, and the size at which it is rewritten in full (compact): 4 times
+ * what the last full write took, at least 16 MiB, so that a long run's journal stays
+ * within a small multiple of its profiles' size. */
+static uint64_t journal_bytes, compact_at;
+static uint64_t compact_min = 16u << 20; /* CTRACE_CHECKPOINT_COMPACT, for tests */
+static uint64_t *stacks_written;	 /* bit per stack id */
 static size_t stacks_words;
 static int modules_written;
-static uint32_t *tids_named; /* threads whose name is in the journal */
+static named *tids_named; /* threads whose name is in the journal */
 static size_t ntids, ctids;
 static ct_hindex tid_ix;
 static uint64_t lost_written = UINT64_MAX;
-static uint64_t ncheckpoints, checkpoint_ns; /* appended, and the CPU time they took */
+/* Checkpoints appended, the CPU time they took, and the longest one (the first, usually:
+ * it writes every stack once). */
+static uint64_t ncheckpoints, checkpoint_ns, checkpoint_max_ns;
 
 static char journal_path[sizeof(ct_cfg.out_dir) + 32];
+
+static int is_max(uint32_t kind, int k)
+{
+	return (kind == CT_CKPT_MUTEX || kind == CT_CKPT_BLOCK) && k == 2;
+}
 
 static void add(uint32_t kind, uint32_t stack, uint64_t a, uint64_t b, const int64_t *v, int n)
 {
@@ -68,26 +93,35 @@ static void add(uint32_t kind, uint32_t stack, uint64_t a, uint64_t b, const int
 		return;
 	uint32_t h =
 		(uint32_t)ct_hash_u64(((uint64_t)kind << 32 | stack) ^ ct_hash_u64(a * 31 + b));
-	if (ct_hindex_reserve(&delta_ix) < 0)
+	if (ct_hindex_reserve(&entry_ix) < 0)
 		return;
-	size_t i = ct_hindex_home(&delta_ix, h);
-	for (; delta_ix.slots[i].idx1; i = ct_hindex_next(&delta_ix, i)) {
-		delta *d = &deltas[delta_ix.slots[i].idx1 - 1];
-		if (delta_ix.slots[i].hash != h || d->kind != kind || d->stack != stack ||
-		    d->a != a || d->b != b)
-			continue;
-		for (int k = 0; k < n; k++)
-			d->v[k] = (kind == CT_CKPT_MUTEX || kind == CT_CKPT_BLOCK) && k == 2
-					  ? (v[k] > d->v[k] ? v[k] : d->v[k])
-					  : d->v[k] + v[k];
-		return;
+	size_t i = ct_hindex_home(&entry_ix, h);
+	entry *e = NULL;
+	for (; entry_ix.slots[i].idx1; i = ct_hindex_next(&entry_ix, i)) {
+		entry *x = &entries[entry_ix.slots[i].idx1 - 1];
+		if (entry_ix.slots[i].hash == h && x->kind == kind && x->stack == stack &&
+		    x->a == a && x->b == b) {
+			e = x;
+			break;
+		}
 	}
-	if (CT_VEC_RESERVE(deltas, cdeltas, ndeltas + 1) < 0)
-		return;
-	ct_hindex_fill(&delta_ix, i, h, (uint32_t)ndeltas);
-	delta *d = &deltas[ndeltas++];
-	*d = (delta){.kind = kind, .stack = stack, .a = a, .b = b};
-	memcpy(d->v, v, (size_t)n * sizeof(*v));
+	if (!e) {
+		if (CT_VEC_RESERVE(entries, centries, nentries + 1) < 0)
+			return;
+		ct_hindex_fill(&entry_ix, i, h, (uint32_t)nentries);
+		e = &entries[nentries++];
+		*e = (entry){.kind = kind, .stack = stack, .a = a, .b = b};
+	}
+	if (!e->dirty) {
+		if (CT_VEC_RESERVE(dirty, cdirty, ndirty + 1) < 0)
+			return;
+		dirty[ndirty++] = (uint32_t)(e - entries);
+		e->dirty = 1;
+	}
+	for (int k = 0; k < n; k++) {
+		e->v[k] = is_max(kind, k) ? (v[k] > e->v[k] ? v[k] : e->v[k]) : e->v[k] + v[k];
+		e->d[k] = is_max(kind, k) ? (v[k] > e->d[k] ? v[k] : e->d[k]) : e->d[k] + v[k];
+	}
 }
 
 static void ck_on_sample(const ct_event *ev)
@@ -153,6 +187,9 @@ static void ck_on_comm(const ct_event *ev)
 	if (!ct_event_get(ev, &c, sizeof(c)) || period_ns <= 0 || slot < 0)
 		return;
 	c.name[sizeof(c.name) - 1] = 0;
+	for (size_t i = 0; i < ntids; i++)
+		if (tids_named[i].tid == ev->tid)
+			snprintf(tids_named[i].name, sizeof(tids_named[i].name), "%s", c.name);
 	ct_ckpt_put_thread(&buf, ev->tid, c.name);
 }
 
@@ -164,23 +201,25 @@ static void name_thread(uint32_t tid)
 		return;
 	size_t i = ct_hindex_home(&tid_ix, h);
 	for (; tid_ix.slots[i].idx1; i = ct_hindex_next(&tid_ix, i))
-		if (tid_ix.slots[i].hash == h && tids_named[tid_ix.slots[i].idx1 - 1] == tid)
+		if (tid_ix.slots[i].hash == h && tids_named[tid_ix.slots[i].idx1 - 1].tid == tid)
 			return;
 	if (CT_VEC_RESERVE(tids_named, ctids, ntids + 1) < 0)
 		return;
 	ct_hindex_fill(&tid_ix, i, h, (uint32_t)ntids);
-	tids_named[ntids++] = tid;
-	char path[64], name[32] = "";
+	named *t = &tids_named[ntids++];
+	t->tid = tid;
+	char path[64], *name = t->name;
+	*name = 0;
 	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		ssize_t n = read(fd, name, sizeof(name) - 1);
+		ssize_t n = read(fd, name, sizeof(t->name) - 1);
 		close(fd);
 		name[n > 0 ? n : 0] = 0;
 		name[strcspn(name, "\n")] = 0;
 	}
 	if (!*name)
-		snprintf(name, sizeof(name), "tid %u", tid);
+		snprintf(name, sizeof(t->name), "tid %u", tid);
 	ct_ckpt_put_thread(&buf, tid, name);
 }
 
@@ -206,23 +245,11 @@ static void put_stack_once(uint32_t id)
 	ct_ckpt_put_stack(&buf, id, pcs, n, depth >= CT_MAX_FRAMES);
 }
 
-/* Creates the journal with its START record. 0, or -errno (then checkpoints stop). */
-static int open_journal(void)
+/* The journal's magic and START record into b. */
+static void put_head(ct_ckpt_buf *b)
 {
-	int r = ct_out_dir_create();
-	if (r < 0)
-		return r;
-	snprintf(journal_path, sizeof(journal_path), "%s/%s", ct_cfg.out_dir, CT_FILE_CHECKPOINT);
-	unlink(journal_path); /* an earlier run's: replaced, never written through */
-	int fd = open(journal_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
-		      0644);
-	if (fd < 0)
-		return -errno;
-	slot = ct_fdg_adopt(fd, CT_FDG_FILE);
-	if (slot < 0)
-		return slot;
 	char cmd[256] = "";
-	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
 		close(fd);
@@ -242,21 +269,117 @@ static int open_journal(void)
 			   .engine = ct_engine_name(ct_engine_get()),
 			   .reason = ct_engine_reason,
 			   .cmd = cmd};
-	ct_ckpt_buf head = {0};
-	ct_ckpt_put_magic(&head);
-	ct_ckpt_put_start(&head, &s);
-	r = head.oom								? -ENOMEM
-	    : write(ct_fdg_get(slot), head.data, head.len) == (ssize_t)head.len ? 0
-										: -EIO;
-	ct_ckpt_buf_free(&head);
-	return r;
+	ct_ckpt_put_magic(b);
+	ct_ckpt_put_start(b, &s);
 }
 
-/* Appends one checkpoint: what changed since the previous one. */
+/* Creates path (O_EXCL | O_NOFOLLOW: an earlier file is unlinked first, never written
+ * through) holding b, and adopts its fd. The slot, or -errno. */
+static int create_with(const char *path, const ct_ckpt_buf *b)
+{
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int s = ct_fdg_adopt(fd, CT_FDG_FILE);
+	if (s < 0)
+		return s;
+	if (b->oom || write(ct_fdg_get(s), b->data, b->len) != (ssize_t)b->len) {
+		ct_fdg_release(s);
+		unlink(path);
+		return b->oom ? -ENOMEM : -EIO;
+	}
+	return s;
+}
+
+/* Creates the journal with its START record. 0, or -errno (then checkpoints stop). */
+static int open_journal(void)
+{
+	int r = ct_out_dir_create();
+	if (r < 0)
+		return r;
+	snprintf(journal_path, sizeof(journal_path), "%s/%s", ct_cfg.out_dir, CT_FILE_CHECKPOINT);
+	ct_ckpt_buf head = {0};
+	put_head(&head);
+	slot = create_with(journal_path, &head);
+	journal_bytes = head.len;
+	compact_at = compact_min;
+	ct_ckpt_buf_free(&head);
+	return slot < 0 ? slot : 0;
+}
+
+static int nvalues(uint32_t kind)
+{
+	return kind == CT_CKPT_CPU ? 2 : kind == CT_CKPT_HEAP ? 4 : 3;
+}
+
+static ct_ckpt_commit commit_now(uint64_t now, uint64_t lost)
+{
+	return (ct_ckpt_commit){.mono_ns = now,
+				.samples = ct_cpu_samples(),
+				.lost = lost,
+				.threads = ct_cpu_threads(),
+				.events_lost = ct_collector_dropped()};
+}
+
+/* Rewrites the journal in full — START, every module, every stack and thread name in use,
+ * every entry's running total — to a temporary name renamed over it, so that it never
+ * holds less than a complete checkpoint. The pending deltas are in the totals. */
+static void compact(uint64_t now, uint64_t lost)
+{
+	ct_ckpt_buf full = {0};
+	put_head(&full);
+	int n;
+	const ct_module *m = ct_modules_all(&n);
+	for (int i = 0; i < n; i++)
+		ct_ckpt_put_module(&full, m[i].start, m[i].end, m[i].file_offset, m[i].path,
+				   m[i].build_id);
+	if (stacks_written)
+		memset(stacks_written, 0, stacks_words * sizeof(*stacks_written));
+	ct_ckpt_buf keep = buf; /* put_stack_once writes to buf: borrow it */
+	buf = full;
+	for (size_t i = 0; i < nentries; i++)
+		put_stack_once(entries[i].stack);
+	for (size_t i = 0; i < ntids; i++)
+		ct_ckpt_put_thread(&buf, tids_named[i].tid, tids_named[i].name);
+	for (size_t i = 0; i < nentries; i++) {
+		entry *e = &entries[i];
+		ct_ckpt_put_entry(&buf, e->kind, e->stack, e->a, e->b, e->v, nvalues(e->kind));
+		memset(e->d, 0, sizeof(e->d));
+		e->dirty = 0;
+	}
+	ndirty = 0;
+	ct_ckpt_commit c = commit_now(now, lost);
+	ct_ckpt_put_commit(&buf, &c);
+	full = buf;
+	buf = keep;
+	buf.len = 0;
+	char tmp[sizeof(journal_path) + 32];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", journal_path, (int)getpid());
+	int s = create_with(tmp, &full);
+	if (s >= 0 && rename(tmp, journal_path) == 0) {
+		ct_fdg_release(slot);
+		slot = s;
+		modules_written = n;
+		journal_bytes = full.len;
+		compact_at = 4 * full.len > compact_min ? 4 * full.len : compact_min;
+	} else {
+		if (s >= 0) {
+			ct_fdg_release(s);
+			unlink(tmp);
+		}
+		ct_log("checkpoint: cannot rewrite %s", journal_path);
+		failed = 1;
+	}
+	ct_ckpt_buf_free(&full);
+}
+
+/* Appends one checkpoint: what changed since the previous one (or rewrites the journal
+ * in full once it has grown past compact_at). */
 static void checkpoint(uint64_t now)
 {
 	uint64_t lost = ct_cpu_lost_count();
-	if (failed || (!ndeltas && lost == lost_written))
+	if (failed || (!ndirty && lost == lost_written))
 		return;
 	if (slot < 0) {
 		int r = open_journal();
@@ -266,40 +389,39 @@ static void checkpoint(uint64_t now)
 			return;
 		}
 	}
+	lost_written = lost;
+	ncheckpoints++;
+	if (journal_bytes > compact_at) {
+		compact(now, lost);
+		return;
+	}
 	int n;
 	const ct_module *m = ct_modules_all(&n);
 	for (; modules_written < n; modules_written++) {
 		const ct_module *x = &m[modules_written];
 		ct_ckpt_put_module(&buf, x->start, x->end, x->file_offset, x->path, x->build_id);
 	}
-	for (size_t i = 0; i < ndeltas; i++) {
-		put_stack_once(deltas[i].stack);
-		if (deltas[i].kind == CT_CKPT_CPU)
-			name_thread((uint32_t)deltas[i].a);
+	for (size_t i = 0; i < ndirty; i++) {
+		put_stack_once(entries[dirty[i]].stack);
+		if (entries[dirty[i]].kind == CT_CKPT_CPU)
+			name_thread((uint32_t)entries[dirty[i]].a);
 	}
-	for (size_t i = 0; i < ndeltas; i++) {
-		const delta *d = &deltas[i];
-		ct_ckpt_put_entry(&buf, d->kind, d->stack, d->a, d->b, d->v,
-				  d->kind == CT_CKPT_CPU    ? 2
-				  : d->kind == CT_CKPT_HEAP ? 4
-							    : 3);
+	for (size_t i = 0; i < ndirty; i++) {
+		entry *e = &entries[dirty[i]];
+		ct_ckpt_put_entry(&buf, e->kind, e->stack, e->a, e->b, e->d, nvalues(e->kind));
+		memset(e->d, 0, sizeof(e->d));
+		e->dirty = 0;
 	}
-	ct_ckpt_commit c = {.mono_ns = now,
-			    .samples = ct_cpu_samples(),
-			    .lost = lost,
-			    .threads = ct_cpu_threads(),
-			    .events_lost = ct_collector_dropped()};
+	ndirty = 0;
+	ct_ckpt_commit c = commit_now(now, lost);
 	ct_ckpt_put_commit(&buf, &c);
 	int fd = ct_fdg_check(slot);
 	if (buf.oom || fd < 0 || write(fd, buf.data, buf.len) != (ssize_t)buf.len) {
 		ct_log("checkpoint: cannot append to %s", journal_path);
 		failed = 1;
 	}
-	ncheckpoints++;
-	lost_written = lost;
+	journal_bytes += buf.len;
 	buf.len = 0;
-	ndeltas = 0;
-	ct_hindex_free(&delta_ix);
 }
 
 static void ck_tick(uint64_t now)
@@ -316,15 +438,18 @@ static void ck_tick(uint64_t now)
 	uint64_t before = ncheckpoints;
 	checkpoint(now);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
-	if (ncheckpoints != before)
-		checkpoint_ns +=
-			(uint64_t)((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec));
+	uint64_t ns = (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec));
+	if (ncheckpoints != before) {
+		checkpoint_ns += ns;
+		checkpoint_max_ns = ns > checkpoint_max_ns ? ns : checkpoint_max_ns;
+	}
 }
 
-void ct_ckpt_stats(uint64_t *count, uint64_t *cpu_ns)
+void ct_ckpt_stats(uint64_t *count, uint64_t *cpu_ns, uint64_t *max_ns)
 {
 	*count = ncheckpoints;
 	*cpu_ns = checkpoint_ns;
+	*max_ns = checkpoint_max_ns;
 }
 
 uint64_t ct_ckpt_has_data(void)
@@ -343,6 +468,9 @@ void ct_ckpt_done(void)
 
 static int ck_start(void)
 {
+	const char *c = getenv("CTRACE_CHECKPOINT_COMPACT");
+	if (c && *c)
+		compact_min = strtoull(c, NULL, 10);
 	const char *v = getenv("CTRACE_CHECKPOINT");
 	if (v && *v) {
 		period_ns = ct_units_parse_duration(v);
@@ -368,15 +496,15 @@ static void ck_fork_child(void)
 	last_ns = 0;
 	buf.len = 0;
 	buf.oom = 0;
-	ndeltas = 0;
-	ct_hindex_free(&delta_ix);
+	nentries = ndirty = 0;
+	ct_hindex_free(&entry_ix);
 	if (stacks_written)
 		memset(stacks_written, 0, stacks_words * sizeof(*stacks_written));
 	modules_written = 0;
 	ntids = 0;
 	ct_hindex_free(&tid_ix);
 	lost_written = UINT64_MAX;
-	ncheckpoints = checkpoint_ns = 0;
+	ncheckpoints = checkpoint_ns = checkpoint_max_ns = 0;
 }
 
 static const ct_subscription ck_subs[] = {

@@ -126,8 +126,9 @@ int ct_collector_fork_child(void);
 uint64_t ct_ckpt_has_data(void);
 /* The final files are written: the checkpoint journal is removed. Exit path. */
 void ct_ckpt_done(void);
-/* Checkpoints appended so far and the collector CPU time they took (for summary.txt). */
-void ct_ckpt_stats(uint64_t *count, uint64_t *cpu_ns);
+/* Checkpoints appended so far, the collector CPU time they took and the longest one's
+ * (for summary.txt). */
+void ct_ckpt_stats(uint64_t *count, uint64_t *cpu_ns, uint64_t *max_ns);
 
 /* ---- out.c ---- */
 const char *ct_out_errors(void); /* "error=..." lines for summary.txt, "" if none */

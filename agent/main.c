@@ -166,9 +166,10 @@ static int write_summary(void)
 			.events_lost = ct_collector_dropped(),
 			.threads = ct_cpu_threads(),
 			.collector_cpu_ms = (double)ct_collector_cpu_ns() / 1e6};
-	uint64_t ck_ns;
-	ct_ckpt_stats(&s.checkpoints, &ck_ns);
+	uint64_t ck_ns, ck_max;
+	ct_ckpt_stats(&s.checkpoints, &ck_ns, &ck_max);
 	s.checkpoint_cpu_ms = (double)ck_ns / 1e6;
+	s.checkpoint_max_ms = (double)ck_max / 1e6;
 	if (!read_command(s.cmd, sizeof(s.cmd)))
 		snprintf(s.cmd, sizeof(s.cmd), "%s", program_invocation_short_name);
 	snprintf(s.engine, sizeof(s.engine), "%s", ct_engine_name(ct_engine_get()));

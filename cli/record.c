@@ -127,8 +127,9 @@ static void print_summary(const char *dir)
 	}
 	if (rc) {
 		fprintf(stderr,
-			"ctrace: the agent wrote no summary to %s (is the disk full, was "
-			"the program statically linked, or did it exec away?)\n",
+			"ctrace: the agent wrote no summary to %s (was the program killed "
+			"before its first checkpoint, is the disk full, was it statically "
+			"linked, or did it exec away?)\n",
 			dir);
 		return;
 	}

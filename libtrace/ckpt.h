@@ -104,8 +104,8 @@ void ct_ckpt_free(ct_ckpt *c);
 const ct_ckpt_info *ct_ckpt_get_info(const ct_ckpt *c);
 
 /* The profile of one kind, as the agent would have written it at exit (sample types,
- * period, mappings, labels; a comment says it comes from a checkpoint), or NULL when the
- * journal holds nothing of that kind or memory runs out. */
+ * period, mappings, labels; a comment says it comes from a checkpoint), or NULL when its
+ * mode was off (START's modes; cpu also when the engine was off) or memory runs out. */
 ct_profile *ct_ckpt_profile(const ct_ckpt *c, ct_ckpt_kind kind);
 
 #endif

@@ -135,13 +135,17 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 		fprintf(f, "%s=%.*s\n", CT_SUMMARY_ERROR, (int)n, e);
 		e += n + (e[n] == '\n');
 	}
+	if (s->checkpoints)
+		fprintf(f, "%s=%.3f\n", CT_SUMMARY_CHECKPOINT_MAX_MS, s->checkpoint_max_ms);
 	return ct_safefile_close(&sf, ferror(f) ? -EIO : 0);
 }
 
 /* Stores one key's value into s; unknown keys are ignored. */
 static void summary_set(ct_summary *s, const char *key, const char *v)
 {
-	if (!strcmp(key, CT_SUMMARY_PID))
+	if (!strcmp(key, CT_SUMMARY_CHECKPOINT_MAX_MS))
+		s->checkpoint_max_ms = strtod(v, NULL);
+	else if (!strcmp(key, CT_SUMMARY_PID))
 		s->pid = atoi(v);
 	else if (!strcmp(key, CT_SUMMARY_CMD))
 		snprintf(s->cmd, sizeof(s->cmd), "%s", v);

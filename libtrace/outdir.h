@@ -94,11 +94,14 @@ bool ct_outdir_is_child(const char *name);
 #define CT_SUMMARY_WARNING "warning"
 #define CT_SUMMARY_ANNOTATE_MISUSE "annotate_misuse"
 #define CT_SUMMARY_CHECKPOINT "checkpoint"
+#define CT_SUMMARY_CHECKPOINT_MAX_MS "checkpoint_max_ms"
 #define CT_SUMMARY_CHECKPOINTS "checkpoints"
 #define CT_SUMMARY_CHECKPOINT_CPU_MS "checkpoint_cpu_ms"
 #define CT_SUMMARY_HEAP_INCOMPLETE "heap_incomplete"
 
 typedef struct {
+	/* The longest checkpoint's CPU time, with checkpoints and checkpoint_cpu_ms (below). */
+	double checkpoint_max_ms;
 	int pid;
 	char cmd[256];		 /* the command line, arguments joined by spaces; "" when unknown */
 	char engine[32];	 /* "perf", "timer" or "off" */
