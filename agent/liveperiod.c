@@ -34,6 +34,7 @@
 #include "agent/tracewin.h"
 #include "libtrace/pprof.h"
 #include "libtrace/profdelta.h"
+#include "libtrace/units.h"
 
 enum { W_CPU, W_HEAP, W_MUTEX, W_BLOCK, W_N };
 static const char *const files[W_N] = {CT_FILE_CPU, CT_FILE_HEAP, CT_FILE_MUTEX, CT_FILE_BLOCK};
@@ -279,26 +280,13 @@ static void at_fork_child(void)
 	cur_trace.id = cur_trace.slot = -1; /* the parent's window and its file */
 }
 
-/* "1s", "500ms", "2m", "1h", or plain seconds; 0 when invalid. */
-static uint64_t parse_duration(const char *v)
-{
-	char *end;
-	double x = strtod(v, &end);
-	double unit = !*end		       ? 1e9
-		      : strcmp(end, "s") == 0  ? 1e9
-		      : strcmp(end, "ms") == 0 ? 1e6
-		      : strcmp(end, "m") == 0  ? 60e9
-		      : strcmp(end, "h") == 0  ? 3600e9
-					       : 0;
-	return x > 0 && x * unit < 1e18 ? (uint64_t)(x * unit) : 0;
-}
-
 int ct_period_start(void)
 {
 	const char *v = getenv("CTRACE_PERIOD");
 	if (!v || !*v)
 		return 0;
-	period_ns = parse_duration(v);
+	int64_t ns = ct_units_parse_duration(v);
+	period_ns = ns > 0 ? (uint64_t)ns : 0;
 	if (period_ns < 100000000u) {
 		ct_log("CTRACE_PERIOD=%s: not a duration of at least 100ms; no windows", v);
 		period_ns = 0;
