@@ -42,7 +42,6 @@
 #include <unistd.h>
 
 #include "agent/lockprof.h"
-#include "agent/stackcache.h"
 
 #define WR_SLOTS 4096 /* threads with a slot at once; power of two */
 #define WR_RETRIES 64 /* a reader's attempts at one slot */

@@ -31,8 +31,9 @@ pprof_top() {
 
 # share TOPFILE FUNCTION flat|cum — the percentage of FUNCTION in pprof_top output.
 share() {
-	awk -v fn="$2" -v col="$3" '$3 == fn || ($3 " " $4) == fn {
-		print (col == "flat" ? $1 : $2); found=1; exit } END { if (!found) print 0 }' "$1"
+	awk -v fn="$2" -v col="$3" '{ name = $3; for (i = 4; i <= NF; i++) name = name " " $i }
+		$3 == fn || name == fn { print (col == "flat" ? $1 : $2); found=1; exit }
+		END { if (!found) print 0 }' "$1"
 }
 
 # near VALUE TARGET TOLERANCE — true when |VALUE - TARGET| <= TOLERANCE.
