@@ -42,7 +42,6 @@
 #include <unistd.h>
 
 #include "agent/lockprof.h"
-#include "agent/stackcache.h"
 
 #define WR_SLOTS 4096 /* threads with a slot at once; power of two */
 #define WR_RETRIES 64 /* a reader's attempts at one slot */
@@ -62,6 +61,15 @@ typedef struct {
 
 static wr_slot wr_table[WR_SLOTS];
 static __thread wr_slot *wr_self __attribute__((tls_model("initial-exec")));
+/* The owner's copy of its slot's sequence count, and whether a wait of the thread holds
+ * the slot (set before the slot is written, so that a signal handler's wait in between
+ * leaves it alone). The owner never loads its slot: after a system call — every hook's
+ * real call — the slot's first load missed the caches and the TLB on these machines
+ * (the single costliest instruction of a hook that did not wait), while stores retire
+ * into the store buffer. Thread-local data sits beside the thread's control block, which
+ * libc touches around every call anyway. */
+static __thread uint32_t wr_seq __attribute__((tls_model("initial-exec")));
+static __thread int wr_busy __attribute__((tls_model("initial-exec")));
 
 #define WR_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 #define WR_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
@@ -79,6 +87,8 @@ static wr_slot *wr_slot_get(void)
 		if (atomic_load_explicit(&s->tid, memory_order_relaxed) == 0 &&
 		    atomic_compare_exchange_strong_explicit(
 			    &s->tid, &free_tid, tid, memory_order_relaxed, memory_order_relaxed)) {
+			/* Once per thread: the previous owner left the count even. */
+			wr_seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 			wr_self = s;
 			return s;
 		}
@@ -89,11 +99,19 @@ static wr_slot *wr_slot_get(void)
 /* Opens the slot for w, unless another wait of this thread holds it. */
 static void wr_open(ct_lk_wait *w)
 {
-	wr_slot *s = wr_slot_get();
 	w->slot = 0;
-	if (!s || (atomic_load_explicit(&s->seq, memory_order_relaxed) & 1) || WR_GET(s->begin))
+	if (wr_busy)
 		return;
-	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	wr_busy = 1;
+	atomic_signal_fence(memory_order_seq_cst); /* busy before the slot changes */
+	wr_slot *s = wr_slot_get();
+	if (!s) {
+		atomic_signal_fence(memory_order_seq_cst);
+		wr_busy = 0;
+		return;
+	}
+	uint32_t q = wr_seq;
+	wr_seq = q + 2;
 	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release); /* odd before the fields change */
 	WR_SET(s->reason, w->reason);
@@ -111,11 +129,14 @@ static void wr_close(const ct_lk_wait *w)
 	if (!w->slot)
 		return;
 	wr_slot *s = wr_self;
-	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	uint32_t q = wr_seq;
+	wr_seq = q + 2;
 	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	WR_SET(s->begin, 0);
 	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst); /* the slot closed, then free for others */
+	wr_busy = 0;
 }
 
 uint64_t ct_lk_io_min_ns = 10000; /* set by wr_init (constructor); read-only afterwards */
@@ -203,7 +224,9 @@ void ct_lk_open_waits_release(void)
 	if (!s)
 		return;
 	wr_self = NULL;
-	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	wr_busy = 1; /* no slot any more: a later wait of this thread (a TSD destructor's) is
+		      * not listed */
+	uint32_t q = wr_seq;
 	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	WR_SET(s->begin, 0);
@@ -264,6 +287,8 @@ static void wr_child_reset(void)
 {
 	memset(wr_table, 0, sizeof(wr_table));
 	wr_self = NULL;
+	wr_seq = 0;
+	wr_busy = 0;
 }
 
 __attribute__((constructor)) static void wr_init(void)
