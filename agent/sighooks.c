@@ -35,6 +35,17 @@ int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *o
 	return real_sigaction_fn(sig, act, old);
 }
 
+int ct_sig_claim_handler(int sig, void (*handler)(int, siginfo_t *, void *),
+			 void (*on_taken)(int sig))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	return ct_sig_claim(sig, &sa, on_taken);
+}
+
 int ct_sig_claim(int sig, const struct sigaction *act, void (*on_taken)(int sig))
 {
 	if (sig <= 0 || sig >= _NSIG)

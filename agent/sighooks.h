@@ -22,6 +22,10 @@
  * called (from the program's thread) when the program sets sig; NULL: the program's
  * handler simply replaces the agent's. 0 or -errno. */
 int ct_sig_claim(int sig, const struct sigaction *act, void (*on_taken)(int sig));
+/* ct_sig_claim with the action every agent handler wants: handler with siginfo, SA_RESTART
+ * (the program's interrupted calls go on), every signal blocked while it runs. */
+int ct_sig_claim_handler(int sig, void (*handler)(int, siginfo_t *, void *),
+			 void (*on_taken)(int sig));
 /* Whether the program has a handler (or SIG_IGN) for sig, as the program sees it. */
 int ct_sig_program_owns(int sig);
 /* Runs the program's action for a signal the agent's handler received but that is not the

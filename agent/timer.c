@@ -111,12 +111,7 @@ static void signal_taken(int sig);
 
 static int install(int sig)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	return ct_sig_claim(sig, &sa, signal_taken);
+	return ct_sig_claim_handler(sig, handler, signal_taken);
 }
 
 /* The program took our signal (sighooks.c): move to a free real-time signal. Threads
