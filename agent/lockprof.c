@@ -94,7 +94,9 @@ uint32_t ct_lk_capture(void)
 
 uint32_t ct_lk_site_stack(ct_lk_site site)
 {
-	return site.ra ? ct_stackcache_capture(site.ra, site.slot) : ct_lk_capture_guarded();
+	/* + the thread's labels, as ct_lk_capture_guarded adds them */
+	return site.ra ? ct_ann_stack(ct_stackcache_capture(site.ra, site.slot))
+		       : ct_lk_capture_guarded();
 }
 
 uint32_t ct_lk_stack(ct_lk_site site)
