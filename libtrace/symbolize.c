@@ -451,7 +451,9 @@ int ct_symbolizer_run(ct_symbolizer *s, ct_profile *p, ct_error *err)
 	}
 	for (uint32_t i = 0; !rc && i < p->nmappings; i++) {
 		ct_mapping *mp = &p->mappings[i];
-		mp->has_functions |= (how[i] & CT_SYM_HOW_SYMBOL) != 0;
+		/* Anonymous memory has no file to look in later: what the perf map did not name
+		 * stays "[anon]", and pprof must not try to symbolize it again. */
+		mp->has_functions |= (how[i] & CT_SYM_HOW_SYMBOL) != 0 || is_anonymous(mp);
 		mp->has_filenames |= (how[i] & CT_SYM_HOW_LINES) != 0;
 		mp->has_line_numbers |= (how[i] & CT_SYM_HOW_LINES) != 0;
 		mp->has_inline_frames |= (how[i] & CT_SYM_HOW_DWARF) != 0;
