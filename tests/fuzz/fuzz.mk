@@ -39,20 +39,14 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 # $(FUZZ_DIR)/seeds/<name>/ is what tests/fuzz/run copies into a target's scratch corpus.
 FUZZ_SEEDS := $(FUZZ_DIR)/seeds
 
-$(FUZZ_DIR)/gen_pprof: tests/fuzz/seeds/gen_pprof.c $(LIBTRACE_A)
+# A seed generator tests/fuzz/seeds/gen_<name>.c writes the corpus $(FUZZ_SEEDS)/<name>/.
+FUZZ_GENS := pprof trace
+
+$(FUZZ_GENS:%=$(FUZZ_DIR)/gen_%): $(FUZZ_DIR)/gen_%: tests/fuzz/seeds/gen_%.c $(LIBTRACE_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBTRACE_A) $(LDFLAGS_ALL) $(LIBTRACE_LIBS)
 
-$(FUZZ_SEEDS)/pprof/.done: $(FUZZ_DIR)/gen_pprof
-	@rm -rf $(@D) && mkdir -p $(@D)
-	$< $(@D)
-	@touch $@
-
-$(FUZZ_DIR)/gen_trace: tests/fuzz/seeds/gen_trace.c $(LIBTRACE_A)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBTRACE_A) $(LDFLAGS_ALL) $(LIBTRACE_LIBS)
-
-$(FUZZ_SEEDS)/trace/.done: $(FUZZ_DIR)/gen_trace
+$(FUZZ_GENS:%=$(FUZZ_SEEDS)/%/.done): $(FUZZ_SEEDS)/%/.done: $(FUZZ_DIR)/gen_%
 	@rm -rf $(@D) && mkdir -p $(@D)
 	$< $(@D)
 	@touch $@

@@ -13,15 +13,6 @@
 #include "tests/unit/ct_check.h"
 #include "tests/unit/proffix.h"
 
-static char *report(const ct_profile *h, const ct_profile *peak, int top, int *rc)
-{
-	ct_check_mem mem;
-	FILE *f = ct_check_mem_open(&mem);
-	ck_assert_ptr_nonnull(f);
-	*rc = ct_heap_report(f, h, peak, top);
-	return ct_check_mem_close(&mem);
-}
-
 static ct_profile *heap_profile(int64_t period)
 {
 	ct_profile *p = ct_profile_new();
@@ -71,9 +62,7 @@ START_TEST(test_report_sections)
 	ct_profile *peak = heap_profile(1);
 	uint32_t pl = loc(peak, 0x2000, "leaky_cache_insert", 33);
 	sample(peak, &pl, 1, 1000, 1024000, 1500, 1536000);
-	int rc;
-	char *out = report(p, peak, 10, &rc);
-	ck_assert_int_eq(rc, 0);
+	char *out = pfix_report(ct_heap_report, p, peak, 10, 0);
 	ck_assert_msg(strstr(out, "every allocation sampled"), "%s", out);
 	ck_assert_msg(strstr(out, "in use at exit:") && strstr(out, "in 1003 objects"), "%s", out);
 	ck_assert_msg(strstr(out, "peak in use:") && strstr(out, "in 1500 objects"), "%s", out);
@@ -98,8 +87,7 @@ START_TEST(test_report_sections)
 	ck_assert_ptr_null(strstr(leaks, "parse_request"));
 	free(out);
 	/* top = 1: one row per table, one leak, and a note of the rest. */
-	out = report(p, NULL, 1, &rc);
-	ck_assert_int_eq(rc, 0);
+	out = pfix_report(ct_heap_report, p, NULL, 1, 0);
 	ck_assert_ptr_null(strstr(out, "peak in use"));
 	ck_assert_msg(strstr(out, "... 1 more stacks"), "%s", out);
 	free(out);
@@ -114,9 +102,7 @@ START_TEST(test_report_sampled_unsymbolized)
 	uint32_t a = loc(p, 0x1234, NULL, 0), b = loc(p, 0x5678, NULL, 0);
 	uint32_t s[] = {a, b};
 	sample(p, s, 2, 10, 5 << 20, 0, 0);
-	int rc;
-	char *out = report(p, NULL, 0, &rc);
-	ck_assert_int_eq(rc, 0);
+	char *out = pfix_report(ct_heap_report, p, NULL, 0, 0);
 	ck_assert_msg(strstr(out, "sampled every 512KB"), "%s", out);
 	ck_assert_msg(strstr(out, "app+0x234"), "%s", out);
 	ck_assert_msg(strstr(out, "possible leaks: none"), "%s", out);
@@ -127,19 +113,13 @@ END_TEST
 
 START_TEST(test_report_rejects)
 {
-	int rc;
-	char *out = report(NULL, NULL, 5, &rc);
-	ck_assert_int_eq(rc, -EINVAL);
-	free(out);
+	free(pfix_report(ct_heap_report, NULL, NULL, 5, -EINVAL));
 	ct_profile *cpu = pfix_new(1);
-	out = report(cpu, NULL, 5, &rc);
-	ck_assert_int_eq(rc, -EINVAL);
-	free(out);
+	free(pfix_report(ct_heap_report, cpu, NULL, 5, -EINVAL));
 	ct_profile_free(cpu);
 	/* An empty heap profile is fine. */
 	ct_profile *h = heap_profile(1);
-	out = report(h, NULL, 5, &rc);
-	ck_assert_int_eq(rc, 0);
+	char *out = pfix_report(ct_heap_report, h, NULL, 5, 0);
 	ck_assert_msg(strstr(out, "possible leaks: none"), "%s", out);
 	free(out);
 	ct_profile_free(h);

@@ -125,6 +125,15 @@ static void *table_mem(unsigned bits)
 	return m;
 }
 
+/* A table whose largest level has 2^bits slots, laid over fresh memory (returned: free
+ * it after). */
+static void *table_new(ct_heap_table *t, unsigned bits)
+{
+	void *m = table_mem(bits);
+	ck_assert_int_eq(ct_heap_table_init(t, m, bits), 0);
+	return m;
+}
+
 START_TEST(test_table_basic)
 {
 	ct_heap_table t;
@@ -168,8 +177,7 @@ END_TEST
 START_TEST(test_table_full)
 {
 	ct_heap_table t;
-	void *m = table_mem(6);
-	ck_assert_int_eq(ct_heap_table_init(&t, m, 6), 0);
+	void *m = table_new(&t, 6);
 	int ok = 0, refused = 0;
 	for (uintptr_t a = 16; a < 16 * 200; a += 16) {
 		int r = ct_heap_table_insert(&t, a, a);
@@ -193,8 +201,7 @@ END_TEST
 START_TEST(test_filter_saturates)
 {
 	ct_heap_table t;
-	void *m = table_mem(4);
-	ck_assert_int_eq(ct_heap_table_init(&t, m, 4), 0);
+	void *m = table_new(&t, 4);
 	atomic_store(&t.level[0].filter[3], 254);
 	uintptr_t a = 0;
 	for (uintptr_t x = 16;; x += 16)
@@ -216,16 +223,14 @@ END_TEST
 START_TEST(test_table_grows)
 {
 	ct_heap_table t;
-	void *m = table_mem(16);
-	ck_assert_int_eq(ct_heap_table_init(&t, m, 16), 0);
+	void *m = table_new(&t, 16);
 	ck_assert_uint_eq(t.nlevels, 3);
 	ck_assert_uint_eq(t.level[0].bits, 12);
 	ck_assert_uint_eq(t.level[2].bits, 16);
 	ck_assert_uint_eq(ct_heap_table_bytes(16),
 			  (size_t)17 * ((1u << 12) + (1u << 14) + (1u << 16)));
 	ct_heap_table big;
-	void *mbig = table_mem(22);
-	ck_assert_int_eq(ct_heap_table_init(&big, mbig, 22), 0);
+	void *mbig = table_new(&big, 22);
 	ck_assert_uint_eq(big.nlevels, 6);
 	ck_assert_uint_eq(big.level[0].bits, 12);
 	free(mbig);
@@ -297,8 +302,7 @@ static void *table_worker(void *arg)
 START_TEST(test_table_concurrent)
 {
 	ct_heap_table t;
-	void *m = table_mem(12);
-	ck_assert_int_eq(ct_heap_table_init(&t, m, 12), 0);
+	void *m = table_new(&t, 12);
 	enum { N = 8 };
 	pthread_t th[N];
 	worker w[N];

@@ -11,6 +11,7 @@
 
 #include "libtrace/lockreport.h"
 #include "tests/unit/ct_check.h"
+#include "tests/unit/proffix.h"
 
 /* A profile with contentions/count and delay/nanoseconds sample types. */
 static ct_profile *contention_profile(void)
@@ -48,15 +49,6 @@ static void sample(ct_profile *p, const char *leaf, const char *caller, int64_t 
 	ck_assert_int_eq(ct_profile_add_sample(p, locs, 2, values, labels, n), 0);
 }
 
-static char *report(const ct_profile *mutex, const ct_profile *block, int top, int *rc)
-{
-	ct_check_mem mem;
-	FILE *f = ct_check_mem_open(&mem);
-	ck_assert_ptr_nonnull(f);
-	*rc = ct_lock_report(f, mutex, block, top);
-	return ct_check_mem_close(&mem);
-}
-
 START_TEST(test_lock_table_joined)
 {
 	ct_profile *m = contention_profile(), *b = contention_profile();
@@ -71,9 +63,7 @@ START_TEST(test_lock_table_joined)
 	/* Not a lock: a net wait, only in the reason table. */
 	sample(b, "server_loop", "main", 5, 500000000, "net", NULL, 300000000);
 
-	int rc;
-	char *out = report(m, b, 10, &rc);
-	ck_assert_int_eq(rc, 0);
+	char *out = pfix_report(ct_lock_report, m, b, 10, 0);
 	ck_assert_ptr_nonnull(strstr(out, "Contended locks: 2"));
 	/* Lock A first (more wait), with its sums and longest wait. */
 	char *a = strstr(out, "0xa000             mutex");
@@ -109,9 +99,7 @@ START_TEST(test_top_bounds_lists)
 		snprintf(lock, sizeof(lock), "0x%x", 0x1000 + i);
 		sample(b, name, "main", 1, 1000000 * (i + 1), "mutex", lock, 0);
 	}
-	int rc;
-	char *out = report(NULL, b, 3, &rc);
-	ck_assert_int_eq(rc, 0);
+	char *out = pfix_report(ct_lock_report, NULL, b, 3, 0);
 	ck_assert_ptr_nonnull(strstr(out, "Contended locks: 20 (top 3 by wait)"));
 	ck_assert_ptr_nonnull(strstr(out, "  lock 0x1013"));
 	ck_assert_ptr_nonnull(strstr(out, "  lock 0x1011"));
@@ -134,9 +122,7 @@ START_TEST(test_unlabelled_and_unsymbolized)
 	uint32_t locs[2] = {loc(m, NULL, 0, 0x401000), loc(m, NULL, 0, 0x402000)};
 	int64_t v[2] = {7, 7000};
 	ck_assert_int_eq(ct_profile_add_sample(m, locs, 2, v, NULL, 0), 0);
-	int rc;
-	char *out = report(m, NULL, 0, &rc);
-	ck_assert_int_eq(rc, 0);
+	char *out = pfix_report(ct_lock_report, m, NULL, 0, 0);
 	ck_assert_ptr_nonnull(strstr(out, "  -                  lock              7           -"));
 	ck_assert_ptr_nonnull(strstr(out, "0x401000 < 0x402000"));
 	ck_assert_ptr_null(strstr(out, "Blocking by reason"));
@@ -147,10 +133,7 @@ END_TEST
 
 START_TEST(test_errors)
 {
-	int rc;
-	char *out = report(NULL, NULL, 5, &rc);
-	ck_assert_int_eq(rc, -EINVAL);
-	free(out);
+	free(pfix_report(ct_lock_report, NULL, NULL, 5, -EINVAL));
 	ct_profile *b = contention_profile();
 	sample(b, "f", "main", 1, 1000, "sleep", NULL, 0);
 	FILE *ro = fopen("/dev/null", "r");

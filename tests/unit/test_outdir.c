@@ -74,10 +74,22 @@ START_TEST(profile_names)
 }
 END_TEST
 
+/* The file tests' scratch directory, fresh for each, and summary.txt's path in it. */
+static char dir[128], summary[256];
+
+static void dir_setup(void)
+{
+	ct_check_tmpdir(dir, sizeof(dir), "outdir");
+	snprintf(summary, sizeof(summary), "%s/summary.txt", dir);
+}
+
+static void dir_teardown(void)
+{
+	ct_check_rm_rf(dir);
+}
+
 START_TEST(summary_round_trip)
 {
-	char dir[128];
-	ct_check_tmpdir(dir, sizeof(dir), "outdir");
 	ct_summary s = {.pid = 4242,
 			.samples = 18446744073709551615ull,
 			.lost = 7,
@@ -99,9 +111,7 @@ START_TEST(summary_round_trip)
 	free(text);
 	ct_summary r;
 	ct_error err = {.offset = -1};
-	char path[256];
-	snprintf(path, sizeof(path), "%s/summary.txt", dir);
-	ck_assert_int_eq(ct_summary_read(path, &r, &err), 0);
+	ck_assert_int_eq(ct_summary_read(summary, &r, &err), 0);
 	ck_assert_int_eq(r.pid, 4242);
 	ck_assert_str_eq(r.cmd, "my prog");
 	ck_assert_str_eq(r.engine, "timer");
@@ -111,27 +121,22 @@ START_TEST(summary_round_trip)
 	ck_assert_uint_eq(r.threads, 65);
 	ck_assert(r.collector_cpu_ms == 12.5);
 	ck_assert_str_eq(r.errors, s.errors);
-	ct_check_rm_rf(dir);
 }
 END_TEST
 
 START_TEST(summary_bad_input)
 {
-	char dir[128], path[256];
-	ct_check_tmpdir(dir, sizeof(dir), "outdir");
-	snprintf(path, sizeof(path), "%s/summary.txt", dir);
 	ct_summary r;
 	ct_error err = {.offset = -1};
-	ck_assert_int_eq(ct_summary_read(path, &r, &err), -ENOENT);
+	ck_assert_int_eq(ct_summary_read(summary, &r, &err), -ENOENT);
 	ct_check_write_file(dir, "summary.txt", "future_key=1\nsamples=5\n\nlost=2\n");
-	ck_assert_int_eq(ct_summary_read(path, &r, &err), 0);
+	ck_assert_int_eq(ct_summary_read(summary, &r, &err), 0);
 	ck_assert_uint_eq(r.samples, 5);
 	ck_assert_uint_eq(r.lost, 2);
 	ct_check_write_file(dir, "summary.txt", "samples=5\ngarbage\n");
-	ck_assert_int_eq(ct_summary_read(path, &r, &err), -EINVAL);
+	ck_assert_int_eq(ct_summary_read(summary, &r, &err), -EINVAL);
 	ck_assert_int_eq(err.offset, 10);
 	ck_assert_ptr_nonnull(strstr(err.msg, "at byte 10"));
-	ct_check_rm_rf(dir);
 }
 END_TEST
 
@@ -139,15 +144,13 @@ END_TEST
  * a temporary name is skipped. The victim keeps its content. */
 START_TEST(summary_symlink_attack)
 {
-	char dir[128], path[256], victim[256];
-	ct_check_tmpdir(dir, sizeof(dir), "outdir");
+	char victim[256];
 	ct_check_write_file(dir, "victim", "precious\n");
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
-	snprintf(path, sizeof(path), "%s/summary.txt", dir);
-	ck_assert_int_eq(symlink(victim, path), 0);
+	ck_assert_int_eq(symlink(victim, summary), 0);
 	for (int i = 0; i < 4; i++) { /* the next temporary names this process will try */
 		char tmp[300];
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%d", path, (long)getpid(), i);
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%d", summary, (long)getpid(), i);
 		ck_assert_int_eq(symlink(victim, tmp), 0);
 	}
 	ct_summary s = {.pid = 1};
@@ -157,16 +160,14 @@ START_TEST(summary_symlink_attack)
 	ck_assert_str_eq(v, "precious\n");
 	free(v);
 	struct stat st;
-	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert_int_eq(lstat(summary, &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
-	ct_check_rm_rf(dir);
 }
 END_TEST
 
 START_TEST(safefile_failure_leaves_nothing)
 {
-	char dir[128], path[256];
-	ct_check_tmpdir(dir, sizeof(dir), "outdir");
+	char path[256];
 	snprintf(path, sizeof(path), "%s/out.svg", dir);
 	ct_safefile sf;
 	ck_assert_int_eq(ct_safefile_open(&sf, path), 0);
@@ -181,9 +182,11 @@ END_TEST
 
 static Suite *outdir_suite(void)
 {
-	return CT_CHECK_SUITE("outdir", modes_names, modes_typos, profile_names, summary_round_trip,
-			      summary_bad_input, summary_symlink_attack,
-			      safefile_failure_leaves_nothing);
+	Suite *s = CT_CHECK_SUITE("outdir", modes_names, modes_typos, profile_names);
+	TCase *tc = CT_CHECK_TCASE(s, "files", 0, summary_round_trip, summary_bad_input,
+				   summary_symlink_attack, safefile_failure_leaves_nothing);
+	tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
+	return s;
 }
 
 CT_CHECK_MAIN(outdir_suite)

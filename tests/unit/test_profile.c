@@ -14,9 +14,22 @@
 #include "tests/unit/ct_check.h"
 #include "tests/unit/proffix.h"
 
+/* The model tests' profile: new and empty before each, freed after it. */
+static ct_profile *p;
+
+static void setup(void)
+{
+	p = ct_profile_new();
+	ck_assert_ptr_nonnull(p);
+}
+
+static void teardown(void)
+{
+	ct_profile_free(p);
+}
+
 START_TEST(test_new_defaults)
 {
-	ct_profile *p = ct_profile_new();
 	ck_assert_ptr_nonnull(p);
 	ck_assert_str_eq(p->drop_frames, "");
 	ck_assert_str_eq(p->keep_frames, "");
@@ -25,14 +38,12 @@ START_TEST(test_new_defaults)
 	ck_assert_str_eq(p->period_type.unit, "");
 	ck_assert_uint_eq(p->nsamples, 0);
 	ck_assert_int_eq(ct_profile_sample_index(p, "cpu"), -1);
-	ct_profile_free(p);
 	ct_profile_free(NULL);
 }
 END_TEST
 
 START_TEST(test_strings_interned)
 {
-	ct_profile *p = ct_profile_new();
 	char buf[32];
 	strcpy(buf, "alloc_space");
 	const char *a = ct_profile_str(p, buf);
@@ -53,13 +64,11 @@ START_TEST(test_strings_interned)
 		ck_assert_ptr_eq(ct_profile_str(p, buf), ptrs[i]);
 		ck_assert_str_eq(ptrs[i], buf);
 	}
-	ct_profile_free(p);
 }
 END_TEST
 
 START_TEST(test_sample_types)
 {
-	ct_profile *p = ct_profile_new();
 	ck_assert_int_eq(ct_profile_add_sample_type(p, "samples", "count"), 0);
 	ck_assert_int_eq(ct_profile_add_sample_type(p, "cpu", "nanoseconds"), 0);
 	ck_assert_uint_eq(p->nsample_types, 2);
@@ -70,13 +79,11 @@ START_TEST(test_sample_types)
 	/* Sample types are fixed once samples exist. */
 	ck_assert_int_eq(ct_profile_add_sample_type(p, "late", "count"), -EINVAL);
 	ck_assert_int_eq(ct_profile_add_sample(p, NULL, 0, NULL, NULL, 0), -EINVAL);
-	ct_profile_free(p);
 }
 END_TEST
 
 START_TEST(test_mappings)
 {
-	ct_profile *p = ct_profile_new();
 	ct_mapping m = {.memory_start = 0x400000, .memory_limit = 0x500000, .filename = "/bin/a"};
 	ck_assert_uint_eq(ct_profile_add_mapping(p, &m), 1);
 	m.filename = "/lib/libc.so.6";
@@ -94,13 +101,11 @@ START_TEST(test_mappings)
 	m.id = 0;
 	ck_assert_uint_eq(ct_profile_add_mapping(p, &m), 4);
 	ck_assert_uint_eq(p->mappings[3].id, 43);
-	ct_profile_free(p);
 }
 END_TEST
 
 START_TEST(test_functions_interned)
 {
-	ct_profile *p = ct_profile_new();
 	uint32_t a = ct_profile_add_function(p, "main", "main", "main.c", 10);
 	uint32_t b = ct_profile_add_function(p, "f", "_Z1fv", "f.cc", 3);
 	ck_assert_uint_eq(a, 0);
@@ -126,13 +131,11 @@ START_TEST(test_functions_interned)
 		snprintf(buf, sizeof(buf), "fn%d", i);
 		ck_assert_uint_eq(ct_profile_add_function(p, buf, buf, "x.c", i), 5 + i);
 	}
-	ct_profile_free(p);
 }
 END_TEST
 
 START_TEST(test_locations_by_address)
 {
-	ct_profile *p = ct_profile_new();
 	ct_mapping m = {.memory_start = 0x1000, .memory_limit = 0x9000, .filename = "a.out"};
 	uint32_t mi = ct_profile_add_mapping(p, &m);
 	uint32_t f = ct_profile_add_function(p, "g", "g", "g.c", 1);
@@ -160,13 +163,11 @@ START_TEST(test_locations_by_address)
 	ck_assert_int_eq(ct_profile_set_lines(p, 99, two, 1), -EINVAL);
 	ck_assert_uint_eq(ct_profile_add_location(p, 5, 0x1, NULL, 0), UINT32_MAX);
 	ck_assert_uint_eq(ct_profile_add_location(p, 0, 0x1, &bad, 1), UINT32_MAX);
-	ct_profile_free(p);
 }
 END_TEST
 
 START_TEST(test_locations_by_lines)
 {
-	ct_profile *p = ct_profile_new();
 	uint32_t f = ct_profile_add_function(p, "g", "g", "g.c", 1);
 	uint32_t h = ct_profile_add_function(p, "h", "h", "h.c", 1);
 	ct_line l1[2] = {{f, 3}, {h, 4}};
@@ -188,14 +189,12 @@ START_TEST(test_locations_by_lines)
 	ck_assert_uint_eq(ct_profile_append_location(p, &dup), 4);
 	ck_assert_uint_eq(p->locations[4].id, 50);
 	ck_assert_uint_eq(ct_profile_add_location(p, 0, 0, l2, 1), b);
-	ct_profile_free(p);
 }
 END_TEST
 
 /* Many line-keyed locations re-keyed in turn: exercises deletion in the probe runs. */
 START_TEST(test_rekey_many)
 {
-	ct_profile *p = ct_profile_new();
 	uint32_t f = ct_profile_add_function(p, "g", "g", "g.c", 1);
 	enum { N = 4000 };
 	for (int i = 0; i < N; i++) {
@@ -211,13 +210,11 @@ START_TEST(test_rekey_many)
 		ck_assert_uint_eq(ct_profile_add_location(p, 0, 0, &l, 1), (uint32_t)i);
 	}
 	ck_assert_uint_eq(p->nlocations, N);
-	ct_profile_free(p);
 }
 END_TEST
 
 START_TEST(test_samples_copied)
 {
-	ct_profile *p = ct_profile_new();
 	ct_profile_add_sample_type(p, "alloc_objects", "count");
 	ct_profile_add_sample_type(p, "alloc_space", "bytes");
 	uint32_t l0 = ct_profile_add_location(p, 0, 0x10, NULL, 0);
@@ -253,7 +250,6 @@ START_TEST(test_samples_copied)
 	ck_assert_int_eq(ct_profile_add_comment(p, "world"), 0);
 	ck_assert_uint_eq(p->ncomments, 2);
 	ck_assert_str_eq(p->comments[1], "world");
-	ct_profile_free(p);
 }
 END_TEST
 
@@ -269,9 +265,9 @@ START_TEST(test_build_large)
 {
 	enum { NLOC = 100000, NSAMPLE = 1000000, DEPTH = 16 };
 	double t0 = now();
-	ct_profile *p = pfix_new(1);
+	ct_profile *big = pfix_new(1);
 	ct_mapping m = {.memory_start = 0x400000, .memory_limit = 0x10000000, .filename = "a"};
-	uint32_t mi = ct_profile_add_mapping(p, &m);
+	uint32_t mi = ct_profile_add_mapping(big, &m);
 	uint64_t seed = 88172645463325252ULL;
 	uint32_t stack[DEPTH];
 	int64_t vals[2] = {1, 10000000};
@@ -282,29 +278,31 @@ START_TEST(test_build_large)
 			seed ^= seed >> 7;
 			seed ^= seed << 17;
 			uint64_t pc = 0x400000 + (seed % NLOC) * 16;
-			stack[d] = ct_profile_add_location(p, mi, pc, NULL, 0);
+			stack[d] = ct_profile_add_location(big, mi, pc, NULL, 0);
 			bad += stack[d] == UINT32_MAX;
 		}
 		ct_label l = {.key = "thread", .str = i % 2 ? "main" : "worker"};
-		bad += ct_profile_add_sample(p, stack, DEPTH, vals, &l, 1) != 0;
+		bad += ct_profile_add_sample(big, stack, DEPTH, vals, &l, 1) != 0;
 	}
 	double t1 = now();
 	ck_assert_int_eq(bad, 0);
-	ck_assert_uint_eq(p->nsamples, NSAMPLE);
-	ck_assert_uint_le(p->nlocations, NLOC);
-	ck_assert_uint_ge(p->nlocations, NLOC * 9 / 10);
+	ck_assert_uint_eq(big->nsamples, NSAMPLE);
+	ck_assert_uint_le(big->nlocations, NLOC);
+	ck_assert_uint_ge(big->nlocations, NLOC * 9 / 10);
 	fprintf(stderr, "profile: built %d samples x %d frames over %u locations in %.3f s\n",
-		NSAMPLE, DEPTH, p->nlocations, t1 - t0);
-	ct_profile_free(p);
+		NSAMPLE, DEPTH, big->nlocations, t1 - t0);
+	ct_profile_free(big);
 }
 END_TEST
 
 static Suite *profile_suite(void)
 {
 	Suite *s = suite_create("profile");
-	CT_CHECK_TCASE(s, "model", 0, test_new_defaults, test_strings_interned, test_sample_types,
-		       test_mappings, test_functions_interned, test_locations_by_address,
-		       test_locations_by_lines, test_rekey_many, test_samples_copied);
+	TCase *model = CT_CHECK_TCASE(s, "model", 0, test_new_defaults, test_strings_interned,
+				      test_sample_types, test_mappings, test_functions_interned,
+				      test_locations_by_address, test_locations_by_lines,
+				      test_rekey_many, test_samples_copied);
+	tcase_add_checked_fixture(model, setup, teardown);
 	CT_CHECK_TCASE(s, "scale", 120, test_build_large);
 	return s;
 }

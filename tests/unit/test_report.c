@@ -131,10 +131,26 @@ static void check_invariants(const ct_tree *t)
 	ck_assert_uint_eq(t->nodes[0].end, t->nnodes);
 }
 
-START_TEST(tree_sums)
+/* The tree of q, unfiltered; building it must succeed. */
+static ct_tree *tree_of(const ct_profile *q)
 {
 	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
+	ck_assert_int_eq(ct_tree_from_profile(q, NULL, &t), 0);
+	return t;
+}
+
+/* What ct_folded_write prints for column col of t (malloc'd). */
+static char *folded(const ct_tree *t, uint32_t col)
+{
+	ct_check_mem mem;
+	FILE *f = ct_check_mem_open(&mem);
+	ck_assert_int_eq(ct_folded_write(f, t, col), 0);
+	return ct_check_mem_close(&mem);
+}
+
+START_TEST(tree_sums)
+{
+	ct_tree *t = tree_of(p);
 	ck_assert_uint_eq(t->ncols, 2);
 	ck_assert_int_eq(ct_tree_total(t, 0), total(0));
 	ck_assert_int_eq(ct_tree_total(t, 1), total(1));
@@ -209,8 +225,7 @@ START_TEST(tree_random_stacks)
 	uint32_t distinct = 0;
 	for (uint32_t i = 0; i < np; i++)
 		distinct += i == 0 || strcmp(prefixes[i], prefixes[i - 1]) != 0;
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
+	ct_tree *t = tree_of(p);
 	check_invariants(t);
 	ck_assert_uint_eq(t->nnodes, distinct + 1); /* and the root */
 	ck_assert_int_eq(ct_tree_total(t, 1), total(1));
@@ -337,13 +352,9 @@ static int64_t parse_folded(char *text, int *lines)
 
 START_TEST(folded_round_trip)
 {
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
+	ct_tree *t = tree_of(p);
 	for (uint32_t col = 0; col < 2; col++) {
-		ct_check_mem mem;
-		FILE *f = ct_check_mem_open(&mem);
-		ck_assert_int_eq(ct_folded_write(f, t, col), 0);
-		char *buf = ct_check_mem_close(&mem);
+		char *buf = folded(t, col);
 		ck_assert_ptr_nonnull(strstr(buf, "main;run;hash "));
 		ck_assert_ptr_nonnull(strstr(buf, "main;run;sort;leaf "));
 		ck_assert_ptr_nonnull(strstr(buf, "main;run;run;hash "));
@@ -363,12 +374,8 @@ START_TEST(folded_sanitizes)
 	uint32_t loc = ct_profile_add_location(p, 0, 0, &l, 1);
 	int64_t v[2] = {1, 1};
 	ck_assert_int_eq(ct_profile_add_sample(p, &loc, 1, v, NULL, 0), 0);
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
-	ct_check_mem mem;
-	FILE *out = ct_check_mem_open(&mem);
-	ck_assert_int_eq(ct_folded_write(out, t, 0), 0);
-	char *buf = ct_check_mem_close(&mem);
+	ct_tree *t = tree_of(p);
+	char *buf = folded(t, 0);
 	ck_assert_ptr_nonnull(strstr(buf, "a:b c 1\n"));
 	free(buf);
 	ct_tree_free(t);
@@ -393,8 +400,7 @@ START_TEST(inlined_and_unsymbolized)
 	int64_t v = 3;
 	ck_assert_int_eq(ct_profile_add_sample(q, locs, 3, &v, NULL, 0), 0);
 	ck_assert_int_eq(ct_profile_add_sample(q, NULL, 0, &v, NULL, 0), 0);
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(q, NULL, &t), 0);
+	ct_tree *t = tree_of(q);
 	const char *path[] = {"0xdead", "outer", "inner", "prog+0x2234"};
 	uint32_t n = node_at(t, path, 4);
 	ck_assert_uint_ne(n, CT_TREE_NONE);
@@ -423,8 +429,7 @@ START_TEST(escaping)
 	uint32_t loc = ct_profile_add_location(p, 0, 0, &l, 1);
 	int64_t v[2] = {50, 500000000};
 	ck_assert_int_eq(ct_profile_add_sample(p, &loc, 1, v, NULL, 0), 0);
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
+	ct_tree *t = tree_of(p);
 	ct_flame_opts o;
 	ct_flame_opts_init(&o);
 	o.col = 1;
@@ -534,8 +539,7 @@ static void decode_html(const char *html, decoded *d)
 START_TEST(html_packed_tree)
 {
 	add((int[]){MAIN, SORT}, 2, -3, "main", 1); /* a negative value survives too */
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
+	ct_tree *t = tree_of(p);
 	ct_flame_opts o;
 	ct_flame_opts_init(&o);
 	o.col = 1;
@@ -576,8 +580,7 @@ START_TEST(html_resolution)
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(ct_profile_add_sample(q, cold, 3, one, NULL, 0), 0);
 	ck_assert_int_eq(ct_profile_add_sample(q, cold + 1, 2, one, NULL, 0), 0);
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(q, NULL, &t), 0);
+	ct_tree *t = tree_of(q);
 	ck_assert_uint_eq(t->nnodes, 5);
 	char *html = render(t, NULL, true);
 	decoded d;
@@ -615,8 +618,7 @@ START_TEST(svg_min_width)
 		int64_t one[2] = {1, 1};
 		ck_assert_int_eq(ct_profile_add_sample(p, locs, 2, one, NULL, 0), 0);
 	}
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
+	ct_tree *t = tree_of(p);
 	ct_flame_opts o;
 	ct_flame_opts_init(&o);
 	o.min_width = 1;
@@ -639,8 +641,7 @@ END_TEST
 START_TEST(empty_profile)
 {
 	ct_profile *q = pfix_new(0);
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(q, NULL, &t), 0);
+	ct_tree *t = tree_of(q);
 	ck_assert_uint_eq(t->nnodes, 1);
 	ct_flame_opts o;
 	ct_flame_opts_init(&o);
@@ -661,8 +662,7 @@ END_TEST
 
 START_TEST(text_table)
 {
-	ct_tree *t;
-	ck_assert_int_eq(ct_tree_from_profile(p, NULL, &t), 0);
+	ct_tree *t = tree_of(p);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);

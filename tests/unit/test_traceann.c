@@ -23,24 +23,6 @@
 
 static const uintptr_t site[] = {0x200, 0x300};
 
-typedef struct {
-	ct_trace *t;
-	ct_trace_model *m;
-} built;
-
-static built build(tfix *f, uint64_t end)
-{
-	built b = {.t = tfix_read(f, end)};
-	ck_assert_int_eq(ct_trace_model_build(b.t, &b.m), 0);
-	return b;
-}
-
-static void release(built *b)
-{
-	ct_trace_model_free(b->m);
-	ct_trace_free(b->t);
-}
-
 /* A thread tid running on cpu 0 from t0 (so the model has a life for it). */
 static void thread_runs(tfix *f, uint32_t tid, uint64_t t0)
 {
@@ -185,7 +167,7 @@ START_TEST(nesting)
 	ct_tw_region_end(f.w, 7, 1700, "", 0, 0, 0); /* nothing open */
 	ct_tw_region_begin(f.w, 7, 1800, "open", 0, 1, 0);
 	ct_tw_exit(f.w, 7, 1900);
-	built b = build(&f, 2000);
+	tfix_built b = tfix_build(&f, 2000);
 	const ct_trace_model *m = b.m;
 	ck_assert_uint_eq(m->nregions, 5);
 	ck_assert_uint_eq(m->unmatched_ends, 1);
@@ -210,7 +192,7 @@ START_TEST(nesting)
 	ck_assert(open->unended);
 	ck_assert_uint_ne(outer->thread, CT_NO_EVENT);
 	ck_assert_uint_eq(m->threads[outer->thread].tid, 7);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
@@ -231,7 +213,7 @@ START_TEST(task_hops_threads)
 	ct_tw_task_end(f.w, 3, 1650, 9, 0);
 	ct_tw_region_begin(f.w, 3, 1700, "other", 0, 1, 0);
 	ct_tw_region_end(f.w, 3, 1800, "other", 0, 1, 0);
-	built b = build(&f, 2000);
+	tfix_built b = tfix_build(&f, 2000);
 	const ct_trace_model *m = b.m;
 	ck_assert_uint_eq(m->ntasks, 1);
 	const ct_task *k = &m->tasks[0];
@@ -253,12 +235,12 @@ START_TEST(task_hops_threads)
 	ck_assert_uint_eq(m->logs[0].task, 0);
 	ck_assert_str_eq(m->logs[0].msg, "handed to 3");
 	ck_assert_uint_eq(m->threads[m->logs[0].thread].tid, 2);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
 /* Thread 7 inside "work" [1100, 1700): runs 100, waits on a mutex 300, runnable 200. */
-static built state_scenario(void)
+static tfix_built state_scenario(void)
 {
 	tfix f;
 	tfix_open(&f, true);
@@ -273,25 +255,25 @@ static built state_scenario(void)
 	ct_tw_region_end(f.w, 7, 1700, "work", 0, 1, 0);
 	ct_tw_sample(f.w, 7, 1150, s, 50);
 	ct_tw_sample(f.w, 7, 1800, s, 50);
-	return build(&f, 2000);
+	return tfix_build(&f, 2000);
 }
 
 START_TEST(state_in_region)
 {
-	built b = state_scenario();
+	tfix_built b = state_scenario();
 	uint64_t st[CT_TS_NSTATES] = {0}, rs[CT_WAIT_NREASONS] = {0};
 	ct_region_states(b.m, region_named(b.m, "work", 0), st, rs);
 	ck_assert_uint_eq(st[CT_TS_RUNNING], 100);
 	ck_assert_uint_eq(st[CT_TS_WAITING], 300);
 	ck_assert_uint_eq(st[CT_TS_RUNNABLE], 200);
 	ck_assert_uint_eq(rs[CT_WAIT_MUTEX], 300);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
 START_TEST(focus)
 {
-	built b = state_scenario();
+	tfix_built b = state_scenario();
 	ct_trace_model *m = b.m;
 	ck_assert_int_eq(ct_trace_model_focus(m, "nope"), -ENOENT);
 	ck_assert_ptr_null(m->focus);
@@ -322,13 +304,13 @@ START_TEST(focus)
 		sync += p->samples[i].values[1];
 	ck_assert_int_eq(sync, 300);
 	ct_profile_free(p);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
 /* Task 9 "request" begun on 1; on 2 "handle" [1200, 1600) holding "parse" [1250, 1300)
  * and a log; on 3 "handle" [1400, 1800). Both handles are in the task. */
-static built views_scenario(void)
+static tfix_built views_scenario(void)
 {
 	tfix f;
 	tfix_open(&f, true);
@@ -343,7 +325,7 @@ static built views_scenario(void)
 	ct_tw_region_begin(f.w, 3, 1400, "handle", 9, 1, 0);
 	ct_tw_region_end(f.w, 3, 1800, "handle", 9, 1, 0);
 	ct_tw_task_end(f.w, 3, 1850, 9, 0);
-	return build(&f, 2000);
+	return tfix_build(&f, 2000);
 }
 
 __attribute__((noinline)) static char *render(int (*fn)(FILE *, const ct_trace_model *),
@@ -363,7 +345,7 @@ static int sched(FILE *out, const ct_trace_model *m)
 
 START_TEST(chrome_regions)
 {
-	built b = views_scenario();
+	tfix_built b = views_scenario();
 	size_t len;
 	char *json = render(ct_trace_export_chrome, b.m, &len);
 	struct {
@@ -402,13 +384,13 @@ START_TEST(chrome_regions)
 					   "\"http\",\"ts\":0.260,\"pid\":100,\"tid\":2,"
 					   "\"args\":{\"message\":\"GET /x\",\"task\":9"));
 	free(json);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
 START_TEST(perfetto_regions)
 {
-	built b = views_scenario();
+	tfix_built b = views_scenario();
 	size_t len;
 	char *pb = render(ct_trace_export_perfetto, b.m, &len);
 	Perfetto__Protos__Trace *tr =
@@ -463,13 +445,13 @@ START_TEST(perfetto_regions)
 	ck_assert_int_eq(logs, 1);
 	perfetto__protos__trace__free_unpacked(tr, NULL);
 	free(pb);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
 START_TEST(sched_regions_table)
 {
-	built b = views_scenario();
+	tfix_built b = views_scenario();
 	size_t len;
 	char *txt = render(sched, b.m, &len);
 	ck_assert_ptr_nonnull(strstr(txt, "\nregions (by total time"));
@@ -488,7 +470,7 @@ START_TEST(sched_regions_table)
 	ck_assert_ptr_nonnull(strstr(txt, "\n  parse "));
 	ck_assert_ptr_nonnull(strstr(txt, "tasks: 1 (1 ended); logs: 1\n"));
 	free(txt);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 

@@ -1,6 +1,6 @@
 /*
  * test_tracemodel.c — thread states derived from trace events (libtrace/tracemodel.c) on
- * hand-built scenarios: creation, preemption, a wait covered by a hook (and the unblock
+ * hand-tfix_built scenarios: creation, preemption, a wait covered by a hook (and the unblock
  * edge that ended it), a kernel wait, exit; every wait reason; the timer engine's merged
  * state; a thread still blocked at the end; tid reuse; and, on random event streams,
  * the invariant that a thread's intervals are contiguous and never overlap.
@@ -13,24 +13,6 @@
 #include "tests/unit/tracefix.h"
 
 static const uintptr_t wait_site[] = {0x200, 0x300};
-
-typedef struct {
-	ct_trace *t;
-	ct_trace_model *m;
-} built;
-
-static built build(tfix *f, uint64_t end)
-{
-	built b = {.t = tfix_read(f, end)};
-	ck_assert_int_eq(ct_trace_model_build(b.t, &b.m), 0);
-	return b;
-}
-
-static void release(built *b)
-{
-	ct_trace_model_free(b->m);
-	ct_trace_free(b->t);
-}
 
 static const ct_thread *thread(const ct_trace_model *m, uint32_t tid)
 {
@@ -68,7 +50,7 @@ START_TEST(lifecycle)
 	ct_tw_switch_in(f.w, 2, 1800, 0);
 	ct_tw_exit(f.w, 2, 1900);
 	ct_tw_switch_out(f.w, 2, 1901, 0, false); /* the dying thread's last switch */
-	built b = build(&f, 2000);
+	tfix_built b = tfix_build(&f, 2000);
 	ck_assert(!b.m->merged);
 	ck_assert_uint_eq(b.m->nthreads, 2);
 	ck_assert_uint_eq(b.m->ncpus, 2);
@@ -103,7 +85,7 @@ START_TEST(lifecycle)
 	ck_assert(main->alive && !main->created);
 	ck_assert_uint_eq(main->niv, 1);
 	iv_is(&main->iv[0], 900, 2000, CT_TS_RUNNING);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
@@ -123,7 +105,7 @@ START_TEST(every_reason)
 		ct_tw_unblock(f.w, 6, t + 400, 0, 0x1000 + (uint64_t)r, 0);
 		ct_tw_switch_in(f.w, 5, t + 500, 0);
 	}
-	built b = build(&f, t);
+	tfix_built b = tfix_build(&f, t);
 	const ct_thread *th = thread(b.m, 5);
 	int seen = 0;
 	for (size_t i = 0; i < th->niv; i++) {
@@ -137,7 +119,7 @@ START_TEST(every_reason)
 		seen |= 1 << iv->reason;
 	}
 	ck_assert_int_eq(seen, ((1 << CT_WAIT_NREASONS) - 1) & ~(1 << CT_WAIT_KERNEL));
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
@@ -152,7 +134,7 @@ START_TEST(timer_engine_merges)
 	ct_tw_wait(f.w, 3, 1300, 1400, CT_WAIT_COND, 0, 0); /* inside the first: ignored */
 	ct_tw_sample(f.w, 3, 1600, 0, 1000);
 	ct_tw_wait(f.w, 3, 1700, CT_TW_OPEN, CT_WAIT_JOIN, 4, 0);
-	built b = build(&f, 3000);
+	tfix_built b = tfix_build(&f, 3000);
 	ck_assert(b.m->merged);
 	const ct_thread *th = thread(b.m, 3);
 	ck_assert(th->alive);
@@ -165,7 +147,7 @@ START_TEST(timer_engine_merges)
 	iv_is(&th->iv[3], 1700, 3000, CT_TS_WAITING);
 	ck_assert_uint_eq(th->iv[3].reason, CT_WAIT_JOIN);
 	ck_assert_uint_eq(th->iv[3].object, 4);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
@@ -180,7 +162,7 @@ START_TEST(tid_reuse)
 	ct_tw_exit(f.w, 9, 300);
 	ct_tw_create(f.w, 1, 400, 9, 0);
 	ct_tw_switch_in(f.w, 9, 500, 0);
-	built b = build(&f, 600);
+	tfix_built b = tfix_build(&f, 600);
 	ck_assert_uint_eq(b.m->nthreads, 3); /* the creator, and thread 9 twice */
 	const ct_thread *a = &b.m->threads[1], *c = &b.m->threads[2];
 	ck_assert(a->tid == 9 && c->tid == 9);
@@ -190,7 +172,7 @@ START_TEST(tid_reuse)
 	ck_assert_uint_eq(a->end, 300);
 	ck_assert_uint_eq(c->begin, 400);
 	iv_is(&c->iv[1], 500, 600, CT_TS_RUNNING);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
@@ -206,12 +188,12 @@ START_TEST(switches_after_exit)
 	ct_tw_switch_out(f.w, 9, 310, 0, true);
 	ct_tw_switch_in(f.w, 9, 320, 1);
 	ct_tw_switch_out(f.w, 9, 330, 1, false);
-	built b = build(&f, 600);
+	tfix_built b = tfix_build(&f, 600);
 	ck_assert_uint_eq(b.m->nthreads, 2); /* the creator and thread 9, once */
 	const ct_thread *a = &b.m->threads[1];
 	ck_assert(a->tid == 9 && !a->alive);
 	ck_assert_uint_eq(a->end, 300);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
@@ -225,7 +207,7 @@ START_TEST(late_create_record)
 	ct_tw_name(f.w, 12, 110, "early");
 	ct_tw_create(f.w, 1, 150, 12, 0);
 	ct_tw_switch_out(f.w, 12, 200, 0, true);
-	built b = build(&f, 300);
+	tfix_built b = tfix_build(&f, 300);
 	ck_assert_uint_eq(b.m->nthreads, 2);
 	const ct_thread *th = thread(b.m, 12);
 	ck_assert(th->created && th->creator == 1 && th->alive);
@@ -234,7 +216,7 @@ START_TEST(late_create_record)
 	ck_assert_uint_eq(th->niv, 2);
 	iv_is(&th->iv[0], 100, 200, CT_TS_RUNNING);
 	iv_is(&th->iv[1], 200, 300, CT_TS_RUNNABLE);
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 
@@ -279,7 +261,7 @@ START_TEST(never_overlap)
 		if (k % 500 == 0)
 			ct_tw_flush(f.w, t);
 	}
-	built b = build(&f, t + 10);
+	tfix_built b = tfix_build(&f, t + 10);
 	ck_assert_uint_ge(b.m->nthreads, 6);
 	for (uint32_t i = 0; i < b.m->nthreads; i++) {
 		const ct_thread *th = &b.m->threads[i];
@@ -294,7 +276,7 @@ START_TEST(never_overlap)
 		}
 		ck_assert_uint_eq(at, th->niv ? th->end : th->begin);
 	}
-	release(&b);
+	tfix_release(&b);
 }
 END_TEST
 

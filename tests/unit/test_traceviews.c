@@ -167,11 +167,13 @@ START_TEST(pprof_totals_equal_model)
 }
 END_TEST
 
-static char *timeline(const ct_trace_model *m, size_t *len)
+/* What writer makes of the model (malloc'd, *len bytes); the writer must succeed. */
+static char *exported(int (*writer)(FILE *, const ct_trace_model *), const ct_trace_model *m,
+		      size_t *len)
 {
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, len);
-	ck_assert_int_eq(ct_timeline_write_html(f, m), 0);
+	ck_assert_int_eq(writer(f, m), 0);
 	fclose(f);
 	return buf;
 }
@@ -180,7 +182,7 @@ START_TEST(timeline_page)
 {
 	built b = build();
 	size_t len;
-	char *html = timeline(b.m, &len);
+	char *html = exported(ct_timeline_write_html, b.m, &len);
 	ck_assert_ptr_nonnull(strstr(html, "<canvas"));
 	ck_assert_ptr_null(strstr(html, "@CT_DATA@"));
 	ck_assert_ptr_null(strstr(html, "@CT_SCRIPT@"));
@@ -296,14 +298,9 @@ static slice *perfetto_slices(const Perfetto__Protos__Trace *tr, size_t *n, size
 START_TEST(perfetto_same_slices_as_json)
 {
 	built b = build();
-	char *json = NULL, *pb = NULL;
-	size_t jlen = 0, plen = 0;
-	FILE *f = open_memstream(&json, &jlen);
-	ck_assert_int_eq(ct_trace_export_chrome(f, b.m), 0);
-	fclose(f);
-	f = open_memstream(&pb, &plen);
-	ck_assert_int_eq(ct_trace_export_perfetto(f, b.m), 0);
-	fclose(f);
+	size_t jlen, plen;
+	char *json = exported(ct_trace_export_chrome, b.m, &jlen);
+	char *pb = exported(ct_trace_export_perfetto, b.m, &plen);
 	Perfetto__Protos__Trace *tr =
 		perfetto__protos__trace__unpack(NULL, plen, (const uint8_t *)pb);
 	ck_assert_ptr_nonnull(tr);
@@ -352,14 +349,9 @@ static size_t count(const char *s, const char *what)
 START_TEST(chrome_states_text)
 {
 	built b = build();
-	char *plain = NULL, *st = NULL;
-	size_t plen = 0, slen = 0;
-	FILE *f = open_memstream(&plain, &plen);
-	ck_assert_int_eq(ct_trace_export_chrome(f, b.m), 0);
-	fclose(f);
-	f = open_memstream(&st, &slen);
-	ck_assert_int_eq(ct_trace_export_chrome_states(f, b.m), 0);
-	fclose(f);
+	size_t plen, slen;
+	char *plain = exported(ct_trace_export_chrome, b.m, &plen);
+	char *st = exported(ct_trace_export_chrome_states, b.m, &slen);
 	const char *text = strstr(st, "\"systemTraceEvents\":\"# tracer: nop\\n");
 	ck_assert_ptr_nonnull(text);
 	ck_assert_int_eq(strncmp(st, plain, plen - 3), 0); /* the same up to "]}\n" */

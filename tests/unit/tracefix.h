@@ -1,7 +1,7 @@
 /*
  * tracefix.h — test fixture shared by the trace suites (test_tracefmt, test_tracemodel,
  * test_tracereport): a trace writer on an anonymous file with its own stack table, and
- * reading back what it wrote.
+ * reading back what it wrote (and the model built from it).
  */
 #ifndef CT_TEST_TRACEFIX_H
 #define CT_TEST_TRACEFIX_H
@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "libtrace/tracemodel.h"
 #include "libtrace/traceread.h"
 #include "libtrace/tracewrite.h"
 
@@ -96,6 +97,26 @@ static inline ct_trace *tfix_read(tfix *f, uint64_t end)
 		ck_abort_msg("decode failed: %s", err.msg);
 	free(buf);
 	return t;
+}
+
+/* A decoded trace and the model built from it. */
+typedef struct {
+	ct_trace *t;
+	ct_trace_model *m;
+} tfix_built;
+
+/* Closes at end, decodes and builds the model; both must succeed. */
+static inline tfix_built tfix_build(tfix *f, uint64_t end)
+{
+	tfix_built b = {.t = tfix_read(f, end)};
+	ck_assert_int_eq(ct_trace_model_build(b.t, &b.m), 0);
+	return b;
+}
+
+static inline void tfix_release(tfix_built *b)
+{
+	ct_trace_model_free(b->m);
+	ct_trace_free(b->t);
 }
 
 #endif
