@@ -66,3 +66,27 @@ nobody_workers_check() {
 	grep -q 'wrote nothing' "$out.err" && { cat "$out.err"; fail "$1: record reports a worker that wrote nothing"; }
 	return 0
 }
+
+# expect_wakers SCHED WHAT WAITER:WAKER... — in `ctrace report --sched` output SCHED, the
+# "unblocked by" line of each WAITER's longest wait names WAKER; fails (naming WHAT) if not.
+expect_wakers() {
+	f=$1 what=$2
+	shift 2
+	for pair in "$@"; do
+		waiter=${pair%%:*}
+		by=$(awk -v w="$waiter" '$2 == w && /\): / {on=1; next} on && /unblocked by/ {print $3; exit}
+			on && /^  [0-9]+\./ {on=0}' "$f")
+		[ "$by" = "${pair#*:}" ] || { cat "$f"; fail "$what: $waiter not unblocked by ${pair#*:}"; }
+	done
+}
+
+# live_server_sched CTR OUT — `ctrace report --sched CTR` (a trace of tests/progs/live_server)
+# into OUT; fails unless it reads, is not truncated and names the threads hot, locker and
+# live_server.
+live_server_sched() {
+	"$CTRACE" report --sched "$1" > "$2" 2> "$2.err" || { cat "$2.err"; fail "report --sched $1"; }
+	grep -q truncated "$2" && fail "$1 is truncated"
+	for name in hot locker live_server; do
+		grep -qE "^ +[0-9]+ +$name " "$2" || fail "$1: no thread $name"
+	done
+}
