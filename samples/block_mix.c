@@ -45,26 +45,11 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The errno name of a result ("0" for success; its message if it has no name). */
 static const char *err_name(int e)
 {
-	switch (e) {
-	case 0:
-		return "0";
-	case ETIMEDOUT:
-		return "ETIMEDOUT";
-	case EDEADLK:
-		return "EDEADLK";
-	case EPERM:
-		return "EPERM";
-	case EINVAL:
-		return "EINVAL";
-	case EBUSY:
-		return "EBUSY";
-	case EAGAIN:
-		return "EAGAIN";
-	default:
-		return strerror(e);
-	}
+	const char *n = e ? strerrorname_np(e) : "0";
+	return n ? n : strerror(e);
 }
 
 static void expect(const char *what, int got, int want)

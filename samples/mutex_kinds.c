@@ -14,30 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The errno name of a result ("0" for success; its message if it has no name). */
 static const char *name(int rc)
 {
-	switch (rc) {
-	case 0:
-		return "0";
-	case EBUSY:
-		return "EBUSY";
-	case EDEADLK:
-		return "EDEADLK";
-	case EPERM:
-		return "EPERM";
-	case EINVAL:
-		return "EINVAL";
-	case ETIMEDOUT:
-		return "ETIMEDOUT";
-	case EOWNERDEAD:
-		return "EOWNERDEAD";
-	case ENOTRECOVERABLE:
-		return "ENOTRECOVERABLE";
-	case EAGAIN:
-		return "EAGAIN";
-	default:
-		return strerror(rc);
-	}
+	const char *n = rc ? strerrorname_np(rc) : "0";
+	return n ? n : strerror(rc);
 }
 
 /* Prints what a call returned and that errno is untouched (set to a marker before). */

@@ -15,13 +15,8 @@
 #   bench annotate_records_lost      N      records the agent's rings dropped (should be 0:
 #                                           a dropped record is cheaper than a kept one)
 set -eu
-build=$(cd "${1:-build}" && pwd)
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$build/tests/bench/bench_annotate
-agent=$build/lib/libctrace.so
-[ -x "$bin" ] || make -s -C "$root" BUILD="$build" "$bin" > /dev/null
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctrace-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/bench_lib.sh"
+bench_setup bench_annotate 1 "${1:-build}"
 
 quantile() { sort -g "$2" | awk -v q="$1" '{v[NR] = $1} END {
 	i = int(q * (NR - 1) + 0.5) + 1; printf "%.2f\n", v[i] }'; }

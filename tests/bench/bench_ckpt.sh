@@ -19,14 +19,8 @@
 #                                           against off (noisy: a difference of two shares)
 #   bench ckpt_journal_bytes         N      journal a SIGKILL leaves after the run
 set -eu
-build=$(cd "${1:-build}" && pwd)
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$build/tests/bench/bench_ckpt
-agent=$build/lib/libctrace.so
-[ -x "$bin" ] || make -s -C "$root" BUILD="$build" "$bin" >/dev/null
-[ -e "$agent" ] || { echo "bench_ckpt: $agent missing (run make)" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctrace-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/bench_lib.sh"
+bench_setup bench_ckpt 1 "${1:-build}"
 key() { v=$(sed -n "s/^$1=//p" "$tmp/out/summary.txt"); echo "${v:-0}"; }
 secs=4
 

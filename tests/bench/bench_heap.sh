@@ -39,14 +39,8 @@
 #                                              filled and summed), wall time, at the
 #                                              default rate (target <= 5)
 set -eu
-build=$(cd "${1:-build}" && pwd)
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$build/tests/bench/bench_heap
-agent=$build/lib/libctrace.so
-[ -x "$bin" ] || make -s -C "$root" BUILD="$build" "$bin" >/dev/null
-[ -e "$agent" ] || { echo "bench_heap: $agent missing (run make)" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ctrace-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/bench_lib.sh"
+bench_setup bench_heap 1 "${1:-build}"
 
 now() { date +%s%N; }
 min() { printf '%s\n' "$@" | sort -g | head -n 1; }

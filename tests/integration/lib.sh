@@ -43,3 +43,50 @@ near() { awk -v v="$1" -v t="$2" -v tol="$3" 'BEGIN { d = v - t; if (d < 0) d = 
 # run_status CMD... — runs CMD without stopping the test when it fails; its exit status
 # is left in $st.
 run_status() { set +e; "$@"; st=$?; set -e; }
+
+# nobody_workers_check PROG — records tests/progs/PROG (priv_server, cap_server: a root
+# server whose 2 workers switch to nobody); fails unless each worker printed left a
+# profile with handle_request ~100% and record reports no process that wrote nothing.
+# Ends the test (status 0) when PROG says "skip" (not root, or no user nobody).
+nobody_workers_check() {
+	out=$TMP/$1
+	chmod 755 "$TMP" # the workers, as nobody, must reach their folders
+	"$CTRACE" record -o "$out" -- "$CT_BUILD/tests/progs/$1" > "$out.out" 2> "$out.err" ||
+		{ cat "$out.err"; fail "$1: status $?"; }
+	if grep -qx skip "$out.out"; then
+		echo "skip: not root (or no user nobody)"
+		exit 0
+	fi
+	for w in $(cat "$out.out"); do
+		[ -s "$out/$w/cpu.pb.gz" ] || { ls -lR "$out"; cat "$out.err"; fail "$1: worker $w left no profile"; }
+		pprof_top "$out/$w/cpu.pb.gz" > "$TMP/w.top"
+		v=$(share "$TMP/w.top" handle_request cum)
+		near "$v" 100 15 || { cat "$TMP/w.top"; fail "$1: worker $w: handle_request has $v%"; }
+	done
+	grep -q 'wrote nothing' "$out.err" && { cat "$out.err"; fail "$1: record reports a worker that wrote nothing"; }
+	return 0
+}
+
+# expect_wakers SCHED WHAT WAITER:WAKER... — in `ctrace report --sched` output SCHED, the
+# "unblocked by" line of each WAITER's longest wait names WAKER; fails (naming WHAT) if not.
+expect_wakers() {
+	f=$1 what=$2
+	shift 2
+	for pair in "$@"; do
+		waiter=${pair%%:*}
+		by=$(awk -v w="$waiter" '$2 == w && /\): / {on=1; next} on && /unblocked by/ {print $3; exit}
+			on && /^  [0-9]+\./ {on=0}' "$f")
+		[ "$by" = "${pair#*:}" ] || { cat "$f"; fail "$what: $waiter not unblocked by ${pair#*:}"; }
+	done
+}
+
+# live_server_sched CTR OUT — `ctrace report --sched CTR` (a trace of tests/progs/live_server)
+# into OUT; fails unless it reads, is not truncated and names the threads hot, locker and
+# live_server.
+live_server_sched() {
+	"$CTRACE" report --sched "$1" > "$2" 2> "$2.err" || { cat "$2.err"; fail "report --sched $1"; }
+	grep -q truncated "$2" && fail "$1 is truncated"
+	for name in hot locker live_server; do
+		grep -qE "^ +[0-9]+ +$name " "$2" || fail "$1: no thread $name"
+	done
+}

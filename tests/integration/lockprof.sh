@@ -15,3 +15,14 @@ pprof_total() {
 delay_top() {
 	pprof_top "$@" -sample_index=delay | head -n 1 | cut -d' ' -f3-
 }
+
+# run_bare_traced PROG EVENTS — runs PROG bare (stdout in $TMP/bare.txt, status in
+# $bare_rc), then under `ctrace record -o $TMP/out -e EVENTS` (stdout in $TMP/traced.txt,
+# stderr in $TMP/record.err, status in $rc), without stopping the test when either fails.
+run_bare_traced() {
+	set +e
+	"$1" > "$TMP/bare.txt"; bare_rc=$?
+	"$CTRACE" record -o "$TMP/out" -e "$2" -- "$1" > "$TMP/traced.txt" 2> "$TMP/record.err"
+	rc=$?
+	set -e
+}

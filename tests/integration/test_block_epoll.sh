@@ -6,11 +6,7 @@
 
 prog=$SAMPLES/epoll_server
 src=$CT_ROOT/samples/epoll_server.c
-set +e
-"$prog" > "$TMP/bare.txt"; bare_rc=$?
-"$CTRACE" record -o "$TMP/out" -e block -- "$prog" > "$TMP/traced.txt" 2> "$TMP/record.err"
-rc=$?
-set -e
+run_bare_traced "$prog" block
 [ "$rc" -eq 0 ] && [ "$bare_rc" -eq 0 ] || fail "exit status $rc under ctrace, $bare_rc bare"
 cmp -s "$TMP/bare.txt" "$TMP/traced.txt" || fail "output differs under ctrace"
 ok "output and exit status unchanged"

@@ -9,11 +9,7 @@
 . "$CT_ROOT/tests/integration/lockprof.sh"
 
 prog=$CT_BUILD/tests/progs/io_waits
-set +e
-"$prog" > "$TMP/bare.txt"; bare_rc=$?
-"$CTRACE" record -o "$TMP/out" -e block,sched -- "$prog" > "$TMP/traced.txt" 2> "$TMP/record.err"
-rc=$?
-set -e
+run_bare_traced "$prog" block,sched
 [ "$bare_rc" -eq 0 ] || fail "io_waits fails without ctrace"
 [ "$rc" -eq 0 ] || { cat "$TMP/record.err"; fail "exit status $rc under ctrace"; }
 diff "$TMP/bare.txt" "$TMP/traced.txt" >&2 || fail "output differs under ctrace"

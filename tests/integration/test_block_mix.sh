@@ -7,11 +7,7 @@
 . "$CT_ROOT/tests/integration/lockprof.sh"
 
 prog=$SAMPLES/block_mix
-set +e
-"$prog" > "$TMP/bare.txt"; bare_rc=$?
-"$CTRACE" record -o "$TMP/out" -e lock,block -- "$prog" > "$TMP/traced.txt" 2> "$TMP/record.err"
-rc=$?
-set -e
+run_bare_traced "$prog" lock,block
 [ "$bare_rc" -eq 0 ] || fail "block_mix fails without ctrace: $(cat "$TMP/bare.txt")"
 [ "$rc" -eq 0 ] || fail "exit status $rc under ctrace: $(grep -B1 expected "$TMP/traced.txt")"
 diff "$TMP/bare.txt" "$TMP/traced.txt" >&2 || fail "output differs under ctrace"

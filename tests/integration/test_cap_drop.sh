@@ -4,22 +4,7 @@
 # with the request-handling function; and Debian's nginx (master as root, workers as
 # nobody) leaves its workers' profiles with the request-handling functions in them.
 . "$(dirname "$0")/lib.sh"
-PROGS=$CT_BUILD/tests/progs
-
-chmod 755 "$TMP" # the workers, as nobody, must reach their folders
-"$CTRACE" record -o "$TMP/cap" -- "$PROGS/cap_server" > "$TMP/cap.out" 2> "$TMP/cap.err" ||
-	{ cat "$TMP/cap.err"; fail "cap_server: status $?"; }
-if grep -qx skip "$TMP/cap.out"; then
-	echo "skip: not root (or no user nobody)"
-	exit 0
-fi
-for w in $(cat "$TMP/cap.out"); do
-	[ -s "$TMP/cap/$w/cpu.pb.gz" ] || { ls -lR "$TMP/cap"; cat "$TMP/cap.err"; fail "worker $w left no profile"; }
-	pprof_top "$TMP/cap/$w/cpu.pb.gz" > "$TMP/w.top"
-	v=$(share "$TMP/w.top" handle_request cum)
-	near "$v" 100 15 || { cat "$TMP/w.top"; fail "worker $w: handle_request has $v%"; }
-done
-grep -q 'wrote nothing' "$TMP/cap.err" && { cat "$TMP/cap.err"; fail "record reports a worker that wrote nothing"; }
+nobody_workers_check cap_server
 ok "workers that dropped CAP_CHOWN then switched to nobody left their profiles"
 
 NGINX=$(command -v nginx || ls /usr/sbin/nginx 2> /dev/null || true)

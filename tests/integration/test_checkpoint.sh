@@ -16,6 +16,17 @@ from_checkpoint() {
 	[ -z "$(find "$1" -name '*.tmp.*')" ] || fail "temporary files left in $1"
 }
 
+# self_kill_shares DIR WHAT — DIR (a run of self_kill) has hot_spot >= 50% of its CPU
+# profile (cum) and keep_blocks >= 90% of its in-use heap; sets $hot and $kept.
+self_kill_shares() {
+	pprof_top "$1/cpu.pb.gz" -cum > "$1.cpu"
+	hot=$(share "$1.cpu" hot_spot cum)
+	awk -v h="$hot" 'BEGIN { exit !(h >= 50) }' || { cat "$1.cpu"; fail "$2: hot_spot has $hot% of the CPU profile"; }
+	pprof_top "$1/heap.pb.gz" -sample_index=inuse_space > "$1.heap"
+	kept=$(share "$1.heap" keep_blocks flat)
+	awk -v h="$kept" 'BEGIN { exit !(h >= 90) }' || { cat "$1.heap"; fail "$2: keep_blocks has $kept% of the in-use heap"; }
+}
+
 # A C program that SIGKILLs itself after ~2.5 s: cpu, heap, mutex and block profiles.
 set +e
 "$CTRACE" record -o "$TMP/k" -- "$PROGS/self_kill" 2.5 2> "$TMP/k.err"
@@ -23,12 +34,7 @@ st=$?
 set -e
 [ "$st" -eq 137 ] || { cat "$TMP/k.err"; fail "self_kill: status $st, not 137 (SIGKILL)"; }
 from_checkpoint "$TMP/k" "$TMP/k.err"
-pprof_top "$TMP/k/cpu.pb.gz" -cum > "$TMP/k.cpu"
-hot=$(share "$TMP/k.cpu" hot_spot cum)
-awk -v h="$hot" 'BEGIN { exit !(h >= 50) }' || { cat "$TMP/k.cpu"; fail "hot_spot has $hot% of the CPU profile"; }
-pprof_top "$TMP/k/heap.pb.gz" -sample_index=inuse_space > "$TMP/k.heap"
-kept=$(share "$TMP/k.heap" keep_blocks flat)
-awk -v h="$kept" 'BEGIN { exit !(h >= 90) }' || { cat "$TMP/k.heap"; fail "keep_blocks has $kept% of the in-use heap"; }
+self_kill_shares "$TMP/k" SIGKILLed
 pprof_top "$TMP/k/mutex.pb.gz" -cum > "$TMP/k.mutex"
 [ "$(share "$TMP/k.mutex" lock_fight cum)" != 0 ] || { cat "$TMP/k.mutex"; fail "no lock_fight in the mutex profile"; }
 pprof -raw "$TMP/k/block.pb.gz" > /dev/null 2>&1 || fail "block.pb.gz does not parse"
@@ -89,12 +95,7 @@ CTRACE_CHECKPOINT=50ms CTRACE_CHECKPOINT_COMPACT=4096 "$CTRACE" record -o "$TMP/
 	"$PROGS/self_kill" 1.5 2> "$TMP/cp.err"
 set -e
 from_checkpoint "$TMP/cp" "$TMP/cp.err"
-pprof_top "$TMP/cp/cpu.pb.gz" -cum > "$TMP/cp.cpu"
-hot=$(share "$TMP/cp.cpu" hot_spot cum)
-awk -v h="$hot" 'BEGIN { exit !(h >= 50) }' || { cat "$TMP/cp.cpu"; fail "compacted: hot_spot has $hot%"; }
-pprof_top "$TMP/cp/heap.pb.gz" -sample_index=inuse_space > "$TMP/cp.heap"
-kept=$(share "$TMP/cp.heap" keep_blocks flat)
-awk -v h="$kept" 'BEGIN { exit !(h >= 90) }' || { cat "$TMP/cp.heap"; fail "compacted: keep_blocks has $kept%"; }
+self_kill_shares "$TMP/cp" compacted
 ok "compacted journal: the same profiles (hot_spot $hot%, keep_blocks $kept% in use)"
 
 # A normal exit: the final write came, the journal is gone. CTRACE_CHECKPOINT=0 and a

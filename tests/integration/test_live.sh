@@ -105,12 +105,7 @@ grep -q '^HTTP/1.1 500' "$TMP/busyt.head" &&
 wait $TRACE || fail "curl /trace failed"
 grep -qi '^Content-Disposition: attachment; filename="trace"' "$TMP/trace.head" || fail "trace: disposition"
 grep -qi '^Content-Type: application/octet-stream' "$TMP/trace.head" || fail "trace: content type"
-"$CTRACE" report --sched "$TMP/win.ctr" > "$TMP/win.sched" 2> "$TMP/win.err" ||
-	{ cat "$TMP/win.err"; fail "report --sched on the served trace"; }
-grep -q truncated "$TMP/win.sched" && fail "the served trace is truncated"
-for name in hot locker live_server; do
-	grep -qE "^ +[0-9]+ +$name " "$TMP/win.sched" || fail "served trace: no thread $name"
-done
+live_server_sched "$TMP/win.ctr" "$TMP/win.sched"
 span=$(sed -n 's/^trace: .*; engine [a-z]*; \([0-9.]*\)\(m*\)s; .*/\1 \2/p' "$TMP/win.sched")
 awk -v s="$span" 'BEGIN { split(s, a, " "); v = a[2] == "m" ? a[1] / 1000 : a[1]; exit !(v >= 0.9 && v < 1.6) }' ||
 	fail "served trace spans '$span' s, not ~1 s"

@@ -6,11 +6,7 @@
 . "$CT_ROOT/tests/integration/lockprof.sh"
 
 prog=$SAMPLES/mutex_kinds
-set +e
-"$prog" > "$TMP/bare.txt"; bare_rc=$?
-"$CTRACE" record -o "$TMP/out" -e lock,block -- "$prog" > "$TMP/traced.txt" 2> "$TMP/record.err"
-rc=$?
-set -e
+run_bare_traced "$prog" lock,block
 [ "$bare_rc" -eq 0 ] || fail "mutex_kinds fails without ctrace"
 [ "$rc" -eq 0 ] || fail "exit status $rc under ctrace: $(cat "$TMP/record.err")"
 grep -q EOWNERDEAD "$TMP/bare.txt" && grep -q ENOTRECOVERABLE "$TMP/bare.txt" ||

@@ -29,12 +29,7 @@ while read -r w; do
 	d=$(go tool pprof -top "$OUT/$w/cpu.pb.gz" 2> /dev/null | awk '/^Duration:/ {
 		v = $2; sub(",", "", v); if (v ~ /ms$/) { sub("ms", "", v); v /= 1000 }
 		else sub("s", "", v); print v; exit }')
-	"$CTRACE" report --sched "$OUT/$w/trace.ctr" > "$TMP/sched.txt" 2> "$TMP/sched.err" ||
-		{ cat "$TMP/sched.err"; fail "$w/trace.ctr unreadable"; }
-	grep -q truncated "$TMP/sched.txt" && fail "$w/trace.ctr is truncated"
-	for name in hot locker live_server; do
-		grep -qE "^ +[0-9]+ +$name " "$TMP/sched.txt" || fail "$w/trace.ctr: no thread $name"
-	done
+	live_server_sched "$OUT/$w/trace.ctr" "$TMP/sched.txt"
 	if [ $n -lt 3 ]; then
 		near "$d" 1 0.3 || fail "window $w lasts $d s, not ~1 s"
 	else

@@ -94,12 +94,12 @@ for k in sched sync net io sleep wall; do
 	"$CTRACE" report --trace-pprof $k "$TMP/$k.pb.gz" "$TMP/t.ctr" || fail "--trace-pprof $k"
 	pprof_top "$TMP/$k.pb.gz" > "$TMP/$k.top"
 done
-grep -q 'lock_queue' "$TMP/sync.top" || fail "sync profile lacks lock_queue"
-grep -q 'poll_socket' "$TMP/net.top" || fail "net profile lacks poll_socket"
-grep -q 'read_file' "$TMP/io.top" || fail "io profile lacks read_file"
-grep -q 'backoff_sleep' "$TMP/sleep.top" || fail "sleep profile lacks backoff_sleep"
-grep -q 'compute_hash' "$TMP/wall.top" || fail "wall profile lacks the CPU samples' compute_hash"
-grep -q 'lock_queue' "$TMP/wall.top" || fail "wall profile lacks the wait site lock_queue"
+# KIND:FUNCTION — the function each trace-derived profile must hold (the wall profile: a
+# CPU samples' function and a wait site).
+for want in sync:lock_queue net:poll_socket io:read_file sleep:backoff_sleep \
+	wall:compute_hash wall:lock_queue; do
+	grep -q "${want#*:}" "$TMP/${want%%:*}.top" || fail "${want%%:*} profile lacks ${want#*:}"
+done
 grep -q 'poll_socket' "$TMP/sync.top" && fail "sync profile holds a net wait"
 go tool pprof -raw "$TMP/wall.pb.gz" 2>/dev/null | grep -q 'state:\[waiting\]' ||
 	fail "wall profile: no state label"

@@ -70,12 +70,5 @@ ok "report DIR mentions the trace and its views"
 
 # Unblock edges name the right waker: main released the mutex and signalled the cond, the
 # joinee's exit released the joiner.
-waker() { # WAITER — the thread named on the "unblocked by" line of WAITER's longest wait
-	awk -v w="$1" '$2 == w && /\): / {on=1; next} on && /unblocked by/ {print $3; exit}
-		on && /^  [0-9]+\./ {on=0}' "$TMP/sched.txt"
-}
-for pair in mutex-wait:ts-main cond-wait:ts-main joiner:joinee; do
-	[ "$(waker "${pair%%:*}")" = "${pair#*:}" ] ||
-		{ cat "$TMP/sched.txt"; fail "${pair%%:*} not unblocked by ${pair#*:}"; }
-done
+expect_wakers "$TMP/sched.txt" --sched mutex-wait:ts-main cond-wait:ts-main joiner:joinee
 ok "unblock edges: mutex and cond released by ts-main, the join by joinee"

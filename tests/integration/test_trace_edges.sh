@@ -27,14 +27,7 @@ python3 "$CT_ROOT/tests/integration/trace_states.py" "$TMP/tm.json" "$TMP/tm.out
 	> "$TMP/tm.check" 2>&1 || { cat "$TMP/tm.check" "$TMP/tm.out"; fail "timer: wait times"; }
 # Without switch records the unblock edges still end the right waits, and each flow arrow
 # ends where the waiter runs again (its next, merged running-or-runnable slice).
-waker() { # WAITER — the thread on the "unblocked by" line of WAITER's longest wait
-	awk -v w="$1" '$2 == w && /\): / {on=1; next} on && /unblocked by/ {print $3; exit}
-		on && /^  [0-9]+\./ {on=0}' "$TMP/tm.sched"
-}
-for pair in mutex-wait:ts-main cond-wait:ts-main joiner:joinee; do
-	[ "$(waker "${pair%%:*}")" = "${pair#*:}" ] ||
-		{ cat "$TMP/tm.sched"; fail "timer: ${pair%%:*} not unblocked by ${pair#*:}"; }
-done
+expect_wakers "$TMP/tm.sched" timer mutex-wait:ts-main cond-wait:ts-main joiner:joinee
 python3 - "$TMP/tm.json" <<'PY' || fail "timer: unblock flows do not end at the waiter's next run"
 import json, sys
 ev = json.load(open(sys.argv[1]))["traceEvents"]

@@ -4,21 +4,11 @@
  * Worker 0 drops them with glibc's capset(), worker 1 with the raw system call (as libcap
  * does). Prints the workers' pids; prints "skip" when not run as root. */
 #include <linux/capability.h>
-#include <pwd.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "burn.h"
+#include "nobody_workers.h"
 
 extern int capset(cap_user_header_t hdr, const cap_user_data_t data);
-
-__attribute__((noinline)) static void handle_request(void)
-{
-	burn(0.3);
-}
 
 static int drop_caps(int raw)
 {
@@ -30,29 +20,5 @@ static int drop_caps(int raw)
 
 int main(void)
 {
-	struct passwd *pw = getpwnam("nobody");
-	if (geteuid() != 0 || !pw) {
-		printf("skip\n");
-		return 0;
-	}
-	pid_t w[2];
-	for (int i = 0; i < 2; i++) {
-		w[i] = fork();
-		if (w[i] < 0)
-			return 1;
-		if (w[i] == 0) {
-			if (drop_caps(i) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-				_exit(3);
-			handle_request();
-			exit(0);
-		}
-	}
-	int bad = 0;
-	for (int i = 0; i < 2; i++) {
-		int st;
-		waitpid(w[i], &st, 0);
-		bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-		printf("%d\n", (int)w[i]);
-	}
-	return bad;
+	return nobody_workers(drop_caps);
 }

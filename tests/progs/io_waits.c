@@ -26,72 +26,67 @@ static void nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* A pipe or socketpair whose write end a thread writes msg to after 200 ms. */
 struct delayed {
-	int fd;
-	int ms;
+	int fd[2];
 	const char *msg;
+	pthread_t writer;
 };
 
 static void *write_later(void *p)
 {
 	struct delayed *d = p;
-	nap_ms(d->ms);
-	if (write(d->fd, d->msg, strlen(d->msg)) < 0)
+	nap_ms(200);
+	if (write(d->fd[1], d->msg, strlen(d->msg)) < 0)
 		perror("write_later");
 	return NULL;
 }
 
-static void later(pthread_t *t, struct delayed *d)
+/* Opens d's pair (a socketpair when sock, else a pipe) and starts its writer. */
+static void delayed_open(struct delayed *d, int sock, const char *msg)
 {
-	pthread_create(t, NULL, write_later, d);
+	if ((sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, d->fd) : pipe(d->fd)) < 0)
+		exit(1);
+	d->msg = msg;
+	pthread_create(&d->writer, NULL, write_later, d);
+}
+
+/* Waits for d's writer, then closes the pair. */
+static void delayed_close(struct delayed *d)
+{
+	pthread_join(d->writer, NULL);
+	close(d->fd[0]);
+	close(d->fd[1]);
 }
 
 __attribute__((noinline)) static void pipe_reader(void)
 {
-	int p[2];
+	struct delayed d;
 	char buf[100];
-	if (pipe(p) < 0)
-		exit(1);
-	struct delayed d = {p[1], 200, "0123456789"};
-	pthread_t t;
-	later(&t, &d);
-	ssize_t n = read(p[0], buf, sizeof(buf)); /* a short read: 10 of 100 */
+	delayed_open(&d, 0, "0123456789");
+	ssize_t n = read(d.fd[0], buf, sizeof(buf)); /* a short read: 10 of 100 */
 	printf("pipe read: %zd\n", n);
-	pthread_join(t, NULL);
-	close(p[0]);
-	close(p[1]);
+	delayed_close(&d);
 }
 
 __attribute__((noinline)) static void sock_receiver(void)
 {
-	int s[2];
+	struct delayed d;
 	char buf[64];
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
-		exit(1);
-	struct delayed d = {s[1], 200, "hello"};
-	pthread_t t;
-	later(&t, &d);
-	ssize_t n = recv(s[0], buf, sizeof(buf), 0);
+	delayed_open(&d, 1, "hello");
+	ssize_t n = recv(d.fd[0], buf, sizeof(buf), 0);
 	printf("recv: %zd\n", n);
-	pthread_join(t, NULL);
-	close(s[0]);
-	close(s[1]);
+	delayed_close(&d);
 }
 
 __attribute__((noinline)) static void sock_reader(void)
 {
-	int s[2];
+	struct delayed d;
 	char buf[64];
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
-		exit(1);
-	struct delayed d = {s[1], 200, "sock"};
-	pthread_t t;
-	later(&t, &d);
-	ssize_t n = read(s[0], buf, sizeof(buf));
+	delayed_open(&d, 1, "sock");
+	ssize_t n = read(d.fd[0], buf, sizeof(buf));
 	printf("socket read: %zd\n", n);
-	pthread_join(t, NULL);
-	close(s[0]);
-	close(s[1]);
+	delayed_close(&d);
 }
 
 __attribute__((noinline)) static void nonblock_reads(void)

@@ -15,8 +15,7 @@
 #include <unistd.h>
 
 #include "burn.h"
-
-static volatile int stop;
+#include "loop_thread.h"
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 __attribute__((noinline)) static void live_hot_spin(void)
@@ -24,14 +23,7 @@ __attribute__((noinline)) static void live_hot_spin(void)
 	burn(0.05);
 }
 
-static void *hot(void *arg)
-{
-	(void)arg;
-	pthread_setname_np(pthread_self(), "hot");
-	while (!stop)
-		live_hot_spin();
-	return NULL;
-}
+static const struct loop_job hot = {"hot", live_hot_spin};
 
 __attribute__((noinline)) static void live_lock_holder(void)
 {
@@ -41,14 +33,7 @@ __attribute__((noinline)) static void live_lock_holder(void)
 	pthread_mutex_unlock(&mu);
 }
 
-static void *locker(void *arg)
-{
-	(void)arg;
-	pthread_setname_np(pthread_self(), "locker");
-	while (!stop)
-		live_lock_holder();
-	return NULL;
-}
+static const struct loop_job locker = {"locker", live_lock_holder};
 
 static void **kept;
 static size_t nkept;
@@ -66,9 +51,9 @@ int main(int argc, char **argv)
 	const char *stop_file = argc > 2 ? argv[2] : NULL;
 	kept = calloc(100000, sizeof(void *));
 	pthread_t t[3];
-	pthread_create(&t[0], NULL, hot, NULL);
-	pthread_create(&t[1], NULL, locker, NULL);
-	pthread_create(&t[2], NULL, locker, NULL);
+	pthread_create(&t[0], NULL, loop_thread, (void *)&hot);
+	pthread_create(&t[1], NULL, loop_thread, (void *)&locker);
+	pthread_create(&t[2], NULL, loop_thread, (void *)&locker);
 	struct timespec t0, now;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
@@ -79,7 +64,7 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while ((now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 < seconds &&
 		 !(stop_file && access(stop_file, F_OK) == 0));
-	stop = 1;
+	loop_stop = 1;
 	for (int i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
 	printf("live_server: done, %s\n", nkept > 0 ? "kept blocks" : "nothing kept");

@@ -17,8 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop_thread.h"
+
 static volatile sig_atomic_t calls;
-static volatile int stop;
 
 static void on_rt(int sig)
 {
@@ -41,21 +42,14 @@ __attribute__((noinline)) static void sigs_worker_wait(void)
 	nanosleep(&ts, NULL);
 }
 
-static void *worker(void *arg)
-{
-	(void)arg;
-	pthread_setname_np(pthread_self(), "sigworker");
-	while (!stop)
-		sigs_worker_wait();
-	return NULL;
-}
+static const struct loop_job worker = {"sigworker", sigs_worker_wait};
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
 	pthread_t t;
-	pthread_create(&t, NULL, worker, NULL);
+	pthread_create(&t, NULL, loop_thread, (void *)&worker);
 	wait_for(argv[1], "go1");
 	int handled = 0;
 	for (int s = SIGRTMIN; s <= SIGRTMAX; s++) {
@@ -80,7 +74,7 @@ int main(int argc, char **argv)
 	fclose(fopen(path, "w"));
 	wait_for(argv[1], "go2");
 	printf("own handler calls at the end: %d\n", (int)calls);
-	stop = 1;
+	loop_stop = 1;
 	pthread_join(t, NULL);
 	return 0;
 }

@@ -3,7 +3,7 @@ PROG_SRC := $(wildcard tests/progs/*.c)
 PROGS    := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(PROG_SRC))
 EXTRA_TARGETS += $(PROGS) $(BUILD)/tests/progs/libthrower.so
 
-$(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/burn.h
+$(BUILD)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(SAMPLE_CFLAGS) -o $@ $< -ldl
 
