@@ -20,6 +20,7 @@
 
 #include "agent/fdguard.h"
 #include "agent/internal.h"
+#include "agent/sighooks.h"
 #include "libtrace/clock.h"
 
 extern const ct_source *const __start_ct_sources[] __attribute__((visibility("hidden")));
@@ -276,15 +277,9 @@ static int start_thread(void)
 {
 	if (ct_fdg_wake_open() < 0)
 		ct_log("no wake-up pipe: the collector drains on its period only");
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&thread, NULL, collector_main, NULL);
-	if (r == 0)
-		pthread_setname_np(thread, "ctrace-collect");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int r = ct_sig_thread_create(&thread, collector_main, "ctrace-collect");
 	if (r)
-		return -r;
+		return r;
 	running = 1;
 	pthread_mutex_lock(&call_mu);
 	accepting = 1;

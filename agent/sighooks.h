@@ -16,6 +16,7 @@
 #ifndef CT_AGENT_SIGHOOKS_H
 #define CT_AGENT_SIGHOOKS_H
 
+#include <pthread.h>
 #include <signal.h>
 
 /* Installs act for sig as the agent's (the program's view stays what it was). on_taken is
@@ -36,5 +37,8 @@ int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *o
 /* Restores sig's default action (really, not just as the program sees it), unblocks it and
  * raises it: the caller dies of it as it would without the agent. */
 void ct_sig_die_default(int sig);
+/* Starts one of the agent's own threads, named name (NULL: unnamed), with every signal
+ * blocked: the program's signals and the agent's ticks never land on it. 0 or -errno. */
+int ct_sig_thread_create(pthread_t *t, void *(*fn)(void *), const char *name);
 
 #endif
