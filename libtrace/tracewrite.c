@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "libtrace/cmp.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/tracewrite_impl.h"
 
@@ -323,9 +324,7 @@ void ct_tw_get_stats(const ct_tw *w, ct_tw_stats *st)
 static int ev_cmp(const void *a, const void *b)
 {
 	const tw_ev *x = a, *y = b;
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	return ct_cmp_u64_2(x->t, y->t, x->seq, y->seq);
 }
 
 /* The chunk stack index + 1 of (ct_stacks id, whether its leaf PC is exact); 0 for no
