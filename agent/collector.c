@@ -99,6 +99,12 @@ void ct_dispatch(const ct_event *ev)
 		subscribers[ev->type].fn[i](ev);
 }
 
+void ct_dispatch_derived(const ct_event *ev, uint16_t type, const void *data, uint32_t len)
+{
+	ct_event out = {.type = type, .tid = ev->tid, .time = ev->time, .data = data, .len = len};
+	ct_dispatch(&out);
+}
+
 int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
 {
 	if (!rings) {
