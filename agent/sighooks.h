@@ -12,6 +12,8 @@
  *   handler then stays installed on the old signal only to tell its own late ticks from
  *   the program's signals, which it forwards with ct_sig_forward — the program's handler
  *   never sees an agent tick.
+ * The agent's own threads start here too (ct_sig_thread_create), with every signal blocked,
+ * so that no signal meant for the program lands on them.
  */
 #ifndef CT_AGENT_SIGHOOKS_H
 #define CT_AGENT_SIGHOOKS_H
