@@ -153,13 +153,38 @@ static void emit_label_change(void)
 
 /* ---- labels ---- */
 
+/* Room for a push on a per-thread stack of depth levels: false when it is full (the level is
+ * counted in *over instead, and as misuse kind deep). */
+static bool push_room(uint32_t *over, uint32_t depth, int deep)
+{
+	if (depth < CT_ANN_DEPTH)
+		return true;
+	(*over)++;
+	count(deep);
+	return false;
+}
+
+/* A pop of a per-thread stack whose levels past CT_ANN_DEPTH were counted in *over, not
+ * pushed: true when the caller pops a real level; false when it took off a counted one, or
+ * when the stack is empty (counted as misuse kind empty). */
+static bool pop_real(uint32_t *over, uint32_t depth, int empty)
+{
+	if (*over) {
+		(*over)--;
+		return false;
+	}
+	if (!depth) {
+		count(empty);
+		return false;
+	}
+	return true;
+}
+
 static void label_push(const char *key, const char *value)
 {
 	if (!enter())
 		return;
-	if (tls_nlabels == CT_ANN_DEPTH) {
-		tls_labels_over++;
-		count(M_LABEL_DEEP);
+	if (!push_room(&tls_labels_over, tls_nlabels, M_LABEL_DEEP)) {
 		leave();
 		return;
 	}
@@ -188,11 +213,7 @@ static void label_pop(void)
 {
 	if (!enter())
 		return;
-	if (tls_labels_over) {
-		tls_labels_over--;
-	} else if (!tls_nlabels) {
-		count(M_LABEL_POP);
-	} else {
+	if (pop_real(&tls_labels_over, tls_nlabels, M_LABEL_POP)) {
 		uint32_t before = ct_ann_current();
 		tls_nlabels--;
 		if (ct_ann_current() != before)
@@ -207,9 +228,7 @@ static void region_begin(uint64_t task, const char *name)
 {
 	if (!enter())
 		return;
-	if (tls_nregions == CT_ANN_DEPTH) {
-		tls_regions_over++;
-		count(M_REGION_DEEP);
+	if (!push_room(&tls_regions_over, tls_nregions, M_REGION_DEEP)) {
 		leave();
 		return;
 	}
@@ -234,11 +253,7 @@ static void region_end(void)
 {
 	if (!enter())
 		return;
-	if (tls_regions_over) {
-		tls_regions_over--;
-	} else if (!tls_nregions) {
-		count(M_REGION_END);
-	} else {
+	if (pop_real(&tls_regions_over, tls_nregions, M_REGION_END)) {
 		region_slot *r = &tls_regions[tls_nregions - 1];
 		if (r->inherited)
 			count(M_FORK);

@@ -322,6 +322,23 @@ static ct_ckpt_commit commit_now(uint64_t now, uint64_t lost)
 				.events_lost = ct_collector_dropped()};
 }
 
+/* Puts to buf every entry with its running total (totals) or only the dirty ones with their
+ * deltas, clears the deltas and closes the batch with a COMMIT. */
+static void put_entries_and_commit(bool totals, uint64_t now, uint64_t lost)
+{
+	size_t n = totals ? nentries : ndirty;
+	for (size_t i = 0; i < n; i++) {
+		entry *e = &entries[totals ? i : dirty[i]];
+		ct_ckpt_put_entry(&buf, e->kind, e->stack, e->a, e->b, totals ? e->v : e->d,
+				  nvalues(e->kind));
+		memset(e->d, 0, sizeof(e->d));
+		e->dirty = 0;
+	}
+	ndirty = 0;
+	ct_ckpt_commit c = commit_now(now, lost);
+	ct_ckpt_put_commit(&buf, &c);
+}
+
 /* Rewrites the journal in full — START, every module, every stack and thread name in use,
  * every entry's running total — to a temporary name renamed over it, so that it never
  * holds less than a complete checkpoint. The pending deltas are in the totals. */
@@ -342,15 +359,7 @@ static void compact(uint64_t now, uint64_t lost)
 		put_stack_once(entries[i].stack);
 	for (size_t i = 0; i < ntids; i++)
 		ct_ckpt_put_thread(&buf, tids_named[i].tid, tids_named[i].name);
-	for (size_t i = 0; i < nentries; i++) {
-		entry *e = &entries[i];
-		ct_ckpt_put_entry(&buf, e->kind, e->stack, e->a, e->b, e->v, nvalues(e->kind));
-		memset(e->d, 0, sizeof(e->d));
-		e->dirty = 0;
-	}
-	ndirty = 0;
-	ct_ckpt_commit c = commit_now(now, lost);
-	ct_ckpt_put_commit(&buf, &c);
+	put_entries_and_commit(true, now, lost);
 	full = buf;
 	buf = keep;
 	buf.len = 0;
@@ -406,15 +415,7 @@ static void checkpoint(uint64_t now)
 		if (entries[dirty[i]].kind == CT_CKPT_CPU)
 			name_thread((uint32_t)entries[dirty[i]].a);
 	}
-	for (size_t i = 0; i < ndirty; i++) {
-		entry *e = &entries[dirty[i]];
-		ct_ckpt_put_entry(&buf, e->kind, e->stack, e->a, e->b, e->d, nvalues(e->kind));
-		memset(e->d, 0, sizeof(e->d));
-		e->dirty = 0;
-	}
-	ndirty = 0;
-	ct_ckpt_commit c = commit_now(now, lost);
-	ct_ckpt_put_commit(&buf, &c);
+	put_entries_and_commit(false, now, lost);
 	int fd = ct_fdg_check(slot);
 	if (buf.oom || fd < 0 || write(fd, buf.data, buf.len) != (ssize_t)buf.len) {
 		ct_log("checkpoint: cannot append to %s", journal_path);

@@ -20,6 +20,7 @@
 
 #include "agent/fdguard.h"
 #include "agent/internal.h"
+#include "agent/sighooks.h"
 #include "libtrace/clock.h"
 
 extern const ct_source *const __start_ct_sources[] __attribute__((visibility("hidden")));
@@ -96,6 +97,12 @@ void ct_dispatch(const ct_event *ev)
 		return;
 	for (unsigned i = 0; i < subscribers[ev->type].n; i++)
 		subscribers[ev->type].fn[i](ev);
+}
+
+void ct_dispatch_derived(const ct_event *ev, uint16_t type, const void *data, uint32_t len)
+{
+	ct_event out = {.type = type, .tid = ev->tid, .time = ev->time, .data = data, .len = len};
+	ct_dispatch(&out);
 }
 
 int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
@@ -276,15 +283,9 @@ static int start_thread(void)
 {
 	if (ct_fdg_wake_open() < 0)
 		ct_log("no wake-up pipe: the collector drains on its period only");
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&thread, NULL, collector_main, NULL);
-	if (r == 0)
-		pthread_setname_np(thread, "ctrace-collect");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int r = ct_sig_thread_create(&thread, collector_main, "ctrace-collect");
 	if (r)
-		return -r;
+		return r;
 	running = 1;
 	pthread_mutex_lock(&call_mu);
 	accepting = 1;

@@ -122,12 +122,7 @@ static void cpu_on_sample(const ct_event *ev)
 		return;
 	/* The unwound sample for its other listeners (the trace): one unwind per sample. */
 	ct_ev_sample_stack st = {.stack = id, .cpu = s.cpu, .pid = s.pid, .weight_ns = s.weight_ns};
-	ct_event out = {.type = CT_EV_SAMPLE_STACK,
-			.tid = ev->tid,
-			.time = ev->time,
-			.data = &st,
-			.len = sizeof(st)};
-	ct_dispatch(&out);
+	ct_dispatch_derived(ev, CT_EV_SAMPLE_STACK, &st, sizeof(st));
 }
 
 /* CT_EV_THREAD_CPU: a period of CPU time that ended threads ran unsampled. */
@@ -143,12 +138,7 @@ static void cpu_on_thread_cpu(const ct_event *ev)
 				 .cpu = UINT32_MAX,
 				 .pid = (uint32_t)getpid(),
 				 .weight_ns = c.weight_ns};
-	ct_event out = {.type = CT_EV_SAMPLE_STACK,
-			.tid = ev->tid,
-			.time = ev->time,
-			.data = &st,
-			.len = sizeof(st)};
-	ct_dispatch(&out); /* the trace's sample, like any other */
+	ct_dispatch_derived(ev, CT_EV_SAMPLE_STACK, &st, sizeof(st)); /* the trace's sample */
 }
 
 /* CT_EV_LOST: the samples among the records the kernel dropped count as lost. */

@@ -60,18 +60,23 @@ static struct {
 } heap_seq;
 static _Atomic uint64_t heap_emit_failed; /* any thread adds (relaxed); read at exit */
 
+/* A one-level table of 16 slots over mem (the slots, then their filter's 16 bytes). */
+#define SMALL_TABLE_MEM (16 * sizeof(ct_heap_slot) + 16)
+#define SMALL_TABLE(mem)                                                                           \
+	{                                                                                          \
+		.level = {{                                                                        \
+			.slots = (ct_heap_slot *)(mem),                                            \
+			.filter = (_Atomic uint8_t *)((mem) + 16 * sizeof(ct_heap_slot)),          \
+			.bits = 4,                                                                 \
+			.probes = 16,                                                              \
+		}},                                                                                \
+		.nlevels = 1,                                                                      \
+	}
+
 /* The free fast path reads tbl; until start() publishes the real table it points at an
  * empty one, whose filter answers "no" for every address. */
-static _Alignas(16) unsigned char empty_mem[16 * sizeof(ct_heap_slot) + 16];
-static ct_heap_table empty_table = {
-	.level = {{
-		.slots = (ct_heap_slot *)empty_mem,
-		.filter = (_Atomic uint8_t *)(empty_mem + 16 * sizeof(ct_heap_slot)),
-		.bits = 4,
-		.probes = 16,
-	}},
-	.nlevels = 1,
-};
+static _Alignas(16) unsigned char empty_mem[SMALL_TABLE_MEM];
+static ct_heap_table empty_table = SMALL_TABLE(empty_mem);
 static ct_heap_table live_table;
 static ct_heap_table *_Atomic tbl = &empty_table;
 
@@ -80,16 +85,8 @@ static ct_heap_table *_Atomic tbl = &empty_table;
  * off the program's threads, and with no cache-missing table probe on them. tbl then
  * points at direct_table, whose saturated filter sends every free to free_slow. */
 static int heap_direct;
-static _Alignas(16) unsigned char direct_mem[16 * sizeof(ct_heap_slot) + 16];
-static ct_heap_table direct_table = {
-	.level = {{
-		.slots = (ct_heap_slot *)direct_mem,
-		.filter = (_Atomic uint8_t *)(direct_mem + 16 * sizeof(ct_heap_slot)),
-		.bits = 4,
-		.probes = 16,
-	}},
-	.nlevels = 1,
-};
+static _Alignas(16) unsigned char direct_mem[SMALL_TABLE_MEM];
+static ct_heap_table direct_table = SMALL_TABLE(direct_mem);
 
 /* Bytes this thread may still allocate before the next sample. Negative (-1) while the
  * agent is not recording, so every allocation re-checks (and from the start, so that a

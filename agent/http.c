@@ -41,6 +41,7 @@
 #include "agent/http.h"
 #include "agent/internal.h"
 #include "agent/live.h"
+#include "agent/sighooks.h"
 
 #define REQ_MAX 8192
 #define HEAD_TIMEOUT_MS 5000
@@ -542,20 +543,15 @@ int ct_http_start(void)
 	}
 	listen_slot = fd;
 	server_pid = getpid();
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_t t;
-	int r = pthread_create(&t, NULL, server_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int r = ct_sig_thread_create(&t, server_main, "ctrace-http");
 	if (r) {
 		ct_fdg_release(listen_slot);
 		listen_slot = -1;
-		snprintf(status, sizeof(status), "not serving %.200s: %s", addr, strerror(r));
-		return -r;
+		snprintf(status, sizeof(status), "not serving %.200s: %s", addr, strerror(-r));
+		return r;
 	}
 	pthread_detach(t);
-	pthread_setname_np(t, "ctrace-http");
 	pthread_atfork(NULL, NULL, at_fork_child);
 	atexit(at_exit_unlink);
 	ct_log("http: %s", status);

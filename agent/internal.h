@@ -106,6 +106,9 @@ void ct_timer_stop(void);
 /* Hands ev to every subscriber of its type (agent.h: ct_source.subs) of the enabled
  * sources. Collector thread only (perf.c's drain, the ring consumer, a decoding source). */
 void ct_dispatch(const ct_event *ev);
+/* ct_dispatch of a new event of type, about ev's thread at ev's time, with payload data/len:
+ * how a source hands what it made of ev (an unwound sample) to the other sources. */
+void ct_dispatch_derived(const ct_event *ev, uint16_t type, const void *data, uint32_t len);
 int ct_collector_start(void);
 /* Runs fn(arg) on the collector thread after its next drain and waits until it ran: how
  * other agent threads (the live server) read the sources' aggregates, which only the

@@ -31,6 +31,7 @@
 #include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "agent/live.h"
+#include "agent/sighooks.h"
 #include "agent/tracewin.h"
 #include "libtrace/pprof.h"
 #include "libtrace/profdelta.h"
@@ -297,18 +298,13 @@ int ct_period_start(void)
 	if (!keep)
 		keep = 1 << 30;
 	start_wall = wall_now();
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_t t;
-	int r = pthread_create(&t, NULL, period_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int r = ct_sig_thread_create(&t, period_main, "ctrace-period");
 	if (r) {
 		period_ns = 0;
-		return -r;
+		return r;
 	}
 	pthread_detach(t);
-	pthread_setname_np(t, "ctrace-period");
 	pthread_atfork(NULL, NULL, at_fork_child);
 	return 0;
 }

@@ -284,6 +284,17 @@ static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), vo
 	return rc;
 }
 
+/* An unlock (release) while some lock has waiters: charges them to the caller if they wait
+ * for lock. */
+__attribute__((cold, noinline)) static int lk_unlock_slow(void *lock, int (*release)(void *),
+							  ct_lk_site site)
+{
+	lk_bucket *b = lk_bucket_of(lock);
+	if (lk_has_waiters(b))
+		return lk_release(b, lock, release, lock, site);
+	return release(lock);
+}
+
 /* Ends a waiter's registration; charges its wake-up time to the last releasing holder. */
 static void lk_wait_done(const lk_waiter *w, const void *lock, int rc, uint64_t now)
 {
@@ -425,21 +436,12 @@ static int lk_mutex_release(void *m)
 	return real_pthread_mutex_unlock()(m);
 }
 
-/* An unlock while some lock has waiters: charges them to the caller if they wait for m. */
-__attribute__((cold, noinline)) static int lk_mutex_unlock_slow(pthread_mutex_t *m, ct_lk_site site)
-{
-	lk_bucket *b = lk_bucket_of(m);
-	if (lk_has_waiters(b))
-		return lk_release(b, m, lk_mutex_release, m, site);
-	return real_pthread_mutex_unlock()(m);
-}
-
 /* Fast path: one relaxed load of the table's waiter count, then a jump to the real
  * unlock, with no stack frame of its own. */
 CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (__builtin_expect(lk_any_waiters(), 0))
-		return lk_mutex_unlock_slow(m, CT_LK_SITE());
+		return lk_unlock_slow(m, lk_mutex_release, CT_LK_SITE());
 	return __atomic_load_n(&lk_mutex_unlock_fn, __ATOMIC_RELAXED)(m);
 }
 
@@ -535,18 +537,10 @@ static int lk_rw_release(void *l)
 	return real_pthread_rwlock_unlock()(l);
 }
 
-__attribute__((cold, noinline)) static int lk_rw_unlock_slow(pthread_rwlock_t *l, ct_lk_site site)
-{
-	lk_bucket *b = lk_bucket_of(l);
-	if (lk_has_waiters(b))
-		return lk_release(b, l, lk_rw_release, l, site);
-	return real_pthread_rwlock_unlock()(l);
-}
-
 CT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
 	if (__builtin_expect(lk_any_waiters(), 0))
-		return lk_rw_unlock_slow(l, CT_LK_SITE());
+		return lk_unlock_slow(l, lk_rw_release, CT_LK_SITE());
 	return real_pthread_rwlock_unlock()(l);
 }
 

@@ -106,8 +106,9 @@ ct_profile *ct_out_profile_new(void)
 
 /* Id of the mapping holding pc (0: none): loaded modules first (id = index + 1), then
  * closed ones, then anonymous code. */
-static uint32_t mapping_for(ct_profile *p, uintptr_t pc)
+static uint32_t mapping_for(ct_profile *p, const void *ctx, uint64_t pc)
 {
+	(void)ctx;
 	int n;
 	const ct_module *m = ct_modules_all(&n);
 	int found = -1;
@@ -129,29 +130,13 @@ static uint32_t mapping_for(ct_profile *p, uintptr_t pc)
 int ct_out_add_pcs(ct_profile *p, const uintptr_t *pcs, int n, bool leaf_exact,
 		   const int64_t *values, const ct_label *labels, uint32_t nlabels)
 {
-	uint32_t locs[CT_STACK_MAX_DEPTH];
+	uint64_t pc64[CT_STACK_MAX_DEPTH];
 	uint32_t k = 0;
-	for (int i = 0; i < n && k < CT_STACK_MAX_DEPTH; i++) {
-		uintptr_t a = pcs[i];
-		if (!a)
-			continue;
-		if (i > 0 || !leaf_exact)
-			a -= 1;
-		uint32_t loc = ct_profile_add_location(p, mapping_for(p, a), a, NULL, 0);
-		if (loc == UINT32_MAX)
-			return -ENOMEM;
-		locs[k++] = loc;
-	}
-	if (n >= CT_MAX_FRAMES && k < CT_STACK_MAX_DEPTH) {
-		/* The capture stopped at CT_MAX_FRAMES: the root side is missing, and says so. */
-		uint32_t fn = ct_profile_add_function(p, "[truncated]", "", "", 0);
-		ct_line line = {.function = fn, .line = 0};
-		uint32_t loc =
-			fn == UINT32_MAX ? UINT32_MAX : ct_profile_add_location(p, 0, 0, &line, 1);
-		if (loc != UINT32_MAX)
-			locs[k++] = loc;
-	}
-	return ct_profile_add_sample(p, locs, k, values, labels, nlabels);
+	for (int i = 0; i < n && k < CT_STACK_MAX_DEPTH; i++)
+		pc64[k++] = pcs[i];
+	/* The capture stopped at CT_MAX_FRAMES: the root side is missing, and says so. */
+	return ct_profile_add_pc_sample(p, pc64, k, leaf_exact, n >= CT_MAX_FRAMES, mapping_for,
+					NULL, values, labels, nlabels);
 }
 
 int ct_out_add_stack(ct_profile *p, uint32_t stack_id, const int64_t *values,

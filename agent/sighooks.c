@@ -46,6 +46,18 @@ int ct_sig_claim_handler(int sig, void (*handler)(int, siginfo_t *, void *),
 	return ct_sig_claim(sig, &sa, on_taken);
 }
 
+int ct_sig_thread_create(pthread_t *t, void *(*fn)(void *), const char *name)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(t, NULL, fn, NULL);
+	if (r == 0 && name)
+		pthread_setname_np(*t, name);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -r;
+}
+
 int ct_sig_claim(int sig, const struct sigaction *act, void (*on_taken)(int sig))
 {
 	if (sig <= 0 || sig >= _NSIG)

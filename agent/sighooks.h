@@ -12,10 +12,13 @@
  *   handler then stays installed on the old signal only to tell its own late ticks from
  *   the program's signals, which it forwards with ct_sig_forward — the program's handler
  *   never sees an agent tick.
+ * The agent's own threads start here too (ct_sig_thread_create), with every signal blocked,
+ * so that no signal meant for the program lands on them.
  */
 #ifndef CT_AGENT_SIGHOOKS_H
 #define CT_AGENT_SIGHOOKS_H
 
+#include <pthread.h>
 #include <signal.h>
 
 /* Installs act for sig as the agent's (the program's view stays what it was). on_taken is
@@ -36,5 +39,8 @@ int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *o
 /* Restores sig's default action (really, not just as the program sees it), unblocks it and
  * raises it: the caller dies of it as it would without the agent. */
 void ct_sig_die_default(int sig);
+/* Starts one of the agent's own threads, named name (NULL: unnamed), with every signal
+ * blocked: the program's signals and the agent's ticks never land on it. 0 or -errno. */
+int ct_sig_thread_create(pthread_t *t, void *(*fn)(void *), const char *name);
 
 #endif

@@ -254,12 +254,7 @@ static void timer_on_sample(const ct_event *ev)
 			  .stack_len = ev->len - sizeof(regs),
 			  .cpu = UINT32_MAX,
 			  .pid = (uint32_t)getpid()};
-	ct_event out = {.type = CT_EV_SAMPLE,
-			.tid = ev->tid,
-			.time = ev->time,
-			.data = &s,
-			.len = sizeof(s)};
-	ct_dispatch(&out);
+	ct_dispatch_derived(ev, CT_EV_SAMPLE, &s, sizeof(s));
 }
 
 static void timer_fork_child_source(void) {}

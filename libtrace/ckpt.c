@@ -511,8 +511,10 @@ const ct_ckpt_info *ct_ckpt_get_info(const ct_ckpt *c)
 
 /* ---- building profiles ---- */
 
-static uint32_t mapping_for(const ct_ckpt *c, uint64_t pc)
+static uint32_t mapping_for(ct_profile *p, const void *ctx, uint64_t pc)
 {
+	(void)p;
+	const ct_ckpt *c = ctx;
 	for (size_t i = 0; i < c->nmods; i++)
 		if (pc >= c->mods[i].start && pc < c->mods[i].end)
 			return (uint32_t)i + 1;
@@ -525,33 +527,15 @@ static int add_sample(const ct_ckpt *c, ct_profile *p, uint32_t stack, const int
 		      const ct_label *labels, uint32_t nlabels)
 {
 	const ck_stack *s = find_stack(c, stack);
-	uint32_t locs[CT_CKPT_MAX_PCS + 1];
+	_Static_assert(CT_CKPT_MAX_PCS <= CT_PROFILE_MAX_PCS, "a journal's stack fits a sample");
 	uint64_t pcs[CT_CKPT_MAX_PCS];
-	uint32_t k = 0, n = s ? s->n : 0;
+	uint32_t n = s ? s->n : 0;
 	rd r = {.p = s ? s->pcs : NULL, .end = s ? s->pcs + (size_t)n * 8 : NULL};
 	for (uint32_t i = 0; i < n; i++)
 		pcs[i] = get_le(&r, 8);
 	bool exact = n > 0 && pcs[n - 1] == 0;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t a = pcs[i];
-		if (!a)
-			continue;
-		if (i > 0 || !exact)
-			a -= 1;
-		uint32_t loc = ct_profile_add_location(p, mapping_for(c, a), a, NULL, 0);
-		if (loc == UINT32_MAX)
-			return -ENOMEM;
-		locs[k++] = loc;
-	}
-	if (s && s->truncated) {
-		uint32_t fn = ct_profile_add_function(p, "[truncated]", "", "", 0);
-		ct_line line = {.function = fn, .line = 0};
-		uint32_t loc =
-			fn == UINT32_MAX ? UINT32_MAX : ct_profile_add_location(p, 0, 0, &line, 1);
-		if (loc != UINT32_MAX)
-			locs[k++] = loc;
-	}
-	return ct_profile_add_sample(p, locs, k, v, labels, nlabels);
+	return ct_profile_add_pc_sample(p, pcs, n, exact, s && s->truncated, mapping_for, c, v,
+					labels, nlabels);
 }
 
 /* A new profile with the journal's mappings, times and comments. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,47 +141,63 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 	return ct_safefile_close(&sf, ferror(f) ? -EIO : 0);
 }
 
+/* The keys summary_set stores as they are: each field's type and place in ct_summary. */
+enum { SV_INT, SV_U64, SV_DOUBLE, SV_STR };
+#define SUMMARY_KEY(key, type, field)                                                              \
+	{                                                                                          \
+		key, type, offsetof(ct_summary, field), sizeof(((ct_summary *)0)->field)           \
+	}
+static const struct {
+	const char *key;
+	int type;
+	size_t off, size;
+} summary_keys[] = {
+	SUMMARY_KEY(CT_SUMMARY_CHECKPOINT_MAX_MS, SV_DOUBLE, checkpoint_max_ms),
+	SUMMARY_KEY(CT_SUMMARY_PID, SV_INT, pid),
+	SUMMARY_KEY(CT_SUMMARY_CMD, SV_STR, cmd),
+	SUMMARY_KEY(CT_SUMMARY_ENGINE, SV_STR, engine),
+	SUMMARY_KEY(CT_SUMMARY_REASON, SV_STR, reason),
+	SUMMARY_KEY(CT_SUMMARY_SAMPLES, SV_U64, samples),
+	SUMMARY_KEY(CT_SUMMARY_LOST, SV_U64, lost),
+	SUMMARY_KEY(CT_SUMMARY_THREADS, SV_U64, threads),
+	SUMMARY_KEY(CT_SUMMARY_COLLECTOR_CPU_MS, SV_DOUBLE, collector_cpu_ms),
+	SUMMARY_KEY(CT_SUMMARY_HTTP, SV_STR, http),
+	SUMMARY_KEY(CT_SUMMARY_EVENTS_LOST, SV_U64, events_lost),
+	SUMMARY_KEY(CT_SUMMARY_WARNING, SV_STR, warning),
+	SUMMARY_KEY(CT_SUMMARY_ANNOTATE_MISUSE, SV_STR, annotate_misuse),
+	SUMMARY_KEY(CT_SUMMARY_CHECKPOINTS, SV_U64, checkpoints),
+	SUMMARY_KEY(CT_SUMMARY_CHECKPOINT_CPU_MS, SV_DOUBLE, checkpoint_cpu_ms),
+	SUMMARY_KEY(CT_SUMMARY_CHECKPOINT, SV_STR, checkpoint),
+	SUMMARY_KEY(CT_SUMMARY_HEAP_INCOMPLETE, SV_STR, heap_incomplete),
+};
+
 /* Stores one key's value into s; unknown keys are ignored. */
 static void summary_set(ct_summary *s, const char *key, const char *v)
 {
-	if (!strcmp(key, CT_SUMMARY_CHECKPOINT_MAX_MS))
-		s->checkpoint_max_ms = strtod(v, NULL);
-	else if (!strcmp(key, CT_SUMMARY_PID))
-		s->pid = atoi(v);
-	else if (!strcmp(key, CT_SUMMARY_CMD))
-		snprintf(s->cmd, sizeof(s->cmd), "%s", v);
-	else if (!strcmp(key, CT_SUMMARY_ENGINE))
-		snprintf(s->engine, sizeof(s->engine), "%s", v);
-	else if (!strcmp(key, CT_SUMMARY_REASON))
-		snprintf(s->reason, sizeof(s->reason), "%s", v);
-	else if (!strcmp(key, CT_SUMMARY_SAMPLES))
-		s->samples = strtoull(v, NULL, 10);
-	else if (!strcmp(key, CT_SUMMARY_LOST))
-		s->lost = strtoull(v, NULL, 10);
-	else if (!strcmp(key, CT_SUMMARY_THREADS))
-		s->threads = strtoull(v, NULL, 10);
-	else if (!strcmp(key, CT_SUMMARY_COLLECTOR_CPU_MS))
-		s->collector_cpu_ms = strtod(v, NULL);
-	else if (!strcmp(key, CT_SUMMARY_HTTP))
-		snprintf(s->http, sizeof(s->http), "%s", v);
-	else if (!strcmp(key, CT_SUMMARY_EVENTS_LOST))
-		s->events_lost = strtoull(v, NULL, 10);
-	else if (!strcmp(key, CT_SUMMARY_WARNING))
-		snprintf(s->warning, sizeof(s->warning), "%s", v);
-	else if (!strcmp(key, CT_SUMMARY_ANNOTATE_MISUSE))
-		snprintf(s->annotate_misuse, sizeof(s->annotate_misuse), "%s", v);
-	else if (!strcmp(key, CT_SUMMARY_CHECKPOINTS))
-		s->checkpoints = strtoull(v, NULL, 10);
-	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT_CPU_MS))
-		s->checkpoint_cpu_ms = strtod(v, NULL);
-	else if (!strcmp(key, CT_SUMMARY_CHECKPOINT))
-		snprintf(s->checkpoint, sizeof(s->checkpoint), "%s", v);
-	else if (!strcmp(key, CT_SUMMARY_HEAP_INCOMPLETE))
-		snprintf(s->heap_incomplete, sizeof(s->heap_incomplete), "%s", v);
-	else if (!strcmp(key, CT_SUMMARY_ERROR)) {
+	if (!strcmp(key, CT_SUMMARY_ERROR)) {
 		size_t used = strlen(s->errors);
 		if (used + strlen(v) + 2 <= sizeof(s->errors))
 			snprintf(s->errors + used, sizeof(s->errors) - used, "%s\n", v);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(summary_keys) / sizeof(summary_keys[0]); i++) {
+		if (strcmp(key, summary_keys[i].key))
+			continue;
+		void *field = (char *)s + summary_keys[i].off;
+		switch (summary_keys[i].type) {
+		case SV_INT:
+			*(int *)field = atoi(v);
+			break;
+		case SV_U64:
+			*(uint64_t *)field = strtoull(v, NULL, 10);
+			break;
+		case SV_DOUBLE:
+			*(double *)field = strtod(v, NULL);
+			break;
+		default:
+			snprintf(field, summary_keys[i].size, "%s", v);
+		}
+		return;
 	}
 }
 

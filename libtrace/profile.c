@@ -392,6 +392,34 @@ int ct_profile_set_lines(ct_profile *p, uint32_t loc, const ct_line *lines, uint
 	return rc;
 }
 
+int ct_profile_add_pc_sample(ct_profile *p, const uint64_t *pcs, uint32_t n, bool leaf_exact,
+			     bool truncated, ct_pc_mapper map, const void *ctx,
+			     const int64_t *values, const ct_label *labels, uint32_t nlabels)
+{
+	uint32_t locs[CT_PROFILE_MAX_PCS + 1];
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n && k < CT_PROFILE_MAX_PCS; i++) {
+		uint64_t a = pcs[i];
+		if (!a)
+			continue;
+		if (i > 0 || !leaf_exact)
+			a -= 1;
+		uint32_t loc = ct_profile_add_location(p, map(p, ctx, a), a, NULL, 0);
+		if (loc == UINT32_MAX)
+			return -ENOMEM;
+		locs[k++] = loc;
+	}
+	if (truncated) {
+		uint32_t fn = ct_profile_add_function(p, "[truncated]", "", "", 0);
+		ct_line line = {.function = fn, .line = 0};
+		uint32_t loc =
+			fn == UINT32_MAX ? UINT32_MAX : ct_profile_add_location(p, 0, 0, &line, 1);
+		if (loc != UINT32_MAX)
+			locs[k++] = loc;
+	}
+	return ct_profile_add_sample(p, locs, k, values, labels, nlabels);
+}
+
 int ct_profile_add_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
 			  const int64_t *values, const ct_label *labels, uint32_t nlabels)
 {

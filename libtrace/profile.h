@@ -130,6 +130,21 @@ int ct_profile_set_lines(ct_profile *p, uint32_t loc, const ct_line *lines, uint
 int ct_profile_add_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
 			  const int64_t *values, const ct_label *labels, uint32_t nlabels);
 
+/* Most frames ct_profile_add_pc_sample keeps of one stack. */
+#define CT_PROFILE_MAX_PCS 512
+
+/* Maps a program counter to the id of its mapping in p (0: none; it may add the mapping),
+ * for ct_profile_add_pc_sample. */
+typedef uint32_t (*ct_pc_mapper)(ct_profile *p, const void *ctx, uint64_t pc);
+
+/* Appends a sample on a captured stack pcs[0..n), leaf first, zeros skipped: each pc becomes
+ * a location in map(p, ctx, pc)'s mapping, return addresses stepped back one byte (into their
+ * call) — the leaf too unless leaf_exact. truncated (the capture lost the root side) adds a
+ * "[truncated]" frame last. At most CT_PROFILE_MAX_PCS pcs are kept. 0 or -errno. */
+int ct_profile_add_pc_sample(ct_profile *p, const uint64_t *pcs, uint32_t n, bool leaf_exact,
+			     bool truncated, ct_pc_mapper map, const void *ctx,
+			     const int64_t *values, const ct_label *labels, uint32_t nlabels);
+
 /* Appends a comment (interned). 0 or -errno. */
 int ct_profile_add_comment(ct_profile *p, const char *comment);
 

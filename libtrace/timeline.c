@@ -62,15 +62,22 @@ typedef struct {
 	size_t n, cap;
 } uselist;
 
+/* Distinct strings, told apart by pointer (interned: one pointer each), in first-use order. */
+typedef struct {
+	ct_u64map map;
+	const char **v;
+	size_t n, cap;
+} strlist;
+
 typedef struct {
 	FILE *out;
 	const ct_trace_model *m;
 	const ct_trace *t;
 	uselist stacks, locs, fns;
-	ct_u64map objmap, filemap, tidmap, namemap;
+	ct_u64map objmap, tidmap;
 	uint64_t *objs;
-	const char **files, **names;
-	size_t nobjs, objs_cap, nfiles, files_cap, nnames, names_cap;
+	size_t nobjs, objs_cap;
+	strlist files, names; /* files; region and task names (rn) */
 	int err;
 } tl;
 
@@ -214,33 +221,29 @@ static void put_threads(tl *c)
 	putc(']', c->out);
 }
 
-static uint32_t file_index(tl *c, const char *file)
+/* The index of str in l, added on first use; 0 and c->err set on ENOMEM. */
+static uint32_t str_index(tl *c, strlist *l, const char *str)
 {
-	uint32_t i = ct_u64map_get(&c->filemap, (uintptr_t)file);
+	uint32_t i = ct_u64map_get(&l->map, (uintptr_t)str);
 	if (i != UINT32_MAX)
 		return i;
-	if (ct_grow((void **)&c->files, &c->files_cap, c->nfiles + 1, sizeof(*c->files)) ||
-	    ct_u64map_put(&c->filemap, (uintptr_t)file, (uint32_t)c->nfiles)) {
+	if (ct_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) ||
+	    ct_u64map_put(&l->map, (uintptr_t)str, (uint32_t)l->n)) {
 		c->err = -ENOMEM;
 		return 0;
 	}
-	c->files[c->nfiles] = file;
-	return (uint32_t)c->nfiles++;
+	l->v[l->n] = str;
+	return (uint32_t)l->n++;
 }
 
-/* The index in rn of a region or task name (names are interned: one pointer each). */
-static uint32_t name_index(tl *c, const char *name)
+/* l's strings as the elements of a JSON array (the brackets are the caller's). */
+static void put_strs(tl *c, const strlist *l)
 {
-	uint32_t i = ct_u64map_get(&c->namemap, (uintptr_t)name);
-	if (i != UINT32_MAX)
-		return i;
-	if (ct_grow((void **)&c->names, &c->names_cap, c->nnames + 1, sizeof(*c->names)) ||
-	    ct_u64map_put(&c->namemap, (uintptr_t)name, (uint32_t)c->nnames)) {
-		c->err = -ENOMEM;
-		return 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (i)
+			putc(',', c->out);
+		ct_escape_json(c->out, l->v[i]);
 	}
-	c->names[c->nnames] = name;
-	return (uint32_t)c->nnames++;
 }
 
 /* rg, tk, lg, rn: the annotations (docs/annotate-trace.md). */
@@ -269,7 +272,7 @@ static void put_annots(tl *c)
 			char *p = pk(buf, r->start - prev);
 			p = pk(p, r->end - r->start);
 			p = pk(p, r->depth);
-			p = pk(p, name_index(c, r->name));
+			p = pk(p, str_index(c, &c->names, r->name));
 			p = pk(p, r->task == CT_NO_EVENT ? 0 : r->task + 1);
 			p = pk(p, r->unended);
 			fwrite(buf, 1, (size_t)(p - buf), c->out);
@@ -282,7 +285,7 @@ static void put_annots(tl *c)
 	for (uint32_t i = 0; i < m->ntasks; i++) {
 		const ct_task *k = &m->tasks[i];
 		fprintf(c->out, "%s[%u,%" PRIu64 ",%" PRIu64 ",\"%" PRIu64 "\",%d]", i ? "," : "",
-			name_index(c, k->name), k->start - m->start,
+			str_index(c, &c->names, k->name), k->start - m->start,
 			(k->end > k->start ? k->end : k->start) - m->start, k->id, k->ended);
 	}
 	fputs("],\"lg\":[", c->out);
@@ -298,11 +301,7 @@ static void put_annots(tl *c)
 		fprintf(c->out, ",%u]", l->task == CT_NO_EVENT ? 0 : l->task + 1);
 	}
 	fputs("],\"rn\":[", c->out);
-	for (size_t i = 0; i < c->nnames; i++) {
-		if (i)
-			putc(',', c->out);
-		ct_escape_json(c->out, c->names[i]);
-	}
+	put_strs(c, &c->names);
 	putc(']', c->out);
 }
 
@@ -323,15 +322,16 @@ static void put_names(tl *c)
 		}
 	}
 	fputs("\",\"locs\":\"", c->out);
-	file_index(c, "");
+	str_index(c, &c->files, "");
 	for (size_t i = 0; i < c->locs.n; i++) {
 		const ct_location *l = &p->locations[c->locs.list[i]];
 		/* a symbolized location names its function; else the location is its name */
 		uint32_t fn = l->nlines
 				      ? use(c, &c->fns, l->lines[0].function)
 				      : use(c, &c->fns, (uint32_t)p->nfunctions + c->locs.list[i]);
-		uint32_t file =
-			l->nlines ? file_index(c, p->functions[l->lines[0].function].filename) : 0;
+		uint32_t file = l->nlines ? str_index(c, &c->files,
+						      p->functions[l->lines[0].function].filename)
+					  : 0;
 		char *q = pk(buf, fn - 1);
 		q = pk(q, file);
 		q = pk(q, l->nlines && l->lines[0].line > 0 ? (uint64_t)l->lines[0].line : 0);
@@ -349,11 +349,7 @@ static void put_names(tl *c)
 								   name, sizeof(name)));
 	}
 	fputs("],\"files\":[", c->out);
-	for (size_t i = 0; i < c->nfiles; i++) {
-		if (i)
-			putc(',', c->out);
-		ct_escape_json(c->out, c->files[i]);
-	}
+	put_strs(c, &c->files);
 	fputs("],\"objs\":[", c->out);
 	for (size_t i = 0; i < c->nobjs; i++)
 		fprintf(c->out, "%s\"0x%" PRIx64 "\"", i ? "," : "", c->objs[i]);
@@ -412,11 +408,11 @@ static int put_data(FILE *out, const ct_trace_model *m)
 	free(c.fns.map);
 	free(c.fns.list);
 	free(c.objs);
-	free(c.files);
-	free(c.names);
-	ct_u64map_free(&c.namemap);
+	free(c.files.v);
+	free(c.names.v);
+	ct_u64map_free(&c.names.map);
 	ct_u64map_free(&c.objmap);
-	ct_u64map_free(&c.filemap);
+	ct_u64map_free(&c.files.map);
 	ct_u64map_free(&c.tidmap);
 	return c.err;
 }

@@ -18,46 +18,35 @@
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
-/* A new annotation event of tid with its name interned in c; NULL and *rc set on error. */
-static tw_ev *ann_event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind, const char *name,
-			uint32_t stack, int *rc)
+/* Buffers an annotation event of tid: name interned in c, the other fields as given. 0 or
+ * -errno. */
+static int ann_event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind, uint8_t reason,
+		     const char *name, uint64_t a, uint64_t b, uint32_t stack)
 {
-	*rc = tid && !ct_tw__check_stack(w, stack) ? 0 : -EINVAL;
-	if (*rc)
-		return NULL;
+	if (!tid || ct_tw__check_stack(w, stack))
+		return -EINVAL;
 	uint32_t s = ct_tw__str(w, name ? name : "");
 	tw_ev *e = s == UINT32_MAX ? NULL : ct_tw__event(w, tid, t, kind);
-	if (!e) {
-		*rc = -ENOMEM;
-		return NULL;
-	}
+	if (!e)
+		return -ENOMEM;
+	e->reason = reason;
+	e->a = a;
+	e->b = b;
 	e->c = s;
 	e->stack = stack;
-	return e;
-}
-
-static int region(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind, const char *name, uint64_t task,
-		  uint32_t depth, uint32_t stack)
-{
-	int rc;
-	tw_ev *e = ann_event(w, tid, t, kind, name, stack, &rc);
-	if (e) {
-		e->a = task;
-		e->b = depth;
-	}
-	return rc;
+	return 0;
 }
 
 int ct_tw_region_begin(ct_tw *w, uint32_t tid, uint64_t t, const char *name, uint64_t task,
 		       uint32_t depth, uint32_t stack)
 {
-	return region(w, tid, t, CT_EV_REGION_BEGIN, name, task, depth, stack);
+	return ann_event(w, tid, t, CT_EV_REGION_BEGIN, 0, name, task, depth, stack);
 }
 
 int ct_tw_region_end(ct_tw *w, uint32_t tid, uint64_t t, const char *name, uint64_t task,
 		     uint32_t depth, uint32_t stack)
 {
-	return region(w, tid, t, CT_EV_REGION_END, name, task, depth, stack);
+	return ann_event(w, tid, t, CT_EV_REGION_END, 0, name, task, depth, stack);
 }
 
 static int task_event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t phase, uint64_t id,
@@ -65,14 +54,7 @@ static int task_event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t phase, uint64_
 {
 	if (!id)
 		return -EINVAL;
-	int rc;
-	tw_ev *e = ann_event(w, tid, t, CT_EV_TASK, name, stack, &rc);
-	if (e) {
-		e->reason = phase;
-		e->a = id;
-		e->b = parent;
-	}
-	return rc;
+	return ann_event(w, tid, t, CT_EV_TASK, phase, name, id, parent, stack);
 }
 
 int ct_tw_task_begin(ct_tw *w, uint32_t tid, uint64_t t, uint64_t id, uint64_t parent,
@@ -92,13 +74,7 @@ int ct_tw_log(ct_tw *w, uint32_t tid, uint64_t t, uint64_t task_id, const char *
 	uint32_t m = ct_tw__str(w, msg ? msg : "");
 	if (m == UINT32_MAX)
 		return -ENOMEM;
-	int rc;
-	tw_ev *e = ann_event(w, tid, t, CT_EV_LOG, category, stack, &rc);
-	if (e) {
-		e->a = task_id;
-		e->b = m;
-	}
-	return rc;
+	return ann_event(w, tid, t, CT_EV_LOG, 0, category, task_id, m, stack);
 }
 
 /* At most 1 + 10 + 10 + 5 + 5 payload bytes and a 1-byte length: within the 64 the

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/cmp.h"
 #include "libtrace/escape.h"
 #include "libtrace/tracefmt.h"
 
@@ -255,9 +256,7 @@ typedef struct {
 static int run_cmp(const void *a, const void *b)
 {
 	const run_iv *x = a, *y = b;
-	if (x->cpu != y->cpu)
-		return x->cpu < y->cpu ? -1 : 1;
-	return x->start < y->start ? -1 : x->start > y->start;
+	return ct_cmp_u64_2(x->cpu, y->cpu, x->start, y->start);
 }
 
 static int line_cmp(const void *a, const void *b)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/cmp.h"
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/traceregions.h"
@@ -272,9 +273,7 @@ typedef struct {
 static int ref_cmp(const void *a, const void *b)
 {
 	const waiting_ref *x = a, *y = b;
-	if (x->object != y->object)
-		return x->object < y->object ? -1 : 1;
-	return x->start < y->start ? -1 : x->start > y->start;
+	return ct_cmp_u64_2(x->object, y->object, x->start, y->start);
 }
 
 /* Points interval iv at unblock event u when u is inside it and later than its current one. */
@@ -366,9 +365,7 @@ static int link_by_object(ct_trace_model *m, const ct_trace *t)
 static int thread_cmp(const void *a, const void *b)
 {
 	const ct_thread *x = a, *y = b;
-	if (x->begin != y->begin)
-		return x->begin < y->begin ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	return ct_cmp_u64_2(x->begin, y->begin, x->tid, y->tid);
 }
 
 /* Every event of a thread id, and the CREATEs naming it, sorted by (tid, time). */

@@ -409,12 +409,30 @@ static void ann_descriptors(pf *c)
 	}
 }
 
-static void region_end(pf *c, const ct_region *r)
+static void slice_end(pf *c, uint64_t track, uint64_t at)
 {
 	Event e = PERFETTO__PROTOS__TRACK_EVENT__INIT;
 	e.has_type = true;
 	e.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_END;
-	event(c, &e, region_track(c, r->thread), r->end, 0);
+	event(c, &e, track, at, 0);
+}
+
+static void region_end(pf *c, const ct_region *r)
+{
+	slice_end(c, region_track(c, r->thread), r->end);
+}
+
+/* A slice begin or instant named name with the one debug annotation a. */
+static void annotated(pf *c, Perfetto__Protos__TrackEvent__Type type, const char *name,
+		      Annotation *a, uint64_t track, uint64_t at, uint32_t stack)
+{
+	Event e = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+	e.has_type = true;
+	e.type = type;
+	e.name = (char *)name;
+	e.n_debug_annotations = 1;
+	e.debug_annotations = &a;
+	event(c, &e, track, at, stack);
 }
 
 static void region_begin(pf *c, const ct_region *r)
@@ -467,36 +485,24 @@ static void tasks_logs(pf *c)
 	const ct_trace_model *m = c->m;
 	for (uint32_t i = 0; i < m->ntasks && !c->err; i++) {
 		const ct_task *k = &m->tasks[i];
-		Annotation a = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT, *pa = &a;
+		Annotation a = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT;
 		a.name = (char *)"id";
 		a.has_uint_value = true;
 		a.uint_value = k->id;
-		Event b = PERFETTO__PROTOS__TRACK_EVENT__INIT;
-		b.has_type = true;
-		b.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN;
-		b.name = (char *)(k->name[0] ? k->name : "task");
-		b.n_debug_annotations = 1;
-		b.debug_annotations = &pa;
-		event(c, &b, task_track(c, i), k->start, 0);
-		Event e = PERFETTO__PROTOS__TRACK_EVENT__INIT;
-		e.has_type = true;
-		e.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_END;
-		event(c, &e, task_track(c, i), k->end > k->start ? k->end : k->start, 0);
+		annotated(c, PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN,
+			  k->name[0] ? k->name : "task", &a, task_track(c, i), k->start, 0);
+		slice_end(c, task_track(c, i), k->end > k->start ? k->end : k->start);
 	}
 	for (uint32_t i = 0; i < m->nlogs && !c->err; i++) {
 		const ct_log *l = &m->logs[i];
 		if (l->thread == CT_NO_EVENT)
 			continue;
-		Annotation a = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT, *pa = &a;
+		Annotation a = PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT;
 		a.name = (char *)"message";
 		a.string_value = (char *)(l->msg ? l->msg : "");
-		Event e = PERFETTO__PROTOS__TRACK_EVENT__INIT;
-		e.has_type = true;
-		e.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_INSTANT;
-		e.name = (char *)(l->category[0] ? l->category : "log");
-		e.n_debug_annotations = 1;
-		e.debug_annotations = &pa;
-		event(c, &e, THREAD_UUID + l->thread, l->time, l->stack);
+		annotated(c, PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_INSTANT,
+			  l->category[0] ? l->category : "log", &a, THREAD_UUID + l->thread,
+			  l->time, l->stack);
 	}
 }
 

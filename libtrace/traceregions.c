@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/cmp.h"
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/vec.h"
@@ -36,9 +37,7 @@ typedef struct {
 static int tid_cmp(const void *a, const void *b)
 {
 	const tlife *x = a, *y = b;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	return x->begin < y->begin ? -1 : x->begin > y->begin;
+	return ct_cmp_u64_2(x->tid, y->tid, x->begin, y->begin);
 }
 
 static int annot_cmp(const void *a, const void *b)
@@ -212,9 +211,7 @@ static int one_tid(rb *b, const ct_trace_annot *const *as, size_t n)
 static int task_cmp(const void *a, const void *b)
 {
 	const ct_task *x = a, *y = b;
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	return ct_cmp_u64_2(x->start, y->start, x->id, y->id);
 }
 
 /* Sorts the tasks by start and renumbers the references to them. */
@@ -307,9 +304,7 @@ typedef struct {
 static int span_cmp(const void *a, const void *b)
 {
 	const span *x = a, *y = b;
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	return x->s < y->s ? -1 : x->s > y->s;
+	return ct_cmp_u64_2(x->thread, y->thread, x->s, y->s);
 }
 
 /* Whether [s, e] meets one of the disjoint spans of thread th: a span [a, b) with a <= e

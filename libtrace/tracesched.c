@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/cmp.h"
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/traceregions.h"
@@ -99,9 +100,7 @@ static int row_cmp(const void *a, const void *b)
 	const row *x = a, *y = b;
 	uint64_t rx = x->state[CT_TS_RUNNING] + x->state[CT_TS_ONCPU];
 	uint64_t ry = y->state[CT_TS_RUNNING] + y->state[CT_TS_ONCPU];
-	if (rx != ry)
-		return rx > ry ? -1 : 1;
-	return x->th->tid < y->th->tid ? -1 : x->th->tid > y->th->tid;
+	return ct_cmp_u64_2(ry, rx, x->th->tid, y->th->tid); /* largest first */
 }
 
 /* "mutex 12ms, sleep 3s": the reasons with time, largest first. */
@@ -285,9 +284,7 @@ static int wait_cmp(const void *a, const void *b)
 {
 	const wait_ref *x = a, *y = b;
 	uint64_t dx = x->iv->end - x->iv->start, dy = y->iv->end - y->iv->start;
-	if (dx != dy)
-		return dx > dy ? -1 : 1;
-	return x->iv->start < y->iv->start ? -1 : x->iv->start > y->iv->start;
+	return ct_cmp_u64_2(dy, dx, x->iv->start, y->iv->start); /* largest first */
 }
 
 /* "name (tid)", or "thread tid" for a thread without a name. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "libtrace/cmp.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/tracewrite_impl.h"
 
@@ -202,22 +203,31 @@ int ct_tw__check_stack(const ct_tw *w, uint32_t stack)
 	return 0;
 }
 
-int ct_tw_switch_out(ct_tw *w, uint32_t tid, uint64_t t, uint32_t cpu, bool preempted)
+/* Buffers an event of tid with its kind-specific a and c, and its stack (0: none).
+ * 0 or -errno. */
+static int buffer_event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind, uint64_t a, uint32_t c,
+			uint32_t stack)
 {
-	tw_ev *e = ct_tw__event(w, tid, t, preempted ? CT_EV_SWITCH_OUT_PREEMPT : CT_EV_SWITCH_OUT);
+	if (ct_tw__check_stack(w, stack))
+		return -EINVAL;
+	tw_ev *e = ct_tw__event(w, tid, t, kind);
 	if (!e)
 		return -ENOMEM;
-	e->c = cpu;
+	e->a = a;
+	e->c = c;
+	e->stack = stack;
 	return 0;
+}
+
+int ct_tw_switch_out(ct_tw *w, uint32_t tid, uint64_t t, uint32_t cpu, bool preempted)
+{
+	return buffer_event(w, tid, t, preempted ? CT_EV_SWITCH_OUT_PREEMPT : CT_EV_SWITCH_OUT, 0,
+			    cpu, 0);
 }
 
 int ct_tw_switch_in(ct_tw *w, uint32_t tid, uint64_t t, uint32_t cpu)
 {
-	tw_ev *e = ct_tw__event(w, tid, t, CT_EV_SWITCH_IN);
-	if (!e)
-		return -ENOMEM;
-	e->c = cpu;
-	return 0;
+	return buffer_event(w, tid, t, CT_EV_SWITCH_IN, 0, cpu, 0);
 }
 
 int ct_tw_wait(ct_tw *w, uint32_t tid, uint64_t begin, uint64_t end, ct_wait_reason reason,
@@ -241,27 +251,12 @@ int ct_tw_wait(ct_tw *w, uint32_t tid, uint64_t begin, uint64_t end, ct_wait_rea
 int ct_tw_unblock(ct_tw *w, uint32_t waker, uint64_t t, uint32_t woken, uint64_t object,
 		  uint32_t stack)
 {
-	if (ct_tw__check_stack(w, stack))
-		return -EINVAL;
-	tw_ev *e = ct_tw__event(w, waker, t, CT_EV_UNBLOCK);
-	if (!e)
-		return -ENOMEM;
-	e->c = woken;
-	e->a = object;
-	e->stack = stack;
-	return 0;
+	return buffer_event(w, waker, t, CT_EV_UNBLOCK, object, woken, stack);
 }
 
 int ct_tw_create(ct_tw *w, uint32_t creator, uint64_t t, uint32_t new_tid, uint32_t stack)
 {
-	if (ct_tw__check_stack(w, stack))
-		return -EINVAL;
-	tw_ev *e = ct_tw__event(w, creator, t, CT_EV_CREATE);
-	if (!e)
-		return -ENOMEM;
-	e->c = new_tid;
-	e->stack = stack;
-	return 0;
+	return buffer_event(w, creator, t, CT_EV_CREATE, 0, new_tid, stack);
 }
 
 int ct_tw_start(ct_tw *w, uint32_t tid, uint64_t t)
@@ -286,14 +281,7 @@ int ct_tw_name(ct_tw *w, uint32_t tid, uint64_t t, const char *name)
 
 int ct_tw_sample(ct_tw *w, uint32_t tid, uint64_t t, uint32_t stack, uint64_t weight_ns)
 {
-	if (ct_tw__check_stack(w, stack))
-		return -EINVAL;
-	tw_ev *e = ct_tw__event(w, tid, t, CT_EV_SAMPLE);
-	if (!e)
-		return -ENOMEM;
-	e->stack = stack;
-	e->a = weight_ns;
-	return 0;
+	return buffer_event(w, tid, t, CT_EV_SAMPLE, weight_ns, 0, stack);
 }
 
 int ct_tw_lost(ct_tw *w, uint64_t t, uint64_t count, const char *what)
@@ -323,9 +311,7 @@ void ct_tw_get_stats(const ct_tw *w, ct_tw_stats *st)
 static int ev_cmp(const void *a, const void *b)
 {
 	const tw_ev *x = a, *y = b;
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	return ct_cmp_u64_2(x->t, y->t, x->seq, y->seq);
 }
 
 /* The chunk stack index + 1 of (ct_stacks id, whether its leaf PC is exact); 0 for no
