@@ -227,6 +227,8 @@ demo: all
 	$(CTRACE) report --sched $(BUILD)/demo-threads
 	$(CTRACE) report --chrome $(BUILD)/demo-threads/trace.json $(BUILD)/demo-threads
 	@echo "trace: $(BUILD)/demo-threads/trace.json (open it in ui.perfetto.dev)"
+	$(CTRACE) report --timeline $(BUILD)/demo-threads/timeline.html $(BUILD)/demo-threads
+	@echo "timeline: $(BUILD)/demo-threads/timeline.html (open it in a browser)"
 	@rm -rf $(BUILD)/demo-annotated
 	$(CTRACE) record -o $(BUILD)/demo-annotated -- $(BUILD)/samples/annotated_server
 	$(CTRACE) report --tag endpoint=/render $(BUILD)/demo-annotated/cpu.pb.gz
