@@ -213,12 +213,32 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int ct_http_wait(const ct_http_resp *r, uint64_t ns)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec, end = t + ns;
+	while (t < end) {
+		int fd = ct_fdg_check(r->conn); /* checked each round: the program may close it */
+		if (fd < 0)
+			return -ECONNRESET;
+		uint64_t left_ms = (end - t + 999999) / 1000000;
+		struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+		if (poll(&p, 1, left_ms > CHECK_MS ? CHECK_MS : (int)left_ms) > 0 &&
+		    (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
+			return -ECONNRESET;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	}
+	return 0;
+}
+
 static void *handler_main(void *arg)
 {
 	ct_tls_guard = 1;
 	job *j = arg;
 	uint64_t t0 = thread_cpu_ns();
-	ct_http_resp r = {.status = 200};
+	ct_http_resp r = {.status = 200, .conn = j->slot};
 	j->body[j->body_len] = 0;
 	ct_live_serve(&j->req, j->body, j->body_len, &r);
 	int fd = ct_fdg_check(j->slot); /* a program that closed it meanwhile gets nothing */

@@ -12,6 +12,7 @@
 #define CT_AGENT_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "libtrace/httpreq.h"
 
@@ -22,7 +23,8 @@ typedef struct {
 	int go_error;	      /* adds X-Go-Pprof: 1 (Go's serveError) */
 	char *body;	      /* malloc'd */
 	size_t len, cap;
-	int oom; /* an append failed: http.c answers 500 instead */
+	int oom;  /* an append failed: http.c answers 500 instead */
+	int conn; /* set by http.c: the connection's fd guard slot (for ct_http_wait) */
 } ct_http_resp;
 
 /* Appends to the body (growing it); on ENOMEM sets oom. */
@@ -31,6 +33,11 @@ void ct_http_printf(ct_http_resp *r, const char *fmt, ...) __attribute__((format
 /* Go's serveError: status, text/plain, X-Go-Pprof: 1, no disposition, text + "\n". */
 void ct_http_error(ct_http_resp *r, int status, const char *text);
 
+/* Waits ns nanoseconds while r's client is still connected, as Go's handlers sleep on the
+ * request's context: 0 after the whole wait, -ECONNRESET as soon as the client hung up
+ * (or the program closed the connection's fd), so that a `seconds=N` request whose client
+ * gave up stops holding what it holds (the CPU profile, the trace window). */
+int ct_http_wait(const ct_http_resp *r, uint64_t ns);
 /* live.c: the collector's CPU time (ns) spent on the calling handler thread's requests
  * since the last call (for the request log). */
 uint64_t ct_live_collector_ns(void);

@@ -145,11 +145,6 @@ static void sleep_ns(uint64_t ns)
 		;
 }
 
-static void sleep_s(int64_t sec)
-{
-	sleep_ns((uint64_t)sec * 1000000000u);
-}
-
 /* Names, encodes and sends p (freed) as an attachment called filename. */
 static void send_profile(ct_http_resp *r, ct_profile *p, const char *filename)
 {
@@ -206,8 +201,10 @@ static void serve_cpu(const ct_http_req *req, ct_http_resp *r)
 	}
 	int64_t start = wall_ns();
 	ct_profile *p0 = take(SNAP_CPU);
-	if (p0)
-		sleep_s(sec);
+	if (p0 && ct_http_wait(r, (uint64_t)sec * 1000000000u) < 0) {
+		ct_profile_free(p0); /* the client hung up: free the profiler for the next */
+		p0 = NULL;
+	}
 	ct_profile *p1 = p0 ? take(SNAP_CPU) : NULL;
 	atomic_store_explicit(&cpu_busy, 0, memory_order_release);
 	if (!p1 || ct_profile_subtract(p1, p0) < 0) {
@@ -252,8 +249,10 @@ static void serve_delta(const ct_http_req *req, ct_http_resp *r, int i, const ch
 	int64_t start = wall_ns();
 	ct_profile *p0 = profiles[i].kind == SNAP_THREADS ? ct_live_threads(profiles[i].name)
 							  : take(profiles[i].kind);
-	if (p0)
-		sleep_s(sec);
+	if (p0 && ct_http_wait(r, (uint64_t)sec * 1000000000u) < 0) {
+		ct_profile_free(p0); /* the client hung up */
+		p0 = NULL;
+	}
 	ct_profile *p1 = !p0				    ? NULL
 			 : profiles[i].kind == SNAP_THREADS ? ct_live_threads(profiles[i].name)
 							    : take(profiles[i].kind);
@@ -406,8 +405,9 @@ static void win_close(void *arg)
 	c->id = ct_trace_window_close(c->id);
 }
 
-/* The trace of the next `ns` nanoseconds into the file of slot: 0 or -errno. */
-static int record_window(int slot, uint64_t ns)
+/* The trace of the next `ns` nanoseconds into the file of slot: 0 or -errno (-ECONNRESET:
+ * r's client hung up before the end, the window is closed at once). */
+static int record_window(int slot, uint64_t ns, const ct_http_resp *r)
 {
 	win_call c = {.slot = slot, .id = -EAGAIN};
 	for (int i = 0; i < 100 && c.id == -EAGAIN; i++) { /* the engine is chosen at start */
@@ -418,8 +418,10 @@ static int record_window(int slot, uint64_t ns)
 	}
 	if (c.id < 0)
 		return c.id;
-	sleep_ns(ns);
-	return ct_collector_call(win_close, &c) < 0 ? -ESRCH : c.id;
+	int gone = ct_http_wait(r, ns);
+	if (ct_collector_call(win_close, &c) < 0)
+		return -ESRCH;
+	return gone < 0 ? gone : c.id;
 }
 
 /* Go's Trace: a trace of the next `seconds` (a decimal number; 1 when absent, invalid or
@@ -442,7 +444,7 @@ static void serve_trace(const ct_http_req *req, ct_http_resp *r)
 	}
 	int fd = memfd_create("ctrace-trace", MFD_CLOEXEC);
 	int slot = fd < 0 ? -errno : ct_fdg_adopt(fd, CT_FDG_FILE);
-	int rc = slot < 0 ? slot : record_window(slot, (uint64_t)(sec * 1e9));
+	int rc = slot < 0 ? slot : record_window(slot, (uint64_t)(sec * 1e9), r);
 	atomic_store_explicit(&trace_busy, 0, memory_order_release);
 	fd = rc < 0 ? -1 : ct_fdg_check(slot);
 	char buf[65536];

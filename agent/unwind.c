@@ -36,6 +36,7 @@
 #include <sys/mman.h>
 
 #include "agent/fdguard.h"
+#include "agent/forkguard.h"
 #include "agent/internal.h"
 #include "libtrace/cfi.h"
 
@@ -240,13 +241,18 @@ static int fp_continue(const uctx *c, uintptr_t fp, uintptr_t *pcs, int n, int m
 	return n;
 }
 
-/* The whole stack with libunwind (and the frame-pointer walk where it cannot start). */
+/* The whole stack with libunwind (and the frame-pointer walk where it cannot start).
+ * Inside the fork guard: libunwind's locks (the address space's, its memory pools') held
+ * at a fork stayed held in the child, whose collector hung at its first libunwind sample. */
 static int unwind_libunwind(uctx *c, uintptr_t *pcs, int max)
 {
 	int n = 1;
 	unw_cursor_t cur;
-	if (U.init_remote(&cur, as, c) < 0)
+	ct_forkguard_enter();
+	if (U.init_remote(&cur, as, c) < 0) {
+		ct_forkguard_exit();
 		return fp_continue(c, c->regs_copy[CT_REG_RBP], pcs, n, max);
+	}
 	int stepped = 0;
 	while (n < max) {
 		int r = U.step(&cur);
@@ -258,6 +264,7 @@ static int unwind_libunwind(uctx *c, uintptr_t *pcs, int max)
 			break;
 		pcs[n++] = ip;
 	}
+	ct_forkguard_exit();
 	if (!stepped)
 		n = fp_continue(c, c->regs_copy[CT_REG_RBP], pcs, n, max);
 	return n;
@@ -333,7 +340,9 @@ int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_
 		return 1;
 	if (atomic_load_explicit(&ct_modules_dirty, memory_order_relaxed)) {
 		ct_modules_refresh();
+		ct_forkguard_enter();
 		U.flush_cache(as, 0, 0);
+		ct_forkguard_exit();
 		if (rows)
 			memset(rows, 0, sizeof(*rows) << ROW_BITS);
 	}
