@@ -82,10 +82,12 @@ int ct_report_text(FILE *out, const ct_profile *p, const ct_tree *t, uint32_t co
 	for (size_t k = 0; k < p->nsamples; k++)
 		total += p->samples[k].values[col];
 	char a[64], b[64], c[64];
-	fprintf(out, "Total: %s in %zu samples\n", ct_units_format(total, unit, a, sizeof(a)),
+	/* pprof sample records (one per distinct stack and labels), not the "samples" value
+	 * of the Totals line: a record may stand for many samples. */
+	fprintf(out, "Total: %s in %zu records\n", ct_units_format(total, unit, a, sizeof(a)),
 		p->nsamples);
 	if (o->filtered)
-		fprintf(out, "Kept by filters: %s (%.2f%%) in %" PRIu64 " samples\n",
+		fprintf(out, "Kept by filters: %s (%.2f%%) in %" PRIu64 " records\n",
 			ct_units_format(kept, unit, a, sizeof(a)), pct(kept, total), t->nsamples);
 	if (n == 0) {
 		fprintf(out, "No samples%s.\n", o->filtered ? " kept by the filters" : "");
