@@ -1,7 +1,7 @@
 /* term_children — forks 3 children that work and exit; the parent SIGTERMs each one while
  * it exits (a thread of the child tells the parent ~2 ms after the child called exit, so
- * the signal lands in what runs at exit — under the agent, its final flush). Prints the
- * children's pids. */
+ * the signal lands in what runs at exit — under the agent, its final flush; a child whose
+ * exit ended sooner is not signalled). Prints the children's pids. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -56,9 +56,16 @@ int main(void)
 			exit(0);
 		}
 	}
+	/* Only the children hold the write end now: a child whose exit was over before its
+	 * thread could tell (a fast flush) is simply not signalled, and once every child is
+	 * gone the read sees the end of the pipe instead of waiting for ever. */
+	close(fds[1]);
 	for (int k = 0; k < NCHILD; k++) {
 		char c;
-		if (read(fds[0], &c, 1) != 1 || c < 0 || c >= NCHILD)
+		ssize_t n = read(fds[0], &c, 1);
+		if (n == 0)
+			break;
+		if (n != 1 || c < 0 || c >= NCHILD)
 			return 1;
 		kill(kids[(int)c], SIGTERM);
 	}
