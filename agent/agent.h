@@ -182,5 +182,11 @@ const char *ct_out_errors(void);
 
 /* Diagnostics to stderr when CTRACE_VERBOSE is set (never to stdout). */
 void ct_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A CTRACE_* setting the agent cannot use as given: logged, and kept for summary.txt's
+ * `config` line (`ctrace record` prints it). Start-up only; no allocation. */
+void ct_config_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads the environment variable name as a whole number: false when unset or empty, or
+ * when it is not a number (warned); a number outside lo..hi is clamped (warned). */
+bool ct_env_u64(const char *name, uint64_t lo, uint64_t hi, uint64_t *out);
 
 #endif

@@ -469,14 +469,13 @@ void ct_ckpt_done(void)
 
 static int ck_start(void)
 {
-	const char *c = getenv("CTRACE_CHECKPOINT_COMPACT");
-	if (c && *c)
-		compact_min = strtoull(c, NULL, 10);
+	ct_env_u64("CTRACE_CHECKPOINT_COMPACT", 0, UINT64_MAX, &compact_min);
 	const char *v = getenv("CTRACE_CHECKPOINT");
 	if (v && *v) {
 		period_ns = ct_units_parse_duration(v);
 		if (period_ns < 0) {
-			ct_log("CTRACE_CHECKPOINT=%s: not a duration; checkpoints every 1s", v);
+			ct_config_warn("CTRACE_CHECKPOINT=%s: not a duration; checkpoints every 1s",
+				       v);
 			period_ns = 1000000000;
 		} else if (period_ns > 0 && period_ns < 10000000) {
 			period_ns = 10000000; /* at most 100 a second */

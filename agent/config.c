@@ -1,4 +1,12 @@
-/* config.c — the agent's configuration from CTRACE_* environment variables (docs/env.md). */
+/*
+ * config.c — the agent's configuration from CTRACE_* environment variables (docs/env.md),
+ * and the complaints about settings it could not use as given: each is logged
+ * (CTRACE_VERBOSE) and kept for summary.txt's `config` line, which `ctrace record`
+ * prints, so that a mistyped setting is never silently replaced by its default.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,52 +15,100 @@
 
 ct_config ct_cfg; /* owner: see agent.h */
 
-/* CTRACE_MODES: an unknown name is logged and skipped; the names recognized still apply. */
+/* The complaints, "; "-joined. Written at start-up (constructors, the agent's init: one
+ * thread), read at exit; the flag only keeps two racing writers from tearing it. */
+static char warnings[512];
+static atomic_flag warn_busy = ATOMIC_FLAG_INIT;
+
+void ct_config_warn(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ct_log("%s", msg);
+	if (atomic_flag_test_and_set_explicit(&warn_busy, memory_order_acquire))
+		return; /* another thread is writing one: this one is only logged */
+	size_t used = strlen(warnings);
+	if (used + 2 < sizeof(warnings))
+		snprintf(warnings + used, sizeof(warnings) - used, "%s%s", used ? "; " : "", msg);
+	atomic_flag_clear_explicit(&warn_busy, memory_order_release);
+}
+
+const char *ct_config_warnings(void)
+{
+	return warnings;
+}
+
+bool ct_env_u64(const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (*v == '-' || *end || errno) {
+		ct_config_warn("%s=%s: not a whole number; the default stays", name, v);
+		return false;
+	}
+	if (x < lo || x > hi) {
+		uint64_t c = x < lo ? lo : hi;
+		ct_config_warn("%s=%s: outside %llu..%llu; using %llu", name, v,
+			       (unsigned long long)lo, (unsigned long long)hi,
+			       (unsigned long long)c);
+		x = c;
+	}
+	*out = x;
+	return true;
+}
+
+/* CTRACE_MODES: an unknown name is reported and skipped; the names recognized still apply. */
 static unsigned parse_modes(const char *s)
 {
 	unsigned m;
 	ct_error err = {.offset = -1};
 	if (ct_modes_parse(s, &m, &err) != 0)
-		ct_log("CTRACE_MODES=%s: %s; ignored", s, err.msg);
+		ct_config_warn("CTRACE_MODES=%s: %s; ignored", s, err.msg);
 	return m;
 }
 
 void ct_config_load(void)
 {
 	const char *v;
+	uint64_t x;
 	ct_cfg.verbose = (v = getenv("CTRACE_VERBOSE")) && *v && strcmp(v, "0") != 0;
 	snprintf(ct_cfg.out_dir, sizeof(ct_cfg.out_dir), "%s",
 		 (v = getenv("CTRACE_OUT")) && *v ? v : "ctrace.out");
 	ct_cfg.modes = (v = getenv("CTRACE_MODES")) && *v ? parse_modes(v) : ~0u;
 	ct_cfg.hz = 99;
-	if ((v = getenv("CTRACE_HZ")) && atoi(v) > 0)
-		ct_cfg.hz = atoi(v) > 100000 ? 100000 : atoi(v);
+	if (ct_env_u64("CTRACE_HZ", 1, 100000, &x))
+		ct_cfg.hz = (int)x;
 	ct_cfg.heap_rate = 512 * 1024;
-	if ((v = getenv("CTRACE_HEAP_RATE")) && strtoull(v, NULL, 10) > 0)
-		ct_cfg.heap_rate = strtoull(v, NULL, 10);
+	if (ct_env_u64("CTRACE_HEAP_RATE", 1, UINT64_MAX, &x))
+		ct_cfg.heap_rate = x;
 	ct_cfg.sampler = CT_SAMPLER_AUTO;
-	if ((v = getenv("CTRACE_SAMPLER"))) {
+	if ((v = getenv("CTRACE_SAMPLER")) && *v) {
 		if (strcmp(v, "perf") == 0)
 			ct_cfg.sampler = CT_SAMPLER_PERF;
 		else if (strcmp(v, "timer") == 0)
 			ct_cfg.sampler = CT_SAMPLER_TIMER;
+		else
+			ct_config_warn("CTRACE_SAMPLER=%s: not perf or timer; chosen automatically",
+				       v);
 	}
 	/* Bytes of user stack copied per CPU sample (perf's --call-graph dwarf default is
 	 * 8192): deeper stacks are cut there. 16 KiB covers ~100 typical frames. */
 	ct_cfg.stack_bytes = 16384;
-	if ((v = getenv("CTRACE_STACK_BYTES")) && atoi(v) > 0) {
-		long b = atol(v);
-		b = b < 1024 ? 1024 : b > 65528 ? 65528 : b;
-		ct_cfg.stack_bytes = (uint32_t)(b & ~7L);
-	}
+	if (ct_env_u64("CTRACE_STACK_BYTES", 1024, 65528, &x))
+		ct_cfg.stack_bytes = (uint32_t)(x & ~7ull);
 	/* Each CPU's ring of hook records: 4 MiB, or a power of two from 4 KiB to 256 MiB
 	 * (rounded down); small rings are for testing what a full ring does. */
 	ct_cfg.ring_bytes = 4u << 20;
-	if ((v = getenv("CTRACE_RING_BYTES")) && atol(v) > 0) {
-		long b = atol(v);
-		b = b < 4096 ? 4096 : b > (256L << 20) ? (256L << 20) : b;
+	if (ct_env_u64("CTRACE_RING_BYTES", 4096, 256u << 20, &x)) {
 		uint32_t p2 = 4096;
-		while ((long)p2 * 2 <= b)
+		while ((uint64_t)p2 * 2 <= x)
 			p2 *= 2;
 		ct_cfg.ring_bytes = p2;
 	}

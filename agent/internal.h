@@ -14,6 +14,8 @@
 
 /* ---- config.c ---- */
 void ct_config_load(void);
+/* The complaints ct_config_warn gathered, "; "-joined ("" when none): summary.txt. */
+const char *ct_config_warnings(void);
 
 /* ---- stack.c ---- */
 int ct_stack_init(void); /* loads libunwind privately, creates the table */

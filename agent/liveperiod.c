@@ -289,14 +289,13 @@ int ct_period_start(void)
 	int64_t ns = ct_units_parse_duration(v);
 	period_ns = ns > 0 ? (uint64_t)ns : 0;
 	if (period_ns < 100000000u) {
-		ct_log("CTRACE_PERIOD=%s: not a duration of at least 100ms; no windows", v);
+		ct_config_warn("CTRACE_PERIOD=%s: not a duration of at least 100ms; no windows", v);
 		period_ns = 0;
 		return -EINVAL;
 	}
-	const char *k = getenv("CTRACE_KEEP");
-	keep = k && atoi(k) > 0 ? atoi(k) : 0; /* 0: keep all */
-	if (!keep)
-		keep = 1 << 30;
+	uint64_t k = 0; /* 0: keep all */
+	ct_env_u64("CTRACE_KEEP", 0, 1 << 30, &k);
+	keep = k ? (int)k : 1 << 30;
 	start_wall = wall_now();
 	pthread_t t;
 	int r = ct_sig_thread_create(&t, period_main, "ctrace-period");

@@ -408,9 +408,7 @@ static void lk_finish(void)
 
 static int lk_start(void)
 {
-	const char *min = getenv("CTRACE_BLOCK_MIN_NS");
-	if (min && *min)
-		ct_lk_block_min_ns = strtoull(min, NULL, 10);
+	ct_env_u64("CTRACE_BLOCK_MIN_NS", 0, UINT64_MAX, &ct_lk_block_min_ns);
 	dl_iterate_phdr(lk_find_self, (void *)(uintptr_t)lk_find_self);
 	ct_stackcache_init();
 	lk_agg = ct_lock_agg_new();

@@ -188,6 +188,7 @@ static int write_summary(void)
 		snprintf(s.annotate_misuse, sizeof(s.annotate_misuse), "%llu (%s)",
 			 (unsigned long long)nmisuse, misuse);
 	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());
+	snprintf(s.config, sizeof(s.config), "%s", ct_config_warnings());
 	int rc = ct_summary_write(ct_cfg.out_dir, &s);
 	if (rc)
 		ct_log("cannot write %s: %s", CT_FILE_SUMMARY, strerror(-rc));

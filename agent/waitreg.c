@@ -293,13 +293,7 @@ static void wr_child_reset(void)
 
 __attribute__((constructor)) static void wr_init(void)
 {
-	const char *v = getenv("CTRACE_IO_MIN_NS");
-	if (v && *v)
-		ct_lk_io_min_ns = strtoull(v, NULL, 10);
-	v = getenv("CTRACE_BLOCK_RATE");
-	if (v && *v)
-		ct_lk_block_rate = strtoull(v, NULL, 10);
-	if (ct_lk_block_rate == 0)
-		ct_lk_block_rate = 1;
+	ct_env_u64("CTRACE_IO_MIN_NS", 0, UINT64_MAX, &ct_lk_io_min_ns);
+	ct_env_u64("CTRACE_BLOCK_RATE", 1, UINT64_MAX, &ct_lk_block_rate);
 	pthread_atfork(NULL, NULL, wr_child_reset);
 }

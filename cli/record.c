@@ -150,6 +150,8 @@ static void print_summary(const char *dir)
 			"ctrace: %" PRIu64 " hook events lost on full rings (heap, lock, block and "
 			"trace records; the profiles say which)\n",
 			sum.events_lost);
+	if (sum.config[0])
+		fprintf(stderr, "ctrace: warning: settings not used as given: %s\n", sum.config);
 	if (sum.warning[0])
 		fprintf(stderr, "ctrace: warning: %s\n", sum.warning);
 	if (sum.annotate_misuse[0])

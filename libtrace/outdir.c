@@ -124,6 +124,8 @@ int ct_summary_write(const char *dir, const ct_summary *s)
 		put_str(f, CT_SUMMARY_WARNING, s->warning);
 	if (s->annotate_misuse[0])
 		put_str(f, CT_SUMMARY_ANNOTATE_MISUSE, s->annotate_misuse);
+	if (s->config[0])
+		put_str(f, CT_SUMMARY_CONFIG, s->config);
 	if (s->checkpoint[0])
 		put_str(f, CT_SUMMARY_CHECKPOINT, s->checkpoint);
 	if (s->checkpoints)
@@ -169,6 +171,7 @@ static const struct {
 	SUMMARY_KEY(CT_SUMMARY_CHECKPOINT_CPU_MS, SV_DOUBLE, checkpoint_cpu_ms),
 	SUMMARY_KEY(CT_SUMMARY_CHECKPOINT, SV_STR, checkpoint),
 	SUMMARY_KEY(CT_SUMMARY_HEAP_INCOMPLETE, SV_STR, heap_incomplete),
+	SUMMARY_KEY(CT_SUMMARY_CONFIG, SV_STR, config),
 };
 
 /* Stores one key's value into s; unknown keys are ignored. */

@@ -98,6 +98,7 @@ bool ct_outdir_is_child(const char *name);
 #define CT_SUMMARY_CHECKPOINTS "checkpoints"
 #define CT_SUMMARY_CHECKPOINT_CPU_MS "checkpoint_cpu_ms"
 #define CT_SUMMARY_HEAP_INCOMPLETE "heap_incomplete"
+#define CT_SUMMARY_CONFIG "config"
 
 typedef struct {
 	/* The longest checkpoint's CPU time, with checkpoints and checkpoint_cpu_ms (below). */
@@ -122,6 +123,9 @@ typedef struct {
 	uint64_t checkpoints;	   /* checkpoints the agent appended (written when any) */
 	double checkpoint_cpu_ms;  /* collector CPU time they took */
 	char heap_incomplete[224]; /* heap records were lost: what it did to the profile; "" */
+	/* CTRACE_* settings the agent could not use as given: "NAME=VALUE: why; what instead",
+	 * several joined by "; "; "" when every setting was valid */
+	char config[512];
 } ct_summary;
 
 /* Writes dir/summary.txt: to a temporary name created with O_EXCL|O_NOFOLLOW (a planted

@@ -23,6 +23,26 @@ grep -q "CTRACE_MODES=cpu,hepa: unknown mode 'hepa'" "$TMP/agent.err" ||
 [ ! -e "$TMP/agent/heap.pb.gz" ] || fail "agent: heap.pb.gz written although not selected"
 ok "agent logs a mode typo and keeps the known modes"
 
+# Settings given wrong in the environment are never silently replaced by defaults: summary.txt's
+# `config` line names each, `ctrace record` prints it, and valid neighbours still apply.
+CTRACE_HZ=xyz CTRACE_SAMPLER=perff CTRACE_PERIOD=abc CTRACE_BLOCK_RATE=-5 CTRACE_STACK_BYTES=5 \
+	"$CTRACE" record -o "$TMP/badenv" -F 199 -e cpu -- "$SAMPLES/cpu_hot" 0.2 > /dev/null 2> "$TMP/badenv.err" ||
+	fail "record with bad CTRACE_* settings failed"
+for want in "CTRACE_SAMPLER=perff: not perf or timer" "CTRACE_PERIOD=abc: not a duration" \
+	"CTRACE_BLOCK_RATE=-5: not a whole number" "CTRACE_STACK_BYTES=5: outside 1024..65528; using 1024"; do
+	grep -q "^config=.*$want" "$TMP/badenv/summary.txt" ||
+		{ cat "$TMP/badenv/summary.txt"; fail "summary.txt config lacks '$want'"; }
+	grep -q "ctrace: warning: settings not used as given: .*$want" "$TMP/badenv.err" ||
+		{ cat "$TMP/badenv.err"; fail "record did not print '$want'"; }
+done
+# -F 199 overrides CTRACE_HZ=xyz: no complaint about a setting that was not used.
+! grep -q "CTRACE_HZ" "$TMP/badenv/summary.txt" || fail "-F 199: CTRACE_HZ still complained about"
+grep -q "199 Hz" "$TMP/badenv/summary.txt" || fail "-F 199 not applied next to bad settings"
+"$CTRACE" record -o "$TMP/goodenv" -e cpu -- "$SAMPLES/cpu_hot" 0.1 > /dev/null 2> "$TMP/goodenv.err"
+! grep -q "^config=" "$TMP/goodenv/summary.txt" || fail "config= written with valid settings"
+! grep -q "settings not used" "$TMP/goodenv.err" || fail "a warning with valid settings"
+ok "bad CTRACE_* settings reported in summary.txt and by record"
+
 # summary.txt: every documented key, the command name, a final newline.
 for k in pid cmd engine reason samples lost threads collector_cpu_ms; do
 	grep -q "^$k=" "$TMP/agent/summary.txt" || fail "summary.txt lacks $k"
