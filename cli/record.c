@@ -166,8 +166,42 @@ static void print_summary(const char *dir)
 			children == 1 ? "" : "es", dir);
 }
 
+/* Alive threads besides main that record's summary lists with their stacks; more (a JVM's
+ * or node's helper threads, a pool never joined) get one line and `report --sched`. */
+#define RECORD_ALIVE_LISTED 4
+
+/* One line for many threads alive at the end: how many, and what they were doing. */
+static void put_alive_brief(const ct_trace_model *m, uint32_t alive, const char *dir)
+{
+	uint32_t by[CT_WAIT_NREASONS] = {0}, other = 0;
+	for (uint32_t i = 0; i < m->nthreads; i++) {
+		const ct_thread *th = &m->threads[i];
+		if (!th->alive || th->tid == (uint32_t)m->trace->pid)
+			continue;
+		const ct_interval *iv = th->niv ? &th->iv[th->niv - 1] : NULL;
+		if (iv && iv->state == CT_TS_WAITING && iv->reason < CT_WAIT_NREASONS)
+			by[iv->reason]++;
+		else
+			other++;
+	}
+	fprintf(stderr,
+		"ctrace: trace: %" PRIu32 " threads besides main were alive when it ended (",
+		alive);
+	const char *sep = "waiting: ";
+	for (int r = 0; r < CT_WAIT_NREASONS; r++)
+		if (by[r]) {
+			fprintf(stderr, "%s%s %" PRIu32, sep,
+				ct_wait_reason_name((ct_wait_reason)r), by[r]);
+			sep = ", ";
+		}
+	if (other)
+		fprintf(stderr, "%snot waiting %" PRIu32, *sep == 'w' ? "" : "; ", other);
+	fprintf(stderr, "); `ctrace report --sched %s` lists them with their stacks\n", dir);
+}
+
 /* What the trace says at a glance: its threads, whether states were merged, and the
- * threads other than the main one that were still alive at exit (leaked or stuck). */
+ * threads other than the main one that were still alive at exit (leaked, stuck, or
+ * helpers never joined): listed when few, summed up when many. */
 static void print_trace(const char *dir)
 {
 	char path[PATH_MAX];
@@ -196,7 +230,9 @@ static void print_trace(const char *dir)
 			"ctrace: trace: no context switches with the %s engine: running and "
 			"runnable are merged into one state, \"on CPU or runnable\"\n",
 			t->engine);
-	if (stuck) {
+	if (stuck > RECORD_ALIVE_LISTED) {
+		put_alive_brief(m, stuck, dir);
+	} else if (stuck) {
 		err.msg[0] = '\0';
 		if (ct_symbolize_profile(t->prof, NULL, &err) != 0)
 			fprintf(stderr, "ctrace: cannot symbolize %s: %s\n", path, err.msg);

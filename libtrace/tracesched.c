@@ -456,7 +456,7 @@ static int put_regions(FILE *out, const ct_trace_model *m)
 int ct_trace_report_leaked(FILE *out, const ct_trace_model *m)
 {
 	char b[2][32];
-	fprintf(out, "leaked or stuck threads (alive when the trace ended)\n");
+	fprintf(out, "threads alive when the trace ended (leaked, stuck, or never joined)\n");
 	int n = 0;
 	for (uint32_t i = 0; i < m->nthreads; i++) {
 		const ct_thread *th = &m->threads[i];

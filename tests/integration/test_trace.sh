@@ -18,9 +18,25 @@ check=$CT_ROOT/tests/integration/trace_states.py
 grep -q 'engine perf' "$TMP/rec.err" || { cat "$TMP/rec.err"; fail "not the perf engine"; }
 grep -q "trace $TMP/d/trace.ctr: [0-9]* threads, 0 events lost" "$TMP/rec.err" ||
 	{ cat "$TMP/rec.err"; fail "record's summary does not describe the trace"; }
-grep -q '^leaked or stuck threads' "$TMP/rec.err" && grep -q '^  stuck ([0-9]*): waiting' "$TMP/rec.err" ||
+grep -q '^threads alive when the trace ended' "$TMP/rec.err" && grep -q '^  stuck ([0-9]*): waiting' "$TMP/rec.err" ||
 	{ cat "$TMP/rec.err"; fail "record's summary does not list the stuck thread"; }
 ok "record: trace written, stuck thread listed as leaked"
+
+# Many threads alive at the end (a JVM's or a pool's helpers): one line counting them by what
+# they wait on, not a page of stacks; a few are still listed each with its stack.
+"$CTRACE" record -o "$TMP/idle" -- "$CT_BUILD/tests/progs/idle_helpers" 6 > /dev/null 2> "$TMP/idle.err" ||
+	fail "record idle_helpers failed"
+grep -q "^ctrace: trace: 6 threads besides main were alive when it ended (waiting: cond 3, sleep 3); .ctrace report --sched $TMP/idle. lists them" \
+	"$TMP/idle.err" || { cat "$TMP/idle.err"; fail "record: 6 idle helpers not summed up in one line"; }
+! grep -q "^threads alive when the trace ended" "$TMP/idle.err" || fail "record listed 6 helpers one by one"
+"$CTRACE" report --sched "$TMP/idle" > "$TMP/idle.txt" || fail "report --sched idle_helpers"
+[ "$(awk '/^threads alive when the trace ended/ {on=1} on && /waiting \((cond|sleep)\)/' "$TMP/idle.txt" | wc -l)" -eq 6 ] ||
+	{ cat "$TMP/idle.txt"; fail "--sched does not list the 6 helpers"; }
+"$CTRACE" record -o "$TMP/idle2" -- "$CT_BUILD/tests/progs/idle_helpers" 2 > /dev/null 2> "$TMP/idle2.err" ||
+	fail "record idle_helpers 2 failed"
+grep -q "^  idle_helpers ([0-9]*): waiting (cond)" "$TMP/idle2.err" && grep -q "^        cond_helper" "$TMP/idle2.err" ||
+	{ cat "$TMP/idle2.err"; fail "record: 2 idle helpers not listed with stacks"; }
+ok "record: many alive threads summed up in one line, a few listed with stacks"
 
 # --sched: a row per named thread, the leak section.
 "$CTRACE" report --sched "$TMP/d" > "$TMP/sched.txt" 2> "$TMP/sched.err" ||
@@ -29,7 +45,7 @@ for n in ts-main spin-1 mutex-wait cond-wait sleeper joiner joinee net-wait io-w
 	grep -q " $n " "$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "--sched has no row for $n"; }
 done
 grep -q 's"q?t' "$TMP/sched.txt" || fail "--sched: the odd name is not printed with '?'"
-awk '/^leaked or stuck threads/ {on=1} on && /stuck \([0-9]+\): waiting/ {f=1} END {exit !f}' \
+awk '/^threads alive when the trace ended/ {on=1} on && /stuck \([0-9]+\): waiting/ {f=1} END {exit !f}' \
 	"$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "--sched does not list the stuck thread"; }
 for r in mutex cond sleep join net io; do
 	grep -q "^total:.*[( ]$r " "$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "no $r in totals"; }
