@@ -19,6 +19,12 @@
 # Anything special goes in a room's own fragment, <room>/*.mk, included below.
 
 BUILD    ?= build
+# Jobs for every build step (make test builds four configurations: gcc, ASan, TSan, clang):
+# all cores unless JOBS=N says otherwise. Set once, by the top make; sub-makes share it.
+JOBS     ?= $(shell nproc 2>/dev/null || echo 1)
+ifeq ($(MAKELEVEL),0)
+MAKEFLAGS += -j$(JOBS)
+endif
 SAN      ?=
 PREFIX   ?= /usr/local
 CC       ?= cc

@@ -123,7 +123,7 @@ START_TEST(sched_report)
 	has(s, "  2. worker (101): mutex 20ms at +20ms, object 0xabc\n"
 	       "        lock_wait\n        main\n"
 	       "      unblocked by main (100) at +39ms\n        unlock\n        main\n");
-	has(s, "leaked or stuck threads (alive when the trace ended)\n"
+	has(s, "threads alive when the trace ended (leaked, stuck, or never joined)\n"
 	       "  main (100) [main]: running\n"
 	       "  st\"uck?? (102): waiting (join) for 97ms since +3ms, object 0x65\n"
 	       "        join_wait\n");
