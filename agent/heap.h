@@ -96,9 +96,11 @@ int ct_heap_ring_init(void);
  * send the event another way; -ENOSPC when the ring stayed full (after waiting, if
  * may_wait). Program threads; async-signal-safe once the thread has its ring. */
 int ct_heap_ring_push(int kind, uint64_t seq, uint64_t addr, uint64_t val, bool may_wait);
-/* Hands every event pushed so far to fn, ring by ring, each ring in order. One consumer
- * at a time (the collector thread, or the exit path after it stopped). Returns the count. */
-size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void *ctx);
+/* Hands every event pushed so far to fn, merged in sequence order; when fn returns
+ * nonzero, that event and all later ones stay in their rings for the next drain. One
+ * consumer at a time (the collector thread, or the exit path after it stopped). Returns
+ * how many events the rings held. */
+size_t ct_heap_ring_drain(int (*fn)(void *ctx, const ct_heap_ring_ev *ev), void *ctx);
 /* Pushes that found their ring full and waited (relaxed; for the profile's comment). */
 uint64_t ct_heap_ring_waits(void);
 

@@ -292,11 +292,14 @@ static void ring_done(const cursor *c)
 
 /* Every ring's events merged in sequence order, so that the aggregator applies nearly all
  * of them on its in-order path, whatever the number of threads: only events whose number
- * was taken but not yet appended when the drain began wait in its reorder window. */
-size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void *ctx)
+ * was taken but not yet appended when the drain began wait in its reorder window. When fn
+ * asks to stop (nonzero), that event and every later one stay in their rings for the
+ * next drain. */
+size_t ct_heap_ring_drain(int (*fn)(void *ctx, const ct_heap_ring_ev *ev), void *ctx)
 {
 	size_t n = 0, nc = 0;
-	for (heap_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire); r;
+	int stop = 0;
+	for (heap_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire); r && !stop;
 	     r = r->next) {
 		/* Acquire on state before head: an exited ring's head is then final. */
 		int st = atomic_load_explicit(&r->state, memory_order_acquire);
@@ -317,15 +320,26 @@ size_t ct_heap_ring_drain(void (*fn)(void *ctx, const ct_heap_ring_ev *ev), void
 				atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
 			continue;
 		}
-		for (; c.t != c.h; c.t++)
-			fn(ctx, &r->ev[c.t & (RING_EVENTS - 1)]);
-		ring_done(&c);
+		for (; c.t != c.h && !stop; c.t++)
+			stop = fn(ctx, &r->ev[c.t & (RING_EVENTS - 1)]);
+		if (stop) {
+			c.t--; /* the event that stopped it stays */
+			give_back(r, c.t);
+		} else {
+			ring_done(&c);
+		}
 	}
+	if (stop) /* the merge's rings were not started: their tails stand */
+		return n;
 	for (size_t i = nc / 2; i-- > 0;)
 		sift_down(heap_cur, nc, i);
 	while (nc) {
 		cursor *c = &heap_cur[0];
-		fn(ctx, &c->r->ev[c->t & (RING_EVENTS - 1)]);
+		if (fn(ctx, &c->r->ev[c->t & (RING_EVENTS - 1)])) {
+			for (size_t i = 0; i < nc; i++) /* no ring is freed: events remain */
+				give_back(heap_cur[i].r, heap_cur[i].t);
+			return n;
+		}
 		if (++c->t == c->h) {
 			ring_done(c);
 			heap_cur[0] = heap_cur[--nc];

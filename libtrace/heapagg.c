@@ -345,8 +345,10 @@ int ct_heap_agg_add(ct_heap_agg *a, uint64_t seq, int kind, uint32_t stack, uint
 	return ct_heap_agg_add_at(a, seq, kind, 0, stack, size, time);
 }
 
-int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, uint32_t stack,
-		       uint64_t size, uint64_t time)
+/* add_at, and offer when may_skip is false: then a missing oldest number that the event
+ * would push out of the window is not skipped; -EAGAIN, the event not taken. */
+static int add(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, uint32_t stack,
+	       uint64_t size, uint64_t time, bool may_skip)
 {
 	if (seq < a->next) {
 		a->st.late++;
@@ -358,6 +360,9 @@ int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, u
 		return rc < 0 || !a->npending ? rc : drain_ready(a);
 	}
 	while (seq - a->next > a->win_mask) {
+		const pending *head = &a->win[a->next & a->win_mask];
+		if (!may_skip && !(head->used && head->seq == a->next))
+			return -EAGAIN;
 		if (a->npending == 0) { /* nothing waits: jump straight to seq */
 			gap(a, seq - a->next);
 			a->next = seq;
@@ -385,6 +390,18 @@ int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, u
 		       .used = true};
 	a->npending++;
 	return drain_ready(a);
+}
+
+int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, uint32_t stack,
+		       uint64_t size, uint64_t time)
+{
+	return add(a, seq, kind, addr, stack, size, time, true);
+}
+
+int ct_heap_agg_offer(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, uint32_t stack,
+		      uint64_t size, uint64_t time)
+{
+	return add(a, seq, kind, addr, stack, size, time, false);
 }
 
 int ct_heap_agg_flush(ct_heap_agg *a)

@@ -90,6 +90,14 @@ int ct_heap_agg_add(ct_heap_agg *a, uint64_t seq, int kind, uint32_t stack, uint
 int ct_heap_agg_add_at(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, uint32_t stack,
 		       uint64_t size, uint64_t time);
 
+/* Like ct_heap_agg_add_at, but never counts a number as lost to make room: when seq lies
+ * beyond the window and the window's oldest number has not arrived (a producer may still
+ * be about to deliver it), applies what is ready and returns -EAGAIN without taking the
+ * event; the caller offers it again later, or feeds it with ct_heap_agg_add_at once it
+ * gives up on the missing number. 0, -EAGAIN or -ENOMEM. */
+int ct_heap_agg_offer(ct_heap_agg *a, uint64_t seq, int kind, uintptr_t addr, uint32_t stack,
+		      uint64_t size, uint64_t time);
+
 /* Applies everything still waiting in the reorder window, in order, skipping gaps.
  * 0 or -ENOMEM. */
 int ct_heap_agg_flush(ct_heap_agg *a);

@@ -4,6 +4,7 @@
  * late events, and the peak snapshot checked against a brute-force replay.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,44 @@ START_TEST(test_gaps_and_late)
 }
 END_TEST
 
+/* offer: a missing number that an event would push out of the window is not given up on;
+ * the event is refused (-EAGAIN) and nothing is counted lost, until the number arrives
+ * (then everything applies in order, no gap, no late event) or the caller gives up and
+ * feeds the event with add_at (then one gap). */
+START_TEST(test_offer_holds_back)
+{
+	ct_heap_agg *a = ct_heap_agg_new(1, 4); /* window of 16 */
+	ct_heap_agg_stats st;
+	for (uint64_t s = 1; s <= 15; s++)
+		ck_assert_int_eq(ct_heap_agg_offer(a, s, CT_HEAP_EV_ALLOC_AT, 0x1000 + s, 3, 10, s),
+				 0);
+	ck_assert_int_eq(ct_heap_agg_offer(a, 16, CT_HEAP_EV_ALLOC_AT, 0x1010, 3, 10, 16), -EAGAIN);
+	ck_assert_int_eq(ct_heap_agg_offer(a, 40, CT_HEAP_EV_ALLOC_AT, 0x1040, 3, 10, 40), -EAGAIN);
+	ct_heap_agg_get_stats(a, &st);
+	ck_assert_uint_eq(st.gaps, 0);
+	ck_assert_uint_eq(st.events, 0);
+	/* The latecomer: 0 frees nothing known (a block of an earlier run) and all apply. */
+	ck_assert_int_eq(ct_heap_agg_offer(a, 0, CT_HEAP_EV_ALLOC_AT, 0x1000, 3, 10, 0), 0);
+	ck_assert_int_eq(ct_heap_agg_offer(a, 16, CT_HEAP_EV_ALLOC_AT, 0x1010, 3, 10, 16), 0);
+	ct_heap_agg_get_stats(a, &st);
+	ck_assert_uint_eq(st.gaps, 0);
+	ck_assert_uint_eq(st.late, 0);
+	ck_assert_uint_eq(st.events, 17);
+	ck_assert_int_eq(site_of(a, 3).inuse_objects, 17);
+	ck_assert_int_eq(site_of(a, 3).unknown_objects, 0);
+	/* 17 never comes: offers past the window are refused; add_at gives 17 up. */
+	for (uint64_t s = 18; s <= 32; s++)
+		ck_assert_int_eq(ct_heap_agg_offer(a, s, CT_HEAP_EV_ALLOC_AT, 0x2000 + s, 4, 10, s),
+				 0);
+	ck_assert_int_eq(ct_heap_agg_offer(a, 33, CT_HEAP_EV_ALLOC_AT, 0x2021, 4, 10, 33), -EAGAIN);
+	ck_assert_int_eq(ct_heap_agg_add_at(a, 33, CT_HEAP_EV_ALLOC_AT, 0x2021, 4, 10, 33), 0);
+	ct_heap_agg_get_stats(a, &st);
+	ck_assert_uint_eq(st.gaps, 1);
+	ck_assert_uint_eq(st.events, 17 + 16);
+	ct_heap_agg_free(a);
+}
+END_TEST
+
 /* Lost events (issue 9, defect 2): a block in use when a sequence number went missing may
  * have been freed by it, so it is unknown, never in use; blocks allocated after the gap
  * are known. The numbers handed out but never delivered at the end are a gap too. */
@@ -369,7 +408,7 @@ static Suite *heapagg_suite(void)
 	return CT_CHECK_SUITE_TIMED("heapagg", 120, test_totals_in_order, test_free_before_alloc,
 				    test_address_matching, test_gaps_and_late,
 				    test_peak_matches_replay, test_many_stacks,
-				    test_lost_frees_unknown);
+				    test_lost_frees_unknown, test_offer_holds_back);
 }
 
 CT_CHECK_MAIN(heapagg_suite)
