@@ -46,6 +46,28 @@ uint32_t ct_ann_stack(uint32_t stack);
 /* The same for a given set (the collector, for a CPU sample). */
 uint32_t ct_ann_stack_with(uint32_t stack, uint32_t set);
 
+/* A region name's id (1..) in the same table (name truncated to CT_ANN_NAME_MAX bytes;
+ * *truncated set to 1 then), 0 when the table is full. Async-signal-safe. */
+uint32_t ct_ann_name_intern(const char *name, int *truncated);
+/* The name behind an id ct_ann_name_intern returned (NULL for any other id). Any thread. */
+const char *ct_ann_name(uint32_t id);
+
+/* ---- per-thread annotation rings (annring.c) ---- */
+/* In the constructor. 0 or -errno (annotations then take the shared rings). */
+int ct_ann_ring_init(void);
+/* Appends a CT_EV_ANN_LABEL (id: the set), _REGION_BEGIN (id: the name) or _REGION_END
+ * record, stamped with ct_fast_now, to the calling thread's ring; task (when not 0) goes
+ * with it. 0; -EAGAIN when the thread has no ring, -ENOSPC when it is full: the caller
+ * sends the record through the shared rings. Async-signal-safe; never reentered on a
+ * thread (annotate.c's enter/leave). */
+int ct_ann_ring_push(uint16_t type, uint32_t id, uint16_t depth, uint64_t task);
+/* Dispatches every record the rings hold as CT_EV_ANN_* events, times converted to
+ * CLOCK_MONOTONIC ns. Collector thread (or the exit path once it stopped). Returns how
+ * many. */
+size_t ct_ann_ring_drain(void);
+/* In a forked child's atfork handler: forget the parent's records and threads. */
+void ct_ann_ring_fork_child(void);
+
 /* ---- the label timeline (annhist.c; collector thread) ---- */
 /* Whether any label record was ever seen: until then samples need no lookup. */
 int ct_ann_labels_seen(void);

@@ -10,6 +10,9 @@
  * sets or CT_ANN_ARENA string bytes: far more distinct label values than a profile can
  * show) refuses new sets, which the caller counts.
  *
+ * Region names are interned in the same table (ct_ann_name_intern: a node under the
+ * parent NAME_PARENT with an empty key), so that a region's begin record carries an id.
+ *
  * A push usually repeats an earlier one (an endpoint, a tenant), so each thread keeps a
  * small cache from (parent, key pointer, value pointer) to the id, checked against the
  * interned strings (the program may reuse its buffer for another value).
@@ -22,6 +25,7 @@
 #include "agent/ann.h"
 
 enum { CT_ANN_SETS = 16384, CT_ANN_BUCKETS = 4096, CT_ANN_ARENA = 1 << 20, CACHE = 8 };
+#define NAME_PARENT UINT32_MAX /* the parent of a region name's node: no set has it */
 
 typedef struct {
 	uint32_t parent;
@@ -124,6 +128,21 @@ uint32_t ct_ann_set_intern(uint32_t parent, const char *key, const char *value, 
 	if (id && !*truncated)
 		*c = (cache_entry){.parent = parent, .set = id, .key = key, .value = value};
 	return id;
+}
+
+uint32_t ct_ann_name_intern(const char *name, int *truncated)
+{
+	return ct_ann_set_intern(NAME_PARENT, "", name, truncated);
+}
+
+const char *ct_ann_name(uint32_t id)
+{
+	/* Acquire: the node behind an id below nnodes is filled (its slot was claimed, and
+	 * the id the caller holds came from the CAS that published it). */
+	if (!id || id > atomic_load_explicit(&nnodes, memory_order_acquire) || id > CT_ANN_SETS)
+		return NULL;
+	const set_node *nd = &nodes[id - 1];
+	return nd->parent == NAME_PARENT ? nd->value : NULL;
 }
 
 uint32_t ct_ann_set_labels(uint32_t set, ct_label *out, uint32_t max)

@@ -94,8 +94,10 @@ static int labels_defer(uint32_t stack, uint32_t tid, uint64_t time, uint64_t ns
 static void cpu_tick(uint64_t now)
 {
 	(void)now;
-	if (agg)
+	if (agg) {
+		ct_ann_ring_drain(); /* the label changes up to the samples' times */
 		cpu_labels_flush();
+	}
 }
 
 /* CT_EV_SAMPLE from either engine: unwind, intern, count. */
@@ -232,6 +234,7 @@ ct_profile *ct_cpu_profile_now(void)
 	p->period_type.type = ct_profile_str(p, "cpu");
 	p->period_type.unit = ct_profile_str(p, "nanoseconds");
 	p->period = 1000000000ll / ct_cfg.hz;
+	ct_ann_ring_drain();
 	cpu_labels_flush();
 	size_t cursor = 0;
 	ct_cpu_entry e;
