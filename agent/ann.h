@@ -1,6 +1,7 @@
 /*
  * ann.h — the agent's side of include/ctrace/annotate.h, as the rest of the agent sees it:
- * label sets (annlabel.c), the stacks that carry them, the label timeline the CPU source
+ * label sets and region names (annlabel.c), the stacks that carry them, the threads' own
+ * rings of region and label records (annring.c), the label timeline the CPU source
  * matches samples against (annhist.c), and the misuse counters (annotate.c).
  *
  * A label set is what a thread has pushed: an id (1..) naming a chain (parent set, key,
@@ -11,11 +12,12 @@
  * with one extra trailing word, CT_ANN_MARK | set id, so that the (stack, labels) pair is
  * one stack id everywhere (heap sites and their frees, lock tables); ct_stack_get hides
  * the word and ct_stack_labels returns the set; out.c turns it into pprof labels. CPU
- * samples are taken asynchronously (perf: by the kernel), so their thread's set is
- * reconstructed: while the CPU mode records, every push and pop emits CT_EV_ANN_LABEL
- * (the thread's new set, timestamped) and the CPU source looks the sample's time up in
- * that thread's timeline (ct_ann_labels_at) one drain later, when the records of every
- * ring up to the sample have been seen.
+ * samples of the timer engine carry their thread's set (its signal handler reads it);
+ * perf samples are taken by the kernel, so their thread's set is reconstructed: while the
+ * CPU mode records with perf, every push and pop emits CT_EV_ANN_LABEL (the thread's new
+ * set, stamped with ct_fast_now in the thread's own ring, annring.c) and the CPU source
+ * looks the sample's time up in that thread's timeline (ct_ann_labels_at) one drain
+ * later, when the records of every ring up to the sample have been seen.
  */
 #ifndef CT_AGENT_ANN_H
 #define CT_AGENT_ANN_H
@@ -73,6 +75,13 @@ void ct_ann_ring_fork_child(void);
 int ct_ann_labels_seen(void);
 /* The set thread tid had at time (0 if none or unknown). */
 uint32_t ct_ann_labels_at(uint32_t tid, uint64_t time);
+
+/* 1 while the engine's samples carry their thread's label set (the timer's handler reads
+ * it: CT_SAMPLE_LABELS), so that label changes need no record; 0 while they are matched
+ * by time (perf). Set by ct_engine_set (relaxed: a push that sees it late records one
+ * change too many, which is harmless; it only goes from 1 to 0 in a forked child, while
+ * single-threaded). */
+extern _Atomic int ct_ann_sample_labels;
 
 /* ---- misuse (annotate.c) ---- */
 /* "kind=count ..." of every misuse counted so far (empty when none) into buf; returns the

@@ -52,6 +52,7 @@ static const char *const misuse_names[M_NKINDS] = {
 	"task_untracked",	    "null_argument",   "truncated",
 	"reentrant_call",	    "fork_inherited"};
 static _Atomic uint64_t misuse[M_NKINDS];
+_Atomic int ct_ann_sample_labels; /* ann.h */
 
 static void count(int kind)
 {
@@ -148,7 +149,8 @@ static int emit_annot(uint16_t type, ct_ev_annot *hdr, const char *name, const c
 /* The thread's label set changed: the CPU source's timeline needs it. */
 static void emit_label_change(void)
 {
-	if (!recording(CT_MODE_CPU))
+	if (!recording(CT_MODE_CPU) ||
+	    atomic_load_explicit(&ct_ann_sample_labels, memory_order_relaxed))
 		return;
 	uint32_t set[2] = {ct_ann_current(), 0};
 	if (ct_ann_ring_push(CT_EV_ANN_LABEL, set[0], 0, 0) < 0)
