@@ -53,6 +53,9 @@ static const char *const misuse_names[M_NKINDS] = {
 	"reentrant_call",	    "fork_inherited"};
 static _Atomic uint64_t misuse[M_NKINDS];
 _Atomic int ct_ann_sample_labels; /* ann.h */
+/* Records that took the shared rings because their thread's ring was full or missing:
+ * relaxed, for the verbose log at exit. */
+static _Atomic uint64_t shared_records;
 
 static void count(int kind)
 {
@@ -153,8 +156,10 @@ static void emit_label_change(void)
 	    atomic_load_explicit(&ct_ann_sample_labels, memory_order_relaxed))
 		return;
 	uint32_t set[2] = {ct_ann_current(), 0};
-	if (ct_ann_ring_push(CT_EV_ANN_LABEL, set[0], 0, 0) < 0)
+	if (ct_ann_ring_push(CT_EV_ANN_LABEL, set[0], 0, 0) < 0) {
+		atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
 		ct_emit(CT_EV_ANN_LABEL, 0, set, sizeof(set));
+	}
 }
 
 /* A region's begin (name) or end (name NULL) record: 1 when it went out. */
@@ -169,6 +174,7 @@ static int emit_region(uint16_t type, uint64_t task, uint16_t depth, const char 
 			count(M_TRUNCATED);
 		return 1;
 	}
+	atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
 	ct_ev_annot h = {.task = task, .depth = depth};
 	return emit_annot(type, &h, name, NULL, 0); /* counts a truncation itself */
 }
@@ -395,6 +401,7 @@ static void ann_fork_child(void)
 {
 	for (int k = 0; k < M_NKINDS; k++) /* the child's summary counts the child's */
 		atomic_store_explicit(&misuse[k], 0, memory_order_relaxed);
+	atomic_store_explicit(&shared_records, 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < tls_nregions; i++)
 		tls_regions[i].inherited = 1;
 }
@@ -403,6 +410,15 @@ static int ann_start(void)
 {
 	pthread_atfork(NULL, NULL, ann_fork_child);
 	return ct_ann_ring_init();
+}
+
+static void ann_finish(void)
+{
+	uint64_t n = atomic_load_explicit(&shared_records, memory_order_relaxed);
+	if (n)
+		ct_log("annotate: %llu region and label records took the shared rings (their "
+		       "thread's ring was full or gone)",
+		       (unsigned long long)n);
 }
 
 /* After every drain: the threads' rings. (The CPU source drains them too before it
@@ -433,6 +449,7 @@ CT_SOURCE(ann_source) = {
 	.mode = CT_MODE_ALL,
 	.subs = ann_subs,
 	.start = ann_start,
+	.finish = ann_finish,
 	.tick = ann_tick,
 	.fork_child = ct_ann_ring_fork_child,
 };

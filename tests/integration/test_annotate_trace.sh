@@ -78,3 +78,24 @@ grep -E "^  serve " "$TMP/focus.txt" && fail "--focus-region inner kept the work
 threads=$(sed -n 's/.*; \([0-9]*\) threads;.*/\1/p' "$TMP/focus.txt")
 [ "$threads" = 1 ] || fail "--focus-region inner kept $threads threads"
 ok "--focus-region inner: one thread, no worker regions"
+
+# ---- the threads' own rings: reused by new threads, and full -------------------------------
+# 150 threads in waves (each wave's rings go to the next), then a burst of 30000 regions
+# on one thread, more than its ring holds: every region is in the trace, on its thread.
+CTRACE_VERBOSE=1 "$CTRACE" record -o "$TMP/storm" -e sched -- "$CT_BUILD/tests/progs/annot_storm" > "$TMP/storm.txt" 2> "$TMP/storm.err" ||
+	{ cat "$TMP/storm.err"; fail "annot_storm failed under the agent"; }
+grep "took the shared rings" "$TMP/storm.err" || echo "(the collector kept up with the burst: no record took the shared rings)"
+lost=$(sed -n 's/^events_lost=//p' "$TMP/storm/summary.txt")
+[ "${lost:-0}" = 0 ] || fail "annot_storm: $lost records lost (rings too small for the test)"
+"$CTRACE" report --sched "$TMP/storm" > "$TMP/storm-sched.txt" 2>&1 || fail "report --sched (storm)"
+sed -n '/^regions/,/^tasks/p' "$TMP/storm-sched.txt"
+for name in storm burst; do
+	want=$(awk -v n="$name" '$1 == n { print $NF }' "$TMP/storm.txt")
+	got=$(awk -v n="$name" '$1 == n && $2 ~ /^[0-9]+$/ { print $2 }' "$TMP/storm-sched.txt")
+	[ "$got" = "$want" ] || fail "$name: $got regions in the trace, the program ran $want"
+done
+"$CTRACE" report --chrome "$TMP/storm.json" "$TMP/storm" 2> /dev/null || fail "--chrome (storm)"
+want=$(awk '$1 == "storm" { print $2 }' "$TMP/storm.txt")
+lanes=$(grep -o '{"ph":"X","cat":"region","name":"storm"[^}]*' "$TMP/storm.json" | grep -o '"tid":[0-9]*' | sort -u | wc -l)
+[ "$lanes" = "$want" ] || fail "storm regions on $lanes threads, not $want"
+ok "thread rings: $want threads' regions on their own lanes, and a 30000-region burst (twice a thread's ring), all recorded"
