@@ -82,12 +82,16 @@ typedef struct {
  * (ns): the pair's uncertainty is half of it. */
 uint64_t ct_tick_pair_take(ct_tick_pair *p);
 
-/* Pairs in tick order, the last CT_TICK_PAIRS kept (a ring). Not thread-safe: one
- * reader owns it. Zero-initialised is empty. */
+/* Pairs in tick order, the last CT_TICK_PAIRS kept (a ring), and the segment the last
+ * conversion used (stamps mostly come in order: the next one is usually in it). Not
+ * thread-safe: one reader owns it. Zero-initialised is empty. */
 enum { CT_TICK_PAIRS = 256 };
 typedef struct {
 	ct_tick_pair p[CT_TICK_PAIRS];
 	uint32_t n, first; /* p[(first + i) % CT_TICK_PAIRS], i < n, oldest first */
+	/* The cached segment, valid while seg_ok (cleared by every add). */
+	ct_tick_pair lo, hi;
+	int seg_ok;
 } ct_tick_calib;
 
 /* Adds a pair. One that does not follow the last (ticks or ns not above the last's) is
@@ -102,7 +106,8 @@ uint64_t ct_tick_calib_last(const ct_tick_calib *c);
 
 /* ticks in CLOCK_MONOTONIC ns: interpolated between the pairs around it; before the
  * first pair or after the last, extrapolated from the nearest two (one pair: at 1 tick
- * per ns; none: ticks unchanged). Monotonic in ticks between pairs. */
-uint64_t ct_tick_calib_ns(const ct_tick_calib *c, uint64_t ticks);
+ * per ns; none: ticks unchanged). Monotonic in ticks between pairs. Caches the segment it
+ * used. */
+uint64_t ct_tick_calib_ns(ct_tick_calib *c, uint64_t ticks);
 
 #endif
