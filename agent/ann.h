@@ -49,7 +49,8 @@ uint32_t ct_ann_stack(uint32_t stack);
 uint32_t ct_ann_stack_with(uint32_t stack, uint32_t set);
 
 /* A region name's id (1..) in the same table (name truncated to CT_ANN_NAME_MAX bytes;
- * *truncated set to 1 then), 0 when the table is full. Async-signal-safe. */
+ * *truncated set to 1 then), 0 when the table is full or holds its quota of names (the
+ * first 2048 distinct names get ids). Async-signal-safe. */
 uint32_t ct_ann_name_intern(const char *name, int *truncated);
 /* The name behind an id ct_ann_name_intern returned (NULL for any other id). Any thread. */
 const char *ct_ann_name(uint32_t id);

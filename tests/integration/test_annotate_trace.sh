@@ -81,7 +81,8 @@ ok "--focus-region inner: one thread, no worker regions"
 
 # ---- the threads' own rings: reused by new threads, and full -------------------------------
 # 150 threads in waves (each wave's rings go to the next), then a burst of 30000 regions
-# on one thread, more than its ring holds: every region is in the trace, on its thread.
+# on one thread, more than its ring holds, after 3000 distinct names, more than the agent
+# interns: every region is in the trace, on its thread, with its name.
 CTRACE_VERBOSE=1 "$CTRACE" record -o "$TMP/storm" -e sched -- "$CT_BUILD/tests/progs/annot_storm" > "$TMP/storm.txt" 2> "$TMP/storm.err" ||
 	{ cat "$TMP/storm.err"; fail "annot_storm failed under the agent"; }
 grep "took the shared rings" "$TMP/storm.err" || echo "(the collector kept up with the burst: no record took the shared rings)"
@@ -94,8 +95,11 @@ for name in storm burst; do
 	got=$(awk -v n="$name" '$1 == n && $2 ~ /^[0-9]+$/ { print $2 }' "$TMP/storm-sched.txt")
 	[ "$got" = "$want" ] || fail "$name: $got regions in the trace, the program ran $want"
 done
+names=$(awk '$1 == "names" { print $2 }' "$TMP/storm.txt")
+got=$(grep -cE '^  name[0-9]+ +1 ' "$TMP/storm-sched.txt")
+[ "$got" = "$names" ] || fail "$got distinctly named regions in the trace, the program ran $names"
 "$CTRACE" report --chrome "$TMP/storm.json" "$TMP/storm" 2> /dev/null || fail "--chrome (storm)"
 want=$(awk '$1 == "storm" { print $2 }' "$TMP/storm.txt")
 lanes=$(grep -o '{"ph":"X","cat":"region","name":"storm"[^}]*' "$TMP/storm.json" | grep -o '"tid":[0-9]*' | sort -u | wc -l)
 [ "$lanes" = "$want" ] || fail "storm regions on $lanes threads, not $want"
-ok "thread rings: $want threads' regions on their own lanes, and a 30000-region burst (twice a thread's ring), all recorded"
+ok "thread rings: $want threads' regions on their own lanes, a 30000-region burst (twice a thread's ring) and $names region names (more than the agent interns), all recorded"

@@ -1,15 +1,17 @@
 /* annot_storm — regions from many threads and from one burst, for test_annotate_trace:
  * WAVES waves of WIDTH threads (each thread exits before the next wave starts, so the
  * agent hands its per-thread rings to new threads) each record PER "storm" regions; then
- * the main thread records BURST "burst" regions back to back, more records than a
- * thread's own ring holds, so that the rest take the shared rings. Prints
- * "storm THREADS REGIONS" and "burst REGIONS": the trace must hold exactly that many. */
+ * the main thread records NAMES regions each named differently, more names than the
+ * agent interns (the rest carry their string), and BURST "burst" regions back to back,
+ * more records than a thread's own ring holds, so that the rest take the shared rings.
+ * Prints "storm THREADS REGIONS", "burst REGIONS" and "names NAMES": the trace must hold
+ * exactly that many. */
 #include <pthread.h>
 #include <stdio.h>
 
 #include "ctrace/annotate.h"
 
-enum { WAVES = 15, WIDTH = 10, PER = 200, BURST = 30000 };
+enum { WAVES = 15, WIDTH = 10, PER = 200, BURST = 30000, NAMES = 3000 };
 
 static void *storm(void *arg)
 {
@@ -31,10 +33,17 @@ int main(void)
 		for (int i = 0; i < WIDTH; i++)
 			pthread_join(t[i], NULL);
 	}
+	for (int i = 0; i < NAMES; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "name%d", i);
+		ctrace_region_begin(name);
+		ctrace_region_end();
+	}
 	for (int i = 0; i < BURST; i++) {
 		ctrace_region_begin("burst");
 		ctrace_region_end();
 	}
-	printf("storm %d %d\nburst %d\n", WAVES * WIDTH, WAVES * WIDTH * PER, BURST);
+	printf("storm %d %d\nburst %d\nnames %d\n", WAVES * WIDTH, WAVES * WIDTH * PER, BURST,
+	       NAMES);
 	return 0;
 }
