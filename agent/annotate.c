@@ -422,7 +422,8 @@ static void ann_finish(void)
 }
 
 /* After every drain: the threads' rings. (The CPU source drains them too before it
- * matches samples to labels: ticks run in no particular order.) */
+ * matches samples to labels, and the trace source before it closes a chunk: ticks run in
+ * no particular order.) */
 static void ann_tick(uint64_t now)
 {
 	(void)now;
