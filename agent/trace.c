@@ -39,6 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/ann.h"
 #include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "agent/lockprof.h"
@@ -602,6 +603,7 @@ static void trace_tick(uint64_t now)
 {
 	if (!ensure_open())
 		return;
+	ct_ann_ring_drain(); /* the threads' region records up to now, before a chunk closes */
 	pend_expire(now);
 	if (now - tr.last_flush >= FLUSH_NS || ct_tw_pending(tr.w) > FLUSH_BYTES)
 		flush(now);
