@@ -180,11 +180,31 @@ static int lk_mutex_release(void *m)
 	return real_pthread_mutex_unlock()(m);
 }
 
+/* glibc's kind bits (nptl/pthreadP.h) of the mutexes whose word is not the plain one
+ * below: robust, priority-inheriting, priority-protected. */
+#define LK_GLIBC_KIND_OTHER (16 | 32 | 64)
+
+/* Whether the caller's release of m may wake a thread that sleeps on it. The word of a
+ * plain glibc mutex (normal, recursive, error-checking, adaptive) is 0 free, 1 held, 2
+ * held and some thread went to sleep on it (or its holder took it after sleeping): a
+ * release from 1 wakes no one. With many more threads than CPUs a woken waiter can wait
+ * long for a CPU, and the threads that take the mutex meanwhile — every release of theirs
+ * found a registered waiter — paid a charge each: those releases now charge nothing, and
+ * the time goes to the next release that may wake a sleeper, or as wake-up time to the
+ * one that woke it (lockwait.h). Relaxed loads of a word the caller's own hold keeps
+ * still, but for the 1 -> 2 of a thread going to sleep right now: then this release
+ * wakes it uncharged, and its time goes to the next charge. */
+static inline int lk_mutex_may_wake(pthread_mutex_t *m)
+{
+	return (__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & LK_GLIBC_KIND_OTHER) ||
+	       __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) != 1;
+}
+
 /* Fast path: one relaxed load of the table's waiter count, then a jump to the real
  * unlock, with no stack frame of its own. */
 CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	if (__builtin_expect(ct_lkw_any(), 0))
+	if (__builtin_expect(ct_lkw_any(), 0) && lk_mutex_may_wake(m))
 		return ct_lkw_unlock_slow(m, lk_mutex_release, CT_LK_SITE());
 	return __atomic_load_n(&lk_mutex_unlock_fn, __ATOMIC_RELAXED)(m);
 }

@@ -24,7 +24,10 @@
  * the last release) to that release's stack. So every acquired wait is charged in full,
  * and the mutex profile's total matches the block profile's, less the waits that timed
  * out (no release ended them). (A waiter that meets a release in flight of another lock
- * of its bucket leaves its time to the next charge of its own lock.)
+ * of its bucket leaves its time to the next charge of its own lock.) A mutex release that
+ * can wake no one does not come here at all (lockhooks.c: lk_mutex_may_wake): the time
+ * goes to the next release that may wake a sleeper, or as wake-up time to the one that
+ * woke the waiter.
  */
 #include <errno.h>
 #include <pthread.h>
