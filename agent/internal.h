@@ -160,7 +160,10 @@ int ct_flush_requested(void);
 void ct_flush_begin(void);
 void ct_flush_end(void);
 extern uintptr_t ct_main_stack_top;
-/* The calling thread's stack [lo, top), 0 until known. */
+/* The calling thread's stack [lo, top), 0 until known: a thread learns it as it starts
+ * only where a signal handler needs it (timer engine, live server); ct_stack_bounds()
+ * makes it known (with the guard held, never in a signal handler). */
+void ct_stack_bounds(void);
 extern __thread uintptr_t ct_tls_stack_top __attribute__((tls_model("initial-exec")));
 extern __thread uintptr_t ct_tls_stack_lo __attribute__((tls_model("initial-exec")));
 

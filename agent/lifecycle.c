@@ -123,14 +123,14 @@ static __thread uintptr_t th_routine __attribute__((tls_model("initial-exec")));
  * period is decided by the fetch_add itself. */
 static _Atomic uint64_t th_carry;
 
-void ct_th_create(ct_ev_thread_start *st)
+void ct_th_create(ct_ev_thread_start *st, ct_lk_site site)
 {
 	st->creator = 0;
 	st->create_stack = 0;
 	if (!ct_lk_recording(CT_MODE_SCHED))
 		return;
 	st->creator = ct_gettid();
-	st->create_stack = ct_lk_capture();
+	st->create_stack = ct_lk_stack(site);
 	th_map_put((uint64_t)pthread_self(), st->creator);
 }
 

@@ -12,11 +12,13 @@
 #define CT_LIFECYCLE_H
 
 #include "agent/events.h"
+#include "agent/lockprof.h"
 
-/* In pthread_create, on the creating thread: fills *st (creator tid, stack of this call)
- * for the new thread's ct_th_start; zeroes it when the trace is off. Enters the guard
- * itself; preserves errno. */
-void ct_th_create(ct_ev_thread_start *st);
+/* In pthread_create (called from site, CT_LK_SITE() of the hook), on the creating thread:
+ * fills *st (creator tid, stack of this call, from the stack cache: a program creates its
+ * threads from a few call sites over and over) for the new thread's ct_th_start; zeroes it
+ * when the trace is off. Enters the guard itself; preserves errno. */
+void ct_th_create(ct_ev_thread_start *st, ct_lk_site site);
 
 /* First thing the new thread does after the agent's per-thread setup: remembers its start
  * routine, emits CT_EV_THREAD_START. */

@@ -1,31 +1,15 @@
 /*
- * lockhooks.c — the pthread and semaphore hooks: contention detection and the table of
- * pending waits that lets a lock's holder be charged for the delay it causes.
+ * lockhooks.c — the pthread and semaphore hooks: contention detection, and the waits and
+ * releases they report to the table of pending waits (lockwait.h).
  *
  * Every acquiring hook first tries the lock (trylock, tryrdlock, spin_trylock,
  * sem_trywait). When that succeeds — the uncontended case — the hook returns at once:
  * no clock read, no table access. Only when it fails is the wait timed with
  * CLOCK_MONOTONIC, and recorded with the waiter's stack for the block profile.
  *
- * The mutex profile charges the delay to the thread that HELD the lock, as Go does. A
- * waiter on a mutex or rwlock registers in a small table keyed by the lock's address
- * (number of waiters, sum of their start times); an unlock looks at the table's waiter
- * count — one relaxed load — and, only while some thread waits, at its bucket's; when that
- * is nonzero too it takes the bucket's lock, charges the waiters' time since the
- * previous charge (n * now - sum of starts) to its own stack (captured before the release
- * and kept in the entry) and restarts their clocks at now.
- *
- * What this adds to a contended lock's critical section is what the agent makes the
- * program contend for, so it is kept short: the holder's stack comes from the per-thread
- * stack cache (stackcache.h: no unwind when the unlock's call chain repeats), the clock is
- * read before the bucket lock, and the bucket lock is held for a few instructions. Its
- * holder can still be preempted (more threads than CPUs): a thread that finds it taken
- * spins briefly on a plain load, then yields the CPU instead of burning it. A waiter that starts
- * during a hold is one contention of that hold. Waits that outlast several holds are thus split
- * among the holders; a waiter that acquires charges its wake-up time (since the last
- * release) to that release's stack. So every acquired wait is charged in full, and the
- * mutex profile's total matches the block profile's, less the waits that timed out (no
- * release ended them).
+ * The mutex profile charges the delay to the thread that HELD the lock, as Go does: a
+ * waiter on a mutex or rwlock registers in the table of pending waits (lockwait.h), and an
+ * unlock while some thread waits charges it there.
  *
  * Semantics are preserved exactly: trylock succeeds only when the real lock would have
  * acquired at once, return values and errno are those of the real call, timed variants
@@ -35,13 +19,11 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
-#include <string.h>
 
 #include "agent/lockprof.h"
-#include "agent/stackcache.h"
+#include "agent/lockwait.h"
 
 CT_LK_DEFINE_REAL(pthread_mutex_lock, NULL)
 CT_LK_DEFINE_REAL(pthread_mutex_timedlock, NULL)
@@ -67,243 +49,6 @@ CT_LK_DEFINE_REAL(pthread_cond_clockwait, NULL)
 /* Modes a lock wait feeds: the block profile (the waiter) and the mutex profile (the
  * holder). Condition waits release their mutex, so they feed both as well. */
 #define LK_MODES (CT_MODE_LOCK | CT_MODE_BLOCK | CT_MODE_SCHED)
-/* Modes that register waiters in the table: the mutex profile charges holders, the trace
- * emits an unblock edge when a release finds waiters. */
-#define LK_TABLE_MODES (CT_MODE_LOCK | CT_MODE_SCHED)
-
-/* ---- the pending-wait table ---- */
-
-#define LK_BUCKETS 1024 /* power of two */
-#define LK_WAYS 3	/* locks with waiters at once per bucket; more are not charged */
-
-typedef struct {
-	uintptr_t lock;	    /* 0 = free */
-	uint32_t nwait;	    /* threads waiting now */
-	uint32_t nnew;	    /* of which started waiting since the last charge */
-	uint32_t owed;	    /* of which no release has made an unblock edge for yet */
-	uint64_t sum_start; /* sum of the waiters' start times, each at least `charged` */
-	uint64_t charged;   /* time of the last charge to a holder */
-	uint64_t gen;	    /* number of charges so far */
-	uint32_t holder;    /* stack of the thread that made the last charge */
-} lk_entry;
-
-typedef struct {
-	/* Waiters on any lock of this bucket: the unlock fast path's only test. Relaxed
-	 * suffices: an unlock that misses a waiter registering concurrently leaves its time
-	 * to the next charge, never corrupts the entry (which the spin lock protects). */
-	_Atomic uint32_t nwait;
-	_Atomic int busy; /* lock over e[] (1 = held); held for a few instructions */
-	lk_entry e[LK_WAYS];
-} __attribute__((aligned(64))) lk_bucket;
-
-static lk_bucket lk_table[LK_BUCKETS];
-
-/* Waiters registered in the whole table: the gate of the unlock fast path, which looks at
- * a bucket only while this is nonzero. Alone on its cache line, which only a waiter's
- * registration and its end write. Relaxed, like the buckets' counts. */
-static struct {
-	_Atomic uint32_t n;
-} __attribute__((aligned(64))) lk_waiting;
-
-/* In a forked child only the forking thread exists: the other threads' registrations
- * (and a bucket lock one of them held) must go, or the child's unlocks would charge
- * waits that never end. */
-static void lk_child_reset(void)
-{
-	memset(lk_table, 0, sizeof(lk_table));
-	atomic_store_explicit(&lk_waiting.n, 0, memory_order_relaxed);
-}
-
-/* A waiter's registration; e == NULL when it is not tracked. */
-typedef struct {
-	lk_entry *e;
-	uint64_t start; /* start as summed into e (never before the charge it followed) */
-	uint64_t gen;	/* e->gen at registration */
-} lk_waiter;
-
-static inline lk_bucket *lk_bucket_of(const void *lock)
-{
-	return &lk_table[((uintptr_t)lock * 0x9e3779b97f4a7c15u) >> (64 - 10)];
-}
-
-#define LK_SPINS 64 /* pauses on a taken bucket lock before each yield */
-
-static void lk_bucket_lock(lk_bucket *b)
-{
-	/* acquire: the entries read below are those the previous holder released. The
-	 * waiting loads are relaxed: they only tell when to try again. */
-	while (atomic_exchange_explicit(&b->busy, 1, memory_order_acquire)) {
-		for (int i = 0; atomic_load_explicit(&b->busy, memory_order_relaxed); i++) {
-			if (i < LK_SPINS) {
-				__builtin_ia32_pause();
-			} else {
-				sched_yield(); /* its holder may be preempted: let it run */
-				i = 0;
-			}
-		}
-	}
-}
-
-static void lk_bucket_unlock(lk_bucket *b)
-{
-	atomic_store_explicit(&b->busy, 0, memory_order_release);
-}
-
-static void lk_wait_begin(lk_waiter *w, const void *lock, uint64_t now)
-{
-	w->e = NULL;
-	if (!(ct_cfg.modes & LK_TABLE_MODES))
-		return;
-	lk_bucket *b = lk_bucket_of(lock);
-	lk_bucket_lock(b);
-	lk_entry *e = NULL;
-	for (int i = 0; i < LK_WAYS; i++) {
-		if (b->e[i].lock == (uintptr_t)lock) {
-			e = &b->e[i];
-			break;
-		}
-		if (!e && b->e[i].lock == 0)
-			e = &b->e[i];
-	}
-	if (e) {
-		if (e->lock != (uintptr_t)lock)
-			*e = (lk_entry){.lock = (uintptr_t)lock};
-		w->e = e;
-		w->start = now > e->charged ? now : e->charged;
-		w->gen = e->gen;
-		e->nwait++;
-		e->nnew++;
-		e->owed++;
-		e->sum_start += w->start;
-		atomic_fetch_add_explicit(&b->nwait, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&lk_waiting.n, 1, memory_order_relaxed);
-	}
-	lk_bucket_unlock(b);
-}
-
-/* Ends a registration at time now. When the waiter acquired the lock after a charge,
- * returns the time since that release (its wake-up) and sets *holder to the releasing
- * stack, which the caller charges it to; else returns 0. */
-static uint64_t lk_wait_end(const lk_waiter *w, const void *lock, int acquired, uint64_t now,
-			    uint32_t *holder)
-{
-	uint64_t tail = 0;
-	if (!w->e)
-		return 0;
-	lk_bucket *b = lk_bucket_of(lock);
-	lk_entry *e = w->e;
-	lk_bucket_lock(b);
-	if (e->gen == w->gen) {
-		/* Never charged: it got the lock without a hooked release in between. */
-		e->sum_start -= w->start;
-		e->nnew--;
-	} else {
-		e->sum_start -= e->charged;
-		if (acquired && now > e->charged) {
-			tail = now - e->charged;
-			*holder = e->holder;
-		}
-	}
-	if (--e->nwait == 0)
-		e->lock = 0;
-	if (e->owed > e->nwait) /* it leaves without an edge: none is owed for it now */
-		e->owed = e->nwait;
-	atomic_fetch_sub_explicit(&b->nwait, 1, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&lk_waiting.n, 1, memory_order_relaxed);
-	lk_bucket_unlock(b);
-	return tail;
-}
-
-/* The calling thread, whose stack is holder, releases lock at time t (read before the
- * call): takes the delay its waiters suffered since the last charge and restarts their
- * clocks. Returns the delay; *count gets the contentions, *edge whether the release owes
- * the trace an unblock edge: one per waiter, made by the first release after it began
- * waiting (which is the one that wakes it, unless another thread barges in first) — not
- * one per release while waiters remain, which on a hot lock is nearly every release. */
-static uint64_t lk_charge(lk_bucket *b, const void *lock, uint32_t holder, uint64_t t,
-			  uint32_t *count, int *edge)
-{
-	uint64_t delay = 0;
-	*count = 0;
-	*edge = 0;
-	lk_bucket_lock(b);
-	for (int i = 0; i < LK_WAYS; i++) {
-		lk_entry *e = &b->e[i];
-		if (e->lock != (uintptr_t)lock || e->nwait == 0)
-			continue;
-		/* A charge or a registration that came in meanwhile may be later than t. */
-		uint64_t now = t > e->charged ? t : e->charged;
-		if (e->nwait * now < e->sum_start)
-			now = (e->sum_start + e->nwait - 1) / e->nwait;
-		delay = e->nwait * now - e->sum_start;
-		*count = e->nnew;
-		e->nnew = 0;
-		e->sum_start = e->nwait * now;
-		e->charged = now;
-		e->gen++;
-		e->holder = holder;
-		if (e->owed) {
-			e->owed--;
-			*edge = 1;
-		}
-		break;
-	}
-	lk_bucket_unlock(b);
-	return delay;
-}
-
-/* Whether some thread waits for a lock of the table: the unlock fast path's test. */
-static inline int lk_any_waiters(void)
-{
-	return atomic_load_explicit(&lk_waiting.n, memory_order_relaxed) != 0;
-}
-
-/* Whether the bucket of a lock has waiters: the unlock's test once the above holds. */
-static inline int lk_has_waiters(const lk_bucket *b)
-{
-	return atomic_load_explicit(&b->nwait, memory_order_relaxed) != 0;
-}
-
-/* Charges the waiters of lock, which the calling thread is about to release, to its
- * stack, and records the release of a waiter (the trace's unblock edge); returns 0 or what
- * the release returned. The stack is captured before the release, so that a waiter woken
- * at once finds it for its wake-up time. */
-static int lk_release(lk_bucket *b, const void *lock, int (*release)(void *), void *arg,
-		      ct_lk_site site)
-{
-	uint32_t stack = ct_lk_stack(site);
-	uint32_t count;
-	int edge;
-	uint64_t t = ct_now(); /* read before the bucket lock: keeps its hold short */
-	uint64_t delay = lk_charge(b, lock, stack, t, &count, &edge);
-	if (edge)
-		ct_lk_unblock((uintptr_t)lock, stack, 0, site);
-	int rc = release ? release(arg) : 0;
-	if (rc == 0 && (delay || count))
-		ct_lk_hold_record(lock, stack, count, delay, t);
-	return rc;
-}
-
-/* An unlock (release) while some lock has waiters: charges them to the caller if they wait
- * for lock. */
-__attribute__((cold, noinline)) static int lk_unlock_slow(void *lock, int (*release)(void *),
-							  ct_lk_site site)
-{
-	lk_bucket *b = lk_bucket_of(lock);
-	if (lk_has_waiters(b))
-		return lk_release(b, lock, release, lock, site);
-	return release(lock);
-}
-
-/* Ends a waiter's registration; charges its wake-up time to the last releasing holder. */
-static void lk_wait_done(const lk_waiter *w, const void *lock, int rc, uint64_t now)
-{
-	uint32_t holder = 0;
-	uint64_t tail = lk_wait_end(w, lock, rc == 0 || rc == EOWNERDEAD, now, &holder);
-	if (tail && holder)
-		ct_lk_hold_record(lock, holder, 0, tail, now);
-}
-
 /* Whether a call that returned rc blocked and its time belongs in the block profile. */
 static inline int lk_waited(int rc)
 {
@@ -367,7 +112,6 @@ __attribute__((constructor)) static void lk_resolve_all(void)
 	resolve_pthread_cond_wait();
 	resolve_pthread_cond_timedwait();
 	resolve_pthread_cond_clockwait();
-	pthread_atfork(NULL, NULL, lk_child_reset);
 }
 
 /* ---- mutexes ---- */
@@ -393,13 +137,13 @@ __attribute__((cold, noinline)) static int lk_mutex_wait(pthread_mutex_t *m, lk_
 {
 	if (!ct_lk_recording(LK_MODES))
 		return lk_mutex_call(m, how, clk, abs);
-	lk_waiter w;
+	ct_lkw_waiter w;
 	ct_lk_wait cw;
 	ct_lk_wait_begin(&cw, CT_WAIT_MUTEX, (uintptr_t)m, 0, site);
-	lk_wait_begin(&w, m, cw.begin);
+	ct_lkw_begin(&w, m, cw.begin);
 	int rc = lk_mutex_call(m, how, clk, abs);
 	uint64_t t1 = ct_now();
-	lk_wait_done(&w, m, rc, t1);
+	ct_lkw_done(&w, m, rc, t1);
 	ct_lk_wait_end(&cw, t1, lk_waited(rc));
 	return rc;
 }
@@ -436,12 +180,32 @@ static int lk_mutex_release(void *m)
 	return real_pthread_mutex_unlock()(m);
 }
 
+/* glibc's kind bits (nptl/pthreadP.h) of the mutexes whose word is not the plain one
+ * below: robust, priority-inheriting, priority-protected. */
+#define LK_GLIBC_KIND_OTHER (16 | 32 | 64)
+
+/* Whether the caller's release of m may wake a thread that sleeps on it. The word of a
+ * plain glibc mutex (normal, recursive, error-checking, adaptive) is 0 free, 1 held, 2
+ * held and some thread went to sleep on it (or its holder took it after sleeping): a
+ * release from 1 wakes no one. With many more threads than CPUs a woken waiter can wait
+ * long for a CPU, and the threads that take the mutex meanwhile — every release of theirs
+ * found a registered waiter — paid a charge each: those releases now charge nothing, and
+ * the time goes to the next release that may wake a sleeper, or as wake-up time to the
+ * one that woke it (lockwait.h). Relaxed loads of a word the caller's own hold keeps
+ * still, but for the 1 -> 2 of a thread going to sleep right now: then this release
+ * wakes it uncharged, and its time goes to the next charge. */
+static inline int lk_mutex_may_wake(pthread_mutex_t *m)
+{
+	return (__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & LK_GLIBC_KIND_OTHER) ||
+	       __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) != 1;
+}
+
 /* Fast path: one relaxed load of the table's waiter count, then a jump to the real
  * unlock, with no stack frame of its own. */
 CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	if (__builtin_expect(lk_any_waiters(), 0))
-		return lk_unlock_slow(m, lk_mutex_release, CT_LK_SITE());
+	if (__builtin_expect(ct_lkw_any(), 0) && lk_mutex_may_wake(m))
+		return ct_lkw_unlock_slow(m, lk_mutex_release, CT_LK_SITE());
 	return __atomic_load_n(&lk_mutex_unlock_fn, __ATOMIC_RELAXED)(m);
 }
 
@@ -467,13 +231,13 @@ static int lk_rw_wait(pthread_rwlock_t *l, int wr, lk_how how, clockid_t clk,
 {
 	if (!ct_lk_recording(LK_MODES))
 		return lk_rw_call(l, wr, how, clk, abs);
-	lk_waiter w;
+	ct_lkw_waiter w;
 	ct_lk_wait cw;
 	ct_lk_wait_begin(&cw, CT_WAIT_RWLOCK, (uintptr_t)l, 0, site);
-	lk_wait_begin(&w, l, cw.begin);
+	ct_lkw_begin(&w, l, cw.begin);
 	int rc = lk_rw_call(l, wr, how, clk, abs);
 	uint64_t t1 = ct_now();
-	lk_wait_done(&w, l, rc, t1);
+	ct_lkw_done(&w, l, rc, t1);
 	ct_lk_wait_end(&cw, t1, lk_waited(rc));
 	return rc;
 }
@@ -539,8 +303,8 @@ static int lk_rw_release(void *l)
 
 CT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
-	if (__builtin_expect(lk_any_waiters(), 0))
-		return lk_unlock_slow(l, lk_rw_release, CT_LK_SITE());
+	if (__builtin_expect(ct_lkw_any(), 0))
+		return ct_lkw_unlock_slow(l, lk_rw_release, CT_LK_SITE());
 	return real_pthread_rwlock_unlock()(l);
 }
 
@@ -635,9 +399,7 @@ static int lk_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, lk_how how, clock
 	if (!ct_lk_recording(LK_MODES))
 		return lk_cond_call(c, m, how, clk, abs);
 	/* The wait releases m: its waiters are charged to this call's stack. */
-	lk_bucket *b = lk_bucket_of(m);
-	if (lk_any_waiters() && lk_has_waiters(b))
-		lk_release(b, m, NULL, NULL, site);
+	ct_lkw_cond_release(m, site);
 	ct_lk_wait cw;
 	ct_lk_wait_begin(&cw, CT_WAIT_COND, (uintptr_t)c, 0, site);
 	int rc = lk_cond_call(c, m, how, clk, abs);

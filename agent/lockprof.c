@@ -81,17 +81,6 @@ uint32_t ct_lk_capture_guarded(void)
 	return n > i ? ct_ann_stack(ct_stack_intern(pcs + i, n - i)) : 0; /* + labels */
 }
 
-uint32_t ct_lk_capture(void)
-{
-	if (!ct_guard_enter())
-		return 0;
-	int saved = errno;
-	uint32_t stack = ct_lk_capture_guarded();
-	errno = saved;
-	ct_guard_exit();
-	return stack;
-}
-
 uint32_t ct_lk_site_stack(ct_lk_site site)
 {
 	/* + the thread's labels, as ct_lk_capture_guarded adds them */

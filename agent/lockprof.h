@@ -136,10 +136,8 @@ void ct_lk_thread_exit(void);
 /* ---- stacks and holders (agent/lockprof.c) ---- */
 
 /* The calling thread's stack (the agent's frames trimmed), interned; 0 when it cannot be
- * captured now. ct_lk_capture enters the guard itself (0 if it cannot) and preserves errno;
- * ct_lk_capture_guarded is for a caller that holds the guard. A full unwind: for calls
- * that are not repeated (a thread's creation). */
-uint32_t ct_lk_capture(void);
+ * captured now. For a caller that holds the guard. A full unwind: for calls that have no
+ * hook's call site to key the stack cache with (a thread's exit). */
 uint32_t ct_lk_capture_guarded(void);
 
 /* The stack of the hook's caller at site, from the stack cache (stackcache.h), or a full

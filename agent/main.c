@@ -106,6 +106,14 @@ uint32_t ct_gettid(void)
 	return tls_tid;
 }
 
+/* Whether a thread learns its stack bounds as it starts: only where a signal handler needs
+ * them (the timer engine's samples, the live server's thread dumps), which cannot call
+ * pthread_getattr_np. Elsewhere the stack cache and the frame-pointer walk ask for them
+ * (ct_stack_bounds) the first time they need them: pthread_getattr_np costs a
+ * sched_getaffinity call and an allocation, which a storm of short threads paid for every
+ * thread. Set by the constructor (and a forked child's handler), read by new threads. */
+static int eager_bounds;
+
 static void stack_bounds(void)
 {
 	pthread_attr_t a;
@@ -120,10 +128,20 @@ static void stack_bounds(void)
 	pthread_attr_destroy(&a);
 }
 
+void ct_stack_bounds(void)
+{
+	static __thread int tried __attribute__((tls_model("initial-exec")));
+	if (!ct_tls_stack_top && !tried) {
+		tried = 1; /* pthread_getattr_np failing once fails again: ask once */
+		stack_bounds();
+	}
+}
+
 void ct_thread_started(void)
 {
 	ct_tls_guard = 1;
-	stack_bounds();
+	if (eager_bounds)
+		stack_bounds();
 	pthread_setspecific(thread_key, (void *)1);
 	ct_timer_arm_thread();
 	/* libunwind's per-thread cache is not warmed here: that costs ~1 ms (256 KiB filled,
@@ -593,6 +611,7 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	ct_http_start(); /* before the sampler: their threads carry no perf event */
 	ct_period_start();
 	start_sampler();
+	eager_bounds = ct_engine_get() == CT_ENGINE_TIMER || getenv("CTRACE_HTTP") != NULL;
 	atomic_store_explicit(&engine_known, 1, memory_order_release);
 	pthread_atfork(NULL, NULL, at_fork_child);
 	install_flush_handlers();
@@ -657,7 +676,7 @@ CT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 		return real(th, attr, fn, arg);
 	t->fn = fn;
 	t->arg = arg;
-	ct_th_create(&t->start);
+	ct_th_create(&t->start, CT_LK_SITE());
 	int r = real(th, attr, trampoline, t);
 	if (r != 0) {
 		ct_tls_guard = 1;

@@ -57,6 +57,7 @@ void ct_stack_warm(void)
 static int fp_walk(uintptr_t *pcs, int max)
 {
 	uintptr_t *fp = __builtin_frame_address(0);
+	ct_stack_bounds();
 	uintptr_t top = ct_tls_stack_top ? ct_tls_stack_top : ct_main_stack_top;
 	int n = 0;
 	while (n < max && fp && (uintptr_t)fp < top && ((uintptr_t)fp & 7) == 0) {

@@ -156,6 +156,7 @@ static __attribute__((noinline)) int learn(entry *e, uintptr_t ra, uintptr_t slo
 	const uintptr_t *pcs;
 	int n = ct_stack_get(e->id, &pcs);
 	/* Only chains on the thread's own stack: an alternate signal stack may go away. */
+	ct_stack_bounds();
 	uintptr_t top = ct_tls_stack_top, lo = ct_tls_stack_lo;
 	if (n < 1 || n > DEPTH || pcs[0] != ra || !top || slot < lo || slot >= top)
 		return -1;

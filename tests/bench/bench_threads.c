@@ -5,9 +5,9 @@
  *   bench_threads storm N       N short-lived threads, four alive at a time, each
  *                               allocating, taking a mutex and burning ~20 us of CPU;
  *                               prints "wall_ns X cpu_ns Y"
- *   bench_threads churn T N     T threads each doing N rounds of malloc/free and a
- *                               lock/unlock of one shared mutex around a short critical
- *                               section; prints "wall_ns X cpu_ns Y
+ *   bench_threads churn T N [C] T threads each doing N rounds of malloc/free and a
+ *                               lock/unlock of one shared mutex around a critical section
+ *                               of C steps (default 16, ~20 ns); prints "wall_ns X cpu_ns Y
  *                               ops Z contended_pct P", P being the share of the program's
  *                               acquisitions that found the mutex held (a trylock first)
  */
@@ -24,6 +24,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile uint64_t sink;
 static long rounds;
+static int cs_steps = 16;
 static _Atomic uint64_t contended, acquired;
 
 static uint64_t clock_ns(clockid_t c)
@@ -76,7 +77,7 @@ static void *churner(void *arg)
 			busy++;
 			pthread_mutex_lock(&lock);
 		}
-		for (int k = 0; k < 16; k++) /* a short critical section: ~20 ns */
+		for (int k = 0; k < cs_steps; k++) /* the critical section: ~1.3 ns a step */
 			sink += (uint64_t)k;
 		pthread_mutex_unlock(&lock);
 		free(p);
@@ -106,10 +107,12 @@ int main(int argc, char **argv)
 	int rc;
 	if (argc == 3 && strcmp(argv[1], "storm") == 0) {
 		rc = storm(atol(argv[2]));
-	} else if (argc == 4 && strcmp(argv[1], "churn") == 0) {
+	} else if ((argc == 4 || argc == 5) && strcmp(argv[1], "churn") == 0) {
+		if (argc == 5)
+			cs_steps = atoi(argv[4]);
 		rc = churn(atoi(argv[2]), atol(argv[3]));
 	} else {
-		fprintf(stderr, "usage: bench_threads storm N | churn THREADS N\n");
+		fprintf(stderr, "usage: bench_threads storm N | churn THREADS N [CS_STEPS]\n");
 		return 2;
 	}
 	if (rc)

@@ -48,3 +48,20 @@ lock=$(go tool pprof -raw "$mutex" 2>/dev/null | sed -n 's/.*lock:\[\(0x[0-9a-f]
 focused=$(pprof_total "$mutex" delay -tagfocus "lock=$lock")
 [ "$focused" = "$held" ] || fail "-tagfocus lock=$lock keeps $focused of $held ns"
 ok "lock label $lock isolates the global lock"
+
+# 64 threads on one mutex: while a woken sleeper waits for a CPU, the other threads' many
+# releases wake no one (the mutex word says no thread sleeps) and charge nothing — they
+# each took a stack, a clock read and the wait table's lock (about one per acquisition
+# before); the time still reaches the mutex profile in full, through the releases that do
+# wake a sleeper.
+CTRACE_BLOCK_RATE=1 CTRACE_VERBOSE=1 CTRACE_OUT="$TMP/churn" CTRACE_MODES=lock,block \
+	LD_PRELOAD="$CT_BUILD/lib/libctrace.so" "$CT_BUILD/tests/progs/lock_churn" \
+	> "$TMP/churn.txt" 2> "$TMP/churn.err" || fail "lock_churn failed: $(cat "$TMP/churn.err")"
+acq=$(sed -n 's/^acquisitions //p' "$TMP/churn.txt")
+charges=$(sed -n 's/.*hook stacks: \([0-9]*\) from the stack cache.*/\1/p' "$TMP/churn.err")
+[ -n "$charges" ] && [ "$charges" -lt $((acq / 20)) ] ||
+	fail "lock_churn: ${charges:-?} stacks taken for $acq acquisitions (releases that wake no one charged)"
+waited=$(pprof_total "$TMP/churn/block.pb.gz" delay)
+held=$(pprof_total "$TMP/churn/mutex.pb.gz" delay)
+near "$held" "$waited" $((waited / 10)) || fail "lock_churn: mutex delay $held ns, block $waited ns"
+ok "lock_churn: $charges stacks for $acq acquisitions; mutex delay $held ns of block $waited ns"

@@ -1,6 +1,10 @@
 /* event_flood — 32 threads allocate, free and fight over one mutex for ~1 s of wall time:
- * far more heap and lock events (at CTRACE_HEAP_RATE=1) than the agent's rings hold. */
+ * far more heap and lock events (at CTRACE_HEAP_RATE=1) than the agent's rings hold. Every
+ * 64th hold yields the CPU with the mutex held, so that other threads do block on it: the
+ * lock events are waits (and their wake-up edges), which every hold that makes threads
+ * wait records, whatever the agent does with releases that wake no one. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -25,6 +29,8 @@ __attribute__((noinline)) static void *flood(void *arg)
 			void *p = malloc(16 + (size_t)i);
 			pthread_mutex_lock(&mu);
 			sink += (unsigned long)p;
+			if (i == 0)
+				sched_yield();
 			pthread_mutex_unlock(&mu);
 			free(p);
 		}
