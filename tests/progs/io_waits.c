@@ -4,6 +4,10 @@
  *   sock_receiver() a recv(2) on a socketpair that waits 200 ms (reason net)
  *   sock_reader()   a read(2) on a socket that waits 200 ms (reason net, decided by fd type)
  *   nonblock_reads() 20000 reads of an empty O_NONBLOCK pipe: -1/EAGAIN, never a wait
+ *   nonblock_sock_io() 2000 writes and reads that succeed on an O_NONBLOCK socketpair (made so
+ *                   by socketpair, fcntl and ioctl): calls that cannot wait, never timed
+ *   shared_flag_reader() a read(2) that waits 200 ms on a socket made non-blocking with
+ *                   fcntl, then blocking again through a dup of it (the flag is shared)
  * and the return values of a short read, an EINTR read, pread/pwrite, readv/writev,
  * send/recv/sendto/recvfrom/sendmsg/recvmsg, accept/accept4/connect, fsync/fdatasync. */
 #define _GNU_SOURCE
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -101,6 +106,47 @@ __attribute__((noinline)) static void nonblock_reads(void)
 	printf("nonblocking reads: %d EAGAIN\n", eagain);
 	close(p[0]);
 	close(p[1]);
+}
+
+/* 500 write+read pairs on each end of a non-blocking socketpair. */
+static int pairs(int s[2])
+{
+	char c = 'x';
+	int ok = 0;
+	for (int i = 0; i < 500; i++) {
+		ok += write(s[0], &c, 1) == 1 && read(s[1], &c, 1) == 1;
+		ok += send(s[1], &c, 1, 0) == 1 && recv(s[0], &c, 1, 0) == 1;
+	}
+	return ok;
+}
+
+__attribute__((noinline)) static void nonblock_sock_io(void)
+{
+	int s[2], t[2], on = 1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, s) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, t) < 0)
+		exit(1);
+	fcntl(t[0], F_SETFL, fcntl(t[0], F_GETFL) | O_NONBLOCK);
+	ioctl(t[1], FIONBIO, &on);
+	printf("nonblocking socket calls: %d\n", pairs(s) + pairs(t));
+	close(s[0]);
+	close(s[1]);
+	close(t[0]);
+	close(t[1]);
+}
+
+__attribute__((noinline)) static void shared_flag_reader(void)
+{
+	struct delayed d;
+	char buf[64];
+	delayed_open(&d, 1, "late");
+	fcntl(d.fd[0], F_SETFL, O_NONBLOCK);
+	int dup_fd = dup(d.fd[0]);
+	fcntl(dup_fd, F_SETFL, 0); /* the description, so d.fd[0], blocks again */
+	ssize_t n = read(d.fd[0], buf, sizeof(buf));
+	printf("read after the flag was cleared through a dup: %zd\n", n);
+	close(dup_fd);
+	delayed_close(&d);
 }
 
 static void on_alarm(int sig)
@@ -200,6 +246,8 @@ int main(void)
 	sock_receiver();
 	sock_reader();
 	nonblock_reads();
+	nonblock_sock_io();
+	shared_flag_reader();
 	eintr_read();
 	files();
 	sockets();
