@@ -4,9 +4,11 @@
  *
  * Each hook reads the clock, makes the real call and records the wait with the caller's
  * stack for the block profile. A call that cannot block (a zero timeout) is not recorded:
- * it is a poll of readiness, not a wait. Nothing of the agent is held across the real
- * call — every one of these is a cancellation point — and return value and errno are the
- * real call's (ct_lk_wait_end preserves errno; reading the clock does not touch it).
+ * it is a poll of readiness, not a wait. The readiness waits (reason "net") are
+ * CT_LK_POLL: the trace gets one only when it lasted at least CTRACE_IO_MIN_NS, since an
+ * event loop's epoll_wait mostly returns at once with ready events. Nothing of the agent is held
+ * across the real call — every one of these is a cancellation point — and return value and errno
+ * are the real call's (ct_lk_wait_end preserves errno; reading the clock does not touch it).
  */
 #include <errno.h>
 #include <poll.h>
@@ -60,7 +62,7 @@ static inline uint64_t io_begin(ct_lk_wait *w, int may_block, ct_wait_reason rea
 {
 	if (!may_block || !ct_lk_recording(CT_LK_WAIT_MODES))
 		return 0;
-	ct_lk_wait_begin(w, reason, obj, 0, site);
+	ct_lk_wait_begin(w, reason, obj, reason == CT_WAIT_NET ? CT_LK_POLL : 0, site);
 	return w->begin;
 }
 

@@ -83,6 +83,11 @@ enum {
 	CT_LK_LAZY = 1,
 	/* obj is a file descriptor: a CT_WAIT_IO wait on a socket is recorded as CT_WAIT_NET. */
 	CT_LK_FD = 2,
+	/* A readiness wait (epoll, poll, select) that an event loop makes for every batch of
+	 * events, most of them returning at once: the trace gets it only when it lasted at
+	 * least ct_lk_io_min_ns (a shorter one was not switched out, so it labels no waiting
+	 * state); the block profile's coin applies as to every wait. */
+	CT_LK_POLL = 4,
 };
 
 /* Shortest CT_LK_LAZY call that counts as a wait, ns (CTRACE_IO_MIN_NS, default 10000). */
@@ -108,9 +113,10 @@ void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsign
 		      ct_lk_site site);
 
 /* Ends w at time end: unregisters it and, when waited (the call did wait: not an error
- * that returned at once), emits its CT_EV_LOCK_WAIT record — when the trace is on, or when
- * the block profile is, the wait lasted at least ct_lk_block_min_ns and it won the coin
- * (then flagged CT_LK_EV_SAMPLED). Preserves errno. */
+ * that returned at once), emits its CT_EV_LOCK_WAIT record — when the trace is on (for a
+ * CT_LK_POLL wait: and it lasted at least ct_lk_io_min_ns), or when the block profile is,
+ * the wait lasted at least ct_lk_block_min_ns and it won the coin (then flagged
+ * CT_LK_EV_SAMPLED). Preserves errno. */
 void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited);
 
 /* A wait in progress, as ct_lk_open_waits reports it. */

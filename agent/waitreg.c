@@ -22,7 +22,9 @@
  * With the trace on, a wait's stack is taken at its entry, once (the same one its
  * finished-wait record carries). With the block profile alone it is taken at the end and
  * only for a wait that won the profile's coin (below), so a wait that lost it costs the
- * two clock reads and this registry's stores. Hooks on hot calls that rarely block (read,
+ * two clock reads and this registry's stores. A readiness wait (CT_LK_POLL: an event loop's
+ * epoll_wait) shorter than ct_lk_io_min_ns is not sent to the trace either, so one that did
+ * not block and lost the coin costs no more. Hooks on hot calls that rarely block (read,
  * write: CT_LK_LAZY) take it at the end and only when the call did block. A slot without a
  * stack carries the hook's return address, which the reader interns as a one-frame stack
  * when the wait is still open.
@@ -199,7 +201,8 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 	if ((w->flags & CT_LK_LAZY) && delay < ct_lk_io_min_ns)
 		return;
 	int sampled = ct_lk_block_on() && delay >= ct_lk_block_min_ns && wr_coin(delay);
-	if (!sampled && !ct_lk_sched_on())
+	int traced = ct_lk_sched_on() && (!(w->flags & CT_LK_POLL) || delay >= ct_lk_io_min_ns);
+	if (!sampled && !traced)
 		return;
 	if (!ct_guard_enter())
 		return;

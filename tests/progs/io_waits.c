@@ -8,6 +8,8 @@
  *                   by socketpair, fcntl and ioctl): calls that cannot wait, never timed
  *   shared_flag_reader() a read(2) that waits 200 ms on a socket made non-blocking with
  *                   fcntl, then blocking again through a dup of it (the flag is shared)
+ *   ready_polls()   2000 epoll_waits (timeout -1) on a ready pipe: each returns at once
+ *   slow_poll()     an epoll_wait that waits 200 ms for a writer (reason net)
  * and the return values of a short read, an EINTR read, pread/pwrite, readv/writev,
  * send/recv/sendto/recvfrom/sendmsg/recvmsg, accept/accept4/connect, fsync/fdatasync. */
 #define _GNU_SOURCE
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -149,6 +152,42 @@ __attribute__((noinline)) static void shared_flag_reader(void)
 	delayed_close(&d);
 }
 
+/* An epoll set watching fd for input. */
+static int epoll_on(int fd)
+{
+	int ep = epoll_create1(0);
+	struct epoll_event e = {.events = EPOLLIN};
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0)
+		exit(1);
+	return ep;
+}
+
+__attribute__((noinline)) static void ready_polls(void)
+{
+	int p[2], ready = 0;
+	if (pipe(p) < 0 || write(p[1], "x", 1) != 1)
+		exit(1);
+	int ep = epoll_on(p[0]);
+	struct epoll_event ev;
+	for (int i = 0; i < 2000; i++)
+		ready += epoll_wait(ep, &ev, 1, -1) == 1;
+	printf("ready polls: %d\n", ready);
+	close(ep);
+	close(p[0]);
+	close(p[1]);
+}
+
+__attribute__((noinline)) static void slow_poll(void)
+{
+	struct delayed d;
+	delayed_open(&d, 0, "x");
+	int ep = epoll_on(d.fd[0]);
+	struct epoll_event ev;
+	printf("slow poll: %d\n", epoll_wait(ep, &ev, 1, -1));
+	close(ep);
+	delayed_close(&d);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -248,6 +287,8 @@ int main(void)
 	nonblock_reads();
 	nonblock_sock_io();
 	shared_flag_reader();
+	ready_polls();
+	slow_poll();
 	eintr_read();
 	files();
 	sockets();
