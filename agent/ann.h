@@ -1,6 +1,7 @@
 /*
  * ann.h — the agent's side of include/ctrace/annotate.h, as the rest of the agent sees it:
- * label sets (annlabel.c), the stacks that carry them, the label timeline the CPU source
+ * label sets and region names (annlabel.c), the stacks that carry them, the threads' own
+ * rings of region and label records (annring.c), the label timeline the CPU source
  * matches samples against (annhist.c), and the misuse counters (annotate.c).
  *
  * A label set is what a thread has pushed: an id (1..) naming a chain (parent set, key,
@@ -11,11 +12,12 @@
  * with one extra trailing word, CT_ANN_MARK | set id, so that the (stack, labels) pair is
  * one stack id everywhere (heap sites and their frees, lock tables); ct_stack_get hides
  * the word and ct_stack_labels returns the set; out.c turns it into pprof labels. CPU
- * samples are taken asynchronously (perf: by the kernel), so their thread's set is
- * reconstructed: while the CPU mode records, every push and pop emits CT_EV_ANN_LABEL
- * (the thread's new set, timestamped) and the CPU source looks the sample's time up in
- * that thread's timeline (ct_ann_labels_at) one drain later, when the records of every
- * ring up to the sample have been seen.
+ * samples of the timer engine carry their thread's set (its signal handler reads it);
+ * perf samples are taken by the kernel, so their thread's set is reconstructed: while the
+ * CPU mode records with perf, every push and pop emits CT_EV_ANN_LABEL (the thread's new
+ * set, stamped with ct_fast_now in the thread's own ring, annring.c) and the CPU source
+ * looks the sample's time up in that thread's timeline (ct_ann_labels_at) one drain
+ * later, when the records of every ring up to the sample have been seen.
  */
 #ifndef CT_AGENT_ANN_H
 #define CT_AGENT_ANN_H
@@ -46,11 +48,41 @@ uint32_t ct_ann_stack(uint32_t stack);
 /* The same for a given set (the collector, for a CPU sample). */
 uint32_t ct_ann_stack_with(uint32_t stack, uint32_t set);
 
+/* A region name's id (1..) in the same table (name truncated to CT_ANN_NAME_MAX bytes;
+ * *truncated set to 1 then), 0 when the table is full or holds its quota of names (the
+ * first 2048 distinct names get ids). Async-signal-safe. */
+uint32_t ct_ann_name_intern(const char *name, int *truncated);
+/* The name behind an id ct_ann_name_intern returned (NULL for any other id). Any thread. */
+const char *ct_ann_name(uint32_t id);
+
+/* ---- per-thread annotation rings (annring.c) ---- */
+/* In the constructor. 0 or -errno (annotations then take the shared rings). */
+int ct_ann_ring_init(void);
+/* Appends a CT_EV_ANN_LABEL (id: the set), _REGION_BEGIN (id: the name) or _REGION_END
+ * record, stamped with ct_fast_now, to the calling thread's ring; task (when not 0) goes
+ * with it. 0; -EAGAIN when the thread has no ring, -ENOSPC when it is full: the caller
+ * sends the record through the shared rings. Async-signal-safe; never reentered on a
+ * thread (annotate.c's enter/leave). */
+int ct_ann_ring_push(uint16_t type, uint32_t id, uint16_t depth, uint64_t task);
+/* Dispatches every record the rings hold as CT_EV_ANN_* events, times converted to
+ * CLOCK_MONOTONIC ns. Collector thread (or the exit path once it stopped). Returns how
+ * many. */
+size_t ct_ann_ring_drain(void);
+/* In a forked child's atfork handler: forget the parent's records and threads. */
+void ct_ann_ring_fork_child(void);
+
 /* ---- the label timeline (annhist.c; collector thread) ---- */
 /* Whether any label record was ever seen: until then samples need no lookup. */
 int ct_ann_labels_seen(void);
 /* The set thread tid had at time (0 if none or unknown). */
 uint32_t ct_ann_labels_at(uint32_t tid, uint64_t time);
+
+/* 1 while the engine's samples carry their thread's label set (the timer's handler reads
+ * it: CT_SAMPLE_LABELS), so that label changes need no record; 0 while they are matched
+ * by time (perf). Set by ct_engine_set (relaxed: a push that sees it late records one
+ * change too many, which is harmless; it only goes from 1 to 0 in a forked child, while
+ * single-threaded). */
+extern _Atomic int ct_ann_sample_labels;
 
 /* ---- misuse (annotate.c) ---- */
 /* "kind=count ..." of every misuse counted so far (empty when none) into buf; returns the

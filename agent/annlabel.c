@@ -10,6 +10,10 @@
  * sets or CT_ANN_ARENA string bytes: far more distinct label values than a profile can
  * show) refuses new sets, which the caller counts.
  *
+ * Region names are interned in the same table (ct_ann_name_intern: a node under the
+ * parent NAME_PARENT with an empty key), so that a region's begin record carries an id;
+ * NAMES_MAX of them at most.
+ *
  * A push usually repeats an earlier one (an endpoint, a tenant), so each thread keeps a
  * small cache from (parent, key pointer, value pointer) to the id, checked against the
  * interned strings (the program may reuse its buffer for another value).
@@ -22,6 +26,11 @@
 #include "agent/ann.h"
 
 enum { CT_ANN_SETS = 16384, CT_ANN_BUCKETS = 4096, CT_ANN_ARENA = 1 << 20, CACHE = 8 };
+#define NAME_PARENT UINT32_MAX /* the parent of a region name's node: no set has it */
+/* Region names interned at most: a program that names regions after request ids must not
+ * starve its labels (later names take the shared rings with their string, annotate.c). */
+#define NAMES_MAX 2048u
+static _Atomic uint32_t names_made; /* relaxed: a bound, not a count anyone reads */
 
 typedef struct {
 	uint32_t parent;
@@ -72,7 +81,10 @@ static int same(const set_node *nd, uint32_t parent, uint32_t h, const char *k, 
 	       !nd->key[kn] && strncmp(nd->value, v, vn) == 0 && !nd->value[vn];
 }
 
-static uint32_t intern_slow(uint32_t parent, const char *k, size_t kn, const char *v, size_t vn)
+/* The node for (parent, k, v): found, or made when the table has room and quota (when
+ * not NULL) is below NAMES_MAX. */
+static uint32_t intern_slow(uint32_t parent, const char *k, size_t kn, const char *v, size_t vn,
+			    _Atomic uint32_t *quota)
 {
 	uint32_t h = hash_str(hash_str(parent * 2654435761u, k, kn), v, vn);
 	_Atomic uint32_t *head = &buckets[h % CT_ANN_BUCKETS];
@@ -83,6 +95,9 @@ static uint32_t intern_slow(uint32_t parent, const char *k, size_t kn, const cha
 	/* A full table stays full without its counter growing further (it never wraps: at
 	 * most one increment per racing thread gets past this check). */
 	if (atomic_load_explicit(&nnodes, memory_order_relaxed) >= CT_ANN_SETS)
+		return 0;
+	if (quota && (atomic_load_explicit(quota, memory_order_relaxed) >= NAMES_MAX ||
+		      atomic_fetch_add_explicit(quota, 1, memory_order_relaxed) >= NAMES_MAX))
 		return 0;
 	uint32_t slot = atomic_fetch_add_explicit(&nnodes, 1, memory_order_relaxed);
 	if (slot >= CT_ANN_SETS)
@@ -105,7 +120,8 @@ static uint32_t intern_slow(uint32_t parent, const char *k, size_t kn, const cha
 	return slot + 1;
 }
 
-uint32_t ct_ann_set_intern(uint32_t parent, const char *key, const char *value, int *truncated)
+static uint32_t intern(uint32_t parent, const char *key, const char *value, int *truncated,
+		       _Atomic uint32_t *quota)
 {
 	uintptr_t mix = ((uintptr_t)key >> 3) ^ ((uintptr_t)value >> 5) ^ parent;
 	cache_entry *c = &tls_cache[(mix ^ (mix >> 7)) % CACHE];
@@ -120,10 +136,30 @@ uint32_t ct_ann_set_intern(uint32_t parent, const char *key, const char *value, 
 		kn = kn > CT_ANN_KEY_MAX ? CT_ANN_KEY_MAX : kn;
 		vn = vn > CT_ANN_VALUE_MAX ? CT_ANN_VALUE_MAX : vn;
 	}
-	uint32_t id = intern_slow(parent, key, kn, value, vn);
+	uint32_t id = intern_slow(parent, key, kn, value, vn, quota);
 	if (id && !*truncated)
 		*c = (cache_entry){.parent = parent, .set = id, .key = key, .value = value};
 	return id;
+}
+
+uint32_t ct_ann_set_intern(uint32_t parent, const char *key, const char *value, int *truncated)
+{
+	return intern(parent, key, value, truncated, NULL);
+}
+
+uint32_t ct_ann_name_intern(const char *name, int *truncated)
+{
+	return intern(NAME_PARENT, "", name, truncated, &names_made);
+}
+
+const char *ct_ann_name(uint32_t id)
+{
+	/* Acquire: the node behind an id below nnodes is filled (its slot was claimed, and
+	 * the id the caller holds came from the CAS that published it). */
+	if (!id || id > atomic_load_explicit(&nnodes, memory_order_acquire) || id > CT_ANN_SETS)
+		return NULL;
+	const set_node *nd = &nodes[id - 1];
+	return nd->parent == NAME_PARENT ? nd->value : NULL;
 }
 
 uint32_t ct_ann_set_labels(uint32_t set, ct_label *out, uint32_t max)

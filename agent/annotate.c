@@ -1,6 +1,6 @@
 /*
  * annotate.c — the entry points include/ctrace/annotate.h calls (the exported table
- * ctrace_annotate_v1): per-thread label and region stacks, task ids, and the ring records
+ * ctrace_annotate_v1): per-thread label and region stacks, task ids, and the records
  * that carry regions, tasks, logs (events.h, CT_EV_ANN_*: the trace source draws them) and
  * label changes (CT_EV_ANN_LABEL: the CPU source matches samples against them).
  *
@@ -8,6 +8,9 @@
  * the agent records (before the constructor, under CTRACE_DISABLE, after exit), so that
  * pushes and pops stay paired; records are emitted only while recording, regions, tasks
  * and logs when the trace (sched mode) records, label changes when the CPU mode does.
+ * Region begins and ends and label changes — the calls a program makes per request —
+ * go to the thread's own ring (annring.c: 16 bytes, an interned name, a ct_fast_now
+ * stamp); tasks, logs, and whatever a thread's ring refuses go through the shared rings.
  *
  * Misuse never reaches the program: it is ignored or truncated and counted per kind
  * (ct_ann_misuse → summary.txt). A call that interrupts another annotation call of its
@@ -49,6 +52,10 @@ static const char *const misuse_names[M_NKINDS] = {
 	"task_untracked",	    "null_argument",   "truncated",
 	"reentrant_call",	    "fork_inherited"};
 static _Atomic uint64_t misuse[M_NKINDS];
+_Atomic int ct_ann_sample_labels; /* ann.h */
+/* Records that took the shared rings because their thread's ring was full or missing:
+ * relaxed, for the verbose log at exit. */
+static _Atomic uint64_t shared_records;
 
 static void count(int kind)
 {
@@ -145,10 +152,31 @@ static int emit_annot(uint16_t type, ct_ev_annot *hdr, const char *name, const c
 /* The thread's label set changed: the CPU source's timeline needs it. */
 static void emit_label_change(void)
 {
-	if (!recording(CT_MODE_CPU))
+	if (!recording(CT_MODE_CPU) ||
+	    atomic_load_explicit(&ct_ann_sample_labels, memory_order_relaxed))
 		return;
 	uint32_t set[2] = {ct_ann_current(), 0};
-	ct_emit(CT_EV_ANN_LABEL, 0, set, sizeof(set));
+	if (ct_ann_ring_push(CT_EV_ANN_LABEL, set[0], 0, 0) < 0) {
+		atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
+		ct_emit(CT_EV_ANN_LABEL, 0, set, sizeof(set));
+	}
+}
+
+/* A region's begin (name) or end (name NULL) record: 1 when it went out. */
+static int emit_region(uint16_t type, uint64_t task, uint16_t depth, const char *name)
+{
+	uint32_t id = 0;
+	int trunc = 0;
+	if (name)
+		id = ct_ann_name_intern(name, &trunc);
+	if ((id || !name) && ct_ann_ring_push(type, id, depth, task) == 0) {
+		if (trunc)
+			count(M_TRUNCATED);
+		return 1;
+	}
+	atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
+	ct_ev_annot h = {.task = task, .depth = depth};
+	return emit_annot(type, &h, name, NULL, 0); /* counts a truncation itself */
 }
 
 /* ---- labels ---- */
@@ -240,10 +268,9 @@ static void region_begin(uint64_t task, const char *name)
 	r->task = task;
 	r->inherited = 0;
 	r->emitted = 0;
-	if (recording(CT_MODE_SCHED)) {
-		ct_ev_annot h = {.task = task, .depth = (uint16_t)(tls_nregions + 1)};
-		r->emitted = (uint32_t)emit_annot(CT_EV_ANN_REGION_BEGIN, &h, name, NULL, 0);
-	}
+	if (recording(CT_MODE_SCHED))
+		r->emitted = (uint32_t)emit_region(CT_EV_ANN_REGION_BEGIN, task,
+						   (uint16_t)(tls_nregions + 1), name);
 	atomic_signal_fence(memory_order_release);
 	tls_nregions++;
 	leave();
@@ -257,10 +284,8 @@ static void region_end(void)
 		region_slot *r = &tls_regions[tls_nregions - 1];
 		if (r->inherited)
 			count(M_FORK);
-		else if (r->emitted && recording(CT_MODE_SCHED)) {
-			ct_ev_annot h = {.task = r->task, .depth = (uint16_t)tls_nregions};
-			emit_annot(CT_EV_ANN_REGION_END, &h, NULL, NULL, 0);
-		}
+		else if (r->emitted && recording(CT_MODE_SCHED))
+			emit_region(CT_EV_ANN_REGION_END, r->task, (uint16_t)tls_nregions, NULL);
 		tls_nregions--;
 	}
 	leave();
@@ -376,6 +401,7 @@ static void ann_fork_child(void)
 {
 	for (int k = 0; k < M_NKINDS; k++) /* the child's summary counts the child's */
 		atomic_store_explicit(&misuse[k], 0, memory_order_relaxed);
+	atomic_store_explicit(&shared_records, 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < tls_nregions; i++)
 		tls_regions[i].inherited = 1;
 }
@@ -383,7 +409,24 @@ static void ann_fork_child(void)
 static int ann_start(void)
 {
 	pthread_atfork(NULL, NULL, ann_fork_child);
-	return 0;
+	return ct_ann_ring_init();
+}
+
+static void ann_finish(void)
+{
+	uint64_t n = atomic_load_explicit(&shared_records, memory_order_relaxed);
+	if (n)
+		ct_log("annotate: %llu region and label records took the shared rings (their "
+		       "thread's ring was full or gone)",
+		       (unsigned long long)n);
+}
+
+/* After every drain: the threads' rings. (The CPU source drains them too before it
+ * matches samples to labels: ticks run in no particular order.) */
+static void ann_tick(uint64_t now)
+{
+	(void)now;
+	ct_ann_ring_drain();
 }
 
 /* The table annotate.h finds with dlsym. */
@@ -406,4 +449,7 @@ CT_SOURCE(ann_source) = {
 	.mode = CT_MODE_ALL,
 	.subs = ann_subs,
 	.start = ann_start,
+	.finish = ann_finish,
+	.tick = ann_tick,
+	.fork_child = ct_ann_ring_fork_child,
 };

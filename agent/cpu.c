@@ -54,7 +54,8 @@ static void learn_thread(uint32_t tid)
 	ct_cpu_agg_set_name(agg, tid, name);
 }
 
-/* ---- labels (agent/ann.h): once the program pushed labels, a sample waits one drain in
+/* ---- labels (agent/ann.h): a timer sample carries its thread's labels, read by the
+ * signal handler. A perf sample, once the program pushed labels, waits one drain in
  * `pending` so that the label records of every ring up to its time have been seen, then
  * is counted on its stack interned with the labels its thread had. */
 typedef struct {
@@ -94,8 +95,10 @@ static int labels_defer(uint32_t stack, uint32_t tid, uint64_t time, uint64_t ns
 static void cpu_tick(uint64_t now)
 {
 	(void)now;
-	if (agg)
+	if (agg) {
+		ct_ann_ring_drain(); /* the label changes up to the samples' times */
 		cpu_labels_flush();
+	}
 }
 
 /* CT_EV_SAMPLE from either engine: unwind, intern, count. */
@@ -116,7 +119,10 @@ static void cpu_on_sample(const ct_event *ev)
 	uint32_t id = ct_stack_intern(pcs, n);
 	if (id)
 		learn_thread(ev->tid);
-	if (!id || !labels_defer(id, ev->tid, ev->time, s.weight_ns))
+	if (id && (s.labels & CT_SAMPLE_LABELS)) /* the sampler read the thread's labels */
+		ct_cpu_agg_add(agg, ct_ann_stack_with(id, (uint32_t)s.labels), ev->tid, ev->time,
+			       s.weight_ns);
+	else if (!id || !labels_defer(id, ev->tid, ev->time, s.weight_ns))
 		ct_cpu_agg_add(agg, id, ev->tid, ev->time, s.weight_ns); /* id 0 counts as lost */
 	if (!id)
 		return;
@@ -232,6 +238,7 @@ ct_profile *ct_cpu_profile_now(void)
 	p->period_type.type = ct_profile_str(p, "cpu");
 	p->period_type.unit = ct_profile_str(p, "nanoseconds");
 	p->period = 1000000000ll / ct_cfg.hz;
+	ct_ann_ring_drain();
 	cpu_labels_flush();
 	size_t cursor = 0;
 	ct_cpu_entry e;

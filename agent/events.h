@@ -199,7 +199,12 @@ typedef struct {
 	uint32_t cpu; /* CPU number, UINT32_MAX when unknown (timer) */
 	uint32_t pid; /* the sampled thread's process (perf events inherited by a forked
 		       * child report its threads into the parent's rings) */
+	/* CT_SAMPLE_LABELS | the thread's label set at the sample (agent/ann.h) when the
+	 * sampler read it on the thread itself (the timer's signal handler); 0: the CPU
+	 * source looks the thread's labels up by the sample's time (perf). */
+	uint64_t labels;
 } ct_ev_sample;
+#define CT_SAMPLE_LABELS (1ull << 32)
 
 /* CT_EV_SAMPLE_STACK: the envelope's tid was sampled with this interned stack (its leaf
  * the exact PC, ended by a 0 sentinel: cpu.c). */

@@ -75,6 +75,8 @@ void ct_engine_set(ct_engine e)
 	/* Release: the engine's rings and timers, set up before, are visible to the collector
 	 * once it sees the engine (ct_engine_get's acquire). */
 	atomic_store_explicit(&engine, e, memory_order_release);
+	/* The timer's samples carry their thread's labels: pushes need not record. */
+	atomic_store_explicit(&ct_ann_sample_labels, e == CT_ENGINE_TIMER, memory_order_relaxed);
 }
 
 ct_engine ct_engine_get(void)

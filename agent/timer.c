@@ -24,6 +24,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "agent/ann.h"
 #include "agent/internal.h"
 #include "agent/sighooks.h"
 #include "libtrace/clock.h"
@@ -67,7 +68,9 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 	size_t len = top && sp >= lo && sp < top ? top - sp : 0;
 	if (len > ct_cfg.stack_bytes)
 		len = ct_cfg.stack_bytes;
-	ct_rec *rec = ct_emit_reserve(CT_EV_TIMER_SAMPLE, (uint32_t)(CT_NREGS * 8 + len));
+	/* Registers, the thread's label set (read here: exact, and pushes need not record
+	 * label changes, ct_ann_sample_labels), then the stack. */
+	ct_rec *rec = ct_emit_reserve(CT_EV_TIMER_SAMPLE, (uint32_t)(CT_NREGS * 8 + 8 + len));
 	if (rec) {
 		uint64_t *regs = ct_rec_payload(rec);
 		regs[0] = (uint64_t)g[REG_RAX];
@@ -81,7 +84,8 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 		for (int i = 0; i < 8; i++)
 			regs[8 + i] = (uint64_t)g[REG_R8 + i];
 		regs[16] = (uint64_t)g[REG_RIP];
-		memcpy(regs + CT_NREGS, (const void *)sp, len);
+		regs[CT_NREGS] = CT_SAMPLE_LABELS | ct_ann_current();
+		memcpy(regs + CT_NREGS + 1, (const void *)sp, len);
 		/* POSIX CPU timers expire on scheduler ticks: at a frequency above the tick
 		 * rate one signal stands for several periods, which the overrun counts. */
 		int over = si && si->si_code == SI_TIMER ? si->si_overrun : 0;
@@ -245,7 +249,7 @@ uint64_t ct_timer_dropped(void)
 /* The timer's ring records become CT_EV_SAMPLE events, like perf's samples. Collector. */
 static void timer_on_sample(const ct_event *ev)
 {
-	uint64_t regs[CT_NREGS];
+	uint64_t regs[CT_NREGS + 1]; /* and the label set */
 	if (!ct_event_get(ev, regs, sizeof(regs)))
 		return;
 	ct_ev_sample s = {.weight_ns = period_ns * (1u + ev->flags),
@@ -253,7 +257,8 @@ static void timer_on_sample(const ct_event *ev)
 			  .stack = (const uint8_t *)ev->data + sizeof(regs),
 			  .stack_len = ev->len - sizeof(regs),
 			  .cpu = UINT32_MAX,
-			  .pid = (uint32_t)getpid()};
+			  .pid = (uint32_t)getpid(),
+			  .labels = regs[CT_NREGS]};
 	ct_dispatch_derived(ev, CT_EV_SAMPLE, &s, sizeof(s));
 }
 

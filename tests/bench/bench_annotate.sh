@@ -7,8 +7,11 @@
 #   bench annotate_region_bare       N ns   region begin+end, no agent (target <= 2)
 #   bench annotate_region_recording  N ns   the same recorded in the trace (target <= 30)
 #   bench annotate_label_bare        N ns   label push+pop, no agent
-#   bench annotate_label_recording   N ns   the same while the CPU profile records: each
-#                                           push and pop timestamps a label record
+#   bench annotate_label_recording   N ns   the same while the CPU profile records (perf
+#                                           engine): each push and pop appends a label
+#                                           record stamped with the TSC (target <= 10)
+#   bench annotate_label_timer       N ns   the same with the timer engine, whose samples
+#                                           read the thread's labels: no records
 #   bench annotate_label_nocpu       N ns   under the agent, CPU mode off (heap, lock,
 #                                           block read the thread's labels directly)
 #   bench annotate_clock             N ns   the baseline: one clock_gettime(MONOTONIC)
@@ -21,7 +24,7 @@ bench_setup bench_annotate 1 "${1:-build}"
 quantile() { sort -g "$2" | awk -v q="$1" '{v[NR] = $1} END {
 	i = int(q * (NR - 1) + 0.5) + 1; printf "%.2f\n", v[i] }'; }
 
-lost=0
+lost=0 sampler=
 # one NAME MODES ARGS... — bench_annotate ARGS under the agent with MODES ("" = bare).
 one() {
 	name=$1 modes=$2; shift 2
@@ -29,7 +32,8 @@ one() {
 		"$bin" "$@" | awk '{print $2}' >> "$tmp/$name"
 	else
 		rm -rf "$tmp/out"
-		CTRACE_OUT=$tmp/out CTRACE_MODES=$modes LD_PRELOAD=$agent "$bin" "$@" |
+		CTRACE_OUT=$tmp/out CTRACE_MODES=$modes CTRACE_SAMPLER=${sampler:-} \
+			LD_PRELOAD=$agent "$bin" "$@" |
 			awk '{print $2}' >> "$tmp/$name"
 		l=$(sed -n 's/^events_lost=//p' "$tmp/out/summary.txt")
 		lost=$((lost + ${l:-0}))
@@ -43,10 +47,13 @@ for _ in 1 2 3 4 5; do
 	one label_bare "" label 40
 	one label_recording all label 200
 	one label_nocpu heap,lock,block label 40
+	sampler=timer
+	one label_timer all label 200
+	sampler=
 done
 c=$(quantile 0.5 "$tmp/clock")
 echo "bench annotate_clock $c ns"
-for f in region_bare region_recording label_bare label_recording label_nocpu; do
+for f in region_bare region_recording label_bare label_recording label_nocpu label_timer; do
 	v=$(quantile 0.5 "$tmp/$f")
 	echo "bench annotate_$f $v ns"
 	echo "bench annotate_${f}_clocks $(awk -v v="$v" -v c="$c" 'BEGIN { printf "%.2f", v / c }') x"

@@ -1,0 +1,246 @@
+/*
+ * annring.c — per-thread rings for annotation records: what a recorded region begin or
+ * end and a label change (under the CPU mode) cost the program's thread.
+ *
+ * The shared per-CPU rings (ct_emit) charge every record an atomic reserve on a write
+ * head that other threads and the collector touch, a CPU number, a thread id and a
+ * clock_gettime, in 64 bytes or more with the name copied in: ~140 ns a begin+end pair
+ * on this VM. Here each thread that annotates gets a single-producer, single-consumer
+ * ring of 16-byte records (type, nesting depth, an interned id — a label set or a region
+ * name, ann.h — and a ct_fast_now stamp, fastclock.h) that it appends to with plain
+ * stores and one release store of its head. The collector drains the rings
+ * (ct_ann_ring_drain), converts the stamps to CLOCK_MONOTONIC ns, and dispatches the
+ * same CT_EV_ANN_* events the shared rings carried (the trace source, the label
+ * timeline), so the consumers did not change. A region of a task takes two records: a
+ * TASK record whose stamp field carries the task id, then the region record.
+ *
+ * Producers. A thread gets a ring at its first record (a free one from the list, else a
+ * new mmap'ed one: lock-free and allocation-free, so async-signal-safe as annotate.c's
+ * calls are) and gives it back at exit (a pthread key destructor; the key is among the
+ * first 32, whose slots glibc keeps in the thread descriptor, so pthread_setspecific
+ * allocates nothing). A push is refused (-EAGAIN) for a thread without a ring (its exit
+ * gave it back, or no memory) and when its ring is full (-ENOSPC); annotate.c then sends
+ * the record through the shared rings, which count what they cannot take. Annotate.c
+ * calls push only between its enter() and leave(): a signal handler's annotation call
+ * never interleaves with its thread's push.
+ *
+ * Consumer. ct_ann_ring_drain runs on one thread at a time (the collector's ticks, or
+ * the exit path once the collector stopped). Rings are never unmapped: a ring whose
+ * thread exited is drained, then marked free for the next new thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent/ann.h"
+#include "agent/fastclock.h"
+#include "agent/internal.h"
+
+#define IE __attribute__((tls_model("initial-exec")))
+
+/* 32768 records of 16 bytes (512 KiB, touched as the ring fills) per annotating thread:
+ * a loop doing nothing but begin+end pairs (~30 ns each) fills half of it in ~0.5 ms,
+ * when it wakes the collector; a thread that annotates requests fills it in seconds. */
+#define RING_RECS 32768u
+#define REC_TASK 0xffffu /* the next record's task id, in the stamp field */
+
+typedef struct {
+	uint64_t stamp; /* ct_fast_now(); REC_TASK: the task id */
+	uint32_t id;	/* label set (CT_EV_ANN_LABEL) or region name (begin) */
+	uint16_t type;	/* CT_EV_ANN_LABEL, _REGION_BEGIN, _REGION_END, or REC_TASK */
+	uint16_t depth; /* region nesting depth (1 = outermost) */
+} ann_rec;
+
+enum { RING_OWNED, RING_EXITED, RING_FREE };
+
+typedef struct ann_ring {
+	/* The producer's line: head is published with release after the records. */
+	_Alignas(64) _Atomic uint64_t head;
+	uint64_t tail_seen; /* producer's last look at tail */
+	/* The consumer's line. */
+	_Alignas(64) _Atomic uint64_t tail;
+	/* RING_OWNED while a thread has it; its exit stores RING_EXITED (release, after its
+	 * last head store); the consumer, once it drained an exited ring, stores RING_FREE
+	 * (release); a new thread takes a free ring by CAS (acquire). */
+	_Atomic int state;
+	_Atomic uint32_t tid;  /* the owner's thread id: written before it publishes a record */
+	struct ann_ring *next; /* written before the ring is pushed on the list; immutable */
+	_Alignas(64) ann_rec rec[RING_RECS];
+} ann_ring;
+
+static ann_ring *_Atomic ring_list;
+static pthread_key_t ring_key;
+static int ring_key_ok;
+
+static __thread ann_ring *tls_ring IE;
+static __thread int tls_ring_gone IE; /* 1 once the thread gave its ring back (or had none) */
+
+static void ring_gone(void *p)
+{
+	ann_ring *r = p;
+	tls_ring = NULL;
+	tls_ring_gone = 1;
+	atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
+}
+
+int ct_ann_ring_init(void)
+{
+	int r = pthread_key_create(&ring_key, ring_gone);
+	/* Keys past the first 32 make pthread_setspecific allocate: not in a signal handler. */
+	ring_key_ok = r == 0 && ring_key < 32;
+	if (r == 0 && !ring_key_ok)
+		ct_log("annotate: no early thread key; annotations use the shared rings");
+	return -r;
+}
+
+/* A ring for this thread: a free one from the list, else a new one pushed on it. NULL
+ * when none can be had. */
+static ann_ring *ring_take(void)
+{
+	ann_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire);
+	for (; r; r = r->next) {
+		int want = RING_FREE;
+		/* Acquire: the consumer's drain of the ring happened before it was freed. */
+		if (atomic_compare_exchange_strong_explicit(&r->state, &want, RING_OWNED,
+							    memory_order_acquire,
+							    memory_order_relaxed))
+			break;
+	}
+	if (!r) {
+		void *m = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		r = m; /* zeroed: head = tail = 0, RING_OWNED */
+		r->next = atomic_load_explicit(&ring_list, memory_order_relaxed);
+		/* Release: the consumer that finds the ring on the list sees it initialised. */
+		while (!atomic_compare_exchange_weak_explicit(
+			&ring_list, &r->next, r, memory_order_release, memory_order_relaxed))
+			;
+	}
+	atomic_store_explicit(&r->tid, ct_gettid(), memory_order_relaxed);
+	if (pthread_setspecific(ring_key, r) != 0) {
+		atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
+		return NULL;
+	}
+	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	return r;
+}
+
+static ann_ring *my_ring(void)
+{
+	ann_ring *r = tls_ring;
+	if (__builtin_expect(r != NULL, 1))
+		return r;
+	if (tls_ring_gone || !ring_key_ok)
+		return NULL;
+	/* The guard, so that what mmap or pthread_setspecific might allocate is not
+	 * recorded; errno is the program's. */
+	int saved_guard = ct_tls_guard, saved_errno = errno;
+	ct_tls_guard = 1;
+	r = tls_ring = ring_take();
+	tls_ring_gone = r == NULL;
+	ct_tls_guard = saved_guard;
+	errno = saved_errno;
+	return r;
+}
+
+int ct_ann_ring_push(uint16_t type, uint32_t id, uint16_t depth, uint64_t task)
+{
+	ann_ring *r = my_ring();
+	if (!r)
+		return -EAGAIN;
+	uint32_t need = task ? 2 : 1;
+	/* Relaxed: only this thread writes head. */
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	if (__builtin_expect(h + need - r->tail_seen > RING_RECS, 0)) {
+		/* Acquire: the consumer has read the records it passed before we overwrite. */
+		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (h + need - r->tail_seen > RING_RECS)
+			return -ENOSPC;
+	}
+	if (task)
+		r->rec[h++ & (RING_RECS - 1)] = (ann_rec){.stamp = task, .type = REC_TASK};
+	r->rec[h & (RING_RECS - 1)] =
+		(ann_rec){.stamp = ct_fast_now(), .id = id, .type = type, .depth = depth};
+	/* Release: the consumer that sees the new head sees the records. */
+	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+	if (__builtin_expect(((h + 1 - r->tail_seen) & (RING_RECS / 2 - 1)) == 0, 0))
+		ct_collector_wake(); /* half full, or full: drain now */
+	return 0;
+}
+
+/* One record as the CT_EV_ANN_* event the shared rings would have carried. */
+static void dispatch(const ann_rec *e, uint32_t tid, uint64_t task)
+{
+	ct_event ev = {.type = e->type, .tid = tid, .time = ct_fast_to_ns(e->stamp)};
+	if (e->type == CT_EV_ANN_LABEL) {
+		uint32_t set[2] = {e->id, 0};
+		ev.data = set;
+		ev.len = sizeof(set);
+		ct_dispatch(&ev);
+		return;
+	}
+	struct {
+		ct_ev_annot h;
+		char name[CT_ANN_NAME_MAX];
+	} p = {.h = {.task = task, .depth = e->depth}};
+	const char *name = e->type == CT_EV_ANN_REGION_BEGIN ? ct_ann_name(e->id) : NULL;
+	size_t nl = name ? strnlen(name, CT_ANN_NAME_MAX) : 0;
+	memcpy(p.name, name ? name : "", nl);
+	p.h.name_len = (uint16_t)nl;
+	ev.data = &p;
+	ev.len = (uint32_t)(sizeof(p.h) + nl);
+	ct_dispatch(&ev);
+}
+
+size_t ct_ann_ring_drain(void)
+{
+	size_t n = 0;
+	for (ann_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire); r; r = r->next) {
+		/* Acquire on state before head: an exited ring's head is then final. */
+		int st = atomic_load_explicit(&r->state, memory_order_acquire);
+		if (st == RING_FREE)
+			continue;
+		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+		uint32_t tid = atomic_load_explicit(&r->tid, memory_order_relaxed);
+		uint64_t task = 0;
+		for (; t != h; t++) {
+			const ann_rec *e = &r->rec[t & (RING_RECS - 1)];
+			if (e->type == REC_TASK) {
+				task = e->stamp;
+				continue;
+			}
+			dispatch(e, tid, task);
+			task = 0;
+			n++;
+		}
+		/* Release: the producer reuses the slots only after we read them. */
+		atomic_store_explicit(&r->tail, t, memory_order_release);
+		if (st == RING_EXITED)
+			atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
+	}
+	return n;
+}
+
+/* A forked child: the parent drains what its threads wrote. The forking thread keeps its
+ * ring (under its new thread id); the others' threads do not exist here. */
+void ct_ann_ring_fork_child(void)
+{
+	for (ann_ring *r = atomic_load_explicit(&ring_list, memory_order_relaxed); r; r = r->next) {
+		atomic_store_explicit(&r->tail,
+				      atomic_load_explicit(&r->head, memory_order_relaxed),
+				      memory_order_relaxed);
+		r->tail_seen = atomic_load_explicit(&r->head, memory_order_relaxed);
+		if (r != tls_ring)
+			atomic_store_explicit(&r->state, RING_FREE, memory_order_relaxed);
+	}
+	if (tls_ring)
+		atomic_store_explicit(&tls_ring->tid, (uint32_t)syscall(SYS_gettid),
+				      memory_order_relaxed);
+}
