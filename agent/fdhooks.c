@@ -6,7 +6,8 @@
  * A call on a descriptor known to be non-blocking (agent/fdnb.h), or a recv/send with
  * MSG_DONTWAIT, cannot wait: the hook calls straight through. The others are hot calls that
  * usually do not block either (a read of cached data, a write into a pipe with room), so a
- * hook costs its caller two clock reads and the wait registry's stores (agent/waitreg.c; the stack
+ * hook costs its caller two reads of the cheap clock (CT_LK_TICKS) and the wait registry's
+ * stores (agent/waitreg.c; the stack
  * is not captured at entry: CT_LK_LAZY). A call is a wait only when it took at least
  * ct_lk_io_min_ns (CTRACE_IO_MIN_NS, default 10 µs; and CTRACE_BLOCK_MIN_NS and the sampling coin
  * for the block profile) and did not fail with EAGAIN (a non-blocking descriptor that was not
@@ -96,7 +97,7 @@ static inline uint64_t fd_begin(ct_lk_wait *w, ct_wait_reason reason, int fd, ct
 {
 	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return 0;
-	ct_lk_wait_begin(w, reason, (uint64_t)fd, CT_LK_LAZY | CT_LK_FD, site);
+	ct_lk_wait_begin(w, reason, (uint64_t)fd, CT_LK_LAZY | CT_LK_FD | CT_LK_TICKS, site);
 	return w->begin;
 }
 
@@ -104,7 +105,8 @@ static inline uint64_t fd_begin(ct_lk_wait *w, ct_wait_reason reason, int fd, ct
  * ct_lk_wait_end for CT_LK_LAZY waits). */
 static inline void fd_end(ct_lk_wait *w, int failed)
 {
-	ct_lk_wait_end(w, ct_now(), !(failed && (errno == EAGAIN || errno == EWOULDBLOCK)));
+	ct_lk_wait_end(w, ct_lk_wait_now(w),
+		       !(failed && (errno == EAGAIN || errno == EWOULDBLOCK)));
 }
 
 /* One hook: T name(PARAMS) calling the real name(ARGS), timed as a wait of reason on fd
