@@ -163,12 +163,12 @@ CT_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	if (req != FIONBIO || !arg)
+	if (req != FIONBIO)
 		return real_ioctl()(fd, req, arg);
-	int on = *(const int *)arg != 0;
-	int was = !on && nb_was_nonblocking(fd);
+	int was = nb_was_nonblocking(fd);
 	int rc = real_ioctl()(fd, req, arg);
-	if (rc == 0 && on)
+	/* *arg is read only after the kernel did: a bad pointer fails the call, not the hook. */
+	if (rc == 0 && *(const int *)arg)
 		nb_mark(fd);
 	else if (rc == 0 && was)
 		nb_forget_all();
