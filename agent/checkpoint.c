@@ -165,7 +165,10 @@ static void ck_on_wait(const ct_event *ev)
 {
 	ct_ev_lock_wait w;
 	if (!(ct_cfg.modes & CT_MODE_BLOCK) || !ct_event_get(ev, &w, sizeof(w)) ||
-	    !ct_lk_block_on() || w.delay < ct_lk_block_min_ns)
+	    !ct_lk_block_on())
+		return;
+	ct_lk_wait_ns(ev, &w);
+	if (w.delay < ct_lk_block_min_ns)
 		return;
 	int64_t v[3] = {1, (int64_t)w.delay, (int64_t)w.delay};
 	add(CT_CKPT_BLOCK, w.stack, w.obj, w.reason, v, 3);

@@ -117,7 +117,7 @@ typedef struct {
 	uint32_t stack;	 /* interned waiter stack, 0 if none */
 	uint32_t reason; /* ct_wait_reason */
 	uint64_t obj;	 /* lock/cond/sem address, epoll fd, joined thread; 0 if none */
-	uint64_t start;	 /* ct_now() when the wait began */
+	uint64_t start;	 /* ct_now() when the wait began (ticks: agent/lockprof.h) */
 	uint64_t delay;	 /* ns waited */
 } ct_ev_lock_wait;
 

@@ -37,6 +37,7 @@
 
 #include "agent/agent.h"
 #include "agent/fdguard.h"
+#include "agent/fdnb.h"
 
 #define MAX_SLOTS 1100 /* one perf fd per CPU (up to 1024) and a few pipes */
 #define HIGH_TOP 2048  /* highest number used: small fd tables stay small */
@@ -272,7 +273,9 @@ CT_EXPORT int close(int fd)
 		errno = EBADF; /* not the program's: as if it were not open */
 		return -1;
 	}
-	return real_close(fd);
+	int rc = real_close(fd);
+	ct_fdnb_set(fd, 0); /* after: a number reused meanwhile is only forgotten */
+	return rc;
 }
 
 static int dup_common(int oldfd, int newfd, long nr, int flags)
@@ -284,8 +287,11 @@ static int dup_common(int oldfd, int newfd, long nr, int flags)
 	int s = ct_fdg_owned(newfd);
 	if (s >= 0)
 		move_away(s);
-	return nr == SYS_dup2 ? (int)syscall(SYS_dup2, oldfd, newfd)
-			      : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+	int rc = nr == SYS_dup2 ? (int)syscall(SYS_dup2, oldfd, newfd)
+				: (int)syscall(SYS_dup3, oldfd, newfd, flags);
+	if (rc >= 0)
+		ct_fdnb_set(newfd, ct_fdnb_is(oldfd)); /* the same description */
+	return rc;
 }
 
 CT_EXPORT int dup2(int oldfd, int newfd)
@@ -307,6 +313,8 @@ static int cmp_int(const void *a, const void *b)
 CT_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	int ours[64], k = 0, n = atomic_load(&nslots);
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		ct_fdnb_forget_range(first, last);
 	if (!(flags & CLOSE_RANGE_CLOEXEC) && last >= (unsigned)atomic_load(&lo_fd))
 		for (int s = 0; s < n && k < 64; s++) {
 			int fd = ct_fdg_get(s);

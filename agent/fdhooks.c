@@ -3,23 +3,27 @@
  * positional and vector forms, fsync/fdatasync (reason "io" for files and pipes, "net" for
  * sockets), recv/send/accept/connect and their variants (reason "net").
  *
- * These are hot calls that usually do not block (a read of cached data, a write into a
- * pipe with room), so a hook costs its caller two clock reads and the wait registry's
- * stores (agent/waitreg.c; the stack is not captured at entry: CT_LK_LAZY). A call is a
- * wait only when it took at least ct_lk_io_min_ns (CTRACE_IO_MIN_NS, default 10 µs; and
- * CTRACE_BLOCK_MIN_NS and the sampling coin for the block profile) and did not fail with
- * EAGAIN (a non-blocking descriptor that was not ready); then its stack is taken — still
- * inside the hook, so it is the caller's, from the stack cache — and, for an io-reason call, the
- * descriptor's type decides between io and net (one fstat, only for calls that waited). Return
- * values, errno and short counts are the real call's; nothing of the agent is held across it (each
- * is a cancellation point). Calls glibc makes internally (stdio's reads) do not go through these
- * hooks.
+ * A call on a descriptor known to be non-blocking (agent/fdnb.h), or a recv/send with
+ * MSG_DONTWAIT, cannot wait: the hook calls straight through. The others are hot calls that
+ * usually do not block either (a read of cached data, a write into a pipe with room), so a
+ * hook costs its caller two reads of the cheap clock (CT_LK_TICKS) and the wait registry's
+ * stores (agent/waitreg.c; the stack
+ * is not captured at entry: CT_LK_LAZY). A call is a wait only when it took at least
+ * ct_lk_io_min_ns (CTRACE_IO_MIN_NS, default 10 µs; and CTRACE_BLOCK_MIN_NS and the sampling coin
+ * for the block profile) and did not fail with EAGAIN (a non-blocking descriptor that was not
+ * ready); then its stack is taken — still inside the hook, so it is the caller's, from the stack
+ * cache — and, for an io-reason call, the descriptor's type decides between io and net (one fstat,
+ * only for calls that waited). Return values, errno and short counts are the real call's; nothing
+ * of the agent is held across it (each is a cancellation point). Calls glibc makes internally
+ * (stdio's reads) do not go through these hooks.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "agent/fdnb.h"
 #include "agent/lockprof.h"
 
 /* glibc's fortified entry points (_FORTIFY_SOURCE builds call these). */
@@ -93,7 +97,7 @@ static inline uint64_t fd_begin(ct_lk_wait *w, ct_wait_reason reason, int fd, ct
 {
 	if (!ct_lk_recording(CT_LK_WAIT_MODES))
 		return 0;
-	ct_lk_wait_begin(w, reason, (uint64_t)fd, CT_LK_LAZY | CT_LK_FD, site);
+	ct_lk_wait_begin(w, reason, (uint64_t)fd, CT_LK_LAZY | CT_LK_FD | CT_LK_TICKS, site);
 	return w->begin;
 }
 
@@ -101,20 +105,35 @@ static inline uint64_t fd_begin(ct_lk_wait *w, ct_wait_reason reason, int fd, ct
  * ct_lk_wait_end for CT_LK_LAZY waits). */
 static inline void fd_end(ct_lk_wait *w, int failed)
 {
-	ct_lk_wait_end(w, ct_now(), !(failed && (errno == EAGAIN || errno == EWOULDBLOCK)));
+	ct_lk_wait_end(w, ct_lk_wait_now(w),
+		       !(failed && (errno == EAGAIN || errno == EWOULDBLOCK)));
 }
 
-/* One hook: T name(PARAMS) calling the real name(ARGS), timed as a wait of reason on fd. */
-#define FD_HOOK(T, name, reason, PARAMS, ARGS)                                                     \
+/* One hook: T name(PARAMS) calling the real name(ARGS), timed as a wait of reason on fd
+ * unless the call cannot wait (nb true: a non-blocking descriptor, MSG_DONTWAIT), when it
+ * goes straight through; then the statement after, which may read rc. */
+#define FD_HOOK_NB(T, name, reason, nb, after, PARAMS, ARGS)                                       \
 	CT_EXPORT T name PARAMS                                                                    \
 	{                                                                                          \
-		ct_lk_wait w;                                                                      \
-		uint64_t t0 = fd_begin(&w, reason, fd, CT_LK_SITE());                              \
-		T rc = real_##name() ARGS;                                                         \
-		if (t0)                                                                            \
-			fd_end(&w, rc < 0);                                                        \
+		T rc;                                                                              \
+		if (nb) {                                                                          \
+			rc = real_##name() ARGS;                                                   \
+		} else {                                                                           \
+			ct_lk_wait w;                                                              \
+			uint64_t t0 = fd_begin(&w, reason, fd, CT_LK_SITE());                      \
+			rc = real_##name() ARGS;                                                   \
+			if (t0)                                                                    \
+				fd_end(&w, rc < 0);                                                \
+		}                                                                                  \
+		after;                                                                             \
 		return rc;                                                                         \
 	}
+#define FD_HOOK(T, name, reason, PARAMS, ARGS)                                                     \
+	FD_HOOK_NB(T, name, reason, ct_fdnb_is(fd), (void)0, PARAMS, ARGS)
+/* recv and send with flags: MSG_DONTWAIT cannot wait either. */
+#define FD_HOOK_FL(T, name, PARAMS, ARGS)                                                          \
+	FD_HOOK_NB(T, name, CT_WAIT_NET, ct_fdnb_is(fd) || (flags & MSG_DONTWAIT), (void)0,        \
+		   PARAMS, ARGS)
 
 FD_HOOK(ssize_t, read, CT_WAIT_IO, (int fd, void *buf, size_t n), (fd, buf, n))
 FD_HOOK(ssize_t, write, CT_WAIT_IO, (int fd, const void *buf, size_t n), (fd, buf, n))
@@ -132,31 +151,52 @@ FD_HOOK(ssize_t, __pread_chk, CT_WAIT_IO, (int fd, void *buf, size_t n, off_t of
 	(fd, buf, n, off, buflen))
 FD_HOOK(ssize_t, __pread64_chk, CT_WAIT_IO, (int fd, void *buf, size_t n, off_t off, size_t buflen),
 	(fd, buf, n, off, buflen))
-FD_HOOK(int, fsync, CT_WAIT_IO, (int fd), (fd))
-FD_HOOK(int, fdatasync, CT_WAIT_IO, (int fd), (fd))
-FD_HOOK(ssize_t, recv, CT_WAIT_NET, (int fd, void *buf, size_t n, int flags), (fd, buf, n, flags))
-FD_HOOK(ssize_t, recvfrom, CT_WAIT_NET,
-	(int fd, void *restrict buf, size_t n, int flags, struct sockaddr *restrict addr,
-	 socklen_t *restrict alen),
-	(fd, buf, n, flags, addr, alen))
-FD_HOOK(ssize_t, recvmsg, CT_WAIT_NET, (int fd, struct msghdr *msg, int flags), (fd, msg, flags))
-FD_HOOK(ssize_t, __recv_chk, CT_WAIT_NET, (int fd, void *buf, size_t n, size_t buflen, int flags),
-	(fd, buf, n, buflen, flags))
-FD_HOOK(ssize_t, __recvfrom_chk, CT_WAIT_NET,
-	(int fd, void *restrict buf, size_t n, size_t buflen, int flags,
-	 struct sockaddr *restrict addr, socklen_t *restrict alen),
-	(fd, buf, n, buflen, flags, addr, alen))
-FD_HOOK(ssize_t, send, CT_WAIT_NET, (int fd, const void *buf, size_t n, int flags),
-	(fd, buf, n, flags))
-FD_HOOK(ssize_t, sendto, CT_WAIT_NET,
-	(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen),
-	(fd, buf, n, flags, addr, alen))
-FD_HOOK(ssize_t, sendmsg, CT_WAIT_NET, (int fd, const struct msghdr *msg, int flags),
-	(fd, msg, flags))
-FD_HOOK(int, accept, CT_WAIT_NET,
-	(int fd, struct sockaddr *restrict addr, socklen_t *restrict alen), (fd, addr, alen))
-FD_HOOK(int, accept4, CT_WAIT_NET,
-	(int fd, struct sockaddr *restrict addr, socklen_t *restrict alen, int flags),
-	(fd, addr, alen, flags))
+/* O_NONBLOCK does not make a flush to disk return early. */
+FD_HOOK_NB(int, fsync, CT_WAIT_IO, 0, (void)0, (int fd), (fd))
+FD_HOOK_NB(int, fdatasync, CT_WAIT_IO, 0, (void)0, (int fd), (fd))
+FD_HOOK_FL(ssize_t, recv, (int fd, void *buf, size_t n, int flags), (fd, buf, n, flags))
+FD_HOOK_FL(ssize_t, recvfrom,
+	   (int fd, void *restrict buf, size_t n, int flags, struct sockaddr *restrict addr,
+	    socklen_t *restrict alen),
+	   (fd, buf, n, flags, addr, alen))
+FD_HOOK_FL(ssize_t, __recv_chk, (int fd, void *buf, size_t n, size_t buflen, int flags),
+	   (fd, buf, n, buflen, flags))
+FD_HOOK_FL(ssize_t, __recvfrom_chk,
+	   (int fd, void *restrict buf, size_t n, size_t buflen, int flags,
+	    struct sockaddr *restrict addr, socklen_t *restrict alen),
+	   (fd, buf, n, buflen, flags, addr, alen))
+FD_HOOK_FL(ssize_t, send, (int fd, const void *buf, size_t n, int flags), (fd, buf, n, flags))
+FD_HOOK_FL(ssize_t, sendto,
+	   (int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr,
+	    socklen_t alen),
+	   (fd, buf, n, flags, addr, alen))
+FD_HOOK_FL(ssize_t, sendmsg, (int fd, const struct msghdr *msg, int flags), (fd, msg, flags))
 FD_HOOK(int, connect, CT_WAIT_NET, (int fd, const struct sockaddr *addr, socklen_t alen),
 	(fd, addr, alen))
+
+/* The hooks that return new descriptors, whose numbers fdnb.h must learn (a number the
+ * program had closed may come back): descriptors received with SCM_RIGHTS are unknown. */
+static void fd_forget_rights(const struct msghdr *msg)
+{
+	if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int rfd;
+			memcpy(&rfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			ct_fdnb_set(rfd, 0);
+		}
+	}
+}
+
+FD_HOOK_NB(ssize_t, recvmsg, CT_WAIT_NET, ct_fdnb_is(fd) || (flags & MSG_DONTWAIT),
+	   if (rc >= 0) fd_forget_rights(msg), (int fd, struct msghdr *msg, int flags),
+	   (fd, msg, flags))
+FD_HOOK_NB(int, accept, CT_WAIT_NET, ct_fdnb_is(fd), ct_fdnb_set(rc, 0),
+	   (int fd, struct sockaddr *restrict addr, socklen_t *restrict alen), (fd, addr, alen))
+FD_HOOK_NB(int, accept4, CT_WAIT_NET, ct_fdnb_is(fd), ct_fdnb_set(rc, (flags & SOCK_NONBLOCK) != 0),
+	   (int fd, struct sockaddr *restrict addr, socklen_t *restrict alen, int flags),
+	   (fd, addr, alen, flags))

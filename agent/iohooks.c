@@ -2,11 +2,13 @@
  * iohooks.c — the hooks of calls that wait for file descriptors (epoll, poll, select:
  * reason "net") or for time (the sleeps: reason "sleep").
  *
- * Each hook reads the clock, makes the real call and records the wait with the caller's
- * stack for the block profile. A call that cannot block (a zero timeout) is not recorded:
- * it is a poll of readiness, not a wait. Nothing of the agent is held across the real
- * call — every one of these is a cancellation point — and return value and errno are the
- * real call's (ct_lk_wait_end preserves errno; reading the clock does not touch it).
+ * Each hook reads the cheap clock (CT_LK_TICKS), makes the real call and records the wait with the
+ * caller's stack for the block profile. A call that cannot block (a zero timeout) is not recorded:
+ * it is a poll of readiness, not a wait. The readiness waits (reason "net") are
+ * CT_LK_POLL: the trace gets one only when it lasted at least CTRACE_IO_MIN_NS, since an
+ * event loop's epoll_wait mostly returns at once with ready events. Nothing of the agent is held
+ * across the real call — every one of these is a cancellation point — and return value and errno
+ * are the real call's (ct_lk_wait_end preserves errno; reading the clock does not touch it).
  */
 #include <errno.h>
 #include <poll.h>
@@ -60,14 +62,15 @@ static inline uint64_t io_begin(ct_lk_wait *w, int may_block, ct_wait_reason rea
 {
 	if (!may_block || !ct_lk_recording(CT_LK_WAIT_MODES))
 		return 0;
-	ct_lk_wait_begin(w, reason, obj, 0, site);
+	ct_lk_wait_begin(w, reason, obj, CT_LK_TICKS | (reason == CT_WAIT_NET ? CT_LK_POLL : 0),
+			 site);
 	return w->begin;
 }
 
 static inline void io_end(ct_lk_wait *w, uint64_t t0)
 {
 	if (t0)
-		ct_lk_wait_end(w, ct_now(), 1);
+		ct_lk_wait_end(w, ct_lk_wait_now(w), 1);
 }
 
 static inline int io_ts_nonzero(const struct timespec *ts)

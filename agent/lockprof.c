@@ -271,7 +271,10 @@ static void lk_add_block(const ct_ev_lock_wait *w)
 static void lk_on_wait(const ct_event *ev)
 {
 	ct_ev_lock_wait w;
-	if (!ct_lk_block_on() || !lk_get(ev, &w, sizeof(w)) || w.delay < ct_lk_block_min_ns)
+	if (!ct_lk_block_on() || !lk_get(ev, &w, sizeof(w)))
+		return;
+	ct_lk_wait_ns(ev, &w);
+	if (w.delay < ct_lk_block_min_ns)
 		return;
 	lk_all++;
 	lk_all_ns += w.delay;

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "agent/agent.h"
+#include "agent/fastclock.h"
 #include "libtrace/clock.h"
 
 /* Records: CT_EV_LOCK_WAIT (ct_ev_lock_wait) and CT_EV_LOCK_HOLD (ct_ev_lock_hold), in
@@ -42,6 +43,13 @@ extern uint64_t ct_lk_block_rate;
 /* The flag of a CT_EV_LOCK_WAIT record whose wait won the block profile's coin (records
  * without it were emitted for the trace only). */
 #define CT_LK_EV_SAMPLED 1
+/* The flag of a CT_EV_LOCK_WAIT record whose start and delay are ct_fast_now() ticks (a
+ * CT_LK_TICKS wait): readers convert them with ct_lk_wait_ns before using them. */
+#define CT_LK_EV_TICKS 2
+
+/* Collector thread (or the exit path after it stopped): w, read from ev, in
+ * CLOCK_MONOTONIC ns whatever clock its hook read. */
+void ct_lk_wait_ns(const ct_event *ev, ct_ev_lock_wait *w);
 
 /* Where a hook was called from: its return address and the stack slot that holds it (the
  * hook's CFA - 8) — the key of the stack cache. CT_LK_SITE() must be evaluated in the
@@ -83,6 +91,16 @@ enum {
 	CT_LK_LAZY = 1,
 	/* obj is a file descriptor: a CT_WAIT_IO wait on a socket is recorded as CT_WAIT_NET. */
 	CT_LK_FD = 2,
+	/* A readiness wait (epoll, poll, select) that an event loop makes for every batch of
+	 * events, most of them returning at once: the trace gets it only when it lasted at
+	 * least ct_lk_io_min_ns (a shorter one was not switched out, so it labels no waiting
+	 * state); the block profile's coin applies as to every wait. */
+	CT_LK_POLL = 4,
+	/* Timed with the cheap clock (ct_fast_now ticks: no clock_gettime, whose kvm-clock page
+	 * a system call leaves cold), converted by the collector (CT_LK_EV_TICKS). The caller
+	 * ends the wait with ct_lk_wait_now(w). Dropped by ct_lk_wait_begin until the tick rate
+	 * is known (the collector's first ticks) or where ct_fast_now reads clock_gettime. */
+	CT_LK_TICKS = 8,
 };
 
 /* Shortest CT_LK_LAZY call that counts as a wait, ns (CTRACE_IO_MIN_NS, default 10000). */
@@ -90,7 +108,7 @@ extern uint64_t ct_lk_io_min_ns;
 
 /* One wait of the calling thread, on its stack between begin and end. */
 typedef struct {
-	uint64_t begin; /* ct_now() at entry: every hook times its call with it */
+	uint64_t begin; /* ct_now() at entry (ticks for CT_LK_TICKS): the hook times its call */
 	uint64_t obj;
 	ct_lk_site site; /* the hook's call site; ra is the stack of an open wait without one */
 	uint32_t stack;
@@ -107,10 +125,17 @@ typedef struct {
 void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
 		      ct_lk_site site);
 
+/* The time to end w with, in w's clock (ticks for a CT_LK_TICKS wait). */
+static inline uint64_t ct_lk_wait_now(const ct_lk_wait *w)
+{
+	return (w->flags & CT_LK_TICKS) ? ct_fast_now() : ct_now();
+}
+
 /* Ends w at time end: unregisters it and, when waited (the call did wait: not an error
- * that returned at once), emits its CT_EV_LOCK_WAIT record — when the trace is on, or when
- * the block profile is, the wait lasted at least ct_lk_block_min_ns and it won the coin
- * (then flagged CT_LK_EV_SAMPLED). Preserves errno. */
+ * that returned at once), emits its CT_EV_LOCK_WAIT record — when the trace is on (for a
+ * CT_LK_POLL wait: and it lasted at least ct_lk_io_min_ns), or when the block profile is,
+ * the wait lasted at least ct_lk_block_min_ns and it won the coin (then flagged
+ * CT_LK_EV_SAMPLED). Preserves errno. */
 void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited);
 
 /* A wait in progress, as ct_lk_open_waits reports it. */

@@ -30,11 +30,16 @@
 #define DEPTH 64	     /* deepest stack an entry holds */
 #define HITS_FLUSH 1024	     /* hits counted per thread before they reach the global count */
 
+#define INLINE 16 /* frames whose return addresses an entry keeps itself */
 typedef struct {
 	uintptr_t ra, slot;	 /* the key */
 	uint32_t id;		 /* the stack it gave (candidate) or gives (valid) */
 	uint16_t n;		 /* frames, 0 while a candidate */
 	uint16_t gap[DEPTH - 1]; /* slot[i + 1] - slot[i], in words */
+	/* The stack's return addresses when n <= INLINE: a hit then compares the slots with
+	 * these, without reading the shared stack table (after the hook's system call, its
+	 * pages are as cold as the rest of the agent's). */
+	uintptr_t pc[INLINE];
 } entry;
 
 typedef struct {
@@ -135,8 +140,8 @@ static uint32_t unwind(uintptr_t ra)
  * Every slot lies between e->slot and the thread's stack top (checked when learned). */
 static bool still_there(const entry *e)
 {
-	const uintptr_t *pcs;
-	if (ct_stack_get(e->id, &pcs) != e->n)
+	const uintptr_t *pcs = e->pc;
+	if (e->n > INLINE && ct_stack_get(e->id, &pcs) != e->n)
 		return false;
 	uintptr_t s = e->slot;
 	for (int i = 1; i < e->n; i++) {
@@ -188,6 +193,8 @@ static __attribute__((noinline)) int learn(entry *e, uintptr_t ra, uintptr_t slo
 	}
 	if (i + 1 != n)
 		return -1;
+	if (n <= INLINE)
+		memcpy(e->pc, pcs, (size_t)n * sizeof(uintptr_t));
 	e->n = (uint16_t)n;
 	return 0;
 }

@@ -23,7 +23,9 @@
  * Cost control: an entry is learned (a cursor walk, several µs) only when its key gave the
  * same stack a second time while still in the cache, and only while walks stay under 1/64
  * of the hits plus 64, so a program whose chains never repeat pays what it paid before. Cache
- * memory is mmap'ed per thread on first use (about 40 KiB) and unmapped at thread exit.
+ * memory is mmap'ed per thread on first use (about 70 KiB: an entry keeps the return
+ * addresses of stacks up to 16 frames, so that a hit reads no shared table) and unmapped at
+ * thread exit.
  */
 #ifndef CT_STACKCACHE_H
 #define CT_STACKCACHE_H

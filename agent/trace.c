@@ -515,6 +515,7 @@ static void on_wait(const ct_event *ev)
 	ct_tw *w = writer();
 	if (!w || !ct_event_get(ev, &lw, sizeof(lw)))
 		return;
+	ct_lk_wait_ns(ev, &lw);
 	tr.waits++;
 	EMIT(ct_tw_wait, ev->tid, lw.start, lw.start + lw.delay, (ct_wait_reason)lw.reason, lw.obj,
 	     lw.stack);

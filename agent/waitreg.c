@@ -22,10 +22,17 @@
  * With the trace on, a wait's stack is taken at its entry, once (the same one its
  * finished-wait record carries). With the block profile alone it is taken at the end and
  * only for a wait that won the profile's coin (below), so a wait that lost it costs the
- * two clock reads and this registry's stores. Hooks on hot calls that rarely block (read,
+ * two clock reads and this registry's stores. A readiness wait (CT_LK_POLL: an event loop's
+ * epoll_wait) shorter than ct_lk_io_min_ns is not sent to the trace either, so one that did
+ * not block and lost the coin costs no more. Hooks on hot calls that rarely block (read,
  * write: CT_LK_LAZY) take it at the end and only when the call did block. A slot without a
  * stack carries the hook's return address, which the reader interns as a one-frame stack
  * when the wait is still open.
+ *
+ * The file, socket and readiness hooks time their calls with the cheap clock (CT_LK_TICKS:
+ * ct_fast_now, one rdtsc) once the collector measured the tick rate; their records and
+ * registry slots carry ticks, which the collector converts (ct_lk_wait_ns,
+ * ct_lk_open_waits).
  *
  * The coin (Go's block profile sampling): a wait of d ns is kept with probability
  * p = min(1, d / ct_lk_block_rate), drawn from a per-thread xorshift generator; the
@@ -73,6 +80,8 @@ static __thread int wr_busy __attribute__((tls_model("initial-exec")));
 
 #define WR_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 #define WR_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+/* A slot's reason with this bit: its begin is in ticks (a CT_LK_TICKS wait). */
+#define WR_REASON_TICKS 0x80000000u
 
 /* The calling thread's slot, claimed on first use; NULL when the table is full. */
 static wr_slot *wr_slot_get(void)
@@ -114,7 +123,7 @@ static void wr_open(ct_lk_wait *w)
 	wr_seq = q + 2;
 	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release); /* odd before the fields change */
-	WR_SET(s->reason, w->reason);
+	WR_SET(s->reason, w->reason | (w->flags & CT_LK_TICKS ? WR_REASON_TICKS : 0));
 	WR_SET(s->stack, w->stack);
 	WR_SET(s->obj, w->obj);
 	WR_SET(s->ra, (uint64_t)w->site.ra);
@@ -148,6 +157,56 @@ static int wr_is_socket(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/* ---- the tick rate ----
+ * CT_LK_TICKS waits compare their delay with the thresholds (ns) and toss the coin in ns;
+ * timestamps are converted exactly by the collector (ct_fast_to_ns), but the hot path needs
+ * only a rate: ns per tick in 32.32 fixed point, measured by the collector between a pair
+ * taken at its first tick and one at each later tick (while the span is under a minute),
+ * published once the span is 20 ms (a pair's uncertainty, ~50 ns, is then 2.5 ppm of it).
+ * 0 until then, and where ct_fast_now reads clock_gettime: waits use ct_now. */
+static uint64_t wr_tick_ns_q32;
+static ct_tick_pair wr_pair0; /* the collector's */
+
+static void wr_rate_tick(uint64_t now)
+{
+	(void)now;
+	if (!ct_fast_tsc)
+		return;
+	ct_tick_pair p;
+	ct_tick_pair_take(&p);
+	if (!wr_pair0.ticks || p.ticks <= wr_pair0.ticks || p.ns <= wr_pair0.ns) {
+		wr_pair0 = p;
+		return;
+	}
+	uint64_t span = p.ns - wr_pair0.ns;
+	if (span < 20000000u || (span > 60000000000u && wr_tick_ns_q32))
+		return;
+	uint64_t q = (uint64_t)(((unsigned __int128)span << 32) / (p.ticks - wr_pair0.ticks));
+	__atomic_store_n(&wr_tick_ns_q32, q, __ATOMIC_RELAXED);
+}
+
+/* The child keeps the rate (the counter runs on). */
+static void wr_rate_fork_child(void) {}
+
+static const ct_subscription wr_rate_subs[] = {{0, NULL}};
+
+CT_SOURCE(wait_rate_source) = {
+	.name = "waitrate",
+	.mode = CT_LK_WAIT_MODES,
+	.subs = wr_rate_subs,
+	.tick = wr_rate_tick,
+	.fork_child = wr_rate_fork_child,
+};
+
+void ct_lk_wait_ns(const ct_event *ev, ct_ev_lock_wait *w)
+{
+	if (!(ev->flags & CT_LK_EV_TICKS))
+		return;
+	uint64_t start = ct_fast_to_ns(w->start), end = ct_fast_to_ns(w->start + w->delay);
+	w->start = start;
+	w->delay = end > start ? end - start : 0;
+}
+
 /* The thread's coin generator (xorshift64), seeded on first use. */
 static __thread uint64_t wr_rng __attribute__((tls_model("initial-exec")));
 
@@ -172,13 +231,15 @@ static inline int wr_coin(uint64_t delay)
 void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
 		      ct_lk_site site)
 {
+	if ((flags & CT_LK_TICKS) && !__atomic_load_n(&wr_tick_ns_q32, __ATOMIC_RELAXED))
+		flags &= ~(unsigned)CT_LK_TICKS;
 	w->reason = reason;
 	w->obj = obj;
 	w->stack = 0;
-	w->flags = flags;
+	w->flags = (uint16_t)flags;
 	w->site = site;
 	w->slot = 0;
-	w->begin = ct_now();
+	w->begin = ct_lk_wait_now(w);
 	if (!(ct_cfg.modes & CT_LK_WAIT_MODES))
 		return;
 	if (!(flags & CT_LK_LAZY) && ct_lk_sched_on() && ct_guard_enter()) {
@@ -195,11 +256,14 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 	wr_close(w);
 	if (!waited || !(ct_cfg.modes & CT_LK_WAIT_MODES))
 		return;
-	uint64_t delay = end - w->begin;
-	if ((w->flags & CT_LK_LAZY) && delay < ct_lk_io_min_ns)
+	uint64_t delay = end - w->begin, ns = delay;
+	if (w->flags & CT_LK_TICKS) /* approximate: for the thresholds and the coin only */
+		ns = (uint64_t)(((unsigned __int128)delay * wr_tick_ns_q32) >> 32);
+	if ((w->flags & CT_LK_LAZY) && ns < ct_lk_io_min_ns)
 		return;
-	int sampled = ct_lk_block_on() && delay >= ct_lk_block_min_ns && wr_coin(delay);
-	if (!sampled && !ct_lk_sched_on())
+	int sampled = ct_lk_block_on() && ns >= ct_lk_block_min_ns && wr_coin(ns);
+	int traced = ct_lk_sched_on() && (!(w->flags & CT_LK_POLL) || ns >= ct_lk_io_min_ns);
+	if (!sampled && !traced)
 		return;
 	if (!ct_guard_enter())
 		return;
@@ -213,7 +277,9 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 			      .obj = w->obj,
 			      .start = w->begin,
 			      .delay = delay};
-	ct_emit(CT_EV_LOCK_WAIT, sampled ? CT_LK_EV_SAMPLED : 0, &ev, sizeof(ev));
+	ct_emit(CT_EV_LOCK_WAIT,
+		(sampled ? CT_LK_EV_SAMPLED : 0) | (w->flags & CT_LK_TICKS ? CT_LK_EV_TICKS : 0),
+		&ev, sizeof(ev));
 	errno = saved;
 	ct_guard_exit();
 }
@@ -273,6 +339,10 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 		if (!w.stack && ra) {
 			uintptr_t pc = (uintptr_t)ra;
 			w.stack = ct_stack_intern(&pc, 1);
+		}
+		if (w.reason & WR_REASON_TICKS) {
+			w.reason &= ~WR_REASON_TICKS;
+			w.begin = ct_fast_to_ns(w.begin);
 		}
 		/* Only file-descriptor waits have reason io: a socket's is a network wait. */
 		if (w.reason == CT_WAIT_IO && wr_is_socket((int)w.obj))

@@ -8,7 +8,8 @@
 # thread included). Prints, with the load average on stderr:
 #   bench redis_agent_share         N %   the [ctrace] frame's share of the server's CPU
 #                                          profile (its own view of what the agent costs;
-#                                          target <= 2)
+#                                          target <= 2); stderr splits it by the server's
+#                                          frame that called the agent (the top five)
 #   bench redis_cpu_per_request     N ns  server CPU per request, bare (slope)
 #   bench redis_added_cpu_per_request N ns  added by the agent (slope)
 #   bench redis_added_cpu_ratio     N %   the added CPU / the bare CPU
@@ -58,6 +59,11 @@ echo "bench_redis: server CPU ms at $n and $((2 * n)) requests: bare $(tr '\n' '
 	"agent $(tr '\n' ' ' < "$tmp/ct.cpu")" >&2
 awk '{ n += $NF } $0 ~ /\[ctrace\] [0-9]+$/ { c += $NF }
 	END { printf "bench redis_agent_share %.1f %%\n", n ? 100 * c / n : 0 }' "$tmp/f.txt"
+# Where the [ctrace] frame sits: the server's frame that called into the agent (stderr).
+awk '{ n += $NF } $0 ~ /\[ctrace\] [0-9]+$/ { s = $0; sub(/;\[ctrace\] [0-9]+$/, "", s)
+	k = split(s, f, ";"); c[f[k]] += $NF }
+	END { for (p in c) printf "bench_redis: [ctrace] under %s: %.2f %%\n", p, 100 * c[p] / n }' \
+	"$tmp/f.txt" | sort -t: -k3 -rn | head -n 5 >&2
 echo "bench redis_cpu_per_request $(awk -v b="$bare" -v n="$n" 'BEGIN{printf "%.0f", b * 1e6 / n}') ns"
 echo "bench redis_added_cpu_per_request $(awk -v b="$bare" -v c="$ct" -v n="$n" \
 	'BEGIN{printf "%.0f", (c - b) * 1e6 / n}') ns"

@@ -1,10 +1,16 @@
 # test_block_io — the file and socket hooks (agent/fdhooks.c) on tests/progs/io_waits under
 # `ctrace record`: every return value, errno, short read, EINTR and EAGAIN is what the
 # program gets without ctrace; the block profile has the 200 ms pipe read with reason io
-# in pipe_reader, the 200 ms recv with reason net in sock_receiver, and the 200 ms read(2)
-# of a socket as net (the descriptor's type decides) in sock_reader. Then with
+# in pipe_reader, the 200 ms recv with reason net in sock_receiver, the 200 ms read(2)
+# of a socket as net (the descriptor's type decides) in sock_reader, and in
+# shared_flag_reader the 200 ms read of a socket made non-blocking and then blocking again
+# through a dup (agent/fdnb.h: the flag is the shared description's). Then with
 # CTRACE_IO_MIN_NS=0 (every call a wait) the 20000 EAGAIN reads of a non-blocking pipe
-# are still not recorded.
+# are still not recorded, nor the 2000 calls that succeeded on non-blocking sockets
+# (nonblock_sock_io: they cannot wait, so they are not timed), while the blocking ones are.
+# The trace alone: of the 2000 epoll_waits that return at once (ready_polls) none is a
+# wait in trace.ctr (shorter than CTRACE_IO_MIN_NS; fewer than 1000 waits in all, a margin
+# for calls a loaded machine preempts), the 200 ms one of slow_poll is, under both clocks.
 . "$CT_ROOT/tests/integration/lib.sh"
 . "$CT_ROOT/tests/integration/lockprof.sh"
 
@@ -21,7 +27,7 @@ ok "return values, errno, short reads, EINTR and EAGAIN unchanged"
 
 block=$TMP/out/block.pb.gz
 [ -s "$block" ] || fail "block.pb.gz missing"
-for t in io:pipe_reader net:sock_receiver net:sock_reader; do
+for t in io:pipe_reader net:sock_receiver net:sock_reader net:shared_flag_reader; do
 	reason=${t%%:*} fn=${t#*:}
 	d=$(pprof_total "$block" delay -tagfocus "reason=$reason" -focus "^$fn\$")
 	# At least the writer's 200 ms (less a margin), and what the program itself measured
@@ -45,3 +51,25 @@ n=$(pprof_total "$TMP/all/block.pb.gz" count -focus '^nonblock_reads$')
 n=$(pprof_total "$TMP/all/block.pb.gz" count -tagfocus reason=io)
 [ "$n" -gt 5 ] || fail "CTRACE_IO_MIN_NS=0: only $n io waits recorded"
 ok "CTRACE_IO_MIN_NS=0: $n io calls recorded, none of the EAGAIN reads"
+grep -q 'nonblocking socket calls: 2000$' "$TMP/all.txt" || fail "non-blocking socket calls failed"
+n=$(pprof_total "$TMP/all/block.pb.gz" count -focus '^nonblock_sock_io$')
+[ "$n" -eq 0 ] || fail "$n calls on non-blocking sockets recorded as waits"
+ok "CTRACE_IO_MIN_NS=0: none of the 2000 calls on non-blocking sockets timed"
+
+# The trace gets readiness waits that lasted, not those that returned at once — with the
+# hooks' cheap clock (CTRACE_CLOCK=tsc: ticks the collector converts) and without it.
+for clock in tsc monotonic; do
+	d=$TMP/tr-$clock
+	CTRACE_OUT=$d CTRACE_MODES=sched CTRACE_VERBOSE=1 CTRACE_CLOCK=$clock \
+		LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$prog" > "$d.txt" 2> "$d.err"
+	cmp -s "$TMP/bare.txt" "$d.txt" || fail "$clock: output differs with the trace alone"
+	waits=$(sed -n 's/.*sched: .* \([0-9]*\) waits (.*/\1/p' "$d.err")
+	[ -n "$waits" ] || { cat "$d.err"; fail "$clock: no sched: line in the agent's log"; }
+	[ "$waits" -lt 1000 ] || fail "$clock: $waits waits in the trace: the 2000 ready epoll_waits were traced"
+	"$CTRACE" report --trace-pprof net "$d.pb.gz" "$d" > /dev/null 2>&1 ||
+		fail "$clock: report --trace-pprof net failed"
+	w=$(pprof_total "$d.pb.gz" delay -focus '^slow_poll$')
+	[ "$w" -gt 150000000 ] && [ "$w" -lt 400000000 ] ||
+		fail "$clock: trace: slow_poll waited $w ns, want ~200 ms"
+	ok "trace ($clock): $waits waits, none of the 2000 ready epoll_waits; slow_poll's $w ns net wait"
+done

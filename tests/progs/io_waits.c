@@ -4,6 +4,12 @@
  *   sock_receiver() a recv(2) on a socketpair that waits 200 ms (reason net)
  *   sock_reader()   a read(2) on a socket that waits 200 ms (reason net, decided by fd type)
  *   nonblock_reads() 20000 reads of an empty O_NONBLOCK pipe: -1/EAGAIN, never a wait
+ *   nonblock_sock_io() 2000 writes and reads that succeed on an O_NONBLOCK socketpair (made so
+ *                   by socketpair, fcntl and ioctl): calls that cannot wait, never timed
+ *   shared_flag_reader() a read(2) that waits 200 ms on a socket made non-blocking with
+ *                   fcntl, then blocking again through a dup of it (the flag is shared)
+ *   ready_polls()   2000 epoll_waits (timeout -1) on a ready pipe: each returns at once
+ *   slow_poll()     an epoll_wait that waits 200 ms for a writer (reason net)
  * and the return values of a short read, an EINTR read, pread/pwrite, readv/writev,
  * send/recv/sendto/recvfrom/sendmsg/recvmsg, accept/accept4/connect, fsync/fdatasync. */
 #define _GNU_SOURCE
@@ -15,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -131,6 +139,83 @@ __attribute__((noinline)) static void nonblock_reads(void)
 	close(p[1]);
 }
 
+/* 500 write+read pairs on each end of a non-blocking socketpair. */
+static int pairs(int s[2])
+{
+	char c = 'x';
+	int ok = 0;
+	for (int i = 0; i < 500; i++) {
+		ok += write(s[0], &c, 1) == 1 && read(s[1], &c, 1) == 1;
+		ok += send(s[1], &c, 1, 0) == 1 && recv(s[0], &c, 1, 0) == 1;
+	}
+	return ok;
+}
+
+__attribute__((noinline)) static void nonblock_sock_io(void)
+{
+	int s[2], t[2], on = 1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, s) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, t) < 0)
+		exit(1);
+	fcntl(t[0], F_SETFL, fcntl(t[0], F_GETFL) | O_NONBLOCK);
+	ioctl(t[1], FIONBIO, &on);
+	printf("nonblocking socket calls: %d\n", pairs(s) + pairs(t));
+	close(s[0]);
+	close(s[1]);
+	close(t[0]);
+	close(t[1]);
+}
+
+__attribute__((noinline)) static void shared_flag_reader(void)
+{
+	struct delayed d;
+	char buf[64];
+	delayed_open(&d, 1, "late");
+	fcntl(d.fd[0], F_SETFL, O_NONBLOCK);
+	int dup_fd = dup(d.fd[0]);
+	fcntl(dup_fd, F_SETFL, 0); /* the description, so d.fd[0], blocks again */
+	ssize_t n = read(d.fd[0], buf, sizeof(buf));
+	printf("read after the flag was cleared through a dup: %zd\n", n);
+	close(dup_fd);
+	delayed_close(&d);
+}
+
+/* An epoll set watching fd for input. */
+static int epoll_on(int fd)
+{
+	int ep = epoll_create1(0);
+	struct epoll_event e = {.events = EPOLLIN};
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0)
+		exit(1);
+	return ep;
+}
+
+__attribute__((noinline)) static void ready_polls(void)
+{
+	int p[2], ready = 0;
+	if (pipe(p) < 0 || write(p[1], "x", 1) != 1)
+		exit(1);
+	int ep = epoll_on(p[0]);
+	struct epoll_event ev;
+	for (int i = 0; i < 2000; i++)
+		ready += epoll_wait(ep, &ev, 1, -1) == 1;
+	printf("ready polls: %d\n", ready);
+	close(ep);
+	close(p[0]);
+	close(p[1]);
+}
+
+__attribute__((noinline)) static void slow_poll(void)
+{
+	struct delayed d;
+	delayed_open(&d, 0, "x");
+	int ep = epoll_on(d.fd[0]);
+	struct epoll_event ev;
+	printf("slow poll: %d\n", epoll_wait(ep, &ev, 1, -1));
+	close(ep);
+	delayed_close(&d);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -228,6 +313,10 @@ int main(void)
 	sock_receiver();
 	sock_reader();
 	nonblock_reads();
+	nonblock_sock_io();
+	shared_flag_reader();
+	ready_polls();
+	slow_poll();
 	eintr_read();
 	files();
 	sockets();
