@@ -174,7 +174,9 @@ __attribute__((noinline)) static void shared_flag_reader(void)
 	fcntl(d.fd[0], F_SETFL, O_NONBLOCK);
 	int dup_fd = dup(d.fd[0]);
 	fcntl(dup_fd, F_SETFL, 0); /* the description, so d.fd[0], blocks again */
+	uint64_t t0 = now_ns();
 	ssize_t n = read(d.fd[0], buf, sizeof(buf));
+	note_wait("shared_flag_reader", t0);
 	printf("read after the flag was cleared through a dup: %zd\n", n);
 	close(dup_fd);
 	delayed_close(&d);
