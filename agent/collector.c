@@ -225,6 +225,50 @@ static size_t drain_all(size_t *hooks)
 	return n;
 }
 
+/* The collector opens files on its own once it has something to write (the trace's
+ * stream once the engine is known, /proc/self files the sources read once): each takes
+ * the lowest free descriptor number for a moment. A daemon that closes every fd and
+ * reopens /dev/null expecting 0, 1, 2 at the start of main (or in a forked child) got one
+ * of ours there and failed (test_fds, ~1 run in 50 on a loaded machine). So the agent's
+ * start-up ends with ct_collector_sync: one whole pass, with those opens, before the
+ * program goes on. pass_gen counts the passes done. */
+#define SYNC_WAIT_MS 1000
+static pthread_mutex_t pass_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pass_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t pass_gen; /* under pass_mu */
+
+static void pass_done(void)
+{
+	pthread_mutex_lock(&pass_mu);
+	pass_gen++;
+	pthread_cond_broadcast(&pass_cv);
+	pthread_mutex_unlock(&pass_mu);
+}
+
+void ct_collector_sync(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&pass_mu);
+	uint64_t want = pass_gen + 2; /* the pass under way may have begun before the call */
+	/* Woken before each wait: the collector may be asleep in poll between the passes. */
+	for (int ms = 0; pass_gen < want && ms < SYNC_WAIT_MS; ms += 2) {
+		pthread_mutex_unlock(&pass_mu);
+		ct_collector_wake();
+		pthread_mutex_lock(&pass_mu);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 2000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (pass_gen < want)
+			pthread_cond_timedwait(&pass_cv, &pass_mu, &until);
+	}
+	pthread_mutex_unlock(&pass_mu);
+}
+
 static void *collector_main(void *arg)
 {
 	(void)arg;
@@ -233,6 +277,7 @@ static void *collector_main(void *arg)
 	int period = DRAIN_BUSY_MS;
 	while (!atomic_load_explicit(&stop_flag, memory_order_acquire)) {
 		size_t hooks, n = drain_all(&hooks);
+		pass_done();
 		struct timespec cpu;
 		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
 			collector_cpu_ns =
@@ -349,8 +394,11 @@ int ct_collector_fork_child(void)
 	 * threads reserved but never committed: start from fresh ones. */
 	running = 0;
 	atomic_store_explicit(&stop_flag, 0, memory_order_relaxed); /* single-threaded here */
-	/* The parent's server thread may have held call_mu at the fork. */
+	/* The parent's server thread may have held call_mu at the fork, its collector
+	 * pass_mu. */
 	pthread_mutex_init(&call_mu, NULL);
+	pthread_mutex_init(&pass_mu, NULL);
+	pthread_cond_init(&pass_cv, NULL);
 	pthread_cond_init(&call_cv, NULL);
 	call_pending = NULL;
 	accepting = 0;

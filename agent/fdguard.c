@@ -68,6 +68,11 @@ __attribute__((constructor)) static void fdg_resolve(void)
 	__atomic_store_n(&real_close_fn, (int (*)(int))ct_real("close"), __ATOMIC_RELAXED);
 }
 
+/* The CPU count high_base reserves room for, read once: sysconf(_SC_NPROCESSORS_CONF)
+ * opens a file under /sys each time, and high_base runs in the program's dup2 hook — a
+ * transient descriptor at the lowest free number is just what this module must not make. */
+static _Atomic long ncpu_conf;
+
 /* Lowest number we move fds to: far above what programs use, within RLIMIT_NOFILE. */
 static int high_base(void)
 {
@@ -75,8 +80,13 @@ static int high_base(void)
 	long top = HIGH_TOP;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)top)
 		top = (long)rl.rlim_cur;
-	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-	long need = (ncpu > 0 ? ncpu : 1) + 16;
+	long ncpu = atomic_load_explicit(&ncpu_conf, memory_order_relaxed);
+	if (!ncpu) {
+		ncpu = sysconf(_SC_NPROCESSORS_CONF);
+		ncpu = ncpu > 0 ? ncpu : 1;
+		atomic_store_explicit(&ncpu_conf, ncpu, memory_order_relaxed);
+	}
+	long need = ncpu + 16;
 	return top - need > 3 ? (int)(top - need) : 3;
 }
 

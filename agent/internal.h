@@ -118,6 +118,9 @@ int ct_collector_start(void);
  * (stopped, or stopping before it got to the call). */
 int ct_collector_call(void (*fn)(void *), void *arg);
 void ct_collector_stop(void); /* final drain and join */
+/* Waits (at most 1 s) for one whole collector pass begun after the call: the files it opens
+ * on its own are then open before the program goes on (collector.c). */
+void ct_collector_sync(void);
 void ct_sources_finish(void);
 uint64_t ct_collector_dropped(void);
 uint64_t ct_collector_cpu_ns(void); /* CPU time the collector thread used so far */

@@ -234,9 +234,9 @@ static void finish_all(void)
  * report, or only the trace was asked for. */
 static int has_data(void)
 {
-	unsigned profiles = CT_MODE_CPU | CT_MODE_HEAP | CT_MODE_LOCK | CT_MODE_BLOCK;
 	char misuse[8];
-	return ct_ckpt_has_data() || !(ct_cfg.modes & profiles) ||
+	return ct_ckpt_has_data() ||
+	       !(ct_cfg.modes & (CT_MODE_CPU | CT_MODE_HEAP | CT_MODE_LOCK | CT_MODE_BLOCK)) ||
 	       ct_ann_misuse(misuse, sizeof(misuse)) > 0;
 }
 
@@ -476,8 +476,7 @@ static void at_fork_child(void)
 	ct_engine parent_engine = ct_engine_get();
 	ct_engine_set(CT_ENGINE_OFF);
 	atomic_store_explicit(&engine_known, 0, memory_order_relaxed); /* single-threaded */
-	/* DIR/<pid> is made when the child writes (ct_out_dir_create): a child that execs
-	 * or dies first leaves no empty folder behind. */
+	/* DIR/<pid> is made by the child's first write: none for one that execs or dies. */
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
 	own_folder = 1;
@@ -502,6 +501,7 @@ static void at_fork_child(void)
 	note_start();
 	/* Release: the child's rings, sources and engine are ready (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
+	ct_collector_sync(); /* its files opened before the child may close every fd */
 	ct_tls_guard = g;
 }
 
@@ -616,6 +616,7 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	pthread_atfork(NULL, NULL, at_fork_child);
 	install_flush_handlers();
 	atexit(at_exit_flush);
+	ct_collector_sync(); /* its files open before main may close every fd */
 	ct_log("recording to %s (engine %s: %s)", ct_cfg.out_dir, ct_engine_name(ct_engine_get()),
 	       ct_engine_reason);
 	ct_tls_guard = 0;
