@@ -8,7 +8,7 @@ PROGS=$CT_BUILD/tests/progs
 for mode in loop raw; do
 	"$PROGS/fd_daemon" "$TMP/bare-$mode.log" $mode || fail "fd_daemon $mode failed bare"
 	timeout 60 "$CTRACE" record -o "$TMP/d-$mode" -- "$PROGS/fd_daemon" "$TMP/rec-$mode.log" $mode \
-		2> "$TMP/d-$mode.err" || { cat "$TMP/d-$mode.err"; fail "fd_daemon $mode: status $?"; }
+		2> "$TMP/d-$mode.err" || { st=$?; cat "$TMP/d-$mode.err"; fail "fd_daemon $mode: status $st"; }
 	cmp "$TMP/bare-$mode.log" "$TMP/rec-$mode.log" ||
 		{ od -c "$TMP/rec-$mode.log" | tail -5; fail "$mode: the daemon's log differs from a bare run"; }
 	ms=$(awk -F= '/^collector_cpu_ms=/ {print $2}' "$TMP/d-$mode/summary.txt")
@@ -27,10 +27,10 @@ for mode in loop raw; do
 done
 
 timeout 60 "$CTRACE" record -o "$TMP/p" -- "$PROGS/pipe_steal" > "$TMP/p.out" 2> "$TMP/p.err" ||
-	{ cat "$TMP/p.err"; fail "pipe_steal: status $? (124: it hung)"; }
+	{ st=$?; cat "$TMP/p.err"; fail "pipe_steal: status $st (124: it hung)"; }
 grep -q "pipes ok" "$TMP/p.out" || fail "pipe_steal: pipes corrupted"
 timeout 60 "$CTRACE" record -o "$TMP/pr" -- "$PROGS/pipe_steal" raw 2> "$TMP/pr.err" ||
-	{ cat "$TMP/pr.err"; fail "pipe_steal raw: status $? (124: it hung)"; }
+	{ st=$?; cat "$TMP/pr.err"; fail "pipe_steal raw: status $st (124: it hung)"; }
 ok "programs that reuse the agent's fd numbers for pipes finish with their data intact"
 
 # The live server's sockets are the agent's too: after the daemon closed every low fd and
