@@ -18,7 +18,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "libtrace/cmp.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/tracewrite_impl.h"
 
@@ -308,12 +307,6 @@ void ct_tw_get_stats(const ct_tw *w, ct_tw_stats *st)
 
 /* ---- flush: one chunk --------------------------------------------------------------------- */
 
-static int ev_cmp(const void *a, const void *b)
-{
-	const tw_ev *x = a, *y = b;
-	return ct_cmp_u64_2(x->t, y->t, x->seq, y->seq);
-}
-
 /* The chunk stack index + 1 of (ct_stacks id, whether its leaf PC is exact); 0 for no
  * stack; UINT32_MAX on ENOMEM. */
 static uint32_t chunk_stack(ct_tw *w, uint32_t id, bool exact)
@@ -474,9 +467,19 @@ static int prepare(ct_tw *w, uint64_t now, uint64_t *t0, uint64_t *t1)
 {
 	*t0 = UINT64_MAX;
 	*t1 = now;
+	size_t most = 0;
+	for (size_t i = 0; i < w->nbatches; i++)
+		most = w->batches[i].n > most ? w->batches[i].n : most;
+	if (most > w->sort_cap) {
+		free(w->sort_tmp);
+		w->sort_cap = 0;
+		if (!(w->sort_tmp = malloc(most * sizeof(*w->sort_tmp))))
+			return -ENOMEM;
+		w->sort_cap = most;
+	}
 	for (size_t i = 0; i < w->nbatches; i++) {
 		tw_batch *bt = &w->batches[i];
-		qsort(bt->ev, bt->n, sizeof(*bt->ev), ev_cmp);
+		ct_tw__sort_batch(bt->ev, bt->n, w->sort_tmp);
 		for (size_t j = 0; j < bt->n; j++) {
 			tw_ev *e = &bt->ev[j];
 			e->stack = chunk_stack(w, e->stack, e->kind == CT_EV_SAMPLE);
@@ -587,6 +590,9 @@ static void release(ct_tw *w)
 	free(w->batches);
 	free(w->strs);
 	free(w->chunk_stacks);
+	free(w->sort_tmp);
+	w->sort_tmp = NULL;
+	w->sort_cap = 0;
 	ct_u64map_free(&w->threads);
 	ct_u64map_free(&w->strmap);
 	ct_u64map_free(&w->stackmap);
