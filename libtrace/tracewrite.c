@@ -173,7 +173,11 @@ int ct_tw_set_modules(ct_tw *w, const ct_tw_module *mods, uint32_t n)
 
 tw_ev *ct_tw__event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind)
 {
-	uint32_t bi = ct_u64map_get(&w->threads, tid);
+	/* The threads of the last events first: context switches alternate between a few. */
+	uint32_t *recent = &w->recent[tid % CT_TW_RECENT];
+	uint32_t bi = *recent;
+	if (bi >= w->nbatches || w->batches[bi].tid != tid)
+		bi = *recent = ct_u64map_get(&w->threads, tid);
 	if (bi == UINT32_MAX) {
 		if (ct_grow((void **)&w->batches, &w->batches_cap, w->nbatches + 1,
 			    sizeof(*w->batches)))
@@ -182,6 +186,7 @@ tw_ev *ct_tw__event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind)
 		if (ct_u64map_put(&w->threads, tid, bi))
 			return NULL;
 		w->batches[w->nbatches++] = (tw_batch){.tid = tid};
+		*recent = bi;
 		w->pending += sizeof(tw_batch) + 16;
 	}
 	tw_batch *b = &w->batches[bi];

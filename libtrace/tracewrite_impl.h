@@ -18,6 +18,8 @@ typedef struct {
 	uint8_t kind, reason;
 } tw_ev;
 
+#define CT_TW_RECENT 8
+
 typedef struct {
 	uint32_t tid;
 	tw_ev *ev;
@@ -29,8 +31,9 @@ struct ct_tw {
 	const ct_stacks *stacks;
 	tw_batch *batches;
 	size_t nbatches, batches_cap;
-	ct_u64map threads; /* tid → batch index */
-	char **strs;	   /* chunk string table (owned copies) */
+	ct_u64map threads;	       /* tid → batch index */
+	uint32_t recent[CT_TW_RECENT]; /* tid % CT_TW_RECENT → a batch index to try first */
+	char **strs;		       /* chunk string table (owned copies) */
 	uint32_t nstrs, strs_cap;
 	ct_u64map strmap;   /* string hash (+ k on collisions) → string index */
 	ct_tw_module *mods; /* sorted by start; strings owned */
