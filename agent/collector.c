@@ -332,6 +332,10 @@ void ct_collector_stop(void)
 	ct_collector_wake();
 	pthread_join(thread, NULL);
 	running = 0;
+	if (ct_hook_ring_full())
+		ct_log("hook rings: %llu records took the shared rings (their thread's ring was "
+		       "full)",
+		       (unsigned long long)ct_hook_ring_full());
 }
 
 void ct_sources_finish(void)

@@ -11,13 +11,14 @@
  * new mmap'ed one: lock-free, so a push stays async-signal-safe) and gives it back at its
  * exit (a pthread key destructor); later records of the thread, records of a signal
  * handler that interrupted a push on its thread, and records that find the ring full take
- * the shared rings (ct_hook_ring_push returns -EAGAIN). A push that fills the ring to half
- * wakes the collector.
+ * the shared rings (ct_hook_ring_push returns -EAGAIN). Like the shared rings, a push never
+ * wakes the collector: it drains every 25 ms while hook records flow.
  *
  * Consumer. ct_hook_ring_drain runs on one thread at a time (the collector, or the exit
  * path once the collector stopped). Rings are never unmapped: a ring whose thread exited
  * is drained, then marked free for the next new thread, so the list only grows to the
- * largest number of threads that recorded at once (256 KiB each, touched as used).
+ * largest number of threads that recorded at once (128 KiB each by default, touched as
+ * used).
  */
 #include "agent/hookring.h"
 
@@ -32,9 +33,15 @@
 
 #define IE __attribute__((tls_model("initial-exec")))
 
-/* 8192 records of 32 bytes per thread: a ping-pong makes ~250k records a second per
- * thread on this VM, so half the ring lasts ~15 ms, about the collector's busy period. */
-#define RING_RECS 8192u
+/* Records per thread ring: CTRACE_RING_BYTES / 512 (the shared rings' 4 MiB default gives
+ * the most, 4096 records of 32 bytes: a ping-pong thread makes ~130k records a second on
+ * this VM, ~3300 in the collector's busy period of 25 ms; a faster thread overflows into
+ * the shared rings, which hold 16 times more); at least 8, so that the small rings tests
+ * use overflow here too. A power of two, set by ct_hook_ring_init before any ring exists;
+ * read-only afterwards. */
+#define RING_RECS_MAX 4096u
+#define RING_RECS_MIN 8u
+static uint32_t ring_recs = RING_RECS_MAX;
 
 typedef struct {
 	uint64_t time;	/* wait: its start; unblock: ct_now() at the push */
@@ -59,9 +66,9 @@ typedef struct hook_ring {
 	 * last head store); the consumer, once it drained an exited ring, stores RING_FREE
 	 * (release); a new thread takes a free ring by CAS (acquire). */
 	_Atomic int state;
-	_Atomic uint32_t tid;	/* the owner's thread id, stored before its first record */
-	struct hook_ring *next; /* written before the ring is pushed on the list; immutable */
-	_Alignas(64) hook_rec rec[RING_RECS];
+	_Atomic uint32_t tid;	     /* the owner's thread id, stored before its first record */
+	struct hook_ring *next;	     /* written before the ring is pushed on the list; immutable */
+	_Alignas(64) hook_rec rec[]; /* ring_recs */
 } hook_ring;
 
 static hook_ring *_Atomic ring_list;
@@ -89,6 +96,9 @@ int ct_hook_ring_init(void)
 {
 	if (ring_key_ok)
 		return 0;
+	ring_recs = RING_RECS_MIN;
+	while (ring_recs < RING_RECS_MAX && ring_recs * 2 <= ct_cfg.ring_bytes / 512)
+		ring_recs *= 2;
 	int r = pthread_key_create(&ring_key, ring_gone);
 	ring_key_ok = r == 0;
 	return -r;
@@ -108,8 +118,8 @@ static hook_ring *ring_take(void)
 			break;
 	}
 	if (!r) {
-		void *m = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
+		void *m = mmap(NULL, sizeof *r + ring_recs * sizeof(hook_rec),
+			       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED)
 			return NULL;
 		r = m; /* zeroed: head = tail = 0, RING_OWNED */
@@ -183,24 +193,19 @@ int ct_hook_ring_push(uint16_t type, uint16_t flags, const void *payload, uint32
 	tls_ring_off = 1;
 	/* Relaxed: only this thread writes head. */
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	if (__builtin_expect(h - r->tail_seen >= RING_RECS, 0)) {
+	if (__builtin_expect(h - r->tail_seen >= ring_recs, 0)) {
 		/* Acquire: the consumer has read the records it passed before we overwrite. */
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (h - r->tail_seen >= RING_RECS) {
+		if (h - r->tail_seen >= ring_recs) {
 			tls_ring_off = 0;
 			atomic_fetch_add_explicit(&ring_full, 1, memory_order_relaxed);
 			return -EAGAIN;
 		}
 	}
-	r->rec[h & (RING_RECS - 1)] = rec;
+	r->rec[h & (ring_recs - 1)] = rec;
 	/* Release: the consumer that sees the new head sees the record. */
 	atomic_store_explicit(&r->head, h + 1, memory_order_release);
 	tls_ring_off = 0;
-	if (__builtin_expect(h + 1 - r->tail_seen == RING_RECS / 2, 0)) {
-		int saved_errno = errno;
-		ct_collector_wake();
-		errno = saved_errno;
-	}
 	return 0;
 }
 
@@ -242,7 +247,7 @@ size_t ct_hook_ring_drain(void)
 		/* After head: a new owner stored its tid before its first record. */
 		uint32_t tid = atomic_load_explicit(&r->tid, memory_order_relaxed);
 		for (; t != h; t++, n++)
-			dispatch(&r->rec[t & (RING_RECS - 1)], tid);
+			dispatch(&r->rec[t & (ring_recs - 1)], tid);
 		/* Release: the producer reuses the slots only after we read them. */
 		atomic_store_explicit(&r->tail, t, memory_order_release);
 		if (st == RING_EXITED)
