@@ -7,12 +7,12 @@
  * condition-variable ping-pong (tests/bench/bench_sched.sh), whose every turn makes one
  * wait and one unblock record. Here a record is 32 bytes in the thread's own ring.
  *
- * Producers. A thread gets a ring at its first record (a free one from the list, else a
+ * Producers. A thread gets a ring at its 64th record (a free one from the list, else a
  * new mmap'ed one: lock-free, so a push stays async-signal-safe) and gives it back at its
- * exit (a pthread key destructor); later records of the thread, records of a signal
- * handler that interrupted a push on its thread, and records that find the ring full take
- * the shared rings (ct_hook_ring_push returns -EAGAIN). Like the shared rings, a push never
- * wakes the collector: it drains every 25 ms while hook records flow.
+ * exit (a pthread key destructor). Its first 63 records, its records after it gave the
+ * ring back, those of a signal handler that interrupted a push on its thread, and those
+ * that find the ring full take the shared rings (ct_hook_ring_push returns -EAGAIN). Like the
+ * shared rings, a push never wakes the collector: it drains every 25 ms while hook records flow.
  *
  * Consumer. ct_hook_ring_drain runs on one thread at a time (the collector, or the exit
  * path once the collector stopped). Rings are never unmapped: a ring whose thread exited
@@ -76,7 +76,13 @@ static pthread_key_t ring_key;
 static int ring_key_ok;
 static _Atomic uint64_t ring_full; /* records a full ring sent to the shared rings */
 
+/* A thread takes a ring at its RING_AFTER-th record: one that waits or wakes others a few
+ * times only (a storm of short threads, each releasing its joiner at exit) keeps to the
+ * shared rings and never pays for a ring's mapping. */
+#define RING_AFTER 64u
+
 static __thread hook_ring *tls_ring IE;
+static __thread uint32_t tls_ring_count IE; /* records offered before the thread had a ring */
 /* 1 while a push runs (a signal handler's record then takes the shared rings); 2 once the
  * thread has no ring and gets none (no memory, or its exit gave it back). */
 static __thread int tls_ring_off IE;
@@ -144,7 +150,7 @@ static hook_ring *my_ring(void)
 {
 	if (__builtin_expect(tls_ring != NULL, 1))
 		return tls_ring;
-	if (tls_ring_off || !ring_key_ok)
+	if (tls_ring_off || !ring_key_ok || ++tls_ring_count < RING_AFTER)
 		return NULL;
 	/* The guard, so that an allocation inside pthread_setspecific is not recorded. */
 	int saved_guard = ct_tls_guard, saved_errno = errno;
