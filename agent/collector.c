@@ -1,8 +1,9 @@
 /*
  * collector.c — the user rings, ct_emit, and the collector thread.
  *
- * Hooks and the timer's signal handler append records to the per-CPU rings; the collector
- * thread drains them (and the perf rings) every few milliseconds. Every event — a ring
+ * Hooks and the timer's signal handler append records to the per-CPU rings (finished waits
+ * and unblock edges to their thread's own ring first: hookring.h); the collector thread
+ * drains them (and the perf rings) every few milliseconds. Every event — a ring
  * record, or a perf record perf.c decoded — goes through one dispatch (ct_dispatch), which
  * calls every subscriber of its type (agent.h: ct_source.subs), like perf's
  * `struct perf_tool` callbacks: the collector never knows who listens. It runs with every
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent/fdguard.h"
+#include "agent/hookring.h"
 #include "agent/internal.h"
 #include "agent/sighooks.h"
 #include "libtrace/clock.h"
@@ -111,6 +113,10 @@ int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
 		atomic_fetch_add_explicit(&emit_drops, 1, memory_order_relaxed);
 		return -ENOSPC;
 	}
+	/* A finished wait or an unblock edge: the thread's own ring first (hookring.h). */
+	if ((type == CT_EV_LOCK_WAIT || type == CT_EV_UNBLOCK) &&
+	    ct_hook_ring_push(type, flags, payload, len) == 0)
+		return 0;
 	ct_rec *rec = ct_ringset_reserve(rings, type, len);
 	if (!rec)
 		return -ENOSPC; /* counted by the ring */
@@ -215,6 +221,7 @@ static size_t drain_all(size_t *hooks)
 		n += ct_perf_drain();
 	while (rings && (got = ct_ringset_consume(rings, dispatch_rec, NULL, 4096)) > 0)
 		user += got;
+	user += ct_hook_ring_drain();
 	n += user;
 	if (hooks)
 		*hooks = user;
@@ -348,6 +355,8 @@ int ct_collector_start(void)
 	rings = ct_ringset_create(ct_cfg.ring_bytes);
 	if (!rings)
 		return -errno;
+	if (ct_hook_ring_init() < 0)
+		ct_log("no thread rings for hook records: they take the shared rings");
 	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)
 		if (source_enabled(*s) && (*s)->start && (*s)->start() < 0)
 			ct_log("source %s failed to start", (*s)->name);
@@ -368,6 +377,10 @@ void ct_collector_stop(void)
 	ct_collector_wake();
 	pthread_join(thread, NULL);
 	running = 0;
+	if (ct_hook_ring_full())
+		ct_log("hook rings: %llu records took the shared rings (their thread's ring was "
+		       "full)",
+		       (unsigned long long)ct_hook_ring_full());
 }
 
 void ct_sources_finish(void)
@@ -406,6 +419,7 @@ int ct_collector_fork_child(void)
 	ct_ringset *old = rings;
 	rings = NULL;
 	ct_ringset_destroy(old);
+	ct_hook_ring_fork_child();
 	rings = ct_ringset_create(ct_cfg.ring_bytes);
 	if (!rings)
 		return -errno;

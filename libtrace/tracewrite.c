@@ -18,7 +18,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "libtrace/cmp.h"
 #include "libtrace/tracefmt.h"
 #include "libtrace/tracewrite_impl.h"
 
@@ -174,7 +173,11 @@ int ct_tw_set_modules(ct_tw *w, const ct_tw_module *mods, uint32_t n)
 
 tw_ev *ct_tw__event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind)
 {
-	uint32_t bi = ct_u64map_get(&w->threads, tid);
+	/* The threads of the last events first: context switches alternate between a few. */
+	uint32_t *recent = &w->recent[tid % CT_TW_RECENT];
+	uint32_t bi = *recent;
+	if (bi >= w->nbatches || w->batches[bi].tid != tid)
+		bi = *recent = ct_u64map_get(&w->threads, tid);
 	if (bi == UINT32_MAX) {
 		if (ct_grow((void **)&w->batches, &w->batches_cap, w->nbatches + 1,
 			    sizeof(*w->batches)))
@@ -183,6 +186,7 @@ tw_ev *ct_tw__event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind)
 		if (ct_u64map_put(&w->threads, tid, bi))
 			return NULL;
 		w->batches[w->nbatches++] = (tw_batch){.tid = tid};
+		*recent = bi;
 		w->pending += sizeof(tw_batch) + 16;
 	}
 	tw_batch *b = &w->batches[bi];
@@ -307,12 +311,6 @@ void ct_tw_get_stats(const ct_tw *w, ct_tw_stats *st)
 }
 
 /* ---- flush: one chunk --------------------------------------------------------------------- */
-
-static int ev_cmp(const void *a, const void *b)
-{
-	const tw_ev *x = a, *y = b;
-	return ct_cmp_u64_2(x->t, y->t, x->seq, y->seq);
-}
 
 /* The chunk stack index + 1 of (ct_stacks id, whether its leaf PC is exact); 0 for no
  * stack; UINT32_MAX on ENOMEM. */
@@ -474,9 +472,19 @@ static int prepare(ct_tw *w, uint64_t now, uint64_t *t0, uint64_t *t1)
 {
 	*t0 = UINT64_MAX;
 	*t1 = now;
+	size_t most = 0;
+	for (size_t i = 0; i < w->nbatches; i++)
+		most = w->batches[i].n > most ? w->batches[i].n : most;
+	if (most > w->sort_cap) {
+		free(w->sort_tmp);
+		w->sort_cap = 0;
+		if (!(w->sort_tmp = malloc(most * sizeof(*w->sort_tmp))))
+			return -ENOMEM;
+		w->sort_cap = most;
+	}
 	for (size_t i = 0; i < w->nbatches; i++) {
 		tw_batch *bt = &w->batches[i];
-		qsort(bt->ev, bt->n, sizeof(*bt->ev), ev_cmp);
+		ct_tw__sort_batch(bt->ev, bt->n, w->sort_tmp);
 		for (size_t j = 0; j < bt->n; j++) {
 			tw_ev *e = &bt->ev[j];
 			e->stack = chunk_stack(w, e->stack, e->kind == CT_EV_SAMPLE);
@@ -587,6 +595,9 @@ static void release(ct_tw *w)
 	free(w->batches);
 	free(w->strs);
 	free(w->chunk_stacks);
+	free(w->sort_tmp);
+	w->sort_tmp = NULL;
+	w->sort_cap = 0;
 	ct_u64map_free(&w->threads);
 	ct_u64map_free(&w->strmap);
 	ct_u64map_free(&w->stackmap);

@@ -1,7 +1,8 @@
 /*
- * tracewrite_impl.h — the trace.ctr writer's private state, shared by its two files:
- * tracewrite.c (the writer: buffering, chunks, the fixed-layout events) and traceann.c
- * (the annotation events: regions, tasks, logs). Nobody else includes it.
+ * tracewrite_impl.h — the trace.ctr writer's private state, shared by its files:
+ * tracewrite.c (the writer: buffering, chunks, the fixed-layout events), tracewrite_sort.c
+ * (a batch's sort) and traceann.c (the annotation events: regions, tasks, logs). Nobody
+ * else includes it.
  */
 #ifndef CT_TRACEWRITE_IMPL_H
 #define CT_TRACEWRITE_IMPL_H
@@ -17,6 +18,8 @@ typedef struct {
 	uint8_t kind, reason;
 } tw_ev;
 
+#define CT_TW_RECENT 8
+
 typedef struct {
 	uint32_t tid;
 	tw_ev *ev;
@@ -28,8 +31,9 @@ struct ct_tw {
 	const ct_stacks *stacks;
 	tw_batch *batches;
 	size_t nbatches, batches_cap;
-	ct_u64map threads; /* tid → batch index */
-	char **strs;	   /* chunk string table (owned copies) */
+	ct_u64map threads;	       /* tid → batch index */
+	uint32_t recent[CT_TW_RECENT]; /* tid % CT_TW_RECENT → a batch index to try first */
+	char **strs;		       /* chunk string table (owned copies) */
 	uint32_t nstrs, strs_cap;
 	ct_u64map strmap;   /* string hash (+ k on collisions) → string index */
 	ct_tw_module *mods; /* sorted by start; strings owned */
@@ -42,6 +46,8 @@ struct ct_tw {
 	uint32_t nchunk_stacks, chunk_stacks_cap;
 	uint32_t seq;
 	size_t pending, nev; /* bytes and events buffered */
+	tw_ev *sort_tmp;     /* the flush's merge buffer, sort_cap events */
+	size_t sort_cap;
 	ct_bytes out, body;
 	uint64_t *offsets; /* chunk offsets, for the footer */
 	size_t noffsets, offsets_cap;
@@ -56,6 +62,9 @@ tw_ev *ct_tw__event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind);
 uint32_t ct_tw__str(ct_tw *w, const char *s);
 /* 0, or -EINVAL when stack is neither 0 nor an id of the writer's table. */
 int ct_tw__check_stack(const ct_tw *w, uint32_t stack);
+/* Sorts ev[0, n) by time, ties in arrival order (seq); tmp has room for n events
+ * (tracewrite_sort.c). */
+void ct_tw__sort_batch(tw_ev *ev, size_t n, tw_ev *tmp);
 /* Encodes an annotation event's length and payload (traceann.c; b has room for 64 bytes). */
 void ct_tw__put_ann(ct_bytes *b, const tw_ev *e);
 

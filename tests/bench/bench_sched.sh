@@ -2,9 +2,10 @@
 # bench_sched.sh BUILD — what recording the scheduler trace costs, against Debian's
 # `perf sched record` on the same program in the same run: bench_sched's two-thread
 # condition-variable ping-pong (ROUNDS round trips, default 100000: ~200k+ context
-# switches), run bare, with the agent (CTRACE_MODES=sched) and under perf sched record,
-# alternately, CT_BENCH_REPS times (default 3), pinned to one CPU (every turn is then a
-# switch, and other load on the machine disturbs less); times are medians. Prints:
+# switches), run bare, with the agent (CTRACE_MODES=sched), under perf sched record and
+# with only the kernel's switch records (the agent's perf events opened by the program
+# itself), alternately, CT_BENCH_REPS times (default 3), pinned to one CPU (every turn is
+# then a switch, and other load on the machine disturbs less); times are medians. Prints:
 #   bench trace_pingpong_switches        N switches   context switches in the trace
 #   bench trace_pingpong_bare_wall       N ms         the program alone
 #   bench trace_added_wall               N ms         added by the agent's trace
@@ -20,6 +21,13 @@
 #   bench perf_sched_vs_trace_added_cpu  N x          (target >= 5; printed when the
 #                                                     agent's is above the noise)
 #   bench perf_sched_vs_trace_file       N x          perf.data / trace.ctr (target >= 10)
+#   bench switch_records_added_wall      N ms         added by the kernel's switch records
+#   bench switch_records_added_cpu       N ms         alone (`bench_sched N switches`: the
+#                                                     agent's perf events, no hook, no
+#                                                     collector): the floor under the trace
+#   bench perf_sched_vs_switch_records_added_wall N x  perf's added time / that floor: the
+#   bench perf_sched_vs_switch_records_added_cpu  N x  best ratio any trace built on
+#                                                     PERF_RECORD_SWITCH could show here
 set -eu
 build=$(cd "${1:-build}" && pwd)
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,6 +52,8 @@ timed() {
 perf_ok=1
 perf sched record -q -o "$tmp/probe.data" -- true > /dev/null 2>&1 || perf_ok=0
 [ "$perf_ok" = 1 ] || echo "bench_sched: perf sched record unavailable here" >&2
+floor_ok=1
+"$bin" 1 switches > /dev/null 2>&1 || floor_ok=0
 
 for i in $(seq "$reps"); do
 	timed bare "$bin" "$rounds"
@@ -52,8 +62,10 @@ for i in $(seq "$reps"); do
 	timed ct env CTRACE_OUT="$tmp/out" CTRACE_MODES=sched CTRACE_VERBOSE=1 LD_PRELOAD="$agent" \
 		"$bin" "$rounds"
 	[ "$perf_ok" = 0 ] || timed perf perf sched record -q -o "$tmp/perf.data" -- "$bin" "$rounds"
+	[ "$floor_ok" = 0 ] || timed floor "$bin" "$rounds" switches
 	echo "rep $i (wall ms): bare $(tail -1 "$tmp/bare.wall"), trace $(tail -1 "$tmp/ct.wall")," \
-		"perf sched $(tail -1 "$tmp/perf.wall" 2> /dev/null)" >&2
+		"perf sched $(tail -1 "$tmp/perf.wall" 2> /dev/null)," \
+		"switch records $(tail -1 "$tmp/floor.wall" 2> /dev/null)" >&2
 done
 cat "$tmp/ct.log" >&2
 
@@ -83,4 +95,11 @@ if [ "$perf_ok" = 1 ]; then
 	done
 	echo "bench perf_sched_vs_trace_file $(awk "BEGIN{printf \"%.1f\", $psize / $size}") x"
 fi
+for k in wall cpu; do
+	[ "$floor_ok" = 1 ] || break
+	f=$(added floor $k)
+	echo "bench switch_records_added_$k $f ms"
+	[ "$perf_ok" = 1 ] && [ "$f" -gt 0 ] && echo "bench perf_sched_vs_switch_records_added_$k" \
+		"$(awk "BEGIN{printf \"%.1f\", $(added perf $k) / $f}") x"
+done
 exit 0

@@ -3,7 +3,7 @@
  * every event kind round trips with its stacks and strings; many chunks with bounded
  * buffering; a file cut anywhere in its last chunk or footer reads as truncated; corrupt
  * bytes give one error with the offset; hand-made chunks check unknown kinds; a context
- * switch costs at most 16 bytes.
+ * switch costs at most 16 bytes; a batch that arrives in runs is written in time order.
  */
 #include <check.h>
 #include <errno.h>
@@ -186,6 +186,46 @@ START_TEST(flush_times_out_of_order)
 	ck_assert_uint_eq(tr->nchunks, 2);
 	ck_assert_uint_eq(tr->end, 2000);
 	ct_trace_free(tr);
+}
+END_TEST
+
+/* Writes one thread's batch as runs each in time order and checks the file has every
+ * event once, in time order, ties in arrival order (the switch-in's CPU field carries the
+ * arrival index). scattered: runs start anywhere (the writer's merge passes); else each
+ * run overlaps the end of the one before, as a drain's hook records overlap its perf
+ * records (the writer's merge of each run into the sorted prefix). */
+static void check_runs(bool scattered)
+{
+	tfix f;
+	tfix_open(&f, true);
+	enum { RUNS = 37, PER = 300 };
+	uint32_t arrival = 0;
+	for (int r = 0; r < RUNS; r++) {
+		uint64_t t = scattered ? 100000 + (uint64_t)((r * 17) % RUNS) * 1000
+				       : 100000 + (uint64_t)r * 1000 - (r % 2 ? 200 : 0);
+		int len = r % 5 == 0 ? 1 + r % 2 : PER;
+		for (int i = 0; i < len; i++, t += 4) /* runs overlap: ties */
+			ck_assert_int_eq(ct_tw_switch_in(f.w, 7, t, arrival++), 0);
+	}
+	ct_trace *tr = tfix_read(&f, 10000000);
+	ck_assert_uint_eq(tr->nevents, arrival);
+	uint8_t *seen = calloc(arrival, 1);
+	for (size_t i = 0; i < tr->nevents; i++) {
+		const ct_trace_event *e = &tr->events[i], *p = i ? e - 1 : NULL;
+		ck_assert_uint_lt(e->other, arrival);
+		ck_assert(!seen[e->other]);
+		seen[e->other] = 1;
+		if (p)
+			ck_assert(p->time < e->time || (p->time == e->time && p->other < e->other));
+	}
+	free(seen);
+	ct_trace_free(tr);
+}
+
+START_TEST(batch_runs_sorted)
+{
+	check_runs(false);
+	check_runs(true);
 }
 END_TEST
 
@@ -390,7 +430,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("tracefmt");
 	CT_CHECK_TCASE(s, "core", 0, roundtrip_every_kind, many_chunks, short_lived_threads_bounded,
 		       flush_times_out_of_order, truncated_everywhere, corrupt_bytes,
-		       handmade_chunks, bytes_per_switch);
+		       handmade_chunks, bytes_per_switch, batch_runs_sorted);
 	return s;
 }
 
