@@ -63,8 +63,10 @@ static struct {
 	uint8_t n;
 	ct_event_fn fn[MAX_SUBSCRIBERS];
 } subscribers[CT_EV_NTYPES];
-/* The enabled sources' tick callbacks, built and read like subscribers. */
-static void (*tickers[MAX_SUBSCRIBERS])(uint64_t now);
+/* The enabled sources' tick callbacks, built and read like subscribers (eight sources
+ * tick today: room for four times as many, and a loud log past that). */
+#define MAX_TICKERS 32
+static void (*tickers[MAX_TICKERS])(uint64_t now);
 static unsigned ntickers;
 
 static int source_enabled(const ct_source *s)
@@ -77,8 +79,12 @@ static void subscribe_all(void)
 	memset(subscribers, 0, sizeof(subscribers));
 	ntickers = 0;
 	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++) {
-		if (source_enabled(*s) && (*s)->tick && ntickers < MAX_SUBSCRIBERS)
-			tickers[ntickers++] = (*s)->tick;
+		if (source_enabled(*s) && (*s)->tick) {
+			if (ntickers < MAX_TICKERS)
+				tickers[ntickers++] = (*s)->tick;
+			else
+				ct_log("source %s: no room for its tick (MAX_TICKERS)", (*s)->name);
+		}
 		if (!source_enabled(*s) || !(*s)->subs)
 			continue;
 		for (const ct_subscription *sub = (*s)->subs; sub->fn; sub++) {
