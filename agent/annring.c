@@ -39,6 +39,7 @@
 #include "agent/ann.h"
 #include "agent/fastclock.h"
 #include "agent/internal.h"
+#include "agent/ringlist.h"
 
 #define IE __attribute__((tls_model("initial-exec")))
 
@@ -55,24 +56,18 @@ typedef struct {
 	uint16_t depth; /* region nesting depth (1 = outermost) */
 } ann_rec;
 
-enum { RING_OWNED, RING_EXITED, RING_FREE };
-
 typedef struct ann_ring {
+	ct_ring_link link; /* first: ringlist.h */
 	/* The producer's line: head is published with release after the records. */
 	_Alignas(64) _Atomic uint64_t head;
 	uint64_t tail_seen; /* producer's last look at tail */
 	/* The consumer's line. */
 	_Alignas(64) _Atomic uint64_t tail;
-	/* RING_OWNED while a thread has it; its exit stores RING_EXITED (release, after its
-	 * last head store); the consumer, once it drained an exited ring, stores RING_FREE
-	 * (release); a new thread takes a free ring by CAS (acquire). */
-	_Atomic int state;
-	_Atomic uint32_t tid;  /* the owner's thread id: written before it publishes a record */
-	struct ann_ring *next; /* written before the ring is pushed on the list; immutable */
+	_Atomic uint32_t tid; /* the owner's thread id: written before it publishes a record */
 	_Alignas(64) ann_rec rec[RING_RECS];
 } ann_ring;
 
-static ann_ring *_Atomic ring_list;
+static ct_ring_list ring_list;
 static pthread_key_t ring_key;
 static int ring_key_ok;
 
@@ -84,7 +79,7 @@ static void ring_gone(void *p)
 	ann_ring *r = p;
 	tls_ring = NULL;
 	tls_ring_gone = 1;
-	atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
+	atomic_store_explicit(&r->link.state, CT_RING_EXITED, memory_order_release);
 }
 
 int ct_ann_ring_init(void)
@@ -101,30 +96,12 @@ int ct_ann_ring_init(void)
  * when none can be had. */
 static ann_ring *ring_take(void)
 {
-	ann_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire);
-	for (; r; r = r->next) {
-		int want = RING_FREE;
-		/* Acquire: the consumer's drain of the ring happened before it was freed. */
-		if (atomic_compare_exchange_strong_explicit(&r->state, &want, RING_OWNED,
-							    memory_order_acquire,
-							    memory_order_relaxed))
-			break;
-	}
-	if (!r) {
-		void *m = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
-		if (m == MAP_FAILED)
-			return NULL;
-		r = m; /* zeroed: head = tail = 0, RING_OWNED */
-		r->next = atomic_load_explicit(&ring_list, memory_order_relaxed);
-		/* Release: the consumer that finds the ring on the list sees it initialised. */
-		while (!atomic_compare_exchange_weak_explicit(
-			&ring_list, &r->next, r, memory_order_release, memory_order_relaxed))
-			;
-	}
+	ann_ring *r = ct_ring_list_take(&ring_list, sizeof(ann_ring));
+	if (!r)
+		return NULL;
 	atomic_store_explicit(&r->tid, ct_gettid(), memory_order_relaxed);
 	if (pthread_setspecific(ring_key, r) != 0) {
-		atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
+		atomic_store_explicit(&r->link.state, CT_RING_EXITED, memory_order_release);
 		return NULL;
 	}
 	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -201,10 +178,11 @@ static void dispatch(const ann_rec *e, uint32_t tid, uint64_t task)
 size_t ct_ann_ring_drain(void)
 {
 	size_t n = 0;
-	for (ann_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire); r; r = r->next) {
+	for (ann_ring *r = (ann_ring *)atomic_load_explicit(&ring_list.head, memory_order_acquire);
+	     r; r = (ann_ring *)r->link.next) {
 		/* Acquire on state before head: an exited ring's head is then final. */
-		int st = atomic_load_explicit(&r->state, memory_order_acquire);
-		if (st == RING_FREE)
+		int st = atomic_load_explicit(&r->link.state, memory_order_acquire);
+		if (st == CT_RING_FREE)
 			continue;
 		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
 		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
@@ -222,8 +200,8 @@ size_t ct_ann_ring_drain(void)
 		}
 		/* Release: the producer reuses the slots only after we read them. */
 		atomic_store_explicit(&r->tail, t, memory_order_release);
-		if (st == RING_EXITED)
-			atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
+		if (st == CT_RING_EXITED)
+			atomic_store_explicit(&r->link.state, CT_RING_FREE, memory_order_release);
 	}
 	return n;
 }
@@ -232,13 +210,14 @@ size_t ct_ann_ring_drain(void)
  * ring (under its new thread id); the others' threads do not exist here. */
 void ct_ann_ring_fork_child(void)
 {
-	for (ann_ring *r = atomic_load_explicit(&ring_list, memory_order_relaxed); r; r = r->next) {
+	for (ann_ring *r = (ann_ring *)atomic_load_explicit(&ring_list.head, memory_order_relaxed);
+	     r; r = (ann_ring *)r->link.next) {
 		atomic_store_explicit(&r->tail,
 				      atomic_load_explicit(&r->head, memory_order_relaxed),
 				      memory_order_relaxed);
 		r->tail_seen = atomic_load_explicit(&r->head, memory_order_relaxed);
 		if (r != tls_ring)
-			atomic_store_explicit(&r->state, RING_FREE, memory_order_relaxed);
+			atomic_store_explicit(&r->link.state, CT_RING_FREE, memory_order_relaxed);
 	}
 	if (tls_ring)
 		atomic_store_explicit(&tls_ring->tid, (uint32_t)syscall(SYS_gettid),

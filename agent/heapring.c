@@ -38,6 +38,7 @@
 
 #include "agent/agent.h"
 #include "agent/heap.h"
+#include "agent/ringlist.h"
 
 #define IE __attribute__((tls_model("initial-exec")))
 
@@ -47,23 +48,17 @@
  * made the 33.5M-pair loop wait ~6000 times and tripled its wall time under load). */
 #define RING_EVENTS 32768u
 
-enum { RING_OWNED, RING_EXITED, RING_FREE };
-
 typedef struct heap_ring {
+	ct_ring_link link; /* first: ringlist.h */
 	/* The producer's line: head is published with release after the event is written. */
 	_Alignas(64) _Atomic uint64_t head;
 	uint64_t tail_seen; /* producer's last look at tail */
 	/* The consumer's line. */
 	_Alignas(64) _Atomic uint64_t tail;
-	/* RING_OWNED while a thread has it; the thread's exit stores RING_EXITED (release,
-	 * after its last head store); the consumer, once it drained an exited ring, stores
-	 * RING_FREE; a new thread takes a free ring by CAS. */
-	_Atomic int state;
-	struct heap_ring *next; /* written before the ring is pushed on the list; immutable */
 	_Alignas(64) ct_heap_ring_ev ev[RING_EVENTS];
 } heap_ring;
 
-static heap_ring *_Atomic ring_list;
+static ct_ring_list ring_list;
 static pthread_key_t ring_key;
 static int ring_key_ok;
 static _Atomic uint64_t ring_waits; /* pushes that found their ring full; relaxed */
@@ -86,7 +81,7 @@ static void ring_gone(void *p)
 	heap_ring *r = p;
 	tls_ring = NULL;
 	tls_ring_off = 2;
-	atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
+	atomic_store_explicit(&r->link.state, CT_RING_EXITED, memory_order_release);
 }
 
 int ct_heap_ring_init(void)
@@ -100,29 +95,11 @@ int ct_heap_ring_init(void)
  * with the guard set. NULL when none can be had. */
 static heap_ring *ring_take(void)
 {
-	heap_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire);
-	for (; r; r = r->next) {
-		int want = RING_FREE;
-		/* Acquire: the consumer's drain of the ring happened before it was freed. */
-		if (atomic_compare_exchange_strong_explicit(&r->state, &want, RING_OWNED,
-							    memory_order_acquire,
-							    memory_order_relaxed))
-			break;
-	}
-	if (!r) {
-		void *m = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
-		if (m == MAP_FAILED)
-			return NULL;
-		r = m; /* zeroed: head = tail = 0, RING_OWNED */
-		r->next = atomic_load_explicit(&ring_list, memory_order_relaxed);
-		/* Release: the consumer that finds the ring on the list sees it initialised. */
-		while (!atomic_compare_exchange_weak_explicit(
-			&ring_list, &r->next, r, memory_order_release, memory_order_relaxed))
-			;
-	}
+	heap_ring *r = ct_ring_list_take(&ring_list, sizeof(heap_ring));
+	if (!r)
+		return NULL;
 	if (pthread_setspecific(ring_key, r) != 0) {
-		atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
+		atomic_store_explicit(&r->link.state, CT_RING_EXITED, memory_order_release);
 		return NULL;
 	}
 	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -287,7 +264,7 @@ static void ring_done(const cursor *c)
 {
 	give_back(c->r, c->t);
 	if (c->exited)
-		atomic_store_explicit(&c->r->state, RING_FREE, memory_order_release);
+		atomic_store_explicit(&c->r->link.state, CT_RING_FREE, memory_order_release);
 }
 
 /* Every ring's events merged in sequence order, so that the aggregator applies nearly all
@@ -299,16 +276,17 @@ size_t ct_heap_ring_drain(int (*fn)(void *ctx, const ct_heap_ring_ev *ev), void 
 {
 	size_t n = 0, nc = 0;
 	int stop = 0;
-	for (heap_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire); r && !stop;
-	     r = r->next) {
+	for (heap_ring *r =
+		     (heap_ring *)atomic_load_explicit(&ring_list.head, memory_order_acquire);
+	     r && !stop; r = (heap_ring *)r->link.next) {
 		/* Acquire on state before head: an exited ring's head is then final. */
-		int st = atomic_load_explicit(&r->state, memory_order_acquire);
-		if (st == RING_FREE)
+		int st = atomic_load_explicit(&r->link.state, memory_order_acquire);
+		if (st == CT_RING_FREE)
 			continue;
 		cursor c = {.r = r,
 			    .t = atomic_load_explicit(&r->tail, memory_order_relaxed),
 			    .h = atomic_load_explicit(&r->head, memory_order_acquire),
-			    .exited = st == RING_EXITED};
+			    .exited = st == CT_RING_EXITED};
 		n += (size_t)(c.h - c.t);
 		if (c.t != c.h && nc < MERGE_MAX) {
 			c.key = r->ev[c.t & (RING_EVENTS - 1)].seq_kind;
@@ -317,7 +295,8 @@ size_t ct_heap_ring_drain(int (*fn)(void *ctx, const ct_heap_ring_ev *ev), void 
 		}
 		if (c.t == c.h) { /* nothing new: no room to give back */
 			if (c.exited)
-				atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
+				atomic_store_explicit(&r->link.state, CT_RING_FREE,
+						      memory_order_release);
 			continue;
 		}
 		for (; c.t != c.h && !stop; c.t++)

@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 
 #include "agent/internal.h"
+#include "agent/ringlist.h"
 #include "libtrace/clock.h"
 
 #define IE __attribute__((tls_model("initial-exec")))
@@ -54,24 +55,18 @@ typedef struct {
 } hook_rec;
 _Static_assert(sizeof(hook_rec) == 32, "hook records are 32 bytes");
 
-enum { RING_OWNED, RING_EXITED, RING_FREE };
-
 typedef struct hook_ring {
+	ct_ring_link link; /* first: ringlist.h */
 	/* The producer's line: head is published with release after the record. */
 	_Alignas(64) _Atomic uint64_t head;
 	uint64_t tail_seen; /* producer's last look at tail */
 	/* The consumer's line. */
 	_Alignas(64) _Atomic uint64_t tail;
-	/* RING_OWNED while a thread has it; its exit stores RING_EXITED (release, after its
-	 * last head store); the consumer, once it drained an exited ring, stores RING_FREE
-	 * (release); a new thread takes a free ring by CAS (acquire). */
-	_Atomic int state;
 	_Atomic uint32_t tid;	     /* the owner's thread id, stored before its first record */
-	struct hook_ring *next;	     /* written before the ring is pushed on the list; immutable */
 	_Alignas(64) hook_rec rec[]; /* ring_recs */
 } hook_ring;
 
-static hook_ring *_Atomic ring_list;
+static ct_ring_list ring_list;
 static pthread_key_t ring_key;
 static int ring_key_ok;
 static _Atomic uint64_t ring_full; /* records a full ring sent to the shared rings */
@@ -95,7 +90,7 @@ static void ring_gone(void *p)
 		tls_ring = NULL;
 		tls_ring_off = 2;
 	}
-	atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
+	atomic_store_explicit(&r->link.state, CT_RING_EXITED, memory_order_release);
 }
 
 int ct_hook_ring_init(void)
@@ -114,29 +109,12 @@ int ct_hook_ring_init(void)
  * when none can be had. */
 static hook_ring *ring_take(void)
 {
-	hook_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire);
-	for (; r; r = r->next) {
-		int want = RING_FREE;
-		/* Acquire: the consumer's drain of the ring happened before it was freed. */
-		if (atomic_compare_exchange_strong_explicit(&r->state, &want, RING_OWNED,
-							    memory_order_acquire,
-							    memory_order_relaxed))
-			break;
-	}
-	if (!r) {
-		void *m = mmap(NULL, sizeof *r + ring_recs * sizeof(hook_rec),
-			       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m == MAP_FAILED)
-			return NULL;
-		r = m; /* zeroed: head = tail = 0, RING_OWNED */
-		r->next = atomic_load_explicit(&ring_list, memory_order_relaxed);
-		/* Release: the consumer that finds the ring on the list sees it initialised. */
-		while (!atomic_compare_exchange_weak_explicit(
-			&ring_list, &r->next, r, memory_order_release, memory_order_relaxed))
-			;
-	}
+	hook_ring *r =
+		ct_ring_list_take(&ring_list, sizeof(hook_ring) + ring_recs * sizeof(hook_rec));
+	if (!r)
+		return NULL;
 	if (pthread_setspecific(ring_key, r) != 0) {
-		atomic_store_explicit(&r->state, RING_EXITED, memory_order_release);
+		atomic_store_explicit(&r->link.state, CT_RING_EXITED, memory_order_release);
 		return NULL;
 	}
 	/* Relaxed: published to the consumer by the release store of the first head. */
@@ -242,11 +220,12 @@ static void dispatch(const hook_rec *rec, uint32_t tid)
 size_t ct_hook_ring_drain(void)
 {
 	size_t n = 0;
-	for (hook_ring *r = atomic_load_explicit(&ring_list, memory_order_acquire); r;
-	     r = r->next) {
+	for (hook_ring *r =
+		     (hook_ring *)atomic_load_explicit(&ring_list.head, memory_order_acquire);
+	     r; r = (hook_ring *)r->link.next) {
 		/* Acquire on state before head: an exited ring's head is then final. */
-		int st = atomic_load_explicit(&r->state, memory_order_acquire);
-		if (st == RING_FREE)
+		int st = atomic_load_explicit(&r->link.state, memory_order_acquire);
+		if (st == CT_RING_FREE)
 			continue;
 		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
 		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
@@ -256,8 +235,8 @@ size_t ct_hook_ring_drain(void)
 			dispatch(&r->rec[t & (ring_recs - 1)], tid);
 		/* Release: the producer reuses the slots only after we read them. */
 		atomic_store_explicit(&r->tail, t, memory_order_release);
-		if (st == RING_EXITED)
-			atomic_store_explicit(&r->state, RING_FREE, memory_order_release);
+		if (st == CT_RING_EXITED)
+			atomic_store_explicit(&r->link.state, CT_RING_FREE, memory_order_release);
 	}
 	return n;
 }
@@ -271,7 +250,7 @@ void ct_hook_ring_fork_child(void)
 {
 	/* The parent's rings stay mapped in the child, unused: their records and threads are
 	 * the parent's. This thread's key value still names one; its exit just marks it. */
-	atomic_store_explicit(&ring_list, NULL, memory_order_relaxed);
+	atomic_store_explicit(&ring_list.head, NULL, memory_order_relaxed);
 	tls_ring = NULL;
 	tls_ring_off = 0;
 }
