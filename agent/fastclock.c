@@ -58,7 +58,7 @@ static int fast_start(void)
 			snprintf(why, sizeof(why), "CTRACE_CLOCK=tsc");
 	} else {
 		if (v && *v && strcmp(v, "auto") != 0)
-			ct_log("CTRACE_CLOCK=%s: not auto, tsc or monotonic; auto", v);
+			ct_config_warn("CTRACE_CLOCK=%s: not auto, tsc or monotonic; auto", v);
 		ct_fast_tsc = usable;
 	}
 	ct_log("clock: %s (%s)", ct_fast_clock_name(), why);

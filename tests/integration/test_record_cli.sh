@@ -25,11 +25,12 @@ ok "agent logs a mode typo and keeps the known modes"
 
 # Settings given wrong in the environment are never silently replaced by defaults: summary.txt's
 # `config` line names each, `ctrace record` prints it, and valid neighbours still apply.
-CTRACE_HZ=xyz CTRACE_SAMPLER=perff CTRACE_PERIOD=abc CTRACE_BLOCK_RATE=-5 CTRACE_STACK_BYTES=5 \
+CTRACE_HZ=xyz CTRACE_SAMPLER=perff CTRACE_PERIOD=abc CTRACE_BLOCK_RATE=-5 CTRACE_STACK_BYTES=5 CTRACE_CLOCK=rdtsc \
 	"$CTRACE" record -o "$TMP/badenv" -F 199 -e cpu -- "$SAMPLES/cpu_hot" 0.2 > /dev/null 2> "$TMP/badenv.err" ||
 	fail "record with bad CTRACE_* settings failed"
 for want in "CTRACE_SAMPLER=perff: not perf or timer" "CTRACE_PERIOD=abc: not a duration" \
-	"CTRACE_BLOCK_RATE=-5: not a whole number" "CTRACE_STACK_BYTES=5: outside 1024..65528; using 1024"; do
+	"CTRACE_BLOCK_RATE=-5: not a whole number" "CTRACE_STACK_BYTES=5: outside 1024..65528; using 1024" \
+	"CTRACE_CLOCK=rdtsc: not auto, tsc or monotonic"; do
 	grep -q "^config=.*$want" "$TMP/badenv/summary.txt" ||
 		{ cat "$TMP/badenv/summary.txt"; fail "summary.txt config lacks '$want'"; }
 	grep -q "ctrace: warning: settings not used as given: .*$want" "$TMP/badenv.err" ||
