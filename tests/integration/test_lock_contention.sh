@@ -59,9 +59,13 @@ CTRACE_BLOCK_RATE=1 CTRACE_VERBOSE=1 CTRACE_OUT="$TMP/churn" CTRACE_MODES=lock,b
 	> "$TMP/churn.txt" 2> "$TMP/churn.err" || fail "lock_churn failed: $(cat "$TMP/churn.err")"
 acq=$(sed -n 's/^acquisitions //p' "$TMP/churn.txt")
 charges=$(sed -n 's/.*hook stacks: \([0-9]*\) from the stack cache.*/\1/p' "$TMP/churn.err")
-[ -n "$charges" ] && [ "$charges" -lt $((acq / 20)) ] ||
-	fail "lock_churn: ${charges:-?} stacks taken for $acq acquisitions (releases that wake no one charged)"
+# A stack is taken by a wait (block) and by the release that ends one (mutex):
+# about two per real wait. The defect this guards charged nearly every release
+# (1.04M stacks for ~500 waits); how many waits are real depends on the load.
+nwaits=$(pprof_total "$TMP/churn/block.pb.gz" count)
+[ -n "$charges" ] && [ "$charges" -le $((3 * nwaits + 1000)) ] ||
+	fail "lock_churn: ${charges:-?} stacks taken for $nwaits waits in $acq acquisitions (releases that wake no one charged)"
 waited=$(pprof_total "$TMP/churn/block.pb.gz" delay)
 held=$(pprof_total "$TMP/churn/mutex.pb.gz" delay)
 near "$held" "$waited" $((waited / 10)) || fail "lock_churn: mutex delay $held ns, block $waited ns"
-ok "lock_churn: $charges stacks for $acq acquisitions; mutex delay $held ns of block $waited ns"
+ok "lock_churn: $charges stacks for $nwaits waits in $acq acquisitions; mutex delay $held ns of block $waited ns"
