@@ -43,6 +43,7 @@
 #include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "agent/lockprof.h"
+#include "agent/tracenames.h"
 #include "agent/tracewin.h"
 #include "libtrace/traceann.h"
 #include "libtrace/tracewrite.h"
@@ -179,21 +180,36 @@ static void check(int rc)
 					      fn(ct_trace_win[k_].w, __VA_ARGS__));                \
 	} while (0)
 
-/* The thread's current name from /proc (a new thread inherits its creator's). */
-static void name_from_proc(uint32_t tid, uint64_t t)
+/* The thread's current name from /proc into name (CT_TN_LEN bytes); 0 when unreadable. */
+static int read_name(uint32_t tid, char *name)
 {
-	char path[64], name[32] = "";
+	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
-	ssize_t n = read(fd, name, sizeof(name) - 1);
+		return 0;
+	ssize_t n = read(fd, name, CT_TN_LEN - 1);
 	close(fd);
 	if (n <= 0)
-		return;
+		return 0;
 	name[n] = 0;
 	name[strcspn(name, "\n")] = 0;
-	EMIT(ct_tw_name, tid, t, name);
+	return 1;
+}
+
+/* Names the new thread tid, made by creator at t: its creator's name (tracenames.h), or
+ * while that table is incomplete its name from /proc — unless it already ended (its /proc
+ * entry is gone, or, its tid reused, another's: a storm of short threads paid a failing
+ * path lookup for each). */
+static void name_new_thread(uint32_t creator, uint32_t tid, uint64_t t, bool exited)
+{
+	char name[CT_TN_LEN];
+	if (ct_tn_inherit(creator, tid, name) == 0)
+		EMIT(ct_tw_name, tid, t, name);
+	else if (!exited && read_name(tid, name))
+		EMIT(ct_tw_name, tid, t, name);
+	if (exited)
+		ct_tn_gone(tid);
 }
 
 /* Writes what is known of p's creation (the one CREATE, then its START when known) and
@@ -203,10 +219,7 @@ static bool pend_write(pending *p)
 	if (!p->written) {
 		uint64_t t = p->fork ? p->fork_time : p->start_time;
 		EMIT(ct_tw_create, p->creator, t, p->tid, p->stack);
-		/* An ended thread's /proc entry is gone (or, its tid reused, another's): a
-		 * storm of short threads paid a failing path lookup for each. */
-		if (!p->exited)
-			name_from_proc(p->tid, t);
+		name_new_thread(p->creator, p->tid, t, p->exited);
 		p->written = 1;
 	}
 	if (p->start)
@@ -391,7 +404,10 @@ static int ensure_open(void)
 		return 0;
 	}
 	tr.last_flush = ct_now();
-	name_from_proc(tr.pid, ct_start_clock.mono_ns);
+	char name[CT_TN_LEN] = "";
+	if (read_name(tr.pid, name))
+		EMIT(ct_tw_name, tr.pid, ct_start_clock.mono_ns, name);
+	ct_tn_reset(name);
 	return 1;
 }
 
@@ -441,6 +457,7 @@ static void on_comm(const ct_event *ev)
 		return;
 	c.name[sizeof(c.name) - 1] = 0;
 	tr.names++;
+	ct_tn_set(ev->tid, c.name);
 	EMIT(ct_tw_name, ev->tid, ev->time, c.name);
 	after_event();
 }
@@ -476,6 +493,7 @@ static void on_exit_task(const ct_event *ev)
 		p->seen = ct_now();
 	}
 	tr.exits++;
+	ct_tn_gone(ev->tid);
 	EMIT(ct_tw_exit, ev->tid, ev->time);
 }
 
@@ -488,7 +506,7 @@ static void on_thread_start(const ct_event *ev)
 	if (!tr.perf_tasks) { /* no FORK records: this is the creation */
 		EMIT(ct_tw_create, s.creator, ev->time, ev->tid, s.create_stack);
 		EMIT(ct_tw_start, ev->tid, ev->time);
-		name_from_proc(ev->tid, ev->time);
+		name_new_thread(s.creator, ev->tid, ev->time, false);
 		return;
 	}
 	pending *p = pend_life(ev->tid, 1);
@@ -505,8 +523,10 @@ static void on_thread_start(const ct_event *ev)
 static void on_thread_end(const ct_event *ev)
 {
 	ct_tw *w = writer();
-	if (w && !tr.perf_tasks) /* with perf, its EXIT record is the end */
+	if (w && !tr.perf_tasks) { /* with perf, its EXIT record is the end */
+		ct_tn_gone(ev->tid);
 		EMIT(ct_tw_exit, ev->tid, ev->time);
+	}
 }
 
 static void on_wait(const ct_event *ev)

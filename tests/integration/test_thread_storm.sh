@@ -33,3 +33,14 @@ CTRACE_OUT=$TMP/timer CTRACE_SAMPLER=timer CTRACE_MODES=cpu \
 	LD_PRELOAD="$CT_BUILD/lib/libctrace.so" "$PROGS/thread_storm" 400 1 > "$TMP/timer.out" ||
 	fail "thread_storm failed (timer)"
 check timer "$TMP/timer" "$TMP/timer.out"
+
+# The trace names every thread of a storm — most end before the collector sees their
+# creation — with the name it was born with: its creator's (the main thread renames itself
+# first). Before, a thread that had ended by then got no name (its /proc entry was gone).
+CTRACE_OUT=$TMP/sched CTRACE_MODES=sched LD_PRELOAD="$CT_BUILD/lib/libctrace.so" \
+	"$PROGS/thread_storm" 200 1 stormer > /dev/null || fail "thread_storm failed (sched)"
+"$CT_BUILD/bin/ctrace" report --sched "$TMP/sched" > "$TMP/sched.txt" || fail "report --sched"
+named=$(awk '/^ +TID +NAME/ {on = 1; next} on && /^$/ {on = 0}
+	on && $1 ~ /^[0-9]+$/ {n++; if ($2 == "stormer") s++} END {print n + 0, s + 0}' "$TMP/sched.txt")
+[ "$named" = "201 201" ] || { head -20 "$TMP/sched.txt"; fail "threads, named stormer: $named (want 201 201)"; }
+ok "sched: all 201 threads of a storm named as they were born (stormer)"

@@ -2,7 +2,9 @@
  * allocating, taking a mutex and burning MS milliseconds of its own CPU (argv[2], default
  * 1: far less than a sampling period at 99 Hz) in storm_work(); prints
  * "threads_cpu_ns X", the CPU time the threads used, summed (each reads its own clock just
- * before it ends). */
+ * before it ends). With a NAME (argv[3]) the main thread first renames itself to it, so
+ * that every thread of the storm is born with that name. */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
 	int n = argc > 1 ? atoi(argv[1]) : 400;
 	if (argc > 2)
 		work_s = atof(argv[2]) / 1000;
+	if (argc > 3 && pthread_setname_np(pthread_self(), argv[3]) != 0)
+		return 1;
 	for (int i = 0; i < n; i += 4) {
 		pthread_t t[4];
 		for (int k = 0; k < 4; k++)
