@@ -8,8 +8,11 @@
  *   bench_threads churn T N [C] T threads each doing N rounds of malloc/free and a
  *                               lock/unlock of one shared mutex around a critical section
  *                               of C steps (default 16, ~20 ns); prints "wall_ns X cpu_ns Y
- *                               ops Z contended_pct P", P being the share of the program's
- *                               acquisitions that found the mutex held (a trylock first)
+ *                               ops Z contended_pct P parallel Q", P being the share of the
+ *                               program's acquisitions that found the mutex held (a trylock
+ *                               first), Q the CPU time its T threads used (each reads its own
+ *                               clock at its end), summed, over the wall time: how many CPUs
+ *                               they had on average (the agent's collector not included)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,7 +28,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile uint64_t sink;
 static long rounds;
 static int cs_steps = 16;
-static _Atomic uint64_t contended, acquired;
+static _Atomic uint64_t contended, acquired, threads_cpu;
 
 static uint64_t clock_ns(clockid_t c)
 {
@@ -84,6 +87,7 @@ static void *churner(void *arg)
 	}
 	atomic_fetch_add(&contended, busy);
 	atomic_fetch_add(&acquired, (uint64_t)rounds);
+	atomic_fetch_add(&threads_cpu, clock_ns(CLOCK_THREAD_CPUTIME_ID));
 	return NULL;
 }
 
@@ -120,8 +124,9 @@ int main(int argc, char **argv)
 	uint64_t wall = clock_ns(CLOCK_MONOTONIC) - w0, cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	printf("wall_ns %llu cpu_ns %llu", (unsigned long long)wall, (unsigned long long)cpu);
 	if (acquired)
-		printf(" ops %llu contended_pct %.2f", (unsigned long long)acquired,
-		       100.0 * (double)contended / (double)acquired);
+		printf(" ops %llu contended_pct %.2f parallel %.2f", (unsigned long long)acquired,
+		       100.0 * (double)contended / (double)acquired,
+		       (double)threads_cpu / (double)wall);
 	printf("\n");
 	return 0;
 }

@@ -21,7 +21,17 @@
 #                                               with the 16 steps (~20 ns) of the runs above
 #                                               the bare share is ~0.1-0.8% and mostly says
 #                                               whether a holder happened to be preempted,
-#                                               so its ratio was noise
+#                                               so its ratio was noise. Only runs whose
+#                                               threads had both CPUs count (their CPU time
+#                                               / wall >= 1.6, the collector's excluded):
+#                                               the share follows how many CPUs the program
+#                                               got, not the agent — a run that shared the
+#                                               machine with other jobs showed 0-2% bare and
+#                                               traced alike (up to 4 tries per repetition)
+#   bench threads_churn64_contended_ratio N x   bare share / traced share
+#   bench threads_churn64_contended_runs  N/M   runs kept (bare + traced) of those made
+#   bench threads_churn64_parallel_bare  N      median CPUs the threads had, every run
+#   bench threads_churn64_parallel_all   N      (bare, traced)
 #   bench threads_loadavg                N      1-minute load average at the end
 # CT_BENCH_AGENT=PATH measures another build of the agent.
 set -eu
@@ -69,9 +79,17 @@ while [ "$i" -lt "$reps" ]; do
 		slope "churn_$m" "$m" 1280000 "churn 64 10000" "churn 64 30000"
 	done
 	for m in bare all; do
-		r=$(run "$m" churn 64 20000 256)
-		echo "churn_cs256_$m: [$r]" >&2
-		field contended_pct "$r" >> "$tmp/cs256_$m.cont"
+		try=0
+		while [ "$try" -lt 4 ]; do
+			r=$(run "$m" churn 64 20000 256)
+			echo "churn_cs256_$m: [$r]" >&2
+			field parallel "$r" >> "$tmp/cs256_$m.par"
+			try=$((try + 1))
+			if awk -v p="$(field parallel "$r")" 'BEGIN { exit !(p >= 1.6) }'; then
+				field contended_pct "$r" >> "$tmp/cs256_$m.cont"
+				break
+			fi
+		done
 	done
 	i=$((i + 1))
 done
@@ -95,6 +113,13 @@ for m in all lock; do
 	echo "bench threads_churn64_${m}_ratio $(ratio "churn_$m" churn_bare) x"
 done
 echo "bench threads_churn64_wall_all_ratio $(ratio churn_all.wall churn_bare.wall) x"
-echo "bench threads_churn64_contended_bare $(median "$tmp/cs256_bare.cont") %"
-echo "bench threads_churn64_contended_all $(median "$tmp/cs256_all.cont") %"
+touch "$tmp/cs256_bare.cont" "$tmp/cs256_all.cont"
+cb=$(median "$tmp/cs256_bare.cont") ca=$(median "$tmp/cs256_all.cont")
+echo "bench threads_churn64_contended_bare ${cb:-none} %"
+echo "bench threads_churn64_contended_all ${ca:-none} %"
+echo "bench threads_churn64_contended_ratio $(awk -v b="${cb:-0}" -v a="${ca:-0}" \
+	'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }') x"
+echo "bench threads_churn64_contended_runs $(cat "$tmp"/cs256_*.cont | wc -l)/$(cat "$tmp"/cs256_*.par | wc -l)"
+echo "bench threads_churn64_parallel_bare $(median "$tmp/cs256_bare.par")"
+echo "bench threads_churn64_parallel_all $(median "$tmp/cs256_all.par")"
 echo "bench threads_loadavg $(cut -d' ' -f1 /proc/loadavg)"
