@@ -35,12 +35,12 @@
 #include "agent/live.h"
 #include "agent/procinfo.h"
 #include "agent/sighooks.h"
+#include "agent/tid.h"
 #include "libtrace/clock.h"
 
 __thread int ct_tls_guard __attribute__((tls_model("initial-exec")));
 __thread uintptr_t ct_tls_stack_top __attribute__((tls_model("initial-exec")));
 __thread uintptr_t ct_tls_stack_lo __attribute__((tls_model("initial-exec")));
-static __thread uint32_t tls_tid __attribute__((tls_model("initial-exec")));
 
 _Atomic int ct_agent_active; /* agent.h: set here, read by every hook */
 uintptr_t ct_main_stack_top; /* set by the constructor, read-only afterwards */
@@ -97,13 +97,6 @@ const char *ct_engine_name(ct_engine e)
 void *ct_real(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
-}
-
-uint32_t ct_gettid(void)
-{
-	if (!tls_tid)
-		tls_tid = (uint32_t)syscall(SYS_gettid);
-	return tls_tid;
 }
 
 /* Whether a thread learns its stack bounds as it starts: only where a signal handler needs
@@ -464,7 +457,7 @@ static void note_start(void)
  * off in the child. If anything fails the child simply records nothing. */
 static void at_fork_child(void)
 {
-	tls_tid = 0;
+	ct_tid_forked();
 	agent_pid = getpid();
 	if (!ct_active() || atomic_load_explicit(&finished, memory_order_relaxed)) {
 		is_fork_child = 1;
@@ -590,6 +583,7 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	if (off && *off && strcmp(off, "0") != 0)
 		return;
 	ct_tls_guard = 1;
+	ct_tid_init();
 	agent_pid = getpid();
 	ct_config_load();
 	ct_clock_snapshot_take(&ct_start_clock);
