@@ -180,36 +180,12 @@ static void check(int rc)
 					      fn(ct_trace_win[k_].w, __VA_ARGS__));                \
 	} while (0)
 
-/* The thread's current name from /proc into name (CT_TN_LEN bytes); 0 when unreadable. */
-static int read_name(uint32_t tid, char *name)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, name, CT_TN_LEN - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	name[n] = 0;
-	name[strcspn(name, "\n")] = 0;
-	return 1;
-}
-
-/* Names the new thread tid, made by creator at t: its creator's name (tracenames.h), or
- * while that table is incomplete its name from /proc — unless it already ended (its /proc
- * entry is gone, or, its tid reused, another's: a storm of short threads paid a failing
- * path lookup for each). */
+/* Names the new thread tid, made by creator at t (tracenames.h). */
 static void name_new_thread(uint32_t creator, uint32_t tid, uint64_t t, bool exited)
 {
 	char name[CT_TN_LEN];
-	if (ct_tn_inherit(creator, tid, name) == 0)
+	if (ct_tn_new_thread(creator, tid, exited, name))
 		EMIT(ct_tw_name, tid, t, name);
-	else if (!exited && read_name(tid, name))
-		EMIT(ct_tw_name, tid, t, name);
-	if (exited)
-		ct_tn_gone(tid);
 }
 
 /* Writes what is known of p's creation (the one CREATE, then its START when known) and
@@ -405,7 +381,7 @@ static int ensure_open(void)
 	}
 	tr.last_flush = ct_now();
 	char name[CT_TN_LEN] = "";
-	if (read_name(tr.pid, name))
+	if (ct_tn_read(tr.pid, name))
 		EMIT(ct_tw_name, tr.pid, ct_start_clock.mono_ns, name);
 	ct_tn_reset(name);
 	return 1;

@@ -4,8 +4,10 @@
  * deletion by moving later entries back (no tombstones: a storm of short threads would
  * fill the table with them).
  */
-#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/tracenames.h"
 
@@ -100,12 +102,34 @@ void ct_tn_set(uint32_t tid, const char *name)
 		tn_put(tid, n);
 }
 
-int ct_tn_inherit(uint32_t creator, uint32_t child, char *out)
+int ct_tn_read(uint32_t tid, char *name)
 {
-	if (tn.overflow)
-		return -ENOSPC;
-	const tn_entry *c = creator ? tn_find(creator) : NULL;
-	tn_copy(out, c ? c->name : tn.process);
-	ct_tn_set(child, out); /* also drops a left-over entry of an earlier life of child */
-	return tn.overflow ? -ENOSPC : 0;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, name, CT_TN_LEN - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	name[n] = 0;
+	name[strcspn(name, "\n")] = 0;
+	return 1;
+}
+
+int ct_tn_new_thread(uint32_t creator, uint32_t child, bool ended, char *out)
+{
+	int named = 0;
+	if (!tn.overflow) {
+		const tn_entry *c = creator ? tn_find(creator) : NULL;
+		tn_copy(out, c ? c->name : tn.process);
+		ct_tn_set(child, out); /* also drops a left-over entry of an earlier life */
+		named = 1;
+	} else if (!ended) {
+		named = ct_tn_read(child, out);
+	}
+	if (ended)
+		ct_tn_gone(child);
+	return named;
 }

@@ -13,13 +13,14 @@
  * strictly in time (records of different rings): a thread created right after its creator
  * renamed itself may get the older name — /proc, read later, had the opposite race (a
  * name the new thread gave itself afterwards). When the table is full, the names of new
- * threads come from /proc again (ct_tn_inherit returns -ENOSPC), for the rest of the run.
+ * threads come from /proc again, for the rest of the run.
  *
  * Collector thread only (and the exit path after it stopped): no locking.
  */
 #ifndef CT_TRACENAMES_H
 #define CT_TRACENAMES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Thread names are at most 15 bytes (the kernel's TASK_COMM_LEN), plus the terminator. */
@@ -32,9 +33,15 @@ void ct_tn_reset(const char *name);
 void ct_tn_set(uint32_t tid, const char *name);
 
 /* Thread child was created by creator: copies the name child starts with to out (at least
- * CT_TN_LEN bytes) and remembers it. 0, or -ENOSPC when the table overflowed earlier (the
- * caller reads the name elsewhere). */
-int ct_tn_inherit(uint32_t creator, uint32_t child, char *out);
+ * CT_TN_LEN bytes) and remembers it, unless child already ended (then forgets it). While
+ * the table is incomplete (it overflowed), the name comes from /proc instead, if child has
+ * not ended (its /proc entry is gone then, or, its tid reused, another's). 1 when out
+ * holds a name. */
+int ct_tn_new_thread(uint32_t creator, uint32_t child, bool ended, char *out);
+
+/* Thread tid's current name from /proc/self/task/TID/comm into name (CT_TN_LEN bytes): 1,
+ * or 0 when it cannot be read. */
+int ct_tn_read(uint32_t tid, char *name);
 
 /* Thread tid ended: forgets it. */
 void ct_tn_gone(uint32_t tid);
