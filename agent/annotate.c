@@ -27,6 +27,8 @@
 
 #include "agent/agent.h"
 #include "agent/ann.h"
+#include "agent/internal.h"
+#include "agent/sighooks.h"
 #define CTRACE_ANNOTATE_ABI_ONLY
 #include "include/ctrace/annotate.h"
 #include "libtrace/clock.h"
@@ -56,6 +58,7 @@ _Atomic int ct_ann_sample_labels; /* ann.h */
 /* Records that took the shared rings because their thread's ring was full or missing:
  * relaxed, for the verbose log at exit. */
 static _Atomic uint64_t shared_records;
+static _Atomic uint64_t label_async; /* threads whose label changes went to stamps */
 
 static void count(int kind)
 {
@@ -81,6 +84,14 @@ uint64_t ct_ann_misuse(char *buf, size_t len)
 	return total;
 }
 
+void ct_ann_misuse_line(char *buf, size_t len)
+{
+	char kinds[400];
+	uint64_t n = ct_ann_misuse(kinds, sizeof(kinds));
+	if (n && len)
+		snprintf(buf, len, "%llu (%s)", (unsigned long long)n, kinds);
+}
+
 /* ---- per-thread state (initial-exec TLS: async-signal-safe, no allocation) ---- */
 typedef struct {
 	uint64_t task;
@@ -93,6 +104,11 @@ static __thread uint32_t tls_labels[CT_ANN_DEPTH]; /* the set after each push */
 static __thread uint32_t tls_nlabels, tls_labels_over;
 static __thread region_slot tls_regions[CT_ANN_DEPTH];
 static __thread uint32_t tls_nregions, tls_regions_over;
+/* Whether the perf engine's SIGTRAP reads this thread's labels (labelsig.c): unknown
+ * until its first label change, then read, or stamped for good once the thread blocks
+ * SIGTRAP (its signals would come late, or never): its changes are then recorded. */
+enum { LABELS_UNKNOWN, LABELS_READ, LABELS_STAMPED };
+static __thread int tls_label_mode;
 
 uint32_t ct_ann_current(void)
 {
@@ -149,17 +165,81 @@ static int emit_annot(uint16_t type, ct_ev_annot *hdr, const char *name, const c
 	return 1;
 }
 
-/* The thread's label set changed: the CPU source's timeline needs it. */
+/* A CT_EV_ANN_LABEL record of the thread's current set: a change (kind 0) or an
+ * observation (CT_ANN_OBSERVED). The thread's own ring unless shared (the ring is in use:
+ * a signal handler interrupted an annotation call) or the ring refuses. */
+static void emit_label(uint16_t kind, int shared)
+{
+	uint32_t rec[2] = {ct_ann_current(), kind};
+	if (shared || ct_ann_ring_push(CT_EV_ANN_LABEL, rec[0], kind, 0) < 0) {
+		atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
+		ct_emit(CT_EV_ANN_LABEL, 0, rec, sizeof(rec));
+	}
+}
+
+/* This thread's labels can no longer be read at its samples: record its changes from now
+ * on, starting with the set it has. */
+static void stamp_from_now(int busy)
+{
+	if (tls_label_mode == LABELS_STAMPED)
+		return;
+	tls_label_mode = LABELS_STAMPED;
+	atomic_fetch_add_explicit(&label_async, 1, memory_order_relaxed);
+	if (recording(CT_MODE_CPU))
+		emit_label(0, busy);
+}
+
+/* The thread's label set changed: the CPU source's timeline needs it, unless the samples
+ * read the set themselves (the timer's handler, or the perf engine's SIGTRAP for a thread
+ * that does not block it). */
 static void emit_label_change(void)
 {
-	if (!recording(CT_MODE_CPU) ||
-	    atomic_load_explicit(&ct_ann_sample_labels, memory_order_relaxed))
+	if (!recording(CT_MODE_CPU))
 		return;
-	uint32_t set[2] = {ct_ann_current(), 0};
-	if (ct_ann_ring_push(CT_EV_ANN_LABEL, set[0], 0, 0) < 0) {
-		atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
-		ct_emit(CT_EV_ANN_LABEL, 0, set, sizeof(set));
+	if (atomic_load_explicit(&ct_ann_sample_labels, memory_order_relaxed)) {
+		if (__builtin_expect(tls_label_mode == LABELS_UNKNOWN, 0)) {
+			/* A thread may start with SIGTRAP blocked (its creator's mask). */
+			if (ct_perf_label_signal() && ct_sig_blocked(SIGTRAP)) {
+				stamp_from_now(1);
+				return; /* that record carries this change */
+			}
+			tls_label_mode = LABELS_READ;
+		}
+		if (tls_label_mode == LABELS_READ)
+			return;
 	}
+	emit_label(0, 0);
+}
+
+void ct_ann_observe(int async)
+{
+	if (!recording(CT_MODE_CPU) || tls_label_mode == LABELS_STAMPED)
+		return;
+	int busy = tls_busy; /* the handler interrupted an annotation call of this thread */
+	if (async) /* the thread blocked SIGTRAP out of our sight: the set now is not the sample's
+		    */
+		stamp_from_now(busy);
+	else
+		emit_label(CT_ANN_OBSERVED, busy);
+}
+
+void ct_ann_label_blocked(void)
+{
+	if (!ct_perf_label_signal())
+		return;
+	/* Shared rings when this call came inside an annotation call (a handler). */
+	stamp_from_now(tls_busy);
+}
+
+void ct_ann_label_warning(char *buf, size_t len)
+{
+	uint64_t n = atomic_load_explicit(&label_async, memory_order_relaxed);
+	size_t at = strnlen(buf, len);
+	if (n && at < len)
+		snprintf(buf + at, len - at,
+			 "%s%llu thread(s) block SIGTRAP: their label changes were stamped, not "
+			 "read at each sample",
+			 at ? "; " : "", (unsigned long long)n);
 }
 
 /* A region's begin (name) or end (name NULL) record: 1 when it went out. */
@@ -409,6 +489,7 @@ static void ann_fork_child(void)
 static int ann_start(void)
 {
 	pthread_atfork(NULL, NULL, ann_fork_child);
+	ct_ann_const_snapshot();
 	return ct_ann_ring_init();
 }
 

@@ -53,7 +53,7 @@ typedef struct {
 	uint64_t stamp; /* ct_fast_now(); REC_TASK: the task id */
 	uint32_t id;	/* label set (CT_EV_ANN_LABEL) or region name (begin) */
 	uint16_t type;	/* CT_EV_ANN_LABEL, _REGION_BEGIN, _REGION_END, or REC_TASK */
-	uint16_t depth; /* region nesting depth (1 = outermost) */
+	uint16_t depth; /* region nesting depth (1 = outermost); a label's kind */
 } ann_rec;
 
 typedef struct ann_ring {
@@ -156,7 +156,7 @@ static void dispatch(const ann_rec *e, uint32_t tid, uint64_t task)
 {
 	ct_event ev = {.type = e->type, .tid = tid, .time = ct_fast_to_ns(e->stamp)};
 	if (e->type == CT_EV_ANN_LABEL) {
-		uint32_t set[2] = {e->id, 0};
+		uint32_t set[2] = {e->id, e->depth}; /* depth: CT_ANN_OBSERVED or 0 */
 		ev.data = set;
 		ev.len = sizeof(set);
 		ct_dispatch(&ev);
