@@ -45,6 +45,8 @@ uint32_t ct_ann_current(void);
 /* Notes the read-only segments of the objects loaded now, where a label's literal strings
  * cannot change (annlabel.c's cache then skips comparing them). Constructor. */
 void ct_ann_const_snapshot(void);
+/* Whether string s lies in one of those segments (it can never change). */
+int ct_ann_constant(const char *s);
 /* stack with the calling thread's labels: the same id without labels, else the id of the
  * stack plus a CT_ANN_MARK word (0 stays 0). For hooks, on the program's thread. */
 uint32_t ct_ann_stack(uint32_t stack);

@@ -101,6 +101,11 @@ static int constant(const char *s, size_t n)
 	return 0;
 }
 
+int ct_ann_constant(const char *s)
+{
+	return constant(s, 1) && constant(s, strnlen(s, CT_ANN_NAME_MAX + 1) + 1);
+}
+
 static uint32_t hash_str(uint32_t h, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -27,6 +27,7 @@
 
 #include "agent/agent.h"
 #include "agent/ann.h"
+#include "agent/annring.h"
 #include "agent/internal.h"
 #include "agent/sighooks.h"
 #define CTRACE_ANNOTATE_ABI_ONLY
@@ -104,6 +105,8 @@ static __thread uint32_t tls_labels[CT_ANN_DEPTH]; /* the set after each push */
 static __thread uint32_t tls_nlabels, tls_labels_over;
 static __thread region_slot tls_regions[CT_ANN_DEPTH];
 static __thread uint32_t tls_nregions, tls_regions_over;
+static __thread const char *tls_name_ptr; /* the last region name, when a literal */
+static __thread uint32_t tls_name_id;	  /* and its id */
 /* Whether the perf engine's SIGTRAP reads this thread's labels (labelsig.c): unknown
  * until its first label change, then read, or stamped for good once the thread blocks
  * SIGTRAP (its signals would come late, or never): its changes are then recorded. */
@@ -171,7 +174,7 @@ static int emit_annot(uint16_t type, ct_ev_annot *hdr, const char *name, const c
 static void emit_label(uint16_t kind, int shared)
 {
 	uint32_t rec[2] = {ct_ann_current(), kind};
-	if (shared || ct_ann_ring_push(CT_EV_ANN_LABEL, rec[0], kind, 0) < 0) {
+	if (shared || ct_ann_ring_put(CT_EV_ANN_LABEL, rec[0], kind) < 0) {
 		atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
 		ct_emit(CT_EV_ANN_LABEL, 0, rec, sizeof(rec));
 	}
@@ -242,14 +245,29 @@ void ct_ann_label_warning(char *buf, size_t len)
 			 at ? "; " : "", (unsigned long long)n);
 }
 
+/* The interned id of a region's name. A thread that keeps beginning the same literal (a
+ * string in a read-only segment, which cannot change) finds it without a lookup. */
+static uint32_t region_name(const char *name, int *trunc)
+{
+	if (name == tls_name_ptr)
+		return tls_name_id;
+	uint32_t id = ct_ann_name_intern(name, trunc);
+	if (id && !*trunc && ct_ann_constant(name)) {
+		tls_name_ptr = name;
+		tls_name_id = id;
+	}
+	return id;
+}
+
 /* A region's begin (name) or end (name NULL) record: 1 when it went out. */
 static int emit_region(uint16_t type, uint64_t task, uint16_t depth, const char *name)
 {
 	uint32_t id = 0;
 	int trunc = 0;
 	if (name)
-		id = ct_ann_name_intern(name, &trunc);
-	if ((id || !name) && ct_ann_ring_push(type, id, depth, task) == 0) {
+		id = region_name(name, &trunc);
+	if ((id || !name) && (task ? ct_ann_ring_push(type, id, depth, task)
+				   : ct_ann_ring_put(type, id, depth)) == 0) {
 		if (trunc)
 			count(M_TRUNCATED);
 		return 1;
