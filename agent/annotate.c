@@ -245,12 +245,11 @@ void ct_ann_label_warning(char *buf, size_t len)
 			 at ? "; " : "", (unsigned long long)n);
 }
 
-/* The interned id of a region's name. A thread that keeps beginning the same literal (a
- * string in a read-only segment, which cannot change) finds it without a lookup. */
-static uint32_t region_name(const char *name, int *trunc)
+/* The interned id of a region's name (the lookup, out of line). A thread that keeps
+ * beginning the same literal (a string in a read-only segment, which cannot change) finds
+ * it in region_name without a call. */
+static __attribute__((noinline)) uint32_t region_name_slow(const char *name, int *trunc)
 {
-	if (name == tls_name_ptr)
-		return tls_name_id;
 	uint32_t id = ct_ann_name_intern(name, trunc);
 	if (id && !*trunc && ct_ann_constant(name)) {
 		tls_name_ptr = name;
@@ -259,15 +258,18 @@ static uint32_t region_name(const char *name, int *trunc)
 	return id;
 }
 
-/* A region's begin (name) or end (name NULL) record: 1 when it went out. */
-static int emit_region(uint16_t type, uint64_t task, uint16_t depth, const char *name)
+static inline uint32_t region_name(const char *name, int *trunc)
 {
-	uint32_t id = 0;
-	int trunc = 0;
-	if (name)
-		id = region_name(name, &trunc);
-	if ((id || !name) && (task ? ct_ann_ring_push(type, id, depth, task)
-				   : ct_ann_ring_put(type, id, depth)) == 0) {
+	return name == tls_name_ptr ? tls_name_id : region_name_slow(name, trunc);
+}
+
+/* emit_region's other cases: a task's region, a truncated name, an unknown name, or a
+ * thread ring that refused (tried: the plain record was already offered to it). */
+static __attribute__((noinline)) int emit_region_slow(uint16_t type, uint64_t task, uint16_t depth,
+						      const char *name, uint32_t id, int trunc,
+						      int tried)
+{
+	if ((id || !name) && !tried && ct_ann_ring_push(type, id, depth, task) == 0) {
 		if (trunc)
 			count(M_TRUNCATED);
 		return 1;
@@ -275,6 +277,23 @@ static int emit_region(uint16_t type, uint64_t task, uint16_t depth, const char 
 	atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
 	ct_ev_annot h = {.task = task, .depth = depth};
 	return emit_annot(type, &h, name, NULL, 0); /* counts a truncation itself */
+}
+
+/* A region's begin (name) or end (name NULL) record: 1 when it went out. Inline: the
+ * common case is a few stores and the stamp. */
+static inline __attribute__((always_inline)) int emit_region(uint16_t type, uint64_t task,
+							     uint16_t depth, const char *name)
+{
+	uint32_t id = 0;
+	int trunc = 0;
+	if (name)
+		id = region_name(name, &trunc);
+	if (__builtin_expect(!task && !trunc && (id || !name), 1)) {
+		if (ct_ann_ring_put(type, id, depth) == 0)
+			return 1;
+		return emit_region_slow(type, task, depth, name, id, trunc, 1);
+	}
+	return emit_region_slow(type, task, depth, name, id, trunc, 0);
 }
 
 /* ---- labels ---- */
