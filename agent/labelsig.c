@@ -41,7 +41,8 @@
 #define OFF_PERF_DATA (offsetof(siginfo_t, si_addr) + sizeof(void *))
 #define OFF_PERF_FLAGS (OFF_PERF_DATA + sizeof(unsigned long) + sizeof(uint32_t))
 
-static int ready; /* the handler is installed: the perf engine may ask for sigtrap */
+static int ready;   /* the handler is installed: the perf engine may ask for sigtrap */
+static int decided; /* ct_labelsig_prepare ran (a forked child keeps the choice) */
 
 static void on_sigtrap(int sig, siginfo_t *si, void *uc)
 {
@@ -101,8 +102,9 @@ static int find_note(struct dl_phdr_info *info, size_t size, void *found)
 
 int ct_labelsig_prepare(void)
 {
-	if (ready)
-		return 1; /* a forked child: the handler came with the fork */
+	if (decided)
+		return ready; /* a forked child: the parent's choice, and its handler */
+	decided = 1;
 	const char *v = getenv("CTRACE_LABELS");
 	int always = v && strcmp(v, "signal") == 0, never = v && strcmp(v, "records") == 0;
 	if (v && *v && !always && !never && strcmp(v, "auto") != 0)
