@@ -119,12 +119,7 @@ int ct_ann_ring_push(uint16_t type, uint32_t id, uint16_t depth, uint64_t task)
 	if (task)
 		r->rec[h++ & (CT_ANN_RING_RECS - 1)] =
 			(ann_rec){.stamp = task, .type = CT_ANN_REC_TASK};
-	r->rec[h & (CT_ANN_RING_RECS - 1)] =
-		(ann_rec){.stamp = ct_fast_now(), .id = id, .type = type, .depth = depth};
-	/* Release: the consumer that sees the new head sees the records. */
-	atomic_store_explicit(&r->head, h + 1, memory_order_release);
-	if (__builtin_expect(((h + 1 - r->tail_seen) & (CT_ANN_RING_RECS / 2 - 1)) == 0, 0))
-		ct_collector_wake(); /* half full, or full: drain now */
+	ct_ann_ring_append(r, h, type, id, depth);
 	return 0;
 }
 

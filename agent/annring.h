@@ -43,6 +43,19 @@ typedef struct ann_ring {
 /* The calling thread's ring, NULL until its first record (annring.c). */
 extern __thread ann_ring *ct_ann_tls_ring CT_ANN_IE;
 
+/* Writes the record at r's slot h (room checked), publishes it, and wakes the collector
+ * when the ring gets half full. */
+static inline void ct_ann_ring_append(ann_ring *r, uint64_t h, uint16_t type, uint32_t id,
+				      uint16_t depth)
+{
+	r->rec[h & (CT_ANN_RING_RECS - 1)] =
+		(ann_rec){.stamp = ct_fast_now(), .id = id, .type = type, .depth = depth};
+	/* Release: the consumer that sees the new head sees the records. */
+	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+	if (__builtin_expect(((h + 1 - r->tail_seen) & (CT_ANN_RING_RECS / 2 - 1)) == 0, 0))
+		ct_collector_wake(); /* half full, or full: drain now */
+}
+
 /* ct_ann_ring_push without a task: the common case inline (the thread has a ring with
  * room), the rest (no ring yet, a full one) through ct_ann_ring_push. Same contract. */
 static inline int ct_ann_ring_put(uint16_t type, uint32_t id, uint16_t depth)
@@ -54,12 +67,7 @@ static inline int ct_ann_ring_put(uint16_t type, uint32_t id, uint16_t depth)
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 	if (__builtin_expect(h + 1 - r->tail_seen > CT_ANN_RING_RECS, 0))
 		return ct_ann_ring_push(type, id, depth, 0);
-	r->rec[h & (CT_ANN_RING_RECS - 1)] =
-		(ann_rec){.stamp = ct_fast_now(), .id = id, .type = type, .depth = depth};
-	/* Release: the consumer that sees the new head sees the record. */
-	atomic_store_explicit(&r->head, h + 1, memory_order_release);
-	if (__builtin_expect(((h + 1 - r->tail_seen) & (CT_ANN_RING_RECS / 2 - 1)) == 0, 0))
-		ct_collector_wake(); /* half full, or full: drain now */
+	ct_ann_ring_append(r, h, type, id, depth);
 	return 0;
 }
 
