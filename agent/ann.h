@@ -42,6 +42,11 @@ uint32_t ct_ann_set_intern(uint32_t parent, const char *key, const char *value, 
 uint32_t ct_ann_set_labels(uint32_t set, ct_label *out, uint32_t max);
 /* The calling thread's current set (0: none). Async-signal-safe. */
 uint32_t ct_ann_current(void);
+/* Notes the read-only segments of the objects loaded now, where a label's literal strings
+ * cannot change (annlabel.c's cache then skips comparing them). Constructor. */
+void ct_ann_const_snapshot(void);
+/* Whether string s lies in one of those segments (it can never change). */
+int ct_ann_constant(const char *s);
 /* stack with the calling thread's labels: the same id without labels, else the id of the
  * stack plus a CT_ANN_MARK word (0 stays 0). For hooks, on the program's thread. */
 uint32_t ct_ann_stack(uint32_t stack);
@@ -84,9 +89,32 @@ uint32_t ct_ann_labels_at(uint32_t tid, uint64_t time);
  * single-threaded). */
 extern _Atomic int ct_ann_sample_labels;
 
+/* ---- labels read at each perf sample (labelsig.c, annotate.c) ---- */
+/* The perf event's sig_data: tells its SIGTRAPs from the program's. */
+#define CT_LABELSIG_COOKIE 0x637472616365ull
+/* A CT_EV_ANN_LABEL record's second word: 0 for a change (the set from its time on),
+ * CT_ANN_OBSERVED for the set read right after a sample of the thread (annhist.c). */
+#define CT_ANN_OBSERVED 1u
+/* Decides (CTRACE_LABELS, annotate.h's note) whether the perf engine should have the
+ * kernel signal each sample, and if so installs the SIGTRAP handler: 1 when it may.
+ * Constructor (or forked child), before the events open. */
+int ct_labelsig_prepare(void);
+/* The SIGTRAP handler's part: records the thread's current set as observed at its last
+ * sample; async (SIGTRAP was blocked, the signal came late) switches the thread to
+ * stamped changes from now on. Async-signal-safe. */
+void ct_ann_observe(int async);
+/* The program blocked SIGTRAP in the calling thread (sighooks.c's watch): its label
+ * changes are stamped from now on. */
+void ct_ann_label_blocked(void);
+/* Appends to buf (summary.txt's warning) how many threads blocked SIGTRAP and had their
+ * label changes stamped instead, when any did. */
+void ct_ann_label_warning(char *buf, size_t len);
+
 /* ---- misuse (annotate.c) ---- */
 /* "kind=count ..." of every misuse counted so far (empty when none) into buf; returns the
  * total. For summary.txt. */
 uint64_t ct_ann_misuse(char *buf, size_t len);
+/* "total (kind=count ...)" into buf when there was misuse (summary.txt); else untouched. */
+void ct_ann_misuse_line(char *buf, size_t len);
 
 #endif

@@ -3,6 +3,9 @@
  * CT_EV_ANN_LABEL records annotate.c emits while the CPU mode records), so that the CPU
  * source can tell which labels a thread had when it was sampled (ct_ann_labels_at).
  *
+ * A record is a change (the set from its time on) or, under the perf engine's signal
+ * (labelsig.c), an observation: the set read right after one sample (ct_ann_labels_at).
+ *
  * Records reach the collector out of order across rings (a thread migrates between CPUs'
  * rings), so each thread's changes are kept sorted by time. Old changes are dropped at
  * each tick: those more than KEEP_NS behind the newest time seen, except the last of
@@ -24,6 +27,7 @@ enum { KEEP_NS = 2000000000, THREAD_CAP = 1 << 16 };
 typedef struct {
 	uint64_t time;
 	uint32_t set;
+	uint32_t observed; /* CT_ANN_OBSERVED: the set at the sample just before time */
 } change;
 
 typedef struct {
@@ -77,7 +81,7 @@ static thread_hist *find(uint32_t tid, int create)
 
 /* Inserts a change in time order. A thread past THREAD_CAP changes since the last prune
  * loses its oldest half (samples that old would get the wrong labels; none are that old). */
-static int add_change(uint32_t tid, uint64_t time, uint32_t set)
+static int add_change(uint32_t tid, uint64_t time, uint32_t set, uint32_t observed)
 {
 	thread_hist *t = find(tid, 1);
 	if (!t)
@@ -99,42 +103,49 @@ static int add_change(uint32_t tid, uint64_t time, uint32_t set)
 		t->ch[i] = t->ch[i - 1];
 		i--;
 	}
-	t->ch[i] = (change){.time = time, .set = set};
+	t->ch[i] = (change){.time = time, .set = set, .observed = observed};
 	t->n++;
 	if (time > newest)
 		newest = time;
 	return 0;
 }
 
+/* Two kinds of entries (ann.h, CT_ANN_OBSERVED): a change holds from its time on; an
+ * observation was read right after one sample of the thread (the perf engine's signal),
+ * with no code of the thread run in between, so it is exactly that sample's set. A sample
+ * therefore takes the first entry after it when that is an observation (its own), and
+ * otherwise the last entry at or before it. */
 uint32_t ct_ann_labels_at(uint32_t tid, uint64_t time)
 {
 	thread_hist *t = find(tid, 0);
-	if (!t || !t->n || t->ch[0].time > time)
+	if (!t || !t->n)
 		return 0;
-	uint32_t lo = 0, hi = t->n; /* the last change at or before time is in [lo, hi) */
-	while (hi - lo > 1) {
+	uint32_t lo = 0, hi = t->n; /* the first entry after time is at hi, in [lo, hi] */
+	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (t->ch[mid].time <= time)
-			lo = mid;
+			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return t->ch[lo].set;
+	if (hi < t->n && t->ch[hi].observed)
+		return t->ch[hi].set;
+	return hi ? t->ch[hi - 1].set : 0;
 }
 
 static void on_label(const ct_event *ev)
 {
-	uint32_t set;
-	if (!ct_event_get(ev, &set, sizeof(set)))
+	uint32_t rec[2]; /* the set, and CT_ANN_OBSERVED or 0 */
+	if (!ct_event_get(ev, rec, sizeof(rec)))
 		return;
 	seen = 1;
-	add_change(ev->tid, ev->time, set);
+	add_change(ev->tid, ev->time, rec[0], rec[1] == CT_ANN_OBSERVED);
 }
 
 static void on_thread_end(const ct_event *ev)
 {
 	if (seen && find(ev->tid, 0))
-		add_change(ev->tid, ev->time, 0);
+		add_change(ev->tid, ev->time, 0, 0);
 }
 
 /* Drops changes older than KEEP_NS before the newest one, keeping the last of them. */

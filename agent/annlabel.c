@@ -16,8 +16,10 @@
  *
  * A push usually repeats an earlier one (an endpoint, a tenant), so each thread keeps a
  * small cache from (parent, key pointer, value pointer) to the id, checked against the
- * interned strings (the program may reuse its buffer for another value).
+ * interned strings (the program may reuse its buffer for another value) unless both are
+ * literals (in a read-only segment of an object loaded at start: they cannot change).
  */
+#include <link.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
@@ -50,8 +52,59 @@ static _Atomic uint32_t arena_used;
 typedef struct {
 	uint32_t parent, set;
 	const char *key, *value;
+	uint16_t klen, vlen; /* strlen + 1 of each: the bytes the hit compares */
+	uint32_t constant;   /* both strings lie in read-only segments: no compare */
 } cache_entry;
 static __thread cache_entry tls_cache[CACHE];
+
+/* The read-only segments of the objects loaded at start-up (string literals live there),
+ * taken by the constructor (ct_ann_const_snapshot). Such objects are never unloaded (they
+ * are the program's dependencies), so a string there cannot change under a cached
+ * pointer. Published by the release store of nconst; read with acquire. */
+enum { CONST_MAX = 256 };
+static struct {
+	uintptr_t lo, hi;
+} consts[CONST_MAX];
+static _Atomic int nconst;
+
+static int on_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	int *n = arg;
+	for (int k = 0; k < info->dlpi_phnum && *n < CONST_MAX; k++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[k];
+		if (ph->p_type == PT_LOAD && !(ph->p_flags & PF_W) && ph->p_memsz) {
+			consts[*n].lo = info->dlpi_addr + ph->p_vaddr;
+			consts[*n].hi = consts[*n].lo + ph->p_memsz;
+			(*n)++;
+		}
+	}
+	return 0;
+}
+
+void ct_ann_const_snapshot(void)
+{
+	if (atomic_load_explicit(&nconst, memory_order_relaxed))
+		return; /* a forked child keeps its parent's (the same objects) */
+	int n = 0;
+	dl_iterate_phdr(on_object, &n);
+	atomic_store_explicit(&nconst, n, memory_order_release);
+}
+
+/* Whether [s, s + n) lies in one of the snapshot's read-only segments. */
+static int constant(const char *s, size_t n)
+{
+	int k = atomic_load_explicit(&nconst, memory_order_acquire);
+	for (int i = 0; i < k; i++)
+		if ((uintptr_t)s >= consts[i].lo && (uintptr_t)s + n <= consts[i].hi)
+			return 1;
+	return 0;
+}
+
+int ct_ann_constant(const char *s)
+{
+	return constant(s, 1) && constant(s, strnlen(s, CT_ANN_NAME_MAX + 1) + 1);
+}
 
 static uint32_t hash_str(uint32_t h, const char *s, size_t n)
 {
@@ -120,6 +173,39 @@ static uint32_t intern_slow(uint32_t parent, const char *k, size_t kn, const cha
 	return slot + 1;
 }
 
+static inline int same8(const char *a, const char *b)
+{
+	uint64_t x, y;
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	return x == y;
+}
+
+static inline int same4(const char *a, const char *b)
+{
+	uint32_t x, y;
+	memcpy(&x, a, 4);
+	memcpy(&y, b, 4);
+	return x == y;
+}
+
+/* Whether the program's string s (at the pointer a cache hit matched) still holds the n
+ * bytes (NUL included) of our copy mine: word compares that read exactly n bytes of each,
+ * the last one overlapping; strcmp when s's n bytes would cross a page (s itself is the
+ * program's, the rest of its page is mapped) or are fewer than 4. About half the cost of
+ * two strcmp calls on a label push. */
+static inline __attribute__((always_inline)) int still(const char *mine, const char *s, uint32_t n)
+{
+	if (__builtin_expect(((uintptr_t)s & 4095) + n > 4096 || n < 4, 0))
+		return strcmp(mine, s) == 0;
+	if (n < 8)
+		return same4(mine, s) && same4(mine + n - 4, s + n - 4);
+	for (uint32_t i = 0; i + 8 < n; i += 8)
+		if (!same8(mine + i, s + i))
+			return 0;
+	return same8(mine + n - 8, s + n - 8);
+}
+
 static uint32_t intern(uint32_t parent, const char *key, const char *value, int *truncated,
 		       _Atomic uint32_t *quota)
 {
@@ -127,7 +213,8 @@ static uint32_t intern(uint32_t parent, const char *key, const char *value, int 
 	cache_entry *c = &tls_cache[(mix ^ (mix >> 7)) % CACHE];
 	if (c->set && c->key == key && c->value == value && c->parent == parent) {
 		const set_node *nd = &nodes[c->set - 1];
-		if (strcmp(nd->key, key) == 0 && strcmp(nd->value, value) == 0)
+		if (c->constant ||
+		    (still(nd->key, key, c->klen) && still(nd->value, value, c->vlen)))
 			return c->set;
 	}
 	size_t kn = strnlen(key, CT_ANN_KEY_MAX + 1), vn = strnlen(value, CT_ANN_VALUE_MAX + 1);
@@ -138,7 +225,13 @@ static uint32_t intern(uint32_t parent, const char *key, const char *value, int 
 	}
 	uint32_t id = intern_slow(parent, key, kn, value, vn, quota);
 	if (id && !*truncated)
-		*c = (cache_entry){.parent = parent, .set = id, .key = key, .value = value};
+		*c = (cache_entry){.parent = parent,
+				   .set = id,
+				   .key = key,
+				   .value = value,
+				   .klen = (uint16_t)(kn + 1),
+				   .vlen = (uint16_t)(vn + 1),
+				   .constant = constant(key, kn + 1) && constant(value, vn + 1)};
 	return id;
 }
 

@@ -27,6 +27,9 @@
 
 #include "agent/agent.h"
 #include "agent/ann.h"
+#include "agent/annring.h"
+#include "agent/internal.h"
+#include "agent/sighooks.h"
 #define CTRACE_ANNOTATE_ABI_ONLY
 #include "include/ctrace/annotate.h"
 #include "libtrace/clock.h"
@@ -56,6 +59,7 @@ _Atomic int ct_ann_sample_labels; /* ann.h */
 /* Records that took the shared rings because their thread's ring was full or missing:
  * relaxed, for the verbose log at exit. */
 static _Atomic uint64_t shared_records;
+static _Atomic uint64_t label_async; /* threads whose label changes went to stamps */
 
 static void count(int kind)
 {
@@ -81,6 +85,14 @@ uint64_t ct_ann_misuse(char *buf, size_t len)
 	return total;
 }
 
+void ct_ann_misuse_line(char *buf, size_t len)
+{
+	char kinds[400];
+	uint64_t n = ct_ann_misuse(kinds, sizeof(kinds));
+	if (n && len)
+		snprintf(buf, len, "%llu (%s)", (unsigned long long)n, kinds);
+}
+
 /* ---- per-thread state (initial-exec TLS: async-signal-safe, no allocation) ---- */
 typedef struct {
 	uint64_t task;
@@ -93,6 +105,13 @@ static __thread uint32_t tls_labels[CT_ANN_DEPTH]; /* the set after each push */
 static __thread uint32_t tls_nlabels, tls_labels_over;
 static __thread region_slot tls_regions[CT_ANN_DEPTH];
 static __thread uint32_t tls_nregions, tls_regions_over;
+static __thread const char *tls_name_ptr; /* the last region name, when a literal */
+static __thread uint32_t tls_name_id;	  /* and its id */
+/* Whether the perf engine's SIGTRAP reads this thread's labels (labelsig.c): unknown
+ * until its first label change, then read, or stamped for good once the thread blocks
+ * SIGTRAP (its signals would come late, or never): its changes are then recorded. */
+enum { LABELS_UNKNOWN, LABELS_READ, LABELS_STAMPED };
+static __thread int tls_label_mode;
 
 uint32_t ct_ann_current(void)
 {
@@ -149,27 +168,108 @@ static int emit_annot(uint16_t type, ct_ev_annot *hdr, const char *name, const c
 	return 1;
 }
 
-/* The thread's label set changed: the CPU source's timeline needs it. */
-static void emit_label_change(void)
+/* A CT_EV_ANN_LABEL record of the thread's current set: a change (kind 0) or an
+ * observation (CT_ANN_OBSERVED). The thread's own ring unless shared (the ring is in use:
+ * a signal handler interrupted an annotation call) or the ring refuses. */
+static void emit_label(uint16_t kind, int shared)
 {
-	if (!recording(CT_MODE_CPU) ||
-	    atomic_load_explicit(&ct_ann_sample_labels, memory_order_relaxed))
-		return;
-	uint32_t set[2] = {ct_ann_current(), 0};
-	if (ct_ann_ring_push(CT_EV_ANN_LABEL, set[0], 0, 0) < 0) {
+	uint32_t rec[2] = {ct_ann_current(), kind};
+	if (shared || ct_ann_ring_put(CT_EV_ANN_LABEL, rec[0], kind) < 0) {
 		atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
-		ct_emit(CT_EV_ANN_LABEL, 0, set, sizeof(set));
+		ct_emit(CT_EV_ANN_LABEL, 0, rec, sizeof(rec));
 	}
 }
 
-/* A region's begin (name) or end (name NULL) record: 1 when it went out. */
-static int emit_region(uint16_t type, uint64_t task, uint16_t depth, const char *name)
+/* This thread's labels can no longer be read at its samples: record its changes from now
+ * on, starting with the set it has. */
+static void stamp_from_now(int busy)
 {
-	uint32_t id = 0;
-	int trunc = 0;
-	if (name)
-		id = ct_ann_name_intern(name, &trunc);
-	if ((id || !name) && ct_ann_ring_push(type, id, depth, task) == 0) {
+	if (tls_label_mode == LABELS_STAMPED)
+		return;
+	tls_label_mode = LABELS_STAMPED;
+	atomic_fetch_add_explicit(&label_async, 1, memory_order_relaxed);
+	if (recording(CT_MODE_CPU))
+		emit_label(0, busy);
+}
+
+/* The thread's label set changed: the CPU source's timeline needs it, unless the samples
+ * read the set themselves (the timer's handler, or the perf engine's SIGTRAP for a thread
+ * that does not block it). */
+static void emit_label_change(void)
+{
+	if (!recording(CT_MODE_CPU))
+		return;
+	if (atomic_load_explicit(&ct_ann_sample_labels, memory_order_relaxed)) {
+		if (__builtin_expect(tls_label_mode == LABELS_UNKNOWN, 0)) {
+			/* A thread may start with SIGTRAP blocked (its creator's mask). */
+			if (ct_perf_label_signal() && ct_sig_blocked(SIGTRAP)) {
+				stamp_from_now(1);
+				return; /* that record carries this change */
+			}
+			tls_label_mode = LABELS_READ;
+		}
+		if (tls_label_mode == LABELS_READ)
+			return;
+	}
+	emit_label(0, 0);
+}
+
+void ct_ann_observe(int async)
+{
+	if (!recording(CT_MODE_CPU) || tls_label_mode == LABELS_STAMPED)
+		return;
+	int busy = tls_busy; /* the handler interrupted an annotation call of this thread */
+	if (async) /* the thread blocked SIGTRAP out of our sight: the set now is not the sample's
+		    */
+		stamp_from_now(busy);
+	else
+		emit_label(CT_ANN_OBSERVED, busy);
+}
+
+void ct_ann_label_blocked(void)
+{
+	if (!ct_perf_label_signal())
+		return;
+	/* Shared rings when this call came inside an annotation call (a handler). */
+	stamp_from_now(tls_busy);
+}
+
+void ct_ann_label_warning(char *buf, size_t len)
+{
+	uint64_t n = atomic_load_explicit(&label_async, memory_order_relaxed);
+	size_t at = strnlen(buf, len);
+	if (n && at < len)
+		snprintf(buf + at, len - at,
+			 "%s%llu thread(s) block SIGTRAP: their label changes were stamped, not "
+			 "read at each sample",
+			 at ? "; " : "", (unsigned long long)n);
+}
+
+/* The interned id of a region's name (the lookup, out of line). A thread that keeps
+ * beginning the same literal (a string in a read-only segment, which cannot change) finds
+ * it in region_name without a call. */
+static __attribute__((noinline)) uint32_t region_name_slow(const char *name, int *trunc)
+{
+	uint32_t id = ct_ann_name_intern(name, trunc);
+	if (id && !*trunc && ct_ann_constant(name)) {
+		tls_name_ptr = name;
+		tls_name_id = id;
+	}
+	return id;
+}
+
+static inline uint32_t region_name(const char *name, int *trunc)
+{
+	return name == tls_name_ptr ? tls_name_id : region_name_slow(name, trunc);
+}
+
+/* emit_region's other cases: a task's region, a truncated name, an unknown name, or a
+ * thread ring that refused (tried: the plain record was already offered to it). */
+static __attribute__((noinline)) int emit_region_slow(uint16_t type, uint64_t task, uint16_t depth,
+						      const char *name, uint32_t id, int trunc,
+						      int tried)
+{
+	if ((id || !name) && !tried && ct_ann_ring_push(type, id, depth, task) == 0) {
 		if (trunc)
 			count(M_TRUNCATED);
 		return 1;
@@ -177,6 +277,23 @@ static int emit_region(uint16_t type, uint64_t task, uint16_t depth, const char 
 	atomic_fetch_add_explicit(&shared_records, 1, memory_order_relaxed);
 	ct_ev_annot h = {.task = task, .depth = depth};
 	return emit_annot(type, &h, name, NULL, 0); /* counts a truncation itself */
+}
+
+/* A region's begin (name) or end (name NULL) record: 1 when it went out. Inline: the
+ * common case is a few stores and the stamp. */
+static inline __attribute__((always_inline)) int emit_region(uint16_t type, uint64_t task,
+							     uint16_t depth, const char *name)
+{
+	uint32_t id = 0;
+	int trunc = 0;
+	if (name)
+		id = region_name(name, &trunc);
+	if (__builtin_expect(!task && !trunc && (id || !name), 1)) {
+		if (ct_ann_ring_put(type, id, depth) == 0)
+			return 1;
+		return emit_region_slow(type, task, depth, name, id, trunc, 1);
+	}
+	return emit_region_slow(type, task, depth, name, id, trunc, 0);
 }
 
 /* ---- labels ---- */
@@ -409,6 +526,7 @@ static void ann_fork_child(void)
 static int ann_start(void)
 {
 	pthread_atfork(NULL, NULL, ann_fork_child);
+	ct_ann_const_snapshot();
 	return ct_ann_ring_init();
 }
 

@@ -37,47 +37,23 @@
 #include <unistd.h>
 
 #include "agent/ann.h"
+#include "agent/annring.h"
 #include "agent/fastclock.h"
 #include "agent/internal.h"
 #include "agent/ringlist.h"
-
-#define IE __attribute__((tls_model("initial-exec")))
-
-/* 32768 records of 16 bytes (512 KiB, touched as the ring fills) per annotating thread:
- * a loop doing nothing but begin+end pairs (~30 ns each) fills half of it in ~0.5 ms,
- * when it wakes the collector; a thread that annotates requests fills it in seconds. */
-#define RING_RECS 32768u
-#define REC_TASK 0xffffu /* the next record's task id, in the stamp field */
-
-typedef struct {
-	uint64_t stamp; /* ct_fast_now(); REC_TASK: the task id */
-	uint32_t id;	/* label set (CT_EV_ANN_LABEL) or region name (begin) */
-	uint16_t type;	/* CT_EV_ANN_LABEL, _REGION_BEGIN, _REGION_END, or REC_TASK */
-	uint16_t depth; /* region nesting depth (1 = outermost) */
-} ann_rec;
-
-typedef struct ann_ring {
-	ct_ring_link link; /* first: ringlist.h */
-	/* The producer's line: head is published with release after the records. */
-	_Alignas(64) _Atomic uint64_t head;
-	uint64_t tail_seen; /* producer's last look at tail */
-	/* The consumer's line. */
-	_Alignas(64) _Atomic uint64_t tail;
-	_Atomic uint32_t tid; /* the owner's thread id: written before it publishes a record */
-	_Alignas(64) ann_rec rec[RING_RECS];
-} ann_ring;
 
 static ct_ring_list ring_list;
 static pthread_key_t ring_key;
 static int ring_key_ok;
 
-static __thread ann_ring *tls_ring IE;
-static __thread int tls_ring_gone IE; /* 1 once the thread gave its ring back (or had none) */
+__thread ann_ring *ct_ann_tls_ring CT_ANN_IE; /* annring.h */
+static __thread int tls_ring_gone
+	CT_ANN_IE; /* 1 once the thread gave its ring back (or had none) */
 
 static void ring_gone(void *p)
 {
 	ann_ring *r = p;
-	tls_ring = NULL;
+	ct_ann_tls_ring = NULL;
 	tls_ring_gone = 1;
 	atomic_store_explicit(&r->link.state, CT_RING_EXITED, memory_order_release);
 }
@@ -110,7 +86,7 @@ static ann_ring *ring_take(void)
 
 static ann_ring *my_ring(void)
 {
-	ann_ring *r = tls_ring;
+	ann_ring *r = ct_ann_tls_ring;
 	if (__builtin_expect(r != NULL, 1))
 		return r;
 	if (tls_ring_gone || !ring_key_ok)
@@ -119,7 +95,7 @@ static ann_ring *my_ring(void)
 	 * recorded; errno is the program's. */
 	int saved_guard = ct_tls_guard, saved_errno = errno;
 	ct_tls_guard = 1;
-	r = tls_ring = ring_take();
+	r = ct_ann_tls_ring = ring_take();
 	tls_ring_gone = r == NULL;
 	ct_tls_guard = saved_guard;
 	errno = saved_errno;
@@ -134,20 +110,16 @@ int ct_ann_ring_push(uint16_t type, uint32_t id, uint16_t depth, uint64_t task)
 	uint32_t need = task ? 2 : 1;
 	/* Relaxed: only this thread writes head. */
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	if (__builtin_expect(h + need - r->tail_seen > RING_RECS, 0)) {
+	if (__builtin_expect(h + need - r->tail_seen > CT_ANN_RING_RECS, 0)) {
 		/* Acquire: the consumer has read the records it passed before we overwrite. */
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (h + need - r->tail_seen > RING_RECS)
+		if (h + need - r->tail_seen > CT_ANN_RING_RECS)
 			return -ENOSPC;
 	}
 	if (task)
-		r->rec[h++ & (RING_RECS - 1)] = (ann_rec){.stamp = task, .type = REC_TASK};
-	r->rec[h & (RING_RECS - 1)] =
-		(ann_rec){.stamp = ct_fast_now(), .id = id, .type = type, .depth = depth};
-	/* Release: the consumer that sees the new head sees the records. */
-	atomic_store_explicit(&r->head, h + 1, memory_order_release);
-	if (__builtin_expect(((h + 1 - r->tail_seen) & (RING_RECS / 2 - 1)) == 0, 0))
-		ct_collector_wake(); /* half full, or full: drain now */
+		r->rec[h++ & (CT_ANN_RING_RECS - 1)] =
+			(ann_rec){.stamp = task, .type = CT_ANN_REC_TASK};
+	ct_ann_ring_append(r, h, type, id, depth);
 	return 0;
 }
 
@@ -156,7 +128,7 @@ static void dispatch(const ann_rec *e, uint32_t tid, uint64_t task)
 {
 	ct_event ev = {.type = e->type, .tid = tid, .time = ct_fast_to_ns(e->stamp)};
 	if (e->type == CT_EV_ANN_LABEL) {
-		uint32_t set[2] = {e->id, 0};
+		uint32_t set[2] = {e->id, e->depth}; /* depth: CT_ANN_OBSERVED or 0 */
 		ev.data = set;
 		ev.len = sizeof(set);
 		ct_dispatch(&ev);
@@ -189,8 +161,8 @@ size_t ct_ann_ring_drain(void)
 		uint32_t tid = atomic_load_explicit(&r->tid, memory_order_relaxed);
 		uint64_t task = 0;
 		for (; t != h; t++) {
-			const ann_rec *e = &r->rec[t & (RING_RECS - 1)];
-			if (e->type == REC_TASK) {
+			const ann_rec *e = &r->rec[t & (CT_ANN_RING_RECS - 1)];
+			if (e->type == CT_ANN_REC_TASK) {
 				task = e->stamp;
 				continue;
 			}
@@ -216,10 +188,10 @@ void ct_ann_ring_fork_child(void)
 				      atomic_load_explicit(&r->head, memory_order_relaxed),
 				      memory_order_relaxed);
 		r->tail_seen = atomic_load_explicit(&r->head, memory_order_relaxed);
-		if (r != tls_ring)
+		if (r != ct_ann_tls_ring)
 			atomic_store_explicit(&r->link.state, CT_RING_FREE, memory_order_relaxed);
 	}
-	if (tls_ring)
-		atomic_store_explicit(&tls_ring->tid, (uint32_t)syscall(SYS_gettid),
+	if (ct_ann_tls_ring)
+		atomic_store_explicit(&ct_ann_tls_ring->tid, (uint32_t)syscall(SYS_gettid),
 				      memory_order_relaxed);
 }

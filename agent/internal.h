@@ -86,6 +86,8 @@ extern char ct_engine_reason[256];
 /* Opens the perf events for the enabled modes (cpu: cpu-clock samples with registers and
  * stack; sched: context switches and thread fork/exit). 0 or -errno with why filled. */
 int ct_perf_start(char *why, size_t whylen);
+/* 1 when the events signal each sample so that its thread's labels are read (labelsig.c). */
+int ct_perf_label_signal(void);
 void ct_perf_forget(void);  /* forked child: drop the parent's events */
 size_t ct_perf_drain(void); /* collector thread; records read */
 int ct_perf_pending(void);  /* collector thread; whether a ring has unread records */

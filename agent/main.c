@@ -75,8 +75,9 @@ void ct_engine_set(ct_engine e)
 	/* Release: the engine's rings and timers, set up before, are visible to the collector
 	 * once it sees the engine (ct_engine_get's acquire). */
 	atomic_store_explicit(&engine, e, memory_order_release);
-	/* The timer's samples carry their thread's labels: pushes need not record. */
-	atomic_store_explicit(&ct_ann_sample_labels, e == CT_ENGINE_TIMER, memory_order_relaxed);
+	/* Samples read their thread's labels (the timer's handler, labelsig.c): no records. */
+	int reads = e == CT_ENGINE_TIMER || (e == CT_ENGINE_PERF && ct_perf_label_signal());
+	atomic_store_explicit(&ct_ann_sample_labels, reads, memory_order_relaxed);
 }
 
 ct_engine ct_engine_get(void)
@@ -195,11 +196,8 @@ static int write_summary(void)
 			 "%llu thread(s) made with raw clone(): not sampled by the timer engine, "
 			 "not seen by the thread hooks",
 			 (unsigned long long)raw);
-	char misuse[400];
-	uint64_t nmisuse = ct_ann_misuse(misuse, sizeof(misuse));
-	if (nmisuse)
-		snprintf(s.annotate_misuse, sizeof(s.annotate_misuse), "%llu (%s)",
-			 (unsigned long long)nmisuse, misuse);
+	ct_ann_label_warning(s.warning, sizeof(s.warning));
+	ct_ann_misuse_line(s.annotate_misuse, sizeof(s.annotate_misuse));
 	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());
 	snprintf(s.config, sizeof(s.config), "%s", ct_config_warnings());
 	int rc = ct_summary_write(ct_cfg.out_dir, &s);

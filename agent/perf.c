@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/ann.h"
 #include "agent/fdguard.h"
 #include "agent/internal.h"
 
@@ -57,6 +58,8 @@ _Atomic int ct_perf_small_rings;
 /* The largest share of a ring, in 1/1024ths, that the drains since the last ct_perf_fill()
  * found written: the collector's measure of how fast the rings fill. Collector only. */
 static uint32_t fill_max;
+/* The events ask for a SIGTRAP after each sample (labelsig.c): set by ct_perf_start. */
+static int label_signal;
 static uint8_t *scratch; /* one record copied out of the ring (records may wrap); collector */
 static size_t scratch_cap;
 
@@ -177,7 +180,19 @@ int ct_perf_start(char *why, size_t whylen)
 		snprintf(why, whylen, "mmap: %s", strerror(errno));
 		return -ENOMEM;
 	}
+	/* Labels read at each sample: the handler first, then events that signal. A kernel
+	 * before 5.13 refuses sigtrap (EINVAL at CPU 0): the changes are stamped instead. */
+	label_signal = a.config == PERF_COUNT_SW_CPU_CLOCK && ct_labelsig_prepare();
+	a.sigtrap = (unsigned)label_signal;
+	a.sig_data = label_signal ? CT_LABELSIG_COOKIE : 0;
 	long pages = open_rings(&a, what, why, whylen);
+	if (pages == -EINVAL && label_signal) {
+		ct_log("perf: no sigtrap (%s); label changes are stamped", why);
+		label_signal = 0;
+		a.sigtrap = 0;
+		a.sig_data = 0;
+		pages = open_rings(&a, what, why, whylen);
+	}
 	if (pages < 0) {
 		ct_perf_stop();
 		return (int)pages;
@@ -186,12 +201,18 @@ int ct_perf_start(char *why, size_t whylen)
 		if (ring_fd(&cpus[c]) >= 0)
 			ioctl(ring_fd(&cpus[c]), PERF_EVENT_IOC_ENABLE, 0);
 	if (a.config == PERF_COUNT_SW_CPU_CLOCK)
-		snprintf(why, whylen, "perf_event cpu-clock, %d Hz%s, %ld KiB ring per CPU",
-			 ct_cfg.hz, a.context_switch ? ", context switches" : "", pages * 4);
+		snprintf(why, whylen, "perf_event cpu-clock, %d Hz%s, %ld KiB ring per CPU%s",
+			 ct_cfg.hz, a.context_switch ? ", context switches" : "", pages * 4,
+			 label_signal ? ", labels read at each sample" : "");
 	else
 		snprintf(why, whylen, "perf_event dummy, context switches, %ld KiB ring per CPU",
 			 pages * 4);
 	return 0;
+}
+
+int ct_perf_label_signal(void)
+{
+	return label_signal;
 }
 
 void ct_perf_stop(void)

@@ -1,6 +1,6 @@
 /*
  * sighooks.c — the program's sigaction/signal/setitimer, seen through the agent's claims
- * (see sighooks.h for the contract).
+ * (see sighooks.h for the contract), and its signal masks, watched (ct_sig_on_block).
  *
  * State per signal: NONE (not the agent's business: calls pass straight through), AGENT
  * (the agent's handler is installed and the agent uses the signal), DISPATCH (the agent's
@@ -26,6 +26,11 @@ static struct {
 } sigs[_NSIG];
 
 static int (*real_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+static int (*real_sigmask_fn)(int, const sigset_t *, sigset_t *);
+static int (*real_procmask_fn)(int, const sigset_t *, sigset_t *);
+/* ct_sig_on_block's watch: set once by the constructor before the program's threads run. */
+static int watch_sig;
+static void (*watch_fn)(void);
 static int (*real_setitimer_fn)(int, const struct itimerval *, struct itimerval *);
 
 int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *old)
@@ -46,16 +51,61 @@ int ct_sig_claim_handler(int sig, void (*handler)(int, siginfo_t *, void *),
 	return ct_sig_claim(sig, &sa, on_taken);
 }
 
+static int real_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!real_sigmask_fn)
+		*(void **)&real_sigmask_fn = ct_real("pthread_sigmask");
+	return real_sigmask_fn(how, set, old);
+}
+
 int ct_sig_thread_create(pthread_t *t, void *(*fn)(void *), const char *name)
 {
 	sigset_t all, old;
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	real_sigmask(SIG_SETMASK, &all, &old);
 	int r = pthread_create(t, NULL, fn, NULL);
 	if (r == 0 && name)
 		pthread_setname_np(*t, name);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	real_sigmask(SIG_SETMASK, &old, NULL);
 	return -r;
+}
+
+void ct_sig_on_block(int sig, void (*fn)(void))
+{
+	watch_fn = fn;
+	watch_sig = sig;
+}
+
+int ct_sig_blocked(int sig)
+{
+	sigset_t cur;
+	return real_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, sig) == 1;
+}
+
+/* After the program changed its thread's mask: tell the watcher if it now blocks. */
+static void mask_changed(int how, const sigset_t *set)
+{
+	if (watch_sig && set && how != SIG_UNBLOCK && !ct_tls_guard &&
+	    sigismember(set, watch_sig) == 1)
+		watch_fn();
+}
+
+CT_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int r = real_sigmask(how, set, old);
+	if (r == 0)
+		mask_changed(how, set);
+	return r;
+}
+
+CT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!real_procmask_fn)
+		*(void **)&real_procmask_fn = ct_real("sigprocmask");
+	int r = real_procmask_fn(how, set, old);
+	if (r == 0)
+		mask_changed(how, set);
+	return r;
 }
 
 int ct_sig_claim(int sig, const struct sigaction *act, void (*on_taken)(int sig))
@@ -124,7 +174,7 @@ void ct_sig_die_default(int sig)
 	sigset_t s;
 	sigemptyset(&s);
 	sigaddset(&s, sig);
-	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+	real_sigmask(SIG_UNBLOCK, &s, NULL);
 	raise(sig);
 }
 

@@ -39,6 +39,11 @@ int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *o
 /* Restores sig's default action (really, not just as the program sees it), unblocks it and
  * raises it: the caller dies of it as it would without the agent. */
 void ct_sig_die_default(int sig);
+/* Calls fn (on the program's thread, right after the change) whenever the program blocks
+ * sig in a thread's mask with sigprocmask or pthread_sigmask. One watch; constructor. */
+void ct_sig_on_block(int sig, void (*fn)(void));
+/* Whether the calling thread blocks sig now (one system call). */
+int ct_sig_blocked(int sig);
 /* Starts one of the agent's own threads, named name (NULL: unnamed), with every signal
  * blocked: the program's signals and the agent's ticks never land on it. 0 or -errno. */
 int ct_sig_thread_create(pthread_t *t, void *(*fn)(void *), const char *name);

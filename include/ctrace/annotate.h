@@ -67,6 +67,16 @@ struct ctrace_annotate_api {
 
 #define CTRACE_ANNOTATE_SYMBOL "ctrace_annotate_v1"
 
+/* An ELF note in every object that includes this header (4 bytes in a note segment): the
+ * agent looks for it at start-up to know that the program's labels are worth reading at
+ * each CPU sample (docs/annotate.md). CTRACE_ANNOTATE_NO_NOTE leaves it out. */
+#define CTRACE_ANNOTATE_NOTE_NAME "ctrace"
+#define CTRACE_ANNOTATE_NOTE_TYPE 1
+#if defined(__ELF__) && !defined(CTRACE_ANNOTATE_ABI_ONLY) && !defined(CTRACE_ANNOTATE_NO_NOTE)
+__asm__(".pushsection .note.ctrace,\"a\",%note\n\t.balign 4\n\t.long 7\n\t.long 4\n\t"
+	".long 1\n\t.asciz \"ctrace\"\n\t.balign 4\n\t.long 1\n\t.popsection");
+#endif
+
 /* The agent itself includes only the table (CTRACE_ANNOTATE_ABI_ONLY). */
 #ifndef CTRACE_ANNOTATE_ABI_ONLY
 

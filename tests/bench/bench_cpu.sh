@@ -15,6 +15,8 @@
 # - cpu_collector_us_per_sample: ctrace's collector thread CPU per sample at 999 Hz, as
 #   the slope between a short and a long run (start-up cancels), with the unwind-row cache
 #   and without it (CTRACE_UNWIND_ROWS=0: libunwind for every sample), and their ratio.
+# - cpu_label_signal_us_per_sample: what the perf engine's SIGTRAP after each sample (the
+#   labels of an annotated program read at the sample, CTRACE_LABELS=signal) adds per sample.
 # The load average is printed with the figures: wall times mean little on a busy machine.
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -40,7 +42,7 @@ summary() { # dir variant
 	sed -n 's/^collector_cpu_ms=//p' "$1/summary.txt" | awk '{print $1 * 1000}' >> "$tmp/$2.coll"
 }
 
-variants="bare ctrace99 ctrace999 ctrace999short ctrace999lu ctrace999lushort ctrace_timer99 ctrace_timer999"
+variants="bare ctrace99 ctrace999 ctrace999sig ctrace999short ctrace999lu ctrace999lushort ctrace_timer99 ctrace_timer999"
 [ -n "$profiler" ] && variants="$variants gperf99 gperf999"
 command -v perf > /dev/null && perf record -q -o "$tmp/probe.data" true > /dev/null 2>&1 &&
 	variants="$variants perf99 perf999"
@@ -59,6 +61,7 @@ run_variant() {
 	bare) measure "$prog" "$SCALE" ;;
 	ctrace99) rec 99 "$SCALE" CTRACE_UNWIND_ROWS=1 ;;
 	ctrace999) rec 999 "$SCALE" CTRACE_UNWIND_ROWS=1 ;;
+	ctrace999sig) rec 999 "$SCALE" CTRACE_LABELS=signal ;;
 	ctrace999short) rec 999 "$SHORT" CTRACE_UNWIND_ROWS=1 ;;
 	ctrace999lu) rec 999 "$SCALE" CTRACE_UNWIND_ROWS=0 ;;
 	ctrace999lushort) rec 999 "$SHORT" CTRACE_UNWIND_ROWS=0 ;;
@@ -113,6 +116,10 @@ for v in ctrace99 ctrace999 gperf99 gperf999; do
 	awk -v a="$(added $v)" -v s="$s" -v v=$v 'BEGIN {
 		printf "bench cpu_added_per_sample_%s %.1f us\n", v, (s > 0 ? a / s / 1000 : 0) }'
 done
+# What reading the labels at each sample adds (an annotated program: a SIGTRAP per sample).
+s=$(median < "$tmp/ctrace999sig.samples")
+awk -v a="$(added ctrace999sig)" -v b="$(added ctrace999)" -v s="$s" 'BEGIN {
+	printf "bench cpu_label_signal_us_per_sample %.2f us\n", (s > 0 ? (a - b) / s / 1000 : 0) }'
 # The collector's CPU per sample: slope between the short and the long 999 Hz runs.
 slope() { # long short → µs per sample
 	awk -v cl="$(median < "$tmp/$1.coll")" -v cs="$(median < "$tmp/$2.coll")" \

@@ -62,12 +62,42 @@ kept() {
 	"$CTRACE" report "$@" "$TMP/cpu/cpu.pb.gz" > "$TMP/kept.txt" || fail "report $* failed"
 	sed -n 's/^Kept by filters: [^ ]* (\([0-9.]*\)%).*/\1/p' "$TMP/kept.txt"
 }
-# Both engines: perf (the kernel samples; labels matched by time) and timer.
-for engine in perf timer; do
+# Both engines, and each way the perf engine learns a sample's labels:
+# - perf: the program includes annotate.h (its ELF note), so the kernel signals each
+#   sample and the agent's SIGTRAP handler reads the thread's labels;
+# - perf-records: CTRACE_LABELS=records, every change stamped and matched by time;
+# - perf-blocked: the threads block every signal, so their changes are stamped instead
+#   (and the summary says so);
+# - perf-trap: the program has its own SIGTRAP handler and raises SIGTRAP 252 times: it
+#   must see exactly those, and its own handler in a sigaction query;
+# - timer: the timer's handler reads the labels.
+for variant in perf perf-records perf-blocked perf-trap timer; do
+	engine=${variant%%-*} labels=auto arg=
+	case $variant in
+	perf-records) labels=records ;;
+	perf-blocked) arg=blocked ;;
+	perf-trap) arg=trap ;;
+	esac
 	rm -rf "$TMP/cpu"
-	"$CTRACE" record -o "$TMP/cpu" -F 999 --sampler "$engine" -- "$PROGS/annot_labels" > "$TMP/labels.out" 2> "$TMP/labels.err" ||
-		{ cat "$TMP/labels.err"; fail "$engine: record annot_labels failed"; }
+	CTRACE_LABELS=$labels "$CTRACE" record -o "$TMP/cpu" -F 999 --sampler "$engine" -- "$PROGS/annot_labels" $arg > "$TMP/labels.out" 2> "$TMP/labels.err" ||
+		{ cat "$TMP/labels.err"; fail "$variant: record annot_labels failed"; }
 	cat "$TMP/labels.out"
+	reason=$(sed -n 's/^reason=//p' "$TMP/cpu/summary.txt")
+	case $variant in
+	perf | perf-blocked | perf-trap)
+		echo "$reason" | grep -q 'labels read at each sample' ||
+			fail "$variant: the perf engine does not read labels at samples: $reason" ;;
+	perf-records)
+		echo "$reason" | grep -q 'labels read' && fail "$variant: CTRACE_LABELS=records ignored: $reason" ;;
+	esac
+	if [ "$variant" = perf-blocked ]; then
+		grep -q '^warning=.*2 thread(s) block SIGTRAP' "$TMP/cpu/summary.txt" ||
+			fail "perf-blocked: no warning in summary.txt: $(grep warning "$TMP/cpu/summary.txt")"
+	fi
+	if [ "$variant" = perf-trap ]; then
+		grep -q '^traps=252 handler=mine$' "$TMP/labels.out" ||
+			fail "perf-trap: the program's SIGTRAP handler saw $(grep traps= "$TMP/labels.out") (want 252, its own)"
+	fi
 	set -- $(sed -n 's/^cpu_ms parse=\([0-9]*\) render=\([0-9]*\) none=\([0-9]*\)$/\1 \2 \3/p' "$TMP/labels.out")
 	[ $# -eq 3 ] || fail "annot_labels printed no measurement"
 	total=$(($1 + $2 + $3))
@@ -82,16 +112,30 @@ for engine in perf timer; do
 	done
 	parse=$(ms "$(awk '/^ *phase:/ { on = 1; next } on && /: parse$/ { print $1; exit }' "$TMP/tags")")
 	got_parse=$(awk -v a="$parse" -v t="$all" 'BEGIN { print 100 * a / t }')
-	near "$got_parse" "$want_parse" 5 || fail "$engine: phase=parse has $got_parse% of CPU (pprof -tags), measured $want_parse%"
+	near "$got_parse" "$want_parse" 5 || fail "$variant: phase=parse has $got_parse% of CPU (pprof -tags), measured $want_parse%"
 	got_acme=$(kept --tag tenant=acme)
 	want_acme=$(awk -v a="$1" -v b="$2" -v t="$total" 'BEGIN { print 100 * (a + b) / t }')
-	near "$got_acme" "$want_acme" 5 || fail "$engine: tenant=acme has $got_acme% of CPU, measured $want_acme%"
+	near "$got_acme" "$want_acme" 5 || fail "$variant: tenant=acme has $got_acme% of CPU, measured $want_acme%"
 	got_render=$(kept --tag phase=render)
 	[ -n "$got_render" ] || { cat "$TMP/kept.txt"; fail "report --tag printed no share"; }
-	near "$got_render" "$want_render" 5 || fail "$engine: phase=render has $got_render% of CPU (report --tag), measured $want_render%"
+	near "$got_render" "$want_render" 5 || fail "$variant: phase=render has $got_render% of CPU (report --tag), measured $want_render%"
 	pprof -tagfocus=phase=render -top "$TMP/cpu/cpu.pb.gz" 2> /dev/null | grep -q burn || fail "-tagfocus selects nothing"
-	ok "$engine engine, CPU per label: parse $got_parse% (measured $want_parse%), render $got_render% (measured $want_render%), tenant $got_acme% (measured $want_acme%)"
+	# Each sample has its own thread's labels at that instant, not a neighbour's: the
+	# samples in burn_parse carry phase=parse (a sample matched to the one before it, or
+	# to a stale change, would carry render at every render-to-parse switch: ~7% of them).
+	in_parse=$(kept --focus burn_parse)
+	wrong=$(kept --focus burn_parse --tag phase=render)
+	awk -v w="${wrong:-0}" -v a="$in_parse" 'BEGIN { exit !(a > 30 && w * 100 / a < 2) }' ||
+		fail "$variant: ${wrong:-0}% of CPU in burn_parse has phase=render (of $in_parse%)"
+	ok "$variant, CPU per label: parse $got_parse% (measured $want_parse%), render $got_render% (measured $want_render%), tenant $got_acme% (measured $want_acme%); burn_parse with render: ${wrong:-0}%"
 done
+
+# A program without annotate.h gets no SIGTRAP per sample (nor a SIGTRAP handler).
+"$CTRACE" record -o "$TMP/plain" -- /bin/true > /dev/null 2>&1 || fail "record true failed"
+grep -q '^reason=perf_event cpu-clock' "$TMP/plain/summary.txt" &&
+	grep '^reason=' "$TMP/plain/summary.txt" | grep -q 'labels read' &&
+	fail "a program without annotate.h has its labels read at each sample"
+ok "labels are read at samples only for programs that include annotate.h"
 
 # ---- a sampled allocation carries the label active at malloc ---------------------------
 CTRACE_HEAP_RATE=1 "$CTRACE" record -o "$TMP/heap" -e heap -- "$PROGS/annot_labels" alloc > /dev/null 2>&1 ||
