@@ -4,7 +4,8 @@
  * Hooks (program threads). Every malloc-family function is interposed; the real functions
  * come from heapboot.c. The common path
  * is the real call plus, for allocations, one subtraction from a per-thread byte countdown
- * (initial-exec TLS) and, for frees, one byte load from the sampled-block table's filter.
+ * (initial-exec TLS) and, for frees, one byte load from a small static filter of the
+ * sampled blocks' addresses (free_filter).
  * When an allocation takes the countdown below zero it is sampled (alloc_slow): the stack
  * is captured and interned (through the per-thread stack cache, stackcache.h, which
  * spares the unwind when a call chain repeats), the block is remembered in a lock-free
@@ -73,20 +74,75 @@ static _Atomic uint64_t heap_emit_failed; /* any thread adds (relaxed); read at 
 		.nlevels = 1,                                                                      \
 	}
 
-/* The free fast path reads tbl; until start() publishes the real table it points at an
- * empty one, whose filter answers "no" for every address. */
+/* The sampled blocks (at rates above 1). Until start() publishes the real table tbl points
+ * at an empty one, as it does at rate 1, which keeps no table. */
 static _Alignas(16) unsigned char empty_mem[SMALL_TABLE_MEM];
 static ct_heap_table empty_table = SMALL_TABLE(empty_mem);
 static ct_heap_table live_table;
 static ct_heap_table *_Atomic tbl = &empty_table;
 
+/* The free fast path's filter: per hash bucket of block addresses, how many blocks in the
+ * table hash there (saturating at 255, after which the bucket always answers "maybe"). A
+ * free whose bucket is zero is not a sampled block, and the hook passes it on after one
+ * byte load from this static array — no pointer to follow, and 512 bytes (8 cache lines)
+ * that stay in cache between an event loop's frees, where the table's own first-level
+ * filter (4 KiB behind two pointers) missed on most of them. A "maybe" goes on to the
+ * table's filters (free_slow). At rate 1 every bucket is saturated: every free is
+ * reported. Updated by the sampled paths only, with the table (filter_add before an
+ * insert, filter_del after a remove); the program's ordering of a block's malloc before
+ * its free makes the freeing thread see its bucket's count (relaxed suffices, as for the
+ * table: heapsample.h). */
+#define FREE_FILTER_BITS 9
+static _Alignas(64) _Atomic uint8_t free_filter[1u << FREE_FILTER_BITS];
+
+static inline _Atomic uint8_t *filter_bucket(const void *p)
+{
+	return &free_filter[ct_heap_table_hash((uintptr_t)p) >> (64 - FREE_FILTER_BITS)];
+}
+
+static void filter_add(const void *p)
+{
+	_Atomic uint8_t *b = filter_bucket(p);
+	uint8_t c = atomic_load_explicit(b, memory_order_relaxed);
+	while (c != 255 &&
+	       !atomic_compare_exchange_weak_explicit(b, &c, (uint8_t)(c + 1), memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+}
+
+static void filter_del(const void *p)
+{
+	_Atomic uint8_t *b = filter_bucket(p);
+	uint8_t c = atomic_load_explicit(b, memory_order_relaxed);
+	while (c != 255 && c != 0 &&
+	       !atomic_compare_exchange_weak_explicit(b, &c, (uint8_t)(c - 1), memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+}
+
+/* The table's insert and remove, with the free filter kept in step. */
+static int table_insert(ct_heap_table *t, const void *p, uint64_t val)
+{
+	filter_add(p);
+	int r = ct_heap_table_insert(t, (uintptr_t)p, val);
+	if (r < 0)
+		filter_del(p);
+	return r;
+}
+
+static bool table_remove(ct_heap_table *t, const void *p, uint64_t *val)
+{
+	if (!ct_heap_table_maybe(t, (uintptr_t)p) || !ct_heap_table_remove(t, (uintptr_t)p, val))
+		return false;
+	filter_del(p);
+	return true;
+}
+
 /* At rate 1 every block is sampled, so the hooks keep no table: allocations and frees go
  * to the collector with their addresses and the aggregator matches them (heapagg.h) —
- * off the program's threads, and with no cache-missing table probe on them. tbl then
- * points at direct_table, whose saturated filter sends every free to free_slow. */
+ * off the program's threads, and with no cache-missing table probe on them. The free
+ * filter is then saturated, which sends every free to free_slow. */
 static int heap_direct;
-static _Alignas(16) unsigned char direct_mem[SMALL_TABLE_MEM];
-static ct_heap_table direct_table = SMALL_TABLE(direct_mem);
 
 /* Bytes this thread may still allocate before the next sample. Negative (-1) while the
  * agent is not recording, so every allocation re-checks (and from the start, so that a
@@ -257,11 +313,11 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 		/* The number is taken after the real call: before any free of p can take its. */
 		emit_direct(CT_EV_HEAP_ALLOC_AT, CT_HEAP_RING_ALLOC, CT_HEAP_SEQ_LATER, p, val,
 			    true);
-	} else if (ct_heap_table_insert(t, (uintptr_t)p, val) == 0) {
+	} else if (table_insert(t, p, val) == 0) {
 		uint64_t v;
 		if (emit(CT_EV_HEAP_ALLOC, val) <
 		    0) /* lost: forget the block, or its free is unmatched */
-			ct_heap_table_remove(t, (uintptr_t)p, &v);
+			table_remove(t, p, &v);
 	} else {
 		emit(CT_EV_HEAP_UNTRACKED, val);
 	}
@@ -283,7 +339,7 @@ static __attribute__((noinline)) bool forget(void *p, uint64_t *val)
 		return recording();
 	}
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
-	return ct_heap_table_remove(t, (uintptr_t)p, val);
+	return table_remove(t, p, val);
 }
 
 static void report_free(const void *p, uint64_t val)
@@ -298,20 +354,32 @@ static void report_free(const void *p, uint64_t val)
 	errno = saved_errno;
 }
 
-/* The free fast path: one load of the table pointer and one filter byte. Hot. */
+/* The free fast path: one byte of the free filter. Hot. */
 static inline __attribute__((always_inline)) bool maybe_sampled(const void *p)
 {
-	const ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
-	return ct_heap_table_maybe(t, (uintptr_t)p);
+	return atomic_load_explicit(filter_bucket(p), memory_order_relaxed) != 0;
 }
 
 /* ---- the hooks ---- */
 
-CT_EXPORT void *malloc(size_t size)
+/* malloc's sampled path: the real call, then alloc_slow (which redraws the countdown). */
+static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t ra, uintptr_t ra_slot)
 {
 	void *p = ct_heap_real.malloc(size);
-	note_alloc(p, size);
+	alloc_slow(p, size, ra, ra_slot);
 	return p;
+}
+
+/* The countdown is charged before the real call, so that the common malloc ends in a tail
+ * call (no frame of its own: a TLS subtraction, a branch and a jump). */
+CT_EXPORT void *malloc(size_t size)
+{
+	int64_t c = sub_size(tls_countdown, size);
+	if (__builtin_expect(c < 0, 0))
+		return malloc_slow(size, (uintptr_t)__builtin_return_address(0),
+				   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
+	tls_countdown = c;
+	return ct_heap_real.malloc(size);
 }
 
 /* A block that may be sampled, or one from the arena, is being freed. */
@@ -333,7 +401,8 @@ CT_EXPORT void free(void *p)
 		free_slow(p);
 		return;
 	}
-	ct_heap_real.free(p); /* a tail call: the common free adds a filter load and two compares */
+	ct_heap_real.free(p); /* a tail call: the common free adds a hash, a filter load and two
+			       * compares */
 }
 
 CT_EXPORT void *calloc(size_t n, size_t size)
@@ -366,7 +435,7 @@ static void realloc_settle(void *p, void *q, size_t size, uint64_t val)
 			return;
 		}
 		ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
-		if (ct_heap_table_insert(t, (uintptr_t)p, val) < 0)
+		if (table_insert(t, p, val) < 0)
 			report_free(p, val);
 		return;
 	}
@@ -492,8 +561,10 @@ int ct_heap_hooks_start(uint64_t rate)
 		if (r < 0)
 			return r;
 		heap_direct = 1;
-		memset(direct_mem + 16 * sizeof(ct_heap_slot), 255, 16);
-		atomic_store_explicit(&tbl, &direct_table, memory_order_release);
+		/* Relaxed: published with heap_state (release), which every allocation that
+		 * reaches the ring read first (acquire). */
+		for (size_t i = 0; i < sizeof(free_filter); i++)
+			atomic_store_explicit(&free_filter[i], 255, memory_order_relaxed);
 		atomic_store_explicit(&heap_state, HEAP_RECORDING, memory_order_release);
 		return 0;
 	}
