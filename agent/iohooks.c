@@ -69,8 +69,9 @@ static inline uint64_t io_begin(ct_lk_wait *w, int may_block, ct_wait_reason rea
 
 static inline void io_end(ct_lk_wait *w, uint64_t t0)
 {
+	/* ct_lk_wait_begin kept CT_LK_TICKS only on the TSC: no need to ask ct_fast_now. */
 	if (t0)
-		ct_lk_wait_end(w, ct_lk_wait_now(w), 1);
+		ct_lk_wait_end(w, (w->flags & CT_LK_TICKS) ? ct_tsc() : ct_now(), 1);
 }
 
 static inline int io_ts_nonzero(const struct timespec *ts)

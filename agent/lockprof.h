@@ -79,10 +79,12 @@ static inline int ct_lk_sched_on(void)
  * Every blocking hook brackets the real call with ct_lk_wait_begin and ct_lk_wait_end.
  * Waits are recorded when the block profile or the scheduler trace is on
  * (CT_LK_WAIT_MODES). The trace gets every wait (reason, object, times) and, except for
- * CT_LK_LAZY calls, its stack, taken at entry from the stack cache; the block profile
+ * CT_LK_LAZY and CT_LK_POLL calls, its stack, taken at entry from the stack cache (theirs
+ * at the end, when the wait is recorded); the block profile
  * gets the waits that won its coin (CT_LK_EV_SAMPLED), and with the trace off a wait that
  * lost it costs two clock reads and the registry's stores. While a wait is open its
- * thread is listed by ct_lk_open_waits (reason, object, begin, stack at entry). */
+ * thread is listed by ct_lk_open_waits (reason, object, begin, stack at entry; for a
+ * CT_LK_POLL wait, unwound then from the sleeping thread's stack). */
 #define CT_LK_WAIT_MODES (CT_MODE_BLOCK | CT_MODE_SCHED)
 
 enum {
@@ -94,7 +96,8 @@ enum {
 	/* A readiness wait (epoll, poll, select) that an event loop makes for every batch of
 	 * events, most of them returning at once: the trace gets it only when it lasted at
 	 * least ct_lk_io_min_ns (a shorter one was not switched out, so it labels no waiting
-	 * state); the block profile's coin applies as to every wait. */
+	 * state); the block profile's coin applies as to every wait. Its stack is taken at the
+	 * end, when the wait is recorded. */
 	CT_LK_POLL = 4,
 	/* Timed with the cheap clock (ct_fast_now ticks: no clock_gettime, whose kvm-clock page
 	 * a system call leaves cold), converted by the collector (CT_LK_EV_TICKS). The caller

@@ -23,11 +23,13 @@
  * finished-wait record carries). With the block profile alone it is taken at the end and
  * only for a wait that won the profile's coin (below), so a wait that lost it costs the
  * two clock reads and this registry's stores. A readiness wait (CT_LK_POLL: an event loop's
- * epoll_wait) shorter than ct_lk_io_min_ns is not sent to the trace either, so one that did
- * not block and lost the coin costs no more. Hooks on hot calls that rarely block (read,
- * write: CT_LK_LAZY) take it at the end and only when the call did block. A slot without a
- * stack carries the hook's return address, which the reader interns as a one-frame stack
- * when the wait is still open.
+ * epoll_wait) shorter than ct_lk_io_min_ns is not sent to the trace either, so it takes its
+ * stack at the end too, only when it is recorded: one that did not block and lost the coin
+ * costs no more. Hooks on hot calls that rarely block (read, write: CT_LK_LAZY) take it at
+ * the end and only when the call did block. A slot without a stack carries the hook's
+ * return address, which the reader interns as a one-frame stack when the wait is still
+ * open — except a readiness wait's, which also carries its caller's stack pointer: its
+ * thread sleeps in the call, so the reader unwinds a copy of that stack (wr_frozen_stack).
  *
  * The file, socket and readiness hooks time their calls with the cheap clock (CT_LK_TICKS:
  * ct_fast_now, one rdtsc) once the collector measured the tick rate; their records and
@@ -46,8 +48,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "agent/internal.h"
 #include "agent/lockprof.h"
 
 #define WR_SLOTS 4096 /* threads with a slot at once; power of two */
@@ -63,7 +67,8 @@ typedef struct {
 	uint32_t stack;
 	uint64_t obj;
 	uint64_t begin; /* 0 = not inside a wait */
-	uint64_t ra;	/* CT_LK_LAZY waits: the hook's return address */
+	uint64_t ra;	/* a wait without a stack: the hook's return address */
+	uint64_t sp;	/* a CT_LK_POLL wait: the hook's caller's stack pointer, else 0 */
 } __attribute__((aligned(64))) wr_slot;
 
 static wr_slot wr_table[WR_SLOTS];
@@ -127,6 +132,7 @@ static void wr_open(ct_lk_wait *w)
 	WR_SET(s->stack, w->stack);
 	WR_SET(s->obj, w->obj);
 	WR_SET(s->ra, (uint64_t)w->site.ra);
+	WR_SET(s->sp, w->flags & CT_LK_POLL ? (uint64_t)w->site.slot + sizeof(uintptr_t) : 0);
 	WR_SET(s->begin, w->begin ? w->begin : 1);
 	atomic_store_explicit(&s->seq, q + 2, memory_order_release); /* fields, then even */
 	w->slot = 1;
@@ -151,6 +157,15 @@ static void wr_close(const ct_lk_wait *w)
 uint64_t ct_lk_io_min_ns = 10000; /* set by wr_init (constructor); read-only afterwards */
 uint64_t ct_lk_block_rate = CT_LK_BLOCK_RATE; /* likewise */
 
+/* What ct_lk_wait_begin and _end read on every call, in one cache line: after the hook's
+ * system call every separate global was a cache miss of its own (perf annotate of an event
+ * loop's epoll_wait). tick_ns_q32 is written by the collector (relaxed: below); the copies
+ * of ct_lk_io_min_ns and ct_lk_block_rate by wr_init. */
+static struct {
+	_Alignas(64) uint64_t tick_ns_q32;
+	uint64_t io_min_ns, block_rate;
+} wr_hot = {0, 10000, CT_LK_BLOCK_RATE};
+
 static int wr_is_socket(int fd)
 {
 	struct stat st;
@@ -164,7 +179,6 @@ static int wr_is_socket(int fd)
  * taken at its first tick and one at each later tick (while the span is under a minute),
  * published once the span is 20 ms (a pair's uncertainty, ~50 ns, is then 2.5 ppm of it).
  * 0 until then, and where ct_fast_now reads clock_gettime: waits use ct_now. */
-static uint64_t wr_tick_ns_q32;
 static ct_tick_pair wr_pair0; /* the collector's */
 
 static void wr_rate_tick(uint64_t now)
@@ -179,10 +193,15 @@ static void wr_rate_tick(uint64_t now)
 		return;
 	}
 	uint64_t span = p.ns - wr_pair0.ns;
-	if (span < 20000000u || (span > 60000000000u && wr_tick_ns_q32))
+	if (span < 20000000u || (span > 60000000000u && wr_hot.tick_ns_q32))
 		return;
 	uint64_t q = (uint64_t)(((unsigned __int128)span << 32) / (p.ticks - wr_pair0.ticks));
-	__atomic_store_n(&wr_tick_ns_q32, q, __ATOMIC_RELAXED);
+	/* Stored only when it moved by more than 0.1% (the hooks use it for thresholds and
+	 * the coin): each store takes the hooks' line away from the program's threads. */
+	uint64_t old = __atomic_load_n(&wr_hot.tick_ns_q32, __ATOMIC_RELAXED);
+	uint64_t diff = q > old ? q - old : old - q;
+	if (!old || diff > old >> 10)
+		__atomic_store_n(&wr_hot.tick_ns_q32, q, __ATOMIC_RELAXED);
 }
 
 /* The child keeps the rate (the counter runs on). */
@@ -214,7 +233,7 @@ static __thread uint64_t wr_rng __attribute__((tls_model("initial-exec")));
  * else with probability delay / rate. Hot: a few instructions, no call. */
 static inline int wr_coin(uint64_t delay)
 {
-	uint64_t rate = ct_lk_block_rate;
+	uint64_t rate = wr_hot.block_rate;
 	if (delay >= rate || rate <= 1)
 		return 1;
 	uint64_t x = wr_rng;
@@ -231,7 +250,7 @@ static inline int wr_coin(uint64_t delay)
 void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
 		      ct_lk_site site)
 {
-	if ((flags & CT_LK_TICKS) && !__atomic_load_n(&wr_tick_ns_q32, __ATOMIC_RELAXED))
+	if ((flags & CT_LK_TICKS) && !__atomic_load_n(&wr_hot.tick_ns_q32, __ATOMIC_RELAXED))
 		flags &= ~(unsigned)CT_LK_TICKS;
 	w->reason = reason;
 	w->obj = obj;
@@ -239,10 +258,11 @@ void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsign
 	w->flags = (uint16_t)flags;
 	w->site = site;
 	w->slot = 0;
-	w->begin = ct_lk_wait_now(w);
+	/* A CT_LK_TICKS wait is kept only once the rate is known, which is only on the TSC. */
+	w->begin = (flags & CT_LK_TICKS) ? ct_tsc() : ct_now();
 	if (!(ct_cfg.modes & CT_LK_WAIT_MODES))
 		return;
-	if (!(flags & CT_LK_LAZY) && ct_lk_sched_on() && ct_guard_enter()) {
+	if (!(flags & (CT_LK_LAZY | CT_LK_POLL)) && ct_lk_sched_on() && ct_guard_enter()) {
 		int saved = errno;
 		w->stack = ct_lk_site_stack(site);
 		errno = saved;
@@ -258,11 +278,12 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 		return;
 	uint64_t delay = end - w->begin, ns = delay;
 	if (w->flags & CT_LK_TICKS) /* approximate: for the thresholds and the coin only */
-		ns = (uint64_t)(((unsigned __int128)delay * wr_tick_ns_q32) >> 32);
-	if ((w->flags & CT_LK_LAZY) && ns < ct_lk_io_min_ns)
+		ns = (uint64_t)(((unsigned __int128)delay * wr_hot.tick_ns_q32) >> 32);
+	if ((w->flags & CT_LK_LAZY) && ns < wr_hot.io_min_ns)
 		return;
-	int sampled = ct_lk_block_on() && ns >= ct_lk_block_min_ns && wr_coin(ns);
-	int traced = ct_lk_sched_on() && (!(w->flags & CT_LK_POLL) || ns >= ct_lk_io_min_ns);
+	/* The coin first: ct_lk_block_min_ns is then read only for the few waits it kept. */
+	int sampled = ct_lk_block_on() && wr_coin(ns) && ns >= ct_lk_block_min_ns;
+	int traced = ct_lk_sched_on() && (!(w->flags & CT_LK_POLL) || ns >= wr_hot.io_min_ns);
 	if (!sampled && !traced)
 		return;
 	if (!ct_guard_enter())
@@ -301,9 +322,10 @@ void ct_lk_open_waits_release(void)
 	atomic_store_explicit(&s->tid, 0, memory_order_release);
 }
 
-/* A consistent copy of slot s into *w and its return address into *ra: 1 when its owner
- * is inside a wait, 0 when not or when it stayed busy for every retry. */
-static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra)
+/* A consistent copy of slot s into *w, its return address and stack pointer into *ra and
+ * *sp, and the sequence count it was read at into *seq: 1 when its owner is inside a wait,
+ * 0 when not or when it stayed busy for every retry. */
+static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra, uint64_t *sp, uint32_t *seq)
 {
 	for (int i = 0; i < WR_RETRIES; i++) {
 		uint32_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
@@ -315,11 +337,38 @@ static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra)
 		w->obj = WR_GET(s->obj);
 		w->begin = WR_GET(s->begin);
 		*ra = WR_GET(s->ra);
+		*sp = WR_GET(s->sp);
 		atomic_thread_fence(memory_order_acquire); /* the loads above, then seq */
+		*seq = q;
 		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == q)
 			return w->tid != 0 && w->begin != 0;
 	}
 	return 0;
+}
+
+/* The stack of a readiness wait still open, which took none at its entry (CT_LK_POLL: it
+ * is taken when a wait is recorded, at its end): unwound here, off its thread, from a copy
+ * of the thread's stack above the hook's caller's stack pointer sp — frozen while the
+ * thread sleeps in the call — with the return address ra as the first frame, as the stack
+ * cache would give it. 0 when it cannot be read or the wait ended meanwhile (its slot's
+ * count moved from seq: the copy may hold a stack in use). */
+static uint32_t wr_frozen_stack(wr_slot *s, uint32_t seq, uint64_t ra, uint64_t sp)
+{
+	static uint8_t copy[32768]; /* one caller at a time (see ct_lk_open_waits) */
+	struct iovec local = {copy, sizeof(copy)}, remote = {(void *)(uintptr_t)sp, sizeof(copy)};
+	/* Partial at the end of the stack's mapping; fails (no fault) where nothing is there. */
+	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (got < (ssize_t)sizeof(uintptr_t))
+		return 0;
+	atomic_thread_fence(memory_order_acquire); /* the copy, then the count */
+	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
+		return 0;
+	uint64_t regs[CT_NREGS] = {0};
+	regs[CT_REG_RIP] = ra;
+	regs[CT_REG_RSP] = sp;
+	uintptr_t pcs[CT_MAX_FRAMES];
+	int n = ct_unwind(regs, copy, (size_t)got, pcs, CT_MAX_FRAMES);
+	return n > 0 ? ct_stack_intern(pcs, n) : 0;
 }
 
 void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg)
@@ -328,14 +377,17 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 	int saved = errno;
 	for (uint32_t i = 0; i < WR_SLOTS; i++) {
 		ct_lk_open_wait w;
-		uint64_t ra;
+		uint64_t ra, sp;
+		uint32_t seq;
 		if (!atomic_load_explicit(&wr_table[i].tid, memory_order_relaxed) ||
-		    !wr_read(&wr_table[i], &w, &ra))
+		    !wr_read(&wr_table[i], &w, &ra, &sp, &seq))
 			continue;
 		/* A thread that ended without the agent's exit path (raw clone) left its
 		 * slot: skip threads that no longer exist. */
 		if (syscall(SYS_tgkill, pid, (pid_t)w.tid, 0) < 0 && errno == ESRCH)
 			continue;
+		if (!w.stack && ra && sp)
+			w.stack = wr_frozen_stack(&wr_table[i], seq, ra, sp);
 		if (!w.stack && ra) {
 			uintptr_t pc = (uintptr_t)ra;
 			w.stack = ct_stack_intern(&pc, 1);
@@ -365,5 +417,7 @@ __attribute__((constructor)) static void wr_init(void)
 {
 	ct_env_u64("CTRACE_IO_MIN_NS", 0, UINT64_MAX, &ct_lk_io_min_ns);
 	ct_env_u64("CTRACE_BLOCK_RATE", 1, UINT64_MAX, &ct_lk_block_rate);
+	wr_hot.io_min_ns = ct_lk_io_min_ns;
+	wr_hot.block_rate = ct_lk_block_rate;
 	pthread_atfork(NULL, NULL, wr_child_reset);
 }
