@@ -38,6 +38,7 @@
 #include "agent/agent.h"
 #include "agent/ann.h"
 #include "agent/heap.h"
+#include "agent/hot.h"
 #include "agent/stackcache.h"
 #include "libtrace/clock.h"
 #include "libtrace/heapsample.h"
@@ -93,7 +94,7 @@ static ct_heap_table *_Atomic tbl = &empty_table;
  * its free makes the freeing thread see its bucket's count (relaxed suffices, as for the
  * table: heapsample.h). */
 #define FREE_FILTER_BITS 9
-static _Alignas(64) _Atomic uint8_t free_filter[1u << FREE_FILTER_BITS];
+static _Alignas(64) _Atomic uint8_t free_filter[1u << FREE_FILTER_BITS] CT_HOT_DATA;
 
 static inline _Atomic uint8_t *filter_bucket(const void *p)
 {
@@ -153,6 +154,17 @@ static _Atomic uint64_t seed_counter;
 
 #define COUNTDOWN_NEVER (INT64_C(1) << 62)
 
+/* tls_countdown's offset from the thread pointer, on the hot page (hot.h: no GOT load on
+ * the fast path); 0 until ct_heap_hooks_start takes it. Relaxed: either value gives the
+ * thread's countdown. */
+static intptr_t countdown_off CT_HOT_DATA;
+
+static inline int64_t *countdown(void)
+{
+	intptr_t off = __atomic_load_n(&countdown_off, __ATOMIC_RELAXED);
+	return __builtin_expect(off != 0, 1) ? (int64_t *)ct_tls_at(off) : &tls_countdown;
+}
+
 static inline int64_t sub_size(int64_t countdown, size_t size)
 {
 	return (int64_t)((uint64_t)countdown - (uint64_t)size);
@@ -166,8 +178,9 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
  * where the program's stack starts (stackcache.h). */
 static inline __attribute__((always_inline)) void note_alloc(void *p, size_t size)
 {
-	tls_countdown = sub_size(tls_countdown, size);
-	if (__builtin_expect(tls_countdown < 0, 0))
+	int64_t *cd = countdown();
+	*cd = sub_size(*cd, size);
+	if (__builtin_expect(*cd < 0, 0))
 		alloc_slow(p, size, (uintptr_t)__builtin_return_address(0),
 			   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
 }
@@ -372,13 +385,14 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t ra, ui
 
 /* The countdown is charged before the real call, so that the common malloc ends in a tail
  * call (no frame of its own: a TLS subtraction, a branch and a jump). */
-CT_EXPORT void *malloc(size_t size)
+CT_HOT_FN CT_EXPORT void *malloc(size_t size)
 {
-	int64_t c = sub_size(tls_countdown, size);
+	int64_t *cd = countdown();
+	int64_t c = sub_size(*cd, size);
 	if (__builtin_expect(c < 0, 0))
 		return malloc_slow(size, (uintptr_t)__builtin_return_address(0),
 				   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
-	tls_countdown = c;
+	*cd = c;
 	return ct_heap_real.malloc(size);
 }
 
@@ -395,7 +409,7 @@ static __attribute__((noinline)) void free_slow(void *p)
 	ct_heap_real.free(p);
 }
 
-CT_EXPORT void free(void *p)
+CT_HOT_FN CT_EXPORT void free(void *p)
 {
 	if (__builtin_expect(maybe_sampled(p) | ct_heap_in_arena(p), 0)) {
 		free_slow(p);
@@ -405,7 +419,7 @@ CT_EXPORT void free(void *p)
 			       * compares */
 }
 
-CT_EXPORT void *calloc(size_t n, size_t size)
+CT_HOT_FN CT_EXPORT void *calloc(size_t n, size_t size)
 {
 	void *p = ct_heap_real.calloc(n, size);
 	if (p)
@@ -450,7 +464,7 @@ static void *arena_realloc(void *p, size_t size)
 	return q;
 }
 
-CT_EXPORT void *realloc(void *p, size_t size)
+CT_HOT_FN CT_EXPORT void *realloc(void *p, size_t size)
 {
 	if (__builtin_expect(ct_heap_in_arena(p), 0))
 		return arena_realloc(p, size);
@@ -523,7 +537,7 @@ CT_EXPORT void *pvalloc(size_t size)
 	return p;
 }
 
-CT_EXPORT size_t malloc_usable_size(void *p)
+CT_HOT_FN CT_EXPORT size_t malloc_usable_size(void *p)
 {
 	if (__builtin_expect(ct_heap_in_arena(p), 0))
 		return ct_heap_arena_size(p);
@@ -555,6 +569,7 @@ static void heap_atfork_child(void)
 int ct_heap_hooks_start(uint64_t rate)
 {
 	heap_rate = rate;
+	__atomic_store_n(&countdown_off, ct_tls_offset(&tls_countdown), __ATOMIC_RELAXED);
 	pthread_atfork(NULL, NULL, heap_atfork_child);
 	if (heap_rate <= 1) {
 		int r = ct_heap_ring_init();

@@ -79,7 +79,7 @@ static inline int io_ts_nonzero(const struct timespec *ts)
 	return !ts || ts->tv_sec != 0 || ts->tv_nsec != 0;
 }
 
-CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+CT_HOT_FN CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
 	ct_lk_wait w;
 	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd, CT_LK_SITE());
@@ -88,8 +88,8 @@ CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 	return rc;
 }
 
-CT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
-			  const sigset_t *ss)
+CT_HOT_FN CT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
+				    const sigset_t *ss)
 {
 	ct_lk_wait w;
 	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd, CT_LK_SITE());
@@ -109,7 +109,7 @@ CT_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 	return rc;
 }
 
-CT_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+CT_HOT_FN CT_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	ct_lk_wait w;
 	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0, CT_LK_SITE());

@@ -27,6 +27,7 @@
 
 #include "agent/agent.h"
 #include "agent/fastclock.h"
+#include "agent/hot.h"
 #include "libtrace/clock.h"
 
 /* Records: CT_EV_LOCK_WAIT (ct_ev_lock_wait) and CT_EV_LOCK_HOLD (ct_ev_lock_hold), in
@@ -198,9 +199,15 @@ void ct_lk_unblock(uint64_t obj, uint32_t stack, uint32_t woken, ct_lk_site site
  * modes: the agent is active, the mode on, and the thread not inside the agent. A hook
  * checks this before timing a call; the guard itself is entered only around the
  * recording, never across the real (blocking, maybe cancelled) call. */
+/* ct_tls_guard's offset from the thread pointer, on the hot page (agent/hot.h: no GOT load
+ * before the hook's call); taken by waitreg.c's constructor, 0 before. */
+extern intptr_t ct_lk_guard_off;
+
 static inline int ct_lk_recording(unsigned modes)
 {
-	return !ct_tls_guard && ct_active() && (ct_cfg.modes & modes);
+	intptr_t off = __atomic_load_n(&ct_lk_guard_off, __ATOMIC_RELAXED);
+	int guard = off ? *(const int *)ct_tls_at(off) : ct_tls_guard;
+	return !guard && ct_active() && (ct_cfg.modes & modes);
 }
 
 /* The real function name (version ver when not NULL) after the agent: dlvsym, else
@@ -217,7 +224,7 @@ __attribute__((noreturn, cold)) void ct_lk_missing(const char *name);
  * with a relaxed load: it is only ever set to the same value, and the code it points to
  * was mapped before any thread could find it. */
 #define CT_LK_DEFINE_REAL(fn, ver)                                                                 \
-	static __typeof__(fn) *ct_lk_real_##fn;                                                    \
+	static __typeof__(fn) *ct_lk_real_##fn CT_HOT_DATA;                                        \
 	static inline void resolve_##fn(void)                                                      \
 	{                                                                                          \
 		__atomic_store_n(&ct_lk_real_##fn, (__typeof__(fn) *)ct_lk_resolve(#fn, ver),      \

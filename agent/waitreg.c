@@ -72,16 +72,30 @@ typedef struct {
 } __attribute__((aligned(64))) wr_slot;
 
 static wr_slot wr_table[WR_SLOTS];
-static __thread wr_slot *wr_self __attribute__((tls_model("initial-exec")));
-/* The owner's copy of its slot's sequence count, and whether a wait of the thread holds
- * the slot (set before the slot is written, so that a signal handler's wait in between
- * leaves it alone). The owner never loads its slot: after a system call — every hook's
+/* The thread's own state: its slot; the owner's copy of the slot's sequence count, and
+ * whether a wait of the thread holds the slot (set before the slot is written, so that a
+ * signal handler's wait in between leaves it alone); the coin's generator (xorshift64,
+ * seeded on first use). The owner never loads its slot: after a system call — every hook's
  * real call — the slot's first load missed the caches and the TLB on these machines
  * (the single costliest instruction of a hook that did not wait), while stores retire
  * into the store buffer. Thread-local data sits beside the thread's control block, which
- * libc touches around every call anyway. */
-static __thread uint32_t wr_seq __attribute__((tls_model("initial-exec")));
-static __thread int wr_busy __attribute__((tls_model("initial-exec")));
+ * libc touches around every call anyway; one object, reached through an offset kept on
+ * the hot page (hot.h), so that no GOT load precedes it. */
+typedef struct {
+	wr_slot *self;
+	uint32_t seq;
+	int busy;
+	uint64_t rng;
+} wr_tls_t;
+static __thread wr_tls_t wr_tls __attribute__((tls_model("initial-exec")));
+static intptr_t wr_tls_off CT_HOT_DATA; /* set by wr_init; relaxed: either value works */
+intptr_t ct_lk_guard_off CT_HOT_DATA;	/* likewise (lockprof.h) */
+
+static inline wr_tls_t *wr_me(void)
+{
+	intptr_t off = __atomic_load_n(&wr_tls_off, __ATOMIC_RELAXED);
+	return __builtin_expect(off != 0, 1) ? (wr_tls_t *)ct_tls_at(off) : &wr_tls;
+}
 
 #define WR_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 #define WR_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
@@ -91,8 +105,9 @@ static __thread int wr_busy __attribute__((tls_model("initial-exec")));
 /* The calling thread's slot, claimed on first use; NULL when the table is full. */
 static wr_slot *wr_slot_get(void)
 {
-	if (__builtin_expect(wr_self != NULL, 1))
-		return wr_self;
+	wr_tls_t *me = wr_me();
+	if (__builtin_expect(me->self != NULL, 1))
+		return me->self;
 	uint32_t tid = ct_gettid();
 	for (uint32_t i = 0; i < WR_SLOTS; i++) {
 		wr_slot *s = &wr_table[(tid + i) & (WR_SLOTS - 1)];
@@ -102,8 +117,8 @@ static wr_slot *wr_slot_get(void)
 		    atomic_compare_exchange_strong_explicit(
 			    &s->tid, &free_tid, tid, memory_order_relaxed, memory_order_relaxed)) {
 			/* Once per thread: the previous owner left the count even. */
-			wr_seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
-			wr_self = s;
+			me->seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+			me->self = s;
 			return s;
 		}
 	}
@@ -113,19 +128,20 @@ static wr_slot *wr_slot_get(void)
 /* Opens the slot for w, unless another wait of this thread holds it. */
 static void wr_open(ct_lk_wait *w)
 {
+	wr_tls_t *me = wr_me();
 	w->slot = 0;
-	if (wr_busy)
+	if (me->busy)
 		return;
-	wr_busy = 1;
+	me->busy = 1;
 	atomic_signal_fence(memory_order_seq_cst); /* busy before the slot changes */
 	wr_slot *s = wr_slot_get();
 	if (!s) {
 		atomic_signal_fence(memory_order_seq_cst);
-		wr_busy = 0;
+		me->busy = 0;
 		return;
 	}
-	uint32_t q = wr_seq;
-	wr_seq = q + 2;
+	uint32_t q = me->seq;
+	me->seq = q + 2;
 	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release); /* odd before the fields change */
 	WR_SET(s->reason, w->reason | (w->flags & CT_LK_TICKS ? WR_REASON_TICKS : 0));
@@ -141,17 +157,18 @@ static void wr_open(ct_lk_wait *w)
 /* Closes w's slot (when w opened it). */
 static void wr_close(const ct_lk_wait *w)
 {
+	wr_tls_t *me = wr_me();
 	if (!w->slot)
 		return;
-	wr_slot *s = wr_self;
-	uint32_t q = wr_seq;
-	wr_seq = q + 2;
+	wr_slot *s = me->self;
+	uint32_t q = me->seq;
+	me->seq = q + 2;
 	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	WR_SET(s->begin, 0);
 	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
 	atomic_signal_fence(memory_order_seq_cst); /* the slot closed, then free for others */
-	wr_busy = 0;
+	me->busy = 0;
 }
 
 uint64_t ct_lk_io_min_ns = 10000; /* set by wr_init (constructor); read-only afterwards */
@@ -164,7 +181,7 @@ uint64_t ct_lk_block_rate = CT_LK_BLOCK_RATE; /* likewise */
 static struct {
 	_Alignas(64) uint64_t tick_ns_q32;
 	uint64_t io_min_ns, block_rate;
-} wr_hot = {0, 10000, CT_LK_BLOCK_RATE};
+} wr_hot CT_HOT_DATA = {0, 10000, CT_LK_BLOCK_RATE};
 
 static int wr_is_socket(int fd)
 {
@@ -226,29 +243,27 @@ void ct_lk_wait_ns(const ct_event *ev, ct_ev_lock_wait *w)
 	w->delay = end > start ? end - start : 0;
 }
 
-/* The thread's coin generator (xorshift64), seeded on first use. */
-static __thread uint64_t wr_rng __attribute__((tls_model("initial-exec")));
-
 /* Whether a wait of delay ns is kept by the block profile: always when delay >= rate,
  * else with probability delay / rate. Hot: a few instructions, no call. */
 static inline int wr_coin(uint64_t delay)
 {
+	wr_tls_t *me = wr_me();
 	uint64_t rate = wr_hot.block_rate;
 	if (delay >= rate || rate <= 1)
 		return 1;
-	uint64_t x = wr_rng;
+	uint64_t x = me->rng;
 	if (__builtin_expect(x == 0, 0))
 		x = ((uint64_t)ct_gettid() << 32 ^ (uintptr_t)&x ^ ct_now()) | 1;
 	x ^= x << 13;
 	x ^= x >> 7;
 	x ^= x << 17;
-	wr_rng = x;
+	me->rng = x;
 	/* A uniform draw in [0, rate): the high half of x * rate. */
 	return (uint64_t)(((unsigned __int128)x * rate) >> 64) < delay;
 }
 
-void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
-		      ct_lk_site site)
+CT_HOT_FN void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
+				ct_lk_site site)
 {
 	if ((flags & CT_LK_TICKS) && !__atomic_load_n(&wr_hot.tick_ns_q32, __ATOMIC_RELAXED))
 		flags &= ~(unsigned)CT_LK_TICKS;
@@ -271,7 +286,7 @@ void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsign
 	wr_open(w);
 }
 
-void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
+CT_HOT_FN void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 {
 	wr_close(w);
 	if (!waited || !(ct_cfg.modes & CT_LK_WAIT_MODES))
@@ -307,13 +322,14 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 
 void ct_lk_open_waits_release(void)
 {
-	wr_slot *s = wr_self;
+	wr_tls_t *me = wr_me();
+	wr_slot *s = me->self;
 	if (!s)
 		return;
-	wr_self = NULL;
-	wr_busy = 1; /* no slot any more: a later wait of this thread (a TSD destructor's) is
-		      * not listed */
-	uint32_t q = wr_seq;
+	me->self = NULL;
+	me->busy = 1; /* no slot any more: a later wait of this thread (a TSD destructor's) is
+		       * not listed */
+	uint32_t q = me->seq;
 	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	WR_SET(s->begin, 0);
@@ -408,15 +424,15 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 static void wr_child_reset(void)
 {
 	memset(wr_table, 0, sizeof(wr_table));
-	wr_self = NULL;
-	wr_seq = 0;
-	wr_busy = 0;
+	memset(&wr_tls, 0, sizeof(wr_tls));
 }
 
 __attribute__((constructor)) static void wr_init(void)
 {
 	ct_env_u64("CTRACE_IO_MIN_NS", 0, UINT64_MAX, &ct_lk_io_min_ns);
 	ct_env_u64("CTRACE_BLOCK_RATE", 1, UINT64_MAX, &ct_lk_block_rate);
+	__atomic_store_n(&wr_tls_off, ct_tls_offset(&wr_tls), __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_lk_guard_off, ct_tls_offset(&ct_tls_guard), __ATOMIC_RELAXED);
 	wr_hot.io_min_ns = ct_lk_io_min_ns;
 	wr_hot.block_rate = ct_lk_block_rate;
 	pthread_atfork(NULL, NULL, wr_child_reset);
