@@ -28,10 +28,12 @@
  * generation: the fds an event loop reads and writes on every request. */
 #define CT_FDNB_LOW 1024
 
-/* An entry equal to the current generation: the fd is non-blocking. 0 is no generation. */
-extern uint8_t ct_fdnb_gen;
-extern uint8_t ct_fdnb_low[CT_FDNB_LOW];
-extern uint8_t ct_fdnb_high[CT_FDNB_MAX - CT_FDNB_LOW];
+/* An entry equal to the current generation: the fd is non-blocking. 0 is no generation.
+ * Hidden, so that the hooks address them directly rather than through the GOT's page. */
+#define CT_FDNB_HIDDEN __attribute__((visibility("hidden")))
+extern CT_FDNB_HIDDEN uint8_t ct_fdnb_gen;
+extern CT_FDNB_HIDDEN uint8_t ct_fdnb_low[CT_FDNB_LOW];
+extern CT_FDNB_HIDDEN uint8_t ct_fdnb_high[CT_FDNB_MAX - CT_FDNB_LOW];
 
 /* fd's entry; fd < CT_FDNB_MAX. */
 static inline uint8_t *ct_fdnb_entry(unsigned fd)

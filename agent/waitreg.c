@@ -7,15 +7,18 @@
  * delay); a wait that never finishes — a thread blocked forever at exit, the thread
  * analogue of a leaked goroutine — has no record, so the exit path asks this registry.
  *
- * Each thread that waits owns one slot of a fixed table, claimed on its first wait (a
+ * Each thread that waits keeps its open wait in a record in its own TLS and owns one slot
+ * of a fixed table that points to that record, claimed on its first wait (a
  * compare-and-swap of its tid into a free slot) and released at its exit (the agent's TSD
- * destructor: ct_lk_thread_exit). Only the owner writes its slot, under a sequence count
+ * destructor: ct_lk_thread_exit). Only the owner writes its record, under a sequence count
  * (odd while it writes), so that a reader on another thread — or in a signal handler —
- * sees a consistent slot or retries; a reader gives up on a slot after a few retries (its
- * owner may be the very thread the reader interrupted). No allocation, no lock: the table
- * is static, bounded (a thread finding it full just has no entry), and reading it is
- * async-signal-safe. A wait that starts while another is open on the same thread (a signal
- * handler's write during a blocked read) leaves the slot to the outer wait.
+ * sees a consistent record or retries; a reader copies it with process_vm_readv, which
+ * fails rather than faults should the thread be gone, and gives up on a record after a
+ * few retries (its owner may be the very thread the reader interrupted). No allocation,
+ * no lock: the table is static, bounded (a thread finding it full just has no entry), and
+ * reading it is async-signal-safe. A wait that starts while another is open on the same
+ * thread (a signal handler's write during a blocked read) leaves the record to the outer
+ * wait.
  *
  * Stacks come from the per-thread stack cache (stackcache.h), keyed by the hook's call site:
  * a wait repeated from one call chain — an event loop's epoll_wait — costs a few loads.
@@ -57,35 +60,42 @@
 #define WR_SLOTS 4096 /* threads with a slot at once; power of two */
 #define WR_RETRIES 64 /* a reader's attempts at one slot */
 
-/* Fields other than seq and tid are written by the owner only, with relaxed atomic
- * stores between the two increments of seq (release), and read with relaxed loads
- * between an acquire load of seq and an acquire fence (the usual sequence lock). */
+/* A thread's open wait, in the thread's own TLS. Fields other than seq are written by the
+ * owner only, with relaxed atomic stores between the two increments of seq (release); a
+ * reader copies seq, the record and seq again (wr_peek: it may be another thread's TLS
+ * that is going away), the usual sequence lock. */
 typedef struct {
 	_Atomic uint32_t seq; /* odd while the owner writes */
-	_Atomic uint32_t tid; /* the owner; 0 = free */
+	uint32_t tid;	      /* the owner, set when it claims its slot */
 	uint32_t reason;
 	uint32_t stack;
 	uint64_t obj;
 	uint64_t begin; /* 0 = not inside a wait */
 	uint64_t ra;	/* a wait without a stack: the hook's return address */
 	uint64_t sp;	/* a CT_LK_POLL wait: the hook's caller's stack pointer, else 0 */
-} __attribute__((aligned(64))) wr_slot;
+} wr_rec;
+
+/* The table of threads with a record: claimed by a compare-and-swap of the tid, then the
+ * record's address; both cleared at the thread's exit. */
+typedef struct {
+	_Atomic uint32_t tid; /* the owner; 0 = free */
+	_Atomic(wr_rec *) rec;
+} wr_slot;
 
 static wr_slot wr_table[WR_SLOTS];
-/* The thread's own state: its slot; the owner's copy of the slot's sequence count, and
- * whether a wait of the thread holds the slot (set before the slot is written, so that a
- * signal handler's wait in between leaves it alone); the coin's generator (xorshift64,
- * seeded on first use). The owner never loads its slot: after a system call — every hook's
- * real call — the slot's first load missed the caches and the TLB on these machines
- * (the single costliest instruction of a hook that did not wait), while stores retire
- * into the store buffer. Thread-local data sits beside the thread's control block, which
- * libc touches around every call anyway; one object, reached through an offset kept on
- * the hot page (hot.h), so that no GOT load precedes it. */
+/* The thread's own state: its slot; its record; whether a wait of the thread holds the
+ * record (set before the record is written, so that a signal handler's wait in between
+ * leaves it alone); the coin's generator (xorshift64, seeded on first use). The record is
+ * thread-local, not in the shared table: after a system call — every hook's real call —
+ * a table slot's page missed the TLB on these machines (the costliest stores of a hook
+ * that did not wait), while thread-local data sits beside the thread's control block,
+ * whose page libc touches around every call anyway. One object, reached through an offset
+ * kept on the hot page (hot.h), so that no GOT load precedes it. */
 typedef struct {
 	wr_slot *self;
-	uint32_t seq;
 	int busy;
 	uint64_t rng;
+	wr_rec rec;
 } wr_tls_t;
 static __thread wr_tls_t wr_tls __attribute__((tls_model("initial-exec")));
 static intptr_t wr_tls_off CT_HOT_DATA; /* set by wr_init; relaxed: either value works */
@@ -98,7 +108,6 @@ static inline wr_tls_t *wr_me(void)
 }
 
 #define WR_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
-#define WR_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 /* A slot's reason with this bit: its begin is in ticks (a CT_LK_TICKS wait). */
 #define WR_REASON_TICKS 0x80000000u
 
@@ -109,6 +118,7 @@ static wr_slot *wr_slot_get(void)
 	if (__builtin_expect(me->self != NULL, 1))
 		return me->self;
 	uint32_t tid = ct_gettid();
+	me->rec.tid = tid;
 	for (uint32_t i = 0; i < WR_SLOTS; i++) {
 		wr_slot *s = &wr_table[(tid + i) & (WR_SLOTS - 1)];
 		uint32_t free_tid = 0;
@@ -116,8 +126,8 @@ static wr_slot *wr_slot_get(void)
 		if (atomic_load_explicit(&s->tid, memory_order_relaxed) == 0 &&
 		    atomic_compare_exchange_strong_explicit(
 			    &s->tid, &free_tid, tid, memory_order_relaxed, memory_order_relaxed)) {
-			/* Once per thread: the previous owner left the count even. */
-			me->seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+			/* Release: a reader that finds the record finds its tid. */
+			atomic_store_explicit(&s->rec, &me->rec, memory_order_release);
 			me->self = s;
 			return s;
 		}
@@ -140,17 +150,17 @@ static void wr_open(ct_lk_wait *w)
 		me->busy = 0;
 		return;
 	}
-	uint32_t q = me->seq;
-	me->seq = q + 2;
-	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	wr_rec *r = &me->rec;
+	uint32_t q = atomic_load_explicit(&r->seq, memory_order_relaxed); /* only we write it */
+	atomic_store_explicit(&r->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release); /* odd before the fields change */
-	WR_SET(s->reason, w->reason | (w->flags & CT_LK_TICKS ? WR_REASON_TICKS : 0));
-	WR_SET(s->stack, w->stack);
-	WR_SET(s->obj, w->obj);
-	WR_SET(s->ra, (uint64_t)w->site.ra);
-	WR_SET(s->sp, w->flags & CT_LK_POLL ? (uint64_t)w->site.slot + sizeof(uintptr_t) : 0);
-	WR_SET(s->begin, w->begin ? w->begin : 1);
-	atomic_store_explicit(&s->seq, q + 2, memory_order_release); /* fields, then even */
+	WR_SET(r->reason, w->reason | (w->flags & CT_LK_TICKS ? WR_REASON_TICKS : 0));
+	WR_SET(r->stack, w->stack);
+	WR_SET(r->obj, w->obj);
+	WR_SET(r->ra, (uint64_t)w->site.ra);
+	WR_SET(r->sp, w->flags & CT_LK_POLL ? (uint64_t)w->site.slot + sizeof(uintptr_t) : 0);
+	WR_SET(r->begin, w->begin ? w->begin : 1);
+	atomic_store_explicit(&r->seq, q + 2, memory_order_release); /* fields, then even */
 	w->slot = 1;
 }
 
@@ -160,14 +170,13 @@ static void wr_close(const ct_lk_wait *w)
 	wr_tls_t *me = wr_me();
 	if (!w->slot)
 		return;
-	wr_slot *s = me->self;
-	uint32_t q = me->seq;
-	me->seq = q + 2;
-	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	wr_rec *r = &me->rec;
+	uint32_t q = atomic_load_explicit(&r->seq, memory_order_relaxed);
+	atomic_store_explicit(&r->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	WR_SET(s->begin, 0);
-	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
-	atomic_signal_fence(memory_order_seq_cst); /* the slot closed, then free for others */
+	WR_SET(r->begin, 0);
+	atomic_store_explicit(&r->seq, q + 2, memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst); /* the record closed, then free for others */
 	me->busy = 0;
 }
 
@@ -329,35 +338,67 @@ void ct_lk_open_waits_release(void)
 	me->self = NULL;
 	me->busy = 1; /* no slot any more: a later wait of this thread (a TSD destructor's) is
 		       * not listed */
-	uint32_t q = me->seq;
-	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	wr_rec *r = &me->rec;
+	uint32_t q = atomic_load_explicit(&r->seq, memory_order_relaxed);
+	atomic_store_explicit(&r->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	WR_SET(s->begin, 0);
-	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+	WR_SET(r->begin, 0);
+	atomic_store_explicit(&r->seq, q + 2, memory_order_release);
+	atomic_store_explicit(&s->rec, NULL, memory_order_relaxed);
 	/* Release: a later owner's claim sees the slot closed. */
 	atomic_store_explicit(&s->tid, 0, memory_order_release);
 }
 
-/* A consistent copy of slot s into *w, its return address and stack pointer into *ra and
- * *sp, and the sequence count it was read at into *seq: 1 when its owner is inside a wait,
- * 0 when not or when it stayed busy for every retry. */
-static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra, uint64_t *sp, uint32_t *seq)
+/* Copies n bytes at src, which may be another thread's TLS or stack and may be going away
+ * (its thread exiting): process_vm_readv fails rather than faults. Where it is refused (a
+ * seccomp filter), a plain copy: the record's owner unregisters it before its TLS goes. 0
+ * when all n bytes were copied. */
+static int wr_peek(void *dst, const void *src, size_t n)
 {
+	struct iovec local = {dst, n}, remote = {(void *)(uintptr_t)src, n};
+	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
+		memcpy(dst, src, n);
+		return 0;
+	}
+	return got == (ssize_t)n ? 0 : -1;
+}
+
+/* A consistent copy of slot s's record into *w, its return address and stack pointer into
+ * *ra and *sp, and where it lies and the sequence count it was read at into *rec and *seq:
+ * 1 when its owner is inside a wait, 0 when not, when the record is gone or another
+ * thread's now, or when it stayed busy for every retry. */
+static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra, uint64_t *sp, const wr_rec **rec,
+		   uint32_t *seq)
+{
+	uint32_t tid = atomic_load_explicit(&s->tid, memory_order_acquire);
+	const wr_rec *r = atomic_load_explicit(&s->rec, memory_order_acquire);
+	if (!tid || !r)
+		return 0;
 	for (int i = 0; i < WR_RETRIES; i++) {
-		uint32_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
+		uint32_t q, q2;
+		wr_rec c;
+		/* Three copies, three system calls: each ordered after the one before. */
+		if (wr_peek(&q, &r->seq, sizeof(q)) < 0)
+			return 0;
 		if (q & 1)
 			continue;
-		w->tid = atomic_load_explicit(&s->tid, memory_order_relaxed);
-		w->reason = WR_GET(s->reason);
-		w->stack = WR_GET(s->stack);
-		w->obj = WR_GET(s->obj);
-		w->begin = WR_GET(s->begin);
-		*ra = WR_GET(s->ra);
-		*sp = WR_GET(s->sp);
-		atomic_thread_fence(memory_order_acquire); /* the loads above, then seq */
+		if (wr_peek(&c, r, sizeof(c)) < 0 || wr_peek(&q2, &r->seq, sizeof(q2)) < 0)
+			return 0;
+		if (q2 != q)
+			continue;
+		if (c.tid != tid)
+			return 0;
+		*w = (ct_lk_open_wait){.tid = c.tid,
+				       .reason = c.reason,
+				       .stack = c.stack,
+				       .obj = c.obj,
+				       .begin = c.begin};
+		*ra = c.ra;
+		*sp = c.sp;
+		*rec = r;
 		*seq = q;
-		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == q)
-			return w->tid != 0 && w->begin != 0;
+		return c.begin != 0;
 	}
 	return 0;
 }
@@ -368,16 +409,14 @@ static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra, uint64_t *sp, u
  * thread sleeps in the call — with the return address ra as the first frame, as the stack
  * cache would give it. 0 when it cannot be read or the wait ended meanwhile (its slot's
  * count moved from seq: the copy may hold a stack in use). */
-static uint32_t wr_frozen_stack(wr_slot *s, uint32_t seq, uint64_t ra, uint64_t sp)
+static uint32_t wr_frozen_stack(const wr_rec *r, uint32_t seq, uint64_t ra, uint64_t sp)
 {
 	static uint8_t copy[32768]; /* one caller at a time (see ct_lk_open_waits) */
 	struct iovec local = {copy, sizeof(copy)}, remote = {(void *)(uintptr_t)sp, sizeof(copy)};
 	/* Partial at the end of the stack's mapping; fails (no fault) where nothing is there. */
 	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-	if (got < (ssize_t)sizeof(uintptr_t))
-		return 0;
-	atomic_thread_fence(memory_order_acquire); /* the copy, then the count */
-	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
+	uint32_t q;
+	if (got < (ssize_t)sizeof(uintptr_t) || wr_peek(&q, &r->seq, sizeof(q)) < 0 || q != seq)
 		return 0;
 	uint64_t regs[CT_NREGS] = {0};
 	regs[CT_REG_RIP] = ra;
@@ -394,16 +433,17 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 	for (uint32_t i = 0; i < WR_SLOTS; i++) {
 		ct_lk_open_wait w;
 		uint64_t ra, sp;
+		const wr_rec *rec;
 		uint32_t seq;
 		if (!atomic_load_explicit(&wr_table[i].tid, memory_order_relaxed) ||
-		    !wr_read(&wr_table[i], &w, &ra, &sp, &seq))
+		    !wr_read(&wr_table[i], &w, &ra, &sp, &rec, &seq))
 			continue;
 		/* A thread that ended without the agent's exit path (raw clone) left its
 		 * slot: skip threads that no longer exist. */
 		if (syscall(SYS_tgkill, pid, (pid_t)w.tid, 0) < 0 && errno == ESRCH)
 			continue;
 		if (!w.stack && ra && sp)
-			w.stack = wr_frozen_stack(&wr_table[i], seq, ra, sp);
+			w.stack = wr_frozen_stack(rec, seq, ra, sp);
 		if (!w.stack && ra) {
 			uintptr_t pc = (uintptr_t)ra;
 			w.stack = ct_stack_intern(&pc, 1);
