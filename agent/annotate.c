@@ -27,6 +27,7 @@
 
 #include "agent/agent.h"
 #include "agent/ann.h"
+#include "agent/hot.h"
 #define CTRACE_ANNOTATE_ABI_ONLY
 #include "include/ctrace/annotate.h"
 #include "libtrace/clock.h"
@@ -94,7 +95,7 @@ static __thread uint32_t tls_nlabels, tls_labels_over;
 static __thread region_slot tls_regions[CT_ANN_DEPTH];
 static __thread uint32_t tls_nregions, tls_regions_over;
 
-uint32_t ct_ann_current(void)
+CT_HOT_FN uint32_t ct_ann_current(void)
 {
 	uint32_t n = tls_nlabels;
 	return n ? tls_labels[n - 1] : 0;
