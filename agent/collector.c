@@ -42,7 +42,7 @@ extern const ct_source *const __stop_ct_sources[] __attribute__((visibility("hid
 /* Set up by ct_collector_start / ct_collector_fork_child (while no collector runs), then
  * read by every producer: the pthread_create of the collector and the release store of
  * ct_agent_active publish it. */
-static ct_ringset *rings;
+static ct_ringset *rings CT_HOT_DATA; /* read by every ct_emit (hot.h) */
 /* The collector thread's handle and whether it runs: the starting/stopping thread's. */
 static pthread_t thread;
 static int running;

@@ -32,7 +32,7 @@
 #include "agent/stackcache.h"
 #include "libtrace/lockagg.h"
 
-uint64_t ct_lk_block_min_ns; /* set by lk_start (constructor); read-only afterwards */
+uint64_t ct_lk_block_min_ns CT_HOT_DATA; /* set by lk_start (constructor); read-only afterwards */
 
 void *ct_lk_resolve(const char *name, const char *ver)
 {

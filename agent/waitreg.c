@@ -94,6 +94,7 @@ static wr_slot wr_table[WR_SLOTS];
 typedef struct {
 	wr_slot *self;
 	int busy;
+	int *err; /* the thread's errno, once known: __errno_location is a call into libc */
 	uint64_t rng;
 	wr_rec rec;
 } wr_tls_t;
@@ -312,7 +313,10 @@ CT_HOT_FN void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 		return;
 	if (!ct_guard_enter())
 		return;
-	int saved = errno;
+	wr_tls_t *me = wr_me();
+	if (__builtin_expect(!me->err, 0))
+		me->err = &errno;
+	int saved = *me->err;
 	if (!w->stack)
 		w->stack = ct_lk_site_stack(w->site);
 	if ((w->flags & CT_LK_FD) && w->reason == CT_WAIT_IO && wr_is_socket((int)w->obj))
@@ -325,7 +329,7 @@ CT_HOT_FN void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 	ct_emit(CT_EV_LOCK_WAIT,
 		(sampled ? CT_LK_EV_SAMPLED : 0) | (w->flags & CT_LK_TICKS ? CT_LK_EV_TICKS : 0),
 		&ev, sizeof(ev));
-	errno = saved;
+	*me->err = saved;
 	ct_guard_exit();
 }
 
