@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 
 #include "agent/events.h"
+#include "agent/hot.h"
 #include "libtrace/outdir.h"
 #include "libtrace/profile.h"
 #include "libtrace/ring.h"

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/hot.h"
 #include "agent/internal.h"
 
 ct_config ct_cfg CT_HOT_CONFIG; /* owner: see agent.h */

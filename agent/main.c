@@ -30,7 +30,6 @@
 
 #include "agent/ann.h"
 #include "agent/heap.h"
-#include "agent/hot.h"
 #include "agent/internal.h"
 #include "agent/lifecycle.h"
 #include "agent/live.h"
