@@ -83,42 +83,60 @@ static ct_heap_table live_table;
 static ct_heap_table *_Atomic tbl = &empty_table;
 
 /* The free fast path's filter: per hash bucket of block addresses, how many blocks in the
- * table hash there (saturating at 255, after which the bucket always answers "maybe"). A
- * free whose bucket is zero is not a sampled block, and the hook passes it on after one
- * byte load from this static array — no pointer to follow, and 512 bytes (8 cache lines)
- * that stay in cache between an event loop's frees, where the table's own first-level
- * filter (4 KiB behind two pointers) missed on most of them. A "maybe" goes on to the
- * table's filters (free_slow). At rate 1 every bucket is saturated: every free is
- * reported. Updated by the sampled paths only, with the table (filter_add before an
- * insert, filter_del after a remove); the program's ordering of a block's malloc before
- * its free makes the freeing thread see its bucket's count (relaxed suffices, as for the
+ * table hash there, as 4-bit counters, 16 to a word (saturating at 15, after which the
+ * bucket always answers "maybe"). A free whose bucket is zero is not a sampled block, and
+ * the hook passes it on after one load from this static array — no pointer to follow, on
+ * the hooks' hot page, where the table's own first-level filter (4 KiB behind two
+ * pointers) missed on most of an event loop's frees. 2048 buckets: a bucket shared with a
+ * long-lived sampled block sends every free of a hot address that hashes there to the
+ * table (free_slow), so they must be few (512 one-byte buckets let one redis run in a few
+ * pay 2% of its time there). At rate 1 every bucket is saturated: every free is reported.
+ * Updated by the sampled paths only, with the table (filter_add before an insert,
+ * filter_del after a remove), by compare-and-swap of the whole word (lock-free, as the
+ * hooks must be in signal handlers); the program's ordering of a block's malloc before its
+ * free makes the freeing thread see its bucket's count (relaxed suffices, as for the
  * table: heapsample.h). */
-#define FREE_FILTER_BITS 9
-static _Alignas(64) _Atomic uint8_t free_filter[1u << FREE_FILTER_BITS] CT_HOT_DATA;
+#define FREE_FILTER_BITS 11
+#define FILTER_FULL 15u
+static _Alignas(64) _Atomic uint64_t free_filter[(1u << FREE_FILTER_BITS) / 16] CT_HOT_DATA;
 
-static inline _Atomic uint8_t *filter_bucket(const void *p)
+static inline unsigned filter_bucket(const void *p)
 {
-	return &free_filter[ct_heap_table_hash((uintptr_t)p) >> (64 - FREE_FILTER_BITS)];
+	return (unsigned)(ct_heap_table_hash((uintptr_t)p) >> (64 - FREE_FILTER_BITS));
+}
+
+/* The count of bucket b in word w. */
+static inline unsigned filter_count(uint64_t w, unsigned b)
+{
+	return (unsigned)(w >> ((b & 15) * 4)) & FILTER_FULL;
+}
+
+/* Adds d (+1 or -1) to p's bucket, unless it is saturated (or, for -1, empty). */
+static void filter_step(const void *p, int d)
+{
+	unsigned b = filter_bucket(p);
+	_Atomic uint64_t *wp = &free_filter[b / 16];
+	uint64_t one = UINT64_C(1) << ((b & 15) * 4);
+	uint64_t w = atomic_load_explicit(wp, memory_order_relaxed);
+	for (;;) {
+		unsigned c = filter_count(w, b);
+		if (c == FILTER_FULL || (d < 0 && c == 0))
+			return;
+		if (atomic_compare_exchange_weak_explicit(wp, &w, d > 0 ? w + one : w - one,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			return;
+	}
 }
 
 static void filter_add(const void *p)
 {
-	_Atomic uint8_t *b = filter_bucket(p);
-	uint8_t c = atomic_load_explicit(b, memory_order_relaxed);
-	while (c != 255 &&
-	       !atomic_compare_exchange_weak_explicit(b, &c, (uint8_t)(c + 1), memory_order_relaxed,
-						      memory_order_relaxed))
-		;
+	filter_step(p, 1);
 }
 
 static void filter_del(const void *p)
 {
-	_Atomic uint8_t *b = filter_bucket(p);
-	uint8_t c = atomic_load_explicit(b, memory_order_relaxed);
-	while (c != 255 && c != 0 &&
-	       !atomic_compare_exchange_weak_explicit(b, &c, (uint8_t)(c - 1), memory_order_relaxed,
-						      memory_order_relaxed))
-		;
+	filter_step(p, -1);
 }
 
 /* The table's insert and remove, with the free filter kept in step. */
@@ -370,7 +388,9 @@ static void report_free(const void *p, uint64_t val)
 /* The free fast path: one byte of the free filter. Hot. */
 static inline __attribute__((always_inline)) bool maybe_sampled(const void *p)
 {
-	return atomic_load_explicit(filter_bucket(p), memory_order_relaxed) != 0;
+	unsigned b = filter_bucket(p);
+	return filter_count(atomic_load_explicit(&free_filter[b / 16], memory_order_relaxed), b) !=
+	       0;
 }
 
 /* ---- the hooks ---- */
@@ -578,8 +598,8 @@ int ct_heap_hooks_start(uint64_t rate)
 		heap_direct = 1;
 		/* Relaxed: published with heap_state (release), which every allocation that
 		 * reaches the ring read first (acquire). */
-		for (size_t i = 0; i < sizeof(free_filter); i++)
-			atomic_store_explicit(&free_filter[i], 255, memory_order_relaxed);
+		for (size_t i = 0; i < sizeof(free_filter) / sizeof(free_filter[0]); i++)
+			atomic_store_explicit(&free_filter[i], UINT64_MAX, memory_order_relaxed);
 		atomic_store_explicit(&heap_state, HEAP_RECORDING, memory_order_release);
 		return 0;
 	}
