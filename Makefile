@@ -117,10 +117,12 @@ $(BUILD)/obj/agent/%.o: CFLAGS_ALL += -fvisibility=hidden -ftls-model=initial-ex
 # with hidden visibility, libtrace's symbols are hidden by --exclude-libs, and the
 # section bounds the source registry uses by agent/agent.map. libiberty (a static, PIC
 # archive: its demanglers name the live server's frames) is hidden the same way.
-$(AGENT_SO): $(AGENT_OBJ) $(LIBTRACE_A) agent/agent.map
+# agent/hot.ld puts the hooks' hot data on a page of its own (agent/hot.h).
+$(AGENT_SO): $(AGENT_OBJ) $(LIBTRACE_A) agent/agent.map agent/hot.ld
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(AGENT_OBJ) $(LIBTRACE_A) -Wl,--exclude-libs,ALL \
-	  -Wl,--version-script=agent/agent.map -Wl,-z,nodelete -Wl,--no-undefined $(LDFLAGS_ALL) \
+	  -Wl,--version-script=agent/agent.map -Wl,-T,agent/hot.ld -Wl,-z,nodelete \
+	  -Wl,--no-undefined $(LDFLAGS_ALL) \
 	  -lprotobuf-c -lz -liberty -ldl -lrt
 
 # ---- cli: ctrace ---------------------------------------------------------------------

@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 
 #include "agent/events.h"
+#include "agent/hot.h"
 #include "libtrace/outdir.h"
 #include "libtrace/profile.h"
 #include "libtrace/ring.h"
@@ -40,8 +41,8 @@
 /* CT_MODE_* bits come from libtrace/outdir.h, shared with the CLI. */
 enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_TIMER };
 
+/* out_dir last: the small fields, which hooks read, share the hot data's page (agent/hot.h). */
 typedef struct {
-	char out_dir[4096];   /* CTRACE_OUT, default "ctrace.out" */
 	unsigned modes;	      /* CTRACE_MODES "cpu,heap,lock,block,sched", default all */
 	int hz;		      /* CTRACE_HZ, default 99 */
 	uint64_t heap_rate;   /* CTRACE_HEAP_RATE bytes, default 512 KiB; 1 = every allocation */
@@ -49,6 +50,7 @@ typedef struct {
 	int verbose;	      /* CTRACE_VERBOSE */
 	uint32_t stack_bytes; /* CTRACE_STACK_BYTES: user stack copied per CPU sample */
 	uint32_t ring_bytes;  /* CTRACE_RING_BYTES: each CPU's hook-record ring, a power of 2 */
+	char out_dir[4096];   /* CTRACE_OUT, default "ctrace.out" */
 } ct_config;
 
 /* Written by the constructor (and a forked child's atfork handler, while single-threaded)

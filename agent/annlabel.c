@@ -26,6 +26,7 @@
 
 #include "agent/agent.h"
 #include "agent/ann.h"
+#include "agent/hot.h"
 
 enum { CT_ANN_SETS = 16384, CT_ANN_BUCKETS = 4096, CT_ANN_ARENA = 1 << 20, CACHE = 8 };
 #define NAME_PARENT UINT32_MAX /* the parent of a region name's node: no set has it */
@@ -287,7 +288,7 @@ uint32_t ct_ann_stack_with(uint32_t stack, uint32_t set)
 	return id ? id : stack;
 }
 
-uint32_t ct_ann_stack(uint32_t stack)
+CT_HOT_FN uint32_t ct_ann_stack(uint32_t stack)
 {
 	uint32_t set = ct_ann_current();
 	return set ? ct_ann_stack_with(stack, set) : stack;

@@ -28,6 +28,7 @@
 #include "agent/agent.h"
 #include "agent/ann.h"
 #include "agent/annring.h"
+#include "agent/hot.h"
 #include "agent/internal.h"
 #include "agent/sighooks.h"
 #define CTRACE_ANNOTATE_ABI_ONLY
@@ -113,7 +114,7 @@ static __thread uint32_t tls_name_id;	  /* and its id */
 enum { LABELS_UNKNOWN, LABELS_READ, LABELS_STAMPED };
 static __thread int tls_label_mode;
 
-uint32_t ct_ann_current(void)
+CT_HOT_FN uint32_t ct_ann_current(void)
 {
 	uint32_t n = tls_nlabels;
 	return n ? tls_labels[n - 1] : 0;

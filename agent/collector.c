@@ -21,6 +21,7 @@
 
 #include "agent/fdguard.h"
 #include "agent/hookring.h"
+#include "agent/hot.h"
 #include "agent/internal.h"
 #include "agent/sighooks.h"
 #include "libtrace/clock.h"
@@ -41,7 +42,7 @@ extern const ct_source *const __stop_ct_sources[] __attribute__((visibility("hid
 /* Set up by ct_collector_start / ct_collector_fork_child (while no collector runs), then
  * read by every producer: the pthread_create of the collector and the release store of
  * ct_agent_active publish it. */
-static ct_ringset *rings;
+static ct_ringset *rings CT_HOT_DATA; /* read by every ct_emit (hot.h) */
 /* The collector thread's handle and whether it runs: the starting/stopping thread's. */
 static pthread_t thread;
 static int running;
@@ -113,7 +114,7 @@ void ct_dispatch_derived(const ct_event *ev, uint16_t type, const void *data, ui
 	ct_dispatch(&out);
 }
 
-int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
+CT_HOT_FN int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
 {
 	if (!rings) {
 		atomic_fetch_add_explicit(&emit_drops, 1, memory_order_relaxed);

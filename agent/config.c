@@ -13,7 +13,7 @@
 
 #include "agent/internal.h"
 
-ct_config ct_cfg; /* owner: see agent.h */
+ct_config ct_cfg CT_HOT_CONFIG; /* owner: see agent.h */
 
 /* The complaints, "; "-joined. Written at start-up (constructors, the agent's init: one
  * thread), read at exit; the flag only keeps two racing writers from tearing it. */

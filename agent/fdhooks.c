@@ -105,7 +105,8 @@ static inline uint64_t fd_begin(ct_lk_wait *w, ct_wait_reason reason, int fd, ct
  * ct_lk_wait_end for CT_LK_LAZY waits). */
 static inline void fd_end(ct_lk_wait *w, int failed)
 {
-	ct_lk_wait_end(w, ct_lk_wait_now(w),
+	/* ct_lk_wait_begin kept CT_LK_TICKS only on the TSC: no need to ask ct_fast_now. */
+	ct_lk_wait_end(w, (w->flags & CT_LK_TICKS) ? ct_tsc() : ct_now(),
 		       !(failed && (errno == EAGAIN || errno == EWOULDBLOCK)));
 }
 
@@ -134,6 +135,12 @@ static inline void fd_end(ct_lk_wait *w, int failed)
 #define FD_HOOK_FL(T, name, PARAMS, ARGS)                                                          \
 	FD_HOOK_NB(T, name, CT_WAIT_NET, ct_fdnb_is(fd) || (flags & MSG_DONTWAIT), (void)0,        \
 		   PARAMS, ARGS)
+
+/* What an event loop calls for every request: with the other hot hooks (agent/hot.h). */
+CT_HOT_FN ssize_t read(int fd, void *buf, size_t n);
+CT_HOT_FN ssize_t write(int fd, const void *buf, size_t n);
+CT_HOT_FN ssize_t recv(int fd, void *buf, size_t n, int flags);
+CT_HOT_FN ssize_t send(int fd, const void *buf, size_t n, int flags);
 
 FD_HOOK(ssize_t, read, CT_WAIT_IO, (int fd, void *buf, size_t n), (fd, buf, n))
 FD_HOOK(ssize_t, write, CT_WAIT_IO, (int fd, const void *buf, size_t n), (fd, buf, n))

@@ -28,8 +28,9 @@
 int fcntl64(int fd, int cmd, ...);
 void closefrom(int lowfd);
 
-uint8_t ct_fdnb_gen = 1;
-uint8_t ct_fdnb_tab[CT_FDNB_MAX];
+CT_HOT_DATA uint8_t ct_fdnb_gen = 1;
+CT_HOT_DATA uint8_t ct_fdnb_low[CT_FDNB_LOW];
+uint8_t ct_fdnb_high[CT_FDNB_MAX - CT_FDNB_LOW];
 
 CT_LK_DEFINE_REAL(fcntl, NULL)
 CT_LK_DEFINE_REAL(fcntl64, NULL)
@@ -68,17 +69,17 @@ void ct_fdnb_set(int fd, int nonblocking)
 	uint8_t g = nonblocking ? __atomic_load_n(&ct_fdnb_gen, __ATOMIC_SEQ_CST) : 0;
 	if (g == NB_GEN_CLEARING)
 		g = 0;
-	__atomic_store_n(&ct_fdnb_tab[fd], g, __ATOMIC_SEQ_CST);
+	__atomic_store_n(ct_fdnb_entry((unsigned)fd), g, __ATOMIC_SEQ_CST);
 	/* A forget-all between the load and the store: the mark may outlive the wrap's
 	 * clearing and match a later generation, so drop it (unknown is safe). */
 	if (g && __atomic_load_n(&ct_fdnb_gen, __ATOMIC_SEQ_CST) != g)
-		__atomic_store_n(&ct_fdnb_tab[fd], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(ct_fdnb_entry((unsigned)fd), 0, __ATOMIC_RELAXED);
 }
 
 void ct_fdnb_forget_range(unsigned first, unsigned last)
 {
 	for (unsigned fd = first; fd <= last && fd < CT_FDNB_MAX; fd++)
-		__atomic_store_n(&ct_fdnb_tab[fd], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(ct_fdnb_entry((unsigned)fd), 0, __ATOMIC_RELAXED);
 }
 
 /* A description stopped being non-blocking: any fd may share it, so every entry is
@@ -97,7 +98,7 @@ static void nb_forget_all(void)
 	if (next != NB_GEN_CLEARING)
 		return;
 	for (unsigned fd = 0; fd < CT_FDNB_MAX; fd++)
-		__atomic_store_n(&ct_fdnb_tab[fd], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(ct_fdnb_entry((unsigned)fd), 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&ct_fdnb_gen, 1, __ATOMIC_SEQ_CST);
 }
 

@@ -24,15 +24,28 @@
 
 #define CT_FDNB_MAX 65536 /* fds at or above this are never known */
 
-/* An entry equal to the current generation: the fd is non-blocking. 0 is no generation. */
-extern uint8_t ct_fdnb_gen;
-extern uint8_t ct_fdnb_tab[CT_FDNB_MAX];
+/* The entries of fds below this are on the hooks' hot page (agent/hot.h), beside the
+ * generation: the fds an event loop reads and writes on every request. */
+#define CT_FDNB_LOW 1024
+
+/* An entry equal to the current generation: the fd is non-blocking. 0 is no generation.
+ * Hidden, so that the hooks address them directly rather than through the GOT's page. */
+#define CT_FDNB_HIDDEN __attribute__((visibility("hidden")))
+extern CT_FDNB_HIDDEN uint8_t ct_fdnb_gen;
+extern CT_FDNB_HIDDEN uint8_t ct_fdnb_low[CT_FDNB_LOW];
+extern CT_FDNB_HIDDEN uint8_t ct_fdnb_high[CT_FDNB_MAX - CT_FDNB_LOW];
+
+/* fd's entry; fd < CT_FDNB_MAX. */
+static inline uint8_t *ct_fdnb_entry(unsigned fd)
+{
+	return fd < CT_FDNB_LOW ? &ct_fdnb_low[fd] : &ct_fdnb_high[fd - CT_FDNB_LOW];
+}
 
 /* Whether fd is known to be a non-blocking socket, pipe or terminal. Hot: two loads. */
 static inline int ct_fdnb_is(int fd)
 {
 	return (unsigned)fd < CT_FDNB_MAX &&
-	       __atomic_load_n(&ct_fdnb_tab[fd], __ATOMIC_RELAXED) ==
+	       __atomic_load_n(ct_fdnb_entry((unsigned)fd), __ATOMIC_RELAXED) ==
 		       __atomic_load_n(&ct_fdnb_gen, __ATOMIC_RELAXED);
 }
 

@@ -4,7 +4,8 @@
  * Hooks (program threads). Every malloc-family function is interposed; the real functions
  * come from heapboot.c. The common path
  * is the real call plus, for allocations, one subtraction from a per-thread byte countdown
- * (initial-exec TLS) and, for frees, one byte load from the sampled-block table's filter.
+ * (initial-exec TLS) and, for frees, one byte load from a small static filter of the
+ * sampled blocks' addresses (free_filter).
  * When an allocation takes the countdown below zero it is sampled (alloc_slow): the stack
  * is captured and interned (through the per-thread stack cache, stackcache.h, which
  * spares the unwind when a call chain repeats), the block is remembered in a lock-free
@@ -37,6 +38,7 @@
 #include "agent/agent.h"
 #include "agent/ann.h"
 #include "agent/heap.h"
+#include "agent/hot.h"
 #include "agent/stackcache.h"
 #include "libtrace/clock.h"
 #include "libtrace/heapsample.h"
@@ -73,20 +75,93 @@ static _Atomic uint64_t heap_emit_failed; /* any thread adds (relaxed); read at 
 		.nlevels = 1,                                                                      \
 	}
 
-/* The free fast path reads tbl; until start() publishes the real table it points at an
- * empty one, whose filter answers "no" for every address. */
+/* The sampled blocks (at rates above 1). Until start() publishes the real table tbl points
+ * at an empty one, as it does at rate 1, which keeps no table. */
 static _Alignas(16) unsigned char empty_mem[SMALL_TABLE_MEM];
 static ct_heap_table empty_table = SMALL_TABLE(empty_mem);
 static ct_heap_table live_table;
 static ct_heap_table *_Atomic tbl = &empty_table;
 
+/* The free fast path's filter: per hash bucket of block addresses, how many blocks in the
+ * table hash there, as 4-bit counters, 16 to a word (saturating at 15, after which the
+ * bucket always answers "maybe"). A free whose bucket is zero is not a sampled block, and
+ * the hook passes it on after one load from this static array — no pointer to follow, on
+ * the hooks' hot page, where the table's own first-level filter (4 KiB behind two
+ * pointers) missed on most of an event loop's frees. 2048 buckets: a bucket shared with a
+ * long-lived sampled block sends every free of a hot address that hashes there to the
+ * table (free_slow), so they must be few (512 one-byte buckets let one redis run in a few
+ * pay 2% of its time there). At rate 1 every bucket is saturated: every free is reported.
+ * Updated by the sampled paths only, with the table (filter_add before an insert,
+ * filter_del after a remove), by compare-and-swap of the whole word (lock-free, as the
+ * hooks must be in signal handlers); the program's ordering of a block's malloc before its
+ * free makes the freeing thread see its bucket's count (relaxed suffices, as for the
+ * table: heapsample.h). */
+#define FREE_FILTER_BITS 11
+#define FILTER_FULL 15u
+static _Alignas(64) _Atomic uint64_t free_filter[(1u << FREE_FILTER_BITS) / 16] CT_HOT_DATA;
+
+static inline unsigned filter_bucket(const void *p)
+{
+	return (unsigned)(ct_heap_table_hash((uintptr_t)p) >> (64 - FREE_FILTER_BITS));
+}
+
+/* The count of bucket b in word w. */
+static inline unsigned filter_count(uint64_t w, unsigned b)
+{
+	return (unsigned)(w >> ((b & 15) * 4)) & FILTER_FULL;
+}
+
+/* Adds d (+1 or -1) to p's bucket, unless it is saturated (or, for -1, empty). */
+static void filter_step(const void *p, int d)
+{
+	unsigned b = filter_bucket(p);
+	_Atomic uint64_t *wp = &free_filter[b / 16];
+	uint64_t one = UINT64_C(1) << ((b & 15) * 4);
+	uint64_t w = atomic_load_explicit(wp, memory_order_relaxed);
+	for (;;) {
+		unsigned c = filter_count(w, b);
+		if (c == FILTER_FULL || (d < 0 && c == 0))
+			return;
+		if (atomic_compare_exchange_weak_explicit(wp, &w, d > 0 ? w + one : w - one,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			return;
+	}
+}
+
+static void filter_add(const void *p)
+{
+	filter_step(p, 1);
+}
+
+static void filter_del(const void *p)
+{
+	filter_step(p, -1);
+}
+
+/* The table's insert and remove, with the free filter kept in step. */
+static int table_insert(ct_heap_table *t, const void *p, uint64_t val)
+{
+	filter_add(p);
+	int r = ct_heap_table_insert(t, (uintptr_t)p, val);
+	if (r < 0)
+		filter_del(p);
+	return r;
+}
+
+static bool table_remove(ct_heap_table *t, const void *p, uint64_t *val)
+{
+	if (!ct_heap_table_maybe(t, (uintptr_t)p) || !ct_heap_table_remove(t, (uintptr_t)p, val))
+		return false;
+	filter_del(p);
+	return true;
+}
+
 /* At rate 1 every block is sampled, so the hooks keep no table: allocations and frees go
  * to the collector with their addresses and the aggregator matches them (heapagg.h) —
- * off the program's threads, and with no cache-missing table probe on them. tbl then
- * points at direct_table, whose saturated filter sends every free to free_slow. */
+ * off the program's threads, and with no cache-missing table probe on them. The free
+ * filter is then saturated, which sends every free to free_slow. */
 static int heap_direct;
-static _Alignas(16) unsigned char direct_mem[SMALL_TABLE_MEM];
-static ct_heap_table direct_table = SMALL_TABLE(direct_mem);
 
 /* Bytes this thread may still allocate before the next sample. Negative (-1) while the
  * agent is not recording, so every allocation re-checks (and from the start, so that a
@@ -96,6 +171,17 @@ static __thread uint64_t tls_rng IE; /* 0 until the thread's first sampled-path 
 static _Atomic uint64_t seed_counter;
 
 #define COUNTDOWN_NEVER (INT64_C(1) << 62)
+
+/* tls_countdown's offset from the thread pointer, on the hot page (hot.h: no GOT load on
+ * the fast path); 0 until ct_heap_hooks_start takes it. Relaxed: either value gives the
+ * thread's countdown. */
+static intptr_t countdown_off CT_HOT_DATA;
+
+static inline int64_t *countdown(void)
+{
+	intptr_t off = __atomic_load_n(&countdown_off, __ATOMIC_RELAXED);
+	return __builtin_expect(off != 0, 1) ? (int64_t *)ct_tls_at(off) : &tls_countdown;
+}
 
 static inline int64_t sub_size(int64_t countdown, size_t size)
 {
@@ -110,8 +196,9 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
  * where the program's stack starts (stackcache.h). */
 static inline __attribute__((always_inline)) void note_alloc(void *p, size_t size)
 {
-	tls_countdown = sub_size(tls_countdown, size);
-	if (__builtin_expect(tls_countdown < 0, 0))
+	int64_t *cd = countdown();
+	*cd = sub_size(*cd, size);
+	if (__builtin_expect(*cd < 0, 0))
 		alloc_slow(p, size, (uintptr_t)__builtin_return_address(0),
 			   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
 }
@@ -257,11 +344,11 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 		/* The number is taken after the real call: before any free of p can take its. */
 		emit_direct(CT_EV_HEAP_ALLOC_AT, CT_HEAP_RING_ALLOC, CT_HEAP_SEQ_LATER, p, val,
 			    true);
-	} else if (ct_heap_table_insert(t, (uintptr_t)p, val) == 0) {
+	} else if (table_insert(t, p, val) == 0) {
 		uint64_t v;
 		if (emit(CT_EV_HEAP_ALLOC, val) <
 		    0) /* lost: forget the block, or its free is unmatched */
-			ct_heap_table_remove(t, (uintptr_t)p, &v);
+			table_remove(t, p, &v);
 	} else {
 		emit(CT_EV_HEAP_UNTRACKED, val);
 	}
@@ -283,7 +370,7 @@ static __attribute__((noinline)) bool forget(void *p, uint64_t *val)
 		return recording();
 	}
 	ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
-	return ct_heap_table_remove(t, (uintptr_t)p, val);
+	return table_remove(t, p, val);
 }
 
 static void report_free(const void *p, uint64_t val)
@@ -298,20 +385,35 @@ static void report_free(const void *p, uint64_t val)
 	errno = saved_errno;
 }
 
-/* The free fast path: one load of the table pointer and one filter byte. Hot. */
+/* The free fast path: one byte of the free filter. Hot. */
 static inline __attribute__((always_inline)) bool maybe_sampled(const void *p)
 {
-	const ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
-	return ct_heap_table_maybe(t, (uintptr_t)p);
+	unsigned b = filter_bucket(p);
+	return filter_count(atomic_load_explicit(&free_filter[b / 16], memory_order_relaxed), b) !=
+	       0;
 }
 
 /* ---- the hooks ---- */
 
-CT_EXPORT void *malloc(size_t size)
+/* malloc's sampled path: the real call, then alloc_slow (which redraws the countdown). */
+static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t ra, uintptr_t ra_slot)
 {
 	void *p = ct_heap_real.malloc(size);
-	note_alloc(p, size);
+	alloc_slow(p, size, ra, ra_slot);
 	return p;
+}
+
+/* The countdown is charged before the real call, so that the common malloc ends in a tail
+ * call (no frame of its own: a TLS subtraction, a branch and a jump). */
+CT_HOT_FN CT_EXPORT void *malloc(size_t size)
+{
+	int64_t *cd = countdown();
+	int64_t c = sub_size(*cd, size);
+	if (__builtin_expect(c < 0, 0))
+		return malloc_slow(size, (uintptr_t)__builtin_return_address(0),
+				   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
+	*cd = c;
+	return ct_heap_real.malloc(size);
 }
 
 /* A block that may be sampled, or one from the arena, is being freed. */
@@ -327,16 +429,17 @@ static __attribute__((noinline)) void free_slow(void *p)
 	ct_heap_real.free(p);
 }
 
-CT_EXPORT void free(void *p)
+CT_HOT_FN CT_EXPORT void free(void *p)
 {
 	if (__builtin_expect(maybe_sampled(p) | ct_heap_in_arena(p), 0)) {
 		free_slow(p);
 		return;
 	}
-	ct_heap_real.free(p); /* a tail call: the common free adds a filter load and two compares */
+	ct_heap_real.free(p); /* a tail call: the common free adds a hash, a filter load and two
+			       * compares */
 }
 
-CT_EXPORT void *calloc(size_t n, size_t size)
+CT_HOT_FN CT_EXPORT void *calloc(size_t n, size_t size)
 {
 	void *p = ct_heap_real.calloc(n, size);
 	if (p)
@@ -366,7 +469,7 @@ static void realloc_settle(void *p, void *q, size_t size, uint64_t val)
 			return;
 		}
 		ct_heap_table *t = atomic_load_explicit(&tbl, memory_order_acquire);
-		if (ct_heap_table_insert(t, (uintptr_t)p, val) < 0)
+		if (table_insert(t, p, val) < 0)
 			report_free(p, val);
 		return;
 	}
@@ -381,7 +484,7 @@ static void *arena_realloc(void *p, size_t size)
 	return q;
 }
 
-CT_EXPORT void *realloc(void *p, size_t size)
+CT_HOT_FN CT_EXPORT void *realloc(void *p, size_t size)
 {
 	if (__builtin_expect(ct_heap_in_arena(p), 0))
 		return arena_realloc(p, size);
@@ -454,7 +557,7 @@ CT_EXPORT void *pvalloc(size_t size)
 	return p;
 }
 
-CT_EXPORT size_t malloc_usable_size(void *p)
+CT_HOT_FN CT_EXPORT size_t malloc_usable_size(void *p)
 {
 	if (__builtin_expect(ct_heap_in_arena(p), 0))
 		return ct_heap_arena_size(p);
@@ -486,14 +589,17 @@ static void heap_atfork_child(void)
 int ct_heap_hooks_start(uint64_t rate)
 {
 	heap_rate = rate;
+	__atomic_store_n(&countdown_off, ct_tls_offset(&tls_countdown), __ATOMIC_RELAXED);
 	pthread_atfork(NULL, NULL, heap_atfork_child);
 	if (heap_rate <= 1) {
 		int r = ct_heap_ring_init();
 		if (r < 0)
 			return r;
 		heap_direct = 1;
-		memset(direct_mem + 16 * sizeof(ct_heap_slot), 255, 16);
-		atomic_store_explicit(&tbl, &direct_table, memory_order_release);
+		/* Relaxed: published with heap_state (release), which every allocation that
+		 * reaches the ring read first (acquire). */
+		for (size_t i = 0; i < sizeof(free_filter) / sizeof(free_filter[0]); i++)
+			atomic_store_explicit(&free_filter[i], UINT64_MAX, memory_order_relaxed);
 		atomic_store_explicit(&heap_state, HEAP_RECORDING, memory_order_release);
 		return 0;
 	}

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "agent/heap.h"
+#include "agent/hot.h"
 
 #define IE __attribute__((tls_model("initial-exec")))
 
@@ -34,7 +35,7 @@ static void *boot_pvalloc(size_t size);
 static size_t boot_malloc_usable_size(void *p);
 
 /* Written once by resolve() before resolve_state is released (heap.h). */
-ct_heap_real_fns ct_heap_real = {
+CT_HOT_DATA ct_heap_real_fns ct_heap_real = {
 	boot_malloc,
 	boot_free,
 	boot_calloc,

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "agent/hot.h"
 #include "agent/internal.h"
 #include "agent/ringlist.h"
 #include "libtrace/clock.h"
@@ -168,7 +169,7 @@ static bool pack(hook_rec *rec, uint16_t type, uint16_t flags, const void *paylo
 	return true;
 }
 
-int ct_hook_ring_push(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
+CT_HOT_FN int ct_hook_ring_push(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
 {
 	hook_rec rec;
 	hook_ring *r = my_ring();

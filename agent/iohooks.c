@@ -69,8 +69,9 @@ static inline uint64_t io_begin(ct_lk_wait *w, int may_block, ct_wait_reason rea
 
 static inline void io_end(ct_lk_wait *w, uint64_t t0)
 {
+	/* ct_lk_wait_begin kept CT_LK_TICKS only on the TSC: no need to ask ct_fast_now. */
 	if (t0)
-		ct_lk_wait_end(w, ct_lk_wait_now(w), 1);
+		ct_lk_wait_end(w, (w->flags & CT_LK_TICKS) ? ct_tsc() : ct_now(), 1);
 }
 
 static inline int io_ts_nonzero(const struct timespec *ts)
@@ -78,7 +79,7 @@ static inline int io_ts_nonzero(const struct timespec *ts)
 	return !ts || ts->tv_sec != 0 || ts->tv_nsec != 0;
 }
 
-CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+CT_HOT_FN CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
 	ct_lk_wait w;
 	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd, CT_LK_SITE());
@@ -87,8 +88,8 @@ CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 	return rc;
 }
 
-CT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
-			  const sigset_t *ss)
+CT_HOT_FN CT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
+				    const sigset_t *ss)
 {
 	ct_lk_wait w;
 	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd, CT_LK_SITE());
@@ -108,7 +109,7 @@ CT_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 	return rc;
 }
 
-CT_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+CT_HOT_FN CT_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	ct_lk_wait w;
 	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0, CT_LK_SITE());

@@ -32,7 +32,7 @@
 #include "agent/stackcache.h"
 #include "libtrace/lockagg.h"
 
-uint64_t ct_lk_block_min_ns; /* set by lk_start (constructor); read-only afterwards */
+uint64_t ct_lk_block_min_ns CT_HOT_DATA; /* set by lk_start (constructor); read-only afterwards */
 
 void *ct_lk_resolve(const char *name, const char *ver)
 {
@@ -81,7 +81,7 @@ uint32_t ct_lk_capture_guarded(void)
 	return n > i ? ct_ann_stack(ct_stack_intern(pcs + i, n - i)) : 0; /* + labels */
 }
 
-uint32_t ct_lk_site_stack(ct_lk_site site)
+CT_HOT_FN uint32_t ct_lk_site_stack(ct_lk_site site)
 {
 	/* + the thread's labels, as ct_lk_capture_guarded adds them */
 	return site.ra ? ct_ann_stack(ct_stackcache_capture(site.ra, site.slot))

@@ -27,6 +27,7 @@
 
 #include "agent/agent.h"
 #include "agent/fastclock.h"
+#include "agent/hot.h"
 #include "libtrace/clock.h"
 
 /* Records: CT_EV_LOCK_WAIT (ct_ev_lock_wait) and CT_EV_LOCK_HOLD (ct_ev_lock_hold), in
@@ -79,10 +80,12 @@ static inline int ct_lk_sched_on(void)
  * Every blocking hook brackets the real call with ct_lk_wait_begin and ct_lk_wait_end.
  * Waits are recorded when the block profile or the scheduler trace is on
  * (CT_LK_WAIT_MODES). The trace gets every wait (reason, object, times) and, except for
- * CT_LK_LAZY calls, its stack, taken at entry from the stack cache; the block profile
+ * CT_LK_LAZY and CT_LK_POLL calls, its stack, taken at entry from the stack cache (theirs
+ * at the end, when the wait is recorded); the block profile
  * gets the waits that won its coin (CT_LK_EV_SAMPLED), and with the trace off a wait that
  * lost it costs two clock reads and the registry's stores. While a wait is open its
- * thread is listed by ct_lk_open_waits (reason, object, begin, stack at entry). */
+ * thread is listed by ct_lk_open_waits (reason, object, begin, stack at entry; for a
+ * CT_LK_POLL wait, unwound then from the sleeping thread's stack). */
 #define CT_LK_WAIT_MODES (CT_MODE_BLOCK | CT_MODE_SCHED)
 
 enum {
@@ -94,7 +97,8 @@ enum {
 	/* A readiness wait (epoll, poll, select) that an event loop makes for every batch of
 	 * events, most of them returning at once: the trace gets it only when it lasted at
 	 * least ct_lk_io_min_ns (a shorter one was not switched out, so it labels no waiting
-	 * state); the block profile's coin applies as to every wait. */
+	 * state); the block profile's coin applies as to every wait. Its stack is taken at the
+	 * end, when the wait is recorded. */
 	CT_LK_POLL = 4,
 	/* Timed with the cheap clock (ct_fast_now ticks: no clock_gettime, whose kvm-clock page
 	 * a system call leaves cold), converted by the collector (CT_LK_EV_TICKS). The caller
@@ -195,9 +199,15 @@ void ct_lk_unblock(uint64_t obj, uint32_t stack, uint32_t woken, ct_lk_site site
  * modes: the agent is active, the mode on, and the thread not inside the agent. A hook
  * checks this before timing a call; the guard itself is entered only around the
  * recording, never across the real (blocking, maybe cancelled) call. */
+/* ct_tls_guard's offset from the thread pointer, on the hot page (agent/hot.h: no GOT load
+ * before the hook's call); taken by waitreg.c's constructor, 0 before. */
+extern intptr_t ct_lk_guard_off;
+
 static inline int ct_lk_recording(unsigned modes)
 {
-	return !ct_tls_guard && ct_active() && (ct_cfg.modes & modes);
+	intptr_t off = __atomic_load_n(&ct_lk_guard_off, __ATOMIC_RELAXED);
+	int guard = off ? *(const int *)ct_tls_at(off) : ct_tls_guard;
+	return !guard && ct_active() && (ct_cfg.modes & modes);
 }
 
 /* The real function name (version ver when not NULL) after the agent: dlvsym, else
@@ -214,7 +224,7 @@ __attribute__((noreturn, cold)) void ct_lk_missing(const char *name);
  * with a relaxed load: it is only ever set to the same value, and the code it points to
  * was mapped before any thread could find it. */
 #define CT_LK_DEFINE_REAL(fn, ver)                                                                 \
-	static __typeof__(fn) *ct_lk_real_##fn;                                                    \
+	static __typeof__(fn) *ct_lk_real_##fn CT_HOT_DATA;                                        \
 	static inline void resolve_##fn(void)                                                      \
 	{                                                                                          \
 		__atomic_store_n(&ct_lk_real_##fn, (__typeof__(fn) *)ct_lk_resolve(#fn, ver),      \

@@ -42,8 +42,8 @@ __thread int ct_tls_guard __attribute__((tls_model("initial-exec")));
 __thread uintptr_t ct_tls_stack_top __attribute__((tls_model("initial-exec")));
 __thread uintptr_t ct_tls_stack_lo __attribute__((tls_model("initial-exec")));
 
-_Atomic int ct_agent_active; /* agent.h: set here, read by every hook */
-uintptr_t ct_main_stack_top; /* set by the constructor, read-only afterwards */
+_Atomic int ct_agent_active CT_HOT_DATA; /* agent.h: set here, read by every hook */
+uintptr_t ct_main_stack_top;		 /* set by the constructor, read-only afterwards */
 /* The engine: set by the constructor or the atfork child handler, read by the collector. */
 static _Atomic ct_engine engine = CT_ENGINE_OFF;
 static _Atomic int engine_known;	    /* release by the chooser, acquire by ct_engine_known */

@@ -7,15 +7,18 @@
  * delay); a wait that never finishes — a thread blocked forever at exit, the thread
  * analogue of a leaked goroutine — has no record, so the exit path asks this registry.
  *
- * Each thread that waits owns one slot of a fixed table, claimed on its first wait (a
+ * Each thread that waits keeps its open wait in a record in its own TLS and owns one slot
+ * of a fixed table that points to that record, claimed on its first wait (a
  * compare-and-swap of its tid into a free slot) and released at its exit (the agent's TSD
- * destructor: ct_lk_thread_exit). Only the owner writes its slot, under a sequence count
+ * destructor: ct_lk_thread_exit). Only the owner writes its record, under a sequence count
  * (odd while it writes), so that a reader on another thread — or in a signal handler —
- * sees a consistent slot or retries; a reader gives up on a slot after a few retries (its
- * owner may be the very thread the reader interrupted). No allocation, no lock: the table
- * is static, bounded (a thread finding it full just has no entry), and reading it is
- * async-signal-safe. A wait that starts while another is open on the same thread (a signal
- * handler's write during a blocked read) leaves the slot to the outer wait.
+ * sees a consistent record or retries; a reader copies it with process_vm_readv, which
+ * fails rather than faults should the thread be gone, and gives up on a record after a
+ * few retries (its owner may be the very thread the reader interrupted). No allocation,
+ * no lock: the table is static, bounded (a thread finding it full just has no entry), and
+ * reading it is async-signal-safe. A wait that starts while another is open on the same
+ * thread (a signal handler's write during a blocked read) leaves the record to the outer
+ * wait.
  *
  * Stacks come from the per-thread stack cache (stackcache.h), keyed by the hook's call site:
  * a wait repeated from one call chain — an event loop's epoll_wait — costs a few loads.
@@ -23,11 +26,13 @@
  * finished-wait record carries). With the block profile alone it is taken at the end and
  * only for a wait that won the profile's coin (below), so a wait that lost it costs the
  * two clock reads and this registry's stores. A readiness wait (CT_LK_POLL: an event loop's
- * epoll_wait) shorter than ct_lk_io_min_ns is not sent to the trace either, so one that did
- * not block and lost the coin costs no more. Hooks on hot calls that rarely block (read,
- * write: CT_LK_LAZY) take it at the end and only when the call did block. A slot without a
- * stack carries the hook's return address, which the reader interns as a one-frame stack
- * when the wait is still open.
+ * epoll_wait) shorter than ct_lk_io_min_ns is not sent to the trace either, so it takes its
+ * stack at the end too, only when it is recorded: one that did not block and lost the coin
+ * costs no more. Hooks on hot calls that rarely block (read, write: CT_LK_LAZY) take it at
+ * the end and only when the call did block. A slot without a stack carries the hook's
+ * return address, which the reader interns as a one-frame stack when the wait is still
+ * open — except a readiness wait's, which also carries its caller's stack pointer: its
+ * thread sleeps in the call, so the reader unwinds a copy of that stack (wr_frozen_stack).
  *
  * The file, socket and readiness hooks time their calls with the cheap clock (CT_LK_TICKS:
  * ct_fast_now, one rdtsc) once the collector measured the tick rate; their records and
@@ -46,49 +51,75 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "agent/internal.h"
 #include "agent/lockprof.h"
 
 #define WR_SLOTS 4096 /* threads with a slot at once; power of two */
 #define WR_RETRIES 64 /* a reader's attempts at one slot */
 
-/* Fields other than seq and tid are written by the owner only, with relaxed atomic
- * stores between the two increments of seq (release), and read with relaxed loads
- * between an acquire load of seq and an acquire fence (the usual sequence lock). */
+/* A thread's open wait, in the thread's own TLS. Fields other than seq are written by the
+ * owner only, with relaxed atomic stores between the two increments of seq (release); a
+ * reader copies seq, the record and seq again (wr_peek: it may be another thread's TLS
+ * that is going away), the usual sequence lock. */
 typedef struct {
 	_Atomic uint32_t seq; /* odd while the owner writes */
-	_Atomic uint32_t tid; /* the owner; 0 = free */
+	uint32_t tid;	      /* the owner, set when it claims its slot */
 	uint32_t reason;
 	uint32_t stack;
 	uint64_t obj;
 	uint64_t begin; /* 0 = not inside a wait */
-	uint64_t ra;	/* CT_LK_LAZY waits: the hook's return address */
-} __attribute__((aligned(64))) wr_slot;
+	uint64_t ra;	/* a wait without a stack: the hook's return address */
+	uint64_t sp;	/* a CT_LK_POLL wait: the hook's caller's stack pointer, else 0 */
+} wr_rec;
+
+/* The table of threads with a record: claimed by a compare-and-swap of the tid, then the
+ * record's address; both cleared at the thread's exit. */
+typedef struct {
+	_Atomic uint32_t tid; /* the owner; 0 = free */
+	_Atomic(wr_rec *) rec;
+} wr_slot;
 
 static wr_slot wr_table[WR_SLOTS];
-static __thread wr_slot *wr_self __attribute__((tls_model("initial-exec")));
-/* The owner's copy of its slot's sequence count, and whether a wait of the thread holds
- * the slot (set before the slot is written, so that a signal handler's wait in between
- * leaves it alone). The owner never loads its slot: after a system call — every hook's
- * real call — the slot's first load missed the caches and the TLB on these machines
- * (the single costliest instruction of a hook that did not wait), while stores retire
- * into the store buffer. Thread-local data sits beside the thread's control block, which
- * libc touches around every call anyway. */
-static __thread uint32_t wr_seq __attribute__((tls_model("initial-exec")));
-static __thread int wr_busy __attribute__((tls_model("initial-exec")));
+/* The thread's own state: its slot; its record; whether a wait of the thread holds the
+ * record (set before the record is written, so that a signal handler's wait in between
+ * leaves it alone); the coin's generator (xorshift64, seeded on first use). The record is
+ * thread-local, not in the shared table: after a system call — every hook's real call —
+ * a table slot's page missed the TLB on these machines (the costliest stores of a hook
+ * that did not wait), while thread-local data sits beside the thread's control block,
+ * whose page libc touches around every call anyway. One object, reached through an offset
+ * kept on the hot page (hot.h), so that no GOT load precedes it. */
+typedef struct {
+	wr_slot *self;
+	int busy;
+	int *err; /* the thread's errno, once known: __errno_location is a call into libc */
+	uint64_t rng;
+	wr_rec rec;
+} wr_tls_t;
+static __thread wr_tls_t wr_tls __attribute__((tls_model("initial-exec")));
+static intptr_t wr_tls_off CT_HOT_DATA; /* set by wr_init; relaxed: either value works */
+intptr_t ct_lk_guard_off CT_HOT_DATA;	/* likewise (lockprof.h) */
+
+static inline wr_tls_t *wr_me(void)
+{
+	intptr_t off = __atomic_load_n(&wr_tls_off, __ATOMIC_RELAXED);
+	return __builtin_expect(off != 0, 1) ? (wr_tls_t *)ct_tls_at(off) : &wr_tls;
+}
 
 #define WR_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
-#define WR_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 /* A slot's reason with this bit: its begin is in ticks (a CT_LK_TICKS wait). */
 #define WR_REASON_TICKS 0x80000000u
 
 /* The calling thread's slot, claimed on first use; NULL when the table is full. */
 static wr_slot *wr_slot_get(void)
 {
-	if (__builtin_expect(wr_self != NULL, 1))
-		return wr_self;
+	wr_tls_t *me = wr_me();
+	if (__builtin_expect(me->self != NULL, 1))
+		return me->self;
 	uint32_t tid = ct_gettid();
+	me->rec.tid = tid;
 	for (uint32_t i = 0; i < WR_SLOTS; i++) {
 		wr_slot *s = &wr_table[(tid + i) & (WR_SLOTS - 1)];
 		uint32_t free_tid = 0;
@@ -96,9 +127,9 @@ static wr_slot *wr_slot_get(void)
 		if (atomic_load_explicit(&s->tid, memory_order_relaxed) == 0 &&
 		    atomic_compare_exchange_strong_explicit(
 			    &s->tid, &free_tid, tid, memory_order_relaxed, memory_order_relaxed)) {
-			/* Once per thread: the previous owner left the count even. */
-			wr_seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
-			wr_self = s;
+			/* Release: a reader that finds the record finds its tid. */
+			atomic_store_explicit(&s->rec, &me->rec, memory_order_release);
+			me->self = s;
 			return s;
 		}
 	}
@@ -108,48 +139,59 @@ static wr_slot *wr_slot_get(void)
 /* Opens the slot for w, unless another wait of this thread holds it. */
 static void wr_open(ct_lk_wait *w)
 {
+	wr_tls_t *me = wr_me();
 	w->slot = 0;
-	if (wr_busy)
+	if (me->busy)
 		return;
-	wr_busy = 1;
+	me->busy = 1;
 	atomic_signal_fence(memory_order_seq_cst); /* busy before the slot changes */
 	wr_slot *s = wr_slot_get();
 	if (!s) {
 		atomic_signal_fence(memory_order_seq_cst);
-		wr_busy = 0;
+		me->busy = 0;
 		return;
 	}
-	uint32_t q = wr_seq;
-	wr_seq = q + 2;
-	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	wr_rec *r = &me->rec;
+	uint32_t q = atomic_load_explicit(&r->seq, memory_order_relaxed); /* only we write it */
+	atomic_store_explicit(&r->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release); /* odd before the fields change */
-	WR_SET(s->reason, w->reason | (w->flags & CT_LK_TICKS ? WR_REASON_TICKS : 0));
-	WR_SET(s->stack, w->stack);
-	WR_SET(s->obj, w->obj);
-	WR_SET(s->ra, (uint64_t)w->site.ra);
-	WR_SET(s->begin, w->begin ? w->begin : 1);
-	atomic_store_explicit(&s->seq, q + 2, memory_order_release); /* fields, then even */
+	WR_SET(r->reason, w->reason | (w->flags & CT_LK_TICKS ? WR_REASON_TICKS : 0));
+	WR_SET(r->stack, w->stack);
+	WR_SET(r->obj, w->obj);
+	WR_SET(r->ra, (uint64_t)w->site.ra);
+	WR_SET(r->sp, w->flags & CT_LK_POLL ? (uint64_t)w->site.slot + sizeof(uintptr_t) : 0);
+	WR_SET(r->begin, w->begin ? w->begin : 1);
+	atomic_store_explicit(&r->seq, q + 2, memory_order_release); /* fields, then even */
 	w->slot = 1;
 }
 
 /* Closes w's slot (when w opened it). */
 static void wr_close(const ct_lk_wait *w)
 {
+	wr_tls_t *me = wr_me();
 	if (!w->slot)
 		return;
-	wr_slot *s = wr_self;
-	uint32_t q = wr_seq;
-	wr_seq = q + 2;
-	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	wr_rec *r = &me->rec;
+	uint32_t q = atomic_load_explicit(&r->seq, memory_order_relaxed);
+	atomic_store_explicit(&r->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	WR_SET(s->begin, 0);
-	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
-	atomic_signal_fence(memory_order_seq_cst); /* the slot closed, then free for others */
-	wr_busy = 0;
+	WR_SET(r->begin, 0);
+	atomic_store_explicit(&r->seq, q + 2, memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst); /* the record closed, then free for others */
+	me->busy = 0;
 }
 
 uint64_t ct_lk_io_min_ns = 10000; /* set by wr_init (constructor); read-only afterwards */
 uint64_t ct_lk_block_rate = CT_LK_BLOCK_RATE; /* likewise */
+
+/* What ct_lk_wait_begin and _end read on every call, in one cache line: after the hook's
+ * system call every separate global was a cache miss of its own (perf annotate of an event
+ * loop's epoll_wait). tick_ns_q32 is written by the collector (relaxed: below); the copies
+ * of ct_lk_io_min_ns and ct_lk_block_rate by wr_init. */
+static struct {
+	_Alignas(64) uint64_t tick_ns_q32;
+	uint64_t io_min_ns, block_rate;
+} wr_hot CT_HOT_DATA = {0, 10000, CT_LK_BLOCK_RATE};
 
 static int wr_is_socket(int fd)
 {
@@ -164,7 +206,6 @@ static int wr_is_socket(int fd)
  * taken at its first tick and one at each later tick (while the span is under a minute),
  * published once the span is 20 ms (a pair's uncertainty, ~50 ns, is then 2.5 ppm of it).
  * 0 until then, and where ct_fast_now reads clock_gettime: waits use ct_now. */
-static uint64_t wr_tick_ns_q32;
 static ct_tick_pair wr_pair0; /* the collector's */
 
 static void wr_rate_tick(uint64_t now)
@@ -179,10 +220,15 @@ static void wr_rate_tick(uint64_t now)
 		return;
 	}
 	uint64_t span = p.ns - wr_pair0.ns;
-	if (span < 20000000u || (span > 60000000000u && wr_tick_ns_q32))
+	if (span < 20000000u || (span > 60000000000u && wr_hot.tick_ns_q32))
 		return;
 	uint64_t q = (uint64_t)(((unsigned __int128)span << 32) / (p.ticks - wr_pair0.ticks));
-	__atomic_store_n(&wr_tick_ns_q32, q, __ATOMIC_RELAXED);
+	/* Stored only when it moved by more than 0.1% (the hooks use it for thresholds and
+	 * the coin): each store takes the hooks' line away from the program's threads. */
+	uint64_t old = __atomic_load_n(&wr_hot.tick_ns_q32, __ATOMIC_RELAXED);
+	uint64_t diff = q > old ? q - old : old - q;
+	if (!old || diff > old >> 10)
+		__atomic_store_n(&wr_hot.tick_ns_q32, q, __ATOMIC_RELAXED);
 }
 
 /* The child keeps the rate (the counter runs on). */
@@ -207,31 +253,29 @@ void ct_lk_wait_ns(const ct_event *ev, ct_ev_lock_wait *w)
 	w->delay = end > start ? end - start : 0;
 }
 
-/* The thread's coin generator (xorshift64), seeded on first use. */
-static __thread uint64_t wr_rng __attribute__((tls_model("initial-exec")));
-
 /* Whether a wait of delay ns is kept by the block profile: always when delay >= rate,
  * else with probability delay / rate. Hot: a few instructions, no call. */
 static inline int wr_coin(uint64_t delay)
 {
-	uint64_t rate = ct_lk_block_rate;
+	wr_tls_t *me = wr_me();
+	uint64_t rate = wr_hot.block_rate;
 	if (delay >= rate || rate <= 1)
 		return 1;
-	uint64_t x = wr_rng;
+	uint64_t x = me->rng;
 	if (__builtin_expect(x == 0, 0))
 		x = ((uint64_t)ct_gettid() << 32 ^ (uintptr_t)&x ^ ct_now()) | 1;
 	x ^= x << 13;
 	x ^= x >> 7;
 	x ^= x << 17;
-	wr_rng = x;
+	me->rng = x;
 	/* A uniform draw in [0, rate): the high half of x * rate. */
 	return (uint64_t)(((unsigned __int128)x * rate) >> 64) < delay;
 }
 
-void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
-		      ct_lk_site site)
+CT_HOT_FN void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
+				ct_lk_site site)
 {
-	if ((flags & CT_LK_TICKS) && !__atomic_load_n(&wr_tick_ns_q32, __ATOMIC_RELAXED))
+	if ((flags & CT_LK_TICKS) && !__atomic_load_n(&wr_hot.tick_ns_q32, __ATOMIC_RELAXED))
 		flags &= ~(unsigned)CT_LK_TICKS;
 	w->reason = reason;
 	w->obj = obj;
@@ -239,10 +283,11 @@ void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsign
 	w->flags = (uint16_t)flags;
 	w->site = site;
 	w->slot = 0;
-	w->begin = ct_lk_wait_now(w);
+	/* A CT_LK_TICKS wait is kept only once the rate is known, which is only on the TSC. */
+	w->begin = (flags & CT_LK_TICKS) ? ct_tsc() : ct_now();
 	if (!(ct_cfg.modes & CT_LK_WAIT_MODES))
 		return;
-	if (!(flags & CT_LK_LAZY) && ct_lk_sched_on() && ct_guard_enter()) {
+	if (!(flags & (CT_LK_LAZY | CT_LK_POLL)) && ct_lk_sched_on() && ct_guard_enter()) {
 		int saved = errno;
 		w->stack = ct_lk_site_stack(site);
 		errno = saved;
@@ -251,23 +296,27 @@ void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsign
 	wr_open(w);
 }
 
-void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
+CT_HOT_FN void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 {
 	wr_close(w);
 	if (!waited || !(ct_cfg.modes & CT_LK_WAIT_MODES))
 		return;
 	uint64_t delay = end - w->begin, ns = delay;
 	if (w->flags & CT_LK_TICKS) /* approximate: for the thresholds and the coin only */
-		ns = (uint64_t)(((unsigned __int128)delay * wr_tick_ns_q32) >> 32);
-	if ((w->flags & CT_LK_LAZY) && ns < ct_lk_io_min_ns)
+		ns = (uint64_t)(((unsigned __int128)delay * wr_hot.tick_ns_q32) >> 32);
+	if ((w->flags & CT_LK_LAZY) && ns < wr_hot.io_min_ns)
 		return;
-	int sampled = ct_lk_block_on() && ns >= ct_lk_block_min_ns && wr_coin(ns);
-	int traced = ct_lk_sched_on() && (!(w->flags & CT_LK_POLL) || ns >= ct_lk_io_min_ns);
+	/* The coin first: ct_lk_block_min_ns is then read only for the few waits it kept. */
+	int sampled = ct_lk_block_on() && wr_coin(ns) && ns >= ct_lk_block_min_ns;
+	int traced = ct_lk_sched_on() && (!(w->flags & CT_LK_POLL) || ns >= wr_hot.io_min_ns);
 	if (!sampled && !traced)
 		return;
 	if (!ct_guard_enter())
 		return;
-	int saved = errno;
+	wr_tls_t *me = wr_me();
+	if (__builtin_expect(!me->err, 0))
+		me->err = &errno;
+	int saved = *me->err;
 	if (!w->stack)
 		w->stack = ct_lk_site_stack(w->site);
 	if ((w->flags & CT_LK_FD) && w->reason == CT_WAIT_IO && wr_is_socket((int)w->obj))
@@ -280,46 +329,105 @@ void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 	ct_emit(CT_EV_LOCK_WAIT,
 		(sampled ? CT_LK_EV_SAMPLED : 0) | (w->flags & CT_LK_TICKS ? CT_LK_EV_TICKS : 0),
 		&ev, sizeof(ev));
-	errno = saved;
+	*me->err = saved;
 	ct_guard_exit();
 }
 
 void ct_lk_open_waits_release(void)
 {
-	wr_slot *s = wr_self;
+	wr_tls_t *me = wr_me();
+	wr_slot *s = me->self;
 	if (!s)
 		return;
-	wr_self = NULL;
-	wr_busy = 1; /* no slot any more: a later wait of this thread (a TSD destructor's) is
-		      * not listed */
-	uint32_t q = wr_seq;
-	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	me->self = NULL;
+	me->busy = 1; /* no slot any more: a later wait of this thread (a TSD destructor's) is
+		       * not listed */
+	wr_rec *r = &me->rec;
+	uint32_t q = atomic_load_explicit(&r->seq, memory_order_relaxed);
+	atomic_store_explicit(&r->seq, q + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	WR_SET(s->begin, 0);
-	atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+	WR_SET(r->begin, 0);
+	atomic_store_explicit(&r->seq, q + 2, memory_order_release);
+	atomic_store_explicit(&s->rec, NULL, memory_order_relaxed);
 	/* Release: a later owner's claim sees the slot closed. */
 	atomic_store_explicit(&s->tid, 0, memory_order_release);
 }
 
-/* A consistent copy of slot s into *w and its return address into *ra: 1 when its owner
- * is inside a wait, 0 when not or when it stayed busy for every retry. */
-static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra)
+/* Copies n bytes at src, which may be another thread's TLS or stack and may be going away
+ * (its thread exiting): process_vm_readv fails rather than faults. Where it is refused (a
+ * seccomp filter), a plain copy: the record's owner unregisters it before its TLS goes. 0
+ * when all n bytes were copied. */
+static int wr_peek(void *dst, const void *src, size_t n)
 {
+	struct iovec local = {dst, n}, remote = {(void *)(uintptr_t)src, n};
+	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
+		memcpy(dst, src, n);
+		return 0;
+	}
+	return got == (ssize_t)n ? 0 : -1;
+}
+
+/* A consistent copy of slot s's record into *w, its return address and stack pointer into
+ * *ra and *sp, and where it lies and the sequence count it was read at into *rec and *seq:
+ * 1 when its owner is inside a wait, 0 when not, when the record is gone or another
+ * thread's now, or when it stayed busy for every retry. */
+static int wr_read(wr_slot *s, ct_lk_open_wait *w, uint64_t *ra, uint64_t *sp, const wr_rec **rec,
+		   uint32_t *seq)
+{
+	uint32_t tid = atomic_load_explicit(&s->tid, memory_order_acquire);
+	const wr_rec *r = atomic_load_explicit(&s->rec, memory_order_acquire);
+	if (!tid || !r)
+		return 0;
 	for (int i = 0; i < WR_RETRIES; i++) {
-		uint32_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
+		uint32_t q, q2;
+		wr_rec c;
+		/* Three copies, three system calls: each ordered after the one before. */
+		if (wr_peek(&q, &r->seq, sizeof(q)) < 0)
+			return 0;
 		if (q & 1)
 			continue;
-		w->tid = atomic_load_explicit(&s->tid, memory_order_relaxed);
-		w->reason = WR_GET(s->reason);
-		w->stack = WR_GET(s->stack);
-		w->obj = WR_GET(s->obj);
-		w->begin = WR_GET(s->begin);
-		*ra = WR_GET(s->ra);
-		atomic_thread_fence(memory_order_acquire); /* the loads above, then seq */
-		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == q)
-			return w->tid != 0 && w->begin != 0;
+		if (wr_peek(&c, r, sizeof(c)) < 0 || wr_peek(&q2, &r->seq, sizeof(q2)) < 0)
+			return 0;
+		if (q2 != q)
+			continue;
+		if (c.tid != tid)
+			return 0;
+		*w = (ct_lk_open_wait){.tid = c.tid,
+				       .reason = c.reason,
+				       .stack = c.stack,
+				       .obj = c.obj,
+				       .begin = c.begin};
+		*ra = c.ra;
+		*sp = c.sp;
+		*rec = r;
+		*seq = q;
+		return c.begin != 0;
 	}
 	return 0;
+}
+
+/* The stack of a readiness wait still open, which took none at its entry (CT_LK_POLL: it
+ * is taken when a wait is recorded, at its end): unwound here, off its thread, from a copy
+ * of the thread's stack above the hook's caller's stack pointer sp — frozen while the
+ * thread sleeps in the call — with the return address ra as the first frame, as the stack
+ * cache would give it. 0 when it cannot be read or the wait ended meanwhile (its slot's
+ * count moved from seq: the copy may hold a stack in use). */
+static uint32_t wr_frozen_stack(const wr_rec *r, uint32_t seq, uint64_t ra, uint64_t sp)
+{
+	static uint8_t copy[32768]; /* one caller at a time (see ct_lk_open_waits) */
+	struct iovec local = {copy, sizeof(copy)}, remote = {(void *)(uintptr_t)sp, sizeof(copy)};
+	/* Partial at the end of the stack's mapping; fails (no fault) where nothing is there. */
+	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	uint32_t q;
+	if (got < (ssize_t)sizeof(uintptr_t) || wr_peek(&q, &r->seq, sizeof(q)) < 0 || q != seq)
+		return 0;
+	uint64_t regs[CT_NREGS] = {0};
+	regs[CT_REG_RIP] = ra;
+	regs[CT_REG_RSP] = sp;
+	uintptr_t pcs[CT_MAX_FRAMES];
+	int n = ct_unwind(regs, copy, (size_t)got, pcs, CT_MAX_FRAMES);
+	return n > 0 ? ct_stack_intern(pcs, n) : 0;
 }
 
 void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg)
@@ -328,14 +436,18 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 	int saved = errno;
 	for (uint32_t i = 0; i < WR_SLOTS; i++) {
 		ct_lk_open_wait w;
-		uint64_t ra;
+		uint64_t ra, sp;
+		const wr_rec *rec;
+		uint32_t seq;
 		if (!atomic_load_explicit(&wr_table[i].tid, memory_order_relaxed) ||
-		    !wr_read(&wr_table[i], &w, &ra))
+		    !wr_read(&wr_table[i], &w, &ra, &sp, &rec, &seq))
 			continue;
 		/* A thread that ended without the agent's exit path (raw clone) left its
 		 * slot: skip threads that no longer exist. */
 		if (syscall(SYS_tgkill, pid, (pid_t)w.tid, 0) < 0 && errno == ESRCH)
 			continue;
+		if (!w.stack && ra && sp)
+			w.stack = wr_frozen_stack(rec, seq, ra, sp);
 		if (!w.stack && ra) {
 			uintptr_t pc = (uintptr_t)ra;
 			w.stack = ct_stack_intern(&pc, 1);
@@ -356,14 +468,16 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 static void wr_child_reset(void)
 {
 	memset(wr_table, 0, sizeof(wr_table));
-	wr_self = NULL;
-	wr_seq = 0;
-	wr_busy = 0;
+	memset(&wr_tls, 0, sizeof(wr_tls));
 }
 
 __attribute__((constructor)) static void wr_init(void)
 {
 	ct_env_u64("CTRACE_IO_MIN_NS", 0, UINT64_MAX, &ct_lk_io_min_ns);
 	ct_env_u64("CTRACE_BLOCK_RATE", 1, UINT64_MAX, &ct_lk_block_rate);
+	__atomic_store_n(&wr_tls_off, ct_tls_offset(&wr_tls), __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_lk_guard_off, ct_tls_offset(&ct_tls_guard), __ATOMIC_RELAXED);
+	wr_hot.io_min_ns = ct_lk_io_min_ns;
+	wr_hot.block_rate = ct_lk_block_rate;
 	pthread_atfork(NULL, NULL, wr_child_reset);
 }

@@ -8,8 +8,11 @@
 # thread included). Prints, with the load average on stderr:
 #   bench redis_agent_share         N %   the [ctrace] frame's share of the server's CPU
 #                                          profile (its own view of what the agent costs;
-#                                          target <= 2); stderr splits it by the server's
-#                                          frame that called the agent (the top five)
+#                                          target <= 2), in the 2N run; stderr splits it by
+#                                          the server's frame that called the agent (top five)
+#   bench redis_agent_share_slope   N %   the same share of the samples the N more
+#                                          requests of the 2N run added: without the fixed
+#                                          costs (start-up, each thread's first stack)
 #   bench redis_cpu_per_request     N ns  server CPU per request, bare (slope)
 #   bench redis_added_cpu_per_request N ns  added by the agent (slope)
 #   bench redis_added_cpu_ratio     N %   the added CPU / the bare CPU
@@ -48,9 +51,10 @@ for reqs in "$n" $((2 * n)); do
 	serve bare "$reqs"
 	rm -rf "$tmp/out"
 	serve ct "$reqs" LD_PRELOAD="$agent" CTRACE_OUT="$tmp/out" CTRACE_HZ=999
+	"$ctrace" report --folded "$tmp/f.$reqs.txt" "$tmp/out/cpu.pb.gz" > /dev/null 2>&1
 done
 echo "bench_redis: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-"$ctrace" report --folded "$tmp/f.txt" "$tmp/out/cpu.pb.gz" > /dev/null 2>&1
+cp "$tmp/f.$((2 * n)).txt" "$tmp/f.txt"
 "$ctrace" report "$tmp/out/block.pb.gz" > "$tmp/block.txt" 2>&1
 # slope NAME — CPU ms of the 2N run less the N run's.
 slope() { echo $(($(sed -n 2p "$tmp/$1.cpu") - $(sed -n 1p "$tmp/$1.cpu"))); }
@@ -59,6 +63,10 @@ echo "bench_redis: server CPU ms at $n and $((2 * n)) requests: bare $(tr '\n' '
 	"agent $(tr '\n' ' ' < "$tmp/ct.cpu")" >&2
 awk '{ n += $NF } $0 ~ /\[ctrace\] [0-9]+$/ { c += $NF }
 	END { printf "bench redis_agent_share %.1f %%\n", n ? 100 * c / n : 0 }' "$tmp/f.txt"
+# counts FILE — "[ctrace] total" sample weights of a folded profile.
+counts() { awk '{ n += $NF } $0 ~ /\[ctrace\] [0-9]+$/ { c += $NF } END { print c + 0, n + 0 }' "$1"; }
+echo "$(counts "$tmp/f.$n.txt") $(counts "$tmp/f.txt")" | awk '$4 > $2 {
+	printf "bench redis_agent_share_slope %.1f %%\n", 100 * ($3 - $1) / ($4 - $2) }'
 # Where the [ctrace] frame sits: the server's frame that called into the agent (stderr).
 awk '{ n += $NF } $0 ~ /\[ctrace\] [0-9]+$/ { s = $0; sub(/;\[ctrace\] [0-9]+$/, "", s)
 	k = split(s, f, ";"); c[f[k]] += $NF }

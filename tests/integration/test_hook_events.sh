@@ -4,9 +4,11 @@
 # with the creator's stack per thread created, an end record per thread that ended; names
 # set with pthread_setname_np (own and another thread's) and prctl; and the thread left
 # blocked forever in pthread_cond_wait listed at exit with reason cond and its stack
-# (leaf stuck_forever, then stuck), and the one blocked in read(2) of a pipe with reason io
-# and its call site (stuck_reader). With the block mode alone the open wait is still
-# listed but no trace records are made.
+# (leaf stuck_forever, then stuck), the one blocked in read(2) of a pipe with reason io
+# and its call site (stuck_reader), and the one blocked in epoll_wait with reason net and
+# its whole stack (poll_forever, then stuck_poller: a readiness wait takes no stack at its
+# entry, so the exit path unwinds the sleeping thread's stack). With the block mode alone
+# the open wait is still listed but no trace records are made.
 . "$(dirname "$0")/lib.sh"
 
 prog=$CT_BUILD/tests/progs/hook_events
@@ -32,7 +34,7 @@ ends=$(num "$TMP/s.err" 'thread end') names=$(num "$TMP/s.err" 'thread name')
 [ "$woken" -ge 1 ] || fail "no join edge with the woken tid ($woken)"
 [ $((unb - woken)) -ge 3 ] || fail "cond/sem/mutex edges: $((unb - woken)), want >= 3"
 ok "unblock edges: $unb ($woken joins with the woken tid)"
-[ "$starts" -eq 6 ] && [ "$cst" -eq 6 ] || fail "thread starts: $starts ($cst with creator stack), want 6"
+[ "$starts" -eq 7 ] && [ "$cst" -eq 7 ] || fail "thread starts: $starts ($cst with creator stack), want 7"
 [ "$ends" -eq 4 ] || fail "thread ends: $ends, want 4 (the stuck threads never end)"
 ok "lifecycle: $starts starts with the creator's stack, $ends ends"
 [ "$names" -eq 3 ] || fail "names: $names, want 3"
@@ -42,7 +44,7 @@ done
 ok "names from pthread_setname_np (own, other thread) and prctl"
 
 # The stuck thread: reason cond, the stack at entry, leaf stuck_forever.
-[ "$(grep -c 'open wait:' "$TMP/s.err")" -eq 2 ] || fail "open waits: $(grep 'open wait:' "$TMP/s.err")"
+[ "$(grep -c 'open wait:' "$TMP/s.err")" -eq 3 ] || fail "open waits: $(grep 'open wait:' "$TMP/s.err")"
 line=$(grep 'open wait: .*reason=cond' "$TMP/s.err") || fail "no cond wait listed at exit"
 frames=$(echo "$line" | sed 's/.*stack://' | tr ' ' '\n' | grep '^hook_events+' |
 	sed 's/.*+//' | head -2)
@@ -58,6 +60,15 @@ f=$(echo "$line" | sed 's/.*stack://' | tr ' ' '\n' | grep '^hook_events+' | sed
 fn=$(addr2line -f -e "$prog" "$(printf '0x%x' $((f - 1)))" | head -1)
 [ "$fn" = stuck_reader ] || fail "io open wait at $fn: $line"
 ok "thread blocked in read(2) at exit: reason io, call site $fn"
+
+# The poller: reason net, its stack unwound at exit from the sleeping thread's stack.
+line=$(grep 'open wait: .*reason=net' "$TMP/s.err") || fail "no net wait listed at exit"
+frames=$(echo "$line" | sed 's/.*stack://' | tr ' ' '\n' | grep '^hook_events+' |
+	sed 's/.*+//' | head -2)
+fns=$(for f in $frames; do addr2line -f -e "$prog" "$(printf '0x%x' $((f - 1)))" | head -1; done |
+	tr '\n' ' ')
+[ "$fns" = "poll_forever stuck_poller " ] || fail "net open wait stack: $fns (want poll_forever stuck_poller): $line"
+ok "thread blocked in epoll_wait at exit: reason net, stack $fns"
 
 # Block alone: the registry still lists the wait; no trace records.
 run b block

@@ -3,11 +3,13 @@
  * a joiner waiting for a thread's exit (1 unblock with the woken tid), a cond signal to a
  * waiter and a sem_post to a waiter (1 unblock each), a contended mutex handed over (>= 1),
  * names set with pthread_setname_np (on itself and on another thread) and with prctl, and
- * one thread left blocked forever in pthread_cond_wait inside stuck_forever() at exit, and
- * one in a read(2) of a pipe inside stuck_reader(). */
+ * one thread left blocked forever in pthread_cond_wait inside stuck_forever() at exit, one
+ * in a read(2) of a pipe inside stuck_reader(), and one in an epoll_wait of an empty set
+ * inside poll_forever(), called by stuck_poller(). */
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +76,21 @@ __attribute__((noinline)) static void *stuck_reader(void *arg)
 	return NULL;
 }
 
+__attribute__((noinline)) static void poll_forever(int ep)
+{
+	struct epoll_event ev;
+	while (epoll_wait(ep, &ev, 1, -1) >= 0) /* nothing is ever added */
+		;
+	perror("epoll_wait");
+}
+
+__attribute__((noinline)) static void *stuck_poller(void *arg)
+{
+	poll_forever(epoll_create1(0));
+	__asm__ volatile("" ::: "memory"); /* no tail call: stuck_poller stays on the stack */
+	return arg;
+}
+
 static void *stuck(void *arg)
 {
 	(void)arg;
@@ -116,6 +133,8 @@ int main(void)
 		return 1;
 	pthread_t r;
 	pthread_create(&r, NULL, stuck_reader, p);
+	pthread_t e;
+	pthread_create(&e, NULL, stuck_poller, NULL);
 	pthread_t s;
 	pthread_create(&s, NULL, stuck, NULL);
 	sem_wait(&started); /* it has started and named itself */

@@ -1,0 +1,58 @@
+/*
+ * hot.h — where the hooks' hot code and data go: together, on as few pages as possible.
+ *
+ * On these VMs every system call empties the TLB, so the first touch of each page after one
+ * is a page walk (tens of ns). An event loop makes a system call for nearly every hook it
+ * calls (read, write, epoll_wait) and allocates in between, and a hook's cost was mostly
+ * the pages it touched, not its instructions: in redis-server, a malloc hook's cost sat on
+ * its first load, whichever of malloc and free came first after a system call (perf
+ * annotate). So the hooks an event loop calls for every request, and what they read on
+ * every call, are marked here: CT_HOT_FN functions go to .text.hot, which the linker keeps
+ * together, and CT_HOT_DATA objects to the section ct_hot, a few hundred bytes of their own.
+ * Only for paths taken on every call: what they call rarely stays where it is.
+ *
+ * Thread-local data lies beside the thread's control block, whose page libc touches anyway,
+ * but an initial-exec TLS access in a shared library first loads the variable's offset from
+ * the GOT — a page of its own, and the miss a malloc hook paid. The offset is the same for
+ * every thread, so the hot paths keep a copy of it in a CT_HOT_DATA word (ct_tls_offset,
+ * taken by a constructor) and add it to the thread pointer (ct_tls_at); while the copy is
+ * still 0 they use the variable as usual.
+ */
+#include <stdint.h>
+#ifndef CT_AGENT_HOT_H
+#define CT_AGENT_HOT_H
+
+#define CT_HOT_FN __attribute__((hot))
+#define CT_HOT_DATA __attribute__((section("ct_hot")))
+/* The agent's configuration (agent.h: ct_cfg), laid out after every CT_HOT_DATA object by
+ * hot.ld, so that its first fields (the modes every hook reads) share their page. */
+#define CT_HOT_CONFIG __attribute__((section("ct_hot_config")))
+
+/* The calling thread's thread pointer (x86-64 %fs:0, aarch64 TPIDR_EL0), or NULL where not
+ * known: callers then keep their offsets 0. Async-signal-safe. */
+static inline char *ct_tls_tp(void)
+{
+	char *tp = NULL;
+#if defined(__x86_64__)
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+#elif defined(__aarch64__)
+	__asm__("mrs %0, tpidr_el0" : "=r"(tp));
+#endif
+	return tp;
+}
+
+/* The offset of the calling thread's copy of the initial-exec TLS object p from its thread
+ * pointer (the same for every thread), or 0 where the thread pointer is not known. */
+static inline intptr_t ct_tls_offset(const void *p)
+{
+	char *tp = ct_tls_tp();
+	return tp ? (const char *)p - tp : 0;
+}
+
+/* The calling thread's copy of the TLS object at offset off (from ct_tls_offset, not 0). */
+static inline void *ct_tls_at(intptr_t off)
+{
+	return ct_tls_tp() + off;
+}
+
+#endif
