@@ -283,35 +283,14 @@ void ct_collector_sync(void)
 	pthread_mutex_unlock(&pass_mu);
 }
 
-/* Whether the collector sleeps on the perf rings' fds too, or on the wake pipe and its
- * period only. Their wakeup watermark (half a ring) lets it drain a ring before it
- * overflows; but the kernel also wakes every poller of an inherited event each time one of
- * the program's threads ends (perf_event_exit_event kicks perf_poll for its hang-up test):
- * a storm of short threads woke the collector 5-14k times a second, a context switch each
- * (~11 us of CPU per thread in bench_threads). So the fds are watched only while the rings
- * fill fast: when, at the rate the last drain saw (fill, in 1/1024ths of a ring, written in
- * since_ns), a ring would be a quarter full within the coming period_ms. Otherwise that
- * period, at most DRAIN_UNWATCHED_MS, bounds the wait: a 1 MiB ring fills in it only past
- * ~40 MB/s, twice what one CPU's context switches wrote at their fastest here (bench_sched
- * pinned to a CPU: ~490k switches/s, ~20 MB/s), so a burst that starts while the fds are
- * not watched is drained in time, and the next pass watches them. */
-#define DRAIN_UNWATCHED_MS 25
-static int watch_perf(uint32_t fill, uint64_t since_ns, int period_ms)
-{
-	return (uint64_t)fill * (uint64_t)period_ms * 1000000u >= 256 * (since_ns | 1);
-}
-
 static void *collector_main(void *arg)
 {
 	(void)arg;
 	ct_tls_guard = 1;
 	static struct pollfd pfds[MAX_POLL_FDS];
 	int period = DRAIN_BUSY_MS;
-	uint64_t last_drain = ct_now();
 	while (!atomic_load_explicit(&stop_flag, memory_order_acquire)) {
 		size_t hooks, n = drain_all(&hooks);
-		uint64_t now = ct_now(), since = now - last_drain;
-		last_drain = now;
 		pass_done();
 		struct timespec cpu;
 		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
@@ -335,12 +314,8 @@ static void *collector_main(void *arg)
 		int nfds = 0, wake_fd = ct_fdg_wake_poll_fd();
 		if (wake_fd >= 0)
 			pfds[nfds++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
-		if (ct_engine_get() == CT_ENGINE_PERF) {
-			if (watch_perf(ct_perf_fill(), since, period))
-				nfds += ct_perf_pollfds(pfds + nfds, MAX_POLL_FDS - nfds);
-			else if (period > DRAIN_UNWATCHED_MS)
-				period = DRAIN_UNWATCHED_MS;
-		}
+		if (ct_engine_get() == CT_ENGINE_PERF)
+			nfds += ct_perf_pollfds(pfds + nfds, MAX_POLL_FDS - nfds);
 		int ready = nfds ? poll(pfds, (nfds_t)nfds, period) : -1;
 		if (ready < 0) {
 			struct timespec ts = {0, period * 1000000L};
