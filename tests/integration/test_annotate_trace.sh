@@ -30,14 +30,17 @@ regions() {
 	"$CTRACE" report --sched "$dir" > "$TMP/sched.txt" 2>&1 || fail "report --sched"
 	sed -n '/^regions/,/^tasks/p' "$TMP/sched.txt"
 	for name in outer inner accept serve; do
+		# Measured around begin and end, and (accept, serve) inside them too: the
+		# recorded total lies between the two (a thread preempted between its clock read
+		# and the call widens only the outer one, under load by 5% and more).
 		set -- $(grep "^$name " "$TMP/measured.txt")
-		want_n=$2 want_ns=$3
+		want_n=$2 want_ns=$3 in_ns=${4:-$3}
 		row=$(grep -E "^  $name +[0-9]+ " "$TMP/sched.txt") || fail "no regions row for $name"
 		set -- $row
 		[ "$2" = "$want_n" ] || fail "$clock clock: $name: $2 regions in the trace, the program ran $want_n"
 		got=$(ns "$3")
-		near "$got" "$want_ns" "$(awk -v w="$want_ns" 'BEGIN { print w * 0.05 }')" ||
-			fail "$clock clock: $name: total $3 ($got ns) vs the program's $want_ns ns (more than 5% apart)"
+		awk -v g="$got" -v lo="$in_ns" -v hi="$want_ns" 'BEGIN { exit !(g >= lo * 0.95 && g <= hi * 1.05) }' ||
+			fail "$clock clock: $name: total $3 ($got ns) vs the program's $in_ns ns inside and $want_ns ns around (more than 5% outside)"
 		echo "$name: count $2, total $got ns, program $want_ns ns"
 	done
 	# inner ends right before outer's sleep: a stamp a few microseconds late would put
