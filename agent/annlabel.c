@@ -26,9 +26,11 @@
 
 #include "agent/agent.h"
 #include "agent/ann.h"
+#include "agent/annring.h"
 #include "agent/hot.h"
 
 enum { CT_ANN_SETS = 16384, CT_ANN_BUCKETS = 4096, CT_ANN_ARENA = 1 << 20, CACHE = 8 };
+_Static_assert(CT_ANN_SETS < CT_ANN_ID_LIMIT, "every id fits a ring record (annring.h)");
 #define NAME_PARENT UINT32_MAX /* the parent of a region name's node: no set has it */
 /* Region names interned at most: a program that names regions after request ids must not
  * starve its labels (later names take the shared rings with their string, annotate.c). */

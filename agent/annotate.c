@@ -101,13 +101,19 @@ typedef struct {
 	uint32_t inherited; /* opened before a fork, in the parent */
 } region_slot;
 
-static __thread int tls_busy;
+/* A thread's regions and the flag that keeps its annotation calls from nesting (a signal
+ * handler's call inside another): one TLS block, so that a region's begin or end finds all
+ * of it from one offset. */
+typedef struct {
+	int busy;
+	uint32_t nregions, over; /* open regions; begins past CT_ANN_DEPTH, counted only */
+	uint32_t name_id;	 /* the id of name_ptr */
+	const char *name_ptr;	 /* the last region name, when a literal */
+	region_slot regions[CT_ANN_DEPTH];
+} ann_thread;
+static __thread ann_thread tls_ann CT_ANN_IE;
 static __thread uint32_t tls_labels[CT_ANN_DEPTH]; /* the set after each push */
 static __thread uint32_t tls_nlabels, tls_labels_over;
-static __thread region_slot tls_regions[CT_ANN_DEPTH];
-static __thread uint32_t tls_nregions, tls_regions_over;
-static __thread const char *tls_name_ptr; /* the last region name, when a literal */
-static __thread uint32_t tls_name_id;	  /* and its id */
 /* Whether the perf engine's SIGTRAP reads this thread's labels (labelsig.c): unknown
  * until its first label change, then read, or stamped for good once the thread blocks
  * SIGTRAP (its signals would come late, or never): its changes are then recorded. */
@@ -122,11 +128,11 @@ CT_HOT_FN uint32_t ct_ann_current(void)
 
 static int enter(void)
 {
-	if (tls_busy) {
+	if (tls_ann.busy) {
 		count(M_REENTRANT);
 		return 0;
 	}
-	tls_busy = 1;
+	tls_ann.busy = 1;
 	atomic_signal_fence(memory_order_seq_cst); /* the flag is set before any update */
 	return 1;
 }
@@ -134,7 +140,7 @@ static int enter(void)
 static void leave(void)
 {
 	atomic_signal_fence(memory_order_seq_cst);
-	tls_busy = 0;
+	tls_ann.busy = 0;
 }
 
 static int recording(unsigned mode)
@@ -219,7 +225,7 @@ void ct_ann_observe(int async)
 {
 	if (!recording(CT_MODE_CPU) || tls_label_mode == LABELS_STAMPED)
 		return;
-	int busy = tls_busy; /* the handler interrupted an annotation call of this thread */
+	int busy = tls_ann.busy; /* the handler interrupted an annotation call of this thread */
 	if (async) /* the thread blocked SIGTRAP out of our sight: the set now is not the sample's
 		    */
 		stamp_from_now(busy);
@@ -232,7 +238,7 @@ void ct_ann_label_blocked(void)
 	if (!ct_perf_label_signal())
 		return;
 	/* Shared rings when this call came inside an annotation call (a handler). */
-	stamp_from_now(tls_busy);
+	stamp_from_now(tls_ann.busy);
 }
 
 void ct_ann_label_warning(char *buf, size_t len)
@@ -253,15 +259,15 @@ static __attribute__((noinline)) uint32_t region_name_slow(const char *name, int
 {
 	uint32_t id = ct_ann_name_intern(name, trunc);
 	if (id && !*trunc && ct_ann_constant(name)) {
-		tls_name_ptr = name;
-		tls_name_id = id;
+		tls_ann.name_ptr = name;
+		tls_ann.name_id = id;
 	}
 	return id;
 }
 
 static inline uint32_t region_name(const char *name, int *trunc)
 {
-	return name == tls_name_ptr ? tls_name_id : region_name_slow(name, trunc);
+	return name == tls_ann.name_ptr ? tls_ann.name_id : region_name_slow(name, trunc);
 }
 
 /* emit_region's other cases: a task's region, a truncated name, an unknown name, or a
@@ -370,11 +376,11 @@ static void label_pop(void)
 
 /* ---- regions ---- */
 
-static void region_begin(uint64_t task, const char *name)
+static __attribute__((noinline)) void region_begin_slow(uint64_t task, const char *name)
 {
 	if (!enter())
 		return;
-	if (!push_room(&tls_regions_over, tls_nregions, M_REGION_DEEP)) {
+	if (!push_room(&tls_ann.over, tls_ann.nregions, M_REGION_DEEP)) {
 		leave();
 		return;
 	}
@@ -382,31 +388,105 @@ static void region_begin(uint64_t task, const char *name)
 		count(M_NULL);
 		name = "(null)";
 	}
-	region_slot *r = &tls_regions[tls_nregions];
+	region_slot *r = &tls_ann.regions[tls_ann.nregions];
 	r->task = task;
 	r->inherited = 0;
 	r->emitted = 0;
 	if (recording(CT_MODE_SCHED))
 		r->emitted = (uint32_t)emit_region(CT_EV_ANN_REGION_BEGIN, task,
-						   (uint16_t)(tls_nregions + 1), name);
+						   (uint16_t)(tls_ann.nregions + 1), name);
 	atomic_signal_fence(memory_order_release);
-	tls_nregions++;
+	tls_ann.nregions++;
 	leave();
 }
 
-static void region_end(void)
+static __attribute__((noinline)) void region_end_slow(void)
 {
 	if (!enter())
 		return;
-	if (pop_real(&tls_regions_over, tls_nregions, M_REGION_END)) {
-		region_slot *r = &tls_regions[tls_nregions - 1];
+	if (pop_real(&tls_ann.over, tls_ann.nregions, M_REGION_END)) {
+		region_slot *r = &tls_ann.regions[tls_ann.nregions - 1];
 		if (r->inherited)
 			count(M_FORK);
 		else if (r->emitted && recording(CT_MODE_SCHED))
-			emit_region(CT_EV_ANN_REGION_END, r->task, (uint16_t)tls_nregions, NULL);
-		tls_nregions--;
+			emit_region(CT_EV_ANN_REGION_END, r->task, (uint16_t)tls_ann.nregions,
+				    NULL);
+		tls_ann.nregions--;
 	}
 	leave();
+}
+
+/* The common cases of a region's begin and end take no call and spill no register: the
+ * thread's ring with room, the TSC clock, recording. region_fast tries one: with the busy
+ * flag set, it appends the record, then lets commit update the thread's stack. It returns
+ * 0 when it did nothing (the caller takes the slow path), 1 when done, 2 when done and the
+ * collector must be woken (the ring got half full). */
+static inline __attribute__((always_inline)) int region_fast(ann_thread *t, uint16_t type,
+							     uint32_t id, uint32_t depth)
+{
+	if (__builtin_expect(!ct_fast_tsc || !recording(CT_MODE_SCHED), 0))
+		return 0;
+	ann_ring *r = ct_ann_tls_ring;
+	if (__builtin_expect(r == NULL, 0))
+		return 0;
+	t->busy = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	/* Relaxed: only this thread writes head (and a signal handler of it sees busy). */
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	if (__builtin_expect(h + 1 - r->tail_seen > CT_ANN_RING_RECS, 0)) {
+		leave();
+		return 0;
+	}
+	int w = ct_ann_ring_store(r, h, ct_tsc(), type, id, (uint16_t)depth);
+	if (__builtin_expect(w < 0, 0)) {
+		leave();
+		return 0; /* the stamp's high bits changed: ct_ann_ring_push says so */
+	}
+	return 1 + w;
+}
+
+/* The common begin: this thread's last literal name again, no task, room on the stack.
+ * Anything else, and every misuse, goes to region_begin_slow, which does the same with
+ * every check. */
+static void region_begin(uint64_t task, const char *name)
+{
+	ann_thread *t = &tls_ann;
+	uint32_t n = t->nregions;
+	if (__builtin_expect(!t->busy && !task && name && name == t->name_ptr && n < CT_ANN_DEPTH,
+			     1)) {
+		int done = region_fast(t, CT_EV_ANN_REGION_BEGIN, t->name_id, n + 1);
+		if (__builtin_expect(done, 1)) {
+			t->regions[n] = (region_slot){.emitted = 1};
+			atomic_signal_fence(memory_order_release);
+			t->nregions = n + 1;
+			leave();
+			if (__builtin_expect(done > 1, 0))
+				ct_collector_wake();
+			return;
+		}
+	}
+	region_begin_slow(task, name);
+}
+
+/* The common end: of a region that region_begin recorded, without a task. */
+static void region_end(void)
+{
+	ann_thread *t = &tls_ann;
+	uint32_t n = t->nregions;
+	if (__builtin_expect(!t->busy && !t->over && n, 1)) {
+		const region_slot *s = &t->regions[n - 1];
+		if (__builtin_expect(!s->task && s->emitted && !s->inherited, 1)) {
+			int done = region_fast(t, CT_EV_ANN_REGION_END, 0, n);
+			if (__builtin_expect(done, 1)) {
+				t->nregions = n - 1;
+				leave();
+				if (__builtin_expect(done > 1, 0))
+					ct_collector_wake();
+				return;
+			}
+		}
+	}
+	region_end_slow();
 }
 
 /* ---- tasks ----
@@ -423,9 +503,9 @@ static _Atomic uint64_t task_open[TASK_SLOTS];
 /* The task of the innermost open region of this thread, 0 if none. */
 static uint64_t current_task(void)
 {
-	for (uint32_t i = tls_nregions; i > 0; i--)
-		if (tls_regions[i - 1].task)
-			return tls_regions[i - 1].task;
+	for (uint32_t i = tls_ann.nregions; i > 0; i--)
+		if (tls_ann.regions[i - 1].task)
+			return tls_ann.regions[i - 1].task;
 	return 0;
 }
 
@@ -520,8 +600,8 @@ static void ann_fork_child(void)
 	for (int k = 0; k < M_NKINDS; k++) /* the child's summary counts the child's */
 		atomic_store_explicit(&misuse[k], 0, memory_order_relaxed);
 	atomic_store_explicit(&shared_records, 0, memory_order_relaxed);
-	for (uint32_t i = 0; i < tls_nregions; i++)
-		tls_regions[i].inherited = 1;
+	for (uint32_t i = 0; i < tls_ann.nregions; i++)
+		tls_ann.regions[i].inherited = 1;
 }
 
 static int ann_start(void)

@@ -6,13 +6,13 @@
  * head that other threads and the collector touch, a CPU number, a thread id and a
  * clock_gettime, in 64 bytes or more with the name copied in: ~140 ns a begin+end pair
  * on this VM. Here each thread that annotates gets a single-producer, single-consumer
- * ring of 16-byte records (type, nesting depth, an interned id — a label set or a region
- * name, ann.h — and a ct_fast_now stamp, fastclock.h) that it appends to with plain
- * stores and one release store of its head. The collector drains the rings
+ * ring of 8-byte records (type, nesting depth, an interned id — a label set or a region
+ * name, ann.h — and a ct_fast_now stamp, fastclock.h; annring.h has the format) that it
+ * appends to with a plain store and one release store of its head. The collector drains the rings
  * (ct_ann_ring_drain), converts the stamps to CLOCK_MONOTONIC ns, and dispatches the
  * same CT_EV_ANN_* events the shared rings carried (the trace source, the label
- * timeline), so the consumers did not change. A region of a task takes two records: a
- * TASK record whose stamp field carries the task id, then the region record.
+ * timeline), so the consumers did not change. A region of a task takes two records: one
+ * that carries the task id, then the region record.
  *
  * Producers. A thread gets a ring at its first record (a free one from the list, else a
  * new mmap'ed one: lock-free and allocation-free, so async-signal-safe as annotate.c's
@@ -107,28 +107,43 @@ int ct_ann_ring_push(uint16_t type, uint32_t id, uint16_t depth, uint64_t task)
 	ann_ring *r = my_ring();
 	if (!r)
 		return -EAGAIN;
-	uint32_t need = task ? 2 : 1;
+	if (id >= CT_ANN_ID_LIMIT || task >> (64 - 3))
+		return -ERANGE; /* does not fit a record (never, with today's tables) */
+	uint64_t stamp = ct_fast_now(), epoch = stamp >> (64 - ANN_STAMP_SHIFT);
+	uint32_t need = 1 + (task != 0) + (epoch != r->epoch);
 	/* Relaxed: only this thread writes head. */
-	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint64_t h0 = atomic_load_explicit(&r->head, memory_order_relaxed), h = h0;
 	if (__builtin_expect(h + need - r->tail_seen > CT_ANN_RING_RECS, 0)) {
 		/* Acquire: the consumer has read the records it passed before we overwrite. */
 		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (h + need - r->tail_seen > CT_ANN_RING_RECS)
 			return -ENOSPC;
 	}
+	if (epoch != r->epoch) {
+		r->rec[h++ & (CT_ANN_RING_RECS - 1)] = epoch << 3 | ANN_EXT_EPOCH | ANN_K_EXT;
+		r->epoch = epoch;
+	}
 	if (task)
-		r->rec[h++ & (CT_ANN_RING_RECS - 1)] =
-			(ann_rec){.stamp = task, .type = CT_ANN_REC_TASK};
-	ct_ann_ring_append(r, h, type, id, depth);
+		r->rec[h++ & (CT_ANN_RING_RECS - 1)] = task << 3 | ANN_K_EXT;
+	ct_ann_ring_store(r, h, stamp, type, id, depth);
+	/* Wake the collector when this push crossed a half of the ring. */
+	uint64_t half = CT_ANN_RING_RECS / 2;
+	if ((h0 - r->tail_seen) / half != (h + 1 - r->tail_seen) / half)
+		ct_collector_wake();
 	return 0;
 }
 
 /* One record as the CT_EV_ANN_* event the shared rings would have carried. */
-static void dispatch(const ann_rec *e, uint32_t tid, uint64_t task)
+static void dispatch(const ann_ring *r, ann_rec e, uint32_t tid, uint64_t task)
 {
-	ct_event ev = {.type = e->type, .tid = tid, .time = ct_fast_to_ns(e->stamp)};
-	if (e->type == CT_EV_ANN_LABEL) {
-		uint32_t set[2] = {e->id, e->depth}; /* depth: CT_ANN_OBSERVED or 0 */
+	static const uint16_t types[] = {CT_EV_ANN_LABEL, CT_EV_ANN_REGION_BEGIN,
+					 CT_EV_ANN_REGION_END};
+	uint64_t stamp = r->epoch_seen << (64 - ANN_STAMP_SHIFT) | e >> ANN_STAMP_SHIFT;
+	uint32_t depth = (uint32_t)(e >> 2) & ((1u << ANN_DEPTH_BITS) - 1);
+	uint32_t id = (uint32_t)(e >> 9) & (CT_ANN_ID_LIMIT - 1);
+	ct_event ev = {.type = types[e & 3], .tid = tid, .time = ct_fast_to_ns(stamp)};
+	if (ev.type == CT_EV_ANN_LABEL) {
+		uint32_t set[2] = {id, depth}; /* depth: CT_ANN_OBSERVED or 0 */
 		ev.data = set;
 		ev.len = sizeof(set);
 		ct_dispatch(&ev);
@@ -137,8 +152,8 @@ static void dispatch(const ann_rec *e, uint32_t tid, uint64_t task)
 	struct {
 		ct_ev_annot h;
 		char name[CT_ANN_NAME_MAX];
-	} p = {.h = {.task = task, .depth = e->depth}};
-	const char *name = e->type == CT_EV_ANN_REGION_BEGIN ? ct_ann_name(e->id) : NULL;
+	} p = {.h = {.task = task, .depth = (uint16_t)depth}};
+	const char *name = ev.type == CT_EV_ANN_REGION_BEGIN ? ct_ann_name(id) : NULL;
 	size_t nl = name ? strnlen(name, CT_ANN_NAME_MAX) : 0;
 	memcpy(p.name, name ? name : "", nl);
 	p.h.name_len = (uint16_t)nl;
@@ -161,12 +176,15 @@ size_t ct_ann_ring_drain(void)
 		uint32_t tid = atomic_load_explicit(&r->tid, memory_order_relaxed);
 		uint64_t task = 0;
 		for (; t != h; t++) {
-			const ann_rec *e = &r->rec[t & (CT_ANN_RING_RECS - 1)];
-			if (e->type == CT_ANN_REC_TASK) {
-				task = e->stamp;
+			ann_rec e = r->rec[t & (CT_ANN_RING_RECS - 1)];
+			if ((e & 3) == ANN_K_EXT) {
+				if (e & ANN_EXT_EPOCH)
+					r->epoch_seen = e >> 3;
+				else
+					task = e >> 3;
 				continue;
 			}
-			dispatch(e, tid, task);
+			dispatch(r, e, tid, task);
 			task = 0;
 			n++;
 		}
