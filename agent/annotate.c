@@ -417,31 +417,25 @@ static __attribute__((noinline)) void region_end_slow(void)
 }
 
 /* The common cases of a region's begin and end take no call and spill no register: the
- * thread's ring with room, the TSC clock, recording. region_fast tries one: with the busy
- * flag set, it appends the record, then lets commit update the thread's stack. It returns
- * 0 when it did nothing (the caller takes the slow path), 1 when done, 2 when done and the
- * collector must be woken (the ring got half full). */
-static inline __attribute__((always_inline)) int region_fast(ann_thread *t, uint16_t type,
-							     uint32_t id, uint32_t depth)
+ * thread's ring with room, the TSC clock, recording. region_fast tries one, with the busy
+ * flag set (so that the thread's state read after it is what a signal handler left): it
+ * appends the record, and returns 0 when it did nothing (the caller takes the slow path),
+ * 1 when done, 2 when done and the collector must be woken (the ring got half full). */
+static inline __attribute__((always_inline)) int region_fast(uint16_t type, uint32_t id,
+							     uint32_t depth)
 {
 	if (__builtin_expect(!ct_fast_tsc || !recording(CT_MODE_SCHED), 0))
 		return 0;
 	ann_ring *r = ct_ann_tls_ring;
 	if (__builtin_expect(r == NULL, 0))
 		return 0;
-	t->busy = 1;
-	atomic_signal_fence(memory_order_seq_cst);
 	/* Relaxed: only this thread writes head (and a signal handler of it sees busy). */
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	if (__builtin_expect(h + 1 - r->tail_seen > CT_ANN_RING_RECS, 0)) {
-		leave();
+	if (__builtin_expect(h + 1 - r->tail_seen > CT_ANN_RING_RECS, 0))
 		return 0;
-	}
 	int w = ct_ann_ring_store(r, h, ct_tsc(), type, id, (uint16_t)depth);
-	if (__builtin_expect(w < 0, 0)) {
-		leave();
+	if (__builtin_expect(w < 0, 0))
 		return 0; /* the stamp's high bits changed: ct_ann_ring_push says so */
-	}
 	return 1 + w;
 }
 
@@ -451,15 +445,20 @@ static inline __attribute__((always_inline)) int region_fast(ann_thread *t, uint
 static void region_begin(uint64_t task, const char *name)
 {
 	ann_thread *t = &tls_ann;
-	uint32_t n = t->nregions;
-	if (__builtin_expect(!t->busy && !task && name && name == t->name_ptr && n < CT_ANN_DEPTH,
-			     1)) {
-		int done = region_fast(t, CT_EV_ANN_REGION_BEGIN, t->name_id, n + 1);
+	if (__builtin_expect(!t->busy, 1)) {
+		t->busy = 1;
+		atomic_signal_fence(memory_order_seq_cst);
+		uint32_t n = t->nregions;
+		int done = 0;
+		if (__builtin_expect(!task && name && name == t->name_ptr && n < CT_ANN_DEPTH, 1))
+			done = region_fast(CT_EV_ANN_REGION_BEGIN, t->name_id, n + 1);
 		if (__builtin_expect(done, 1)) {
 			t->regions[n] = (region_slot){.emitted = 1};
 			atomic_signal_fence(memory_order_release);
 			t->nregions = n + 1;
-			leave();
+		}
+		leave();
+		if (__builtin_expect(done, 1)) {
 			if (__builtin_expect(done > 1, 0))
 				ct_collector_wake();
 			return;
@@ -472,18 +471,23 @@ static void region_begin(uint64_t task, const char *name)
 static void region_end(void)
 {
 	ann_thread *t = &tls_ann;
-	uint32_t n = t->nregions;
-	if (__builtin_expect(!t->busy && !t->over && n, 1)) {
-		const region_slot *s = &t->regions[n - 1];
-		if (__builtin_expect(!s->task && s->emitted && !s->inherited, 1)) {
-			int done = region_fast(t, CT_EV_ANN_REGION_END, 0, n);
-			if (__builtin_expect(done, 1)) {
-				t->nregions = n - 1;
-				leave();
-				if (__builtin_expect(done > 1, 0))
-					ct_collector_wake();
-				return;
-			}
+	if (__builtin_expect(!t->busy, 1)) {
+		t->busy = 1;
+		atomic_signal_fence(memory_order_seq_cst);
+		uint32_t n = t->nregions;
+		int done = 0;
+		if (__builtin_expect(!t->over && n, 1)) {
+			const region_slot *s = &t->regions[n - 1];
+			if (__builtin_expect(!s->task && s->emitted && !s->inherited, 1))
+				done = region_fast(CT_EV_ANN_REGION_END, 0, n);
+		}
+		if (__builtin_expect(done, 1))
+			t->nregions = n - 1;
+		leave();
+		if (__builtin_expect(done, 1)) {
+			if (__builtin_expect(done > 1, 0))
+				ct_collector_wake();
+			return;
 		}
 	}
 	region_end_slow();
