@@ -103,9 +103,10 @@ int ct_labelsig_prepare(void);
  * sample; async (SIGTRAP was blocked, the signal came late) switches the thread to
  * stamped changes from now on. Async-signal-safe. */
 void ct_ann_observe(int async);
-/* The program blocked SIGTRAP in the calling thread (sighooks.c's watch): its label
- * changes are stamped from now on. */
-void ct_ann_label_blocked(void);
+/* The program (code at caller) blocked SIGTRAP in the calling thread (sighooks.c's watch):
+ * its label changes are stamped from now on — unless the caller is the hooks' libunwind,
+ * whose blocks are brief and the agent's own. */
+void ct_ann_label_blocked(const void *caller);
 /* Appends to buf (summary.txt's warning) how many threads blocked SIGTRAP and had their
  * label changes stamped instead, when any did. */
 void ct_ann_label_warning(char *buf, size_t len);

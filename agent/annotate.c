@@ -226,16 +226,23 @@ void ct_ann_observe(int async)
 	if (!recording(CT_MODE_CPU) || tls_label_mode == LABELS_STAMPED)
 		return;
 	int busy = tls_ann.busy; /* the handler interrupted an annotation call of this thread */
-	if (async) /* the thread blocked SIGTRAP out of our sight: the set now is not the sample's
-		    */
+	/* A signal that waited while SIGTRAP was blocked comes flagged asynchronous. Inside the
+	 * agent (a hook's stack capture: libunwind blocks every signal around its cache and
+	 * dl_iterate_phdr) the block was the agent's own and brief, and no label changed since
+	 * the sample: the set is the sample's. Elsewhere the thread blocked SIGTRAP out of our
+	 * sight (glibc's internal blocks, a raw system call): the set now may not be the
+	 * sample's, and its later samples may come late too. */
+	if (async && !ct_tls_guard)
 		stamp_from_now(busy);
 	else
 		emit_label(CT_ANN_OBSERVED, busy);
 }
 
-void ct_ann_label_blocked(void)
+void ct_ann_label_blocked(const void *caller)
 {
-	if (!ct_perf_label_signal())
+	/* libunwind blocks every signal around its caches: at a thread's exit (its per-thread
+	 * cache's destructor runs outside any hook) that block is still the agent's. */
+	if (!ct_perf_label_signal() || ct_stack_in_unwinder(caller))
 		return;
 	/* Shared rings when this call came inside an annotation call (a handler). */
 	stamp_from_now(tls_ann.busy);

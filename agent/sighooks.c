@@ -30,7 +30,7 @@ static int (*real_sigmask_fn)(int, const sigset_t *, sigset_t *);
 static int (*real_procmask_fn)(int, const sigset_t *, sigset_t *);
 /* ct_sig_on_block's watch: set once by the constructor before the program's threads run. */
 static int watch_sig;
-static void (*watch_fn)(void);
+static void (*watch_fn)(const void *caller);
 static int (*real_setitimer_fn)(int, const struct itimerval *, struct itimerval *);
 
 int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *old)
@@ -70,7 +70,7 @@ int ct_sig_thread_create(pthread_t *t, void *(*fn)(void *), const char *name)
 	return -r;
 }
 
-void ct_sig_on_block(int sig, void (*fn)(void))
+void ct_sig_on_block(int sig, void (*fn)(const void *caller))
 {
 	watch_fn = fn;
 	watch_sig = sig;
@@ -82,19 +82,20 @@ int ct_sig_blocked(int sig)
 	return real_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, sig) == 1;
 }
 
-/* After the program changed its thread's mask: tell the watcher if it now blocks. */
-static void mask_changed(int how, const sigset_t *set)
+/* After the program (code at caller) changed its thread's mask: tell the watcher if it
+ * now blocks. */
+static void mask_changed(int how, const sigset_t *set, const void *caller)
 {
 	if (watch_sig && set && how != SIG_UNBLOCK && !ct_tls_guard &&
 	    sigismember(set, watch_sig) == 1)
-		watch_fn();
+		watch_fn(caller);
 }
 
 CT_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	int r = real_sigmask(how, set, old);
 	if (r == 0)
-		mask_changed(how, set);
+		mask_changed(how, set, __builtin_return_address(0));
 	return r;
 }
 
@@ -104,7 +105,7 @@ CT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 		*(void **)&real_procmask_fn = ct_real("sigprocmask");
 	int r = real_procmask_fn(how, set, old);
 	if (r == 0)
-		mask_changed(how, set);
+		mask_changed(how, set, __builtin_return_address(0));
 	return r;
 }
 

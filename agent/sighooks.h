@@ -40,8 +40,9 @@ int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *o
  * raises it: the caller dies of it as it would without the agent. */
 void ct_sig_die_default(int sig);
 /* Calls fn (on the program's thread, right after the change) whenever the program blocks
- * sig in a thread's mask with sigprocmask or pthread_sigmask. One watch; constructor. */
-void ct_sig_on_block(int sig, void (*fn)(void));
+ * sig in a thread's mask with sigprocmask or pthread_sigmask, with the address the call
+ * returns to (who blocked it). One watch; constructor. */
+void ct_sig_on_block(int sig, void (*fn)(const void *caller));
 /* Whether the calling thread blocks sig now (one system call). */
 int ct_sig_blocked(int sig);
 /* Starts one of the agent's own threads, named name (NULL: unnamed), with every signal

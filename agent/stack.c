@@ -10,6 +10,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <string.h>
 
 #include "agent/ann.h"
@@ -21,6 +22,30 @@
  * table itself is lock-free and shared by every thread (libtrace/stacks.h). */
 static int (*unw_backtrace_fn)(void **buf, int size);
 static ct_stacks *table;
+static uintptr_t unw_lo, unw_hi; /* libunwind.so.8's code */
+
+/* dl_iterate_phdr callback: the extent of the executable segments of the object loaded at
+ * *(uintptr_t *)arg, into unw_lo/unw_hi. */
+static int find_code(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if (info->dlpi_addr != *(uintptr_t *)arg)
+		return 0;
+	for (int k = 0; k < info->dlpi_phnum; k++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[k];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		unw_lo = !unw_lo || lo < unw_lo ? lo : unw_lo;
+		unw_hi = hi > unw_hi ? hi : unw_hi;
+	}
+	return 1;
+}
+
+int ct_stack_in_unwinder(const void *pc)
+{
+	return (uintptr_t)pc >= unw_lo && (uintptr_t)pc < unw_hi;
+}
 
 int ct_stack_init(void)
 {
@@ -39,6 +64,11 @@ int ct_stack_init(void)
 	else
 		ct_log("libunwind.so.8 not loadable (%s); hook stacks use frame pointers",
 		       dlerror());
+	struct link_map *lm = NULL;
+	if (h && dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm) {
+		uintptr_t base = (uintptr_t)lm->l_addr;
+		dl_iterate_phdr(find_code, &base);
+	}
 	table = ct_stacks_create(1u << 18, 1u << 23);
 	return table ? 0 : -errno;
 }

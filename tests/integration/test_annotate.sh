@@ -90,6 +90,9 @@ for variant in perf perf-records perf-blocked perf-trap timer; do
 	perf-records)
 		echo "$reason" | grep -q 'labels read' && fail "$variant: CTRACE_LABELS=records ignored: $reason" ;;
 	esac
+	if [ "$variant" = perf ] && grep -q 'block SIGTRAP' "$TMP/cpu/summary.txt"; then
+		fail "perf: threads that never block SIGTRAP were counted as blocking it: $(grep warning "$TMP/cpu/summary.txt")"
+	fi
 	if [ "$variant" = perf-blocked ]; then
 		grep -q '^warning=.*2 thread(s) block SIGTRAP' "$TMP/cpu/summary.txt" ||
 			fail "perf-blocked: no warning in summary.txt: $(grep warning "$TMP/cpu/summary.txt")"

@@ -3,6 +3,8 @@
  * phase=parse and phase=render (2:1), all under tenant=acme, with a short unlabelled
  * stretch; each thread measures its own CPU per phase with CLOCK_THREAD_CPUTIME_ID, and
  * the program prints the totals: "cpu_ms parse=P render=R none=N".
+ * Four short threads first label a sampled allocation and exit (no "block SIGTRAP"
+ * warning may come of that: the agent's own unwinder blocks signals as they end).
  * With argument "alloc": one 12345-byte malloc under phase=alloc_here and one 23456-byte
  * malloc with no label (the heap profile must carry the label on the first only).
  * With argument "lock": the main thread holds a mutex for 50 ms under who=holder while a
@@ -102,6 +104,20 @@ static void *work(void *arg)
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* A short thread that labels a sampled allocation (its stack captured by the agent) and
+ * exits: the agent's unwinder blocks every signal as the thread ends, which is not the
+ * program blocking SIGTRAP. */
+static void *short_worker(void *arg)
+{
+	(void)arg;
+	ctrace_label_push("phase", "warmup");
+	char *volatile p = malloc(1 << 20);
+	p[0] = 1;
+	free(p);
+	ctrace_label_pop();
+	return NULL;
+}
+
 static void *waiter(void *arg)
 {
 	(void)arg;
@@ -146,8 +162,12 @@ int main(int argc, char **argv)
 	raise_trap = argc > 1 && strcmp(argv[1], "trap") == 0;
 	if (raise_trap)
 		signal(SIGTRAP, on_trap);
-	split s[2] = {{0, 0, 0}, {0, 0, 0}};
 	pthread_t t;
+	for (int i = 0; i < 4; i++) {
+		pthread_create(&t, NULL, short_worker, NULL);
+		pthread_join(t, NULL);
+	}
+	split s[2] = {{0, 0, 0}, {0, 0, 0}};
 	pthread_create(&t, NULL, work, &s[1]);
 	work(&s[0]);
 	pthread_join(t, NULL);
