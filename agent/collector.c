@@ -260,7 +260,7 @@ void ct_collector_sync(void)
 		return;
 	pthread_mutex_lock(&pass_mu);
 	uint64_t want = pass_gen + 2; /* the pass under way may have begun before the call */
-	/* Woken before each wait: the collector may be asleep in poll between the passes. */
+	/* Woken before each wait: the collector may be asleep between the passes. */
 	for (int ms = 0; pass_gen < want && ms < SYNC_WAIT_MS; ms += 2) {
 		pthread_mutex_unlock(&pass_mu);
 		ct_collector_wake();

@@ -220,13 +220,12 @@ int ct_fdg_check(int slot)
 	return -1;
 }
 
-/* Agent threads between ct_fdg_pin and ct_fdg_unpin: a check passed and the fd is in use.
- * The program's dup2/dup3 onto a number in our range waits for none to be left before it
- * replaces the number (after moving ours away), so a use that checked the old number never
- * lands in the file the program puts there. Seq_cst with the hook's store of the moved
- * number and its load of the count: either the hook sees the pin and waits, or the pinning
- * thread's check sees the new number. */
-
+/* A pin counts an agent thread between ct_fdg_pin and ct_fdg_unpin: a check passed and the
+ * fd is in use. The program's dup2/dup3 onto a number in our range waits for no pin to be
+ * left before it replaces the number (after moving ours away), so a use that checked the
+ * old number never lands in the file the program puts there. Seq_cst with the hook's store
+ * of the moved number and its load of the count: either the hook sees the pin and waits,
+ * or the pinning thread's check sees the new number. */
 int ct_fdg_pin(int slot)
 {
 	atomic_fetch_add_explicit(&pinned, 1, memory_order_seq_cst);
