@@ -287,7 +287,11 @@ static int create_with(const char *path, const ct_ckpt_buf *b)
 	int s = ct_fdg_adopt(fd, CT_FDG_FILE);
 	if (s < 0)
 		return s;
-	if (b->oom || write(ct_fdg_get(s), b->data, b->len) != (ssize_t)b->len) {
+	int wfd = b->oom ? -1 : ct_fdg_pin(s);
+	ssize_t w = wfd < 0 ? -1 : write(wfd, b->data, b->len);
+	if (wfd >= 0)
+		ct_fdg_unpin();
+	if (w != (ssize_t)b->len) {
 		ct_fdg_release(s);
 		unlink(path);
 		return b->oom ? -ENOMEM : -EIO;
@@ -419,8 +423,11 @@ static void checkpoint(uint64_t now)
 			name_thread((uint32_t)entries[dirty[i]].a);
 	}
 	put_entries_and_commit(false, now, lost);
-	int fd = ct_fdg_check(slot);
-	if (buf.oom || fd < 0 || write(fd, buf.data, buf.len) != (ssize_t)buf.len) {
+	int fd = buf.oom ? -1 : ct_fdg_pin(slot);
+	ssize_t w = fd < 0 ? -1 : write(fd, buf.data, buf.len);
+	if (fd >= 0)
+		ct_fdg_unpin();
+	if (w != (ssize_t)buf.len) {
 		ct_log("checkpoint: cannot append to %s", journal_path);
 		failed = 1;
 	}

@@ -11,15 +11,15 @@
  * by the samplers.
  */
 #include <errno.h>
-#include <poll.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/fdguard.h"
 #include "agent/hookring.h"
 #include "agent/hot.h"
 #include "agent/internal.h"
@@ -29,15 +29,13 @@
 extern const ct_source *const __start_ct_sources[] __attribute__((visibility("hidden")));
 extern const ct_source *const __stop_ct_sources[] __attribute__((visibility("hidden")));
 
-/* Drain every 25 ms while hook records flow, every 100 ms while only perf records do (its
- * rings wake us when half full: wakeup watermark), backing off to 50 ms while idle;
- * stop/flush requests wake us at once. */
+/* Drain every 25 ms while records flow, backing off to 50 ms while idle (25 ms with the
+ * perf engine, sooner while its rings fill fast: perf_period); wake-ups (stop, flush, a
+ * ring half full) end the sleep at once. */
 #define DRAIN_BUSY_MS 25
-#define DRAIN_PERF_MS 100
 #define DRAIN_IDLE_MS 50
-#define DRAIN_SMALL_RINGS_MS 5 /* perf rings cut by locked-memory limits: no watermark */
-#define MAX_POLL_FDS 1025
-#define MAX_SUBSCRIBERS 8 /* per event type */
+#define DRAIN_SMALL_RINGS_MS 5 /* perf rings cut by locked-memory limits */
+#define MAX_SUBSCRIBERS 8      /* per event type */
 
 /* Set up by ct_collector_start / ct_collector_fork_child (while no collector runs), then
  * read by every producer: the pthread_create of the collector and the release store of
@@ -219,19 +217,16 @@ int ct_collector_call(void (*fn)(void *), void *arg)
 }
 
 /* Drains every ring, then lets the streaming sources write what they have. Returns the
- * records read; *hooks (if not NULL) receives those of the user rings. */
-static size_t drain_all(size_t *hooks)
+ * records read. */
+static size_t drain_all(void)
 {
-	size_t n = 0, got, user = 0;
+	size_t n = 0, got;
 	ct_modules_read_lock();
 	if (ct_engine_get() == CT_ENGINE_PERF)
 		n += ct_perf_drain();
 	while (rings && (got = ct_ringset_consume(rings, dispatch_rec, NULL, 4096)) > 0)
-		user += got;
-	user += ct_hook_ring_drain();
-	n += user;
-	if (hooks)
-		*hooks = user;
+		n += got;
+	n += ct_hook_ring_drain();
 	ct_modules_read_unlock();
 	uint64_t now = ct_now();
 	for (unsigned i = 0; i < ntickers; i++)
@@ -265,7 +260,7 @@ void ct_collector_sync(void)
 		return;
 	pthread_mutex_lock(&pass_mu);
 	uint64_t want = pass_gen + 2; /* the pass under way may have begun before the call */
-	/* Woken before each wait: the collector may be asleep in poll between the passes. */
+	/* Woken before each wait: the collector may be asleep between the passes. */
 	for (int ms = 0; pass_gen < want && ms < SYNC_WAIT_MS; ms += 2) {
 		pthread_mutex_unlock(&pass_mu);
 		ct_collector_wake();
@@ -283,21 +278,85 @@ void ct_collector_sync(void)
 	pthread_mutex_unlock(&pass_mu);
 }
 
+/* The collector sleeps on a futex word, never on a file descriptor. It used to poll a
+ * wake-up pipe and the perf rings' fds, and both went wrong:
+ * - The kernel wakes every poller of an inherited perf event each time one of the program's
+ *   threads ends (perf_event_exit_event kicks perf_poll for its hang-up test): a storm of
+ *   short threads woke the collector 5-14k times a second, a context switch each (~11 us of
+ *   CPU per thread in bench_threads).
+ * - A program that closes every fd behind the agent's back (a raw close_range) took the
+ *   pipe; reopening it took the lowest free numbers for a moment, the ones a daemon that
+ *   has just closed everything expects from its own open(), and its copy to a high number
+ *   raced the program's dup2 onto that number (EBUSY; or the program's file taken for the
+ *   pipe, its log then receiving wake-up bytes and the collector spinning on it).
+ * wake_seq counts wake-ups: a waker bumps it, and makes the futex call only while the
+ * collector is (about to be) asleep. Both sides are seq_cst: either the waker sees asleep
+ * set and wakes it, or the collector sees the new count and does not sleep (the futex
+ * call itself also returns at once once the count moved). Async-signal-safe. */
+static _Atomic uint32_t wake_seq;
+static _Atomic int asleep;
+
+void ct_collector_wake(void)
+{
+	atomic_fetch_add_explicit(&wake_seq, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&asleep, memory_order_seq_cst)) {
+		int saved = errno;
+		syscall(SYS_futex, &wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		errno = saved;
+	}
+}
+
+/* Sleeps up to ms, or until a wake-up after `seen` (wake_seq read before the pass). */
+static void collector_sleep(uint32_t seen, int ms)
+{
+	atomic_store_explicit(&asleep, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&wake_seq, memory_order_seq_cst) == seen) {
+		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+		syscall(SYS_futex, &wake_seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+	}
+	atomic_store_explicit(&asleep, 0, memory_order_relaxed);
+}
+
+/* The perf rings are drained on the period alone (their wakeup watermark has no poller),
+ * so the period follows how fast they fill: at the rate the last drain saw (fill, in
+ * 1/1024ths of a ring, written in since_ns), at most the time a quarter of a ring takes,
+ * and never more than DRAIN_PERF_MAX_MS: a 1 MiB ring fills in 25 ms only past ~40 MB/s,
+ * twice what one CPU's context switches wrote at their fastest here (bench_sched pinned to
+ * a CPU: ~490k switches/s, ~20 MB/s), so a burst that starts during a long sleep is
+ * drained in time, and the next periods are shorter. A ring that overflows anyway counts
+ * its lost records, as always. */
+#define DRAIN_PERF_MAX_MS 25
+#define DRAIN_MIN_MS 1
+static int perf_period(int period_ms, uint32_t fill, uint64_t since_ns)
+{
+	if (period_ms > DRAIN_PERF_MAX_MS)
+		period_ms = DRAIN_PERF_MAX_MS;
+	if (fill) {
+		uint64_t quarter_ms = since_ns * 256 / fill / 1000000u;
+		if (quarter_ms < (uint64_t)period_ms)
+			period_ms = quarter_ms < DRAIN_MIN_MS ? DRAIN_MIN_MS : (int)quarter_ms;
+	}
+	return period_ms;
+}
+
 static void *collector_main(void *arg)
 {
 	(void)arg;
 	ct_tls_guard = 1;
-	static struct pollfd pfds[MAX_POLL_FDS];
 	int period = DRAIN_BUSY_MS;
+	uint64_t last_drain = ct_now();
 	while (!atomic_load_explicit(&stop_flag, memory_order_acquire)) {
-		size_t hooks, n = drain_all(&hooks);
+		/* Read before the pass: a wake-up during it makes the next sleep return at once. */
+		uint32_t seen = atomic_load_explicit(&wake_seq, memory_order_seq_cst);
+		size_t n = drain_all();
+		uint64_t now = ct_now(), since = now - last_drain;
+		last_drain = now;
 		pass_done();
 		struct timespec cpu;
 		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
 			collector_cpu_ns =
 				(uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
-		period = hooks			      ? DRAIN_BUSY_MS
-			 : n			      ? DRAIN_PERF_MS
+		period = n			      ? DRAIN_BUSY_MS
 			 : period * 2 > DRAIN_IDLE_MS ? DRAIN_IDLE_MS
 						      : period * 2;
 		if (atomic_load_explicit(&ct_perf_small_rings, memory_order_relaxed))
@@ -307,41 +366,21 @@ static void *collector_main(void *arg)
 			/* A terminating signal: stop, drain, write everything now. */
 			run_calls(1);
 			ct_flush_begin();
-			drain_all(NULL);
+			drain_all();
 			ct_flush_end();
 			return NULL;
 		}
-		int nfds = 0, wake_fd = ct_fdg_wake_poll_fd();
-		if (wake_fd >= 0)
-			pfds[nfds++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
 		if (ct_engine_get() == CT_ENGINE_PERF)
-			nfds += ct_perf_pollfds(pfds + nfds, MAX_POLL_FDS - nfds);
-		int ready = nfds ? poll(pfds, (nfds_t)nfds, period) : -1;
-		if (ready < 0) {
-			struct timespec ts = {0, period * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-		if (wake_fd >= 0 && ready > 0 && (pfds[0].revents & POLLIN))
-			ct_fdg_wake_drain();
-		/* A perf fd woke us with nothing to read: check our fds (two syscalls each), so
-		 * that one the program closed or replaced behind our back (POLLNVAL, or its own
-		 * file readable at that number) is forgotten rather than polled again and again.
-		 * A plain POLLIN with records waiting is the watermark's: nothing to check. */
-		for (int i = wake_fd >= 0 ? 1 : 0; i < nfds && ready > 0; i++)
-			if (pfds[i].revents && (pfds[i].revents != POLLIN || !ct_perf_pending())) {
-				ct_fdg_check_all();
-				break;
-			}
+			period = perf_period(period, ct_perf_fill(), since);
+		collector_sleep(seen, period);
 	}
-	drain_all(NULL);
+	drain_all();
 	run_calls(1);
 	return NULL;
 }
 
 static int start_thread(void)
 {
-	if (ct_fdg_wake_open() < 0)
-		ct_log("no wake-up pipe: the collector drains on its period only");
 	int r = ct_sig_thread_create(&thread, collector_main, "ctrace-collect");
 	if (r)
 		return r;
@@ -350,11 +389,6 @@ static int start_thread(void)
 	accepting = 1;
 	pthread_mutex_unlock(&call_mu);
 	return 0;
-}
-
-void ct_collector_wake(void)
-{
-	ct_fdg_wake_signal();
 }
 
 int ct_collector_start(void)

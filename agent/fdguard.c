@@ -23,8 +23,10 @@
 #include <link.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -63,9 +66,19 @@ static int real_close(int fd)
 	return f ? f(fd) : (int)syscall(SYS_close, fd);
 }
 
+/* Uses of our fds in flight (ct_fdg_pin). */
+static _Atomic int pinned;
+
+/* A forked child has only the forking thread: no other thread's pin is left in flight. */
+static void fdg_fork_child(void)
+{
+	atomic_store_explicit(&pinned, 0, memory_order_relaxed);
+}
+
 __attribute__((constructor)) static void fdg_resolve(void)
 {
 	__atomic_store_n(&real_close_fn, (int (*)(int))ct_real("close"), __ATOMIC_RELAXED);
+	pthread_atfork(NULL, NULL, fdg_fork_child);
 }
 
 /* The CPU count high_base reserves room for, read once: sysconf(_SC_NPROCESSORS_CONF)
@@ -108,20 +121,53 @@ static void lower_lo(int fd)
 		;
 }
 
+/* Forgets the slot's fd if it is still fd (never closes it: the number is the program's);
+ * false when the slot holds another number by now (moved away meanwhile). */
+static bool forget(int s, int fd)
+{
+	return atomic_compare_exchange_strong(&slots[s].fd, &fd, -1);
+}
+
+/* Takes a free slot for a file of identity st (and perf event id), its fd not yet set. */
+static int take_slot(int kind, const struct stat *st, uint64_t id)
+{
+	pthread_mutex_lock(&adopt_lock);
+	int s = 0;
+	while (s < MAX_SLOTS && atomic_load(&slots[s].used))
+		s++;
+	if (s < MAX_SLOTS) {
+		slots[s].kind = kind;
+		slots[s].dev = st->st_dev;
+		slots[s].ino = st->st_ino;
+		slots[s].perf_id = id;
+		atomic_store(&slots[s].fd, -1);
+		atomic_store_explicit(&slots[s].used, 1, memory_order_release);
+		if (s >= atomic_load(&nslots))
+			atomic_store(&nslots, s + 1);
+	}
+	pthread_mutex_unlock(&adopt_lock);
+	return s < MAX_SLOTS ? s : -EMFILE;
+}
+
+/* Gives slot s the number fd. Release: a hook that finds the fd sees the identity written
+ * before it; lo_fd is lowered first, so that no hook skips the number as below ours. */
+static void publish(int s, int fd)
+{
+	lower_lo(fd);
+	atomic_store_explicit(&slots[s].fd, fd, memory_order_release);
+}
+
+/* The identity is taken from the fd we were given, before it is copied to a high number,
+ * and never read again: a number the program took over at any moment is found out by the
+ * next check, never mistaken for ours. Between the copy (F_DUPFD) and its publication in
+ * the slot, the program's dup2 onto that number does not know it is ours and replaces it
+ * (or meets EBUSY while the kernel installs it: dup_common retries). So the copy is checked
+ * once published, and made again while it was lost that way. */
+#define ADOPT_TRIES 8
 int ct_fdg_adopt(int fd, int kind)
 {
 	if (fd < 0)
 		return -EBADF;
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, high_base());
-	if (hi >= 0) {
-		/* The low number is closed only while it is still the same file: a program that
-		 * closed everything with a raw close_range meanwhile may already own it again. */
-		struct stat a, b;
-		if (fstat(hi, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino)
-			real_close(fd);
-		fd = hi;
-	}
 	struct stat st;
 	uint64_t id = 0;
 	if (fstat(fd, &st) < 0 || (kind == CT_FDG_PERF && ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)) {
@@ -129,40 +175,42 @@ int ct_fdg_adopt(int fd, int kind)
 		real_close(fd);
 		return -e;
 	}
-	pthread_mutex_lock(&adopt_lock);
-	int s = 0;
-	while (s < MAX_SLOTS && atomic_load(&slots[s].used))
-		s++;
-	if (s == MAX_SLOTS) {
-		pthread_mutex_unlock(&adopt_lock);
+	int s = take_slot(kind, &st, id);
+	if (s < 0) {
 		real_close(fd);
-		return -EMFILE;
+		return s;
 	}
-	slots[s].kind = kind;
-	slots[s].dev = st.st_dev;
-	slots[s].ino = st.st_ino;
-	slots[s].perf_id = id;
-	lower_lo(fd);
-	/* Release: a hook that finds the fd sees the identity written before it. */
-	atomic_store_explicit(&slots[s].fd, fd, memory_order_release);
-	atomic_store_explicit(&slots[s].used, 1, memory_order_release);
-	if (s >= atomic_load(&nslots))
-		atomic_store(&nslots, s + 1);
-	pthread_mutex_unlock(&adopt_lock);
+	for (int i = 0; i < ADOPT_TRIES; i++) {
+		int hi = fcntl(fd, F_DUPFD_CLOEXEC, high_base());
+		if (hi < 0)
+			break;
+		publish(s, hi);
+		/* Still ours, or moved away by the program's dup2 since (then the slot holds
+		 * another number, which the move checked). */
+		if (same_file(&slots[s], hi) || !forget(s, hi)) {
+			/* The low number is closed only while it is still the same file: a program
+			 * that closed everything with a raw close_range may already own it again.
+			 */
+			if (same_file(&slots[s], fd))
+				real_close(fd);
+			return s;
+		}
+		/* The program's now: left alone. */
+		if (!same_file(&slots[s], fd))
+			break; /* the original is gone too */
+	}
+	/* No high copy: the slot keeps the original number while it is still ours. */
+	if (same_file(&slots[s], fd))
+		publish(s, fd);
 	return s;
-}
-
-/* Forgets the slot's fd if it is still fd (never closes it: the number is the program's). */
-static void forget(int s, int fd)
-{
-	atomic_compare_exchange_strong(&slots[s].fd, &fd, -1);
 }
 
 int ct_fdg_check(int slot)
 {
 	if (slot < 0 || slot >= MAX_SLOTS)
 		return -1;
-	int fd = atomic_load_explicit(&slots[slot].fd, memory_order_acquire);
+	/* Seq_cst: the pin's order with a moving hook (ct_fdg_pin); acquire for the identity. */
+	int fd = atomic_load_explicit(&slots[slot].fd, memory_order_seq_cst);
 	if (fd < 0)
 		return -1;
 	if (same_file(&slots[slot], fd))
@@ -170,6 +218,43 @@ int ct_fdg_check(int slot)
 	forget(slot, fd);
 	ct_log("fd %d is no longer the agent's: forgotten", fd);
 	return -1;
+}
+
+/* A pin counts an agent thread between ct_fdg_pin and ct_fdg_unpin: a check passed and the
+ * fd is in use. The program's dup2/dup3 onto a number in our range waits for no pin to be
+ * left before it replaces the number (after moving ours away), so a use that checked the
+ * old number never lands in the file the program puts there. Seq_cst with the hook's store
+ * of the moved number and its load of the count: either the hook sees the pin and waits,
+ * or the pinning thread's check sees the new number. */
+int ct_fdg_pin(int slot)
+{
+	atomic_fetch_add_explicit(&pinned, 1, memory_order_seq_cst);
+	int fd = ct_fdg_check(slot);
+	if (fd < 0)
+		atomic_fetch_sub_explicit(&pinned, 1, memory_order_seq_cst);
+	return fd;
+}
+
+void ct_fdg_unpin(void)
+{
+	atomic_fetch_sub_explicit(&pinned, 1, memory_order_seq_cst);
+}
+
+/* Waits, at most PIN_WAIT_NS (a pinning thread that never comes back: a signal handler
+ * on it calling dup2 onto our range), until no use of our fds is in flight. */
+#define PIN_WAIT_NS 1000000000L
+static void wait_unpinned(void)
+{
+	if (!atomic_load_explicit(&pinned, memory_order_seq_cst))
+		return;
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (atomic_load_explicit(&pinned, memory_order_seq_cst)) {
+		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > PIN_WAIT_NS)
+			return;
+	}
 }
 
 int ct_fdg_get(int slot)
@@ -188,15 +273,6 @@ void ct_fdg_release(int slot)
 	atomic_store_explicit(&slots[slot].used, 0, memory_order_release);
 	if (fd >= 0)
 		real_close(fd);
-}
-
-int ct_fdg_check_all(void)
-{
-	int lost = 0, n = atomic_load(&nslots);
-	for (int s = 0; s < n; s++)
-		if (atomic_load(&slots[s].used) && ct_fdg_get(s) >= 0 && ct_fdg_check(s) < 0)
-			lost++;
-	return lost;
 }
 
 int ct_fdg_owned(int fd)
@@ -224,57 +300,6 @@ static void move_away(int s)
 		real_close(nfd);
 }
 
-/* ---- the wake-up pipe ---- */
-
-static _Atomic int wake_r = -1, wake_w = -1;
-
-int ct_fdg_wake_open(void)
-{
-	ct_fdg_release(atomic_exchange(&wake_r, -1));
-	ct_fdg_release(atomic_exchange(&wake_w, -1));
-	int p[2];
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	int r = ct_fdg_adopt(p[0], CT_FDG_FILE);
-	int w = ct_fdg_adopt(p[1], CT_FDG_FILE);
-	if (r < 0 || w < 0) {
-		ct_fdg_release(r);
-		ct_fdg_release(w);
-		return r < 0 ? r : w;
-	}
-	atomic_store(&wake_w, w);
-	atomic_store(&wake_r, r);
-	return 0;
-}
-
-int ct_fdg_wake_poll_fd(void)
-{
-	int fd = ct_fdg_check(atomic_load(&wake_r));
-	if (fd >= 0 && ct_fdg_check(atomic_load(&wake_w)) >= 0)
-		return fd;
-	if (ct_fdg_wake_open() < 0)
-		return -1;
-	return ct_fdg_get(atomic_load(&wake_r));
-}
-
-void ct_fdg_wake_signal(void)
-{
-	int saved = errno;
-	int fd = ct_fdg_check(atomic_load(&wake_w));
-	char one = 1;
-	if (fd >= 0 && write(fd, &one, 1) < 0)
-		ct_log("wake-up pipe: %s", strerror(errno)); /* full: a wake-up is pending */
-	errno = saved;
-}
-
-void ct_fdg_wake_drain(void)
-{
-	int fd = ct_fdg_check(atomic_load(&wake_r));
-	char buf[64];
-	while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
-		;
-}
-
 /* ---- the program's calls that close or replace fd numbers ---- */
 
 CT_EXPORT int close(int fd)
@@ -288,17 +313,30 @@ CT_EXPORT int close(int fd)
 	return rc;
 }
 
+#define DUP_BUSY_TRIES 1000
 static int dup_common(int oldfd, int newfd, long nr, int flags)
 {
 	if (ct_fdg_owned(oldfd) >= 0) {
 		errno = EBADF;
 		return -1;
 	}
-	int s = ct_fdg_owned(newfd);
-	if (s >= 0)
-		move_away(s);
-	int rc = nr == SYS_dup2 ? (int)syscall(SYS_dup2, oldfd, newfd)
-				: (int)syscall(SYS_dup3, oldfd, newfd, flags);
+	/* EBUSY: the kernel is installing a file at newfd for another thread — the agent
+	 * copying one of its own fds to a high number (ct_fdg_adopt, move_away). A moment
+	 * later it is installed, and ours is moved away like any other; the program never
+	 * sees EBUSY that only the agent's fds caused. */
+	int rc;
+	for (int tries = 0;; tries++) {
+		int s = ct_fdg_owned(newfd);
+		if (s >= 0)
+			move_away(s);
+		if (newfd >= atomic_load_explicit(&lo_fd, memory_order_seq_cst))
+			wait_unpinned(); /* ours, or ours until a raw close: no use still on it */
+		rc = nr == SYS_dup2 ? (int)syscall(SYS_dup2, oldfd, newfd)
+				    : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+		if (rc >= 0 || errno != EBUSY || tries == DUP_BUSY_TRIES)
+			break;
+		sched_yield();
+	}
 	if (rc >= 0)
 		ct_fdnb_set(newfd, ct_fdnb_is(oldfd)); /* the same description */
 	return rc;

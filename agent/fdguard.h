@@ -1,8 +1,8 @@
 /*
  * fdguard.h — the agent's own file descriptors, kept out of the program's way.
  *
- * Every long-lived fd the agent holds (the collector's wake-up pipe, the perf event fds,
- * libunwind's address-validation pipe) is adopted here: moved to a high number
+ * Every long-lived fd the agent holds (the perf event fds, the trace stream, libunwind's
+ * address-validation pipe) is adopted here: moved to a high number
  * (F_DUPFD_CLOEXEC below min(RLIMIT_NOFILE, 2048)), its identity remembered (st_dev and
  * st_ino; the event id for a perf fd, whose inode is shared by every anon-inode fd) and
  * checked again before the agent reads, writes, ioctls or closes it. The program's
@@ -21,27 +21,25 @@
 enum { CT_FDG_FILE, CT_FDG_PERF };
 
 /* Moves fd to a high number (closing the original) and adopts it: returns its slot, or
- * -errno (fd is then closed). kind CT_FDG_PERF also remembers the perf event id. */
+ * -errno (fd is then closed). The identity is fd's as given; a copy the program replaced
+ * before the slot held it is never taken for ours (the slot's fd is -1 if none remains). kind
+ * CT_FDG_PERF also remembers the perf event id. */
 int ct_fdg_adopt(int fd, int kind);
 /* The slot's fd number if it is still the one we adopted, else -1 (the slot is then
  * forgotten; the number, now the program's, is left alone). */
 int ct_fdg_check(int slot);
+/* The slot's fd number if it is still ours, held for a use (read, write, ioctl) until
+ * ct_fdg_unpin; -1 (nothing held) if not. While any fd is held, the program's dup2/dup3
+ * onto a number in our range waits, so the use never reaches a file the program put at
+ * that number. Hold it briefly, and never across a wait on the program. */
+int ct_fdg_pin(int slot);
+void ct_fdg_unpin(void);
 /* The slot's fd number without a check (-1 once forgotten): for poll sets. */
 int ct_fdg_get(int slot);
 /* Closes the slot's fd if it is still ours, and frees the slot. */
 void ct_fdg_release(int slot);
 /* The slot holding fd when fd is still ours (checked), else -1. */
 int ct_fdg_owned(int fd);
-/* Checks every adopted fd (forgets the lost ones); returns how many were lost. */
-int ct_fdg_check_all(void);
-
-/* The collector's wake-up channel, a pipe of two adopted fds: open (again) as needed,
- * signal from any thread or signal handler, drain on the collector. */
-int ct_fdg_wake_open(void);
-int ct_fdg_wake_poll_fd(void); /* read end, reopened if it was lost; -1 if none */
-void ct_fdg_wake_signal(void);
-void ct_fdg_wake_drain(void);
-
 /* Routes a dlopen'ed library's own pipe2/read/write/syscall(SYS_write)/close/open through
  * the guard (libunwind's memory-validation pipe): its pipes are adopted, and it can read,
  * write or close only fds it opened. 0 or -errno. */

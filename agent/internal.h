@@ -93,9 +93,9 @@ int ct_perf_start(char *why, size_t whylen);
 int ct_perf_label_signal(void);
 void ct_perf_forget(void);  /* forked child: drop the parent's events */
 size_t ct_perf_drain(void); /* collector thread; records read */
-int ct_perf_pending(void);  /* collector thread; whether a ring has unread records */
-/* Fills pfds with the perf ring fds (POLLIN when a ring is a quarter full). */
-int ct_perf_pollfds(struct pollfd *pfds, int max);
+/* Collector thread: the largest share of a ring, in 1/1024ths, that the drains since the
+ * previous call found written. */
+uint32_t ct_perf_fill(void);
 /* A later CPU's ring came out small: drain every 5 ms (a hint, read relaxed). */
 extern _Atomic int ct_perf_small_rings;
 void ct_perf_stop(void);

@@ -28,7 +28,7 @@
 #include "agent/unwcache.h"
 
 /* Which guard slots the library itself opened: it may touch only those, never another fd
- * of the agent's (the trace file, the wake-up pipe) that took a number it once had. */
+ * of the agent's (the trace file, the checkpoint journal) that took a number it once had. */
 #define LIB_SLOTS 1100 /* the guard's slot count (fdguard.c MAX_SLOTS) */
 static _Atomic unsigned char lib_owned[LIB_SLOTS];
 
@@ -96,22 +96,38 @@ static int lib_close(int fd)
 	return 0;
 }
 
+/* Holds fd for one read or write (ct_fdg_pin) when it is one the library opened and still
+ * its own: 1, else 0 with errno EBADF. */
+static int lib_pin(int fd)
+{
+	int s = lib_slot(fd);
+	int now = s < 0 ? -1 : ct_fdg_pin(s);
+	if (now == fd)
+		return 1;
+	if (now >= 0)
+		ct_fdg_unpin(); /* moved away since: the number is no longer ours */
+	errno = EBADF;
+	return 0;
+}
+
 static ssize_t lib_read(int fd, void *buf, size_t n)
 {
-	if (lib_slot(fd) < 0) {
-		errno = EBADF;
+	if (!lib_pin(fd))
 		return -1;
-	}
-	return read(fd, buf, n);
+	ssize_t r = read(fd, buf, n);
+	ct_fdg_unpin();
+	return r;
 }
 
 static ssize_t lib_write(int fd, const void *buf, size_t n)
 {
-	if (fd != STDERR_FILENO && lib_slot(fd) < 0) {
-		errno = EBADF;
+	if (fd == STDERR_FILENO)
+		return write(fd, buf, n);
+	if (!lib_pin(fd))
 		return -1;
-	}
-	return write(fd, buf, n);
+	ssize_t r = write(fd, buf, n);
+	ct_fdg_unpin();
+	return r;
 }
 
 static long lib_syscall(long nr, ...)
@@ -124,11 +140,13 @@ static long lib_syscall(long nr, ...)
 	va_end(ap);
 	if (nr == SYS_close)
 		return lib_close((int)a[0]);
-	if ((nr == SYS_write || nr == SYS_read) && lib_slot((int)a[0]) < 0) {
-		errno = EBADF;
+	if (nr != SYS_write && nr != SYS_read)
+		return syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (!lib_pin((int)a[0]))
 		return -1;
-	}
-	return syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	ct_fdg_unpin();
+	return r;
 }
 
 static const struct {

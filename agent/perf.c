@@ -20,7 +20,6 @@
  */
 #include <errno.h>
 #include <linux/perf_event.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +54,9 @@ static uint64_t period_ns;
 /* Rings smaller than the wakeup watermark assumes: the collector drains every 5 ms. Written
  * while the collector already runs, read by it as a hint: relaxed. */
 _Atomic int ct_perf_small_rings;
+/* The largest share of a ring, in 1/1024ths, that the drains since the last ct_perf_fill()
+ * found written: the collector's measure of how fast the rings fill. Collector only. */
+static uint32_t fill_max;
 /* The events ask for a SIGTRAP after each sample (labelsig.c): set by ct_perf_start. */
 static int label_signal;
 static uint8_t *scratch; /* one record copied out of the ring (records may wrap); collector */
@@ -432,6 +434,10 @@ static size_t drain_one(struct perf_ring *r, uint32_t cpu)
 	uint64_t head =
 		atomic_load_explicit((_Atomic uint64_t *)&r->meta->data_head, memory_order_acquire);
 	uint64_t tail = r->meta->data_tail;
+	if (head > tail) {
+		uint64_t fill = (head - tail) * 1024 / r->size;
+		fill_max = fill > fill_max ? (uint32_t)(fill < 1024 ? fill : 1024) : fill_max;
+	}
 	while (tail < head) {
 		struct perf_event_header hdr;
 		size_t off = tail & (r->size - 1);
@@ -473,22 +479,9 @@ size_t ct_perf_drain(void)
 	return n;
 }
 
-int ct_perf_pending(void)
+uint32_t ct_perf_fill(void)
 {
-	for (int c = 0; c < ncpus; c++)
-		if (cpus[c].meta &&
-		    atomic_load_explicit((_Atomic uint64_t *)&cpus[c].meta->data_head,
-					 memory_order_relaxed) != cpus[c].meta->data_tail)
-			return 1;
-	return 0;
-}
-
-int ct_perf_pollfds(struct pollfd *pfds, int max)
-{
-	int n = 0;
-	for (int c = 0; c < ncpus && n < max; c++)
-		if (cpus[c].meta && cpus[c].slot && ct_fdg_get(cpus[c].slot - 1) >= 0)
-			pfds[n++] = (struct pollfd){.fd = ct_fdg_get(cpus[c].slot - 1),
-						    .events = POLLIN};
-	return n;
+	uint32_t f = fill_max;
+	fill_max = 0;
+	return f;
 }

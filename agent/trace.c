@@ -278,26 +278,26 @@ static void note_ring_drops(uint64_t now)
 /* Before the writer writes: the file's current fd (the fd guard moves ours away when the
  * program dup2()s onto its number), else the file opened again where the writer left it (the
  * program closed our number, e.g. with a raw close_range, and may have reused it: that number
- * is never written). 0, or -1 with the trace given up. */
+ * is never written). 0 with the fd pinned until the writes end (ct_fdg_unpin), or -1 with
+ * the trace given up. */
 static int own_fd(void)
 {
-	int fd = ct_fdg_check(tr.slot);
-	if (fd >= 0) {
-		ct_tw_set_fd(tr.w, fd);
-		return 0;
+	int fd = ct_fdg_pin(tr.slot);
+	if (fd < 0) {
+		ct_fdg_release(tr.slot); /* forgotten: frees the slot, closes nothing */
+		fd = open(tr.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && lseek(fd, (off_t)ct_tw_offset(tr.w), SEEK_SET) < 0) {
+			close(fd);
+			fd = -1;
+		}
+		tr.slot = fd < 0 ? -1 : ct_fdg_adopt(fd, CT_FDG_FILE);
+		fd = ct_fdg_pin(tr.slot);
 	}
-	ct_fdg_release(tr.slot); /* forgotten: frees the slot, closes nothing */
-	fd = open(tr.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && lseek(fd, (off_t)ct_tw_offset(tr.w), SEEK_SET) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	tr.slot = fd < 0 ? -1 : ct_fdg_adopt(fd, CT_FDG_FILE);
-	if (tr.slot < 0) {
+	if (fd < 0) {
 		ct_log("trace: lost %s and cannot open it again", tr.path);
 		return -1;
 	}
-	ct_tw_set_fd(tr.w, ct_fdg_get(tr.slot));
+	ct_tw_set_fd(tr.w, fd);
 	return 0;
 }
 
@@ -310,6 +310,7 @@ static void flush(uint64_t now)
 	note_ring_drops(now);
 	set_modules();
 	check(ct_tw_flush(tr.w, now));
+	ct_fdg_unpin();
 	ct_win_flush(now);
 	tr.last_flush = now;
 }
@@ -635,7 +636,11 @@ static void trace_finish(void)
 	       (unsigned long long)tr.bad);
 	ct_tw_stats st;
 	ct_tw_get_stats(tr.w, &st);
-	int rc = own_fd() < 0 ? -EBADF : ct_tw_close(tr.w, end);
+	int rc = -EBADF;
+	if (own_fd() == 0) {
+		rc = ct_tw_close(tr.w, end);
+		ct_fdg_unpin();
+	}
 	tr.w = NULL;
 	if (rc < 0)
 		ct_log("trace: cannot finish %s: %s", CT_FILE_TRACE, strerror(-rc));

@@ -3,12 +3,15 @@
  * 1: far less than a sampling period at 99 Hz) in storm_work(); prints
  * "threads_cpu_ns X", the CPU time the threads used, summed (each reads its own clock just
  * before it ends). With a NAME (argv[3]) the main thread first renames itself to it, so
- * that every thread of the storm is born with that name. */
+ * that every thread of the storm is born with that name. Under the agent it also prints
+ * "collector_wakeups N": the voluntary context switches of its collector thread so far. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "burn.h"
 
@@ -31,6 +34,34 @@ __attribute__((noinline)) static void *storm_work(void *arg)
 	return arg;
 }
 
+/* The voluntary context switches of the thread named ctrace-collect, -1 if none. */
+static long collector_wakeups(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	long n = -1;
+	while (d && n < 0 && (e = readdir(d))) {
+		char path[300], line[128] = "";
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		int is_collector =
+			fgets(line, sizeof(line), f) && strcmp(line, "ctrace-collect\n") == 0;
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		if (!is_collector || !(f = fopen(path, "r")))
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+				break;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 400;
@@ -47,5 +78,8 @@ int main(int argc, char **argv)
 			pthread_join(t[k], NULL);
 	}
 	printf("threads_cpu_ns %llu\n", (unsigned long long)atomic_load(&cpu_sum));
+	long w = collector_wakeups();
+	if (w >= 0)
+		printf("collector_wakeups %ld\n", w);
 	return 0;
 }
