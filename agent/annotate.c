@@ -446,6 +446,16 @@ static inline __attribute__((always_inline)) int region_fast(uint16_t type, uint
 	return 1 + w;
 }
 
+/* The fast paths' end: clears the busy flag and wakes the collector when region_fast
+ * said so. Returns done (0: the slow path must run). */
+static inline int region_leave(int done)
+{
+	leave();
+	if (__builtin_expect(done > 1, 0))
+		ct_collector_wake();
+	return done;
+}
+
 /* The common begin: this thread's last literal name again, no task, room on the stack.
  * Anything else, and every misuse, goes to region_begin_slow, which does the same with
  * every check. */
@@ -464,12 +474,8 @@ static void region_begin(uint64_t task, const char *name)
 			atomic_signal_fence(memory_order_release);
 			t->nregions = n + 1;
 		}
-		leave();
-		if (__builtin_expect(done, 1)) {
-			if (__builtin_expect(done > 1, 0))
-				ct_collector_wake();
+		if (__builtin_expect(region_leave(done), 1))
 			return;
-		}
 	}
 	region_begin_slow(task, name);
 }
@@ -490,12 +496,8 @@ static void region_end(void)
 		}
 		if (__builtin_expect(done, 1))
 			t->nregions = n - 1;
-		leave();
-		if (__builtin_expect(done, 1)) {
-			if (__builtin_expect(done > 1, 0))
-				ct_collector_wake();
+		if (__builtin_expect(region_leave(done), 1))
 			return;
-		}
 	}
 	region_end_slow();
 }
