@@ -196,7 +196,7 @@ static bool pack(hook_rec *rec, uint16_t type, uint16_t flags, const void *paylo
 	return true;
 }
 
-CT_HOT_FN int ct_hook_ring_push(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
+CT_WARM_FN int ct_hook_ring_push(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
 {
 	hook_rec rec;
 	hr_tls_t *me = hr_me();

@@ -200,7 +200,7 @@ static __attribute__((noinline)) int learn(entry *e, uintptr_t ra, uintptr_t slo
 	return 0;
 }
 
-CT_HOT_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
+CT_WARM_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
 {
 	cache *c = get_cache();
 	if (!c)

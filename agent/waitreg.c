@@ -272,6 +272,19 @@ static inline int wr_coin(uint64_t delay)
 	return (uint64_t)(((unsigned __int128)x * rate) >> 64) < delay;
 }
 
+/* The stack at a wait's entry (the trace's, for a wait that is not CT_LK_LAZY or
+ * CT_LK_POLL), from the stack cache; 0 when the guard cannot be entered. */
+static CT_WARM_FN uint32_t wr_entry_stack(ct_lk_site site)
+{
+	if (!ct_guard_enter())
+		return 0;
+	int saved = errno;
+	uint32_t stack = ct_lk_site_stack(site);
+	errno = saved;
+	ct_guard_exit();
+	return stack;
+}
+
 CT_HOT_FN void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
 				ct_lk_site site)
 {
@@ -287,30 +300,15 @@ CT_HOT_FN void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t o
 	w->begin = (flags & CT_LK_TICKS) ? ct_tsc() : ct_now();
 	if (!(ct_cfg.modes & CT_LK_WAIT_MODES))
 		return;
-	if (!(flags & (CT_LK_LAZY | CT_LK_POLL)) && ct_lk_sched_on() && ct_guard_enter()) {
-		int saved = errno;
-		w->stack = ct_lk_site_stack(site);
-		errno = saved;
-		ct_guard_exit();
-	}
+	if (!(flags & (CT_LK_LAZY | CT_LK_POLL)) && ct_lk_sched_on())
+		w->stack = wr_entry_stack(site);
 	wr_open(w);
 }
 
-CT_HOT_FN void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
+/* Emits the record of w, which waited delay (in its clock), for the trace and — when
+ * sampled — the block profile; its stack is taken now when it has none. */
+static CT_WARM_FN void wr_record(ct_lk_wait *w, uint64_t delay, int sampled)
 {
-	wr_close(w);
-	if (!waited || !(ct_cfg.modes & CT_LK_WAIT_MODES))
-		return;
-	uint64_t delay = end - w->begin, ns = delay;
-	if (w->flags & CT_LK_TICKS) /* approximate: for the thresholds and the coin only */
-		ns = (uint64_t)(((unsigned __int128)delay * wr_hot.tick_ns_q32) >> 32);
-	if ((w->flags & CT_LK_LAZY) && ns < wr_hot.io_min_ns)
-		return;
-	/* The coin first: ct_lk_block_min_ns is then read only for the few waits it kept. */
-	int sampled = ct_lk_block_on() && wr_coin(ns) && ns >= ct_lk_block_min_ns;
-	int traced = ct_lk_sched_on() && (!(w->flags & CT_LK_POLL) || ns >= wr_hot.io_min_ns);
-	if (!sampled && !traced)
-		return;
 	if (!ct_guard_enter())
 		return;
 	wr_tls_t *me = wr_me();
@@ -331,6 +329,23 @@ CT_HOT_FN void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 		&ev, sizeof(ev));
 	*me->err = saved;
 	ct_guard_exit();
+}
+
+CT_HOT_FN void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
+{
+	wr_close(w);
+	if (!waited || !(ct_cfg.modes & CT_LK_WAIT_MODES))
+		return;
+	uint64_t delay = end - w->begin, ns = delay;
+	if (w->flags & CT_LK_TICKS) /* approximate: for the thresholds and the coin only */
+		ns = (uint64_t)(((unsigned __int128)delay * wr_hot.tick_ns_q32) >> 32);
+	if ((w->flags & CT_LK_LAZY) && ns < wr_hot.io_min_ns)
+		return;
+	/* The coin first: ct_lk_block_min_ns is then read only for the few waits it kept. */
+	int sampled = ct_lk_block_on() && wr_coin(ns) && ns >= ct_lk_block_min_ns;
+	int traced = ct_lk_sched_on() && (!(w->flags & CT_LK_POLL) || ns >= wr_hot.io_min_ns);
+	if (sampled || traced)
+		wr_record(w, delay, sampled);
 }
 
 void ct_lk_open_waits_release(void)
