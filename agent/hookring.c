@@ -51,7 +51,7 @@
  * read-only afterwards. */
 #define RING_RECS_MAX 4096u
 #define RING_RECS_MIN 8u
-static uint32_t ring_recs = RING_RECS_MAX;
+static uint32_t ring_recs CT_HOT_DATA = RING_RECS_MAX; /* read by every push: hot.h */
 
 typedef struct {
 	uint64_t time;	/* wait: its start; unblock: ct_now() at the push */

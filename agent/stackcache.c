@@ -54,14 +54,17 @@ static int (*getcontext_fn)(unw_context_t *);
 static int (*init_local_fn)(unw_cursor_t *, unw_context_t *);
 static int (*step_fn)(unw_cursor_t *);
 static int (*get_reg_fn)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
-static int verify;
+static int verify CT_HOT_DATA; /* read by every capture: on the hooks' hot page (hot.h) */
 static pthread_key_t cache_key;
-static int enabled;
+static int enabled CT_HOT_DATA;
 
 /* Added to by every thread at its exit, read at exit for the profile's comment: relaxed. */
 static _Atomic uint64_t total_hits, total_walks, total_mismatches;
 
 static __thread cache *tls_cache; /* the thread's own */
+/* tls_cache's offset from the thread pointer, on the hot page (hot.h: no GOT load on a
+ * capture); 0 until ct_stackcache_init. */
+static intptr_t tls_cache_off CT_HOT_DATA;
 static __thread int tls_cache_failed;
 
 /* Thread exit (a key destructor). Allocations in later destructors just unwind: the
@@ -92,6 +95,7 @@ static void init_once(void)
 	verify = v && *v && strcmp(v, "0") != 0;
 	enabled = getcontext_fn && init_local_fn && step_fn && get_reg_fn &&
 		  pthread_key_create(&cache_key, cache_gone) == 0;
+	__atomic_store_n(&tls_cache_off, ct_tls_offset(&tls_cache), __ATOMIC_RELAXED);
 }
 
 void ct_stackcache_init(void)
@@ -109,8 +113,12 @@ void ct_stackcache_stats(ct_stackcache_stats_t *st)
 
 static cache *get_cache(void)
 {
-	if (tls_cache || tls_cache_failed || !enabled)
-		return tls_cache;
+	intptr_t off = __atomic_load_n(&tls_cache_off, __ATOMIC_RELAXED);
+	cache *c = off ? *(cache **)ct_tls_at(off) : tls_cache;
+	if (__builtin_expect(c != NULL, 1))
+		return c;
+	if (tls_cache_failed || !enabled)
+		return NULL;
 	void *m = mmap(NULL, sizeof(cache), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
 		       0);
 	if (m == MAP_FAILED || pthread_setspecific(cache_key, m) != 0) {
