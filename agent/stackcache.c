@@ -11,6 +11,7 @@
  * given there.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -130,23 +131,28 @@ static cache *get_cache(sc_tls_t *me)
 		return me->c;
 	if (tls_cache_failed || !enabled)
 		return NULL;
+	int saved = errno;
 	void *m = mmap(NULL, sizeof(cache), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
 		       0);
 	if (m == MAP_FAILED || pthread_setspecific(cache_key, m) != 0) {
 		if (m != MAP_FAILED)
 			munmap(m, sizeof(cache));
 		tls_cache_failed = 1;
-		return NULL;
+		m = NULL;
 	}
+	errno = saved;
 	me->c = m;
 	return m;
 }
 
-/* The full unwind: the stack from ra outward, interned. */
+/* The full unwind: the stack from ra outward, interned. Preserves errno (libunwind makes
+ * system calls). */
 static uint32_t unwind(uintptr_t ra)
 {
+	int saved = errno;
 	uintptr_t pcs[CT_MAX_FRAMES + 4];
 	int n = ct_capture_stack(pcs, CT_MAX_FRAMES + 4, 0);
+	errno = saved;
 	int k = 0;
 	while (k < n && pcs[k] != ra)
 		k++;
@@ -254,9 +260,11 @@ CT_WARM_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
 			me->walks++;
 			atomic_fetch_add_explicit(&total_walks, 1, memory_order_relaxed);
 			e->n = 0;
+			int saved = errno;
 			ct_forkguard_enter(); /* libunwind's locks must not cross a fork */
 			int learned = learn(e, ra, slot);
 			ct_forkguard_exit();
+			errno = saved;
 			if (learned < 0)
 				e->n = 0;
 		}

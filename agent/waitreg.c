@@ -306,15 +306,24 @@ CT_HOT_FN void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t o
 }
 
 /* Emits the record of w, which waited delay (in its clock), for the trace and — when
- * sampled — the block profile; its stack is taken now when it has none. */
+ * sampled — the block profile; its stack is taken now when it has none. errno is the
+ * real call's: the stack cache preserves it (stackcache.h), and the record makes no
+ * system call but a thread's first ring mapping, which saves it (hookring.c); only a full
+ * capture (no call site) and the socket check are bracketed here. Not reading it
+ * otherwise matters: errno lies on a page of the thread's TLS that nothing else here
+ * touches, a page walk per recorded wait after its system call. */
 static CT_WARM_FN void wr_record(ct_lk_wait *w, uint64_t delay, int sampled)
 {
 	if (!ct_guard_enter())
 		return;
-	wr_tls_t *me = wr_me();
-	if (__builtin_expect(!me->err, 0))
-		me->err = &errno;
-	int saved = *me->err;
+	int *err = NULL, saved = 0;
+	if (!w->site.ra || (w->flags & CT_LK_FD)) {
+		wr_tls_t *me = wr_me();
+		if (__builtin_expect(!me->err, 0))
+			me->err = &errno;
+		err = me->err;
+		saved = *err;
+	}
 	if (!w->stack)
 		w->stack = ct_lk_site_stack(w->site);
 	if ((w->flags & CT_LK_FD) && w->reason == CT_WAIT_IO && wr_is_socket((int)w->obj))
@@ -327,7 +336,8 @@ static CT_WARM_FN void wr_record(ct_lk_wait *w, uint64_t delay, int sampled)
 	ct_emit(CT_EV_LOCK_WAIT,
 		(sampled ? CT_LK_EV_SAMPLED : 0) | (w->flags & CT_LK_TICKS ? CT_LK_EV_TICKS : 0),
 		&ev, sizeof(ev));
-	*me->err = saved;
+	if (err)
+		*err = saved;
 	ct_guard_exit();
 }
 
