@@ -110,21 +110,35 @@ static inline void fd_end(ct_lk_wait *w, int failed)
 		       !(failed && (errno == EAGAIN || errno == EWOULDBLOCK)));
 }
 
+/* (ct_lk_site site, PARAMS...) and (site, ARGS...): a hook's parameters and arguments with
+ * its call site first. */
+#define FD_WITH_SITE(...) (ct_lk_site site, __VA_ARGS__)
+#define FD_PASS_SITE(...) (site, __VA_ARGS__)
+
 /* One hook: T name(PARAMS) calling the real name(ARGS), timed as a wait of reason on fd
  * unless the call cannot wait (nb true: a non-blocking descriptor, MSG_DONTWAIT), when it
- * goes straight through; then the statement after, which may read rc. */
+ * goes straight through; then the statement after, which may read rc. The timed call is a
+ * function of its own (name_timed, given the hook's call site), outside the hot text: the
+ * exported hook is then a few instructions, so that the hooks an event loop calls for
+ * every request fit on one page (hot.h). */
 #define FD_HOOK_NB(T, name, reason, nb, after, PARAMS, ARGS)                                       \
+	static __attribute__((noinline)) T name##_timed FD_WITH_SITE PARAMS                        \
+	{                                                                                          \
+		ct_lk_wait w;                                                                      \
+		uint64_t t0 = fd_begin(&w, reason, fd, site);                                      \
+		T rc = real_##name() ARGS;                                                         \
+		if (t0)                                                                            \
+			fd_end(&w, rc < 0);                                                        \
+		return rc;                                                                         \
+	}                                                                                          \
 	CT_EXPORT T name PARAMS                                                                    \
 	{                                                                                          \
 		T rc;                                                                              \
 		if (nb) {                                                                          \
 			rc = real_##name() ARGS;                                                   \
 		} else {                                                                           \
-			ct_lk_wait w;                                                              \
-			uint64_t t0 = fd_begin(&w, reason, fd, CT_LK_SITE());                      \
-			rc = real_##name() ARGS;                                                   \
-			if (t0)                                                                    \
-				fd_end(&w, rc < 0);                                                \
+			ct_lk_site site = CT_LK_SITE();                                            \
+			rc = name##_timed FD_PASS_SITE ARGS;                                       \
 		}                                                                                  \
 		after;                                                                             \
 		return rc;                                                                         \

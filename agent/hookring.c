@@ -13,12 +13,20 @@
  * ring back, those of a signal handler that interrupted a push on its thread, and those
  * that find the ring full take the shared rings (ct_hook_ring_push returns -EAGAIN). Like the
  * shared rings, a push never wakes the collector: it drains every 25 ms while hook records flow.
+ * A push touches only its record's slot and the thread's TLS: the write position and the
+ * last tail seen are the thread's own (beside its thread control block), and a record is
+ * published by its nonzero type, stored last with release. After a system call (the wait
+ * a record reports) every page is cold on these VMs, and a shared head, on the ring's
+ * first page, was a second page walk per record (perf annotate of redis-server).
  *
  * Consumer. ct_hook_ring_drain runs on one thread at a time (the collector, or the exit
- * path once the collector stopped). Rings are never unmapped: a ring whose thread exited
- * is drained, then marked free for the next new thread, so the list only grows to the
- * largest number of threads that recorded at once (128 KiB each by default, touched as
- * used).
+ * path once the collector stopped). It reads records from its tail while their type is
+ * set, clears each type after reading it, and then publishes the new tail (release), which
+ * the producer reads only when its own count says the ring may be full. Rings are never
+ * unmapped: a ring whose thread exited is drained, then marked free for the next new
+ * thread, which goes on from the position its last owner left in the ring; the list only
+ * grows to the largest number of threads that recorded at once (128 KiB each by default,
+ * touched as used).
  */
 #include "agent/hookring.h"
 
@@ -43,14 +51,14 @@
  * read-only afterwards. */
 #define RING_RECS_MAX 4096u
 #define RING_RECS_MIN 8u
-static uint32_t ring_recs = RING_RECS_MAX;
+static uint32_t ring_recs CT_HOT_DATA = RING_RECS_MAX; /* read by every push: hot.h */
 
 typedef struct {
 	uint64_t time;	/* wait: its start; unblock: ct_now() at the push */
 	uint64_t obj;	/* the object waited on or released */
 	uint64_t val;	/* wait: ns waited; unblock: the woken thread's tid */
 	uint32_t stack; /* interned stack, 0 if none */
-	uint16_t type;	/* CT_EV_LOCK_WAIT or CT_EV_UNBLOCK */
+	uint16_t type;	/* CT_EV_LOCK_WAIT or CT_EV_UNBLOCK; 0: not written (yet) */
 	uint8_t flags;	/* the record's flags (CT_LK_EV_SAMPLED) */
 	uint8_t reason; /* wait: ct_wait_reason */
 } hook_rec;
@@ -58,10 +66,9 @@ _Static_assert(sizeof(hook_rec) == 32, "hook records are 32 bytes");
 
 typedef struct hook_ring {
 	ct_ring_link link; /* first: ringlist.h */
-	/* The producer's line: head is published with release after the record. */
-	_Alignas(64) _Atomic uint64_t head;
-	uint64_t tail_seen; /* producer's last look at tail */
-	/* The consumer's line. */
+	/* The next record's position, stored by the owner at its exit for the next owner. */
+	uint64_t head;
+	/* The consumer's line: the first record not read. */
 	_Alignas(64) _Atomic uint64_t tail;
 	_Atomic uint32_t tid;	     /* the owner's thread id, stored before its first record */
 	_Alignas(64) hook_rec rec[]; /* ring_recs */
@@ -77,19 +84,35 @@ static _Atomic uint64_t ring_full; /* records a full ring sent to the shared rin
  * shared rings and never pays for a ring's mapping. */
 #define RING_AFTER 64u
 
-static __thread hook_ring *tls_ring IE;
-static __thread uint32_t tls_ring_count IE; /* records offered before the thread had a ring */
-/* 1 while a push runs (a signal handler's record then takes the shared rings); 2 once the
- * thread has no ring and gets none (no memory, or its exit gave it back). */
-static __thread int tls_ring_off IE;
+/* The thread's producer state, one TLS object reached through an offset on the hot page
+ * (hot.h), so that no GOT load precedes it. */
+typedef struct {
+	hook_ring *ring;
+	uint64_t head;	    /* the position of the thread's next record */
+	uint64_t tail_seen; /* the consumer's tail at the producer's last look */
+	uint32_t count;	    /* records offered before the thread had a ring */
+	/* 1 while a push runs (a signal handler's record then takes the shared rings); 2 once
+	 * the thread has no ring and gets none (no memory, or its exit gave it back). */
+	int off;
+} hr_tls_t;
+static __thread hr_tls_t hr_tls IE;
+static intptr_t hr_tls_off CT_HOT_DATA; /* set by ct_hook_ring_init; relaxed: either works */
+
+static inline hr_tls_t *hr_me(void)
+{
+	intptr_t off = __atomic_load_n(&hr_tls_off, __ATOMIC_RELAXED);
+	return __builtin_expect(off != 0, 1) ? (hr_tls_t *)ct_tls_at(off) : &hr_tls;
+}
 
 /* Thread exit: the ring goes back to the collector, which frees it once drained. */
 static void ring_gone(void *p)
 {
 	hook_ring *r = p;
-	if (tls_ring == r) {
-		tls_ring = NULL;
-		tls_ring_off = 2;
+	hr_tls_t *me = hr_me();
+	if (me->ring == r) {
+		r->head = me->head; /* published by the state's release store */
+		me->ring = NULL;
+		me->off = 2;
 	}
 	atomic_store_explicit(&r->link.state, CT_RING_EXITED, memory_order_release);
 }
@@ -101,14 +124,15 @@ int ct_hook_ring_init(void)
 	ring_recs = RING_RECS_MIN;
 	while (ring_recs < RING_RECS_MAX && ring_recs * 2 <= ct_cfg.ring_bytes / 512)
 		ring_recs *= 2;
+	__atomic_store_n(&hr_tls_off, ct_tls_offset(&hr_tls), __ATOMIC_RELAXED);
 	int r = pthread_key_create(&ring_key, ring_gone);
 	ring_key_ok = r == 0;
 	return -r;
 }
 
-/* A ring for this thread: a free one from the list, else a new one pushed on it. NULL
+/* A ring for this thread (me): a free one from the list, else a new one pushed on it. NULL
  * when none can be had. */
-static hook_ring *ring_take(void)
+static hook_ring *ring_take(hr_tls_t *me)
 {
 	hook_ring *r =
 		ct_ring_list_take(&ring_list, sizeof(hook_ring) + ring_recs * sizeof(hook_rec));
@@ -118,25 +142,28 @@ static hook_ring *ring_take(void)
 		atomic_store_explicit(&r->link.state, CT_RING_EXITED, memory_order_release);
 		return NULL;
 	}
-	/* Relaxed: published to the consumer by the release store of the first head. */
+	/* Relaxed: published to the consumer by the release store of the first record's type. */
 	atomic_store_explicit(&r->tid, ct_gettid(), memory_order_relaxed);
-	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+	/* A free ring was drained to its last owner's head (the take's acquire on its state
+	 * orders that owner's head store and the consumer's tail before this). */
+	me->head = r->head;
+	me->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 	return r;
 }
 
 /* The calling thread's ring, taken on first use; NULL when it has none. */
-static hook_ring *my_ring(void)
+static hook_ring *my_ring(hr_tls_t *me)
 {
-	if (__builtin_expect(tls_ring != NULL, 1))
-		return tls_ring;
-	if (tls_ring_off || !ring_key_ok || ++tls_ring_count < RING_AFTER)
+	if (__builtin_expect(me->ring != NULL, 1))
+		return me->ring;
+	if (me->off || !ring_key_ok || ++me->count < RING_AFTER)
 		return NULL;
 	/* The guard, so that an allocation inside pthread_setspecific is not recorded. */
 	int saved_guard = ct_tls_guard, saved_errno = errno;
 	ct_tls_guard = 1;
-	tls_ring_off = 1; /* a signal handler's record meanwhile takes the shared rings */
-	hook_ring *r = tls_ring = ring_take();
-	tls_ring_off = r ? 0 : 2;
+	me->off = 1; /* a signal handler's record meanwhile takes the shared rings */
+	hook_ring *r = me->ring = ring_take(me);
+	me->off = r ? 0 : 2;
 	ct_tls_guard = saved_guard;
 	errno = saved_errno;
 	return r;
@@ -169,28 +196,32 @@ static bool pack(hook_rec *rec, uint16_t type, uint16_t flags, const void *paylo
 	return true;
 }
 
-CT_HOT_FN int ct_hook_ring_push(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
+CT_WARM_FN int ct_hook_ring_push(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
 {
 	hook_rec rec;
-	hook_ring *r = my_ring();
-	if (!r || tls_ring_off || !pack(&rec, type, flags, payload, len))
+	hr_tls_t *me = hr_me();
+	hook_ring *r = my_ring(me);
+	if (!r || me->off || !pack(&rec, type, flags, payload, len))
 		return -EAGAIN;
-	tls_ring_off = 1;
-	/* Relaxed: only this thread writes head. */
-	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	if (__builtin_expect(h - r->tail_seen >= ring_recs, 0)) {
-		/* Acquire: the consumer has read the records it passed before we overwrite. */
-		r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (h - r->tail_seen >= ring_recs) {
-			tls_ring_off = 0;
+	me->off = 1;
+	uint64_t h = me->head;
+	if (__builtin_expect(h - me->tail_seen >= ring_recs, 0)) {
+		/* Acquire: the consumer has read and cleared the records it passed. */
+		me->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (h - me->tail_seen >= ring_recs) {
+			me->off = 0;
 			atomic_fetch_add_explicit(&ring_full, 1, memory_order_relaxed);
 			return -EAGAIN;
 		}
 	}
-	r->rec[h & (ring_recs - 1)] = rec;
-	/* Release: the consumer that sees the new head sees the record. */
-	atomic_store_explicit(&r->head, h + 1, memory_order_release);
-	tls_ring_off = 0;
+	hook_rec *slot = &r->rec[h & (ring_recs - 1)];
+	uint16_t t = rec.type;
+	rec.type = 0;
+	*slot = rec;
+	/* Release: the consumer that sees the type sees the record. */
+	__atomic_store_n(&slot->type, t, __ATOMIC_RELEASE);
+	me->head = h + 1;
+	me->off = 0;
 	return 0;
 }
 
@@ -229,12 +260,15 @@ size_t ct_hook_ring_drain(void)
 		if (st == CT_RING_FREE)
 			continue;
 		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
-		/* After head: a new owner stored its tid before its first record. */
-		uint32_t tid = atomic_load_explicit(&r->tid, memory_order_relaxed);
-		for (; t != h; t++, n++)
-			dispatch(&r->rec[t & (ring_recs - 1)], tid);
-		/* Release: the producer reuses the slots only after we read them. */
+		for (;; t++, n++) {
+			hook_rec *slot = &r->rec[t & (ring_recs - 1)];
+			/* Acquire: the record's fields, and its owner's tid stored before them. */
+			if (!__atomic_load_n(&slot->type, __ATOMIC_ACQUIRE))
+				break;
+			dispatch(slot, atomic_load_explicit(&r->tid, memory_order_relaxed));
+			__atomic_store_n(&slot->type, 0, __ATOMIC_RELAXED);
+		}
+		/* Release: the producer reuses the slots only after we read and cleared them. */
 		atomic_store_explicit(&r->tail, t, memory_order_release);
 		if (st == CT_RING_EXITED)
 			atomic_store_explicit(&r->link.state, CT_RING_FREE, memory_order_release);
@@ -252,6 +286,7 @@ void ct_hook_ring_fork_child(void)
 	/* The parent's rings stay mapped in the child, unused: their records and threads are
 	 * the parent's. This thread's key value still names one; its exit just marks it. */
 	atomic_store_explicit(&ring_list.head, NULL, memory_order_relaxed);
-	tls_ring = NULL;
-	tls_ring_off = 0;
+	hr_tls_t *me = hr_me();
+	me->ring = NULL;
+	me->off = 0;
 }

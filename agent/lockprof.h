@@ -230,16 +230,19 @@ __attribute__((noreturn, cold)) void ct_lk_missing(const char *name);
 		__atomic_store_n(&ct_lk_real_##fn, (__typeof__(fn) *)ct_lk_resolve(#fn, ver),      \
 				 __ATOMIC_RELAXED);                                                \
 	}                                                                                          \
+	/* Out of line (cold): the hooks' hot text stays small. */                                 \
+	static __attribute__((cold, noinline)) __typeof__(fn) *real_slow_##fn(void)                \
+	{                                                                                          \
+		resolve_##fn();                                                                    \
+		__typeof__(fn) *f = __atomic_load_n(&ct_lk_real_##fn, __ATOMIC_RELAXED);           \
+		if (!f)                                                                            \
+			ct_lk_missing(#fn);                                                        \
+		return f;                                                                          \
+	}                                                                                          \
 	static inline __typeof__(fn) *real_##fn(void)                                              \
 	{                                                                                          \
 		__typeof__(fn) *f = __atomic_load_n(&ct_lk_real_##fn, __ATOMIC_RELAXED);           \
-		if (__builtin_expect(f == NULL, 0)) {                                              \
-			resolve_##fn();                                                            \
-			f = __atomic_load_n(&ct_lk_real_##fn, __ATOMIC_RELAXED);                   \
-			if (!f)                                                                    \
-				ct_lk_missing(#fn);                                                \
-		}                                                                                  \
-		return f;                                                                          \
+		return __builtin_expect(f != NULL, 1) ? f : real_slow_##fn();                      \
 	}
 
 #endif

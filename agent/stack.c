@@ -2,7 +2,14 @@
  * stack.c — stack capture for hooks and the process-wide stack table.
  *
  * Hooks capture their caller's stack in place with libunwind's unw_backtrace, which walks
- * the local stack with a per-thread cache (~0.3 µs for 40 frames when warm). libunwind is
+ * the local stack with a per-thread cache (~0.3 µs for 40 frames when warm). That cache
+ * costs each thread ~0.7-1.1 ms of CPU at its first call here (libunwind maps and fills
+ * 256 KiB of it), which is most of what a thread that waits only a few times from one
+ * call site ever pays (a server's background threads): the stack cache (stackcache.h)
+ * needs two full captures per site, then serves the stack without unwinding. So a
+ * thread's first CT_STACK_CURSOR_FIRST captures walk with libunwind's cursor (unw_step,
+ * ~2 µs a frame, no per-thread setup beyond a few µs) and only a thread that goes on
+ * capturing gets the cache. Both give the same return addresses. libunwind is
  * loaded with dlopen(RTLD_LOCAL) and called through a pointer: linked normally, its
  * exported _Unwind_* symbols would capture the C++ exception machinery of libraries the
  * program loads later (DESIGN.md "Agent footprint"). Without libunwind we fall back to a
@@ -12,6 +19,8 @@
 #include <errno.h>
 #include <link.h>
 #include <string.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 
 #include "agent/ann.h"
 #include "agent/fdguard.h"
@@ -21,6 +30,10 @@
 /* Set by ct_stack_init (constructor, before recording starts); read-only afterwards. The
  * table itself is lock-free and shared by every thread (libtrace/stacks.h). */
 static int (*unw_backtrace_fn)(void **buf, int size);
+static int (*getcontext_fn)(unw_context_t *);
+static int (*init_local_fn)(unw_cursor_t *, unw_context_t *);
+static int (*step_fn)(unw_cursor_t *);
+static int (*get_reg_fn)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
 static ct_stacks *table;
 static uintptr_t unw_lo, unw_hi; /* libunwind.so.8's code */
 
@@ -47,13 +60,24 @@ int ct_stack_in_unwinder(const void *pc)
 	return (uintptr_t)pc >= unw_lo && (uintptr_t)pc < unw_hi;
 }
 
+/* Captures a thread makes with the cursor before it gets unw_backtrace's cache. */
+#define CT_STACK_CURSOR_FIRST 8
+/* The calling thread's captures so far (saturating); CT_STACK_CURSOR_FIRST once its cache
+ * was warmed. */
+static __thread uint8_t tls_captures __attribute__((tls_model("initial-exec")));
+
 int ct_stack_init(void)
 {
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 	if (h && ct_fdg_patch_library(h) < 0)
 		ct_log("cannot guard libunwind's fds");
-	if (h)
+	if (h) {
 		unw_backtrace_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+		*(void **)&getcontext_fn = dlsym(h, "_Ux86_64_getcontext");
+		*(void **)&init_local_fn = dlsym(h, "_ULx86_64_init_local");
+		*(void **)&step_fn = dlsym(h, "_ULx86_64_step");
+		*(void **)&get_reg_fn = dlsym(h, "_ULx86_64_get_reg");
+	}
 	/* Per-thread caches: libunwind's global one takes a mutex (and blocks signals) per
 	 * lookup, and a mutex a parent thread held at fork would stay locked in the child. */
 	int (*set_policy)(void *, int) =
@@ -81,7 +105,45 @@ ct_stacks *ct_stack_table(void)
 void ct_stack_warm(void)
 {
 	uintptr_t pcs[8];
+	tls_captures = CT_STACK_CURSOR_FIRST;
 	ct_capture_stack(pcs, 8, 0);
+}
+
+/* A cursor walk of the calling thread's stack into buf (up to size pcs): the pc here, then
+ * return addresses, as unw_backtrace gives them. The depth, or -1 when libunwind's cursor
+ * functions are missing or the walk cannot start. */
+static __attribute__((noinline)) int cursor_walk(void **buf, int size)
+{
+	if (!getcontext_fn || !init_local_fn || !step_fn || !get_reg_fn)
+		return -1;
+	unw_context_t uc;
+	unw_cursor_t cur;
+	if (getcontext_fn(&uc) < 0 || init_local_fn(&cur, &uc) < 0)
+		return -1;
+	int n = 0;
+	do {
+		unw_word_t ip;
+		if (get_reg_fn(&cur, UNW_REG_IP, &ip) < 0 || !ip)
+			break;
+		buf[n++] = (void *)(uintptr_t)ip;
+	} while (n < size && step_fn(&cur) > 0);
+	return n;
+}
+
+/* unw_backtrace, or for the thread's first captures a cursor walk (see the top): the pcs
+ * from ct_capture_stack's frame outward (inlined there: unw_backtrace's first pc is its own). */
+static inline __attribute__((always_inline)) int backtrace_here(void **buf, int size)
+{
+	if (tls_captures < CT_STACK_CURSOR_FIRST) {
+		tls_captures++;
+		/* The walk's own frame first: dropped, so that buf[0] is the caller's pc. */
+		int n = cursor_walk(buf, size);
+		if (n > 1) {
+			memmove(buf, buf + 1, (size_t)(n - 1) * sizeof(*buf));
+			return n - 1;
+		}
+	}
+	return unw_backtrace_fn(buf, size);
 }
 
 static int fp_walk(uintptr_t *pcs, int max)
@@ -112,7 +174,7 @@ __attribute__((noinline)) int ct_capture_stack(uintptr_t *pcs, int max, int skip
 	int n;
 	if (unw_backtrace_fn) {
 		ct_forkguard_enter();
-		n = unw_backtrace_fn(buf, want);
+		n = backtrace_here(buf, want);
 		ct_forkguard_exit();
 		/* buf[0] is our own pc: drop it and `skip` callers. */
 		int drop = 1 + skip;

@@ -11,6 +11,7 @@
  * given there.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -46,7 +47,6 @@ typedef struct {
 typedef struct {
 	entry e[SETS][WAYS];
 	uint8_t victim[SETS]; /* the way the next new entry of a set replaces */
-	uint64_t hits, walks, unflushed;
 } cache;
 
 /* Set by ct_stackcache_init (constructor, before recording starts); read-only afterwards. */
@@ -54,14 +54,29 @@ static int (*getcontext_fn)(unw_context_t *);
 static int (*init_local_fn)(unw_cursor_t *, unw_context_t *);
 static int (*step_fn)(unw_cursor_t *);
 static int (*get_reg_fn)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
-static int verify;
+static int verify CT_HOT_DATA; /* read by every capture: on the hooks' hot page (hot.h) */
 static pthread_key_t cache_key;
-static int enabled;
+static int enabled CT_HOT_DATA;
 
 /* Added to by every thread at its exit, read at exit for the profile's comment: relaxed. */
 static _Atomic uint64_t total_hits, total_walks, total_mismatches;
 
-static __thread cache *tls_cache; /* the thread's own */
+/* The thread's own cache and its counts, in TLS: a hit then touches its entry's page and
+ * no other (the counts were at the end of the 70 KiB cache, a page of their own). */
+typedef struct {
+	cache *c;
+	uint64_t hits, walks, unflushed;
+} sc_tls_t;
+static __thread sc_tls_t tls_sc;
+/* tls_sc's offset from the thread pointer, on the hot page (hot.h: no GOT load on a
+ * capture); 0 until ct_stackcache_init. */
+static intptr_t tls_sc_off CT_HOT_DATA;
+
+static inline sc_tls_t *sc_me(void)
+{
+	intptr_t off = __atomic_load_n(&tls_sc_off, __ATOMIC_RELAXED);
+	return __builtin_expect(off != 0, 1) ? (sc_tls_t *)ct_tls_at(off) : &tls_sc;
+}
 static __thread int tls_cache_failed;
 
 /* Thread exit (a key destructor). Allocations in later destructors just unwind: the
@@ -69,9 +84,11 @@ static __thread int tls_cache_failed;
 static void cache_gone(void *p)
 {
 	cache *c = p;
-	atomic_fetch_add_explicit(&total_hits, c->unflushed, memory_order_relaxed);
-	if (tls_cache == c)
-		tls_cache = NULL;
+	sc_tls_t *me = sc_me();
+	atomic_fetch_add_explicit(&total_hits, me->unflushed, memory_order_relaxed);
+	me->unflushed = 0;
+	if (me->c == c)
+		me->c = NULL;
 	tls_cache_failed = 1;
 	munmap(c, sizeof *c);
 }
@@ -92,6 +109,7 @@ static void init_once(void)
 	verify = v && *v && strcmp(v, "0") != 0;
 	enabled = getcontext_fn && init_local_fn && step_fn && get_reg_fn &&
 		  pthread_key_create(&cache_key, cache_gone) == 0;
+	__atomic_store_n(&tls_sc_off, ct_tls_offset(&tls_sc), __ATOMIC_RELAXED);
 }
 
 void ct_stackcache_init(void)
@@ -107,27 +125,34 @@ void ct_stackcache_stats(ct_stackcache_stats_t *st)
 	st->mismatches = atomic_load_explicit(&total_mismatches, memory_order_relaxed);
 }
 
-static cache *get_cache(void)
+static cache *get_cache(sc_tls_t *me)
 {
-	if (tls_cache || tls_cache_failed || !enabled)
-		return tls_cache;
+	if (__builtin_expect(me->c != NULL, 1))
+		return me->c;
+	if (tls_cache_failed || !enabled)
+		return NULL;
+	int saved = errno;
 	void *m = mmap(NULL, sizeof(cache), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
 		       0);
 	if (m == MAP_FAILED || pthread_setspecific(cache_key, m) != 0) {
 		if (m != MAP_FAILED)
 			munmap(m, sizeof(cache));
 		tls_cache_failed = 1;
-		return NULL;
+		m = NULL;
 	}
-	tls_cache = m;
-	return tls_cache;
+	errno = saved;
+	me->c = m;
+	return m;
 }
 
-/* The full unwind: the stack from ra outward, interned. */
+/* The full unwind: the stack from ra outward, interned. Preserves errno (libunwind makes
+ * system calls). */
 static uint32_t unwind(uintptr_t ra)
 {
+	int saved = errno;
 	uintptr_t pcs[CT_MAX_FRAMES + 4];
 	int n = ct_capture_stack(pcs, CT_MAX_FRAMES + 4, 0);
+	errno = saved;
 	int k = 0;
 	while (k < n && pcs[k] != ra)
 		k++;
@@ -200,9 +225,10 @@ static __attribute__((noinline)) int learn(entry *e, uintptr_t ra, uintptr_t slo
 	return 0;
 }
 
-CT_HOT_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
+CT_WARM_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
 {
-	cache *c = get_cache();
+	sc_tls_t *me = sc_me();
+	cache *c = get_cache(me);
 	if (!c)
 		return unwind(ra);
 	uint64_t h = ((uint64_t)ra ^ ((uint64_t)slot << 17)) * 0x9E3779B97F4A7C15ULL;
@@ -212,11 +238,11 @@ CT_HOT_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
 		entry *e = &ways[w];
 		if (e->ra != ra || e->slot != slot || !e->n || !still_there(e))
 			continue;
-		if (++c->unflushed == HITS_FLUSH) {
+		if (++me->unflushed == HITS_FLUSH) {
 			atomic_fetch_add_explicit(&total_hits, HITS_FLUSH, memory_order_relaxed);
-			c->unflushed = 0;
+			me->unflushed = 0;
 		}
-		c->hits++;
+		me->hits++;
 		if (verify && unwind(ra) != e->id)
 			atomic_fetch_add_explicit(&total_mismatches, 1, memory_order_relaxed);
 		return e->id;
@@ -230,13 +256,15 @@ CT_HOT_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
 			continue;
 		/* Seen before with this stack: learn its slots, within the walk budget. A valid
 		 * entry here whose chain was not found above is stale: learn it again. */
-		if (c->walks < 64 + c->hits / 64) {
-			c->walks++;
+		if (me->walks < 64 + me->hits / 64) {
+			me->walks++;
 			atomic_fetch_add_explicit(&total_walks, 1, memory_order_relaxed);
 			e->n = 0;
+			int saved = errno;
 			ct_forkguard_enter(); /* libunwind's locks must not cross a fork */
 			int learned = learn(e, ra, slot);
 			ct_forkguard_exit();
+			errno = saved;
 			if (learned < 0)
 				e->n = 0;
 		}

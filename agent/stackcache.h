@@ -40,7 +40,8 @@ void ct_stackcache_init(void);
 /* The interned stack id (0 if none) of the hook's caller: ra is the hook's return address
  * and slot where it is stored (the hook's CFA - 8). The chain starts at ra, as
  * ct_capture_stack with the hook's frames skipped would give it. Call with the guard held
- * (it may unwind and mmap); never from a signal handler. */
+ * (it may unwind and mmap); never from a signal handler. Preserves errno: a hit makes no
+ * system call, and the slow paths save it. */
 uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot);
 
 typedef struct {

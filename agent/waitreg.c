@@ -272,6 +272,19 @@ static inline int wr_coin(uint64_t delay)
 	return (uint64_t)(((unsigned __int128)x * rate) >> 64) < delay;
 }
 
+/* The stack at a wait's entry (the trace's, for a wait that is not CT_LK_LAZY or
+ * CT_LK_POLL), from the stack cache; 0 when the guard cannot be entered. */
+static CT_WARM_FN uint32_t wr_entry_stack(ct_lk_site site)
+{
+	if (!ct_guard_enter())
+		return 0;
+	int saved = errno;
+	uint32_t stack = ct_lk_site_stack(site);
+	errno = saved;
+	ct_guard_exit();
+	return stack;
+}
+
 CT_HOT_FN void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
 				ct_lk_site site)
 {
@@ -287,13 +300,45 @@ CT_HOT_FN void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t o
 	w->begin = (flags & CT_LK_TICKS) ? ct_tsc() : ct_now();
 	if (!(ct_cfg.modes & CT_LK_WAIT_MODES))
 		return;
-	if (!(flags & (CT_LK_LAZY | CT_LK_POLL)) && ct_lk_sched_on() && ct_guard_enter()) {
-		int saved = errno;
-		w->stack = ct_lk_site_stack(site);
-		errno = saved;
-		ct_guard_exit();
-	}
+	if (!(flags & (CT_LK_LAZY | CT_LK_POLL)) && ct_lk_sched_on())
+		w->stack = wr_entry_stack(site);
 	wr_open(w);
+}
+
+/* Emits the record of w, which waited delay (in its clock), for the trace and — when
+ * sampled — the block profile; its stack is taken now when it has none. errno is the
+ * real call's: the stack cache preserves it (stackcache.h), and the record makes no
+ * system call but a thread's first ring mapping, which saves it (hookring.c); only a full
+ * capture (no call site) and the socket check are bracketed here. Not reading it
+ * otherwise matters: errno lies on a page of the thread's TLS that nothing else here
+ * touches, a page walk per recorded wait after its system call. */
+static CT_WARM_FN void wr_record(ct_lk_wait *w, uint64_t delay, int sampled)
+{
+	if (!ct_guard_enter())
+		return;
+	int *err = NULL, saved = 0;
+	if (!w->site.ra || (w->flags & CT_LK_FD)) {
+		wr_tls_t *me = wr_me();
+		if (__builtin_expect(!me->err, 0))
+			me->err = &errno;
+		err = me->err;
+		saved = *err;
+	}
+	if (!w->stack)
+		w->stack = ct_lk_site_stack(w->site);
+	if ((w->flags & CT_LK_FD) && w->reason == CT_WAIT_IO && wr_is_socket((int)w->obj))
+		w->reason = CT_WAIT_NET;
+	ct_ev_lock_wait ev = {.stack = w->stack,
+			      .reason = w->reason,
+			      .obj = w->obj,
+			      .start = w->begin,
+			      .delay = delay};
+	ct_emit(CT_EV_LOCK_WAIT,
+		(sampled ? CT_LK_EV_SAMPLED : 0) | (w->flags & CT_LK_TICKS ? CT_LK_EV_TICKS : 0),
+		&ev, sizeof(ev));
+	if (err)
+		*err = saved;
+	ct_guard_exit();
 }
 
 CT_HOT_FN void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
@@ -309,28 +354,8 @@ CT_HOT_FN void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited)
 	/* The coin first: ct_lk_block_min_ns is then read only for the few waits it kept. */
 	int sampled = ct_lk_block_on() && wr_coin(ns) && ns >= ct_lk_block_min_ns;
 	int traced = ct_lk_sched_on() && (!(w->flags & CT_LK_POLL) || ns >= wr_hot.io_min_ns);
-	if (!sampled && !traced)
-		return;
-	if (!ct_guard_enter())
-		return;
-	wr_tls_t *me = wr_me();
-	if (__builtin_expect(!me->err, 0))
-		me->err = &errno;
-	int saved = *me->err;
-	if (!w->stack)
-		w->stack = ct_lk_site_stack(w->site);
-	if ((w->flags & CT_LK_FD) && w->reason == CT_WAIT_IO && wr_is_socket((int)w->obj))
-		w->reason = CT_WAIT_NET;
-	ct_ev_lock_wait ev = {.stack = w->stack,
-			      .reason = w->reason,
-			      .obj = w->obj,
-			      .start = w->begin,
-			      .delay = delay};
-	ct_emit(CT_EV_LOCK_WAIT,
-		(sampled ? CT_LK_EV_SAMPLED : 0) | (w->flags & CT_LK_TICKS ? CT_LK_EV_TICKS : 0),
-		&ev, sizeof(ev));
-	*me->err = saved;
-	ct_guard_exit();
+	if (sampled || traced)
+		wr_record(w, delay, sampled);
 }
 
 void ct_lk_open_waits_release(void)

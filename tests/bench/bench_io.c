@@ -8,6 +8,11 @@
  *                      first, through libc directly): a call that cannot wait
  *   bench_io epoll N   N epoll_wait(timeout -1)s on a ready pipe: a readiness wait that
  *                      returns at once
+ *   bench_io loop N    N turns of an event loop's request: a request arrives on an
+ *                      O_NONBLOCK socket (written by a raw system call, as from another
+ *                      process), epoll_wait (ready), read it, malloc/malloc_usable_size/
+ *                      free two blocks, write the reply (drained by a raw system call):
+ *                      what redis-server does per request, system calls between the hooks
  * each in rounds of 500 through the program's call (so through the agent's hook when it is
  * preloaded), each followed by a round calling libc's function directly; prints
  * "added_ns X ns_per_call Y": the median over rounds of the difference per call, and the
@@ -16,12 +21,14 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +40,19 @@ static int fd, wfd; /* read from fd; nbsock: wfd is the socket's other end */
 static ssize_t (*direct_read)(int, void *, size_t);
 static ssize_t (*direct_write)(int, const void *, size_t);
 static int (*direct_epoll_wait)(int, struct epoll_event *, int, int);
+static int ep; /* loop: the epoll set watching fd */
+
+/* The calls of one request, through the program's names or libc's directly. */
+typedef struct {
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	void *(*malloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+	void (*free)(void *);
+} loop_calls;
+static loop_calls hooked_calls = {epoll_wait, read, write, malloc, malloc_usable_size, free};
+static loop_calls direct_calls;
 
 /* A round of reads; with refill, each read's 8 bytes are written first (not timed). */
 static double read_round(ssize_t (*rd)(int, void *, size_t), int refill)
@@ -61,6 +81,43 @@ static double epoll_round(int (*wait)(int, struct epoll_event *, int, int))
 		if (wait(fd, &ev, 1, -1) != 1)
 			exit(1);
 	return (double)(now_ns() - t0) / ROUND;
+}
+
+/* A round of requests: the client's side by raw system calls (no hook either way). */
+static double loop_round(const loop_calls *c)
+{
+	static const char req[] = "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n";
+	char buf[64];
+	struct epoll_event ev[8];
+	uint64_t t = 0;
+	for (long i = 0; i < ROUND; i++) {
+		if (syscall(SYS_write, wfd, req, sizeof(req) - 1) != (long)sizeof(req) - 1)
+			exit(1);
+		uint64_t t0 = now_ns();
+		if (c->epoll_wait(ep, ev, 8, -1) != 1 ||
+		    c->read(fd, buf, sizeof(buf)) != (ssize_t)sizeof(req) - 1)
+			exit(1);
+		char *a = c->malloc(48), *b = c->malloc(16);
+		if (!a || !b || c->malloc_usable_size(a) < 48)
+			exit(1);
+		c->free(a);
+		c->free(b);
+		if (c->write(fd, "$3\r\nval\r\n", 9) != 9)
+			exit(1);
+		t += now_ns() - t0;
+		if (syscall(SYS_read, wfd, buf, sizeof(buf)) != 9)
+			exit(1);
+	}
+	return (double)t / ROUND;
+}
+
+static double hooked_loop(void)
+{
+	return loop_round(&hooked_calls);
+}
+static double direct_loop(void)
+{
+	return loop_round(&direct_calls);
 }
 
 static double hooked_read(void)
@@ -94,12 +151,16 @@ static int open_mode(const char *mode)
 	if (strcmp(mode, "read") == 0)
 		return (fd = open("/dev/zero", O_RDONLY)) < 0 ? -1 : 0;
 	int p[2];
-	if (strcmp(mode, "nbsock") == 0) {
+	if (strcmp(mode, "nbsock") == 0 || strcmp(mode, "loop") == 0) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, p) < 0)
 			return -1;
 		fd = p[0];
 		wfd = p[1];
-		return 0;
+		if (strcmp(mode, "nbsock") == 0)
+			return 0;
+		struct epoll_event e = {.events = EPOLLIN};
+		ep = epoll_create1(0);
+		return ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0 ? -1 : 0;
 	}
 	if (strcmp(mode, "epoll") != 0 || pipe(p) < 0 || write(p[1], "x", 1) != 1)
 		return -1;
@@ -111,7 +172,7 @@ static int open_mode(const char *mode)
 int main(int argc, char **argv)
 {
 	if (argc != 3 || open_mode(argv[1]) < 0) {
-		fprintf(stderr, "usage: bench_io read|nbsock|epoll N\n");
+		fprintf(stderr, "usage: bench_io read|nbsock|epoll|loop N\n");
 		return 2;
 	}
 	long rounds = atol(argv[2]) / ROUND;
@@ -121,11 +182,20 @@ int main(int argc, char **argv)
 	direct_read = (ssize_t(*)(int, void *, size_t))dlsym(libc, "read");
 	direct_write = (ssize_t(*)(int, const void *, size_t))dlsym(libc, "write");
 	direct_epoll_wait = (int (*)(int, struct epoll_event *, int, int))dlsym(libc, "epoll_wait");
-	if (!direct_read || !direct_write || !direct_epoll_wait)
+	direct_calls = (loop_calls){direct_epoll_wait,
+				    direct_read,
+				    direct_write,
+				    (void *(*)(size_t))dlsym(libc, "malloc"),
+				    (size_t(*)(void *))dlsym(libc, "malloc_usable_size"),
+				    (void (*)(void *))dlsym(libc, "free")};
+	if (!direct_read || !direct_write || !direct_epoll_wait || !direct_calls.malloc ||
+	    !direct_calls.malloc_usable_size || !direct_calls.free)
 		return 1;
 	if (strcmp(argv[1], "read") == 0)
 		return print_added(rounds, hooked_read, direct_read_round, "ns_per_call");
 	if (strcmp(argv[1], "nbsock") == 0)
 		return print_added(rounds, hooked_nbsock, direct_nbsock, "ns_per_call");
+	if (strcmp(argv[1], "loop") == 0)
+		return print_added(rounds, hooked_loop, direct_loop, "ns_per_request");
 	return print_added(rounds, hooked_epoll, direct_epoll, "ns_per_call");
 }

@@ -13,19 +13,25 @@
 #   bench io_epoll_ready_added N ns added to an epoll_wait that returns at once (the
 #                                 stack at entry for the trace, two clock reads, the
 #                                 registry, the block profile's coin; no record)
+#   bench io_loop_added     N ns  added to one request of an event loop (epoll_wait, read,
+#                                 two malloc and free, malloc_usable_size, write, with
+#                                 system calls between them: the hooks' pages and clock
+#                                 reads as redis-server pays them), every mode on
 # CT_BENCH_REPS=N sets the number of repetitions (default 7).
 set -eu
 . "$(dirname "$0")/bench_lib.sh"
 bench_setup bench_io 7 "${1:-build}"
 echo "bench_io: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 : > "$tmp/bare"
-for mode in read nbsock epoll; do
+for mode in read nbsock epoll loop; do
 	: > "$tmp/added.$mode"
 	i=0
 	while [ "$i" -lt "$reps" ]; do
 		b=$($pin "$bin" $mode 200000)
 		rm -rf "$tmp/out"
-		t=$(CTRACE_OUT=$tmp/out CTRACE_MODES=block,sched LD_PRELOAD=$agent $pin "$bin" $mode 200000)
+		modes=block,sched
+		[ "$mode" = loop ] && modes=cpu,heap,lock,block,sched
+		t=$(CTRACE_OUT=$tmp/out CTRACE_MODES=$modes LD_PRELOAD=$agent $pin "$bin" $mode 200000)
 		echo "$mode rep $i: bare [$b], traced [$t]" >&2
 		[ "$mode" = read ] && echo "$b" | awk '{print $4}' >> "$tmp/bare"
 		# The traced difference less the bare one (a PLT call against a pointer call).
@@ -39,3 +45,4 @@ echo "bench io_read_bare $(median "$tmp/bare") ns"
 echo "bench io_read_added $(median "$tmp/added.read") ns"
 echo "bench io_nbsock_added $(median "$tmp/added.nbsock") ns"
 echo "bench io_epoll_ready_added $(median "$tmp/added.epoll") ns"
+echo "bench io_loop_added $(median "$tmp/added.loop") ns"

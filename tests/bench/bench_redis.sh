@@ -13,6 +13,11 @@
 #   bench redis_agent_share_slope   N %   the same share of the samples the N more
 #                                          requests of the 2N run added: without the fixed
 #                                          costs (start-up, each thread's first stack)
+#   bench redis_collector_cpu_share N %   what the share leaves out: the agent's collector
+#                                          thread, which carries no perf event (it starts
+#                                          before the sampler), so it is in no CPU profile;
+#                                          its CPU (summary.txt's collector_cpu_ms) / the
+#                                          server's CPU, in the 2N run
 #   bench redis_cpu_per_request     N ns  server CPU per request, bare (slope)
 #   bench redis_added_cpu_per_request N ns  added by the agent (slope)
 #   bench redis_added_cpu_ratio     N %   the added CPU / the bare CPU
@@ -52,6 +57,7 @@ for reqs in "$n" $((2 * n)); do
 	rm -rf "$tmp/out"
 	serve ct "$reqs" LD_PRELOAD="$agent" CTRACE_OUT="$tmp/out" CTRACE_HZ=999
 	"$ctrace" report --folded "$tmp/f.$reqs.txt" "$tmp/out/cpu.pb.gz" > /dev/null 2>&1
+	sed -n 's/^collector_cpu_ms=//p' "$tmp/out/summary.txt" > "$tmp/collector"
 done
 echo "bench_redis: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cp "$tmp/f.$((2 * n)).txt" "$tmp/f.txt"
@@ -67,6 +73,8 @@ awk '{ n += $NF } $0 ~ /\[ctrace\] [0-9]+$/ { c += $NF }
 counts() { awk '{ n += $NF } $0 ~ /\[ctrace\] [0-9]+$/ { c += $NF } END { print c + 0, n + 0 }' "$1"; }
 echo "$(counts "$tmp/f.$n.txt") $(counts "$tmp/f.txt")" | awk '$4 > $2 {
 	printf "bench redis_agent_share_slope %.1f %%\n", 100 * ($3 - $1) / ($4 - $2) }'
+awk -v c="$(cat "$tmp/collector")" -v t="$(sed -n 2p "$tmp/ct.cpu")" 'BEGIN { if (c != "" && t > 0)
+	printf "bench redis_collector_cpu_share %.1f %%\n", 100 * c / t }'
 # Where the [ctrace] frame sits: the server's frame that called into the agent (stderr).
 awk '{ n += $NF } $0 ~ /\[ctrace\] [0-9]+$/ { s = $0; sub(/;\[ctrace\] [0-9]+$/, "", s)
 	k = split(s, f, ";"); c[f[k]] += $NF }

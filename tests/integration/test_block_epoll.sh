@@ -33,3 +33,38 @@ ok "top net site: $site (epoll_wait)"
 go tool pprof -raw -tagfocus reason=net -focus server_loop "$block" 2>/dev/null | grep -q 'fd:\[' ||
 	fail "server's epoll waits carry no fd label"
 ok "epoll waits carry their fd"
+
+# errno survives a recorded wait: epoll_wait on a closed fd fails at once with EBADF, and
+# with every wait recorded (CTRACE_BLOCK_RATE=1, CTRACE_IO_MIN_NS=0) each failure goes
+# through the record path — stacks from the stack cache and from full unwinds at five
+# call depths, the thread's own ring taken at its 64th record — which must not touch it.
+cat > "$TMP/ebadf.c" <<'C'
+#include <errno.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+static int bad;
+__attribute__((noinline)) static int wait_at(int depth)
+{
+	struct epoll_event ev;
+	if (depth > 0)
+		return wait_at(depth - 1) + 1;
+	errno = 0;
+	if (epoll_wait(-1, &ev, 1, 5) != -1 || errno != EBADF)
+		bad++;
+	return 0;
+}
+int main(void)
+{
+	for (int i = 0; i < 400; i++)
+		wait_at(i % 5);
+	printf("bad %d\n", bad);
+	return bad != 0;
+}
+C
+${CC:-cc} -O1 -o "$TMP/ebadf" "$TMP/ebadf.c" || fail "cannot build ebadf"
+CTRACE_BLOCK_RATE=1 CTRACE_IO_MIN_NS=0 "$CTRACE" record -o "$TMP/ebadf.out" -e block,sched -- \
+	"$TMP/ebadf" > "$TMP/ebadf.txt" 2> "$TMP/ebadf.err" || fail "ebadf: $(cat "$TMP/ebadf.txt")"
+kept=$("$CTRACE" report "$TMP/ebadf.out/block.pb.gz" 2>&1 |
+	sed -n 's/.*; \([0-9]*\) waits kept.*/\1/p')
+[ "${kept:-0}" -ge 400 ] || fail "ebadf: $kept waits recorded, expected 400"
+ok "errno of a failed epoll_wait unchanged through 400 recorded waits"
