@@ -446,6 +446,15 @@ static inline __attribute__((always_inline)) int region_fast(uint16_t type, uint
 	return 1 + w;
 }
 
+/* The fast paths' start, on a thread not inside an annotation call: sets the busy flag,
+ * then reads the thread's open regions (what a signal handler may have left). */
+static inline uint32_t region_enter(ann_thread *t)
+{
+	t->busy = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	return t->nregions;
+}
+
 /* The fast paths' end: clears the busy flag and wakes the collector when region_fast
  * said so. Returns done (0: the slow path must run). */
 static inline int region_leave(int done)
@@ -463,9 +472,7 @@ static void region_begin(uint64_t task, const char *name)
 {
 	ann_thread *t = &tls_ann;
 	if (__builtin_expect(!t->busy, 1)) {
-		t->busy = 1;
-		atomic_signal_fence(memory_order_seq_cst);
-		uint32_t n = t->nregions;
+		uint32_t n = region_enter(t);
 		int done = 0;
 		if (__builtin_expect(!task && name && name == t->name_ptr && n < CT_ANN_DEPTH, 1))
 			done = region_fast(CT_EV_ANN_REGION_BEGIN, t->name_id, n + 1);
@@ -485,9 +492,7 @@ static void region_end(void)
 {
 	ann_thread *t = &tls_ann;
 	if (__builtin_expect(!t->busy, 1)) {
-		t->busy = 1;
-		atomic_signal_fence(memory_order_seq_cst);
-		uint32_t n = t->nregions;
+		uint32_t n = region_enter(t);
 		int done = 0;
 		if (__builtin_expect(!t->over && n, 1)) {
 			const region_slot *s = &t->regions[n - 1];
