@@ -84,7 +84,7 @@ uint32_t ct_lk_capture_guarded(void)
 CT_WARM_FN uint32_t ct_lk_site_stack(ct_lk_site site)
 {
 	/* + the thread's labels, as ct_lk_capture_guarded adds them */
-	return site.ra ? ct_ann_stack(ct_stackcache_capture(site.ra, site.slot))
+	return site.ra ? ct_ann_stack(ct_stackcache_capture_front(site.ra, site.slot))
 		       : ct_lk_capture_guarded();
 }
 
@@ -387,8 +387,10 @@ static void lk_finish(void)
 		return;
 	ct_stackcache_stats_t sc;
 	ct_stackcache_stats(&sc);
-	ct_log("hook stacks: %llu from the stack cache, %llu cursor walks",
-	       (unsigned long long)sc.hits, (unsigned long long)sc.walks);
+	ct_log("hook stacks: %llu from the stack cache (%llu from a thread's last chains), %llu "
+	       "cursor walks, %llu cache mismatches (counted under CTRACE_STACK_VERIFY=1)",
+	       (unsigned long long)sc.hits, (unsigned long long)sc.front,
+	       (unsigned long long)sc.walks, (unsigned long long)sc.mismatches);
 	lk_batches_sweep();
 	if (ct_cfg.modes & CT_MODE_LOCK)
 		lk_write(CT_LOCK_AGG_MUTEX, CT_FILE_MUTEX);

@@ -59,13 +59,30 @@ static pthread_key_t cache_key;
 static int enabled CT_HOT_DATA;
 
 /* Added to by every thread at its exit, read at exit for the profile's comment: relaxed. */
-static _Atomic uint64_t total_hits, total_walks, total_mismatches;
+static _Atomic uint64_t total_hits, total_walks, total_mismatches, total_front;
+
+/* A copy of a valid entry of at most FRONT_DEPTH frames, kept in the thread's TLS. */
+#define FRONT_DEPTH 8
+#define FRONTS 2
+typedef struct {
+	uintptr_t ra, slot; /* the key; ra 0 = empty */
+	uint32_t id;
+	uint16_t n;
+	uint16_t gap[FRONT_DEPTH - 1];
+	uintptr_t pc[FRONT_DEPTH];
+} front;
 
 /* The thread's own cache and its counts, in TLS: a hit then touches its entry's page and
- * no other (the counts were at the end of the 70 KiB cache, a page of their own). */
+ * no other (the counts were at the end of the 70 KiB cache, a page of their own). The
+ * fronts are copies of the entries of the last two short chains the waits' captures
+ * (ct_stackcache_capture_front) found: after the hook's system call the cache's page is
+ * one more page walk (perf annotate of redis-server: three quarters of a recorded wait's
+ * capture), and the TLS lies beside the thread pointer, whose page libc touches anyway. */
 typedef struct {
 	cache *c;
-	uint64_t hits, walks, unflushed;
+	uint64_t hits, walks, unflushed, front_unflushed;
+	front f[FRONTS];
+	uint32_t next_front; /* the front a new copy replaces */
 } sc_tls_t;
 static __thread sc_tls_t tls_sc;
 /* tls_sc's offset from the thread pointer, on the hot page (hot.h: no GOT load on a
@@ -86,7 +103,8 @@ static void cache_gone(void *p)
 	cache *c = p;
 	sc_tls_t *me = sc_me();
 	atomic_fetch_add_explicit(&total_hits, me->unflushed, memory_order_relaxed);
-	me->unflushed = 0;
+	atomic_fetch_add_explicit(&total_front, me->front_unflushed, memory_order_relaxed);
+	me->unflushed = me->front_unflushed = 0;
 	if (me->c == c)
 		me->c = NULL;
 	tls_cache_failed = 1;
@@ -123,6 +141,11 @@ void ct_stackcache_stats(ct_stackcache_stats_t *st)
 	st->hits = atomic_load_explicit(&total_hits, memory_order_relaxed);
 	st->walks = atomic_load_explicit(&total_walks, memory_order_relaxed);
 	st->mismatches = atomic_load_explicit(&total_mismatches, memory_order_relaxed);
+	st->front = atomic_load_explicit(&total_front, memory_order_relaxed);
+	/* With the calling thread's counts not flushed yet (the main thread's, at exit). */
+	const sc_tls_t *me = sc_me();
+	st->hits += me->unflushed;
+	st->front += me->front_unflushed;
 }
 
 static cache *get_cache(sc_tls_t *me)
@@ -162,20 +185,27 @@ static uint32_t unwind(uintptr_t ra)
 	return ct_stack_intern(pcs + k, n > CT_MAX_FRAMES ? CT_MAX_FRAMES : n);
 }
 
-/* Whether the stack still holds e's chain: every cached return address in its slot.
- * Every slot lies between e->slot and the thread's stack top (checked when learned). */
+/* Whether the stack still holds the chain of n frames whose first slot is slot: every
+ * return address pcs[i] in its slot, gap[i - 1] words above the one before. Every slot
+ * lies between slot and the thread's stack top (checked when learned). */
+static bool chain_there(uintptr_t slot, int n, const uint16_t *gap, const uintptr_t *pcs)
+{
+	uintptr_t s = slot;
+	for (int i = 1; i < n; i++) {
+		s += (uintptr_t)gap[i - 1] * sizeof(uintptr_t);
+		if (*(const uintptr_t *)s != pcs[i])
+			return false;
+	}
+	return true;
+}
+
+/* Whether the stack still holds e's chain. */
 static bool still_there(const entry *e)
 {
 	const uintptr_t *pcs = e->pc;
 	if (e->n > INLINE && ct_stack_get(e->id, &pcs) != e->n)
 		return false;
-	uintptr_t s = e->slot;
-	for (int i = 1; i < e->n; i++) {
-		s += (uintptr_t)e->gap[i - 1] * sizeof(uintptr_t);
-		if (*(const uintptr_t *)s != pcs[i])
-			return false;
-	}
-	return true;
+	return chain_there(e->slot, e->n, e->gap, pcs);
 }
 
 /* Learns e's slots with a cursor walk from here: the frame whose pc is ra and whose stack
@@ -225,9 +255,24 @@ static __attribute__((noinline)) int learn(entry *e, uintptr_t ra, uintptr_t slo
 	return 0;
 }
 
-CT_WARM_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
+/* Counts a hit (me's counts, flushed to the global ones every HITS_FLUSH hits) and checks
+ * it against a full unwind under CTRACE_STACK_VERIFY. */
+static uint32_t hit(sc_tls_t *me, uintptr_t ra, uint32_t id, int from_front)
 {
-	sc_tls_t *me = sc_me();
+	me->front_unflushed += (uint64_t)from_front;
+	if (++me->unflushed == HITS_FLUSH) {
+		atomic_fetch_add_explicit(&total_hits, HITS_FLUSH, memory_order_relaxed);
+		atomic_fetch_add_explicit(&total_front, me->front_unflushed, memory_order_relaxed);
+		me->unflushed = me->front_unflushed = 0;
+	}
+	me->hits++;
+	if (verify && unwind(ra) != id)
+		atomic_fetch_add_explicit(&total_mismatches, 1, memory_order_relaxed);
+	return id;
+}
+
+static uint32_t capture(sc_tls_t *me, uintptr_t ra, uintptr_t slot, int keep_front)
+{
 	cache *c = get_cache(me);
 	if (!c)
 		return unwind(ra);
@@ -238,14 +283,16 @@ CT_WARM_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
 		entry *e = &ways[w];
 		if (e->ra != ra || e->slot != slot || !e->n || !still_there(e))
 			continue;
-		if (++me->unflushed == HITS_FLUSH) {
-			atomic_fetch_add_explicit(&total_hits, HITS_FLUSH, memory_order_relaxed);
-			me->unflushed = 0;
+		if (keep_front && e->n <= FRONT_DEPTH) {
+			front *f = &me->f[me->next_front++ % FRONTS];
+			f->ra = ra;
+			f->slot = slot;
+			f->id = e->id;
+			f->n = e->n;
+			memcpy(f->gap, e->gap, sizeof(f->gap));
+			memcpy(f->pc, e->pc, sizeof(f->pc));
 		}
-		me->hits++;
-		if (verify && unwind(ra) != e->id)
-			atomic_fetch_add_explicit(&total_mismatches, 1, memory_order_relaxed);
-		return e->id;
+		return hit(me, ra, e->id, 0);
 	}
 	uint32_t id = unwind(ra);
 	if (!id)
@@ -278,4 +325,20 @@ CT_WARM_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
 	e->id = id;
 	e->n = 0;
 	return id;
+}
+
+CT_WARM_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
+{
+	return capture(sc_me(), ra, slot, 0);
+}
+
+CT_WARM_FN uint32_t ct_stackcache_capture_front(uintptr_t ra, uintptr_t slot)
+{
+	sc_tls_t *me = sc_me();
+	for (int k = 0; k < FRONTS; k++) {
+		const front *f = &me->f[k];
+		if (f->ra == ra && f->slot == slot && chain_there(slot, f->n, f->gap, f->pc))
+			return hit(me, ra, f->id, 1);
+	}
+	return capture(me, ra, slot, 1);
 }

@@ -43,11 +43,17 @@ void ct_stackcache_init(void);
  * (it may unwind and mmap); never from a signal handler. Preserves errno: a hit makes no
  * system call, and the slow paths save it. */
 uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot);
+/* The same, first trying the thread's copies of the entries of the last two chains of at
+ * most 8 frames this function found (in its TLS, beside the thread pointer: no page of
+ * the cache's), checked the same way. For the waits' hooks, which repeat a few call sites
+ * (an event loop's epoll_wait), each after a system call that emptied the TLB. */
+uint32_t ct_stackcache_capture_front(uintptr_t ra, uintptr_t slot);
 
 typedef struct {
 	uint64_t hits;	     /* stacks served from the cache */
 	uint64_t walks;	     /* entries learned with a cursor walk */
 	uint64_t mismatches; /* CTRACE_STACK_VERIFY: hits the full unwind disagreed with */
+	uint64_t front;	     /* of the hits, those a front served (ct_stackcache_capture_front) */
 } ct_stackcache_stats_t;
 void ct_stackcache_stats(ct_stackcache_stats_t *st);
 

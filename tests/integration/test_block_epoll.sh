@@ -68,3 +68,41 @@ kept=$("$CTRACE" report "$TMP/ebadf.out/block.pb.gz" 2>&1 |
 	sed -n 's/.*; \([0-9]*\) waits kept.*/\1/p')
 [ "${kept:-0}" -ge 400 ] || fail "ebadf: $kept waits recorded, expected 400"
 ok "errno of a failed epoll_wait unchanged through 400 recorded waits"
+
+# A wait's stack from the thread's front copies of its last chains (agent/stackcache.h:
+# ct_stackcache_capture_front) is checked like a cache hit: two recursions whose frames
+# look alike wait through the same function at the same depths (the same key: return
+# address and slot; different chains), ten times in a row each, so that a front holding
+# the other recursion's chain must be refused. Under
+# CTRACE_STACK_VERIFY=1 every hit is unwound as well: no disagreement, fronts in use, and
+# the two chains' waits stay apart in the block profile.
+cat > "$TMP/fronts.c" <<'C'
+#include <sys/epoll.h>
+__attribute__((noinline)) static int wait_now(void)
+{
+	struct epoll_event ev;
+	return epoll_wait(-1, &ev, 1, 5); /* EBADF at once, recorded */
+}
+__attribute__((noinline)) static int down_a(int d) { return d ? down_a(d - 1) + 1 : wait_now(); }
+__attribute__((noinline)) static int down_b(int d) { return d ? down_b(d - 1) + 1 : wait_now(); }
+int main(void)
+{
+	int s = 0;
+	for (int i = 0; i < 3000; i++)
+		s += (i / 10) % 3 ? down_a(i / 30 % 4) : down_b(i / 30 % 4);
+	return s == 12345;
+}
+C
+${CC:-cc} -O1 -o "$TMP/fronts" "$TMP/fronts.c" || fail "cannot build fronts"
+CTRACE_STACK_VERIFY=1 CTRACE_VERBOSE=1 CTRACE_BLOCK_RATE=1 CTRACE_IO_MIN_NS=0 \
+	"$CTRACE" record -o "$TMP/fronts.out" -e block,sched -- "$TMP/fronts" \
+	> /dev/null 2> "$TMP/fronts.err" || fail "fronts: $(tail -3 "$TMP/fronts.err")"
+line=$(grep 'hook stacks:' "$TMP/fronts.err") || fail "fronts: no stack cache line"
+front=$(echo "$line" | sed -n 's/.*(\([0-9]*\) from a thread.s last chains).*/\1/p')
+bad=$(echo "$line" | sed -n 's/.* \([0-9]*\) cache mismatches.*/\1/p')
+[ "$bad" = 0 ] || fail "fronts: ${bad:-?} stacks disagreeing with a full unwind ($line)"
+[ "${front:-0}" -ge 1000 ] || fail "fronts: only ${front:-?} stacks from the fronts ($line)"
+a=$(pprof_total "$TMP/fronts.out/block.pb.gz" count -focus down_a -ignore down_b)
+b=$(pprof_total "$TMP/fronts.out/block.pb.gz" count -focus down_b -ignore down_a)
+[ "$a" = 2000 ] && [ "$b" = 1000 ] || fail "fronts: $a waits under down_a, $b under down_b"
+ok "waits' stacks from the fronts: $front, none disagreeing with a full unwind"
