@@ -75,18 +75,31 @@ static inline int ct_active(void)
 	return atomic_load_explicit(&ct_agent_active, memory_order_acquire);
 }
 
+/* ct_tls_guard's offset from the thread pointer, on the hooks' hot page (agent/hot.h: an
+ * initial-exec access first loads the offset from the GOT, a page of its own, walked
+ * after every system call of a hook that records); 0 until the constructor takes it. */
+extern intptr_t ct_tls_guard_off;
+
+/* The calling thread's guard word. Async-signal-safe. */
+static inline int *ct_guard_word(void)
+{
+	intptr_t off = __atomic_load_n(&ct_tls_guard_off, __ATOMIC_RELAXED);
+	return __builtin_expect(off != 0, 1) ? (int *)ct_tls_at(off) : &ct_tls_guard;
+}
+
 /* Enters the agent on this thread: returns 1 if the caller may record (and must call
  * ct_guard_exit), 0 if it must call straight through (already inside, or not active). */
 static inline int ct_guard_enter(void)
 {
-	if (ct_tls_guard || !ct_active())
+	int *g = ct_guard_word();
+	if (*g || !ct_active())
 		return 0;
-	ct_tls_guard = 1;
+	*g = 1;
 	return 1;
 }
 static inline void ct_guard_exit(void)
 {
-	ct_tls_guard = 0;
+	*ct_guard_word() = 0;
 }
 
 /* The next definition of name after the agent (dlsym(RTLD_NEXT)); NULL if none. */

@@ -120,10 +120,28 @@ static __thread uint32_t tls_nlabels, tls_labels_over;
 enum { LABELS_UNKNOWN, LABELS_READ, LABELS_STAMPED };
 static __thread int tls_label_mode;
 
+/* tls_nlabels' and tls_labels' offsets from the thread pointer, on the hooks' hot page
+ * (hot.h): every stack a hook records asks for the thread's labels, after the hook's
+ * system call, when the GOT's page is one more page walk. Set by a constructor; relaxed
+ * (0 reads the variables as usual). */
+static intptr_t nlabels_off CT_HOT_DATA, labels_off CT_HOT_DATA;
+
+__attribute__((constructor)) static void ann_offsets(void)
+{
+	__atomic_store_n(&labels_off, ct_tls_offset(tls_labels), __ATOMIC_RELAXED);
+	__atomic_store_n(&nlabels_off, ct_tls_offset(&tls_nlabels), __ATOMIC_RELAXED);
+}
+
 CT_HOT_FN uint32_t ct_ann_current(void)
 {
-	uint32_t n = tls_nlabels;
-	return n ? tls_labels[n - 1] : 0;
+	intptr_t no = __atomic_load_n(&nlabels_off, __ATOMIC_RELAXED);
+	intptr_t lo = __atomic_load_n(&labels_off, __ATOMIC_RELAXED);
+	if (__builtin_expect(!no || !lo, 0)) {
+		uint32_t n = tls_nlabels;
+		return n ? tls_labels[n - 1] : 0;
+	}
+	uint32_t n = *(const uint32_t *)ct_tls_at(no);
+	return n ? ((const uint32_t *)ct_tls_at(lo))[n - 1] : 0;
 }
 
 static int enter(void)

@@ -199,15 +199,9 @@ void ct_lk_unblock(uint64_t obj, uint32_t stack, uint32_t woken, ct_lk_site site
  * modes: the agent is active, the mode on, and the thread not inside the agent. A hook
  * checks this before timing a call; the guard itself is entered only around the
  * recording, never across the real (blocking, maybe cancelled) call. */
-/* ct_tls_guard's offset from the thread pointer, on the hot page (agent/hot.h: no GOT load
- * before the hook's call); taken by waitreg.c's constructor, 0 before. */
-extern intptr_t ct_lk_guard_off;
-
 static inline int ct_lk_recording(unsigned modes)
 {
-	intptr_t off = __atomic_load_n(&ct_lk_guard_off, __ATOMIC_RELAXED);
-	int guard = off ? *(const int *)ct_tls_at(off) : ct_tls_guard;
-	return !guard && ct_active() && (ct_cfg.modes & modes);
+	return !*ct_guard_word() && ct_active() && (ct_cfg.modes & modes);
 }
 
 /* The real function name (version ver when not NULL) after the agent: dlvsym, else

@@ -43,6 +43,7 @@ __thread uintptr_t ct_tls_stack_top __attribute__((tls_model("initial-exec")));
 __thread uintptr_t ct_tls_stack_lo __attribute__((tls_model("initial-exec")));
 
 _Atomic int ct_agent_active CT_HOT_DATA; /* agent.h: set here, read by every hook */
+intptr_t ct_tls_guard_off CT_HOT_DATA;	 /* agent.h: set by the constructor; relaxed */
 uintptr_t ct_main_stack_top;		 /* set by the constructor, read-only afterwards */
 /* The engine: set by the constructor or the atfork child handler, read by the collector. */
 static _Atomic ct_engine engine = CT_ENGINE_OFF;
@@ -577,6 +578,7 @@ static void at_exit_flush(void)
 
 __attribute__((constructor)) static void ct_agent_init(void)
 {
+	__atomic_store_n(&ct_tls_guard_off, ct_tls_offset(&ct_tls_guard), __ATOMIC_RELAXED);
 	const char *off = getenv("CTRACE_DISABLE");
 	if (off && *off && strcmp(off, "0") != 0)
 		return;

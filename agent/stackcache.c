@@ -188,7 +188,8 @@ static uint32_t unwind(uintptr_t ra)
 /* Whether the stack still holds the chain of n frames whose first slot is slot: every
  * return address pcs[i] in its slot, gap[i - 1] words above the one before. Every slot
  * lies between slot and the thread's stack top (checked when learned). */
-static bool chain_there(uintptr_t slot, int n, const uint16_t *gap, const uintptr_t *pcs)
+static inline __attribute__((always_inline)) bool
+chain_there(uintptr_t slot, int n, const uint16_t *gap, const uintptr_t *pcs)
 {
 	uintptr_t s = slot;
 	for (int i = 1; i < n; i++) {
@@ -257,7 +258,8 @@ static __attribute__((noinline)) int learn(entry *e, uintptr_t ra, uintptr_t slo
 
 /* Counts a hit (me's counts, flushed to the global ones every HITS_FLUSH hits) and checks
  * it against a full unwind under CTRACE_STACK_VERIFY. */
-static uint32_t hit(sc_tls_t *me, uintptr_t ra, uint32_t id, int from_front)
+static inline __attribute__((always_inline)) uint32_t hit(sc_tls_t *me, uintptr_t ra, uint32_t id,
+							  int from_front)
 {
 	me->front_unflushed += (uint64_t)from_front;
 	if (++me->unflushed == HITS_FLUSH) {
@@ -271,7 +273,9 @@ static uint32_t hit(sc_tls_t *me, uintptr_t ra, uint32_t id, int from_front)
 	return id;
 }
 
-static uint32_t capture(sc_tls_t *me, uintptr_t ra, uintptr_t slot, int keep_front)
+/* The cache's lookup (keep_front: a hit's entry of at most FRONT_DEPTH frames is copied
+ * to a front). Warm like its callers (hot.h): not a page of the general text. */
+static CT_WARM_FN uint32_t capture(sc_tls_t *me, uintptr_t ra, uintptr_t slot, int keep_front)
 {
 	cache *c = get_cache(me);
 	if (!c)

@@ -100,7 +100,6 @@ typedef struct {
 } wr_tls_t;
 static __thread wr_tls_t wr_tls __attribute__((tls_model("initial-exec")));
 static intptr_t wr_tls_off CT_HOT_DATA; /* set by wr_init; relaxed: either value works */
-intptr_t ct_lk_guard_off CT_HOT_DATA;	/* likewise (lockprof.h) */
 
 static inline wr_tls_t *wr_me(void)
 {
@@ -501,7 +500,6 @@ __attribute__((constructor)) static void wr_init(void)
 	ct_env_u64("CTRACE_IO_MIN_NS", 0, UINT64_MAX, &ct_lk_io_min_ns);
 	ct_env_u64("CTRACE_BLOCK_RATE", 1, UINT64_MAX, &ct_lk_block_rate);
 	__atomic_store_n(&wr_tls_off, ct_tls_offset(&wr_tls), __ATOMIC_RELAXED);
-	__atomic_store_n(&ct_lk_guard_off, ct_tls_offset(&ct_tls_guard), __ATOMIC_RELAXED);
 	wr_hot.io_min_ns = ct_lk_io_min_ns;
 	wr_hot.block_rate = ct_lk_block_rate;
 	pthread_atfork(NULL, NULL, wr_child_reset);
