@@ -6,13 +6,14 @@
 # and exit (writing and symbolizing nothing: the agent alone) cancel out of the per-request
 # figures. CPU times are the server process's own (user + system, its agent's collector
 # thread included). The whole set is repeated CT_BENCH_REPS times (default 3), bare and
-# traced alternating: a 2N run's profile holds only ~1000 samples at N = 50000, the
-# agent's share of them a few dozen, so one run's share moves by half a point; the shares
-# below pool the samples of every repetition (and stderr gives each one's). Prints, with
-# the load average on stderr:
+# traced alternating: a 2N run's profile holds only ~600 samples at N = 50000, the
+# agent's share of them a few dozen, so one run's share moves by a point or more; the
+# share is the median of the repetitions' (stderr gives each one's and the pooled one),
+# the other shares pool the samples of every repetition. Prints, with the load average
+# on stderr:
 #   bench redis_agent_share         N %   the [ctrace] frame's share of the server's CPU
 #                                          profile (its own view of what the agent costs;
-#                                          target <= 2), in the 2N runs; stderr splits it by
+#                                          target <= 2), in the 2N runs (median); stderr splits it by
 #                                          the server's frame that called the agent (top five)
 #   bench redis_agent_share_slope   N %   the same share of the samples the N more
 #                                          requests of the 2N runs added: without the fixed
@@ -122,7 +123,12 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 bare=$(slopes bare | median) ct=$(slopes ct | median)
 echo "bench_redis: server CPU ms at $n and $((2 * n)) requests, each repetition: bare" \
 	"$(tr '\n' ' ' < "$tmp/bare.cpu"), agent $(tr '\n' ' ' < "$tmp/ct.cpu")" >&2
-counts "$tmp/f.txt" | awk '{ printf "bench redis_agent_share %.1f %%\n", $2 ? 100 * $1 / $2 : 0 }'
+counts "$tmp/f.txt" | awk '$2 > 0 { printf "bench_redis: pooled: [ctrace] %.1f %%\n", 100 * $1 / $2 }' >&2
+r=1
+while [ "$r" -le "$reps" ]; do
+	counts "$tmp/f.$r.$((2 * n)).txt" | awk '$2 > 0 { print 100 * $1 / $2 }'
+	r=$((r + 1))
+done | median | awk 'NF { printf "bench redis_agent_share %.1f %%\n", $1 }'
 echo "$(counts "$tmp/f.short.txt") $(counts "$tmp/f.txt")" | awk '$4 > $2 {
 	printf "bench redis_agent_share_slope %.1f %%\n", 100 * ($3 - $1) / ($4 - $2) }'
 counts "$tmp/f.cpu_only.txt" | awk '$2 > 0 {
