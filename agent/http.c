@@ -8,17 +8,21 @@
  * head and body of at most 8 KiB together (a larger head gets Go's 431, a malformed one
  * 400), a head read within 5 s of the accept or the connection is closed, at most
  * MAX_CONNS connections being read and MAX_HANDLERS being answered (more wait in the
- * listen backlog, or get 503), sends with MSG_NOSIGNAL and a 10 s send timeout. Every
+ * listen backlog, or get 503), sends with MSG_NOSIGNAL and at most 10 s to send a reply. Every
  * server thread runs with the agent guard set and every signal blocked, and is created
  * before the sampler starts (no perf event is inherited), so it is invisible in the
  * profiles and its allocations are not counted. A forked child closes the inherited
  * sockets and runs no server.
  *
  * Every socket (the listener and each connection) is held by the fd guard (fdguard.h): at a
- * high number, checked before each use, so a program that closes or dup2()s over every fd
- * can neither break the server nor have it read or write the program's own files. A
- * listener lost to a raw close_range is made again on the same address (the server thread
- * checks it at least every CHECK_MS); a connection lost that way is dropped.
+ * high number, and pinned for each system call that reads, writes, accepts or shuts it
+ * down (slot_send and the rest: a program's dup2 onto the number waits for the call, and
+ * a number no longer ours is not used), so a program that closes or dup2()s over every fd
+ * can neither break the server nor have it read, write or accept on the program's own
+ * files. Those calls never block under the pin: the sockets are non-blocking and the
+ * waits for readiness (poll) are made unpinned. A listener lost to a raw close_range is
+ * made again on the same address (the server thread checks it at least every CHECK_MS); a
+ * connection lost that way is dropped.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -140,20 +144,72 @@ static const char *reason(int code)
 	}
 }
 
-static void send_all(int fd, const char *p, size_t n)
+/* One send on slot's socket, its fd pinned; -1 with errno EBADF when it is not ours any
+ * more. Never blocks (EAGAIN instead). */
+static ssize_t slot_send(int slot, const void *p, size_t n)
 {
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return; /* the peer left or stalled past the send timeout */
-		p += w;
-		n -= (size_t)w;
+	int fd = ct_fdg_pin(slot);
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	int e = errno;
+	ct_fdg_unpin();
+	errno = e;
+	return w;
+}
+
+/* The same for a receive. */
+static ssize_t slot_recv(int slot, void *p, size_t n)
+{
+	int fd = ct_fdg_pin(slot);
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
+	int e = errno;
+	ct_fdg_unpin();
+	errno = e;
+	return r;
+}
+
+static void slot_shutdown(int slot, int how)
+{
+	int fd = ct_fdg_pin(slot);
+	if (fd >= 0) {
+		shutdown(fd, how);
+		ct_fdg_unpin();
 	}
 }
 
-static void write_resp(int fd, const ct_http_resp *r)
+/* Sends all n bytes, waiting (unpinned, checked again each CHECK_MS) while the peer's
+ * window is full, for at most SEND_TIMEOUT_S in all: the peer left or stalled otherwise. */
+static void send_all(int slot, const char *p, size_t n)
+{
+	uint64_t deadline = now_ms() + SEND_TIMEOUT_S * 1000u;
+	while (n) {
+		ssize_t w = slot_send(slot, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		uint64_t now = now_ms();
+		int fd = ct_fdg_check(slot);
+		if (w == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || fd < 0 ||
+		    now >= deadline)
+			return;
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		uint64_t left = deadline - now;
+		poll(&pf, 1, left < CHECK_MS ? (int)left : CHECK_MS);
+	}
+}
+
+static void write_resp(int slot, const ct_http_resp *r)
 {
 	char head[768];
 	int n = snprintf(head, sizeof(head),
@@ -164,36 +220,36 @@ static void write_resp(int fd, const ct_http_resp *r)
 			 r->go_error ? "X-Go-Pprof: 1\r\n" : "",
 			 r->disposition[0] ? "Content-Disposition: " : "", r->disposition,
 			 r->disposition[0] ? "\r\n" : "");
-	send_all(fd, head, (size_t)n);
-	send_all(fd, r->body ? r->body : "", r->len);
+	send_all(slot, head, (size_t)n);
+	send_all(slot, r->body ? r->body : "", r->len);
 }
 
 /* A plain error written by the transport itself (Go's server texts: "400 Bad Request"). */
-static void write_plain(int fd, int code)
+static void write_plain(int slot, int code)
 {
 	ct_http_resp r = {.status = code};
 	char text[64];
 	int n = snprintf(text, sizeof(text), "%d %s", code, reason(code));
 	r.body = text;
 	r.len = (size_t)n;
-	write_resp(fd, &r);
+	write_resp(slot, &r);
 }
 
 /* After an error reply to a request not read to its end: read what already arrived so
  * that the close sends FIN, not a reset that could discard the reply at the peer. */
-static void linger_close(int fd)
+static void linger_close(int slot)
 {
 	char sink[4096];
-	shutdown(fd, SHUT_WR);
-	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+	slot_shutdown(slot, SHUT_WR);
+	for (int i = 0; i < 16 && slot_recv(slot, sink, sizeof(sink)) > 0; i++)
 		;
 }
 
-/* Closes conns[i] (after an error reply when fd >= 0: its checked number). */
-static void close_conn(int i, int fd)
+/* Closes conns[i] (lingering after an error reply). */
+static void close_conn(int i, int linger)
 {
-	if (fd >= 0)
-		linger_close(fd);
+	if (linger)
+		linger_close(conns[i]->slot);
 	ct_fdg_release(conns[i]->slot);
 	free(conns[i]);
 	conns[i] = NULL;
@@ -241,18 +297,17 @@ static void *handler_main(void *arg)
 	ct_http_resp r = {.status = 200, .conn = j->slot};
 	j->body[j->body_len] = 0;
 	ct_live_serve(&j->req, j->body, j->body_len, &r);
-	int fd = ct_fdg_check(j->slot); /* a program that closed it meanwhile gets nothing */
-	if (fd >= 0 && r.oom)
-		write_plain(fd, 500);
-	else if (fd >= 0)
-		write_resp(fd, &r);
+	/* Each send checks the socket: a program that closed it meanwhile gets nothing. */
+	if (r.oom)
+		write_plain(j->slot, 500);
+	else
+		write_resp(j->slot, &r);
 	/* What serving cost the program, for CTRACE_VERBOSE and bench_live. */
 	uint64_t mine = thread_cpu_ns() - t0, coll = ct_live_collector_ns();
 	ct_log("http: %s %s: %d, %zu bytes, %.3f ms CPU (handler %.3f, collector %.3f)",
 	       j->req.method, j->req.path, r.oom ? 500 : r.status, r.len,
 	       (double)(mine + coll) / 1e6, (double)mine / 1e6, (double)coll / 1e6);
-	if (fd >= 0)
-		shutdown(fd, SHUT_WR);
+	slot_shutdown(j->slot, SHUT_WR);
 	ct_fdg_release(j->slot);
 	free(r.body);
 	free(j);
@@ -260,8 +315,8 @@ static void *handler_main(void *arg)
 	return NULL;
 }
 
-/* The head and body of conns[i] (on fd) are complete: hand it to a handler thread. */
-static void dispatch(int i, int fd, const ct_http_req *req)
+/* The head and body of conns[i] are complete: hand it to a handler thread. */
+static void dispatch(int i, const ct_http_req *req)
 {
 	conn *c = conns[i];
 	job *j = malloc(sizeof(*j));
@@ -269,8 +324,8 @@ static void dispatch(int i, int fd, const ct_http_req *req)
 		if (j)
 			atomic_fetch_sub_explicit(&handlers, 1, memory_order_relaxed);
 		free(j);
-		write_plain(fd, 503);
-		close_conn(i, fd);
+		write_plain(c->slot, 503);
+		close_conn(i, 1);
 		return;
 	}
 	j->slot = c->slot;
@@ -286,7 +341,7 @@ static void dispatch(int i, int fd, const ct_http_req *req)
 	int r = pthread_create(&t, &attr, handler_main, j);
 	pthread_attr_destroy(&attr);
 	if (r) {
-		write_plain(fd, 503);
+		write_plain(j->slot, 503);
 		ct_fdg_release(j->slot);
 		free(j);
 		atomic_fetch_sub_explicit(&handlers, 1, memory_order_relaxed);
@@ -297,12 +352,11 @@ static void dispatch(int i, int fd, const ct_http_req *req)
 static void read_conn(int i)
 {
 	conn *c = conns[i];
-	int fd = ct_fdg_check(c->slot);
-	ssize_t n = fd < 0 ? 0 : recv(fd, c->buf + c->len, REQ_MAX - c->len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	ssize_t n = slot_recv(c->slot, c->buf + c->len, REQ_MAX - c->len);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
-	if (n <= 0) {
-		close_conn(i, -1);
+	if (n <= 0) { /* the peer left, or the socket is not ours any more */
+		close_conn(i, 0);
 		return;
 	}
 	c->len += (size_t)n;
@@ -311,43 +365,46 @@ static void read_conn(int i)
 	if (r == 0 && c->len == REQ_MAX)
 		r = -E2BIG;
 	if (r < 0) {
-		write_plain(fd, r == -E2BIG ? 431 : 400);
-		close_conn(i, fd);
+		write_plain(c->slot, r == -E2BIG ? 431 : 400);
+		close_conn(i, 1);
 		return;
 	}
 	if (r == 1 && req.head_len + req.content_length > REQ_MAX) {
-		write_plain(fd, 431);
-		close_conn(i, fd);
+		write_plain(c->slot, 431);
+		close_conn(i, 1);
 	} else if (r == 1 && c->len >= req.head_len + req.content_length) {
-		dispatch(i, fd, &req);
+		dispatch(i, &req);
 	}
 }
 
-static void accept_conn(int lfd)
+/* Takes one connection from the listener (pinned: never the program's socket at that
+ * number; non-blocking, so a connection gone since the poll costs nothing). The new socket
+ * is adopted at once: a 503 for a connection beyond MAX_CONNS is written to it held. */
+static void accept_conn(void)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	int lfd = ct_fdg_pin(listen_slot);
+	if (lfd < 0)
+		return;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	ct_fdg_unpin();
 	if (fd < 0)
 		return;
-	int slot = -1;
-	for (int i = 0; i < MAX_CONNS && slot < 0; i++)
-		if (!conns[i])
-			slot = i;
-	conn *c = slot < 0 ? NULL : malloc(sizeof(conn));
+	int gslot = ct_fdg_adopt(fd, CT_FDG_FILE);
+	if (gslot < 0) /* fd is closed */
+		return;
+	int i = 0;
+	while (i < MAX_CONNS && conns[i])
+		i++;
+	conn *c = i < MAX_CONNS ? malloc(sizeof(conn)) : NULL;
 	if (!c) {
-		write_plain(fd, 503);
-		close(fd);
+		write_plain(gslot, 503);
+		ct_fdg_release(gslot);
 		return;
 	}
-	struct timeval tv = {.tv_sec = SEND_TIMEOUT_S};
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	c->slot = ct_fdg_adopt(fd, CT_FDG_FILE);
-	if (c->slot < 0) { /* fd is closed */
-		free(c);
-		return;
-	}
+	c->slot = gslot;
 	c->len = 0;
 	c->deadline_ms = now_ms() + HEAD_TIMEOUT_MS;
-	conns[slot] = c;
+	conns[i] = c;
 }
 
 static int open_listener(const char *addr);
@@ -391,7 +448,7 @@ __attribute__((noreturn)) static void *server_main(void *arg)
 				continue;
 			int fd = ct_fdg_check(conns[i]->slot);
 			if (fd < 0 || now >= conns[i]->deadline_ms) {
-				close_conn(i, -1); /* the head did not arrive in time, or fd lost */
+				close_conn(i, 0); /* the head did not arrive in time, or fd lost */
 				continue;
 			}
 			int left = (int)(conns[i]->deadline_ms - now);
@@ -407,7 +464,7 @@ __attribute__((noreturn)) static void *server_main(void *arg)
 		/* Accept only while lfd is still ours (a raw close_range may have given its
 		 * number to the program during the poll). */
 		if ((pfds[0].revents & POLLIN) && ct_fdg_check(listen_slot) == lfd)
-			accept_conn(lfd);
+			accept_conn();
 	}
 }
 
@@ -485,7 +542,7 @@ static int listen_unix(const char *path)
 	struct stat st;
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	mode_t old = umask(0177);
@@ -510,7 +567,7 @@ static int listen_tcp(const char *addr)
 		return -EINVAL;
 	if (!allowed(&ss))
 		return -EACCES;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	int one = 1;

@@ -446,11 +446,19 @@ static void serve_trace(const ct_http_req *req, ct_http_resp *r)
 	int slot = fd < 0 ? -errno : ct_fdg_adopt(fd, CT_FDG_FILE);
 	int rc = slot < 0 ? slot : record_window(slot, (uint64_t)(sec * 1e9), r);
 	atomic_store_explicit(&trace_busy, 0, memory_order_release);
+	/* Each read with the memfd pinned (fdguard.h): never the program's file at its number. */
 	fd = rc < 0 ? -1 : ct_fdg_check(slot);
 	char buf[65536];
-	ssize_t n;
-	for (off_t at = 0; fd >= 0 && (n = pread(fd, buf, sizeof(buf), at)) > 0; at += n)
+	for (off_t at = 0; fd >= 0;) {
+		fd = ct_fdg_pin(slot);
+		ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf), at);
+		if (fd >= 0)
+			ct_fdg_unpin();
+		if (n <= 0)
+			break;
 		ct_http_append(r, buf, (size_t)n);
+		at += n;
+	}
 	if (slot >= 0)
 		ct_fdg_release(slot);
 	if (rc < 0 || fd < 0) {

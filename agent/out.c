@@ -291,8 +291,13 @@ void ct_out_child_note(const char *what)
 		n = (int)sizeof(line);
 		line[n - 1] = '\n';
 	}
-	/* One write with O_APPEND: lines of processes writing at once never interleave. */
-	if (write(ct_fdg_get(children_slot), line, (size_t)n) != n)
+	/* One write with O_APPEND: lines of processes writing at once never interleave. The
+	 * number pinned (fdguard.h): never the program's file, should it dup2 over ours. */
+	int fd = ct_fdg_pin(children_slot);
+	ssize_t w = fd < 0 ? -1 : write(fd, line, (size_t)n);
+	if (fd >= 0)
+		ct_fdg_unpin();
+	if (w != n)
 		ct_log("cannot append to %s", CT_FILE_CHILDREN);
 }
 
