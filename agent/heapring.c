@@ -58,17 +58,9 @@ typedef struct heap_ring {
 	_Alignas(64) ct_heap_ring_ev ev[RING_EVENTS];
 } heap_ring;
 
-/* The line this many events ahead is asked for in the exclusive state (x86 PREFETCHW, a
- * NOP where not implemented) while the events before it are written. */
+/* The line this many events ahead is asked for in the exclusive state (ct_prefetchw)
+ * while the events before it are written. */
 #define PREFETCH_EVENTS 64u
-static inline void prefetch_for_write(const void *p)
-{
-#if defined(__x86_64__)
-	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-	__builtin_prefetch(p, 1, 3);
-#endif
-}
 
 static ct_ring_list ring_list;
 static pthread_key_t ring_key;
@@ -217,7 +209,7 @@ int ct_heap_ring_push(int kind, uint64_t seq, uint64_t addr, uint64_t val, bool 
 	if (seq == CT_HEAP_SEQ_LATER)
 		seq = ct_heap_next_seq();
 	ct_heap_ring_ev *e = &r->ev[h & (RING_EVENTS - 1)];
-	prefetch_for_write(&r->ev[(h + PREFETCH_EVENTS) & (RING_EVENTS - 1)]);
+	ct_prefetchw(&r->ev[(h + PREFETCH_EVENTS) & (RING_EVENTS - 1)]);
 	e->seq_kind = seq << 2 | (uint64_t)kind;
 	e->addr = addr;
 	e->val = val;
