@@ -134,6 +134,7 @@ static inline void fd_end(ct_lk_wait *w, int failed)
 	CT_EXPORT T name PARAMS                                                                    \
 	{                                                                                          \
 		T rc;                                                                              \
+		ct_lk_settle();                                                                    \
 		if (nb) {                                                                          \
 			rc = real_##name() ARGS;                                                   \
 		} else {                                                                           \

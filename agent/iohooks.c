@@ -79,24 +79,38 @@ static inline int io_ts_nonzero(const struct timespec *ts)
 	return !ts || ts->tv_sec != 0 || ts->tv_nsec != 0;
 }
 
-CT_HOT_FN CT_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
-{
-	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd, CT_LK_SITE());
-	int rc = real_epoll_wait()(epfd, ev, max, timeout);
-	io_end(&w, t0);
-	return rc;
-}
+/* A readiness hook: its timed call (a function of its own, given the hook's call site, like
+ * the file hooks': the hook itself then has no local whose address escapes, and calls
+ * the real function with a jump), and the exported hook, which asks ct_lk_poll_defer
+ * first (lockprof.h: a deferred wait does not return through the agent). A zero timeout
+ * polls and cannot block: not a wait. ATTR: CT_HOT_FN for the calls event loops make. */
+#define IO_POLL_HOOK(ATTR, name, obj, PARAMS, ARGS)                                                \
+	static __attribute__((noinline)) int name##_timed IO_WITH_SITE PARAMS                      \
+	{                                                                                          \
+		ct_lk_wait w;                                                                      \
+		uint64_t t0 = io_begin(&w, 1, CT_WAIT_NET, obj, site);                             \
+		int rc = real_##name() ARGS;                                                       \
+		io_end(&w, t0);                                                                    \
+		return rc;                                                                         \
+	}                                                                                          \
+	ATTR CT_EXPORT int name PARAMS                                                             \
+	{                                                                                          \
+		if (timeout != 0 && ct_lk_recording(CT_LK_WAIT_MODES)) {                           \
+			ct_lk_site site = CT_LK_SITE();                                            \
+			if (!ct_lk_poll_defer(CT_WAIT_NET, obj, site))                             \
+				return name##_timed IO_PASS_SITE ARGS;                             \
+		}                                                                                  \
+		return real_##name() ARGS;                                                         \
+	}
+#define IO_WITH_SITE(...) (ct_lk_site site, __VA_ARGS__)
+#define IO_PASS_SITE(...) (site, __VA_ARGS__)
 
-CT_HOT_FN CT_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
-				    const sigset_t *ss)
-{
-	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, (uint64_t)epfd, CT_LK_SITE());
-	int rc = real_epoll_pwait()(epfd, ev, max, timeout, ss);
-	io_end(&w, t0);
-	return rc;
-}
+IO_POLL_HOOK(CT_HOT_FN, epoll_wait, (uint64_t)epfd,
+	     (int epfd, struct epoll_event *ev, int max, int timeout), (epfd, ev, max, timeout))
+
+IO_POLL_HOOK(CT_HOT_FN, epoll_pwait, (uint64_t)epfd,
+	     (int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *ss),
+	     (epfd, ev, max, timeout, ss))
 
 CT_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 			   const struct timespec *timeout, const sigset_t *ss)
@@ -109,23 +123,11 @@ CT_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 	return rc;
 }
 
-CT_HOT_FN CT_EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
-{
-	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0, CT_LK_SITE());
-	int rc = real_poll()(fds, nfds, timeout);
-	io_end(&w, t0);
-	return rc;
-}
+IO_POLL_HOOK(CT_HOT_FN, poll, 0, (struct pollfd * fds, nfds_t nfds, int timeout),
+	     (fds, nfds, timeout))
 
-CT_EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
-{
-	ct_lk_wait w;
-	uint64_t t0 = io_begin(&w, timeout != 0, CT_WAIT_NET, 0, CT_LK_SITE());
-	int rc = real___poll_chk()(fds, nfds, timeout, fdslen);
-	io_end(&w, t0);
-	return rc;
-}
+IO_POLL_HOOK(, __poll_chk, 0, (struct pollfd * fds, nfds_t nfds, int timeout, size_t fdslen),
+	     (fds, nfds, timeout, fdslen))
 
 CT_EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
 		    const sigset_t *ss)

@@ -182,6 +182,7 @@ static void th_cpu_settle(void)
 void ct_th_exit(void)
 {
 	int saved = errno;
+	ct_lk_settle_thread();
 	th_cpu_settle();
 	ct_lk_hold_thread_exit();
 	ct_lk_thread_exit();

@@ -391,6 +391,12 @@ static void lk_finish(void)
 	       "cursor walks, %llu cache mismatches (counted under CTRACE_STACK_VERIFY=1)",
 	       (unsigned long long)sc.hits, (unsigned long long)sc.front,
 	       (unsigned long long)sc.walks, (unsigned long long)sc.mismatches);
+	uint64_t deferred, calibrations, late;
+	ct_lk_defer_stats(&deferred, &calibrations, &late);
+	ct_log("readiness waits: %llu ended at the thread's next hook, %llu timed to calibrate "
+	       "that (%llu of them followed by no hook within %u ns)",
+	       (unsigned long long)deferred, (unsigned long long)calibrations,
+	       (unsigned long long)late, CT_LK_DEFER_GAP_NS);
 	lk_batches_sweep();
 	if (ct_cfg.modes & CT_MODE_LOCK)
 		lk_write(CT_LOCK_AGG_MUTEX, CT_FILE_MUTEX);

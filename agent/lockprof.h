@@ -142,6 +142,41 @@ static inline uint64_t ct_lk_wait_now(const ct_lk_wait *w)
  * CT_LK_EV_SAMPLED). Preserves errno. */
 void ct_lk_wait_end(ct_lk_wait *w, uint64_t end, int waited);
 
+/* ---- deferred readiness waits (agent/waitreg.c) ----
+ * A readiness hook (epoll_wait, epoll_pwait, poll) asks ct_lk_poll_defer first: 1 when it
+ * opened the wait (time, registry, stack) to be ended by the thread's next hook — the hook
+ * then jumps to the real call and does not come back — and 0 when the hook must time the
+ * call itself (ct_lk_wait_begin/_end): the thread's calibration is due or it has not shown
+ * that its next hook follows its waits' returns promptly. Call only when ct_lk_recording()
+ * allowed it. */
+int ct_lk_poll_defer(ct_wait_reason reason, uint64_t obj, ct_lk_site site);
+/* The longest gap from a readiness wait's return to the thread's next hook that keeps its
+ * waits deferred, ns. */
+#define CT_LK_DEFER_GAP_NS 2000
+
+/* The flag of a thread with a deferred wait or a calibration to settle (TLS), and its
+ * offset from the thread pointer (on the hot page; 0 until the constructor). */
+extern __thread int ct_lk_unsettled __attribute__((tls_model("initial-exec")));
+extern intptr_t ct_lk_unsettled_off;
+void ct_lk_settle_slow(void);
+
+/* At the entry of a hook that may block or does file I/O: ends the thread's deferred wait
+ * (and measures a calibration's gap). One TLS load when there is none. Preserves errno. */
+static inline void ct_lk_settle(void)
+{
+	intptr_t off = __atomic_load_n(&ct_lk_unsettled_off, __ATOMIC_RELAXED);
+	int *u = __builtin_expect(off != 0, 1) ? (int *)ct_tls_at(off) : &ct_lk_unsettled;
+	if (__builtin_expect(*u != 0, 0))
+		ct_lk_settle_slow();
+}
+
+/* The calling thread is ending, or the agent is: settles its deferred wait and adds its
+ * count to the exit log's. */
+void ct_lk_settle_thread(void);
+
+/* Readiness waits deferred, timed as calibrations, and calibrations whose gap was late. */
+void ct_lk_defer_stats(uint64_t *deferred, uint64_t *calibrations, uint64_t *late);
+
 /* A wait in progress, as ct_lk_open_waits reports it. */
 typedef struct {
 	uint32_t tid, reason, stack;

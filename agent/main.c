@@ -33,6 +33,7 @@
 #include "agent/internal.h"
 #include "agent/lifecycle.h"
 #include "agent/live.h"
+#include "agent/lockprof.h"
 #include "agent/procinfo.h"
 #include "agent/sighooks.h"
 #include "agent/tid.h"
@@ -214,6 +215,7 @@ static void finish_all(void)
 	int expected = 0;
 	if (!atomic_compare_exchange_strong(&finished, &expected, 1))
 		return;
+	ct_lk_settle_thread(); /* this thread's deferred wait, while hooks still record */
 	atomic_store_explicit(&ct_agent_active, 0, memory_order_relaxed); /* hooks just stop */
 	ct_stop_mono = ct_now();
 	if (ct_engine_get() == CT_ENGINE_PERF)
