@@ -6,7 +6,10 @@
  * caller's stack for the block profile. A call that cannot block (a zero timeout) is not recorded:
  * it is a poll of readiness, not a wait. The readiness waits (reason "net") are
  * CT_LK_POLL: the trace gets one only when it lasted at least CTRACE_IO_MIN_NS, since an
- * event loop's epoll_wait mostly returns at once with ready events. Nothing of the agent is held
+ * event loop's epoll_wait mostly returns at once with ready events. epoll_wait, epoll_pwait and
+ * poll are deferred on a thread whose next hook follows their returns promptly (lockprof.h:
+ * ct_lk_poll_defer): the hook opens the wait and jumps to the real call, and the thread's
+ * next hook ends it. Nothing of the agent is held
  * across the real call — every one of these is a cancellation point — and return value and errno
  * are the real call's (ct_lk_wait_end preserves errno; reading the clock does not touch it).
  */

@@ -98,7 +98,7 @@ enum {
 	 * events, most of them returning at once: the trace gets it only when it lasted at
 	 * least ct_lk_io_min_ns (a shorter one was not switched out, so it labels no waiting
 	 * state); the block profile's coin applies as to every wait. Its stack is taken at the
-	 * end, when the wait is recorded. */
+	 * end, when the wait is recorded (at its entry when deferred: ct_lk_poll_defer). */
 	CT_LK_POLL = 4,
 	/* Timed with the cheap clock (ct_fast_now ticks: no clock_gettime, whose kvm-clock page
 	 * a system call leaves cold), converted by the collector (CT_LK_EV_TICKS). The caller

@@ -28,9 +28,10 @@
  * two clock reads and this registry's stores. A readiness wait (CT_LK_POLL: an event loop's
  * epoll_wait) shorter than ct_lk_io_min_ns is not sent to the trace either, so it takes its
  * stack at the end too, only when it is recorded: one that did not block and lost the coin
- * costs no more. Hooks on hot calls that rarely block (read, write: CT_LK_LAZY) take it at
- * the end and only when the call did block. A slot without a stack carries the hook's
- * return address, which the reader interns as a one-frame stack when the wait is still
+ * costs no more — except a deferred one (below), which takes it at its entry: it ends in
+ * another hook, elsewhere on the stack. Hooks on hot calls that rarely block (read, write:
+ * CT_LK_LAZY) take it at the end and only when the call did block. A slot without a stack carries
+ * the hook's return address, which the reader interns as a one-frame stack when the wait is still
  * open — except a readiness wait's, which also carries its caller's stack pointer: its
  * thread sleeps in the call, so the reader unwinds a copy of that stack (wr_frozen_stack).
  *

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	return 0;
 }
 C
-${CC:-cc} -O1 -pthread -o "$TMP/loop" "$TMP/loop.c" || fail "cannot build loop"
+${CC:-cc} -O1 -g -pthread -o "$TMP/loop" "$TMP/loop.c" || fail "cannot build loop"
 
 # check NAME [ARGS] — runs the loop under `ctrace record -e block,sched`; sets $deferred
 # (waits ended at the next hook), $own (the loop's own measure of its waits, ns) and $net
@@ -81,6 +81,17 @@ check prompt
 awk -v n="$net" -v o="$own" 'BEGIN { exit !(o > 0 && n >= 0.95 * o && n <= 1.05 * o) }' ||
 	fail "prompt: block profile $net ns against the loop's own $own ns"
 ok "prompt loop: $deferred waits deferred, block total within 5% of the loop's own"
+
+# A deferred wait's stack is taken at its entry: the net waits are at the loop's epoll_wait
+# call, not at the read that ended them. And the trace has them too (each lasted ~2 ms).
+site=$(go tool pprof -top -lines -sample_index=delay -tagfocus reason=net \
+	"$TMP/prompt/block.pb.gz" 2>/dev/null | awk '/flat%/ { getline; print $6, $7; exit }')
+line=${site##*:}
+sed -n "${line}p" "$TMP/loop.c" | grep -q 'epoll_wait(' ||
+	fail "prompt: top net site '$site' is not the epoll_wait call"
+waits=$(sed -n 's/.* \([0-9]*\) waits (.*/\1/p' "$TMP/prompt.err")
+[ "${waits:-0}" -ge 700 ] || fail "prompt: the trace has ${waits:-?} waits, expected ~400 net + 400 sleep"
+ok "prompt loop: waits at the epoll_wait call ($site), $waits in the trace"
 
 check late 1
 [ "${deferred:-1}" -eq 0 ] || fail "late: $deferred waits deferred although each return is followed by 1 ms without a hook"
