@@ -165,27 +165,40 @@ static int heap_direct;
 
 /* Bytes this thread may still allocate before the next sample. Negative (-1) while the
  * agent is not recording, so every allocation re-checks (and from the start, so that a
- * thread's first allocation always gets there); huge when heap profiling is off. */
-static __thread int64_t tls_countdown IE = -1;
+ * thread's first allocation always gets there); huge when heap profiling is off.
+ * Stored complemented (~countdown), so that the -1 it starts at is a zero, in .tbss: an
+ * initialized TLS object goes to .tdata, the far end of the agent's TLS block from the
+ * thread pointer, and there, in a thread whose control block starts 1728 bytes into its
+ * page (glibc's threads), it lay on a page of its own — a page walk for the first
+ * allocation after every system call. */
+static __thread int64_t tls_countdown_not IE;
 static __thread uint64_t tls_rng IE; /* 0 until the thread's first sampled-path visit */
 static _Atomic uint64_t seed_counter;
 
 #define COUNTDOWN_NEVER (INT64_C(1) << 62)
 
-/* tls_countdown's offset from the thread pointer, on the hot page (hot.h: no GOT load on
+/* tls_countdown_not's offset from the thread pointer, on the hot page (hot.h: no GOT load on
  * the fast path); 0 until ct_heap_hooks_start takes it. Relaxed: either value gives the
  * thread's countdown. */
 static intptr_t countdown_off CT_HOT_DATA;
 
+/* The calling thread's tls_countdown_not. */
 static inline int64_t *countdown(void)
 {
 	intptr_t off = __atomic_load_n(&countdown_off, __ATOMIC_RELAXED);
-	return __builtin_expect(off != 0, 1) ? (int64_t *)ct_tls_at(off) : &tls_countdown;
+	return __builtin_expect(off != 0, 1) ? (int64_t *)ct_tls_at(off) : &tls_countdown_not;
 }
 
-static inline int64_t sub_size(int64_t countdown, size_t size)
+/* ~(countdown - size), from ~countdown: what the countdown is after an allocation of size
+ * bytes, which is below zero (a sample is due) when this is zero or more. */
+static inline int64_t add_size(int64_t countdown_not, size_t size)
 {
-	return (int64_t)((uint64_t)countdown - (uint64_t)size);
+	return (int64_t)((uint64_t)countdown_not + (uint64_t)size);
+}
+
+static inline void set_countdown(int64_t countdown)
+{
+	tls_countdown_not = ~countdown;
 }
 
 static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t ra,
@@ -197,8 +210,8 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 static inline __attribute__((always_inline)) void note_alloc(void *p, size_t size)
 {
 	int64_t *cd = countdown();
-	*cd = sub_size(*cd, size);
-	if (__builtin_expect(*cd < 0, 0))
+	*cd = add_size(*cd, size);
+	if (__builtin_expect(*cd >= 0, 0))
 		alloc_slow(p, size, (uintptr_t)__builtin_return_address(0),
 			   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
 }
@@ -315,9 +328,9 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 		 * fork child (stop checking); in the constructor's window, between start and
 		 * activation (keep checking). */
 		if (st == HEAP_DONE || (st == HEAP_IDLE && ct_active()))
-			tls_countdown = COUNTDOWN_NEVER;
+			set_countdown(COUNTDOWN_NEVER);
 		else
-			tls_countdown = -1;
+			set_countdown(-1);
 		return;
 	}
 	if (!tls_rng) {
@@ -326,12 +339,14 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 			(uintptr_t)&tls_rng ^ ct_now() ^
 			(atomic_fetch_add_explicit(&seed_counter, 1, memory_order_relaxed) << 40));
 		if (heap_rate > 1) {
-			tls_countdown = sub_size(ct_heap_next_sample(&tls_rng, heap_rate), size);
-			if (tls_countdown >= 0)
+			int64_t c = (int64_t)((uint64_t)ct_heap_next_sample(&tls_rng, heap_rate) -
+					      size);
+			set_countdown(c);
+			if (c >= 0)
 				return;
 		}
 	}
-	tls_countdown = heap_direct ? -1 : ct_heap_next_sample(&tls_rng, heap_rate);
+	set_countdown(heap_direct ? -1 : ct_heap_next_sample(&tls_rng, heap_rate));
 	if (!p || !ct_guard_enter())
 		return;
 	int saved_errno = errno; /* the program must not see the unwinder's or ring's errno */
@@ -408,8 +423,8 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t ra, ui
 CT_HOT_FN CT_EXPORT void *malloc(size_t size)
 {
 	int64_t *cd = countdown();
-	int64_t c = sub_size(*cd, size);
-	if (__builtin_expect(c < 0, 0))
+	int64_t c = add_size(*cd, size);
+	if (__builtin_expect(c >= 0, 0))
 		return malloc_slow(size, (uintptr_t)__builtin_return_address(0),
 				   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
 	*cd = c;
@@ -589,7 +604,7 @@ static void heap_atfork_child(void)
 int ct_heap_hooks_start(uint64_t rate)
 {
 	heap_rate = rate;
-	__atomic_store_n(&countdown_off, ct_tls_offset(&tls_countdown), __ATOMIC_RELAXED);
+	__atomic_store_n(&countdown_off, ct_tls_offset(&tls_countdown_not), __ATOMIC_RELAXED);
 	pthread_atfork(NULL, NULL, heap_atfork_child);
 	if (heap_rate <= 1) {
 		int r = ct_heap_ring_init();

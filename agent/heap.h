@@ -19,8 +19,11 @@
  * by the resolving thread before it publishes its state (release); a thread that still
  * reads a boot stub's address just goes through the resolution, which returns at once. */
 typedef struct {
+	/* The three an allocating loop calls most, on one cache line (the struct is
+	 * aligned to one). */
 	void *(*malloc)(size_t);
 	void (*free)(void *);
+	size_t (*malloc_usable_size)(void *);
 	void *(*calloc)(size_t, size_t);
 	void *(*realloc)(void *, size_t);
 	void *(*reallocarray)(void *, size_t, size_t);
@@ -29,7 +32,6 @@ typedef struct {
 	void *(*memalign)(size_t, size_t);
 	void *(*valloc)(size_t);
 	void *(*pvalloc)(size_t);
-	size_t (*malloc_usable_size)(void *);
 } ct_heap_real_fns;
 
 /* Hidden, so that the hooks reach them without a GOT load. */

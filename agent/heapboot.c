@@ -35,18 +35,18 @@ static void *boot_pvalloc(size_t size);
 static size_t boot_malloc_usable_size(void *p);
 
 /* Written once by resolve() before resolve_state is released (heap.h). */
-CT_HOT_DATA ct_heap_real_fns ct_heap_real = {
-	boot_malloc,
-	boot_free,
-	boot_calloc,
-	boot_realloc,
-	boot_reallocarray,
-	boot_posix_memalign,
-	boot_aligned_alloc,
-	boot_memalign,
-	boot_valloc,
-	boot_pvalloc,
-	boot_malloc_usable_size,
+CT_HOT_DATA _Alignas(64) ct_heap_real_fns ct_heap_real = {
+	.malloc = boot_malloc,
+	.free = boot_free,
+	.malloc_usable_size = boot_malloc_usable_size,
+	.calloc = boot_calloc,
+	.realloc = boot_realloc,
+	.reallocarray = boot_reallocarray,
+	.posix_memalign = boot_posix_memalign,
+	.aligned_alloc = boot_aligned_alloc,
+	.memalign = boot_memalign,
+	.valloc = boot_valloc,
+	.pvalloc = boot_pvalloc,
 };
 
 /* glibc's own entry points, used only if dlsym(RTLD_NEXT) finds nothing. */

@@ -25,8 +25,12 @@
 #define CT_HOT_FN __attribute__((hot))
 /* What a hot hook calls only when it records (a wait kept for the block profile or the
  * trace: its stack, its record): on the page after the hot text (hot.ld), not inlined into
- * the hooks, whose every-call paths then fit on one page. */
+ * the hooks, whose every-call paths then fit on one page; on one page of its own too. */
 #define CT_WARM_FN __attribute__((noinline, section(".text.ct_warm")))
+/* What warm code calls less often than every recorded wait (the stack cache's lookup when
+ * the thread's last chains miss): after the warm text, so that the paths every deferred
+ * readiness wait takes (its opening, its end, its record) stay on one page. */
+#define CT_WARM_LATE_FN __attribute__((noinline, section(".text.ct_warm_late")))
 #define CT_HOT_DATA __attribute__((section("ct_hot")))
 /* The agent's configuration (agent.h: ct_cfg), laid out after every CT_HOT_DATA object by
  * hot.ld, so that its first fields (the modes every hook reads) share their page. */

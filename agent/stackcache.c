@@ -277,8 +277,9 @@ static inline __attribute__((always_inline)) uint32_t hit(sc_tls_t *me, uintptr_
 }
 
 /* The cache's lookup (keep_front: a hit's entry of at most FRONT_DEPTH frames is copied
- * to a front). Warm like its callers (hot.h): not a page of the general text. */
-static CT_WARM_FN uint32_t capture(sc_tls_t *me, uintptr_t ra, uintptr_t slot, int keep_front)
+ * to a front). Near its callers (hot.h), after the every-wait paths: a front's hit does
+ * not come here. */
+static CT_WARM_LATE_FN uint32_t capture(sc_tls_t *me, uintptr_t ra, uintptr_t slot, int keep_front)
 {
 	cache *c = get_cache(me);
 	if (!c)
