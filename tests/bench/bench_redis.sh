@@ -2,19 +2,20 @@
 # bench_redis.sh BUILD — what the agent costs a real event-loop server: Debian's
 # redis-server on a unix socket under redis-benchmark (50 clients, GET and SET), bare and
 # with the agent preloaded with every mode on (CTRACE_HZ=999 for a finer share), each at
-# two run lengths (N and 2N requests, N = CT_BENCH_REQUESTS, default 50000) so that start-up
+# two run lengths (N and 2N requests, N = CT_BENCH_REQUESTS, default 200000) so that start-up
 # and exit (writing and symbolizing nothing: the agent alone) cancel out of the per-request
 # figures. CPU times are the server process's own (user + system, its agent's collector
 # thread included). The whole set is repeated CT_BENCH_REPS times (default 3), bare and
-# traced alternating: a 2N run's profile holds only ~600 samples at N = 50000, the
-# agent's share of them a few dozen, so one run's share moves by a point or more; the
-# share is the median of the repetitions' (stderr gives each one's and the pooled one),
-# the other shares pool the samples of every repetition. Prints, with the load average
-# on stderr:
+# traced alternating. The agent's share is a count of samples: a 2N run's profile holds
+# ~2,400 samples at the default N, the agent's a few dozen, so one run's share moves by
+# about 0.3 point by chance alone (at 50000 requests, by more than a point); the share
+# printed pools the samples of every repetition's 2N run (~7,000, about ±0.17 point), and
+# stderr gives each repetition's and their median. Prints, with the load average on stderr:
 #   bench redis_agent_share         N %   the [ctrace] frame's share of the server's CPU
 #                                          profile (its own view of what the agent costs;
-#                                          target <= 2), in the 2N runs (median); stderr splits it by
-#                                          the server's frame that called the agent (top five)
+#                                          target <= 2), pooled over the 2N runs; stderr
+#                                          splits it by the server's frame that called the
+#                                          agent (top five)
 #   bench redis_agent_share_slope   N %   the same share of the samples the N more
 #                                          requests of the 2N runs added: without the fixed
 #                                          costs (start-up, each thread's first stack)
@@ -42,7 +43,7 @@ set -eu
 build=$(cd "${1:-build}" && pwd)
 agent=$build/lib/libctrace.so
 ctrace=$build/bin/ctrace
-n=${CT_BENCH_REQUESTS:-50000}
+n=${CT_BENCH_REQUESTS:-200000}
 for c in redis-server redis-benchmark redis-cli; do
 	command -v "$c" > /dev/null 2>&1 || { echo "bench_redis: $c not installed; skipped" >&2; exit 0; }
 done
@@ -123,12 +124,12 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 bare=$(slopes bare | median) ct=$(slopes ct | median)
 echo "bench_redis: server CPU ms at $n and $((2 * n)) requests, each repetition: bare" \
 	"$(tr '\n' ' ' < "$tmp/bare.cpu"), agent $(tr '\n' ' ' < "$tmp/ct.cpu")" >&2
-counts "$tmp/f.txt" | awk '$2 > 0 { printf "bench_redis: pooled: [ctrace] %.1f %%\n", 100 * $1 / $2 }' >&2
 r=1
 while [ "$r" -le "$reps" ]; do
 	counts "$tmp/f.$r.$((2 * n)).txt" | awk '$2 > 0 { print 100 * $1 / $2 }'
 	r=$((r + 1))
-done | median | awk 'NF { printf "bench redis_agent_share %.1f %%\n", $1 }'
+done | median | awk 'NF { printf "bench_redis: median of the repetitions: [ctrace] %.1f %%\n", $1 }' >&2
+counts "$tmp/f.txt" | awk '$2 > 0 { printf "bench redis_agent_share %.1f %%\n", 100 * $1 / $2 }'
 echo "$(counts "$tmp/f.short.txt") $(counts "$tmp/f.txt")" | awk '$4 > $2 {
 	printf "bench redis_agent_share_slope %.1f %%\n", 100 * ($3 - $1) / ($4 - $2) }'
 counts "$tmp/f.cpu_only.txt" | awk '$2 > 0 {
