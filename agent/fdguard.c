@@ -41,6 +41,7 @@
 #include "agent/agent.h"
 #include "agent/fdguard.h"
 #include "agent/fdnb.h"
+#include "libtrace/clock.h"
 
 #define MAX_SLOTS 1100 /* one perf fd per CPU (up to 1024) and a few pipes */
 #define HIGH_TOP 2048  /* highest number used: small fd tables stay small */
@@ -286,9 +287,18 @@ int ct_fdg_owned(int fd)
 	return -1;
 }
 
+/* When move_away last ran (ct_now; 0: never). Relaxed. */
+static _Atomic uint64_t last_move_ns;
+
+uint64_t ct_fdg_last_move_ns(void)
+{
+	return atomic_load_explicit(&last_move_ns, memory_order_relaxed);
+}
+
 /* The program is about to make slot s's number its own: move ours to another number. */
 static void move_away(int s)
 {
+	atomic_store_explicit(&last_move_ns, ct_now(), memory_order_relaxed);
 	int fd = ct_fdg_get(s);
 	int nfd = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, high_base());
 	if (nfd < 0) {

@@ -18,6 +18,8 @@
 #ifndef CT_AGENT_FDGUARD_H
 #define CT_AGENT_FDGUARD_H
 
+#include <stdint.h>
+
 enum { CT_FDG_FILE, CT_FDG_PERF };
 
 /* Moves fd to a high number (closing the original) and adopts it: returns its slot, or
@@ -34,8 +36,12 @@ int ct_fdg_check(int slot);
  * that number. Hold it briefly, and never across a wait on the program. */
 int ct_fdg_pin(int slot);
 void ct_fdg_unpin(void);
-/* The slot's fd number without a check (-1 once forgotten): for poll sets. */
+/* The slot's fd number without a check (-1 once forgotten): for poll sets. A poll on a
+ * number the program's dup2 takes over meanwhile waits on the program's file, until its
+ * timeout: keep that short while the program moves our fds (ct_fdg_last_move_ns). */
 int ct_fdg_get(int slot);
+/* When the program's dup2/dup3 last moved one of our fds to another number (ct_now), or 0. */
+uint64_t ct_fdg_last_move_ns(void);
 /* Closes the slot's fd if it is still ours, and frees the slot. */
 void ct_fdg_release(int slot);
 /* The slot holding fd when fd is still ours (checked), else -1. */

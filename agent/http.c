@@ -53,6 +53,19 @@
 #define MAX_CONNS 8
 #define MAX_HANDLERS 4
 #define CHECK_MS 1000 /* the listener's check when idle */
+/* A poll's longest wait while the program moves our sockets (fd_daemon sock: a dup2 over
+ * the agent's range, round after round): a poll set up on a number the program took over
+ * meanwhile waits on the program's file, so a request stalled for up to CHECK_MS (test_fds:
+ * 1 s, one request in ~8). Moves in the last CHURN_WINDOW_NS make every wait short. */
+#define CHURN_MS 10
+#define CHURN_WINDOW_NS 2000000000ull
+
+/* How long a poll on our sockets may wait: CHECK_MS, or CHURN_MS while our fds move. */
+static int check_ms(void)
+{
+	uint64_t t = ct_fdg_last_move_ns();
+	return t && ct_now() - t < CHURN_WINDOW_NS ? CHURN_MS : CHECK_MS;
+}
 
 typedef struct {
 	int slot; /* fd guard slot */
@@ -205,7 +218,8 @@ static void send_all(int slot, const char *p, size_t n)
 			return;
 		struct pollfd pf = {.fd = fd, .events = POLLOUT};
 		uint64_t left = deadline - now;
-		poll(&pf, 1, left < CHECK_MS ? (int)left : CHECK_MS);
+		int wait = check_ms();
+		poll(&pf, 1, left < (uint64_t)wait ? (int)left : wait);
 	}
 }
 
@@ -280,7 +294,8 @@ int ct_http_wait(const ct_http_resp *r, uint64_t ns)
 			return -ECONNRESET;
 		uint64_t left_ms = (end - t + 999999) / 1000000;
 		struct pollfd p = {.fd = fd, .events = POLLRDHUP};
-		if (poll(&p, 1, left_ms > CHECK_MS ? CHECK_MS : (int)left_ms) > 0 &&
+		int wait = check_ms();
+		if (poll(&p, 1, left_ms > (uint64_t)wait ? wait : (int)left_ms) > 0 &&
 		    (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
 			return -ECONNRESET;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -440,7 +455,7 @@ __attribute__((noreturn)) static void *server_main(void *arg)
 		struct pollfd pfds[MAX_CONNS + 1];
 		int idx[MAX_CONNS + 1], n = 0;
 		uint64_t now = now_ms();
-		int timeout = CHECK_MS, lfd = listener(now);
+		int timeout = check_ms(), lfd = listener(now);
 		pfds[n] = (struct pollfd){.fd = lfd, .events = POLLIN}; /* -1: ignored by poll */
 		idx[n++] = -1;
 		for (int i = 0; i < MAX_CONNS; i++) {
