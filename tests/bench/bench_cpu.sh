@@ -2,7 +2,8 @@
 # bench_cpu BUILD — what CPU sampling costs: samples/cpu_hot (3 threads, ~3 s of CPU)
 # recorded by ctrace at 99 Hz and 999 Hz versus a bare run, next to gperftools'
 # libprofiler (CPUPROFILE) and `perf record` at the same frequencies, all measured in this
-# run (median of RUNS alternating runs each), as wall time and as CPU time (user+system of
+# run (median of RUNS alternating runs each; RUNS + PAIR_RUNS for bare, ctrace and
+# gperftools at 99 and 999 Hz), as wall time and as CPU time (user+system of
 # the whole process tree, which a busy machine disturbs far less). Prints
 # "bench cpu_<name> <value> <unit>":
 # - cpu_cputime_overhead_<variant>: added CPU in % of the bare run;
@@ -21,6 +22,7 @@
 set -eu
 build=$(cd "${1:-build}" && pwd)
 RUNS=${RUNS:-5}
+PAIR_RUNS=${PAIR_RUNS:-6}
 # cpu_hot scaled to ~3 s of CPU, so that steady-state sampling cost dominates; the fixed
 # start/exit cost is measured separately on `true`.
 SCALE=${SCALE:-3}
@@ -84,6 +86,13 @@ for i in $(seq "$RUNS"); do
 		run_variant "$v"
 	done
 done
+# The comparison with gperftools: a difference of tens of ms on ~2.7 s of CPU whose own
+# spread is about as large (±20 ms here), so those variants get PAIR_RUNS more rounds.
+for i in $(seq "$PAIR_RUNS"); do
+	for v in bare ctrace99 ctrace999 gperf99 gperf999; do
+		case " $variants " in *" $v "*) run_variant "$v" ;; esac
+	done
+done
 echo "bench cpu_loadavg $(cut -d' ' -f1 /proc/loadavg) load"
 col() { cut -d' ' -f"$2" "$tmp/$1.times" | median; } # variant column(1 wall, 2 cpu) → median
 for c in 1 2; do
@@ -99,7 +108,7 @@ done
 # Added CPU of a variant: the median over runs of (variant - bare of the same round), so
 # that a load that drifts between rounds cancels.
 added() { # variant → ns
-	paste -d' ' "$tmp/bare.times" "$tmp/$1.times" | awk '{print $4 - $2}' | median
+	paste -d' ' "$tmp/bare.times" "$tmp/$1.times" | awk 'NF >= 4 {print $4 - $2}' | median
 }
 for hz in 99 999; do
 	[ -e "$tmp/gperf$hz.times" ] || continue
