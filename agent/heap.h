@@ -19,7 +19,7 @@
  * by the resolving thread before it publishes its state (release); a thread that still
  * reads a boot stub's address just goes through the resolution, which returns at once. */
 typedef struct {
-	/* The three an allocating loop calls most, on one cache line (the struct is
+	/* The three an allocating loop calls most, on one cache line (ct_heap_real is
 	 * aligned to one). */
 	void *(*malloc)(size_t);
 	void (*free)(void *);

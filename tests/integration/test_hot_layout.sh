@@ -37,8 +37,8 @@ int main(void)
 	return 0;
 }
 C
-${CC:-cc} -O1 -pthread -o "$TMP/tp" "$TMP/tp.c" || fail "cannot build the probe"
 [ "$(uname -m)" = x86_64 ] || { ok "skipped: the probe reads x86-64's thread pointer"; exit 0; }
+${CC:-cc} -O1 -pthread -o "$TMP/tp" "$TMP/tp.c" || fail "cannot build the probe"
 
 # "into-page below": how far into its page the thread pointer is, and how far below it
 # the agent's TLS block starts.
