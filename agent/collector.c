@@ -218,12 +218,17 @@ int ct_collector_call(void (*fn)(void *), void *arg)
 
 /* Drains every ring, then lets the streaming sources write what they have. Returns the
  * records read. */
-static size_t drain_all(void)
+/* Drains every ring; returns the records read, and those of the perf rings in *from_perf
+ * when not NULL. */
+static size_t drain_all(size_t *from_perf)
 {
-	size_t n = 0, got;
+	size_t n = 0, got, perf = 0;
 	ct_modules_read_lock();
 	if (ct_engine_get() == CT_ENGINE_PERF)
-		n += ct_perf_drain();
+		perf = ct_perf_drain();
+	if (from_perf)
+		*from_perf = perf;
+	n += perf;
 	while (rings && (got = ct_ringset_consume(rings, dispatch_rec, NULL, 4096)) > 0)
 		n += got;
 	n += ct_hook_ring_drain();
@@ -327,9 +332,17 @@ static void collector_sleep(uint32_t seen, int ms)
  * its lost records, as always. */
 #define DRAIN_PERF_MAX_MS 25
 #define DRAIN_MIN_MS 1
-static int perf_period(int period_ms, uint32_t fill, uint64_t since_ns)
+/* Without switch records the perf rings fill at a known highest rate (CPU samples, at
+ * most hz a second on a CPU): while nothing else flows (others: the pass's records from
+ * other rings), the sleep is what a quarter ring takes at that rate, up to 100 ms
+ * (ct_perf_max_sleep_ms). An idle or 99 Hz program's collector then wakes 10 times a
+ * second instead of 40. */
+static int perf_period(int period_ms, size_t others, uint32_t fill, uint64_t since_ns)
 {
-	if (period_ms > DRAIN_PERF_MAX_MS)
+	uint32_t bound = ct_perf_max_sleep_ms();
+	if (bound > DRAIN_PERF_MAX_MS && !others)
+		period_ms = (int)bound;
+	else if (period_ms > DRAIN_PERF_MAX_MS)
 		period_ms = DRAIN_PERF_MAX_MS;
 	if (fill) {
 		uint64_t quarter_ms = since_ns * 256 / fill / 1000000u;
@@ -338,6 +351,8 @@ static int perf_period(int period_ms, uint32_t fill, uint64_t since_ns)
 	}
 	return period_ms;
 }
+
+static uint64_t passes; /* the collector's, for CTRACE_VERBOSE */
 
 static void *collector_main(void *arg)
 {
@@ -348,7 +363,7 @@ static void *collector_main(void *arg)
 	while (!atomic_load_explicit(&stop_flag, memory_order_acquire)) {
 		/* Read before the pass: a wake-up during it makes the next sleep return at once. */
 		uint32_t seen = atomic_load_explicit(&wake_seq, memory_order_seq_cst);
-		size_t n = drain_all();
+		size_t from_perf, n = drain_all(&from_perf);
 		uint64_t now = ct_now(), since = now - last_drain;
 		last_drain = now;
 		pass_done();
@@ -359,23 +374,26 @@ static void *collector_main(void *arg)
 		period = n			      ? DRAIN_BUSY_MS
 			 : period * 2 > DRAIN_IDLE_MS ? DRAIN_IDLE_MS
 						      : period * 2;
-		if (atomic_load_explicit(&ct_perf_small_rings, memory_order_relaxed))
-			period = DRAIN_SMALL_RINGS_MS;
 		run_calls(0);
 		if (ct_flush_requested()) {
 			/* A terminating signal: stop, drain, write everything now. */
 			run_calls(1);
 			ct_flush_begin();
-			drain_all();
+			drain_all(NULL);
 			ct_flush_end();
 			return NULL;
 		}
 		if (ct_engine_get() == CT_ENGINE_PERF)
-			period = perf_period(period, ct_perf_fill(), since);
+			period = perf_period(period, n - from_perf, ct_perf_fill(), since);
+		if (atomic_load_explicit(&ct_perf_small_rings, memory_order_relaxed) &&
+		    period > DRAIN_SMALL_RINGS_MS)
+			period = DRAIN_SMALL_RINGS_MS;
+		passes++;
 		collector_sleep(seen, period);
 	}
-	drain_all();
+	drain_all(NULL);
 	run_calls(1);
+	ct_log("collector: %llu passes", (unsigned long long)passes);
 	return NULL;
 }
 

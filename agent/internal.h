@@ -96,6 +96,10 @@ size_t ct_perf_drain(void); /* collector thread; records read */
 /* Collector thread: the largest share of a ring, in 1/1024ths, that the drains since the
  * previous call found written. */
 uint32_t ct_perf_fill(void);
+/* The longest the collector may sleep with the perf rings filling as fast as they can
+ * (no switch records: CPU samples at most hz a second per CPU), in ms; 0 when there is no
+ * such bound (switch records come as fast as the program switches). */
+uint32_t ct_perf_max_sleep_ms(void);
 /* A later CPU's ring came out small: drain every 5 ms (a hint, read relaxed). */
 extern _Atomic int ct_perf_small_rings;
 void ct_perf_stop(void);

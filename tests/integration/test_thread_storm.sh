@@ -55,3 +55,21 @@ CTRACE_OUT=$TMP/wake CTRACE_MODES=sched LD_PRELOAD="$CT_BUILD/lib/libctrace.so" 
 w=$(awk '/^collector_wakeups/ {print $2}' "$TMP/wake.out")
 [ -n "$w" ] && [ "$w" -lt 500 ] || { cat "$TMP/wake.out"; fail "collector woke $w times for 2000 threads (want < 500)"; }
 ok "2000 short threads: the collector woke $w times (not once per thread's end)"
+
+# With only CPU sampling the perf rings fill no faster than the samples come (no switch
+# records), so a program asleep costs the collector 10 wake-ups a second at 99 Hz, not
+# the 40 that the context switches' bursts need (agent/collector.c, perf_period): 82
+# passes over a 2 s sleep before.
+printf '#include <unistd.h>\nint main(void) { sleep(2); return 0; }\n' > "$TMP/nap.c"
+${CC:-cc} -o "$TMP/nap" "$TMP/nap.c" || fail "cannot build nap"
+for modes in cpu cpu,sched; do
+	CTRACE_VERBOSE=1 CTRACE_MODES=$modes CTRACE_HZ=99 CTRACE_OUT=$TMP/nap-$modes \
+		LD_PRELOAD="$CT_BUILD/lib/libctrace.so" "$TMP/nap" 2> "$TMP/nap-$modes.err" ||
+		fail "nap ($modes) failed"
+	eval "passes_$(echo $modes | tr , _)=$(sed -n 's/.*collector: \([0-9]*\) passes.*/\1/p' "$TMP/nap-$modes.err")"
+done
+[ -n "$passes_cpu" ] && [ "$passes_cpu" -le 35 ] ||
+	fail "a 2 s sleep recorded with CPU sampling only: ${passes_cpu:-?} collector passes (want <= 35)"
+[ -n "$passes_cpu_sched" ] && [ "$passes_cpu_sched" -ge 50 ] ||
+	fail "with switch records: ${passes_cpu_sched:-?} passes (want the 25 ms period's ~80)"
+ok "a 2 s sleep: $passes_cpu collector passes with CPU sampling only, $passes_cpu_sched with switch records"
