@@ -336,10 +336,13 @@ static void collector_sleep(uint32_t seen, int ms)
  * most hz a second on a CPU): while nothing else flows (others: the pass's records from
  * other rings), the sleep is what a quarter ring takes at that rate, up to 100 ms
  * (ct_perf_max_sleep_ms). An idle or 99 Hz program's collector then wakes 10 times a
- * second instead of 40. */
+ * second instead of 40. With another mode on, no longer than any idle sleep: a burst of
+ * hook records wakes no one (hookring.c). */
 static int perf_period(int period_ms, size_t others, uint32_t fill, uint64_t since_ns)
 {
 	uint32_t bound = ct_perf_max_sleep_ms();
+	if (ct_cfg.modes != CT_MODE_CPU && bound > DRAIN_IDLE_MS)
+		bound = DRAIN_IDLE_MS;
 	if (bound > DRAIN_PERF_MAX_MS && !others)
 		period_ms = (int)bound;
 	else if (period_ms > DRAIN_PERF_MAX_MS)
