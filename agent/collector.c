@@ -217,9 +217,7 @@ int ct_collector_call(void (*fn)(void *), void *arg)
 }
 
 /* Drains every ring, then lets the streaming sources write what they have. Returns the
- * records read. */
-/* Drains every ring; returns the records read, and those of the perf rings in *from_perf
- * when not NULL. */
+ * records read, and those of the perf rings in *from_perf when not NULL. */
 static size_t drain_all(size_t *from_perf)
 {
 	size_t n = 0, got, perf = 0;

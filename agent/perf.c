@@ -57,8 +57,8 @@ _Atomic int ct_perf_small_rings;
 /* The largest share of a ring, in 1/1024ths, that the drains since the last ct_perf_fill()
  * found written: the collector's measure of how fast the rings fill. Collector only. */
 static uint32_t fill_max;
-/* ct_perf_max_sleep_ms: set by ct_perf_start. */
-static uint32_t max_sleep_ms;
+/* ct_perf_max_sleep_ms: set by ct_perf_start, read by the collector. Relaxed. */
+static _Atomic uint32_t max_sleep_ms;
 #define PERF_SLEEP_MAX_MS 100
 /* The events ask for a SIGTRAP after each sample (labelsig.c): set by ct_perf_start. */
 static int label_signal;
@@ -199,13 +199,14 @@ int ct_perf_start(char *why, size_t whylen)
 		ct_perf_stop();
 		return (int)pages;
 	}
-	max_sleep_ms = 0;
+	uint32_t sleep_ms = 0;
 	if (!a.context_switch && a.config == PERF_COUNT_SW_CPU_CLOCK) {
 		/* A sample: its user stack copy, registers, fields and header (512 bytes). */
 		uint64_t per_s = ((uint64_t)ct_cfg.stack_bytes + 512) * (uint64_t)ct_cfg.hz;
 		uint64_t ms = (uint64_t)pages * 4096 / 4 * 1000 / per_s;
-		max_sleep_ms = ms > PERF_SLEEP_MAX_MS ? PERF_SLEEP_MAX_MS : (uint32_t)ms;
+		sleep_ms = ms > PERF_SLEEP_MAX_MS ? PERF_SLEEP_MAX_MS : (uint32_t)ms;
 	}
+	atomic_store_explicit(&max_sleep_ms, sleep_ms, memory_order_relaxed);
 	for (int c = 0; c < ncpus; c++)
 		if (ring_fd(&cpus[c]) >= 0)
 			ioctl(ring_fd(&cpus[c]), PERF_EVENT_IOC_ENABLE, 0);
@@ -491,7 +492,7 @@ size_t ct_perf_drain(void)
 
 uint32_t ct_perf_max_sleep_ms(void)
 {
-	return max_sleep_ms;
+	return atomic_load_explicit(&max_sleep_ms, memory_order_relaxed);
 }
 
 uint32_t ct_perf_fill(void)
