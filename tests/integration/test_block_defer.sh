@@ -70,8 +70,8 @@ C
 ${CC:-cc} -O1 -g -pthread -o "$TMP/loop" "$TMP/loop.c" || fail "cannot build loop"
 
 # check NAME [ARGS] — runs the loop under `ctrace record -e block,sched`; sets $deferred
-# (waits ended at the next hook), $late (calibrations followed by no hook in time), $own (the loop's own measure of its waits, ns) and $net
-# (the block profile's net total, ns).
+# (waits ended at the next hook), $late (calibrations followed by no hook in time), $own
+# (the loop's own measure of its waits, ns) and $net (the block profile's net total, ns).
 check() {
 	name=$1; shift
 	CTRACE_VERBOSE=1 "$CTRACE" record -o "$TMP/$name" -e block,sched -- "$TMP/loop" "$@" \
