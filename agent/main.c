@@ -215,7 +215,6 @@ static void finish_all(void)
 	int expected = 0;
 	if (!atomic_compare_exchange_strong(&finished, &expected, 1))
 		return;
-	ct_lk_settle_thread(); /* this thread's deferred wait, while hooks still record */
 	atomic_store_explicit(&ct_agent_active, 0, memory_order_relaxed); /* hooks just stop */
 	ct_stop_mono = ct_now();
 	if (ct_engine_get() == CT_ENGINE_PERF)
@@ -339,6 +338,12 @@ void ct_shutdown(void)
 	}
 	if (is_fork_child || atomic_load(&finished) || getpid() != agent_pid)
 		return;
+	/* This thread's deferred readiness wait (waitreg.c) ended when its call returned: it
+	 * is recorded now, while the hooks still record and before the guard below, which
+	 * would make the settle leave it to a next hook that never comes — it was listed as
+	 * open at exit and missing from the block profile. Inside a hook (exit from a signal
+	 * handler) the settle still leaves it alone. */
+	ct_lk_settle_thread();
 	int g = ct_tls_guard;
 	ct_tls_guard = 1;
 	flush_started();
