@@ -112,7 +112,7 @@ void ct_dispatch_derived(const ct_event *ev, uint16_t type, const void *data, ui
 	ct_dispatch(&out);
 }
 
-CT_HOT_FN int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
+CT_WARM_FN int ct_emit(uint16_t type, uint16_t flags, const void *payload, uint32_t len)
 {
 	if (!rings) {
 		atomic_fetch_add_explicit(&emit_drops, 1, memory_order_relaxed);

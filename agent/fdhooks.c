@@ -154,8 +154,8 @@ static inline void fd_end(ct_lk_wait *w, int failed)
 /* What an event loop calls for every request: with the other hot hooks (agent/hot.h). */
 CT_HOT_FN ssize_t read(int fd, void *buf, size_t n);
 CT_HOT_FN ssize_t write(int fd, const void *buf, size_t n);
-CT_HOT_FN ssize_t recv(int fd, void *buf, size_t n, int flags);
-CT_HOT_FN ssize_t send(int fd, const void *buf, size_t n, int flags);
+CT_WARM_FN ssize_t recv(int fd, void *buf, size_t n, int flags);
+CT_WARM_FN ssize_t send(int fd, const void *buf, size_t n, int flags);
 
 FD_HOOK(ssize_t, read, CT_WAIT_IO, (int fd, void *buf, size_t n), (fd, buf, n))
 FD_HOOK(ssize_t, write, CT_WAIT_IO, (int fd, const void *buf, size_t n), (fd, buf, n))

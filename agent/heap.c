@@ -499,7 +499,7 @@ static void *arena_realloc(void *p, size_t size)
 	return q;
 }
 
-CT_HOT_FN CT_EXPORT void *realloc(void *p, size_t size)
+CT_WARM_FN CT_EXPORT void *realloc(void *p, size_t size)
 {
 	if (__builtin_expect(ct_heap_in_arena(p), 0))
 		return arena_realloc(p, size);

@@ -22,14 +22,20 @@
 #ifndef CT_AGENT_HOT_H
 #define CT_AGENT_HOT_H
 
+/* The hot text: one page (hot.ld) for an event loop's every-request cycle — the allocator
+ * hooks, read, write, epoll_wait, and a deferred readiness wait's opening (ct_lk_poll_defer,
+ * its stack from the thread's fronts) and end (ct_lk_settle_slow, ct_lk_wait_end): each
+ * system call of the cycle is followed by one page walk for this code, not two
+ * (tests/integration/test_hot_layout.sh lists what must be here). */
 #define CT_HOT_FN __attribute__((hot))
-/* What a hot hook calls only when it records (a wait kept for the block profile or the
- * trace: its stack, its record): on the page after the hot text (hot.ld), not inlined into
- * the hooks, whose every-call paths then fit on one page; on one page of its own too. */
+/* What the hot paths call when they record (a wait kept for the block profile or the
+ * trace: its record, the ring push), and the hooks an event loop calls less often or that
+ * loops of other kinds call instead (realloc, recv, send, epoll_pwait, poll, a timed
+ * wait's opening): on the page after the hot text (hot.ld), also kept within one page. */
 #define CT_WARM_FN __attribute__((noinline, section(".text.ct_warm")))
 /* What warm code calls less often than every recorded wait (the stack cache's lookup when
- * the thread's last chains miss): after the warm text, so that the paths every deferred
- * readiness wait takes (its opening, its end, its record) stay on one page. */
+ * the thread's last chains miss): after the warm text, so that a recorded wait's paths
+ * stay on two pages. */
 #define CT_WARM_LATE_FN __attribute__((noinline, section(".text.ct_warm_late")))
 #define CT_HOT_DATA __attribute__((section("ct_hot")))
 /* The agent's configuration (agent.h: ct_cfg), laid out after every CT_HOT_DATA object by

@@ -111,7 +111,7 @@ static inline int io_ts_nonzero(const struct timespec *ts)
 IO_POLL_HOOK(CT_HOT_FN, epoll_wait, (uint64_t)epfd,
 	     (int epfd, struct epoll_event *ev, int max, int timeout), (epfd, ev, max, timeout))
 
-IO_POLL_HOOK(CT_HOT_FN, epoll_pwait, (uint64_t)epfd,
+IO_POLL_HOOK(CT_WARM_FN, epoll_pwait, (uint64_t)epfd,
 	     (int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *ss),
 	     (epfd, ev, max, timeout, ss))
 
@@ -126,7 +126,7 @@ CT_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
 	return rc;
 }
 
-IO_POLL_HOOK(CT_HOT_FN, poll, 0, (struct pollfd * fds, nfds_t nfds, int timeout),
+IO_POLL_HOOK(CT_WARM_FN, poll, 0, (struct pollfd * fds, nfds_t nfds, int timeout),
 	     (fds, nfds, timeout))
 
 IO_POLL_HOOK(, __poll_chk, 0, (struct pollfd * fds, nfds_t nfds, int timeout, size_t fdslen),

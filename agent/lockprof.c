@@ -81,7 +81,7 @@ uint32_t ct_lk_capture_guarded(void)
 	return n > i ? ct_ann_stack(ct_stack_intern(pcs + i, n - i)) : 0; /* + labels */
 }
 
-CT_WARM_FN uint32_t ct_lk_site_stack(ct_lk_site site)
+CT_HOT_FN uint32_t ct_lk_site_stack(ct_lk_site site)
 {
 	/* + the thread's labels, as ct_lk_capture_guarded adds them */
 	return site.ra ? ct_ann_stack(ct_stackcache_capture_front(site.ra, site.slot))

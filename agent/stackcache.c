@@ -340,7 +340,7 @@ CT_WARM_FN uint32_t ct_stackcache_capture(uintptr_t ra, uintptr_t slot)
 	return capture(sc_me(), ra, slot, 0);
 }
 
-CT_WARM_FN uint32_t ct_stackcache_capture_front(uintptr_t ra, uintptr_t slot)
+CT_HOT_FN uint32_t ct_stackcache_capture_front(uintptr_t ra, uintptr_t slot)
 {
 	sc_tls_t *me = sc_me();
 	for (int k = 0; k < FRONTS; k++) {

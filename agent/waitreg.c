@@ -291,7 +291,7 @@ static inline int wr_coin(uint64_t delay)
  * entered. The stack cache preserves errno (stackcache.h): only a full capture (no call
  * site) is bracketed, as in wr_record — errno's page and libc's __errno_location were
  * nearly all of a deferred wait's capture (perf annotate, redis-server). */
-static CT_WARM_FN uint32_t wr_entry_stack(ct_lk_site site)
+static CT_HOT_FN __attribute__((noinline)) uint32_t wr_entry_stack(ct_lk_site site)
 {
 	if (!ct_guard_enter())
 		return 0;
@@ -307,8 +307,8 @@ static CT_WARM_FN uint32_t wr_entry_stack(ct_lk_site site)
 	return stack;
 }
 
-CT_HOT_FN void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
-				ct_lk_site site)
+CT_WARM_FN void ct_lk_wait_begin(ct_lk_wait *w, ct_wait_reason reason, uint64_t obj, unsigned flags,
+				 ct_lk_site site)
 {
 	ct_lk_settle();
 	if ((flags & CT_LK_TICKS) && !__atomic_load_n(&wr_hot.tick_ns_q32, __ATOMIC_RELAXED))
@@ -385,7 +385,7 @@ static inline uint64_t wr_ticks_ns(uint64_t ticks)
 	return (uint64_t)(((unsigned __int128)ticks * wr_hot.tick_ns_q32) >> 32);
 }
 
-CT_WARM_FN void ct_lk_settle_slow(void)
+CT_HOT_FN __attribute__((noinline)) void ct_lk_settle_slow(void)
 {
 	wr_tls_t *me = wr_me();
 	/* Inside the agent, or interrupting this very code (a signal handler's hook): the
@@ -428,7 +428,8 @@ static inline uint32_t wr_defer_every(uint32_t good)
 	return every;
 }
 
-CT_WARM_FN int ct_lk_poll_defer(ct_wait_reason reason, uint64_t obj, ct_lk_site site)
+CT_HOT_FN __attribute__((noinline)) int ct_lk_poll_defer(ct_wait_reason reason, uint64_t obj,
+							 ct_lk_site site)
 {
 	ct_lk_settle();
 	wr_tls_t *me = wr_me();

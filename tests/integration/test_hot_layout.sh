@@ -66,3 +66,23 @@ ok "the hooks' TLS is on the thread control block's page ($into bytes into it; t
 warm=$(readelf -SW "$AGENT" | awk '{ for (i = 1; i < NF; i++) if ($i == "ct_text_warm") print $(i + 2) }')
 [ -n "$warm" ] && [ $((0x$warm % 4096)) -eq 0 ] || fail "ct_text_warm at 0x$warm: not a page's start"
 ok "the warm text starts a page (0x$warm)"
+
+# An event loop's every-request cycle — the allocator hooks, read, write, epoll_wait, and a
+# deferred readiness wait's opening (ct_lk_poll_defer, its entry stack from the thread's
+# fronts) and end (ct_lk_settle_slow, ct_lk_wait_end) — lies on the one hot text page:
+# each further page is a page walk after the system call before it.
+read -r hot hotsz <<EOF2
+$(readelf -SW "$AGENT" | awk '{ for (i = 1; i < NF; i++) if ($i == "ct_text_hot") print $(i + 2), $(i + 4) }')
+EOF2
+[ -n "${hot:-}" ] || fail "no ct_text_hot section"
+for sym in malloc free calloc malloc_usable_size read write epoll_wait ct_lk_poll_defer \
+	wr_entry_stack ct_lk_site_stack ct_stackcache_capture_front ct_ann_stack ct_ann_current \
+	ct_lk_settle_slow ct_lk_wait_end; do
+	line=$(readelf -sW "$AGENT" | awk -v s="$sym" '$4 == "FUNC" && $8 == s { print $2, $3; exit }')
+	[ -n "$line" ] || fail "no function $sym"
+	set -- $line
+	lo=$((0x$1)) hi=$((0x$1 + $2))
+	[ "$lo" -ge $((0x$hot)) ] && [ "$hi" -le $((0x$hot + 0x$hotsz)) ] ||
+		fail "$sym (0x$1, $2 bytes) is outside the hot text page (0x$hot, 0x$hotsz bytes)"
+done
+ok "an event loop's cycle is on the hot text page (0x$hot, $((0x$hotsz)) bytes)"
