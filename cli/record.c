@@ -357,9 +357,33 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	return -1;
 }
 
+/* Whether dir may take a recording: it is empty, or an earlier recording's (the agent's
+ * .owner or the CLI's .children is there). Anything else is the user's: clearing the earlier
+ * run's files and symbolizing the profiles under dir would delete or rewrite it. Otherwise
+ * one of its names goes to other. */
+static bool dir_takes_recording(const char *dir, char *other, size_t size)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return true; /* the agent reports what it cannot write */
+	struct dirent *e;
+	bool ours = false;
+	other[0] = 0;
+	while ((e = readdir(d)) && !ours) {
+		const char *n = e->d_name;
+		if (strcmp(n, CT_FILE_OWNER) == 0 || strcmp(n, CT_FILE_CHILDREN) == 0)
+			ours = true;
+		else if (strcmp(n, ".") != 0 && strcmp(n, "..") != 0 && !other[0])
+			snprintf(other, size, "%s", n);
+	}
+	closedir(d);
+	return ours || !other[0];
+}
+
 /* Makes the output directory ready: refuses a path that exists and is not a directory
- * (a file, or a symlink to one: the agent could write nothing there), creates it, clears
- * a previous run's files. Its absolute path goes to absdir. 0, or the exit status. */
+ * (a file, or a symlink to one: the agent could write nothing there) or holds the user's
+ * files, creates it, clears a previous run's files. Its absolute path goes to absdir. 0, or the
+ * exit status. */
 static int prepare_dir(const char *dir, char *absdir)
 {
 	struct stat st;
@@ -378,6 +402,15 @@ static int prepare_dir(const char *dir, char *absdir)
 		fprintf(stderr, "ctrace: cannot use %s as the output directory: %s\n", dir,
 			strerror(errno ? errno : ENOTDIR));
 		return 1;
+	}
+	char other[NAME_MAX + 1];
+	if (!dir_takes_recording(absdir, other, sizeof(other))) {
+		fprintf(stderr,
+			"ctrace: -o %s: it holds files that are not a ctrace recording (such as "
+			"%s); "
+			"name a new or empty directory, or one ctrace recorded to before\n",
+			dir, other);
+		return 2;
 	}
 	clear_previous(absdir);
 	return 0;

@@ -73,6 +73,28 @@ ln -s "$TMP/realdir" "$TMP/dirlink"
 [ -e "$TMP/realdir/cpu.pb.gz" ] || fail "-o a symlink to a directory: no profile there"
 ok "-o FILE refused before running; a symlink to a directory still works"
 
+# -o naming a directory of the user's files: refused before the program runs, nothing in it
+# deleted or rewritten (clearing an earlier run's files removed every *.pb.gz and
+# summary.txt at its top and in all-digit folders). An empty directory, and one ctrace
+# recorded to before (its .owner), are used; the earlier run's files go.
+mkdir -p "$TMP/mine/2024"
+for f in mine/old.pb.gz mine/summary.txt mine/2024/taxes.pb.gz; do printf 'keep\n' > "$TMP/$f"; done
+run_status "$CTRACE" record -o "$TMP/mine" -- touch "$TMP/ran.mine" 2> "$TMP/mine.err"
+[ "$st" -eq 2 ] || fail "-o a directory of the user's files: status $st"
+[ ! -e "$TMP/ran.mine" ] || fail "-o a directory of the user's files: the program ran"
+grep -q "not a ctrace recording" "$TMP/mine.err" || { cat "$TMP/mine.err"; fail "-o mine: unclear error"; }
+for f in mine/old.pb.gz mine/summary.txt mine/2024/taxes.pb.gz; do
+	[ "$(cat "$TMP/$f")" = keep ] || fail "-o a directory of the user's files: $f changed or gone"
+done
+mkdir "$TMP/empty"
+"$CTRACE" record -q -o "$TMP/empty" -e heap -- true || fail "-o an empty directory refused"
+[ -e "$TMP/empty/heap.pb.gz" ] || fail "-o an empty directory: no heap.pb.gz"
+"$CTRACE" record -q -o "$TMP/empty" -e cpu -- "$SAMPLES/cpu_hot" 0.1 > /dev/null ||
+	fail "-o an earlier recording refused"
+[ -e "$TMP/empty/cpu.pb.gz" ] && [ ! -e "$TMP/empty/heap.pb.gz" ] ||
+	fail "-o an earlier recording: its files not replaced ($(ls "$TMP/empty" | tr '\n' ' '))"
+ok "-o a directory of the user's files refused, untouched; an empty one or an earlier recording used"
+
 # Symlinks planted where the CLI and the agent write: replaced, never written through.
 "$CTRACE" record -q -o "$TMP/base" -e cpu -- "$SAMPLES/cpu_hot" 0.2 > /dev/null || fail "record cpu_hot"
 printf 'precious\n' > "$TMP/victim"
