@@ -338,11 +338,8 @@ void ct_shutdown(void)
 	}
 	if (is_fork_child || atomic_load(&finished) || getpid() != agent_pid)
 		return;
-	/* This thread's deferred readiness wait (waitreg.c) ended when its call returned: it
-	 * is recorded now, while the hooks still record and before the guard below, which
-	 * would make the settle leave it to a next hook that never comes — it was listed as
-	 * open at exit and missing from the block profile. Inside a hook (exit from a signal
-	 * handler) the settle still leaves it alone. */
+	/* This thread's deferred wait (waitreg.c), before the guard below: under it the
+	 * settle would leave it to a next hook that never comes (listed open at exit). */
 	ct_lk_settle_thread();
 	int g = ct_tls_guard;
 	ct_tls_guard = 1;
