@@ -31,6 +31,7 @@
 #include "agent/ann.h"
 #include "agent/heap.h"
 #include "agent/internal.h"
+#include "agent/lastthread.h"
 #include "agent/lifecycle.h"
 #include "agent/live.h"
 #include "agent/lockprof.h"
@@ -103,11 +104,10 @@ void *ct_real(const char *name)
 }
 
 /* Whether a thread learns its stack bounds as it starts: only where a signal handler needs
- * them (the timer engine's samples, the live server's thread dumps), which cannot call
- * pthread_getattr_np. Elsewhere the stack cache and the frame-pointer walk ask for them
- * (ct_stack_bounds) the first time they need them: pthread_getattr_np costs a
- * sched_getaffinity call and an allocation, which a storm of short threads paid for every
- * thread. Set by the constructor (and a forked child's handler), read by new threads. */
+ * them (the timer engine's samples, the live server's thread dumps). Elsewhere they are
+ * asked for at first need (ct_stack_bounds): pthread_getattr_np costs a system call and an
+ * allocation, which a storm of short threads paid for every thread. Set by the
+ * constructor (and a forked child's handler), read by new threads. */
 static int eager_bounds;
 
 static void stack_bounds(void)
@@ -139,11 +139,10 @@ void ct_thread_started(void)
 	if (eager_bounds)
 		stack_bounds();
 	pthread_setspecific(thread_key, (void *)1);
+	ct_lt_started();
 	ct_timer_arm_thread();
-	/* libunwind's per-thread cache is not warmed here: that costs ~1 ms (256 KiB filled,
-	 * unmapped at exit), which a storm of short threads paid for every thread; only a
-	 * thread's first stack capture pays it, and a thread's end captures nothing
-	 * (lifecycle.h: ct_th_routine_stack). */
+	/* No warming of libunwind's cache (~1 ms a thread): only a first capture pays it, and a
+	 * thread's end captures nothing (lifecycle.h: ct_th_routine_stack). */
 	ct_tls_guard = 0;
 }
 
@@ -461,6 +460,7 @@ static void note_start(void)
 static void at_fork_child(void)
 {
 	ct_tid_forked();
+	ct_lt_fork_child();
 	agent_pid = getpid();
 	if (!ct_active() || atomic_load_explicit(&finished, memory_order_relaxed)) {
 		is_fork_child = 1;
@@ -595,6 +595,8 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	ct_main_stack_top = ct_tls_stack_top;
 	claim_out_dir();
 	pthread_key_create(&thread_key, thread_gone);
+	pthread_setspecific(thread_key, (void *)1); /* main's end, should it pthread_exit */
+	ct_lt_init();
 	if (ct_stack_init() < 0 || ct_collector_start() < 0) {
 		ct_log("cannot start; not recording");
 		ct_tls_guard = 0;
