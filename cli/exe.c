@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "libtrace/safefile.h"
+
 static int is_exec_file(const char *path)
 {
 	struct stat st;
@@ -53,7 +55,7 @@ static int read_at(int fd, void *buf, size_t len, off_t off)
 
 int ct_exe_check_loadable(const char *path, char *why, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ct_open_regular(path); /* a FIFO is left to exec to refuse */
 	if (fd < 0)
 		return -errno;
 	Elf64_Ehdr eh;

@@ -15,6 +15,7 @@
 #include "libtrace/ckpt.h"
 #include "libtrace/outdir.h"
 #include "libtrace/pprof.h"
+#include "libtrace/safefile.h"
 
 /* The journal's profiles and a summary.txt saying where they came from. 0 or -errno. */
 static int rebuild(const char *dir, const char *journal)
@@ -160,9 +161,13 @@ int ct_finalize_report(FILE *f, const char *dir)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, CT_FILE_CHILDREN);
-	FILE *in = fopen(path, "re");
-	if (!in)
+	int fd = ct_open_regular(path);
+	FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!in) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
 	child_rec *v = NULL;
 	size_t n = 0;
 	char line[512];

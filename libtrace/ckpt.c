@@ -447,7 +447,8 @@ static int parse(ct_ckpt *c, ct_error *err)
 /* The file's bytes into c->data (a regular file, at most 1 GiB). 0 or -errno. */
 static int read_all(ct_ckpt *c, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path,
+		      O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK); /* not blocked by a FIFO */
 	if (fd < 0)
 		return -errno;
 	struct stat sb;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "libtrace/elfsym.h"
+#include "libtrace/safefile.h"
 
 #define MAX_LOADS 16
 #define MAX_FILE (1ull << 32) /* refuse images past 4 GiB */
@@ -160,7 +161,7 @@ int ct_elfsym_load(const uint8_t *buf, size_t len, ct_elfsym **out)
 int ct_elfsym_open(const char *path, ct_elfsym **out)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ct_open_regular(path);
 	if (fd < 0)
 		return -errno;
 	struct stat st;

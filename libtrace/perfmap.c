@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "libtrace/intern.h"
+#include "libtrace/safefile.h"
 #include "libtrace/vec.h"
 
 enum { LOOK_BACK = 64 }; /* regions examined before the candidate, for overlaps */
@@ -87,10 +89,14 @@ static int parse(ct_perfmap *m, FILE *f, const char *path, ct_error *err)
 int ct_perfmap_load(const char *path, ct_perfmap **out, ct_error *err)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "re");
+	int fd = ct_open_regular(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (!f) {
 		int e = errno;
-		return ct_error_set(err, e, -1, "cannot open %s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return ct_error_set(err, e, -1, "cannot open %s: %s", path,
+				    e == EINVAL ? "not a regular file" : strerror(e));
 	}
 	ct_perfmap *m = calloc(1, sizeof(*m));
 	if (!m) {

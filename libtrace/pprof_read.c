@@ -35,6 +35,7 @@
 #include "libtrace/gzip.h"
 #include "libtrace/idmap.h"
 #include "libtrace/pprof_wire.h"
+#include "libtrace/safefile.h"
 #include "libtrace/vec.h"
 
 /* A string of the table: where it is in the message. */
@@ -593,10 +594,11 @@ int ct_pprof_decode(const uint8_t *buf, size_t len, ct_profile **out, ct_error *
 int ct_pprof_read_file(const char *path, ct_profile **out, ct_error *err)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ct_open_regular(path);
 	if (fd < 0) {
 		int e = errno;
-		return ct_error_set(err, e, -1, "%s", strerror(e));
+		return ct_error_set(err, e, -1, "%s",
+				    e == EINVAL ? "not a regular file" : strerror(e));
 	}
 	struct stat sb;
 	if (fstat(fd, &sb)) {

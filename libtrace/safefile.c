@@ -1,10 +1,11 @@
 /* safefile.c — output files written to an O_EXCL|O_NOFOLLOW temporary and renamed into
- * place (safefile.h). */
+ * place, and input files opened only when regular (safefile.h). */
 #include "libtrace/safefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int ct_safefile_open(ct_safefile *sf, const char *path)
@@ -47,4 +48,25 @@ int ct_safefile_close(ct_safefile *sf, int rc)
 	if (rc)
 		unlink(sf->tmp);
 	return rc;
+}
+
+int ct_open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int e = 0;
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = EINVAL;
+	else if (fcntl(fd, F_SETFL, 0) < 0) /* reads block as usual (none do on a file) */
+		e = errno;
+	if (e) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }

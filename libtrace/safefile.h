@@ -28,4 +28,11 @@ int ct_safefile_open(ct_safefile *sf, const char *path);
  * close or rename. */
 int ct_safefile_close(ct_safefile *sf, int rc);
 
+/* Opens path for reading only when it is a regular file (O_RDONLY | O_CLOEXEC): a path
+ * that a file being read names (a profile's mapping, a trace's module, a perf map) may be
+ * a FIFO or a device, whose open or read would block for ever, so it is opened without
+ * blocking and refused unless fstat shows a regular file. The descriptor, or -1 with errno
+ * set (EINVAL: not a regular file). */
+int ct_open_regular(const char *path);
+
 #endif

@@ -24,6 +24,7 @@
  * (by ct_profile_add_function) in each profile.
  */
 #include "libtrace/symbolize.h"
+#include "libtrace/safefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -129,9 +130,10 @@ static void module_open(ct_symbolizer *s, struct ct_sym_module *m)
 		return;
 	}
 	m->state = CT_SYM_MOD_UNUSABLE;
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	int fd = ct_open_regular(m->path);
 	if (fd < 0) {
-		warn_module(s, "cannot open %s: %s", m->path, strerror(errno));
+		warn_module(s, "cannot open %s: %s", m->path,
+			    errno == EINVAL ? "not a regular file" : strerror(errno));
 		return;
 	}
 	m->dwfl = dwfl_begin(&offline_callbacks);

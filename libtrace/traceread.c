@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "libtrace/safefile.h"
 #include "libtrace/traceann.h"
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
@@ -613,13 +614,14 @@ int ct_trace_decode(const uint8_t *buf, size_t len, ct_trace **out, ct_error *er
 int ct_trace_read_file(const char *path, ct_trace **out, ct_error *err)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ct_open_regular(path);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		return ct_error_set(err, e, -1, "%s", strerror(e));
+		return ct_error_set(err, e, -1, "%s",
+				    e == EINVAL ? "not a regular file" : strerror(e));
 	}
 	size_t len = (size_t)st.st_size, got = 0;
 	uint8_t *buf = malloc(len ? len : 1);
