@@ -493,6 +493,13 @@ int ct_cmd_report(int argc, char **argv)
 				"(ctrace report --help for the options)\n");
 	else if (!stop && !(status = check_outputs(&o)))
 		status = report_run(&o, argv[optind]);
+	/* What a view printed may still sit in stdout's buffer: a full disk or a closed pipe
+	 * shows only now. One line, and the status says so. */
+	if (status == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+		fprintf(stderr, "ctrace: cannot write the report to standard output: %s\n",
+			strerror(errno ? errno : EIO));
+		status = 1;
+	}
 	free(o.focus);
 	free(o.ignore);
 	free(o.tags);

@@ -149,6 +149,8 @@ static int text_dir(const report_ctx *c)
 		report_input_close(&sub);
 		if (s > status)
 			status = s;
+		if (ferror(stdout))
+			return status; /* said once, by the view */
 	}
 	if (!found) {
 		report_input none;
@@ -158,6 +160,13 @@ static int text_dir(const report_ctx *c)
 	print_also_here(c->in->path);
 	print_views(c->in->path);
 	return status;
+}
+
+/* A text view could not be written: stdout's own error (ENOSPC, EPIPE) when it has one. */
+static void report_write_failed(int rc)
+{
+	int e = rc == -EIO && ferror(stdout) && errno ? errno : -rc;
+	fprintf(stderr, "ctrace: cannot write the report to standard output: %s\n", strerror(e));
 }
 
 static int view_text(const report_ctx *c)
@@ -170,7 +179,7 @@ static int view_text(const report_ctx *c)
 			   .filtered = c->filtered};
 	int rc = ct_report_text(stdout, c->in->profile, c->tree, c->col, &to);
 	if (rc)
-		fprintf(stderr, "ctrace: cannot write report: %s\n", strerror(-rc));
+		report_write_failed(rc);
 	return rc ? 1 : 0;
 }
 
@@ -178,7 +187,7 @@ static int view_text_diff(const report_ctx *c)
 {
 	int rc = ct_report_text_diff(stdout, c->tree, c->base->path, c->in->path, top_rows(c, 20));
 	if (rc)
-		fprintf(stderr, "ctrace: cannot write report: %s\n", strerror(-rc));
+		report_write_failed(rc);
 	return rc ? 1 : 0;
 }
 
@@ -329,7 +338,7 @@ static int view_sched(const report_ctx *c)
 	if (!rc && fflush(stdout) != 0)
 		rc = -EIO;
 	if (rc)
-		fprintf(stderr, "ctrace: cannot write report: %s\n", strerror(-rc));
+		report_write_failed(rc);
 	return rc ? 1 : 0;
 }
 

@@ -2,7 +2,7 @@
 # FIFO (or a device), whose open blocks until a writer comes: report must refuse it, not
 # hang. A profile recorded unsymbolized whose program was then replaced by a FIFO (the
 # symbolizer opens each mapping's file), a FIFO given as the input, and a recording folder
-# whose trace.ctr and perf map are FIFOs.
+# whose trace.ctr and perf map are FIFOs. Also: a report standard output cannot take.
 . "$(dirname "$0")/lib.sh"
 
 cp "$SAMPLES/cpu_hot" "$TMP/prog"
@@ -34,3 +34,20 @@ run_status timeout -k 2 20 "$CTRACE" report --sched "$TMP/dir" > "$TMP/out" 2> "
 run_status timeout -k 2 20 "$CTRACE" report "$TMP/dir" > "$TMP/out" 2> "$TMP/err"
 [ "$st" -ne 124 ] && [ "$st" -ne 137 ] || fail "perf map a FIFO: report hung"
 ok "a folder whose trace.ctr and perf map are FIFOs: refused, no hang"
+
+# A report that cannot be written (standard output on a full disk) fails with one line:
+# the views' text sat in stdout's buffer, and the write error at exit went unreported
+# (status 0, nothing written).
+if [ -w /dev/full ]; then
+	"$CTRACE" record -q -o "$TMP/rec2" -e cpu,heap -- "$SAMPLES/cpu_hot" 0.1 > /dev/null ||
+		fail "record cpu_hot"
+	for v in "" "--top 5" "--heap"; do
+		run_status "$CTRACE" report $v "$TMP/rec2/heap.pb.gz" > /dev/full 2> "$TMP/err"
+		[ "$st" -ne 0 ] && [ "$(wc -l < "$TMP/err")" -eq 1 ] ||
+			{ cat "$TMP/err"; fail "report $v > /dev/full: status $st"; }
+	done
+	run_status "$CTRACE" report "$TMP/rec2" > /dev/full 2> "$TMP/err"
+	[ "$st" -ne 0 ] && [ "$(wc -l < "$TMP/err")" -eq 1 ] ||
+		{ cat "$TMP/err"; fail "report DIR > /dev/full: status $st, $(wc -l < "$TMP/err") lines"; }
+	ok "a report to a full disk: status 1, one line ($(cat "$TMP/err"))"
+fi
