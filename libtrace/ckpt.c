@@ -391,7 +391,9 @@ static int apply(ct_ckpt *c, int type, rd *r)
 		k->threads = get_le(r, 8);
 		k->events_lost = get_le(r, 8);
 		c->info.commits++;
-		return r->bad ? -EINVAL : 0;
+		/* Counts past 2^48 are no process's: a corrupt or hostile journal. */
+		uint64_t most = k->samples | k->lost | k->threads | k->events_lost;
+		return r->bad || most >> 48 ? -EINVAL : 0;
 	}
 	default:
 		return 0; /* a newer writer's record: skipped */
@@ -565,8 +567,10 @@ static ct_profile *new_profile(const ct_ckpt *c)
 		 "process ended without the agent's final write",
 		 at, (unsigned long long)in->commits);
 	ct_profile_add_comment(p, m);
-	p->time_nanos = (int64_t)in->start.wall_ns;
-	p->duration_nanos = (int64_t)(at * 1e9);
+	p->time_nanos = (int64_t)(in->start.wall_ns & INT64_MAX);
+	uint64_t d =
+		in->last.mono_ns > in->start.mono_ns ? in->last.mono_ns - in->start.mono_ns : 0;
+	p->duration_nanos = (int64_t)(d & INT64_MAX);
 	return p;
 }
 
@@ -588,7 +592,9 @@ static int add_lost(ct_profile *p, uint64_t lost)
 	uint32_t fn = ct_profile_add_function(p, "[ctrace: lost samples]", "", "", 0);
 	ct_line line = {.function = fn, .line = 0};
 	uint32_t loc = fn == UINT32_MAX ? UINT32_MAX : ct_profile_add_location(p, 0, 0, &line, 1);
-	int64_t v[2] = {(int64_t)lost, (int64_t)lost * p->period};
+	int64_t v[2] = {(int64_t)lost, INT64_MAX}; /* lost < 2^48 (read_record) */
+	if (!__builtin_mul_overflow(v[0], p->period, &v[1]) && v[1] < 0)
+		v[1] = INT64_MAX;
 	return loc == UINT32_MAX ? -ENOMEM : ct_profile_add_sample(p, &loc, 1, v, NULL, 0);
 }
 

@@ -108,6 +108,18 @@ int64_t ct_heap_next_sample(uint64_t *state, uint64_t rate)
 	return (int64_t)d;
 }
 
+/* x as an int64_t, saturated (a hostile profile's values can make it infinite); NaN is 0. */
+static int64_t sat_i64(double x)
+{
+	if (x != x)
+		return 0;
+	if (x >= 9223372036854775807.0)
+		return INT64_MAX;
+	if (x <= -9223372036854775807.0)
+		return -INT64_MAX;
+	return (int64_t)x;
+}
+
 void ct_heap_unsample(int64_t count, int64_t bytes, uint64_t rate, int64_t *count_out,
 		      int64_t *bytes_out)
 {
@@ -123,8 +135,8 @@ void ct_heap_unsample(int64_t count, int64_t bytes, uint64_t rate, int64_t *coun
 	}
 	double avg = (double)bytes / (double)count;
 	double scale = 1 / (1 - ct_heap_exp(-avg / (double)rate));
-	*count_out = (int64_t)((double)count * scale);
-	*bytes_out = (int64_t)((double)bytes * scale);
+	*count_out = sat_i64((double)count * scale);
+	*bytes_out = sat_i64((double)bytes * scale);
 }
 
 double ct_heap_weight(uint64_t size, uint64_t rate)

@@ -40,7 +40,7 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 FUZZ_SEEDS := $(FUZZ_DIR)/seeds
 
 # A seed generator tests/fuzz/seeds/gen_<name>.c writes the corpus $(FUZZ_SEEDS)/<name>/.
-FUZZ_GENS := pprof trace
+FUZZ_GENS := pprof trace ckpt
 
 $(FUZZ_GENS:%=$(FUZZ_DIR)/gen_%): $(FUZZ_DIR)/gen_%: tests/fuzz/seeds/gen_%.c $(LIBTRACE_A)
 	@mkdir -p $(@D)
