@@ -35,7 +35,7 @@ void ct_idmap_free(ct_idmap *m)
 /* The slot of id: its own, or the empty one where it would go. */
 static size_t slot_of(const ct_idmap *m, uint64_t id)
 {
-	size_t i = ct_hash_u64(id) & m->mask;
+	size_t i = ct_hash_u64_keyed(id) & m->mask;
 	while (m->ids[i] && m->ids[i] != id)
 		i = (i + 1) & m->mask;
 	return i;

@@ -48,7 +48,7 @@ static inline uint32_t ct_idmap_get(const ct_idmap *m, uint64_t id)
 		return id - 1 < m->n ? (uint32_t)(id - 1) : UINT32_MAX;
 	if (!id || !m->ids)
 		return UINT32_MAX;
-	for (size_t i = ct_hash_u64(id) & m->mask; m->ids[i]; i = (i + 1) & m->mask) {
+	for (size_t i = ct_hash_u64_keyed(id) & m->mask; m->ids[i]; i = (i + 1) & m->mask) {
 		if (m->ids[i] == id)
 			return m->idx[i];
 	}

@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "libtrace/vec.h"
 
@@ -19,6 +22,17 @@ struct ct_intern_chunk {
 	size_t size;
 	char data[];
 };
+
+uint64_t ct_hash_seed = 0x9e3779b97f4a7c15ULL;
+
+__attribute__((constructor)) static void hash_seed_init(void)
+{
+	uint64_t r;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+		ct_hash_seed ^= r;
+	else
+		ct_hash_seed ^= ct_hash_u64((uint64_t)getpid() << 32 ^ (uint64_t)time(NULL));
+}
 
 uint64_t ct_hash_str(const char *s, size_t *len)
 {

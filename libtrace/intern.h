@@ -73,4 +73,16 @@ static inline uint64_t ct_hash_u64(uint64_t x)
 	return x;
 }
 
+/* A per-process random value (set when libtrace loads) for tables keyed by values a file
+ * chooses — a profile's ids, a trace's task ids: ct_hash_u64 is a fixed bijection, so a
+ * hostile file could pick keys that all land in one probe run and make reading it
+ * quadratic (a 784 KB profile took minutes). */
+extern uint64_t ct_hash_seed;
+
+/* ct_hash_u64 of x under ct_hash_seed: for keys read from a file. */
+static inline uint64_t ct_hash_u64_keyed(uint64_t x)
+{
+	return ct_hash_u64(x ^ ct_hash_seed);
+}
+
 #endif

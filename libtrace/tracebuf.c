@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/intern.h"
 #include "libtrace/tracefmt.h"
 
 int ct_grow(void **p, size_t *cap, size_t need, size_t size)
@@ -56,6 +57,7 @@ void ct_bytes_free(ct_bytes *b)
 
 static uint64_t mix(uint64_t k)
 {
+	k ^= ct_hash_seed; /* keys come from files: intern.h */
 	k ^= k >> 33;
 	k *= 0xff51afd7ed558ccdull;
 	k ^= k >> 33;
