@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/internal.h"
 
@@ -79,8 +80,18 @@ void ct_config_load(void)
 	const char *v;
 	uint64_t x;
 	ct_cfg.verbose = (v = getenv("CTRACE_VERBOSE")) && *v && strcmp(v, "0") != 0;
-	snprintf(ct_cfg.out_dir, sizeof(ct_cfg.out_dir), "%s",
-		 (v = getenv("CTRACE_OUT")) && *v ? v : "ctrace.out");
+	v = (v = getenv("CTRACE_OUT")) && *v ? v : "ctrace.out";
+	/* Relative to the directory the process starts in, not to wherever it has moved by
+	 * the time a file is written (a daemon's chdir("/")). */
+	size_t n = 0;
+	if (*v != '/' && getcwd(ct_cfg.out_dir, sizeof(ct_cfg.out_dir)) &&
+	    strcmp(ct_cfg.out_dir, "/") != 0)
+		n = strlen(ct_cfg.out_dir);
+	if (*v != '/' && n + 2 + strlen(v) <= sizeof(ct_cfg.out_dir))
+		ct_cfg.out_dir[n++] = '/';
+	else
+		n = 0; /* absolute, or no room: as given */
+	snprintf(ct_cfg.out_dir + n, sizeof(ct_cfg.out_dir) - n, "%s", v);
 	ct_cfg.modes = (v = getenv("CTRACE_MODES")) && *v ? parse_modes(v) : ~0u;
 	ct_cfg.hz = 99;
 	if (ct_env_u64("CTRACE_HZ", 1, 100000, &x))

@@ -18,3 +18,27 @@ CTRACE_OUT="$TMP/out" LD_PRELOAD="$AGENT" "$SAMPLES/cpu_hot" 0.2 > /dev/null ||
 pprof -raw "$TMP/out/cpu.pb.gz" > /dev/null 2>&1 || fail "cpu.pb.gz does not parse"
 ls "$TMP/out" | grep -v '^summary.txt.tmp$' | grep -q 'tmp' && fail "temporary files left behind"
 ok "planted symlinks at summary.txt.tmp, summary.txt, cpu.pb.gz: victim untouched"
+
+# A relative CTRACE_OUT (the default, ctrace.out) is the start directory's: a program that
+# moves elsewhere (a daemon's chdir) left .owner and trace.ctr there and wrote its
+# profiles into a new ctrace.out wherever it had moved.
+cat > "$TMP/chd.c" <<'C'
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	volatile double s = 0;
+	if (argc < 2 || chdir(argv[1]) != 0)
+		return 1;
+	for (long i = 0; i < 30000000; i++)
+		s += i;
+	return 0;
+}
+C
+${CC:-cc} -O1 -o "$TMP/chd" "$TMP/chd.c" || fail "cannot build chd"
+mkdir "$TMP/start" "$TMP/elsewhere"
+(cd "$TMP/start" && LD_PRELOAD="$AGENT" "$TMP/chd" "$TMP/elsewhere") || fail "chd failed under the agent"
+for f in .owner summary.txt cpu.pb.gz trace.ctr; do
+	[ -e "$TMP/start/ctrace.out/$f" ] || fail "relative CTRACE_OUT: no $f in the start directory's ctrace.out"
+done
+[ ! -e "$TMP/elsewhere/ctrace.out" ] || fail "relative CTRACE_OUT: a ctrace.out made where the program moved"
+ok "a relative CTRACE_OUT stays the start directory's after the program's chdir"
