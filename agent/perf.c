@@ -211,7 +211,8 @@ int ct_perf_start(char *why, size_t whylen)
 		if (ring_fd(&cpus[c]) >= 0)
 			ioctl(ring_fd(&cpus[c]), PERF_EVENT_IOC_ENABLE, 0);
 	if (a.config == PERF_COUNT_SW_CPU_CLOCK)
-		snprintf(why, whylen, "perf_event cpu-clock, %d Hz%s, %ld KiB ring per CPU%s",
+		snprintf(why, whylen,
+			 "perf_event cpu-clock, %d Hz, user mode only%s, %ld KiB ring per CPU%s",
 			 ct_cfg.hz, a.context_switch ? ", context switches" : "", pages * 4,
 			 label_signal ? ", labels read at each sample" : "");
 	else
