@@ -104,7 +104,10 @@ uint32_t ct_perf_max_sleep_ms(void);
 extern _Atomic int ct_perf_small_rings;
 void ct_perf_stop(void);
 int ct_timer_start(char *why, size_t whylen);
-int ct_timer_arm_thread(void);	   /* calling thread */
+int ct_timer_arm_thread(void); /* calling thread */
+/* Appends to summary.txt's warning (buf, NUL-terminated) the threads that blocked the
+ * timer's signal: their CPU time was not sampled while they did. */
+void ct_timer_warning(char *buf, size_t len);
 void ct_timer_disarm_thread(void); /* calling thread, at its exit */
 /* Whether the calling thread's timer expired but its signal never came (CPU timers fire on
  * scheduler ticks: a thread that ends between two ticks loses that sample). */

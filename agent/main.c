@@ -191,12 +191,8 @@ static int write_summary(void)
 	snprintf(s.reason, sizeof(s.reason), "%s", ct_engine_reason);
 	snprintf(s.errors, sizeof(s.errors), "%s", ct_out_errors());
 	snprintf(s.http, sizeof(s.http), "%s", ct_http_status());
-	uint64_t raw = ct_raw_clone_threads();
-	if (raw)
-		snprintf(s.warning, sizeof(s.warning),
-			 "%llu thread(s) made with raw clone(): not sampled by the timer engine, "
-			 "not seen by the thread hooks",
-			 (unsigned long long)raw);
+	ct_raw_clone_warning(s.warning, sizeof(s.warning));
+	ct_timer_warning(s.warning, sizeof(s.warning));
 	ct_ann_label_warning(s.warning, sizeof(s.warning));
 	ct_ann_misuse_line(s.annotate_misuse, sizeof(s.annotate_misuse));
 	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());

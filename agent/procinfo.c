@@ -26,6 +26,17 @@ uint64_t ct_raw_clone_threads(void)
 	return atomic_load_explicit(&raw_threads, memory_order_relaxed);
 }
 
+void ct_raw_clone_warning(char *buf, size_t len)
+{
+	uint64_t n = ct_raw_clone_threads();
+	size_t at = strnlen(buf, len);
+	if (n && at < len)
+		snprintf(buf + at, len - at,
+			 "%s%llu thread(s) made with raw clone(): not sampled by the timer engine, "
+			 "not seen by the thread hooks",
+			 at ? "; " : "", (unsigned long long)n);
+}
+
 CT_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
 	static int (*real)(int (*)(void *), void *, int, void *, ...);

@@ -6,10 +6,13 @@
 #ifndef CT_AGENT_PROCINFO_H
 #define CT_AGENT_PROCINFO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Threads the program made with clone(CLONE_THREAD) itself, not through pthread_create. */
 uint64_t ct_raw_clone_threads(void);
+/* Appends to summary.txt's warning (buf, NUL-terminated) what those threads miss. */
+void ct_raw_clone_warning(char *buf, size_t len);
 /* At exit: copies /tmp/perf-<pid>.map, if the process published one (a regular file of
  * ours), into the output directory as perf-<pid>.map, where the symbolizer finds it. */
 void ct_perfmap_copy(void);

@@ -28,9 +28,11 @@ static struct {
 static int (*real_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 static int (*real_sigmask_fn)(int, const sigset_t *, sigset_t *);
 static int (*real_procmask_fn)(int, const sigset_t *, sigset_t *);
-/* ct_sig_on_block's watch: set once by the constructor before the program's threads run. */
-static int watch_sig;
-static void (*watch_fn)(const void *caller);
+/* ct_sig_on_block's watches (the perf engine's label signal, the timer engine's): set by
+ * the constructor before the program's threads run, a timer's signal again when it moves. */
+#define WATCHES 2
+static _Atomic int watch_sig[WATCHES];
+static void (*watch_fn[WATCHES])(const void *caller);
 static int (*real_setitimer_fn)(int, const struct itimerval *, struct itimerval *);
 
 int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *old)
@@ -72,8 +74,12 @@ int ct_sig_thread_create(pthread_t *t, void *(*fn)(void *), const char *name)
 
 void ct_sig_on_block(int sig, void (*fn)(const void *caller))
 {
-	watch_fn = fn;
-	watch_sig = sig;
+	for (int i = 0; i < WATCHES; i++)
+		if (watch_fn[i] == fn || !watch_fn[i]) {
+			watch_fn[i] = fn;
+			atomic_store_explicit(&watch_sig[i], sig, memory_order_relaxed);
+			return;
+		}
 }
 
 int ct_sig_blocked(int sig)
@@ -86,9 +92,13 @@ int ct_sig_blocked(int sig)
  * now blocks. */
 static void mask_changed(int how, const sigset_t *set, const void *caller)
 {
-	if (watch_sig && set && how != SIG_UNBLOCK && !ct_tls_guard &&
-	    sigismember(set, watch_sig) == 1)
-		watch_fn(caller);
+	if (!set || how == SIG_UNBLOCK || ct_tls_guard)
+		return;
+	for (int i = 0; i < WATCHES; i++) {
+		int sig = atomic_load_explicit(&watch_sig[i], memory_order_relaxed);
+		if (sig && sigismember(set, sig) == 1)
+			watch_fn[i](caller);
+	}
 }
 
 CT_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)

@@ -113,6 +113,32 @@ static int free_rt_signal(void)
 
 static void signal_taken(int sig);
 
+/* Threads that blocked the timer's signal (sigprocmask, pthread_sigmask): a blocked tick
+ * stays pending, and the thread's CPU time goes unsampled while it blocks. Counted once a
+ * thread, for summary.txt's warning. */
+static _Atomic uint64_t blocked_threads;
+static __thread int tls_blocked;
+
+static void signal_blocked(const void *caller)
+{
+	/* libunwind blocks every signal around its caches, at a thread's exit outside a hook */
+	if (!tls_blocked && !ct_stack_in_unwinder(caller)) {
+		tls_blocked = 1;
+		atomic_fetch_add_explicit(&blocked_threads, 1, memory_order_relaxed);
+	}
+}
+
+void ct_timer_warning(char *buf, size_t len)
+{
+	uint64_t n = atomic_load_explicit(&blocked_threads, memory_order_relaxed);
+	size_t at = strnlen(buf, len);
+	if (n && at < len)
+		snprintf(buf + at, len - at,
+			 "%s%llu thread(s) blocked the timer engine's signal %d: their CPU time "
+			 "was not sampled while they did",
+			 at ? "; " : "", (unsigned long long)n, atomic_load(&signo));
+}
+
 static int install(int sig)
 {
 	return ct_sig_claim_handler(sig, handler, signal_taken);
@@ -132,6 +158,7 @@ static void signal_taken(int sig)
 		return;
 	}
 	signo = s;
+	ct_sig_on_block(s, signal_blocked);
 	snprintf(ct_engine_reason, sizeof(ct_engine_reason),
 		 "timer signal %d, CLOCK_THREAD_CPUTIME_ID, %d Hz (moved from signal %d, which "
 		 "the program took)",
@@ -163,6 +190,7 @@ int ct_timer_start(char *why, size_t whylen)
 		return r;
 	}
 	atomic_store_explicit(&enabled, 1, memory_order_relaxed);
+	ct_sig_on_block(signo, signal_blocked);
 	r = ct_timer_arm_thread();
 	if (r < 0) {
 		snprintf(why, whylen, "timer: timer_create: %s", strerror(-r));

@@ -24,3 +24,30 @@ for how in sigaction signal; do
 	near "$v" 83 12 || { cat "$TMP/$how.top"; fail "$how: own_profiled has $v% of the agent's samples"; }
 	ok "$how: program's SIGPROF ticks $got (bare $bare), agent still samples (own_profiled $v%)"
 done
+
+# A program that blocks every signal (as daemons do before sigwait or signalfd) gets no
+# timer ticks: the recording says so in summary.txt's warning instead of showing 0 samples
+# as if the program had not run. A program that blocks nothing gets no such warning.
+cat > "$TMP/blockall.c" <<'C'
+#include <signal.h>
+#include <time.h>
+int main(void)
+{
+	sigset_t s;
+	sigfillset(&s);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+	volatile double x = 0;
+	for (clock_t t0 = clock(); clock() - t0 < CLOCKS_PER_SEC / 3;)
+		x += 1;
+	return 0;
+}
+C
+${CC:-cc} -O1 -o "$TMP/blockall" "$TMP/blockall.c" || fail "cannot build blockall"
+"$CTRACE" record -q -o "$TMP/blockall.out" --sampler timer -- "$TMP/blockall" ||
+	fail "blockall failed under the agent"
+grep -q "^warning=.*1 thread(s) blocked the timer engine's signal" "$TMP/blockall.out/summary.txt" ||
+	{ cat "$TMP/blockall.out/summary.txt"; fail "blocked timer signal: no warning"; }
+"$CTRACE" record -q -o "$TMP/plain.out" --sampler timer -- "$SAMPLES/cpu_hot" 0.2 > /dev/null ||
+	fail "cpu_hot failed under the agent"
+! grep -q "blocked the timer" "$TMP/plain.out/summary.txt" || fail "a warning without a blocked signal"
+ok "a program blocking the timer's signal is warned about in summary.txt; one that does not is not"
