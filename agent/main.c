@@ -70,8 +70,9 @@ static int own_folder;
 /* The process this agent records. A vfork child shares our memory but runs no atfork
  * handlers: when getpid() differs, ct_shutdown must not touch the parent's state. */
 static pid_t agent_pid;
-static const int flush_signals[] = {SIGINT,  SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS,
-				    SIGABRT, SIGFPE,  SIGILL, SIGUSR1, SIGUSR2};
+static const int flush_signals[] = {SIGINT,  SIGTERM,	SIGHUP,	 SIGQUIT, SIGSEGV, SIGBUS,
+				    SIGABRT, SIGFPE,	SIGILL,	 SIGUSR1, SIGUSR2, SIGPIPE,
+				    SIGALRM, SIGVTALRM, SIGXCPU, SIGXFSZ};
 
 void ct_engine_set(ct_engine e)
 {
@@ -373,7 +374,9 @@ void ct_flush_end(void)
 /* Signals that a thread's own fault or abort() raises: the handler must not return. */
 static int is_synchronous(int sig)
 {
-	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT;
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+	       sig == SIGABRT || sig == SIGPIPE ||
+	       sig == SIGXFSZ; /* raised by the write that failed */
 }
 
 /* A terminating signal the program left at its default action: write the files, then die

@@ -77,3 +77,36 @@ set -e
 go tool pprof -top -cum "$TMP/dl/cpu.pb.gz" > "$TMP/dl.top" 2> /dev/null || fail "cpu.pb.gz does not parse"
 grep -q ' hot_before_term$' "$TMP/dl.top" || { cat "$TMP/dl.top"; fail "no hot_before_term"; }
 ok "SIGTERM inside dlclose (a lock the flush needs held): files written, then killed by it"
+
+# A process killed by a signal whose default action ends it and that no flush handler
+# covered — SIGPIPE (a writer whose reader left: `yes | head`) and SIGALRM (alarm without
+# a handler) — left no profiles: its samples were lost and record blamed SIGKILL. It now
+# writes them and dies of the same signal (status 128+13 and 128+14, as without the agent).
+cat > "$TMP/pipe.c" <<'C'
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	volatile double x = 0;
+	if (argc > 1)
+		alarm(1);
+	for (clock_t t0 = clock(); argc > 1 || clock() - t0 < CLOCKS_PER_SEC / 3;)
+		x += 1;
+	for (;;)
+		fputs("yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n", stdout);
+}
+C
+${CC:-cc} -O1 -o "$TMP/pipe" "$TMP/pipe.c" || fail "cannot build pipe"
+AGENT=$CT_BUILD/lib/libctrace.so
+for how in pipe alarm; do
+	arg=; [ $how = alarm ] && arg=1
+	bare=$( (set +e; "$TMP/pipe" $arg; echo $? > "$TMP/st.bare") 2> /dev/null | head -c 1 > /dev/null
+		cat "$TMP/st.bare")
+	got=$( (set +e; CTRACE_OUT="$TMP/out.$how" LD_PRELOAD="$AGENT" "$TMP/pipe" $arg; echo $? > "$TMP/st.got") \
+		2> /dev/null | head -c 1 > /dev/null; cat "$TMP/st.got")
+	[ "$got" = "$bare" ] || fail "$how: status $got under the agent, $bare without"
+	samples=$(sed -n 's/^samples=//p' "$TMP/out.$how/summary.txt" 2> /dev/null || true)
+	[ "${samples:-0}" -ge 5 ] || fail "$how: no profiles written (samples=${samples:-none})"
+	ok "killed by SIG$(echo $how | tr a-z A-Z | sed 's/ALARM/ALRM/'): status $got as without the agent, $samples samples written"
+done
