@@ -568,6 +568,10 @@ static int indexed(rd *r, size_t len)
 	r->p = trailer + 8;
 	if (!rc && end < r->t->end)
 		rc = bad(r, "end time before the last chunk's end");
+	/* 2^62 ns is 146 years: no recording's; past it, durations go negative as int64. */
+	if (!rc && r->t->nchunks && end - r->t->start > (UINT64_C(1) << 62))
+		rc = bad(r, "end time %llu ns after the start",
+			 (unsigned long long)(end - r->t->start));
 	r->t->end = end;
 	if (!r->t->nchunks)
 		r->t->start = end;

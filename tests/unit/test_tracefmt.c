@@ -308,6 +308,38 @@ START_TEST(corrupt_bytes)
 }
 END_TEST
 
+/* The trailer's end time is only required to be at least the last chunk's end; one past
+ * 2^62 ns after the start made every duration negative (--sched: "-1884.86s" lifetimes). */
+START_TEST(end_time_out_of_range)
+{
+	tfix f;
+	tfix_open(&f, true);
+	uint32_t s = tfix_stack(&f, leaf_main, 2);
+	ck_assert_int_eq(ct_tw_wait(f.w, 3, 100, 200, CT_WAIT_COND, 1, s), 0);
+	size_t len;
+	uint8_t *buf = tfix_finish(&f, 400, &len);
+	for (int k = 0; k < 2; k++) {
+		uint64_t end = k ? UINT64_MAX - 7 : 1000;
+		for (int i = 0; i < 8; i++)
+			buf[len - CT_TRACE_TRAILER + 8 + i] = (uint8_t)(end >> (8 * i));
+		ct_trace *t = NULL;
+		ct_error err = {.offset = -1};
+		int rc = ct_trace_decode(buf, len, &t, &err);
+		if (k) {
+			ck_assert_int_eq(rc, -EINVAL);
+			ck_assert_ptr_null(t);
+			ck_assert_msg(strstr(err.msg, "ns after the start at byte") != NULL, "%s",
+				      err.msg);
+		} else {
+			ck_assert_int_eq(rc, 0);
+			ck_assert_uint_eq(t->end, 1000);
+		}
+		ct_trace_free(t);
+	}
+	free(buf);
+}
+END_TEST
+
 /* ---- hand-made chunks: fields the writer never gets wrong ------------------------------ */
 
 /* A header (from the writer) followed by one chunk with payload body (after seq, t0, span =
@@ -430,7 +462,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("tracefmt");
 	CT_CHECK_TCASE(s, "core", 0, roundtrip_every_kind, many_chunks, short_lived_threads_bounded,
 		       flush_times_out_of_order, truncated_everywhere, corrupt_bytes,
-		       handmade_chunks, bytes_per_switch, batch_runs_sorted);
+		       end_time_out_of_range, handmade_chunks, bytes_per_switch, batch_runs_sorted);
 	return s;
 }
 
