@@ -1,6 +1,7 @@
 /*
- * lastthread.c — the process's end when its last thread ends without exit(): a main() that
- * calls pthread_exit, or is cancelled, while its other threads finish the work.
+ * lastthread.c — the process's ends that skip exit()'s atexit handlers, where the agent
+ * must write its files itself: quick_exit (below), and the last thread ending without exit()
+ * — a main() that calls pthread_exit, or is cancelled, while its other threads finish.
  *
  * glibc ends the process with exit(0) when the thread count it keeps falls to zero — but
  * the agent's own threads (the collector, the live server) are threads too, so without
@@ -29,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
+#include "agent/internal.h"
 #include "agent/lastthread.h"
 
 static _Atomic long live;
@@ -123,4 +124,18 @@ static void exit_if_last(void)
 		struct timespec ms = {0, 1000000};
 		nanosleep(&ms, NULL);
 	}
+}
+
+/* quick_exit runs the at_quick_exit handlers and ends the process with libc's own _exit,
+ * which the agent's _exit hook does not see: the files are written first (profiles were
+ * rebuilt from the last checkpoint, or lost without one). */
+CT_EXPORT void quick_exit(int status)
+{
+	static void (*real)(int);
+	if (!real)
+		*(void **)&real = ct_real("quick_exit");
+	ct_shutdown();
+	if (real)
+		real(status);
+	_exit(status);
 }

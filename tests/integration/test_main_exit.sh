@@ -63,3 +63,30 @@ for how in exit cancel; do
 	done
 	ok "main $how: the process ends as without the agent (status 0, atexit ran), profiles written"
 done
+
+# quick_exit ends the process through libc's own _exit, past the agent's hook: the files
+# were not written (only rebuilt from the last checkpoint). Now: the handler's output and
+# the status as without the agent, and the agent's own final write.
+cat > "$TMP/qe.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static void bye(void) { puts("at_quick_exit ran"); fflush(stdout); }
+int main(void)
+{
+	volatile double x = 0;
+	at_quick_exit(bye);
+	for (clock_t t0 = clock(); clock() - t0 < CLOCKS_PER_SEC / 4;)
+		x += 1;
+	quick_exit(7);
+}
+C
+${CC:-cc} -O1 -o "$TMP/qe" "$TMP/qe.c" || fail "cannot build qe"
+run_status "$TMP/qe" > "$TMP/qe.bare"
+bare=$st
+run_status "$CTRACE" record -q -o "$TMP/qe.out" -- "$TMP/qe" > "$TMP/qe.got" 2> "$TMP/qe.err"
+[ "$st" = "$bare" ] && cmp -s "$TMP/qe.bare" "$TMP/qe.got" ||
+	fail "quick_exit: status $st (bare $bare), output $(cat "$TMP/qe.got")"
+grep -q '^samples=' "$TMP/qe.out/summary.txt" && ! grep -q '^checkpoint=' "$TMP/qe.out/summary.txt" ||
+	{ cat "$TMP/qe.out/summary.txt"; fail "quick_exit: not the agent's final write"; }
+ok "quick_exit: status $st and the handler's output as without the agent, files written at exit"
