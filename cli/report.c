@@ -441,8 +441,9 @@ static int parse_one(report_options *o, int c, int argc, char **argv)
 		return 0;
 	case OPT_MIN_WIDTH:
 		o->min_width = strtod(optarg, &end);
-		if (*end || o->min_width < 0) {
-			fprintf(stderr, "ctrace: --min-width wants pixels >= 0, not '%s'\n",
+		if (*end || end == optarg || !(o->min_width >= 0 && o->min_width <= 1e6)) {
+			fprintf(stderr,
+				"ctrace: --min-width wants pixels from 0 to 1000000, not '%s'\n",
 				optarg);
 			return 3;
 		}

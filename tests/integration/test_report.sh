@@ -137,7 +137,11 @@ grep -q 'Go &lt;cpu&gt; &amp; &quot;friends&quot;' "$TMP/cpu.svg" || fail "SVG t
 	fail "--icicle svg"
 xmllint --noout "$TMP/icicle.svg" || fail "icicle SVG is not well-formed XML"
 grep -q 'Icicle Graph' "$TMP/icicle.svg" || fail "icicle title"
-ok "SVG flame graphs are well-formed and name Go functions"
+for w in nan inf -1 ''; do # strtod takes nan and inf: an SVG of NaN widths
+	run_status "$CTRACE" report --flame "$TMP/bad.svg" --min-width "$w" "$TMP/cpu.pb.gz" 2> /dev/null
+	[ "$st" -eq 2 ] && [ ! -e "$TMP/bad.svg" ] || fail "--min-width '$w': status $st"
+done
+ok "SVG flame graphs are well-formed and name Go functions; --min-width nan, inf refused"
 
 chrome() {
 	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
