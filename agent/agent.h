@@ -207,6 +207,10 @@ int ct_out_commit(FILE *f, const char *tmp, const char *name);
 int ct_out_dir_create(void);
 /* "error=..." lines for the files that could not be written, for summary.txt. */
 const char *ct_out_errors(void);
+/* Appends one item to summary.txt's warning (buf, NUL-terminated, len bytes), after "; "
+ * when it holds one already. */
+void ct_warning_add(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Diagnostics to stderr when CTRACE_VERBOSE is set (never to stdout). */
 void ct_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

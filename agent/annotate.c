@@ -269,12 +269,12 @@ void ct_ann_label_blocked(const void *caller)
 void ct_ann_label_warning(char *buf, size_t len)
 {
 	uint64_t n = atomic_load_explicit(&label_async, memory_order_relaxed);
-	size_t at = strnlen(buf, len);
-	if (n && at < len)
-		snprintf(buf + at, len - at,
-			 "%s%llu thread(s) block SIGTRAP: their label changes were stamped, not "
-			 "read at each sample",
-			 at ? "; " : "", (unsigned long long)n);
+	if (n)
+		ct_warning_add(
+			buf, len,
+			"%llu thread(s) block SIGTRAP: their label changes were stamped, not "
+			"read at each sample",
+			(unsigned long long)n);
 }
 
 /* The interned id of a region's name (the lookup, out of line). A thread that keeps

@@ -320,3 +320,18 @@ void ct_log(const char *fmt, ...)
 	if (write(2, pre, (size_t)m) < 0 || write(2, buf, (size_t)n) < 0)
 		return;
 }
+
+void ct_warning_add(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t at = strnlen(buf, len);
+	if (at && at + 2 < len) {
+		memcpy(buf + at, "; ", 3);
+		at += 2;
+	}
+	if (at + 1 >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + at, len - at, fmt, ap);
+	va_end(ap);
+}

@@ -29,12 +29,11 @@ uint64_t ct_raw_clone_threads(void)
 void ct_raw_clone_warning(char *buf, size_t len)
 {
 	uint64_t n = ct_raw_clone_threads();
-	size_t at = strnlen(buf, len);
-	if (n && at < len)
-		snprintf(buf + at, len - at,
-			 "%s%llu thread(s) made with raw clone(): not sampled by the timer engine, "
-			 "not seen by the thread hooks",
-			 at ? "; " : "", (unsigned long long)n);
+	if (n)
+		ct_warning_add(buf, len,
+			       "%llu thread(s) made with raw clone(): not sampled by the timer "
+			       "engine, not seen by the thread hooks",
+			       (unsigned long long)n);
 }
 
 CT_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)

@@ -131,12 +131,12 @@ static void signal_blocked(const void *caller)
 void ct_timer_warning(char *buf, size_t len)
 {
 	uint64_t n = atomic_load_explicit(&blocked_threads, memory_order_relaxed);
-	size_t at = strnlen(buf, len);
-	if (n && at < len)
-		snprintf(buf + at, len - at,
-			 "%s%llu thread(s) blocked the timer engine's signal %d: their CPU time "
-			 "was not sampled while they did",
-			 at ? "; " : "", (unsigned long long)n, atomic_load(&signo));
+	if (n)
+		ct_warning_add(
+			buf, len,
+			"%llu thread(s) blocked the timer engine's signal %d: their CPU time "
+			"was not sampled while they did",
+			(unsigned long long)n, atomic_load(&signo));
 }
 
 static int install(int sig)
