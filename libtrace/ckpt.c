@@ -592,8 +592,9 @@ static int add_lost(ct_profile *p, uint64_t lost)
 	uint32_t fn = ct_profile_add_function(p, "[ctrace: lost samples]", "", "", 0);
 	ct_line line = {.function = fn, .line = 0};
 	uint32_t loc = fn == UINT32_MAX ? UINT32_MAX : ct_profile_add_location(p, 0, 0, &line, 1);
-	int64_t v[2] = {(int64_t)lost, INT64_MAX}; /* lost < 2^48 (read_record) */
-	if (!__builtin_mul_overflow(v[0], p->period, &v[1]) && v[1] < 0)
+	int64_t v[2] = {(int64_t)lost, 0}; /* lost < 2^48 (read_record) */
+	/* The builtin stores the wrapped product on overflow: saturate instead. */
+	if (__builtin_mul_overflow(v[0], p->period, &v[1]) || v[1] < 0)
 		v[1] = INT64_MAX;
 	return loc == UINT32_MAX ? -ENOMEM : ct_profile_add_sample(p, &loc, 1, v, NULL, 0);
 }

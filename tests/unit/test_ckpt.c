@@ -144,6 +144,50 @@ START_TEST(round_trip)
 }
 END_TEST
 
+/* Hostile counts: lost samples times the period past int64 saturate (the builtin's wrapped
+ * product was kept), and a count past 2^48 is refused. */
+START_TEST(lost_weight_saturates)
+{
+	char dir[128], path[256];
+	ct_check_tmpdir(dir, sizeof(dir), "ckpt");
+	for (int k = 0; k < 2; k++) {
+		ct_ckpt_buf b = {0};
+		ct_ckpt_start st = {.pid = 7,
+				    .hz = 1,
+				    .modes = CT_MODE_CPU,
+				    .heap_rate = 1,
+				    .mono_ns = 1,
+				    .engine = "perf",
+				    .reason = "t",
+				    .cmd = "p"};
+		ct_ckpt_put_magic(&b);
+		ct_ckpt_put_start(&b, &st);
+		ct_ckpt_commit cm = {.mono_ns = 2,
+				     .lost = k ? UINT64_C(1) << 48 : UINT64_C(1) << 40};
+		ct_ckpt_put_commit(&b, &cm);
+		save(dir, &b, b.len, path, sizeof(path));
+		ct_ckpt_buf_free(&b);
+		ct_ckpt *c = NULL;
+		ct_error err = {.offset = -1};
+		int rc = ct_ckpt_read_file(path, &c, &err);
+		if (k) {
+			ck_assert_int_eq(rc, -EINVAL);
+			ck_assert_ptr_null(c);
+			continue;
+		}
+		ck_assert_int_eq(rc, 0);
+		ct_profile *p = ct_ckpt_profile(c, CT_CKPT_CPU);
+		ck_assert_ptr_nonnull(p);
+		ck_assert_uint_eq(p->nsamples, 1);
+		ck_assert_int_eq(p->samples[0].values[0], INT64_C(1) << 40);
+		ck_assert_int_eq(p->samples[0].values[1], INT64_MAX); /* 2^40 s: past int64 ns */
+		ct_profile_free(p);
+		ct_ckpt_free(c);
+	}
+	ct_check_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(torn_tail_ignored)
 {
 	/* Cut inside the second checkpoint's last record: only the first one counts. */
@@ -211,7 +255,8 @@ END_TEST
 
 static Suite *ckpt_suite(void)
 {
-	return CT_CHECK_SUITE("ckpt", round_trip, torn_tail_ignored, malformed_refused, temp_names);
+	return CT_CHECK_SUITE("ckpt", round_trip, lost_weight_saturates, torn_tail_ignored,
+			      malformed_refused, temp_names);
 }
 
 CT_CHECK_MAIN(ckpt_suite)
