@@ -103,10 +103,11 @@ int ct_labelsig_prepare(void);
  * sample; async (SIGTRAP was blocked, the signal came late) switches the thread to
  * stamped changes from now on. Async-signal-safe. */
 void ct_ann_observe(int async);
-/* The program (code at caller) blocked SIGTRAP in the calling thread (sighooks.c's watch):
- * its label changes are stamped from now on — unless the caller is the hooks' libunwind,
- * whose blocks are brief and the agent's own. */
-void ct_ann_label_blocked(const void *caller);
+/* The program (code at caller) changed SIGTRAP in the calling thread's mask (sighooks.c's
+ * watch, event CT_SIG_*): once it blocked it (CT_SIG_BLOCKED), its label changes are stamped from
+ * now on — unless the caller is the hooks' libunwind, whose blocks are brief and the agent's own.
+ */
+void ct_ann_label_blocked(int event, const void *caller);
 /* Appends to buf (summary.txt's warning) how many threads blocked SIGTRAP and had their
  * label changes stamped instead, when any did. */
 void ct_ann_label_warning(char *buf, size_t len);

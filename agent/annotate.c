@@ -256,8 +256,10 @@ void ct_ann_observe(int async)
 		emit_label(CT_ANN_OBSERVED, busy);
 }
 
-void ct_ann_label_blocked(const void *caller)
+void ct_ann_label_blocked(int event, const void *caller)
 {
+	if (event != CT_SIG_BLOCKED)
+		return;
 	/* libunwind blocks every signal around its caches: at a thread's exit (its per-thread
 	 * cache's destructor runs outside any hook) that block is still the agent's. */
 	if (!ct_perf_label_signal() || ct_stack_in_unwinder(caller))

@@ -113,7 +113,7 @@ int ct_labelsig_prepare(void)
 	if (!always && !never)
 		dl_iterate_phdr(find_note, &want);
 	if (want && ct_sig_claim_handler(SIGTRAP, on_sigtrap, on_taken) == 0) {
-		ct_sig_on_block(SIGTRAP, ct_ann_label_blocked);
+		ct_sig_on_mask(SIGTRAP, ct_ann_label_blocked);
 		ready = 1;
 	}
 	return ready;

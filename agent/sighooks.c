@@ -28,11 +28,11 @@ static struct {
 static int (*real_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 static int (*real_sigmask_fn)(int, const sigset_t *, sigset_t *);
 static int (*real_procmask_fn)(int, const sigset_t *, sigset_t *);
-/* ct_sig_on_block's watches (the perf engine's label signal, the timer engine's): set by
+/* ct_sig_on_mask's watches (the perf engine's label signal, the timer engine's): set by
  * the constructor before the program's threads run, a timer's signal again when it moves. */
 #define WATCHES 2
 static _Atomic int watch_sig[WATCHES];
-static void (*watch_fn[WATCHES])(const void *caller);
+static void (*watch_fn[WATCHES])(int event, const void *caller);
 static int (*real_setitimer_fn)(int, const struct itimerval *, struct itimerval *);
 
 int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *old)
@@ -72,7 +72,7 @@ int ct_sig_thread_create(pthread_t *t, void *(*fn)(void *), const char *name)
 	return -r;
 }
 
-void ct_sig_on_block(int sig, void (*fn)(const void *caller))
+void ct_sig_on_mask(int sig, void (*fn)(int event, const void *caller))
 {
 	for (int i = 0; i < WATCHES; i++)
 		if (watch_fn[i] == fn || !watch_fn[i]) {
@@ -88,35 +88,59 @@ int ct_sig_blocked(int sig)
 	return real_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, sig) == 1;
 }
 
-/* After the program (code at caller) changed its thread's mask: tell the watcher if it
- * now blocks. */
-static void mask_changed(int how, const sigset_t *set, const void *caller)
+/* What the program's change of its thread's mask (how, set) does to sig: CT_SIG_BLOCKED,
+ * CT_SIG_UNBLOCKED, or 0 (sig stays as it was, or the call is the agent's own). */
+static int mask_effect(int how, const sigset_t *set, int sig)
 {
-	if (!set || how == SIG_UNBLOCK || ct_tls_guard)
-		return;
+	if (!set || !sig || ct_tls_guard)
+		return 0;
+	int in = sigismember(set, sig) == 1;
+	if (how == SIG_SETMASK)
+		return in ? CT_SIG_BLOCKED : CT_SIG_UNBLOCKED;
+	if (how == SIG_BLOCK && in)
+		return CT_SIG_BLOCKED;
+	return how == SIG_UNBLOCK && in ? CT_SIG_UNBLOCKED : 0;
+}
+
+/* The program (code at caller) changes its thread's mask with real(how, set, old): the
+ * watchers hear CT_SIG_BLOCKING before a change that blocks their signal, CT_SIG_BLOCKED
+ * after it, CT_SIG_UNBLOCKED after one that leaves it unblocked (or that failed after a
+ * CT_SIG_BLOCKING, with the signal still unblocked). */
+static int change_mask(int (*real)(int, const sigset_t *, sigset_t *), int how, const sigset_t *set,
+		       sigset_t *old, const void *caller)
+{
+	int effect[WATCHES];
 	for (int i = 0; i < WATCHES; i++) {
 		int sig = atomic_load_explicit(&watch_sig[i], memory_order_relaxed);
-		if (sig && sigismember(set, sig) == 1)
-			watch_fn[i](caller);
+		effect[i] = mask_effect(how, set, sig);
+		if (effect[i] == CT_SIG_BLOCKED)
+			watch_fn[i](CT_SIG_BLOCKING, caller);
 	}
+	int r = real(how, set, old);
+	int saved = errno;
+	for (int i = 0; i < WATCHES; i++) {
+		int sig = atomic_load_explicit(&watch_sig[i], memory_order_relaxed);
+		if (r != 0 && effect[i] == CT_SIG_BLOCKED && sig && !ct_sig_blocked(sig))
+			watch_fn[i](CT_SIG_UNBLOCKED, caller);
+		else if (r == 0 && effect[i])
+			watch_fn[i](effect[i], caller);
+	}
+	errno = saved;
+	return r;
 }
 
 CT_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-	int r = real_sigmask(how, set, old);
-	if (r == 0)
-		mask_changed(how, set, __builtin_return_address(0));
-	return r;
+	if (!real_sigmask_fn)
+		*(void **)&real_sigmask_fn = ct_real("pthread_sigmask");
+	return change_mask(real_sigmask_fn, how, set, old, __builtin_return_address(0));
 }
 
 CT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
 	if (!real_procmask_fn)
 		*(void **)&real_procmask_fn = ct_real("sigprocmask");
-	int r = real_procmask_fn(how, set, old);
-	if (r == 0)
-		mask_changed(how, set, __builtin_return_address(0));
-	return r;
+	return change_mask(real_procmask_fn, how, set, old, __builtin_return_address(0));
 }
 
 int ct_sig_claim(int sig, const struct sigaction *act, void (*on_taken)(int sig))

@@ -39,10 +39,14 @@ int ct_sig_real_action(int sig, const struct sigaction *act, struct sigaction *o
 /* Restores sig's default action (really, not just as the program sees it), unblocks it and
  * raises it: the caller dies of it as it would without the agent. */
 void ct_sig_die_default(int sig);
-/* Calls fn (on the program's thread, right after the change) whenever the program blocks
- * sig in a thread's mask with sigprocmask or pthread_sigmask, with the address the call
- * returns to (who blocked it). One watch; constructor. */
-void ct_sig_on_block(int sig, void (*fn)(const void *caller));
+/* Calls fn on the program's thread whenever the program changes a thread's mask with
+ * sigprocmask or pthread_sigmask in a way that concerns sig, with the address the call
+ * returns to (who changed it): CT_SIG_BLOCKING just before a change that blocks sig,
+ * CT_SIG_BLOCKED right after it, CT_SIG_UNBLOCKED right after a change that leaves sig
+ * unblocked (SIG_UNBLOCK of it, or SIG_SETMASK without it, whatever the mask was).
+ * Two watches (a second call with the same fn moves its watch); constructor. */
+enum { CT_SIG_BLOCKING = 1, CT_SIG_BLOCKED, CT_SIG_UNBLOCKED };
+void ct_sig_on_mask(int sig, void (*fn)(int event, const void *caller));
 /* Whether the calling thread blocks sig now (one system call). */
 int ct_sig_blocked(int sig);
 /* Starts one of the agent's own threads, named name (NULL: unnamed), with every signal

@@ -13,7 +13,9 @@
  * signal) later — sigaction, signal, setitimer(ITIMER_PROF) — moves us to another free
  * real-time signal (sighooks.c): each thread re-arms its timer on the new signal at its
  * next tick, and ticks of ours still in flight on the old signal are recognised by their
- * sigev_value and never reach the program's handler.
+ * sigev_value and never reach the program's handler. A thread's timer pauses while the
+ * thread blocks the signal (signal_mask), so a program reading its blocked signals with
+ * signalfd or sigtimedwait never reads a tick of ours.
  */
 #include <errno.h>
 #include <signal.h>
@@ -113,18 +115,59 @@ static int free_rt_signal(void)
 
 static void signal_taken(int sig);
 
-/* Threads that blocked the timer's signal (sigprocmask, pthread_sigmask): a blocked tick
- * stays pending, and the thread's CPU time goes unsampled while it blocks. Counted once a
- * thread, for summary.txt's warning. */
+/* Threads that block the timer's signal (sigprocmask, pthread_sigmask, or a mask they
+ * started with): a tick they blocked would stay pending, and a program that blocks every
+ * signal to read them with signalfd or sigtimedwait would receive it. So a thread's timer
+ * pauses just before the thread blocks the signal, keeping what was left of its period,
+ * and resumes when the thread unblocks it; its CPU time goes unsampled meanwhile. Counted
+ * once a thread, for summary.txt's warning. */
 static _Atomic uint64_t blocked_threads;
-static __thread int tls_blocked;
+static __thread int tls_blocked __attribute__((tls_model("initial-exec")));
+static __thread int tls_paused __attribute__((tls_model("initial-exec")));
+static __thread struct timespec tls_left __attribute__((tls_model("initial-exec")));
 
-static void signal_blocked(const void *caller)
+static void count_blocked(const void *caller)
 {
 	/* libunwind blocks every signal around its caches, at a thread's exit outside a hook */
-	if (!tls_blocked && !ct_stack_in_unwinder(caller)) {
+	if (!tls_blocked && !(caller && ct_stack_in_unwinder(caller))) {
 		tls_blocked = 1;
 		atomic_fetch_add_explicit(&blocked_threads, 1, memory_order_relaxed);
+	}
+}
+
+static void set_timer(const struct timespec *value, struct itimerspec *old)
+{
+	struct itimerspec its = {.it_value = *value};
+	if (value->tv_sec || value->tv_nsec)
+		its.it_interval = (struct timespec){(time_t)(period_ns / 1000000000ull),
+						    (long)(period_ns % 1000000000ull)};
+	timer_settime(tls_timer, 0, &its, old);
+}
+
+static void pause_timer(void)
+{
+	struct itimerspec old;
+	set_timer(&(struct timespec){0, 0}, &old);
+	tls_left = old.it_value;
+	tls_paused = 1;
+}
+
+static void resume_timer(void)
+{
+	if (!tls_left.tv_sec && !tls_left.tv_nsec)
+		tls_left.tv_nsec = 1; /* it was due as the thread blocked */
+	tls_paused = 0;
+	set_timer(&tls_left, NULL);
+}
+
+/* sighooks.c's watch of the timer's signal in the program's masks (async-signal-safe). */
+static void signal_mask(int event, const void *caller)
+{
+	if (event == CT_SIG_BLOCKING && tls_armed && !tls_paused) {
+		pause_timer();
+		count_blocked(caller);
+	} else if (event == CT_SIG_UNBLOCKED && tls_armed && tls_paused) {
+		resume_timer();
 	}
 }
 
@@ -158,7 +201,7 @@ static void signal_taken(int sig)
 		return;
 	}
 	signo = s;
-	ct_sig_on_block(s, signal_blocked);
+	ct_sig_on_mask(s, signal_mask);
 	snprintf(ct_engine_reason, sizeof(ct_engine_reason),
 		 "timer signal %d, CLOCK_THREAD_CPUTIME_ID, %d Hz (moved from signal %d, which "
 		 "the program took)",
@@ -190,7 +233,7 @@ int ct_timer_start(char *why, size_t whylen)
 		return r;
 	}
 	atomic_store_explicit(&enabled, 1, memory_order_relaxed);
-	ct_sig_on_block(signo, signal_blocked);
+	ct_sig_on_mask(signo, signal_mask);
 	r = ct_timer_arm_thread();
 	if (r < 0) {
 		snprintf(why, whylen, "timer: timer_create: %s", strerror(-r));
@@ -217,13 +260,14 @@ int ct_timer_arm_thread(void)
 	/* First expiry uniformly in (0, period]: a cheap LCG on tid and time is enough. */
 	uint64_t x = (ct_now() ^ ((uint64_t)ct_gettid() << 32)) * 6364136223846793005ull + 1;
 	uint64_t first = 1 + (x >> 33) % period_ns;
-	struct itimerspec its = {
-		.it_interval = {(time_t)(period_ns / 1000000000ull),
-				(long)(period_ns % 1000000000ull)},
-		.it_value = {(time_t)(first / 1000000000ull), (long)(first % 1000000000ull)},
-	};
-	timer_settime(tls_timer, 0, &its, NULL);
+	tls_left =
+		(struct timespec){(time_t)(first / 1000000000ull), (long)(first % 1000000000ull)};
 	tls_armed = 1;
+	tls_paused = 1;
+	if (ct_sig_blocked(signo)) /* the mask it started with (its creator's, or exec's) */
+		count_blocked(NULL);
+	else
+		resume_timer();
 	return 0;
 }
 
@@ -233,6 +277,7 @@ void ct_timer_disarm_thread(void)
 	if (tls_armed) {
 		timer_delete(tls_timer);
 		tls_armed = 0;
+		tls_paused = 0;
 	}
 }
 
@@ -252,8 +297,7 @@ static void rearm_thread(void)
 {
 	if (!tls_armed)
 		return;
-	timer_delete(tls_timer);
-	tls_armed = 0;
+	ct_timer_disarm_thread();
 	ct_timer_arm_thread();
 }
 
@@ -266,6 +310,7 @@ void ct_timer_fork_child(void)
 {
 	/* POSIX timers are not inherited; the TLS says armed because it was copied. */
 	tls_armed = 0;
+	tls_paused = 0;
 	ct_timer_arm_thread();
 }
 

@@ -51,3 +51,23 @@ grep -q "^warning=.*1 thread(s) blocked the timer engine's signal" "$TMP/blockal
 	fail "cpu_hot failed under the agent"
 ! grep -q "blocked the timer" "$TMP/plain.out/summary.txt" || fail "a warning without a blocked signal"
 ok "a program blocking the timer's signal is warned about in summary.txt; one that does not is not"
+
+# A program that blocks every signal and reads them with signalfd or sigtimedwait (a
+# daemon's loop; its threads inherit the mask) reads none of the timer's ticks: a thread's
+# timer pauses while it blocks the signal. One that unblocks again is sampled from then on.
+for mode in signalfd sigtimedwait thread; do
+	run_status "$CTRACE" record -q -o "$TMP/reader-$mode" --sampler timer -- \
+		"$PROGS/sig_reader" $mode > "$TMP/reader-$mode.out" 2> "$TMP/reader-$mode.err"
+	[ "$st" = 0 ] || { cat "$TMP/reader-$mode.err"; fail "$mode: the program read the agent's ticks (status $st)"; }
+	grep -qx "unexpected 0" "$TMP/reader-$mode.out" || fail "$mode: no count printed"
+	grep -q "blocked the timer engine's signal" "$TMP/reader-$mode/summary.txt" ||
+		fail "$mode: no warning about the blocked signal"
+done
+"$CTRACE" record -q -o "$TMP/reader-unblock" --sampler timer -- "$PROGS/sig_reader" unblock \
+	> "$TMP/reader-unblock.out" || fail "unblock: the program read the agent's ticks"
+pprof_top "$TMP/reader-unblock/cpu.pb.gz" > "$TMP/unblock.top"
+v=$(share "$TMP/unblock.top" unblocked_part cum)
+b=$(share "$TMP/unblock.top" blocked_part cum)
+near "$v" 100 15 && near "$b" 0 10 ||
+	{ cat "$TMP/unblock.top"; fail "unblock: unblocked_part $v%, blocked_part $b% of the samples"; }
+ok "signalfd, sigtimedwait and an inheriting thread read no tick; sampling resumes at unblock ($v%)"
