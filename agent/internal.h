@@ -167,7 +167,12 @@ void ct_flush_end(void);
  * monotonic time sampling stopped (0 while recording); written by main.c, read at exit. */
 extern ct_clock_snapshot ct_start_clock;
 extern uint64_t ct_stop_mono;
-void ct_shutdown(void);	      /* idempotent: stop, drain, write everything */
+void ct_shutdown(void); /* idempotent: stop, drain, write everything */
+/* exechooks.c: summary.txt's warning when the image exec'd; in the constructor, the
+ * previous image's files moved out of the new image's folder (DIR, or own_folder: its own
+ * DIR/<pid>) into <pid>.<n>/ (DIR/<pid>.<n>, or beside its own folder). */
+void ct_exec_warning(char *buf, size_t len);
+void ct_exec_set_aside(int own_folder);
 void ct_thread_started(void); /* per new thread (from the pthread_create trampoline) */
 /* The collector's side of a flush a terminating signal asked for: between drains it
  * checks ct_flush_requested(), then calls ct_flush_begin(), drains, ct_flush_end(). */

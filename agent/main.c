@@ -9,10 +9,9 @@
  * before the signal is re-raised with the default action, so the program dies exactly as
  * it would have (an asynchronous one that finds the flush blocked is deferred until the
  * flush ends: on_terminating_signal). A forked child records into DIR/<pid>/ (made only
- * if it has data; DIR/.children says how it ended); a program it execs starts a fresh
- * agent that writes to DIR/<pid>/. Exits that skip all of this (SIGKILL, raw exit_group)
- * leave the periodic checkpoints (checkpoint.c) for `ctrace record` to finish.
- */
+ * if it has data; DIR/.children says how it ended); an exec ends the image's recording
+ * (exechooks.c). Exits that skip all this (SIGKILL, raw exit_group) leave the periodic
+ * checkpoints (checkpoint.c) for `ctrace record` to finish. */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -64,8 +63,8 @@ static _Atomic int flushing;
 static _Atomic uint32_t flusher_tid;
 static _Atomic int pending_signal;
 static int is_fork_child;
-/* This process writes to a folder of its own, DIR/<pid> (a forked child, or a program a
- * traced process exec'd): it is made only if the process has something to write. */
+/* Writing to a folder of its own, DIR/<pid> (a forked child, or a program a traced
+ * process exec'd): made only if the process has something to write. */
 static int own_folder;
 /* The process this agent records. A vfork child shares our memory but runs no atfork
  * handlers: when getpid() differs, ct_shutdown must not touch the parent's state. */
@@ -195,6 +194,7 @@ static int write_summary(void)
 	ct_raw_clone_warning(s.warning, sizeof(s.warning));
 	ct_timer_warning(s.warning, sizeof(s.warning));
 	ct_ann_label_warning(s.warning, sizeof(s.warning));
+	ct_exec_warning(s.warning, sizeof(s.warning));
 	ct_ann_misuse_line(s.annotate_misuse, sizeof(s.annotate_misuse));
 	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());
 	snprintf(s.config, sizeof(s.config), "%s", ct_config_warnings());
@@ -204,8 +204,7 @@ static int write_summary(void)
 	return rc;
 }
 
-/* Stops sampling, writes every source's files. Runs once, on whichever thread gets here
- * first (the exit path, or the collector on a signal's request). */
+/* Stops sampling. Once, on whichever thread comes first (exit path, or collector). */
 static void finish_all(void)
 {
 	int expected = 0;
@@ -219,8 +218,7 @@ static void finish_all(void)
 		ct_timer_stop();
 }
 
-/* Whether there is anything to write: a profile event, misuse of the annotation API to
- * report, or only the trace was asked for. */
+/* Anything to write: a profile event, annotation misuse, or only the trace was asked for. */
 static int has_data(void)
 {
 	char misuse[8];
@@ -443,8 +441,7 @@ static void install_flush_handlers(void)
 	}
 }
 
-/* "start <cmd>" in DIR/.children, while the process may still write there (before a
- * privilege drop). */
+/* "start <cmd>" in DIR/.children, while it may still write there (before a setuid). */
 static void note_start(void)
 {
 	char b[300] = "start ";
@@ -501,7 +498,8 @@ static void at_fork_child(void)
 }
 
 /* Picks the output directory: the first process of a run owns CTRACE_OUT; a program that
- * a traced process execs later (other pid, owner still alive) writes to DIR/<pid>. */
+ * a traced process execs later (other pid, owner still alive) writes to DIR/<pid>. Files
+ * an earlier image of this pid left there move aside first (exechooks.c). */
 static void claim_out_dir(void)
 {
 	if (ct_out_dir_create() < 0)
@@ -526,8 +524,10 @@ static void claim_out_dir(void)
 			b[n > 0 ? n : 0] = 0;
 		}
 		int pid = atoi(b);
-		if (pid == getpid())
-			return; /* we exec'd ourselves: same process, same files */
+		if (pid == getpid()) { /* we exec'd ourselves: still the owner */
+			ct_exec_set_aside(0);
+			return;
+		}
 		if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
 			break; /* owned by a live process */
 		unlink(owner); /* stale */
@@ -535,6 +535,7 @@ static void claim_out_dir(void)
 	size_t len = strlen(ct_cfg.out_dir);
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
 	own_folder = 1; /* made by its first write, if it has any */
+	ct_exec_set_aside(1);
 	note_start();
 }
 

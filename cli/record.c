@@ -104,13 +104,15 @@ static void print_summary(const char *dir)
 	ct_error err = {.offset = -1};
 	int rc = ct_summary_read(path, &sum, &err);
 	char files[1024] = "";
-	int children = 0;
+	int children = 0, images = 0;
 	DIR *d = opendir(dir);
 	if (d) {
 		struct dirent *e;
 		while ((e = readdir(d))) {
 			size_t len = strlen(e->d_name);
-			if (ct_outdir_is_child(e->d_name))
+			if (ct_outdir_is_pre_exec(e->d_name))
+				images++;
+			else if (ct_outdir_is_child(e->d_name))
 				children++;
 			else if ((ct_outdir_profile_of(e->d_name) ||
 				  strcmp(e->d_name, CT_FILE_TRACE) == 0) &&
@@ -164,6 +166,9 @@ static void print_summary(const char *dir)
 	if (children)
 		fprintf(stderr, "ctrace: %d child process%s recorded in %s/<pid>/\n", children,
 			children == 1 ? "" : "es", dir);
+	if (images)
+		fprintf(stderr, "ctrace: %d program%s before an exec recorded in %s/<pid>.<n>/\n",
+			images, images == 1 ? "" : "s", dir);
 }
 
 /* Alive threads besides main that record's summary lists with their stacks; more (a JVM's

@@ -121,7 +121,10 @@ static void print_also_here(const char *dir)
 			continue;
 		snprintf(buf, sizeof(buf), "%s/%s/%s", dir, e->d_name, CT_FILE_SUMMARY);
 		if (stat(buf, &st) == 0)
-			printf("Also here: %s/%s/ (a child process's profiles)\n", dir, e->d_name);
+			printf("Also here: %s/%s/ (%s)\n", dir, e->d_name,
+			       ct_outdir_is_pre_exec(e->d_name)
+				       ? "the profiles of a program before it exec'd"
+				       : "a child process's profiles");
 	}
 	closedir(d);
 }

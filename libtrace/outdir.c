@@ -87,7 +87,19 @@ bool ct_outdir_is_temp(const char *name)
 
 bool ct_outdir_is_child(const char *name)
 {
-	return name[0] >= '1' && name[0] <= '9' && strspn(name, "0123456789") == strlen(name);
+	size_t pid = strspn(name, "0123456789");
+	if (name[0] < '1' || name[0] > '9')
+		return false;
+	if (!name[pid])
+		return true;
+	const char *n = name + pid + 1; /* <pid>.<n>: an image before an exec */
+	return name[pid] == '.' && n[0] >= '1' && n[0] <= '9' &&
+	       strspn(n, "0123456789") == strlen(n);
+}
+
+bool ct_outdir_is_pre_exec(const char *name)
+{
+	return ct_outdir_is_child(name) && strchr(name, '.') != NULL;
 }
 
 /* Writes "key=value\n" with any newline in value turned into a space. */

@@ -76,8 +76,10 @@ bool ct_outdir_is_ours(const char *name);
  * (NAME.tmp.<pid>.<n>, NAME.tmp.<random>): one left behind is from a killed writer. */
 bool ct_outdir_is_temp(const char *name);
 
-/* True for the name of a child process's subdirectory (DIR/<pid>/): a decimal pid. */
+/* True for the name of a child process's subdirectory (DIR/<pid>/: a decimal pid), or of
+ * a process's image before it exec'd (<pid>.<n>/, n from 1: ct_outdir_is_pre_exec). */
 bool ct_outdir_is_child(const char *name);
+bool ct_outdir_is_pre_exec(const char *name);
 
 /* ---- summary.txt --------------------------------------------------------------------- */
 #define CT_SUMMARY_PID "pid"

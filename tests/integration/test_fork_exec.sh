@@ -4,6 +4,7 @@
 # that exec'd (or died) before writing anything, and a child that recorded nothing writes
 # no folder but says so in DIR/.children.
 . "$(dirname "$0")/lib.sh"
+PROGS=$CT_BUILD/tests/progs
 
 # bash forks (dash would vfork) for every command. The outer shell owns DIR; the inner one (exec'd, DIR/<pid>) forks children that exec
 # /bin/true: each such fork child once made DIR/<inner>/<child>/ and never wrote into it,
@@ -31,3 +32,58 @@ empty=$(find "$TMP/fe" -type d -empty)
 [ -z "$empty" ] || { find "$TMP/fe" >&2; fail "empty folders left behind: $empty"; }
 find "$TMP/fe" -name '*.tmp*' | grep -q . && fail "temporary files left behind"
 ok "fork+exec: $n processes recorded, $started children accounted for in .children, no empty folder"
+
+# An exec ends the recording of the program that calls it: its files are written first. The
+# program exec'd takes over the folder (DIR, for the first process) and the one before is
+# moved into DIR/<pid>.1/ — CPU time before an exec was lost without a word.
+"$CTRACE" record -q -o "$TMP/ex" -- "$PROGS/exec_after" "$SAMPLES/cpu_hot" 0.3 > /dev/null ||
+	fail "exec_after cpu_hot failed under the agent"
+pre=$(find "$TMP/ex" -mindepth 1 -maxdepth 1 -type d -name '[0-9]*.1')
+[ -n "$pre" ] && [ -f "$pre/cpu.pb.gz" ] || { find "$TMP/ex" >&2; fail "no DIR/<pid>.1/ with the profile before the exec"; }
+pprof_top "$pre/cpu.pb.gz" > "$TMP/pre.top"
+v=$(share "$TMP/pre.top" before_exec cum)
+near "$v" 100 10 || { cat "$TMP/pre.top"; fail "before the exec: before_exec has $v%"; }
+grep -q "^warning=.*exec'd $SAMPLES/cpu_hot" "$pre/summary.txt" || fail "the summary does not say the recording ended at the exec"
+grep -q "^cmd=.*cpu_hot" "$TMP/ex/summary.txt" || fail "DIR is not the exec'd program's"
+pprof_top "$TMP/ex/cpu.pb.gz" > "$TMP/post.top"
+[ "$(share "$TMP/post.top" before_exec cum)" = 0 ] || fail "the exec'd program's profile holds the time before the exec"
+ok "CPU before an exec: DIR/$(basename "$pre")/ (before_exec $v%), the exec'd program in DIR"
+
+# A wrapper script's exec leaves the program's profile in DIR; a pipeline in a nested shell
+# leaves no truncated trace.ctr of a forked child that exec'd (every trace has its summary).
+"$CTRACE" record -q -o "$TMP/wrap" -- sh -c "exec $SAMPLES/cpu_hot 0.2" > /dev/null || fail "wrapper failed"
+pprof_top "$TMP/wrap/cpu.pb.gz" > "$TMP/wrap.top"
+v=$(share "$TMP/wrap.top" hot_loop cum)
+[ "${v%.*}" -ge 35 ] || { cat "$TMP/wrap.top"; fail "the exec'd program's profile is not in DIR (hot_loop $v%)"; }
+"$CTRACE" record -q -o "$TMP/pipe" -- sh -c 'sh -c "echo hi | tr a-z A-Z"; true' > "$TMP/pipe.out" ||
+	fail "pipeline failed"
+grep -qx HI "$TMP/pipe.out" || fail "pipeline output differs"
+for t in $(find "$TMP/pipe" -name trace.ctr); do
+	[ -f "$(dirname "$t")/summary.txt" ] || { find "$TMP/pipe" >&2; fail "a stray trace without a summary: $t"; }
+done
+ok "a wrapper's exec leaves the program's profile in DIR; no stray trace in a nested pipeline"
+
+# An exec that fails: the recording ended at the call (the summary says so), the program
+# goes on exactly as without the agent.
+run_status "$CTRACE" record -q -o "$TMP/exfail" -- "$PROGS/exec_after" fail > "$TMP/exfail.out"
+[ "$st" = 0 ] && grep -qx "went on" "$TMP/exfail.out" || fail "exec_after fail: status $st"
+grep -q "^warning=.*exec'd /nonexistent/program" "$TMP/exfail/summary.txt" ||
+	fail "a failed exec: the summary does not say where the recording ended"
+pprof_top "$TMP/exfail/cpu.pb.gz" > "$TMP/fail.top"
+v=$(share "$TMP/fail.top" before_exec cum)
+[ "${v%.*}" -ge 80 ] || { cat "$TMP/fail.top"; fail "a failed exec: before_exec has $v%"; }
+ok "a failed exec: the program goes on (status 0), its profile up to the exec is written"
+
+# A child that execs a program without the agent (`env -i` drops LD_PRELOAD), or into
+# another directory (a nested record): record names the reason, not SIGKILL or the OOM killer.
+"$CTRACE" record -o "$TMP/envi" -- sh -c "env -i $SAMPLES/cpu_hot 0.05; true" > /dev/null 2> "$TMP/envi.err" ||
+	{ cat "$TMP/envi.err"; fail "env -i failed"; }
+grep -q "wrote nothing: exec'd $SAMPLES/cpu_hot, which runs without the agent" "$TMP/envi.err" ||
+	{ cat "$TMP/envi.err"; fail "env -i: the reason is not named"; }
+"$CTRACE" record -o "$TMP/outer" -- "$CTRACE" record -q -o "$TMP/inner" -- "$SAMPLES/cpu_hot" 0.05 \
+	> /dev/null 2> "$TMP/nested.err" || { cat "$TMP/nested.err"; fail "nested record failed"; }
+grep -q "which records into another directory" "$TMP/nested.err" ||
+	{ cat "$TMP/nested.err"; fail "nested record: the reason is not named"; }
+! grep -q "SIGKILL" "$TMP/envi.err" "$TMP/nested.err" || fail "a child blamed on SIGKILL"
+[ -f "$TMP/inner/cpu.pb.gz" ] || fail "the nested record wrote no profile"
+ok "a child exec'd without the agent or into another directory is named with its reason"

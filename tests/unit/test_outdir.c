@@ -71,6 +71,10 @@ START_TEST(profile_names)
 	ck_assert(!ct_outdir_is_child("0123"));
 	ck_assert(!ct_outdir_is_child("12a"));
 	ck_assert(!ct_outdir_is_child(""));
+	ck_assert(ct_outdir_is_child("1234.1") && ct_outdir_is_pre_exec("1234.12"));
+	ck_assert(!ct_outdir_is_pre_exec("1234"));
+	ck_assert(!ct_outdir_is_child("1234.") && !ct_outdir_is_child("1234.0"));
+	ck_assert(!ct_outdir_is_child("1234.1.2") && !ct_outdir_is_child("1234.x"));
 }
 END_TEST
 

@@ -1,0 +1,285 @@
+/*
+ * exechooks.c — the exec family, interposed: an exec replaces the image the agent records,
+ * so that image's recording ends there and is written, as at an exit.
+ *
+ * Without this, what an image did before it exec'd was lost: its collector died with it
+ * unwritten, and the new image's agent started over in the same folder (a wrapper's 1.5 s
+ * of CPU before `exec`, gone without a word; a forked shell's stream left as a truncated
+ * trace.ctr). Now each of execve, execv, execvp, execvpe, execl, execle, execlp, fexecve
+ * and execveat first ends the recording (ct_shutdown: stop, drain, write; a forked child
+ * that recorded nothing leaves no folder), then calls the real one. glibc's own execs
+ * (posix_spawn, system, popen) run in a child sharing our memory, not through these.
+ *
+ * The new image writes where a process of its pid would: the owner's DIR, or DIR/<pid>/.
+ * If the previous image's files are there, it first moves them into a folder of their own,
+ * <pid>.<n> (n = 1, 2, ... the first free), where a child's folder <pid> would be: inside
+ * DIR for the owner, beside DIR/<pid>/ otherwise. So DIR always ends with the last
+ * image's profiles (a wrapper script's `exec ./server` leaves the server's in DIR), and
+ * the images before are kept next to it (ct_exec_set_aside, from the constructor).
+ *
+ * If the exec fails the process goes on unrecorded: its recording ended at the call, and
+ * summary.txt says so (the warning names the program it tried to exec). Both the warning
+ * and, for a process with a folder of its own, DIR/.children say what the environment the
+ * program gets makes of its recording: none (no libctrace.so in LD_PRELOAD: `env -i`, a
+ * sandbox), disabled, or into another directory (a nested `ctrace record`).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/internal.h"
+#include "libtrace/outdir.h"
+
+static char exec_target[160]; /* the program the image exec'd, for summary.txt */
+/* The recorded process: a vfork child (posix_spawn's, a shell's) shares our memory but has
+ * its own pid and runs no atfork handler — its exec must touch nothing of ours. */
+static pid_t image_pid;
+
+static void image_forked(void)
+{
+	image_pid = getpid();
+}
+
+/* CTRACE_OUT as this image started with it (the program may change its environment). */
+static char start_out[4096];
+static int start_out_set;
+
+__attribute__((constructor)) static void exec_hooks_init(void)
+{
+	const char *out = getenv("CTRACE_OUT");
+	start_out_set = out != NULL;
+	snprintf(start_out, sizeof(start_out), "%s", out ? out : "");
+	image_pid = getpid();
+	pthread_atfork(NULL, NULL, image_forked);
+}
+
+static const char *exec_fate; /* what becomes of the exec'd program's recording */
+static int exec_elsewhere;    /* ...which is not DIR's: nothing, or another directory */
+
+void ct_exec_warning(char *buf, size_t len)
+{
+	if (exec_target[0])
+		ct_warning_add(buf, len, "the recording ends where the program exec'd %s, %s",
+			       exec_target, exec_fate);
+}
+
+static const char *env_get(char *const envp[], const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
+			return envp[i] + n + 1;
+	return NULL;
+}
+
+/* Why the exec'd program will not be recorded here, from the environment it gets (`env -i`,
+ * a sandbox's clean environment, a nested `ctrace record`); NULL if it will be. */
+static const char *fate(char *const envp[])
+{
+	const char *pre = env_get(envp, "LD_PRELOAD");
+	const char *off = env_get(envp, "CTRACE_DISABLE");
+	const char *out = env_get(envp, "CTRACE_OUT"), *ours = start_out_set ? start_out : NULL;
+	if (!pre || !strstr(pre, "libctrace"))
+		return "which runs without the agent (its environment has no libctrace.so in "
+		       "LD_PRELOAD)";
+	if (off && *off && strcmp(off, "0") != 0)
+		return "which runs with the agent disabled (CTRACE_DISABLE in its environment)";
+	if (!out != !ours || (out && strcmp(out, ours) != 0))
+		return "which records into another directory (its environment's CTRACE_OUT "
+		       "differs)";
+	return NULL;
+}
+
+/* Ends this image's recording before it is replaced by a program that gets envp. */
+static void before_exec(const char *what, char *const envp[])
+{
+	if (ct_tls_guard || getpid() != image_pid)
+		return;
+	int saved = errno;
+	if (!exec_target[0]) {
+		snprintf(exec_target, sizeof(exec_target), "%s", what ? what : "?");
+		exec_fate = fate(envp);
+		exec_elsewhere = exec_fate != NULL;
+		if (!exec_fate)
+			exec_fate = "which is recorded on its own (if the agent can load into it)";
+	}
+	int was_active = ct_active();
+	ct_shutdown();
+	/* DIR/.children's last word on this process, when the next program will not write
+	 * there: `ctrace record` names it if this image left no files. */
+	if (was_active && exec_elsewhere) {
+		char line[300];
+		snprintf(line, sizeof(line), "end exec'd %.120s, %s", exec_target, exec_fate);
+		ct_out_child_note(line);
+	}
+	errno = saved;
+}
+
+#define REAL(name)                                                                                 \
+	static __typeof__(&name) real_##name;                                                      \
+	if (!real_##name)                                                                          \
+	*(void **)&real_##name = ct_real(#name)
+
+CT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	REAL(execve);
+	before_exec(path, envp);
+	return real_execve(path, argv, envp);
+}
+
+CT_EXPORT int execv(const char *path, char *const argv[])
+{
+	REAL(execv);
+	before_exec(path, environ);
+	return real_execv(path, argv);
+}
+
+CT_EXPORT int execvp(const char *file, char *const argv[])
+{
+	REAL(execvp);
+	before_exec(file, environ);
+	return real_execvp(file, argv);
+}
+
+CT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	REAL(execvpe);
+	before_exec(file, envp);
+	return real_execvpe(file, argv, envp);
+}
+
+CT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	REAL(fexecve);
+	before_exec(argv[0] ? argv[0] : "a file descriptor", envp);
+	return real_fexecve(fd, argv, envp);
+}
+
+CT_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		       int flags)
+{
+	REAL(execveat);
+	before_exec(*path ? path : argv[0] ? argv[0] : "?", envp);
+	return real_execveat(dirfd, path, argv, envp, flags);
+}
+
+/* The variadic forms: their arguments up to the NULL, as an argv (as glibc does, on the
+ * stack), then the vector form. */
+static size_t count_args(va_list ap)
+{
+	va_list c;
+	va_copy(c, ap);
+	size_t n = 1; /* arg0, already taken */
+	while (va_arg(c, const char *))
+		n++;
+	va_end(c);
+	return n;
+}
+
+#define ARGV_FROM_VA(argv, arg0, ap)                                                               \
+	size_t n_ = count_args(ap);                                                                \
+	if (n_ > 1u << 20) {                                                                       \
+		va_end(ap);                                                                        \
+		errno = E2BIG;                                                                     \
+		return -1;                                                                         \
+	}                                                                                          \
+	char *argv[n_ + 1];                                                                        \
+	argv[0] = (char *)(arg0);                                                                  \
+	for (size_t i_ = 1; i_ <= n_; i_++)                                                        \
+	argv[i_] = va_arg(ap, char *) /* the last is the NULL */
+
+CT_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	ARGV_FROM_VA(argv, arg, ap);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+CT_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	ARGV_FROM_VA(argv, arg, ap);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+CT_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	ARGV_FROM_VA(argv, arg, ap);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+/* ---- the new image: the previous one's files out of its way ---- */
+
+static int is_window(const char *name) /* a CTRACE_PERIOD window: 20261204T101500.123Z */
+{
+	return strlen(name) == 20 && name[8] == 'T' && name[19] == 'Z' &&
+	       strspn(name, "0123456789") == 8;
+}
+
+static int belongs_to_image(const char *name, int pid)
+{
+	char map[32];
+	snprintf(map, sizeof(map), "perf-%d.map", pid);
+	return (ct_outdir_is_ours(name) && strcmp(name, CT_FILE_OWNER) != 0 &&
+		strcmp(name, CT_FILE_CHILDREN) != 0) ||
+	       ct_outdir_is_temp(name) || strcmp(name, map) == 0 || is_window(name);
+}
+
+void ct_exec_set_aside(int own_folder)
+{
+	char path[sizeof(ct_cfg.out_dir) + 32];
+	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, CT_FILE_SUMMARY);
+	struct stat sb;
+	if (lstat(path, &sb) != 0) {
+		snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, CT_FILE_CHECKPOINT);
+		if (lstat(path, &sb) != 0)
+			return; /* no earlier image wrote here */
+	}
+	/* Where a child folder <pid> would be: in DIR for the owner, beside DIR/../<pid>. */
+	int pid = (int)getpid(), n = 1;
+	int base = (int)strlen(ct_cfg.out_dir);
+	if (own_folder)
+		base = (int)(strrchr(ct_cfg.out_dir, '/') - ct_cfg.out_dir);
+	while (snprintf(path, sizeof(path), "%.*s/%d.%d", base, ct_cfg.out_dir, pid, n),
+	       mkdir(path, 0755) < 0)
+		if (errno != EEXIST || ++n > 1000) {
+			ct_log("cannot make %s: %s", path, strerror(errno));
+			return;
+		}
+	DIR *d = opendir(ct_cfg.out_dir);
+	if (!d)
+		return;
+	/* Passes until one moves nothing: a directory changed while read may skip names. */
+	for (int moved = 1, pass = 0; moved && pass < 8; pass++) {
+		moved = 0;
+		rewinddir(d);
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (belongs_to_image(e->d_name, pid)) {
+				char to[sizeof(path) + 256];
+				snprintf(to, sizeof(to), "%s/%s", path, e->d_name);
+				if (renameat(dirfd(d), e->d_name, AT_FDCWD, to) == 0)
+					moved++;
+				else
+					ct_log("cannot move %s to %s: %s", e->d_name, to,
+					       strerror(errno));
+			}
+	}
+	closedir(d);
+}
