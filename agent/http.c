@@ -46,6 +46,7 @@
 #include "agent/internal.h"
 #include "agent/live.h"
 #include "agent/sighooks.h"
+#include "libtrace/httpaddr.h"
 
 #define REQ_MAX 8192
 #define HEAD_TIMEOUT_MS 5000
@@ -501,51 +502,6 @@ static void at_exit_unlink(void)
 		unlink(unix_path);
 }
 
-/* Whether a TCP address may be served: loopback, unless CTRACE_HTTP_ALLOW_REMOTE=1. */
-static int allowed(const struct sockaddr_storage *ss)
-{
-	const char *v = getenv("CTRACE_HTTP_ALLOW_REMOTE");
-	if (v && strcmp(v, "1") == 0)
-		return 1;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	}
-	const struct sockaddr_in6 *in6 = (const void *)ss;
-	return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-}
-
-/* Parses HOST:PORT or [V6]:PORT into *ss. 0 or -EINVAL. */
-static int parse_tcp(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return -EINVAL;
-	long port = atol(colon + 1);
-	size_t hl = (size_t)(colon - addr);
-	if (port > 65535 || hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, addr, hl);
-	host[hl] = 0;
-	memset(ss, 0, sizeof(*ss));
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		struct sockaddr_in6 *in6 = (void *)ss;
-		host[hl - 1] = 0;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*in6);
-		return inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1 ? 0 : -EINVAL;
-	}
-	struct sockaddr_in *in = (void *)ss;
-	in->sin_family = AF_INET;
-	in->sin_port = htons((uint16_t)port);
-	*len = sizeof(*in);
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof(host), "127.0.0.1");
-	return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
-}
-
 /* A unix socket at path, mode 0600 from its creation on (umask around bind: the
  * constructor runs before the program's threads). A stale socket file is replaced. */
 static int listen_unix(const char *path)
@@ -578,9 +534,9 @@ static int listen_tcp(const char *addr)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (parse_tcp(addr, &ss, &len) < 0)
+	if (ct_http_addr_parse(addr, &ss, &len) < 0)
 		return -EINVAL;
-	if (!allowed(&ss))
+	if (!ct_http_addr_allowed(&ss))
 		return -EACCES;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -625,11 +581,8 @@ int ct_http_start(void)
 		return 0;
 	int fd = open_listener(addr);
 	if (fd < 0) {
-		const char *why = fd == -EACCES	  ? "not a loopback address (set "
-						    "CTRACE_HTTP_ALLOW_REMOTE=1 to allow it)"
-				  : fd == -EINVAL ? "not HOST:PORT, [V6]:PORT or unix:PATH"
-						  : strerror(-fd);
-		snprintf(status, sizeof(status), "not serving %.200s: %s", addr, why);
+		snprintf(status, sizeof(status), "not serving %.200s: %s", addr,
+			 ct_http_addr_error(fd));
 		ct_log("http: %s", status); /* stderr under CTRACE_VERBOSE */
 		return fd;
 	}

@@ -32,6 +32,7 @@
 #include "cli/commands.h"
 #include "cli/exe.h"
 #include "cli/finalize.h"
+#include "libtrace/httpaddr.h"
 #include "libtrace/outdir.h"
 #include "libtrace/symbolize.h"
 #include "libtrace/tracesched.h"
@@ -340,6 +341,11 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'H':
 			a->http = optarg;
+			if (ct_http_addr_check(optarg) < 0) {
+				fprintf(stderr, "ctrace: --http %s: %s\n", optarg,
+					ct_http_addr_error(ct_http_addr_check(optarg)));
+				return 2;
+			}
 			if (strncmp(optarg, "unix:", 5) == 0)
 				fprintf(stderr, "ctrace: serving /debug/pprof/ on %s\n", optarg);
 			else

@@ -13,6 +13,17 @@ grep -q "unknown mode 'hepa'" "$TMP/typo.err" || { cat "$TMP/typo.err"; fail "-e
 "$CTRACE" record -q -o "$TMP/alias" -e mutex -- true || fail "-e mutex (alias of lock) refused"
 ok "-e typos refused, aliases kept"
 
+# --http with an address the agent would refuse: refused before anything runs, never
+# announced as served.
+for addr in bogus 10.1.2.3:80 unix:; do
+	run_status "$CTRACE" record -o "$TMP/http" --http "$addr" -- touch "$TMP/ran" 2> "$TMP/http.err"
+	[ "$st" -eq 2 ] || fail "--http $addr: status $st, want 2"
+	grep -q "^ctrace: --http $addr: " "$TMP/http.err" || { cat "$TMP/http.err"; fail "--http $addr: no reason"; }
+	! grep -q serving "$TMP/http.err" || { cat "$TMP/http.err"; fail "--http $addr announced as served"; }
+	[ ! -e "$TMP/ran" ] || fail "--http $addr: the program ran"
+done
+ok "--http with a bad, remote or empty address refused before running"
+
 # The agent alone: a typo is logged (CTRACE_VERBOSE) and the names it knows still apply.
 CTRACE_OUT=$TMP/agent CTRACE_MODES=cpu,hepa CTRACE_VERBOSE=1 \
 	LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$SAMPLES/cpu_hot" 0.2 > /dev/null 2> "$TMP/agent.err" ||
