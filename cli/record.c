@@ -8,8 +8,9 @@
  * previous run's files, fork and exec CMD with LD_PRELOAD and CTRACE_* set; the child
  * asks to be SIGKILLed if ctrace dies (PR_SET_PDEATHSIG, checked against a parent already
  * gone), so it is never left running unobserved. SIGINT/SIGTERM/SIGHUP sent to ctrace
- * itself are forwarded (a terminal's Ctrl-C already reaches the whole process group, so
- * those are not sent twice). Wait: once CMD has exited, symbolize the profiles, print a
+ * alone are forwarded; one sent to the process group (a terminal's Ctrl-C, `kill -PGID`)
+ * or to the cgroup has reached the program already and is not sent twice (sentinel.h).
+ * Wait: once CMD has exited, symbolize the profiles, print a
  * one-paragraph summary on stderr and exit with CMD's status (128 + N when it was killed
  * by signal N; 127 when it could not be started).
  */
@@ -27,11 +28,13 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/exe.h"
 #include "cli/finalize.h"
+#include "cli/sentinel.h"
 #include "libtrace/httpaddr.h"
 #include "libtrace/outdir.h"
 #include "libtrace/symbolize.h"
@@ -39,10 +42,17 @@
 
 static volatile pid_t child;
 
+/* A signal a process sent: to ctrace alone, it goes on to the program; to the process group
+ * or the cgroup (the sentinel got it too), the program has it already. */
 static void forward(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
-	if (child > 0 && si && (si->si_code == SI_USER || si->si_code == SI_QUEUE))
+	if (child <= 0 || !si || (si->si_code != SI_USER && si->si_code != SI_QUEUE))
+		return;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!ct_sentinel_saw(sig, (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec, 50) &&
+	    child > 0)
 		kill(child, sig);
 }
 
@@ -478,6 +488,12 @@ static pid_t spawn(const struct record_args *a, const char *agent, const char *a
 		fprintf(stderr, "ctrace: pipe: %s\n", strerror(errno));
 		return -1;
 	}
+	int sr = ct_sentinel_start();
+	if (sr < 0)
+		fprintf(stderr,
+			"ctrace: warning: no sentinel process (%s): a signal sent to the "
+			"whole process group may reach the program twice\n",
+			strerror(-sr));
 	struct sigaction sa, old_int, old_term, old_hup;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = forward;
@@ -541,6 +557,7 @@ int ct_cmd_record(int argc, char **argv)
 	if (pid < 0)
 		return 1;
 	int exec_errno = wait_child(pid, errfd, &status);
+	ct_sentinel_stop();
 	if (exec_errno) {
 		fprintf(stderr, "ctrace: cannot run '%s': %s\n", a.cmd[0], strerror(exec_errno));
 		return exec_errno == ENOENT ? 127 : 126;

@@ -1,0 +1,33 @@
+/* sig_count.c — a server's shutdown: the first SIGINT/SIGTERM/SIGHUP starts a graceful
+ * stop (0.3 s), a second one during it would force a hard quit. Prints "ready" once its
+ * handlers are in place, then "got N" (the signals it received) and exits N (1 when
+ * graceful) — test_signal_forward counts how many copies of one kill reach it. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	got++;
+}
+
+int main(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	printf("ready\n");
+	fflush(stdout);
+	for (int i = 0; i < 1000 && !got; i++)
+		usleep(10000);
+	usleep(300000); /* the graceful stop, when a second signal would force a quit */
+	printf("got %d\n", (int)got);
+	return got;
+}
