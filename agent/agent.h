@@ -50,6 +50,7 @@ typedef struct {
 	int verbose;	      /* CTRACE_VERBOSE */
 	uint32_t stack_bytes; /* CTRACE_STACK_BYTES: user stack copied per CPU sample */
 	uint32_t ring_bytes;  /* CTRACE_RING_BYTES: each CPU's hook-record ring, a power of 2 */
+	uint64_t trace_max;   /* CTRACE_TRACE_MAX_MB in bytes: trace.ctr stops there; 0: no cap */
 	char out_dir[4096];   /* CTRACE_OUT, default "ctrace.out" */
 } ct_config;
 

@@ -116,6 +116,12 @@ void ct_config_load(void)
 		ct_cfg.stack_bytes = (uint32_t)(x & ~7ull);
 	/* Each CPU's ring of hook records: 4 MiB, or a power of two from 4 KiB to 256 MiB
 	 * (rounded down); small rings are for testing what a full ring does. */
+	/* trace.ctr's size, beyond which it is closed (complete, but ending there) rather than
+	 * left to fill the disk: 256 MiB is an hour of a busy server's switches and waits, and
+	 * about what `ctrace report` reads in a few GiB of memory. 0: no cap. */
+	ct_cfg.trace_max = 256ull << 20;
+	if (ct_env_u64("CTRACE_TRACE_MAX_MB", 0, 1u << 30, &x))
+		ct_cfg.trace_max = x << 20;
 	ct_cfg.ring_bytes = 4u << 20;
 	if (ct_env_u64("CTRACE_RING_BYTES", 4096, 256u << 20, &x)) {
 		uint32_t p2 = 4096;

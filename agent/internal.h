@@ -172,6 +172,8 @@ void ct_shutdown(void); /* idempotent: stop, drain, write everything */
  * previous image's files moved out of the new image's folder (DIR, or own_folder: its own
  * DIR/<pid>) into <pid>.<n>/ (DIR/<pid>.<n>, or beside its own folder). */
 void ct_exec_warning(char *buf, size_t len);
+/* trace.c: summary.txt's warning when trace.ctr stopped at its size cap. */
+void ct_trace_warning(char *buf, size_t len);
 void ct_exec_set_aside(int own_folder);
 void ct_thread_started(void); /* per new thread (from the pthread_create trampoline) */
 /* The collector's side of a flush a terminating signal asked for: between drains it

@@ -104,10 +104,9 @@ void *ct_real(const char *name)
 }
 
 /* Whether a thread learns its stack bounds as it starts: only where a signal handler needs
- * them (the timer engine's samples, the live server's thread dumps). Elsewhere they are
- * asked for at first need (ct_stack_bounds): pthread_getattr_np costs a system call and an
- * allocation, which a storm of short threads paid for every thread. Set by the
- * constructor (and a forked child's handler), read by new threads. */
+ * them (the timer engine's samples, the live server's thread dumps); else at first need
+ * (ct_stack_bounds): pthread_getattr_np costs a system call and an allocation, which a
+ * storm of short threads paid for every thread. Set by the constructor, read by threads. */
 static int eager_bounds;
 
 static void stack_bounds(void)
@@ -195,6 +194,7 @@ static int write_summary(void)
 	ct_timer_warning(s.warning, sizeof(s.warning));
 	ct_ann_label_warning(s.warning, sizeof(s.warning));
 	ct_exec_warning(s.warning, sizeof(s.warning));
+	ct_trace_warning(s.warning, sizeof(s.warning));
 	ct_ann_misuse_line(s.annotate_misuse, sizeof(s.annotate_misuse));
 	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());
 	snprintf(s.config, sizeof(s.config), "%s", ct_config_warnings());

@@ -23,17 +23,17 @@
  * whether switches exist); the collector's tick flushes a chunk at least every 250 ms and
  * whenever more than 1 MiB is buffered, so memory stays bounded and a SIGKILL loses at
  * most the last chunk. At exit the waits still in progress (threads stuck inside a hook:
- * agent/waitreg.c's registry) are written as open waits, then the footer. A forked child writes
- * DIR/<pid>/trace.ctr.
+ * agent/waitreg.c's registry) are written as open waits, then the footer. A forked child
+ * writes DIR/<pid>/trace.ctr. The file stops at CTRACE_TRACE_MAX_MB (cap), complete.
  *
- * Windows. Every event written here also goes to the open window traces (agent/tracewin.h:
- * /debug/pprof/trace?seconds=N and the CTRACE_PERIOD windows), through EMIT; they are
- * flushed with the trace.
+ * Windows. Every event written here also goes to the open window traces (tracewin.h:
+ * /debug/pprof/trace?seconds=N, CTRACE_PERIOD), through EMIT, flushed with the trace.
  *
  * Collector thread only (and the exit path after the collector stopped).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +54,9 @@
 #define EXIT_GRACE_NS 1000000000ull /* how long a written creation waits for a late start */
 #define MAX_MODULES_OUT 4096
 
-/* A thread creation of which one half was seen (see the file comment). Kept until both
- * halves were written, or, for a creation written from its FORK alone (overdue, e.g. a
- * raw clone() thread), until EXIT_GRACE_NS after the thread's exit: a THREAD_START that
- * still comes then adds only the start. */
+/* A thread creation of which one half was seen (file comment). Kept until both halves
+ * were written, or, for one written from its FORK alone (overdue: a raw clone() thread),
+ * until EXIT_GRACE_NS after its exit: a late THREAD_START then adds only the start. */
 typedef struct {
 	uint32_t tid;	  /* 0: empty slot */
 	uint32_t creator; /* from FORK (ptid) or THREAD_START */
@@ -84,6 +83,7 @@ static struct {
 	/* What reached the trace, logged at exit under CTRACE_VERBOSE ("sched: ..."). */
 	uint64_t switches, outs, preempted, names, forks, exits, waits, unblocks, samples;
 	uint64_t open_waits;
+	uint64_t capped_at, capped_bytes; /* trace.ctr closed at its size cap: when, how big */
 } tr = {.slot = -1};
 
 /* ---- the pending-creation table ----------------------------------------------------------- */
@@ -276,10 +276,9 @@ static void note_ring_drops(uint64_t now)
 }
 
 /* Before the writer writes: the file's current fd (the fd guard moves ours away when the
- * program dup2()s onto its number), else the file opened again where the writer left it (the
- * program closed our number, e.g. with a raw close_range, and may have reused it: that number
- * is never written). 0 with the fd pinned until the writes end (ct_fdg_unpin), or -1 with
- * the trace given up. */
+ * program dup2()s onto its number), else the file opened again where the writer left it
+ * (the program closed our number, e.g. a raw close_range, and may reuse it: never written).
+ * 0 with the fd pinned until the writes end (ct_fdg_unpin), or -1: the trace given up. */
 static int own_fd(void)
 {
 	int fd = ct_fdg_pin(tr.slot);
@@ -301,6 +300,43 @@ static int own_fd(void)
 	return 0;
 }
 
+/* trace.ctr reached CTRACE_TRACE_MAX_MB: closed there, complete, its last event saying why
+ * it ends early. The writer goes on into /dev/null: the windows get every event with it. */
+static void cap(uint64_t now)
+{
+	tr.capped_at = now;
+	tr.capped_bytes = ct_tw_offset(tr.w);
+	check(ct_tw_lost(tr.w, now, 1, CT_TRACE_CAP_REASON));
+	if (own_fd() == 0) {
+		check(ct_tw_close(tr.w, now));
+		ct_fdg_unpin();
+	} else {
+		ct_tw_free(tr.w);
+	}
+	tr.w = NULL;
+	ct_fdg_release(tr.slot);
+	snprintf(tr.path, sizeof(tr.path), "/dev/null");
+	int fd = open(tr.path, O_WRONLY | O_CLOEXEC);
+	tr.slot = fd < 0 ? -1 : ct_fdg_adopt(fd, CT_FDG_FILE);
+	char args[4096];
+	const char *argv[64];
+	ct_tw_info info = ct_trace_header(args, sizeof(args), argv, 64);
+	if (tr.slot < 0 || ct_tw_open(&tr.w, ct_fdg_get(tr.slot), &info) < 0) {
+		tr.w = NULL;
+		tr.failed = 1;
+	}
+}
+
+void ct_trace_warning(char *buf, size_t len)
+{
+	if (tr.capped_at)
+		ct_warning_add(buf, len,
+			       "trace.ctr stopped at its size cap (%llu MiB, CTRACE_TRACE_MAX_MB) "
+			       "%.1f s after the start; the profiles cover the whole run",
+			       (unsigned long long)(tr.capped_bytes >> 20),
+			       (double)(tr.capped_at - ct_start_clock.mono_ns) / 1e9);
+}
+
 static void flush(uint64_t now)
 {
 	if (own_fd() < 0) {
@@ -313,39 +349,8 @@ static void flush(uint64_t now)
 	ct_fdg_unpin();
 	ct_win_flush(now);
 	tr.last_flush = now;
-}
-
-/* The command line, from /proc/self/cmdline, into buf; argv points into it. */
-static uint32_t read_argv(char *buf, size_t cap, const char **argv, uint32_t max)
-{
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	uint32_t argc = 0;
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	for (ssize_t i = 0; i < n && argc < max; i += (ssize_t)strlen(buf + i) + 1)
-		argv[argc++] = buf + i;
-	return argc;
-}
-
-/* What the header says (the main trace's and every window's); argv points into args. */
-static ct_tw_info header_info(char *args, size_t cap, const char **argv, uint32_t max)
-{
-	ct_engine e = ct_engine_get();
-	ct_tw_info info = {.pid = (int32_t)getpid(),
-			   .engine = ct_engine_name(e),
-			   .has_switches = e == CT_ENGINE_PERF,
-			   .sample_period_ns = (ct_cfg.modes & CT_MODE_CPU) && e != CT_ENGINE_OFF
-						       ? 1000000000ull / (unsigned)ct_cfg.hz
-						       : 0,
-			   .anchor = ct_start_clock,
-			   .stacks = ct_stack_table()};
-	info.argc = read_argv(args, cap, argv, max);
-	info.argv = argv;
-	return info;
+	if (ct_cfg.trace_max && !tr.capped_at && ct_tw_offset(tr.w) >= ct_cfg.trace_max)
+		cap(now);
 }
 
 /* Opens DIR/trace.ctr once the engine is known (its header says which). 1 when open. */
@@ -372,7 +377,7 @@ static int ensure_open(void)
 	}
 	tr.pid = (uint32_t)getpid();
 	tr.perf_tasks = ct_engine_get() == CT_ENGINE_PERF;
-	ct_tw_info info = header_info(args, sizeof(args), argv, 64);
+	ct_tw_info info = ct_trace_header(args, sizeof(args), argv, 64);
 	int rc = ct_tw_open(&tr.w, ct_fdg_get(tr.slot), &info);
 	if (rc < 0) {
 		ct_log("trace: cannot write %s: %s", tr.path, strerror(-rc));
@@ -559,7 +564,7 @@ int ct_trace_window_open(int slot)
 		return tr.failed ? -ENOENT : -EAGAIN;
 	char args[4096];
 	const char *argv[64];
-	ct_tw_info info = header_info(args, sizeof(args), argv, 64);
+	ct_tw_info info = ct_trace_header(args, sizeof(args), argv, 64);
 	return ct_win_open(slot, &info, ct_now());
 }
 
@@ -625,15 +630,13 @@ static void trace_finish(void)
 	ct_lk_open_waits(write_open_wait, NULL);
 	note_ring_drops(end);
 	set_modules();
-	ct_log("sched: %llu switch events (%llu out, %llu preempted), %llu names, %llu fork, "
-	       "%llu exit, %llu waits (%llu open at exit), %llu unblocks, %llu samples, "
-	       "%llu refused",
-	       (unsigned long long)tr.switches, (unsigned long long)tr.outs,
-	       (unsigned long long)tr.preempted, (unsigned long long)tr.names,
-	       (unsigned long long)tr.forks, (unsigned long long)tr.exits,
-	       (unsigned long long)tr.waits, (unsigned long long)tr.open_waits,
-	       (unsigned long long)tr.unblocks, (unsigned long long)tr.samples,
-	       (unsigned long long)tr.bad);
+#define U64 "%" PRIu64
+	ct_log("sched: " U64 " switch events (" U64 " out, " U64 " preempted), " U64 " names, " U64
+	       " fork, " U64 " exit, " U64 " waits (" U64 " open at exit), " U64 " unblocks, " U64
+	       " samples, " U64 " refused",
+	       tr.switches, tr.outs, tr.preempted, tr.names, tr.forks, tr.exits, tr.waits,
+	       tr.open_waits, tr.unblocks, tr.samples, tr.bad);
+#undef U64
 	ct_tw_stats st;
 	ct_tw_get_stats(tr.w, &st);
 	int rc = -EBADF;

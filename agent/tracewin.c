@@ -134,3 +134,35 @@ void ct_win_drop(int free_writers)
 		ct_trace_win[i] = (ct_trace_window){0};
 	}
 }
+
+/* The command line, from /proc/self/cmdline, into buf; argv points into it. */
+static uint32_t read_argv(char *buf, size_t cap, const char **argv, uint32_t max)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	uint32_t argc = 0;
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	for (ssize_t i = 0; i < n && argc < max; i += (ssize_t)strlen(buf + i) + 1)
+		argv[argc++] = buf + i;
+	return argc;
+}
+
+ct_tw_info ct_trace_header(char *args, size_t cap, const char **argv, uint32_t max)
+{
+	ct_engine e = ct_engine_get();
+	ct_tw_info info = {.pid = (int32_t)getpid(),
+			   .engine = ct_engine_name(e),
+			   .has_switches = e == CT_ENGINE_PERF,
+			   .sample_period_ns = (ct_cfg.modes & CT_MODE_CPU) && e != CT_ENGINE_OFF
+						       ? 1000000000ull / (unsigned)ct_cfg.hz
+						       : 0,
+			   .anchor = ct_start_clock,
+			   .stacks = ct_stack_table()};
+	info.argc = read_argv(args, cap, argv, max);
+	info.argv = argv;
+	return info;
+}

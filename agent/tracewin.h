@@ -22,6 +22,10 @@
 
 #define CT_TRACE_WINDOWS 8
 
+/* What a trace's header says (the main trace's and every window's): the process, the
+ * engine, the clocks' anchor, the stack table, the command line (argv points into args). */
+ct_tw_info ct_trace_header(char *args, size_t cap, const char **argv, uint32_t max);
+
 typedef struct {
 	int used;   /* an id handed out by ct_trace_window_open, until its close */
 	ct_tw *w;   /* NULL once a write failed */

@@ -240,7 +240,12 @@ static void print_trace(const char *dir)
 	for (uint32_t i = 0; i < m->nthreads; i++)
 		stuck += m->threads[i].alive && m->threads[i].tid != (uint32_t)t->pid;
 	fprintf(stderr, "ctrace: trace %s: %" PRIu32 " threads, %" PRIu64 " events lost%s\n", path,
-		m->nthreads, t->lost, t->truncated ? " (truncated: the recording was cut)" : "");
+		m->nthreads, t->lost - t->capped,
+		t->truncated ? " (truncated: the recording was cut)"
+		: t->capped  ? " (stopped at its size cap: CTRACE_TRACE_MAX_MB)"
+			     : "");
+	if (t->capped)
+		stuck = 0; /* alive when the trace stopped, not at exit */
 	if (m->merged)
 		fprintf(stderr,
 			"ctrace: trace: no context switches with the %s engine: running and "

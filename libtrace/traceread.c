@@ -24,6 +24,7 @@
 #include "libtrace/traceann.h"
 #include "libtrace/tracebuf.h"
 #include "libtrace/tracefmt.h"
+#include "libtrace/tracewrite.h"
 #include "libtrace/waitreason.h"
 
 typedef struct {
@@ -364,6 +365,8 @@ static int fields(rd *r, ct_trace_event *e)
 		rc = uv_max(r, "lost string index", r->nstrs - 1, &v);
 		e->str = rc ? NULL : r->strs[v];
 		r->t->lost = e->arg > UINT64_MAX - r->t->lost ? UINT64_MAX : r->t->lost + e->arg;
+		if (e->str && strcmp(e->str, CT_TRACE_CAP_REASON) == 0)
+			r->t->capped = true;
 		return rc;
 	default: /* START, EXIT */
 		return 0;

@@ -77,6 +77,7 @@ typedef struct {
 	uint64_t dropped_bytes;
 	uint32_t nchunks;
 	uint64_t lost; /* sum of LOST counts */
+	bool capped;   /* a LOST of CT_TRACE_CAP_REASON: the writer stopped at its size cap */
 	ct_trace_event *events;
 	size_t nevents;
 	ct_trace_annot *annots; /* regions, tasks, logs: file order, as events */

@@ -137,9 +137,12 @@ static void put_header(FILE *out, const ct_trace_model *m)
 			"note: the trace was cut (no footer): %llu bytes of a last chunk "
 			"dropped\n",
 			(unsigned long long)t->dropped_bytes);
-	if (t->lost)
+	if (t->capped)
+		fprintf(out, "note: the trace stopped at its size cap (CTRACE_TRACE_MAX_MB): it "
+			     "ends before the program did, and what was alive then is not stuck\n");
+	if (t->lost > t->capped)
 		fprintf(out, "note: %llu events were lost (full buffers)\n",
-			(unsigned long long)t->lost);
+			(unsigned long long)(t->lost - t->capped));
 	if (m->focus) {
 		fputs("focus: only the time threads spent inside regions named \"", out);
 		put_name(out, m->focus, 0);

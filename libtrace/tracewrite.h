@@ -35,6 +35,11 @@
 #include "libtrace/stacks.h"
 #include "libtrace/waitreason.h"
 
+/* The reason of the LOST event a writer puts last before closing at a size cap: the trace
+ * is complete but ends early (its end time is the cap's), later events unwritten. Readers
+ * set ct_trace.capped when they meet it. */
+#define CT_TRACE_CAP_REASON "trace size cap"
+
 typedef struct ct_tw ct_tw;
 
 /* What the header says about the recording. Strings are copied. */
