@@ -1,0 +1,56 @@
+# test_report_hostile.sh — `ctrace report` on hostile inputs (tests/tools/pprof_hostile.c):
+# control characters in every name reach no terminal raw, a flame graph of a profile with
+# more than 16 sample types, the lock report's reason table under --top and with many
+# distinct rows, and a small gzip of millions of identical samples read in bounded memory.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$CTRACE" ] || fail "no $CTRACE (build it first)"
+GEN=$CT_BUILD/tests/tools/pprof_hostile
+[ -x "$GEN" ] || fail "no $GEN (make all builds it)"
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$CHROMIUM" ] || fail "chromium not installed (Debian chromium)"
+
+# --- a flame graph of more than 16 sample types --------------------------------------------
+# The HTML page carries every type; its tree string's masks were one 16-bit number a node
+# ("Argument list too long" past 16 types). Decoded here as the page does (flame_html.c),
+# then loaded by the page itself.
+"$GEN" types 40 "$TMP/t40.pb.gz"
+"$CTRACE" report --flame "$TMP/t40.html" "$TMP/t40.pb.gz" 2> "$TMP/t40.err" ||
+	{ cat "$TMP/t40.err"; fail "--flame of a profile with 40 sample types"; }
+python3 - "$TMP/t40.html" 40 <<'PY' || fail "the tree string of 40 types does not decode"
+import json, re, sys
+page, nc = open(sys.argv[1]).read(), int(sys.argv[2])
+d = json.loads(re.search(r'<script[^>]*id="ct-data"[^>]*>(.*?)</script>', page, re.S).group(1))
+S, pos = d["tree"], 0
+digit = {c: i for i, c in enumerate(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+def num():
+    global pos
+    v, mul = 0, 1
+    while True:
+        c = digit[S[pos]]; pos += 1
+        v += (c & 31) * mul; mul *= 32
+        if not c & 32:
+            return v
+w = min(nc, 16)
+totals = [0] * nc
+for n in range(d["nodes"]):
+    masks = [num() % (1 << w)]
+    if n:
+        num()
+    masks += [num() for _ in range(1, (nc + 15) // 16)]
+    for k in range(nc):
+        if masks[k // 16] >> (k % 16) & 1:
+            z = num()
+            totals[k] += (-(z + 1) // 2 if z % 2 else z // 2) * d["scale"][k]
+assert pos == len(S), "characters left over"
+want = [sum((k + 1) * (j + 1) for j in range(3) if (j + k) % 3) for k in range(nc)]
+assert totals == want, (totals, want)
+PY
+timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --user-data-dir="$TMP/chromium" \
+	--disable-background-networking --disable-component-update --disable-sync --no-first-run \
+	--disable-dev-shm-usage --window-size=1400,900 --dump-dom "file://$TMP/t40.html#selftest" \
+	> "$TMP/t40.dom" 2>> "$TMP/chromium.log" || fail "chromium on t40.html"
+grep -q 'selftest: PASS' "$TMP/t40.dom" ||
+	fail "t40.html selftest: $(grep -o 'selftest: [^<]*' "$TMP/t40.dom")"
+ok "HTML flame graph of 40 sample types: every column decodes, the page passes its selftest"
