@@ -54,3 +54,18 @@ timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --user-data-dir="$
 grep -q 'selftest: PASS' "$TMP/t40.dom" ||
 	fail "t40.html selftest: $(grep -o 'selftest: [^<]*' "$TMP/t40.dom")"
 ok "HTML flame graph of 40 sample types: every column decodes, the page passes its selftest"
+
+# --- the lock report's reason table: --top, and many distinct rows ------------------------
+# 50000 reasons: the table printed every one with its sites (a scan of all samples per
+# row, and a linear search per label: 25 s and 250000 lines), ignoring --top.
+mkdir -p "$TMP/locks"
+"$GEN" reasons 50000 "$TMP/locks/block.pb.gz"
+timeout 20 "$CTRACE" report --locks -n 3 "$TMP/locks" > "$TMP/locks.out" ||
+	fail "--locks of 50000 reasons: status $?"
+grep -q '^Blocking by reason: 50000 (top 3 by wait' "$TMP/locks.out" ||
+	{ cat "$TMP/locks.out"; fail "the reason table does not say how many rows it has"; }
+[ "$(grep -c '^  reason[0-9]' "$TMP/locks.out")" -eq 3 ] &&
+	[ "$(grep -c '^  reason reason' "$TMP/locks.out")" -eq 3 ] &&
+	grep -q '^  reason49999 ' "$TMP/locks.out" ||
+	{ head -30 "$TMP/locks.out"; fail "--top 3 does not bound the reason table"; }
+ok "--locks -n 3: the reason table shows the 3 heaviest of 50000 reasons"
