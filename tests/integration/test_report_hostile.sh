@@ -69,3 +69,16 @@ grep -q '^Blocking by reason: 50000 (top 3 by wait' "$TMP/locks.out" ||
 	grep -q '^  reason49999 ' "$TMP/locks.out" ||
 	{ head -30 "$TMP/locks.out"; fail "--top 3 does not bound the reason table"; }
 ok "--locks -n 3: the reason table shows the 3 heaviest of 50000 reasons"
+
+# --- memory: a small gzip of millions of identical samples ------------------------------
+# 10 million identical 14-byte records gzip to about 270 KB. Each was a sample of its own
+# (and an 8-byte offset besides): about 1.1 GB to report, so under a 600 MB address-space
+# limit the report failed with "out of memory". Merged as they are read, they are one
+# sample; what remains is the decompressed message (140 MB).
+"$GEN" repeat 10000000 "$TMP/repeat.pb.gz"
+run_status sh -c 'ulimit -v 600000 && exec "$1" report "$2" > "$3" 2> "$4"' sh \
+	"$CTRACE" "$TMP/repeat.pb.gz" "$TMP/repeat.out" "$TMP/repeat.err"
+[ "$st" -eq 0 ] || { cat "$TMP/repeat.err"; fail "report of 10M identical samples: status $st"; }
+grep -q '^Total: 10000000 in 1 records$' "$TMP/repeat.out" ||
+	{ cat "$TMP/repeat.out"; fail "10M identical samples are not one record of 10M"; }
+ok "a 270 KB gzip of 10M identical samples reports in 600 MB of address space"
