@@ -10,6 +10,64 @@ GEN=$CT_BUILD/tests/tools/pprof_hostile
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || fail "chromium not installed (Debian chromium)"
 
+# --- control characters in names ---------------------------------------------------------
+# Every name of names.pb.gz carries ESC sequences (colour, title, clear screen), BEL, CR,
+# DEL or a raw 0x9b (CSI to 8-bit terminals), next to valid UTF-8. Whatever report prints
+# — tables, warnings, folded stacks — shows them as \xNN; the UTF-8 stays as it is.
+"$GEN" names "$TMP/names.pb.gz"
+mkdir -p "$TMP/lk"
+cp "$TMP/names.pb.gz" "$TMP/lk/block.pb.gz"
+CTL=$(printf '[\001-\010\013-\037\177]') # C0 but line feed (and tab), DEL
+# no_ctl FILE WHAT — fails when FILE holds a raw control character or 0x9b
+no_ctl() {
+	if LC_ALL=C grep -n "$CTL" "$1" > "$TMP/ctl.hits" ||
+		LC_ALL=C grep -n "$(printf 'ue\233')" "$1" >> "$TMP/ctl.hits"; then
+		od -c "$TMP/ctl.hits" | head -20
+		fail "$2: raw control characters"
+	fi
+}
+run() { # run NAME ARGS... — report with ARGS into $TMP/NAME.out and .err, status 0
+	n=$1; shift
+	"$CTRACE" report "$@" > "$TMP/$n.out" 2> "$TMP/$n.err" ||
+		{ cat "$TMP/$n.err"; fail "report $*: status $?"; }
+	no_ctl "$TMP/$n.out" "report $* (stdout)"
+	no_ctl "$TMP/$n.err" "report $* (stderr)"
+}
+run top "$TMP/names.pb.gz"
+run locks --locks "$TMP/lk"
+run mutex --locks "$TMP/names.pb.gz"
+run diff --diff "$TMP/names.pb.gz" "$TMP/names.pb.gz"
+run folded --folded - "$TMP/names.pb.gz"
+run tagged --tag 'reason=val' "$TMP/names.pb.gz"
+for want in 'evil\x1b[31mRED\x1b[0m\x1b]0;pwned\x07' '\x1b[5mlibevil\x7f.so+0x900' \
+	'ns::καλημέρα<世界>' 'Type: cpu\x1b[7m (nanoseconds)' 'Comment: comment \x1b[8mhidden'; do
+	grep -qF "$want" "$TMP/top.out" || { cat "$TMP/top.out"; fail "text table lacks $want"; }
+done
+grep -qF 'cannot open /lib/\x1b[5mlibevil\x7f.so' "$TMP/top.err" ||
+	{ cat "$TMP/top.err"; fail "the warning does not escape the module's name"; }
+grep -qF '  reason val\x1b[1mue\x9b31m' "$TMP/locks.out" &&
+	grep -qF '(\x1b[2Jfile\x0d.c:10)' "$TMP/locks.out" &&
+	grep -qF 'lock 0x1\x1b[31m' "$TMP/mutex.out" ||
+	{ cat "$TMP/locks.out" "$TMP/mutex.out"; fail "--locks does not escape labels and files"; }
+grep -qF 'evil\x1b[31mRED' "$TMP/diff.out" || fail "--diff does not escape names"
+# Folded stacks stay one stack a line, "frames count": ';' in a name is ':', a line break
+# \x0a.
+[ "$(wc -l < "$TMP/folded.out")" -eq 2 ] &&
+	grep -qxF 'main;ns::καλημέρα<世界>;semi:colon\x0anewline;evil\x1b[31mRED\x1b[0m\x1b]0:pwned\x07 50000000' \
+		"$TMP/folded.out" ||
+	{ cat "$TMP/folded.out"; fail "folded stacks of odd names"; }
+# SVG and HTML escape for XML and JSON: both parse.
+"$CTRACE" report --flame "$TMP/names.svg" "$TMP/names.pb.gz" 2> /dev/null
+xmllint --noout "$TMP/names.svg" || fail "the SVG of odd names is not well-formed"
+"$CTRACE" report --flame "$TMP/names.html" "$TMP/names.pb.gz" 2> /dev/null
+no_ctl "$TMP/names.html" "the HTML flame graph"
+# A trace: trace_synth's thread 3 is named "we\"ird <b>&\x01\x1b[31m".
+"$CT_BUILD/tests/tools/trace_synth" -q -t 5 -e 3000 "$TMP/t.ctr"
+run sched --sched "$TMP/t.ctr"
+grep -qF 'we"ird <b>&\x01\x1b[31m' "$TMP/sched.out" ||
+	{ cat "$TMP/sched.out"; fail "--sched does not escape thread names"; }
+ok "text, --locks, --diff, --folded, --sched, warnings: control characters shown as \\xNN"
+
 # --- a flame graph of more than 16 sample types --------------------------------------------
 # The HTML page carries every type; its tree string's masks were one 16-bit number a node
 # ("Argument list too long" past 16 types). Decoded here as the page does (flame_html.c),
