@@ -8,6 +8,11 @@
  * the chosen sample type, for all of them. With --diff the views' diff writers get the tree
  * of the difference between two profiles. Without a view option the default view prints a
  * text table (or a summary of every profile of a directory).
+ *
+ * Names in what report prints come from its input, which may be hostile: for the
+ * command's duration stdout and stderr are text streams (libtrace/escape.h) that write
+ * control characters as \xNN, so no view, warning or error can drive the terminal. Files a
+ * view writes to '-' go to the real standard output (report_stdout_raw), byte for byte.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "cli/report.h"
+#include "libtrace/escape.h"
 #include "libtrace/traceregions.h"
 
 static void usage(FILE *f)
@@ -470,7 +476,7 @@ static int parse_one(report_options *o, int c, int argc, char **argv)
 	}
 }
 
-int ct_cmd_report(int argc, char **argv)
+static int report_cmd(int argc, char **argv)
 {
 	struct option longopts[NCOMMON + REPORT_MAX_VIEWS + 1];
 	size_t n = 0;
@@ -504,5 +510,35 @@ int ct_cmd_report(int argc, char **argv)
 	free(o.focus);
 	free(o.ignore);
 	free(o.tags);
+	return status;
+}
+
+FILE *report_stdout_raw;
+
+int ct_cmd_report(int argc, char **argv)
+{
+	FILE *out = stdout, *err = stderr;
+	FILE *tout = ct_escape_text_stream(out), *terr = ct_escape_text_stream(err);
+	if (!tout || !terr) {
+		if (tout)
+			fclose(tout);
+		fprintf(stderr, "ctrace: out of memory\n");
+		return 1;
+	}
+	setvbuf(terr, NULL, _IONBF, 0); /* as stderr: each line as soon as it is printed */
+	stdout = tout;
+	stderr = terr;
+	report_stdout_raw = out;
+	int status = report_cmd(argc, argv);
+	errno = 0;
+	if (fclose(tout) != 0 && status == 0) {
+		fprintf(terr, "ctrace: cannot write the report to standard output: %s\n",
+			strerror(errno ? errno : EIO));
+		status = 1;
+	}
+	fclose(terr);
+	stdout = out;
+	stderr = err;
+	report_stdout_raw = NULL;
 	return status;
 }

@@ -127,6 +127,9 @@ bool report_ends_with(const char *s, const char *suffix);
 /* Output of a view: path or '-' for standard output. report_out_close returns the exit
  * status (the error printed), and "ctrace: wrote PATH" for a file. (cli/report_views.c) */
 typedef struct report_out report_out;
+/* The process's standard output while ct_cmd_report has made stdout a text stream
+ * (cli/report.c); what views write to '-' goes there as it is. NULL outside the command. */
+extern FILE *report_stdout_raw;
 report_out *report_out_open(const char *path);
 int report_out_close(report_out *out, int rc);
 FILE *report_out_file(report_out *out);

@@ -4,7 +4,8 @@
  * stacks, the heap report, the lock report, and the scheduler trace's views (--sched,
  * --chrome, --sched-latency). Each writer only hands its input to its
  * libtrace renderer and reports errors; files are written through report_out (a temporary
- * created with O_EXCL|O_NOFOLLOW, renamed into place: libtrace/safefile.h).
+ * created with O_EXCL|O_NOFOLLOW, renamed into place: libtrace/safefile.h). Text views
+ * print to stdout, which escapes control characters (cli/report.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,6 +31,7 @@
 struct report_out {
 	const char *path;
 	FILE *f;
+	bool std;	/* standard output ('-') */
 	ct_safefile sf; /* unused for standard output */
 };
 
@@ -42,7 +44,10 @@ report_out *report_out_open(const char *path)
 	}
 	out->path = path;
 	if (strcmp(path, "-") == 0) {
-		out->f = stdout;
+		/* the file as it is, after any text printed before it */
+		fflush(stdout);
+		out->f = report_stdout_raw ? report_stdout_raw : stdout;
+		out->std = true;
 		return out;
 	}
 	int rc = ct_safefile_open(&out->sf, path);
@@ -62,10 +67,10 @@ FILE *report_out_file(report_out *out)
 
 int report_out_close(report_out *out, int rc)
 {
-	bool file = out->f != stdout;
+	bool file = !out->std;
 	if (file)
 		rc = ct_safefile_close(&out->sf, rc);
-	else if (fflush(stdout) != 0 && !rc)
+	else if (fflush(out->f) != 0 && !rc)
 		rc = -errno;
 	if (rc)
 		fprintf(stderr, "ctrace: cannot write %s: %s\n", out->path, strerror(-rc));

@@ -61,8 +61,8 @@ const char *ct_flame_subtitle(const ct_tree *t, const ct_flame_opts *o, char *bu
 /* Writes the SVG flame graph of t to out. 0 or -errno (-EIO when out fails). */
 int ct_flame_write_svg(FILE *out, const ct_tree *t, const ct_flame_opts *o);
 
-/* Writes the HTML flame graph of t to out. 0 or -errno (-EIO when out fails, -E2BIG for
- * a tree of more than 16 columns). */
+/* Writes the HTML flame graph of t (every column, however many) to out. 0 or -errno (-EIO
+ * when out fails). */
 int ct_flame_write_html(FILE *out, const ct_tree *t, const ct_flame_opts *o);
 
 #endif

@@ -18,13 +18,15 @@
  *
  * The tree string is where the size goes (a million nodes for a big profile), so it is
  * packed: numbers are written little end first in 5-bit groups, one base64 character per
- * group, with 32 added to every group but the last. Node by node: a code, up * 2^ncols +
- * mask, where up says how many levels the node climbs from the one before (its parent is
- * then implied: the last node written one level above it) and mask which columns hold a
- * nonzero self value; for every node but the root its frame index; then, per column set in
- * mask, the self value divided by that column's scale, zigzag-coded (0, -1, 1, -2 … as
- * 0, 1, 2, 3 …). Self values rather than cumulative ones, because most nodes have none; the
- * page sums them up the tree.
+ * group, with 32 added to every group but the last. Node by node: a code, up * 2^w + mask,
+ * where w = min(ncols, 16), up says how many levels the node climbs from the one before
+ * (its parent is then implied: the last node written one level above it) and mask which
+ * of the first w columns hold a nonzero self value; for every node but the root its frame
+ * index; with more than 16 columns, one more mask per further group of 16 columns (so a
+ * number never needs more than 53 bits, what a JavaScript number holds exactly); then, per
+ * column set in a mask, the self value divided by that column's scale, zigzag-coded
+ * (0, -1, 1, -2 … as 0, 1, 2, 3 …). Self values rather than cumulative ones, because most
+ * nodes have none; the page sums them up the tree.
  *
  * Resolution: a subtree whose every value, in every column, is below 1/CT_FLAME_HTML_RES
  * of that column's total (or zero) is left out and its value added to its caller's self
@@ -47,7 +49,7 @@ static const char marker[] = "@CT_DATA@";
 
 enum {
 	CT_FLAME_HTML_RES = 1000000, /* resolution: a millionth of the total */
-	MAX_COLS = 16,		     /* code = up * 2^ncols + mask stays below 2^53 */
+	MASK_BITS = 16,		     /* columns per mask: code = up * 2^16 + mask < 2^53 */
 };
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -139,11 +141,11 @@ static void put_key(FILE *out, const char *key)
  * whether node i is written, self[i * ncols + k] its self value including what it took
  * over from the subtrees left out under it. */
 typedef struct {
-	uint32_t cols[MAX_COLS + 1];
+	uint32_t *cols;
 	uint32_t ncols;
 	uint8_t *keep;
 	int64_t *self;
-	int64_t scale[MAX_COLS + 1];
+	int64_t *scale;
 	uint32_t nodes, pruned, depth;
 } packed;
 
@@ -173,7 +175,8 @@ static int prepare(const ct_tree *t, packed *pk)
 	uint32_t n = t->nnodes, nc = pk->ncols;
 	pk->keep = malloc(n);
 	pk->self = malloc((size_t)n * nc * sizeof(*pk->self));
-	if (!pk->keep || !pk->self)
+	pk->scale = malloc(nc * sizeof(*pk->scale));
+	if (!pk->keep || !pk->self || !pk->scale)
 		return -ENOMEM;
 	/* keep[i] = 0 when node i and its whole subtree are below the resolution: a node is
 	 * kept when it is not tiny, and so are its callers. */
@@ -239,9 +242,23 @@ static void put_var(sink *s, uint64_t v)
 	s->buf[s->n++] = b64[v];
 }
 
-static void write_tree(FILE *out, const ct_tree *t, const packed *pk)
+/* The masks of node values v[0, nc): bit k of mask g says v[g * MASK_BITS + k] != 0. */
+static void node_masks(const int64_t *v, uint32_t nc, uint64_t *mask)
 {
-	uint32_t nc = pk->ncols, prev = 0;
+	for (uint32_t g = 0; g * MASK_BITS < nc; g++)
+		mask[g] = 0;
+	for (uint32_t k = 0; k < nc; k++)
+		if (v[k])
+			mask[k / MASK_BITS] |= 1ull << (k % MASK_BITS);
+}
+
+static int write_tree(FILE *out, const ct_tree *t, const packed *pk)
+{
+	uint32_t nc = pk->ncols, prev = 0, w = nc < MASK_BITS ? nc : MASK_BITS;
+	uint32_t ngroups = (nc + MASK_BITS - 1) / MASK_BITS;
+	uint64_t *mask = malloc((ngroups ? ngroups : 1) * sizeof(*mask));
+	if (!mask)
+		return -ENOMEM;
 	sink s = {.out = out};
 	putc('"', out);
 	for (uint32_t i = 0; i < t->nnodes;) {
@@ -250,17 +267,13 @@ static void write_tree(FILE *out, const ct_tree *t, const packed *pk)
 			continue;
 		}
 		const int64_t *v = &pk->self[(size_t)i * nc];
-		uint64_t mask = 0;
-		for (uint32_t k = 0; k < nc; k++)
-			if (v[k])
-				mask |= 1ull << k;
+		node_masks(v, nc, mask);
 		uint32_t d = t->nodes[i].depth;
-		if (i) {
-			put_var(&s, ((uint64_t)(prev + 1 - d) << nc) | mask);
+		put_var(&s, ((uint64_t)(i ? prev + 1 - d : 0) << w) | (ngroups ? mask[0] : 0));
+		if (i)
 			put_var(&s, t->nodes[i].frame);
-		} else {
-			put_var(&s, mask);
-		}
+		for (uint32_t g = 1; g < ngroups; g++)
+			put_var(&s, mask[g]);
 		for (uint32_t k = 0; k < nc; k++) {
 			if (!v[k])
 				continue;
@@ -273,10 +286,12 @@ static void write_tree(FILE *out, const ct_tree *t, const packed *pk)
 	}
 	flush(&s);
 	putc('"', out);
+	free(mask);
+	return 0;
 }
 
-static void write_data(FILE *out, const ct_tree *t, const ct_flame_opts *o, const str_table *files,
-		       const str_table *mods, const packed *pk)
+static int write_data(FILE *out, const ct_tree *t, const ct_flame_opts *o, const str_table *files,
+		      const str_table *mods, const packed *pk)
 {
 	uint32_t nc = t->ncols;
 	bool diff = o->base_col >= 0;
@@ -324,8 +339,9 @@ static void write_data(FILE *out, const ct_tree *t, const ct_flame_opts *o, cons
 	put_key(out, "scale");
 	PUT_ARRAY(out, pk->ncols, pk->scale[i_]);
 	put_key(out, "tree");
-	write_tree(out, t, pk);
+	int rc = write_tree(out, t, pk);
 	fputs("}", out);
+	return rc;
 }
 
 int ct_flame_write_html(FILE *out, const ct_tree *t, const ct_flame_opts *o)
@@ -337,12 +353,13 @@ int ct_flame_write_html(FILE *out, const ct_tree *t, const ct_flame_opts *o)
 	if (!at)
 		return -EINVAL;
 	packed pk = {.ncols = 0};
+	pk.cols = malloc((t->ncols + 2) * sizeof(*pk.cols));
+	if (!pk.cols)
+		return -ENOMEM;
 	if (o->base_col >= 0) {
 		pk.cols[pk.ncols++] = o->col;
 		pk.cols[pk.ncols++] = (uint32_t)o->base_col;
 	} else {
-		if (t->ncols > MAX_COLS)
-			return -E2BIG;
 		for (uint32_t c = 0; c < t->ncols; c++)
 			pk.cols[pk.ncols++] = c;
 	}
@@ -354,10 +371,13 @@ int ct_flame_write_html(FILE *out, const ct_tree *t, const ct_flame_opts *o)
 		rc = build_table(t, offsetof(ct_frame, module), &mods);
 	if (!rc) {
 		fwrite(page, 1, (size_t)(at - page), out);
-		write_data(out, t, o, &files, &mods, &pk);
+		rc = write_data(out, t, o, &files, &mods, &pk);
 		fputs(at + strlen(marker), out);
-		rc = ferror(out) ? -EIO : 0;
+		if (!rc && ferror(out))
+			rc = -EIO;
 	}
+	free(pk.cols);
+	free(pk.scale);
 	free(pk.keep);
 	free(pk.self);
 	free(files.tab);

@@ -4,16 +4,21 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "libtrace/escape.h"
+
+/* A frame name as folded.h says: ';' (the frame separator) as ':', control characters
+ * and invalid UTF-8 as \xNN (so a line break cannot end a line). */
 static void put_name(FILE *out, const char *s)
 {
-	for (; *s; s++) {
-		char c = *s;
-		if (c == ';')
-			c = ':';
-		else if (c == '\n' || c == '\r')
-			c = ' ';
-		putc(c, out);
+	for (;;) {
+		size_t k = strcspn(s, ";");
+		ct_escape_text(out, s, k);
+		if (!s[k])
+			return;
+		putc(':', out);
+		s += k + 1;
 	}
 }
 

@@ -2,8 +2,9 @@
  * folded.h — the "folded stacks" view: one line per distinct stack, frames root first
  * separated by ';', then a space and the stack's value ("main;run;hash 42"), the input of
  * flamegraph.pl, inferno and speedscope. The values of all lines add up to the tree's
- * total for the column. Characters that would break the format (';' and line breaks in
- * frame names) are replaced: ';' by ':', line breaks by spaces.
+ * total for the column. In frame names ';' (the separator) becomes ':', and control
+ * characters (line breaks among them, which would end a line) and invalid UTF-8 the
+ * visible \xNN of escape.h: every line stays one stack, safe to print on a terminal.
  *
  * Thread-safety: none needed; reads only its arguments.
  */

@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtrace/hindex.h"
+#include "libtrace/intern.h"
 #include "libtrace/locname.h"
 #include "libtrace/units.h"
+#include "libtrace/vec.h"
 
 #define LR_FRAMES 4 /* frames printed per stack */
 
@@ -173,22 +176,32 @@ typedef struct {
 typedef struct {
 	lr_row *v;
 	size_t n, cap;
+	ct_hindex ix; /* key -> index in v, until v is sorted */
 } lr_rows;
 
+static void lr_rows_free(lr_rows *r)
+{
+	free(r->v);
+	ct_hindex_free(&r->ix);
+}
+
+/* The row of key, added when new; NULL on ENOMEM. Keys are label values a file chooses:
+ * hashed under the per-process seed, so no file makes one probe run of them all. */
 static lr_row *lr_row_get(lr_rows *r, const char *key)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (strcmp(r->v[i].key, key) == 0)
-			return &r->v[i];
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 16;
-		lr_row *v = realloc(r->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		r->v = v;
-		r->cap = cap;
+	uint32_t h = (uint32_t)ct_hash_u64_keyed(ct_hash_str(key, NULL));
+	if (ct_hindex_reserve(&r->ix))
+		return NULL;
+	size_t i = ct_hindex_home(&r->ix, h);
+	for (; r->ix.slots[i].idx1; i = ct_hindex_next(&r->ix, i)) {
+		const ct_hindex_slot *sl = &r->ix.slots[i];
+		if (sl->hash == h && strcmp(r->v[sl->idx1 - 1].key, key) == 0)
+			return &r->v[sl->idx1 - 1];
 	}
+	if (r->n >= UINT32_MAX - 1 || CT_VEC_RESERVE(r->v, r->cap, r->n + 1))
+		return NULL;
 	r->v[r->n] = (lr_row){.key = key};
+	ct_hindex_fill(&r->ix, i, h, (uint32_t)r->n);
 	return &r->v[r->n++];
 }
 
@@ -258,10 +271,10 @@ static int lr_lock_table(FILE *out, const lr_prof *mp, const lr_prof *bp, int to
 			rc = lr_sites(out, bp, lr_has_lock, rows.v[i].key, 3,
 				      "waited at (time waited, waits, longest):");
 	}
-	free(rows.v);
+	lr_rows_free(&rows);
 	return rc;
 nomem:
-	free(rows.v);
+	lr_rows_free(&rows);
 	return -ENOMEM;
 }
 
@@ -274,7 +287,7 @@ static int lr_reason_table(FILE *out, const lr_prof *bp, int top)
 		const char *reason = lr_label(s, "reason");
 		lr_row *r = lr_row_get(&rows, reason ? reason : "-");
 		if (!r) {
-			free(rows.v);
+			lr_rows_free(&rows);
 			return -ENOMEM;
 		}
 		r->count += lr_count(bp, s);
@@ -285,19 +298,22 @@ static int lr_reason_table(FILE *out, const lr_prof *bp, int top)
 	}
 	if (rows.n)
 		qsort(rows.v, rows.n, sizeof(*rows.v), lr_cmp_row);
-	fprintf(out, "Blocking by reason (time charged to the waiting stack)\n");
+	size_t shown = rows.n < (size_t)top ? rows.n : (size_t)top;
+	fprintf(out,
+		"Blocking by reason: %zu (top %d by wait; time charged to the waiting stack)\n",
+		rows.n, top);
 	fprintf(out, "  %-8s %11s %11s %11s\n", "reason", "waits", "total wait", "max wait");
-	for (size_t i = 0; i < rows.n; i++) {
+	for (size_t i = 0; i < shown; i++) {
 		char w[32], m[32];
 		fprintf(out, "  %-8s %11" PRId64 " %11s %11s\n", rows.v[i].key, rows.v[i].count,
 			lr_ns(rows.v[i].wait, w, sizeof(w)), lr_ns(rows.v[i].max, m, sizeof(m)));
 	}
-	for (size_t i = 0; i < rows.n && rc == 0; i++) {
+	for (size_t i = 0; i < shown && rc == 0; i++) {
 		fprintf(out, "\n  reason %s\n", rows.v[i].key);
 		rc = lr_sites(out, bp, lr_has_reason, rows.v[i].key, top,
 			      "waiting sites (time waited, waits, longest):");
 	}
-	free(rows.v);
+	lr_rows_free(&rows);
 	return rc;
 }
 

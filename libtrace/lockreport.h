@@ -23,7 +23,9 @@
 #include "libtrace/profile.h"
 
 /* Writes the report to out. Either profile may be NULL (its sections are skipped); top
- * bounds every list (locks, stacks per lock, sites per reason; <= 0 means 10).
+ * bounds the tables of locks and of reasons and the sites shown per reason (<= 0 means
+ * 10); each lock shown gets its 3 heaviest holder and waiting stacks. Rows are found by
+ * a hash of their label, so a profile of many distinct labels costs linear time.
  * 0, -EINVAL when both are NULL, -ENOMEM, or -EIO when writing failed. */
 int ct_lock_report(FILE *out, const ct_profile *mutex, const ct_profile *block, int top);
 

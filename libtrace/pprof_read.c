@@ -19,7 +19,9 @@
  *      mappings, functions, locations, samples, then Profile's scalars. Ids map to
  *      indexes through one idmap.h table per kind (a subtraction when ids are 1, 2, 3,
  *      ... as ctrace and Go write them); functions and locations are appended, not
- *      interned. A failure anywhere frees everything.
+ *      interned; samples with the same locations and labels are merged (their values
+ *      summed), so a small gzip of millions of identical records holds one sample. A
+ *      failure anywhere frees everything.
  */
 #include "libtrace/pprof.h"
 
@@ -368,8 +370,9 @@ static inline int add_loc(struct reader *r, uint64_t id, size_t *n, uint64_t *ba
 	return 0;
 }
 
-/* Checks and adds sample i, whose payload is [pos, end). */
-static int read_sample(struct reader *r, size_t i, size_t pos, size_t end)
+/* Checks and adds sample i, whose payload is [pos, end) and whose field starts at byte
+ * at. */
+static int read_sample(struct reader *r, size_t i, size_t pos, size_t end, long long at)
 {
 	const uint8_t *buf = r->buf;
 	size_t nlocs = 0, nvalues = 0, nlabels = 0, nbad = 0;
@@ -404,7 +407,6 @@ static int read_sample(struct reader *r, size_t i, size_t pos, size_t end)
 				   NULL, NULL);
 		}
 	}
-	long long at = elem_off(r, CT_PB_PROFILE_SAMPLE, i);
 	size_t ntypes = elem_count(r, CT_PB_PROFILE_SAMPLE_TYPE);
 	if (nvalues != ntypes)
 		return ct_error_set(r->err, EINVAL, at,
@@ -434,18 +436,24 @@ static int read_sample(struct reader *r, size_t i, size_t pos, size_t end)
 		if (!c->key || (str && !c->str) || (num_unit && !c->num_unit))
 			return -EINVAL;
 	}
-	if (ct_profile_add_sample(r->p, r->loc_idx, (uint32_t)nlocs, r->values, r->labels,
-				  (uint32_t)nlabels))
+	if (ct_profile_merge_sample(r->p, r->loc_idx, (uint32_t)nlocs, r->values, r->labels,
+				    (uint32_t)nlabels))
 		return oom(r);
 	return 0;
 }
 
+/* The samples, found by a pass over the message's fields (the walk keeps no offset per
+ * sample: 8 bytes each of a few-byte record) and merged as they are added. */
 static int read_samples(struct reader *r)
 {
-	for (size_t i = 0; i < elem_count(r, CT_PB_PROFILE_SAMPLE); i++) {
-		size_t start, end;
-		elem_payload(r, CT_PB_PROFILE_SAMPLE, i, &start, &end);
-		int rc = read_sample(r, i, start, end);
+	ct_pb_field f = {0};
+	size_t i = 0;
+	for (size_t pos = 0; pos < r->len;) {
+		size_t at = pos;
+		ct_pb_next_field(r->buf, r->len, &pos, &f);
+		if (f.num != CT_PB_PROFILE_SAMPLE || f.wt != CT_PB_LEN)
+			continue;
+		int rc = read_sample(r, i++, f.sub, f.sub_end, (long long)at);
 		if (rc)
 			return rc;
 	}

@@ -135,6 +135,10 @@ static int note_offset(ct_pb_offsets *off, uint64_t num, size_t at)
 		off->field[num] = at;
 	if (num >= CT_PB_PROFILE_STRING_TABLE)
 		return 0;
+	if (num == CT_PB_PROFILE_SAMPLE) { /* counted only: the reader finds them itself */
+		off->n[num]++;
+		return 0;
+	}
 	if (CT_VEC_RESERVE(off->elem[num], off->cap[num], off->n[num] + 1))
 		return -ENOMEM;
 	off->elem[num][off->n[num]++] = at;

@@ -95,7 +95,8 @@ enum { CT_PB_VARINT = 0, CT_PB_LEN = 2 };
 /* Where things start in a Profile message, noted by the walk. */
 typedef struct {
 	/* byte offset of each element of the repeated message fields sample_type ..
-	 * function (indexed by field number) */
+	 * function (indexed by field number) — but samples, the many small ones, are only
+	 * counted in n (elem[CT_PB_PROFILE_SAMPLE] stays NULL) */
 	size_t *elem[CT_PB_PROFILE_STRING_TABLE];
 	size_t n[CT_PB_PROFILE_STRING_TABLE], cap[CT_PB_PROFILE_STRING_TABLE];
 	size_t field[CT_PB_PROFILE_END]; /* offset of the first occurrence of each field */

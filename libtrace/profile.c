@@ -14,7 +14,8 @@
  * probing, each kept at most half full. These hold an index + 1 (0 = empty slot) and the
  * low 32 bits of the key's hash, so growing never recomputes a hash. A location keyed by its
  * lines changes key when ct_profile_set_lines rewrites them; it is then removed with
- * backward-shift deletion (no tombstones) and re-inserted.
+ * backward-shift deletion (no tombstones) and re-inserted. Samples that
+ * ct_profile_merge_sample adds are indexed by their locations and labels in a third table.
  */
 #include "profile.h"
 
@@ -44,6 +45,9 @@ struct ct_profile_store {
 	size_t used;	      /* bytes used in the head chunk */
 	ct_intern strs;
 	ct_hindex funcs, locs;
+	ct_hindex samples;	/* samples added by ct_profile_merge_sample, by key */
+	ct_label *merge_labels; /* ct_profile_merge_sample's labels, their strings interned */
+	size_t cap_merge_labels;
 	size_t cap_sample_types, cap_samples, cap_mappings, cap_locations, cap_functions,
 		cap_comments;
 	uint64_t max_mapping_id, max_location_id, max_function_id;
@@ -161,6 +165,8 @@ void ct_profile_free(ct_profile *p)
 		ct_intern_free(&st->strs);
 		ct_hindex_free(&st->funcs);
 		ct_hindex_free(&st->locs);
+		ct_hindex_free(&st->samples);
+		free(st->merge_labels);
 		free(st);
 	}
 	free(p->sample_types);
@@ -461,6 +467,106 @@ int ct_profile_add_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
 	}
 	p->samples[p->nsamples++] = s;
 	return 0;
+}
+
+/* ---- merging samples ------------------------------------------------------------------ */
+
+/* One step of a sample key's hash, under ct_hash_seed: a file chooses location indexes and
+ * numeric labels, and must not be able to put every sample in one probe run. */
+static uint64_t key_step(uint64_t h, uint64_t x)
+{
+	return ct_hash_u64_keyed(h + x);
+}
+
+static uint32_t sample_key_hash(const uint32_t *locs, uint32_t nlocs, const ct_label *l,
+				uint32_t nlabels)
+{
+	uint64_t h = key_step(nlocs, nlabels);
+	for (uint32_t i = 0; i < nlocs; i++)
+		h = key_step(h, locs[i]);
+	for (uint32_t i = 0; i < nlabels; i++) {
+		h = key_step(h, (uintptr_t)l[i].key);
+		h = key_step(h, (uintptr_t)l[i].str);
+		h = key_step(h, (uint64_t)l[i].num);
+		h = key_step(h, (uintptr_t)l[i].num_unit);
+	}
+	return (uint32_t)h;
+}
+
+/* Whether s has these locations and these labels (strings interned, as s's are). */
+static bool sample_key_equal(const ct_sample *s, const uint32_t *locs, uint32_t nlocs,
+			     const ct_label *l, uint32_t nlabels)
+{
+	if (s->nlocs != nlocs || s->nlabels != nlabels ||
+	    (nlocs && memcmp(s->locs, locs, nlocs * sizeof(*locs)) != 0))
+		return false;
+	for (uint32_t i = 0; i < nlabels; i++) {
+		const ct_label *a = &s->labels[i], *b = &l[i];
+		if (a->key != b->key || a->str != b->str || a->num != b->num ||
+		    a->num_unit != b->num_unit)
+			return false;
+	}
+	return true;
+}
+
+/* Adds values to s's, unless one of the sums would overflow: whether they were added. */
+static bool sample_add_values(const ct_profile *p, ct_sample *s, const int64_t *values)
+{
+	int64_t sum;
+	for (uint32_t k = 0; k < p->nsample_types; k++)
+		if (__builtin_add_overflow(s->values[k], values[k], &sum))
+			return false;
+	for (uint32_t k = 0; k < p->nsample_types; k++)
+		s->values[k] += values[k];
+	return true;
+}
+
+/* labels with their strings interned and a string label's number cleared, as
+ * ct_profile_add_sample stores them, into st->merge_labels. 0 or -ENOMEM. */
+static int intern_labels(ct_profile *p, const ct_label *labels, uint32_t nlabels)
+{
+	struct ct_profile_store *st = p->store;
+	if (nlabels && CT_VEC_RESERVE(st->merge_labels, st->cap_merge_labels, nlabels))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nlabels; i++) {
+		ct_label *l = &st->merge_labels[i];
+		const ct_label *in = &labels[i];
+		*l = (ct_label){.key = ct_profile_str(p, in->key)};
+		if (in->str)
+			l->str = ct_profile_str(p, in->str);
+		else
+			l->num = in->num;
+		if (!in->str && in->num_unit)
+			l->num_unit = ct_profile_str(p, in->num_unit);
+		if (!l->key || (in->str && !l->str) || (!in->str && in->num_unit && !l->num_unit))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int ct_profile_merge_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
+			    const int64_t *values, const ct_label *labels, uint32_t nlabels)
+{
+	struct ct_profile_store *st = p->store;
+	if ((nlocs && !locs) || (p->nsample_types && !values) || (nlabels && !labels))
+		return -EINVAL;
+	if (intern_labels(p, labels, nlabels) || ct_hindex_reserve(&st->samples))
+		return -ENOMEM;
+	const ct_label *l = st->merge_labels;
+	uint32_t h = sample_key_hash(locs, nlocs, l, nlabels);
+	size_t i = ct_hindex_home(&st->samples, h);
+	for (; st->samples.slots[i].idx1; i = ct_hindex_next(&st->samples, i)) {
+		ct_sample *s = &p->samples[st->samples.slots[i].idx1 - 1];
+		if (st->samples.slots[i].hash == h &&
+		    sample_key_equal(s, locs, nlocs, l, nlabels) && sample_add_values(p, s, values))
+			return 0;
+	}
+	if (p->nsamples >= UINT32_MAX - 1)
+		return -ENOMEM;
+	int rc = ct_profile_add_sample(p, locs, nlocs, values, l, nlabels);
+	if (rc == 0)
+		ct_hindex_fill(&st->samples, i, h, (uint32_t)(p->nsamples - 1));
+	return rc;
 }
 
 int ct_profile_add_comment(ct_profile *p, const char *comment)

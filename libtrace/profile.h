@@ -130,6 +130,14 @@ int ct_profile_set_lines(ct_profile *p, uint32_t loc, const ct_line *lines, uint
 int ct_profile_add_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
 			  const int64_t *values, const ct_label *labels, uint32_t nlabels);
 
+/* ct_profile_add_sample, except that a sample with the same locations and labels (in the
+ * same order) as one this function added before is not appended: its values are added to
+ * that one's — unless a sum would overflow, and then it is appended after all. For readers
+ * of untrusted files: N identical records cost one sample, not N. Samples added by
+ * ct_profile_add_sample are not merged with. 0 or -errno. */
+int ct_profile_merge_sample(ct_profile *p, const uint32_t *locs, uint32_t nlocs,
+			    const int64_t *values, const ct_label *labels, uint32_t nlabels);
+
 /* Most frames ct_profile_add_pc_sample keeps of one stack. */
 #define CT_PROFILE_MAX_PCS 512
 

@@ -6,6 +6,7 @@
 #include "tracesched.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,17 +40,21 @@ static int utf8_len(const unsigned char *s)
 	return s[0] < 0x80 ? 1 : n;
 }
 
-/* A name for text output, control characters and invalid UTF-8 as '?'; cut and padded to
- * width characters when width > 0. */
+/* A name for text output, control characters (C0, DEL, C1) and invalid UTF-8 as the \xNN
+ * of escape.h (a line break too: a name stays on its row); cut and padded to width
+ * characters when width > 0. */
 static void put_name(FILE *out, const char *name, int width)
 {
 	const unsigned char *s = (const unsigned char *)name;
 	int n = 0;
 	for (; *s && (width <= 0 || n < width); n++) {
 		int k = utf8_len(s);
-		if (k <= 1 || k > 4) {
-			fputc(k == 1 && *s >= 0x20 && *s != 0x7f ? *s : '?', out);
-			s++;
+		bool ctl = k == 1 ? *s < 0x20 || *s == 0x7f : k == 2 && s[0] == 0xc2 && s[1] < 0xa0;
+		if (k == 0 || k > 4 || ctl) {
+			int m = k ? k : 1;
+			for (int i = 0; i < m; i++)
+				fprintf(out, "\\x%02x", *s++);
+			n += 4 * m - 1; /* columns; the loop counts one */
 		} else {
 			fwrite(s, 1, (size_t)k, out);
 			s += k;

@@ -44,7 +44,7 @@ ok "record: many alive threads summed up in one line, a few listed with stacks"
 for n in ts-main spin-1 mutex-wait cond-wait sleeper joiner joinee net-wait io-wait stuck; do
 	grep -q " $n " "$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "--sched has no row for $n"; }
 done
-grep -q 's"q?t' "$TMP/sched.txt" || fail "--sched: the odd name is not printed with '?'"
+grep -qF 's"q\x01t' "$TMP/sched.txt" || fail "--sched: the odd name's control character is not printed as \\x01"
 awk '/^threads alive when the trace ended/ {on=1} on && /stuck \([0-9]+\): waiting/ {f=1} END {exit !f}' \
 	"$TMP/sched.txt" || { cat "$TMP/sched.txt"; fail "--sched does not list the stuck thread"; }
 for r in mutex cond sleep join net io; do

@@ -392,7 +392,7 @@ int main(int argc, char **argv)
 	add_thread(&s, t0, "main", false);
 	char name[32];
 	for (unsigned long i = 1; i < threads; i++) {
-		snprintf(name, sizeof(name), i == 3 ? "we\"ird <b>&\x01" : "worker-%lu", i);
+		snprintf(name, sizeof(name), i == 3 ? "we\"ird <b>&\x01\x1b[31m" : "worker-%lu", i);
 		add_thread(&s, t0 + i * 10 * US, name, false);
 	}
 	/* Enough simulated time for the events asked for: about 4 events per slice. */

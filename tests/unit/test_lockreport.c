@@ -115,6 +115,51 @@ START_TEST(test_top_bounds_lists)
 }
 END_TEST
 
+START_TEST(test_top_bounds_reasons)
+{
+	/* 20 reasons, one sample each: the table shows the 3 with the most wait, and their
+	 * sites only. */
+	ct_profile *b = contention_profile();
+	char name[32], reason[32];
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "site%d", i);
+		snprintf(reason, sizeof(reason), "reason%d", i);
+		sample(b, name, "main", 1, 1000000 * (i + 1), reason, NULL, 0);
+	}
+	char *out = pfix_report(ct_lock_report, NULL, b, 3, 0);
+	ck_assert_ptr_nonnull(strstr(out, "Blocking by reason: 20 (top 3 by wait;"));
+	ck_assert_ptr_nonnull(strstr(out, "  reason19 "));
+	ck_assert_ptr_nonnull(strstr(out, "  reason17 "));
+	ck_assert_ptr_null(strstr(out, "  reason16 "));
+	ck_assert_ptr_nonnull(strstr(out, "  reason reason17\n"));
+	ck_assert_ptr_null(strstr(out, "  reason reason16\n"));
+	ck_assert_ptr_null(strstr(out, "site16 (app.c:10)"));
+	free(out);
+	ct_profile_free(b);
+}
+END_TEST
+
+START_TEST(test_many_rows)
+{
+	/* 50000 distinct locks and reasons (rows found by a hash, not a scan of the rows so
+	 * far): every one counted, the heaviest first. */
+	ct_profile *b = contention_profile();
+	char reason[32], lock[32];
+	for (int i = 0; i < 50000; i++) {
+		snprintf(reason, sizeof(reason), "r%d", i);
+		snprintf(lock, sizeof(lock), "0x%x", 0x100000 + i);
+		sample(b, "f", "main", 1, 1000 * (i + 1), i % 2 ? reason : "mutex", lock, 0);
+	}
+	char *out = pfix_report(ct_lock_report, NULL, b, 2, 0);
+	ck_assert_ptr_nonnull(strstr(out, "Contended locks: 25000 (top 2 by wait)"));
+	ck_assert_ptr_nonnull(strstr(out, "Blocking by reason: 25001 (top 2 by wait;"));
+	ck_assert_ptr_nonnull(strstr(out, "  r49999 "));
+	ck_assert_ptr_nonnull(strstr(out, "  mutex    "));
+	free(out);
+	ct_profile_free(b);
+}
+END_TEST
+
 START_TEST(test_unlabelled_and_unsymbolized)
 {
 	/* A Go-like mutex profile: no labels, addresses only. */
@@ -147,6 +192,7 @@ END_TEST
 static Suite *lockreport_suite(void)
 {
 	return CT_CHECK_SUITE("lockreport", test_lock_table_joined, test_top_bounds_lists,
+			      test_top_bounds_reasons, test_many_rows,
 			      test_unlabelled_and_unsymbolized, test_errors);
 }
 

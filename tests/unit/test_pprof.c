@@ -676,6 +676,48 @@ START_TEST(test_sparse_ids_and_repeats)
 }
 END_TEST
 
+/* Records with the same stack and labels are one sample, their values summed: a million
+ * identical 14-byte records decode to one sample, not to a million (the memory a small
+ * gzip of them could otherwise claim). Other labels, or an overflowing sum, stay apart. */
+START_TEST(test_identical_samples_merged)
+{
+	static const uint8_t head[] = {
+		0x0a, 0x04, 0x08, 0x01, 0x10, 0x02,		    /* sample_type {s, c} */
+		0x2a, 0x04, 0x08, 0x01, 0x10, 0x03,		    /* function {id 1, main} */
+		0x22, 0x06, 0x08, 0x01, 0x22, 0x02, 0x08, 0x01,	    /* location {id 1, line {1}} */
+		0x32, 0x00, 0x32, 0x01, 's',  0x32, 0x01, 'c',	    /* string_table "", s, c, */
+		0x32, 0x04, 'm',  'a',	'i',  'n',  0x32, 0x01, 't' /*   main, t */
+	};
+	/* sample {location_id [1], value [2], label {key t, num 7}}; then one whose value is
+	 * INT64_MAX (the sum would overflow) and one labelled num 8 */
+	static const uint8_t rec[] = {0x12, 0x0c, 0x0a, 0x01, 0x01, 0x12, 0x01,
+				      0x02, 0x1a, 0x04, 0x08, 0x04, 0x18, 0x07};
+	static const uint8_t max[] = {0x12, 0x14, 0x0a, 0x01, 0x01, 0x12, 0x09, 0xff,
+				      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+				      0x1a, 0x04, 0x08, 0x04, 0x18, 0x07};
+	enum { N = 1000000 };
+	size_t len = sizeof(head) + (size_t)(N + 1) * sizeof(rec) + sizeof(max);
+	uint8_t *msg = malloc(len), *at = msg + sizeof(head);
+	ck_assert_ptr_nonnull(msg);
+	memcpy(msg, head, sizeof(head));
+	for (int i = 0; i < N; i++, at += sizeof(rec))
+		memcpy(at, rec, sizeof(rec));
+	memcpy(at, max, sizeof(max));
+	at += sizeof(max);
+	memcpy(at, rec, sizeof(rec));
+	at[13] = 0x08;
+	ct_profile *p = decode_ok(msg, len);
+	ck_assert_uint_eq(p->nsamples, 3);
+	ck_assert_int_eq(p->samples[0].values[0], 2 * N);
+	ck_assert_int_eq(p->samples[1].values[0], INT64_MAX);
+	ck_assert_int_eq(p->samples[0].labels[0].num, 7);
+	ck_assert_int_eq(p->samples[1].labels[0].num, 7);
+	ck_assert_int_eq(p->samples[2].labels[0].num, 8);
+	ct_profile_free(p);
+	free(msg);
+}
+END_TEST
+
 /* gzip (one member) of n bytes of buf, or of zeros when buf is NULL. */
 static uint8_t *gzip_bytes(const uint8_t *buf, size_t n, size_t *len)
 {
@@ -1043,8 +1085,8 @@ static Suite *pprof_suite(void)
 	CT_CHECK_TCASE(s, "codec", 60, test_round_trip, test_string_table_layout,
 		       test_empty_profile, test_encode_rejects_bad_model, test_truncations,
 		       test_wire_errors, test_semantic_errors, test_unpacked_and_packed,
-		       test_sparse_ids_and_repeats, test_gzip_bomb, test_gzip_errors, test_files,
-		       test_out_of_memory);
+		       test_sparse_ids_and_repeats, test_identical_samples_merged, test_gzip_bomb,
+		       test_gzip_errors, test_files, test_out_of_memory);
 	CT_CHECK_TCASE(s, "go", 300, test_go_profiles);
 	return s;
 }

@@ -253,6 +253,46 @@ START_TEST(test_samples_copied)
 }
 END_TEST
 
+START_TEST(test_samples_merged)
+{
+	ct_profile_add_sample_type(p, "samples", "count");
+	ct_profile_add_sample_type(p, "cpu", "nanoseconds");
+	uint32_t a = ct_profile_add_location(p, 0, 0x10, NULL, 0);
+	uint32_t b = ct_profile_add_location(p, 0, 0x20, NULL, 0);
+	uint32_t ab[2] = {a, b}, ba[2] = {b, a};
+	char key[16] = "thread", val[16] = "main";
+	ct_label l1[2] = {{.key = key, .str = val}, {.key = "n", .num = 1}};
+	ct_label l2[2] = {{.key = "n", .num = 1}, {.key = "thread", .str = "main"}};
+	int64_t v[2] = {1, 10}, big[2] = {INT64_MAX, 0};
+	ck_assert_int_eq(ct_profile_merge_sample(p, ab, 2, v, l1, 2), 0);
+	strcpy(val, "main"); /* other pointers, same strings: still the same key */
+	ck_assert_int_eq(ct_profile_merge_sample(p, ab, 2, v, l1, 2), 0);
+	ck_assert_uint_eq(p->nsamples, 1);
+	ck_assert_int_eq(p->samples[0].values[0], 2);
+	ck_assert_int_eq(p->samples[0].values[1], 20);
+	/* Other stacks, labels or label orders are other samples. */
+	ck_assert_int_eq(ct_profile_merge_sample(p, ba, 2, v, l1, 2), 0);
+	ck_assert_int_eq(ct_profile_merge_sample(p, ab, 2, v, l2, 2), 0);
+	ck_assert_int_eq(ct_profile_merge_sample(p, ab, 2, v, l1, 1), 0);
+	ck_assert_int_eq(ct_profile_merge_sample(p, ab, 1, v, NULL, 0), 0);
+	ck_assert_int_eq(ct_profile_merge_sample(p, NULL, 0, v, NULL, 0), 0);
+	ck_assert_uint_eq(p->nsamples, 6);
+	/* A sum that would overflow is a sample of its own; later ones merge again. */
+	ck_assert_int_eq(ct_profile_merge_sample(p, ab, 1, big, NULL, 0), 0);
+	ck_assert_uint_eq(p->nsamples, 7);
+	ck_assert_int_eq(p->samples[4].values[0], 1);
+	ck_assert_int_eq(p->samples[6].values[0], INT64_MAX);
+	ck_assert_int_eq(ct_profile_merge_sample(p, ab, 1, v, NULL, 0), 0);
+	ck_assert_uint_eq(p->nsamples, 7);
+	ck_assert_int_eq(p->samples[4].values[0], 2);
+	/* Samples added without merging are not merged with. */
+	ck_assert_int_eq(ct_profile_add_sample(p, ba, 1, v, NULL, 0), 0);
+	ck_assert_int_eq(ct_profile_merge_sample(p, ba, 1, v, NULL, 0), 0);
+	ck_assert_uint_eq(p->nsamples, 9);
+	ck_assert_int_eq(ct_profile_merge_sample(p, &b, 1, NULL, NULL, 0), -EINVAL);
+}
+END_TEST
+
 static double now(void)
 {
 	struct timespec ts;
@@ -301,7 +341,7 @@ static Suite *profile_suite(void)
 	TCase *model = CT_CHECK_TCASE(s, "model", 0, test_new_defaults, test_strings_interned,
 				      test_sample_types, test_mappings, test_functions_interned,
 				      test_locations_by_address, test_locations_by_lines,
-				      test_rekey_many, test_samples_copied);
+				      test_rekey_many, test_samples_copied, test_samples_merged);
 	tcase_add_checked_fixture(model, setup, teardown);
 	CT_CHECK_TCASE(s, "scale", 120, test_build_large);
 	return s;

@@ -113,19 +113,20 @@ START_TEST(sched_report)
 	       "-         0        0        0    (alive at end)\n");
 	has(s, "     101  worker                49ms      22ms       7ms      2       5ms      "
 	       "13ms      20ms        2        1  mutex 20ms\n");
-	has(s, "     102  st\"uck??              98ms       1ms         0      0         0         "
-	       "-      97ms        1        0  join 97ms  (alive at end)\n");
+	has(s,
+	    "     102  st\"uck\\x01\\xff        98ms       1ms         0      0         0         "
+	    "-      97ms        1        0  join 97ms  (alive at end)\n");
 	has(s, "total: running 123ms, runnable 7ms, waiting 117ms (join 97ms, mutex 20ms)\n");
 	has(s, "load: 2 CPUs used; busy cpu0 100.0% cpu1 23.0%; runnable while a CPU sat idle: "
 	       "6ms\n");
-	has(s, "  1. st\"uck?? (102): join 97ms at +3ms, object 0x65\n"
+	has(s, "  1. st\"uck\\x01\\xff (102): join 97ms at +3ms, object 0x65\n"
 	       "        join_wait\n        main\n");
 	has(s, "  2. worker (101): mutex 20ms at +20ms, object 0xabc\n"
 	       "        lock_wait\n        main\n"
 	       "      unblocked by main (100) at +39ms\n        unlock\n        main\n");
 	has(s, "threads alive when the trace ended (leaked, stuck, or never joined)\n"
 	       "  main (100) [main]: running\n"
-	       "  st\"uck?? (102): waiting (join) for 97ms since +3ms, object 0x65\n"
+	       "  st\"uck\\x01\\xff (102): waiting (join) for 97ms since +3ms, object 0x65\n"
 	       "        join_wait\n");
 	free(s);
 	release(&b);
