@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/sentinel.h"
 
 static void usage(FILE *f)
 {
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
 		return ct_cmd_record(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
 		return ct_cmd_report(argc - 1, argv + 1);
+	if (strcmp(cmd, CT_SENTINEL_CMD) == 0) /* record's own helper (cli/sentinel.h) */
+		return ct_sentinel_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "symbolize") == 0)
 		return ct_cmd_symbolize(argc - 1, argv + 1);
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {

@@ -6,6 +6,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -30,17 +33,18 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static void sentinel_main(pid_t parent, int out)
+int ct_sentinel_main(int argc, char **argv)
 {
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-		_exit(0);
+	const int out = 3; /* the pipe, placed by ct_sentinel_start */
+	pid_t parent = argc > 1 ? (pid_t)atoi(argv[1]) : 0;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || parent <= 0 || getppid() != parent)
+		return 0;
 	prctl(PR_SET_NAME, "ctrace-sentinel");
 	int null = open("/dev/null", O_RDWR);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd); /* never holds record's terminal or pipes open */
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != out)
-			close(fd);
+	for (int fd = out + 1; fd < 1024; fd++)
+		close(fd);
 	sigset_t all, watched;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -54,8 +58,23 @@ static void sentinel_main(pid_t parent, int out)
 			continue;
 		report r = {sig, now_ns()};
 		if (write(out, &r, sizeof(r)) != (ssize_t)sizeof(r) && errno != EINTR)
-			_exit(0);
+			return 0;
 	}
+}
+
+/* record's environment without LD_PRELOAD (no agent in the sentinel), in a fresh array. */
+static char **env_without_preload(void)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
+			env[k++] = environ[i];
+	return env;
 }
 
 int ct_sentinel_start(void)
@@ -63,19 +82,28 @@ int ct_sentinel_start(void)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		return -e;
+	char ppid[16];
+	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+	char *argv[] = {"ctrace-sentinel", CT_SENTINEL_CMD, ppid, NULL};
+	char **env = env_without_preload();
+	posix_spawn_file_actions_t fa;
+	int rc = env ? posix_spawn_file_actions_init(&fa) : ENOMEM;
+	if (rc == 0) {
+		rc = posix_spawn_file_actions_adddup2(&fa, p[1], 3); /* dup2 clears CLOEXEC */
+		pid_t pid;
+		if (rc == 0)
+			rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, env);
+		if (rc == 0)
+			sentinel_pid = pid;
+		posix_spawn_file_actions_destroy(&fa);
 	}
-	if (pid == 0)
-		sentinel_main(parent, p[1]);
+	free(env);
 	close(p[1]);
+	if (rc != 0) {
+		close(p[0]);
+		return -rc;
+	}
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	sentinel_pid = pid;
 	report_fd = p[0];
 	return 0;
 }

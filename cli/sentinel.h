@@ -11,6 +11,11 @@
  * SIGINT/SIGTERM/SIGHUP it receives (with the time) through a pipe. A signal that reaches
  * record and, within 50 ms, the sentinel as well was sent to more than record: it is not
  * forwarded. The price: a signal meant for record alone is forwarded 50 ms late.
+ *
+ * The sentinel is ctrace itself (`ctrace __sentinel PPID`, comm "ctrace-sentinel"),
+ * started with posix_spawn and an environment without LD_PRELOAD: when record is itself
+ * recorded (a nested `ctrace record`), no agent runs in the sentinel, whose SIGKILL at the
+ * end would otherwise be reported as a child that died without writing.
  */
 #ifndef CT_CLI_SENTINEL_H
 #define CT_CLI_SENTINEL_H
@@ -28,5 +33,9 @@ bool ct_sentinel_saw(int sig, uint64_t since_ns, int wait_ms);
 
 /* Ends the sentinel and reaps it. */
 void ct_sentinel_stop(void);
+
+/* The sentinel's process: argv = {CT_SENTINEL_CMD, PPID}, reports on fd 3. */
+#define CT_SENTINEL_CMD "__sentinel"
+int ct_sentinel_main(int argc, char **argv);
 
 #endif
