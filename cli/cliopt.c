@@ -2,6 +2,7 @@
 #include <getopt.h>
 
 #include "commands.h"
+#include "libtrace/escape.h"
 
 int ct_cli_opt_other(int c, void (*usage)(FILE *))
 {
@@ -16,4 +17,22 @@ int ct_cli_operand_missing(int argc, const char *what, void (*usage)(FILE *))
 	fprintf(stderr, "ctrace: %s\n", what);
 	usage(stderr);
 	return 2;
+}
+
+FILE *ct_cli_escape_stderr_begin(void)
+{
+	FILE *real = stderr, *safe = ct_escape_text_stream(real);
+	if (safe) {
+		setvbuf(safe, NULL, _IONBF, 0);
+		stderr = safe;
+	}
+	return real;
+}
+
+void ct_cli_escape_stderr_end(FILE *real)
+{
+	if (stderr != real) {
+		fclose(stderr);
+		stderr = real;
+	}
 }

@@ -25,4 +25,11 @@ int ct_symbolize_dir(const char *dir, int quiet); /* cli/symbolize.c */
 int ct_cli_opt_other(int c, void (*usage)(FILE *));
 int ct_cli_operand_missing(int argc, const char *what, void (*usage)(FILE *));
 
+/* Names from a recording (threads, modules, functions, the command) may carry control
+ * characters: between begin and end, stderr is a text stream that writes them as \xNN
+ * (libtrace/escape.h), unbuffered like stderr. begin returns the real stderr to give to
+ * end (stderr is left as it was if the stream cannot be made). */
+FILE *ct_cli_escape_stderr_begin(void);
+void ct_cli_escape_stderr_end(FILE *real);
+
 #endif

@@ -568,6 +568,7 @@ int ct_cmd_record(int argc, char **argv)
 		return exec_errno == ENOENT ? 127 : 126;
 	}
 	ct_finalize_stats fin;
+	FILE *real = ct_cli_escape_stderr_begin(); /* the program's thread and module names */
 	ct_finalize_dir(absdir, &fin);
 	if (a.symbolize)
 		ct_symbolize_dir(absdir, a.quiet);
@@ -576,6 +577,7 @@ int ct_cmd_record(int argc, char **argv)
 		print_trace(a.dir);
 		print_finalized(a.dir, &fin);
 	}
+	ct_cli_escape_stderr_end(real);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status)) {

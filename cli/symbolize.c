@@ -191,13 +191,16 @@ int ct_cmd_symbolize(int argc, char **argv)
 	int missing = ct_cli_operand_missing(argc, "symbolize: no DIR or FILE given", usage);
 	if (missing >= 0)
 		return missing;
+	FILE *real = ct_cli_escape_stderr_begin(); /* module names in warnings */
 	struct run r = {.sym = ct_symbolizer_new(quiet ? NULL : stderr), .verbose = verbose};
 	if (!r.sym) {
 		fprintf(stderr, "ctrace: symbolize: out of memory\n");
+		ct_cli_escape_stderr_end(real);
 		return 1;
 	}
 	for (int i = optind; i < argc; i++)
 		symbolize_path(&r, argv[i], true);
 	ct_symbolizer_free(r.sym);
+	ct_cli_escape_stderr_end(real);
 	return r.rc ? 1 : 0;
 }

@@ -183,3 +183,31 @@ run_status "$CTRACE" report "$TMP/base/trace.ctr" 2> "$TMP/trace.err"
 	{ cat "$TMP/trace.err"; fail "report trace.ctr: unclear"; }
 "$CTRACE" report "$TMP/base" | grep -q "^Also here: trace.ctr" || fail "directory: trace.ctr not listed"
 ok "a trace input is recognized and refused plainly"
+
+# Names from the recording reach the terminal with their control characters as \xNN: a
+# thread named with an ESC sequence, alive at exit, is listed without driving the terminal.
+cat > "$TMP/evil.c" <<'C'
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+static void *stay(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+}
+int main(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, stay, NULL);
+	pthread_setname_np(t, "\033[31mEVIL");
+	usleep(200000);
+	exit(0);
+}
+C
+${CC:-cc} -O1 -pthread -o "$TMP/evil" "$TMP/evil.c" || fail "cannot build evil"
+"$CTRACE" record -o "$TMP/evil.out" -- "$TMP/evil" 2> "$TMP/evil.err" || { cat "$TMP/evil.err"; fail "evil failed"; }
+grep -q 'x1b\[31mEVIL' "$TMP/evil.err" || { cat "$TMP/evil.err"; fail "the thread's name is not listed escaped"; }
+! grep -q "$(printf '\033')" "$TMP/evil.err" || fail "record printed a raw ESC from a thread name"
+ok "record prints a thread name's ESC sequence as \\x1b"
