@@ -15,8 +15,9 @@ for how in sigaction signal; do
 	done
 	got=$(awk '/^ticks/ {print $2}' "$TMP/$how.out")
 	# ITIMER_PROF counts the whole process's CPU, the collector's too, and a loaded machine
-	# moves both runs by ~10%; the defect doubled the count (the agent's ticks delivered).
-	near "$got" "$bare" $((bare / 4)) || fail "$how: the program got $got SIGPROF ticks, $bare without the agent"
+	# moves both runs by ~10% (once by more than 25%, with two other jobs running); the
+	# defect doubled the count (the agent's ticks delivered): 40% still tells them apart.
+	near "$got" "$bare" $((bare * 2 / 5)) || fail "$how: the program got $got SIGPROF ticks, $bare without the agent"
 	grep -q "^engine=timer" "$TMP/$how/summary.txt" || fail "$how: not the timer engine"
 	grep -q "moved from signal 27" "$TMP/$how/summary.txt" || fail "$how: the move is not reported"
 	pprof_top "$TMP/$how/cpu.pb.gz" > "$TMP/$how.top"
