@@ -206,6 +206,8 @@ int ct_out_commit(FILE *f, const char *tmp, const char *name);
  * ours). Writers call it, so a forked child's folder exists only once it writes. 0 or
  * -errno. */
 int ct_out_dir_create(void);
+/* The run's directory (DIR, absolute), once the first ct_out_dir_create set it; else "". */
+const char *ct_out_top(void);
 /* "error=..." lines for the files that could not be written, for summary.txt. */
 const char *ct_out_errors(void);
 /* Appends one item to summary.txt's warning (buf, NUL-terminated, len bytes), after "; "

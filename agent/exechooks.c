@@ -22,6 +22,10 @@
  * and, for a process with a folder of its own, DIR/.children say what the environment the
  * program gets makes of its recording: none (no libctrace.so in LD_PRELOAD: `env -i`, a
  * sandbox), disabled, or into another directory (a nested `ctrace record`).
+ *
+ * A relative CTRACE_OUT (or none) reaches the exec'd program as DIR's absolute path, so a
+ * `cd` before the exec keeps one recording; this part runs in vfork children too (a
+ * shell's, on the stack, touching nothing else: they share the parent's memory).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -123,52 +127,100 @@ static void before_exec(const char *what, char *const envp[])
 	errno = saved;
 }
 
+/* The exec'd program finds DIR from CTRACE_OUT, against its own working directory: the
+ * relative one this image started with (or none: "ctrace.out") would, after a chdir, be
+ * another directory, and the run's recording would split. Such an environment is given
+ * DIR's absolute path instead, in a copy on the stack (no allocation: a vfork child runs
+ * this too, in its parent's memory). The copy's size (entries, with the NULL), or 0 when
+ * envp goes as it is: absolute, another directory, not recorded here, or too big. */
+static size_t out_fix_size(char *const envp[])
+{
+	const char *out = env_get(envp, "CTRACE_OUT"), *top = ct_out_top();
+	if (!*top || (out && *out == '/') || (!out) != !start_out_set ||
+	    (out && strcmp(out, start_out) != 0) || fate(envp))
+		return 0;
+	size_t n = 0;
+	while (envp[n])
+		n++;
+	return n < 65536 ? n + 2 : 0;
+}
+
+static char *const *with_out(char **env, char *var, size_t varlen, char *const envp[])
+{
+	snprintf(var, varlen, "CTRACE_OUT=%s", ct_out_top());
+	size_t k = 0;
+	for (size_t i = 0; envp[i]; i++)
+		if (strncmp(envp[i], "CTRACE_OUT=", 11) != 0)
+			env[k++] = envp[i];
+	env[k++] = var;
+	env[k] = NULL;
+	return env;
+}
+
 #define REAL(name)                                                                                 \
 	static __typeof__(&name) real_##name;                                                      \
 	if (!real_##name)                                                                          \
 	*(void **)&real_##name = ct_real(#name)
 
-CT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+enum { BY_PATH, BY_SEARCH, BY_FD, BY_AT }; /* execve, execvpe, fexecve, execveat */
+
+/* The real call, after the recording ended, with CTRACE_OUT made absolute when needed. */
+static int exec_as(int how, int fd, const char *path, char *const argv[], char *const envp[],
+		   int flags)
 {
 	REAL(execve);
-	before_exec(path, envp);
-	return real_execve(path, argv, envp);
+	REAL(execvpe);
+	REAL(fexecve);
+	REAL(execveat);
+	before_exec(how == BY_FD ? (argv[0] ? argv[0] : "a file descriptor")
+		    : *path	 ? path
+		    : argv[0]	 ? argv[0]
+				 : "?",
+		    envp);
+	size_t n = out_fix_size(envp);
+	char *fixed[n ? n : 1], var[sizeof(ct_cfg.out_dir) + 16];
+	char *const *env = n ? with_out(fixed, var, sizeof(var), envp) : envp;
+	switch (how) {
+	case BY_SEARCH:
+		return real_execvpe(path, argv, env);
+	case BY_FD:
+		return real_fexecve(fd, argv, env);
+	case BY_AT:
+		return real_execveat(fd, path, argv, env, flags);
+	default:
+		return real_execve(path, argv, env);
+	}
+}
+
+CT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return exec_as(BY_PATH, -1, path, argv, envp, 0);
 }
 
 CT_EXPORT int execv(const char *path, char *const argv[])
 {
-	REAL(execv);
-	before_exec(path, environ);
-	return real_execv(path, argv);
-}
-
-CT_EXPORT int execvp(const char *file, char *const argv[])
-{
-	REAL(execvp);
-	before_exec(file, environ);
-	return real_execvp(file, argv);
+	return exec_as(BY_PATH, -1, path, argv, environ, 0);
 }
 
 CT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	REAL(execvpe);
-	before_exec(file, envp);
-	return real_execvpe(file, argv, envp);
+	return exec_as(BY_SEARCH, -1, file, argv, envp, 0);
+}
+
+CT_EXPORT int execvp(const char *file, char *const argv[])
+{
+	return exec_as(BY_SEARCH, -1, file, argv, environ, 0);
 }
 
 CT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	REAL(fexecve);
-	before_exec(argv[0] ? argv[0] : "a file descriptor", envp);
-	return real_fexecve(fd, argv, envp);
+	return exec_as(BY_FD, fd, "", argv, envp, 0);
 }
 
 CT_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		       int flags)
 {
-	REAL(execveat);
-	before_exec(*path ? path : argv[0] ? argv[0] : "?", envp);
-	return real_execveat(dirfd, path, argv, envp, flags);
+	return exec_as(BY_AT, dirfd, path, argv, envp, flags);
 }
 
 /* The variadic forms: their arguments up to the NULL, as an argv (as glibc does, on the

@@ -179,6 +179,11 @@ static int mkdir_p(const char *dir)
  * directory is the user's choice: it may be a symlink to a directory. */
 static char top[sizeof(ct_cfg.out_dir)]; /* the run's directory: set by the first call */
 
+const char *ct_out_top(void)
+{
+	return top;
+}
+
 int ct_out_dir_create(void)
 {
 	if (!*top)

@@ -42,3 +42,18 @@ for f in .owner summary.txt cpu.pb.gz trace.ctr; do
 done
 [ ! -e "$TMP/elsewhere/ctrace.out" ] || fail "relative CTRACE_OUT: a ctrace.out made where the program moved"
 ok "a relative CTRACE_OUT stays the start directory's after the program's chdir"
+
+# A relative CTRACE_OUT (or none) reaches an exec'd program as DIR's absolute path: a shell
+# that cd's and then runs a program (bash forks, dash vforks) kept one recording, where the
+# program resolved the relative name against its new directory and started another.
+mkdir -p "$TMP/rel/a" "$TMP/rel/b"
+for sh in bash dash; do
+	command -v $sh > /dev/null || continue
+	rm -rf "$TMP/rel/a/rel.out" "$TMP/rel/b/rel.out"
+	(cd "$TMP/rel/a" && CTRACE_OUT=rel.out LD_PRELOAD="$CT_BUILD/lib/libctrace.so" \
+		$sh -c "cd '$TMP/rel/b' && '$SAMPLES/cpu_hot' 0.1 > /dev/null; true") || fail "$sh failed"
+	[ ! -e "$TMP/rel/b/rel.out" ] || fail "$sh: the exec'd program recorded into the new directory"
+	n=$(find "$TMP/rel/a/rel.out" -mindepth 2 -name cpu.pb.gz | wc -l)
+	[ "$n" = 1 ] || { find "$TMP/rel" >&2; fail "$sh: the exec'd program's folder is not in DIR"; }
+done
+ok "a relative CTRACE_OUT follows an exec after cd (bash's fork, dash's vfork)"
