@@ -43,16 +43,22 @@
 static volatile pid_t child;
 
 /* A signal a process sent: to ctrace alone, it goes on to the program; to the process group
- * or the cgroup (the sentinel got it too), the program has it already. */
+ * or the cgroup (the sentinel got it too), the program has it already — if it is still in
+ * our process group. One that left it (setpgid, setsid: `timeout`, a supervisor) gets
+ * every signal forwarded, since a kill of our group does not reach it (a cgroup-wide one,
+ * systemd's, then reaches it twice). */
 static void forward(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
-	if (child <= 0 || !si || (si->si_code != SI_USER && si->si_code != SI_QUEUE))
+	pid_t c = child;
+	if (c <= 0 || !si || (si->si_code != SI_USER && si->si_code != SI_QUEUE))
 		return;
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	if (!ct_sentinel_saw(sig, (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec, 50) &&
-	    child > 0)
+	uint64_t now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+	if (getpgid(c) == getpgrp() && ct_sentinel_saw(sig, now, 50))
+		return;
+	if (child > 0)
 		kill(child, sig);
 }
 

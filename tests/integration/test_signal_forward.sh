@@ -6,10 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 PROGS=$CT_BUILD/tests/progs
 
-# start DIR — runs sig_count under record in the background, in a session of its own (so a
+# start DIR [ARG] — runs sig_count [ARG] under record in the background, in a session of its own (so a
 # group kill reaches only record and its children); waits for "ready". Sets $rec.
 start() {
-	setsid "$CTRACE" record -q -o "$TMP/$1" -- "$PROGS/sig_count" > "$TMP/$1.out" 2> "$TMP/$1.err" &
+	setsid "$CTRACE" record -q -o "$TMP/$1" -- "$PROGS/sig_count" ${2:-} > "$TMP/$1.out" 2> "$TMP/$1.err" &
 	rec=$!
 	for n in $(seq 1 100); do
 		grep -q ready "$TMP/$1.out" 2> /dev/null && return 0
@@ -37,5 +37,10 @@ for round in 1 2 3; do
 	start "each$round"
 	kill -TERM "$rec" $(ps -o pid= --ppid "$rec") # record first, as systemd may
 	finish "each$round"
+	# A program that left record's process group: a kill of the group reaches it through
+	# record only (it got none when the sentinel's witness alone decided).
+	start "ownpgrp$round" ownpgrp
+	/bin/kill -s INT -- -"$rec"
+	finish "ownpgrp$round"
 done
-ok "a signal sent to the group, to record alone, or to each process reaches the program once"
+ok "a signal sent to the group, to record alone, or to each process reaches the program once (also one in a group of its own)"

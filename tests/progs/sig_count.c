@@ -1,7 +1,8 @@
 /* sig_count.c — a server's shutdown: the first SIGINT/SIGTERM/SIGHUP starts a graceful
  * stop (0.3 s), a second one during it would force a hard quit. Prints "ready" once its
  * handlers are in place, then "got N" (the signals it received) and exits N (1 when
- * graceful) — test_signal_forward counts how many copies of one kill reach it. */
+ * graceful) — test_signal_forward counts how many copies of one kill reach it.
+ * `sig_count ownpgrp` first leaves record's process group (setpgid, as `timeout` does). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,8 +16,10 @@ static void on_signal(int sig)
 	got++;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "ownpgrp") == 0)
+		setpgid(0, 0);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
