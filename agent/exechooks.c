@@ -6,8 +6,9 @@
  * unwritten, and the new image's agent started over in the same folder (a wrapper's 1.5 s
  * of CPU before `exec`, gone without a word; a forked shell's stream left as a truncated
  * trace.ctr). Now each of execve, execv, execvp, execvpe, execl, execle, execlp, fexecve
- * and execveat first ends the recording (ct_shutdown: stop, drain, write; a forked child
- * that recorded nothing leaves no folder), then calls the real one. glibc's own execs
+ * and execveat first ends the recording (the collector stops, drains and writes, as on a
+ * terminating signal; a forked child that recorded nothing leaves no folder), then calls
+ * the real one. glibc's own execs
  * (posix_spawn, system, popen) run in a child sharing our memory, not through these.
  *
  * The new image writes where a process of its pid would: the owner's DIR, or DIR/<pid>/.
@@ -40,6 +41,7 @@
 
 #include "agent/agent.h"
 #include "agent/internal.h"
+#include "agent/sighooks.h"
 #include "libtrace/outdir.h"
 
 static char exec_target[160]; /* the program the image exec'd, for summary.txt */
@@ -116,7 +118,11 @@ static void before_exec(const char *what, char *const envp[])
 			exec_fate = "which is recorded on its own (if the agent can load into it)";
 	}
 	int was_active = ct_active();
-	ct_shutdown();
+	/* Not ct_shutdown here: execve is async-signal-safe, and a handler that interrupted
+	 * malloc and execs would deadlock in our writing. The collector writes; a flush that
+	 * has not ended in time (that case) lets the exec go on, its files unwritten: 5 s, or
+	 * 200 ms from what may be a signal handler (a handled signal blocked). */
+	ct_flush_for_exec(ct_sig_maybe_in_handler() ? 200 : 5000);
 	/* DIR/.children's last word on this process, when the next program will not write
 	 * there: `ctrace record` names it if this image left no files. */
 	if (was_active && exec_elsewhere) {

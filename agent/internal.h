@@ -168,6 +168,10 @@ void ct_flush_end(void);
 extern ct_clock_snapshot ct_start_clock;
 extern uint64_t ct_stop_mono;
 void ct_shutdown(void); /* idempotent: stop, drain, write everything */
+/* Before an exec: the collector writes everything, as on a terminating signal (the
+ * calling thread may be in a signal handler that interrupted malloc: it must not write
+ * itself), waited for at most ms; the exec goes on either way. */
+void ct_flush_for_exec(int ms);
 /* exechooks.c: summary.txt's warning when the image exec'd; in the constructor, the
  * previous image's files moved out of the new image's folder (DIR, or own_folder: its own
  * DIR/<pid>) into <pid>.<n>/ (DIR/<pid>.<n>, or beside its own folder). */

@@ -152,25 +152,6 @@ static void thread_gone(void *unused)
 	ct_timer_disarm_thread();
 }
 
-/* The process's command line (arguments joined by spaces), for summary.txt: 0 if unknown. */
-static int read_command(char *buf, size_t len)
-{
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == 0 || buf[i] == '\n')
-			buf[i] = ' ';
-	while (n > 0 && buf[n - 1] == ' ')
-		n--;
-	buf[n] = 0;
-	return n > 0;
-}
-
 /* Writes DIR/summary.txt: what `ctrace record` prints. 0 or -errno. */
 static int write_summary(void)
 {
@@ -184,7 +165,7 @@ static int write_summary(void)
 	ct_ckpt_stats(&s.checkpoints, &ck_ns, &ck_max);
 	s.checkpoint_cpu_ms = (double)ck_ns / 1e6;
 	s.checkpoint_max_ms = (double)ck_max / 1e6;
-	if (!read_command(s.cmd, sizeof(s.cmd)))
+	if (!ct_read_command(s.cmd, sizeof(s.cmd)))
 		snprintf(s.cmd, sizeof(s.cmd), "%s", program_invocation_short_name);
 	snprintf(s.engine, sizeof(s.engine), "%s", ct_engine_name(ct_engine_get()));
 	snprintf(s.reason, sizeof(s.reason), "%s", ct_engine_reason);
@@ -345,6 +326,16 @@ void ct_shutdown(void)
 	flush_finished();
 }
 
+void ct_flush_for_exec(int ms)
+{
+	if (is_fork_child || getpid() != agent_pid || atomic_load(&finished) || !ct_active())
+		return;
+	atomic_store(&flush_request, 1);
+	ct_collector_wake();
+	for (int i = 0; i < ms * 5 && !atomic_load(&flush_done); i++)
+		nanosleep(&(struct timespec){0, 200000}, NULL);
+}
+
 /* Called by the collector between drains: a signal handler wants everything written. */
 int ct_flush_requested(void)
 {
@@ -445,7 +436,7 @@ static void install_flush_handlers(void)
 static void note_start(void)
 {
 	char b[300] = "start ";
-	if (!read_command(b + 6, sizeof(b) - 6))
+	if (!ct_read_command(b + 6, sizeof(b) - 6))
 		snprintf(b + 6, sizeof(b) - 6, "%s", program_invocation_short_name);
 	ct_out_child_note(b);
 }

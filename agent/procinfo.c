@@ -86,3 +86,22 @@ void ct_perfmap_copy(void)
 	}
 	ct_out_commit(out, tmp, name);
 }
+
+/* The process's command line (arguments joined by spaces), for summary.txt: 0 if unknown. */
+int ct_read_command(char *buf, size_t len)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == 0 || buf[i] == '\n')
+			buf[i] = ' ';
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = 0;
+	return n > 0;
+}

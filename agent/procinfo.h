@@ -16,5 +16,8 @@ void ct_raw_clone_warning(char *buf, size_t len);
 /* At exit: copies /tmp/perf-<pid>.map, if the process published one (a regular file of
  * ours), into the output directory as perf-<pid>.map, where the symbolizer finds it. */
 void ct_perfmap_copy(void);
+/* The process's command line (arguments joined by spaces) into buf, for summary.txt and
+ * DIR/.children: 0 if unknown. */
+int ct_read_command(char *buf, size_t len);
 
 #endif

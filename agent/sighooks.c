@@ -88,6 +88,29 @@ int ct_sig_blocked(int sig)
 	return real_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, sig) == 1;
 }
 
+/* Whether sig's action, as the program set it, is a handler (not SIG_DFL or SIG_IGN). */
+static int program_handles(int sig)
+{
+	struct sigaction a;
+	if (sigs[sig].state != SIG_NONE)
+		a = sigs[sig].prog;
+	else if (ct_sig_real_action(sig, NULL, &a) < 0)
+		return 0;
+	return (a.sa_flags & SA_SIGINFO) ? a.sa_sigaction != NULL
+					 : a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN;
+}
+
+int ct_sig_maybe_in_handler(void)
+{
+	sigset_t cur;
+	if (real_sigmask(SIG_BLOCK, NULL, &cur) != 0)
+		return 0;
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sigismember(&cur, sig) == 1 && program_handles(sig))
+			return 1;
+	return 0;
+}
+
 /* What the program's change of its thread's mask (how, set) does to sig: CT_SIG_BLOCKED,
  * CT_SIG_UNBLOCKED, or 0 (sig stays as it was, or the call is the agent's own). */
 static int mask_effect(int how, const sigset_t *set, int sig)

@@ -47,6 +47,10 @@ void ct_sig_die_default(int sig);
  * Two watches (a second call with the same fn moves its watch); constructor. */
 enum { CT_SIG_BLOCKING = 1, CT_SIG_BLOCKED, CT_SIG_UNBLOCKED };
 void ct_sig_on_mask(int sig, void (*fn)(int event, const void *caller));
+/* Whether the calling thread may be running one of the program's signal handlers: it
+ * blocks a signal the program handles (the kernel blocks a handled signal while its
+ * handler runs). A thread that blocks such a signal outside a handler reads as 1 too. */
+int ct_sig_maybe_in_handler(void);
 /* Whether the calling thread blocks sig now (one system call). */
 int ct_sig_blocked(int sig);
 /* Starts one of the agent's own threads, named name (NULL: unnamed), with every signal

@@ -87,3 +87,14 @@ grep -q "which records into another directory" "$TMP/nested.err" ||
 ! grep -q "SIGKILL" "$TMP/envi.err" "$TMP/nested.err" || fail "a child blamed on SIGKILL"
 [ -f "$TMP/inner/cpu.pb.gz" ] || fail "the nested record wrote no profile"
 ok "a child exec'd without the agent or into another directory is named with its reason"
+
+# An exec from a signal handler that interrupted malloc: the files are written by the
+# collector, never on the exec'ing thread (it deadlocked on malloc's lock, 2 runs in 10,
+# and then ignored SIGTERM). Each of 6 runs must end, with the exec'd program's output.
+for i in 1 2 3 4 5 6; do
+	run_status timeout -k 2 20 "$CTRACE" record -q -o "$TMP/handler$i" -- "$PROGS/exec_in_handler" \
+		> "$TMP/handler.out"
+	[ "$st" = 0 ] && grep -qx "exec'd from the handler" "$TMP/handler.out" ||
+		fail "exec from a signal handler, run $i: status $st (124: hung)"
+done
+ok "an exec from a signal handler interrupting malloc never hangs (6 runs)"
