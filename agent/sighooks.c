@@ -28,9 +28,10 @@ static struct {
 static int (*real_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 static int (*real_sigmask_fn)(int, const sigset_t *, sigset_t *);
 static int (*real_procmask_fn)(int, const sigset_t *, sigset_t *);
-/* ct_sig_on_mask's watches (the perf engine's label signal, the timer engine's): set by
- * the constructor before the program's threads run, a timer's signal again when it moves. */
-#define WATCHES 2
+/* ct_sig_on_mask's watches (the perf engine's label signal, the timer engine's and the one
+ * it moved from): set by the constructor before the program's threads run, the timer's
+ * again when it moves. */
+#define WATCHES 3
 static _Atomic int watch_sig[WATCHES];
 static void (*watch_fn[WATCHES])(int event, const void *caller);
 static int (*real_setitimer_fn)(int, const struct itimerval *, struct itimerval *);

@@ -44,7 +44,7 @@ void ct_sig_die_default(int sig);
  * returns to (who changed it): CT_SIG_BLOCKING just before a change that blocks sig,
  * CT_SIG_BLOCKED right after it, CT_SIG_UNBLOCKED right after a change that leaves sig
  * unblocked (SIG_UNBLOCK of it, or SIG_SETMASK without it, whatever the mask was).
- * Two watches (a second call with the same fn moves its watch); constructor. */
+ * Three watches (a second call with the same fn moves its watch); constructor. */
 enum { CT_SIG_BLOCKING = 1, CT_SIG_BLOCKED, CT_SIG_UNBLOCKED };
 void ct_sig_on_mask(int sig, void (*fn)(int event, const void *caller));
 /* Whether the calling thread may be running one of the program's signal handlers: it

@@ -122,7 +122,14 @@ static void signal_taken(int sig);
  * and resumes when the thread unblocks it; its CPU time goes unsampled meanwhile. Counted
  * once a thread, for summary.txt's warning. */
 static _Atomic uint64_t blocked_threads;
+static _Atomic int blocked_signo; /* the signal the first of them blocked, for the warning */
 static __thread int tls_blocked __attribute__((tls_model("initial-exec")));
+/* The signal this thread's timer delivers: signo when armed, the old one after a move
+ * until the thread's next tick (or unblock) re-arms it. */
+static __thread int tls_signo __attribute__((tls_model("initial-exec")));
+/* After a move, the signal before (0: none): a thread paused on it resumes when the
+ * program unblocks it, and its first tick then moves it (the handler). */
+static _Atomic int prev_signo;
 static __thread int tls_paused __attribute__((tls_model("initial-exec")));
 static __thread struct timespec tls_left __attribute__((tls_model("initial-exec")));
 
@@ -131,6 +138,8 @@ static void count_blocked(const void *caller)
 	/* libunwind blocks every signal around its caches, at a thread's exit outside a hook */
 	if (!tls_blocked && !(caller && ct_stack_in_unwinder(caller))) {
 		tls_blocked = 1;
+		int none = 0;
+		atomic_compare_exchange_strong(&blocked_signo, &none, tls_signo);
 		atomic_fetch_add_explicit(&blocked_threads, 1, memory_order_relaxed);
 	}
 }
@@ -160,15 +169,29 @@ static void resume_timer(void)
 	set_timer(&tls_left, NULL);
 }
 
-/* sighooks.c's watch of the timer's signal in the program's masks (async-signal-safe). */
-static void signal_mask(int event, const void *caller)
+/* The program changed sig in this thread's mask: the thread's timer pauses or resumes if
+ * it delivers sig (async-signal-safe). */
+static void mask_changed(int sig, int event, const void *caller)
 {
-	if (event == CT_SIG_BLOCKING && tls_armed && !tls_paused) {
+	if (!tls_armed || sig != tls_signo)
+		return;
+	if (event == CT_SIG_BLOCKING && !tls_paused) {
 		pause_timer();
 		count_blocked(caller);
-	} else if (event == CT_SIG_UNBLOCKED && tls_armed && tls_paused) {
+	} else if (event == CT_SIG_UNBLOCKED && tls_paused) {
 		resume_timer();
 	}
+}
+
+/* sighooks.c's watches: the timer's signal, and the one it moved from. */
+static void signal_mask(int event, const void *caller)
+{
+	mask_changed(atomic_load(&signo), event, caller);
+}
+
+static void prev_signal_mask(int event, const void *caller)
+{
+	mask_changed(atomic_load(&prev_signo), event, caller);
 }
 
 void ct_timer_warning(char *buf, size_t len)
@@ -179,7 +202,7 @@ void ct_timer_warning(char *buf, size_t len)
 			buf, len,
 			"%llu thread(s) blocked the timer engine's signal %d: their CPU time "
 			"was not sampled while they did",
-			(unsigned long long)n, atomic_load(&signo));
+			(unsigned long long)n, atomic_load(&blocked_signo));
 }
 
 static int install(int sig)
@@ -200,6 +223,8 @@ static void signal_taken(int sig)
 			 sig);
 		return;
 	}
+	prev_signo = sig;
+	ct_sig_on_mask(sig, prev_signal_mask);
 	signo = s;
 	ct_sig_on_mask(s, signal_mask);
 	snprintf(ct_engine_reason, sizeof(ct_engine_reason),
@@ -264,6 +289,7 @@ int ct_timer_arm_thread(void)
 		(struct timespec){(time_t)(first / 1000000000ull), (long)(first % 1000000000ull)};
 	tls_armed = 1;
 	tls_paused = 1;
+	tls_signo = signo;
 	if (ct_sig_blocked(signo)) /* the mask it started with (its creator's, or exec's) */
 		count_blocked(NULL);
 	else

@@ -72,3 +72,15 @@ b=$(share "$TMP/unblock.top" blocked_part cum)
 near "$v" 100 15 && near "$b" 0 10 ||
 	{ cat "$TMP/unblock.top"; fail "unblock: unblocked_part $v%, blocked_part $b% of the samples"; }
 ok "signalfd, sigtimedwait and an inheriting thread read no tick; sampling resumes at unblock ($v%)"
+
+# A thread paused on SIGPROF while the program takes SIGPROF (the timer moves to a
+# real-time signal) resumes when it unblocks SIGPROF: its timer was left paused for good,
+# 0 samples for its 0.4 s.
+"$CTRACE" record -q -o "$TMP/moved" --sampler timer -- "$PROGS/sig_reader" moved > /dev/null ||
+	fail "moved: failed"
+pprof_top "$TMP/moved/cpu.pb.gz" > "$TMP/moved.top"
+v=$(share "$TMP/moved.top" moved_part cum)
+[ "${v%.*}" -ge 70 ] || { cat "$TMP/moved.top"; fail "moved: moved_part has $v% of the samples"; }
+grep -q "blocked the timer engine's signal 27" "$TMP/moved/summary.txt" ||
+	fail "moved: the warning does not name the signal the thread blocked"
+ok "a thread paused on SIGPROF resumes after the timer moved off it (moved_part $v%)"

@@ -6,6 +6,9 @@
  *                                       mask burns and reads (the mask it inherited)
  *   sig_reader unblock                — 0.3 s with every signal blocked (blocked_part),
  *                                       then 0.3 s with none (unblocked_part)
+ *   sig_reader moved                  — a thread blocks SIGPROF while main takes it (the
+ *                                       timer moves to another signal), then unblocks it
+ *                                       and burns 0.4 s in moved_part
  * Prints "unexpected N" (the signals it read) and exits 1 when N > 0. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -64,8 +67,44 @@ __attribute__((noinline)) static void unblocked_part(void)
 	burn(0.31);
 }
 
+static volatile int taken;
+
+static void on_prof(int sig)
+{
+	(void)sig;
+}
+
+__attribute__((noinline)) static void moved_part(void)
+{
+	burn(0.4);
+}
+
+static void *mover(void *arg)
+{
+	(void)arg;
+	sigset_t prof;
+	sigemptyset(&prof);
+	sigaddset(&prof, SIGPROF);
+	pthread_sigmask(SIG_BLOCK, &prof, NULL);
+	while (!taken)
+		usleep(1000);
+	pthread_sigmask(SIG_UNBLOCK, &prof, NULL);
+	moved_part();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "moved") == 0) {
+		pthread_t t;
+		pthread_create(&t, NULL, mover, NULL);
+		usleep(50000);
+		signal(SIGPROF, on_prof);
+		taken = 1;
+		pthread_join(t, NULL);
+		printf("unexpected 0\n");
+		return 0;
+	}
 	const char *mode = argc > 1 ? argv[1] : "signalfd";
 	sigset_t all;
 	sigfillset(&all);
