@@ -18,8 +18,10 @@
  * image's profiles (a wrapper script's `exec ./server` leaves the server's in DIR), and
  * the images before are kept next to it (ct_exec_set_aside, from the constructor).
  *
- * If the exec fails the process goes on unrecorded: its recording ended at the call, and
- * summary.txt says so (the warning names the program it tried to exec). Both the warning
+ * An exec of a program that is not there or not runnable is let fail without ending the
+ * recording (may_succeed). If an exec fails otherwise, the process goes on unrecorded:
+ * its recording ended at the call, and summary.txt says so (the warning names the program
+ * it tried to exec). Both the warning
  * and, for a process with a folder of its own, DIR/.children say what the environment the
  * program gets makes of its recording: none (no libctrace.so in LD_PRELOAD: `env -i`, a
  * sandbox), disabled, or into another directory (a nested `ctrace record`).
@@ -142,7 +144,7 @@ static void before_exec(const char *what, char *const envp[])
 static size_t out_fix_size(char *const envp[])
 {
 	const char *out = env_get(envp, "CTRACE_OUT"), *top = ct_out_top();
-	if (!*top || (out && *out == '/') || (!out) != !start_out_set ||
+	if (!envp || !*top || (out && *out == '/') || (!out) != !start_out_set ||
 	    (out && strcmp(out, start_out) != 0) || fate(envp))
 		return 0;
 	size_t n = 0;
@@ -170,19 +172,55 @@ static char *const *with_out(char **env, char *var, size_t varlen, char *const e
 
 enum { BY_PATH, BY_SEARCH, BY_FD, BY_AT }; /* execve, execvpe, fexecve, execveat */
 
-/* The real call, after the recording ended, with CTRACE_OUT made absolute when needed. */
-static int exec_as(int how, int fd, const char *path, char *const argv[], char *const envp[],
-		   int flags)
+static int runnable_at(int dirfd, const char *path, int flags)
+{
+	struct stat st;
+	return fstatat(dirfd, path, &st, flags & AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       faccessat(dirfd, path, X_OK, AT_EACCESS | (flags & AT_SYMLINK_NOFOLLOW)) == 0;
+}
+
+/* Whether the exec can work: a program that tries one that is not there or not runnable
+ * (an optional helper; Python's os.execvp trying each PATH entry) goes on recorded, as if
+ * it had not tried. What else makes an exec fail (E2BIG, ETXTBSY, ...) ends the recording.
+ * The search as execvpe's: the caller's PATH, or glibc's default. */
+static int may_succeed(int how, int fd, const char *path, int flags)
+{
+	if (how == BY_FD || (how == BY_AT && !*path && (flags & AT_EMPTY_PATH)))
+		return 1;
+	if (how == BY_AT)
+		return runnable_at(fd, path, flags);
+	if (how == BY_PATH || strchr(path, '/'))
+		return runnable_at(AT_FDCWD, path, 0);
+	const char *dirs = getenv("PATH");
+	if (!dirs)
+		dirs = "/bin:/usr/bin";
+	char cand[4096];
+	for (const char *d = dirs;; d++) {
+		size_t n = strcspn(d, ":");
+		int len = snprintf(cand, sizeof(cand), "%.*s%s%s", (int)n, d, n ? "/" : "", path);
+		if (len > 0 && (size_t)len < sizeof(cand) && runnable_at(AT_FDCWD, cand, 0))
+			return 1;
+		d += n;
+		if (!*d)
+			return 0;
+	}
+}
+
+/* The real call, after the recording ended, with CTRACE_OUT made absolute when needed.
+ * Not inlined: argv may be NULL here (the callers' declarations say it cannot be). */
+__attribute__((noinline)) static int exec_as(int how, int fd, const char *path, char *const argv[],
+					     char *const envp[], int flags)
 {
 	REAL(execve);
 	REAL(execvpe);
 	REAL(fexecve);
 	REAL(execveat);
-	before_exec(how == BY_FD ? (argv[0] ? argv[0] : "a file descriptor")
-		    : *path	 ? path
-		    : argv[0]	 ? argv[0]
-				 : "?",
-		    envp);
+	if (may_succeed(how, fd, path, flags))
+		before_exec(how == BY_FD      ? (argv && argv[0] ? argv[0] : "a file descriptor")
+			    : *path	      ? path
+			    : argv && argv[0] ? argv[0]
+					      : "?",
+			    envp);
 	size_t n = out_fix_size(envp);
 	char *fixed[n ? n : 1], var[sizeof(ct_cfg.out_dir) + 16];
 	char *const *env = n ? with_out(fixed, var, sizeof(var), envp) : envp;

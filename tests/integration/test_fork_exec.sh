@@ -63,16 +63,23 @@ for t in $(find "$TMP/pipe" -name trace.ctr); do
 done
 ok "a wrapper's exec leaves the program's profile in DIR; no stray trace in a nested pipeline"
 
-# An exec that fails: the recording ended at the call (the summary says so), the program
-# goes on exactly as without the agent.
-run_status "$CTRACE" record -q -o "$TMP/exfail" -- "$PROGS/exec_after" fail > "$TMP/exfail.out"
+# Execs that fail: of a program that is not there, the recording goes on (as if it had not
+# tried: an optional helper, Python's os.execvp trying each PATH entry; it ended there, and
+# the rest of the run was lost); of a file that is there but fails otherwise (ENOEXEC),
+# it ends at the call and the summary says so. The program goes on as without the agent.
+printf 'not a program\n' > "$TMP/garbage" && chmod +x "$TMP/garbage"
+run_status "$CTRACE" record -q -o "$TMP/exfail" -- "$PROGS/exec_after" fail "$TMP/garbage" > "$TMP/exfail.out"
 [ "$st" = 0 ] && grep -qx "went on" "$TMP/exfail.out" || fail "exec_after fail: status $st"
-grep -q "^warning=.*exec'd /nonexistent/program" "$TMP/exfail/summary.txt" ||
+grep -q "^warning=.*exec'd $TMP/garbage" "$TMP/exfail/summary.txt" ||
 	fail "a failed exec: the summary does not say where the recording ended"
+! grep -q "nonexistent" "$TMP/exfail/summary.txt" || fail "an exec of a missing program ended the recording"
 pprof_top "$TMP/exfail/cpu.pb.gz" > "$TMP/fail.top"
-v=$(share "$TMP/fail.top" before_exec cum)
-[ "${v%.*}" -ge 80 ] || { cat "$TMP/fail.top"; fail "a failed exec: before_exec has $v%"; }
-ok "a failed exec: the program goes on (status 0), its profile up to the exec is written"
+b=$(share "$TMP/fail.top" before_exec cum)
+a=$(share "$TMP/fail.top" after_failed_exec cum)
+e=$(share "$TMP/fail.top" after_enoexec cum)
+near "$b" 50 15 && near "$a" 50 15 && [ "$e" = 0 ] ||
+	{ cat "$TMP/fail.top"; fail "failed execs: before_exec $b%, after_failed_exec $a%, after_enoexec $e%"; }
+ok "failed execs: a missing program keeps the recording (after it: $a%), ENOEXEC ends it, status 0"
 
 # A child that execs a program without the agent (`env -i` drops LD_PRELOAD), or into
 # another directory (a nested record): record names the reason, not SIGKILL or the OOM killer.
