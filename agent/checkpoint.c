@@ -507,12 +507,13 @@ static void ck_fork_child(void)
 	buf.len = 0;
 	buf.oom = 0;
 	nentries = ndirty = 0;
-	ct_hindex_free(&entry_ix);
-	if (stacks_written)
-		memset(stacks_written, 0, stacks_words * sizeof(*stacks_written));
+	/* The parent's tables are left, not freed or cleared (see lk_fork_child). */
+	entry_ix = (ct_hindex){0};
+	stacks_written = NULL;
+	stacks_words = 0;
 	modules_written = 0;
 	ntids = 0;
-	ct_hindex_free(&tid_ix);
+	tid_ix = (ct_hindex){0};
 	lost_written = UINT64_MAX;
 	ncheckpoints = checkpoint_ns = checkpoint_max_ns = 0;
 }

@@ -243,11 +243,20 @@ static size_t drain_all(size_t *from_perf)
  * reopens /dev/null expecting 0, 1, 2 at the start of main (or in a forked child) got one
  * of ours there and failed (test_fds, ~1 run in 50 on a loaded machine). So the agent's
  * start-up ends with ct_collector_sync: one whole pass, with those opens, before the
- * program goes on. pass_gen counts the passes done. */
+ * program goes on. pass_begun and pass_gen count the passes begun and done; the sync waits
+ * for the first pass begun after it was called (the one under way may have begun before
+ * what it waits for, such as the engine's choice). */
 #define SYNC_WAIT_MS 1000
 static pthread_mutex_t pass_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pass_cv = PTHREAD_COND_INITIALIZER;
-static uint64_t pass_gen; /* under pass_mu */
+static uint64_t pass_begun, pass_gen; /* under pass_mu */
+
+static void pass_begin(void)
+{
+	pthread_mutex_lock(&pass_mu);
+	pass_begun++;
+	pthread_mutex_unlock(&pass_mu);
+}
 
 static void pass_done(void)
 {
@@ -262,7 +271,7 @@ void ct_collector_sync(void)
 	if (!running)
 		return;
 	pthread_mutex_lock(&pass_mu);
-	uint64_t want = pass_gen + 2; /* the pass under way may have begun before the call */
+	uint64_t want = pass_begun + 1;
 	/* Woken before each wait: the collector may be asleep between the passes. */
 	for (int ms = 0; pass_gen < want && ms < SYNC_WAIT_MS; ms += 2) {
 		pthread_mutex_unlock(&pass_mu);
@@ -364,6 +373,7 @@ static void *collector_main(void *arg)
 	while (!atomic_load_explicit(&stop_flag, memory_order_acquire)) {
 		/* Read before the pass: a wake-up during it makes the next sleep return at once. */
 		uint32_t seen = atomic_load_explicit(&wake_seq, memory_order_seq_cst);
+		pass_begin();
 		size_t from_perf, n = drain_all(&from_perf);
 		uint64_t now = ct_now(), since = now - last_drain;
 		last_drain = now;
@@ -472,15 +482,19 @@ int ct_collector_fork_child(void)
 	pthread_mutex_init(&call_mu, NULL);
 	pthread_mutex_init(&pass_mu, NULL);
 	pthread_cond_init(&pass_cv, NULL);
+	pass_begun = pass_gen = 0; /* the parent's may have been mid-pass */
 	pthread_cond_init(&call_cv, NULL);
 	call_pending = NULL;
 	accepting = 0;
 	in_fork_child = 1;
-	ct_ringset *old = rings;
-	rings = NULL;
-	ct_ringset_destroy(old);
+	if (rings && ct_ringset_fork_reset(rings) < 0) {
+		ct_ringset *old = rings;
+		rings = NULL;
+		ct_ringset_destroy(old);
+	}
 	ct_hook_ring_fork_child();
-	rings = ct_ringset_create(ct_cfg.ring_bytes);
+	if (!rings)
+		rings = ct_ringset_create(ct_cfg.ring_bytes);
 	if (!rings)
 		return -errno;
 	for (const ct_source *const *s = __start_ct_sources; s < __stop_ct_sources; s++)

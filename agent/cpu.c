@@ -207,10 +207,10 @@ static int cpu_start(void)
 	return agg ? 0 : -ENOMEM;
 }
 
+/* The parent's aggregate is left, not freed (see lk_fork_child). */
 static void cpu_fork_child(void)
 {
 	npending = 0;
-	ct_cpu_agg_free(agg);
 	truncated = 0;
 	ended_threads = 0;
 	cpu_start();

@@ -27,6 +27,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "agent/agent.h"
@@ -116,6 +118,13 @@ static void fork_child(void)
 	if (tls_stripe)
 		atomic_store(tls_stripe, tls_depth);
 	atomic_store(&fork_pending, 0);
+}
+
+int ct_fork_fresh(void *table, size_t len)
+{
+	if (((uintptr_t)table | len) & 4095)
+		return 0; /* madvise would take the neighbours of its last page too */
+	return madvise(table, len, MADV_WIPEONFORK) == 0;
 }
 
 /* Registered first of the agent's handlers (constructor priority), so that its prepare

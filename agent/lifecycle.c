@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/forkguard.h"
 #include "agent/internal.h"
 #include "agent/lifecycle.h"
 #include "agent/lockprof.h"
@@ -51,7 +52,8 @@ __attribute__((constructor)) static void th_resolve_all(void)
 static struct {
 	_Atomic uint64_t th; /* pthread_t, 0 = never used, or TH_TOMB, TH_BUSY */
 	_Atomic uint32_t tid;
-} th_map[TH_MAP];
+} th_map[TH_MAP] CT_PAGE_ALIGNED;
+static int th_map_fresh; /* zeroed by the fork itself (forkguard.h) */
 
 static inline uint32_t th_hash(uint64_t th)
 {
@@ -106,11 +108,13 @@ static void th_map_del(uint64_t th)
 
 static void th_child_reset(void)
 {
-	memset(th_map, 0, sizeof(th_map));
+	if (!th_map_fresh)
+		memset(th_map, 0, sizeof(th_map));
 }
 
 __attribute__((constructor)) static void th_init(void)
 {
+	th_map_fresh = ct_fork_fresh(th_map, sizeof(th_map));
 	pthread_atfork(NULL, NULL, th_child_reset);
 }
 

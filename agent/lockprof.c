@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "agent/ann.h"
+#include "agent/forkguard.h"
 #include "agent/live.h"
 #include "agent/lockprof.h"
 #include "agent/stackcache.h"
@@ -134,7 +135,8 @@ typedef struct {
 	uint64_t first; /* time of the batch's first charge; owner only */
 } __attribute__((aligned(64))) lk_batch;
 
-static lk_batch lk_batches[LK_BATCH_SLOTS];
+static lk_batch lk_batches[LK_BATCH_SLOTS] CT_PAGE_ALIGNED;
+static int lk_batches_fresh; /* zeroed by the fork itself (forkguard.h) */
 static __thread lk_batch *tls_batch __attribute__((tls_model("initial-exec")));
 static __thread int tls_batch_none __attribute__((tls_model("initial-exec")));
 
@@ -411,19 +413,22 @@ static int lk_start(void)
 	ct_env_u64("CTRACE_BLOCK_MIN_NS", 0, UINT64_MAX, &ct_lk_block_min_ns);
 	dl_iterate_phdr(lk_find_self, (void *)(uintptr_t)lk_find_self);
 	ct_stackcache_init();
+	lk_batches_fresh = ct_fork_fresh(lk_batches, sizeof(lk_batches));
 	lk_agg = ct_lock_agg_new();
 	return lk_agg ? 0 : -ENOMEM;
 }
 
 /* A forked child keeps nothing of the parent's aggregates (the pending-wait table is reset
- * by lockhooks.c's own atfork handler). */
+ * by lockhooks.c's own atfork handler). The parent's aggregate is left, not freed: its
+ * collector may have been growing it at the fork, and freeing it unmapped pages the fork
+ * had just copied (~0.1 ms). The batches are the parent's; only this thread is left. */
 static void lk_fork_child(void)
 {
 	lk_kept = lk_weighted = lk_all = lk_all_ns = 0;
-	memset(lk_batches, 0, sizeof(lk_batches)); /* the parent's; only this thread is left */
+	if (!lk_batches_fresh)
+		memset(lk_batches, 0, sizeof(lk_batches));
 	tls_batch = NULL;
 	tls_batch_none = 0;
-	ct_lock_agg_free(lk_agg);
 	lk_agg = ct_lock_agg_new();
 }
 

@@ -37,6 +37,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "agent/forkguard.h"
 #include "agent/lockwait.h"
 
 /* Modes that register waiters in the table: the mutex profile charges holders, the trace
@@ -77,7 +78,8 @@ typedef struct {
 	lk_entry e[LK_WAYS];
 } __attribute__((aligned(64))) lk_bucket;
 
-static lk_bucket lk_table[LK_BUCKETS];
+static lk_bucket lk_table[LK_BUCKETS] CT_PAGE_ALIGNED;
+static int lk_table_fresh; /* zeroed by the fork itself (forkguard.h) */
 
 struct ct_lkw_count ct_lkw_waiting;
 
@@ -86,12 +88,14 @@ struct ct_lkw_count ct_lkw_waiting;
  * waits that never end. */
 static void lk_child_reset(void)
 {
-	memset(lk_table, 0, sizeof(lk_table));
+	if (!lk_table_fresh)
+		memset(lk_table, 0, sizeof(lk_table));
 	atomic_store_explicit(&ct_lkw_waiting.n, 0, memory_order_relaxed);
 }
 
 __attribute__((constructor)) static void lk_table_init(void)
 {
+	lk_table_fresh = ct_fork_fresh(lk_table, sizeof(lk_table));
 	pthread_atfork(NULL, NULL, lk_child_reset);
 }
 

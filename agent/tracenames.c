@@ -68,7 +68,15 @@ static void tn_put(uint32_t tid, const char *name)
 
 void ct_tn_reset(const char *name)
 {
-	memset(&tn, 0, sizeof(tn));
+	/* Only the entries in use: in a forked child the table is the parent's, and writing
+	 * all of it copied ten pages. */
+	for (uint32_t i = 0; i < TN_CAP && tn.n; i++)
+		if (tn.e[i].tid) {
+			tn.e[i].tid = 0;
+			tn.n--;
+		}
+	tn.n = 0;
+	tn.overflow = 0;
 	tn_copy(tn.process, name);
 }
 

@@ -55,6 +55,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "agent/forkguard.h"
 #include "agent/internal.h"
 #include "agent/lockprof.h"
 
@@ -83,7 +84,8 @@ typedef struct {
 	_Atomic(wr_rec *) rec;
 } wr_slot;
 
-static wr_slot wr_table[WR_SLOTS];
+static wr_slot wr_table[WR_SLOTS] CT_PAGE_ALIGNED;
+static int wr_table_fresh; /* zeroed by the fork itself (forkguard.h) */
 /* The thread's own state: its slot; its record; whether a wait of the thread holds the
  * record (set before the record is written, so that a signal handler's wait in between
  * leaves it alone); the coin's generator (xorshift64, seeded on first use). The record is
@@ -665,7 +667,8 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 /* In a forked child only the forking thread exists (and it is not waiting). */
 static void wr_child_reset(void)
 {
-	memset(wr_table, 0, sizeof(wr_table));
+	if (!wr_table_fresh)
+		memset(wr_table, 0, sizeof(wr_table));
 	memset(&wr_tls, 0, sizeof(wr_tls));
 	ct_lk_unsettled = 0;
 }
@@ -678,5 +681,6 @@ __attribute__((constructor)) static void wr_init(void)
 	__atomic_store_n(&ct_lk_unsettled_off, ct_tls_offset(&ct_lk_unsettled), __ATOMIC_RELAXED);
 	wr_hot.io_min_ns = ct_lk_io_min_ns;
 	wr_hot.block_rate = ct_lk_block_rate;
+	wr_table_fresh = ct_fork_fresh(wr_table, sizeof(wr_table));
 	pthread_atfork(NULL, NULL, wr_child_reset);
 }

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "agent/forkguard.h"
 #include "agent/lifecycle.h"
 #include "agent/lockprof.h"
 
@@ -89,12 +90,19 @@ CT_EXPORT int sem_post(sem_t *s)
 static struct {
 	_Atomic uint64_t thread; /* pthread_t waited for; 0 = free */
 	_Atomic uint32_t joiner; /* its joiner's tid */
-} wk_joins[WK_JOINS];
+} wk_joins[WK_JOINS] CT_PAGE_ALIGNED;
+static int wk_joins_fresh;	   /* zeroed by the fork itself (forkguard.h) */
 static _Atomic uint32_t wk_njoins; /* entries in use: the exit path's gate (relaxed) */
+
+__attribute__((constructor)) static void wk_joins_init(void)
+{
+	wk_joins_fresh = ct_fork_fresh(wk_joins, sizeof(wk_joins));
+}
 
 static void wk_join_child_reset(void)
 {
-	memset(wk_joins, 0, sizeof(wk_joins));
+	if (!wk_joins_fresh)
+		memset(wk_joins, 0, sizeof(wk_joins));
 	atomic_store_explicit(&wk_njoins, 0, memory_order_relaxed);
 }
 

@@ -38,7 +38,7 @@ static ct_lock_entry *slot(ct_lock_entry *tab, size_t cap, uint64_t obj, uint32_
 /* Doubles the table (or creates it). 0 or -ENOMEM. */
 static int grow(ct_lock_agg *a)
 {
-	size_t cap = a->cap ? a->cap * 2 : 1024;
+	size_t cap = a->cap ? a->cap * 2 : 64; /* a forked child makes one: small */
 	ct_lock_entry *tab = malloc(cap * sizeof(*tab));
 	if (!tab)
 		return -ENOMEM;

@@ -86,6 +86,10 @@ void ct_ring_get_stats(const ct_ring *r, ct_ring_stats *st);
 typedef struct ct_ringset ct_ringset;
 ct_ringset *ct_ringset_create(size_t capacity_per_ring);
 void ct_ringset_destroy(ct_ringset *s);
+/* In a forked child (only the forking thread left): empties every ring in place, since the
+ * fork gave the child zeroed buffers (MADV_WIPEONFORK). 0, or -1 when a buffer could not
+ * be marked so (kernel before 4.14): then destroy the set and create another. */
+int ct_ringset_fork_reset(ct_ringset *s);
 int ct_ringset_count(const ct_ringset *s);
 ct_ring *ct_ringset_ring(ct_ringset *s, int i);
 /* Reserves in the current CPU's ring (rec->cpu says which). Async-signal-safe. */

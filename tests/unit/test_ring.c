@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
@@ -995,6 +997,47 @@ START_TEST(ringset_concurrent)
 }
 END_TEST
 
+/* A forked child empties the set in place: its buffers came zeroed (MADV_WIPEONFORK), the
+ * parent's records stay the parent's, and the child's own go through whole. */
+START_TEST(ringset_fork_reset)
+{
+	ct_ringset *s = ct_ringset_create(64 * 1024);
+	ck_assert_ptr_nonnull(s);
+	int n = ct_ringset_count(s);
+	uint64_t produced = ringset_produce(s, 0, 0, 300, -1);
+	ck_assert_uint_gt(produced, 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int bad = ct_ringset_fork_reset(s) != 0;
+		ct_ring_stats st;
+		ct_ringset_get_stats(s, &st);
+		bad |= st.written != 0 || st.consumed != 0 || st.dropped != 0;
+		uint64_t mine = ringset_produce(s, 1, 0, 100, -1), got = 0;
+		for (int i = 0; i < n; i++) {
+			ringset_check rc = {.ring = i};
+			ct_ring_consume(ct_ringset_ring(s, i), ringset_record, &rc, SIZE_MAX);
+			got += rc.n;
+			bad |= rc.next[0] != 0; /* none of the parent's */
+		}
+		bad |= mine != 100 || got != 100 || atomic_load(&ct_check_failures()->n) != 0;
+		_exit(bad);
+	}
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	uint64_t consumed = 0;
+	for (int i = 0; i < n; i++) {
+		ringset_check rc = {.ring = i};
+		ct_ring_consume(ct_ringset_ring(s, i), ringset_record, &rc, SIZE_MAX);
+		consumed += rc.n;
+	}
+	CT_CHECK_NO_FAILURES();
+	ck_assert_uint_eq(consumed, produced);
+	ct_ringset_destroy(s);
+}
+END_TEST
+
 static Suite *ring_suite(void)
 {
 	Suite *s = suite_create("ring");
@@ -1004,7 +1047,8 @@ static Suite *ring_suite(void)
 		       signal_between_reserve_and_commit);
 	CT_CHECK_TCASE(s, "concurrent", 120, four_producers_one_consumer, signal_handler_producer,
 		       no_spurious_drops);
-	CT_CHECK_TCASE(s, "ringset", 60, ringset_cpu_matches_ring, ringset_concurrent);
+	CT_CHECK_TCASE(s, "ringset", 60, ringset_cpu_matches_ring, ringset_concurrent,
+		       ringset_fork_reset);
 	return s;
 }
 
