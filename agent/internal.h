@@ -20,7 +20,6 @@ const char *ct_config_warnings(void);
 /* ---- stack.c ---- */
 int ct_stack_init(void); /* loads libunwind privately, creates the table */
 ct_stacks *ct_stack_table(void);
-void ct_stack_warm(void); /* warms unw_backtrace's per-thread cache */
 /* Whether pc lies in the code of the hooks' libunwind (which blocks every signal around
  * its caches, also from its thread-exit destructor: the agent's blocks, not the program's). */
 int ct_stack_in_unwinder(const void *pc);

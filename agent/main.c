@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -284,6 +285,7 @@ static _Atomic int deferred_signal;
 static void flush_finished(void)
 {
 	atomic_store(&flush_done, 1);
+	syscall(SYS_futex, &flush_done, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 	atomic_store(&flushing, 0);
 	int sig = atomic_exchange(&pending_signal, 0);
 	if (!sig)
@@ -292,13 +294,19 @@ static void flush_finished(void)
 		reraise(sig);
 }
 
-/* Waits (bounded: ms) for the flush to have written the files. */
+/* Waits (bounded: ms) for the flush to have written the files: woken by its end, and
+ * under the guard, so that the agent's own wait is not a wait of the program's. */
 static void wait_flush_done(int ms)
 {
-	for (int i = 0; i < ms / 10 && !atomic_load(&flush_done); i++) {
-		struct timespec ts = {0, 10000000};
-		nanosleep(&ts, NULL);
+	int g = ct_tls_guard;
+	ct_tls_guard = 1;
+	uint64_t end = ct_now() + (uint64_t)ms * 1000000u, now;
+	while (!atomic_load(&flush_done) && (now = ct_now()) < end) {
+		struct timespec ts = {(time_t)((end - now) / 1000000000u),
+				      (long)((end - now) % 1000000000u)};
+		syscall(SYS_futex, &flush_done, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
 	}
+	ct_tls_guard = g;
 }
 
 void ct_shutdown(void)
@@ -332,8 +340,7 @@ void ct_flush_for_exec(int ms)
 		return;
 	atomic_store(&flush_request, 1);
 	ct_collector_wake();
-	for (int i = 0; i < ms * 5 && !atomic_load(&flush_done); i++)
-		nanosleep(&(struct timespec){0, 200000}, NULL);
+	wait_flush_done(ms);
 }
 
 /* Called by the collector between drains: a signal handler wants everything written. */
@@ -596,7 +603,6 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	ct_modules_refresh();
 	if (ct_unwind_init() < 0)
 		ct_log("remote unwinder unavailable: samples keep their leaf frame only");
-	ct_stack_warm();
 	/* Release: rings, stack table and sources are ready for every hook (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
 	ct_http_start(); /* before the sampler: their threads carry no perf event */

@@ -54,15 +54,24 @@ static uint32_t anon_add(ct_profile *p, uintptr_t lo, uintptr_t hi)
 	return id;
 }
 
-/* Adds the executable regions of /proc/self/maps that no file backs (JIT code). */
-static void anon_scan(ct_profile *p)
+/* The executable regions of /proc/self/maps that no file backs (JIT code), as last read:
+ * the exit path writes its profiles one after another, and one read serves them all. */
+static struct {
+	uintptr_t lo, hi;
+} seen[MAX_ANON];
+static int nseen;
+static uint64_t seen_at; /* ct_now() of the read */
+static pid_t seen_pid;	 /* by this process: a forked child reads its own */
+#define ANON_REUSE_NS 200000000u
+
+static void anon_read(void)
 {
-	nanon = 0;
+	nseen = 0;
 	FILE *f = fopen("/proc/self/maps", "re");
 	if (!f)
 		return;
 	char line[512];
-	while (fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), f) && nseen < MAX_ANON) {
 		unsigned long lo, hi;
 		char perms[8];
 		int path = 0;
@@ -70,10 +79,26 @@ static void anon_scan(ct_profile *p)
 		    perms[2] != 'x')
 			continue;
 		const char *name = path ? line + path : "";
-		if (*name == '\n' || *name == 0 || strncmp(name, "[anon", 5) == 0)
-			anon_add(p, lo, hi);
+		if (*name == '\n' || *name == 0 || strncmp(name, "[anon", 5) == 0) {
+			seen[nseen].lo = lo;
+			seen[nseen++].hi = hi;
+		}
 	}
 	fclose(f);
+}
+
+/* Adds the anonymous code regions to p. */
+static void anon_scan(ct_profile *p)
+{
+	nanon = 0;
+	uint64_t now = ct_now();
+	if (seen_pid != getpid() || now - seen_at > ANON_REUSE_NS) {
+		anon_read();
+		seen_at = now;
+		seen_pid = getpid();
+	}
+	for (int i = 0; i < nseen; i++)
+		anon_add(p, seen[i].lo, seen[i].hi);
 }
 
 ct_profile *ct_out_profile_new(void)

@@ -62,8 +62,7 @@ int ct_stack_in_unwinder(const void *pc)
 
 /* Captures a thread makes with the cursor before it gets unw_backtrace's cache. */
 #define CT_STACK_CURSOR_FIRST 8
-/* The calling thread's captures so far (saturating); CT_STACK_CURSOR_FIRST once its cache
- * was warmed. */
+/* The calling thread's captures so far, saturating at CT_STACK_CURSOR_FIRST. */
 static __thread uint8_t tls_captures __attribute__((tls_model("initial-exec")));
 
 int ct_stack_init(void)
@@ -100,13 +99,6 @@ int ct_stack_init(void)
 ct_stacks *ct_stack_table(void)
 {
 	return table;
-}
-
-void ct_stack_warm(void)
-{
-	uintptr_t pcs[8];
-	tls_captures = CT_STACK_CURSOR_FIRST;
-	ct_capture_stack(pcs, 8, 0);
 }
 
 /* A cursor walk of the calling thread's stack into buf (up to size pcs): the pc here, then

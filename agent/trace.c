@@ -249,7 +249,7 @@ static void set_modules(void)
 	}
 	int n;
 	const ct_module *m = ct_modules_all(&n);
-	if (!tr.mods && !(tr.mods = calloc(MAX_MODULES_OUT, sizeof(*tr.mods))))
+	if (!tr.mods && !(tr.mods = malloc(MAX_MODULES_OUT * sizeof(*tr.mods)))) /* k used */
 		return;
 	uint32_t k = 0;
 	for (int i = 0; i < n && k < MAX_MODULES_OUT; i++)

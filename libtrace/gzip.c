@@ -13,9 +13,16 @@ int ct_gzip(const uint8_t *raw, size_t len, uint8_t **out, size_t *outlen)
 {
 	z_stream zs;
 	memset(&zs, 0, sizeof(zs));
-	/* Fastest level, as Go's runtime writes: profiles are big and written at exit. */
-	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) !=
-	    Z_OK)
+	/* Fastest level, as Go's runtime writes: profiles are big and written at exit. The
+	 * window and hash fit the input (a match reaches back at most len bytes): the full
+	 * ones are 256 KiB to allocate and clear, most of the cost of a small profile, and
+	 * each process a shell script runs writes several. */
+	int wbits = 9;
+	while (wbits < MAX_WBITS && ((size_t)1 << wbits) < len + 262)
+		wbits++;
+	int mem_level = wbits - 7 < 8 ? wbits - 7 : 8;
+	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + wbits, mem_level,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	size_t cap = deflateBound(&zs, len) + 64;
 	uint8_t *buf = malloc(cap);
