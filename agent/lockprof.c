@@ -137,6 +137,10 @@ typedef struct {
 
 static lk_batch lk_batches[LK_BATCH_SLOTS] CT_PAGE_ALIGNED;
 static int lk_batches_fresh; /* zeroed by the fork itself (forkguard.h) */
+/* Bit p: a slot on page p was claimed; the sweep reads no other page (see waitreg.c). */
+#define LK_PAGE(i) ((i) * sizeof(lk_batch) / 4096)
+static _Atomic uint32_t lk_pages;
+_Static_assert(LK_PAGE(LK_BATCH_SLOTS) <= 32, "a bit per page of lk_batches");
 static __thread lk_batch *tls_batch __attribute__((tls_model("initial-exec")));
 static __thread int tls_batch_none __attribute__((tls_model("initial-exec")));
 
@@ -161,8 +165,11 @@ static lk_batch *lk_batch_slot(void)
 		int free_ = 0;
 		if (!atomic_load_explicit(&b->owned, memory_order_relaxed) &&
 		    atomic_compare_exchange_strong_explicit(
-			    &b->owned, &free_, 1, memory_order_acquire, memory_order_relaxed))
+			    &b->owned, &free_, 1, memory_order_acquire, memory_order_relaxed)) {
+			atomic_fetch_or_explicit(&lk_pages, 1u << LK_PAGE(b - lk_batches),
+						 memory_order_relaxed);
 			return tls_batch = b;
+		}
 	}
 	tls_batch_none = 1;
 	return NULL;
@@ -370,8 +377,11 @@ ct_profile *ct_lock_profile_now(int block)
 /* Adds the batches threads have not emitted (exit path: the hooks no longer record). */
 static void lk_batches_sweep(void)
 {
+	uint32_t pages = atomic_load_explicit(&lk_pages, memory_order_relaxed);
 	for (int i = 0; i < LK_BATCH_SLOTS; i++) {
 		lk_batch *b = &lk_batches[i];
+		if (!(pages >> LK_PAGE(i) & 1))
+			continue;
 		uintptr_t obj = atomic_load_explicit(&b->obj, memory_order_relaxed);
 		if (!obj || !ct_lk_lock_on())
 			continue;
@@ -427,6 +437,7 @@ static void lk_fork_child(void)
 	lk_kept = lk_weighted = lk_all = lk_all_ns = 0;
 	if (!lk_batches_fresh)
 		memset(lk_batches, 0, sizeof(lk_batches));
+	atomic_store_explicit(&lk_pages, 0, memory_order_relaxed);
 	tls_batch = NULL;
 	tls_batch_none = 0;
 	lk_agg = ct_lock_agg_new();

@@ -85,6 +85,11 @@ typedef struct {
 } wr_slot;
 
 static wr_slot wr_table[WR_SLOTS] CT_PAGE_ALIGNED;
+/* Bit p: a slot on page p of the table was claimed. The readers skip the others: reading
+ * a page never written faults it in (~16 faults at each process's exit). */
+#define WR_PAGE(i) ((i) * sizeof(wr_slot) / 4096)
+static _Atomic uint32_t wr_pages;
+_Static_assert(WR_PAGE(WR_SLOTS) <= 32, "a bit per page of wr_table");
 static int wr_table_fresh; /* zeroed by the fork itself (forkguard.h) */
 /* The thread's own state: its slot; its record; whether a wait of the thread holds the
  * record (set before the record is written, so that a signal handler's wait in between
@@ -135,6 +140,8 @@ static __attribute__((noinline)) wr_slot *wr_slot_claim(wr_tls_t *me)
 			    &s->tid, &free_tid, tid, memory_order_relaxed, memory_order_relaxed)) {
 			/* Release: a reader that finds the record finds its tid. */
 			atomic_store_explicit(&s->rec, &me->rec, memory_order_release);
+			atomic_fetch_or_explicit(&wr_pages, 1u << WR_PAGE(s - wr_table),
+						 memory_order_relaxed);
 			me->self = s;
 			return s;
 		}
@@ -634,12 +641,14 @@ void ct_lk_open_waits(void (*fn)(const ct_lk_open_wait *w, void *arg), void *arg
 {
 	pid_t pid = getpid();
 	int saved = errno;
+	uint32_t pages = atomic_load_explicit(&wr_pages, memory_order_relaxed);
 	for (uint32_t i = 0; i < WR_SLOTS; i++) {
 		ct_lk_open_wait w;
 		uint64_t ra, sp;
 		const wr_rec *rec;
 		uint32_t seq;
-		if (!atomic_load_explicit(&wr_table[i].tid, memory_order_relaxed) ||
+		if (!(pages >> WR_PAGE(i) & 1) ||
+		    !atomic_load_explicit(&wr_table[i].tid, memory_order_relaxed) ||
 		    !wr_read(&wr_table[i], &w, &ra, &sp, &rec, &seq))
 			continue;
 		/* A thread that ended without the agent's exit path (raw clone) left its
@@ -669,6 +678,7 @@ static void wr_child_reset(void)
 {
 	if (!wr_table_fresh)
 		memset(wr_table, 0, sizeof(wr_table));
+	atomic_store_explicit(&wr_pages, 0, memory_order_relaxed);
 	memset(&wr_tls, 0, sizeof(wr_tls));
 	ct_lk_unsettled = 0;
 }
