@@ -57,6 +57,9 @@ typedef struct {
 /* Written by the constructor (and a forked child's atfork handler, while single-threaded)
  * before any other agent thread exists or recording starts; read-only afterwards. */
 extern ct_config ct_cfg;
+/* Whether the output folder is this process's own DIR/<pid>, not the run's top folder
+ * (idhooks.c). */
+int ct_own_folder(void);
 
 /* ---- the re-entrancy guard (initial-exec TLS: no allocation, safe in signal handlers) ----
  * Set while the agent runs on a thread; hooks that find it set call straight through.

@@ -26,6 +26,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -47,6 +48,7 @@
 #include "agent/live.h"
 #include "agent/sighooks.h"
 #include "libtrace/httpaddr.h"
+#include "libtrace/outdir.h"
 
 #define REQ_MAX 8192
 #define HEAD_TIMEOUT_MS 5000
@@ -574,11 +576,26 @@ static int open_listener(const char *addr)
 	return fd < 0 ? fd : ct_fdg_adopt(fd, CT_FDG_FILE);
 }
 
-int ct_http_start(void)
+/* The run's first process tells `ctrace record --http` what became of CTRACE_HTTP
+ * (DIR/.http, libtrace/outdir.h): record announces the real port, or why it does not
+ * serve, rather than the address it was given. */
+static void announce(void)
 {
-	const char *addr = getenv("CTRACE_HTTP");
-	if (!addr || !*addr)
-		return 0;
+	if (ct_own_folder())
+		return;
+	char path[sizeof(ct_cfg.out_dir) + 16], line[sizeof(status) + 1];
+	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, CT_FILE_HTTP);
+	int n = snprintf(line, sizeof(line), "%s\n", status);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)n) != n)
+		ct_log("http: cannot write %s", path);
+	close(fd);
+}
+
+static int start(const char *addr)
+{
 	int fd = open_listener(addr);
 	if (fd < 0) {
 		snprintf(status, sizeof(status), "not serving %.200s: %s", addr,
@@ -601,4 +618,14 @@ int ct_http_start(void)
 	atexit(at_exit_unlink);
 	ct_log("http: %s", status);
 	return 0;
+}
+
+int ct_http_start(void)
+{
+	const char *addr = getenv("CTRACE_HTTP");
+	if (!addr || !*addr)
+		return 0;
+	int r = start(addr);
+	announce();
+	return r;
 }

@@ -19,8 +19,7 @@
 
 #include "agent/agent.h"
 
-/* Whether the output folder is this process's own DIR/<pid>, not the run's top folder. */
-static int own_folder(void)
+int ct_own_folder(void)
 {
 	char tail[24];
 	int n = snprintf(tail, sizeof(tail), "/%d", (int)getpid());
@@ -46,7 +45,7 @@ static void hand_over(uid_t uid, gid_t gid)
 	ct_tls_guard = 1;
 	if (ct_out_dir_create() == 0 &&
 	    chown(ct_cfg.out_dir, uid == 0 ? (uid_t)-1 : uid, gid == 0 ? (gid_t)-1 : gid) < 0 &&
-	    (!own_folder() || chmod(ct_cfg.out_dir, 01777) < 0))
+	    (!ct_own_folder() || chmod(ct_cfg.out_dir, 01777) < 0))
 		ct_log("cannot hand %s to uid %d gid %d", ct_cfg.out_dir, (int)uid, (int)gid);
 	ct_tls_guard = g;
 	errno = saved;

@@ -367,10 +367,6 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 					ct_http_addr_error(ct_http_addr_check(optarg)));
 				return 2;
 			}
-			if (strncmp(optarg, "unix:", 5) == 0)
-				fprintf(stderr, "ctrace: serving /debug/pprof/ on %s\n", optarg);
-			else
-				fprintf(stderr, "ctrace: serving http://%s/debug/pprof/\n", optarg);
 			break;
 		case 'n':
 			a->symbolize = false;
@@ -536,9 +532,43 @@ static pid_t spawn(const struct record_args *a, const char *agent, const char *a
 	return pid;
 }
 
+/* --http: what the agent made of it (DIR/.http, written as it starts): the address it
+ * serves on (the real port when asked for port 0), or why it does not serve. Waits up to
+ * 3 s for it, or until the program ends (1 then, with its wait status in *status). */
+static int announce_http(const char *absdir, pid_t pid, int *status)
+{
+	char path[PATH_MAX + 16], line[400] = "";
+	snprintf(path, sizeof(path), "%s/%s", absdir, CT_FILE_HTTP);
+	int reaped = 0;
+	for (int ms = 0; ms < 3000 && !reaped; ms += 10) {
+		FILE *f = fopen(path, "re");
+		if (f) {
+			bool whole = fgets(line, sizeof(line), f) && strchr(line, '\n');
+			fclose(f);
+			if (whole && strncmp(line, "serving ", 8) == 0) {
+				fprintf(stderr, "ctrace: %s", line);
+				return 0;
+			}
+			if (whole) {
+				fprintf(stderr,
+					"ctrace: warning: --http: %.*s (recording goes on)\n",
+					(int)strcspn(line, "\n"), line);
+				return 0;
+			}
+		}
+		reaped = waitpid(pid, status, WNOHANG) == pid;
+		if (!reaped)
+			nanosleep(&(struct timespec){0, 10000000}, NULL);
+	}
+	fprintf(stderr, "ctrace: warning: --http: the agent did not say whether it serves (%s)\n",
+		reaped ? "the program ended first" : "nothing within 3 s");
+	return reaped;
+}
+
 /* Waits for the program; *status gets its wait status. Returns the exec's errno when it
  * could not be started, else 0. */
-static int wait_child(pid_t pid, int errfd, int *status)
+static int wait_child(const struct record_args *a, const char *absdir, pid_t pid, int errfd,
+		      int *status)
 {
 	int exec_errno = 0;
 	ssize_t got;
@@ -546,7 +576,8 @@ static int wait_child(pid_t pid, int errfd, int *status)
 		got = read(errfd, &exec_errno, sizeof(exec_errno));
 	while (got < 0 && errno == EINTR);
 	close(errfd);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+	int reaped = got == 0 && a->http && announce_http(absdir, pid, status);
+	while (!reaped && waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
 	child = 0;
 	return got == (ssize_t)sizeof(exec_errno) ? exec_errno : 0;
@@ -570,7 +601,7 @@ int ct_cmd_record(int argc, char **argv)
 	pid_t pid = spawn(&a, agent, absdir, &errfd);
 	if (pid < 0)
 		return 1;
-	int exec_errno = wait_child(pid, errfd, &status);
+	int exec_errno = wait_child(&a, absdir, pid, errfd, &status);
 	ct_sentinel_stop();
 	if (exec_errno) {
 		fprintf(stderr, "ctrace: cannot run '%s': %s\n", a.cmd[0], strerror(exec_errno));

@@ -76,7 +76,7 @@ bool ct_outdir_is_ours(const char *name)
 	return (len > k && strcmp(name + len - k, CT_PROFILE_SUFFIX) == 0) ||
 	       strcmp(name, CT_FILE_SUMMARY) == 0 || strcmp(name, CT_FILE_TRACE) == 0 ||
 	       strcmp(name, CT_FILE_OWNER) == 0 || strcmp(name, CT_FILE_CHECKPOINT) == 0 ||
-	       strcmp(name, CT_FILE_CHILDREN) == 0;
+	       strcmp(name, CT_FILE_CHILDREN) == 0 || strcmp(name, CT_FILE_HTTP) == 0;
 }
 
 bool ct_outdir_is_temp(const char *name)

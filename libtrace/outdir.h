@@ -53,6 +53,10 @@ int ct_modes_parse(const char *list, unsigned *modes, ct_error *err);
  * "<pid> start <cmd>" and "<pid> end <outcome>" (agent/out.c), for `ctrace record` to name
  * every child that wrote nothing. */
 #define CT_FILE_CHILDREN ".children"
+/* In the top directory: what became of CTRACE_HTTP in the run's first process, one line as
+ * summary.txt's http= (agent/http.c), for `ctrace record --http` to print: the port it
+ * listens on (port 0 picks one) or why it does not serve. */
+#define CT_FILE_HTTP ".http"
 #define CT_PROFILE_SUFFIX ".pb.gz"
 
 /* The profiles a directory may hold, in the order they are summarized. */

@@ -222,3 +222,29 @@ grep -q "^http=not serving 127.0.0.1:$PORT2: Address already in use" "$TMP/busy/
 CTRACE_HTTP=0.0.0.0:$PORT2 CTRACE_OUT=$TMP/remote LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$PROG" 0.2 > /dev/null
 grep -q '^http=not serving 0.0.0.0:.*not a loopback address' "$TMP/remote/summary.txt" || fail "0.0.0.0 was not refused"
 ok "port in use and non-loopback address reported in summary.txt; recording goes on"
+
+# record --http says what the agent made of the address: a port in use is a warning, not
+# "serving"; with port 0 the port the agent got.
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); time.sleep(20)' "$PORT2" &
+HOLD=$!
+for i in $(seq 1 100); do
+	ss -ltn | grep -q "127.0.0.1:$PORT2 " && break
+	sleep 0.1
+done
+"$CTRACE" record -q -o "$TMP/busyrec" --http "127.0.0.1:$PORT2" -- "$PROG" 0.3 > /dev/null 2> "$TMP/busyrec.err"
+kill $HOLD 2>/dev/null || true
+grep -q "warning: --http: not serving 127.0.0.1:$PORT2: Address already in use" "$TMP/busyrec.err" ||
+	{ cat "$TMP/busyrec.err"; fail "record --http: a port in use not reported"; }
+! grep -q "serving http://" "$TMP/busyrec.err" || fail "record --http: a port in use announced as served"
+"$CTRACE" record -q -o "$TMP/zero" --http 127.0.0.1:0 -- "$PROG" 20 "$TMP/stop0" > /dev/null 2> "$TMP/zero.err" &
+ZREC=$!
+for i in $(seq 1 100); do
+	grep -q 'serving http://127.0.0.1:[0-9]*/' "$TMP/zero.err" && break
+	sleep 0.1
+done
+ZPORT=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/debug/pprof/.*|\1|p' "$TMP/zero.err")
+[ -n "$ZPORT" ] && [ "$ZPORT" -gt 0 ] || { cat "$TMP/zero.err"; fail "record --http 127.0.0.1:0: no port announced"; }
+wait_up "http://127.0.0.1:$ZPORT/debug/pprof/"
+touch "$TMP/stop0"
+wait $ZREC || fail "record --http 127.0.0.1:0 failed"
+ok "record --http: a port in use is a warning; port 0 announced as the port the agent got ($ZPORT)"
