@@ -51,7 +51,7 @@ ok "CPU before an exec: DIR/$(basename "$pre")/ (before_exec $v%), the exec'd pr
 
 # A wrapper script's exec leaves the program's profile in DIR; a pipeline in a nested shell
 # leaves no truncated trace.ctr of a forked child that exec'd (every trace has its summary).
-"$CTRACE" record -q -o "$TMP/wrap" -- sh -c "exec $SAMPLES/cpu_hot 0.2" > /dev/null || fail "wrapper failed"
+"$CTRACE" record -q -F 999 -o "$TMP/wrap" -- sh -c "exec $SAMPLES/cpu_hot 0.2" > /dev/null || fail "wrapper failed"
 pprof_top "$TMP/wrap/cpu.pb.gz" > "$TMP/wrap.top"
 v=$(share "$TMP/wrap.top" hot_loop cum)
 [ "${v%.*}" -ge 35 ] || { cat "$TMP/wrap.top"; fail "the exec'd program's profile is not in DIR (hot_loop $v%)"; }
