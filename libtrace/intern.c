@@ -36,7 +36,7 @@ __attribute__((constructor)) static void hash_seed_init(void)
 
 uint64_t ct_hash_str(const char *s, size_t *len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL ^ ct_hash_seed; /* keyed: see ct_hash_seed */
 	const unsigned char *c = (const unsigned char *)s;
 	while (*c) {
 		h ^= *c++;

@@ -56,9 +56,12 @@ static inline const char *ct_intern_at(const ct_intern *t, size_t i)
 	return t->strs[i];
 }
 
-/* The 64-bit hash the interner uses for strings (FNV-1a, then mixed so that every bit
- * depends on every input byte); *len gets the string's length when len is not NULL. Other
- * libtrace tables keyed by strings use it too. */
+/* The 64-bit hash the interner uses for strings (FNV-1a from a state keyed by
+ * ct_hash_seed, then mixed so that every bit depends on every input byte): the strings of
+ * a profile or trace are the file's to choose, and unkeyed, a hostile file could pick
+ * thousands that share one probe run. *len gets the string's length when len is not NULL.
+ * Other libtrace tables keyed by strings use it too. Its values differ between processes:
+ * never stored. */
 uint64_t ct_hash_str(const char *s, size_t *len);
 
 /* A cheap bijective mix of a 64-bit value (splitmix64's finalizer), for hash tables keyed
