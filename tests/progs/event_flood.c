@@ -1,4 +1,5 @@
-/* event_flood — 32 threads allocate, free and fight over one mutex for ~1 s of wall time:
+/* event_flood [SECONDS] — 32 threads allocate, free and fight over one mutex for ~1 s (or
+ * SECONDS) of wall time:
  * far more heap and lock events (at CTRACE_HEAP_RATE=1) than the agent's rings hold. Every
  * 64th hold yields the CPU with the mutex held, so that other threads do block on it: the
  * lock events are waits (and their wake-up edges), which every hold that makes threads
@@ -12,6 +13,7 @@
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static volatile unsigned long sink;
+static double seconds = 1.0;
 
 static double now(void)
 {
@@ -23,7 +25,7 @@ static double now(void)
 __attribute__((noinline)) static void *flood(void *arg)
 {
 	(void)arg;
-	double end = now() + 1.0;
+	double end = now() + seconds;
 	while (now() < end)
 		for (int i = 0; i < 64; i++) {
 			void *p = malloc(16 + (size_t)i);
@@ -37,8 +39,10 @@ __attribute__((noinline)) static void *flood(void *arg)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1)
+		seconds = atof(argv[1]);
 	pthread_t t[NTHREADS];
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_create(&t[i], NULL, flood, NULL);
