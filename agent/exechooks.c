@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,4 +379,58 @@ void ct_exec_set_aside(int own_folder)
 			}
 	}
 	closedir(d);
+}
+
+/* .owner holds "<pid> <run>": the run is CTRACE_RUN, which `ctrace record` sets for
+ * everything it runs. Whether the pid in b, which no longer runs, owned this same run. */
+static int same_run(const char *b)
+{
+	const char *run = getenv("CTRACE_RUN"), *theirs = strchr(b, ' ');
+	size_t n = run ? strlen(run) : 0;
+	return n && theirs && strncmp(theirs + 1, run, n) == 0 && theirs[1 + n] == '\n';
+}
+
+/* The first process of a run owns DIR (its .owner); a program that a traced process execs
+ * later (another pid) writes to DIR/<pid>. A .owner whose process has gone is a stale one
+ * left by an earlier run, taken over — unless it names this run: then the run's first
+ * process has ended, and a late one (a background job that execs after the script that
+ * started it) must not write over its files. Files an earlier image of this pid left move
+ * aside first (ct_exec_set_aside). */
+int ct_out_claim(void)
+{
+	if (ct_out_dir_create() < 0)
+		return -1;
+	char owner[sizeof(ct_cfg.out_dir) + 16];
+	snprintf(owner, sizeof(owner), "%s/%s", ct_cfg.out_dir, CT_FILE_OWNER);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = open(owner, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			char b[128];
+			const char *run = getenv("CTRACE_RUN");
+			int n = snprintf(b, sizeof(b), "%d %.64s\n", (int)getpid(), run ? run : "");
+			if (write(fd, b, (size_t)n) != n)
+				ct_log("cannot write %s", owner);
+			close(fd);
+			return 0;
+		}
+		char b[128] = "";
+		fd = open(owner, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, b, sizeof(b) - 1);
+			close(fd);
+			b[n > 0 ? n : 0] = 0;
+		}
+		int pid = atoi(b);
+		if (pid == getpid()) { /* we exec'd ourselves: still the owner */
+			ct_exec_set_aside(0);
+			return 0;
+		}
+		if ((pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) || same_run(b))
+			break; /* owned by a live process, or by this run's first, ended */
+		unlink(owner); /* stale */
+	}
+	size_t len = strlen(ct_cfg.out_dir);
+	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
+	ct_exec_set_aside(1);
+	return 1;
 }

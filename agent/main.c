@@ -495,46 +495,13 @@ static void at_fork_child(void)
 	ct_tls_guard = g;
 }
 
-/* Picks the output directory: the first process of a run owns CTRACE_OUT; a program that
- * a traced process execs later (other pid, owner still alive) writes to DIR/<pid>. Files
- * an earlier image of this pid left there move aside first (exechooks.c). */
+/* The output folder (exechooks.c: ct_out_claim): a folder of its own says so in .children. */
 static void claim_out_dir(void)
 {
-	if (ct_out_dir_create() < 0)
-		return;
-	char owner[4700];
-	snprintf(owner, sizeof(owner), "%s/%s", ct_cfg.out_dir, CT_FILE_OWNER);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int fd = open(owner, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			char b[32];
-			int n = snprintf(b, sizeof(b), "%d\n", (int)getpid());
-			if (write(fd, b, (size_t)n) != n)
-				ct_log("cannot write %s", owner);
-			close(fd);
-			return;
-		}
-		char b[32] = "";
-		fd = open(owner, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t n = read(fd, b, sizeof(b) - 1);
-			close(fd);
-			b[n > 0 ? n : 0] = 0;
-		}
-		int pid = atoi(b);
-		if (pid == getpid()) { /* we exec'd ourselves: still the owner */
-			ct_exec_set_aside(0);
-			return;
-		}
-		if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
-			break; /* owned by a live process */
-		unlink(owner); /* stale */
+	if (ct_out_claim() > 0) {
+		own_folder = 1; /* made by its first write, if it has any */
+		note_start();
 	}
-	size_t len = strlen(ct_cfg.out_dir);
-	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
-	own_folder = 1; /* made by its first write, if it has any */
-	ct_exec_set_aside(1);
-	note_start();
 }
 
 /* The perf engine serves the cpu and the sched modes; the timer engine only cpu (it has no

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -469,6 +470,13 @@ static void exec_child(const struct record_args *a, const char *agent, const cha
 	snprintf(preload, sizeof(preload), "%s%s%s", agent, pre && *pre ? ":" : "", pre ? pre : "");
 	setenv("LD_PRELOAD", preload, 1);
 	setenv("CTRACE_OUT", absdir, 1);
+	/* The run's name (agent/exechooks.c: ct_out_claim): DIR stays its first process's. */
+	uint64_t run = 0;
+	if (getrandom(&run, sizeof(run), GRND_NONBLOCK) != (ssize_t)sizeof(run))
+		run = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	char id[24];
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)run);
+	setenv("CTRACE_RUN", id, 1);
 	if (a->hz)
 		setenv("CTRACE_HZ", a->hz, 1);
 	if (a->modes)

@@ -63,6 +63,20 @@ for t in $(find "$TMP/pipe" -name trace.ctr); do
 done
 ok "a wrapper's exec leaves the program's profile in DIR; no stray trace in a nested pipeline"
 
+# A background job that execs after the script that started it ended records in
+# DIR/<pid>/: DIR stays the script's (it took DIR over and wrote over the script's files).
+"$CTRACE" record -q -o "$TMP/late" -- sh -c "(sleep 0.5; exec $SAMPLES/cpu_hot 0.2) & exit 0" \
+	> /dev/null || fail "late exec: record failed"
+late=""
+for i in $(seq 1 100); do
+	late=$(grep -l "^cmd=.*cpu_hot" "$TMP"/late/*/summary.txt 2>/dev/null | head -1)
+	[ -n "$late" ] && break
+	sleep 0.1
+done
+[ -n "$late" ] || { find "$TMP/late" >&2; cat "$TMP/late/summary.txt" >&2; fail "late exec: no DIR/<pid>/ of the background job"; }
+grep -q "^cmd=sh " "$TMP/late/summary.txt" || { cat "$TMP/late/summary.txt"; fail "late exec: DIR is not the script's any more"; }
+ok "a job that execs after the run's first process ended records in DIR/$(basename "$(dirname "$late")")/"
+
 # Execs that fail: of a program that is not there, the recording goes on (as if it had not
 # tried: an optional helper, Python's os.execvp trying each PATH entry; it ended there, and
 # the rest of the run was lost); of a file that is there but fails otherwise (ENOEXEC),
