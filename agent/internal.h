@@ -46,13 +46,12 @@ int ct_modules_readable(uintptr_t addr, size_t len);
  * memory; the dlclose hook holds it exclusively around the real dlclose. */
 void ct_modules_read_lock(void);
 void ct_modules_read_unlock(void);
-int ct_modules_read_held(void); /* by the calling thread */
 /* Set (release) by the dlopen/dlclose hooks on any thread when the module list changed;
  * the collector takes it (acquire exchange) and refreshes the table before unwinding. */
 extern _Atomic int ct_modules_dirty;
 
 /* ---- unwind.c: off-thread unwinding of a copied user stack (registers: events.h) ---- */
-void ct_unwind_init(void); /* the row cache; libunwind loads at a first sample needing it */
+int ct_unwind_init(void);
 /* Unwinds from regs over stack bytes copied from [regs[RSP], +stack_len). Fills pcs with
  * the exact leaf pc first, then return addresses. Returns the depth (>= 1). */
 int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_len, uintptr_t *pcs,

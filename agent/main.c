@@ -567,7 +567,8 @@ __attribute__((constructor)) static void ct_agent_init(void)
 		return;
 	}
 	ct_modules_refresh();
-	ct_unwind_init();
+	if (ct_unwind_init() < 0)
+		ct_log("remote unwinder unavailable: samples keep their leaf frame only");
 	/* Release: rings, stack table and sources are ready for every hook (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
 	ct_http_start(); /* before the sampler: their threads carry no perf event */

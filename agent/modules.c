@@ -190,21 +190,13 @@ __attribute__((constructor(102))) static void modules_atfork(void)
 	pthread_atfork(NULL, NULL, unmap_lock_reset);
 }
 
-static __thread int read_held __attribute__((tls_model("initial-exec")));
-
 void ct_modules_read_lock(void)
 {
 	pthread_rwlock_rdlock(&unmap_lock);
-	read_held++;
 }
 void ct_modules_read_unlock(void)
 {
-	read_held--;
 	pthread_rwlock_unlock(&unmap_lock);
-}
-int ct_modules_read_held(void)
-{
-	return read_held > 0;
 }
 
 /* Hooks for dlopen/dlclose: a closed module must not be read while the collector unwinds

@@ -13,9 +13,8 @@
  *   .eh_frame_hdr binary-search table with libunwind's own
  *   _Ux86_64_dwarf_search_unwind_table — no loader call per frame.
  * libunwind-x86_64.so.8 (the remote-capable build) is dlopen'ed RTLD_LOCAL for the same
- * reason as in stack.c, by the collector when a first sample needs it (below): most short
- * processes never do, and loading it cost each one ~0.7 ms at start. Where DWARF unwinding
- * stops early we continue with a bounded frame-pointer walk inside the copy.
+ * reason as in stack.c. Where DWARF unwinding stops early we continue with a bounded
+ * frame-pointer walk inside the copy.
  *
  * libunwind costs ~12 µs per sample here: every step allocates from its memory pool, which
  * blocks and unblocks signals (two syscalls) each time. So samples are first unwound from
@@ -48,7 +47,7 @@ typedef struct {
 	size_t stack_len;
 } uctx;
 
-/* libunwind's remote entry points, resolved by remote_load (collector); read-only after. */
+/* libunwind's remote entry points, resolved by ct_unwind_init (constructor); read-only after. */
 static struct {
 	unw_addr_space_t (*create_addr_space)(unw_accessors_t *, int);
 	int (*set_caching_policy)(unw_addr_space_t, unw_caching_policy_t);
@@ -60,7 +59,7 @@ static struct {
 			    void *);
 } U;
 
-/* Created by remote_ready (collector); used by the collector thread only. */
+/* Created by ct_unwind_init (constructor); used by the collector thread only. */
 static unw_addr_space_t as;
 
 /* The unwind-row cache: direct-mapped by lookup pc, mmap'ed by ct_unwind_init, flushed
@@ -194,8 +193,7 @@ static unw_accessors_t accessors = {
 			return -ENOENT;                                                            \
 	} while (0)
 
-/* Loads libunwind's remote unwinder and makes the address space. 0 or -errno. */
-static int remote_load(void)
+int ct_unwind_init(void)
 {
 	void *h = dlopen("libunwind-x86_64.so.8", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
@@ -217,60 +215,15 @@ static int remote_load(void)
 	/* Per-thread caching: only the collector unwinds, and the global cache would block
 	 * and unblock signals (two syscalls) around every lookup. */
 	U.set_caching_policy(as, UNW_CACHE_PER_THREAD);
-	return 0;
-}
-
-/* 1 once libunwind can unwind (loaded at the first sample that needs it: the first one
- * the rows cannot unwind, or any with CTRACE_UNWIND_VERIFY or without the row cache).
- * The load runs outside the module table's read lock, which the drain holds: a program
- * thread whose library constructor calls dlclose waits for that lock while it holds the
- * loader's, which dlopen needs. And inside the fork guard: a fork mid-dlopen left the
- * child's loader locked. A dlclose meanwhile marks the table dirty: checked after. */
-static int remote_ready(void)
-{
-	static int tried;
-	if (as || tried)
-		return as != NULL;
-	tried = 1;
-	int held = ct_modules_read_held();
-	if (held)
-		ct_modules_read_unlock();
-	ct_forkguard_enter();
-	if (remote_load() < 0) {
-		as = NULL;
-		ct_log("remote unwinder unavailable: samples keep their leaf frame only");
-	}
-	ct_forkguard_exit();
-	if (held)
-		ct_modules_read_lock();
-	return as != NULL;
-}
-
-/* After a dlopen or dlclose: the module table again, and no cached unwind data. */
-static void modules_check(void)
-{
-	if (!atomic_load_explicit(&ct_modules_dirty, memory_order_relaxed))
-		return;
-	ct_modules_refresh();
-	if (as) {
-		ct_forkguard_enter();
-		U.flush_cache(as, 0, 0);
-		ct_forkguard_exit();
-	}
-	if (rows)
-		memset(rows, 0, sizeof(*rows) << ROW_BITS);
-}
-
-void ct_unwind_init(void)
-{
 	const char *v = getenv("CTRACE_UNWIND_VERIFY");
 	verify = v && *v && strcmp(v, "0") != 0;
 	if ((v = getenv("CTRACE_UNWIND_ROWS")) && strcmp(v, "0") == 0)
-		return; /* no row cache: libunwind for every sample (a benchmark's baseline) */
+		return 0; /* no row cache: libunwind for every sample (a benchmark's baseline) */
 	rows = mmap(NULL, sizeof(*rows) << ROW_BITS, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (rows == MAP_FAILED)
 		rows = NULL; /* every sample goes to libunwind */
+	return 0;
 }
 
 /* Continues a stack with the frame-pointer chain, reading only inside the copy. */
@@ -383,9 +336,16 @@ int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_
 	c.stack = stack;
 	c.stack_len = stack_len;
 	pcs[0] = regs[CT_REG_RIP];
-	if (max <= 1 || ((!rows || verify) && !remote_ready()))
+	if (!as || max <= 1)
 		return 1;
-	modules_check();
+	if (atomic_load_explicit(&ct_modules_dirty, memory_order_relaxed)) {
+		ct_modules_refresh();
+		ct_forkguard_enter();
+		U.flush_cache(as, 0, 0);
+		ct_forkguard_exit();
+		if (rows)
+			memset(rows, 0, sizeof(*rows) << ROW_BITS);
+	}
 	int n = rows ? unwind_rows(&c, pcs, max) : 0;
 	if (n && verify) {
 		uintptr_t check[CT_MAX_FRAMES];
@@ -399,9 +359,6 @@ int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_
 		return n;
 	}
 	ustats.by_libunwind++;
-	if (!remote_ready())
-		return 1;
-	modules_check(); /* a dlclose while it loaded */
 	return unwind_libunwind(&c, pcs, max);
 }
 

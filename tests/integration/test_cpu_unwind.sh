@@ -50,13 +50,3 @@ pprof_top "$TMP/lu/cpu.pb.gz" > "$TMP/lu.top"
 v=$(share "$TMP/lu.top" hot_loop flat)
 near "$v" 50 15 || fail "CTRACE_UNWIND_ROWS=0: hot_loop has $v% flat, designed 50%"
 ok "CTRACE_UNWIND_ROWS=0: every sample through libunwind, hot_loop $v%"
-
-# libunwind's remote unwinder loads at the first sample that needs it (above: every such
-# run loaded it), not at start: a short process never maps it (the local one, for hook
-# stacks, it does).
-"$CTRACE" record -q -o "$TMP/short" -- cat /proc/self/maps > "$TMP/short.maps" 2> "$TMP/short.err" ||
-	{ cat "$TMP/short.err"; fail "cat under record failed"; }
-grep -q 'libctrace\.so' "$TMP/short.maps" || fail "the agent is not in cat's maps"
-grep -q 'libunwind\.so\.8' "$TMP/short.maps" || fail "libunwind.so.8 (hook stacks) not loaded at start"
-! grep -q 'libunwind-x86_64' "$TMP/short.maps" || fail "libunwind-x86_64 loaded at start"
-ok "a short process maps libunwind-x86_64 only when a sample needs it"
