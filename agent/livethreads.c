@@ -94,7 +94,10 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 	target->stack_len = len;
 	target->has_regs = 1;
 	atomic_store_explicit(&want, expect | DONE, memory_order_release);
+	int guard = ct_tls_guard;
+	ct_tls_guard = 1; /* the agent's wake-up, not the program's: no unblock edge */
 	sem_post(&answered);
+	ct_tls_guard = guard;
 	errno = saved;
 }
 

@@ -569,6 +569,7 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	ct_modules_refresh();
 	if (ct_unwind_init() < 0)
 		ct_log("remote unwinder unavailable: samples keep their leaf frame only");
+	ct_stack_warm();
 	/* Release: rings, stack table and sources are ready for every hook (see ct_active). */
 	atomic_store_explicit(&ct_agent_active, 1, memory_order_release);
 	ct_http_start(); /* before the sampler: their threads carry no perf event */
