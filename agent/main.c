@@ -527,7 +527,6 @@ static void start_sampler(void)
 		return;
 	}
 	char why2[256] = "";
-	stack_bounds(); /* the timer's handler copies the stack up to its top */
 	if (ct_timer_start(why2, sizeof(why2)) == 0) {
 		ct_engine_set(CT_ENGINE_TIMER);
 		if (ct_cfg.sampler == CT_SAMPLER_TIMER)
@@ -557,6 +556,10 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	agent_pid = getpid();
 	ct_config_load();
 	ct_clock_snapshot_take(&ct_start_clock);
+	/* Now, not at first need: for the main thread pthread_getattr_np reads /proc/self/maps
+	 * through stdio (malloc), which a hook in a signal handler must not do. */
+	stack_bounds();
+	ct_main_stack_top = ct_tls_stack_top;
 	claim_out_dir();
 	pthread_key_create(&thread_key, thread_gone);
 	pthread_setspecific(thread_key, (void *)1); /* main's end, should it pthread_exit */
@@ -576,9 +579,6 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	ct_period_start();
 	start_sampler();
 	eager_bounds = ct_engine_get() == CT_ENGINE_TIMER || getenv("CTRACE_HTTP") != NULL;
-	if (eager_bounds) /* else at first need: for the main thread, a read of /proc/self/maps */
-		ct_stack_bounds();
-	ct_main_stack_top = ct_tls_stack_top;
 	atomic_store_explicit(&engine_known, 1, memory_order_release);
 	pthread_atfork(NULL, NULL, at_fork_child);
 	install_flush_handlers();
