@@ -334,7 +334,7 @@ static int belongs_to_image(const char *name, int pid)
 	char map[32];
 	snprintf(map, sizeof(map), "perf-%d.map", pid);
 	return (ct_outdir_is_ours(name) && strcmp(name, CT_FILE_OWNER) != 0 &&
-		strcmp(name, CT_FILE_CHILDREN) != 0) ||
+		strcmp(name, CT_FILE_CHILDREN) != 0 && strcmp(name, CT_FILE_HTTP) != 0) ||
 	       ct_outdir_is_temp(name) || strcmp(name, map) == 0 || is_window(name);
 }
 

@@ -594,9 +594,37 @@ static void announce(void)
 	close(fd);
 }
 
+/* Port 0 asked for, in a program that the run's first process exec'd (a wrapper's `exec
+ * ./server`): the port the image before it announced in DIR/.http, so that the address
+ * `ctrace record` printed stays good; any port when that one cannot be had. */
+static int open_announced(const char *addr)
+{
+	size_t len = strlen(addr);
+	char path[sizeof(ct_cfg.out_dir) + 16], line[400] = "", again[200];
+	if (ct_own_folder() || len < 2 || strcmp(addr + len - 2, ":0") != 0 ||
+	    len - 1 > sizeof(again) - 8)
+		return open_listener(addr);
+	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, CT_FILE_HTTP);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, line, sizeof(line) - 1);
+		line[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	const char *p = strncmp(line, "serving http://", 15) == 0 ? strchr(line + 15, '/') : NULL;
+	const char *colon = p ? memrchr(line, ':', (size_t)(p - line)) : NULL;
+	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+	if (port > 0 && port < 65536) {
+		snprintf(again, sizeof(again), "%.*s%ld", (int)(len - 1), addr, port);
+		if ((fd = open_listener(again)) >= 0)
+			return fd;
+	}
+	return open_listener(addr);
+}
+
 static int start(const char *addr)
 {
-	int fd = open_listener(addr);
+	int fd = open_announced(addr);
 	if (fd < 0) {
 		snprintf(status, sizeof(status), "not serving %.200s: %s", addr,
 			 ct_http_addr_error(fd));

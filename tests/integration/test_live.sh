@@ -248,3 +248,24 @@ wait_up "http://127.0.0.1:$ZPORT/debug/pprof/"
 touch "$TMP/stop0"
 wait $ZREC || fail "record --http 127.0.0.1:0 failed"
 ok "record --http: a port in use is a warning; port 0 announced as the port the agent got ($ZPORT)"
+# A wrapper that execs the server, port 0: the port record announced (the wrapper's) is the
+# one the server listens on after the exec.
+"$CTRACE" record -q -o "$TMP/zexec" --http 127.0.0.1:0 -- sh -c "sleep 0.5; exec $PROG 20 $TMP/stop1" \
+	> /dev/null 2> "$TMP/zexec.err" &
+ZREC=$!
+for i in $(seq 1 100); do
+	grep -q 'serving http://127.0.0.1:[0-9]*/' "$TMP/zexec.err" && break
+	sleep 0.1
+done
+ZPORT=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/debug/pprof/.*|\1|p' "$TMP/zexec.err")
+[ -n "$ZPORT" ] || { cat "$TMP/zexec.err"; fail "record --http 127.0.0.1:0 (exec): no port announced"; }
+got=""
+for i in $(seq 1 100); do
+	got=$(curl -s --max-time 2 "http://127.0.0.1:$ZPORT/debug/pprof/cmdline" | tr '\0' ' ')
+	case "$got" in "$PROG "*) break ;; esac # the server's, not the wrapper's (sh -c ...)
+	sleep 0.1
+done
+touch "$TMP/stop1"
+wait $ZREC || fail "record --http 127.0.0.1:0 (exec) failed"
+case "$got" in "$PROG "*) ;; *) fail "after the exec the announced port $ZPORT does not serve the program ($got)" ;; esac
+ok "record --http 127.0.0.1:0 through a wrapper's exec: the announced port serves the exec'd program"
