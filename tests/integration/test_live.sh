@@ -214,6 +214,7 @@ for i in $(seq 1 100); do
 	sleep 0.1
 done
 CTRACE_VERBOSE=1 CTRACE_HTTP=127.0.0.1:$PORT2 CTRACE_OUT=$TMP/busy LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$PROG" 1 > "$TMP/inuse.out" 2> "$TMP/inuse.err"
+"$CTRACE" record -q -o "$TMP/busyrec" --http "127.0.0.1:$PORT2" -- "$PROG" 0.3 > /dev/null 2> "$TMP/busyrec.err"
 kill $HOLD 2>/dev/null || true
 grep -q 'Address already in use' "$TMP/inuse.err" || fail "port in use: not on stderr with CTRACE_VERBOSE"
 grep -q "^http=not serving 127.0.0.1:$PORT2: Address already in use" "$TMP/busy/summary.txt" || fail "port in use: not in summary.txt"
@@ -223,16 +224,8 @@ CTRACE_HTTP=0.0.0.0:$PORT2 CTRACE_OUT=$TMP/remote LD_PRELOAD=$CT_BUILD/lib/libct
 grep -q '^http=not serving 0.0.0.0:.*not a loopback address' "$TMP/remote/summary.txt" || fail "0.0.0.0 was not refused"
 ok "port in use and non-loopback address reported in summary.txt; recording goes on"
 
-# record --http says what the agent made of the address: a port in use is a warning, not
-# "serving"; with port 0 the port the agent got.
-python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); time.sleep(20)' "$PORT2" &
-HOLD=$!
-for i in $(seq 1 100); do
-	ss -ltn | grep -q "127.0.0.1:$PORT2 " && break
-	sleep 0.1
-done
-"$CTRACE" record -q -o "$TMP/busyrec" --http "127.0.0.1:$PORT2" -- "$PROG" 0.3 > /dev/null 2> "$TMP/busyrec.err"
-kill $HOLD 2>/dev/null || true
+# record --http says what the agent made of the address: a port in use (above) is a warning,
+# not "serving"; with port 0 the port the agent got.
 grep -q "warning: --http: not serving 127.0.0.1:$PORT2: Address already in use" "$TMP/busyrec.err" ||
 	{ cat "$TMP/busyrec.err"; fail "record --http: a port in use not reported"; }
 ! grep -q "serving http://" "$TMP/busyrec.err" || fail "record --http: a port in use announced as served"
