@@ -221,7 +221,7 @@ int ct_collector_call(void (*fn)(void *), void *arg)
 static size_t drain_all(size_t *from_perf)
 {
 	size_t n = 0, got, perf = 0;
-	ct_modules_read_lock();
+	ct_modules_hold();
 	if (ct_engine_get() == CT_ENGINE_PERF)
 		perf = ct_perf_drain();
 	if (from_perf)
@@ -230,7 +230,7 @@ static size_t drain_all(size_t *from_perf)
 	while (rings && (got = ct_ringset_consume(rings, dispatch_rec, NULL, 4096)) > 0)
 		n += got;
 	n += ct_hook_ring_drain();
-	ct_modules_read_unlock();
+	ct_modules_release();
 	uint64_t now = ct_now();
 	for (unsigned i = 0; i < ntickers; i++)
 		tickers[i](now);

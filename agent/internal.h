@@ -42,10 +42,11 @@ const ct_module *ct_modules_find(uintptr_t pc);
 const ct_module *ct_modules_all(int *n);
 /* Whether [addr, addr+len) lies in a loaded module's mapped segments (safe to read). */
 int ct_modules_readable(uintptr_t addr, size_t len);
-/* Readers/writer guard around unmapping: the unwinder holds it shared while it reads module
- * memory; the dlclose hook holds it exclusively around the real dlclose. */
-void ct_modules_read_lock(void);
-void ct_modules_read_unlock(void);
+/* Guard around unmapping: the collector holds it while it reads module memory (no
+ * dlclose unmaps meanwhile); it must not call into the loader (dladdr, dlsym, dlopen)
+ * while it holds it. Nests. The dlclose hook waits for it around the real dlclose. */
+void ct_modules_hold(void);
+void ct_modules_release(void);
 /* Set (release) by the dlopen/dlclose hooks on any thread when the module list changed;
  * the collector takes it (acquire exchange) and refreshes the table before unwinding. */
 extern _Atomic int ct_modules_dirty;

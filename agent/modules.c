@@ -31,10 +31,19 @@ static struct range {
 	uintptr_t start, end;
 } ranges[MAX_MODULES * 2];
 static int nranges;
-/* Shared by the collector while it drains, exclusive around a program thread's dlclose. */
+/* Shared by the program threads inside dlclose, exclusive while the collector reads module
+ * memory (ct_modules_hold). Not the other way round: a dlclose holding it exclusively
+ * across the real dlclose (which takes the loader's lock) deadlocked against a library
+ * constructor, which runs under the loader's lock, calling dlclose on another thread.
+ * Shared, any number of dlcloses go on at once; the lock must prefer readers (glibc's
+ * default) so that one waiting for the loader's lock never queues the constructor's
+ * dlclose behind the waiting collector. The collector, for its part, never waits for the
+ * loader's lock while it holds this one (no dladdr/dlsym/dlopen in a drain). */
 static pthread_rwlock_t unmap_lock = PTHREAD_RWLOCK_INITIALIZER;
-/* Relaxed everywhere: the hook sets it while it holds unmap_lock exclusively and the
- * collector reads it while it holds it shared (every drain), so the lock orders them. */
+/* Depth of ct_modules_hold on this thread (nested holds lock once). */
+static __thread int hold_depth __attribute__((tls_model("initial-exec")));
+/* Relaxed everywhere: the hook sets it while it holds unmap_lock shared and the collector
+ * reads it while it holds it exclusively (every drain), so the lock orders them. */
 _Atomic int ct_modules_dirty = 1;
 
 static void hex(char *out, size_t cap, const uint8_t *b, size_t n)
@@ -181,6 +190,7 @@ int ct_modules_readable(uintptr_t addr, size_t len)
 static void unmap_lock_reset(void)
 {
 	pthread_rwlock_init(&unmap_lock, NULL);
+	hold_depth = 0;
 }
 
 /* Before main.c's child handler (constructors with a priority run first; child handlers
@@ -190,18 +200,20 @@ __attribute__((constructor(102))) static void modules_atfork(void)
 	pthread_atfork(NULL, NULL, unmap_lock_reset);
 }
 
-void ct_modules_read_lock(void)
+void ct_modules_hold(void)
 {
-	pthread_rwlock_rdlock(&unmap_lock);
+	if (hold_depth++ == 0)
+		pthread_rwlock_wrlock(&unmap_lock);
 }
-void ct_modules_read_unlock(void)
+void ct_modules_release(void)
 {
-	pthread_rwlock_unlock(&unmap_lock);
+	if (--hold_depth == 0)
+		pthread_rwlock_unlock(&unmap_lock);
 }
 
-/* Hooks for dlopen/dlclose: a closed module must not be read while the collector unwinds
- * a sample taken in it, so the real dlclose waits for the current unwinding batch. A
- * nested dlclose (from a destructor run by dlclose) does not lock again. */
+/* Hook for dlclose: a closed module must not be read while the collector unwinds a sample
+ * taken in it, so the real dlclose waits for the current unwinding batch. A nested
+ * dlclose (from a destructor run by dlclose) does not lock again. */
 static __thread int in_dlclose __attribute__((tls_model("initial-exec")));
 
 CT_EXPORT int dlclose(void *handle)
@@ -213,7 +225,7 @@ CT_EXPORT int dlclose(void *handle)
 		return real(handle);
 	in_dlclose = 1;
 	ct_tls_guard = 1; /* our own lock is not the program's contention */
-	pthread_rwlock_wrlock(&unmap_lock);
+	pthread_rwlock_rdlock(&unmap_lock);
 	ct_tls_guard = 0;
 	int r = real(handle);
 	atomic_store_explicit(&ct_modules_dirty, 1, memory_order_relaxed);

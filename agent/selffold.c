@@ -5,14 +5,16 @@
  * Agent code is recognised by address: libctrace.so's and libunwind's executable segments,
  * found once with dl_iterate_phdr, so a stack without agent frames costs a few compares
  * per frame. Only stacks with an agent frame look further: the modules of the frames
- * leaf-side of it (the module table) and the name of the function a hook called (dladdr,
- * and dlsym to see whether the agent interposes that name), both cached per pc.
+ * leaf-side of it (the module table) and the names of the function a hook called, cached
+ * per pc. Names come from the modules' dynamic symbol tables in memory (dynsym.h), not
+ * from dladdr and dlsym: those take the loader's lock, which a library constructor holds
+ * while it runs, and the collector folds while it holds the module guard that the
+ * constructor's dlclose waits for (a deadlock, ~1 run in 5 of a constructor that dlcloses).
  */
-#include <dlfcn.h>
 #include <link.h>
 #include <string.h>
 
-#include "agent/forkguard.h"
+#include "agent/dynsym.h"
 #include "agent/internal.h"
 #include "agent/selffold.h"
 
@@ -32,6 +34,7 @@ extern const char sf_frame[] __asm__(".Lsf_frame") __attribute__((visibility("hi
 
 #define SF_RANGES 4
 #define SF_CACHE 1024 /* power of two */
+#define SF_LIBS 16
 
 enum { SF_PROG, SF_AGENT, SF_SYS };
 
@@ -40,6 +43,11 @@ static struct {
 	uintptr_t lo, hi;
 } sf_ranges[SF_RANGES];
 static int sf_nranges, sf_ready;
+/* The agent's exported functions, and the C library modules' (sf_is_sys_module) tables,
+ * the latter looked for again when the module table has grown since the last look. */
+static ct_dynsym sf_self;
+static ct_dynsym sf_libs[SF_LIBS];
+static int sf_nlibs, sf_mods_seen;
 static struct {
 	uintptr_t pc;
 	uint8_t cls, real; /* SF_*; for SF_SYS: whether it is a function the agent wraps */
@@ -49,6 +57,8 @@ uintptr_t ct_selffold_pc(void)
 {
 	return (uintptr_t)sf_frame + 1; /* inside, whether read as exact or as pc - 1 */
 }
+
+static int sf_is_sys_module(const char *path);
 
 static int sf_add_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -61,6 +71,8 @@ static int sf_add_module(struct dl_phdr_info *info, size_t size, void *arg)
 		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
 			continue;
+		if (self >= lo && self < hi)
+			ct_dynsym_open(&sf_self, info);
 		if ((self >= lo && self < hi) || strncmp(base, "libunwind", 9) == 0) {
 			sf_ranges[sf_nranges].lo = lo;
 			sf_ranges[sf_nranges++].hi = hi;
@@ -69,10 +81,27 @@ static int sf_add_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+/* dl_iterate_phdr callback: the tables of C library modules not yet known. */
+static int sf_add_lib(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	if (sf_nlibs == SF_LIBS || !sf_is_sys_module(info->dlpi_name))
+		return 0;
+	for (int i = 0; i < sf_nlibs; i++)
+		if (sf_libs[i].base == info->dlpi_addr)
+			return 0;
+	if (ct_dynsym_open(&sf_libs[sf_nlibs], info) == 0)
+		sf_nlibs++;
+	return 0;
+}
+
 void ct_selffold_init(void)
 {
-	sf_nranges = 0;
+	sf_nranges = sf_nlibs = 0;
 	dl_iterate_phdr(sf_add_module, (void *)(uintptr_t)sf_add_module);
+	ct_modules_all(&sf_mods_seen);
+	dl_iterate_phdr(sf_add_lib, NULL);
 	sf_ready = 1;
 }
 
@@ -84,22 +113,15 @@ static inline int sf_is_agent(uintptr_t pc)
 	return 0;
 }
 
-/* Whether the C library function at addr is the real one of a function the agent
- * interposes under the name `name`: the agent defines name, and the definition after
- * the agent's is addr. */
-static int sf_wrapped(const char *name, uintptr_t addr)
+/* Whether `name`, a name of the C library function at value, is a function the agent
+ * interposes whose real definition is that one (any version of it): by that name or its
+ * public one (free is also __libc_free and write __write: leading underscores and a
+ * "libc_" prefix are dropped in turn). */
+static int sf_real_call(const char *name, uintptr_t value, void *arg)
 {
-	void *f = dlsym(RTLD_DEFAULT, name);
-	return f && sf_is_agent((uintptr_t)f) && (uintptr_t)ct_real(name) == addr;
-}
-
-/* Whether the C library function at addr, whose symbol dladdr named `name`, is one the
- * agent wraps: by that name or its public one (glibc's dladdr may name free __libc_free
- * and write __write: leading underscores and a "libc_" prefix are dropped in turn). */
-static int sf_real_call(const char *name, uintptr_t addr)
-{
+	const ct_dynsym *lib = arg;
 	for (;;) {
-		if (sf_wrapped(name, addr))
+		if (ct_dynsym_find(&sf_self, name, 0) && ct_dynsym_find(lib, name, value))
 			return 1;
 		if (*name == '_')
 			name++;
@@ -123,6 +145,23 @@ static int sf_is_sys_module(const char *path)
 	return 0;
 }
 
+/* The table of the C library module loaded at base, or NULL. */
+static const ct_dynsym *sf_lib(uintptr_t base)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < sf_nlibs; i++)
+			if (sf_libs[i].base == base)
+				return &sf_libs[i];
+		int n;
+		ct_modules_all(&n);
+		if (pass || n == sf_mods_seen)
+			break;
+		sf_mods_seen = n;
+		dl_iterate_phdr(sf_add_lib, NULL);
+	}
+	return NULL;
+}
+
 /* The class of a pc that is not the agent's (exact: a sample's leaf, else a return
  * address), and for a C library function whether it is one the agent wraps. Cached per
  * pc. */
@@ -132,12 +171,12 @@ static int sf_class(uintptr_t pc, int exact, int *real)
 	if (sf_cache[h].pc != pc) {
 		const ct_module *m = ct_modules_find(pc);
 		uint8_t cls = m && sf_is_sys_module(m->path) ? SF_SYS : SF_PROG, r = 0;
-		Dl_info info;
-		ct_forkguard_enter(); /* the loader's lock must not cross a fork */
 		/* A return address may lie just past its function: look up the call. */
-		if (cls == SF_SYS && dladdr((void *)(pc - !exact), &info) && info.dli_sname)
-			r = (uint8_t)sf_real_call(info.dli_sname, (uintptr_t)info.dli_saddr);
-		ct_forkguard_exit();
+		if (cls == SF_SYS) {
+			const ct_dynsym *lib = sf_lib(m->base);
+			r = (uint8_t)(lib &&
+				      ct_dynsym_at(lib, pc - !exact, sf_real_call, (void *)lib));
+		}
 		sf_cache[h].pc = pc;
 		sf_cache[h].cls = cls;
 		sf_cache[h].real = r;

@@ -26,7 +26,7 @@
 
 #include <stdint.h>
 
-/* Finds the agent's and libunwind's code. In the constructor, before samples arrive. */
+/* Finds the agent's and libunwind's code and the symbol tables it needs. On the first fold. */
 void ct_selffold_init(void);
 
 /* Folds pcs[0..n) (innermost first, a CPU sample's exact leaf pc then return addresses)

@@ -243,9 +243,9 @@ static pending *pend_life(uint32_t tid, int half)
 static void set_modules(void)
 {
 	if (atomic_load_explicit(&ct_modules_dirty, memory_order_relaxed)) {
-		ct_modules_read_lock();
+		ct_modules_hold();
 		ct_modules_refresh();
-		ct_modules_read_unlock();
+		ct_modules_release();
 	}
 	int n;
 	const ct_module *m = ct_modules_all(&n);

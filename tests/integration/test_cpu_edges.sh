@@ -92,6 +92,17 @@ v=$(share "$TMP/dlc.top" closed_work cum)
 near "$v" 80 12 || { cat "$TMP/dlc.top"; fail "dlclosed library: closed_work has $v%, want ~80%"; }
 ok "dlclosed library symbolized ($v%)"
 
+# dlclose on four threads while library constructors (which hold the loader's lock)
+# dlopen and dlclose: the agent's dlclose hook once held its module lock exclusively across
+# the real dlclose, and a constructor's dlclose waited for it forever (every run hung).
+timeout -k 5 60 "$CTRACE" record -q -o "$TMP/dlr" -F 999 -- "$PROGS/dl_race" \
+	"$PROGS/libctor_dl.so" "$PROGS/libclosed.so" 4 60 > "$TMP/dlr.out" 2> "$TMP/dlr.err" ||
+	{ cat "$TMP/dlr.err"; fail "dl_race hung (killed after 60 s) or failed"; }
+grep -qx 'done 240' "$TMP/dlr.out" || fail "dl_race: $(cat "$TMP/dlr.out")"
+pprof_top "$TMP/dlr/cpu.pb.gz" > "$TMP/dlr.top"
+grep -q closed_work "$TMP/dlr.top" || { cat "$TMP/dlr.top"; fail "dl_race: no closed_work"; }
+ok "dlclose on threads against constructors that dlclose: no deadlock"
+
 # fork without exec: the child records into DIR/<pid>/, the parent's profile keeps only
 # the parent's work. Both engines.
 for engine in perf timer; do

@@ -3,12 +3,16 @@
  * its CPU time is the agent's (test_selffold): poll_loop polls an always-readable pipe
  * with a timeout (a wait the agent times and records every call), ROUNDS times (default
  * 300000), and a second thread does the same, so that the trace, the block profile and
- * the stack cache all work on every call.
+ * the stack cache all work on every call. Every other call is a ppoll, which the agent
+ * does not defer: its hook's frame stays on the stack under libc's ppoll, where a sample
+ * must show libc's ppoll as the program's call (not the agent's time).
  */
+#define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 static long rounds = 300000;
@@ -18,8 +22,9 @@ __attribute__((noinline)) static long poll_loop(void)
 {
 	struct pollfd p = {.fd = fds[0], .events = POLLIN};
 	long ready = 0;
+	struct timespec second = {.tv_sec = 1};
 	for (long i = 0; i < rounds; i++)
-		ready += poll(&p, 1, 1000) == 1;
+		ready += (i & 1 ? ppoll(&p, 1, &second, NULL) : poll(&p, 1, 1000)) == 1;
 	return ready;
 }
 

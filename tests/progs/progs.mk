@@ -23,6 +23,12 @@ $(BUILD)/tests/progs/libclosed.so: tests/progs/lib/closed.c
 	@mkdir -p $(@D)
 	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
 
+# A library whose constructor dlopens and dlcloses another (dl_race, test_cpu_edges).
+EXTRA_TARGETS += $(BUILD)/tests/progs/libctor_dl.so
+$(BUILD)/tests/progs/libctor_dl.so: tests/progs/lib/ctor_dl.c
+	@mkdir -p $(@D)
+	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
+
 # A statically linked program: the agent cannot load into it (test_record_cli).
 EXTRA_TARGETS += $(BUILD)/tests/progs/touch_static
 $(BUILD)/tests/progs/touch_static: tests/progs/static/touch_static.c
