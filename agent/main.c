@@ -139,6 +139,7 @@ void ct_thread_started(void)
 	if (eager_bounds)
 		stack_bounds();
 	pthread_setspecific(thread_key, (void *)1);
+	ct_stack_thread_tls();
 	ct_lt_started();
 	ct_timer_arm_thread();
 	/* No warming of libunwind's cache (~1 ms a thread): only a first capture pays it, and a

@@ -36,6 +36,7 @@ static int (*step_fn)(unw_cursor_t *);
 static int (*get_reg_fn)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
 static ct_stacks *table;
 static uintptr_t unw_lo, unw_hi; /* libunwind.so.8's code */
+static size_t unw_tls_modid;	 /* libunwind.so.8's TLS module id, 0: none */
 
 /* dl_iterate_phdr callback: the extent of the executable segments of the object loaded at
  * *(uintptr_t *)arg, into unw_lo/unw_hi. */
@@ -87,6 +88,8 @@ int ct_stack_init(void)
 	else
 		ct_log("libunwind.so.8 not loadable (%s); hook stacks use frame pointers",
 		       dlerror());
+	if (h && dlinfo(h, RTLD_DI_TLS_MODID, &unw_tls_modid) != 0)
+		unw_tls_modid = 0;
 	struct link_map *lm = NULL;
 	if (h && dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm) {
 		uintptr_t base = (uintptr_t)lm->l_addr;
@@ -111,6 +114,25 @@ void ct_stack_warm(void)
 	uintptr_t pcs[8];
 	tls_captures = CT_STACK_CURSOR_FIRST;
 	ct_capture_stack(pcs, 8, 0);
+}
+
+/* The loader's entry for a dynamic TLS block (x86_64 ABI): module id and offset. */
+typedef struct {
+	unsigned long module, offset;
+} tls_index;
+void *__tls_get_addr(tls_index *ti);
+
+/* libunwind is dlopen'ed: its thread-local block is allocated, with malloc, at a thread's
+ * first access to it, which is unw_backtrace's first call on the thread — possibly in a
+ * hook called from the program's signal handler that interrupted malloc (a handler's
+ * sem_post, a wait's unblock edge), which then waited for malloc's lock forever. A
+ * thread allocates it as it starts instead (one malloc of 16 bytes). */
+void ct_stack_thread_tls(void)
+{
+	if (unw_tls_modid) {
+		tls_index ti = {unw_tls_modid, 0};
+		(void)__tls_get_addr(&ti);
+	}
 }
 
 /* A cursor walk of the calling thread's stack into buf (up to size pcs): the pc here, then

@@ -8,7 +8,8 @@
 # and its call site (stuck_reader), and the one blocked in epoll_wait with reason net and
 # its whole stack (poll_forever, then stuck_poller: a readiness wait takes no stack at its
 # entry, so the exit path unwinds the sleeping thread's stack). With the block mode alone
-# the open wait is still listed but no trace records are made.
+# the open wait is still listed but no trace records are made. A signal handler's sem_posts
+# on a fresh thread record their edges without calling malloc (tests/progs/sig_sem_post).
 . "$(dirname "$0")/lib.sh"
 
 prog=$CT_BUILD/tests/progs/hook_events
@@ -76,3 +77,15 @@ grep -q 'open wait: .*reason=cond' "$TMP/b.err" || fail "block only: open wait n
 [ "$(num "$TMP/b.err" ' unblock')" -eq 0 ] && [ "$(num "$TMP/b.err" 'thread start')" -eq 0 ] ||
 	fail "block only made trace records: $(grep hooks: "$TMP/b.err")"
 ok "block only: open wait listed, no trace records"
+
+# A program's signal handler that sem_posts to waiters, on a thread that has made no hooked
+# call before: the agent takes the unblock edges' stacks inside the handler, and must not
+# call malloc there (the signal may have interrupted malloc). libunwind's thread-local
+# block was allocated with malloc at unw_backtrace's first call on a thread, here the
+# handler's ninth capture; a thread now allocates it as it starts.
+CTRACE_OUT=$TMP/sig CTRACE_MODES=sched LD_PRELOAD=$agent "$CT_BUILD/tests/progs/sig_sem_post" \
+	> "$TMP/sig.out" 2> "$TMP/sig.err" || { cat "$TMP/sig.err"; fail "sig_sem_post failed"; }
+grep -qx 'posted 12' "$TMP/sig.out" || fail "sig_sem_post: $(cat "$TMP/sig.out")"
+grep -qx 'handler mallocs 0' "$TMP/sig.out" ||
+	fail "the agent called malloc in a signal handler: $(cat "$TMP/sig.out")"
+ok "sem_post in a signal handler: unblock edges taken without malloc"
