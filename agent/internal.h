@@ -67,6 +67,7 @@ typedef struct {
 	int verify;
 } ct_unwind_counts;
 void ct_unwind_stats(ct_unwind_counts *out);
+void ct_unwind_stats_reset(void); /* a forked child counts its own samples only */
 
 /* ---- cpu.c: the CPU profile source (for summary.txt) ---- */
 uint64_t ct_cpu_samples(void);

@@ -472,6 +472,7 @@ static void at_fork_child(void)
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
 	own_folder = 1;
 	ct_clock_snapshot_take(&ct_start_clock);
+	ct_unwind_stats_reset();
 	if (ct_collector_fork_child() < 0) {
 		is_fork_child = 1;
 		ct_tls_guard = g;

@@ -362,6 +362,11 @@ int ct_unwind(const uint64_t regs[CT_NREGS], const uint8_t *stack, size_t stack_
 	return unwind_libunwind(&c, pcs, max);
 }
 
+void ct_unwind_stats_reset(void)
+{
+	memset(&ustats, 0, sizeof(ustats));
+}
+
 void ct_unwind_stats(ct_unwind_counts *out)
 {
 	*out = (ct_unwind_counts){.by_rows = ustats.by_rows,

@@ -116,6 +116,13 @@ for engine in perf timer; do
 	pprof_top "$TMP/fork-$engine/$child/cpu.pb.gz" > "$TMP/fc.top"
 	v=$(share "$TMP/fc.top" child_work cum)
 	near "$v" 100 10 || { cat "$TMP/fc.top"; fail "$engine: child profile has child_work at $v%"; }
+	if [ $engine = perf ]; then # the child's unwinding counts are its own, not the parent's too
+		"$CTRACE" report -n 1 "$TMP/fork-$engine/$child/cpu.pb.gz" > "$TMP/fc.txt"
+		s=$(sed -n 's/^Totals: samples \([0-9]*\).*/\1/p' "$TMP/fc.txt")
+		u=$(sed -n 's/.*unwound \([0-9]*\) samples from cached rows, \([0-9]*\) with.*/\1 \2/p' "$TMP/fc.txt")
+		[ -n "$s" ] && [ -n "$u" ] && [ $(( ${u% *} + ${u#* } )) -le "$s" ] ||
+			{ cat "$TMP/fc.txt"; fail "child's comment counts $u unwound samples of $s"; }
+	fi
 	grep -q "1 child process" "$TMP/fork.err" || { cat "$TMP/fork.err"; fail "summary does not mention the child"; }
 done
 ok "forked child recorded in DIR/<pid>/"
