@@ -10,8 +10,10 @@
  * which the program itself does not race with each other.
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <string.h>
 #include <sys/time.h>
+#include <ucontext.h>
 
 #include "agent/agent.h"
 #include "agent/sighooks.h"
@@ -165,6 +167,90 @@ CT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 	if (!real_procmask_fn)
 		*(void **)&real_procmask_fn = ct_real("sigprocmask");
 	return change_mask(real_procmask_fn, how, set, old, __builtin_return_address(0));
+}
+
+/* ---- jumps that restore a mask ----
+ * siglongjmp (and longjmp and _longjmp, the same function in glibc, and the fortified
+ * __longjmp_chk) restore the mask a sigsetjmp(env, 1) saved, and setcontext and
+ * swapcontext the context's, each with a system call of its own rather than sigprocmask:
+ * a thread that blocked the timer's signal and jumped back out of the block (error
+ * recovery's pattern) kept its timer paused, and lost every sample after. The watchers
+ * hear the change, as a SIG_SETMASK, just before the jump: a tick that comes in between
+ * waits, blocked, for the jump's unblock a moment later. The real functions are found in
+ * a constructor, not at a first jump, which may leave a signal handler. */
+
+void __longjmp_chk(struct __jmp_buf_tag env[1], int val) __attribute__((noreturn));
+typedef void (*jump_fn)(struct __jmp_buf_tag *, int);
+static jump_fn real_longjmp_fn, real_siglongjmp_fn, real__longjmp_fn, real_longjmp_chk_fn;
+static int (*real_setcontext_fn)(const ucontext_t *);
+static int (*real_swapcontext_fn)(ucontext_t *, const ucontext_t *);
+
+__attribute__((constructor)) static void jumps_resolve(void)
+{
+	*(void **)&real_longjmp_fn = ct_real("longjmp");
+	*(void **)&real_siglongjmp_fn = ct_real("siglongjmp");
+	*(void **)&real__longjmp_fn = ct_real("_longjmp");
+	*(void **)&real_longjmp_chk_fn = ct_real("__longjmp_chk");
+	*(void **)&real_setcontext_fn = ct_real("setcontext");
+	*(void **)&real_swapcontext_fn = ct_real("swapcontext");
+}
+
+static void mask_before_jump(const sigset_t *set, const void *caller)
+{
+	for (int i = 0; i < WATCHES; i++) {
+		int effect = mask_effect(SIG_SETMASK, set,
+					 atomic_load_explicit(&watch_sig[i], memory_order_relaxed));
+		if (effect == CT_SIG_BLOCKED)
+			watch_fn[i](CT_SIG_BLOCKING, caller);
+		if (effect)
+			watch_fn[i](effect, caller);
+	}
+}
+
+static __attribute__((noreturn)) void jump(jump_fn *real, const char *name,
+					   struct __jmp_buf_tag *env, int val, const void *caller)
+{
+	if (!*real)
+		jumps_resolve();
+	if (env->__mask_was_saved)
+		mask_before_jump(&env->__saved_mask, caller);
+	if (!*real)
+		ct_log("no %s in the C library", name);
+	(*real)(env, val);
+	__builtin_unreachable();
+}
+
+CT_EXPORT __attribute__((noreturn)) void longjmp(struct __jmp_buf_tag env[1], int val)
+{
+	jump(&real_longjmp_fn, "longjmp", env, val, __builtin_return_address(0));
+}
+CT_EXPORT __attribute__((noreturn)) void siglongjmp(struct __jmp_buf_tag env[1], int val)
+{
+	jump(&real_siglongjmp_fn, "siglongjmp", env, val, __builtin_return_address(0));
+}
+CT_EXPORT __attribute__((noreturn)) void _longjmp(struct __jmp_buf_tag env[1], int val)
+{
+	jump(&real__longjmp_fn, "_longjmp", env, val, __builtin_return_address(0));
+}
+CT_EXPORT __attribute__((noreturn)) void __longjmp_chk(struct __jmp_buf_tag env[1], int val)
+{
+	jump(&real_longjmp_chk_fn, "__longjmp_chk", env, val, __builtin_return_address(0));
+}
+
+CT_EXPORT int setcontext(const ucontext_t *ucp)
+{
+	if (!real_setcontext_fn)
+		jumps_resolve();
+	mask_before_jump(&ucp->uc_sigmask, __builtin_return_address(0));
+	return real_setcontext_fn(ucp);
+}
+
+CT_EXPORT int swapcontext(ucontext_t *restrict oucp, const ucontext_t *restrict ucp)
+{
+	if (!real_swapcontext_fn)
+		jumps_resolve();
+	mask_before_jump(&ucp->uc_sigmask, __builtin_return_address(0));
+	return real_swapcontext_fn(oucp, ucp);
 }
 
 int ct_sig_claim(int sig, const struct sigaction *act, void (*on_taken)(int sig))

@@ -127,6 +127,22 @@ for engine in perf timer; do
 done
 ok "forked child recorded in DIR/<pid>/"
 
+# A thread that blocks every signal and jumps back out of the block (siglongjmp to a
+# sigsetjmp(env, 1), setcontext to a getcontext): the timer engine pauses the thread's
+# timer while it blocks the signal, and must resume it when the jump restores the mask
+# (it did not: the run's profile had no sample at all). Both engines.
+for engine in timer perf; do
+	"$CTRACE" record -q -o "$TMP/mj-$engine" --sampler $engine -- "$PROGS/mask_jump" \
+		> "$TMP/mj.out" 2> "$TMP/mj.err" || { cat "$TMP/mj.err"; fail "mask_jump failed"; }
+	grep -qx 'jumps 2' "$TMP/mj.out" || fail "mask_jump: $(cat "$TMP/mj.out")"
+	pprof_top "$TMP/mj-$engine/cpu.pb.gz" > "$TMP/mj.top"
+	for fn in after_longjmp after_setcontext; do
+		v=$(share "$TMP/mj.top" $fn cum)
+		near "$v" 50 12 || { cat "$TMP/mj.top"; fail "$engine: $fn has $v%, want ~50%"; }
+	done
+done
+ok "sampling goes on after siglongjmp and setcontext restore an unblocking mask"
+
 # vfork + failed exec + _exit(127) in the child: the parent keeps recording.
 "$CTRACE" record -o "$TMP/vf" -F 999 -- "$PROGS/vfork_exit" > "$TMP/vf.out" 2> "$TMP/vf.err" ||
 	{ cat "$TMP/vf.err"; fail "vfork_exit failed"; }
