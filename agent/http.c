@@ -581,8 +581,6 @@ static int open_listener(const char *addr)
  * serve, rather than the address it was given. */
 static void announce(void)
 {
-	if (ct_own_folder())
-		return;
 	char path[sizeof(ct_cfg.out_dir) + 16], line[sizeof(status) + 1];
 	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, CT_FILE_HTTP);
 	int n = snprintf(line, sizeof(line), "%s\n", status);
@@ -601,8 +599,7 @@ static int open_announced(const char *addr)
 {
 	size_t len = strlen(addr);
 	char path[sizeof(ct_cfg.out_dir) + 16], line[400] = "", again[200];
-	if (ct_own_folder() || len < 2 || strcmp(addr + len - 2, ":0") != 0 ||
-	    len - 1 > sizeof(again) - 8)
+	if (len < 2 || strcmp(addr + len - 2, ":0") != 0 || len - 1 > sizeof(again) - 8)
 		return open_listener(addr);
 	snprintf(path, sizeof(path), "%s/%s", ct_cfg.out_dir, CT_FILE_HTTP);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -653,6 +650,15 @@ int ct_http_start(void)
 	const char *addr = getenv("CTRACE_HTTP");
 	if (!addr || !*addr)
 		return 0;
+	/* Only the run's first process serves (and the programs it execs): every process it
+	 * started inherited CTRACE_HTTP, and each served on a port of its own (a `make` ran a
+	 * server per compiler) or, with a fixed port, reported it in use. */
+	if (ct_own_folder()) {
+		snprintf(status, sizeof(status),
+			 "not serving %.200s: a child process (the run's first process serves)",
+			 addr);
+		return 0;
+	}
 	int r = start(addr);
 	announce();
 	return r;

@@ -262,3 +262,11 @@ touch "$TMP/stop1"
 wait $ZREC || fail "record --http 127.0.0.1:0 (exec) failed"
 case "$got" in "$PROG "*) ;; *) fail "after the exec the announced port $ZPORT does not serve the program ($got)" ;; esac
 ok "record --http 127.0.0.1:0 through a wrapper's exec: the announced port serves the exec'd program"
+# The wrapper's `sleep` (a child process, recorded in DIR/<pid>/) inherited CTRACE_HTTP and
+# served on a port of its own; only the run's first process serves now.
+child=$(grep -l "^cmd=sleep 0.5" "$TMP"/zexec/*/summary.txt 2> /dev/null | head -1)
+child=${child%/summary.txt}
+[ -f "$child/summary.txt" ] || { ls -R "$TMP/zexec"; fail "no summary of the wrapper's child"; }
+grep -qx 'http=not serving 127.0.0.1:0: a child process (the run.s first process serves)' \
+	"$child/summary.txt" || fail "the wrapper's child: $(grep '^http=' "$child/summary.txt")"
+ok "a child process of the run does not serve"
