@@ -53,7 +53,7 @@ extern _Atomic int ct_modules_dirty;
 
 /* ---- unwind.c: off-thread unwinding of a copied user stack (registers: events.h) ---- */
 int ct_unwind_init(void);
-void ct_stack_warm(void);	/* warms the calling thread's unw_backtrace cache (stack.c) */
+void ct_stack_warm(void);	/* the main thread's libunwind set-up at start (stack.c) */
 void ct_stack_thread_tls(void); /* allocates libunwind's TLS block for a new thread */
 /* Unwinds from regs over stack bytes copied from [regs[RSP], +stack_len). Fills pcs with
  * the exact leaf pc first, then return addresses. Returns the depth (>= 1). */

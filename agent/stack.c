@@ -104,18 +104,6 @@ ct_stacks *ct_stack_table(void)
 	return table;
 }
 
-/* The main thread's libunwind cache, at start: its first unw_backtrace allocates libunwind's
- * thread-local block with malloc, which must not happen in a hook called from a signal
- * handler that interrupted malloc (a handler's sem_post with a waiter records the trace's
- * unblock edge with a stack: the live server's thread dump hung so, its handler's
- * sem_post deadlocked on malloc's lock, when this warm-up was dropped to save ~1.4 ms). */
-void ct_stack_warm(void)
-{
-	uintptr_t pcs[8];
-	tls_captures = CT_STACK_CURSOR_FIRST;
-	ct_capture_stack(pcs, 8, 0);
-}
-
 /* The loader's entry for a dynamic TLS block (x86_64 ABI): module id and offset. */
 typedef struct {
 	unsigned long module, offset;
@@ -133,6 +121,19 @@ void ct_stack_thread_tls(void)
 		tls_index ti = {unw_tls_modid, 0};
 		(void)__tls_get_addr(&ti);
 	}
+}
+
+/* The main thread, at start: libunwind's thread-local block (as every thread's: the live
+ * server's thread dump once hung when the main thread's first unw_backtrace allocated it
+ * in a hook its handler's sem_post ran) and libunwind's one-time set-up, with a first
+ * cursor walk. Not unw_backtrace's per-thread cache (~1.4 ms: 256 KiB mapped and filled),
+ * which the main thread, like any other, gets at its ninth capture: a short-lived process
+ * (each command a script runs) never needs it. */
+void ct_stack_warm(void)
+{
+	uintptr_t pcs[8];
+	ct_stack_thread_tls();
+	ct_capture_stack(pcs, 8, 0);
 }
 
 /* A cursor walk of the calling thread's stack into buf (up to size pcs): the pc here, then
