@@ -60,6 +60,11 @@ extern ct_config ct_cfg;
 /* Whether the output folder is this process's own DIR/<pid>, not the run's top folder
  * (idhooks.c). */
 int ct_own_folder(void);
+/* sandbox.c: the program is about to install a seccomp filter (prctl's PR_SET_SECCOMP
+ * mode, or seccomp(2)'s operation op): the recording ends here. */
+void ct_before_seccomp(const char *how, unsigned long op, int from_prctl);
+/* Set once the recording ended for a seccomp filter: no system call of the agent's after. */
+extern int ct_sandboxed;
 
 /* ---- the re-entrancy guard (initial-exec TLS: no allocation, safe in signal handlers) ----
  * Set while the agent runs on a thread; hooks that find it set call straight through.

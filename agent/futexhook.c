@@ -54,6 +54,8 @@ CT_EXPORT long syscall(long n, ...)
 	long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
 	long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
 	va_end(ap);
+	if (__builtin_expect(n == SYS_seccomp, 0))
+		ct_before_seccomp("seccomp(2)", (unsigned long)a1, 0);
 	if (__builtin_expect(!fx_is_wait(n, a2), 1) || !ct_lk_recording(CT_LK_WAIT_MODES))
 		return fx_raw(n, a1, a2, a3, a4, a5, a6);
 	ct_lk_wait w;

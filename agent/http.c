@@ -450,11 +450,16 @@ static int listener(uint64_t now)
 	return ct_fdg_get(listen_slot);
 }
 
-__attribute__((noreturn)) static void *server_main(void *arg)
+static void at_exit_unlink(void);
+static _Atomic int stopping;
+static pthread_t server_thread;
+static int server_running; /* server_thread is joinable */
+
+static void *server_main(void *arg)
 {
 	(void)arg;
 	ct_tls_guard = 1;
-	for (;;) {
+	while (!atomic_load_explicit(&stopping, memory_order_relaxed)) {
 		struct pollfd pfds[MAX_CONNS + 1];
 		int idx[MAX_CONNS + 1], n = 0;
 		uint64_t now = now_ms();
@@ -484,10 +489,32 @@ __attribute__((noreturn)) static void *server_main(void *arg)
 		if ((pfds[0].revents & POLLIN) && ct_fdg_check(listen_slot) == lfd)
 			accept_conn();
 	}
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conns[i])
+			close_conn(i, 0);
+	return NULL;
+}
+
+void ct_http_stop(void)
+{
+	if (!server_running)
+		return;
+	atomic_store_explicit(&stopping, 1, memory_order_relaxed);
+	int fd = ct_fdg_check(listen_slot);
+	if (fd >= 0)
+		shutdown(fd,
+			 SHUT_RDWR); /* wakes the poll: the listener is readable, with an error */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_timedjoin_np(server_thread, NULL, &until) == 0)
+		server_running = 0;
+	at_exit_unlink(); /* now: the exit's would be a system call past a sandbox's filter */
 }
 
 static void at_fork_child(void)
 {
+	server_running = 0; /* the thread is not in the child */
 	ct_fdg_release(listen_slot);
 	listen_slot = -1;
 	for (int i = 0; i < MAX_CONNS; i++)
@@ -502,6 +529,7 @@ static void at_exit_unlink(void)
 {
 	if (unix_path[0] && getpid() == server_pid)
 		unlink(unix_path);
+	unix_path[0] = 0;
 }
 
 /* A unix socket at path, mode 0600 from its creation on (umask around bind: the
@@ -630,15 +658,14 @@ static int start(const char *addr)
 	}
 	listen_slot = fd;
 	server_pid = getpid();
-	pthread_t t;
-	int r = ct_sig_thread_create(&t, server_main, "ctrace-http");
+	int r = ct_sig_thread_create(&server_thread, server_main, "ctrace-http");
 	if (r) {
 		ct_fdg_release(listen_slot);
 		listen_slot = -1;
 		snprintf(status, sizeof(status), "not serving %.200s: %s", addr, strerror(-r));
 		return r;
 	}
-	pthread_detach(t);
+	server_running = 1; /* joined by ct_http_stop only: an exit just leaves it */
 	pthread_atfork(NULL, NULL, at_fork_child);
 	atexit(at_exit_unlink);
 	ct_log("http: %s", status);

@@ -170,7 +170,8 @@ void ct_flush_end(void);
  * monotonic time sampling stopped (0 while recording); written by main.c, read at exit. */
 extern ct_clock_snapshot ct_start_clock;
 extern uint64_t ct_stop_mono;
-void ct_shutdown(void); /* idempotent: stop, drain, write everything */
+void ct_shutdown(void);				/* idempotent: stop, drain, write everything */
+void ct_sandbox_warning(char *buf, size_t len); /* for summary.txt */
 /* Before an exec: the collector writes everything, as on a terminating signal (the
  * calling thread may be in a signal handler that interrupted malloc: it must not write
  * itself), waited for at most ms; the exec goes on either way. */

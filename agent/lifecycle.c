@@ -241,6 +241,8 @@ CT_EXPORT int prctl(int option, ...)
 	unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
 	unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
 	va_end(ap);
+	if (option == PR_SET_SECCOMP)
+		ct_before_seccomp("prctl(PR_SET_SECCOMP)", a2, 1);
 	int rc = real_prctl()(option, a2, a3, a4, a5);
 	if (rc == 0 && option == PR_SET_NAME && ct_lk_recording(CT_MODE_SCHED))
 		th_named(ct_gettid(), (const char *)a2);

@@ -39,6 +39,9 @@ void ct_live_threads_text(ct_http_resp *r, int debug);
 int ct_http_start(void);
 /* "" when no server was asked for; else "serving http://ADDR/debug/pprof/" or why not. */
 const char *ct_http_status(void);
+/* Stops the server: its thread closes the connections and ends, waited for (at most 2 s);
+ * a request being answered on a handler thread is not. For a sandbox (sandbox.c). */
+void ct_http_stop(void);
 
 /* liveperiod.c: CTRACE_PERIOD windows. Start with the server (constructor, before the
  * sampler); ct_period_final writes the last window at exit, after the collector stopped

@@ -150,6 +150,8 @@ void ct_thread_started(void)
 static void thread_gone(void *unused)
 {
 	(void)unused;
+	if (ct_sandboxed)
+		return; /* no system call: the filter may not allow it (sandbox.c) */
 	ct_th_exit();
 	ct_timer_disarm_thread();
 }
@@ -177,6 +179,7 @@ static int write_summary(void)
 	ct_timer_warning(s.warning, sizeof(s.warning));
 	ct_ann_label_warning(s.warning, sizeof(s.warning));
 	ct_exec_warning(s.warning, sizeof(s.warning));
+	ct_sandbox_warning(s.warning, sizeof(s.warning));
 	ct_trace_warning(s.warning, sizeof(s.warning));
 	ct_ann_misuse_line(s.annotate_misuse, sizeof(s.annotate_misuse));
 	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());
@@ -312,7 +315,7 @@ static void wait_flush_done(int ms)
 
 void ct_shutdown(void)
 {
-	if (!is_fork_child && getpid() == agent_pid && atomic_load(&deferred_signal)) {
+	if (atomic_load(&deferred_signal) && !is_fork_child && getpid() == agent_pid) {
 		/* Exiting while a deferred signal waits for the collector's flush: the
 		 * process dies of the signal, as it would have without the agent. */
 		wait_flush_done(5000);

@@ -143,6 +143,33 @@ for engine in timer perf; do
 done
 ok "sampling goes on after siglongjmp and setcontext restore an unblocking mask"
 
+# A program that installs a seccomp filter (on every thread, or with prctl on its own):
+# the agent writes its files just before and makes no system call after (a filter may
+# kill the process for one: the old agent's exit turned `exit 7` into SIGSYS). The work
+# before the filter is in the profile, the work after is not, summary.txt says why.
+for mode in tsync prctl; do
+	for engine in perf timer; do
+		rm -rf "$TMP/sc"
+		rc=0
+		"$CTRACE" record -q -o "$TMP/sc" --sampler $engine --http 127.0.0.1:0 -- \
+			"$PROGS/seccomp_exit" $mode > "$TMP/sc.out" 2> "$TMP/sc.err" || rc=$?
+		[ $rc = 7 ] || { cat "$TMP/sc.err"; fail "seccomp_exit $mode ($engine): exit $rc, want 7"; }
+		grep -qx 'sigsys 0' "$TMP/sc.out" ||
+			fail "seccomp_exit $mode ($engine): the agent made system calls past the filter: $(cat "$TMP/sc.out")"
+		grep -q '^warning=.*the recording ends where the program installed a seccomp filter' \
+			"$TMP/sc/summary.txt" || fail "seccomp_exit $mode ($engine): no warning in summary.txt"
+		pprof_top "$TMP/sc/cpu.pb.gz" > "$TMP/sc.top"
+		grep -q before_filter "$TMP/sc.top" && ! grep -q after_filter "$TMP/sc.top" ||
+			{ cat "$TMP/sc.top"; fail "seccomp_exit $mode ($engine): want before_filter, not after_filter"; }
+	done
+done
+# ...and execs: the exec'd program's agent would start inside the filter (which kills the
+# process at perf_event_open and timer_create); it is told CTRACE_DISABLE=1.
+rc=0
+"$CTRACE" record -q -o "$TMP/scx" -- "$PROGS/seccomp_exit" exec > /dev/null 2> "$TMP/scx.err" || rc=$?
+[ $rc = 0 ] || { cat "$TMP/scx.err"; fail "seccomp_exit exec: exit $rc, want 0 (/bin/true's)"; }
+ok "seccomp filter: the recording ends before it, no system call past it, exit status kept"
+
 # vfork + failed exec + _exit(127) in the child: the parent keeps recording.
 "$CTRACE" record -o "$TMP/vf" -F 999 -- "$PROGS/vfork_exit" > "$TMP/vf.out" 2> "$TMP/vf.err" ||
 	{ cat "$TMP/vf.err"; fail "vfork_exit failed"; }
