@@ -500,10 +500,10 @@ void ct_http_stop(void)
 	if (!server_running)
 		return;
 	atomic_store_explicit(&stopping, 1, memory_order_relaxed);
+	/* Wakes the poll: the listener turns readable, with an error. */
 	int fd = ct_fdg_check(listen_slot);
 	if (fd >= 0)
-		shutdown(fd,
-			 SHUT_RDWR); /* wakes the poll: the listener is readable, with an error */
+		shutdown(fd, SHUT_RDWR);
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 2;
