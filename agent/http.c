@@ -451,6 +451,8 @@ static int listener(uint64_t now)
 }
 
 static void at_exit_unlink(void);
+static char asked[201]; /* CTRACE_HTTP */
+static const char child_reason[] = "a child process (the run's first process serves)";
 static _Atomic int stopping;
 static pthread_t server_thread;
 static int server_running; /* server_thread is joinable */
@@ -515,6 +517,7 @@ void ct_http_stop(void)
 static void at_fork_child(void)
 {
 	server_running = 0; /* the thread is not in the child */
+	snprintf(status, sizeof(status), "not serving %.200s: %s", asked, child_reason);
 	ct_fdg_release(listen_slot);
 	listen_slot = -1;
 	for (int i = 0; i < MAX_CONNS; i++)
@@ -680,10 +683,9 @@ int ct_http_start(void)
 	/* Only the run's first process serves (and the programs it execs): every process it
 	 * started inherited CTRACE_HTTP, and each served on a port of its own (a `make` ran a
 	 * server per compiler) or, with a fixed port, reported it in use. */
+	snprintf(asked, sizeof(asked), "%s", addr);
 	if (ct_own_folder()) {
-		snprintf(status, sizeof(status),
-			 "not serving %.200s: a child process (the run's first process serves)",
-			 addr);
+		snprintf(status, sizeof(status), "not serving %.200s: %s", addr, child_reason);
 		return 0;
 	}
 	int r = start(addr);

@@ -10,11 +10,15 @@
  * Only the collector thread (and the exit path, after it stopped) touches the table.
  */
 #include <elf.h>
+#include <limits.h>
 #include <link.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/internal.h"
@@ -40,6 +44,14 @@ static int nranges;
  * dlclose behind the waiting collector. The collector, for its part, never waits for the
  * loader's lock while it holds this one (no dladdr/dlsym/dlopen in a drain). */
 static pthread_rwlock_t unmap_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* Set while the collector waits for the lock. Reader preference alone starved it: with
+ * threads that dlclose in a loop, one of them nearly always held the lock shared (most of
+ * its dlclose is a wait for the loader's lock), and the collector waited for seconds while
+ * the rings overflowed. So a dlclose that finds the collector waiting lets it go first —
+ * but for at most HOLD_YIELD_NS: that dlclose may come from a constructor, under the
+ * loader's lock that a holder waits for, and must not wait for the collector for good. */
+static _Atomic uint32_t collector_waiting;
+#define HOLD_YIELD_NS 2000000 /* 2 ms */
 /* Depth of ct_modules_hold on this thread (nested holds lock once). */
 static __thread int hold_depth __attribute__((tls_model("initial-exec")));
 /* Relaxed everywhere: the hook sets it while it holds unmap_lock shared and the collector
@@ -202,8 +214,12 @@ __attribute__((constructor(102))) static void modules_atfork(void)
 
 void ct_modules_hold(void)
 {
-	if (hold_depth++ == 0)
+	if (hold_depth++ == 0) {
+		atomic_store_explicit(&collector_waiting, 1, memory_order_relaxed);
 		pthread_rwlock_wrlock(&unmap_lock);
+		atomic_store_explicit(&collector_waiting, 0, memory_order_relaxed);
+		syscall(SYS_futex, &collector_waiting, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	}
 }
 void ct_modules_release(void)
 {
@@ -225,6 +241,15 @@ CT_EXPORT int dlclose(void *handle)
 		return real(handle);
 	in_dlclose = 1;
 	ct_tls_guard = 1; /* our own lock is not the program's contention */
+	if (atomic_load_explicit(&collector_waiting, memory_order_relaxed)) {
+		uint64_t until = ct_now() + HOLD_YIELD_NS, now;
+		while (atomic_load_explicit(&collector_waiting, memory_order_relaxed) &&
+		       (now = ct_now()) < until) {
+			struct timespec left = {0, (long)(until - now)};
+			syscall(SYS_futex, &collector_waiting, FUTEX_WAIT_PRIVATE, 1, &left, NULL,
+				0);
+		}
+	}
 	pthread_rwlock_rdlock(&unmap_lock);
 	ct_tls_guard = 0;
 	int r = real(handle);

@@ -269,4 +269,11 @@ child=${child%/summary.txt}
 [ -f "$child/summary.txt" ] || { ls -R "$TMP/zexec"; fail "no summary of the wrapper's child"; }
 grep -qx 'http=not serving 127.0.0.1:0: a child process (the run.s first process serves)' \
 	"$child/summary.txt" || fail "the wrapper's child: $(grep '^http=' "$child/summary.txt")"
-ok "a child process of the run does not serve"
+# A child forked without exec (a prefork server's worker) serves nothing either, and its
+# summary said "serving" (the parent's status, copied by the fork).
+"$CTRACE" record -q -o "$TMP/zfork" --http 127.0.0.1:0 -- "$CT_BUILD/tests/progs/fork_work" \
+	> "$TMP/zfork.out" 2> "$TMP/zfork.err" || { cat "$TMP/zfork.err"; fail "fork_work --http failed"; }
+child=$TMP/zfork/$(cat "$TMP/zfork.out")
+grep -qx 'http=not serving 127.0.0.1:0: a child process (the run.s first process serves)' \
+	"$child/summary.txt" || fail "forked child: $(grep '^http=' "$child/summary.txt" 2>&1)"
+ok "a child process of the run does not serve (exec'd or forked), and says so"
