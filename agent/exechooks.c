@@ -207,30 +207,6 @@ static int may_succeed(int how, int fd, const char *path, int flags)
 	}
 }
 
-/* An exec past the program's seccomp filter (sandbox.c): the exec'd program would start
- * an agent inside the filter, whose system calls (perf events, its files) the filter may
- * punish with the process's death. Its environment gets CTRACE_DISABLE=1, in a copy on
- * the stack (size: entries with the NULL; 0 when too big to copy), and no system call of
- * the agent's is made on the way. */
-static size_t disable_size(char *const envp[])
-{
-	size_t n = 0;
-	while (envp && envp[n])
-		n++;
-	return n < 65536 ? n + 2 : 0;
-}
-
-static char *const *with_disable(char **env, char *const envp[])
-{
-	static char off[] = "CTRACE_DISABLE=1";
-	size_t k = 0;
-	for (size_t i = 0; envp && envp[i]; i++)
-		env[k++] = envp[i];
-	env[k++] = off;
-	env[k] = NULL;
-	return env;
-}
-
 /* The real call, after the recording ended, with CTRACE_OUT made absolute when needed.
  * Not inlined: argv may be NULL here (the callers' declarations say it cannot be). */
 __attribute__((noinline)) static int exec_as(int how, int fd, const char *path, char *const argv[],
@@ -240,18 +216,18 @@ __attribute__((noinline)) static int exec_as(int how, int fd, const char *path, 
 	REAL(execvpe);
 	REAL(fexecve);
 	REAL(execveat);
-	int sandboxed = ct_sandboxed;
-	if (!sandboxed && may_succeed(how, fd, path, flags))
+	/* Past the program's seccomp filter (sandbox.c) the recording has ended: no checks,
+	 * whose system calls the filter may punish. The exec'd program starts an agent of its
+	 * own inside the filter, as one a sandboxing launcher runs does (docs/env.md). */
+	if (!ct_sandboxed && may_succeed(how, fd, path, flags))
 		before_exec(how == BY_FD      ? (argv && argv[0] ? argv[0] : "a file descriptor")
 			    : *path	      ? path
 			    : argv && argv[0] ? argv[0]
 					      : "?",
 			    envp);
-	size_t n = sandboxed ? disable_size(envp) : out_fix_size(envp);
+	size_t n = out_fix_size(envp);
 	char *fixed[n ? n : 1], var[sizeof(ct_cfg.out_dir) + 16];
-	char *const *env = !n	       ? envp
-			   : sandboxed ? with_disable(fixed, envp)
-				       : with_out(fixed, var, sizeof(var), envp);
+	char *const *env = n ? with_out(fixed, var, sizeof(var), envp) : envp;
 	switch (how) {
 	case BY_SEARCH:
 		return real_execvpe(path, argv, env);

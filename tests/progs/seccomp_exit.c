@@ -4,10 +4,7 @@
  * 7. A call the filter does not allow raises SIGSYS, whose handler counts it and makes the
  * call fail with ENOSYS; prints "sigsys N" (0 bare: the agent must make no system call
  * past the filter) and, with argument "prctl", installs the filter with
- * prctl(PR_SET_SECCOMP) on the main thread alone instead. With argument "exec", the
- * filter kills the process at perf_event_open or timer_create (which an agent starting
- * in an exec'd program would call) and allows the rest, and the program execs
- * /bin/true after it: exit status 0. */
+ * prctl(PR_SET_SECCOMP) on the main thread alone instead. */
 #define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -82,22 +79,6 @@ int main(int argc, char **argv)
 	};
 	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	if (argc > 1 && strcmp(argv[1], "exec") == 0) {
-		struct sock_filter g[] = {
-			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_perf_event_open, 1, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_timer_create, 0, 1),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		};
-		struct sock_fprog gp = {sizeof(g) / sizeof(g[0]), g};
-		stop = 1;
-		pthread_join(t, NULL);
-		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &gp) != 0)
-			return 3;
-		execl("/bin/true", "true", (char *)NULL);
-		return 5;
-	}
 	if (by_prctl ? prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0
 		     : syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
 			       &prog) != 0) {
