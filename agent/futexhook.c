@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,6 +57,8 @@ CT_EXPORT long syscall(long n, ...)
 	va_end(ap);
 	if (__builtin_expect(n == SYS_seccomp, 0))
 		ct_before_seccomp("seccomp(2)", (unsigned long)a1, 0);
+	else if (__builtin_expect(n == SYS_prctl && a1 == PR_SET_SECCOMP, 0))
+		ct_before_seccomp("prctl(PR_SET_SECCOMP)", (unsigned long)a2, 1);
 	if (__builtin_expect(!fx_is_wait(n, a2), 1) || !ct_lk_recording(CT_LK_WAIT_MODES))
 		return fx_raw(n, a1, a2, a3, a4, a5, a6);
 	ct_lk_wait w;

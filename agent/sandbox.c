@@ -6,8 +6,8 @@
  * and one installed with SECCOMP_FILTER_FLAG_TSYNC covers the agent's own threads too
  * (the collector's reads and checkpoints, the live server's polls). A program that ran
  * `exit(7)` died of SIGSYS under the agent instead. So just before the program's filter
- * goes in (prctl(PR_SET_SECCOMP), or the seccomp system call through syscall(), which is
- * how libseccomp installs one), the agent writes its files as at an exit and stops: the
+ * goes in (prctl(PR_SET_SECCOMP), or the seccomp or prctl system call through syscall():
+ * libseccomp installs one so), the agent writes its files as at an exit and stops: the
  * engine, the collector and the live server stop, the hooks record nothing more.
  * summary.txt says where the recording ended; the rest of the run is not recorded. A
  * sandbox the program's parent set up before the exec (systemd's SystemCallFilter=)

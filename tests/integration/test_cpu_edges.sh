@@ -159,7 +159,7 @@ ok "sampling goes on after siglongjmp and setcontext restore an unblocking mask"
 # the agent writes its files just before and makes no system call after (a filter may
 # kill the process for one: the old agent's exit turned `exit 7` into SIGSYS). The work
 # before the filter is in the profile, the work after is not, summary.txt says why.
-for mode in tsync prctl; do
+for mode in tsync prctl syscall-prctl; do
 	for engine in perf timer; do
 		rm -rf "$TMP/sc"
 		rc=0

@@ -4,7 +4,8 @@
  * 7. A call the filter does not allow raises SIGSYS, whose handler counts it and makes the
  * call fail with ENOSYS; prints "sigsys N" (0 bare: the agent must make no system call
  * past the filter) and, with argument "prctl", installs the filter with
- * prctl(PR_SET_SECCOMP) on the main thread alone instead. */
+ * prctl(PR_SET_SECCOMP) on the main thread alone instead ("syscall-prctl": the same
+ * through syscall(SYS_prctl, ...)). */
 #define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -55,6 +56,7 @@ static void *spinner(void *arg)
 int main(int argc, char **argv)
 {
 	int by_prctl = argc > 1 && strcmp(argv[1], "prctl") == 0;
+	int by_raw_prctl = argc > 1 && strcmp(argv[1], "syscall-prctl") == 0;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigsys;
@@ -79,9 +81,10 @@ int main(int argc, char **argv)
 	};
 	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	if (by_prctl ? prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0
-		     : syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
-			       &prog) != 0) {
+	if (by_raw_prctl ? syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0
+	    : by_prctl	 ? prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0
+			 : syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
+				   &prog) != 0) {
 		perror("seccomp");
 		return 3;
 	}
