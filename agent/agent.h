@@ -64,7 +64,7 @@ int ct_own_folder(void);
  * mode, or seccomp(2)'s operation op): the recording ends here. */
 void ct_before_seccomp(const char *how, unsigned long op, int from_prctl);
 /* Set once the recording ended for a seccomp filter: no system call of the agent's after. */
-extern int ct_sandboxed;
+extern _Atomic int ct_sandboxed;
 
 /* ---- the re-entrancy guard (initial-exec TLS: no allocation, safe in signal handlers) ----
  * Set while the agent runs on a thread; hooks that find it set call straight through.

@@ -219,7 +219,7 @@ __attribute__((noinline)) static int exec_as(int how, int fd, const char *path, 
 	/* Past the program's seccomp filter (sandbox.c) the recording has ended: no checks,
 	 * whose system calls the filter may punish. The exec'd program starts an agent of its
 	 * own inside the filter, as one a sandboxing launcher runs does (docs/env.md). */
-	if (!ct_sandboxed && may_succeed(how, fd, path, flags))
+	if (!atomic_load(&ct_sandboxed) && may_succeed(how, fd, path, flags))
 		before_exec(how == BY_FD      ? (argv && argv[0] ? argv[0] : "a file descriptor")
 			    : *path	      ? path
 			    : argv && argv[0] ? argv[0]

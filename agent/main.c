@@ -150,7 +150,7 @@ void ct_thread_started(void)
 static void thread_gone(void *unused)
 {
 	(void)unused;
-	if (ct_sandboxed)
+	if (atomic_load(&ct_sandboxed))
 		return; /* no system call: the filter may not allow it (sandbox.c) */
 	ct_th_exit();
 	ct_timer_disarm_thread();

@@ -14,6 +14,7 @@
  * is not seen: the agent starts inside it.
  */
 #include <linux/seccomp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "agent/agent.h"
@@ -21,7 +22,7 @@
 #include "agent/live.h"
 #include "libtrace/clock.h"
 
-int ct_sandboxed;
+_Atomic int ct_sandboxed;
 static char ended_by[48]; /* the call that installed the filter; "" while none did */
 static double ended_at_s; /* seconds after the start */
 
@@ -46,5 +47,5 @@ void ct_before_seccomp(const char *how, unsigned long op, int from_prctl)
 	ended_at_s = (double)(ct_now() - ct_start_clock.mono_ns) / 1e9;
 	ct_http_stop();
 	ct_shutdown();
-	ct_sandboxed = 1; /* threads' ends make no system call of the agent's */
+	atomic_store(&ct_sandboxed, 1); /* threads' ends make no system call of ours */
 }
