@@ -20,6 +20,15 @@ wait_up() { # URL [curl options]
 	done
 	fail "server at $url never answered"
 }
+# announced_port ERRFILE — the port `record --http 127.0.0.1:0` printed in ERRFILE (waits
+# up to 10 s for the line), or nothing.
+announced_port() {
+	for i in $(seq 1 100); do
+		grep -q 'serving http://127.0.0.1:[0-9]*/' "$1" && break
+		sleep 0.1
+	done
+	sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/debug/pprof/.*|\1|p' "$1"
+}
 # raw_request PORT BYTES — sends BYTES (printf format) and prints the reply (5 s bound).
 raw_request() {
 	python3 - "$1" "$2" <<'PY'
@@ -231,11 +240,7 @@ grep -q "warning: --http: not serving 127.0.0.1:$PORT2: Address already in use" 
 ! grep -q "serving http://" "$TMP/busyrec.err" || fail "record --http: a port in use announced as served"
 "$CTRACE" record -q -o "$TMP/zero" --http 127.0.0.1:0 -- "$PROG" 20 "$TMP/stop0" > /dev/null 2> "$TMP/zero.err" &
 ZREC=$!
-for i in $(seq 1 100); do
-	grep -q 'serving http://127.0.0.1:[0-9]*/' "$TMP/zero.err" && break
-	sleep 0.1
-done
-ZPORT=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/debug/pprof/.*|\1|p' "$TMP/zero.err")
+ZPORT=$(announced_port "$TMP/zero.err")
 [ -n "$ZPORT" ] && [ "$ZPORT" -gt 0 ] || { cat "$TMP/zero.err"; fail "record --http 127.0.0.1:0: no port announced"; }
 wait_up "http://127.0.0.1:$ZPORT/debug/pprof/"
 touch "$TMP/stop0"
@@ -246,11 +251,7 @@ ok "record --http: a port in use is a warning; port 0 announced as the port the 
 "$CTRACE" record -q -o "$TMP/zexec" --http 127.0.0.1:0 -- sh -c "sleep 0.5; exec $PROG 20 $TMP/stop1" \
 	> /dev/null 2> "$TMP/zexec.err" &
 ZREC=$!
-for i in $(seq 1 100); do
-	grep -q 'serving http://127.0.0.1:[0-9]*/' "$TMP/zexec.err" && break
-	sleep 0.1
-done
-ZPORT=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/debug/pprof/.*|\1|p' "$TMP/zexec.err")
+ZPORT=$(announced_port "$TMP/zexec.err")
 [ -n "$ZPORT" ] || { cat "$TMP/zexec.err"; fail "record --http 127.0.0.1:0 (exec): no port announced"; }
 got=""
 for i in $(seq 1 100); do
