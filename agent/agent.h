@@ -232,4 +232,18 @@ void ct_config_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * when it is not a number (warned); a number outside lo..hi is clamped (warned). */
 bool ct_env_u64(const char *name, uint64_t lo, uint64_t hi, uint64_t *out);
 
+/* Around the calling thread's libunwind calls in a stack capture (heap.c, "diverted"): its
+ * allocations come from the heap arena and its frees wait for the collector, which
+ * ct_heap_divert_drain passes them on. Nested calls (a handler's capture inside one) are
+ * fine: end restores what begin found. */
+typedef struct {
+	int64_t countdown;
+	uint32_t was;
+} ct_heap_divert_t;
+ct_heap_divert_t ct_heap_divert_begin(void);
+void ct_heap_divert_end(ct_heap_divert_t d);
+void ct_heap_divert_drain(void);
+/* Allocations, frees put aside, and allocations the full arena sent to the allocator. */
+void ct_heap_divert_stats(uint64_t *allocs, uint64_t *frees, uint64_t *fallbacks);
+
 #endif

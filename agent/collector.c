@@ -231,6 +231,7 @@ static size_t drain_all(size_t *from_perf)
 		n += got;
 	n += ct_hook_ring_drain();
 	ct_modules_release();
+	ct_heap_divert_drain(); /* frees the loader made inside stack captures */
 	uint64_t now = ct_now();
 	for (unsigned i = 0; i < ntickers; i++)
 		tickers[i](now);
@@ -405,6 +406,12 @@ static void *collector_main(void *arg)
 	drain_all(NULL);
 	run_calls(1);
 	ct_log("collector: %llu passes", (unsigned long long)passes);
+	uint64_t da, df, dfb;
+	ct_heap_divert_stats(&da, &df, &dfb);
+	if (da || df || dfb)
+		ct_log("stack captures: %llu allocations from the arena, %llu frees put aside, "
+		       "%llu allocations the full arena left to the allocator",
+		       (unsigned long long)da, (unsigned long long)df, (unsigned long long)dfb);
 	return NULL;
 }
 

@@ -204,6 +204,22 @@ static inline void set_countdown(int64_t countdown)
 static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t ra,
 						 uintptr_t ra_slot);
 
+/* ---- diverted: allocations inside the agent's stack captures (heapdivert.c) ---- */
+
+ct_heap_divert_t ct_heap_divert_begin(void)
+{
+	ct_heap_divert_t d = {~tls_countdown_not, ct_heap_tls_divert};
+	ct_heap_tls_divert = 1;
+	set_countdown(-1); /* the next allocation is due: malloc_slow checks */
+	return d;
+}
+
+void ct_heap_divert_end(ct_heap_divert_t d)
+{
+	set_countdown(d.countdown);
+	ct_heap_tls_divert = d.was;
+}
+
 /* The allocation fast path: one TLS subtraction; hot, allocation-free. Always inlined
  * into the exported hook, so that the return address and CFA it passes on are the hook's:
  * where the program's stack starts (stackcache.h). */
@@ -413,6 +429,8 @@ static inline __attribute__((always_inline)) bool maybe_sampled(const void *p)
 /* malloc's sampled path: the real call, then alloc_slow (which redraws the countdown). */
 static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t ra, uintptr_t ra_slot)
 {
+	if (__builtin_expect(ct_heap_tls_divert, 0))
+		return ct_heap_divert_alloc(0, size);
 	void *p = ct_heap_real.malloc(size);
 	alloc_slow(p, size, ra, ra_slot);
 	return p;
@@ -439,14 +457,17 @@ static __attribute__((noinline)) void free_slow(void *p)
 	uint64_t val;
 	/* Forget before the real free: once freed, the address may be handed out and sampled
 	 * again by another thread. */
-	if (p && forget(p, &val))
+	if (p && maybe_sampled(p) && forget(p, &val))
 		report_free(p, val);
-	ct_heap_real.free(p);
+	if (p && ct_heap_tls_divert)
+		ct_heap_put_aside(p);
+	else
+		ct_heap_real.free(p);
 }
 
 CT_HOT_FN CT_EXPORT void free(void *p)
 {
-	if (__builtin_expect(maybe_sampled(p) | ct_heap_in_arena(p), 0)) {
+	if (__builtin_expect(maybe_sampled(p) | ct_heap_in_arena(p) | ct_heap_diverting(), 0)) {
 		free_slow(p);
 		return;
 	}
@@ -456,6 +477,8 @@ CT_HOT_FN CT_EXPORT void free(void *p)
 
 CT_HOT_FN CT_EXPORT void *calloc(size_t n, size_t size)
 {
+	if (__builtin_expect(ct_heap_diverting(), 0))
+		return ct_heap_divert_calloc(n, size);
 	void *p = ct_heap_real.calloc(n, size);
 	if (p)
 		note_alloc(p, n * size);
@@ -501,6 +524,8 @@ static void *arena_realloc(void *p, size_t size)
 
 CT_WARM_FN CT_EXPORT void *realloc(void *p, size_t size)
 {
+	if (__builtin_expect(ct_heap_diverting(), 0))
+		return ct_heap_divert_realloc(p, size);
 	if (__builtin_expect(ct_heap_in_arena(p), 0))
 		return arena_realloc(p, size);
 	uint64_t val;
@@ -520,6 +545,8 @@ CT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (__builtin_expect(ct_heap_diverting(), 0))
+		return ct_heap_divert_realloc(p, total);
 	if (__builtin_expect(ct_heap_in_arena(p), 0))
 		return arena_realloc(p, total);
 	uint64_t val;
@@ -534,6 +561,8 @@ CT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 
 CT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
+	if (__builtin_expect(ct_heap_diverting(), 0))
+		return ct_heap_divert_memalign(out, align, size);
 	int r = ct_heap_real.posix_memalign(out, align, size);
 	if (r == 0)
 		note_alloc(*out, size);
@@ -542,6 +571,8 @@ CT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 
 CT_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
+	if (__builtin_expect(ct_heap_diverting(), 0))
+		return ct_heap_divert_memalign_p(align, size);
 	void *p = ct_heap_real.aligned_alloc(align, size);
 	if (p)
 		note_alloc(p, size);
@@ -550,6 +581,8 @@ CT_EXPORT void *aligned_alloc(size_t align, size_t size)
 
 CT_EXPORT void *memalign(size_t align, size_t size)
 {
+	if (__builtin_expect(ct_heap_diverting(), 0))
+		return ct_heap_divert_memalign_p(align, size);
 	void *p = ct_heap_real.memalign(align, size);
 	if (p)
 		note_alloc(p, size);
@@ -558,6 +591,8 @@ CT_EXPORT void *memalign(size_t align, size_t size)
 
 CT_EXPORT void *valloc(size_t size)
 {
+	if (__builtin_expect(ct_heap_diverting(), 0))
+		return ct_heap_divert_memalign_p(4096, size);
 	void *p = ct_heap_real.valloc(size);
 	if (p)
 		note_alloc(p, size);
@@ -566,6 +601,8 @@ CT_EXPORT void *valloc(size_t size)
 
 CT_EXPORT void *pvalloc(size_t size)
 {
+	if (__builtin_expect(ct_heap_diverting(), 0))
+		return ct_heap_divert_memalign_p(4096, (size + 4095) & ~(size_t)4095);
 	void *p = ct_heap_real.pvalloc(size);
 	if (p)
 		note_alloc(p, size);

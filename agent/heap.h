@@ -1,9 +1,9 @@
 /*
- * heap.h — what the heap profiler's four files share: heapboot.c (the real allocator
+ * heap.h — what the heap profiler's five files share: heapboot.c (the real allocator
  * functions and the bootstrap arena), heap.c (the malloc-family hooks and the byte
- * sampling), heapring.c (rate 1's per-thread event rings) and heapsrc.c (the heap source
- * on the collector thread). Nothing else in the
- * agent includes it.
+ * sampling), heapdivert.c (allocations inside the agent's stack captures), heapring.c
+ * (rate 1's per-thread event rings) and heapsrc.c (the heap source on the collector
+ * thread). Nothing else in the agent includes it.
  */
 #ifndef CT_AGENT_HEAP_H
 #define CT_AGENT_HEAP_H
@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "agent/hot.h"
 
 /* ---- heapboot.c ---- */
 
@@ -37,8 +39,9 @@ typedef struct {
 /* Hidden, so that the hooks reach them without a GOT load. */
 extern ct_heap_real_fns ct_heap_real __attribute__((visibility("hidden")));
 
-/* The bootstrap arena: blocks handed out while dlsym runs, never reused. */
-#define CT_HEAP_ARENA_BYTES (128u << 10)
+/* The bootstrap arena: blocks handed out while dlsym runs, and to the loader inside stack
+ * captures (heap.c), never reused. BSS: a page costs memory once it is handed out. */
+#define CT_HEAP_ARENA_BYTES (1024u << 10)
 extern unsigned char ct_heap_arena[CT_HEAP_ARENA_BYTES] __attribute__((visibility("hidden")));
 
 /* Whether p is an arena block (free must not pass it on). Hot: one subtraction. */
@@ -49,6 +52,33 @@ static inline int ct_heap_in_arena(const void *p)
 
 /* The requested size of an arena block. */
 size_t ct_heap_arena_size(const void *p);
+/* An arena block of size bytes aligned to align (a power of two, at most 4096), zeroed;
+ * NULL (errno ENOMEM) when the arena is used up. Any thread, lock-free. */
+void *ct_heap_arena_alloc(size_t align, size_t size);
+
+/* ---- heapdivert.c: allocations inside the agent's stack captures ---- */
+
+/* Set while the thread's capture runs libunwind (ct_heap_divert_begin, heap.c), and the
+ * flag's offset from the thread pointer, on the hot page (0 until the constructor). */
+extern __thread uint32_t ct_heap_tls_divert
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+extern intptr_t ct_heap_divert_off __attribute__((visibility("hidden")));
+
+/* Whether the calling thread is diverted: every free and the allocation hooks ask. */
+static inline uint32_t ct_heap_diverting(void)
+{
+	intptr_t off = __atomic_load_n(&ct_heap_divert_off, __ATOMIC_RELAXED);
+	return __builtin_expect(off != 0, 1) ? *(uint32_t *)ct_tls_at(off) : ct_heap_tls_divert;
+}
+
+/* The diverted calls: an arena block (the allocator's when the arena is used up). */
+void *ct_heap_divert_alloc(size_t align, size_t size);
+void *ct_heap_divert_calloc(size_t n, size_t size);
+void *ct_heap_divert_realloc(void *p, size_t size);
+int ct_heap_divert_memalign(void **out, size_t align, size_t size);
+void *ct_heap_divert_memalign_p(size_t align, size_t size);
+/* A diverted free: the block waits for the collector (ct_heap_divert_drain). */
+void ct_heap_put_aside(void *p);
 
 /* ---- heap.c: the hooks' sampling, started and stopped by the source ---- */
 

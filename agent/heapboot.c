@@ -69,10 +69,10 @@ static _Atomic size_t arena_used;
 static _Atomic int resolve_state; /* 0 = not yet, 1 = in progress, 2 = done */
 static __thread int tls_resolving IE;
 
-/* Bump allocation; blocks are never reused (the arena only serves dlsym's few bytes).
- * The block size sits in the ARENA_HDR bytes before the block. BSS is zeroed, so
- * calloc needs nothing more. */
-static void *arena_alloc(size_t align, size_t size)
+/* Bump allocation; blocks are never reused (the arena serves dlsym's few bytes, and the
+ * loader's inside stack captures: heap.c, "diverted"). The block size sits in the
+ * ARENA_HDR bytes before the block. BSS is zeroed, so calloc needs nothing more. */
+void *ct_heap_arena_alloc(size_t align, size_t size)
 {
 	if (align < ARENA_HDR)
 		align = ARENA_HDR;
@@ -165,7 +165,7 @@ static int resolve(void)
 
 static void *boot_malloc(size_t size)
 {
-	return resolve() ? arena_alloc(16, size) : ct_heap_real.malloc(size);
+	return resolve() ? ct_heap_arena_alloc(16, size) : ct_heap_real.malloc(size);
 }
 static void boot_free(void *p)
 {
@@ -179,12 +179,12 @@ static void *boot_calloc(size_t n, size_t size)
 	size_t total;
 	if (__builtin_mul_overflow(n, size, &total))
 		return nomem();
-	return resolve() ? arena_alloc(16, total) : ct_heap_real.calloc(n, size);
+	return resolve() ? ct_heap_arena_alloc(16, total) : ct_heap_real.calloc(n, size);
 }
 static void *boot_realloc(void *p, size_t size)
 {
 	if (resolve()) {
-		void *q = arena_alloc(16, size);
+		void *q = ct_heap_arena_alloc(16, size);
 		if (q && p)
 			memcpy(q, p,
 			       ct_heap_in_arena(p) && ct_heap_arena_size(p) < size
@@ -206,7 +206,7 @@ static void *boot_reallocarray(void *p, size_t n, size_t size)
 static int boot_posix_memalign(void **out, size_t align, size_t size)
 {
 	if (resolve()) {
-		void *q = arena_alloc(align, size);
+		void *q = ct_heap_arena_alloc(align, size);
 		if (!q)
 			return ENOMEM;
 		*out = q;
@@ -217,25 +217,25 @@ static int boot_posix_memalign(void **out, size_t align, size_t size)
 static void *boot_aligned_alloc(size_t align, size_t size)
 {
 	if (resolve())
-		return arena_alloc(align, size);
+		return ct_heap_arena_alloc(align, size);
 	return ct_heap_real.aligned_alloc(align, size);
 }
 static void *boot_memalign(size_t align, size_t size)
 {
 	if (resolve())
-		return arena_alloc(align, size);
+		return ct_heap_arena_alloc(align, size);
 	return ct_heap_real.memalign(align, size);
 }
 static void *boot_valloc(size_t size)
 {
 	if (resolve())
-		return arena_alloc(4096, size);
+		return ct_heap_arena_alloc(4096, size);
 	return ct_heap_real.valloc(size);
 }
 static void *boot_pvalloc(size_t size)
 {
 	if (resolve())
-		return arena_alloc(4096, (size + 4095) & ~(size_t)4095);
+		return ct_heap_arena_alloc(4096, (size + 4095) & ~(size_t)4095);
 	return ct_heap_real.pvalloc(size);
 }
 static size_t boot_malloc_usable_size(void *p)

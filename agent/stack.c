@@ -201,7 +201,9 @@ __attribute__((noinline)) int ct_capture_stack(uintptr_t *pcs, int max, int skip
 	int n;
 	if (unw_backtrace_fn) {
 		ct_forkguard_enter();
+		ct_heap_divert_t d = ct_heap_divert_begin(); /* the loader may update the TLS */
 		n = backtrace_here(buf, want);
+		ct_heap_divert_end(d);
 		ct_forkguard_exit();
 		/* buf[0] is our own pc: drop it and `skip` callers. */
 		int drop = 1 + skip;

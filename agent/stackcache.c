@@ -317,7 +317,11 @@ static CT_WARM_LATE_FN uint32_t capture(sc_tls_t *me, uintptr_t ra, uintptr_t sl
 			e->n = 0;
 			int saved = errno;
 			ct_forkguard_enter(); /* libunwind's locks must not cross a fork */
+			/* libunwind's TLS may be updated, and pthread_getattr_np (the thread's
+			 * stack bounds, at its first learn) allocates: stack.c. */
+			ct_heap_divert_t d = ct_heap_divert_begin();
 			int learned = learn(e, ra, slot);
+			ct_heap_divert_end(d);
 			ct_forkguard_exit();
 			errno = saved;
 			if (learned < 0)

@@ -89,3 +89,20 @@ grep -qx 'posted 12' "$TMP/sig.out" || fail "sig_sem_post: $(cat "$TMP/sig.out")
 grep -qx 'handler mallocs 0' "$TMP/sig.out" ||
 	fail "the agent called malloc in a signal handler: $(cat "$TMP/sig.out")"
 ok "sem_post in a signal handler: unblock edges taken without malloc"
+
+# The same, on a thread whose TLS vector went out of date (a library it used dlclosed, 16
+# more with thread-local data dlopened): libunwind's first access in the handler has glibc
+# grow the vector and free the closed library's block there, with the program's allocator
+# (a realloc and a free, counted by libcount_alloc.so below the agent's hooks). Inside a
+# capture the agent serves them from its arena and puts the frees aside.
+for i in $(seq 0 16); do cp "$CT_BUILD/tests/progs/libtls_mod.so" "$TMP/libtls$i.so"; done
+CTRACE_OUT=$TMP/sigtls CTRACE_MODES=sched CTRACE_VERBOSE=1 \
+	LD_PRELOAD=$agent:$CT_BUILD/tests/progs/libcount_alloc.so \
+	"$CT_BUILD/tests/progs/sig_tls" "$TMP/libtls16.so" "$TMP/libtls%d.so" 16 \
+	> "$TMP/sigtls.out" 2> "$TMP/sigtls.err" || { cat "$TMP/sigtls.err"; fail "sig_tls failed"; }
+grep -qx 'posted 12' "$TMP/sigtls.out" || fail "sig_tls: $(cat "$TMP/sigtls.out")"
+grep -qx 'handler allocator calls 0' "$TMP/sigtls.out" ||
+	fail "the TLS update in a signal handler reached the allocator: $(cat "$TMP/sigtls.out")"
+grep -q 'stack captures: [1-9][0-9]* allocations from the arena, [1-9][0-9]* frees put aside' \
+	"$TMP/sigtls.err" || fail "sig_tls: no update seen inside a capture: $(grep captures "$TMP/sigtls.err")"
+ok "out-of-date TLS vector in a signal handler: updated without the allocator"

@@ -43,3 +43,13 @@ $(BUILD)/tests/progs/futex_pingpong: tests/progs/rust/futex_pingpong.rs
 	@mkdir -p $(@D)
 	MAKEFLAGS= CARGO_MAKEFLAGS= rustc -O -g -C force-frame-pointers=yes -o $@ $<
 endif
+
+# sig_tls (test_hook_events): a library with thread-local data, copied under several names,
+# and an allocator layer preloaded after the agent that counts a signal handler's calls.
+EXTRA_TARGETS += $(BUILD)/tests/progs/libtls_mod.so $(BUILD)/tests/progs/libcount_alloc.so
+$(BUILD)/tests/progs/libtls_mod.so: tests/progs/lib/tls_mod.c
+	@mkdir -p $(@D)
+	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
+$(BUILD)/tests/progs/libcount_alloc.so: tests/progs/lib/count_alloc.c
+	@mkdir -p $(@D)
+	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<

@@ -1,0 +1,125 @@
+/*
+ * heapdivert.c — allocations inside the agent's stack captures ("diverted").
+ *
+ * libunwind's thread-local data is a dynamic TLS block (libunwind is dlopen'ed). A thread
+ * whose dynamic TLS vector is out of date (libraries with thread-local data dlopened or
+ * dlclosed since its last access to such data) has it brought up to date by glibc at that
+ * access, which is then inside a capture: the vector is grown with malloc or realloc and
+ * the closed libraries' blocks are freed, with the program's allocator, through the heap
+ * hooks. A capture may run in a hook called from the program's signal handler, which may
+ * have interrupted malloc on the same thread, whose lock it then holds: that update waited
+ * for it forever. So while a capture runs libunwind (ct_heap_divert_begin to _end, heap.c,
+ * around the calls in stack.c and stackcache.c) the thread's allocations come from the
+ * arena (heapboot.c: never reused, and the loader's vectors are few) and its frees are put
+ * aside, chained through the blocks themselves, for the collector to pass on
+ * (ct_heap_divert_drain, every pass). malloc reaches the check through its countdown, which
+ * begin sets to "due"; the other allocation hooks and free read a flag, after one load of
+ * its offset from the hot page (as the countdown's). When the program defines malloc in
+ * its executable the loader calls that one, and this cannot help.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/heap.h"
+#include "agent/hot.h"
+
+__thread uint32_t ct_heap_tls_divert __attribute__((tls_model("initial-exec")));
+CT_HOT_DATA intptr_t ct_heap_divert_off;
+
+static void *_Atomic put_aside;
+static _Atomic uint64_t divert_allocs, divert_frees, divert_fallbacks;
+
+__attribute__((constructor)) static void divert_init(void)
+{
+	__atomic_store_n(&ct_heap_divert_off, ct_tls_offset(&ct_heap_tls_divert), __ATOMIC_RELAXED);
+}
+
+void *ct_heap_divert_alloc(size_t align, size_t size)
+{
+	void *p = ct_heap_arena_alloc(align < 16 ? 16 : align, size ? size : 1);
+	if (p) {
+		atomic_fetch_add_explicit(&divert_allocs, 1, memory_order_relaxed);
+		return p;
+	}
+	atomic_fetch_add_explicit(&divert_fallbacks, 1, memory_order_relaxed);
+	return align > 16 ? ct_heap_real.memalign(align, size) : ct_heap_real.malloc(size);
+}
+
+void ct_heap_put_aside(void *p)
+{
+	void *head = atomic_load_explicit(&put_aside, memory_order_relaxed);
+	do
+		*(void **)p = head;
+	while (!atomic_compare_exchange_weak_explicit(&put_aside, &head, p, memory_order_release,
+						      memory_order_relaxed));
+	atomic_fetch_add_explicit(&divert_frees, 1, memory_order_relaxed);
+}
+
+void ct_heap_divert_drain(void)
+{
+	if (!atomic_load_explicit(&put_aside, memory_order_relaxed))
+		return;
+	void *p = atomic_exchange_explicit(&put_aside, NULL, memory_order_acquire);
+	while (p) {
+		void *next = *(void **)p;
+		ct_heap_real.free(p);
+		p = next;
+	}
+}
+
+void ct_heap_divert_stats(uint64_t *allocs, uint64_t *frees, uint64_t *fallbacks)
+{
+	*allocs = atomic_load_explicit(&divert_allocs, memory_order_relaxed);
+	*frees = atomic_load_explicit(&divert_frees, memory_order_relaxed);
+	*fallbacks = atomic_load_explicit(&divert_fallbacks, memory_order_relaxed);
+}
+
+void *ct_heap_divert_calloc(size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = ct_heap_divert_alloc(0, total);
+	if (p && !ct_heap_in_arena(p))
+		memset(p, 0, total); /* the arena's blocks are zero: never reused */
+	return p;
+}
+
+void *ct_heap_divert_realloc(void *p, size_t size)
+{
+	if (!p)
+		return ct_heap_divert_alloc(0, size);
+	size_t old =
+		ct_heap_in_arena(p) ? ct_heap_arena_size(p) : ct_heap_real.malloc_usable_size(p);
+	void *q = ct_heap_divert_alloc(0, size);
+	if (q) {
+		memcpy(q, p, old < size ? old : size);
+		free(p); /* the hook: forgotten if sampled, then put aside */
+	}
+	return q;
+}
+
+int ct_heap_divert_memalign(void **out, size_t align, size_t size)
+{
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL;
+	void *p = ct_heap_divert_alloc(align, size);
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+void *ct_heap_divert_memalign_p(size_t align, size_t size)
+{
+	void *p = NULL;
+	int e = ct_heap_divert_memalign(&p, align, size);
+	if (e)
+		errno = e;
+	return p;
+}
