@@ -1,6 +1,7 @@
 /* annot_labels — CPU and allocations under profile labels (include/ctrace/annotate.h), for
  * test_annotate. Two threads each run 0.66 s of CPU in 5 ms slices alternating between
- * phase=parse and phase=render (2:1), all under tenant=acme, with a short unlabelled
+ * phase=parse and phase=render (2:1; ANNOT_ROUNDS slices, default 126, for a longer run),
+ * all under tenant=acme, with a short unlabelled
  * stretch; each thread measures its own CPU per phase with CLOCK_THREAD_CPUTIME_ID, and
  * the program prints the totals: "cpu_ms parse=P render=R none=N".
  * Four short threads first label a sampled allocation and exit (no "block SIGTRAP"
@@ -80,7 +81,9 @@ static void *work(void *arg)
 	double t1 = thread_cpu();
 	s->none += t1 - t0;
 	ctrace_label_push("tenant", "acme");
-	for (int i = 0; i < 126; i++) {
+	const char *r = getenv("ANNOT_ROUNDS");
+	int rounds = r && atoi(r) > 0 ? atoi(r) : 126;
+	for (int i = 0; i < rounds; i++) {
 		/* The value comes from a reused buffer: the agent must copy it. */
 		snprintf(buf, sizeof buf, "%s", i % 3 == 2 ? "render" : "parse");
 		ctrace_label_push("phase", buf);
