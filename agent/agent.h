@@ -243,6 +243,8 @@ typedef struct {
 ct_heap_divert_t ct_heap_divert_begin(void);
 void ct_heap_divert_end(ct_heap_divert_t d);
 void ct_heap_divert_drain(void);
+/* libunwind.so.8's code [lo, hi): its allocator calls inside a capture are diverted too. */
+void ct_heap_divert_add_code(uintptr_t lo, uintptr_t hi);
 /* Allocations, frees put aside, and allocations the full arena sent to the allocator. */
 void ct_heap_divert_stats(uint64_t *allocs, uint64_t *frees, uint64_t *fallbacks);
 

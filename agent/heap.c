@@ -366,7 +366,10 @@ static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t
 	if (!p || !ct_guard_enter())
 		return;
 	int saved_errno = errno; /* the program must not see the unwinder's or ring's errno */
-	uint32_t id = ct_ann_stack(ct_stackcache_capture(ra, ra_slot)); /* + labels */
+	/* Not the loader's: its allocations run inside TLS updates, which a capture's own TLS
+	 * access would re-enter (heapdivert.c). Counted, with no stack. */
+	uint32_t id =
+		ct_heap_from_loader(ra) ? 0 : ct_ann_stack(ct_stackcache_capture(ra, ra_slot));
 	if (id >> (64 - CT_HEAP_SIZE_BITS))
 		id = 0; /* beyond what a table value holds: "no stack" rather than a wrong one */
 	uint64_t val = ct_heap_pack(id, size);
@@ -429,8 +432,13 @@ static inline __attribute__((always_inline)) bool maybe_sampled(const void *p)
 /* malloc's sampled path: the real call, then alloc_slow (which redraws the countdown). */
 static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t ra, uintptr_t ra_slot)
 {
-	if (__builtin_expect(ct_heap_tls_divert, 0))
-		return ct_heap_divert_alloc(0, size);
+	if (__builtin_expect(ct_heap_tls_divert, 0)) {
+		if (ct_heap_divertible(ra))
+			return ct_heap_divert_alloc(0, size);
+		/* A handler that interrupted the capture: its own allocator, unsampled (the
+		 * countdown stays "due" until the capture ends). */
+		return ct_heap_real.malloc(size);
+	}
 	void *p = ct_heap_real.malloc(size);
 	alloc_slow(p, size, ra, ra_slot);
 	return p;
@@ -449,17 +457,25 @@ CT_HOT_FN CT_EXPORT void *malloc(size_t size)
 	return ct_heap_real.malloc(size);
 }
 
-/* A block that may be sampled, or one from the arena, is being freed. */
-static __attribute__((noinline)) void free_slow(void *p)
+/* Forgets p if it is a sampled block and reports its free. Before the real free: once
+ * freed, the address may be handed out and sampled again by another thread. */
+void ct_heap_forget_block(void *p)
 {
-	if (ct_heap_in_arena(p))
-		return;
 	uint64_t val;
-	/* Forget before the real free: once freed, the address may be handed out and sampled
-	 * again by another thread. */
 	if (p && maybe_sampled(p) && forget(p, &val))
 		report_free(p, val);
-	if (p && ct_heap_tls_divert)
+}
+
+/* A block that may be sampled, or one from the arena, is being freed, or the thread is
+ * diverted (heapdivert.c: the loader's and the C library's frees wait for the collector). */
+static __attribute__((noinline)) void free_slow(void *p, uintptr_t ra)
+{
+	if (ct_heap_in_arena(p)) {
+		ct_heap_arena_release(p);
+		return;
+	}
+	ct_heap_forget_block(p);
+	if (p && ct_heap_tls_divert && ct_heap_divertible(ra))
 		ct_heap_put_aside(p);
 	else
 		ct_heap_real.free(p);
@@ -468,7 +484,7 @@ static __attribute__((noinline)) void free_slow(void *p)
 CT_HOT_FN CT_EXPORT void free(void *p)
 {
 	if (__builtin_expect(maybe_sampled(p) | ct_heap_in_arena(p) | ct_heap_diverting(), 0)) {
-		free_slow(p);
+		free_slow(p, (uintptr_t)__builtin_return_address(0));
 		return;
 	}
 	ct_heap_real.free(p); /* a tail call: the common free adds a hash, a filter load and two
@@ -477,7 +493,7 @@ CT_HOT_FN CT_EXPORT void free(void *p)
 
 CT_HOT_FN CT_EXPORT void *calloc(size_t n, size_t size)
 {
-	if (__builtin_expect(ct_heap_diverting(), 0))
+	if (ct_heap_divert_call((uintptr_t)__builtin_return_address(0)))
 		return ct_heap_divert_calloc(n, size);
 	void *p = ct_heap_real.calloc(n, size);
 	if (p)
@@ -514,20 +530,12 @@ static void realloc_settle(void *p, void *q, size_t size, uint64_t val)
 	report_free(p, val);
 }
 
-static void *arena_realloc(void *p, size_t size)
-{
-	void *q = ct_heap_real.malloc(size ? size : 1);
-	if (q)
-		memcpy(q, p, ct_heap_arena_size(p) < size ? ct_heap_arena_size(p) : size);
-	return q;
-}
-
 CT_WARM_FN CT_EXPORT void *realloc(void *p, size_t size)
 {
-	if (__builtin_expect(ct_heap_diverting(), 0))
+	if (ct_heap_divert_call((uintptr_t)__builtin_return_address(0)))
 		return ct_heap_divert_realloc(p, size);
 	if (__builtin_expect(ct_heap_in_arena(p), 0))
-		return arena_realloc(p, size);
+		return ct_heap_arena_realloc(p, size);
 	uint64_t val;
 	bool had = realloc_forget(p, &val);
 	void *q = ct_heap_real.realloc(p, size);
@@ -545,10 +553,10 @@ CT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (__builtin_expect(ct_heap_diverting(), 0))
+	if (ct_heap_divert_call((uintptr_t)__builtin_return_address(0)))
 		return ct_heap_divert_realloc(p, total);
 	if (__builtin_expect(ct_heap_in_arena(p), 0))
-		return arena_realloc(p, total);
+		return ct_heap_arena_realloc(p, total);
 	uint64_t val;
 	bool had = realloc_forget(p, &val);
 	void *q = ct_heap_real.reallocarray(p, n, size);
@@ -561,7 +569,7 @@ CT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 
 CT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
-	if (__builtin_expect(ct_heap_diverting(), 0))
+	if (ct_heap_divert_call((uintptr_t)__builtin_return_address(0)))
 		return ct_heap_divert_memalign(out, align, size);
 	int r = ct_heap_real.posix_memalign(out, align, size);
 	if (r == 0)
@@ -571,7 +579,7 @@ CT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 
 CT_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
-	if (__builtin_expect(ct_heap_diverting(), 0))
+	if (ct_heap_divert_call((uintptr_t)__builtin_return_address(0)))
 		return ct_heap_divert_memalign_p(align, size);
 	void *p = ct_heap_real.aligned_alloc(align, size);
 	if (p)
@@ -581,7 +589,7 @@ CT_EXPORT void *aligned_alloc(size_t align, size_t size)
 
 CT_EXPORT void *memalign(size_t align, size_t size)
 {
-	if (__builtin_expect(ct_heap_diverting(), 0))
+	if (ct_heap_divert_call((uintptr_t)__builtin_return_address(0)))
 		return ct_heap_divert_memalign_p(align, size);
 	void *p = ct_heap_real.memalign(align, size);
 	if (p)
@@ -591,7 +599,7 @@ CT_EXPORT void *memalign(size_t align, size_t size)
 
 CT_EXPORT void *valloc(size_t size)
 {
-	if (__builtin_expect(ct_heap_diverting(), 0))
+	if (ct_heap_divert_call((uintptr_t)__builtin_return_address(0)))
 		return ct_heap_divert_memalign_p(4096, size);
 	void *p = ct_heap_real.valloc(size);
 	if (p)
@@ -601,7 +609,7 @@ CT_EXPORT void *valloc(size_t size)
 
 CT_EXPORT void *pvalloc(size_t size)
 {
-	if (__builtin_expect(ct_heap_diverting(), 0))
+	if (ct_heap_divert_call((uintptr_t)__builtin_return_address(0)))
 		return ct_heap_divert_memalign_p(4096, (size + 4095) & ~(size_t)4095);
 	void *p = ct_heap_real.pvalloc(size);
 	if (p)

@@ -41,7 +41,7 @@ extern ct_heap_real_fns ct_heap_real __attribute__((visibility("hidden")));
 
 /* The bootstrap arena: blocks handed out while dlsym runs, and to the loader inside stack
  * captures (heap.c), never reused. BSS: a page costs memory once it is handed out. */
-#define CT_HEAP_ARENA_BYTES (1024u << 10)
+#define CT_HEAP_ARENA_BYTES (4096u << 10)
 extern unsigned char ct_heap_arena[CT_HEAP_ARENA_BYTES] __attribute__((visibility("hidden")));
 
 /* Whether p is an arena block (free must not pass it on). Hot: one subtraction. */
@@ -52,9 +52,14 @@ static inline int ct_heap_in_arena(const void *p)
 
 /* The requested size of an arena block. */
 size_t ct_heap_arena_size(const void *p);
-/* An arena block of size bytes aligned to align (a power of two, at most 4096), zeroed;
+/* An arena block of at least size bytes aligned to align (a power of two, at most 4096),
+ * zeroed;
  * NULL (errno ENOMEM) when the arena is used up. Any thread, lock-free. */
 void *ct_heap_arena_alloc(size_t align, size_t size);
+/* An arena block freed: handed out again if it is of a size class (heapboot.c). */
+void ct_heap_arena_release(void *p);
+/* realloc of an arena block, outside a diversion: it moves to the allocator. */
+void *ct_heap_arena_realloc(void *p, size_t size);
 
 /* ---- heapdivert.c: allocations inside the agent's stack captures ---- */
 
@@ -71,6 +76,37 @@ static inline uint32_t ct_heap_diverting(void)
 	return __builtin_expect(off != 0, 1) ? *(uint32_t *)ct_tls_at(off) : ct_heap_tls_divert;
 }
 
+/* The code whose allocator calls are diverted inside a capture: [0] the loader (ld.so),
+ * where the TLS vector's updates run, [1] the C library (pthread_getattr_np: a thread's
+ * stack bounds, at its first learned stack), [2] libunwind.so.8 (set by stack.c). Set
+ * before recording starts, read-only afterwards; { 0, 0 } matches nothing. */
+typedef struct {
+	uintptr_t lo, span;
+} ct_heap_code_range;
+extern ct_heap_code_range ct_heap_divert_code[3] __attribute__((visibility("hidden")));
+
+/* Whether ra is the loader's: its calls are never sampled (heap.c, alloc_slow). */
+static inline bool ct_heap_from_loader(uintptr_t ra)
+{
+	return ra - ct_heap_divert_code[0].lo < ct_heap_divert_code[0].span;
+}
+
+/* Whether a call from ra is diverted on a diverted thread: not the program's own (a
+ * signal handler that interrupted the capture gets its allocator, as without the agent). */
+static inline bool ct_heap_divertible(uintptr_t ra)
+{
+	for (int i = 0; i < 3; i++)
+		if (ra - ct_heap_divert_code[i].lo < ct_heap_divert_code[i].span)
+			return true;
+	return false;
+}
+
+/* Whether an allocator call with return address ra is to be diverted. */
+static inline bool ct_heap_divert_call(uintptr_t ra)
+{
+	return __builtin_expect(ct_heap_diverting() != 0, 0) && ct_heap_divertible(ra);
+}
+
 /* The diverted calls: an arena block (the allocator's when the arena is used up). */
 void *ct_heap_divert_alloc(size_t align, size_t size);
 void *ct_heap_divert_calloc(size_t n, size_t size);
@@ -79,6 +115,8 @@ int ct_heap_divert_memalign(void **out, size_t align, size_t size);
 void *ct_heap_divert_memalign_p(size_t align, size_t size);
 /* A diverted free: the block waits for the collector (ct_heap_divert_drain). */
 void ct_heap_put_aside(void *p);
+/* Forgets p if it is a sampled block, and reports its free (heap.c). */
+void ct_heap_forget_block(void *p);
 
 /* ---- heap.c: the hooks' sampling, started and stopped by the source ---- */
 

@@ -69,9 +69,56 @@ static _Atomic size_t arena_used;
 static _Atomic int resolve_state; /* 0 = not yet, 1 = in progress, 2 = done */
 static __thread int tls_resolving IE;
 
-/* Bump allocation; blocks are never reused (the arena serves dlsym's few bytes, and the
- * loader's inside stack captures: heap.c, "diverted"). The block size sits in the
- * ARENA_HDR bytes before the block. BSS is zeroed, so calloc needs nothing more. */
+/* Blocks of up to 64 KiB with alignment 16 are handed out in sizes of a power of two
+ * (class c: 16 << c bytes) and go back to their class's free list when freed, to be
+ * handed out again: the arena serves dlsym's few bytes and the loader's TLS vectors
+ * inside stack captures (heap.c, "diverted"), one per thread that needs an update there,
+ * which a program that starts and ends threads would otherwise use up. Other blocks are
+ * bump-allocated for good. The header, ARENA_HDR bytes before a block, holds its size
+ * (the class's for a class block: as malloc_usable_size says) and its class + 1 (0: none).
+ * A free list's head is an offset + 1 in the arena with a count of pops above it, so that
+ * a pop that lost its block to another thread meanwhile fails its compare-and-swap; a
+ * free block holds the next one's offset + 1. Lock-free: the allocator hooks run in
+ * signal handlers. */
+#define ARENA_CLASSES 13 /* 16 B to 64 KiB */
+static _Atomic uint64_t arena_free[ARENA_CLASSES];
+
+static unsigned char *arena_hdr(const void *p)
+{
+	return (unsigned char *)p - ARENA_HDR;
+}
+
+static void *arena_pop(int c)
+{
+	uint64_t head = atomic_load_explicit(&arena_free[c], memory_order_acquire);
+	while ((uint32_t)head) {
+		unsigned char *p = ct_heap_arena + (uint32_t)head - 1;
+		uint32_t next = __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED);
+		uint64_t to = (((head >> 32) + 1) << 32) | next;
+		if (atomic_compare_exchange_weak_explicit(&arena_free[c], &head, to,
+							  memory_order_acquire,
+							  memory_order_acquire)) {
+			memset(p, 0, (size_t)16 << c); /* as a fresh arena block: zero */
+			return p;
+		}
+	}
+	return NULL;
+}
+
+void ct_heap_arena_release(void *p)
+{
+	unsigned char c1 = arena_hdr(p)[sizeof(size_t)];
+	if (!c1 || c1 > ARENA_CLASSES)
+		return; /* bump-allocated for good */
+	uint32_t off = (uint32_t)((unsigned char *)p - ct_heap_arena) + 1;
+	uint64_t head = atomic_load_explicit(&arena_free[c1 - 1], memory_order_relaxed), to;
+	do {
+		__atomic_store_n((uint32_t *)p, (uint32_t)head, __ATOMIC_RELAXED);
+		to = (head & ~(uint64_t)UINT32_MAX) | off;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&arena_free[c1 - 1], &head, to, memory_order_release, memory_order_relaxed));
+}
+
 void *ct_heap_arena_alloc(size_t align, size_t size)
 {
 	if (align < ARENA_HDR)
@@ -79,6 +126,16 @@ void *ct_heap_arena_alloc(size_t align, size_t size)
 	if (size > ARENA_BYTES || (align & (align - 1)) || align > 4096) {
 		errno = ENOMEM;
 		return NULL;
+	}
+	int c = -1;
+	if (align == ARENA_HDR && size <= ((size_t)16 << (ARENA_CLASSES - 1))) {
+		c = 0;
+		while (((size_t)16 << c) < size)
+			c++;
+		size = (size_t)16 << c;
+		void *p = arena_pop(c);
+		if (p)
+			return p; /* its header is still right */
 	}
 	size_t old = atomic_load_explicit(&arena_used, memory_order_relaxed), start, end;
 	do {
@@ -91,14 +148,26 @@ void *ct_heap_arena_alloc(size_t align, size_t size)
 	} while (!atomic_compare_exchange_weak_explicit(
 		&arena_used, &old, end, memory_order_relaxed, memory_order_relaxed));
 	memcpy(ct_heap_arena + start - ARENA_HDR, &size, sizeof size);
+	ct_heap_arena[start - ARENA_HDR + sizeof size] = (unsigned char)(c + 1);
 	return ct_heap_arena + start;
 }
 
 size_t ct_heap_arena_size(const void *p)
 {
 	size_t size;
-	memcpy(&size, (const unsigned char *)p - ARENA_HDR, sizeof size);
+	memcpy(&size, arena_hdr(p), sizeof size);
 	return size;
+}
+
+/* realloc of an arena block: it moves to the allocator. */
+void *ct_heap_arena_realloc(void *p, size_t size)
+{
+	void *q = ct_heap_real.malloc(size ? size : 1);
+	if (q) {
+		memcpy(q, p, ct_heap_arena_size(p) < size ? ct_heap_arena_size(p) : size);
+		ct_heap_arena_release(p);
+	}
+	return q;
 }
 
 #define RESOLVE(field, name, fallback)                                                             \
@@ -169,8 +238,10 @@ static void *boot_malloc(size_t size)
 }
 static void boot_free(void *p)
 {
-	if (ct_heap_in_arena(p))
+	if (ct_heap_in_arena(p)) {
+		ct_heap_arena_release(p);
 		return;
+	}
 	if (!resolve())
 		ct_heap_real.free(p);
 }

@@ -94,6 +94,7 @@ int ct_stack_init(void)
 	if (h && dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm) {
 		uintptr_t base = (uintptr_t)lm->l_addr;
 		dl_iterate_phdr(find_code, &base);
+		ct_heap_divert_add_code(unw_lo, unw_hi);
 	}
 	table = ct_stacks_create(1u << 18, 1u << 23);
 	return table ? 0 : -errno;

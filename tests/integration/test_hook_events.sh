@@ -95,7 +95,7 @@ ok "sem_post in a signal handler: unblock edges taken without malloc"
 # grow the vector and free the closed library's block there, with the program's allocator
 # (a realloc and a free, counted by libcount_alloc.so below the agent's hooks). Inside a
 # capture the agent serves them from its arena and puts the frees aside.
-for i in $(seq 0 16); do cp "$CT_BUILD/tests/progs/libtls_mod.so" "$TMP/libtls$i.so"; done
+for i in $(seq 0 20); do cp "$CT_BUILD/tests/progs/libtls_mod.so" "$TMP/libtls$i.so"; done
 CTRACE_OUT=$TMP/sigtls CTRACE_MODES=sched CTRACE_VERBOSE=1 \
 	LD_PRELOAD=$agent:$CT_BUILD/tests/progs/libcount_alloc.so \
 	"$CT_BUILD/tests/progs/sig_tls" "$TMP/libtls16.so" "$TMP/libtls%d.so" 16 \
@@ -106,3 +106,23 @@ grep -qx 'handler allocator calls 0' "$TMP/sigtls.out" ||
 grep -q 'stack captures: [1-9][0-9]* allocations from the arena, [1-9][0-9]* frees put aside' \
 	"$TMP/sigtls.err" || fail "sig_tls: no update seen inside a capture: $(grep captures "$TMP/sigtls.err")"
 ok "out-of-date TLS vector in a signal handler: updated without the allocator"
+
+# Only the calls of the loader, the C library and libunwind are diverted: a program's
+# handler that runs while the thread captures a lock wait's stack gets its own allocator
+# (memalign(4, 32) is valid for glibc; the arena refused it, and served the handler's
+# malloc).
+CTRACE_VERBOSE=1 "$CT_BUILD/bin/ctrace" record -q -o "$TMP/hc" -- \
+	"$CT_BUILD/tests/progs/handler_capture" > "$TMP/hc.out" 2> "$TMP/hc.err" ||
+	{ cat "$TMP/hc.err"; fail "handler_capture failed"; }
+grep -q '^handled [1-9][0-9]* memalign_null 0 aligned_null 0 other_usable 0$' "$TMP/hc.out" ||
+	fail "handler_capture: a handler's allocations were diverted: $(cat "$TMP/hc.out")"
+ok "a handler inside a capture: $(cat "$TMP/hc.out"), its own allocator"
+
+# The loader's realloc of a TLS vector is never sampled: at heap rate 1 its capture
+# re-entered the loader's update (libunwind's TLS access) and the program crashed.
+rc=0
+CTRACE_OUT=$TMP/tlsr CTRACE_MODES=heap CTRACE_HEAP_RATE=1 LD_PRELOAD=$agent \
+	"$CT_BUILD/tests/progs/tls_resize" "$TMP/libtls%d.so" 20 > "$TMP/tlsr.out" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] && grep -qx 'touched 1' "$TMP/tlsr.out" ||
+	fail "tls_resize at heap rate 1: exit $rc, $(cat "$TMP/tlsr.out")"
+ok "a TLS vector grown at heap rate 1: the loader's realloc not sampled"
