@@ -237,7 +237,7 @@ bool ct_env_u64(const char *name, uint64_t lo, uint64_t hi, uint64_t *out);
  * ct_heap_divert_drain passes them on. Nested calls (a handler's capture inside one) are
  * fine: end restores what begin found. */
 typedef struct {
-	int64_t countdown;
+	int64_t countdown_not; /* the heap hooks' countdown word, as found */
 	uint32_t was;
 } ct_heap_divert_t;
 ct_heap_divert_t ct_heap_divert_begin(void);

@@ -204,20 +204,9 @@ static inline void set_countdown(int64_t countdown)
 static __attribute__((noinline)) void alloc_slow(void *p, size_t size, uintptr_t ra,
 						 uintptr_t ra_slot);
 
-/* ---- diverted: allocations inside the agent's stack captures (heapdivert.c) ---- */
-
-ct_heap_divert_t ct_heap_divert_begin(void)
+int64_t *ct_heap_countdown_word(void) /* for a diverted capture (heapdivert.c) */
 {
-	ct_heap_divert_t d = {~tls_countdown_not, ct_heap_tls_divert};
-	ct_heap_tls_divert = 1;
-	set_countdown(-1); /* the next allocation is due: malloc_slow checks */
-	return d;
-}
-
-void ct_heap_divert_end(ct_heap_divert_t d)
-{
-	set_countdown(d.countdown);
-	ct_heap_tls_divert = d.was;
+	return &tls_countdown_not;
 }
 
 /* The allocation fast path: one TLS subtraction; hot, allocation-free. Always inlined
@@ -432,13 +421,11 @@ static inline __attribute__((always_inline)) bool maybe_sampled(const void *p)
 /* malloc's sampled path: the real call, then alloc_slow (which redraws the countdown). */
 static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t ra, uintptr_t ra_slot)
 {
-	if (__builtin_expect(ct_heap_tls_divert, 0)) {
-		if (ct_heap_divertible(ra))
-			return ct_heap_divert_alloc(0, size);
-		/* A handler that interrupted the capture: its own allocator, unsampled (the
-		 * countdown stays "due" until the capture ends). */
-		return ct_heap_real.malloc(size);
-	}
+	/* Diverted: the loader's call, or a handler's that interrupted the capture (its own
+	 * allocator, unsampled: the countdown stays "due" until the capture ends). */
+	if (__builtin_expect(ct_heap_tls_divert, 0))
+		return ct_heap_divertible(ra) ? ct_heap_divert_alloc(0, size)
+					      : ct_heap_real.malloc(size);
 	void *p = ct_heap_real.malloc(size);
 	alloc_slow(p, size, ra, ra_slot);
 	return p;
@@ -457,8 +444,8 @@ CT_HOT_FN CT_EXPORT void *malloc(size_t size)
 	return ct_heap_real.malloc(size);
 }
 
-/* Forgets p if it is a sampled block and reports its free. Before the real free: once
- * freed, the address may be handed out and sampled again by another thread. */
+/* Forgets p if sampled, and reports its free: before the real free, after which the
+ * address may be handed out and sampled again by another thread. */
 void ct_heap_forget_block(void *p)
 {
 	uint64_t val;
@@ -466,8 +453,7 @@ void ct_heap_forget_block(void *p)
 		report_free(p, val);
 }
 
-/* A block that may be sampled, or one from the arena, is being freed, or the thread is
- * diverted (heapdivert.c: the loader's and the C library's frees wait for the collector). */
+/* A sampled block, an arena block, or a diverted thread's (heapdivert.c) is freed. */
 static __attribute__((noinline)) void free_slow(void *p, uintptr_t ra)
 {
 	if (ct_heap_in_arena(p)) {
@@ -491,14 +477,28 @@ CT_HOT_FN CT_EXPORT void free(void *p)
 			       * compares */
 }
 
+/* calloc's sampled path, as malloc's (a diverted thread's countdown is always due). */
+static __attribute__((noinline)) void *calloc_slow(size_t n, size_t size, uintptr_t ra,
+						   uintptr_t ra_slot)
+{
+	if (__builtin_expect(ct_heap_tls_divert, 0))
+		return ct_heap_divertible(ra) ? ct_heap_divert_calloc(n, size)
+					      : ct_heap_real.calloc(n, size);
+	void *p = ct_heap_real.calloc(n, size);
+	alloc_slow(p, n * size, ra, ra_slot);
+	return p;
+}
+
+/* As malloc: the countdown is charged first, and the common calloc ends in a tail call. */
 CT_HOT_FN CT_EXPORT void *calloc(size_t n, size_t size)
 {
-	if (ct_heap_divert_call((uintptr_t)__builtin_return_address(0)))
-		return ct_heap_divert_calloc(n, size);
-	void *p = ct_heap_real.calloc(n, size);
-	if (p)
-		note_alloc(p, n * size);
-	return p;
+	int64_t *cd = countdown();
+	int64_t c = add_size(*cd, n * size);
+	if (__builtin_expect(c >= 0, 0))
+		return calloc_slow(n, size, (uintptr_t)__builtin_return_address(0),
+				   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
+	*cd = c;
+	return ct_heap_real.calloc(n, size);
 }
 
 /* realloc and reallocarray: the old block is forgotten before the real call (after it,

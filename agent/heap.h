@@ -72,8 +72,9 @@ extern intptr_t ct_heap_divert_off __attribute__((visibility("hidden")));
 /* Whether the calling thread is diverted: every free and the allocation hooks ask. */
 static inline uint32_t ct_heap_diverting(void)
 {
+	/* Before the constructor took the offset no capture has run: not diverted. */
 	intptr_t off = __atomic_load_n(&ct_heap_divert_off, __ATOMIC_RELAXED);
-	return __builtin_expect(off != 0, 1) ? *(uint32_t *)ct_tls_at(off) : ct_heap_tls_divert;
+	return __builtin_expect(off != 0, 1) ? *(uint32_t *)ct_tls_at(off) : 0;
 }
 
 /* The code whose allocator calls are diverted inside a capture: [0] the loader (ld.so),
@@ -101,10 +102,13 @@ static inline bool ct_heap_divertible(uintptr_t ra)
 	return false;
 }
 
+/* ct_heap_divertible, out of line: the hooks' hot text must stay within its page. */
+bool ct_heap_divertible_call(uintptr_t ra);
+
 /* Whether an allocator call with return address ra is to be diverted. */
 static inline bool ct_heap_divert_call(uintptr_t ra)
 {
-	return __builtin_expect(ct_heap_diverting() != 0, 0) && ct_heap_divertible(ra);
+	return __builtin_expect(ct_heap_diverting() != 0, 0) && ct_heap_divertible_call(ra);
 }
 
 /* The diverted calls: an arena block (the allocator's when the arena is used up). */
@@ -113,6 +117,8 @@ void *ct_heap_divert_calloc(size_t n, size_t size);
 void *ct_heap_divert_realloc(void *p, size_t size);
 int ct_heap_divert_memalign(void **out, size_t align, size_t size);
 void *ct_heap_divert_memalign_p(size_t align, size_t size);
+/* The calling thread's sampling countdown, as heap.c stores it (complemented). */
+int64_t *ct_heap_countdown_word(void);
 /* A diverted free: the block waits for the collector (ct_heap_divert_drain). */
 void ct_heap_put_aside(void *p);
 /* Forgets p if it is a sampled block, and reports its free (heap.c). */

@@ -63,6 +63,26 @@ static int find_code(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+ct_heap_divert_t ct_heap_divert_begin(void)
+{
+	int64_t *cd = ct_heap_countdown_word();
+	ct_heap_divert_t d = {*cd, ct_heap_tls_divert};
+	ct_heap_tls_divert = 1;
+	*cd = 0; /* complemented -1: the next allocation is due, and its slow path checks */
+	return d;
+}
+
+void ct_heap_divert_end(ct_heap_divert_t d)
+{
+	*ct_heap_countdown_word() = d.countdown_not;
+	ct_heap_tls_divert = d.was;
+}
+
+bool ct_heap_divertible_call(uintptr_t ra)
+{
+	return ct_heap_divertible(ra);
+}
+
 void ct_heap_divert_add_code(uintptr_t lo, uintptr_t hi)
 {
 	if (hi > lo)
