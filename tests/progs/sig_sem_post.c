@@ -48,27 +48,17 @@ void free(void *p)
 	__libc_free(p);
 }
 
-#define WAITERS 12
+#include "sem_waiters.h"
 
-static sem_t sem;
 static atomic_int posted, fresh_ready;
 
 static void on_usr1(int sig)
 {
 	(void)sig;
 	in_handler = 1;
-	/* One call site per post: the agent's stack cache knows none of them. */
-#define POST n += sem_post(&sem) == 0;
-	int n = 0;
-	POST POST POST POST POST POST POST POST POST POST POST POST in_handler = 0;
+	int n = post_waiters();
+	in_handler = 0;
 	atomic_store(&posted, n);
-}
-
-static void *waiter(void *arg)
-{
-	(void)arg;
-	sem_wait(&sem);
-	return NULL;
 }
 
 static void *fresh(void *arg)
@@ -82,22 +72,14 @@ static void *fresh(void *arg)
 
 int main(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sigaction(SIGUSR1, &sa, NULL);
-	sem_init(&sem, 0, 0);
 	pthread_t w[WAITERS], f;
-	for (int i = 0; i < WAITERS; i++)
-		pthread_create(&w[i], NULL, waiter, NULL);
-	usleep(200000); /* the waiters are in sem_wait */
+	start_waiters(w, on_usr1);
 	pthread_create(&f, NULL, fresh, NULL);
 	while (!atomic_load(&fresh_ready))
 		;
 	pthread_kill(f, SIGUSR1);
 	pthread_join(f, NULL);
-	for (int i = 0; i < WAITERS; i++)
-		pthread_join(w[i], NULL);
+	join_waiters(w);
 	printf("handler mallocs %d\nposted %d\n", atomic_load(&handler_mallocs),
 	       atomic_load(&posted));
 	return 0;

@@ -21,9 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WAITERS 12
+#include "sem_waiters.h"
 
-static sem_t sem;
 static atomic_int posted, fresh_ready, go, touched;
 static void (*count_handler)(int);
 static long (*count_calls)(void);
@@ -34,19 +33,10 @@ static void on_usr1(int sig)
 	(void)sig;
 	if (count_handler)
 		count_handler(1);
-		/* One call site per post: the agent's stack cache knows none of them. */
-#define POST n += sem_post(&sem) == 0;
-	int n = 0;
-	POST POST POST POST POST POST POST POST POST POST POST POST if (count_handler)
+	int n = post_waiters();
+	if (count_handler)
 		count_handler(0);
 	atomic_store(&posted, n);
-}
-
-static void *waiter(void *arg)
-{
-	(void)arg;
-	sem_wait(&sem);
-	return NULL;
 }
 
 static void *fresh(void *arg)
@@ -70,15 +60,8 @@ int main(int argc, char **argv)
 	}
 	*(void **)&count_handler = dlsym(RTLD_DEFAULT, "count_alloc_handler");
 	*(void **)&count_calls = dlsym(RTLD_DEFAULT, "count_alloc_calls");
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sigaction(SIGUSR1, &sa, NULL);
-	sem_init(&sem, 0, 0);
 	pthread_t w[WAITERS], f;
-	for (int i = 0; i < WAITERS; i++)
-		pthread_create(&w[i], NULL, waiter, NULL);
-	usleep(200000); /* the waiters are in sem_wait */
+	start_waiters(w, on_usr1);
 	pthread_create(&f, NULL, fresh, NULL);
 	while (!atomic_load(&fresh_ready))
 		;
@@ -101,8 +84,7 @@ int main(int argc, char **argv)
 	}
 	pthread_kill(f, SIGUSR1);
 	pthread_join(f, NULL);
-	for (int i = 0; i < WAITERS; i++)
-		pthread_join(w[i], NULL);
+	join_waiters(w);
 	printf("handler allocator calls %ld\nposted %d\n", count_calls ? count_calls() : -1L,
 	       atomic_load(&posted));
 	return 0;
