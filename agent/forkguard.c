@@ -42,6 +42,10 @@ static struct {
 } inside[FG_STRIPES];
 static _Atomic int fork_pending; /* a fork is between its prepare and parent/child handlers */
 static __thread int tls_depth __attribute__((tls_model("initial-exec")));
+/* This thread is the one forking: between the prepare and the parent/child handlers, the
+ * other handlers it runs (an allocator's prefork, locking its mutexes through the lock
+ * hooks, which capture stacks) must not wait for its own fork. */
+static __thread int tls_forking __attribute__((tls_model("initial-exec")));
 static __thread _Atomic int *tls_stripe __attribute__((tls_model("initial-exec")));
 
 static _Atomic int *stripe(void)
@@ -67,13 +71,25 @@ void ct_forkguard_enter(void)
 		/* seq_cst, paired with the prepare handler: either it sees us inside, or we
 		 * see its flag and step back until the fork is done. */
 		atomic_fetch_add(in, 1);
-		if (tls_depth || !atomic_load(&fork_pending))
+		if (tls_depth || tls_forking || !atomic_load(&fork_pending))
 			break;
 		atomic_fetch_sub(in, 1);
 		while (atomic_load(&fork_pending))
 			sched_yield();
 	}
 	tls_depth++;
+}
+
+int ct_forkguard_try_enter(void)
+{
+	_Atomic int *in = stripe();
+	atomic_fetch_add(in, 1); /* seq_cst, as in ct_forkguard_enter */
+	if (!tls_depth && !tls_forking && atomic_load(&fork_pending)) {
+		atomic_fetch_sub(in, 1);
+		return 0;
+	}
+	tls_depth++;
+	return 1;
 }
 
 void ct_forkguard_exit(void)
@@ -94,6 +110,7 @@ CT_EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), 
 
 static void fork_prepare(void)
 {
+	tls_forking = 1;
 	atomic_store(&fork_pending, 1);
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -108,6 +125,7 @@ static void fork_prepare(void)
 static void fork_parent(void)
 {
 	atomic_store(&fork_pending, 0);
+	tls_forking = 0;
 }
 
 static void fork_child(void)
@@ -118,6 +136,7 @@ static void fork_child(void)
 	if (tls_stripe)
 		atomic_store(tls_stripe, tls_depth);
 	atomic_store(&fork_pending, 0);
+	tls_forking = 0;
 }
 
 int ct_fork_fresh(void *table, size_t len)

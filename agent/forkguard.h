@@ -14,6 +14,12 @@
 #include <stddef.h>
 
 void ct_forkguard_enter(void);
+/* ct_forkguard_enter for the hooks' stack captures: 0, entering nothing, while a fork is
+ * under way, rather than a wait. A hook's thread may hold a lock of the program (an unlock
+ * hook captures before the real unlock) that a fork handler after the agent's takes
+ * (an allocator preloaded after the agent, as jemalloc is): it waited for the fork, the
+ * fork for it. The forking thread itself always enters. 1 when entered. */
+int ct_forkguard_try_enter(void);
 void ct_forkguard_exit(void);
 
 /* A table a forked child starts afresh (only the forking thread is left in it), page

@@ -83,19 +83,16 @@ static ct_heap_table live_table;
 static ct_heap_table *_Atomic tbl = &empty_table;
 
 /* The free fast path's filter: per hash bucket of block addresses, how many blocks in the
- * table hash there, as 4-bit counters, 16 to a word (saturating at 15, after which the
- * bucket always answers "maybe"). A free whose bucket is zero is not a sampled block, and
- * the hook passes it on after one load from this static array — no pointer to follow, on
- * the hooks' hot page, where the table's own first-level filter (4 KiB behind two
- * pointers) missed on most of an event loop's frees. 2048 buckets: a bucket shared with a
- * long-lived sampled block sends every free of a hot address that hashes there to the
- * table (free_slow), so they must be few (512 one-byte buckets let one redis run in a few
- * pay 2% of its time there). At rate 1 every bucket is saturated: every free is reported.
+ * table hash there, as 4-bit counters, 16 to a word (saturating at 15: "maybe" for good).
+ * A free whose bucket is zero is not a sampled block, passed on after one load from this
+ * static array on the hooks' hot page (the table's own first-level filter, behind two
+ * pointers, missed on most of an event loop's frees). 2048 buckets: a bucket shared with
+ * a long-lived sampled block sends every free of a hot address there to free_slow (512
+ * let one redis run in a few pay 2% of its time there). At rate 1 all are saturated.
  * Updated by the sampled paths only, with the table (filter_add before an insert,
- * filter_del after a remove), by compare-and-swap of the whole word (lock-free, as the
- * hooks must be in signal handlers); the program's ordering of a block's malloc before its
- * free makes the freeing thread see its bucket's count (relaxed suffices, as for the
- * table: heapsample.h). */
+ * filter_del after a remove), by compare-and-swap of the whole word (lock-free, for
+ * signal handlers); the program's ordering of a block's malloc before its free makes the
+ * freeing thread see its bucket's count (relaxed suffices, as for the table). */
 #define FREE_FILTER_BITS 11
 #define FILTER_FULL 15u
 static _Alignas(64) _Atomic uint64_t free_filter[(1u << FREE_FILTER_BITS) / 16] CT_HOT_DATA;
@@ -157,29 +154,24 @@ static bool table_remove(ct_heap_table *t, const void *p, uint64_t *val)
 	return true;
 }
 
-/* At rate 1 every block is sampled, so the hooks keep no table: allocations and frees go
- * to the collector with their addresses and the aggregator matches them (heapagg.h) —
- * off the program's threads, and with no cache-missing table probe on them. The free
- * filter is then saturated, which sends every free to free_slow. */
+/* At rate 1 every block is sampled and the hooks keep no table: allocations and frees go
+ * to the collector with their addresses, matched there (heapagg.h), off the program's
+ * threads. The free filter is then saturated: every free goes to free_slow. */
 static int heap_direct;
 
-/* Bytes this thread may still allocate before the next sample. Negative (-1) while the
- * agent is not recording, so every allocation re-checks (and from the start, so that a
- * thread's first allocation always gets there); huge when heap profiling is off.
- * Stored complemented (~countdown), so that the -1 it starts at is a zero, in .tbss: an
- * initialized TLS object goes to .tdata, the far end of the agent's TLS block from the
- * thread pointer, and there, in a thread whose control block starts 1728 bytes into its
- * page (glibc's threads), it lay on a page of its own — a page walk for the first
- * allocation after every system call. */
+/* Bytes this thread may still allocate before the next sample. -1 while the agent is not
+ * recording, so every allocation re-checks (a thread's first always does); huge when heap
+ * profiling is off. Stored complemented, so that the -1 it starts at is a zero, in .tbss:
+ * in .tdata (the far end of the agent's TLS block from a glibc thread's control block) it
+ * lay on a page of its own, a page walk for the first allocation after each system call. */
 static __thread int64_t tls_countdown_not IE;
 static __thread uint64_t tls_rng IE; /* 0 until the thread's first sampled-path visit */
 static _Atomic uint64_t seed_counter;
 
 #define COUNTDOWN_NEVER (INT64_C(1) << 62)
 
-/* tls_countdown_not's offset from the thread pointer, on the hot page (hot.h: no GOT load on
- * the fast path); 0 until ct_heap_hooks_start takes it. Relaxed: either value gives the
- * thread's countdown. */
+/* tls_countdown_not's offset from the thread pointer, on the hot page (hot.h); 0 until
+ * ct_heap_hooks_start takes it. Relaxed: either value gives the thread's countdown. */
 static intptr_t countdown_off CT_HOT_DATA;
 
 /* The calling thread's tls_countdown_not. */
@@ -194,6 +186,13 @@ static inline int64_t *countdown(void)
 static inline int64_t add_size(int64_t countdown_not, size_t size)
 {
 	return (int64_t)((uint64_t)countdown_not + (uint64_t)size);
+}
+
+/* Slow path: a sample is due (c >= 0), or size >= 2^63 (it wrapped the word into a huge
+ * countdown: the call fails, and the thread was never sampled again). One sign test. */
+static inline bool slow_due(int64_t c, size_t size)
+{
+	return (int64_t)((uint64_t)c & ~(uint64_t)size) >= 0;
 }
 
 static inline void set_countdown(int64_t countdown)
@@ -437,7 +436,7 @@ CT_HOT_FN CT_EXPORT void *malloc(size_t size)
 {
 	int64_t *cd = countdown();
 	int64_t c = add_size(*cd, size);
-	if (__builtin_expect(c >= 0, 0))
+	if (__builtin_expect(slow_due(c, size), 0))
 		return malloc_slow(size, (uintptr_t)__builtin_return_address(0),
 				   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
 	*cd = c;
@@ -494,7 +493,7 @@ CT_HOT_FN CT_EXPORT void *calloc(size_t n, size_t size)
 {
 	int64_t *cd = countdown();
 	int64_t c = add_size(*cd, n * size);
-	if (__builtin_expect(c >= 0, 0))
+	if (__builtin_expect(slow_due(c, n * size), 0))
 		return calloc_slow(n, size, (uintptr_t)__builtin_return_address(0),
 				   (uintptr_t)__builtin_dwarf_cfa() - sizeof(uintptr_t));
 	*cd = c;

@@ -201,7 +201,8 @@ __attribute__((noinline)) int ct_capture_stack(uintptr_t *pcs, int max, int skip
 		want = (int)(sizeof(buf) / sizeof(buf[0]));
 	int n;
 	if (unw_backtrace_fn) {
-		ct_forkguard_enter();
+		if (!ct_forkguard_try_enter())
+			return 0; /* a fork is under way: no stack rather than a wait */
 		ct_heap_divert_t d = ct_heap_divert_begin(); /* the loader may update the TLS */
 		n = backtrace_here(buf, want);
 		ct_heap_divert_end(d);

@@ -311,12 +311,12 @@ static CT_WARM_LATE_FN uint32_t capture(sc_tls_t *me, uintptr_t ra, uintptr_t sl
 			continue;
 		/* Seen before with this stack: learn its slots, within the walk budget. A valid
 		 * entry here whose chain was not found above is stale: learn it again. */
-		if (me->walks < 64 + me->hits / 64) {
+		if (me->walks < 64 + me->hits / 64 && ct_forkguard_try_enter()) {
+			/* libunwind's locks must not cross a fork: none is learned during one */
 			me->walks++;
 			atomic_fetch_add_explicit(&total_walks, 1, memory_order_relaxed);
 			e->n = 0;
 			int saved = errno;
-			ct_forkguard_enter(); /* libunwind's locks must not cross a fork */
 			/* libunwind's TLS may be updated, and pthread_getattr_np (the thread's
 			 * stack bounds, at its first learn) allocates: stack.c. */
 			ct_heap_divert_t d = ct_heap_divert_begin();

@@ -49,3 +49,13 @@ ok "20 fork storms of 50 children each, none hung"
 
 storms 8 60 unw "libunwind fork storms" CTRACE_MODES=cpu CTRACE_HZ=4000 CTRACE_UNWIND_ROWS=0
 ok "8 fork storms of 50 children, every sample unwound by libunwind at 4 kHz: none hung"
+
+# 3. A fork handler that runs after the agent's (preloaded after it, as jemalloc is) and
+#    waits for a contended mutex: the lock hook captured the wait's stack, and the capture
+#    held itself back until the fork was done — on the forking thread (a hang every run).
+rc=0
+timeout -k 5 60 env CTRACE_OUT="$TMP/fl" LD_PRELOAD="$AGENT:$PROGS/libatfork_lock.so" \
+	"$PROGS/fork_lock" 300 > "$TMP/fl.out" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] && grep -qx 'forked 300' "$TMP/fl.out" ||
+	fail "fork_lock: exit $rc (124, 137: hung), $(cat "$TMP/fl.out")"
+ok "300 forks whose later fork handler waits for a contended mutex: none hung"

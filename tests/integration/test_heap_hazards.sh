@@ -49,3 +49,39 @@ ${CC:-cc} -O2 -o "$TMP/huge" "$TMP/huge.c" || fail "cannot build huge"
 out=$(CTRACE_OUT=$TMP/huge.d CTRACE_HEAP_RATE=1 LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$TMP/huge")
 expect_eq "malloc(1<<40)" "$out" "(nil) 1"
 ok "malloc(1<<40) returns NULL with ENOMEM"
+
+# A request of 2^63 bytes or more (or a calloc whose product is one) fails, and must not
+# stop the thread's sampling: charged to the countdown before the real call, it wrapped it
+# into a huge one, and no later allocation of the thread was ever sampled (0 of 64 below).
+cat > "$TMP/huge_then.c" <<'C'
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+static void *(*volatile m)(size_t) = malloc;
+static void *(*volatile c)(size_t, size_t) = calloc;
+static void *keep[64];
+__attribute__((noinline)) void keep_after_huge(void)
+{
+	for (int i = 0; i < 64; i++)
+		keep[i] = m(1 << 20);
+}
+int main(int argc, char **argv)
+{
+	void *p = argv[1][0] == 'm' ? m((size_t)1 << 63)
+		: argv[1][0] == 'c' ? c((size_t)1 << 32, (size_t)1 << 31)
+		: c(2, (size_t)0xC000000000000000u);
+	keep_after_huge();
+	printf("%p %d\n", p, keep[63] != NULL);
+	return argc > 2;
+}
+C
+${CC:-cc} -O2 -g -o "$TMP/huge_then" "$TMP/huge_then.c" || fail "cannot build huge_then"
+for how in m c w; do
+	rm -rf "$TMP/ht.d"
+	out=$(CTRACE_OUT=$TMP/ht.d CTRACE_MODES=heap CTRACE_HEAP_RATE=1 \
+		LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$TMP/huge_then" $how)
+	expect_eq "huge_then $how" "$out" "(nil) 1"
+	expect_eq "huge_then $how: sampled after the failed request" \
+		"$(hval "$TMP/ht.d/heap.pb.gz" inuse_objects keep_after_huge)" 64
+done
+ok "a failed request of 2^63 bytes or more leaves the thread's sampling as it was"

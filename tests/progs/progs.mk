@@ -53,3 +53,9 @@ $(BUILD)/tests/progs/libtls_mod.so: tests/progs/lib/tls_mod.c
 $(BUILD)/tests/progs/libcount_alloc.so: tests/progs/lib/count_alloc.c
 	@mkdir -p $(@D)
 	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
+
+# fork_lock (test_fork_exec): fork handlers preloaded after the agent that take a mutex.
+EXTRA_TARGETS += $(BUILD)/tests/progs/libatfork_lock.so
+$(BUILD)/tests/progs/libatfork_lock.so: tests/progs/lib/atfork_lock.c
+	@mkdir -p $(@D)
+	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
