@@ -232,10 +232,10 @@ void ct_config_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * when it is not a number (warned); a number outside lo..hi is clamped (warned). */
 bool ct_env_u64(const char *name, uint64_t lo, uint64_t hi, uint64_t *out);
 
-/* Around the calling thread's libunwind calls in a stack capture (heap.c, "diverted"): its
- * allocations come from the heap arena and its frees wait for the collector, which
- * ct_heap_divert_drain passes them on. Nested calls (a handler's capture inside one) are
- * fine: end restores what begin found. */
+/* Around the calling thread's libunwind calls in a stack capture (heapdivert.c): the
+ * allocations the loader, the C library and libunwind make come from the heap arena and
+ * their frees wait for the collector, which ct_heap_divert_drain passes them on. Nested
+ * calls (a handler's capture inside one) are fine: end restores what begin found. */
 typedef struct {
 	int64_t countdown_not; /* the heap hooks' countdown word, as found */
 	uint32_t was;

@@ -39,8 +39,9 @@ typedef struct {
 /* Hidden, so that the hooks reach them without a GOT load. */
 extern ct_heap_real_fns ct_heap_real __attribute__((visibility("hidden")));
 
-/* The bootstrap arena: blocks handed out while dlsym runs, and to the loader inside stack
- * captures (heap.c), never reused. BSS: a page costs memory once it is handed out. */
+/* The bootstrap arena: blocks handed out while dlsym runs, and to the loader, the C
+ * library and libunwind inside stack captures (heapdivert.c); blocks of up to 64 KiB are
+ * reused once freed (heapboot.c). BSS: a page costs memory once it is handed out. */
 #define CT_HEAP_ARENA_BYTES (4096u << 10)
 extern unsigned char ct_heap_arena[CT_HEAP_ARENA_BYTES] __attribute__((visibility("hidden")));
 
@@ -53,8 +54,7 @@ static inline int ct_heap_in_arena(const void *p)
 /* The requested size of an arena block. */
 size_t ct_heap_arena_size(const void *p);
 /* An arena block of at least size bytes aligned to align (a power of two, at most 4096),
- * zeroed;
- * NULL (errno ENOMEM) when the arena is used up. Any thread, lock-free. */
+ * zeroed; NULL (errno ENOMEM) when the arena is used up. Any thread, lock-free. */
 void *ct_heap_arena_alloc(size_t align, size_t size);
 /* An arena block freed: handed out again if it is of a size class (heapboot.c). */
 void ct_heap_arena_release(void *p);

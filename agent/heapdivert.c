@@ -10,8 +10,8 @@
  * have interrupted malloc on the same thread, whose lock it then holds: that update waited
  * for it forever. So while a capture runs libunwind (ct_heap_divert_begin to _end, heap.c,
  * around the calls in stack.c and stackcache.c) the thread's allocations come from the
- * arena (heapboot.c: never reused, and the loader's vectors are few) and its frees are put
- * aside, chained through the blocks themselves, for the collector to pass on
+ * arena (heapboot.c; a vector's block is reused once the thread ends) and its frees are
+ * put aside, chained through the blocks themselves, for the collector to pass on
  * (ct_heap_divert_drain, every pass). malloc reaches the check through its countdown, which
  * begin sets to "due"; the other allocation hooks and free read a flag, after one load of
  * its offset from the hot page (as the countdown's). Only calls from the loader, the C
