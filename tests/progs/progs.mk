@@ -18,14 +18,12 @@ $(BUILD)/tests/progs/live_cxx: tests/progs/live_cxx.cpp
 	@mkdir -p $(@D)
 	$(CXX) -O2 -g -o $@ $<
 
-EXTRA_TARGETS += $(BUILD)/tests/progs/libclosed.so
-$(BUILD)/tests/progs/libclosed.so: tests/progs/lib/closed.c
-	@mkdir -p $(@D)
-	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
-
-# A library whose constructor dlopens and dlcloses another (dl_race, test_cpu_edges).
-EXTRA_TARGETS += $(BUILD)/tests/progs/libctor_dl.so
-$(BUILD)/tests/progs/libctor_dl.so: tests/progs/lib/ctor_dl.c
+# The libraries the programs load or preload, each described in its source:
+# tests/progs/lib/X.c → $(BUILD)/tests/progs/libX.so.
+PROG_LIBS := $(patsubst tests/progs/lib/%.c,$(BUILD)/tests/progs/lib%.so,\
+               $(wildcard tests/progs/lib/*.c))
+EXTRA_TARGETS += $(PROG_LIBS)
+$(PROG_LIBS): $(BUILD)/tests/progs/lib%.so: tests/progs/lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
 
@@ -43,19 +41,3 @@ $(BUILD)/tests/progs/futex_pingpong: tests/progs/rust/futex_pingpong.rs
 	@mkdir -p $(@D)
 	MAKEFLAGS= CARGO_MAKEFLAGS= rustc -O -g -C force-frame-pointers=yes -o $@ $<
 endif
-
-# sig_tls (test_hook_events): a library with thread-local data, copied under several names,
-# and an allocator layer preloaded after the agent that counts a signal handler's calls.
-EXTRA_TARGETS += $(BUILD)/tests/progs/libtls_mod.so $(BUILD)/tests/progs/libcount_alloc.so
-$(BUILD)/tests/progs/libtls_mod.so: tests/progs/lib/tls_mod.c
-	@mkdir -p $(@D)
-	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
-$(BUILD)/tests/progs/libcount_alloc.so: tests/progs/lib/count_alloc.c
-	@mkdir -p $(@D)
-	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
-
-# fork_lock (test_fork_exec): fork handlers preloaded after the agent that take a mutex.
-EXTRA_TARGETS += $(BUILD)/tests/progs/libatfork_lock.so
-$(BUILD)/tests/progs/libatfork_lock.so: tests/progs/lib/atfork_lock.c
-	@mkdir -p $(@D)
-	$(CC) $(SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
