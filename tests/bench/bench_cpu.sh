@@ -10,6 +10,9 @@
 # - cpu_added_cputime_<variant>, cpu_added_ctrace<hz>_vs_gperf<hz>: added CPU (median over
 #   rounds of the difference to the bare run of the same round) and ctrace's / gperftools'
 #   (target <= 1);
+# - cpu_added_cputime_ctrace_timer<hz>, cpu_added_ctrace_timer<hz>_vs_gperf<hz>: the same
+#   with ctrace's timer sampler (--sampler timer), gperftools' own mechanism: a CPU-time
+#   timer signal, so both take the same samples (target <= 1);
 # - cpu_samples_<variant>: samples taken. gperftools' ITIMER_PROF ticks with the kernel's
 #   jiffies, so it takes fewer samples than asked at 999 Hz: cpu_added_per_sample_* divides
 #   each profiler's added CPU by the samples it really took;
@@ -102,7 +105,7 @@ done
 # The comparison with gperftools: a difference of tens of ms on ~2.7 s of CPU whose own
 # spread is about as large (±20 ms here), so those variants get PAIR_RUNS more rounds.
 for i in $(seq "$PAIR_RUNS"); do
-	for v in bare ctrace99 ctrace999 gperf99 gperf999 floor999; do
+	for v in bare ctrace99 ctrace999 gperf99 gperf999 floor999 ctrace_timer99 ctrace_timer999; do
 		case " $variants " in *" $v "*) run_variant "$v" ;; esac
 	done
 done
@@ -130,6 +133,12 @@ for hz in 99 999; do
 	echo "bench cpu_added_cputime_gperf$hz $(awk -v g="$g" 'BEGIN {printf "%.1f", g / 1e6}') ms"
 	awk -v c="$c" -v g="$g" -v hz=$hz 'BEGIN {
 		printf "bench cpu_added_ctrace%s_vs_gperf%s %.2f ratio\n", hz, hz, (g > 0 ? c / g : 0) }'
+	# The same mechanism as gperftools' (a CPU-time timer signal, which ticks with the
+	# kernel's jiffies and so takes as few samples at 999 Hz): ctrace's timer sampler.
+	t=$(added ctrace_timer$hz)
+	echo "bench cpu_added_cputime_ctrace_timer$hz $(awk -v t="$t" 'BEGIN {printf "%.1f", t / 1e6}') ms"
+	awk -v t="$t" -v g="$g" -v hz=$hz 'BEGIN {
+		printf "bench cpu_added_ctrace_timer%s_vs_gperf%s %.2f ratio\n", hz, hz, (g > 0 ? t / g : 0) }'
 done
 if [ -e "$tmp/floor999.times" ]; then
 	f=$(added floor999) c=$(added ctrace999)
@@ -137,7 +146,7 @@ if [ -e "$tmp/floor999.times" ]; then
 	echo "bench cpu_added_ctrace999_over_floor $(awk -v c="$c" -v f="$f" \
 		'BEGIN {printf "%.1f", (c - f) / 1e6}') ms"
 fi
-for v in ctrace99 ctrace999 gperf99 gperf999 floor999; do
+for v in ctrace99 ctrace999 ctrace_timer99 ctrace_timer999 gperf99 gperf999 floor999; do
 	[ -s "$tmp/$v.samples" ] || continue
 	s=$(median < "$tmp/$v.samples")
 	echo "bench cpu_samples_$v $s samples"
