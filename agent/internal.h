@@ -197,6 +197,11 @@ extern uintptr_t ct_main_stack_top;
  * only where a signal handler needs it (timer engine, live server); ct_stack_bounds()
  * makes it known (with the guard held, never in a signal handler). */
 void ct_stack_bounds(void);
+/* Runs fn on a 512 KiB stack of the agent's own, not the calling thread's (which may be
+ * small): for the exit path's writing. One thread at a time; another runs fn in place. */
+void ct_on_agent_stack(void (*fn)(void));
+/* Appends to buf how many captures ct_stack_room refused, if any (summary.txt). */
+void ct_stack_room_warning(char *buf, size_t len);
 extern __thread uintptr_t ct_tls_stack_top __attribute__((tls_model("initial-exec")));
 extern __thread uintptr_t ct_tls_stack_lo __attribute__((tls_model("initial-exec")));
 

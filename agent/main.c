@@ -181,6 +181,7 @@ static int write_summary(void)
 	ct_exec_warning(s.warning, sizeof(s.warning));
 	ct_sandbox_warning(s.warning, sizeof(s.warning));
 	ct_trace_warning(s.warning, sizeof(s.warning));
+	ct_stack_room_warning(s.warning, sizeof(s.warning));
 	ct_ann_misuse_line(s.annotate_misuse, sizeof(s.annotate_misuse));
 	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());
 	snprintf(s.config, sizeof(s.config), "%s", ct_config_warnings());
@@ -313,6 +314,15 @@ static void wait_flush_done(int ms)
 	ct_tls_guard = g;
 }
 
+/* The exit path's work, on the agent's stack: this thread's may be small (writing takes
+ * tens of KiB). */
+static void shutdown_write(void)
+{
+	finish_all();
+	ct_collector_stop(); /* final drain */
+	write_all();
+}
+
 void ct_shutdown(void)
 {
 	if (atomic_load(&deferred_signal) && !is_fork_child && getpid() == agent_pid) {
@@ -331,9 +341,7 @@ void ct_shutdown(void)
 	int g = ct_tls_guard;
 	ct_tls_guard = 1;
 	flush_started();
-	finish_all();
-	ct_collector_stop(); /* final drain */
-	write_all();
+	ct_on_agent_stack(shutdown_write);
 	ct_tls_guard = g;
 	flush_finished();
 }

@@ -14,10 +14,16 @@
  * exported _Unwind_* symbols would capture the C++ exception machinery of libraries the
  * program loads later (DESIGN.md "Agent footprint"). Without libunwind we fall back to a
  * frame-pointer walk bounded by the thread's stack.
+ *
+ * A capture needs room on the program's stack (CT_UNWIND_ROOM): a thread made with a small
+ * stack (16 KiB is allowed) overflowed it in libunwind, so a capture with less room left
+ * takes no stack (ct_stack_room). The exit path's writing runs on a stack of the agent's
+ * own (ct_on_agent_stack): it took 80 KiB of whichever thread called exit().
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <signal.h>
 #include <string.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -193,6 +199,38 @@ static int fp_walk(uintptr_t *pcs, int max)
 	return n;
 }
 
+/* Captures refused for want of stack (ct_stack_room): relaxed, read at exit. */
+static _Atomic uint64_t low_room;
+
+int ct_stack_room(size_t room)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	ct_stack_bounds();
+	uintptr_t lo = ct_tls_stack_lo, top = ct_tls_stack_top;
+	if (!top || sp <= lo || sp > top) {
+		stack_t ss;
+		if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+			return 1; /* not on the thread's stack nor on a signal stack: unknown */
+		lo = (uintptr_t)ss.ss_sp;
+		if (sp <= lo || sp > lo + ss.ss_size)
+			return 1;
+	}
+	if (sp - lo >= room)
+		return 1;
+	atomic_fetch_add_explicit(&low_room, 1, memory_order_relaxed);
+	return 0;
+}
+
+void ct_stack_room_warning(char *buf, size_t len)
+{
+	uint64_t n = atomic_load_explicit(&low_room, memory_order_relaxed);
+	if (n)
+		ct_warning_add(buf, len,
+			       "%llu event(s) recorded without their stack: the thread's stack had "
+			       "less than %d KiB left below the call, too little to unwind in",
+			       (unsigned long long)n, CT_UNWIND_ROOM / 1024);
+}
+
 __attribute__((noinline)) int ct_capture_stack(uintptr_t *pcs, int max, int skip)
 {
 	void *buf[CT_MAX_FRAMES + 8];
@@ -203,8 +241,9 @@ __attribute__((noinline)) int ct_capture_stack(uintptr_t *pcs, int max, int skip
 	if (unw_backtrace_fn) {
 		if (!ct_forkguard_try_enter())
 			return 0; /* a fork is under way: no stack rather than a wait */
-		ct_heap_divert_t d = ct_heap_divert_begin(); /* the loader may update the TLS */
-		n = backtrace_here(buf, want);
+		/* The loader may update the TLS; the bounds' first read allocates. */
+		ct_heap_divert_t d = ct_heap_divert_begin();
+		n = ct_stack_room(CT_UNWIND_ROOM) ? backtrace_here(buf, want) : 0;
 		ct_heap_divert_end(d);
 		ct_forkguard_exit();
 		/* buf[0] is our own pc: drop it and `skip` callers. */
@@ -228,6 +267,34 @@ __attribute__((noinline)) int ct_capture_stack(uintptr_t *pcs, int max, int skip
 		n = max;
 	memcpy(pcs, tmp + drop, (size_t)n * sizeof(uintptr_t));
 	return n;
+}
+
+/* The agent's own stack (ct_on_agent_stack): in BSS, whose pages cost nothing until the
+ * exit path touches them. One user at a time: busy is taken with an exchange, and a fork
+ * child that inherited it taken runs where it is. */
+static char agent_stack[512 * 1024] __attribute__((aligned(64)));
+static _Atomic int agent_stack_busy;
+
+void ct_on_agent_stack(void (*fn)(void))
+{
+	if (atomic_exchange(&agent_stack_busy, 1)) {
+		fn();
+		return;
+	}
+	uintptr_t top = (uintptr_t)agent_stack + sizeof(agent_stack);
+	/* rbx (callee-saved, so fn keeps it) holds the caller's stack pointer across the call;
+	 * fn may clobber every caller-saved register, which the operands cannot be in. */
+	__asm__ volatile("mov %%rsp, %%rbx\n\t"
+			 "mov %0, %%rsp\n\t"
+			 "call *%1\n\t"
+			 "mov %%rbx, %%rsp\n\t"
+			 :
+			 : "r"(top), "r"(fn)
+			 : "rbx", "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+			   "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+			   "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory",
+			   "cc");
+	atomic_store(&agent_stack_busy, 0);
 }
 
 uint32_t ct_stack_intern(const uintptr_t *pcs, int n)
