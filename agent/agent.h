@@ -138,12 +138,15 @@ uint32_t ct_gettid(void);
 int ct_capture_stack(uintptr_t *pcs, int max, int skip);
 /* What a capture may need of the program's stack below ct_capture_stack's frame: libunwind
  * with its first-use setup and lazy binding took up to about 8 KiB (measured below a hook);
- * twice that. A capture with less room takes no stack (stack.c: ct_stack_room). */
+ * half as much again. A capture with less room takes no stack (stack.c: ct_stack_room). */
 #define CT_UNWIND_ROOM (12 * 1024)
 /* Whether the calling thread's stack has room bytes below here: on its own stack by its
- * bounds (learned now when unknown: pthread_getattr_np, which allocates, so call it where
- * the loader's allocations are diverted), on an alternate signal stack by sigaltstack's;
- * elsewhere (a coroutine's stack) unknown: yes. A refusal is counted (summary warning). */
+ * bounds, on an alternate signal stack by sigaltstack's; yes where that is unknown: a
+ * thread whose bounds are not known has a large stack (the main thread's and those of
+ * threads made with stacks under CT_SMALL_STACK are learned as they start), and a stack
+ * the program switched to (a coroutine's) has none. Makes no allocation and takes no
+ * lock (a hook may run in a signal handler). A refusal is counted (summary warning). */
+#define CT_SMALL_STACK (256 * 1024)
 int ct_stack_room(size_t room);
 /* Interns pcs[0..n) into the global stack table; returns its id, 0 if the table is full
  * (counted). Async-signal-safe. */

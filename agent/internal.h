@@ -186,7 +186,7 @@ void ct_exec_set_aside(int own_folder);
 /* Picks the output folder (ct_cfg.out_dir): 0 when this process owns DIR, 1 when it records
  * in DIR/<pid>, -1 when DIR cannot be made. */
 int ct_out_claim(void);
-void ct_thread_started(void); /* per new thread (from the pthread_create trampoline) */
+void ct_thread_started(int small_stack); /* per new thread (the pthread_create trampoline) */
 /* The collector's side of a flush a terminating signal asked for: between drains it
  * checks ct_flush_requested(), then calls ct_flush_begin(), drains, ct_flush_end(). */
 int ct_flush_requested(void);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -109,6 +110,9 @@ void *ct_real(const char *name)
  * (ct_stack_bounds): pthread_getattr_np costs a system call and an allocation, which a
  * storm of short threads paid for every thread. Set by the constructor, read by threads. */
 static int eager_bounds;
+/* Whether threads made without attributes get a stack under CT_SMALL_STACK: glibc sizes
+ * them by RLIMIT_STACK (`ulimit -s 64`). Set by the constructor. */
+static int default_stack_small;
 
 static void stack_bounds(void)
 {
@@ -133,10 +137,10 @@ void ct_stack_bounds(void)
 	}
 }
 
-void ct_thread_started(void)
+void ct_thread_started(int small_stack)
 {
 	ct_tls_guard = 1;
-	if (eager_bounds)
+	if (eager_bounds || small_stack)
 		stack_bounds();
 	pthread_setspecific(thread_key, (void *)1);
 	ct_stack_thread_tls();
@@ -573,6 +577,9 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	 * through stdio (malloc), which a hook in a signal handler must not do. */
 	stack_bounds();
 	ct_main_stack_top = ct_tls_stack_top;
+	struct rlimit rl;
+	default_stack_small = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+			      rl.rlim_cur < CT_SMALL_STACK;
 	claim_out_dir();
 	pthread_key_create(&thread_key, thread_gone);
 	pthread_setspecific(thread_key, (void *)1); /* main's end, should it pthread_exit */
@@ -613,6 +620,7 @@ typedef struct {
 	void *(*fn)(void *);
 	void *arg;
 	ct_ev_thread_start start; /* the trace's creation record (lifecycle.h) */
+	int small_stack;	  /* under CT_SMALL_STACK: learn its bounds (ct_stack_room) */
 } tramp_arg;
 
 typedef struct {
@@ -627,7 +635,7 @@ __attribute__((noinline)) static tramp_call thread_begin(void *p)
 	ct_tls_guard = 1;
 	free(p);
 	ct_tls_guard = 0;
-	ct_thread_started();
+	ct_thread_started(t.small_stack);
 	ct_th_start(&t.start, t.fn);
 	return (tramp_call){t.fn, t.arg};
 }
@@ -657,6 +665,9 @@ CT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
 		return real(th, attr, fn, arg);
 	t->fn = fn;
 	t->arg = arg;
+	size_t size = 0; /* an attr without a size gives the default: RLIMIT_STACK's */
+	t->small_stack = attr ? pthread_attr_getstacksize(attr, &size) == 0 && size < CT_SMALL_STACK
+			      : default_stack_small;
 	ct_th_create(&t->start, CT_LK_SITE());
 	int r = real(th, attr, trampoline, t);
 	if (r != 0) {

@@ -205,9 +205,10 @@ static _Atomic uint64_t low_room;
 int ct_stack_room(size_t room)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	ct_stack_bounds();
 	uintptr_t lo = ct_tls_stack_lo, top = ct_tls_stack_top;
-	if (!top || sp <= lo || sp > top) {
+	if (!top)
+		return 1; /* a large stack: bounds are learned at start for small ones */
+	if (sp <= lo || sp > top) {
 		stack_t ss;
 		if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
 			return 1; /* not on the thread's stack nor on a signal stack: unknown */
@@ -241,8 +242,7 @@ __attribute__((noinline)) int ct_capture_stack(uintptr_t *pcs, int max, int skip
 	if (unw_backtrace_fn) {
 		if (!ct_forkguard_try_enter())
 			return 0; /* a fork is under way: no stack rather than a wait */
-		/* The loader may update the TLS; the bounds' first read allocates. */
-		ct_heap_divert_t d = ct_heap_divert_begin();
+		ct_heap_divert_t d = ct_heap_divert_begin(); /* the loader may update the TLS */
 		n = ct_stack_room(CT_UNWIND_ROOM) ? backtrace_here(buf, want) : 0;
 		ct_heap_divert_end(d);
 		ct_forkguard_exit();

@@ -303,12 +303,8 @@ static CT_WARM_LATE_FN uint32_t capture(sc_tls_t *me, uintptr_t ra, uintptr_t sl
 		return hit(me, ra, e->id, 0);
 	}
 	/* Too little stack left to unwind in (unwind's and ct_capture_stack's frames come
-	 * first): the call site alone, and nothing cached. The room's first check
-	 * learns the thread's stack bounds, which allocates: stack.c. */
-	ct_heap_divert_t d = ct_heap_divert_begin();
-	int room = ct_stack_room(CT_UNWIND_ROOM + 4096);
-	ct_heap_divert_end(d);
-	if (!room)
+	 * first): the call site alone, and nothing cached. */
+	if (!ct_stack_room(CT_UNWIND_ROOM + 4096))
 		return ct_stack_intern(&ra, 1);
 	uint32_t id = unwind(ra);
 	if (!id)
@@ -327,7 +323,7 @@ static CT_WARM_LATE_FN uint32_t capture(sc_tls_t *me, uintptr_t ra, uintptr_t sl
 			int saved = errno;
 			/* libunwind's TLS may be updated, and pthread_getattr_np (the thread's
 			 * stack bounds, at its first learn) allocates: stack.c. */
-			d = ct_heap_divert_begin();
+			ct_heap_divert_t d = ct_heap_divert_begin();
 			int learned = learn(e, ra, slot);
 			ct_heap_divert_end(d);
 			ct_forkguard_exit();
