@@ -3,12 +3,23 @@
  * (a native program's goroutines are its threads) and /threadcreate.
  *
  * The handler thread lists /proc/self/task, skips the agent's own threads (named
- * "ctrace-*"), and signals each other thread in turn with a spare real-time signal whose
- * handler does what the timer engine's does: copy the interrupted registers and the live
- * stack (up to CTRACE_STACK_BYTES, only inside the thread's known stack) into a buffer,
- * then post a semaphore. A thread that does not answer within 200 ms (the signal blocked,
- * stopped) is listed with no stack. The copies are unwound on the collector thread
- * (ct_unwind) and become one sample per thread labelled `thread` and `tid`.
+ * "ctrace-*"), and reads each other thread's stack (/goroutine only: /threadcreate has
+ * none) in the way that leaves it undisturbed:
+ * - a thread asleep in the kernel is not signalled: a handler run would end its call
+ *   (nanosleep, poll, epoll_wait, sigtimedwait... return EINTR whatever SA_RESTART says).
+ *   Inside a blocking hook, the stack the hook took at the wait's entry (the wait registry,
+ *   ct_lk_open_waits); else its stack pointer and pc in /proc/self/task/TID/syscall and a
+ *   copy of its stack, frozen while it sleeps, unwound as a blocked wait's is (dropped if
+ *   the thread moved meanwhile);
+ * - a thread that blocks our signal is not signalled either: the signal would stay
+ *   pending, and a program that blocks every signal to take them with sigwait or a
+ *   signalfd would take ours (a daemon that then shut down on "signal 39");
+ * - a running thread is signalled with a spare real-time signal whose handler does what the
+ *   timer engine's does: copy the interrupted registers and the live stack (up to
+ *   CTRACE_STACK_BYTES, only inside the thread's known stack) into a buffer, then post a
+ *   semaphore. One that does not answer within 200 ms (stopped) is listed with no stack.
+ * The copies are unwound on the collector thread (ct_unwind) and become one sample per
+ * thread labelled `thread` and `tid`.
  *
  * The signal is taken only at the first request, and only one nobody handles; it is
  * claimed through sighooks.c like the timer engine's, so the program's sigaction still
@@ -30,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -37,6 +49,7 @@
 #include "agent/http.h"
 #include "agent/internal.h"
 #include "agent/live.h"
+#include "agent/lockprof.h"
 #include "agent/sighooks.h"
 
 #define MAX_THREADS 1024
@@ -50,6 +63,8 @@ typedef struct {
 	uint64_t regs[CT_NREGS];
 	uint8_t *stack;
 	size_t stack_len;
+	uint64_t sys_sp, sys_pc; /* asleep in a system call: /proc/self/task/TID/syscall */
+	const char *why;	 /* no stack: why not */
 	uintptr_t pcs[CT_MAX_FRAMES];
 	int npcs;
 } capture;
@@ -189,6 +204,38 @@ static int list_threads(capture *caps, int max)
 	return n;
 }
 
+/* Whether thread tid blocks signal sig (its status's SigBlk mask). */
+static int blocks(uint32_t tid, int sig)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof(path), "/proc/self/task/%u/status", tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	const char *b = strstr(buf, "\nSigBlk:");
+	return b && (strtoull(b + 9, NULL, 16) >> (sig - 1) & 1);
+}
+
+/* The stack pointer and pc of thread tid asleep in a system call: 1, or 0 when it runs
+ * (its syscall file: "NR ARGS... SP PC", "-1 SP PC" when blocked outside one, "running"). */
+static int syscall_regs(uint32_t tid, uint64_t *sp, uint64_t *pc)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%u/syscall", tid);
+	read_small(path, buf, sizeof(buf));
+	char *last = strrchr(buf, ' ');
+	if (!buf[0] || strncmp(buf, "running", 7) == 0 || !last || last == buf)
+		return 0;
+	*last = 0;
+	char *prev = strrchr(buf, ' ');
+	*pc = strtoull(last + 1, NULL, 16);
+	*sp = prev ? strtoull(prev + 1, NULL, 16) : 0;
+	return *sp && *pc;
+}
+
 /* Asks thread c->tid for its registers and stack; 1 when it answered. */
 static int ask(capture *c, pid_t pid)
 {
@@ -240,14 +287,55 @@ static int in_agent(uintptr_t pc)
 	return self && m && strcmp(m->path, self->path) == 0;
 }
 
+/* An open wait's stack (taken by its hook at the wait's entry) for its thread's capture. */
+static void from_wait(const ct_lk_open_wait *w, void *arg)
+{
+	unwind_job *j = arg;
+	const uintptr_t *pcs;
+	int d = ct_stack_get(w->stack, &pcs);
+	for (int i = 0; i < j->n && d > 0; i++) {
+		capture *c = &j->caps[i];
+		if (c->tid != w->tid || c->has_regs || c->npcs)
+			continue;
+		c->npcs = d < CT_MAX_FRAMES ? d : CT_MAX_FRAMES;
+		memcpy(c->pcs, pcs, (size_t)c->npcs * sizeof(*pcs));
+		c->pcs[0]--; /* the hook's return address: the leaf is its call */
+	}
+}
+
+/* A sleeping thread's stack from its syscall registers and a copy of its stack (frozen
+ * while it sleeps: the copy is kept only if the registers are the same after it): its
+ * depth, into c->pcs. */
+static int from_syscall(capture *c)
+{
+	struct iovec local = {c->stack, c->stack_len}, remote = {(void *)c->sys_sp, c->stack_len};
+	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	uint64_t sp, pc;
+	if (got < (ssize_t)sizeof(uintptr_t) || !syscall_regs(c->tid, &sp, &pc) ||
+	    sp != c->sys_sp || pc != c->sys_pc) {
+		c->why = "it was asleep in a system call, whose stack could not be read";
+		return 0;
+	}
+	uint64_t regs[CT_NREGS] = {0};
+	regs[CT_REG_RIP] = c->sys_pc;
+	regs[CT_REG_RSP] = c->sys_sp;
+	return ct_unwind(regs, c->stack, (size_t)got, c->pcs, CT_MAX_FRAMES);
+}
+
 static void unwind_on_collector(void *arg)
 {
 	unwind_job *j = arg;
+	ct_lk_open_waits(from_wait, j);
 	for (int i = 0; i < j->n; i++) {
 		capture *c = &j->caps[i];
-		if (!c->has_regs)
+		int n = 0;
+		if (c->has_regs)
+			n = ct_unwind(c->regs, c->stack, c->stack_len, c->pcs, CT_MAX_FRAMES);
+		else if (!c->npcs && c->sys_sp && c->stack)
+			n = from_syscall(c);
+		if (!n)
 			continue;
-		int n = ct_unwind(c->regs, c->stack, c->stack_len, c->pcs, CT_MAX_FRAMES), k = 0;
+		int k = 0;
 		for (int f = 0; f < n; f++) {
 			if (in_agent(c->pcs[f]))
 				continue;
@@ -256,12 +344,14 @@ static void unwind_on_collector(void *arg)
 			k++;
 		}
 		c->npcs = k;
+		if (!k)
+			c->why = "its stack could not be unwound";
 	}
 }
 
-/* Captures every program thread's stack into *out (n returned; caller frees with
- * free_caps). */
-static int capture_all(capture **out)
+/* Lists every program thread into *out (n returned; caller frees with free_caps), with
+ * its stack when stacks (see the top for how). */
+static int capture_all(capture **out, int stacks)
 {
 	capture *caps = calloc(MAX_THREADS, sizeof(capture));
 	*out = caps;
@@ -269,17 +359,25 @@ static int capture_all(capture **out)
 		return 0;
 	pthread_mutex_lock(&cap_mu);
 	int n = list_threads(caps, MAX_THREADS);
-	int sig = take_signal();
+	int sig = stacks ? take_signal() : 0;
 	pid_t pid = getpid();
-	for (int i = 0; i < n && sig > 0; i++) {
-		caps[i].stack = malloc(ct_cfg.stack_bytes);
-		caps[i].stack_len = caps[i].stack ? ct_cfg.stack_bytes : 0;
-		if (caps[i].stack)
-			ask(&caps[i], pid);
+	for (int i = 0; i < n && stacks; i++) {
+		capture *c = &caps[i];
+		c->stack = malloc(ct_cfg.stack_bytes);
+		c->stack_len = c->stack ? ct_cfg.stack_bytes : 0;
+		c->why = "the thread did not answer the signal";
+		if (!c->stack)
+			continue;
+		if (strstr(c->state, "sleep") && syscall_regs(c->tid, &c->sys_sp, &c->sys_pc))
+			continue; /* a signal would end its call: read without one */
+		if (sig <= 0 || blocks(c->tid, sig))
+			c->why = "it blocks the signal that reads a running thread's stack";
+		else
+			ask(c, pid);
 	}
 	pthread_mutex_unlock(&cap_mu);
 	unwind_job j = {caps, n};
-	if (ct_collector_call(unwind_on_collector, &j) < 0) {
+	if (stacks && ct_collector_call(unwind_on_collector, &j) < 0) {
 		for (int i = 0; i < n; i++) { /* no unwinder: the leaf only */
 			caps[i].npcs = caps[i].has_regs;
 			caps[i].pcs[0] = caps[i].regs[CT_REG_RIP];
@@ -326,7 +424,7 @@ static void build_on_collector(void *arg)
 ct_profile *ct_live_threads(const char *type)
 {
 	capture *caps;
-	int n = capture_all(&caps);
+	int n = capture_all(&caps, strcmp(type, "goroutine") == 0);
 	build_job b = {caps, n, type, NULL};
 	if (ct_collector_call(build_on_collector, &b) < 0)
 		b.p = NULL;
@@ -353,7 +451,7 @@ static void frame_name(const ct_profile *maps, uintptr_t pc, char *out, size_t l
 void ct_live_threads_text(ct_http_resp *r, int debug)
 {
 	capture *caps;
-	int n = capture_all(&caps);
+	int n = capture_all(&caps, 1);
 	build_job b = {caps, 0, "goroutine", NULL};
 	if (ct_collector_call(build_on_collector, &b) < 0 || !b.p) {
 		free_caps(caps, n);
@@ -372,9 +470,8 @@ void ct_live_threads_text(ct_http_resp *r, int debug)
 			ct_http_printf(r, "\n# labels: {\"thread\":\"%s\", \"tid\":\"%u\"}\n",
 				       c->name, c->tid);
 		}
-		if (!c->has_regs)
-			ct_http_printf(r, "%s\t(no stack: the thread did not answer the signal)\n",
-				       debug >= 2 ? "" : "#");
+		if (!c->npcs)
+			ct_http_printf(r, "%s\t(no stack: %s)\n", debug >= 2 ? "" : "#", c->why);
 		for (int k = 0; k < c->npcs; k++) {
 			char fn[256];
 			uintptr_t pc = k ? c->pcs[k] - 1 : c->pcs[k];

@@ -199,6 +199,30 @@ grep -qx 'own handler calls at the end: 4' "$TMP/sigs.out" ||
 grep -q 'sigs_worker_wait' "$TMP/sigs2.txt" || { cat "$TMP/sigs2.txt"; fail "no stacks after the program took the signal"; }
 ok "the capture signal: hidden from sigaction, the program's own handler gets its signals, captures move on"
 
+# Stack dumps leave sleeping threads and threads that block every signal alone
+# (tests/progs/live_quiet.c): their calls run their full time, no signal is left pending,
+# and their stacks come from the wait registry or, for an unhooked raw syscall, from
+# /proc/self/task/TID/syscall with the stack copied while the thread sleeps.
+SOCKQ=$TMP/quiet.sock
+CTRACE_HTTP=unix:$SOCKQ CTRACE_OUT=$TMP/quietout LD_PRELOAD=$CT_BUILD/lib/libctrace.so \
+	"$CT_BUILD/tests/progs/live_quiet" 3 > "$TMP/quiet.out" &
+QPID=$!
+wait_up http://x/debug/pprof/ --unix-socket "$SOCKQ"
+sleep 0.3 # every thread asleep
+curl -s --unix-socket "$SOCKQ" "http://x/debug/pprof/goroutine?debug=1" > "$TMP/quiet1.txt"
+curl -s --unix-socket "$SOCKQ" "http://x/debug/pprof/goroutine?debug=2" > "$TMP/quiet2.txt"
+curl -s --unix-socket "$SOCKQ" -o "$TMP/quiet.pb.gz" "http://x/debug/pprof/goroutine"
+curl -s --unix-socket "$SOCKQ" -o "$TMP/quiettc.pb.gz" "http://x/debug/pprof/threadcreate"
+wait $QPID || fail "live_quiet exited non-zero"
+for line in 'nanosleep ok' 'poll ok' 'epoll_wait ok' 'raw nanosleep ok' 'no signal'; do
+	grep -qx "$line" "$TMP/quiet.out" || fail "live_quiet disturbed by stack dumps: $(cat "$TMP/quiet.out")"
+done
+for fn in quiet_nanosleep quiet_poll quiet_epoll quiet_raw_sleep 'main+'; do
+	grep -q "	$fn" "$TMP/quiet1.txt" || { cat "$TMP/quiet1.txt"; fail "goroutine: no $fn in a sleeping thread's stack"; }
+done
+grep -q '^thread [0-9]* "live_quiet" \[sleeping\]' "$TMP/quiet2.txt" || fail "goroutine?debug=2: no sleeping thread"
+ok "stack dumps: sleeping and signal-blocking threads undisturbed, stacks read without a signal"
+
 # C++ names are served demangled (the mangled symbol kept as the function's system name).
 SOCK3=$TMP/cxx.sock
 CTRACE_HTTP=unix:$SOCK3 CTRACE_OUT=$TMP/cxxout LD_PRELOAD=$CT_BUILD/lib/libctrace.so \
