@@ -318,8 +318,9 @@ static void wait_flush_done(int ms)
 	ct_tls_guard = g;
 }
 
-/* The exit path's work, on the agent's stack: this thread's may be small (writing takes
- * tens of KiB). */
+static void on_terminating_signal(int sig);
+
+/* The exit path's work, on the agent's stack: this thread's may be small (stack.c). */
 static void shutdown_write(void)
 {
 	finish_all();
@@ -329,16 +330,22 @@ static void shutdown_write(void)
 
 void ct_shutdown(void)
 {
-	if (atomic_load(&deferred_signal) && !is_fork_child && getpid() == agent_pid) {
-		/* Exiting while a deferred signal waits for the collector's flush: the
-		 * process dies of the signal, as it would have without the agent. */
+	/* Exiting while a terminating signal waits for the collector's flush (deferred, or
+	 * its handler still waiting on another thread): the process dies of the signal, as
+	 * it would have without the agent, not of this exit. */
+	int sig = atomic_load(&deferred_signal);
+	if (!sig)
+		sig = atomic_load(&flush_signal);
+	if (sig && !is_fork_child && getpid() == agent_pid) {
 		wait_flush_done(5000);
-		int sig = atomic_exchange(&deferred_signal, 0);
-		if (sig)
-			reraise(sig);
+		atomic_store(&deferred_signal, 0);
+		reraise(sig);
 	}
 	if (is_fork_child || atomic_load(&finished) || getpid() != agent_pid)
 		return;
+	/* Sent, not yet taken: the process dies of it once the files are written. */
+	sig = ct_sig_pending_fatal(flush_signals, sizeof(flush_signals) / sizeof(flush_signals[0]),
+				   on_terminating_signal);
 	/* This thread's deferred wait (waitreg.c), before the guard below: under it the
 	 * settle would leave it to a next hook that never comes (listed open at exit). */
 	ct_lk_settle_thread();
@@ -348,6 +355,8 @@ void ct_shutdown(void)
 	ct_on_agent_stack(shutdown_write);
 	ct_tls_guard = g;
 	flush_finished();
+	if (sig)
+		reraise(sig);
 }
 
 void ct_flush_for_exec(int ms)

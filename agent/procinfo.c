@@ -6,18 +6,23 @@
  * gets no timer and runs no trampoline, so the summary warns about it. A JIT (node
  * --perf-basic-prof, the JVM with perf-map-agent) writes /tmp/perf-<pid>.map, perf's
  * convention; the file is usually gone once the process is, so it is copied at exit.
+ * And which signals wait for a thread to take them (ct_sig_pending_deliverable).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/procinfo.h"
+#include "agent/sighooks.h"
 
 static _Atomic uint64_t raw_threads;
 
@@ -104,4 +109,50 @@ int ct_read_command(char *buf, size_t len)
 		n--;
 	buf[n] = 0;
 	return n > 0;
+}
+
+/* The hex mask after key ("SigBlk:") in a /proc status file; 0 when not there. */
+static uint64_t status_mask(const char *path, const char *key)
+{
+	char buf[2048];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	const char *k = strstr(buf, key);
+	return k ? strtoull(k + strlen(key), NULL, 16) : 0;
+}
+
+static int pending_deliverable(int sig)
+{
+	uint64_t bit = 1ull << (sig - 1);
+	if (!(status_mask("/proc/self/status", "\nShdPnd:") & bit))
+		return 0;
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return 0;
+	int open_to_it = 0;
+	struct dirent *e;
+	while (!open_to_it && (e = readdir(d))) {
+		char path[64];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%.16s/status", e->d_name);
+		open_to_it = !(status_mask(path, "\nSigBlk:") & bit);
+	}
+	closedir(d);
+	return open_to_it;
+}
+
+int ct_sig_pending_fatal(const int *sigs, size_t n, void (*handler)(int))
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sigaction a;
+		if (ct_sig_real_action(sigs[i], NULL, &a) == 0 && a.sa_handler == handler &&
+		    !ct_sig_program_owns(sigs[i]) && pending_deliverable(sigs[i]))
+			return sigs[i];
+	}
+	return 0;
 }

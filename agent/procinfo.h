@@ -16,6 +16,12 @@ void ct_raw_clone_warning(char *buf, size_t len);
 /* At exit: copies /tmp/perf-<pid>.map, if the process published one (a regular file of
  * ours), into the output directory as perf-<pid>.map, where the symbolizer finds it. */
 void ct_perfmap_copy(void);
+/* The first of sigs whose action is really handler (the agent's, which the program left
+ * at its default) that was sent to the process and waits for a thread to take it, while a
+ * thread leaves it unblocked (that thread takes it at its next turn): without the handler
+ * the kernel would have ended the process as it was sent. 0 when none. Reads /proc: not in
+ * a signal handler. */
+int ct_sig_pending_fatal(const int *sigs, size_t n, void (*handler)(int));
 /* The process's command line (arguments joined by spaces) into buf, for summary.txt and
  * DIR/.children: 0 if unknown. */
 int ct_read_command(char *buf, size_t len);
