@@ -531,29 +531,20 @@ static void at_fork_child(void)
 static void at_exit_unlink(void)
 {
 	if (unix_path[0] && getpid() == server_pid)
-		unlink(unix_path);
+		ct_http_unix_remove(unix_path);
 	unix_path[0] = 0;
 }
 
-/* A unix socket at path, mode 0600 from its creation on (umask around bind: the
- * constructor runs before the program's threads). A stale socket file is replaced. */
+/* A unix socket at path (httpunix.c: mode 0600, a stale socket file replaced, a live one
+ * refused). */
 static int listen_unix(const char *path)
 {
-	struct sockaddr_un un = {.sun_family = AF_UNIX};
-	if (!*path || strlen(path) >= sizeof(un.sun_path))
-		return -ENAMETOOLONG;
-	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
-	struct stat st;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	mode_t old = umask(0177);
-	int r = bind(fd, (struct sockaddr *)&un, sizeof(un));
-	umask(old);
+	int r = ct_http_unix_bind(fd, path);
 	if (r < 0 || listen(fd, 16) < 0) {
-		r = -errno;
+		r = r < 0 ? r : -errno;
 		close(fd);
 		return r;
 	}

@@ -42,6 +42,13 @@ int ct_http_wait(const ct_http_resp *r, uint64_t ns);
  * since the last call (for the request log). */
 uint64_t ct_live_collector_ns(void);
 
+/* httpunix.c: binds fd to the unix socket path, created with mode 0600. A socket file
+ * already there is replaced when stale (nothing listens), refused when a server listens
+ * on it (-EADDRINUSE). 0 or -errno. */
+int ct_http_unix_bind(int fd, const char *path);
+/* Removes the socket file at path if it is still the one ct_http_unix_bind made. */
+void ct_http_unix_remove(const char *path);
+
 /* live.c: answers one request (body: the request body, body_len bytes). */
 void ct_live_serve(const ct_http_req *req, const char *body, size_t body_len, ct_http_resp *resp);
 

@@ -176,6 +176,24 @@ wait $UPID
 [ ! -e "$SOCK" ] || fail "unix socket left behind"
 ok "unix socket: 0600, serves, removed at exit"
 
+# A unix socket another server listens on is refused, and left to it; a stale one (its
+# server gone) is replaced.
+SOCKL=$TMP/other.sock
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); time.sleep(20)' "$SOCKL" &
+OTHER=$!
+for i in $(seq 1 100); do [ -S "$SOCKL" ] && break; sleep 0.05; done
+CTRACE_HTTP=unix:$SOCKL CTRACE_OUT=$TMP/otherout LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$PROG" 0.2 > /dev/null
+grep -q "^http=not serving unix:$SOCKL: Address already in use" "$TMP/otherout/summary.txt" ||
+	{ kill $OTHER; fail "a live unix socket: $(grep http "$TMP/otherout/summary.txt")"; }
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$SOCKL" ||
+	{ kill $OTHER; fail "the other server's unix socket was taken or removed"; }
+kill $OTHER
+wait $OTHER 2>/dev/null || true
+CTRACE_HTTP=unix:$SOCKL CTRACE_OUT=$TMP/staleout LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$PROG" 0.2 > /dev/null
+grep -q "^http=serving unix:$SOCKL" "$TMP/staleout/summary.txt" || fail "a stale unix socket not replaced"
+ok "unix socket: one a server listens on is refused and left alone; a stale one is replaced"
+
 # The capture signal is hidden from the program's sigaction, and moves when it takes it.
 SYNC=$TMP/sigs
 mkdir -p "$SYNC"
