@@ -160,7 +160,13 @@ static int text_dir(const report_ctx *c)
 		if (ferror(stdout))
 			return status; /* said once, by the view */
 	}
-	if (!found) {
+	char trace[8192];
+	struct stat st;
+	snprintf(trace, sizeof(trace), "%s/%s", c->in->path, CT_FILE_TRACE);
+	if (!found && stat(trace, &st) == 0 && S_ISREG(st.st_mode)) {
+		printf("%s holds no profile (recorded with -e sched), only its trace.\n",
+		       c->in->path); /* then the trace and the views, as below */
+	} else if (!found) {
 		report_input none;
 		return report_input_pick(c->o, c->in, &none);
 	}

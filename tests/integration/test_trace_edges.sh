@@ -70,6 +70,12 @@ grep -q '^trace: .*; 2001 threads;' "$TMP/s.sched" || { head -3 "$TMP/s.sched"; 
 hwm=$(awk '/^VmHWM:/ {print $2}' "$TMP/s.out")
 [ "$hwm" -lt 65536 ] || fail "short threads: peak memory $hwm kB, want < 64 MiB"
 ok "2000 short-lived threads: 2001 threads in the trace, peak memory $hwm kB"
+# The summary of a directory with only the trace (-e sched): says so, lists the views.
+"$CTRACE" report "$TMP/s" > "$TMP/s.summary" 2>&1 || { cat "$TMP/s.summary"; fail "report of a -e sched directory failed"; }
+grep -q 'holds no profile (recorded with -e sched), only its trace' "$TMP/s.summary" &&
+	grep -q '^Also here: trace.ctr' "$TMP/s.summary" && grep -q '^  --sched ' "$TMP/s.summary" ||
+	{ cat "$TMP/s.summary"; fail "report of a -e sched directory: no trace, no views"; }
+ok "report of a -e sched directory: its trace and views, status 0"
 
 # A raw clone() thread: in the trace, created and ended.
 "$CTRACE" record -e sched -o "$TMP/rc" -- "$CT_BUILD/tests/progs/raw_clone" > "$TMP/rc.out" 2> "$TMP/rc.err" ||
