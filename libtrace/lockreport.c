@@ -33,10 +33,10 @@ static lr_prof lr_prof_of(const ct_profile *p)
 	lr_prof lp = {.p = p, .count = -1, .delay = -1};
 	if (!p || p->nsample_types == 0)
 		return lp;
+	/* A mutex or block profile has a delay (Go's and ctrace's): any other's last value
+	 * (a CPU profile's cpu time) would be read as a wait. */
 	lp.count = ct_profile_sample_index(p, "contentions");
 	lp.delay = ct_profile_sample_index(p, "delay");
-	if (lp.delay < 0)
-		lp.delay = (int)p->nsample_types - 1;
 	return lp;
 }
 
@@ -324,10 +324,8 @@ int ct_lock_report(FILE *out, const ct_profile *mutex, const ct_profile *block, 
 	if (top <= 0)
 		top = 10;
 	lr_prof mp = lr_prof_of(mutex), bp = lr_prof_of(block);
-	if (mp.delay < 0)
-		mp.p = NULL;
-	if (bp.delay < 0)
-		bp.p = NULL;
+	if ((mutex && mp.delay < 0) || (block && bp.delay < 0))
+		return -EINVAL; /* not a mutex or block profile */
 	int rc = 0;
 	if (mp.p || bp.p)
 		rc = lr_lock_table(out, &mp, &bp, top);

@@ -26,7 +26,8 @@
  * bounds the tables of locks and of reasons and the sites shown per reason (<= 0 means
  * 10); each lock shown gets its 3 heaviest holder and waiting stacks. Rows are found by
  * a hash of their label, so a profile of many distinct labels costs linear time.
- * 0, -EINVAL when both are NULL, -ENOMEM, or -EIO when writing failed. */
+ * 0, -EINVAL when both are NULL or one given has no `delay` sample type (not a mutex or
+ * block profile), -ENOMEM, or -EIO when writing failed. */
 int ct_lock_report(FILE *out, const ct_profile *mutex, const ct_profile *block, int top);
 
 #endif

@@ -179,6 +179,14 @@ END_TEST
 START_TEST(test_errors)
 {
 	free(pfix_report(ct_lock_report, NULL, NULL, 5, -EINVAL));
+	/* A CPU profile (no delay): its time must not read as waits. */
+	ct_profile *cpu = ct_profile_new();
+	ck_assert_ptr_nonnull(cpu);
+	ck_assert_int_ge(ct_profile_add_sample_type(cpu, "samples", "count"), 0);
+	ck_assert_int_ge(ct_profile_add_sample_type(cpu, "cpu", "nanoseconds"), 0);
+	free(pfix_report(ct_lock_report, cpu, NULL, 5, -EINVAL));
+	free(pfix_report(ct_lock_report, NULL, cpu, 5, -EINVAL));
+	ct_profile_free(cpu);
 	ct_profile *b = contention_profile();
 	sample(b, "f", "main", 1, 1000, "sleep", NULL, 0);
 	FILE *ro = fopen("/dev/null", "r");
