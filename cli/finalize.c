@@ -74,6 +74,47 @@ static int rebuild(const char *dir, const char *journal)
 	return rc;
 }
 
+/* The start time (clock ticks since boot) and state of process pid, from its stat; 0 when
+ * it is gone. */
+static unsigned long long start_ticks(int pid, char *state)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+	unsigned long long t = 0;
+	/* after ")": state, then fields 4..21, then starttime (field 22) */
+	if (!p || sscanf(p + 1,
+			 " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			 "%*s %*s %*s %*s %llu",
+			 state, &t) != 2)
+		return 0;
+	return t;
+}
+
+/* Whether pid still runs and started no earlier than `ctrace record`: a process of the run
+ * that outlived the command (a daemon, a straggler), not an older one that has its pid. */
+static int run_alive(int pid)
+{
+	char mine_state, state;
+	unsigned long long mine = start_ticks((int)getpid(), &mine_state);
+	unsigned long long theirs = pid > 0 ? start_ticks(pid, &state) : 0;
+	return theirs && state != 'Z' && theirs >= mine;
+}
+
+/* The pid a child folder's name gives (DIR/<pid>), 0 for another or a pre-exec one. */
+static int folder_pid(const char *dir)
+{
+	const char *b = strrchr(dir, '/');
+	b = b ? b + 1 : dir;
+	return ct_outdir_is_child(b) && !ct_outdir_is_pre_exec(b) ? atoi(b) : 0;
+}
+
 static void finalize_one(const char *dir, ct_finalize_stats *st)
 {
 	DIR *d = opendir(dir);
@@ -99,6 +140,10 @@ static void finalize_one(const char *dir, ct_finalize_stats *st)
 		return;
 	if (access(summary, F_OK) == 0) {
 		unlink(journal); /* the final write came; only the journal's removal did not */
+		return;
+	}
+	if (run_alive(folder_pid(dir))) {
+		st->running++; /* it writes its files when it ends */
 		return;
 	}
 	if (rebuild(dir, journal) == 0) {
@@ -201,6 +246,14 @@ int ct_finalize_report(FILE *f, const char *dir)
 			quiet++; /* recorded nothing, as intended: counted, not listed */
 			continue;
 		}
+		if (!v[i].end[0] && run_alive(v[i].pid)) {
+			fprintf(f,
+				"ctrace: child %d (%s) still runs (it outlived the command): it "
+				"writes "
+				"%s/%s when it ends; `ctrace symbolize %s` then names its frames\n",
+				v[i].pid, v[i].cmd[0] ? v[i].cmd : "?", dir, v[i].folder, dir);
+			continue;
+		}
 		char why[400];
 		reason(dir, &v[i], why, sizeof(why));
 		fprintf(f, "ctrace: child %d (%s) wrote nothing: %s\n", v[i].pid,
@@ -212,4 +265,42 @@ int ct_finalize_report(FILE *f, const char *dir)
 			quiet, quiet == 1 ? "" : "es");
 	free(v);
 	return nothing;
+}
+
+int ct_finalize_wait(const char *dir, int ms)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, CT_FILE_CHILDREN);
+	int left = 0;
+	for (int waited = 0;; waited += 20) {
+		int fd = ct_open_regular(path);
+		FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL;
+		if (!in) {
+			if (fd >= 0)
+				close(fd);
+			return 0;
+		}
+		/* A pid with a start line and no end line after it, still running. */
+		int pids[64], n = 0;
+		char line[512];
+		while (fgets(line, sizeof(line), in)) {
+			int pid, k;
+			char what[8];
+			if (sscanf(line, "%d %7s", &pid, what) != 2 || pid <= 0)
+				continue;
+			for (k = 0; k < n && pids[k] != pid; k++)
+				;
+			if (strcmp(what, "start") == 0 && k == n && n < 64)
+				pids[n++] = pid;
+			else if (strcmp(what, "end") == 0 && k < n)
+				pids[k] = pids[--n];
+		}
+		fclose(in);
+		left = 0;
+		for (int k = 0; k < n; k++)
+			left += run_alive(pids[k]);
+		if (!left || waited >= ms)
+			return left;
+		usleep(20000);
+	}
 }

@@ -5,6 +5,10 @@
  * summary.txt) rebuild the profiles and summary.txt from its last checkpoint
  * (libtrace/ckpt.h), saying so in summary.txt's `checkpoint=` key.
  *
+ * A child process still running (one that outlived the command) is left alone: its folder
+ * is not rebuilt from its checkpoint, and it is named as still running, not as having
+ * written nothing; `ctrace record` first waits a second for such stragglers.
+ *
  * Then the processes that wrote nothing: every process the agent recorded in a folder of
  * its own is listed in DIR/.children (agent/out.c: "<pid> start <cmd>", later "<pid> end
  * <outcome>"); ct_finalize_report names each one that left no summary, with the reason
@@ -19,7 +23,13 @@ typedef struct {
 	int temps_removed;   /* NAME.tmp.* files removed */
 	int from_checkpoint; /* directories whose profiles were rebuilt from a checkpoint */
 	int bad_checkpoint;  /* journals that could not be read (an error was printed) */
+	int running;	     /* child processes still running (outlived the command): left */
 } ct_finalize_stats;
+
+/* Waits up to ms for the child processes DIR/.children lists as started and not ended
+ * that still run (they outlived the command: a straggler ends soon, a daemon may not).
+ * Returns how many still run. */
+int ct_finalize_wait(const char *dir, int ms);
 
 /* Finalizes dir (the top output directory) and its child folders; errors are printed on
  * stderr as "ctrace: cannot read FILE: why". */

@@ -617,6 +617,7 @@ int ct_cmd_record(int argc, char **argv)
 	}
 	ct_finalize_stats fin;
 	FILE *real = ct_cli_escape_stderr_begin(); /* the program's thread and module names */
+	ct_finalize_wait(absdir, 1000); /* children that outlived the command: a straggler */
 	ct_finalize_dir(absdir, &fin);
 	if (a.symbolize)
 		ct_symbolize_dir(absdir, a.quiet);

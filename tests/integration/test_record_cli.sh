@@ -211,3 +211,26 @@ ${CC:-cc} -O1 -pthread -o "$TMP/evil" "$TMP/evil.c" || fail "cannot build evil"
 grep -q 'x1b\[31mEVIL' "$TMP/evil.err" || { cat "$TMP/evil.err"; fail "the thread's name is not listed escaped"; }
 ! grep -q "$(printf '\033')" "$TMP/evil.err" || fail "record printed a raw ESC from a thread name"
 ok "record prints a thread name's ESC sequence as \\x1b"
+
+# A child that outlives the command (tests/progs/outlive): a straggler that ends within a
+# second is waited for, its profiles whole and named; one that runs on is said to, not
+# rebuilt from its checkpoint nor called a child that wrote nothing, and writes its own
+# files when it ends.
+run_status "$CTRACE" record -o "$TMP/straggler" -- "$CT_BUILD/tests/progs/outlive" 0.2 0 \
+	> "$TMP/straggler.out" 2> "$TMP/straggler.err"
+[ "$st" = 0 ] || { cat "$TMP/straggler.err"; fail "outlive 0.2 0: status $st"; }
+kid=$(head -1 "$TMP/straggler.out")
+! grep -qE 'wrote nothing|still runs|rebuilt' "$TMP/straggler.err" || { cat "$TMP/straggler.err"; fail "straggler: $(grep -E 'nothing|runs|rebuilt' "$TMP/straggler.err")"; }
+grep -q '^checkpoint=' "$TMP/straggler/$kid/summary.txt" && fail "straggler: profiles rebuilt from a checkpoint"
+"$CTRACE" report "$TMP/straggler/$kid/cpu.pb.gz" | grep -q outliving_child ||
+	fail "straggler: its CPU profile does not name outliving_child"
+run_status "$CTRACE" record -o "$TMP/daemon" -- "$CT_BUILD/tests/progs/outlive" 4 1.2 \
+	> "$TMP/daemon.out" 2> "$TMP/daemon.err"
+kid=$(head -1 "$TMP/daemon.out")
+grep -q "^ctrace: child $kid (.*) still runs (it outlived the command)" "$TMP/daemon.err" ||
+	{ cat "$TMP/daemon.err"; fail "a child that runs on: not said to"; }
+! grep -qE 'wrote nothing|rebuilt' "$TMP/daemon.err" || { cat "$TMP/daemon.err"; fail "a child that runs on: called dead"; }
+for i in $(seq 1 200); do [ -s "$TMP/daemon/$kid/summary.txt" ] && break; sleep 0.05; done
+[ -s "$TMP/daemon/$kid/summary.txt" ] || fail "a child that ran on left no summary.txt"
+grep -q '^checkpoint=' "$TMP/daemon/$kid/summary.txt" && fail "a child that ran on: its own files replaced by a rebuild"
+ok "children that outlive the command: a straggler waited for; one that runs on said to, then writes its files"
