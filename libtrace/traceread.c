@@ -137,8 +137,10 @@ static int header(rd *r, size_t len)
 	r->p += 8;
 	if (t->version != CT_TRACE_VERSION)
 		return bad(r, "unsupported trace version %u", t->version);
-	if (flags & ~CT_TRACE_F_SWITCHES)
+	if (flags & ~CT_TRACE_F_SWITCHES) {
+		r->p += 2; /* the error names the flags' own offset */
 		return bad(r, "unknown header flags 0x%x", flags);
+	}
 	r->p += 4;
 	if (body < 32 || body > len - CT_TRACE_HEADER_FIXED)
 		return bad(r, "bad header length %llu", (unsigned long long)body);

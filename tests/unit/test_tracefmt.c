@@ -265,6 +265,15 @@ START_TEST(truncated_everywhere)
 	ck_assert_int_eq(ct_trace_decode(buf, 20, &t, &err), -EINVAL);
 	ck_assert_ptr_null(t);
 	ck_assert_str_eq(err.msg, "bad header length 58 at byte 12");
+	/* Each header field's error names its own offset: version at 8, flags at 10. */
+	buf[8] ^= 0x40;
+	ck_assert_int_eq(ct_trace_decode(buf, len, &t, &err), -EINVAL);
+	ck_assert_int_eq(err.offset, 8);
+	buf[8] ^= 0x40;
+	buf[10] |= 0x02;
+	ck_assert_int_eq(ct_trace_decode(buf, len, &t, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "unknown header flags 0x3 at byte 10");
+	buf[10] &= (uint8_t)~0x02;
 	ck_assert_int_eq(ct_trace_decode(buf, len, &t, &err), 0);
 	ck_assert(!t->truncated && t->end == 5000);
 	ct_trace_free(t);
