@@ -226,7 +226,9 @@ static void send_all(int slot, const char *p, size_t n)
 	}
 }
 
-static void write_resp(int slot, const ct_http_resp *r)
+/* head_only: a HEAD request's reply, the headers alone (Go's server: the length the body
+ * would have, no body). */
+static void write_resp(int slot, const ct_http_resp *r, int head_only)
 {
 	char head[768];
 	int n = snprintf(head, sizeof(head),
@@ -238,7 +240,8 @@ static void write_resp(int slot, const ct_http_resp *r)
 			 r->disposition[0] ? "Content-Disposition: " : "", r->disposition,
 			 r->disposition[0] ? "\r\n" : "");
 	send_all(slot, head, (size_t)n);
-	send_all(slot, r->body ? r->body : "", r->len);
+	if (!head_only)
+		send_all(slot, r->body ? r->body : "", r->len);
 }
 
 /* A plain error written by the transport itself (Go's server texts: "400 Bad Request"). */
@@ -249,7 +252,7 @@ static void write_plain(int slot, int code)
 	int n = snprintf(text, sizeof(text), "%d %s", code, reason(code));
 	r.body = text;
 	r.len = (size_t)n;
-	write_resp(slot, &r);
+	write_resp(slot, &r, 0);
 }
 
 /* After an error reply to a request not read to its end: read what already arrived so
@@ -319,7 +322,7 @@ static void *handler_main(void *arg)
 	if (r.oom)
 		write_plain(j->slot, 500);
 	else
-		write_resp(j->slot, &r);
+		write_resp(j->slot, &r, strcmp(j->req.method, "HEAD") == 0);
 	/* What serving cost the program, for CTRACE_VERBOSE and bench_live. */
 	uint64_t mine = thread_cpu_ns() - t0, coll = ct_live_collector_ns();
 	ct_log("http: %s %s: %d, %zu bytes, %.3f ms CPU (handler %.3f, collector %.3f)",

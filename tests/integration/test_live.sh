@@ -127,7 +127,12 @@ addr=$(awk -F'\t' '$3 ~ /^live_hot_spin\+/ {print $2; exit}' "$TMP/gor.txt")
 curl -s "$URL/symbol" | grep -qx 'num_symbols: 1' || fail "GET /symbol"
 curl -s --data "$addr+0x1" "$URL/symbol" | grep -qx "$addr live_hot_spin" || fail "POST /symbol $addr"
 curl -s "$URL/cmdline" | tr '\0' ' ' | grep -q "live_server 90 $TMP/stop" || fail "cmdline"
-ok "/symbol (GET, POST) and /cmdline"
+raw_request "$PORT" 'HEAD /debug/pprof/cmdline HTTP/1.1\r\n\r\n' > "$TMP/head.out"
+grep -q '^HTTP/1.1 200' "$TMP/head.out" && grep -q '^Content-Length: [1-9]' "$TMP/head.out" ||
+	fail "HEAD /cmdline: $(head -3 "$TMP/head.out")"
+[ "$(tail -c 4 "$TMP/head.out" | od -An -tx1 | tr -d ' \n')" = 0d0a0d0a ] ||
+	fail "HEAD /cmdline: a body after the headers"
+ok "/symbol (GET, POST), /cmdline, HEAD without a body"
 
 # Abuse: none of it may disturb the program.
 raw_request "$PORT" 'GARBAGE\r\n\r\n' | head -1 | grep -q '^HTTP/1.1 400' || fail "malformed: not 400"
