@@ -413,9 +413,10 @@ static bool dir_takes_recording(const char *dir, char *other, size_t size)
  * (a file, or a symlink to one: the agent could write nothing there) or holds the user's
  * files, creates it, clears a previous run's files. Its absolute path goes to absdir. 0, or the
  * exit status. */
-static int prepare_dir(const char *dir, char *absdir)
+static int prepare_dir(const char *dir, char *absdir, int *created)
 {
 	struct stat st;
+	*created = 0;
 	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		fprintf(stderr,
 			"ctrace: -o %s: it exists and is not a directory; -o names the output "
@@ -423,7 +424,9 @@ static int prepare_dir(const char *dir, char *absdir)
 			dir);
 		return 2;
 	}
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+	if (mkdir(dir, 0777) == 0) {
+		*created = 1;
+	} else if (errno != EEXIST) {
 		fprintf(stderr, "ctrace: cannot create %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
@@ -603,7 +606,8 @@ int ct_cmd_record(int argc, char **argv)
 				"or in CTRACE_AGENT\n");
 		return 1;
 	}
-	if ((rc = check_program(a.cmd[0])) || (rc = prepare_dir(a.dir, absdir)))
+	int created;
+	if ((rc = check_program(a.cmd[0])) || (rc = prepare_dir(a.dir, absdir, &created)))
 		return rc;
 	int errfd, status = 0;
 	pid_t pid = spawn(&a, agent, absdir, &errfd);
@@ -612,6 +616,10 @@ int ct_cmd_record(int argc, char **argv)
 	int exec_errno = wait_child(&a, absdir, pid, errfd, &status);
 	ct_sentinel_stop();
 	if (exec_errno) {
+		if (created) { /* nothing ran: no directory left behind */
+			clear_previous(absdir);
+			rmdir(absdir);
+		}
 		fprintf(stderr, "ctrace: cannot run '%s': %s\n", a.cmd[0], strerror(exec_errno));
 		return exec_errno == ENOENT ? 127 : 126;
 	}

@@ -54,7 +54,8 @@ set -e
 [ "$st" -eq 127 ] || fail "missing command: status $st, want 127"
 grep -q "cannot run '/nonexistent/program'" "$TMP/nf.err" || fail "missing command: no clear error"
 [ "$(wc -l < "$TMP/nf.err")" -eq 1 ] || fail "missing command: more than one line"
-ok "missing command: 127"
+[ ! -e "$TMP/nf" ] || fail "missing command: left its empty output directory"
+ok "missing command: 127, no output directory left"
 
 # Footprint: libstdc++ of a library dlopened later still binds the exception ABI to
 # libgcc_s, not to the libunwind the agent loaded privately.
