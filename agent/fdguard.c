@@ -398,3 +398,22 @@ CT_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	}
 	return rc;
 }
+
+int ct_fdg_held(void)
+{
+	int n = 0, hi = atomic_load(&nslots);
+	for (int s = 0; s < hi && s < MAX_SLOTS; s++)
+		n += atomic_load(&slots[s].used) && atomic_load(&slots[s].fd) >= 0;
+	return n;
+}
+
+void ct_fdg_warning(char *buf, size_t len)
+{
+	struct rlimit rl;
+	int held = ct_fdg_held();
+	if (held && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < CT_FDG_FEW)
+		ct_warning_add(buf, len,
+			       "RLIMIT_NOFILE is %llu: the agent held %d of those file descriptors "
+			       "(perf events, the trace), which the program could not open",
+			       (unsigned long long)rl.rlim_cur, held);
+}

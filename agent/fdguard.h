@@ -18,6 +18,7 @@
 #ifndef CT_AGENT_FDGUARD_H
 #define CT_AGENT_FDGUARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { CT_FDG_FILE, CT_FDG_PERF };
@@ -50,5 +51,11 @@ int ct_fdg_owned(int fd);
  * the guard (libunwind's memory-validation pipe): its pipes are adopted, and it can read,
  * write or close only fds it opened. 0 or -errno. */
 int ct_fdg_patch_library(void *handle);
+/* How many fds the agent holds now. */
+int ct_fdg_held(void);
+/* Below this RLIMIT_NOFILE the agent's fds are a share of the program's worth saying. */
+#define CT_FDG_FEW 256
+/* Appends to buf (summary.txt's warning) the agent's share of a small RLIMIT_NOFILE. */
+void ct_fdg_warning(char *buf, size_t len);
 
 #endif

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "agent/ann.h"
+#include "agent/fdguard.h"
 #include "agent/heap.h"
 #include "agent/internal.h"
 #include "agent/lastthread.h"
@@ -74,6 +75,7 @@ static pid_t agent_pid;
 static const int flush_signals[] = {SIGINT,  SIGTERM,	SIGHUP,	 SIGQUIT, SIGSEGV, SIGBUS,
 				    SIGABRT, SIGFPE,	SIGILL,	 SIGUSR1, SIGUSR2, SIGPIPE,
 				    SIGALRM, SIGVTALRM, SIGXCPU, SIGXFSZ};
+#define NFLUSH (sizeof(flush_signals) / sizeof(flush_signals[0]))
 
 void ct_engine_set(ct_engine e)
 {
@@ -186,6 +188,7 @@ static int write_summary(void)
 	ct_sandbox_warning(s.warning, sizeof(s.warning));
 	ct_trace_warning(s.warning, sizeof(s.warning));
 	ct_stack_room_warning(s.warning, sizeof(s.warning));
+	ct_fdg_warning(s.warning, sizeof(s.warning));
 	ct_ann_misuse_line(s.annotate_misuse, sizeof(s.annotate_misuse));
 	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());
 	snprintf(s.config, sizeof(s.config), "%s", ct_config_warnings());
@@ -318,8 +321,7 @@ static void wait_flush_done(int ms)
 	ct_tls_guard = g;
 }
 
-static void on_terminating_signal(int sig);
-
+static void on_terminating_signal(int sig); /* below: ct_shutdown names it */
 /* The exit path's work, on the agent's stack: this thread's may be small (stack.c). */
 static void shutdown_write(void)
 {
@@ -333,9 +335,8 @@ void ct_shutdown(void)
 	/* Exiting while a terminating signal waits for the collector's flush (deferred, or
 	 * its handler still waiting on another thread): the process dies of the signal, as
 	 * it would have without the agent, not of this exit. */
-	int sig = atomic_load(&deferred_signal);
-	if (!sig)
-		sig = atomic_load(&flush_signal);
+	int sig = atomic_load(&deferred_signal) ? atomic_load(&deferred_signal)
+						: atomic_load(&flush_signal);
 	if (sig && !is_fork_child && getpid() == agent_pid) {
 		wait_flush_done(5000);
 		atomic_store(&deferred_signal, 0);
@@ -344,8 +345,7 @@ void ct_shutdown(void)
 	if (is_fork_child || atomic_load(&finished) || getpid() != agent_pid)
 		return;
 	/* Sent, not yet taken: the process dies of it once the files are written. */
-	sig = ct_sig_pending_fatal(flush_signals, sizeof(flush_signals) / sizeof(flush_signals[0]),
-				   on_terminating_signal);
+	sig = ct_sig_pending_fatal(flush_signals, NFLUSH, on_terminating_signal);
 	/* This thread's deferred wait (waitreg.c), before the guard below: under it the
 	 * settle would leave it to a next hook that never comes (listed open at exit). */
 	ct_lk_settle_thread();
@@ -449,7 +449,7 @@ static void on_terminating_signal(int sig)
 
 static void install_flush_handlers(void)
 {
-	for (size_t i = 0; i < sizeof(flush_signals) / sizeof(flush_signals[0]); i++) {
+	for (size_t i = 0; i < NFLUSH; i++) {
 		struct sigaction old;
 		if (sigaction(flush_signals[i], NULL, &old) < 0)
 			continue;

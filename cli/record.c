@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -146,11 +147,18 @@ static void print_summary(const char *dir)
 		return;
 	}
 	if (rc) {
+		struct rlimit rl; /* the program's, unless it changed its own */
+		char fds[160] = "";
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 256)
+			snprintf(fds, sizeof(fds),
+				 ", or did it use every file descriptor its RLIMIT_NOFILE of %llu "
+				 "allows, leaving the agent none to write with",
+				 (unsigned long long)rl.rlim_cur);
 		fprintf(stderr,
 			"ctrace: the agent wrote no summary to %s (was the program killed "
 			"before its first checkpoint, is the disk full, was it statically "
-			"linked, or did it exec away?)\n",
-			dir);
+			"linked, did it exec away%s?)\n",
+			dir, fds);
 		return;
 	}
 	if (sum.http[0] && strncmp(sum.http, "serving", 7) != 0)

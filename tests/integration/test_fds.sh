@@ -145,3 +145,28 @@ for run in 1 2 3; do
 	echo "fd_daemon sock run $run: $answered requests answered, $slow over 0.5 s"
 done
 ok "fd_daemon (sock): requests answered while the program dup2()s its socket over the agent's, none of the replies at the program's socket"
+
+# A small RLIMIT_NOFILE: the agent's share of it is said (summary.txt's warning), and when
+# the program took every fd, leaving the agent none to write with, record names that cause.
+cat > "$TMP/fill.c" <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+int main(void)
+{
+	int n = 0;
+	while (open("/dev/null", O_RDONLY) >= 0)
+		n++;
+	printf("opened %d\n", n);
+	return 0;
+}
+C
+${CC:-cc} -O1 -o "$TMP/fill" "$TMP/fill.c" || fail "cannot build fill"
+(ulimit -n 16 && exec "$CTRACE" record -q -o "$TMP/nofile16" -- "$TMP/fill") > /dev/null 2>&1 || true
+grep -q '^warning=.*RLIMIT_NOFILE is 16: the agent held [0-9]* of those file descriptors' \
+	"$TMP/nofile16/summary.txt" || fail "RLIMIT_NOFILE 16: no warning: $(grep warning "$TMP/nofile16/summary.txt")"
+(ulimit -n 8 && exec "$CTRACE" record -o "$TMP/nofile8" -- "$TMP/fill") > /dev/null 2> "$TMP/nofile8.err" || true
+if [ ! -s "$TMP/nofile8/summary.txt" ]; then
+	grep -q 'did it use every file descriptor its RLIMIT_NOFILE of 8 allows' "$TMP/nofile8.err" ||
+		fail "RLIMIT_NOFILE 8, no summary: the cause not named: $(cat "$TMP/nofile8.err")"
+fi
+ok "a small RLIMIT_NOFILE: the agent's share said; no summary for want of fds named as a cause"
