@@ -344,13 +344,13 @@ void ct_shutdown(void)
 	}
 	if (is_fork_child || atomic_load(&finished) || getpid() != agent_pid)
 		return;
-	/* Sent, not yet taken: the process dies of it once the files are written. */
-	sig = ct_sig_pending_fatal(flush_signals, NFLUSH, on_terminating_signal);
 	/* This thread's deferred wait (waitreg.c), before the guard below: under it the
 	 * settle would leave it to a next hook that never comes (listed open at exit). */
 	ct_lk_settle_thread();
 	int g = ct_tls_guard;
 	ct_tls_guard = 1;
+	/* Sent, not yet taken: the process dies of it once the files are written. */
+	sig = ct_sig_pending_fatal(flush_signals, NFLUSH, on_terminating_signal);
 	flush_started();
 	ct_on_agent_stack(shutdown_write);
 	ct_tls_guard = g;

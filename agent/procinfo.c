@@ -125,11 +125,10 @@ static uint64_t status_mask(const char *path, const char *key)
 	return k ? strtoull(k + strlen(key), NULL, 16) : 0;
 }
 
-static int pending_deliverable(int sig)
+/* Whether some thread of the process leaves the signal of mask bit unblocked (its status's
+ * SigBlk): that thread takes it at its next turn. */
+static int open_to(uint64_t bit)
 {
-	uint64_t bit = 1ull << (sig - 1);
-	if (!(status_mask("/proc/self/status", "\nShdPnd:") & bit))
-		return 0;
 	DIR *d = opendir("/proc/self/task");
 	if (!d)
 		return 0;
@@ -148,10 +147,13 @@ static int pending_deliverable(int sig)
 
 int ct_sig_pending_fatal(const int *sigs, size_t n, void (*handler)(int))
 {
-	for (size_t i = 0; i < n; i++) {
+	/* The signals sent to the process that no thread has taken: mostly none. */
+	uint64_t shared = status_mask("/proc/self/status", "\nShdPnd:");
+	for (size_t i = 0; i < n && shared; i++) {
 		struct sigaction a;
-		if (ct_sig_real_action(sigs[i], NULL, &a) == 0 && a.sa_handler == handler &&
-		    !ct_sig_program_owns(sigs[i]) && pending_deliverable(sigs[i]))
+		uint64_t bit = 1ull << (sigs[i] - 1);
+		if ((shared & bit) && ct_sig_real_action(sigs[i], NULL, &a) == 0 &&
+		    a.sa_handler == handler && !ct_sig_program_owns(sigs[i]) && open_to(bit))
 			return sigs[i];
 	}
 	return 0;

@@ -19,8 +19,8 @@ void ct_perfmap_copy(void);
 /* The first of sigs whose action is really handler (the agent's, which the program left
  * at its default) that was sent to the process and waits for a thread to take it, while a
  * thread leaves it unblocked (that thread takes it at its next turn): without the handler
- * the kernel would have ended the process as it was sent. 0 when none. Reads /proc: not in
- * a signal handler. */
+ * the kernel would have ended the process as it was sent. 0 when none. Reads /proc (one
+ * file when nothing is pending): not in a signal handler, and under the agent's guard. */
 int ct_sig_pending_fatal(const int *sigs, size_t n, void (*handler)(int));
 /* The process's command line (arguments joined by spaces) into buf, for summary.txt and
  * DIR/.children: 0 if unknown. */

@@ -15,8 +15,9 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 # DEL or a raw 0x9b (CSI to 8-bit terminals), next to valid UTF-8. Whatever report prints
 # — tables, warnings, folded stacks — shows them as \xNN; the UTF-8 stays as it is.
 "$GEN" names "$TMP/names.pb.gz"
+"$GEN" lock-names "$TMP/locknames.pb.gz"
 mkdir -p "$TMP/lk"
-cp "$TMP/names.pb.gz" "$TMP/lk/block.pb.gz"
+cp "$TMP/locknames.pb.gz" "$TMP/lk/block.pb.gz"
 CTL=$(printf '[\001-\010\013-\037\177]') # C0 but line feed (and tab), DEL
 # no_ctl FILE WHAT — fails when FILE holds a raw control character or 0x9b
 no_ctl() {
@@ -35,7 +36,12 @@ run() { # run NAME ARGS... — report with ARGS into $TMP/NAME.out and .err, sta
 }
 run top "$TMP/names.pb.gz"
 run locks --locks "$TMP/lk"
-run mutex --locks "$TMP/names.pb.gz"
+run mutex --locks "$TMP/locknames.pb.gz"
+# A profile that is not a lock profile (its values are CPU time) is refused, in one line.
+run_status "$CTRACE" report --locks "$TMP/names.pb.gz" > "$TMP/notlock.out" 2> "$TMP/notlock.err"
+[ "$st" = 1 ] && grep -q 'not a mutex or block profile' "$TMP/notlock.err" ||
+	{ cat "$TMP/notlock.err"; fail "report --locks of a CPU profile: status $st"; }
+no_ctl "$TMP/notlock.err" "report --locks of a CPU profile (stderr)"
 run diff --diff "$TMP/names.pb.gz" "$TMP/names.pb.gz"
 run folded --folded - "$TMP/names.pb.gz"
 run tagged --tag 'reason=val' "$TMP/names.pb.gz"

@@ -8,6 +8,8 @@
  *                                        characters (ESC sequences, BEL, CR, DEL, a raw
  *                                        C1 CSI byte), ';' and line breaks, next to valid
  *                                        UTF-8 (C++ and Rust names in Greek and CJK)
+ *   pprof_hostile lock-names OUT.pb.gz   the same names in a block profile (contentions
+ *                                        and delay, the sample types the lock report reads)
  *   pprof_hostile types N OUT.pb.gz      N sample types, three stacks
  *   pprof_hostile reasons N OUT.pb.gz    a block profile of N samples, each with its own
  *                                        `reason` and `lock` label
@@ -18,6 +20,7 @@
  * The first three build a ct_profile and write it with ct_pprof_write_file; `repeat`
  * writes the message by hand, so that the generator itself needs no memory for N.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,13 +49,13 @@ static void write_or_die(const ct_profile *p, const char *out)
 	"val\x1b[1mue\x9b"                                                                         \
 	"31m"
 
-static void names(const char *out)
+static void names(const char *out, bool lock)
 {
 	ct_profile *p = ct_profile_new();
 	if (!p)
 		die("out of memory");
-	ct_profile_add_sample_type(p, "samples", "count");
-	ct_profile_add_sample_type(p, "cpu\x1b[7m", "nanoseconds");
+	ct_profile_add_sample_type(p, lock ? "contentions" : "samples", "count");
+	ct_profile_add_sample_type(p, lock ? "delay" : "cpu\x1b[7m", "nanoseconds");
 	ct_profile_add_comment(p, "comment \x1b[8mhidden\x1b[0m");
 	ct_mapping m = {.memory_start = 0x400000,
 			.memory_limit = 0x500000,
@@ -183,8 +186,8 @@ static void repeat(unsigned long long n, const char *out)
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "names") == 0)
-		names(argv[2]);
+	if (argc == 3 && (strcmp(argv[1], "names") == 0 || strcmp(argv[1], "lock-names") == 0))
+		names(argv[2], argv[1][0] == 'l');
 	else if (argc == 4 && strcmp(argv[1], "types") == 0)
 		types(strtoul(argv[2], NULL, 10), argv[3]);
 	else if (argc == 4 && strcmp(argv[1], "reasons") == 0)
@@ -192,6 +195,8 @@ int main(int argc, char **argv)
 	else if (argc == 4 && strcmp(argv[1], "repeat") == 0)
 		repeat(strtoull(argv[2], NULL, 10), argv[3]);
 	else
-		die("usage: pprof_hostile names OUT | types N OUT | reasons N OUT | repeat N OUT");
+		die("usage: pprof_hostile names|lock-names OUT | types N OUT | reasons N OUT | "
+		    "repeat N "
+		    "OUT");
 	return 0;
 }
