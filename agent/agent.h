@@ -216,6 +216,8 @@ int ct_out_add_pcs(ct_profile *p, const uintptr_t *pcs, int n, bool leaf_exact,
 		   const int64_t *values, const ct_label *labels, uint32_t nlabels);
 /* Writes p gzipped as DIR/name atomically and frees it. 0 or -errno (logged). */
 int ct_out_write(ct_profile *p, const char *name);
+/* Records that DIR/name could not be made (why), for summary.txt's error lines. */
+void ct_out_fail(const char *name, const char *why);
 /* Any other file of the output directory, written the same way: ct_out_create opens a new
  * DIR/name.tmp.<pid>.<n> (O_EXCL | O_NOFOLLOW; its path in tmp) or returns NULL;
  * ct_out_commit closes it and renames it into place (0 or -errno; no temporary stays). */

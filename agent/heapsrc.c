@@ -275,6 +275,8 @@ static void write_profile(const char *name, const ct_heap_site *sites, size_t n,
 	ct_profile *p = build_profile(name, sites, n, peak);
 	if (p)
 		ct_out_write(p, name);
+	else
+		ct_out_fail(name, "out of memory building it");
 }
 
 ct_profile *ct_heap_profile_now(void)

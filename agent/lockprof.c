@@ -363,6 +363,8 @@ static void lk_write(ct_lock_agg_kind kind, const char *file)
 	ct_profile *p = lk_build(kind, file);
 	if (p)
 		ct_out_write(p, file);
+	else
+		ct_out_fail(file, "out of memory building it");
 }
 
 ct_profile *ct_lock_profile_now(int block)

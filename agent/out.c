@@ -277,6 +277,13 @@ const char *ct_out_errors(void)
 	return write_errors;
 }
 
+void ct_out_fail(const char *name, const char *why)
+{
+	size_t used = strlen(write_errors);
+	snprintf(write_errors + used, sizeof(write_errors) - used, "cannot write %s: %s\n", name,
+		 why);
+}
+
 int ct_out_write(ct_profile *p, const char *name)
 {
 	char path[4600];
@@ -286,9 +293,7 @@ int ct_out_write(ct_profile *p, const char *name)
 		r = ct_pprof_write_file(p, path);
 	if (r < 0) {
 		ct_log("cannot write %s: %s", path, strerror(-r));
-		size_t used = strlen(write_errors);
-		snprintf(write_errors + used, sizeof(write_errors) - used, "cannot write %s: %s\n",
-			 name, strerror(-r));
+		ct_out_fail(name, strerror(-r));
 	}
 	ct_profile_free(p);
 	return r;

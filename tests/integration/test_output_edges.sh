@@ -46,3 +46,24 @@ pprof_top "$TMP/deep/cpu.pb.gz" > "$TMP/deep.top"
 v=$(share "$TMP/deep.top" "[truncated]" cum)
 near "$v" 100 15 || { head -5 "$TMP/deep.top"; fail "[truncated] frame has $v% of deep_stack's samples"; }
 ok "truncated stacks end in a [truncated] frame ($v%)"
+
+# A program that leaves no memory at exit (RLIMIT_AS reached): a profile the agent could not
+# build is named in summary.txt's error lines, never just missing.
+cat > "$TMP/exhaust.c" <<'C'
+#include <stdlib.h>
+int main(void)
+{
+	while (malloc(1 << 20))
+		;
+	return 0;
+}
+C
+${CC:-cc} -O1 -o "$TMP/exhaust" "$TMP/exhaust.c" || fail "cannot build exhaust"
+(ulimit -v 200000 && exec env LD_PRELOAD="$CT_BUILD/lib/libctrace.so" CTRACE_OUT="$TMP/exh" \
+	"$TMP/exhaust") > /dev/null 2>&1 || true
+[ -s "$TMP/exh/summary.txt" ] || fail "memory exhausted: no summary.txt"
+for f in heap.pb.gz heap-peak.pb.gz; do
+	[ -s "$TMP/exh/$f" ] || grep -q "^error=cannot write $f: " "$TMP/exh/summary.txt" ||
+		{ cat "$TMP/exh/summary.txt"; fail "memory exhausted: $f neither written nor named in an error"; }
+done
+ok "memory exhausted at exit: every heap profile written or named in summary.txt's errors"
