@@ -32,6 +32,7 @@
 
 #include "agent/internal.h"
 #include "agent/lastthread.h"
+#include "libtrace/procfs.h"
 
 static _Atomic long live;
 static pthread_key_t key;
@@ -76,21 +77,10 @@ static int task_is_program(const char *tid)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	const char *f = ct_procfs_stat_fields(path, buf, sizeof(buf)); /* the state first */
+	if (!f || *f == 'Z' || *f == 'X' || *f == 'x')
 		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* "tid (comm) S ...": comm may hold spaces and parentheses; the state follows the last ')'
-	 */
-	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-	if (!open || !close || close < open || close[1] != ' ')
-		return 0;
-	char state = close[2];
-	if (state == 'Z' || state == 'X' || state == 'x')
-		return 0;
-	return strncmp(open + 1, "ctrace-", 7) != 0;
+	return strncmp(strchr(buf, '(') + 1, "ctrace-", 7) != 0;
 }
 
 /* The number of tasks of this process other than the caller that run program code. */

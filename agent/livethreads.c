@@ -51,6 +51,7 @@
 #include "agent/live.h"
 #include "agent/lockprof.h"
 #include "agent/sighooks.h"
+#include "libtrace/procfs.h"
 
 #define MAX_THREADS 1024
 #define ANSWER_MS 200
@@ -207,16 +208,9 @@ static int list_threads(capture *caps, int max)
 /* Whether thread tid blocks signal sig (its status's SigBlk mask). */
 static int blocks(uint32_t tid, int sig)
 {
-	char path[64], buf[2048];
+	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%u/status", tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	const char *b = strstr(buf, "\nSigBlk:");
-	return b && (strtoull(b + 9, NULL, 16) >> (sig - 1) & 1);
+	return ct_procfs_status_mask(path, "\nSigBlk:") >> (sig - 1) & 1;
 }
 
 /* The stack pointer and pc of thread tid asleep in a system call: 1, or 0 when it runs

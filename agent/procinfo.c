@@ -23,6 +23,7 @@
 #include "agent/agent.h"
 #include "agent/procinfo.h"
 #include "agent/sighooks.h"
+#include "libtrace/procfs.h"
 
 static _Atomic uint64_t raw_threads;
 
@@ -111,20 +112,6 @@ int ct_read_command(char *buf, size_t len)
 	return n > 0;
 }
 
-/* The hex mask after key ("SigBlk:") in a /proc status file; 0 when not there. */
-static uint64_t status_mask(const char *path, const char *key)
-{
-	char buf[2048];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	const char *k = strstr(buf, key);
-	return k ? strtoull(k + strlen(key), NULL, 16) : 0;
-}
-
 /* Whether some thread of the process leaves the signal of mask bit unblocked (its status's
  * SigBlk): that thread takes it at its next turn. */
 static int open_to(uint64_t bit)
@@ -139,7 +126,7 @@ static int open_to(uint64_t bit)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%.16s/status", e->d_name);
-		open_to_it = !(status_mask(path, "\nSigBlk:") & bit);
+		open_to_it = !(ct_procfs_status_mask(path, "\nSigBlk:") & bit);
 	}
 	closedir(d);
 	return open_to_it;
@@ -148,7 +135,7 @@ static int open_to(uint64_t bit)
 int ct_sig_pending_fatal(const int *sigs, size_t n, void (*handler)(int))
 {
 	/* The signals sent to the process that no thread has taken: mostly none. */
-	uint64_t shared = status_mask("/proc/self/status", "\nShdPnd:");
+	uint64_t shared = ct_procfs_status_mask("/proc/self/status", "\nShdPnd:");
 	for (size_t i = 0; i < n && shared; i++) {
 		struct sigaction a;
 		uint64_t bit = 1ull << (sigs[i] - 1);

@@ -15,6 +15,7 @@
 #include "libtrace/ckpt.h"
 #include "libtrace/outdir.h"
 #include "libtrace/pprof.h"
+#include "libtrace/procfs.h"
 #include "libtrace/safefile.h"
 
 /* The journal's profiles and a summary.txt saying where they came from. 0 or -errno. */
@@ -80,18 +81,12 @@ static unsigned long long start_ticks(int pid, char *state)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+	const char *f = ct_procfs_stat_fields(path, buf, sizeof(buf));
 	unsigned long long t = 0;
-	/* after ")": state, then fields 4..21, then starttime (field 22) */
-	if (!p || sscanf(p + 1,
-			 " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-			 "%*s %*s %*s %*s %llu",
+	/* the state (field 3), then fields 4..21, then starttime (field 22) */
+	if (!f || sscanf(f,
+			 "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			 "%*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
 			 state, &t) != 2)
 		return 0;
 	return t;
@@ -202,17 +197,23 @@ static void reason(const char *dir, const child_rec *c, char *out, size_t cap)
 			 "program the agent cannot load into");
 }
 
-int ct_finalize_report(FILE *f, const char *dir)
+/* DIR/.children for reading, or NULL. */
+static FILE *open_children(const char *dir)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, CT_FILE_CHILDREN);
 	int fd = ct_open_regular(path);
 	FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!in) {
-		if (fd >= 0)
-			close(fd);
+	if (!in && fd >= 0)
+		close(fd);
+	return in;
+}
+
+int ct_finalize_report(FILE *f, const char *dir)
+{
+	FILE *in = open_children(dir);
+	if (!in)
 		return 0;
-	}
 	child_rec *v = NULL;
 	size_t n = 0;
 	char line[512];
@@ -269,17 +270,11 @@ int ct_finalize_report(FILE *f, const char *dir)
 
 int ct_finalize_wait(const char *dir, int ms)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, CT_FILE_CHILDREN);
 	int left = 0;
 	for (int waited = 0;; waited += 20) {
-		int fd = ct_open_regular(path);
-		FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL;
-		if (!in) {
-			if (fd >= 0)
-				close(fd);
+		FILE *in = open_children(dir);
+		if (!in)
 			return 0;
-		}
 		/* A pid with a start line and no end line after it, still running. */
 		int pids[64], n = 0;
 		char line[512];
