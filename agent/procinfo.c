@@ -6,7 +6,7 @@
  * gets no timer and runs no trampoline, so the summary warns about it. A JIT (node
  * --perf-basic-prof, the JVM with perf-map-agent) writes /tmp/perf-<pid>.map, perf's
  * convention; the file is usually gone once the process is, so it is copied at exit.
- * And which signals wait for a thread to take them (ct_sig_pending_deliverable).
+ * And which terminating signals wait for a thread to take them (ct_sig_pending_fatal).
  */
 #include <dirent.h>
 #include <errno.h>
