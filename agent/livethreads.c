@@ -159,13 +159,7 @@ static int take_signal(void)
 
 static void read_small(const char *path, char *out, size_t len)
 {
-	out[0] = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, out, len - 1);
-	close(fd);
-	out[n > 0 ? n : 0] = 0;
+	ct_procfs_read(path, out, len);
 	out[strcspn(out, "\n")] = 0;
 }
 

@@ -137,10 +137,8 @@ static void finalize_one(const char *dir, ct_finalize_stats *st)
 		unlink(journal); /* the final write came; only the journal's removal did not */
 		return;
 	}
-	if (run_alive(folder_pid(dir))) {
-		st->running++; /* it writes its files when it ends */
-		return;
-	}
+	if (run_alive(folder_pid(dir)))
+		return; /* it writes its files when it ends */
 	if (rebuild(dir, journal) == 0) {
 		st->from_checkpoint++;
 		unlink(journal);

@@ -23,7 +23,6 @@ typedef struct {
 	int temps_removed;   /* NAME.tmp.* files removed */
 	int from_checkpoint; /* directories whose profiles were rebuilt from a checkpoint */
 	int bad_checkpoint;  /* journals that could not be read (an error was printed) */
-	int running;	     /* child processes still running (outlived the command): left */
 } ct_finalize_stats;
 
 /* Waits up to ms for the child processes DIR/.children lists as started and not ended
