@@ -43,6 +43,9 @@
 #include "libtrace/tracesched.h"
 
 static volatile pid_t child;
+/* --http: the agent's "not serving ..." was printed as it started; the summary's copy of it
+ * is not printed again. */
+static bool http_warned;
 
 /* A signal a process sent: to ctrace alone, it goes on to the program; to the process group
  * or the cgroup (the sentinel got it too), the program has it already — if it is still in
@@ -161,7 +164,7 @@ static void print_summary(const char *dir)
 			dir, fds);
 		return;
 	}
-	if (sum.http[0] && strncmp(sum.http, "serving", 7) != 0)
+	if (sum.http[0] && strncmp(sum.http, "serving", 7) != 0 && !http_warned)
 		fprintf(stderr, "ctrace: agent: http: %s\n", sum.http);
 	for (const char *m = sum.errors; *m;) {
 		size_t n = strcspn(m, "\n");
@@ -169,10 +172,10 @@ static void print_summary(const char *dir)
 		m += n + (m[n] == '\n');
 	}
 	fprintf(stderr,
-		"ctrace: wrote %s:%s; %" PRIu64 " CPU samples, %" PRIu64 " threads, %" PRIu64
+		"ctrace: wrote %s:%s; %" PRIu64 " CPU samples from %" PRIu64 " thread%s, %" PRIu64
 		" lost; engine %s (%s)\n",
-		dir, *files ? files : " (no profiles)", sum.samples, sum.threads, sum.lost,
-		sum.engine, sum.reason);
+		dir, *files ? files : " (no profiles)", sum.samples, sum.threads,
+		sum.threads == 1 ? "" : "s", sum.lost, sum.engine, sum.reason);
 	if (sum.events_lost)
 		fprintf(stderr,
 			"ctrace: %" PRIu64 " hook events lost on full rings (heap, lock, block and "
@@ -254,8 +257,8 @@ static void print_trace(const char *dir)
 	uint32_t stuck = 0;
 	for (uint32_t i = 0; i < m->nthreads; i++)
 		stuck += m->threads[i].alive && m->threads[i].tid != (uint32_t)t->pid;
-	fprintf(stderr, "ctrace: trace %s: %" PRIu32 " threads, %" PRIu64 " events lost%s\n", path,
-		m->nthreads, t->lost - t->capped,
+	fprintf(stderr, "ctrace: trace %s: %" PRIu32 " thread%s, %" PRIu64 " events lost%s\n", path,
+		m->nthreads, m->nthreads == 1 ? "" : "s", t->lost - t->capped,
 		t->truncated ? " (truncated: the recording was cut)"
 		: t->capped  ? " (stopped at its size cap: CTRACE_TRACE_MAX_MB)"
 			     : "");
@@ -572,6 +575,7 @@ static int announce_http(const char *absdir, pid_t pid, int *status)
 				fprintf(stderr,
 					"ctrace: warning: --http: %.*s (recording goes on)\n",
 					(int)strcspn(line, "\n"), line);
+				http_warned = true;
 				return 0;
 			}
 		}

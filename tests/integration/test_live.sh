@@ -193,6 +193,11 @@ grep -q "^http=not serving unix:$SOCKL: Address already in use" "$TMP/otherout/s
 	{ kill $OTHER; fail "a live unix socket: $(grep http "$TMP/otherout/summary.txt")"; }
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$SOCKL" ||
 	{ kill $OTHER; fail "the other server's unix socket was taken or removed"; }
+# ctrace record says so once (as the agent starts), not again with the summary.
+"$CT_BUILD/bin/ctrace" record -o "$TMP/otherrec" --http "unix:$SOCKL" -- "$PROG" 0.2 \
+	> /dev/null 2> "$TMP/otherrec.err"
+[ "$(grep -c 'not serving' "$TMP/otherrec.err")" = 1 ] ||
+	{ kill $OTHER; fail "record: not one 'not serving' line: $(cat "$TMP/otherrec.err")"; }
 kill $OTHER
 wait $OTHER 2>/dev/null || true
 CTRACE_HTTP=unix:$SOCKL CTRACE_OUT=$TMP/staleout LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$PROG" 0.2 > /dev/null
