@@ -8,6 +8,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,4 +97,42 @@ int ct_exe_check_loadable(const char *path, char *why, size_t len)
 			 "statically linked (no PT_INTERP): the agent is an LD_PRELOAD library "
 			 "and only the dynamic loader loads it, so nothing could be recorded");
 	return rc;
+}
+
+int ct_exe_missing_interp(const char *path, char *what, size_t len)
+{
+	int fd = ct_open_regular(path);
+	if (fd < 0)
+		return 0;
+	char interp[PATH_MAX] = "";
+	const char *kind = NULL;
+	char head[256];
+	ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
+	Elf64_Ehdr eh;
+	if (n > 2 && head[0] == '#' && head[1] == '!') {
+		head[n] = 0;
+		const char *p = head + 2 + strspn(head + 2, " \t");
+		snprintf(interp, sizeof(interp), "%.*s", (int)strcspn(p, " \t\n"), p);
+		kind = "its interpreter '%s' (from its #! line) does not exist";
+	} else if (read_at(fd, &eh, sizeof(eh), 0) == 0 &&
+		   memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+		   eh.e_phentsize == sizeof(Elf64_Phdr)) {
+		for (unsigned i = 0; i < eh.e_phnum && !kind; i++) {
+			Elf64_Phdr ph;
+			if (read_at(fd, &ph, sizeof(ph),
+				    (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))))
+				break;
+			if (ph.p_type != PT_INTERP || ph.p_filesz == 0 ||
+			    ph.p_filesz >= sizeof(interp) ||
+			    read_at(fd, interp, ph.p_filesz, (off_t)ph.p_offset))
+				continue;
+			interp[ph.p_filesz] = 0;
+			kind = "its dynamic loader '%s' (PT_INTERP) does not exist";
+		}
+	}
+	close(fd);
+	if (!kind || !*interp || access(interp, F_OK) == 0)
+		return 0;
+	snprintf(what, len, kind, interp);
+	return 1;
 }

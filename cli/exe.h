@@ -18,4 +18,9 @@ int ct_exe_resolve(const char *cmd, char *out, size_t len);
  * another -errno when path cannot be read (the exec will report that). */
 int ct_exe_check_loadable(const char *path, char *why, size_t len);
 
+/* Why exec said ENOENT of a file that exists: the interpreter it names — a script's #! line
+ * or an ELF's PT_INTERP — is missing. 1 with what (e.g. "its interpreter '/usr/bin/nope'
+ * (from its #! line) does not exist") filled in, else 0. */
+int ct_exe_missing_interp(const char *path, char *what, size_t len);
+
 #endif

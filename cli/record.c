@@ -632,7 +632,13 @@ int ct_cmd_record(int argc, char **argv)
 			clear_previous(absdir);
 			rmdir(absdir);
 		}
-		fprintf(stderr, "ctrace: cannot run '%s': %s\n", a.cmd[0], strerror(exec_errno));
+		char path[PATH_MAX], what[PATH_MAX + 64];
+		if (exec_errno == ENOENT && ct_exe_resolve(a.cmd[0], path, sizeof(path)) == 0 &&
+		    ct_exe_missing_interp(path, what, sizeof(what)))
+			fprintf(stderr, "ctrace: cannot run '%s': %s\n", a.cmd[0], what);
+		else
+			fprintf(stderr, "ctrace: cannot run '%s': %s\n", a.cmd[0],
+				strerror(exec_errno));
 		return exec_errno == ENOENT ? 127 : 126;
 	}
 	ct_finalize_stats fin;

@@ -57,6 +57,26 @@ grep -q "cannot run '/nonexistent/program'" "$TMP/nf.err" || fail "missing comma
 [ ! -e "$TMP/nf" ] || fail "missing command: left its empty output directory"
 ok "missing command: 127, no output directory left"
 
+# A program that exists, but whose interpreter does not: exec's ENOENT named for what it is.
+printf '#!/nonexistent/interp -x\necho hi\n' > "$TMP/noint.sh"
+chmod +x "$TMP/noint.sh"
+python3 -c 'import sys; d = bytearray(open("/bin/true", "rb").read())
+i = d.find(b"/lib64/ld-linux-x86-64.so.2"); d[i:i + 27] = b"/lib64/ld-none-x86-64.so.2\0"
+open(sys.argv[1], "wb").write(d)' "$TMP/noldso"
+chmod +x "$TMP/noldso"
+for p in noint.sh noldso; do
+	set +e
+	"$CTRACE" record -o "$TMP/ni" -- "$TMP/$p" 2> "$TMP/ni.err"
+	st=$?
+	set -e
+	[ "$st" -eq 127 ] || fail "$p: status $st, want 127"
+done # $TMP/ni.err: noldso's
+grep -qx "ctrace: cannot run '$TMP/noldso': its dynamic loader '/lib64/ld-none-x86-64.so.2' (PT_INTERP) does not exist" "$TMP/ni.err" ||
+	fail "missing dynamic loader: $(cat "$TMP/ni.err")"
+"$CTRACE" record -o "$TMP/ni" -- "$TMP/noint.sh" 2>&1 | grep -qx "ctrace: cannot run '$TMP/noint.sh': its interpreter '/nonexistent/interp' (from its #! line) does not exist" ||
+	fail "missing #! interpreter: not named"
+ok "a missing #! interpreter or dynamic loader is named, not the program"
+
 # Footprint: libstdc++ of a library dlopened later still binds the exception ABI to
 # libgcc_s, not to the libunwind the agent loaded privately.
 LD_DEBUG=bindings LD_DEBUG_OUTPUT="$TMP/bind" "$CTRACE" record -o "$TMP/cxx" -- \
