@@ -124,6 +124,7 @@ typedef struct {
 	uint32_t frame;
 	double base, now; /* percent of each profile's total */
 	int64_t vbase, vnow;
+	const char *name;
 } diff_row;
 
 static int cmp_diff(const void *a, const void *b)
@@ -134,7 +135,12 @@ static int cmp_diff(const void *a, const void *b)
 	dy = dy < 0 ? -dy : dy;
 	if (dx != dy)
 		return dx > dy ? -1 : 1;
-	return x->frame < y->frame ? -1 : x->frame > y->frame;
+	/* Equal change (identical profiles, say): the larger function first, then by name. */
+	double sx = x->now > x->base ? x->now : x->base, sy = y->now > y->base ? y->now : y->base;
+	if (sx != sy)
+		return sx > sy ? -1 : 1;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->frame > y->frame) - (x->frame < y->frame);
 }
 
 int ct_report_text_diff(FILE *out, const ct_tree *t, const char *base_name, const char *new_name,
@@ -150,7 +156,7 @@ int ct_report_text_diff(FILE *out, const ct_tree *t, const char *base_name, cons
 		goto out;
 	int64_t tn = ct_tree_total(t, 0), tb = ct_tree_total(t, 1);
 	for (uint32_t f = 0; f < t->nframes; f++)
-		rows[f].frame = f;
+		rows[f] = (diff_row){.frame = f, .name = t->frames[f].name};
 	for (uint32_t i = 0; i < nn; i++) {
 		rows[en[i].frame].vnow = en[i].flat;
 		rows[en[i].frame].now = pct(en[i].flat, tn);

@@ -726,6 +726,32 @@ START_TEST(diff)
 }
 END_TEST
 
+/* A diff of a profile with itself: every change is 0, so rows go by size, then name. */
+START_TEST(diff_same)
+{
+	ct_tree *t;
+	ck_assert_int_eq(ct_tree_diff(p, NULL, 1, p, NULL, 1, &t), 0);
+	ct_check_mem mem;
+	FILE *f = ct_check_mem_open(&mem);
+	ck_assert_int_eq(ct_report_text_diff(f, t, "a", "a", 0), 0);
+	char *buf = ct_check_mem_close(&mem);
+	char *row = strstr(buf, "function\n");
+	ck_assert_ptr_nonnull(row);
+	double last = 101;
+	int rows = 0;
+	for (char *l = strchr(row, '\n') + 1; *l; l = strchr(l, '\n') + 1, rows++) {
+		double share = 0;
+		ck_assert_int_eq(sscanf(l, "%*s %lf%%", &share), 1);
+		ck_assert_msg(share <= last, "%s", buf);
+		last = share;
+	}
+	ck_assert_int_ge(rows, 3);
+	ck_assert_ptr_nonnull(strstr(strstr(buf, "  hash\n"), "  leaf\n"));
+	free(buf);
+	ct_tree_free(t);
+}
+END_TEST
+
 START_TEST(units)
 {
 	char b[64];
@@ -754,7 +780,7 @@ static Suite *report_suite(void)
 				   filters, sample_index, folded_round_trip, folded_sanitizes,
 				   inlined_and_unsymbolized, escaping, html_packed_tree,
 				   html_resolution, svg_min_width, empty_profile, text_table, diff,
-				   units);
+				   diff_same, units);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	return s;
 }
