@@ -201,6 +201,22 @@ static int render(const report_options *o, const size_t *views, size_t nviews, r
 {
 	static const report_input_kind groups[] = {0, REPORT_IN_PROFILE, REPORT_IN_TRACE};
 	int status = 0;
+	/* Sample filters with only trace views: nothing they could filter (the mirror of
+	 * --focus-region on a profile). */
+	bool profiles = false;
+	for (size_t i = 0; i < nviews; i++)
+		profiles |= (report_views[views[i]].accepts & REPORT_IN_PROFILE) != 0;
+	if (!profiles && (o->focus || o->ignore || o->ntags)) {
+		const report_view *v = &report_views[views[0]];
+		fprintf(stderr,
+			"ctrace: %s filters a profile's samples; --%s renders a trace "
+			"(--focus-region narrows a trace to a region)\n",
+			o->ntags   ? "--tag"
+			: o->focus ? "--focus"
+				   : "--ignore",
+			v->option ? v->option : "?");
+		return 2;
+	}
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]) && !status; g++) {
 		size_t vs[REPORT_MAX_VIEWS], n = 0;
 		for (size_t i = 0; i < nviews; i++)

@@ -70,6 +70,17 @@ grep -q '^focus: only the time threads spent inside regions named "parse"' "$TMP
 	fail "--focus-region of an unknown name succeeded"
 grep -q 'has no region of that name' "$TMP/err.txt" || fail "--focus-region: unclear error"
 ok "--sched regions table; --focus-region restricts it and refuses an unknown name"
+# Sample filters with only trace views are refused, not silently ignored.
+for v in "--sched" "--timeline $TMP/f.html" "--chrome $TMP/f.json" "--trace-pprof wall $TMP/f.pb.gz"; do
+	for f in "--tag a=b" "--focus parse" "--ignore parse"; do
+		# shellcheck disable=SC2086 # $v and $f are an option and its argument
+		st=0 && "$CTRACE" report $v $f "$TMP/ann.ctr" > /dev/null 2> "$TMP/err.txt" || st=$?
+		[ "$st" = 2 ] || fail "$v $f: status $st, want 2"
+		grep -q "^ctrace: ${f%% *} filters a profile's samples; ${v%% *} renders a trace" \
+			"$TMP/err.txt" || fail "$v $f: $(cat "$TMP/err.txt")"
+	done
+done
+ok "--tag, --focus and --ignore with only trace views: refused (status 2)"
 
 # a directory holding the trace
 mkdir -p "$TMP/dir" && cp "$TMP/t.ctr" "$TMP/dir/trace.ctr"
