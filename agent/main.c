@@ -566,11 +566,6 @@ static void start_sampler(void)
 	snprintf(ct_engine_reason, sizeof(ct_engine_reason), "%.120s; %.120s", why, why2);
 }
 
-static void at_exit_flush(void)
-{
-	ct_shutdown();
-}
-
 __attribute__((constructor)) static void ct_agent_init(void)
 {
 	__atomic_store_n(&ct_tls_guard_off, ct_tls_offset(&ct_tls_guard), __ATOMIC_RELAXED);
@@ -593,8 +588,11 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	pthread_key_create(&thread_key, thread_gone);
 	pthread_setspecific(thread_key, (void *)1); /* main's end, should it pthread_exit */
 	ct_lt_init();
-	if (ct_stack_init() < 0 || ct_collector_start() < 0) {
-		ct_log("cannot start; not recording");
+	int rc = ct_stack_init(), table = rc >= 0;
+	if (rc >= 0)
+		rc = ct_collector_start();
+	if (rc < 0) {
+		ct_start_failed(table ? "its rings and collector" : "its stack table", rc);
 		ct_tls_guard = 0;
 		return;
 	}
@@ -611,7 +609,7 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	atomic_store_explicit(&engine_known, 1, memory_order_release);
 	pthread_atfork(NULL, NULL, at_fork_child);
 	install_flush_handlers();
-	atexit(at_exit_flush);
+	atexit(ct_shutdown);
 	ct_collector_sync(); /* its files open before main may close every fd */
 	ct_log("recording to %s (engine %s: %s)", ct_cfg.out_dir, ct_engine_name(ct_engine_get()),
 	       ct_engine_reason);

@@ -17,10 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/internal.h"
 #include "agent/procinfo.h"
 #include "agent/sighooks.h"
 #include "libtrace/procfs.h"
@@ -144,4 +146,16 @@ int ct_sig_pending_fatal(const int *sigs, size_t n, void (*handler)(int))
 			return sigs[i];
 	}
 	return 0;
+}
+
+void ct_start_failed(const char *what, int err)
+{
+	struct rlimit rl;
+	char as[64] = "";
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		snprintf(as, sizeof(as), "; RLIMIT_AS is %llu MiB",
+			 (unsigned long long)(rl.rlim_cur >> 20));
+	snprintf(ct_engine_reason, sizeof(ct_engine_reason), "the agent could not start %s: %s%s",
+		 what, strerror(err < 0 ? -err : err), as);
+	ct_log("%s; not recording", ct_engine_reason);
 }

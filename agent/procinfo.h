@@ -25,5 +25,9 @@ int ct_sig_pending_fatal(const int *sigs, size_t n, void (*handler)(int));
 /* The process's command line (arguments joined by spaces) into buf, for summary.txt and
  * DIR/.children: 0 if unknown. */
 int ct_read_command(char *buf, size_t len);
+/* The constructor could not start the agent: what failed (e.g. "its rings") and why (a
+ * negative errno) into the summary's reason, with the address-space limit when one is set
+ * (`ulimit -v`: the agent's rings and threads need more than the program's first pages). */
+void ct_start_failed(const char *what, int err);
 
 #endif

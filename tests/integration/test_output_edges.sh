@@ -67,3 +67,11 @@ for f in heap.pb.gz heap-peak.pb.gz; do
 		{ cat "$TMP/exh/summary.txt"; fail "memory exhausted: $f neither written nor named in an error"; }
 done
 ok "memory exhausted at exit: every heap profile written or named in summary.txt's errors"
+# An address-space limit too small for the agent to start: the program runs as bare, and
+# the summary says what could not start and the limit.
+out=$( (ulimit -v 50000 && exec "$CT_BUILD/bin/ctrace" record -o "$TMP/as" -- /bin/echo hi) 2>&1) ||
+	fail "ulimit -v 50000: record failed: $out"
+printf '%s\n' "$out" | grep -qx hi || fail "ulimit -v 50000: the program's output: $out"
+grep -Eq '^reason=the agent could not start .*: Cannot allocate memory; RLIMIT_AS is 48 MiB$' \
+	"$TMP/as/summary.txt" || fail "ulimit -v 50000: $(grep reason "$TMP/as/summary.txt")"
+ok "an address-space limit the agent cannot start under: named in summary.txt"
