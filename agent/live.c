@@ -431,8 +431,8 @@ static void serve_trace(const ct_http_req *req, ct_http_resp *r)
 {
 	char v[32], *end;
 	form_value(req, "seconds", v, sizeof(v));
-	double sec = strtod(v, &end);
-	if (!v[0] || *end || !(sec > 0))
+	double sec = strtod(v, &end); /* Go's ParseFloat: no hex without an exponent, no spaces */
+	if (!v[0] || *end || strspn(v, "0123456789.eE+-") != strlen(v) || !(sec > 0))
 		sec = 1;
 	if (sec > MAX_SECONDS) {
 		ct_http_error(r, 400, "profile duration exceeds server's WriteTimeout");

@@ -104,7 +104,8 @@ grep -q live_lock_holder "$TMP/gor.traces" || fail "goroutine profile lacks live
 ok "goroutine lists every program thread with its stack (debug=1, debug=2, proto)"
 
 # A trace of the next second, complete; a second trace meanwhile is refused like Go's.
-curl -s -D "$TMP/trace.head" -o "$TMP/win.ctr" "$URL/trace?seconds=1" &
+# seconds=0x2 is no number to Go's ParseFloat (hex wants an exponent): 1 s, as absent.
+curl -s -D "$TMP/trace.head" -o "$TMP/win.ctr" "$URL/trace?seconds=0x2" &
 TRACE=$!
 sleep 0.3
 curl -s -D "$TMP/busyt.head" "$URL/trace?seconds=1" > "$TMP/busyt.body"
@@ -120,7 +121,7 @@ awk -v s="$span" 'BEGIN { split(s, a, " "); v = a[2] == "m" ? a[1] / 1000 : a[1]
 	fail "served trace spans '$span' s, not ~1 s"
 grep -q live_lock_holder "$TMP/win.sched" || fail "served trace: no wait stack names live_lock_holder"
 "$CTRACE" report --timeline "$TMP/win.html" "$TMP/win.ctr" 2> "$TMP/win.err" || fail "report --timeline on the served trace"
-ok "/trace?seconds=1: a complete trace.ctr of the next second (report --sched, --timeline); a second one gets Go's 500"
+ok "/trace?seconds=0x2 (1 s, as Go): a complete trace.ctr of the next second (report --sched, --timeline); a second one gets Go's 500"
 
 addr=$(awk -F'\t' '$3 ~ /^live_hot_spin\+/ {print $2; exit}' "$TMP/gor.txt")
 [ -n "$addr" ] || fail "no live_hot_spin address to ask /symbol about"
