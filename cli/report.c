@@ -165,9 +165,14 @@ static int render_group(const report_options *o, const size_t *views, size_t n, 
 			kind_name(x->kind));
 		return 1;
 	}
-	if (x->kind == REPORT_IN_PROFILE && o->focus_region) {
-		fprintf(stderr, "ctrace: --focus-region restricts views of a trace; %s is %s\n",
-			x->path, kind_name(x->kind));
+	if (x->kind != REPORT_IN_TRACE && o->focus_region) {
+		fprintf(stderr,
+			"ctrace: --focus-region restricts views of a trace (--sched, --timeline, "
+			"...); %s %s\n",
+			x->path,
+			x->kind == REPORT_IN_DIR
+				? "is a directory, and these views render its profiles"
+				: "is a profile");
 		return 2;
 	}
 	if (x->kind == REPORT_IN_PROFILE)

@@ -87,6 +87,13 @@ mkdir -p "$TMP/dir" && cp "$TMP/t.ctr" "$TMP/dir/trace.ctr"
 "$CTRACE" report --timeline "$TMP/dir.html" "$TMP/dir" || fail "--timeline DIR"
 cmp -s "$TMP/t.html" "$TMP/dir.html" || fail "DIR and its trace.ctr give different pages"
 ok "a directory's trace.ctr"
+# --focus-region with views of profiles (the default text view of a directory, or a
+# profile): refused, status 2 (it once dereferenced the trace model a directory lacks).
+cp "$TMP/ann.ctr" "$TMP/dir/trace.ctr"
+st=0 && "$CTRACE" report --focus-region parse "$TMP/dir" > /dev/null 2> "$TMP/err.txt" || st=$?
+[ "$st" = 2 ] && grep -q "restricts views of a trace.* is a directory" "$TMP/err.txt" ||
+	fail "--focus-region DIR: status $st: $(cat "$TMP/err.txt")"
+ok "--focus-region with the text view of a directory: refused (status 2)"
 
 # --- 20,000 short-lived threads --------------------------------------------------------------
 "$SYNTH" -t 6 -e 200000 -s 20000 "$TMP/many.ctr" > "$TMP/many.txt"
