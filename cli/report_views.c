@@ -50,7 +50,7 @@ report_out *report_out_open(const char *path)
 		out->std = true;
 		return out;
 	}
-	int rc = ct_safefile_open(&out->sf, path);
+	int rc = ct_safefile_open_named(&out->sf, path);
 	if (rc) {
 		fprintf(stderr, "ctrace: cannot write %s: %s\n", path, strerror(-rc));
 		free(out);

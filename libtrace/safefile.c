@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@ int ct_safefile_open(ct_safefile *sf, const char *path)
 {
 	static unsigned counter;
 	sf->f = NULL;
+	sf->direct = 0;
 	if (snprintf(sf->path, sizeof(sf->path), "%s", path) >= (int)sizeof(sf->path))
 		return -ENAMETOOLONG;
 	for (int attempt = 0; attempt < 16; attempt++) {
@@ -34,6 +37,32 @@ int ct_safefile_open(ct_safefile *sf, const char *path)
 	return -EEXIST;
 }
 
+int ct_safefile_open_named(ct_safefile *sf, const char *path)
+{
+	struct stat st, lst;
+	char real[PATH_MAX];
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		sf->direct = 1;
+		sf->tmp[0] = 0;
+		if (snprintf(sf->path, sizeof(sf->path), "%s", path) >= (int)sizeof(sf->path))
+			return -ENAMETOOLONG;
+		int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return -errno;
+		if (!(sf->f = fdopen(fd, "w"))) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		return 0;
+	}
+	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real))
+		return ct_safefile_open(sf, real); /* the file the link names, replaced */
+	return ct_safefile_open(sf, path);
+}
+
 int ct_safefile_close(ct_safefile *sf, int rc)
 {
 	if (!sf->f)
@@ -43,6 +72,8 @@ int ct_safefile_close(ct_safefile *sf, int rc)
 	if (fclose(sf->f) != 0 && !rc)
 		rc = -errno;
 	sf->f = NULL;
+	if (sf->direct)
+		return rc;
 	if (!rc && rename(sf->tmp, sf->path) != 0)
 		rc = -errno;
 	if (rc)

@@ -3,7 +3,8 @@
  * overwritten in place: the data goes to a temporary name next to it, created with
  * O_CREAT|O_EXCL|O_NOFOLLOW (a planted file or symlink makes the open fail instead of
  * redirecting the write), and is renamed over the path only when complete. A reader never
- * sees a half-written file, and a symlink at the path is replaced, never written through.
+ * sees a half-written file, and a symlink at the path is replaced, never written through
+ * (ct_safefile_open_named, for a path the user named, writes through and into devices).
  *
  * Thread-safety: each ct_safefile is used by one thread; temporary names are unique per
  * process and call. Not async-signal-safe (stdio).
@@ -17,11 +18,19 @@ typedef struct {
 	FILE *f;	 /* write here */
 	char path[4096]; /* final name */
 	char tmp[4160];	 /* temporary name, removed on failure */
+	int direct;	 /* ct_safefile_open_named: written in place, nothing to rename */
 } ct_safefile;
 
 /* Creates the temporary file for path (mode 0666 & ~umask). 0 or -errno (-ENAMETOOLONG,
  * or the open's errno). */
 int ct_safefile_open(ct_safefile *sf, const char *path);
+
+/* For a path the user named (a report's OUT): written where a shell's '>' would write —
+ * in place when it is a device, a FIFO or another file that is not regular (/dev/null,
+ * /dev/stdout, a process substitution's /dev/fd/N), which a rename would replace; through a
+ * symlink to the file it names — and otherwise as ct_safefile_open. 0 or -errno
+ * (-EISDIR for a directory). */
+int ct_safefile_open_named(ct_safefile *sf, const char *path);
 
 /* Finishes the file: when rc is 0 it is flushed, closed and renamed to its path; else (or
  * when that fails) the temporary file is removed. Returns rc, or the first -errno of the
