@@ -7,12 +7,12 @@
  * to the binary (../lib, as built and as installed), clear the output directory of a
  * previous run's files, fork and exec CMD with LD_PRELOAD and CTRACE_* set; the child
  * asks to be SIGKILLed if ctrace dies (PR_SET_PDEATHSIG, checked against a parent already
- * gone), so it is never left running unobserved. SIGINT/SIGTERM/SIGHUP sent to ctrace
- * alone are forwarded; one sent to the process group (a terminal's Ctrl-C, `kill -PGID`)
- * or to the cgroup has reached the program already and is not sent twice (sentinel.h).
- * Wait: once CMD has exited, symbolize the profiles, print a
- * one-paragraph summary on stderr and exit with CMD's status (128 + N when it was killed
- * by signal N; 127 when it could not be started).
+ * gone), so it is never left running unobserved. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+ * SIGUSR2, SIGALRM and SIGWINCH (CT_FORWARDED) sent to ctrace alone are forwarded; one sent to the
+ * process group (a terminal's Ctrl-C, `kill -PGID`) or to the cgroup has reached the program
+ * already and is not sent twice (sentinel.h). Wait: once CMD has exited, symbolize the profiles,
+ * print a one-paragraph summary on stderr and exit with CMD's status (128 + N when it was killed by
+ * signal N; 127 when it could not be started).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -508,7 +508,7 @@ static void exec_child(const struct record_args *a, const char *agent, const cha
 	_exit(e == ENOENT ? 127 : 126);
 }
 
-/* Starts the program with the agent, forwarding SIGINT/SIGTERM/SIGHUP sent to ctrace.
+/* Starts the program with the agent, forwarding the signals sent to ctrace (CT_FORWARDED).
  * Returns its pid, or -1 (error printed); *errfd reads the exec's errno if it fails. */
 static pid_t spawn(const struct record_args *a, const char *agent, const char *absdir, int *errfd)
 {
@@ -523,17 +523,17 @@ static pid_t spawn(const struct record_args *a, const char *agent, const char *a
 			"ctrace: warning: no sentinel process (%s): a signal sent to the "
 			"whole process group may reach the program twice\n",
 			strerror(-sr));
-	struct sigaction sa, old_int, old_term, old_hup;
+	static const int forwarded[] = CT_FORWARDED;
+	enum { NFWD = sizeof(forwarded) / sizeof(forwarded[0]) };
+	struct sigaction sa, old[NFWD];
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = forward;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask); /* one forward at a time: they share the sentinel's reports */
-	sigaddset(&sa.sa_mask, SIGINT);
-	sigaddset(&sa.sa_mask, SIGTERM);
-	sigaddset(&sa.sa_mask, SIGHUP);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGHUP, &sa, &old_hup);
+	for (int i = 0; forwarded[i]; i++)
+		sigaddset(&sa.sa_mask, forwarded[i]);
+	for (int i = 0; forwarded[i]; i++)
+		sigaction(forwarded[i], &sa, &old[i]);
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -543,9 +543,8 @@ static pid_t spawn(const struct record_args *a, const char *agent, const char *a
 		return -1;
 	}
 	if (pid == 0) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGHUP, &old_hup, NULL);
+		for (int i = 0; forwarded[i]; i++)
+			sigaction(forwarded[i], &old[i], NULL);
 		exec_child(a, agent, absdir, parent, pipefd[1]);
 	}
 	child = pid;

@@ -50,9 +50,9 @@ int ct_sentinel_main(int argc, char **argv)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	sigemptyset(&watched);
-	sigaddset(&watched, SIGINT);
-	sigaddset(&watched, SIGTERM);
-	sigaddset(&watched, SIGHUP);
+	static const int forwarded[] = CT_FORWARDED;
+	for (const int *s = forwarded; *s; s++)
+		sigaddset(&watched, *s);
 	for (;;) {
 		int sig = sigwaitinfo(&watched, NULL);
 		if (sig < 0)

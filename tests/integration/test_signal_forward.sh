@@ -44,3 +44,15 @@ for round in 1 2 3; do
 	finish "ownpgrp$round"
 done
 ok "a signal sent to the group, to record alone, or to each process reaches the program once (also one in a group of its own)"
+
+# The other signals a supervisor or a user sends (reload, log rotation, a thread dump, a
+# graceful stop): forwarded as well. SIGUSR1 once killed record, and the program with it.
+for sig in QUIT USR1 USR2 ALRM WINCH; do
+	start "alone$sig"
+	kill -s $sig "$rec"
+	finish "alone$sig"
+done
+start groupUSR1
+/bin/kill -s USR1 -- -"$rec"
+finish groupUSR1
+ok "SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM and SIGWINCH sent to record reach the program once"

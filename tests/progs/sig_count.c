@@ -1,4 +1,5 @@
-/* sig_count.c — a server's shutdown: the first SIGINT/SIGTERM/SIGHUP starts a graceful
+/* sig_count.c — a server's shutdown: the first SIGINT/SIGTERM/SIGHUP (or SIGQUIT, SIGUSR1,
+ * SIGUSR2, SIGALRM, SIGWINCH: every signal `ctrace record` forwards) starts a graceful
  * stop (0.3 s), a second one during it would force a hard quit. Prints "ready" once its
  * handlers are in place, then "got N" (the signals it received) and exits N (1 when
  * graceful) — test_signal_forward counts how many copies of one kill reach it.
@@ -23,9 +24,10 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
+				   SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
 	printf("ready\n");
 	fflush(stdout);
 	for (int i = 0; i < 1000 && !got; i++)
