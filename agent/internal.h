@@ -155,6 +155,11 @@ void ct_ckpt_stats(uint64_t *count, uint64_t *cpu_ns, uint64_t *max_ns);
 
 /* ---- out.c ---- */
 const char *ct_out_errors(void); /* "error=..." lines for summary.txt, "" if none */
+/* One fd held from the start (constructor) for the exit path, released as the final write
+ * begins: a program that ends with its fd table full (an fd leak, which one profiles)
+ * would leave the agent no number to write its files with. */
+void ct_out_reserve_fd(void);
+void ct_out_release_fd(void);
 /* Appends "<pid> what" to DIR/.children (outdir.h) — "start <cmd>" (then written as
  * "start <folder relative to DIR> <cmd>") or "end <outcome>" — for `ctrace record` to name
  * the children that wrote nothing. Exit path or a single-threaded atfork handler. */

@@ -258,6 +258,7 @@ static void note_end(const char *outcome, int rc)
 
 static void write_all(void)
 {
+	ct_out_release_fd();
 	ct_period_final(); /* the last CTRACE_PERIOD window, before the sources free theirs */
 	if (own_folder && !has_data()) {
 		remove_own_folder();
@@ -585,6 +586,7 @@ __attribute__((constructor)) static void ct_agent_init(void)
 	default_stack_small = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 			      rl.rlim_cur < CT_SMALL_STACK;
 	claim_out_dir();
+	ct_out_reserve_fd();
 	pthread_key_create(&thread_key, thread_gone);
 	pthread_setspecific(thread_key, (void *)1); /* main's end, should it pthread_exit */
 	ct_lt_init();

@@ -268,6 +268,21 @@ int ct_out_commit(FILE *f, const char *tmp, const char *name)
 	return r;
 }
 
+static int reserve_slot = -1; /* constructor; exit path */
+
+void ct_out_reserve_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	reserve_slot = fd < 0 ? -1 : ct_fdg_adopt(fd, CT_FDG_FILE);
+}
+
+void ct_out_release_fd(void)
+{
+	if (reserve_slot >= 0)
+		ct_fdg_release(reserve_slot);
+	reserve_slot = -1;
+}
+
 /* Write failures (disk full, file size limit, permissions), reported in summary.txt so
  * that `ctrace record` can say which files are missing and why. */
 static char write_errors[1024]; /* the thread writing the files at exit */

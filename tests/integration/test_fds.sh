@@ -170,3 +170,13 @@ if [ ! -s "$TMP/nofile8/summary.txt" ]; then
 		fail "RLIMIT_NOFILE 8, no summary: the cause not named: $(cat "$TMP/nofile8.err")"
 fi
 ok "a small RLIMIT_NOFILE: the agent's share said; no summary for want of fds named as a cause"
+# A program that ends with every fd taken (an fd leak): the agent kept one for its exit,
+# so every profile is written (before: "cannot write cpu.pb.gz: Too many open files", for
+# each, and only the trace and summary.txt, written once the trace's fd closed).
+(ulimit -n 256 && exec "$CTRACE" record -q -o "$TMP/full" -- "$TMP/fill") > /dev/null 2>&1 ||
+	fail "fill, RLIMIT_NOFILE 256: record failed"
+! grep '^error=' "$TMP/full/summary.txt" || fail "fill: files the agent could not write"
+for f in cpu heap heap-peak mutex block; do
+	[ -s "$TMP/full/$f.pb.gz" ] || fail "fill: no $f.pb.gz"
+done
+ok "a program that ends with its fd table full: every profile written"
