@@ -82,7 +82,9 @@ int ct_win_open(int slot, const ct_tw_info *info, uint64_t now)
 		return -EBADF;
 	ct_trace_window *win = &ct_trace_win[id];
 	*win = (ct_trace_window){.slot = slot};
-	int rc = ct_tw_open(&win->w, fd, info);
+	ct_tw_info in = *info;
+	in.floor_ns = now; /* what began before the window is seen from its start */
+	int rc = ct_tw_open(&win->w, fd, &in);
 	if (rc < 0)
 		return rc;
 	win->used = 1;

@@ -104,11 +104,23 @@ static int begin_life(builder *b, uint32_t tid, uint64_t t)
 	return 0;
 }
 
-/* Closes the life at t; with no switch record ever seen, it ran if it was sampled. */
+static const ct_trace_event *covering_wait(const builder *b, uint64_t t);
+
+/* Closes the life at t. With no switch record ever seen it ran if it was sampled, else
+ * waited if a wait covers its start (a window trace's thread blocked since before the
+ * window: its switch-out came earlier), else was runnable. */
 static int end_life(builder *b, uint64_t t, bool exited)
 {
-	if (b->cur.state == UNKNOWN_STATE)
+	const ct_trace_event *w;
+	if (b->cur.state == UNKNOWN_STATE && !b->th->nsamples &&
+	    (w = covering_wait(b, b->cur.start))) {
+		b->cur.state = CT_TS_WAITING;
+		b->cur.reason = w->reason;
+		b->cur.object = w->arg;
+		b->cur.stack = w->stack;
+	} else if (b->cur.state == UNKNOWN_STATE) {
 		b->cur.state = b->th->nsamples ? CT_TS_RUNNING : CT_TS_RUNNABLE;
+	}
 	int rc = to_state(b, t, b->cur.state);
 	b->th->end = t;
 	b->th->alive = !exited;

@@ -86,6 +86,7 @@ int ct_tw_open(ct_tw **out, int fd, const ct_tw_info *info)
 		return -ENOMEM;
 	w->fd = fd;
 	w->stacks = info->stacks;
+	w->floor = info->floor_ns;
 	const char *engine = info->engine ? info->engine : "";
 	size_t need = 64 + strlen(engine);
 	for (uint32_t i = 0; i < info->argc; i++)
@@ -193,7 +194,7 @@ tw_ev *ct_tw__event(ct_tw *w, uint32_t tid, uint64_t t, uint8_t kind)
 	if (ct_grow((void **)&b->ev, &b->cap, b->n + 1, sizeof(*b->ev)))
 		return NULL;
 	tw_ev *e = &b->ev[b->n++];
-	*e = (tw_ev){.t = t, .kind = kind, .seq = w->seq++};
+	*e = (tw_ev){.t = t < w->floor ? w->floor : t, .kind = kind, .seq = w->seq++};
 	w->pending += sizeof(*e);
 	w->nev++;
 	return e;
@@ -239,6 +240,11 @@ int ct_tw_wait(ct_tw *w, uint32_t tid, uint64_t begin, uint64_t end, ct_wait_rea
 {
 	if ((unsigned)reason >= CT_WAIT_NREASONS || end < begin || ct_tw__check_stack(w, stack))
 		return -EINVAL;
+	if (begin < w->floor) { /* a window's: the part inside it */
+		if (end <= w->floor)
+			return 0;
+		begin = w->floor;
+	}
 	tw_ev *e = ct_tw__event(w, tid, begin, end == CT_TW_OPEN ? CT_EV_WAIT_OPEN : CT_EV_WAIT);
 	if (!e)
 		return -ENOMEM;

@@ -52,6 +52,9 @@ typedef struct {
 	uint64_t sample_period_ns; /* CPU sampling period, 0 when no samples are recorded */
 	ct_clock_snapshot anchor;  /* a CLOCK_MONOTONIC / CLOCK_REALTIME pair */
 	const ct_stacks *stacks;   /* resolves the stack ids of events; NULL: every id is 0 */
+	/* A window trace's start (0: none): an earlier event is written at it, a wait that
+	 * began earlier starts at it, and one that ended before it is left out. */
+	uint64_t floor_ns;
 } ct_tw_info;
 
 /* A loaded module: an executable segment [start, end) mapped from file_offset of path. */

@@ -53,6 +53,7 @@ struct ct_tw {
 	size_t noffsets, offsets_cap;
 	uint64_t offset;   /* bytes written so far */
 	uint64_t last_end; /* the latest end time of the chunks written */
+	uint64_t floor;	   /* ct_tw_info.floor_ns */
 	ct_tw_stats st;
 };
 

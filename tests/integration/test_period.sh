@@ -55,3 +55,25 @@ go tool pprof -top "$OUT/$w2/cpu.pb.gz" 2> /dev/null | grep -q live_hot_spin || 
 	fail "report --diff between windows"
 grep -q '^Diff: ' "$TMP/diff.txt" || fail "report --diff printed no diff"
 ok "ctrace symbolize DIR names frames in window folders; report --diff between two windows"
+
+# Window traces of threads blocked across windows (samples/thread_states: "stuck" waits on
+# a condition variable for the whole run, main joins from +0.3 s): each window's trace spans
+# the window, and a thread blocked through it is waiting (cond) through it. Before, a
+# window's trace reached back to the wait's start (0.6 s for a 0.3 s window) and showed the
+# thread runnable all along: its switch-out came before the window.
+CTRACE_PERIOD=300ms "$CTRACE" record -q -o "$TMP/ts" -- "$SAMPLES/thread_states" > /dev/null 2>&1 ||
+	fail "thread_states with CTRACE_PERIOD=300ms"
+n=0
+for w in "$TMP"/ts/2*/; do
+	n=$((n + 1))
+	"$CTRACE" report --sched "$w" > "$TMP/tsw.txt" 2>&1 || { cat "$TMP/tsw.txt"; fail "report --sched $w"; }
+	span=$(sed -n 's/^trace: .*; engine [a-z]*; \([0-9.]*\)\(m*\)s; .*/\1 \2/p' "$TMP/tsw.txt")
+	awk -v s="$span" 'BEGIN { split(s, a, " "); v = a[2] == "m" ? a[1] / 1000 : a[1]; exit !(v > 0 && v < 0.45) }' ||
+		fail "window $w: its trace spans '$span' s"
+	# TID NAME LIFETIME RUNNING RUNNABLE COUNT MAX MAXAT WAITING ...: waiting = lifetime
+	awk '$2 == "stuck" && NF > 9 { found = 1; exit !($3 == $9 && $4 == "0" && $5 == "0" && / cond /) }
+		END { exit !found }' "$TMP/tsw.txt" ||
+		{ grep stuck "$TMP/tsw.txt"; fail "window $w: stuck is not waiting (cond) throughout"; }
+done
+[ $n -ge 3 ] || fail "thread_states: $n windows"
+ok "window traces: each spans its window; a thread blocked through it waits through it ($n windows)"
