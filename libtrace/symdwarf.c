@@ -133,6 +133,12 @@ static bool find_cu(struct ct_sym_module *m, Dwarf_Addr maddr, Dwarf_Die *cudie,
 {
 	Dwarf_Addr bias;
 	Dwarf_Die *cu = dwfl_module_addrdie(m->mod, maddr, &bias);
+	/* libdwfl stretches each .debug_aranges entry to the next one: where the table covers
+	 * only some units (a Go binary's lists its cgo C files alone), an address of another
+	 * unit lands in the C unit before it. Taken only when the unit says it holds pc. */
+	if (cu && (dwarf_hasattr(cu, DW_AT_low_pc) || dwarf_hasattr(cu, DW_AT_ranges)) &&
+	    dwarf_haspc(cu, maddr - bias) <= 0)
+		cu = NULL;
 	if (cu) {
 		*cudie = *cu;
 		*pc = maddr - bias;

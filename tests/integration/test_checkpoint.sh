@@ -83,7 +83,12 @@ GO
 	pprof_top "$TMP/g/cpu.pb.gz" > "$TMP/g.cpu"
 	top=$(head -1 "$TMP/g.cpu" | cut -d' ' -f3-)
 	[ "$top" = main.hotGoLoop ] || { cat "$TMP/g.cpu"; fail "top of the Go profile is '$top'"; }
-	ok "cgo Go binary (raw exit_group): profiles from its checkpoint, main.hotGoLoop on top"
+	# Its .debug_aranges lists the cgo C files alone, which libdwfl stretches over the Go
+	# code after them: every Go frame's line once read gcc_*.c.
+	go tool pprof -raw "$TMP/g/cpu.pb.gz" 2> /dev/null | grep ' main\.hotGoLoop ' > "$TMP/g.loc"
+	grep -q ' main\.hotGoLoop [^ ]*/main\.go:[0-9]' "$TMP/g.loc" && ! grep -q '\.c:[0-9]' "$TMP/g.loc" ||
+		{ cat "$TMP/g.loc"; fail "cgo program: main.hotGoLoop's lines are not main.go's"; }
+	ok "cgo Go binary (raw exit_group): profiles from its checkpoint, main.hotGoLoop on top, at main.go lines"
 else
 	echo "skip: go not installed"
 fi
