@@ -281,7 +281,13 @@ static int render_diff(const report_options *o, const size_t *views, size_t nvie
 		fprintf(stderr, "ctrace: %s: %s\n", np->path, err.msg);
 	else if ((status = report_check_diff_totals(base, bi, np, ni)) == 0) {
 		int rc = ct_tree_diff(base->profile, fb, bi, np->profile, fn, ni, &t);
-		if (rc) {
+		if (rc == -EDOM) {
+			fprintf(stderr, "ctrace: cannot diff %s and %s: %s is in %s, %s in %s\n",
+				base->path, np->path, base->path,
+				base->profile->sample_types[bi].unit, np->path,
+				np->profile->sample_types[ni].unit);
+			status = 1;
+		} else if (rc) {
 			fprintf(stderr, "ctrace: cannot diff %s and %s: %s\n", base->path, np->path,
 				strerror(-rc));
 			status = 1;

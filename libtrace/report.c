@@ -4,6 +4,7 @@
  * tree itself is built in tree.c.
  */
 #include "libtrace/report.h"
+#include "libtrace/units.h"
 
 #include <errno.h>
 #include <regex.h>
@@ -238,6 +239,27 @@ out:
 	return rc;
 }
 
+/* A diff's two columns in one unit, the finer of the two (milliseconds and nanoseconds:
+ * the milliseconds column times 10^6). -EDOM when the units measure different things
+ * (bytes and nanoseconds, count and anything), -ERANGE when a value would overflow. */
+static int diff_same_unit(ct_tree *t)
+{
+	int fam[2];
+	int64_t base[2] = {ct_units_in_base(t->cols[0].unit, &fam[0]),
+			   ct_units_in_base(t->cols[1].unit, &fam[1])};
+	if (!base[0] || !base[1] || fam[0] != fam[1])
+		return -EDOM;
+	uint32_t coarse = base[1] > base[0], fine = 1 - coarse;
+	int64_t f = base[coarse] / base[fine];
+	for (uint32_t i = 0; i < t->nnodes; i++) {
+		int64_t *c = &t->cum[i * 2 + coarse], *s = &t->self[i * 2 + coarse];
+		if (__builtin_mul_overflow(*c, f, c) || __builtin_mul_overflow(*s, f, s))
+			return -ERANGE;
+	}
+	t->cols[coarse].unit = t->cols[fine].unit; /* both interned in the tree */
+	return 0;
+}
+
 int ct_tree_diff(const ct_profile *base, const ct_filter *fbase, int base_index,
 		 const ct_profile *new_p, const ct_filter *fnew, int new_index, ct_tree **out)
 {
@@ -257,6 +279,8 @@ int ct_tree_diff(const ct_profile *base, const ct_filter *fbase, int base_index,
 		rc = ct_tree_add_profile(t, base, fbase, ibase);
 	if (!rc)
 		rc = ct_tree_finish(t);
+	if (!rc && strcmp(units[0], units[1]) != 0)
+		rc = diff_same_unit(t);
 	if (rc) {
 		ct_tree_free(t);
 		return rc;

@@ -109,7 +109,10 @@ int ct_tree_finish(ct_tree *t);
 int ct_tree_from_profile(const ct_profile *p, const ct_filter *f, ct_tree **out);
 
 /* Builds and finishes a diff tree: column 0 holds sample value new_index of new_p,
- * column 1 value base_index of base (each filtered by its own filter, may be NULL). */
+ * column 1 value base_index of base (each filtered by its own filter, may be NULL). Values
+ * of two units of one kind are brought to the finer one (milliseconds and nanoseconds:
+ * both columns in nanoseconds); -EDOM when the units measure different things, -ERANGE
+ * when a converted value would overflow. */
 int ct_tree_diff(const ct_profile *base, const ct_filter *fbase, int base_index,
 		 const ct_profile *new_p, const ct_filter *fnew, int new_index, ct_tree **out);
 

@@ -75,6 +75,33 @@ const char *ct_units_format(int64_t v, const char *unit, char *buf, size_t len)
 	return buf;
 }
 
+int64_t ct_units_in_base(const char *unit, int *family)
+{
+	static const struct {
+		const char *name;
+		int family;
+		int64_t base;
+	} units[] = {{"nanoseconds", 1, 1},
+		     {"microseconds", 1, 1000},
+		     {"milliseconds", 1, 1000000},
+		     {"seconds", 1, 1000000000},
+		     {"minutes", 1, 60000000000},
+		     {"hours", 1, 3600000000000},
+		     {"bytes", 2, 1},
+		     {"kilobytes", 2, 1ll << 10},
+		     {"megabytes", 2, 1ll << 20},
+		     {"gigabytes", 2, 1ll << 30},
+		     {"terabytes", 2, 1ll << 40},
+		     {"petabytes", 2, 1ll << 50}};
+	*family = 0;
+	for (size_t i = 0; unit && i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(unit, units[i].name) == 0) {
+			*family = units[i].family;
+			return units[i].base;
+		}
+	return 0;
+}
+
 int64_t ct_units_parse_duration(const char *v)
 {
 	char *end;

@@ -17,6 +17,11 @@
  * as "N unit". */
 const char *ct_units_format(int64_t v, const char *unit, char *buf, size_t len);
 
+/* How many of its family's smallest unit one unit is worth — nanoseconds for
+ * "nanoseconds".."hours", bytes for "bytes".."petabytes" (powers of 1024, as pprof) — with
+ * *family set to 1 (time) or 2 (size); 0 for a unit of neither ("count", "widgets"). */
+int64_t ct_units_in_base(const char *unit, int *family);
+
 /* Parses a duration: "1s", "500ms", "2m", "1h", or plain seconds ("0.25"). Returns it in
  * nanoseconds, 0 for "0", and -1 when v is not a duration. */
 int64_t ct_units_parse_duration(const char *v);

@@ -752,6 +752,36 @@ START_TEST(diff_same)
 }
 END_TEST
 
+/* A base in milliseconds against a profile in nanoseconds: compared in nanoseconds (the
+ * base's values times 10^6), not as numbers; bytes against nanoseconds: refused. */
+START_TEST(diff_units)
+{
+	ct_profile *ms = ct_profile_new(), *by = ct_profile_new();
+	ck_assert_int_eq(ct_profile_add_sample_type(ms, "samples", "count"), 0);
+	ck_assert_int_eq(ct_profile_add_sample_type(ms, "cpu", "milliseconds"), 0);
+	ck_assert_int_eq(ct_profile_add_sample_type(by, "cpu", "bytes"), 0);
+	uint32_t f = ct_profile_add_function(ms, "hash", "", "/src/hash.c", 1);
+	ct_line l = {.function = f, .line = 12};
+	uint32_t loc = ct_profile_add_location(ms, 0, 0, &l, 1);
+	ck_assert_int_eq(ct_profile_add_sample(ms, &loc, 1, (int64_t[]){15, 150}, NULL, 0), 0);
+	ct_tree *t;
+	ck_assert_int_eq(ct_tree_diff(ms, NULL, 1, p, NULL, 1, &t), 0);
+	ck_assert_str_eq(t->cols[0].unit, "nanoseconds");
+	ck_assert_str_eq(t->cols[1].unit, "nanoseconds");
+	ck_assert_int_eq(ct_tree_total(t, 1), 150000000); /* 150 ms */
+	ck_assert_int_eq(ct_tree_total(t, 0), 150000000); /* the fixture's 15 x 10 ms */
+	ct_tree_free(t);
+	ck_assert_int_eq(ct_tree_diff(p, NULL, 1, ms, NULL, 1, &t), 0); /* the other way round */
+	ck_assert_int_eq(ct_tree_total(t, 0), 150000000);
+	ck_assert_int_eq(ct_tree_total(t, 1), 150000000);
+	ct_tree_free(t);
+	ck_assert_int_eq(ct_tree_diff(by, NULL, 0, p, NULL, 1, &t), -EDOM);
+	ck_assert_ptr_null(t);
+	ct_profile_free(ms);
+	ct_profile_free(by);
+}
+END_TEST
+
 START_TEST(units)
 {
 	char b[64];
@@ -780,7 +810,7 @@ static Suite *report_suite(void)
 				   filters, sample_index, folded_round_trip, folded_sanitizes,
 				   inlined_and_unsymbolized, escaping, html_packed_tree,
 				   html_resolution, svg_min_width, empty_profile, text_table, diff,
-				   diff_same, units);
+				   diff_same, diff_units, units);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	return s;
 }
