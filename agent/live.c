@@ -216,6 +216,13 @@ static void serve_cpu(const ct_http_req *req, ct_http_resp *r)
 	ct_profile_free(p0);
 	p1->time_nanos = start;
 	p1->duration_nanos = sec * 1000000000;
+	int64_t n = 0;
+	for (size_t i = 0; i < p1->nsamples; i++)
+		n += p1->samples[i].values[0];
+	char c[64];
+	snprintf(c, sizeof(c), "ctrace: %lld samples in these %lld s", (long long)n,
+		 (long long)sec);
+	ct_profile_add_comment(p1, c);
 	send_profile(r, p1, "profile");
 }
 

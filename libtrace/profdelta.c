@@ -6,6 +6,7 @@
  * then takes away its key's remaining total. O(samples × depth).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,5 +139,16 @@ int ct_profile_subtract(ct_profile *cur, const ct_profile *base)
 	cur->nsamples = kept;
 	free(t);
 	free(vals);
+	/* A comment whose text changed between the two (a count of samples, events, waits)
+	 * speaks of the whole run so far, not of the difference: only unchanged ones stay. */
+	uint32_t nc = 0;
+	for (uint32_t i = 0; i < cur->ncomments; i++) {
+		bool same = false;
+		for (uint32_t j = 0; j < base->ncomments && !same; j++)
+			same = strcmp(cur->comments[i], base->comments[j]) == 0;
+		if (same)
+			cur->comments[nc++] = cur->comments[i];
+	}
+	cur->ncomments = nc;
 	return 0;
 }

@@ -16,8 +16,10 @@
 
 /* Subtracts from each sample of cur the values of base's samples with the same stack and
  * labels (base's total for that key is taken once, from the first such sample of cur),
- * then drops the samples of cur whose values are all zero. Both must have the same
- * sample types. 0, -EINVAL (different sample types) or -ENOMEM. */
+ * then drops the samples of cur whose values are all zero, and the comments of cur that
+ * base does not have word for word (counts over the whole run so far, which say nothing of
+ * the difference). Both must have the same sample types. 0, -EINVAL (different sample
+ * types) or -ENOMEM. */
 int ct_profile_subtract(ct_profile *cur, const ct_profile *base);
 
 #endif

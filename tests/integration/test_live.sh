@@ -71,7 +71,13 @@ wait $MUTEX || { cat "$TMP/mutex.err"; fail "go tool pprof /mutex?seconds=2 fail
 grep -q 'live_hot_spin' "$TMP/cpu.raw" || { head -40 "$TMP/cpu.raw"; fail "CPU profile does not name live_hot_spin"; }
 grep -q '^Duration: 2s' "$TMP/cpu.raw" || fail "CPU profile is not 2 s long"
 grep -q 'thread:\[hot\]' "$TMP/cpu.raw" || fail "CPU samples lack the thread label"
-ok "go tool pprof -raw /profile?seconds=2 names the hot function"
+# Its comments count its own samples, not the run's so far (they once said "1973 samples"
+# over 106).
+n=$(sed -n 's/^Comment: ctrace: \([0-9]*\) samples in these 2 s$/\1/p' "$TMP/cpu.raw")
+sum=$(awk '/^samples\/count/ {on=1; next} /^Locations/ {on=0} on && $2 ~ /:$/ {t += $1} END {print t + 0}' "$TMP/cpu.raw")
+[ -n "$n" ] && [ "$n" = "$sum" ] || { grep Comment "$TMP/cpu.raw"; fail "CPU profile says '$n' samples, holds $sum"; }
+! grep -q '^Comment: ctrace: unwound' "$TMP/cpu.raw" || fail "CPU profile: the run's unwind counts as its comment"
+ok "go tool pprof -raw /profile?seconds=2 names the hot function; its comment counts its $sum samples"
 awk '/flat%/ {on=1; next} on && NR > 0 {print; exit}' "$TMP/mutex.top" | grep -q live_lock_holder ||
 	{ cat "$TMP/mutex.top"; fail "mutex delay's top entry is not the holder live_lock_holder"; }
 ok "mutex?seconds=2 -sample_index=delay: the holder live_lock_holder on top"
