@@ -286,7 +286,8 @@ static int pair_report(const report_ctx *c, bool heap)
 	const char *second = heap ? CT_FILE_HEAP_PEAK : CT_FILE_BLOCK;
 	const char *path = c->in->path;
 	if (c->in->kind == REPORT_IN_PROFILE) {
-		bool is_block = c->in->name && strcmp(c->in->name->file, CT_FILE_BLOCK) == 0;
+		bool is_block = c->in->name ? strcmp(c->in->name->file, CT_FILE_BLOCK) == 0
+					    : ct_lock_is_block(c->in->profile, c->in->path);
 		(!heap && is_block ? &b : &a)->profile = c->in->profile;
 	} else if (!open_optional(path, first, &a) || !open_optional(path, second, &b)) {
 		status = 1;

@@ -317,6 +317,29 @@ static int lr_reason_table(FILE *out, const lr_prof *bp, int top)
 	return rc;
 }
 
+bool ct_lock_is_block(const ct_profile *p, const char *name)
+{
+	for (size_t i = 0; p && i < p->nsamples; i++)
+		for (uint32_t l = 0; l < p->samples[i].nlabels; l++)
+			if (strcmp(p->samples[i].labels[l].key, "reason") == 0)
+				return true;
+	for (size_t i = 0; p && i < p->nsamples; i++)
+		if (p->samples[i].nlabels)
+			return false; /* labelled, and none says why: ctrace's mutex profile */
+	const char *base = name ? strrchr(name, '/') : NULL;
+	return name && strstr(base ? base + 1 : name, "block") != NULL;
+}
+
+/* Whether any sample says its longest wait (else "longest" is each stack's mean). */
+static bool lr_has_max(const ct_profile *p)
+{
+	for (size_t i = 0; p && i < p->nsamples; i++)
+		for (uint32_t l = 0; l < p->samples[i].nlabels; l++)
+			if (strcmp(p->samples[i].labels[l].key, "max_wait") == 0)
+				return true;
+	return !p || !p->nsamples;
+}
+
 int ct_lock_report(FILE *out, const ct_profile *mutex, const ct_profile *block, int top)
 {
 	if (!mutex && !block)
@@ -327,6 +350,8 @@ int ct_lock_report(FILE *out, const ct_profile *mutex, const ct_profile *block, 
 	if ((mutex && mp.delay < 0) || (block && bp.delay < 0))
 		return -EINVAL; /* not a mutex or block profile */
 	int rc = 0;
+	if (!lr_has_max(mutex) || !lr_has_max(block))
+		fprintf(out, "(no max_wait labels: \"longest\" and \"max wait\" are mean waits)\n");
 	if (mp.p || bp.p)
 		rc = lr_lock_table(out, &mp, &bp, top);
 	if (rc == 0 && bp.p) {

@@ -18,6 +18,7 @@
 #ifndef CT_LOCKREPORT_H
 #define CT_LOCKREPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "libtrace/profile.h"
@@ -29,5 +30,10 @@
  * 0, -EINVAL when both are NULL or one given has no `delay` sample type (not a mutex or
  * block profile), -ENOMEM, or -EIO when writing failed. */
 int ct_lock_report(FILE *out, const ct_profile *mutex, const ct_profile *block, int top);
+
+/* Whether p reads as a block profile (waits, charged to the waiting stack) rather than a
+ * mutex profile (charged to the holder): its samples carry a reason label (ctrace's), or,
+ * for a profile without labels (Go's), name's base name says "block". */
+bool ct_lock_is_block(const ct_profile *p, const char *name);
 
 #endif

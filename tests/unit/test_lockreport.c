@@ -171,7 +171,31 @@ START_TEST(test_unlabelled_and_unsymbolized)
 	ck_assert_ptr_nonnull(strstr(out, "  -                  lock              7           -"));
 	ck_assert_ptr_nonnull(strstr(out, "0x401000 < 0x402000"));
 	ck_assert_ptr_null(strstr(out, "Blocking by reason"));
+	/* No max_wait labels: the "longest" figures are means, and the report says so. */
+	ck_assert_ptr_nonnull(strstr(out, "are mean waits"));
+	/* Without labels only a name can tell a block profile from a mutex profile. */
+	ck_assert(!ct_lock_is_block(m, "/tmp/pprof.prog.contentions.delay.001.pb.gz"));
+	ck_assert(ct_lock_is_block(m, "/tmp/go-block.pb.gz"));
+	ck_assert(!ct_lock_is_block(m, "/tmp/block/mutex.pb.gz"));
 	free(out);
+	ct_profile_free(m);
+}
+END_TEST
+
+/* ctrace's block profile is one by its reason labels, whatever the file is called; its
+ * mutex profile (lock labels, no reason) is not, even named "block". */
+START_TEST(test_is_block)
+{
+	ct_profile *b = contention_profile(), *m = contention_profile();
+	sample(b, "take_a", "worker", 1, 1000, "mutex", "0xa000", 1000);
+	sample(m, "slow", "worker", 1, 1000, NULL, "0xa000", 1000);
+	ck_assert(ct_lock_is_block(b, "myblock_copy.pb.gz"));
+	ck_assert(ct_lock_is_block(b, "renamed.pb.gz"));
+	ck_assert(!ct_lock_is_block(m, "block.pb.gz.bak"));
+	char *out = pfix_report(ct_lock_report, NULL, b, 5, 0);
+	ck_assert_ptr_null(strstr(out, "are mean waits"));
+	free(out);
+	ct_profile_free(b);
 	ct_profile_free(m);
 }
 END_TEST
@@ -201,7 +225,7 @@ static Suite *lockreport_suite(void)
 {
 	return CT_CHECK_SUITE("lockreport", test_lock_table_joined, test_top_bounds_lists,
 			      test_top_bounds_reasons, test_many_rows,
-			      test_unlabelled_and_unsymbolized, test_errors);
+			      test_unlabelled_and_unsymbolized, test_is_block, test_errors);
 }
 
 CT_CHECK_MAIN(lockreport_suite)
