@@ -319,6 +319,15 @@ struct record_args {
 	char **cmd; /* CMD [ARGS...], NULL-terminated */
 };
 
+/* Whether s is a whole decimal number in lo..hi, as the agent reads its settings. */
+static bool whole_in(const char *s, uint64_t lo, uint64_t hi)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	return *s >= '0' && *s <= '9' && !*end && !errno && x >= lo && x <= hi;
+}
+
 /* Parses argv into a; returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
@@ -346,7 +355,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'F':
 			a->hz = optarg;
-			if (atoi(optarg) <= 0 || atoi(optarg) > 100000) {
+			if (!whole_in(optarg, 1, 100000)) {
 				fprintf(stderr,
 					"ctrace: -F wants a frequency in Hz (1..100000), "
 					"not '%s'\n",
@@ -371,6 +380,13 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'r':
 			a->heap_rate = optarg;
+			if (!whole_in(optarg, 1, UINT64_MAX)) {
+				fprintf(stderr,
+					"ctrace: --heap-rate wants the mean bytes between samples "
+					"(1 for every allocation), not '%s'\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'H':
 			a->http = optarg;

@@ -328,6 +328,11 @@ int report_run(const report_options *o, const char *path)
 			status = render_diff(o, views, n, &base, &in);
 	} else {
 		status = report_input_open(&in, path);
+		if (!status && o->profile && in.kind != REPORT_IN_DIR) {
+			fprintf(stderr, "ctrace: -p %s picks a profile of a directory; %s is %s\n",
+				o->profile, in.path, kind_name(in.kind));
+			status = 2;
+		}
 		if (!status)
 			status = render(o, views, n, &in);
 	}
@@ -368,6 +373,17 @@ static void output_identity(const char *path, char *buf, size_t len)
 /* Two views writing to one path would overwrite each other: refused. Returns 0 or 2. */
 static int check_outputs(const report_options *o)
 {
+	bool flame = false;
+	for (size_t i = 0; i < report_nviews; i++)
+		flame |= o->view_arg[i] && report_views[i].option &&
+			 strcmp(report_views[i].option, "flame") == 0;
+	if (!flame && (o->icicle || o->min_width >= 0 || o->title)) {
+		fprintf(stderr, "ctrace: %s shapes a flame graph: give --flame OUT too\n",
+			o->icicle  ? "--icicle"
+			: o->title ? "--title"
+				   : "--min-width");
+		return 2;
+	}
 	for (size_t i = 0; i < report_nviews; i++) {
 		if (!o->view_arg[i] || !report_views[i].writes_file)
 			continue;

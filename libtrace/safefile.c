@@ -4,9 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,30 +37,39 @@ int ct_safefile_open(ct_safefile *sf, const char *path)
 	return -EEXIST;
 }
 
+/* The names of an fd the process holds: /dev/stdout, /dev/fd/N, /proc/self/fd/N. */
+static bool names_own_fd(const char *path)
+{
+	static const char *const pre[] = {"/dev/fd/", "/proc/self/fd/", "/dev/stdout",
+					  "/dev/stderr"};
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		if (strncmp(path, pre[i], strlen(pre[i])) == 0)
+			return true;
+	return false;
+}
+
 int ct_safefile_open_named(ct_safefile *sf, const char *path)
 {
 	struct stat st, lst;
-	char real[PATH_MAX];
+	if (lstat(path, &lst) != 0 || (S_ISLNK(lst.st_mode) && !names_own_fd(path)))
+		return ct_safefile_open(sf, path); /* new, or a symlink: replaced */
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return -EISDIR;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		sf->direct = 1;
-		sf->tmp[0] = 0;
-		if (snprintf(sf->path, sizeof(sf->path), "%s", path) >= (int)sizeof(sf->path))
-			return -ENAMETOOLONG;
-		int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
-			return -errno;
-		if (!(sf->f = fdopen(fd, "w"))) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		return 0;
+	if (stat(path, &st) != 0 || (S_ISREG(st.st_mode) && !names_own_fd(path)))
+		return ct_safefile_open(sf, path);
+	sf->direct = 1; /* a device, a FIFO, a socket, an fd of ours: written in place */
+	sf->tmp[0] = 0;
+	if (snprintf(sf->path, sizeof(sf->path), "%s", path) >= (int)sizeof(sf->path))
+		return -ENAMETOOLONG;
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (!(sf->f = fdopen(fd, "w"))) {
+		int e = errno;
+		close(fd);
+		return -e;
 	}
-	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real))
-		return ct_safefile_open(sf, real); /* the file the link names, replaced */
-	return ct_safefile_open(sf, path);
+	return 0;
 }
 
 int ct_safefile_close(ct_safefile *sf, int rc)

@@ -4,7 +4,7 @@
  * O_CREAT|O_EXCL|O_NOFOLLOW (a planted file or symlink makes the open fail instead of
  * redirecting the write), and is renamed over the path only when complete. A reader never
  * sees a half-written file, and a symlink at the path is replaced, never written through
- * (ct_safefile_open_named, for a path the user named, writes through and into devices).
+ * (ct_safefile_open_named, for a path the user named, writes into devices and FIFOs).
  *
  * Thread-safety: each ct_safefile is used by one thread; temporary names are unique per
  * process and call. Not async-signal-safe (stdio).
@@ -25,11 +25,12 @@ typedef struct {
  * or the open's errno). */
 int ct_safefile_open(ct_safefile *sf, const char *path);
 
-/* For a path the user named (a report's OUT): written where a shell's '>' would write —
- * in place when it is a device, a FIFO or another file that is not regular (/dev/null,
- * /dev/stdout, a process substitution's /dev/fd/N), which a rename would replace; through a
- * symlink to the file it names — and otherwise as ct_safefile_open. 0 or -errno
- * (-EISDIR for a directory). */
+/* For a path the user named (a report's OUT): as ct_safefile_open, except that a path that
+ * is itself a device, a FIFO or another file that is not regular (/dev/null, a FIFO made
+ * with mkfifo), or that names an fd of the process (/dev/stdout, /dev/fd/N, a shell's
+ * process substitution), is written in place, as a shell's '>' would, never replaced. A
+ * symlink elsewhere is replaced, as a planted one must be. 0 or -errno (-EISDIR for a
+ * directory). */
 int ct_safefile_open_named(ct_safefile *sf, const char *path);
 
 /* Finishes the file: when rc is 0 it is flushed, closed and renamed to its path; else (or

@@ -24,6 +24,17 @@ for addr in bogus 10.1.2.3:80 unix:; do
 done
 ok "--http with a bad, remote or empty address refused before running"
 
+# -F and --heap-rate the agent would not take as given: refused before running (they once
+# ran, then warned that the default had been used instead).
+for opt in "-F 1.5" "-F 0" "-F 99x" "--heap-rate 0" "--heap-rate -1" "--heap-rate 4k"; do
+	# shellcheck disable=SC2086 # $opt is an option and its value
+	run_status "$CTRACE" record -o "$TMP/opt" $opt -- touch "$TMP/ran" 2> "$TMP/opt.err"
+	[ "$st" -eq 2 ] && [ "$(wc -l < "$TMP/opt.err")" -eq 1 ] ||
+		{ cat "$TMP/opt.err"; fail "$opt: status $st, want 2 and one line"; }
+	[ ! -e "$TMP/ran" ] || fail "$opt: the program ran"
+done
+ok "-F and --heap-rate values the agent would not take: refused before running"
+
 # The agent alone: a typo is logged (CTRACE_VERBOSE) and the names it knows still apply.
 CTRACE_OUT=$TMP/agent CTRACE_MODES=cpu,hepa CTRACE_VERBOSE=1 \
 	LD_PRELOAD=$CT_BUILD/lib/libctrace.so "$SAMPLES/cpu_hot" 0.2 > /dev/null 2> "$TMP/agent.err" ||

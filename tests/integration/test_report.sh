@@ -202,6 +202,14 @@ grep -q '^== heap.pb.gz ==' "$TMP/dir.txt" || fail "directory: no heap section"
 grep -q -- '--flame OUT.svg|OUT.html' "$TMP/dir.txt" || fail "directory: views not listed"
 "$CTRACE" report -p heap --flame "$TMP/dirheap.svg" "$TMP/out" || fail "directory -p heap"
 grep -q 'inuse_space' "$TMP/dirheap.svg" || fail "directory -p heap drew another profile"
+# Options that would be ignored are refused: -p with a profile file (it showed the file's
+# own profile), flame-graph options without --flame.
+for opt in "-p heap $TMP/out/cpu.pb.gz" "--icicle $TMP/out" "--title T $TMP/out" "--min-width 1 $TMP/out"; do
+	# shellcheck disable=SC2086 # $opt is options and the input
+	run_status "$CTRACE" report $opt > /dev/null 2> "$TMP/opt.err"
+	[ "$st" -eq 2 ] && [ "$(wc -l < "$TMP/opt.err")" -eq 1 ] ||
+		{ cat "$TMP/opt.err"; fail "report $opt: status $st, want 2 and one line"; }
+done
 ok "directory summary"
 
 # --- errors -----------------------------------------------------------------------------------
