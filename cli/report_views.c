@@ -217,6 +217,15 @@ static int check_flame(const char *arg)
 
 static int flame(const report_ctx *c, uint32_t col, int32_t base_col)
 {
+	const ct_profile *p = c->in->profile;
+	for (size_t i = 0; base_col < 0 && p && i < p->nsamples; i++)
+		if (p->samples[i].values[col] < 0) {
+			fprintf(stderr,
+				"ctrace: cannot draw %s as a flame graph: it holds negative values "
+				"(a difference of two profiles); --diff BASE NEW draws one\n",
+				c->in->path);
+			return 1;
+		}
 	/* .svg or '-' (SVG on standard output), else .html: checked with the options */
 	bool svg = report_ends_with(c->arg, ".svg") || strcmp(c->arg, "-") == 0;
 	ct_flame_opts fo;

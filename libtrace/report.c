@@ -295,10 +295,15 @@ static int cmp_top(const void *a, const void *b, void *arg)
 {
 	const ct_tree *t = arg;
 	const ct_top_entry *x = a, *y = b;
-	if (x->flat != y->flat)
-		return x->flat > y->flat ? -1 : 1;
-	if (x->cum != y->cum)
-		return x->cum > y->cum ? -1 : 1;
+	/* By magnitude, as pprof: a diff profile's largest decrease is a large entry. */
+	uint64_t fx = x->flat < 0 ? -(uint64_t)x->flat : (uint64_t)x->flat;
+	uint64_t fy = y->flat < 0 ? -(uint64_t)y->flat : (uint64_t)y->flat;
+	uint64_t cx = x->cum < 0 ? -(uint64_t)x->cum : (uint64_t)x->cum;
+	uint64_t cy = y->cum < 0 ? -(uint64_t)y->cum : (uint64_t)y->cum;
+	if (fx != fy)
+		return fx > fy ? -1 : 1;
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
 	return strcmp(t->frames[x->frame].name, t->frames[y->frame].name);
 }
 

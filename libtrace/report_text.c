@@ -9,14 +9,18 @@
 
 #include "libtrace/units.h"
 
+/* A share of total, as a magnitude (pprof's Percentage: a decrease is a share too). */
 static double pct(int64_t v, int64_t total)
 {
-	return total ? 100.0 * (double)v / (double)total : 0.0;
+	double r = total ? 100.0 * (double)v / (double)total : 0.0;
+	return r < 0 ? -r : r;
 }
 
 /* A percentage as pprof prints it: "100%", "0%", else two decimals. */
 static const char *fmt_pct(double v, char *buf, size_t len)
 {
+	if (v == 0.0)
+		v = 0.0; /* never "-0%" */
 	if (v == 100.0 || v == 0.0)
 		snprintf(buf, len, "%.0f%%", v);
 	else
@@ -64,6 +68,24 @@ static void print_header(FILE *out, const ct_profile *p, const ct_text_opts *o, 
 		fprintf(out, "Comment: %s\n", p->comments[i]);
 }
 
+int64_t ct_report_total(const ct_profile *p, uint32_t col)
+{
+	uint64_t all = 0, base = 0;
+	for (size_t k = 0; k < p->nsamples; k++) {
+		const ct_sample *s = &p->samples[k];
+		int64_t v = s->values[col];
+		uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+		all += m;
+		for (uint32_t l = 0; l < s->nlabels; l++)
+			if (strcmp(s->labels[l].key, "pprof::base") == 0) {
+				base += m;
+				break;
+			}
+	}
+	uint64_t t = base ? base : all;
+	return t > INT64_MAX ? INT64_MAX : (int64_t)t;
+}
+
 int ct_report_text(FILE *out, const ct_profile *p, const ct_tree *t, uint32_t col,
 		   const ct_text_opts *o)
 {
@@ -78,9 +100,7 @@ int ct_report_text(FILE *out, const ct_profile *p, const ct_tree *t, uint32_t co
 		return rc;
 	print_header(out, p, o, col);
 	const char *unit = p->sample_types[col].unit;
-	int64_t total = 0, kept = ct_tree_total(t, col);
-	for (size_t k = 0; k < p->nsamples; k++)
-		total += p->samples[k].values[col];
+	int64_t total = ct_report_total(p, col), kept = ct_tree_total(t, col);
 	char a[64], b[64], c[64];
 	/* pprof sample records (one per distinct stack and labels), not the "samples" value
 	 * of the Totals line: a record may stand for many samples. */

@@ -23,6 +23,11 @@ typedef struct {
 	bool filtered;	    /* the tree was built with a filter: say how much was kept */
 } ct_text_opts;
 
+/* The total that shares are of, as pprof computes it: the sum of the values' magnitudes
+ * (a diff profile's decreases count too), or, when samples carry Go's "pprof::base" label
+ * (go tool pprof -diff_base's output), that sum over those base samples. */
+int64_t ct_report_total(const ct_profile *p, uint32_t col);
+
 /* Prints the header and top table of p, aggregated into t (built from p with one column
  * per sample type, ct_tree_from_profile), for sample type col. 0 or -errno. */
 int ct_report_text(FILE *out, const ct_profile *p, const ct_tree *t, uint32_t col,

@@ -782,6 +782,41 @@ START_TEST(diff_units)
 }
 END_TEST
 
+/* A difference of two profiles (go tool pprof -proto -diff_base): values of both signs.
+ * As pprof: the total is the sum of magnitudes, rows go by magnitude, shares are
+ * magnitudes; with "pprof::base" samples the total is theirs. */
+START_TEST(negative_values)
+{
+	ct_profile *d = ct_profile_new();
+	ck_assert_int_eq(ct_profile_add_sample_type(d, "cpu", "nanoseconds"), 0);
+	uint32_t fa = ct_profile_add_function(d, "shrunk", "", "/src/a.c", 1);
+	uint32_t fb = ct_profile_add_function(d, "grew", "", "/src/b.c", 1);
+	ct_line la = {.function = fa, .line = 1}, lb = {.function = fb, .line = 2};
+	uint32_t a = ct_profile_add_location(d, 0, 0, &la, 1),
+		 b = ct_profile_add_location(d, 0, 0, &lb, 1);
+	ck_assert_int_eq(ct_profile_add_sample(d, &a, 1, (int64_t[]){-300000000}, NULL, 0), 0);
+	ck_assert_int_eq(ct_profile_add_sample(d, &b, 1, (int64_t[]){100000000}, NULL, 0), 0);
+	ck_assert_int_eq(ct_report_total(d, 0), 400000000);
+	ct_tree *t;
+	ck_assert_int_eq(ct_tree_from_profile(d, NULL, &t), 0);
+	ct_check_mem mem;
+	FILE *f = ct_check_mem_open(&mem);
+	ck_assert_int_eq(ct_report_text(f, d, t, 0, NULL), 0);
+	char *buf = ct_check_mem_close(&mem);
+	ck_assert_msg(strstr(buf, "Total: 400ms in 2 records"), "%s", buf);
+	char *shrunk = strstr(buf, "  shrunk\n"), *grew = strstr(buf, "  grew\n");
+	ck_assert(shrunk && grew && shrunk < grew); /* the larger magnitude first */
+	ck_assert_msg(strstr(buf, "    -300ms 75.00% 75.00%     -300ms 75.00%  shrunk"), "%s", buf);
+	ck_assert_ptr_null(strstr(buf, "-0%"));
+	free(buf);
+	ct_tree_free(t);
+	ct_label base = {.key = "pprof::base", .str = "true"};
+	ck_assert_int_eq(ct_profile_add_sample(d, &b, 1, (int64_t[]){-50000000}, &base, 1), 0);
+	ck_assert_int_eq(ct_report_total(d, 0), 50000000);
+	ct_profile_free(d);
+}
+END_TEST
+
 START_TEST(units)
 {
 	char b[64];
@@ -810,7 +845,7 @@ static Suite *report_suite(void)
 				   filters, sample_index, folded_round_trip, folded_sanitizes,
 				   inlined_and_unsymbolized, escaping, html_packed_tree,
 				   html_resolution, svg_min_width, empty_profile, text_table, diff,
-				   diff_same, diff_units, units);
+				   diff_same, diff_units, negative_values, units);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	return s;
 }
