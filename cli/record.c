@@ -29,6 +29,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +148,14 @@ static void print_summary(const char *dir)
 	}
 	if (rc == -EINVAL) {
 		fprintf(stderr, "ctrace: cannot read %s: %s\n", path, err.msg);
+		return;
+	}
+	struct statvfs vs;
+	if (rc && statvfs(dir, &vs) == 0 && (uint64_t)vs.f_bavail * vs.f_frsize < 256 * 1024) {
+		fprintf(stderr,
+			"ctrace: the agent wrote no summary to %s: its file system is full "
+			"(%llu KiB free)\n",
+			dir, (unsigned long long)((uint64_t)vs.f_bavail * vs.f_frsize / 1024));
 		return;
 	}
 	if (rc) {

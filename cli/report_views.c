@@ -164,8 +164,24 @@ static int text_dir(const report_ctx *c)
 	struct stat st;
 	snprintf(trace, sizeof(trace), "%s/%s", c->in->path, CT_FILE_TRACE);
 	if (!found && stat(trace, &st) == 0 && S_ISREG(st.st_mode)) {
-		printf("%s holds no profile (recorded with -e sched), only its trace.\n",
-		       c->in->path); /* then the trace and the views, as below */
+		/* Why: the summary says whether profiles were asked for and failed. */
+		char path[8192];
+		ct_summary sum;
+		ct_error err = {.offset = -1};
+		snprintf(path, sizeof(path), "%s/%s", c->in->path, CT_FILE_SUMMARY);
+		int rs = ct_summary_read(path, &sum, &err);
+		if (rs == 0 && sum.errors[0])
+			printf("%s holds no profile, only its trace: the agent could not write "
+			       "them "
+			       "(%.*s)\n",
+			       c->in->path, (int)strcspn(sum.errors, "\n"), sum.errors);
+		else if (rs == 0)
+			printf("%s holds no profile (recorded with -e sched), only its trace.\n",
+			       c->in->path); /* then the trace and the views, as below */
+		else
+			printf("%s holds no profile and no summary, only its trace: the recording "
+			       "did not end normally (the program killed, or the disk full)\n",
+			       c->in->path);
 	} else if (!found) {
 		report_input none;
 		return report_input_pick(c->o, c->in, &none);

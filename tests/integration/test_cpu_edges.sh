@@ -231,3 +231,18 @@ grep -q "ctrace: agent: cannot write cpu.pb.gz: File too large" "$TMP/full.err" 
 [ ! -e "$TMP/full/cpu.pb.gz" ] || fail "a partial cpu.pb.gz was left behind"
 ls "$TMP/full" | grep -q tmp && fail "temporary files left behind"
 ok "full disk: reported, no partial files"
+# A file system really full (a 20 KiB tmpfs, where mounting one is allowed): record names
+# it as the reason summary.txt is missing, and report DIR does not take the lone trace for
+# a recording made with -e sched.
+mkdir "$TMP/tiny"
+if mount -t tmpfs -o size=20k tmpfs "$TMP/tiny" 2> /dev/null; then
+	"$CTRACE" record -o "$TMP/tiny/r" -- "$SAMPLES/cpu_hot" 0.3 > /dev/null 2> "$TMP/tiny.err" ||
+		true
+	"$CTRACE" report "$TMP/tiny/r" > "$TMP/tiny.rep" 2>&1 || true
+	umount "$TMP/tiny"
+	grep -q "no summary.*file system is full" "$TMP/tiny.err" ||
+		{ cat "$TMP/tiny.err"; fail "tiny tmpfs: the full disk not named"; }
+	! grep -q "recorded with -e sched" "$TMP/tiny.rep" ||
+		{ cat "$TMP/tiny.rep"; fail "tiny tmpfs: report took the lone trace for -e sched"; }
+	ok "a full file system: named by record; report DIR does not guess -e sched"
+fi
