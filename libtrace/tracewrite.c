@@ -337,6 +337,15 @@ static uint32_t chunk_stack(ct_tw *w, uint32_t id, bool exact)
 	return ++w->nchunk_stacks;
 }
 
+/* Whether stack id ends in the agent's 0 sentinel: its leaf PC is exact, not a return
+ * address (a sample's; an ending thread's start routine, named by its join's unblock). */
+static bool sentinel_ended(const ct_tw *w, uint32_t id)
+{
+	const uintptr_t *pcs;
+	int depth = id && w->stacks ? ct_stacks_get(w->stacks, id, &pcs) : 0;
+	return depth > 1 && pcs[depth - 1] == 0;
+}
+
 /* The module holding addr, or -1. */
 static int find_mod(const ct_tw *w, uint64_t addr)
 {
@@ -493,7 +502,9 @@ static int prepare(ct_tw *w, uint64_t now, uint64_t *t0, uint64_t *t1)
 		ct_tw__sort_batch(bt->ev, bt->n, w->sort_tmp);
 		for (size_t j = 0; j < bt->n; j++) {
 			tw_ev *e = &bt->ev[j];
-			e->stack = chunk_stack(w, e->stack, e->kind == CT_EV_SAMPLE);
+			e->stack =
+				chunk_stack(w, e->stack,
+					    e->kind == CT_EV_SAMPLE || sentinel_ended(w, e->stack));
 			if (e->stack == UINT32_MAX)
 				return -ENOMEM;
 		}
