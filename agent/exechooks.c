@@ -26,6 +26,11 @@
  * program gets makes of its recording: none (no libctrace.so in LD_PRELOAD: `env -i`, a
  * sandbox), disabled, or into another directory (a nested `ctrace record`).
  *
+ * daemon() is interposed too: glibc's forks and ends the parent with its own internal
+ * _exit, which no hook sees, so the parent's recording was never written (and `ctrace
+ * record` blamed a kill or a full disk). Ours does what glibc's does with the exported
+ * calls: the parent leaves through the _exit hook, which writes its files.
+ *
  * A relative CTRACE_OUT (or none) reaches the exec'd program as DIR's absolute path, so a
  * `cd` before the exec keeps one recording; this part runs in vfork children too (a
  * shell's, on the stack, touching nothing else: they share the parent's memory).
@@ -436,4 +441,35 @@ int ct_out_claim(void)
 	snprintf(ct_cfg.out_dir + len, sizeof(ct_cfg.out_dir) - len, "/%d", (int)getpid());
 	ct_exec_set_aside(1);
 	return 1;
+}
+
+CT_EXPORT int daemon(int nochdir, int noclose)
+{
+	switch (fork()) {
+	case -1:
+		return -1;
+	case 0:
+		break;
+	default:
+		_exit(0); /* the hook: this image's recording is written */
+	}
+	if (setsid() == -1)
+		return -1;
+	if (!nochdir)
+		(void)chdir("/");
+	if (!noclose) { /* as glibc: stdin, stdout and stderr on /dev/null, if it is one */
+		struct stat st;
+		int fd = open("/dev/null", O_RDWR); /* 0..2 when one is closed: no CLOEXEC */
+		if (fd == -1 || fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
 }

@@ -124,3 +124,35 @@ for i in 1 2 3 4 5 6; do
 		fail "exec from a signal handler, run $i: status $st (124: hung)"
 done
 ok "an exec from a signal handler interrupting malloc never hangs (6 runs)"
+
+# daemon(): glibc's ends the parent with its internal _exit, which no hook sees; the agent's
+# own daemon() leaves through the _exit hook, so the parent's recording is written (it was
+# lost, and record blamed a kill or a full disk), and the daemon does as glibc's.
+cat > "$TMP/dmn.c" <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+static volatile double sink;
+int main(int argc, char **argv)
+{
+	(void)argc;
+	for (volatile long i = 0; i < 100000000; i++)
+		sink += i;
+	int out = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (daemon(0, 0) != 0)
+		return 1;
+	char cwd[256];
+	dprintf(out, "daemon cwd=%s stdin=%s sid=%d\n", getcwd(cwd, sizeof(cwd)),
+		isatty(0) ? "tty" : "devnull", getsid(0) == getpid());
+	return 0;
+}
+C
+${CC:-cc} -O1 -o "$TMP/dmn" "$TMP/dmn.c" || fail "cannot build dmn"
+"$TMP/dmn" "$TMP/dmn-bare.txt"
+"$CTRACE" record -o "$TMP/dm" -- "$TMP/dmn" "$TMP/dmn-rec.txt" 2> "$TMP/dm.err" || fail "record dmn"
+for i in $(seq 1 50); do [ -s "$TMP/dmn-rec.txt" ] && [ -s "$TMP/dmn-bare.txt" ] && break; sleep 0.1; done
+cmp "$TMP/dmn-bare.txt" "$TMP/dmn-rec.txt" || fail "daemon(): '$(cat "$TMP/dmn-rec.txt")', bare '$(cat "$TMP/dmn-bare.txt")'"
+! grep -q "wrote no summary" "$TMP/dm.err" || { cat "$TMP/dm.err"; fail "daemon(): the parent's recording was lost"; }
+samples=$(sed -n 's/^samples=//p' "$TMP/dm/summary.txt")
+[ "${samples:-0}" -gt 5 ] || fail "daemon(): the parent's CPU not recorded ($samples samples)"
+ok "daemon(): the parent's recording written ($samples samples), the daemon as glibc's makes it"
