@@ -10,6 +10,45 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The stream over sf->fd: each failed write's errno is kept (sf->werr), so that a writer
+ * that saw only ferror (EIO) learns at the close why (ENOSPC, EFBIG, EPIPE). */
+static ssize_t sf_write(void *c, const char *buf, size_t n)
+{
+	ct_safefile *sf = c;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(sf->fd, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			sf->werr = w < 0 ? errno : EIO;
+			return done ? (ssize_t)done : -1;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+static int sf_close(void *c)
+{
+	ct_safefile *sf = c;
+	return close(sf->fd);
+}
+
+/* sf->f over fd (which it owns from now on, closed on failure). 0 or -errno. */
+static int sf_stream(ct_safefile *sf, int fd)
+{
+	sf->fd = fd;
+	sf->werr = 0;
+	cookie_io_functions_t io = {.write = sf_write, .close = sf_close};
+	sf->f = fopencookie(sf, "w", io);
+	if (sf->f)
+		return 0;
+	int e = errno;
+	close(fd);
+	return -e;
+}
+
 int ct_safefile_open(ct_safefile *sf, const char *path)
 {
 	static unsigned counter;
@@ -25,14 +64,10 @@ int ct_safefile_open(ct_safefile *sf, const char *path)
 			continue; /* a stale file from a recycled pid, or a planted one */
 		if (fd < 0)
 			return -errno;
-		sf->f = fdopen(fd, "w");
-		if (!sf->f) {
-			int e = errno;
-			close(fd);
+		int rc = sf_stream(sf, fd);
+		if (rc)
 			unlink(sf->tmp);
-			return -e;
-		}
-		return 0;
+		return rc;
 	}
 	return -EEXIST;
 }
@@ -62,14 +97,7 @@ int ct_safefile_open_named(ct_safefile *sf, const char *path)
 	if (snprintf(sf->path, sizeof(sf->path), "%s", path) >= (int)sizeof(sf->path))
 		return -ENAMETOOLONG;
 	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (!(sf->f = fdopen(fd, "w"))) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return 0;
+	return fd < 0 ? -errno : sf_stream(sf, fd);
 }
 
 int ct_safefile_close(ct_safefile *sf, int rc)
@@ -77,9 +105,11 @@ int ct_safefile_close(ct_safefile *sf, int rc)
 	if (!sf->f)
 		return rc ? rc : -EBADF;
 	if (fflush(sf->f) != 0 && !rc)
-		rc = -errno;
+		rc = -EIO;
 	if (fclose(sf->f) != 0 && !rc)
 		rc = -errno;
+	if (rc == -EIO && sf->werr) /* a writer saw ferror; the write said why */
+		rc = -sf->werr;
 	sf->f = NULL;
 	if (sf->direct)
 		return rc;

@@ -19,6 +19,7 @@ typedef struct {
 	char path[4096]; /* final name */
 	char tmp[4160];	 /* temporary name, removed on failure */
 	int direct;	 /* ct_safefile_open_named: written in place, nothing to rename */
+	int fd, werr;	 /* f's file, and the errno of its first failed write */
 } ct_safefile;
 
 /* Creates the temporary file for path (mode 0666 & ~umask). 0 or -errno (-ENAMETOOLONG,

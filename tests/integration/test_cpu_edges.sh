@@ -235,14 +235,20 @@ ok "full disk: reported, no partial files"
 # it as the reason summary.txt is missing, and report DIR does not take the lone trace for
 # a recording made with -e sched.
 mkdir "$TMP/tiny"
+"$CTRACE" record -q -o "$TMP/tv" -- "$SAMPLES/cpu_hot" 0.2 > /dev/null || fail "record cpu_hot"
 if mount -t tmpfs -o size=20k tmpfs "$TMP/tiny" 2> /dev/null; then
 	"$CTRACE" record -o "$TMP/tiny/r" -- "$SAMPLES/cpu_hot" 0.3 > /dev/null 2> "$TMP/tiny.err" ||
 		true
 	"$CTRACE" report "$TMP/tiny/r" > "$TMP/tiny.rep" 2>&1 || true
+	# A view's write error says ENOSPC (the HTML flame graph's once said EIO).
+	"$CTRACE" report --flame "$TMP/tiny/f.html" "$TMP/tv/cpu.pb.gz" 2> "$TMP/tv.err" || true
+	"$CTRACE" report --chrome "$TMP/tiny/c.json" "$TMP/tv" 2>> "$TMP/tv.err" || true
 	umount "$TMP/tiny"
+	[ "$(grep -c 'No space left on device' "$TMP/tv.err")" = 2 ] ||
+		{ cat "$TMP/tv.err"; fail "tiny tmpfs: a view's write error is not ENOSPC"; }
 	grep -q "no summary.*file system is full" "$TMP/tiny.err" ||
 		{ cat "$TMP/tiny.err"; fail "tiny tmpfs: the full disk not named"; }
 	! grep -q "recorded with -e sched" "$TMP/tiny.rep" ||
 		{ cat "$TMP/tiny.rep"; fail "tiny tmpfs: report took the lone trace for -e sched"; }
-	ok "a full file system: named by record; report DIR does not guess -e sched"
+	ok "a full file system: named by record and by report's views; report DIR does not guess -e sched"
 fi
