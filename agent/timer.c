@@ -6,10 +6,11 @@
  * randomized so threads do not tick in lockstep. Like the kernel does for perf samples,
  * the handler does not unwind: it copies the interrupted registers from the ucontext and
  * the live part of the stack (from the stack pointer up to the thread's stack top, at most
- * CTRACE_STACK_BYTES) into a ring record; the collector unwinds it with the same code as perf
- * samples. The handler is async-signal-safe: no malloc, no locks, no loader calls, errno
- * preserved. A program that already owns SIGPROF keeps it: we then use a real-time signal
- * nobody handles, or stay off and say why. A program that takes SIGPROF (or our real-time
+ * CTRACE_STACK_BYTES; on another stack — a coroutine's, a sigaltstack — CTRACE_STACK_BYTES
+ * read with process_vm_readv, which cannot fault) into a ring record; the collector unwinds it with
+ * the same code as perf samples. The handler is async-signal-safe: no malloc, no locks, no loader
+ * calls, errno preserved. A program that already owns SIGPROF keeps it: we then use a real-time
+ * signal nobody handles, or stay off and say why. A program that takes SIGPROF (or our real-time
  * signal) later — sigaction, signal, setitimer(ITIMER_PROF) — moves us to another free
  * real-time signal (sighooks.c): each thread re-arms its timer on the new signal at its
  * next tick, and ticks of ours still in flight on the old signal are recognised by their
@@ -20,8 +21,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -64,10 +67,12 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 	ucontext_t *uc = uc_;
 	const greg_t *g = uc->uc_mcontext.gregs;
 	uintptr_t sp = (uintptr_t)g[REG_RSP];
-	/* Copy only from a stack we know: a thread running on another stack (a coroutine,
-	 * sigaltstack) gives a leaf-only sample rather than a read of unknown memory. */
+	/* The thread's own stack is copied from sp to its top. Another stack (a coroutine's
+	 * on the heap, a sigaltstack) has no known top: it is read with process_vm_readv,
+	 * which stops at the end of the mapping instead of faulting. */
 	uintptr_t top = ct_tls_stack_top, lo = ct_tls_stack_lo;
-	size_t len = top && sp >= lo && sp < top ? top - sp : 0;
+	bool own = top && sp >= lo && sp < top;
+	size_t len = own ? top - sp : sp ? ct_cfg.stack_bytes : 0;
 	if (len > ct_cfg.stack_bytes)
 		len = ct_cfg.stack_bytes;
 	/* Registers, the thread's label set (read here: exact, and pushes need not record
@@ -87,7 +92,15 @@ static void handler(int sig, siginfo_t *si, void *uc_)
 			regs[8 + i] = (uint64_t)g[REG_R8 + i];
 		regs[16] = (uint64_t)g[REG_RIP];
 		regs[CT_NREGS] = CT_SAMPLE_LABELS | ct_ann_current();
-		memcpy(regs + CT_NREGS + 1, (const void *)sp, len);
+		uint8_t *copy = (uint8_t *)(regs + CT_NREGS + 1);
+		if (own) {
+			memcpy(copy, (const void *)sp, len);
+		} else if (len) {
+			struct iovec to = {copy, len}, from = {(void *)sp, len};
+			ssize_t got = process_vm_readv(getpid(), &to, 1, &from, 1, 0);
+			got = got < 0 ? 0 : got;
+			memset(copy + got, 0, len - (size_t)got); /* a 0 return address ends it */
+		}
 		/* POSIX CPU timers expire on scheduler ticks: at a frequency above the tick
 		 * rate one signal stands for several periods, which the overrun counts. */
 		int over = si && si->si_code == SI_TIMER ? si->si_overrun : 0;

@@ -176,6 +176,20 @@ for engine in timer perf; do
 done
 ok "sampling goes on after siglongjmp and setcontext restore an unblocking mask"
 
+# A coroutine's stack (makecontext, on the heap): its samples unwind through co_mid and
+# co_top under both engines (the timer engine cut them to the leaf: it copied only the
+# thread's own stack, and now reads another with process_vm_readv).
+for engine in timer perf; do
+	"$CTRACE" record -q -o "$TMP/co-$engine" -e cpu --sampler $engine -- "$PROGS/coroutine" \
+		> /dev/null 2> "$TMP/co.err" || { cat "$TMP/co.err"; fail "coroutine ($engine)"; }
+	"$CTRACE" report --folded - "$TMP/co-$engine/cpu.pb.gz" > "$TMP/co.folded" 2> /dev/null
+	all=$(awk '{t += $NF} END {print t + 0}' "$TMP/co.folded")
+	co=$(awk '/co_top;co_mid;co_leaf/ {t += $NF} END {print t + 0}' "$TMP/co.folded")
+	v=$(awk -v c="$co" -v a="$all" 'BEGIN {printf "%.0f", a ? 100 * c / a : 0}')
+	near "$v" 50 15 || { cat "$TMP/co.folded"; fail "$engine: co_top;co_mid;co_leaf has $v% of the samples, want ~50%"; }
+done
+ok "samples on a coroutine's stack unwind through it under both engines"
+
 # A program that installs a seccomp filter (on every thread, or with prctl on its own):
 # the agent writes its files just before and makes no system call after (a filter may
 # kill the process for one: the old agent's exit turned `exit 7` into SIGSYS). The work
