@@ -8,6 +8,7 @@
  * report` prints it — and blocks allocated before the loss that were not seen freed are
  * not in use but unknown (heapagg.h): a lost free never shows up as a leak.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,8 +29,33 @@ static uint64_t heap_rate;
 static uint64_t heap_start_ns;
 static uint64_t agg_errors;
 
+/* Set by heap_start when malloc is defined ahead of the agent: said in summary.txt. */
+static char bypass_note[224];
+
+/* Whether the malloc programs call is another object's than the agent's (the executable's
+ * own, or a library preloaded before the agent): its allocations never reach the hooks,
+ * and the heap profile is empty, or nearly, without this note. */
+static void check_bypass(void)
+{
+	Dl_info self, other;
+	void *mine = NULL, *used = dlsym(RTLD_DEFAULT, "malloc");
+	if (dladdr((void *)check_bypass, &self) && self.dli_fname) {
+		void *h = dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+		mine = h ? dlsym(h, "malloc") : NULL;
+		if (h)
+			dlclose(h);
+	}
+	if (!mine || !used || used == mine || !dladdr(used, &other))
+		return;
+	snprintf(bypass_note, sizeof(bypass_note),
+		 "malloc is defined by %.120s, ahead of the agent: allocations made through it "
+		 "do not reach the heap hooks",
+		 other.dli_fname && *other.dli_fname ? other.dli_fname : "the program itself");
+}
+
 static int heap_start(void)
 {
+	check_bypass();
 	heap_rate = ct_cfg.heap_rate ? ct_cfg.heap_rate : 512 * 1024;
 	ct_stackcache_init();
 	/* The reorder window must span what the rings can hold (2 x 4 MiB of 64-byte records
@@ -184,7 +210,7 @@ static int incomplete(const ct_heap_site *sites, size_t n, char *buf, size_t len
 
 const char *ct_heap_incomplete(void)
 {
-	return incomplete_note;
+	return bypass_note[0] ? bypass_note : incomplete_note;
 }
 
 /* One profile: alloc_* from every site, inuse_* now (or at the peak); NULL on ENOMEM. */

@@ -97,3 +97,32 @@ ok "stack cache: no disagreement with a full unwind (CTRACE_STACK_VERIFY), and i
 cmp -s "$TMP/off.out" "$TMP/known.bare" || fail "stdout differs with heap mode off"
 [ ! -e "$TMP/off/heap.pb.gz" ] || fail "heap.pb.gz written with heap mode off"
 ok "heap mode off writes no heap profile"
+
+# A program that defines malloc in its executable: its allocations never reach the hooks
+# (the loader binds everyone to its malloc). The heap profile was silently empty; now
+# record says why.
+cat > "$TMP/ownmalloc.c" <<'C'
+#include <stddef.h>
+#include <stdio.h>
+void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
+void __libc_free(void *);
+static long n;
+void *malloc(size_t s) { n++; return __libc_malloc(s); }
+void *calloc(size_t a, size_t b) { n++; return __libc_calloc(a, b); }
+void *realloc(void *p, size_t s) { n++; return __libc_realloc(p, s); }
+void free(void *p) { __libc_free(p); }
+int main(void)
+{
+	for (int i = 0; i < 1000; i++)
+		free(malloc(100));
+	printf("own malloc: %ld calls\n", n);
+	return 0;
+}
+C
+${CC:-cc} -O1 -fno-builtin -o "$TMP/ownmalloc" "$TMP/ownmalloc.c" || fail "cannot build ownmalloc"
+"$CTRACE" record -o "$TMP/own" -e heap -- "$TMP/ownmalloc" > /dev/null 2> "$TMP/own.err" || fail "ownmalloc failed"
+grep -q "heap profile incomplete: malloc is defined by $TMP/ownmalloc, ahead of the agent" "$TMP/own.err" ||
+	{ cat "$TMP/own.err"; fail "a program's own malloc: not said"; }
+"$CTRACE" record -o "$TMP/libc" -e heap -- "$SAMPLES/leak" > /dev/null 2> "$TMP/libc.err" || true
+! grep -q "malloc is defined by" "$TMP/libc.err" || fail "glibc's malloc taken for a program's own"
+ok "a malloc defined by the program itself: record says its allocations bypass the hooks"
