@@ -207,6 +207,9 @@ void ct_stack_bounds(void);
 void ct_on_agent_stack(void (*fn)(void));
 /* Appends to buf how many captures ct_stack_room refused, if any (summary.txt). */
 void ct_stack_room_warning(char *buf, size_t len);
+/* summary.txt's warning when a dlclosed module's addresses were taken by another module:
+ * samples taken in one are written under the other's mapping (modules.c). */
+void ct_modules_warning(char *buf, size_t len);
 extern __thread uintptr_t ct_tls_stack_top __attribute__((tls_model("initial-exec")));
 extern __thread uintptr_t ct_tls_stack_lo __attribute__((tls_model("initial-exec")));
 

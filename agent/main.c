@@ -181,14 +181,7 @@ static int write_summary(void)
 	snprintf(s.reason, sizeof(s.reason), "%s", ct_engine_reason);
 	snprintf(s.errors, sizeof(s.errors), "%s", ct_out_errors());
 	snprintf(s.http, sizeof(s.http), "%s", ct_http_status());
-	ct_raw_clone_warning(s.warning, sizeof(s.warning));
-	ct_timer_warning(s.warning, sizeof(s.warning));
-	ct_ann_label_warning(s.warning, sizeof(s.warning));
-	ct_exec_warning(s.warning, sizeof(s.warning));
-	ct_sandbox_warning(s.warning, sizeof(s.warning));
-	ct_trace_warning(s.warning, sizeof(s.warning));
-	ct_stack_room_warning(s.warning, sizeof(s.warning));
-	ct_fdg_warning(s.warning, sizeof(s.warning));
+	ct_warnings_all(s.warning, sizeof(s.warning));
 	ct_ann_misuse_line(s.annotate_misuse, sizeof(s.annotate_misuse));
 	snprintf(s.heap_incomplete, sizeof(s.heap_incomplete), "%s", ct_heap_incomplete());
 	snprintf(s.config, sizeof(s.config), "%s", ct_config_warnings());

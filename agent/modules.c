@@ -102,6 +102,34 @@ static int find_slot(const char *path, uintptr_t start)
 	return -1;
 }
 
+/* A module loaded where a dlclosed one was (a plugin replaced by another): both stay in
+ * the table with the same addresses, and a sample's pc, which does not say which of them
+ * it was taken in, is written under the later one's mapping. Counted for summary.txt. */
+static uint64_t reused;
+static char reuse_first[160];
+
+static void note_reuse(const char *path, uintptr_t start, uintptr_t end)
+{
+	for (int i = 0; i < nmods; i++)
+		if (mods[i].loaded != 2 && mods[i].start < end && start < mods[i].end &&
+		    strcmp(mods[i].path, path) != 0) {
+			if (!reused++)
+				snprintf(reuse_first, sizeof(reuse_first), "%.70s after %.70s",
+					 path, mods[i].path);
+			return;
+		}
+}
+
+void ct_modules_warning(char *buf, size_t len)
+{
+	if (reused)
+		ct_warning_add(
+			buf, len,
+			"%llu module(s) loaded at the addresses of one dlclosed before (%s): "
+			"CPU samples in that range may be named from either",
+			(unsigned long long)reused, reuse_first);
+}
+
 static int on_phdr(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -140,6 +168,7 @@ static int on_phdr(struct dl_phdr_info *info, size_t size, void *arg)
 		if (slot < 0) {
 			if (nmods == MAX_MODULES)
 				return 1;
+			note_reuse(path, start, info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
 			slot = nmods++;
 		}
 		ct_module *m = &mods[slot];

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/ann.h"
+#include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "agent/procinfo.h"
 #include "agent/sighooks.h"
@@ -158,4 +160,17 @@ void ct_start_failed(const char *what, int err)
 	snprintf(ct_engine_reason, sizeof(ct_engine_reason), "the agent could not start %s: %s%s",
 		 what, strerror(err < 0 ? -err : err), as);
 	ct_log("%s; not recording", ct_engine_reason);
+}
+
+void ct_warnings_all(char *buf, size_t len)
+{
+	ct_raw_clone_warning(buf, len);
+	ct_timer_warning(buf, len);
+	ct_ann_label_warning(buf, len);
+	ct_exec_warning(buf, len);
+	ct_sandbox_warning(buf, len);
+	ct_trace_warning(buf, len);
+	ct_stack_room_warning(buf, len);
+	ct_fdg_warning(buf, len);
+	ct_modules_warning(buf, len);
 }

@@ -13,6 +13,8 @@
 uint64_t ct_raw_clone_threads(void);
 /* Appends to summary.txt's warning (buf, NUL-terminated) what those threads miss. */
 void ct_raw_clone_warning(char *buf, size_t len);
+/* Every part's warning for summary.txt, appended to buf in turn. */
+void ct_warnings_all(char *buf, size_t len);
 /* At exit: copies /tmp/perf-<pid>.map, if the process published one (a regular file of
  * ours), into the output directory as perf-<pid>.map, where the symbolizer finds it. */
 void ct_perfmap_copy(void);
