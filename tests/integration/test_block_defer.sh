@@ -85,7 +85,10 @@ check() {
 }
 
 check prompt
-[ "${deferred:-0}" -ge 300 ] || fail "prompt: only ${deferred:-?} of 400 waits deferred"
+# About 370 of 400 on a quiet machine; 298 once with two other test runs sharing its two
+# cores (a wait ends deferred only if the thread's next hook comes soon enough). None are
+# when deferral is broken.
+[ "${deferred:-0}" -ge 240 ] || fail "prompt: only ${deferred:-?} of 400 waits deferred"
 awk -v n="$net" -v o="$own" 'BEGIN { exit !(o > 0 && n >= 0.95 * o && n <= 1.05 * o) }' ||
 	fail "prompt: block profile $net ns against the loop's own $own ns"
 ok "prompt loop: $deferred waits deferred, block total within 5% of the loop's own"

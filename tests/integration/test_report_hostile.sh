@@ -16,8 +16,9 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 # — tables, warnings, folded stacks — shows them as \xNN; the UTF-8 stays as it is.
 "$GEN" names "$TMP/names.pb.gz"
 "$GEN" lock-names "$TMP/locknames.pb.gz"
-mkdir -p "$TMP/lk"
+mkdir -p "$TMP/lk" "$TMP/lkm"
 cp "$TMP/locknames.pb.gz" "$TMP/lk/block.pb.gz"
+cp "$TMP/locknames.pb.gz" "$TMP/lkm/mutex.pb.gz" # read as a mutex profile: its name says so
 CTL=$(printf '[\001-\010\013-\037\177]') # C0 but line feed (and tab), DEL
 # no_ctl FILE WHAT — fails when FILE holds a raw control character or 0x9b
 no_ctl() {
@@ -36,7 +37,7 @@ run() { # run NAME ARGS... — report with ARGS into $TMP/NAME.out and .err, sta
 }
 run top "$TMP/names.pb.gz"
 run locks --locks "$TMP/lk"
-run mutex --locks "$TMP/locknames.pb.gz"
+run mutex --locks "$TMP/lkm"
 # A profile that is not a lock profile (its values are CPU time) is refused, in one line.
 run_status "$CTRACE" report --locks "$TMP/names.pb.gz" > "$TMP/notlock.out" 2> "$TMP/notlock.err"
 [ "$st" = 1 ] && grep -q 'not a mutex or block profile' "$TMP/notlock.err" ||
