@@ -27,6 +27,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	/* getopt names argv[0] in its errors: "ctrace report: unrecognized option" */
+	static char prog[64];
+	snprintf(prog, sizeof(prog), "ctrace %.50s", cmd);
+	if (strcmp(cmd, CT_SENTINEL_CMD) != 0)
+		argv[1] = prog;
 	if (strcmp(cmd, "record") == 0)
 		return ct_cmd_record(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
