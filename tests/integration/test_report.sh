@@ -202,6 +202,10 @@ grep -q '^== heap.pb.gz ==' "$TMP/dir.txt" || fail "directory: no heap section"
 grep -q -- '--flame OUT.svg|OUT.html' "$TMP/dir.txt" || fail "directory: views not listed"
 "$CTRACE" report -p heap --flame "$TMP/dirheap.svg" "$TMP/out" || fail "directory -p heap"
 grep -q 'inuse_space' "$TMP/dirheap.svg" || fail "directory -p heap drew another profile"
+# getopt's own errors name the command as the user typed it.
+run_status "$CTRACE" report --bogus "$TMP/out" > /dev/null 2> "$TMP/opt.err"
+[ "$st" -eq 2 ] && grep -q "^ctrace report: unrecognized option '--bogus'" "$TMP/opt.err" ||
+	{ cat "$TMP/opt.err"; fail "report --bogus: status $st"; }
 # Options that would be ignored are refused: -p with a profile file (it showed the file's
 # own profile), flame-graph options without --flame.
 for opt in "-p heap $TMP/out/cpu.pb.gz" "--icicle $TMP/out" "--title T $TMP/out" "--min-width 1 $TMP/out"; do
