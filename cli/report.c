@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/report.h"
@@ -538,6 +539,18 @@ static int report_cmd(int argc, char **argv)
 	while (!stop && (c = getopt_long(argc, argv, "n:i:p:h", longopts, NULL)) != -1)
 		stop = parse_one(&o, c, argc, argv);
 	int status = stop ? stop - 1 : 2;
+	struct stat st;
+	for (size_t i = 0; !stop && optind == argc && i < report_nviews; i++)
+		if (o.view_arg[i] && report_views[i].writes_file && stat(o.view_arg[i], &st) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			char syn[128];
+			report_view_synopsis(&report_views[i], syn, sizeof(syn));
+			fprintf(stderr,
+				"ctrace: --%s took %s as its output, leaving nothing to read "
+				"(ctrace report %s DIR|FILE)\n",
+				report_views[i].option, o.view_arg[i], syn);
+			break;
+		}
 	if (!stop && optind != argc - 1)
 		fprintf(stderr, "usage: ctrace report [options] DIR|FILE "
 				"(ctrace report --help for the options)\n");
