@@ -207,9 +207,9 @@ run_status "$CTRACE" report --bogus "$TMP/out" > /dev/null 2> "$TMP/opt.err"
 [ "$st" -eq 2 ] && grep -q "^ctrace report: unrecognized option '--bogus'" "$TMP/opt.err" ||
 	{ cat "$TMP/opt.err"; fail "report --bogus: status $st"; }
 # A view whose OUT was left out took the input as its output: said so.
-run_status "$CTRACE" report --chrome "$TMP/out" > /dev/null 2> "$TMP/opt.err"
-[ "$st" -eq 2 ] && grep -q "^ctrace: --chrome took $TMP/out as its output, leaving nothing to read" "$TMP/opt.err" ||
-	{ cat "$TMP/opt.err"; fail "report --chrome DIR: status $st"; }
+run_status "$CTRACE" report --trace-pprof wall "$TMP/out" > /dev/null 2> "$TMP/opt.err"
+[ "$st" -eq 2 ] && grep -q "^ctrace: --trace-pprof took $TMP/out as its output, leaving nothing to read" "$TMP/opt.err" ||
+	{ cat "$TMP/opt.err"; fail "report --trace-pprof wall DIR: status $st"; }
 # Options that would be ignored are refused: -p with a profile file (it showed the file's
 # own profile), flame-graph options without --flame.
 for opt in "-p heap $TMP/out/cpu.pb.gz" "--icicle $TMP/out" "--title T $TMP/out" "--min-width 1 $TMP/out"; do
