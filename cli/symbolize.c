@@ -55,11 +55,15 @@ static void symbolize_file(struct run *r, const char *path)
 		ct_profile_free(p);
 		return;
 	}
+	struct stat before;
+	bool mode = stat(path, &before) == 0;
 	rc = ct_symbolizer_run(r->sym, p, &err);
 	if (rc) {
 		fprintf(stderr, "ctrace: cannot symbolize %s: %s\n", path, err.msg);
 	} else if ((rc = ct_pprof_write_file(p, path)) != 0) {
 		fprintf(stderr, "ctrace: cannot write %s: %s\n", path, strerror(-rc));
+	} else if (mode && chmod(path, before.st_mode & 07777) != 0 && r->verbose) {
+		fprintf(stderr, "ctrace: %s: its mode not kept: %s\n", path, strerror(errno));
 	} else if (r->verbose) {
 		fprintf(stderr, "ctrace: symbolized %s\n", path);
 	}

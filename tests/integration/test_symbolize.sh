@@ -69,3 +69,12 @@ if "$CTRACE" symbolize "$TMP/bad.pb.gz" 2> "$TMP/bad.err"; then fail "symbolize 
 [ "$(wc -l < "$TMP/bad.err")" = 1 ] && grep -q "^ctrace: cannot read $TMP/bad.pb.gz: " "$TMP/bad.err" ||
 	{ cat "$TMP/bad.err"; fail "bad error line for garbage"; }
 ok "errors: one line, non-zero exit"
+
+# 6. A profile symbolized in place keeps its mode (it became 0644 through the rename).
+"$CTRACE" record -q --no-symbolize -o "$TMP/mode" -e cpu -- "$SAMPLES/cpu_hot" 0.1 > /dev/null ||
+	fail "record cpu_hot"
+chmod 0440 "$TMP/mode/cpu.pb.gz"
+"$CTRACE" symbolize "$TMP/mode" || fail "symbolize a 0440 profile"
+[ "$(stat -c %a "$TMP/mode/cpu.pb.gz")" = 440 ] || fail "mode now $(stat -c %a "$TMP/mode/cpu.pb.gz")"
+go tool pprof -top "$TMP/mode/cpu.pb.gz" 2> /dev/null | grep -q hot_loop || fail "0440 profile not symbolized"
+ok "a profile symbolized in place keeps its mode"
