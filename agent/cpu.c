@@ -156,7 +156,7 @@ static void cpu_on_lost(const ct_event *ev)
 	ct_cpu_agg_lost(agg, l.samples);
 }
 
-/* CT_EV_COMM: a thread's (new) name labels its samples. */
+/* CT_EV_COMM, CT_EV_THREAD_NAME: a thread's (new) name labels its samples. */
 static void cpu_on_comm(const ct_event *ev)
 {
 	ct_ev_comm c;
@@ -293,6 +293,7 @@ static const ct_subscription cpu_subs[] = {
 	{CT_EV_SAMPLE, cpu_on_sample},
 	{CT_EV_LOST, cpu_on_lost},
 	{CT_EV_COMM, cpu_on_comm},
+	{CT_EV_THREAD_NAME, cpu_on_comm}, /* the hooks' renames: the timer engine has no COMM */
 	{CT_EV_THREAD_CPU, cpu_on_thread_cpu},
 	{0, NULL},
 };

@@ -5,8 +5,10 @@
  * A name set on another thread (pthread_setname_np with a pthread_t not our own) needs that
  * thread's kernel tid, which glibc does not give out: threads the agent saw start (and
  * every thread that created one) are kept in a small table from pthread_t to tid, filled
- * while the trace is on. A name change for a thread not in it is not recorded (perf's COMM
- * records still see it with the perf engine).
+ * while the trace is on. A name given to a thread that has not started yet (the creator's
+ * pthread_setname_np right after pthread_create) waits in a small table for its start; a
+ * name change for another thread not in either is not recorded (perf's COMM records still
+ * see it with the perf engine).
  *
  * A thread's end also settles its CPU time with the perf engine: each thread's inherited
  * cpu-clock event starts a full period afresh, so a thread that runs less than a period
@@ -138,6 +140,49 @@ void ct_th_create(ct_ev_thread_start *st, ct_lk_site site)
 	th_map_put((uint64_t)pthread_self(), st->creator);
 }
 
+static void th_named(uint32_t tid, const char *name);
+
+/* Names given to threads that had not started yet (pthread_create, then at once
+ * pthread_setname_np from the creator): not in th_map, they wait here for the thread's
+ * start. Each side checks the other after its own store, so one of them names it. */
+#define TH_PENDING 16
+static struct {
+	_Atomic uint64_t th; /* pthread_t, 0 = free, TH_BUSY while written */
+	char name[16];
+} th_pending[TH_PENDING];
+static _Atomic int th_npending;
+
+static void pending_put(uint64_t th, const char *name)
+{
+	for (int i = 0; i < TH_PENDING; i++) {
+		uint64_t free_ = 0;
+		if (!atomic_compare_exchange_strong(&th_pending[i].th, &free_, TH_BUSY))
+			continue;
+		strncpy(th_pending[i].name, name, sizeof(th_pending[i].name) - 1);
+		th_pending[i].name[sizeof(th_pending[i].name) - 1] = 0;
+		atomic_store(&th_pending[i].th, th);
+		atomic_fetch_add(&th_npending, 1);
+		return;
+	}
+}
+
+/* The name waiting for this thread, if any, is its own now. */
+static void pending_take(uint64_t th, uint32_t tid)
+{
+	if (!atomic_load_explicit(&th_npending, memory_order_relaxed))
+		return;
+	for (int i = 0; i < TH_PENDING; i++) {
+		uint64_t want = th;
+		char name[16];
+		memcpy(name, th_pending[i].name, sizeof(name));
+		if (atomic_load(&th_pending[i].th) != th ||
+		    !atomic_compare_exchange_strong(&th_pending[i].th, &want, 0))
+			continue;
+		atomic_fetch_sub(&th_npending, 1);
+		th_named(tid, name);
+	}
+}
+
 void ct_th_start(const ct_ev_thread_start *st, void *(*routine)(void *))
 {
 	th_routine = (uintptr_t)routine;
@@ -146,6 +191,7 @@ void ct_th_start(const ct_ev_thread_start *st, void *(*routine)(void *))
 	th_map_put((uint64_t)pthread_self(), ct_gettid());
 	ct_emit(CT_EV_THREAD_START, 0, st, sizeof(*st));
 	ct_guard_exit();
+	pending_take((uint64_t)pthread_self(), ct_gettid()); /* after START: the later name */
 }
 
 uint32_t ct_th_routine_stack(void)
@@ -224,10 +270,15 @@ CT_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 {
 	int rc = real_pthread_setname_np()(th, name);
 	if (rc == 0 && ct_lk_recording(CT_MODE_SCHED)) {
-		uint32_t k;
-		th_named(pthread_equal(th, pthread_self()) ? ct_gettid()
-							   : th_map_find((uint64_t)th, &k),
-			 name);
+		uint32_t k, tid = pthread_equal(th, pthread_self()) ? ct_gettid()
+								    : th_map_find((uint64_t)th, &k);
+		if (!tid) { /* not started yet: its start takes the name */
+			pending_put((uint64_t)th, name);
+			if ((tid = th_map_find((uint64_t)th, &k)))
+				pending_take((uint64_t)th, tid); /* it started meanwhile */
+		} else {
+			th_named(tid, name);
+		}
 	}
 	return rc;
 }

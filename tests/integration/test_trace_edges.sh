@@ -121,3 +121,38 @@ CTRACE_TRACE_MAX_MB=0 "$CTRACE" record -q -o "$TMP/nocap" -- "$CT_BUILD/tests/pr
 	fail "uncapped run failed"
 [ "$(stat -c %s "$TMP/nocap/trace.ctr")" -gt $((size * 2)) ] || fail "event_flood's uncapped trace is too small to test the cap"
 ok "trace size cap: trace.ctr $size bytes, complete, says so; $windows period windows go on"
+
+# A thread named by its creator right after pthread_create, before it ran: the trace's
+# name table did not know it yet and dropped the name (the thread stayed its creator's
+# namesake under the timer engine, which has no kernel COMM records).
+cat > "$TMP/rename.c" <<'C'
+#define _GNU_SOURCE
+#include <pthread.h>
+static volatile int go;
+static volatile double sink;
+static void *work(void *x)
+{
+	(void)x;
+	while (!go)
+		;
+	for (volatile long i = 0; i < 20000000; i++)
+		sink += i;
+	return 0;
+}
+int main(void)
+{
+	pthread_t t;
+	pthread_create(&t, 0, work, 0);
+	pthread_setname_np(t, "ext-named");
+	go = 1;
+	pthread_join(t, 0);
+	return 0;
+}
+C
+${CC:-cc} -O1 -pthread -o "$TMP/rename" "$TMP/rename.c" || fail "cannot build rename"
+for engine in timer perf; do
+	"$CTRACE" record -q --sampler $engine -o "$TMP/rn-$engine" -- "$TMP/rename" || fail "rename ($engine)"
+	"$CTRACE" report --sched "$TMP/rn-$engine" > "$TMP/rn.sched" 2>&1 || fail "--sched rename ($engine)"
+	grep -Eq '^ +[0-9]+ +ext-named ' "$TMP/rn.sched" || { cat "$TMP/rn.sched"; fail "$engine: the creator's name for its new thread was lost"; }
+done
+ok "a name given by the creator before the thread ran is the thread's in the trace (both engines)"
