@@ -27,6 +27,9 @@
 #   cpu_added_per_sample_* and this split are the comparison that can.
 # - cpu_label_signal_us_per_sample: what the perf engine's SIGTRAP after each sample (the
 #   labels of an annotated program read at the sample, CTRACE_LABELS=signal) adds per sample.
+# - cpu_fixed_cost_cputime_ctrace_cpu, cpu_fixed_cost_cputime_gperf, cpu_fixed_ctrace_vs_gperf:
+#   what each costs on `true` (CPU profiling only), the part of the added CPU that does not
+#   grow with samples; with cpu_added_per_sample_* the two parts of the comparison.
 # The load average is printed with the figures: wall times mean little on a busy machine.
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -171,15 +174,30 @@ awk -v r="$rows" -v l="$lu" \
 	'BEGIN {printf "bench cpu_collector_libunwind_vs_rows %.1f ratio\n", (r > 0 ? l / r : 0)}'
 echo "bench cpu_overhead_ctrace99_target 1 %"
 echo "bench cpu_overhead_ctrace999_target 3 %"
-# Fixed cost of a recording (agent start and exit, the CLI), on a program that does nothing.
-for i in 1 2 3 4 5; do
+# Fixed cost of a recording (agent start and exit, the CLI), on a program that does nothing:
+# every mode, and CPU profiling alone next to gperftools' (its library loaded, a profile
+# written). Added CPU = fixed cost + samples x cost per sample: with both parts at or
+# below gperftools', ctrace's added CPU is too for as many samples, whatever one run's
+# noise makes of the 99 Hz ratio above.
+for i in 1 2 3 4 5 6 7; do
 	"$build/tests/progs/cputime" true 2>&1 >/dev/null | tail -1 >> "$tmp/true.bare"
 	"$build/tests/progs/cputime" "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/t" -- true \
 		2>&1 >/dev/null | tail -1 >> "$tmp/true.ctrace"
+	"$build/tests/progs/cputime" "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/t" -e cpu \
+		-- true 2>&1 >/dev/null | tail -1 >> "$tmp/true.ctracecpu"
+	[ -n "$profiler" ] && "$build/tests/progs/cputime" env CPUPROFILE="$tmp/g.prof" \
+		LD_PRELOAD="$profiler" true 2>&1 >/dev/null | tail -1 >> "$tmp/true.gperf"
 done
 b=$(cut -d' ' -f2 "$tmp/true.bare" | median)
 c=$(cut -d' ' -f2 "$tmp/true.ctrace" | median)
 echo "bench cpu_fixed_cost_cputime $(awk -v b="$b" -v c="$c" 'BEGIN {printf "%.1f", (c - b) / 1e6}') ms"
+if [ -s "$tmp/true.gperf" ]; then
+	cc=$(cut -d' ' -f2 "$tmp/true.ctracecpu" | median) g=$(cut -d' ' -f2 "$tmp/true.gperf" | median)
+	awk -v b="$b" -v c="$cc" -v g="$g" 'BEGIN {
+		printf "bench cpu_fixed_cost_cputime_ctrace_cpu %.1f ms\n", (c - b) / 1e6
+		printf "bench cpu_fixed_cost_cputime_gperf %.1f ms\n", (g - b) / 1e6
+		printf "bench cpu_fixed_ctrace_vs_gperf %.2f ratio\n", (g > b ? (c - b) / (g - b) : 0) }'
+fi
 # Symbolization is a post-processing step (gperftools and perf defer it to pprof/report
 # too): timed separately on the last 999 Hz recording.
 "$build/bin/ctrace" record -q --no-symbolize -o "$tmp/c" -e cpu -F 999 -- "$prog" "$SHORT" \
