@@ -241,6 +241,11 @@ static int resolve_in_module(ct_symbolizer *s, struct ct_sym_module *m, Dwarf_Ad
 	if (s->nframes > first)
 		return 0;
 	const char *sname = ct_sym_lookup(m, maddr);
+	/* A caller's address is its return address - 1. In no function, but one byte before
+	 * a function's first: the frame was entered by a jump, not a call — a signal handler's
+	 * return into __restore_rt, a coroutine's into __start_context. */
+	if (!sname)
+		sname = ct_sym_starting_at(m, maddr + 1);
 	if (!sname) {
 		char label[CT_LOCNAME_MAX];
 		snprintf(label, sizeof(label), "[%s]", m->label);

@@ -129,5 +129,7 @@ void ct_sym_dwarf_free(struct ct_sym_module *m);
 /* symelf.c: the name of the function symbol holding module address a, or NULL. A sized
  * symbol must cover a; a sizeless one (hand-written assembly) covers up to the next one. */
 const char *ct_sym_lookup(struct ct_sym_module *m, uint64_t a);
+/* The name of a function symbol that starts exactly at a, or NULL. */
+const char *ct_sym_starting_at(struct ct_sym_module *m, uint64_t a);
 
 #endif

@@ -53,6 +53,17 @@ static void build_syms(struct ct_sym_module *m)
 		qsort(m->syms, m->nsyms, sizeof(*m->syms), sym_cmp);
 }
 
+const char *ct_sym_starting_at(struct ct_sym_module *m, uint64_t a)
+{
+	if (!m->syms_built)
+		build_syms(m);
+	size_t lo = CT_VEC_UPPER_BOUND(m->syms, m->nsyms, addr, a);
+	for (size_t i = lo; i > 0 && m->syms[i - 1].addr == a; i--)
+		if (m->syms[i - 1].size)
+			return m->syms[i - 1].name;
+	return NULL;
+}
+
 const char *ct_sym_lookup(struct ct_sym_module *m, uint64_t a)
 {
 	if (!m->syms_built)
