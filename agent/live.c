@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "agent/internal.h"
 #include "agent/live.h"
 #include "agent/tracewin.h"
+#include "libtrace/legacytext.h"
 #include "libtrace/pprof.h"
 #include "libtrace/profdelta.h"
 
@@ -278,27 +280,24 @@ static void serve_delta(const ct_http_req *req, ct_http_resp *r, int i, const ch
 	send_profile(r, p1, fname);
 }
 
-/* debug=1 for a profile other than goroutine: its samples as text, named frames. */
+/* ct_text_sink into a response. */
+static void text_out(void *arg, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		ct_http_append(arg, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+/* debug=1 for a profile other than goroutine: Go's legacy text, which go tool pprof reads
+ * (libtrace/legacytext.h), with named frames. */
 static void write_text(ct_http_resp *r, ct_profile *p, const char *name)
 {
 	ct_live_symbolize(p);
-	ct_http_printf(r, "%s profile: total %zu\n", name, p->nsamples);
-	for (size_t i = 0; i < p->nsamples; i++) {
-		const ct_sample *s = &p->samples[i];
-		for (uint32_t v = 0; v < p->nsample_types; v++)
-			ct_http_printf(r, "%s%lld", v ? " " : "", (long long)s->values[v]);
-		ct_http_printf(r, " @");
-		for (uint32_t k = 0; k < s->nlocs; k++)
-			ct_http_printf(r, " %#llx",
-				       (unsigned long long)p->locations[s->locs[k]].address);
-		ct_http_printf(r, "\n");
-		for (uint32_t k = 0; k < s->nlocs; k++) {
-			const ct_location *l = &p->locations[s->locs[k]];
-			ct_http_printf(r, "#\t%#llx\t%s\n", (unsigned long long)l->address,
-				       l->nlines ? p->functions[l->lines[0].function].name : "?");
-		}
-		ct_http_printf(r, "\n");
-	}
+	ct_legacy_text(p, name, text_out, r);
 }
 
 static void serve_named(const ct_http_req *req, ct_http_resp *r, int i)

@@ -91,6 +91,19 @@ grep -qi '^Content-Type: application/octet-stream' "$TMP/heap.head" || fail "hea
 grep -qi '^Content-Disposition: attachment; filename="heap"' "$TMP/heap.head" || fail "heap: disposition"
 ok "/heap names the live allocation site, as an attachment"
 
+# ?debug=1: Go's legacy text formats, which go tool pprof reads (they were a text of
+# ctrace's own it rejected as "malformed profile format").
+for n in heap mutex block; do
+	curl -s "$URL/$n?debug=1" > "$TMP/$n.txt"
+	go tool pprof -raw "$TMP/$n.txt" > "$TMP/$n.txt.raw" 2> "$TMP/$n.txt.err" ||
+		{ head -5 "$TMP/$n.txt"; cat "$TMP/$n.txt.err"; fail "$n?debug=1: go tool pprof cannot read it"; }
+	grep -q '^ *[0-9]* *[0-9]*: [0-9]' "$TMP/$n.txt.raw" || { cat "$TMP/$n.txt.raw"; fail "$n?debug=1: no samples read"; }
+done
+grep -q '^heap profile: [0-9]*: [0-9]* \[[0-9]*: [0-9]*\] @ heap/1$' "$TMP/heap.txt" || fail "heap?debug=1: header"
+grep -q '^#	0x[0-9a-f]*	live_keep_alloc' "$TMP/heap.txt" || fail "heap?debug=1: frames not named"
+head -2 "$TMP/block.txt" | tr '\n' ' ' | grep -q '^--- contention: cycles/second=1000000000 ' || fail "block?debug=1: header"
+ok "heap, mutex and block ?debug=1: Go's legacy text, read by go tool pprof"
+
 curl -s -D "$TMP/allocs.head" -o /dev/null "$URL/allocs?seconds=1"
 grep -qi 'filename="allocs-delta"' "$TMP/allocs.head" || fail "allocs?seconds=1: not allocs-delta"
 ok "?seconds=N deltas are named <name>-delta"
