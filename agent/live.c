@@ -383,9 +383,25 @@ static void serve_index(ct_http_resp *r)
 			  "/debug/pprof/\n<br>\n<p>Set debug=1 as a query parameter to export "
 			  "in legacy text format</p>\n<br>\nTypes of profiles available:\n"
 			  "<table>\n<thead><td>Count</td><td>Profile</td></thead>\n");
-	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
-		ct_http_printf(r, "<tr><td></td><td><a href='%s?debug=1'>%s</a></td></tr>\n",
+	/* Count, as Go's: the records of each profile taken now (one snapshot per kind). */
+	long long count[SNAP_NONE + 1];
+	for (int k = 0; k <= SNAP_NONE; k++)
+		count[k] = -1;
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+		snap_kind k = profiles[i].kind;
+		if (k == SNAP_NONE || k == SNAP_CPU || count[k] >= 0)
+			continue;
+		ct_profile *p = k == SNAP_THREADS ? ct_live_threads("threadcreate") : take(k);
+		count[k] = p ? (long long)p->nsamples : -1;
+		ct_profile_free(p);
+	}
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+		char c[24] = "";
+		if (count[profiles[i].kind] >= 0)
+			snprintf(c, sizeof(c), "%lld", count[profiles[i].kind]);
+		ct_http_printf(r, "<tr><td>%s</td><td><a href='%s?debug=1'>%s</a></td></tr>\n", c,
 			       profiles[i].name, profiles[i].name);
+	}
 	ct_http_printf(r, "</table>\n<a href=\"goroutine?debug=2\">full goroutine stack "
 			  "dump</a>\n<br>\n<p>\nProfile Descriptions:\n<ul>\n");
 	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)

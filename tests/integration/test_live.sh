@@ -103,6 +103,13 @@ grep -q '^heap profile: [0-9]*: [0-9]* \[[0-9]*: [0-9]*\] @ heap/1$' "$TMP/heap.
 grep -q '^#	0x[0-9a-f]*	live_keep_alloc' "$TMP/heap.txt" || fail "heap?debug=1: frames not named"
 head -2 "$TMP/block.txt" | tr '\n' ' ' | grep -q '^--- contention: cycles/second=1000000000 ' || fail "block?debug=1: header"
 ok "heap, mutex and block ?debug=1: Go's legacy text, read by go tool pprof"
+# The index's Count column, as Go's: the records of each profile now (live_server: main
+# and three threads).
+curl -s "$URL/" > "$TMP/index.html"
+grep -q "<tr><td>4</td><td><a href='goroutine?debug=1'>goroutine</a>" "$TMP/index.html" &&
+	grep -q "<tr><td>[1-9][0-9]*</td><td><a href='heap?debug=1'>heap</a>" "$TMP/index.html" ||
+	{ cat "$TMP/index.html"; fail "index: no counts"; }
+ok "the index counts each profile's records"
 
 curl -s -D "$TMP/allocs.head" -o /dev/null "$URL/allocs?seconds=1"
 grep -qi 'filename="allocs-delta"' "$TMP/allocs.head" || fail "allocs?seconds=1: not allocs-delta"
