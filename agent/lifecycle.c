@@ -174,10 +174,11 @@ static void pending_take(uint64_t th, uint32_t tid)
 	for (int i = 0; i < TH_PENDING; i++) {
 		uint64_t want = th;
 		char name[16];
-		memcpy(name, th_pending[i].name, sizeof(name));
-		if (atomic_load(&th_pending[i].th) != th ||
-		    !atomic_compare_exchange_strong(&th_pending[i].th, &want, 0))
+		if (atomic_load(&th_pending[i].th) != th)
 			continue;
+		memcpy(name, th_pending[i].name, sizeof(name)); /* written before th was */
+		if (!atomic_compare_exchange_strong(&th_pending[i].th, &want, 0))
+			continue; /* the other side took it */
 		atomic_fetch_sub(&th_npending, 1);
 		th_named(tid, name);
 	}
