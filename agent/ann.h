@@ -27,10 +27,11 @@
 
 #include "agent/events.h"
 #include "libtrace/profile.h"
+#include "libtrace/stacks.h"
 
 /* The trailing stack word that carries a label set: a non-canonical address no frame has. */
-#define CT_ANN_MARK 0xc7a1000000000000ull
-#define CT_ANN_MARK_MASK 0xffff000000000000ull
+#define CT_ANN_MARK CT_STACK_MARK
+#define CT_ANN_MARK_MASK CT_STACK_MARK_MASK
 enum { CT_ANN_DEPTH = 64, CT_ANN_KEY_MAX = 64, CT_ANN_VALUE_MAX = CT_ANN_NAME_MAX };
 
 /* ---- label sets (annlabel.c) ---- */

@@ -18,6 +18,11 @@
 
 #define CT_STACK_MAX_DEPTH 255
 
+/* A word a stack may end with that is no frame: the agent's label-set mark (agent/ann.h),
+ * a non-canonical address no code has. Readers of a stack's frames drop it. */
+#define CT_STACK_MARK 0xc7a1000000000000ull
+#define CT_STACK_MARK_MASK 0xffff000000000000ull
+
 typedef struct ct_stacks ct_stacks;
 
 /* A table with room for `slots` distinct stacks (rounded up to a power of two) and

@@ -343,6 +343,8 @@ static bool sentinel_ended(const ct_tw *w, uint32_t id)
 {
 	const uintptr_t *pcs;
 	int depth = id && w->stacks ? ct_stacks_get(w->stacks, id, &pcs) : 0;
+	if (depth > 0 && (pcs[depth - 1] & CT_STACK_MARK_MASK) == CT_STACK_MARK)
+		depth--; /* labels follow the sentinel */
 	return depth > 1 && pcs[depth - 1] == 0;
 }
 
@@ -366,6 +368,8 @@ static bool stack_pcs(const ct_tw *w, uint32_t k, const uintptr_t **pcs, uint32_
 	uint64_t key = w->chunk_stacks[k];
 	int depth = ct_stacks_get(w->stacks, (uint32_t)(key >> 1), pcs);
 	*n = depth < 0 ? 0 : depth > CT_TRACE_MAX_FRAMES ? CT_TRACE_MAX_FRAMES : (uint32_t)depth;
+	if (*n && ((*pcs)[*n - 1] & CT_STACK_MARK_MASK) == CT_STACK_MARK)
+		(*n)--; /* a label set's mark: not a frame */
 	while (*n && (*pcs)[*n - 1] == 0)
 		(*n)--; /* the agent ends a sample's stack with a 0 sentinel: not a frame */
 	return key & 1;

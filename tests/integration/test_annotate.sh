@@ -167,3 +167,30 @@ pprof -tags "$TMP/lock/mutex.pb.gz" 2> /dev/null | awk '/^ *who:/ { on = 1; next
 grep -q ': holder$' "$TMP/mutex.who" ||
 	{ cat "$TMP/mutex.who"; fail "the mutex profile does not charge who=holder"; }
 ok "block records carry the waiter's labels, mutex records the holder's"
+
+# A wait under a pushed label: its stack in trace.ctr ends at the program's frames. The
+# label set's mark word (a non-canonical address) was written as a frame,
+# 0xc7a1000000000001, in every view of the trace (--sched, --chrome, --timeline).
+cat > "$TMP/labelwait.c" <<'C'
+#include <time.h>
+#include "ctrace/annotate.h"
+__attribute__((noinline)) static void nap(void)
+{
+	struct timespec ts = {0, 150000000};
+	nanosleep(&ts, 0);
+}
+int main(void)
+{
+	ctrace_label_push("k", "v");
+	nap();
+	ctrace_label_pop();
+	return 0;
+}
+C
+# shellcheck disable=SC2086 # $INC is one -I option
+${CC:-cc} -O1 -g $INC -o "$TMP/labelwait" "$TMP/labelwait.c" || fail "cannot build labelwait"
+"$CTRACE" record -q -o "$TMP/lw" -- "$TMP/labelwait" || fail "labelwait"
+"$CTRACE" report --sched "$TMP/lw" > "$TMP/lw.sched" 2>&1 || fail "--sched labelwait"
+grep -q 'nap' "$TMP/lw.sched" || { cat "$TMP/lw.sched"; fail "labelwait: the sleep's stack lacks nap"; }
+! grep -q '0xc7a1' "$TMP/lw.sched" || { cat "$TMP/lw.sched"; fail "a label set's mark shown as a frame"; }
+ok "trace stacks taken under labels end at the program's frames"
