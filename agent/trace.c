@@ -12,12 +12,12 @@
  * was created and ended; the hooks' CT_EV_THREAD_START, emitted by the new thread itself,
  * adds the creator's stack. The two travel different rings (a short thread's EXIT is often
  * dispatched before its THREAD_START: perf rings are drained first), so the first one seen
- * waits in a small table (tid → what is known) until the other arrives, at most
- * PENDING_NS; then one CREATE is written (a thread made by raw clone() has no THREAD_START
- * and is created from its FORK alone). Events of a thread may be written in any order:
- * readers sort them by time. With the timer engine (or none) there are no perf records: the
- * hooks' THREAD_START/END are the lifecycle. Records of other processes (perf events that
- * a forked child inherited report into our rings) are dropped by pid.
+ * waits in a small table (tid → what is known) until the other arrives, at most PENDING_NS;
+ * then one CREATE is written (a thread made by raw clone() has no THREAD_START and is
+ * created from its FORK alone). Events of a thread may be written in any order: readers
+ * sort them by time. With the timer engine (or none) there are no perf records: the hooks'
+ * THREAD_START/END are the lifecycle. Records of other processes (perf events a forked
+ * child inherited report into our rings) are dropped by pid.
  *
  * Streaming. The writer is opened once the engine is chosen (the header says which, and
  * whether switches exist); the collector's tick flushes a chunk at least every 250 ms and
@@ -25,12 +25,9 @@
  * most the last chunk. At exit the waits still in progress (threads stuck inside a hook:
  * agent/waitreg.c's registry) are written as open waits, then the footer. A forked child
  * writes DIR/<pid>/trace.ctr. The file stops at CTRACE_TRACE_MAX_MB (cap), complete.
- *
  * Windows. Every event written here also goes to the open window traces (tracewin.h:
  * /debug/pprof/trace?seconds=N, CTRACE_PERIOD), through EMIT, flushed with the trace.
- *
- * Collector thread only (and the exit path after the collector stopped).
- */
+ * Collector thread only (and the exit path after the collector stopped). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -587,6 +584,9 @@ static void on_annot(const ct_event *ev)
 		tr.bad++;
 		return;
 	}
+	if (ev->type == CT_EV_ANN_REGION_BEGIN || ev->type == CT_EV_ANN_REGION_END)
+		ct_win_region(ev->tid, ev->type == CT_EV_ANN_REGION_BEGIN, name, a.task, a.depth,
+			      a.stack);
 	if (ev->type == CT_EV_ANN_REGION_BEGIN)
 		EMIT(ct_tw_region_begin, ev->tid, ev->time, name, a.task, a.depth, a.stack);
 	else if (ev->type == CT_EV_ANN_REGION_END)

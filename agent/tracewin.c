@@ -7,6 +7,12 @@
  * so a thread that stays idle through the window still has a named lane from its start.
  * A write error stops only that window (its writer is freed and the error kept for the
  * close); the main trace goes on.
+ *
+ * Regions open when a window opens (a thread inside a long region of the program's) are
+ * begun in it at its start: where windows may be asked for (CTRACE_PERIOD, CTRACE_HTTP),
+ * the regions the trace writes are followed per thread (ct_win_region), and those of the
+ * threads still alive are written as the window opens. Without that a window showed their
+ * ends with no region open, and none of their time.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,12 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent/fdguard.h"
 #include "agent/internal.h"
 #include "agent/lockprof.h"
 #include "agent/tracewin.h"
+#include "libtrace/traceann.h"
+#include "libtrace/tracebuf.h"
 
 ct_trace_window ct_trace_win[CT_TRACE_WINDOWS];
 
@@ -70,6 +79,64 @@ static void name_threads(ct_trace_window *win, uint64_t now)
 		closedir(d);
 }
 
+/* The regions open now, in the order they began (so each thread's outermost first). */
+typedef struct {
+	uint32_t tid, depth, stack;
+	uint64_t task;
+	char *name;
+} open_region;
+static open_region *open_regions;
+static size_t nopen, open_cap;
+static int tracking = -1; /* unknown, 0, 1: whether a window may ever open */
+
+void ct_win_region(uint32_t tid, int begin, const char *name, uint64_t task, uint32_t depth,
+		   uint32_t stack)
+{
+	if (tracking < 0)
+		tracking = (getenv("CTRACE_PERIOD") && *getenv("CTRACE_PERIOD")) ||
+			   (getenv("CTRACE_HTTP") && *getenv("CTRACE_HTTP"));
+	if (!tracking)
+		return;
+	if (!begin) { /* the innermost, or those at depth and deeper (their ends were lost) */
+		for (size_t i = nopen; i-- > 0;) {
+			if (open_regions[i].tid != tid || (depth && open_regions[i].depth < depth))
+				continue;
+			free(open_regions[i].name);
+			memmove(&open_regions[i], &open_regions[i + 1],
+				(nopen - i - 1) * sizeof(*open_regions));
+			nopen--;
+			if (!depth)
+				break;
+		}
+		return;
+	}
+	char *copy = strdup(name);
+	if (!copy || ct_grow((void **)&open_regions, &open_cap, nopen + 1, sizeof(*open_regions))) {
+		free(copy);
+		return; /* a window then misses this one's start */
+	}
+	open_regions[nopen++] = (open_region){tid, depth, stack, task, copy};
+}
+
+/* Begins in win, at its start, the regions open now of the threads still alive; forgets
+ * those of threads gone. */
+static void begin_open_regions(ct_trace_window *win, uint64_t now)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < nopen; i++) {
+		open_region *r = &open_regions[i];
+		if (syscall(SYS_tgkill, getpid(), (pid_t)r->tid, 0) < 0 && errno == ESRCH) {
+			free(r->name);
+			continue;
+		}
+		if (win->w)
+			ct_win_result(win, ct_tw_region_begin(win->w, r->tid, now, r->name, r->task,
+							      r->depth, r->stack));
+		open_regions[kept++] = *r;
+	}
+	nopen = kept;
+}
+
 int ct_win_open(int slot, const ct_tw_info *info, uint64_t now)
 {
 	int id = 0;
@@ -89,6 +156,7 @@ int ct_win_open(int slot, const ct_tw_info *info, uint64_t now)
 		return rc;
 	win->used = 1;
 	name_threads(win, now);
+	begin_open_regions(win, now);
 	return id;
 }
 
@@ -130,6 +198,8 @@ void ct_win_flush(uint64_t now)
 
 void ct_win_drop(int free_writers)
 {
+	if (!free_writers) /* a forked child: the parent's threads and regions are not its */
+		nopen = 0;
 	for (int i = 0; i < CT_TRACE_WINDOWS; i++) {
 		if (free_writers)
 			ct_tw_free(ct_trace_win[i].w);

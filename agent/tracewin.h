@@ -50,5 +50,9 @@ int ct_win_close(int id, uint64_t now);
 void ct_win_result(ct_trace_window *win, int rc); /* an event's or a flush's result */
 void ct_win_flush(uint64_t now);
 void ct_win_drop(int free_writers); /* at exit (1) or in a forked child (0: abandoned) */
+/* A region's begin (begin = 1) or end as the trace writes it: followed so that a window
+ * opening while it is open begins it at its start (tracewin.c). */
+void ct_win_region(uint32_t tid, int begin, const char *name, uint64_t task, uint32_t depth,
+		   uint32_t stack);
 
 #endif

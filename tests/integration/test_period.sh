@@ -77,3 +77,32 @@ for w in "$TMP"/ts/2*/; do
 done
 [ $n -ge 3 ] || fail "thread_states: $n windows"
 ok "window traces: each spans its window; a thread blocked through it waits through it ($n windows)"
+
+# A region open when a window opens (a thread inside "longsleep" for 0.9 s at a time) is
+# begun in the window at its start: each window's trace has its time and no end "matched
+# no open region" (a window once showed the ends alone).
+cat > "$TMP/regions.c" <<'C'
+#include <time.h>
+#include "ctrace/annotate.h"
+int main(void)
+{
+	for (int i = 0; i < 2; i++) {
+		ctrace_region_begin("longsleep");
+		struct timespec ts = {0, 900000000};
+		nanosleep(&ts, 0);
+		ctrace_region_end();
+	}
+	return 0;
+}
+C
+${CC:-cc} -O1 -I"$CT_ROOT/include" -o "$TMP/regions" "$TMP/regions.c" || fail "cannot build regions"
+CTRACE_PERIOD=300ms "$CTRACE" record -q -o "$TMP/rg" -- "$TMP/regions" || fail "regions with CTRACE_PERIOD"
+n=0
+for w in "$TMP"/rg/2*/; do
+	"$CTRACE" report --sched "$w" > "$TMP/rgw.txt" 2>&1 || { cat "$TMP/rgw.txt"; fail "report --sched $w"; }
+	! grep -q 'matched no open region' "$TMP/rgw.txt" || { cat "$TMP/rgw.txt"; fail "window $w: region ends without their begins"; }
+	grep -Eq '^  longsleep +[0-9]+ ' "$TMP/rgw.txt" || { cat "$TMP/rgw.txt"; fail "window $w: no longsleep region"; }
+	n=$((n + 1))
+done
+[ $n -ge 4 ] || fail "regions: $n windows"
+ok "regions open when a window opens are begun in it ($n windows)"
