@@ -80,6 +80,10 @@ void ct_ann_ring_fork_child(void);
 /* ---- the label timeline (annhist.c; collector thread) ---- */
 /* Whether any label record was ever seen: until then samples need no lookup. */
 int ct_ann_labels_seen(void);
+/* Set by the program's first label push (annotate.c): from then on a perf sample waits a
+ * drain for its labels even if none of their records reached the collector yet (perf rings
+ * are drained before the threads' rings: the first drain's samples went unlabelled). */
+extern _Atomic int ct_ann_pushed;
 /* The set thread tid had at time (0 if none or unknown). */
 uint32_t ct_ann_labels_at(uint32_t tid, uint64_t time);
 

@@ -16,6 +16,7 @@
  * Thread-safety: collector thread only. Memory from malloc (the collector's guard is set).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,9 +42,11 @@ static size_t nthreads, cap_threads;
 static uint64_t newest;
 static int seen;
 
+_Atomic int ct_ann_pushed;
+
 int ct_ann_labels_seen(void)
 {
-	return seen;
+	return seen || atomic_load_explicit(&ct_ann_pushed, memory_order_relaxed);
 }
 
 static thread_hist *find(uint32_t tid, int create)

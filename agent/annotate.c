@@ -383,6 +383,8 @@ static void label_push(const char *key, const char *value)
 	tls_labels[tls_nlabels] = set;
 	atomic_signal_fence(memory_order_release); /* the slot before the depth that shows it */
 	tls_nlabels++;
+	if (set && !atomic_load_explicit(&ct_ann_pushed, memory_order_relaxed))
+		atomic_store_explicit(&ct_ann_pushed, 1, memory_order_relaxed);
 	if (set != cur)
 		emit_label_change();
 	leave();

@@ -194,3 +194,31 @@ ${CC:-cc} -O1 -g $INC -o "$TMP/labelwait" "$TMP/labelwait.c" || fail "cannot bui
 grep -q 'nap' "$TMP/lw.sched" || { cat "$TMP/lw.sched"; fail "labelwait: the sleep's stack lacks nap"; }
 ! grep -q '0xc7a1' "$TMP/lw.sched" || { cat "$TMP/lw.sched"; fail "a label set's mark shown as a frame"; }
 ok "trace stacks taken under labels end at the program's frames"
+
+# A label pushed first thing: every CPU sample under it carries it, the first collector
+# drain's too (perf rings are drained before the threads' label records: those samples
+# went unlabelled, 25-50 ms of a short run or a forked child).
+cat > "$TMP/early.c" <<'C'
+#include <time.h>
+#include "ctrace/annotate.h"
+static volatile unsigned long sink;
+int main(void)
+{
+	ctrace_label_push("k", "m");
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do {
+		for (int i = 0; i < 200; i++)
+			sink += i;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 150000000L);
+	ctrace_label_pop();
+	return 0;
+}
+C
+# shellcheck disable=SC2086 # $INC is one -I option
+${CC:-cc} -O1 $INC -o "$TMP/early" "$TMP/early.c" || fail "cannot build early"
+"$CTRACE" record -q -o "$TMP/earlyrec" -e cpu -F 997 -- "$TMP/early" || fail "early"
+kept=$("$CTRACE" report --tag k=m "$TMP/earlyrec/cpu.pb.gz" 2> /dev/null | sed -n 's/^Kept by filters: .* (\([0-9.]*\)%).*/\1/p')
+awk -v k="${kept:-0}" 'BEGIN { exit !(k >= 95) }' || fail "only ${kept:-?}% of the samples carry the label pushed first"
+ok "a label pushed first thing is on ${kept}% of the samples (the first drain's too)"
