@@ -18,7 +18,9 @@
 #include "agent/agent.h"
 #include "agent/sighooks.h"
 
-enum { SIG_NONE, SIG_AGENT, SIG_DISPATCH };
+/* SIG_YIELDED: a flush signal the program took for a handler of its own; the kernel has
+ * that handler, and the program's SIG_DFL later gives the signal back to the agent. */
+enum { SIG_NONE, SIG_AGENT, SIG_DISPATCH, SIG_YIELDED };
 
 static struct {
 	volatile int state;
@@ -95,7 +97,7 @@ int ct_sig_blocked(int sig)
 static int program_handles(int sig)
 {
 	struct sigaction a;
-	if (sigs[sig].state != SIG_NONE)
+	if (sigs[sig].state != SIG_NONE && sigs[sig].state != SIG_YIELDED)
 		a = sigs[sig].prog;
 	else if (ct_sig_real_action(sig, NULL, &a) < 0)
 		return 0;
@@ -260,7 +262,7 @@ int ct_sig_claim(int sig, const struct sigaction *act, void (*on_taken)(int sig)
 	struct sigaction old;
 	if (ct_sig_real_action(sig, act, &old) < 0)
 		return -errno;
-	if (sigs[sig].state == SIG_NONE)
+	if (sigs[sig].state == SIG_NONE || sigs[sig].state == SIG_YIELDED)
 		sigs[sig].prog = old;
 	sigs[sig].agent = *act;
 	sigs[sig].on_taken = on_taken;
@@ -273,7 +275,7 @@ int ct_sig_program_owns(int sig)
 	struct sigaction a;
 	if (sig <= 0 || sig >= _NSIG)
 		return 1;
-	if (sigs[sig].state != SIG_NONE)
+	if (sigs[sig].state != SIG_NONE && sigs[sig].state != SIG_YIELDED)
 		a = sigs[sig].prog;
 	else if (ct_sig_real_action(sig, NULL, &a) < 0)
 		return 1;
@@ -337,6 +339,20 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 {
 	if (ct_tls_guard || sig <= 0 || sig >= _NSIG || sigs[sig].state == SIG_NONE)
 		return ct_sig_real_action(sig, act, old);
+	if (sigs[sig].state == SIG_YIELDED) {
+		if (!act || (act->sa_flags & SA_SIGINFO) || act->sa_handler != SIG_DFL)
+			return ct_sig_real_action(sig, act, old);
+		/* Back to the default (a crash handler re-raising, a cleanup handler done):
+		 * the flush handler again, so that its death still writes the files. */
+		struct sigaction prev;
+		if (ct_sig_real_action(sig, &sigs[sig].agent, &prev) < 0)
+			return -1;
+		sigs[sig].prog = *act;
+		sigs[sig].state = SIG_AGENT;
+		if (old)
+			*old = prev;
+		return 0;
+	}
 	struct sigaction prev = sigs[sig].prog;
 	if (act) {
 		int is_dfl = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
@@ -344,7 +360,7 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 			/* A flush signal the program handles itself: its handler replaces ours. */
 			if (ct_sig_real_action(sig, act, NULL) < 0)
 				return -1;
-			sigs[sig].state = SIG_NONE;
+			sigs[sig].state = SIG_YIELDED;
 		} else if (sigs[sig].state == SIG_AGENT && !sigs[sig].on_taken) {
 			sigs[sig].prog = *act; /* SIG_DFL: our flush handler stays */
 		} else {

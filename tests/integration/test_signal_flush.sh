@@ -124,3 +124,41 @@ for sig in 15 10; do
 	done
 done
 ok "a signal sent just before exit: the process dies of it after the flush (SIGTERM, SIGUSR1; 4 runs each)"
+
+# A handler of the program's own, then SIG_DFL again before the signal comes (a cleanup
+# handler done, a crash handler re-raising): the process still dies of it, and its files
+# are written first. The handler had taken the signal from the agent for good: the
+# recording was lost (coreutils sort under a closed pipe, any re-raising crash handler).
+cat > "$TMP/redfl.c" <<'C'
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+static volatile double sink;
+static void on_sig(int s)
+{
+	signal(s, SIG_DFL); /* a crash handler's cleanup, then the default death */
+	raise(s);
+}
+int main(int argc, char **argv)
+{
+	int sig = strcmp(argv[1], "segv") == 0 ? SIGSEGV : SIGTERM;
+	signal(sig, on_sig);
+	for (long i = 0; i < 60000000; i++)
+		sink += i;
+	if (sig == SIGTERM) {
+		signal(SIGTERM, SIG_DFL);
+		raise(SIGTERM);
+	}
+	*(volatile int *)(argc > 5 ? argv : 0) = 1; /* SIGSEGV */
+	return 0;
+}
+C
+${CC:-cc} -O1 -o "$TMP/redfl" "$TMP/redfl.c" || fail "cannot build redfl"
+for how in term segv; do
+	st=0 && "$CTRACE" record -o "$TMP/redfl-$how" -- "$TMP/redfl" $how > /dev/null 2>&1 || st=$?
+	want=$([ $how = term ] && echo 143 || echo 139)
+	[ "$st" = "$want" ] || fail "redfl $how: status $st, want $want"
+	[ -s "$TMP/redfl-$how/summary.txt" ] && [ -s "$TMP/redfl-$how/cpu.pb.gz" ] ||
+		fail "redfl $how: the files were not written ($(ls "$TMP/redfl-$how" | tr '\n' ' '))"
+done
+ok "SIG_DFL restored after a handler of the program's: it dies of the signal, files written"
