@@ -234,6 +234,14 @@ static int event(builder *b, const entry *en)
 		     e->kind == CT_EV_SWITCH_IN))
 			return 0; /* the dying thread's last switches: the kernel reports the exit
 				   * before its final switch-out, and it may be preempted between */
+		if (b->just_exited && e->kind == CT_EV_NAME && b->m->nthreads &&
+		    b->m->threads[b->m->nthreads - 1].tid == en->tid) {
+			/* A name given to a thread that had already ended (its creator's
+			 * pthread_setname_np after a short thread returned): its life's name,
+			 * not a new life that never ends. */
+			b->m->threads[b->m->nthreads - 1].name = e->str;
+			return 0;
+		}
 		int rc = begin_life(b, en->tid, en->time);
 		if (rc)
 			return rc;

@@ -156,3 +156,39 @@ for engine in timer perf; do
 	grep -Eq '^ +[0-9]+ +ext-named ' "$TMP/rn.sched" || { cat "$TMP/rn.sched"; fail "$engine: the creator's name for its new thread was lost"; }
 done
 ok "a name given by the creator before the thread ran is the thread's in the trace (both engines)"
+
+# Threads that return at once, named by their creator just after (the name may arrive
+# after the thread's end): 21 threads, none alive at the end but main. A late name began
+# a second, endless life of the tid: a phantom "alive at end", runnable thread.
+cat > "$TMP/quick.c" <<'C'
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+static void *quick(void *a)
+{
+	return a;
+}
+int main(void)
+{
+	pthread_t t[20];
+	for (int i = 0; i < 20; i++) {
+		char b[16];
+		pthread_create(&t[i], 0, quick, 0);
+		snprintf(b, sizeof(b), "quick-%d", i);
+		pthread_setname_np(t[i], b);
+	}
+	usleep(100000);
+	for (int i = 0; i < 20; i++)
+		pthread_join(t[i], 0);
+	return 0;
+}
+C
+${CC:-cc} -O1 -pthread -o "$TMP/quick" "$TMP/quick.c" || fail "cannot build quick"
+for i in 1 2 3; do
+	"$CTRACE" record -o "$TMP/qk" -- "$TMP/quick" 2> "$TMP/qk.err" || fail "quick"
+	grep -q "trace.ctr: 21 threads" "$TMP/qk.err" || { cat "$TMP/qk.err"; fail "quick run $i: not 21 threads"; }
+	"$CTRACE" report --sched "$TMP/qk" > "$TMP/qk.sched" 2>&1 || fail "--sched quick"
+	[ "$(grep -c '(alive at end)' "$TMP/qk.sched")" = 1 ] || { cat "$TMP/qk.sched"; fail "quick run $i: a phantom thread alive at the end"; }
+done
+ok "threads named by their creator after they ended: no phantom second life (3 runs)"
