@@ -9,7 +9,9 @@
  * not in use but unknown (heapagg.h): a lost free never shows up as a leak.
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,7 +47,12 @@ static void check_bypass(void)
 		if (h)
 			dlclose(h);
 	}
-	if (!mine || !used || used == mine || !dladdr(used, &other))
+	const ElfW(Sym) *sym = NULL;
+	if (!mine || !used || used == mine || !dladdr1(used, &other, (void **)&sym, RTLD_DL_SYMENT))
+		return;
+	/* A non-PIE executable that takes malloc's address gives it a canonical address, its
+	 * PLT entry: an undefined symbol there, which calls ours. */
+	if (sym && sym->st_shndx == SHN_UNDEF)
 		return;
 	snprintf(bypass_note, sizeof(bypass_note),
 		 "malloc is defined by %.120s, ahead of the agent: allocations made through it "
