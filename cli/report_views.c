@@ -225,7 +225,8 @@ static int view_text_diff(const report_ctx *c)
 static int check_flame(const char *arg)
 {
 	if (strcmp(arg, "-") == 0 || report_ends_with(arg, ".svg") ||
-	    report_ends_with(arg, ".html") || report_ends_with(arg, ".htm"))
+	    report_ends_with(arg, ".html") || report_ends_with(arg, ".htm") ||
+	    ct_safefile_in_place(arg)) /* /dev/stdout, a FIFO: HTML */
 		return 0;
 	fprintf(stderr, "ctrace: --flame %s: the name must end in .svg or .html\n", arg);
 	return 2;
@@ -351,7 +352,7 @@ static int view_locks(const report_ctx *c)
 /* ---- the scheduler trace ------------------------------------------------------------------ */
 static int check_ext(const char *opt, const char *arg, const char *ext)
 {
-	if (strcmp(arg, "-") == 0 || report_ends_with(arg, ext))
+	if (strcmp(arg, "-") == 0 || report_ends_with(arg, ext) || ct_safefile_in_place(arg))
 		return 0;
 	fprintf(stderr, "ctrace: --%s %s: the name must end in %s\n", opt, arg, ext);
 	return 2;

@@ -83,6 +83,14 @@ static bool names_own_fd(const char *path)
 	return false;
 }
 
+bool ct_safefile_in_place(const char *path)
+{
+	struct stat st, lst;
+	if (lstat(path, &lst) != 0 || stat(path, &st) != 0 || S_ISDIR(st.st_mode))
+		return false;
+	return names_own_fd(path) || (!S_ISLNK(lst.st_mode) && !S_ISREG(st.st_mode));
+}
+
 int ct_safefile_open_named(ct_safefile *sf, const char *path)
 {
 	struct stat st, lst;

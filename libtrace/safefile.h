@@ -12,6 +12,7 @@
 #ifndef CT_SAFEFILE_H
 #define CT_SAFEFILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 typedef struct {
@@ -33,6 +34,9 @@ int ct_safefile_open(ct_safefile *sf, const char *path);
  * symlink elsewhere is replaced, as a planted one must be. 0 or -errno (-EISDIR for a
  * directory). */
 int ct_safefile_open_named(ct_safefile *sf, const char *path);
+/* Whether ct_safefile_open_named writes path in place (a device, a FIFO, an fd of ours):
+ * such a name need not end in the format's extension. */
+bool ct_safefile_in_place(const char *path);
 
 /* Finishes the file: when rc is 0 it is flushed, closed and renamed to its path; else (or
  * when that fails) the temporary file is removed. Returns rc, or the first -errno of the

@@ -67,6 +67,11 @@ wait $reader
 	{ cat "$TMP/err"; fail "--folded FIFO: status $st, the reader got $(wc -c < "$TMP/fromfifo") bytes"; }
 "$CTRACE" report --folded /dev/fd/9 "$TMP/rec/cpu.pb.gz" 9> "$TMP/fd9.txt" 2> /dev/null || fail "--folded /dev/fd/9"
 cmp -s "$TMP/want" "$TMP/fd9.txt" || fail "--folded /dev/fd/9: nothing in the file fd 9 opened"
+# A view whose names must end in its format's extension takes such a name too (HTML for
+# --flame): it refused --flame /dev/stdout, --chrome >(cmd).
+"$CTRACE" report --flame /dev/fd/8 "$TMP/rec/cpu.pb.gz" 8> "$TMP/fd8.html" 2> "$TMP/fd8.err" ||
+	{ cat "$TMP/fd8.err"; fail "--flame /dev/fd/8 refused"; }
+grep -qi '<html' "$TMP/fd8.html" || fail "--flame /dev/fd/8: no HTML page written"
 if [ -w /dev/full ]; then
 	run_status "$CTRACE" report --folded /dev/full "$TMP/rec/cpu.pb.gz" 2> "$TMP/err"
 	[ -c /dev/full ] || { mknod -m 666 /dev/full c 1 7 2> /dev/null; fail "--folded /dev/full replaced the device"; }
