@@ -166,7 +166,13 @@ static void put_row(FILE *out, const ct_trace_model *m, const row *r)
 	const ct_thread *th = r->th;
 	fprintf(out, "%8u  ", th->tid);
 	put_name(out, th->name[0] ? th->name : "-", 16);
-	fprintf(out, " %9s %9s", dur(th->end - th->begin, b[0], 32),
+	uint64_t life = th->end - th->begin;
+	if (m->focus) { /* the time inside the regions: what its states add up to */
+		life = 0;
+		for (int st = 0; st < CT_TS_NSTATES; st++)
+			life += r->state[st];
+	}
+	fprintf(out, " %9s %9s", dur(life, b[0], 32),
 		dur(r->state[m->merged ? CT_TS_ONCPU : CT_TS_RUNNING], b[1], 32));
 	if (m->merged)
 		fprintf(out, " %9s %6s %9s %9s", "-", "-", "-", "-");

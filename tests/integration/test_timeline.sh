@@ -66,6 +66,15 @@ grep -Eq '^  handle +[0-9]+ ' "$TMP/ann.txt" || fail "--sched has no regions row
 	fail "--focus-region parse"
 grep -q '^focus: only the time threads spent inside regions named "parse"' "$TMP/focus.txt" ||
 	fail "--focus-region: no focus line"
+# Focused, a thread's LIFETIME is its time inside the regions: what its states add up to
+# (it stayed the whole life). Counted from the row's end: names may hold spaces.
+awk 'function ns(x) { return x ~ /ms$/ ? x * 1e6 : x ~ /us$/ ? x * 1e3 : x ~ /ns$/ ? x + 0 : x ~ /s$/ ? x * 1e9 : x + 0 }
+	/^threads \(by/ { on = 1; getline; next } /^total/ { on = 0 }
+	on && NF >= 11 { n = NF; while ($n !~ /^[0-9]+$/ || $(n - 1) !~ /^[0-9]+$/) n--
+		life = ns($(n - 8)); sum = ns($(n - 7)) + ns($(n - 6)) + ns($(n - 2))
+		d = life - sum; if (d < 0) d = -d; if (d > 0.01 * life + 20000) bad = bad " " $1 }
+	END { if (bad) { print "rows" bad; exit 1 } }' "$TMP/focus.txt" ||
+	{ cat "$TMP/focus.txt"; fail "--focus-region: a LIFETIME is not the time inside the regions"; }
 "$CTRACE" report --sched --focus-region nosuch "$TMP/ann.ctr" > /dev/null 2> "$TMP/err.txt" &&
 	fail "--focus-region of an unknown name succeeded"
 grep -q 'has no region of that name' "$TMP/err.txt" || fail "--focus-region: unclear error"
