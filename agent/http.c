@@ -110,15 +110,20 @@ void ct_http_append(ct_http_resp *r, const void *data, size_t len)
 	r->len += len;
 }
 
-void ct_http_printf(ct_http_resp *r, const char *fmt, ...)
+void ct_http_vprintf(ct_http_resp *r, const char *fmt, va_list ap)
 {
 	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	if (n > 0)
 		ct_http_append(r, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+void ct_http_printf(ct_http_resp *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ct_http_vprintf(r, fmt, ap);
+	va_end(ap);
 }
 
 void ct_http_error(ct_http_resp *r, int code, const char *text)

@@ -11,6 +11,7 @@
 #ifndef CT_AGENT_HTTP_H
 #define CT_AGENT_HTTP_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@ typedef struct {
 /* Appends to the body (growing it); on ENOMEM sets oom. */
 void ct_http_append(ct_http_resp *r, const void *data, size_t len);
 void ct_http_printf(ct_http_resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ct_http_vprintf(ct_http_resp *r, const char *fmt, va_list ap);
 /* Go's serveError: status, text/plain, X-Go-Pprof: 1, no disposition, text + "\n". */
 void ct_http_error(ct_http_resp *r, int status, const char *text);
 

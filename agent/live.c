@@ -283,13 +283,10 @@ static void serve_delta(const ct_http_req *req, ct_http_resp *r, int i, const ch
 /* ct_text_sink into a response. */
 static void text_out(void *arg, const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	ct_http_vprintf(arg, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		ct_http_append(arg, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 /* debug=1 for a profile other than goroutine: Go's legacy text, which go tool pprof reads
