@@ -46,6 +46,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "agent/ann.h"
 #include "agent/http.h"
 #include "agent/internal.h"
 #include "agent/live.h"
@@ -68,6 +69,7 @@ typedef struct {
 	const char *why;	 /* no stack: why not */
 	uintptr_t pcs[CT_MAX_FRAMES];
 	int npcs;
+	uint32_t labels; /* the program's label set, known for a thread in a hooked wait */
 } capture;
 
 static pthread_mutex_t cap_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -275,6 +277,18 @@ static int in_agent(uintptr_t pc)
 	return self && m && strcmp(m->path, self->path) == 0;
 }
 
+/* s in double quotes, its quotes and backslashes escaped, as Go's labels line has them. */
+static void put_quoted(ct_http_resp *r, const char *s)
+{
+	ct_http_append(r, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			ct_http_append(r, "\\", 1);
+		ct_http_append(r, s, 1);
+	}
+	ct_http_append(r, "\"", 1);
+}
+
 /* An open wait's stack (taken by its hook at the wait's entry) for its thread's capture. */
 static void from_wait(const ct_lk_open_wait *w, void *arg)
 {
@@ -288,6 +302,7 @@ static void from_wait(const ct_lk_open_wait *w, void *arg)
 		c->npcs = d < CT_MAX_FRAMES ? d : CT_MAX_FRAMES;
 		memcpy(c->pcs, pcs, (size_t)c->npcs * sizeof(*pcs));
 		c->pcs[0]--; /* the hook's return address: the leaf is its call */
+		c->labels = ct_stack_labels(w->stack); /* interned with the wait's labels */
 	}
 }
 
@@ -402,10 +417,13 @@ static void build_on_collector(void *arg)
 		capture *c = &b->caps[i];
 		char tid[16];
 		snprintf(tid, sizeof(tid), "%u", c->tid);
-		ct_label l[2] = {{.key = "thread", .str = c->name}, {.key = "tid", .str = tid}};
+		ct_label l[2 + CT_ANN_DEPTH] = {{.key = "thread", .str = c->name},
+						{.key = "tid", .str = tid}};
+		uint32_t nl =
+			2 + (c->labels ? ct_ann_set_labels(c->labels, l + 2, CT_ANN_DEPTH) : 0);
 		int64_t one = 1;
 		int depth = strcmp(b->type, "goroutine") == 0 ? c->npcs : 0;
-		ct_out_add_pcs(p, c->pcs, depth, true, &one, l, 2);
+		ct_out_add_pcs(p, c->pcs, depth, true, &one, l, nl);
 	}
 }
 
@@ -455,8 +473,18 @@ void ct_live_threads_text(ct_http_resp *r, int debug)
 			ct_http_printf(r, "1 @");
 			for (int k = 0; k < c->npcs; k++)
 				ct_http_printf(r, " %#llx", (unsigned long long)c->pcs[k]);
-			ct_http_printf(r, "\n# labels: {\"thread\":\"%s\", \"tid\":\"%u\"}\n",
-				       c->name, c->tid);
+			ct_http_printf(r, "\n# labels: {\"thread\":");
+			put_quoted(r, c->name);
+			ct_http_printf(r, ", \"tid\":\"%u\"", c->tid);
+			ct_label l[CT_ANN_DEPTH]; /* the program's, for a thread in a hooked wait */
+			uint32_t nl = c->labels ? ct_ann_set_labels(c->labels, l, CT_ANN_DEPTH) : 0;
+			for (uint32_t k = 0; k < nl; k++) {
+				ct_http_printf(r, ", ");
+				put_quoted(r, l[k].key);
+				ct_http_printf(r, ":");
+				put_quoted(r, l[k].str ? l[k].str : "");
+			}
+			ct_http_printf(r, "}\n");
 		}
 		if (!c->npcs)
 			ct_http_printf(r, "%s\t(no stack: %s)\n", debug >= 2 ? "" : "#", c->why);

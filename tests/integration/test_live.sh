@@ -357,3 +357,32 @@ child=$TMP/zfork/$(cat "$TMP/zfork.out")
 grep -qx 'http=not serving 127.0.0.1:0: a child process (the run.s first process serves)' \
 	"$child/summary.txt" || fail "forked child: $(grep '^http=' "$child/summary.txt" 2>&1)"
 ok "a child process of the run does not serve (exec'd or forked), and says so"
+
+# A thread waiting under the program's labels (annotate.h) shows them in /goroutine, as Go's
+# goroutine profile shows pprof labels (only thread and tid were there).
+cat > "$TMP/lbl.c" <<'C'
+#include <time.h>
+#include "ctrace/annotate.h"
+int main(void)
+{
+	ctrace_label_push("job", "42");
+	struct timespec ts = {2, 0};
+	nanosleep(&ts, 0);
+	ctrace_label_pop();
+	return 0;
+}
+C
+${CC:-cc} -O1 -I"$CT_ROOT/include" -o "$TMP/lbl" "$TMP/lbl.c" || fail "cannot build lbl"
+SOCKB=$TMP/lbl.sock
+"$CTRACE" record -q -o "$TMP/lblrec" --http "unix:$SOCKB" -- "$TMP/lbl" > /dev/null 2>&1 &
+LPID=$!
+wait_up http://x/debug/pprof/ --unix-socket "$SOCKB"
+sleep 0.3 # into the sleep
+curl -s --unix-socket "$SOCKB" "http://x/debug/pprof/goroutine?debug=1" > "$TMP/lbl.txt"
+curl -s --unix-socket "$SOCKB" "http://x/debug/pprof/goroutine" > "$TMP/lbl.pb.gz"
+wait $LPID
+grep -q '^# labels: {"thread":"lbl", "tid":"[0-9]*", "job":"42"}$' "$TMP/lbl.txt" ||
+	{ cat "$TMP/lbl.txt"; fail "goroutine?debug=1: the waiting thread's labels are missing"; }
+go tool pprof -tags "$TMP/lbl.pb.gz" 2> /dev/null | grep -Eq '\( *100(\.00)?%\): 42$' ||
+	fail "goroutine (proto): no job label"
+ok "/goroutine shows a waiting thread's program labels (debug=1 and proto)"
