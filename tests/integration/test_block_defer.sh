@@ -85,10 +85,11 @@ check() {
 }
 
 check prompt
-# About 370 of 400 on a quiet machine; 298 once with two other test runs sharing its two
-# cores (a wait ends deferred only if the thread's next hook comes soon enough). None are
-# when deferral is broken.
-[ "${deferred:-0}" -ge 240 ] || fail "prompt: only ${deferred:-?} of 400 waits deferred"
+# About 370 of 400 on a quiet machine; 298 with two other test runs sharing its two cores,
+# and 210 in one clean-clone CI run where 106 of 179 calibrations saw the loop's next hook
+# come later than 2 us (a slow spell of the host: deferral then rightly backs off). None
+# are when deferral is broken.
+[ "${deferred:-0}" -ge 100 ] || fail "prompt: only ${deferred:-?} of 400 waits deferred"
 awk -v n="$net" -v o="$own" 'BEGIN { exit !(o > 0 && n >= 0.95 * o && n <= 1.05 * o) }' ||
 	fail "prompt: block profile $net ns against the loop's own $own ns"
 ok "prompt loop: $deferred waits deferred, block total within 5% of the loop's own"
