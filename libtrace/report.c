@@ -291,15 +291,18 @@ int ct_tree_diff(const ct_profile *base, const ct_filter *fbase, int base_index,
 
 /* ---- per-function totals -------------------------------------------------------------- */
 
+static uint64_t magnitude(int64_t v)
+{
+	return v < 0 ? -(uint64_t)v : (uint64_t)v;
+}
+
 static int cmp_top(const void *a, const void *b, void *arg)
 {
 	const ct_tree *t = arg;
 	const ct_top_entry *x = a, *y = b;
 	/* By magnitude, as pprof: a diff profile's largest decrease is a large entry. */
-	uint64_t fx = x->flat < 0 ? -(uint64_t)x->flat : (uint64_t)x->flat;
-	uint64_t fy = y->flat < 0 ? -(uint64_t)y->flat : (uint64_t)y->flat;
-	uint64_t cx = x->cum < 0 ? -(uint64_t)x->cum : (uint64_t)x->cum;
-	uint64_t cy = y->cum < 0 ? -(uint64_t)y->cum : (uint64_t)y->cum;
+	uint64_t fx = magnitude(x->flat), fy = magnitude(y->flat);
+	uint64_t cx = magnitude(x->cum), cy = magnitude(y->cum);
 	if (fx != fy)
 		return fx > fy ? -1 : 1;
 	if (cx != cy)

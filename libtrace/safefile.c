@@ -83,22 +83,33 @@ static bool names_own_fd(const char *path)
 	return false;
 }
 
-bool ct_safefile_in_place(const char *path)
+/* How ct_safefile_open_named writes path: through a temporary renamed over it (new, a
+ * regular file, a symlink that names no fd of ours), in place (a device, a FIFO, an fd of
+ * ours), or not at all (a directory). */
+enum { SF_REPLACE, SF_IN_PLACE, SF_DIR };
+
+static int named_kind(const char *path)
 {
 	struct stat st, lst;
-	if (lstat(path, &lst) != 0 || stat(path, &st) != 0 || S_ISDIR(st.st_mode))
-		return false;
-	return names_own_fd(path) || (!S_ISLNK(lst.st_mode) && !S_ISREG(st.st_mode));
+	bool own = names_own_fd(path);
+	if (lstat(path, &lst) != 0 || (S_ISLNK(lst.st_mode) && !own) || stat(path, &st) != 0)
+		return SF_REPLACE;
+	if (S_ISDIR(st.st_mode))
+		return SF_DIR;
+	return S_ISREG(st.st_mode) && !own ? SF_REPLACE : SF_IN_PLACE;
+}
+
+bool ct_safefile_in_place(const char *path)
+{
+	return named_kind(path) == SF_IN_PLACE;
 }
 
 int ct_safefile_open_named(ct_safefile *sf, const char *path)
 {
-	struct stat st, lst;
-	if (lstat(path, &lst) != 0 || (S_ISLNK(lst.st_mode) && !names_own_fd(path)))
-		return ct_safefile_open(sf, path); /* new, or a symlink: replaced */
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+	int kind = named_kind(path);
+	if (kind == SF_DIR)
 		return -EISDIR;
-	if (stat(path, &st) != 0 || (S_ISREG(st.st_mode) && !names_own_fd(path)))
+	if (kind == SF_REPLACE)
 		return ct_safefile_open(sf, path);
 	sf->direct = 1; /* a device, a FIFO, a socket, an fd of ours: written in place */
 	sf->tmp[0] = 0;
